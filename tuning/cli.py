@@ -1,0 +1,169 @@
+"""The ``tuning`` command: a thin layer over the Python API.
+
+Only ``tuning``'s own errors are caught: a user mistake prints one line and exits 2, Ctrl-C
+exits 130 after the store is consistent, anything else is a bug and keeps its traceback.
+Heavy imports (TensorFlow, Optuna, pandas) happen inside the commands that need them, so
+``tuning --help`` and the read-only commands start fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from typing import Callable, Optional
+
+import typer
+
+from tuning.errors import TuningError
+
+app = typer.Typer(
+    name="tuning", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Seed-repeated hyperparameter search for Keras sequence models, stored in one SQLite file.",
+)
+
+STORAGE_HELP = "Storage URL or SQLite file (default: $TUNING_STORAGE or sqlite:///tuning.db)."
+EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
+
+
+def _default_storage(storage: str | None) -> str:
+    return storage or os.environ.get("TUNING_STORAGE") or "sqlite:///tuning.db"
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _guarded(command: Callable) -> Callable:
+    """Turn tuning's errors into one line + exit 2, and Ctrl-C into exit 130."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except TuningError as exc:
+            _fail(f"error: {exc}", EXIT_USAGE)
+        except KeyboardInterrupt:
+            _fail("interrupted: every finished fit is stored; continue with `tuning resume NAME`", EXIT_INTERRUPTED)
+
+    return wrapper
+
+
+def _run(spec, quiet: bool) -> None:
+    from tuning.progress import RichReporter, SilentReporter
+    from tuning.study import run_study
+
+    outcome = run_study(spec, reporter=SilentReporter() if quiet else RichReporter())
+    typer.echo(
+        f"study {outcome.name}: {outcome.complete} complete, {outcome.failed} failed of {outcome.planned} planned; "
+        f"{outcome.fits_run} fits run, {outcome.fits_reused} reused ({outcome.storage})"
+    )
+    if outcome.planned and outcome.failed == outcome.complete + outcome.failed:
+        _fail(f"error: every trial of study {outcome.name!r} failed; see `tuning status {outcome.name}`", 1)
+
+
+@app.command()
+@_guarded
+def run(
+    spec_path: str = typer.Argument(..., metavar="SPEC", help="Study spec (YAML)."),
+    n_trials: Optional[int] = typer.Option(None, "--n-trials", min=1, help="Trials to finish in all."),
+    repeats: Optional[int] = typer.Option(None, "--repeats", min=1, help="Seeds per config."),
+    storage: Optional[str] = typer.Option(None, "--storage", help=STORAGE_HELP),
+    sampler: Optional[str] = typer.Option(None, "--sampler", help="grid | random | tpe | cmaes."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Worker processes for fits."),
+    runner: Optional[str] = typer.Option(None, "--runner", help="sequential | processes."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Run a study from SPEC; on an existing study, continue it."""
+    from tuning.spec import apply_overrides, load_spec
+
+    spec = apply_overrides(
+        load_spec(spec_path), n_trials=n_trials, repeats=repeats, storage=storage or os.environ.get("TUNING_STORAGE"),
+        sampler=sampler, jobs=jobs, runner=runner,
+    )
+    _run(spec, quiet)
+
+
+@app.command()
+@_guarded
+def resume(
+    study: str = typer.Argument(..., help="Study name."),
+    storage: Optional[str] = typer.Option(None, "--storage", help=STORAGE_HELP),
+    n_trials: Optional[int] = typer.Option(None, "--n-trials", min=1, help="Trials to finish in all."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Worker processes for fits."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Continue STUDY from its store: nothing finished is recomputed."""
+    from tuning.spec import apply_overrides
+    from tuning.study import resolve_resume_spec
+
+    url = _default_storage(storage)
+    spec = apply_overrides(resolve_resume_spec(study, url), storage=url, n_trials=n_trials, jobs=jobs)
+    _run(spec, quiet)
+
+
+@app.command()
+@_guarded
+def status(
+    study: Optional[str] = typer.Argument(None, help="Study name (default: every study)."),
+    storage: Optional[str] = typer.Option(None, "--storage", help=STORAGE_HELP),
+    top: int = typer.Option(5, "--top", min=1, help="Best configs to show."),
+) -> None:
+    """Trials done / running / failed / remaining, and the best configs (mean ± std)."""
+    from tuning.api import study_status
+    from tuning.store import Store
+
+    url = _default_storage(storage)
+    names = [study] if study else Store(url, create=False).study_names()
+    if not names:
+        typer.echo(f"no studies in {url}")
+    for name in names:
+        _print_status(study_status(name, url, top=top))
+
+
+def _print_status(info: dict) -> None:
+    from tuning.progress import config_summary
+
+    echo = typer.echo
+    echo(f"study {info['name']}  ({info['storage']})")
+    echo(f"  trials: {info['complete']} complete, {info['running']} running, {info['failed']} failed, "
+         f"{info['interrupted']} interrupted, {info['remaining']} remaining of {info['planned']}; {info['fits']} fits stored")
+    baseline = info["baseline"]
+    echo(f"  objective: {info['aggregate']} {info['metric']} ({info['direction']})"
+         + (f"; naive baseline {baseline:.4g}" if baseline is not None else ""))
+    for rank, trial in enumerate(info["best"], 1):
+        searched = {k: v for k, v in trial["params"].items()}
+        echo(f"  {rank}. trial {trial['number']}: {trial['mean']:.4g} ± {trial['std']:.2g} (n={trial['n_seeds']})  "
+             f"{config_summary(searched)}")
+    for trial in info["failures"][:5]:
+        echo(f"  failed trial {trial['number']}: {trial['fail_reason']}")
+
+
+@app.command("list")
+@_guarded
+def list_studies(storage: Optional[str] = typer.Option(None, "--storage", help=STORAGE_HELP)) -> None:
+    """Studies in a store, with trial and fit counts."""
+    from tuning.api import study_trials
+    from tuning.store import Store
+
+    store = Store(_default_storage(storage), create=False)
+    names = store.study_names()
+    if not names:
+        typer.echo(f"no studies in {store.url}")
+    for name in names:
+        trials = study_trials(store, name)
+        done = sum(1 for t in trials if t["status"] == "complete")
+        typer.echo(f"{name}\t{done} complete trials\t{store.count_fits(name)} fits")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C outside a command (e.g. while importing)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+if __name__ == "__main__":
+    main()

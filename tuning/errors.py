@@ -1,0 +1,52 @@
+"""Exceptions raised by ``tuning``.
+
+Every error the library raises on purpose derives from :class:`TuningError`, so callers
+(the CLI first of all) can tell "the user asked for something impossible" from a bug::
+
+    TuningError
+     ├── SpecError        a study spec is invalid (unknown key, wrong type, bad range, no file)
+     ├── DataError        a problem's data is unusable (wrong rank, missing column, too short)
+     ├── StoreError       the store cannot be opened or holds no such study
+     └── FitFailed        one (config, seed) fit failed (diverged, or raised); recorded, not fatal
+
+User mistakes (``SpecError``, ``DataError``, ``StoreError``) are printed as one line by the CLI,
+which exits with code 2. ``FitFailed`` never reaches the user as an exception: the evaluator
+records it in the store and the study goes on.
+"""
+
+from __future__ import annotations
+
+
+class TuningError(Exception):
+    """Root of every error ``tuning`` raises on purpose."""
+
+
+class SpecError(TuningError):
+    """A study spec is invalid.
+
+    The message names the file and the dotted path of the field at fault, e.g.
+    ``studies/x.yaml: space.units.low: must be <= high (got low=10, high=1)``.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, field: str | None = None):
+        self.source = source
+        self.field = field
+        self.detail = message
+        parts = [p for p in (source, field) if p]
+        super().__init__(": ".join([*parts, message]))
+
+
+class DataError(TuningError):
+    """A problem's data cannot be used as asked (wrong rank, missing column, too few rows)."""
+
+
+class StoreError(TuningError):
+    """The store cannot be opened, or it holds no study of the given name."""
+
+
+class FitFailed(TuningError):
+    """One fit of one config for one seed failed; ``reason`` says why in one line."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)

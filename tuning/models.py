@@ -1,0 +1,338 @@
+"""Compiled Keras sequence models built from one flat hyperparameter config.
+
+A config is a plain dict, as the sampler draws it and the store records it, so that any point
+of a search space turns into a model without further glue. The output head, its activation and
+the default loss follow from the :class:`~tuning.problems._base.Problem`, so one config can be
+tried on any problem whose target shape the family can produce.
+
+Config keys (all optional; anything else, e.g. ``epochs`` or ``batch_size``, is ignored here
+because fit settings belong to the evaluator):
+
+``family`` (``"vanilla"``)
+    ``vanilla``: one recurrent layer; ``stacked``: two by default; ``bidirectional``: every
+    recurrent layer wrapped in ``Bidirectional``; ``gru``: vanilla/stacked with GRU cells;
+    ``cnn_lstm``: a Conv1D (+ optional MaxPooling1D) front before the recurrent stack;
+    ``encoder_decoder``: encoder stack -> RepeatVector(out_steps) -> decoder stack ->
+    TimeDistributed(Dense), the only family that maps n input steps to m != n output steps.
+``cell`` (``"lstm"``)
+    ``"lstm"`` or ``"gru"``; family ``gru`` forces ``"gru"``.
+``layers`` (2 for ``stacked``, else 1)
+    Number of recurrent layers (of the encoder, for ``encoder_decoder``).
+``units`` (32)
+    Width of every recurrent layer, or a list with one width per layer (length == ``layers``).
+``dropout``, ``recurrent_dropout`` (0.0)
+    Input and recurrent dropout of every recurrent layer, in [0, 1).
+``activation`` (``"tanh"``)
+    Activation of the recurrent layers; one of :data:`ACTIVATIONS`.
+``initializer`` (``"glorot_uniform"``)
+    ``kernel_initializer`` of the recurrent, conv and dense layers; one of :data:`INITIALIZERS`.
+``optimizer`` (``"adam"``), ``learning_rate`` (0.001 for every optimizer), ``momentum`` (0.9)
+    One of :data:`OPTIMIZERS`; ``momentum`` is only read for ``sgd``. A single learning-rate
+    default keeps configs comparable across optimizers; search it when sgd/adagrad are in play.
+``loss`` (``problem.loss``)
+    Override of the problem's loss, e.g. ``"mae"`` for a regression problem.
+``filters`` (32), ``kernel_size`` (3), ``pool_size`` (1 = no pooling)
+    The Conv1D front of ``cnn_lstm`` (``same`` padding, relu).
+``decoder_layers`` (1), ``decoder_units`` (the encoder's last width)
+    The decoder stack of ``encoder_decoder``; ``decoder_units`` may be a per-layer list too.
+
+Heads: regression is linear, binary sigmoid, multiclass softmax. Vector targets read the last
+recurrent state; per-step targets (as many output steps as input steps) put a TimeDistributed
+Dense on the full sequence. ``encoder_decoder`` on a vector regression target of length H decodes
+H steps of one value and reshapes them to (H,), so it can forecast multi-step horizons.
+
+Invalid values raise :class:`~tuning.errors.SpecError` with ``field="model.<key>"``. The caller
+seeds Keras (``keras.utils.set_random_seed``) before building; nothing here seeds, so one
+function call per (config, seed) gives reproducible initial weights.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import keras
+
+from tuning.errors import DataError, SpecError
+from tuning.problems._base import Problem
+
+FAMILIES = ("vanilla", "stacked", "bidirectional", "gru", "cnn_lstm", "encoder_decoder")
+CELLS = ("lstm", "gru")
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "selu", "softsign", "linear")
+INITIALIZERS = (
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "random_uniform",
+    "random_normal",
+    "orthogonal",
+)
+OPTIMIZERS = ("adam", "rmsprop", "sgd", "adagrad")
+
+_COMMON_DEFAULTS = {
+    "cell": "lstm",
+    "layers": 1,
+    "units": 32,
+    "dropout": 0.0,
+    "recurrent_dropout": 0.0,
+    "activation": "tanh",
+    "initializer": "glorot_uniform",
+    "optimizer": "adam",
+    "learning_rate": 0.001,
+    "momentum": 0.9,
+    "loss": None,
+}
+_FAMILY_DEFAULTS = {
+    "vanilla": {},
+    "stacked": {"layers": 2},
+    "bidirectional": {},
+    "gru": {"cell": "gru"},
+    "cnn_lstm": {"filters": 32, "kernel_size": 3, "pool_size": 1},
+    "encoder_decoder": {"decoder_layers": 1, "decoder_units": None},
+}
+_HEAD_ACTIVATIONS = {"regression": "linear", "binary": "sigmoid", "multiclass": "softmax"}
+_MAE_LOSSES = ("mae", "mean_absolute_error")
+
+
+def model_defaults(family: str = "vanilla") -> dict:
+    """Every key :func:`build_model` reads for ``family``, with its default value.
+
+    Lets the caller record the fully resolved config next to the sampled one, so two runs
+    that differ only by an implicit default can still be told apart later. ``loss: None``
+    means "the problem's loss"; ``decoder_units: None`` means "the encoder's last width".
+    """
+    _check_choice("family", family, FAMILIES)
+    return {"family": family, **_COMMON_DEFAULTS, **_FAMILY_DEFAULTS[family]}
+
+
+def build_model(config: dict, problem: Problem) -> keras.Model:
+    """Build and compile the model ``config`` describes, shaped for ``problem``.
+
+    Args:
+        config: hyperparameters, see the module docstring; unknown keys are ignored.
+        problem: supplies the input shape, task, target shape and default loss.
+
+    Returns:
+        A compiled functional ``keras.Model`` whose output shape equals ``problem.output_shape``.
+
+    Raises:
+        SpecError: a value is out of range or unknown, or the family cannot produce the
+            problem's target shape.
+        DataError: the problem's targets are neither [samples, outputs] nor
+            [samples, out_steps, outputs].
+    """
+    cfg = _resolve(config)
+    in_steps = problem.input_shape[0]
+    target_shape = _target_shape(problem)
+    per_step = len(target_shape) == 2
+    head_activation = _HEAD_ACTIVATIONS[problem.task]
+
+    inputs = keras.Input(shape=problem.input_shape, name="sequence")
+    if cfg["family"] == "encoder_decoder":
+        outputs = _encoder_decoder(cfg, inputs, problem.task, target_shape, head_activation)
+    else:
+        if per_step and target_shape[0] != in_steps:
+            raise SpecError(
+                f"family {cfg['family']!r} cannot map {in_steps} input steps to {target_shape[0]} "
+                "output steps; use family: encoder_decoder",
+                field="model.family",
+            )
+        features = _cnn_front(cfg, inputs, in_steps, per_step) if cfg["family"] == "cnn_lstm" else inputs
+        encoded = _recurrent_stack(cfg, features, cfg["units"], last_returns_sequences=per_step, prefix="")
+        dense = keras.layers.Dense(
+            target_shape[-1], activation=head_activation, kernel_initializer=cfg["initializer"], name="head"
+        )
+        outputs = keras.layers.TimeDistributed(dense, name="per_step_head")(encoded) if per_step else dense(encoded)
+
+    model = keras.Model(inputs, outputs, name=cfg["family"])
+    loss = cfg["loss"] or problem.loss
+    if problem.task == "regression":
+        metrics = ["mse"] if loss in _MAE_LOSSES else ["mae"]
+    else:
+        metrics = ["accuracy"]
+    model.compile(optimizer=_optimizer(cfg), loss=loss, metrics=metrics)
+    return model
+
+
+def _target_shape(problem: Problem) -> tuple[int, ...]:
+    shape = problem.output_shape
+    if len(shape) != (2 if problem.sequence_output else 1):
+        kind = "[samples, out_steps, outputs]" if problem.sequence_output else "[samples, outputs]"
+        raise DataError(f"problem {problem.name}: targets of one sample have shape {shape}; expected {kind}")
+    return shape
+
+
+def _cnn_front(cfg: dict, inputs, in_steps: int, per_step: bool):
+    """Conv1D (+ MaxPooling1D) feature extractor; ``same`` padding keeps the step count."""
+    x = keras.layers.Conv1D(
+        cfg["filters"],
+        cfg["kernel_size"],
+        padding="same",
+        activation="relu",
+        kernel_initializer=cfg["initializer"],
+        name="conv1d",
+    )(inputs)
+    pool = cfg["pool_size"]
+    if pool > 1:
+        # Pooling shortens the sequence, which breaks one-prediction-per-input-step targets
+        # and leaves nothing to recur over when the pool is wider than the input.
+        if per_step:
+            raise SpecError(
+                f"pool_size {pool} would shorten {in_steps} steps to {in_steps // pool}; "
+                "per-step targets need pool_size: 1",
+                field="model.pool_size",
+            )
+        if pool > in_steps:
+            raise SpecError(f"pool_size {pool} exceeds the {in_steps} input steps", field="model.pool_size")
+        x = keras.layers.MaxPooling1D(pool, name="max_pooling1d")(x)
+    return x
+
+
+def _encoder_decoder(cfg: dict, inputs, task: str, target_shape: tuple[int, ...], head_activation: str):
+    """Encode to one state, repeat it once per output step, decode each step with one Dense."""
+    if len(target_shape) == 2:
+        out_steps, per_step_outputs, flatten_to = target_shape[0], target_shape[1], None
+    elif task == "regression":
+        # A vector regression target is a horizon: one decoded step per value.
+        out_steps, per_step_outputs, flatten_to = target_shape[0], 1, target_shape
+    else:
+        # A class vector is one decision, hence one decoded step holding all classes.
+        out_steps, per_step_outputs, flatten_to = 1, target_shape[0], target_shape
+
+    state = _recurrent_stack(cfg, inputs, cfg["units"], last_returns_sequences=False, prefix="encoder_")
+    x = keras.layers.RepeatVector(out_steps, name="repeat_state")(state)
+    x = _recurrent_stack(cfg, x, cfg["decoder_units"], last_returns_sequences=True, prefix="decoder_")
+    dense = keras.layers.Dense(
+        per_step_outputs, activation=head_activation, kernel_initializer=cfg["initializer"], name="head"
+    )
+    x = keras.layers.TimeDistributed(dense, name="per_step_head")(x)
+    if flatten_to is not None:
+        x = keras.layers.Reshape(flatten_to, name="to_target_shape")(x)
+    return x
+
+
+def _recurrent_stack(cfg: dict, x, units: list[int], *, last_returns_sequences: bool, prefix: str):
+    """One recurrent layer per entry of ``units``; all but the last hand on full sequences."""
+    cell_class = keras.layers.GRU if cfg["cell"] == "gru" else keras.layers.LSTM
+    bidirectional = cfg["family"] == "bidirectional"
+    for index, width in enumerate(units, start=1):
+        name = f"{prefix}{cfg['cell']}_{index}"
+        layer = cell_class(
+            width,
+            activation=cfg["activation"],
+            dropout=cfg["dropout"],
+            recurrent_dropout=cfg["recurrent_dropout"],
+            kernel_initializer=cfg["initializer"],
+            return_sequences=index < len(units) or last_returns_sequences,
+            name=name,
+        )
+        if bidirectional:
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{name}")
+        x = layer(x)
+    return x
+
+
+def _optimizer(cfg: dict) -> keras.optimizers.Optimizer:
+    rate = cfg["learning_rate"]
+    name = cfg["optimizer"]
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate=rate, momentum=cfg["momentum"])
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=rate)
+    if name == "adagrad":
+        return keras.optimizers.Adagrad(learning_rate=rate)
+    return keras.optimizers.Adam(learning_rate=rate)
+
+
+def _resolve(config: dict) -> dict:
+    """Merge ``config`` over the family defaults and validate every key the family reads.
+
+    Validating up front turns Keras's deep, layer-specific errors into one line that names
+    the field, and catches a bad value before any (slow) graph is built.
+    """
+    if not isinstance(config, dict):
+        raise SpecError(f"model config must be a mapping, got {type(config).__name__}", field="model")
+    family = config.get("family") or "vanilla"
+    cfg = model_defaults(family)
+    cfg.update({key: value for key, value in config.items() if key in cfg and value is not None})
+    if family == "gru":
+        cfg["cell"] = "gru"
+
+    _check_choice("cell", cfg["cell"], CELLS)
+    _check_choice("activation", cfg["activation"], ACTIVATIONS)
+    _check_choice("initializer", cfg["initializer"], INITIALIZERS)
+    _check_choice("optimizer", cfg["optimizer"], OPTIMIZERS)
+    cfg["layers"] = _positive_int("layers", cfg["layers"])
+    cfg["units"] = _per_layer_units("units", cfg["units"], cfg["layers"], "layers")
+    for key in ("dropout", "recurrent_dropout"):
+        cfg[key] = _fraction(key, cfg[key])
+    rate = cfg["learning_rate"]
+    if not _is_real(rate) or not math.isfinite(rate) or rate <= 0:
+        raise SpecError(f"must be a number > 0 (got {rate!r})", field="model.learning_rate")
+    cfg["learning_rate"] = float(rate)
+    if cfg["optimizer"] == "sgd":
+        cfg["momentum"] = _fraction("momentum", cfg["momentum"])
+    if cfg["loss"] is not None:
+        _check_loss(cfg["loss"])
+
+    if family == "cnn_lstm":
+        for key in ("filters", "kernel_size", "pool_size"):
+            cfg[key] = _positive_int(key, cfg[key])
+    if family == "encoder_decoder":
+        cfg["decoder_layers"] = _positive_int("decoder_layers", cfg["decoder_layers"])
+        decoder_units = cfg["decoder_units"] if cfg["decoder_units"] is not None else cfg["units"][-1]
+        cfg["decoder_units"] = _per_layer_units(
+            "decoder_units", decoder_units, cfg["decoder_layers"], "decoder_layers"
+        )
+    return cfg
+
+
+def _is_real(value) -> bool:
+    # bool is an int subclass; "dropout: true" is a typo, not 1.0.
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_choice(key: str, value, allowed: tuple[str, ...]) -> None:
+    if not isinstance(value, str) or value not in allowed:
+        raise SpecError(f"must be one of {', '.join(allowed)} (got {value!r})", field=f"model.{key}")
+
+
+def _positive_int(key: str, value) -> int:
+    # Samplers and YAML may hand over 32.0 or numpy integers; accept any whole number.
+    if not _is_real(value) or not float(value).is_integer() or value < 1:
+        raise SpecError(f"must be an integer >= 1 (got {value!r})", field=f"model.{key}")
+    return int(value)
+
+
+def _fraction(key: str, value) -> float:
+    if not _is_real(value) or not 0 <= value < 1:
+        raise SpecError(f"must be a number in [0, 1) (got {value!r})", field=f"model.{key}")
+    return float(value)
+
+
+def _per_layer_units(key: str, value, layers: int, layers_key: str) -> list[int]:
+    """One width per layer: an int is repeated, a list must have one entry per layer."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != layers:
+            raise SpecError(
+                f"has {len(value)} entries but {layers_key} is {layers}; give one width per layer",
+                field=f"model.{key}",
+            )
+        return [_positive_int(key, width) for width in value]
+    return [_positive_int(key, value)] * layers
+
+
+def _check_loss(loss) -> None:
+    try:
+        ok = isinstance(loss, str) and keras.losses.get(loss) is not None
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise SpecError(
+            f"{loss!r} is not a Keras loss name (e.g. mse, mae, huber, binary_crossentropy, "
+            "categorical_crossentropy)",
+            field="model.loss",
+        )

@@ -1,0 +1,155 @@
+"""Registry of sequence problems: look one up by name, check its parameters, build its data.
+
+Each problem is a plain function with keyword-only parameters and defaults; the signature is
+the single source of truth for which parameters exist, what type they take and what they
+default to. :func:`load_problem` checks a spec's ``problem.params`` against that signature
+before any data is generated, so a typo fails at once with the field named instead of as a
+``TypeError`` deep inside a study.
+
+This package must not import TensorFlow or Keras: listing, describing and generating problems
+has to stay fast, and importable where no deep-learning backend is installed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import types
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from tuning.errors import SpecError
+from tuning.problems._base import Problem, check_rank
+from tuning.problems._csv import PROBLEMS as _CSV_PROBLEMS
+from tuning.problems._synthetic import PROBLEMS as _SYNTHETIC_PROBLEMS
+from tuning.problems._synthetic import decode_addition, summary_line
+
+__all__ = [
+    "Problem",
+    "check_rank",
+    "decode_addition",
+    "describe_problem",
+    "load_problem",
+    "problem_names",
+]
+
+_REGISTRY: dict[str, Callable[..., Problem]] = {**_SYNTHETIC_PROBLEMS, **_CSV_PROBLEMS}
+
+
+def problem_names() -> list[str]:
+    """Names accepted by :func:`load_problem`, sorted."""
+    return sorted(_REGISTRY)
+
+
+def _lookup(name: str) -> Callable[..., Problem]:
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise SpecError(f"unknown problem {name!r}; known problems are {', '.join(problem_names())}",
+                        field="problem.name")
+    return _REGISTRY[name]
+
+
+def describe_problem(name: str) -> str:
+    """One line: what the problem is, then every parameter with its default.
+
+    Example: ``tenths: Predict the next tenth: ... Parameters: seed=0``.
+    """
+    function = _lookup(name)
+    parameters = []
+    for parameter in inspect.signature(function).parameters.values():
+        if parameter.default is inspect.Parameter.empty:
+            parameters.append(f"{parameter.name} (required)")
+        else:
+            parameters.append(f"{parameter.name}={parameter.default!r}")
+    return f"{name}: {summary_line(function)} Parameters: {', '.join(parameters)}"
+
+
+def _type_name(hint: Any) -> str:
+    if hint is type(None):
+        return "None"
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        return " or ".join(_type_name(arg) for arg in typing.get_args(hint))
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        return f"a list of {_type_name(item)}"
+    return getattr(hint, "__name__", str(hint))
+
+
+_NO_MATCH = object()
+
+
+def _coerce(value: Any, hint: Any) -> Any:
+    """``value`` converted to the type ``hint`` names, or ``_NO_MATCH``.
+
+    Deliberately strict: a YAML ``"5"`` for an int is a mistake worth reporting, not parsing.
+    The only widenings are the lossless ones (int to float, tuple to list, numpy scalars to
+    Python numbers). ``bool`` is refused where a number is expected, although Python counts it
+    as an int, because ``length: true`` is never meant as 1.
+    """
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        for option in typing.get_args(hint):
+            converted = _coerce(value, option)
+            if converted is not _NO_MATCH:
+                return converted
+        return _NO_MATCH
+    if hint is type(None):
+        return None if value is None else _NO_MATCH
+    if hint is bool:
+        return value if isinstance(value, bool) else _NO_MATCH
+    if hint is int:
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        return int(value) if ok else _NO_MATCH
+    if hint is float:
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        return float(value) if ok else _NO_MATCH
+    if hint is str:
+        return value if isinstance(value, str) else _NO_MATCH
+    if typing.get_origin(hint) is list:
+        if not isinstance(value, (list, tuple)):
+            return _NO_MATCH
+        (item_hint,) = typing.get_args(hint)
+        items = [_coerce(item, item_hint) for item in value]
+        return _NO_MATCH if any(item is _NO_MATCH for item in items) else items
+    return value  # an annotation this checker does not know: let the function judge
+
+
+def _validated(name: str, function: Callable[..., Problem], params: dict) -> dict:
+    signature = inspect.signature(function)
+    hints = typing.get_type_hints(function)
+    known = ", ".join(signature.parameters)
+    checked = {}
+    for key, value in params.items():
+        if key not in signature.parameters:
+            raise SpecError(f"unknown parameter {key!r} for problem {name!r}; expected one of {known}",
+                            field=f"problem.params.{key}")
+        converted = _coerce(value, hints.get(key, Any))
+        if converted is _NO_MATCH:
+            raise SpecError(
+                f"problem {name!r} expects {_type_name(hints[key])}, got {type(value).__name__} {value!r}",
+                field=f"problem.params.{key}")
+        checked[key] = converted
+    for key, parameter in signature.parameters.items():
+        if parameter.default is inspect.Parameter.empty and key not in checked:
+            raise SpecError(f"problem {name!r} requires parameter {key!r}", field=f"problem.params.{key}")
+    return checked
+
+
+def load_problem(name: str, params: dict | None = None) -> Problem:
+    """Build the named problem from spec parameters, after checking them against its signature.
+
+    Args:
+        name: a registry name, see :func:`problem_names`.
+        params: keyword parameters of the problem; missing ones take their defaults.
+
+    Raises:
+        SpecError: unknown problem, unknown parameter, wrong type or out-of-range value; the
+            error's ``field`` is ``problem.name`` or ``problem.params.<key>``.
+        DataError: the data itself is unusable (only possible for ``csv``).
+    """
+    function = _lookup(name)
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise SpecError(f"must be a mapping of parameter names to values, got {type(params).__name__}",
+                        field="problem.params")
+    return function(**_validated(name, function, params))

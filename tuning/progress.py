@@ -1,0 +1,86 @@
+"""What a running study shows: a bar for trials and one for the seeds of the current trial.
+
+The study talks to a :class:`Reporter`; :class:`RichReporter` draws bars with an ETA on
+stderr, :class:`SilentReporter` (``--quiet``, the Python API's default) draws nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tuning.results import FitResult, TrialResult
+
+
+class SilentReporter:
+    """Shows nothing. Subclasses override the hooks they care about."""
+
+    def start(self, name: str, planned: int, finished: int, fits_stored: int) -> None: ...
+    def trial_started(self, number: int, config_label: str, n_seeds: int) -> None: ...
+    def fit_done(self, fit: FitResult, reused: bool) -> None: ...
+    def trial_done(self, number: int, result: TrialResult) -> None: ...
+    def note(self, message: str) -> None: ...
+    def stop(self) -> None: ...
+
+
+class RichReporter(SilentReporter):
+    """Progress bars (trials, seeds) with elapsed time and ETA, and one line per trial."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.console = Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("eta"), TimeRemainingColumn(), console=self.console, transient=False,
+        )
+        self.trials_task: Any = None
+        self.seeds_task: Any = None
+
+    def start(self, name: str, planned: int, finished: int, fits_stored: int) -> None:
+        self.console.print(f"study [bold]{_escape(name)}[/]: {finished}/{planned} trials done, {fits_stored} fits stored")
+        self.progress.start()
+        self.trials_task = self.progress.add_task("trials", total=planned, completed=finished)
+        self.seeds_task = self.progress.add_task("seeds ", total=1, visible=False)
+
+    def trial_started(self, number: int, config_label: str, n_seeds: int) -> None:
+        self.progress.reset(self.seeds_task, total=n_seeds, completed=0, visible=True,
+                            description=f"seeds  trial {number}")
+
+    def fit_done(self, fit: FitResult, reused: bool) -> None:
+        self.progress.advance(self.seeds_task)
+
+    def trial_done(self, number: int, result: TrialResult) -> None:
+        self.progress.advance(self.trials_task)
+        if result.value is None:
+            line = f"trial {number}: [red]failed[/] {_escape(result.failure or '')}"
+        else:
+            line = (f"trial {number}: {result.metric} {result.mean:.4g} ± {result.std:.2g} "
+                    f"(n={len(result.fits)})  {_escape(config_summary(result.config))}")
+        self.progress.console.print(line)
+
+    def note(self, message: str) -> None:
+        self.console.print(_escape(message))
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def config_summary(config: dict[str, Any], keys: list[str] | None = None) -> str:
+    """A short ``key=value`` rendering of the searched parts of a config."""
+    items = config.items() if keys is None else ((k, config[k]) for k in keys if k in config)
+    return " ".join(f"{k}={_short(v)}" for k, v in items)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ",".join(_short(v) for v in value) + "]"
+    return str(value)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

@@ -1,0 +1,288 @@
+"""Repeated evaluation: fit one config once per seed, keep every seed, report the aggregate.
+
+Three pieces, each replaceable:
+
+* :func:`fit_one` - a pure function: one (config, seed) in, one :class:`FitResult` out. It
+  imports TensorFlow itself, so it runs the same in this process or in a worker.
+* runners - decide *where* fits run: :class:`SequentialRunner` (here, one after another) or
+  :class:`ProcessRunner` (joblib worker processes, each with its share of the CPU threads).
+  A runner only maps tasks to results; it knows nothing of stores or studies.
+* :class:`Evaluator` - for one config: takes finished fits from the store, sends the missing
+  (config, seed) tasks to the runner, writes each result the moment it arrives, checks every
+  seed came back, and aggregates.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Iterable, Iterator, Protocol
+
+from tuning.results import FAILED, OK, FitResult, TrialResult, aggregate
+
+
+@dataclass(frozen=True)
+class FitTask:
+    """Everything a worker needs to fit one config with one seed: plain, picklable data."""
+
+    problem_name: str
+    problem_params_json: str
+    config: dict[str, Any]
+    config_key: str
+    seed: int
+    fit: dict[str, Any] = field(default_factory=dict)  # FitSpec as a dict
+    threads: int | None = None
+
+
+class Runner(Protocol):
+    """Where fits run. ``map`` may yield results in any order, each as soon as it is done."""
+
+    def map(self, tasks: list[FitTask]) -> Iterator[FitResult]: ...
+
+
+class SequentialRunner:
+    """Fits in this process, one after another."""
+
+    name = "sequential"
+
+    def map(self, tasks: list[FitTask]) -> Iterator[FitResult]:
+        for task in tasks:
+            yield fit_one(task)
+
+
+class ProcessRunner:
+    """Fits in ``jobs`` joblib worker processes (loky), reused across trials.
+
+    Each worker gets ``cores // jobs`` TensorFlow threads (at least one), so N workers do not
+    oversubscribe the cores; results stream back as they finish, so each is stored at once.
+    """
+
+    name = "processes"
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+        self.threads = max(1, (os.cpu_count() or 1) // jobs)
+
+    def map(self, tasks: list[FitTask]) -> Iterator[FitResult]:
+        from dataclasses import replace
+
+        from joblib import Parallel, delayed
+
+        parallel = Parallel(n_jobs=self.jobs, backend="loky", return_as="generator_unordered")
+        yield from parallel(delayed(fit_one)(replace(t, threads=self.threads)) for t in tasks)
+
+
+def make_runner(name: str, jobs: int) -> Runner:
+    if name == "processes" or jobs > 1:
+        return ProcessRunner(jobs)
+    return SequentialRunner()
+
+
+class Evaluator:
+    """Evaluates configs over seeds, reusing every fit the store already holds.
+
+    Args:
+        runner: where fits run.
+        record: called with each new :class:`FitResult` as soon as it exists (the study writes it
+            to the store there, so an interruption loses no finished fit).
+        finished: returns the stored fits of a config key (so they are never recomputed).
+    """
+
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        problem_name: str,
+        problem_params: dict[str, Any],
+        fit_settings: dict[str, Any],
+        metric: str,
+        aggregate: str,
+        direction: str,
+        k: float,
+        record: Callable[[FitResult], None],
+        finished: Callable[[str], list[FitResult]],
+    ):
+        self.runner = runner
+        self.problem_name = problem_name
+        self.problem_params_json = json.dumps(problem_params, sort_keys=True)
+        self.fit_settings = fit_settings
+        self.metric, self.aggregate, self.direction, self.k = metric, aggregate, direction, k
+        self.record = record
+        self.finished = finished
+
+    def evaluate(self, config: dict[str, Any], key: str, seeds: Iterable[int],
+                 on_fit: Callable[[FitResult, bool], None] | None = None) -> TrialResult:
+        """Fit ``config`` once per seed (skipping stored fits) and aggregate the objective."""
+        seeds = list(seeds)
+        done = {f.seed: f for f in self.finished(key) if f.seed in seeds}
+        for fit in done.values():
+            if on_fit:
+                on_fit(fit, True)
+        tasks = [
+            FitTask(self.problem_name, self.problem_params_json, config, key, seed, self.fit_settings)
+            for seed in seeds if seed not in done
+        ]
+        for fit in self.runner.map(tasks):
+            self.record(fit)
+            done[fit.seed] = fit
+            if on_fit:
+                on_fit(fit, False)
+        missing = sorted(set(seeds) - set(done))
+        if missing:  # a runner that drops work is a bug, not a user mistake
+            raise RuntimeError(f"runner returned no result for seeds {missing}")
+        fits = [done[s] for s in seeds]
+        return self._result(config, key, fits)
+
+    def _result(self, config: dict[str, Any], key: str, fits: list[FitResult]) -> TrialResult:
+        failed = [f for f in fits if not f.ok]
+        if failed:
+            reasons = "; ".join(f.error or "failed" for f in failed)
+            return TrialResult(config, key, fits, self.metric, None, failure=reasons)
+        missing = [f.seed for f in fits if self.metric not in f.scores]
+        if missing:
+            known = ", ".join(sorted(fits[0].scores))
+            return TrialResult(config, key, fits, self.metric, None,
+                               failure=f"metric {self.metric!r} not scored (have {known})")
+        values = [f.scores[self.metric] for f in fits]
+        return TrialResult(config, key, fits, self.metric, aggregate(values, self.aggregate, self.direction, self.k))
+
+
+# -- the fit itself (runs in this process or a worker) --------------------------------------------
+
+_threads_set = False
+
+
+def _configure_threads(threads: int | None) -> None:
+    """Pin TensorFlow's thread pools once per process, before any op runs."""
+    global _threads_set
+    if _threads_set or not threads:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # already initialised in this process: keep what it has
+        pass
+    _threads_set = True
+
+
+@lru_cache(maxsize=4)
+def _problem(name: str, params_json: str):
+    from tuning.problems import load_problem
+
+    return load_problem(name, json.loads(params_json))
+
+
+def fit_one(task: FitTask) -> FitResult:
+    """Fit ``task.config`` with ``task.seed`` and score it; never raises for a failed fit.
+
+    The seed goes through ``keras.utils.set_random_seed`` (Python, NumPy and TensorFlow), which
+    fixes initial weights, dropout masks and Keras's shuffling: the same task gives the same
+    scores on the same machine. A NaN/inf loss fails the fit with the epoch it happened at.
+    Spec mistakes found while building (``SpecError``) are raised: every seed would fail alike.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _configure_threads(task.threads)
+    import keras
+
+    from tuning.errors import TuningError
+    from tuning.models import build_model
+    from tuning.pipeline import fit_data
+    from tuning.space import split_config
+
+    problem = _problem(task.problem_name, task.problem_params_json)
+    model_config, fit_config = split_config(task.config)
+    settings = task.fit
+    keras.backend.clear_session()
+    gc.collect()
+    keras.utils.set_random_seed(task.seed)
+    if settings.get("deterministic"):
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    model = build_model(model_config, problem)
+
+    x, y = problem.x_train, problem.y_train
+    validation = settings.get("validation") or {}
+    if validation.get("source") == "split":
+        cut = int(round(len(x) * (1 - validation.get("fraction", 0.2))))
+        x, y, x_val, y_val = x[:cut], y[:cut], x[cut:], y[cut:]
+    else:
+        x_val, y_val = problem.x_val, problem.y_val
+    callbacks: list[Any] = [_NonFiniteLoss()]
+    stopper = None
+    early = settings.get("early_stopping")
+    if early:
+        stopper = keras.callbacks.EarlyStopping(
+            monitor=early.get("monitor", "val_loss"), patience=int(fit_config.get("patience", early.get("patience", 10))),
+            min_delta=early.get("min_delta", 0.0), restore_best_weights=early.get("restore_best_weights", True),
+        )
+        callbacks.append(stopper)
+
+    started = time.perf_counter()
+    try:
+        data = fit_data(x, y, x_val, y_val, batch_size=int(fit_config.get("batch_size", 32)), seed=task.seed,
+                        shuffle=bool(settings.get("shuffle", True)))
+        history = model.fit(
+            data.train, steps_per_epoch=data.steps_per_epoch, validation_data=data.validation,
+            validation_steps=data.validation_steps, epochs=int(fit_config.get("epochs", 10)),
+            callbacks=callbacks, verbose=0,
+        )
+        curves = {name: [float(v) for v in values] for name, values in history.history.items()}
+        epochs_run = len(curves.get("loss", []))
+        bad_epoch = _first_non_finite(curves)
+        if bad_epoch is not None:
+            return _failed(task, f"diverged at epoch {bad_epoch}, seed {task.seed}", curves, epochs_run, started)
+        scores = {f"val_{k}": v for k, v in problem.score(y_val, model.predict(x_val, verbose=0)).items()}
+        if problem.has_test:
+            scores.update({f"test_{k}": v for k, v in problem.score(problem.y_test, model.predict(problem.x_test, verbose=0)).items()})
+        scores["train_loss"] = curves["loss"][-1]
+        if not all(math.isfinite(v) for v in scores.values()):
+            return _failed(task, f"diverged: non-finite predictions, seed {task.seed}", curves, epochs_run, started)
+    except TuningError:
+        raise
+    except Exception as exc:  # a fit that raises is recorded, and the study goes on
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return _failed(task, f"{type(exc).__name__}: {message} (seed {task.seed})", {}, 0, started)
+    best_epoch = None
+    if stopper is not None and early.get("monitor", "val_loss") in curves:
+        monitored = curves[early.get("monitor", "val_loss")]
+        pick = max if "acc" in early.get("monitor", "") else min
+        best_epoch = monitored.index(pick(monitored)) + 1
+    return FitResult(task.config_key, task.seed, OK, scores, curves, epochs_run, best_epoch,
+                     time.perf_counter() - started)
+
+
+def _failed(task: FitTask, reason: str, curves: dict, epochs_run: int, started: float) -> FitResult:
+    return FitResult(task.config_key, task.seed, FAILED, {}, curves, epochs_run, None,
+                     time.perf_counter() - started, reason)
+
+
+def _first_non_finite(curves: dict[str, list[float]]) -> int | None:
+    epochs = [i + 1 for values in curves.values() for i, v in enumerate(values) if not math.isfinite(v)]
+    return min(epochs) if epochs else None
+
+
+class _NonFiniteLoss:
+    """Stop training after the first epoch whose loss is NaN/inf.
+
+    Checked per epoch, not per batch: a per-batch check forces a device sync on every step,
+    which costs more than the few wasted batches. Built lazily so that importing this module
+    does not import Keras.
+    """
+
+    def __new__(cls):
+        import keras
+
+        class NonFiniteLoss(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if any(not math.isfinite(float(v)) for v in (logs or {}).values()):
+                    self.model.stop_training = True
+
+        return NonFiniteLoss()

@@ -1,0 +1,106 @@
+"""Plain results of fits and trials, and the aggregate a trial reports to its sampler.
+
+Nothing here holds a Keras object: a :class:`FitResult` is numbers and lists, so it crosses
+process boundaries, goes into the store as JSON, and comes back out identical.
+
+Example:
+    >>> aggregate([0.2, 0.4], "mean_plus_std", "minimize", k=1.0)
+    0.4414213562373095
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+OK = "ok"
+FAILED = "failed"
+
+
+@dataclass
+class FitResult:
+    """One fit of one config with one seed.
+
+    Attributes:
+        config_key: digest of the config (see :func:`tuning.spec.config_key`).
+        seed: the seed that set weights, dropout masks and shuffling.
+        status: ``"ok"`` or ``"failed"``.
+        scores: final scores, e.g. ``val_loss``, ``val_mae`` (original units), ``test_loss``,
+            ``train_loss``; empty when the fit failed.
+        curves: per-epoch values of every loss and metric Keras logged, train and validation
+            (``loss``, ``val_loss``, ``mae``, ``val_mae`` ...).
+        epochs_run: epochs actually trained (fewer than asked when early stopping fired).
+        best_epoch: 1-based epoch of the lowest monitored value, when early stopping was on.
+        fit_seconds: wall time of ``model.fit`` plus scoring.
+        error: one-line reason when failed ("diverged at epoch 7, seed 3").
+    """
+
+    config_key: str
+    seed: int
+    status: str
+    scores: dict[str, float] = field(default_factory=dict)
+    curves: dict[str, list[float]] = field(default_factory=dict)
+    epochs_run: int = 0
+    best_epoch: int | None = None
+    fit_seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrialResult:
+    """All seeds of one config, and the objective the trial reports.
+
+    ``value`` is ``None`` when any seed failed; ``failure`` then says which and why.
+    """
+
+    config: dict[str, Any]
+    config_key: str
+    fits: list[FitResult]
+    metric: str
+    value: float | None
+    failure: str | None = None
+
+    @property
+    def seed_values(self) -> dict[int, float]:
+        return {f.seed: f.scores[self.metric] for f in self.fits if f.ok and self.metric in f.scores}
+
+    @property
+    def mean(self) -> float:
+        values = list(self.seed_values.values())
+        return statistics.fmean(values) if values else math.nan
+
+    @property
+    def std(self) -> float:
+        values = list(self.seed_values.values())
+        return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def aggregate(values: list[float], how: str, direction: str, k: float = 1.0) -> float:
+    """Reduce per-seed scores to the trial's objective.
+
+    ``worst`` is the max when minimising and the min when maximising; ``mean_plus_std`` moves
+    the mean ``k`` sample standard deviations towards the bad side. Both reward configs whose
+    seeds agree, which a plain mean does not.
+    """
+    if not values:
+        raise ValueError("no values to aggregate")
+    sign = 1.0 if direction == "minimize" else -1.0
+    if how == "mean":
+        return statistics.fmean(values)
+    if how == "median":
+        return statistics.median(values)
+    if how == "worst":
+        return max(values) if sign > 0 else min(values)
+    if how == "mean_plus_std":
+        spread = statistics.stdev(values) if len(values) > 1 else 0.0
+        return statistics.fmean(values) + sign * k * spread
+    raise ValueError(f"unknown aggregate {how!r}")

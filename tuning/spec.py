@@ -1,0 +1,406 @@
+"""The study spec: one YAML file that says what to search, on which problem, how to score it.
+
+A spec is validated in full before anything runs, and every mistake is reported as one line
+naming the file and the dotted path of the field (``studies/x.yaml: space.units.low: must be <=
+high``), so a typo never costs a half-finished study. See ``docs/spec.md`` for the reference.
+
+Example:
+    >>> spec = load_spec("studies/quickstart.yaml")          # doctest: +SKIP
+    >>> spec = apply_overrides(spec, n_trials=4, jobs=2)     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tuning.errors import SpecError
+
+# Accepted names, kept here (not in models.py) so that a spec is checked without importing Keras.
+FAMILIES = ("vanilla", "stacked", "bidirectional", "gru", "cnn_lstm", "encoder_decoder")
+CELLS = ("lstm", "gru")
+INITIALIZERS = (
+    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
+    "lecun_normal", "random_uniform", "random_normal", "orthogonal",
+)
+OPTIMIZERS = ("adam", "rmsprop", "sgd", "adagrad")
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "selu", "softsign", "linear")
+LOSSES = ("mse", "mae")
+SAMPLERS = ("grid", "random", "tpe", "cmaes")
+AGGREGATES = ("mean", "median", "worst", "mean_plus_std")
+RUNNERS = ("sequential", "processes")
+
+#: Names a searched parameter may have, with the accepted values of the categorical ones.
+MODEL_KEYS: dict[str, tuple | None] = {
+    "family": FAMILIES, "cell": CELLS, "layers": None, "units": None, "dropout": None,
+    "recurrent_dropout": None, "activation": ACTIVATIONS, "initializer": INITIALIZERS,
+    "optimizer": OPTIMIZERS, "learning_rate": None, "momentum": None, "filters": None,
+    "kernel_size": None, "pool_size": None, "decoder_units": None, "loss": LOSSES,
+}
+FIT_KEYS = ("epochs", "batch_size", "patience")
+SEARCHABLE = tuple(MODEL_KEYS) + FIT_KEYS
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParamSpec(_Strict):
+    """One axis of the search space.
+
+    Written in YAML either in full (``{type: int, low: 1, high: 64, log: true}``), as an
+    explicit grid (``{grid: [1, 5, 10]}`` or just ``[1, 5, 10]``), or as categorical choices
+    (``{type: categorical, choices: [adam, sgd]}``). ``per_layer: true`` on ``units`` draws one
+    value per recurrent layer (conditional on ``layers``).
+    """
+
+    type: Literal["int", "float", "categorical"] | None = None
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    log: bool = False
+    choices: list[Any] | None = None
+    grid: list[Any] | None = None
+    per_layer: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return {"grid": value}
+        if isinstance(value, dict) or isinstance(value, ParamSpec):
+            return value
+        raise ValueError("must be a list of values or a mapping such as {type: int, low: 1, high: 10}")
+
+    @model_validator(mode="after")
+    def _check(self) -> ParamSpec:
+        values = self.grid if self.grid is not None else self.choices
+        if self.grid is not None and self.choices is not None:
+            raise ValueError("give either grid or choices, not both")
+        if values is not None:
+            if len(values) == 0:
+                raise ValueError("needs at least one value")
+            if len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
+                raise ValueError(f"has repeated values: {values}")
+            if self.type in ("int", "float") or self.low is not None or self.high is not None:
+                raise ValueError("a list of values takes no type/low/high")
+            return self
+        if self.type == "categorical":
+            raise ValueError("categorical needs choices")
+        if self.low is None or self.high is None:
+            raise ValueError("needs low and high (or a list of values)")
+        if self.type is None:
+            integral = float(self.low).is_integer() and float(self.high).is_integer() and not self.log
+            object.__setattr__(self, "type", "int" if integral and self.step in (None, 1) else "float")
+        if self.low > self.high:
+            raise ValueError(f"low must be <= high (got low={self.low:g}, high={self.high:g})")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log range needs low > 0 (got low={self.low:g})")
+        if self.step is not None and self.step <= 0:
+            raise ValueError(f"step must be > 0 (got {self.step:g})")
+        if self.log and self.step is not None:
+            raise ValueError("step and log cannot be combined")
+        if self.type == "int" and not (float(self.low).is_integer() and float(self.high).is_integer()):
+            raise ValueError("an int range needs integer low and high")
+        return self
+
+    @property
+    def values(self) -> list[Any] | None:
+        """The explicit values (grid or choices), or ``None`` for a range."""
+        return self.grid if self.grid is not None else self.choices
+
+    def grid_values(self) -> list[Any]:
+        """The points a grid search visits on this axis.
+
+        Raises:
+            ValueError: a continuous range without ``step`` has no finite grid.
+        """
+        if self.values is not None:
+            return list(self.values)
+        low, high = self.low, self.high
+        if self.type == "int":
+            step = int(self.step or 1)
+            return list(range(int(low), int(high) + 1, step))
+        if self.step is None:
+            raise ValueError("a float range needs a step (or a list of values) for the grid sampler")
+        count = int(math.floor((high - low) / self.step + 1e-9)) + 1
+        return [round(low + i * self.step, 12) for i in range(count)]
+
+
+class ProblemSpec(_Strict):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelSpec(_Strict):
+    """Fixed model settings; any of them can also be searched in ``space``."""
+
+    family: Literal[FAMILIES] = "vanilla"  # type: ignore[valid-type]
+    cell: Literal[CELLS] = "lstm"  # type: ignore[valid-type]
+    layers: int | None = Field(default=None, ge=1)
+    units: int | list[int] = 32
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    recurrent_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    activation: Literal[ACTIVATIONS] = "tanh"  # type: ignore[valid-type]
+    initializer: Literal[INITIALIZERS] = "glorot_uniform"  # type: ignore[valid-type]
+    optimizer: Literal[OPTIMIZERS] = "adam"  # type: ignore[valid-type]
+    learning_rate: float = Field(default=0.001, gt=0.0)
+    momentum: float | None = Field(default=None, ge=0.0, lt=1.0)
+    filters: int | None = Field(default=None, ge=1)
+    kernel_size: int | None = Field(default=None, ge=1)
+    pool_size: int | None = Field(default=None, ge=1)
+    decoder_units: int | None = Field(default=None, ge=1)
+    loss: Literal[LOSSES] | None = None  # type: ignore[valid-type]
+
+    @field_validator("units")
+    @classmethod
+    def _positive_units(cls, value: int | list[int]) -> int | list[int]:
+        if any(u < 1 for u in (value if isinstance(value, list) else [value])):
+            raise ValueError("units must be >= 1")
+        return value
+
+
+class EarlyStoppingSpec(_Strict):
+    monitor: str = "val_loss"
+    patience: int = Field(default=10, ge=0)
+    min_delta: float = Field(default=0.0, ge=0.0)
+    restore_best_weights: bool = True
+
+
+class ValidationSpec(_Strict):
+    """Where validation scores come from: the problem's own split, or the last part of train."""
+
+    source: Literal["problem", "split"] = "problem"
+    fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
+
+
+class FitSpec(_Strict):
+    epochs: int = Field(default=10, ge=1)
+    batch_size: int = Field(default=32, ge=1)
+    early_stopping: EarlyStoppingSpec | None = None
+    validation: ValidationSpec = ValidationSpec()
+    shuffle: bool = True
+    deterministic: bool = Field(default=False, description="enable TensorFlow op determinism")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _early_stopping_flag(cls, value: Any) -> Any:
+        if isinstance(value, dict) and value.get("early_stopping") is True:
+            return {**value, "early_stopping": {}}
+        if isinstance(value, dict) and value.get("early_stopping") is False:
+            return {**value, "early_stopping": None}
+        return value
+
+
+class RepeatsSpec(_Strict):
+    """How many seeds each config is fitted with: ``count`` seeds from ``base_seed``, or ``seeds``."""
+
+    count: int = Field(default=5, ge=1)
+    base_seed: int = Field(default=0, ge=0)
+    seeds: list[int] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"count": value}
+        if isinstance(value, list):
+            return {"seeds": value}
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> RepeatsSpec:
+        if self.seeds is not None:
+            if not self.seeds:
+                raise ValueError("seeds needs at least one seed")
+            if len(set(self.seeds)) != len(self.seeds):
+                raise ValueError(f"seeds has repeats: {self.seeds}")
+            if any(s < 0 for s in self.seeds):
+                raise ValueError("seeds must be >= 0")
+        return self
+
+    @property
+    def seed_list(self) -> list[int]:
+        if self.seeds is not None:
+            return list(self.seeds)
+        return list(range(self.base_seed, self.base_seed + self.count))
+
+
+class ObjectiveSpec(_Strict):
+    """What a trial reports to the sampler: an aggregate over seeds of one validation score.
+
+    ``mean_plus_std`` is the pessimistic score ``mean + k*std`` when minimising (``mean - k*std``
+    when maximising): it prefers configs that are good *and* reliable.
+    """
+
+    metric: str = "val_loss"
+    direction: Literal["minimize", "maximize"] | None = None
+    aggregate: Literal[AGGREGATES] = "mean"  # type: ignore[valid-type]
+    k: float = Field(default=1.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _direction(self) -> ObjectiveSpec:
+        if self.direction is None:
+            maximize = any(word in self.metric for word in ("accuracy", "exact_match"))
+            object.__setattr__(self, "direction", "maximize" if maximize else "minimize")
+        return self
+
+
+class SamplerSpec(_Strict):
+    name: Literal[SAMPLERS] = "tpe"  # type: ignore[valid-type]
+    seed: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+class StudySpec(_Strict):
+    """A validated study spec. Fields mirror the YAML file; see ``docs/spec.md``."""
+
+    name: str = Field(min_length=1, max_length=200)
+    problem: ProblemSpec
+    model: ModelSpec = ModelSpec()
+    space: dict[str, ParamSpec] = Field(default_factory=dict)
+    sampler: SamplerSpec = SamplerSpec()
+    n_trials: int | None = Field(default=None, ge=1)
+    repeats: RepeatsSpec = RepeatsSpec()
+    objective: ObjectiveSpec = ObjectiveSpec()
+    fit: FitSpec = FitSpec()
+    storage: str = "sqlite:///tuning.db"
+    runner: Literal[RUNNERS] = "sequential"  # type: ignore[valid-type]
+    jobs: int = Field(default=1, ge=1)
+
+    @field_validator("space")
+    @classmethod
+    def _known_axes(cls, space: dict[str, ParamSpec]) -> dict[str, ParamSpec]:
+        for name, param in space.items():
+            if name not in SEARCHABLE:
+                raise ValueError(f"unknown parameter {name!r}; searchable: {', '.join(SEARCHABLE)}")
+            allowed = MODEL_KEYS.get(name)
+            if allowed and param.values is not None:
+                wrong = [v for v in param.values if v not in allowed]
+                if wrong:
+                    raise ValueError(f"{name}: unknown value {wrong[0]!r}; expected one of {', '.join(allowed)}")
+            if param.per_layer and name != "units":
+                raise ValueError(f"{name}: per_layer applies to units only")
+        return space
+
+    @model_validator(mode="after")
+    def _sampler_fits_space(self) -> StudySpec:
+        if self.sampler.name == "grid":
+            for name, param in self.space.items():
+                try:
+                    param.grid_values()
+                except ValueError as exc:
+                    raise ValueError(f"space.{name}: {exc}") from None
+        elif self.n_trials is None:
+            raise ValueError(f"n_trials is required with the {self.sampler.name} sampler (only grid knows its size)")
+        if self.sampler.name == "cmaes":
+            for name, param in self.space.items():
+                if param.values is not None or param.per_layer:
+                    raise ValueError(
+                        f"space.{name}: the cmaes sampler takes int/float ranges only; "
+                        "use sampler tpe or random for categorical or per-layer parameters"
+                    )
+        return self
+
+    @property
+    def seeds(self) -> list[int]:
+        return self.repeats.seed_list
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that decide what a fit computes; a stored study must agree on all of them.
+
+        Trials, seeds, storage, sampler and runner may change between runs of one study (more
+        trials, more seeds, another machine); the problem, model, space, objective and fit
+        settings may not, or old fits would be mixed with new ones.
+        """
+        data = self.model_dump(mode="json")
+        return {k: data[k] for k in ("problem", "model", "space", "objective", "fit")}
+
+
+def load_spec(source: str | Path | dict, *, label: str | None = None) -> StudySpec:
+    """Read and validate a study spec from a YAML file (or an already parsed mapping).
+
+    Raises:
+        SpecError: the file is missing or unreadable, the YAML is malformed, or a field is wrong;
+            the message names the file and the field path.
+    """
+    if isinstance(source, dict):
+        return _validate(source, label or "<spec>")
+    path = Path(source)
+    label = label or str(source)
+    if not path.is_file():
+        raise SpecError("file not found", source=label)
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        raise SpecError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", source=label, field=where) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read: {exc}", source=label) from None
+    if not isinstance(data, dict):
+        raise SpecError("must be a mapping with at least name and problem", source=label)
+    return _validate(data, label)
+
+
+def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
+    """Return ``spec`` with CLI flags applied (``None`` values are ignored), re-validated.
+
+    ``repeats`` may be a count or a list of seeds; ``sampler`` a sampler name.
+    """
+    data = spec.model_dump(mode="json")
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key == "repeats" and isinstance(value, int):
+            data["repeats"] = {**data["repeats"], "count": value, "seeds": None}
+        elif key == "sampler" and isinstance(value, str):
+            data["sampler"] = {**data["sampler"], "name": value}
+        else:
+            data[key] = value
+    return _validate(data, "command line")
+
+
+def config_key(config: dict[str, Any]) -> str:
+    """A short stable digest of a config: fits are keyed by (study, config_key, seed)."""
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=_jsonable)
+    return hashlib.sha1(canonical.encode()).hexdigest()[:16]
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {value!r}")
+
+
+def _validate(data: dict, label: str) -> StudySpec:
+    try:
+        return StudySpec.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif first["type"] == "missing":
+            message = "required field is missing"
+        if "input" in first and first["type"] not in ("missing", "extra_forbidden", "value_error"):
+            message = f"{message} (got {first['input']!r})"
+        # A value_error raised by a model validator carries its own field path in the message.
+        if message.startswith("space.") and ": " in message:
+            field, message = message.split(": ", 1)
+        raise SpecError(message, source=label, field=field) from None

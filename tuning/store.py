@@ -1,0 +1,222 @@
+"""One database per project: Optuna's tables and ours, behind one storage URL.
+
+Optuna keeps studies and trials; ``tuning`` adds two tables beside them:
+
+* ``tuning_studies``: the validated spec of each study and its naive baseline, so that
+  ``tuning resume NAME`` needs nothing but the store;
+* ``tuning_fits``: one row per (study, config_key, seed) with scores, per-epoch curves, epochs
+  run, fit seconds, status and error text.
+
+A fit is the unit of recovery: it is committed in its own transaction the moment it finishes,
+and the unique key means it is never stored, nor computed, twice. SQLite is the default; any
+SQLAlchemy URL Optuna accepts (PostgreSQL for several machines) works the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlalchemy as sa
+
+from tuning.errors import StoreError
+from tuning.results import FitResult
+
+_metadata = sa.MetaData()
+
+studies_table = sa.Table(
+    "tuning_studies",
+    _metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("spec_json", sa.Text, nullable=False),
+    sa.Column("baseline_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+fits_table = sa.Table(
+    "tuning_fits",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("study", sa.String(255), nullable=False, index=True),
+    sa.Column("config_key", sa.String(32), nullable=False),
+    sa.Column("seed", sa.Integer, nullable=False),
+    sa.Column("config_json", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("scores_json", sa.Text, nullable=False),
+    sa.Column("curves_json", sa.Text, nullable=False),
+    sa.Column("epochs_run", sa.Integer, nullable=False),
+    sa.Column("best_epoch", sa.Integer),
+    sa.Column("fit_seconds", sa.Float, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("trial_number", sa.Integer),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("study", "config_key", "seed", name="uq_fit"),
+)
+
+
+def normalise_url(storage: str) -> str:
+    """Accept a bare file path as shorthand for a SQLite URL."""
+    if "://" in storage:
+        return storage
+    return f"sqlite:///{storage}"
+
+
+class Store:
+    """The project's tables in the database at ``url`` (created on first use).
+
+    Args:
+        url: SQLAlchemy URL, e.g. ``sqlite:///tuning.db`` or ``postgresql://...``.
+        create: create the database and tables if missing; read-only commands pass ``False``
+            so that a mistyped path is reported instead of creating an empty store.
+    """
+
+    def __init__(self, url: str, *, create: bool = True):
+        self.url = normalise_url(url)
+        if self.url.startswith("sqlite:///") and not self.url.startswith("sqlite:///:memory:"):
+            path = Path(self.url.removeprefix("sqlite:///"))
+            if not create and not path.exists():
+                raise StoreError(f"{path}: no such store (run a study first, or pass --storage)")
+            path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs: dict[str, Any] = {}
+        if self.url.startswith("sqlite"):
+            # Several processes may open the file; wait for a lock rather than fail at once.
+            kwargs["connect_args"] = {"timeout": 60}
+        try:
+            self.engine = sa.create_engine(self.url, **kwargs)
+            if create:
+                _metadata.create_all(self.engine)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"{self.url}: cannot open store: {exc.__class__.__name__}: {exc.orig or exc}") from None
+        except ModuleNotFoundError as exc:
+            raise StoreError(f"{self.url}: database driver missing: {exc.name}") from None
+
+    def optuna_storage(self):
+        """An Optuna ``RDBStorage`` on the same database."""
+        import optuna
+
+        kwargs = {"connect_args": {"timeout": 60}} if self.url.startswith("sqlite") else None
+        return optuna.storages.RDBStorage(self.url, engine_kwargs=kwargs)
+
+    # -- studies -------------------------------------------------------------------------------
+
+    def save_study(self, name: str, spec_json: str, baseline: dict[str, float]) -> None:
+        with _uninterrupted(), self.engine.begin() as conn:
+            conn.execute(
+                studies_table.insert().values(
+                    name=name, spec_json=spec_json, baseline_json=json.dumps(baseline), created_at=time.time()
+                )
+            )
+
+    def update_spec(self, name: str, spec_json: str) -> None:
+        with _uninterrupted(), self.engine.begin() as conn:
+            conn.execute(studies_table.update().where(studies_table.c.name == name).values(spec_json=spec_json))
+
+    def study_record(self, name: str) -> dict[str, Any] | None:
+        """The stored spec (as a dict) and baseline of a study, or ``None``."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(studies_table).where(studies_table.c.name == name)).first()
+        if row is None:
+            return None
+        return {"name": row.name, "spec": json.loads(row.spec_json), "baseline": json.loads(row.baseline_json),
+                "created_at": row.created_at}
+
+    def study_names(self) -> list[str]:
+        if not sa.inspect(self.engine).has_table("tuning_studies"):
+            return []
+        with self.engine.connect() as conn:
+            return [r.name for r in conn.execute(sa.select(studies_table.c.name).order_by(studies_table.c.created_at))]
+
+    # -- fits ----------------------------------------------------------------------------------
+
+    def record_fit(self, study: str, config: dict[str, Any], fit: FitResult, trial_number: int | None) -> bool:
+        """Store one finished fit at once, in its own transaction. Returns False if it was there."""
+        row = dict(
+            study=study, config_key=fit.config_key, seed=fit.seed, config_json=json.dumps(config, sort_keys=True),
+            status=fit.status, scores_json=json.dumps(fit.scores), curves_json=json.dumps(fit.curves),
+            epochs_run=fit.epochs_run, best_epoch=fit.best_epoch, fit_seconds=fit.fit_seconds,
+            error=fit.error, trial_number=trial_number, created_at=time.time(),
+        )
+        with _uninterrupted():
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(fits_table.insert().values(**row))
+            except sa.exc.IntegrityError:
+                return False
+        return True
+
+    def fits(self, study: str, config_key: str | None = None) -> list[FitResult]:
+        """Finished fits of a study (of one config if ``config_key`` is given), oldest first."""
+        query = sa.select(fits_table).where(fits_table.c.study == study)
+        if config_key is not None:
+            query = query.where(fits_table.c.config_key == config_key)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(fits_table.c.id)).all()
+        return [_fit_from_row(r) for r in rows]
+
+    def fit_rows(self, study: str) -> Iterator[dict[str, Any]]:
+        """Every fit of a study as a plain dict, config included (for tables and reports)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(fits_table).where(fits_table.c.study == study).order_by(fits_table.c.id)).all()
+        for r in rows:
+            fit = _fit_from_row(r).to_dict()
+            fit.update(config=json.loads(r.config_json), trial_number=r.trial_number, created_at=r.created_at)
+            yield fit
+
+    def count_fits(self, study: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).where(fits_table.c.study == study)).scalar_one()
+
+
+def _fit_from_row(row: Any) -> FitResult:
+    return FitResult(
+        config_key=row.config_key, seed=row.seed, status=row.status, scores=json.loads(row.scores_json),
+        curves=json.loads(row.curves_json), epochs_run=row.epochs_run, best_epoch=row.best_epoch,
+        fit_seconds=row.fit_seconds, error=row.error,
+    )
+
+
+@contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Hold a Ctrl-C until the enclosed write has committed, then deliver it.
+
+    SQLite would roll an interrupted transaction back anyway; holding the signal also keeps the
+    Python side (which rows were written) in step with the database.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received and callable(previous):
+            previous(signal.SIGINT, None)
+
+
+def owner_tag() -> str:
+    """Who runs a trial: ``host:pid``, so a later run can tell a dead owner from a live one."""
+    return f"{os.uname().nodename}:{os.getpid()}"
+
+
+def owner_is_dead(tag: str | None) -> bool:
+    """True when ``tag`` names a process on this host that no longer runs (or no tag at all)."""
+    if not tag or ":" not in tag:
+        return True
+    host, _, pid = tag.rpartition(":")
+    if host != os.uname().nodename:
+        return False  # another machine's trial: leave it to that machine (or to a heartbeat)
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False

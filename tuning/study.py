@@ -1,0 +1,127 @@
+"""Run a study: spec → problem and baseline → trials × seeds → store, resumable at any point.
+
+:func:`run_study` is what ``tuning run`` and ``tuning resume`` call. It is safe to call again
+on a study that was interrupted in any way: finished fits are reused, trials left RUNNING by
+a dead process are recovered, and finished grid points are not proposed again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tuning.errors import SpecError, StoreError
+from tuning.progress import SilentReporter, config_summary
+from tuning.spec import StudySpec, load_spec
+from tuning.store import Store
+
+
+@dataclass
+class StudyOutcome:
+    """What a call to :func:`run_study` did."""
+
+    name: str
+    storage: str
+    planned: int
+    complete: int
+    failed: int
+    fits_run: int
+    fits_reused: int
+    recovered: list[int]
+
+
+def resolve_resume_spec(name: str, storage: str) -> StudySpec:
+    """The spec a stored study was run with (what ``tuning resume NAME`` continues)."""
+    store = Store(storage, create=False)
+    record = store.study_record(name)
+    if record is None:
+        known = ", ".join(store.study_names()) or "none"
+        raise StoreError(f"{store.url}: no study named {name!r} (studies: {known})")
+    return load_spec(record["spec"], label=f"study {name!r} in {store.url}")
+
+
+def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> StudyOutcome:
+    """Run (or continue) ``spec`` until its trials are done. Ctrl-C raises KeyboardInterrupt
+    after the running trial has been marked interrupted; every finished fit is already stored.
+    """
+    from tuning.problems import load_problem
+    from tuning.repeats import Evaluator, make_runner
+    from tuning.space import SearchSpace, base_config
+
+    reporter = reporter or SilentReporter()
+    problem = load_problem(spec.problem.name, spec.problem.params)
+    baseline = problem.baseline()
+    if spec.objective.metric not in baseline:
+        raise SpecError(f"unknown metric {spec.objective.metric!r} for problem {problem.name!r}; "
+                        f"choose one of {', '.join(sorted(baseline))}", field="objective.metric")
+    store = Store(spec.storage)
+    _check_stored_spec(store, spec, baseline)
+
+    from tuning.backends.optuna import OptunaBackend
+
+    space = SearchSpace.from_spec(spec)
+    base = base_config(spec)
+    backend = OptunaBackend(spec, store, space, base)
+    recovered = backend.recover()
+    if recovered:
+        reporter.note(f"recovered interrupted trial(s) {', '.join(map(str, recovered))}")
+
+    counts = {"run": 0, "reused": 0}
+    current_trial: list[int | None] = [None]
+
+    def record(fit):
+        store.record_fit(spec.name, current_config[0], fit, current_trial[0])
+
+    current_config: list[dict[str, Any]] = [{}]
+    evaluator = Evaluator(
+        make_runner(spec.runner, spec.jobs), problem_name=spec.problem.name, problem_params=spec.problem.params,
+        fit_settings=spec.fit.model_dump(mode="json"), metric=spec.objective.metric,
+        aggregate=spec.objective.aggregate, direction=spec.objective.direction, k=spec.objective.k,
+        record=record, finished=lambda key: store.fits(spec.name, key),
+    )
+
+    def on_fit(fit, reused):
+        counts["reused" if reused else "run"] += 1
+        reporter.fit_done(fit, reused)
+
+    reporter.start(spec.name, backend.planned(), len(backend.finished()), store.count_fits(spec.name))
+    searched = sorted({k if not k.startswith("units_") else "units" for k in spec.space})
+    try:
+        while (proposal := backend.ask()) is not None:
+            trial, config, key = proposal
+            current_trial[0], current_config[0] = trial.number, config
+            reporter.trial_started(trial.number, config_summary(config, searched), len(spec.seeds))
+            try:
+                result = evaluator.evaluate(config, key, spec.seeds, on_fit=on_fit)
+            except KeyboardInterrupt:
+                backend.interrupt(trial)
+                raise
+            except BaseException:
+                backend.interrupt(trial, reason="error")
+                raise
+            backend.tell(trial, result)
+            reporter.trial_done(trial.number, result)
+    finally:
+        reporter.stop()
+    finished = backend.finished()
+    complete = sum(1 for t in finished if t.state.name == "COMPLETE")
+    return StudyOutcome(spec.name, store.url, backend.planned(), complete, len(finished) - complete,
+                        counts["run"], counts["reused"], recovered)
+
+
+def _check_stored_spec(store: Store, spec: StudySpec, baseline: dict[str, float]) -> None:
+    """Create the study record, or check that the stored one computes the same fits."""
+    record = store.study_record(spec.name)
+    if record is None:
+        store.save_study(spec.name, spec.to_json(), baseline)
+        return
+    stored = load_spec(record["spec"], label=f"study {spec.name!r}")
+    mine, theirs = spec.identity(), stored.identity()
+    if mine != theirs:
+        field = next(k for k in mine if mine[k] != theirs.get(k))
+        raise SpecError(
+            f"study {spec.name!r} already exists in {store.url} with a different {field}; "
+            "give the study a new name to start afresh", field=field,
+        )
+    if spec.to_json() != stored.to_json():  # more trials or seeds, another sampler or runner
+        store.update_spec(spec.name, spec.to_json())
