@@ -118,7 +118,7 @@ def _per_config(fits: pd.DataFrame, metric: str, trial_status: dict[str, str]) -
         values = [v for v in ok.get(metric, pd.Series(dtype=float)).tolist() if v == v]
         row = {"config_key": key, "trial": group["trial"].min(), "status": trial_status.get(key, "running")}
         row.update({p: group[p].iloc[0] for p in params})
-        row.update({f"seed{int(s)}_{metric}": v for s, v in zip(ok["seed"], ok.get(metric, []))})
+        row.update({f"seed{int(s)}_{metric}": v for s, v in zip(ok["seed"], ok.get(metric, []), strict=True)})
         row.update(
             n_seeds=len(values), n_failed=int((group["status"] != "ok").sum()),
             mean=statistics.fmean(values) if values else math.nan,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import typer
 
@@ -67,12 +67,12 @@ def _run(spec, quiet: bool) -> None:
 @_guarded
 def run(
     spec_path: str = typer.Argument(..., metavar="SPEC", help="Study spec (YAML)."),
-    n_trials: Optional[int] = typer.Option(None, "--n-trials", min=1, help="Trials to finish in all."),
-    repeats: Optional[int] = typer.Option(None, "--repeats", min=1, help="Seeds per config."),
-    storage: Optional[str] = typer.Option(None, "--storage", help=STORAGE_HELP),
-    sampler: Optional[str] = typer.Option(None, "--sampler", help="grid | random | tpe | cmaes."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Worker processes for fits."),
-    runner: Optional[str] = typer.Option(None, "--runner", help="sequential | processes."),
+    n_trials: int | None = typer.Option(None, "--n-trials", min=1, help="Trials to finish in all."),
+    repeats: int | None = typer.Option(None, "--repeats", min=1, help="Seeds per config."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    sampler: str | None = typer.Option(None, "--sampler", help="grid | random | tpe | cmaes."),
+    jobs: int | None = typer.Option(None, "--jobs", min=1, help="Worker processes for fits."),
+    runner: str | None = typer.Option(None, "--runner", help="sequential | processes."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Run a study from SPEC; on an existing study, continue it."""
@@ -89,9 +89,9 @@ def run(
 @_guarded
 def resume(
     study: str = typer.Argument(..., help="Study name."),
-    storage: Optional[str] = typer.Option(None, "--storage", help=STORAGE_HELP),
-    n_trials: Optional[int] = typer.Option(None, "--n-trials", min=1, help="Trials to finish in all."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Worker processes for fits."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    n_trials: int | None = typer.Option(None, "--n-trials", min=1, help="Trials to finish in all."),
+    jobs: int | None = typer.Option(None, "--jobs", min=1, help="Worker processes for fits."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Continue STUDY from its store: nothing finished is recomputed."""
@@ -106,8 +106,8 @@ def resume(
 @app.command()
 @_guarded
 def status(
-    study: Optional[str] = typer.Argument(None, help="Study name (default: every study)."),
-    storage: Optional[str] = typer.Option(None, "--storage", help=STORAGE_HELP),
+    study: str | None = typer.Argument(None, help="Study name (default: every study)."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
     top: int = typer.Option(5, "--top", min=1, help="Best configs to show."),
 ) -> None:
     """Trials done / running / failed / remaining, and the best configs (mean ± std)."""
@@ -142,7 +142,7 @@ def _print_status(info: dict) -> None:
 
 @app.command("list")
 @_guarded
-def list_studies(storage: Optional[str] = typer.Option(None, "--storage", help=STORAGE_HELP)) -> None:
+def list_studies(storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP)) -> None:
     """Studies in a store, with trial and fit counts."""
     from tuning.api import study_trials
     from tuning.store import Store

@@ -55,22 +55,9 @@ import keras
 
 from tuning.errors import DataError, SpecError
 from tuning.problems._base import Problem
+from tuning.spec import ACTIVATIONS, CELLS, FAMILIES, INITIALIZERS, OPTIMIZERS
 
-FAMILIES = ("vanilla", "stacked", "bidirectional", "gru", "cnn_lstm", "encoder_decoder")
-CELLS = ("lstm", "gru")
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "selu", "softsign", "linear")
-INITIALIZERS = (
-    "glorot_uniform",
-    "glorot_normal",
-    "he_uniform",
-    "he_normal",
-    "lecun_uniform",
-    "lecun_normal",
-    "random_uniform",
-    "random_normal",
-    "orthogonal",
-)
-OPTIMIZERS = ("adam", "rmsprop", "sgd", "adagrad")
+# The accepted names live in spec.py, so that a spec is checked without importing Keras.
 
 _COMMON_DEFAULTS = {
     "cell": "lstm",

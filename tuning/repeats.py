@@ -19,9 +19,10 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from typing import Any, Protocol
 
 from tuning.results import FAILED, OK, FitResult, TrialResult, aggregate
 

@@ -49,7 +49,7 @@ class SearchSpace:
         """Every point of the grid, each exactly once, in a stable order."""
         plain = self._plain_axes()
         names = list(plain)
-        points = [dict(zip(names, combo)) for combo in itertools.product(*(plain[n].grid_values() for n in names))]
+        points = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(plain[n].grid_values() for n in names))]
         if not self.per_layer_units:
             return points
         unit_values = self.params["units"].grid_values()

@@ -40,7 +40,7 @@ MODEL_KEYS: dict[str, tuple | None] = {
     "family": FAMILIES, "cell": CELLS, "layers": None, "units": None, "dropout": None,
     "recurrent_dropout": None, "activation": ACTIVATIONS, "initializer": INITIALIZERS,
     "optimizer": OPTIMIZERS, "learning_rate": None, "momentum": None, "filters": None,
-    "kernel_size": None, "pool_size": None, "decoder_units": None, "loss": LOSSES,
+    "kernel_size": None, "pool_size": None, "decoder_layers": None, "decoder_units": None, "loss": LOSSES,
 }
 FIT_KEYS = ("epochs", "batch_size", "patience")
 SEARCHABLE = tuple(MODEL_KEYS) + FIT_KEYS
@@ -154,6 +154,7 @@ class ModelSpec(_Strict):
     filters: int | None = Field(default=None, ge=1)
     kernel_size: int | None = Field(default=None, ge=1)
     pool_size: int | None = Field(default=None, ge=1)
+    decoder_layers: int | None = Field(default=None, ge=1)
     decoder_units: int | None = Field(default=None, ge=1)
     loss: Literal[LOSSES] | None = None  # type: ignore[valid-type]
 
