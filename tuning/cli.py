@@ -159,6 +159,7 @@ def list_studies(storage: str | None = typer.Option(None, "--storage", help=STOR
 
 def main() -> None:
     """Console-script entry point."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter (no GPU found ...)
     try:
         app()
     except KeyboardInterrupt:  # Ctrl-C outside a command (e.g. while importing)

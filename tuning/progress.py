@@ -43,6 +43,7 @@ class RichReporter(SilentReporter):
         )
         self.trials_task: Any = None
         self.seeds_task: Any = None
+        self.label = ""
 
     def start(self, name: str, planned: int, finished: int, fits_stored: int) -> None:
         self.console.print(f"study [bold]{_escape(name)}[/]: {finished}/{planned} trials done, {fits_stored} fits stored")
@@ -51,6 +52,7 @@ class RichReporter(SilentReporter):
         self.seeds_task = self.progress.add_task("seeds ", total=1, visible=False)
 
     def trial_started(self, number: int, config_label: str, n_seeds: int) -> None:
+        self.label = config_label
         self.progress.reset(self.seeds_task, total=n_seeds, completed=0, visible=True,
                             description=f"seeds  trial {number}")
 
@@ -63,7 +65,7 @@ class RichReporter(SilentReporter):
             line = f"trial {number}: [red]failed[/] {_escape(result.failure or '')}"
         else:
             line = (f"trial {number}: {result.metric} {result.mean:.4g} ± {result.std:.2g} "
-                    f"(n={len(result.fits)})  {_escape(config_summary(result.config))}")
+                    f"(n={len(result.fits)})  {_escape(self.label)}")
         self.progress.console.print(line)
 
     def note(self, message: str) -> None:

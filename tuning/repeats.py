@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import math
 import os
 import time
@@ -192,6 +193,10 @@ def fit_one(task: FitTask) -> FitResult:
     _configure_threads(task.threads)
     import keras
 
+    # Each fit builds a new model, so its train step is traced anew; TF's warning about
+    # retracing is expected here and only noise for the user.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
     from tuning.errors import TuningError
     from tuning.models import build_model
     from tuning.pipeline import fit_data
@@ -233,7 +238,7 @@ def fit_one(task: FitTask) -> FitResult:
         history = model.fit(
             data.train, steps_per_epoch=data.steps_per_epoch, validation_data=data.validation,
             validation_steps=data.validation_steps, epochs=int(fit_config.get("epochs", 10)),
-            callbacks=callbacks, verbose=0,
+            callbacks=callbacks, verbose=0, shuffle=False,  # the pipeline shuffles
         )
         curves = {name: [float(v) for v in values] for name, values in history.history.items()}
         epochs_run = len(curves.get("loss", []))

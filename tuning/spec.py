@@ -73,6 +73,12 @@ class ParamSpec(_Strict):
     def _shorthand(cls, value: Any) -> Any:
         if isinstance(value, list):
             return {"grid": value}
+        if isinstance(value, dict) and "type" not in value and "low" in value and "high" in value:
+            # Read the type as written: `low: 1, high: 64` is an int axis (also on a log scale),
+            # `low: 0.0, high: 0.5` or `low: 1.0e-4` a float one.
+            bounds = [value.get(k) for k in ("low", "high", "step") if value.get(k) is not None]
+            whole = all(isinstance(v, int) and not isinstance(v, bool) for v in bounds)
+            return {**value, "type": "int" if whole else "float"}
         if isinstance(value, dict) or isinstance(value, ParamSpec):
             return value
         raise ValueError("must be a list of values or a mapping such as {type: int, low: 1, high: 10}")
@@ -95,8 +101,8 @@ class ParamSpec(_Strict):
         if self.low is None or self.high is None:
             raise ValueError("needs low and high (or a list of values)")
         if self.type is None:
-            integral = float(self.low).is_integer() and float(self.high).is_integer() and not self.log
-            object.__setattr__(self, "type", "int" if integral and self.step in (None, 1) else "float")
+            integral = all(float(v).is_integer() for v in (self.low, self.high, self.step) if v is not None)
+            object.__setattr__(self, "type", "int" if integral and not self.log else "float")
         if self.low > self.high:
             raise ValueError(f"low must be <= high (got low={self.low:g}, high={self.high:g})")
         if self.log and self.low <= 0:
@@ -283,14 +289,14 @@ class StudySpec(_Strict):
     def _known_axes(cls, space: dict[str, ParamSpec]) -> dict[str, ParamSpec]:
         for name, param in space.items():
             if name not in SEARCHABLE:
-                raise ValueError(f"unknown parameter {name!r}; searchable: {', '.join(SEARCHABLE)}")
+                raise ValueError(f"space.{name}: unknown parameter; searchable: {', '.join(SEARCHABLE)}")
             allowed = MODEL_KEYS.get(name)
             if allowed and param.values is not None:
                 wrong = [v for v in param.values if v not in allowed]
                 if wrong:
-                    raise ValueError(f"{name}: unknown value {wrong[0]!r}; expected one of {', '.join(allowed)}")
+                    raise ValueError(f"space.{name}: unknown value {wrong[0]!r}; expected one of {', '.join(allowed)}")
             if param.per_layer and name != "units":
-                raise ValueError(f"{name}: per_layer applies to units only")
+                raise ValueError(f"space.{name}: per_layer applies to units only")
         return space
 
     @model_validator(mode="after")
@@ -302,7 +308,7 @@ class StudySpec(_Strict):
                 except ValueError as exc:
                     raise ValueError(f"space.{name}: {exc}") from None
         elif self.n_trials is None:
-            raise ValueError(f"n_trials is required with the {self.sampler.name} sampler (only grid knows its size)")
+            raise ValueError(f"n_trials: required with the {self.sampler.name} sampler (only grid knows its size)")
         if self.sampler.name == "cmaes":
             for name, param in self.space.items():
                 if param.values is not None or param.per_layer:
@@ -401,7 +407,9 @@ def _validate(data: dict, label: str) -> StudySpec:
             message = "required field is missing"
         if "input" in first and first["type"] not in ("missing", "extra_forbidden", "value_error"):
             message = f"{message} (got {first['input']!r})"
-        # A value_error raised by a model validator carries its own field path in the message.
-        if message.startswith("space.") and ": " in message:
+        # A value_error raised by a study-level validator carries its own field path in the message.
+        head = message.split(": ", 1)[0]
+        if first["type"] == "value_error" and ": " in message and " " not in head \
+                and head.split(".")[0] in StudySpec.model_fields:
             field, message = message.split(": ", 1)
         raise SpecError(message, source=label, field=field) from None

@@ -7,6 +7,11 @@ a dead process are recovered, and finished grid points are not proposed again.
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,42 +72,46 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
         reporter.note(f"recovered interrupted trial(s) {', '.join(map(str, recovered))}")
 
     counts = {"run": 0, "reused": 0}
-    current_trial: list[int | None] = [None]
+    current: dict[str, Any] = {"trial": None, "config": {}}
+    stop_requested = threading.Event()
 
     def record(fit):
-        store.record_fit(spec.name, current_config[0], fit, current_trial[0])
+        store.record_fit(spec.name, current["config"], fit, current["trial"])
 
-    current_config: list[dict[str, Any]] = [{}]
+    def on_fit(fit, reused):
+        counts["reused" if reused else "run"] += 1
+        reporter.fit_done(fit, reused)
+        if stop_requested.is_set():  # a Ctrl-C that landed where Python swallowed it
+            raise KeyboardInterrupt
+
     evaluator = Evaluator(
         make_runner(spec.runner, spec.jobs), problem_name=spec.problem.name, problem_params=spec.problem.params,
         fit_settings=spec.fit.model_dump(mode="json"), metric=spec.objective.metric,
         aggregate=spec.objective.aggregate, direction=spec.objective.direction, k=spec.objective.k,
         record=record, finished=lambda key: store.fits(spec.name, key),
     )
-
-    def on_fit(fit, reused):
-        counts["reused" if reused else "run"] += 1
-        reporter.fit_done(fit, reused)
-
     reporter.start(spec.name, backend.planned(), len(backend.finished()), store.count_fits(spec.name))
-    searched = sorted({k if not k.startswith("units_") else "units" for k in spec.space})
-    try:
-        while (proposal := backend.ask()) is not None:
-            trial, config, key = proposal
-            current_trial[0], current_config[0] = trial.number, config
-            reporter.trial_started(trial.number, config_summary(config, searched), len(spec.seeds))
-            try:
-                result = evaluator.evaluate(config, key, spec.seeds, on_fit=on_fit)
-            except KeyboardInterrupt:
-                backend.interrupt(trial)
-                raise
-            except BaseException:
-                backend.interrupt(trial, reason="error")
-                raise
-            backend.tell(trial, result)
-            reporter.trial_done(trial.number, result)
-    finally:
-        reporter.stop()
+    searched = sorted(spec.space)
+    with _ctrl_c(stop_requested):
+        try:
+            while not stop_requested.is_set() and (proposal := backend.ask()) is not None:
+                trial, config, key = proposal
+                current.update(trial=trial.number, config=config)
+                reporter.trial_started(trial.number, config_summary(config, searched), len(spec.seeds))
+                try:
+                    result = evaluator.evaluate(config, key, spec.seeds, on_fit=on_fit)
+                except KeyboardInterrupt:
+                    backend.interrupt(trial)
+                    raise
+                except BaseException:
+                    backend.interrupt(trial, reason="error")
+                    raise
+                backend.tell(trial, result)
+                reporter.trial_done(trial.number, result)
+            if stop_requested.is_set():
+                raise KeyboardInterrupt
+        finally:
+            reporter.stop()
     finished = backend.finished()
     complete = sum(1 for t in finished if t.state.name == "COMPLETE")
     return StudyOutcome(spec.name, store.url, backend.planned(), complete, len(finished) - complete,
@@ -125,3 +134,32 @@ def _check_stored_spec(store: Store, spec: StudySpec, baseline: dict[str, float]
         )
     if spec.to_json() != stored.to_json():  # more trials or seeds, another sampler or runner
         store.update_spec(spec.name, spec.to_json())
+
+
+@contextmanager
+def _ctrl_c(stop_requested: threading.Event) -> Iterator[None]:
+    """Make Ctrl-C both raise at once and leave a flag the loop checks after every fit.
+
+    Python drops a KeyboardInterrupt raised inside a finaliser or weakref callback (TensorFlow
+    runs many), so a plain ``default_int_handler`` sometimes loses the user's Ctrl-C.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        stop_requested.set()
+        raise KeyboardInterrupt
+
+    def quiet_unraisable(unraisable):
+        # The swallowed Ctrl-C has set the flag; the loop stops after the running fit.
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous_hook(unraisable)
+
+    previous, previous_hook = signal.signal(signal.SIGINT, handler), sys.unraisablehook
+    sys.unraisablehook = quiet_unraisable
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook

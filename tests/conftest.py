@@ -1,0 +1,49 @@
+"""Shared fixtures: quiet TensorFlow, a tiny study spec, and a way to run the real CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+TINY_SPEC = """\
+name: {name}
+problem: {{name: tenths}}
+model: {{units: 2}}
+fit: {{epochs: {epochs}, batch_size: 5}}
+space:
+  units: [1, 2, 3]
+sampler: grid
+repeats: 2
+storage: sqlite:///{db}
+"""
+
+
+def tuning_command() -> list[str]:
+    """The installed ``tuning`` console script (falls back to ``python -m tuning.cli``)."""
+    exe = shutil.which("tuning")
+    return [exe] if exe else [sys.executable, "-m", "tuning.cli"]
+
+
+def run_tuning(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([*tuning_command(), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture
+def tiny_spec(tmp_path: Path):
+    """Write a 3-point grid × 2 seeds study on the 0.0…0.9 problem; returns (spec path, db path)."""
+
+    def write(name: str = "tiny", epochs: int = 2) -> tuple[Path, Path]:
+        db = tmp_path / "store.db"
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(TINY_SPEC.format(name=name, epochs=epochs, db=db))
+        return path, db
+
+    return write

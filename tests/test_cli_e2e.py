@@ -1,0 +1,142 @@
+"""End-to-end: the real ``tuning`` command in a subprocess, killed and resumed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import run_tuning, tuning_command
+
+pytestmark = pytest.mark.e2e
+
+GRID_POINTS, SEEDS = 3, 2
+
+
+def _fits(db) -> list[tuple]:
+    if not db.exists():
+        return []
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT id, config_key, seed, created_at FROM tuning_fits ORDER BY id").fetchall()
+    except sqlite3.OperationalError:  # tables not created yet
+        return []
+
+
+def _start_and_wait_for_fits(spec, db, cwd, count: int) -> subprocess.Popen:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--quiet"], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while len(_fits(db)) < count:
+        assert proc.poll() is None, f"study ended before {count} fits: {proc.communicate()}"
+        assert time.monotonic() < deadline, "no progress"
+        time.sleep(0.2)
+    return proc
+
+
+def _assert_complete_grid(db) -> None:
+    rows = _fits(db)
+    keys = {(key, seed) for _, key, seed, _ in rows}
+    assert len(rows) == GRID_POINTS * SEEDS == len(keys), rows
+
+
+def test_sigkill_then_resume_recomputes_nothing(tiny_spec, tmp_path):
+    spec, db = tiny_spec()
+    proc = _start_and_wait_for_fits(spec, db, tmp_path, count=3)
+    proc.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the store
+    proc.wait()
+    before = _fits(db)
+    assert 3 <= len(before) < GRID_POINTS * SEEDS
+
+    status = run_tuning("status", "tiny", "--storage", str(db), cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "1 running" in status.stdout
+
+    resumed = run_tuning("resume", "tiny", "--storage", str(db), "--quiet", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    # Only the fits missing at the kill were computed; the one of the killed trial was reused.
+    assert f"{GRID_POINTS * SEEDS - len(before)} fits run" in resumed.stdout
+    assert "3 complete, 0 failed of 3 planned" in resumed.stdout
+    _assert_complete_grid(db)
+    after = _fits(db)
+    assert after[: len(before)] == before  # the same rows, untouched
+
+    again = run_tuning("resume", "tiny", "--storage", str(db), "--quiet", cwd=tmp_path)
+    assert again.returncode == 0 and "0 fits run" in again.stdout
+    assert _fits(db) == after
+
+
+def test_sigint_exits_130_and_resumes(tiny_spec, tmp_path):
+    spec, db = tiny_spec()
+    proc = _start_and_wait_for_fits(spec, db, tmp_path, count=1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in err
+    before = _fits(db)
+
+    with sqlite3.connect(db) as conn:
+        states = [s for (s,) in conn.execute("SELECT state FROM trials")]
+    assert "RUNNING" not in states  # Ctrl-C leaves no trial half-open
+
+    rerun = run_tuning("run", str(spec), "--quiet", cwd=tmp_path)  # `run` on an existing study continues it
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{GRID_POINTS * SEEDS - len(before)} fits run" in rerun.stdout
+    _assert_complete_grid(db)
+
+
+def test_status_and_list_report_mean_std(tiny_spec, tmp_path):
+    spec, db = tiny_spec(epochs=1)
+    done = run_tuning("run", str(spec), "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    status = run_tuning("status", "--storage", str(db), cwd=tmp_path)
+    assert status.returncode == 0
+    assert "3 complete, 0 running, 0 failed" in status.stdout and "0 remaining of 3" in status.stdout
+    assert "± " in status.stdout and "(n=2)" in status.stdout
+    listing = run_tuning("list", "--storage", str(db), cwd=tmp_path)
+    assert listing.stdout.startswith("tiny\t3 complete trials\t6 fits")
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("name: x\nproblem: {name: tenths}\nspace: {units: {low: 10, high: 1}}\nsampler: grid\n", "space.units"),
+        ("name: x\nproblem: {name: tenths}\nfit: {epoch: 3}\n", "fit.epoch"),
+        ("name: x\nproblem: {name: nope}\nsampler: grid\n", "problem.name"),
+    ],
+)
+def test_bad_spec_is_one_line_exit_2_and_store_untouched(tmp_path, tiny_spec, text, field):
+    spec, db = tiny_spec(epochs=1)
+    assert run_tuning("run", str(spec), "--quiet", cwd=tmp_path).returncode == 0
+    before = _fits(db)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text + f"storage: sqlite:///{db}\n")
+    result = run_tuning("run", str(bad), cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(bad) in lines[0] and field in lines[0], result.stderr
+    assert _fits(db) == before
+
+
+def test_missing_study_and_missing_store(tmp_path):
+    result = run_tuning("resume", "ghost", "--storage", str(tmp_path / "none.db"), cwd=tmp_path)
+    assert result.returncode == 2 and "no such store" in result.stderr
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_read_only_commands_do_not_import_tensorflow(tiny_spec, tmp_path):
+    spec, db = tiny_spec(epochs=1)
+    assert run_tuning("run", str(spec), "--quiet", cwd=tmp_path).returncode == 0
+    probe = (
+        "import sys\nfrom tuning.cli import app\n"
+        "for args in (['status', '--storage', sys.argv[1]], ['list', '--storage', sys.argv[1]], ['--help']):\n"
+        "    try:\n        app(args)\n    except SystemExit:\n        pass\n"
+        "print('HEAVY', sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, str(db)], capture_output=True, text=True, timeout=60)
+    assert "HEAVY []" in out.stdout, out.stdout + out.stderr

@@ -1,0 +1,424 @@
+"""Tests of tuning.spec: valid specs load with the right values, every mistake is one SpecError
+naming the file and the dotted field path, CLI overrides re-validate, and the identity/config
+keys that decide which stored fits belong together behave.
+
+Every spec is a YAML file written into ``tmp_path``, so the file-name part of the messages is real.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tuning.errors import SpecError, TuningError
+from tuning.spec import StudySpec, apply_overrides, config_key, load_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MINIMAL = """\
+name: demo
+problem:
+  name: tenths
+"""
+
+FULL = """\
+name: full
+problem:
+  name: tenths
+  params:
+    length: 12
+    noise: 0.1
+model:
+  family: stacked
+  cell: gru
+  layers: 2
+  units: [8, 4]
+  dropout: 0.1
+  recurrent_dropout: 0.05
+  activation: relu
+  initializer: he_uniform
+  optimizer: sgd
+  learning_rate: 0.01
+  momentum: 0.9
+  filters: 16
+  kernel_size: 3
+  pool_size: 2
+  decoder_layers: 1
+  decoder_units: 6
+  loss: mae
+space:
+  layers: {type: int, low: 1, high: 3}
+  units: {grid: [4, 8], per_layer: true}
+  dropout: {type: float, low: 0.0, high: 0.5, step: 0.1}
+  learning_rate: {type: float, low: 0.0001, high: 0.1, log: true}
+  optimizer: {type: categorical, choices: [adam, rmsprop]}
+  batch_size: [8, 16]
+sampler:
+  name: tpe
+  seed: 7
+n_trials: 20
+repeats:
+  count: 4
+  base_seed: 10
+objective:
+  metric: val_mae
+  direction: minimize
+  aggregate: mean_plus_std
+  k: 2.0
+fit:
+  epochs: 50
+  batch_size: 4
+  early_stopping:
+    monitor: val_mae
+    patience: 5
+    min_delta: 0.001
+    restore_best_weights: false
+  validation:
+    source: split
+    fraction: 0.25
+  shuffle: false
+  deterministic: true
+storage: sqlite:///elsewhere.db
+runner: processes
+jobs: 3
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "study.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def spec_from(tmp_path: Path, extra: str = "", base: str = MINIMAL) -> StudySpec:
+    return load_spec(write(tmp_path, base + textwrap.dedent(extra)))
+
+
+def spec_error(tmp_path: Path, extra: str, base: str = MINIMAL) -> SpecError:
+    path = write(tmp_path, base + textwrap.dedent(extra))
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert str(path) in str(caught.value)
+    assert caught.value.source == str(path)
+    return caught.value
+
+
+# --------------------------------------------------------------------------------------------
+# Good specs
+
+
+def test_quickstart_loads():
+    spec = load_spec(ROOT / "studies" / "quickstart.yaml")
+    assert spec.name == "quickstart"
+    assert spec.problem.name == "tenths"
+    assert spec.model.family == "vanilla" and spec.model.units == 10
+    assert spec.fit.epochs == 300 and spec.fit.batch_size == 5 and spec.fit.shuffle is False
+    assert spec.space["units"].grid_values() == [1, 5, 10]
+    assert spec.sampler.name == "grid"
+    assert spec.seeds == [0, 1, 2]
+    assert spec.objective.metric == "val_loss"
+    assert spec.objective.direction == "minimize"
+    assert spec.objective.aggregate == "mean"
+
+
+def test_minimal_spec_takes_defaults(tmp_path):
+    spec = spec_from(tmp_path, "sampler: grid\n")
+    assert spec.space == {}
+    assert spec.model.family == "vanilla" and spec.model.units == 32
+    assert spec.repeats.count == 5 and spec.seeds == [0, 1, 2, 3, 4]
+    assert spec.fit.early_stopping is None
+    assert spec.fit.validation.source == "problem"
+    assert spec.storage == "sqlite:///tuning.db"
+    assert spec.runner == "sequential" and spec.jobs == 1
+
+
+def test_full_spec_loads_every_section(tmp_path):
+    spec = load_spec(write(tmp_path, FULL))
+    assert spec.problem.params == {"length": 12, "noise": 0.1}
+    model = spec.model
+    assert (model.family, model.cell, model.layers, model.units) == ("stacked", "gru", 2, [8, 4])
+    assert (model.dropout, model.recurrent_dropout) == (0.1, 0.05)
+    assert (model.activation, model.initializer, model.optimizer) == ("relu", "he_uniform", "sgd")
+    assert (model.learning_rate, model.momentum) == (0.01, 0.9)
+    assert (model.filters, model.kernel_size, model.pool_size) == (16, 3, 2)
+    assert (model.decoder_layers, model.decoder_units, model.loss) == (1, 6, "mae")
+
+    space = spec.space
+    assert (space["layers"].type, space["layers"].low, space["layers"].high) == ("int", 1, 3)
+    assert space["units"].per_layer is True and space["units"].grid == [4, 8]
+    assert space["dropout"].type == "float" and space["dropout"].step == 0.1
+    assert space["learning_rate"].log is True and space["learning_rate"].type == "float"
+    assert space["optimizer"].type == "categorical" and space["optimizer"].choices == ["adam", "rmsprop"]
+    assert space["batch_size"].grid == [8, 16]
+
+    assert (spec.sampler.name, spec.sampler.seed) == ("tpe", 7)
+    assert spec.n_trials == 20
+    assert spec.seeds == [10, 11, 12, 13]
+    assert spec.objective.aggregate == "mean_plus_std" and spec.objective.k == 2.0
+    assert spec.objective.direction == "minimize"
+
+    fit = spec.fit
+    assert (fit.epochs, fit.batch_size, fit.shuffle, fit.deterministic) == (50, 4, False, True)
+    es = fit.early_stopping
+    assert (es.monitor, es.patience, es.min_delta, es.restore_best_weights) == ("val_mae", 5, 0.001, False)
+    assert (fit.validation.source, fit.validation.fraction) == ("split", 0.25)
+    assert spec.storage == "sqlite:///elsewhere.db"
+    assert spec.runner == "processes" and spec.jobs == 3
+
+
+def test_sampler_as_string_and_mapping(tmp_path):
+    assert spec_from(tmp_path, "sampler: random\nn_trials: 3\n").sampler.name == "random"
+    spec = spec_from(tmp_path, "sampler: {name: cmaes, seed: 3}\nn_trials: 3\n")
+    assert (spec.sampler.name, spec.sampler.seed) == ("cmaes", 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "seeds"),
+    [
+        ("repeats: 3\n", [0, 1, 2]),
+        ("repeats: [5, 2, 9]\n", [5, 2, 9]),
+        ("repeats: {count: 2, base_seed: 100}\n", [100, 101]),
+        ("repeats: {seeds: [4]}\n", [4]),
+    ],
+)
+def test_repeats_forms(tmp_path, text, seeds):
+    assert spec_from(tmp_path, "sampler: grid\n" + text).seeds == seeds
+
+
+@pytest.mark.parametrize("aggregate", ["mean", "median", "worst", "mean_plus_std"])
+def test_objective_aggregates(tmp_path, aggregate):
+    spec = spec_from(tmp_path, f"sampler: grid\nobjective: {{aggregate: {aggregate}}}\n")
+    assert spec.objective.aggregate == aggregate
+
+
+@pytest.mark.parametrize(
+    ("metric", "direction"),
+    [("val_accuracy", "maximize"), ("val_loss", "minimize"), ("val_mae", "minimize"),
+     ("val_exact_match", "maximize")],
+)
+def test_direction_inferred_from_metric(tmp_path, metric, direction):
+    spec = spec_from(tmp_path, f"sampler: grid\nobjective: {{metric: {metric}}}\n")
+    assert spec.objective.direction == direction
+
+
+def test_explicit_direction_wins(tmp_path):
+    spec = spec_from(tmp_path, "sampler: grid\nobjective: {metric: val_accuracy, direction: minimize}\n")
+    assert spec.objective.direction == "minimize"
+
+
+def test_early_stopping_flag_and_mapping(tmp_path):
+    on = spec_from(tmp_path, "sampler: grid\nfit: {early_stopping: true}\n").fit.early_stopping
+    assert on is not None and (on.monitor, on.patience) == ("val_loss", 10)
+    off = spec_from(tmp_path, "sampler: grid\nfit: {early_stopping: false}\n").fit.early_stopping
+    assert off is None
+    mapped = spec_from(tmp_path, "sampler: grid\nfit: {early_stopping: {patience: 3}}\n").fit.early_stopping
+    assert mapped.patience == 3
+
+
+def test_load_spec_accepts_a_mapping():
+    spec = load_spec({"name": "m", "problem": {"name": "tenths"}, "sampler": "grid"})
+    assert spec.name == "m"
+    with pytest.raises(SpecError) as caught:
+        load_spec({"name": "m"}, label="inline")
+    assert caught.value.field == "problem" and "inline" in str(caught.value)
+
+
+# --------------------------------------------------------------------------------------------
+# Bad specs: one SpecError naming the file and the dotted field path
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "words"),
+    [
+        ("sampler: grid\nbogus: 1\n", "bogus", "unknown field"),
+        ("sampler: grid\nfit: {epoch: 3}\n", "fit.epoch", "unknown field"),
+        ("sampler: tpe\nn_trials: ten\n", "n_trials", "'ten'"),
+        ("sampler: grid\nspace: {units: {low: 10, high: 1}}\n", "space.units", "low must be <= high"),
+        ("sampler: tpe\nn_trials: 3\nspace: {learning_rate: {low: 0, high: 1, log: true}}\n",
+         "space.learning_rate", "low > 0"),
+        ("sampler: grid\nspace: {optimizer: {type: categorical, choices: []}}\n",
+         "space.optimizer", "at least one value"),
+        ("sampler: grid\nspace: {units: []}\n", "space.units", "at least one value"),
+        ("sampler: grid\nspace: {units: {grid: []}}\n", "space.units", "at least one value"),
+        ("sampler: grid\nspace: {units: {low: 1, high: 10, step: 0}}\n", "space.units", "step must be > 0"),
+        ("sampler: tpe\nn_trials: 3\nspace: {dropout: {low: 0.0, high: 0.5, step: -0.1}}\n",
+         "space.dropout", "step must be > 0"),
+        ("sampler: grid\nspace: {unitz: [1, 2]}\n", "space.unitz", "unknown parameter"),
+        ("sampler: grid\nspace: {initializer: [he_uniform, he_unif]}\n", "space.initializer", "'he_unif'"),
+        ("sampler: grid\nspace: {layers: {grid: [1, 2], per_layer: true}}\n", "space.layers", "per_layer"),
+        ("sampler: cmaes\nn_trials: 5\nspace: {units: {low: 1, high: 8}, optimizer: [adam, sgd]}\n",
+         "space.optimizer", "cmaes"),
+        ("sampler: tpe\nspace: {units: [1, 2]}\n", "n_trials", "required"),
+        ("sampler: random\n", "n_trials", "required"),
+        ("sampler: grid\nspace: {dropout: {type: float, low: 0.0, high: 0.5}}\n", "space.dropout", "step"),
+        ("sampler: grid\nrepeats: [1, 2, 1]\n", "repeats", "repeats"),
+        ("sampler: grid\nrepeats: {seeds: [3, 3]}\n", "repeats", "repeats"),
+        ("sampler: grid\nmodel: {initializer: he_unif}\n", "model.initializer", "he_unif"),
+        ("sampler: grid\njobs: 0\n", "jobs", "greater than or equal to 1"),
+        ("sampler: annealing\n", "sampler.name", "annealing"),
+    ],
+)
+def test_bad_spec_names_file_and_field(tmp_path, extra, field, words):
+    error = spec_error(tmp_path, extra)
+    assert error.field == field
+    assert f": {field}: " in str(error)
+    assert words in error.detail
+    assert isinstance(error, TuningError)
+
+
+def test_missing_required_top_level_field(tmp_path):
+    path = write(tmp_path, "name: x\nsampler: grid\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert caught.value.field == "problem"
+    assert "required" in caught.value.detail and str(path) in str(caught.value)
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.yaml"
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert str(path) in str(caught.value)
+    assert "not found" in str(caught.value)
+    assert caught.value.field is None
+
+
+def test_malformed_yaml_reports_line(tmp_path):
+    path = write(tmp_path, "name: x\nproblem:\n  name: tenths\nspace: {units: [1, 2\nsampler: grid\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert str(path) in str(caught.value)
+    assert caught.value.field is not None and caught.value.field.startswith("line ")
+    assert int(caught.value.field.split()[1]) >= 4
+    assert "invalid YAML" in caught.value.detail
+
+
+def test_yaml_list_is_not_a_spec(tmp_path):
+    path = write(tmp_path, "- name: x\n- problem: tenths\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert str(path) in str(caught.value)
+    assert "mapping" in caught.value.detail
+
+
+def test_empty_file_is_not_a_spec(tmp_path):
+    path = write(tmp_path, "")
+    with pytest.raises(SpecError, match="mapping"):
+        load_spec(path)
+
+
+def test_label_replaces_path_in_messages(tmp_path):
+    path = write(tmp_path, MINIMAL + "sampler: grid\nbogus: 1\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(path, label="my-study")
+    assert str(caught.value).startswith("my-study: bogus: ")
+
+
+# --------------------------------------------------------------------------------------------
+# apply_overrides
+
+
+def test_overrides_apply_and_revalidate(tmp_path):
+    spec = load_spec(write(tmp_path, FULL))
+    out = apply_overrides(spec, n_trials=4, sampler="random", storage="sqlite:///other.db", jobs=2)
+    assert out.n_trials == 4
+    assert out.sampler.name == "random" and out.sampler.seed == 7  # the seed is kept
+    assert out.storage == "sqlite:///other.db"
+    assert out.jobs == 2
+    assert out.identity() == spec.identity()
+    # the original is untouched
+    assert (spec.n_trials, spec.sampler.name, spec.jobs) == (20, "tpe", 3)
+
+
+def test_override_repeats_count_replaces_seed_list(tmp_path):
+    spec = spec_from(tmp_path, "sampler: grid\nrepeats: [7, 9, 11]\n")
+    assert spec.seeds == [7, 9, 11]
+    assert apply_overrides(spec, repeats=2).seeds == [0, 1]
+    assert apply_overrides(spec, repeats=[4, 5]).seeds == [4, 5]
+
+
+def test_override_repeats_keeps_base_seed(tmp_path):
+    spec = spec_from(tmp_path, "sampler: grid\nrepeats: {count: 2, base_seed: 50}\n")
+    assert apply_overrides(spec, repeats=3).seeds == [50, 51, 52]
+
+
+def test_none_overrides_are_ignored(tmp_path):
+    spec = load_spec(write(tmp_path, FULL))
+    out = apply_overrides(spec, n_trials=None, repeats=None, sampler=None, storage=None, jobs=None)
+    assert out == spec
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [({"jobs": 0}, "jobs"), ({"n_trials": 0}, "n_trials"), ({"sampler": "annealing"}, "sampler.name"),
+     ({"repeats": 0}, "repeats.count")],
+)
+def test_invalid_override_raises(tmp_path, overrides, field):
+    spec = load_spec(write(tmp_path, FULL))
+    with pytest.raises(SpecError) as caught:
+        apply_overrides(spec, **overrides)
+    assert caught.value.field == field
+
+
+def test_override_to_non_grid_sampler_needs_n_trials():
+    spec = load_spec(ROOT / "studies" / "quickstart.yaml")
+    with pytest.raises(SpecError) as caught:
+        apply_overrides(spec, sampler="tpe")
+    assert caught.value.field == "n_trials"
+    assert apply_overrides(spec, sampler="tpe", n_trials=3).sampler.name == "tpe"
+
+
+# --------------------------------------------------------------------------------------------
+# config_key and identity
+
+
+def test_config_key_is_stable_across_dict_order():
+    a = {"units": [4, 8], "layers": 2, "learning_rate": 0.01, "optimizer": "adam"}
+    b = {"optimizer": "adam", "learning_rate": 0.01, "layers": 2, "units": [4, 8]}
+    assert config_key(a) == config_key(b)
+    assert config_key(a) == config_key(dict(a))
+    assert len(config_key(a)) == 16
+
+
+def test_config_key_differs_for_different_configs():
+    base = {"units": [4, 8], "layers": 2, "learning_rate": 0.01}
+    keys = {
+        config_key(base),
+        config_key({**base, "units": [8, 4]}),
+        config_key({**base, "learning_rate": 0.02}),
+        config_key({**base, "epochs": 10}),
+        config_key({"units": 4}),
+    }
+    assert len(keys) == 5
+
+
+def test_config_key_accepts_numpy_scalars():
+    np = pytest.importorskip("numpy")
+    assert config_key({"units": np.int64(4)}) == config_key({"units": 4})
+
+
+def test_identity_ignores_run_settings(tmp_path):
+    spec = load_spec(write(tmp_path, FULL))
+    changed = apply_overrides(spec, n_trials=99, repeats=9, storage="sqlite:///x.db", sampler="random", jobs=8)
+    assert changed.identity() == spec.identity()
+    other = load_spec(write(tmp_path, FULL.replace("runner: processes", "runner: sequential"), "b.yaml"))
+    assert other.identity() == spec.identity()
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("  optimizer: {type: categorical, choices: [adam, rmsprop]}",
+         "  optimizer: {type: categorical, choices: [adam, sgd]}"),
+        ("  units: [8, 4]", "  units: [8, 5]"),
+        ("  epochs: 50", "  epochs: 51"),
+        ("    fraction: 0.25", "    fraction: 0.3"),
+    ],
+)
+def test_identity_tracks_space_model_fit(tmp_path, old, new):
+    assert FULL.count(old) == 1
+    spec = load_spec(write(tmp_path, FULL))
+    other = load_spec(write(tmp_path, FULL.replace(old, new), "b.yaml"))
+    assert other.identity() != spec.identity()
