@@ -26,10 +26,10 @@ problem:
 FULL = """\
 name: full
 problem:
-  name: tenths
+  name: echo
   params:
     length: 12
-    noise: 0.1
+    n_train: 40
 model:
   family: stacked
   cell: gru
@@ -136,7 +136,7 @@ def test_minimal_spec_takes_defaults(tmp_path):
 
 def test_full_spec_loads_every_section(tmp_path):
     spec = load_spec(write(tmp_path, FULL))
-    assert spec.problem.params == {"length": 12, "noise": 0.1}
+    assert spec.problem.params == {"length": 12, "n_train": 40}
     model = spec.model
     assert (model.family, model.cell, model.layers, model.units) == ("stacked", "gru", 2, [8, 4])
     assert (model.dropout, model.recurrent_dropout) == (0.1, 0.05)
@@ -422,3 +422,10 @@ def test_identity_tracks_space_model_fit(tmp_path, old, new):
     spec = load_spec(write(tmp_path, FULL))
     other = load_spec(write(tmp_path, FULL.replace(old, new), "b.yaml"))
     assert other.identity() != spec.identity()
+
+
+def test_problem_parameters_are_checked_at_load_time(tmp_path):
+    path = write(tmp_path, "name: x\nproblem: {name: echo, params: {lenght: 3}}\nsampler: grid\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert info.value.field == "problem.params.lenght" and str(path) in str(info.value)

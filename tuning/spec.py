@@ -17,7 +17,15 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tuning.errors import SpecError
 
@@ -141,6 +149,13 @@ class ParamSpec(_Strict):
 class ProblemSpec(_Strict):
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_problem(self) -> ProblemSpec:
+        from tuning.problems import check_problem  # NumPy only: no data is generated here
+
+        check_problem(self.name, self.params)
+        return self
 
 
 class ModelSpec(_Strict):
@@ -281,6 +296,7 @@ class StudySpec(_Strict):
     objective: ObjectiveSpec = ObjectiveSpec()
     fit: FitSpec = FitSpec()
     storage: str = "sqlite:///tuning.db"
+    _source: str = PrivateAttr(default="<spec>")  # the file it was read from, for error messages
     runner: Literal[RUNNERS] = "sequential"  # type: ignore[valid-type]
     jobs: int = Field(default=1, ge=1)
 
@@ -364,6 +380,13 @@ def load_spec(source: str | Path | dict, *, label: str | None = None) -> StudySp
     return _validate(data, label)
 
 
+def with_source(error: SpecError, source: str) -> SpecError:
+    """The same error, naming ``source`` (the spec file) if it named none."""
+    if error.source is not None:
+        return error
+    return SpecError(error.detail, source=source, field=error.field)
+
+
 def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
     """Return ``spec`` with CLI flags applied (``None`` values are ignored), re-validated.
 
@@ -379,7 +402,7 @@ def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
             data["sampler"] = {**data["sampler"], "name": value}
         else:
             data[key] = value
-    return _validate(data, "command line")
+    return _validate(data, spec._source)
 
 
 def config_key(config: dict[str, Any]) -> str:
@@ -396,7 +419,11 @@ def _jsonable(value: Any) -> Any:
 
 def _validate(data: dict, label: str) -> StudySpec:
     try:
-        return StudySpec.model_validate(data)
+        spec = StudySpec.model_validate(data)
+        spec._source = label
+        return spec
+    except SpecError as exc:  # raised by a nested check (e.g. problem parameters): add the file
+        raise with_source(exc, label) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or None

@@ -17,7 +17,7 @@ from typing import Any
 
 from tuning.errors import SpecError, StoreError
 from tuning.progress import SilentReporter, config_summary
-from tuning.spec import StudySpec, load_spec
+from tuning.spec import StudySpec, load_spec, with_source
 from tuning.store import Store
 
 
@@ -58,7 +58,7 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     baseline = problem.baseline()
     if spec.objective.metric not in baseline:
         raise SpecError(f"unknown metric {spec.objective.metric!r} for problem {problem.name!r}; "
-                        f"choose one of {', '.join(sorted(baseline))}", field="objective.metric")
+                        f"choose one of {', '.join(sorted(baseline))}", source=spec._source, field="objective.metric")
     store = Store(spec.storage)
     _check_stored_spec(store, spec, baseline)
 
@@ -103,6 +103,9 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
                 except KeyboardInterrupt:
                     backend.interrupt(trial)
                     raise
+                except SpecError as exc:  # found while building the model: every config would fail
+                    backend.interrupt(trial, reason="invalid spec")
+                    raise with_source(exc, spec._source) from None
                 except BaseException:
                     backend.interrupt(trial, reason="error")
                     raise

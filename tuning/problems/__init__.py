@@ -27,6 +27,7 @@ from tuning.problems._synthetic import decode_addition, summary_line
 
 __all__ = [
     "Problem",
+    "check_problem",
     "check_rank",
     "decode_addition",
     "describe_problem",
@@ -134,6 +135,20 @@ def _validated(name: str, function: Callable[..., Problem], params: dict) -> dic
     return checked
 
 
+def check_problem(name: str, params: dict | None = None) -> dict:
+    """Check a problem name and its parameters without generating any data.
+
+    Returns the parameters as the problem function will receive them.
+
+    Raises:
+        SpecError: as :func:`load_problem` does for names and parameters.
+    """
+    if params is not None and not isinstance(params, dict):
+        raise SpecError(f"must be a mapping of parameter names to values, got {type(params).__name__}",
+                        field="problem.params")
+    return _validated(name, _lookup(name), params or {})
+
+
 def load_problem(name: str, params: dict | None = None) -> Problem:
     """Build the named problem from spec parameters, after checking them against its signature.
 
@@ -146,10 +161,4 @@ def load_problem(name: str, params: dict | None = None) -> Problem:
             error's ``field`` is ``problem.name`` or ``problem.params.<key>``.
         DataError: the data itself is unusable (only possible for ``csv``).
     """
-    function = _lookup(name)
-    if params is None:
-        params = {}
-    if not isinstance(params, dict):
-        raise SpecError(f"must be a mapping of parameter names to values, got {type(params).__name__}",
-                        field="problem.params")
-    return function(**_validated(name, function, params))
+    return _lookup(name)(**check_problem(name, params))
