@@ -256,11 +256,8 @@ def fit_one(task: FitTask) -> FitResult:
     except Exception as exc:  # a fit that raises is recorded, and the study goes on
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return _failed(task, f"{type(exc).__name__}: {message} (seed {task.seed})", {}, 0, started)
-    best_epoch = None
-    if stopper is not None and early.get("monitor", "val_loss") in curves:
-        monitored = curves[early.get("monitor", "val_loss")]
-        pick = max if "acc" in early.get("monitor", "") else min
-        best_epoch = monitored.index(pick(monitored)) + 1
+    # The epoch whose weights early stopping kept (its own notion of best, min_delta included).
+    best_epoch = int(stopper.best_epoch) + 1 if stopper is not None else None
     return FitResult(task.config_key, task.seed, OK, scores, curves, epochs_run, best_epoch,
                      time.perf_counter() - started)
 
