@@ -12,6 +12,8 @@ import time
 import pytest
 from conftest import run_tuning, tuning_command
 
+from tuning import load_results
+
 pytestmark = pytest.mark.e2e
 
 GRID_POINTS, SEEDS = 3, 2
@@ -90,16 +92,26 @@ def test_sigint_exits_130_and_resumes(tiny_spec, tmp_path):
     _assert_complete_grid(db)
 
 
-def test_status_and_list_report_mean_std(tiny_spec, tmp_path):
+def test_parallel_run_then_status_list_and_load_results(tiny_spec, tmp_path):
     spec, db = tiny_spec(epochs=1)
-    done = run_tuning("run", str(spec), "--quiet", cwd=tmp_path)
+    done = run_tuning("run", str(spec), "--quiet", "--jobs", "2", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+    assert "6 fits run, 0 reused" in done.stdout
     status = run_tuning("status", "--storage", str(db), cwd=tmp_path)
     assert status.returncode == 0
     assert "3 complete, 0 running, 0 failed" in status.stdout and "0 remaining of 3" in status.stdout
     assert "± " in status.stdout and "(n=2)" in status.stdout
     listing = run_tuning("list", "--storage", str(db), cwd=tmp_path)
     assert listing.stdout.startswith("tiny\t3 complete trials\t6 fits")
+
+    results = load_results("tiny", storage=str(db))
+    assert len(results.fits) == 6 and set(results.fits["seed"]) == {0, 1}
+    assert sorted(results.trials["param_units"]) == [1, 2, 3]
+    assert (results.trials["n_seeds"] == 2).all() and (results.trials["status"] == "complete").all()
+    row = results.trials.iloc[0]
+    assert row["mean"] == pytest.approx((row["seed0_val_loss"] + row["seed1_val_loss"]) / 2)
+    assert set(results.curves["curve"]) >= {"loss", "val_loss"} and results.curves["epoch"].max() == 1
+    assert results.baseline["val_loss"] == pytest.approx(0.01)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,10 @@
+"""Keep ``tuning.__all__`` honest: everything listed exists, everything public is listed."""
+
+import tuning
+
+
+def test_all_lists_exactly_the_public_names():
+    public = {name for name in vars(tuning) if not name.startswith("_")}
+    modules = {name for name in public if type(getattr(tuning, name)).__name__ == "module"}
+    assert set(tuning.__all__) == public - modules
+    assert all(hasattr(tuning, name) for name in tuning.__all__)
