@@ -145,11 +145,18 @@ def study_trials(store: Store, study: str) -> list[dict[str, Any]]:
         loaded = optuna.load_study(study_name=study, storage=store.optuna_storage())
     except KeyError:
         return []
-    return [
+    trials = [
         {"number": t.number, "status": trial_status(t), "config_key": t.user_attrs.get("config_key"),
-         "value": t.value, "params": t.params, **{k: t.user_attrs.get(k) for k in ("mean", "std", "n_seeds", "fail_reason", "config")}}
+         "value": t.value, "params": t.params,
+         **{k: t.user_attrs.get(k) for k in ("mean", "std", "n_seeds", "seeds", "fail_reason", "config")}}
         for t in loaded.get_trials(deepcopy=False)
     ]
+    # A config re-run with more seeds has a newer trial; the older one is kept but superseded.
+    latest = {t["config_key"]: t["number"] for t in trials if t["status"] in ("complete", "failed")}
+    for t in trials:
+        if t["status"] in ("complete", "failed") and latest[t["config_key"]] != t["number"]:
+            t["status"] = "superseded"
+    return trials
 
 
 def study_status(study: str, storage: str = DEFAULT_STORAGE, top: int = 5) -> dict[str, Any]:
@@ -168,7 +175,8 @@ def study_status(study: str, storage: str = DEFAULT_STORAGE, top: int = 5) -> di
     planned = spec.n_trials or len(SearchSpace.from_spec(spec).grid())
     if spec.sampler.name == "grid":
         planned = min(planned, len(SearchSpace.from_spec(spec).grid()))
-    finished = counts["complete"] + counts["failed"]
+    seeds = set(spec.seeds)
+    finished = sum(1 for t in trials if t["status"] in ("complete", "failed") and seeds <= set(t["seeds"] or []))
     complete = [t for t in trials if t["status"] == "complete"]
     reverse = spec.objective.direction == "maximize"
     complete.sort(key=lambda t: t["value"], reverse=reverse)

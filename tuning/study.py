@@ -90,7 +90,7 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
         aggregate=spec.objective.aggregate, direction=spec.objective.direction, k=spec.objective.k,
         record=record, finished=lambda key: store.fits(spec.name, key),
     )
-    reporter.start(spec.name, backend.planned(), len(backend.finished()), store.count_fits(spec.name))
+    reporter.start(spec.name, backend.planned(), len(backend.done()), store.count_fits(spec.name))
     searched = sorted(spec.space)
     with _ctrl_c(stop_requested):
         try:
@@ -115,7 +115,7 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
                 raise KeyboardInterrupt
         finally:
             reporter.stop()
-    finished = backend.finished()
+    finished = backend.done()
     complete = sum(1 for t in finished if t.state.name == "COMPLETE")
     return StudyOutcome(spec.name, store.url, backend.planned(), complete, len(finished) - complete,
                         counts["run"], counts["reused"], recovered)

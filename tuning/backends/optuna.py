@@ -77,7 +77,33 @@ class OptunaBackend:
         return int(self.spec.n_trials or 0)
 
     def finished(self) -> list[optuna.trial.FrozenTrial]:
+        """Trials that concluded (complete, or failed for a reason of their own)."""
         return [t for t in self.trials() if trial_status(t) in (COMPLETE, FAILED)]
+
+    def _covers_seeds(self, trial: optuna.trial.FrozenTrial) -> bool:
+        return set(self.spec.seeds) <= set(trial.user_attrs.get("seeds", []))
+
+    def done(self) -> list[optuna.trial.FrozenTrial]:
+        """Finished trials that count towards the plan: those evaluated on every current seed.
+
+        A study re-run with more seeds (``--repeats 10`` after 3) has no done trials until
+        their configs are topped up; for a grid, each point counts once.
+        """
+        covering = [t for t in self.finished() if self._covers_seeds(t)]
+        if self.grid is None:
+            return covering
+        by_key = {t.user_attrs.get("config_key"): t for t in covering}
+        return list(by_key.values())
+
+    def _needing_more_seeds(self) -> list[optuna.trial.FrozenTrial]:
+        """One finished trial per config that lacks some of the current seeds."""
+        done_keys = self._done_keys()
+        needing: dict[str, optuna.trial.FrozenTrial] = {}
+        for trial in self.finished():
+            key = trial.user_attrs.get("config_key")
+            if key not in done_keys and not self._covers_seeds(trial):
+                needing.setdefault(key, trial)
+        return list(needing.values())
 
     def recover(self) -> list[int]:
         """Fail RUNNING trials whose owner process is gone; re-enqueue their params (not grid)."""
@@ -103,7 +129,7 @@ class OptunaBackend:
     def ask(self) -> tuple[optuna.Trial, dict[str, Any], str] | None:
         """The next trial, its config and config key; ``None`` when the study is done."""
         while True:
-            if len(self.finished()) >= self.planned():
+            if len(self.done()) >= self.planned():
                 return None
             if self.grid is not None:
                 todo = self._grid_todo()
@@ -117,6 +143,11 @@ class OptunaBackend:
                 trial = self.study.ask(self.space.distributions(point))
                 point = dict(trial.params)
             else:
+                # configs run with fewer seeds than asked are topped up before new proposals
+                waiting = any(t.state == TrialState.WAITING for t in self.trials())
+                needing = [] if waiting else self._needing_more_seeds()
+                if needing:
+                    self.study.enqueue_trial(needing[0].params, user_attrs={"more_seeds_for": needing[0].number})
                 trial = self.study.ask()
                 point = self.space.suggest(trial)
             config = self.space.to_config(point, self.base)
@@ -132,7 +163,7 @@ class OptunaBackend:
             return trial, config, key
 
     def _done_keys(self) -> set[str]:
-        return {t.user_attrs.get("config_key") for t in self.finished()}
+        return {t.user_attrs.get("config_key") for t in self.finished() if self._covers_seeds(t)}
 
     def _grid_todo(self) -> list[dict[str, Any]]:
         done = self._done_keys()
@@ -140,6 +171,7 @@ class OptunaBackend:
 
     def tell(self, trial: optuna.Trial, result: TrialResult) -> None:
         """Record a trial's outcome: the objective and every seed's value, or why it failed."""
+        trial.set_user_attr("seeds", [f.seed for f in result.fits])
         trial.set_user_attr("seed_values", {str(s): v for s, v in result.seed_values.items()})
         trial.set_user_attr("n_seeds", len(result.fits))
         trial.set_user_attr("mean", result.mean)
