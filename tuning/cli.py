@@ -22,7 +22,7 @@ app = typer.Typer(
     help="Seed-repeated hyperparameter search for Keras sequence models, stored in one SQLite file.",
 )
 
-STORAGE_HELP = "Storage URL or SQLite file (default: $TUNING_STORAGE or sqlite:///tuning.db)."
+STORAGE_HELP = "Storage URL or SQLite file (default: the spec's storage, else $TUNING_STORAGE, else sqlite:///tuning.db)."
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 
 
@@ -59,7 +59,7 @@ def _run(spec, quiet: bool) -> None:
         f"study {outcome.name}: {outcome.complete} complete, {outcome.failed} failed of {outcome.planned} planned; "
         f"{outcome.fits_run} fits run, {outcome.fits_reused} reused ({outcome.storage})"
     )
-    if outcome.planned and outcome.failed == outcome.complete + outcome.failed:
+    if outcome.failed and not outcome.complete:
         _fail(f"error: every trial of study {outcome.name!r} failed; see `tuning status {outcome.name}`", 1)
 
 
@@ -78,10 +78,11 @@ def run(
     """Run a study from SPEC; on an existing study, continue it."""
     from tuning.spec import apply_overrides, load_spec
 
-    spec = apply_overrides(
-        load_spec(spec_path), n_trials=n_trials, repeats=repeats, storage=storage or os.environ.get("TUNING_STORAGE"),
-        sampler=sampler, jobs=jobs, runner=runner,
-    )
+    spec = load_spec(spec_path)
+    if storage is None and "storage" not in spec.model_fields_set:
+        storage = os.environ.get("TUNING_STORAGE")  # only a default: the spec's own storage wins
+    spec = apply_overrides(spec, n_trials=n_trials, repeats=repeats, storage=storage, sampler=sampler, jobs=jobs,
+                           runner=runner)
     _run(spec, quiet)
 
 

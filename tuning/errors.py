@@ -25,7 +25,7 @@ class SpecError(TuningError):
     """A study spec is invalid.
 
     The message names the file and the dotted path of the field at fault, e.g.
-    ``studies/x.yaml: space.units.low: must be <= high (got low=10, high=1)``.
+    ``studies/x.yaml: space.units: low must be <= high (got low=10, high=1)``.
     """
 
     def __init__(self, message: str, *, source: str | None = None, field: str | None = None):

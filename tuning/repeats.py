@@ -245,9 +245,11 @@ def fit_one(task: FitTask) -> FitResult:
         bad_epoch = _first_non_finite(curves)
         if bad_epoch is not None:
             return _failed(task, f"diverged at epoch {bad_epoch}, seed {task.seed}", curves, epochs_run, started)
-        scores = {f"val_{k}": v for k, v in problem.score(y_val, model.predict(x_val, verbose=0)).items()}
+        loss = model_config.get("loss")
+        scores = {f"val_{k}": v for k, v in problem.score(y_val, model.predict(x_val, verbose=0), loss).items()}
         if problem.has_test:
-            scores.update({f"test_{k}": v for k, v in problem.score(problem.y_test, model.predict(problem.x_test, verbose=0)).items()})
+            test_scores = problem.score(problem.y_test, model.predict(problem.x_test, verbose=0), loss)
+            scores.update({f"test_{k}": v for k, v in test_scores.items()})
         scores["train_loss"] = curves["loss"][-1]
         if not all(math.isfinite(v) for v in scores.values()):
             return _failed(task, f"diverged: non-finite predictions, seed {task.seed}", curves, epochs_run, started)

@@ -29,15 +29,17 @@ if TYPE_CHECKING:  # optuna is imported only where trials are made
 class SearchSpace:
     """Typed axes of a study, in a stable (sorted) order."""
 
-    def __init__(self, params: dict[str, ParamSpec], *, default_layers: int = 1):
+    def __init__(self, params: dict[str, ParamSpec], *, default_layers: int = 1, layers_fixed: bool = False):
         self.params = dict(sorted(params.items()))
         self.default_layers = default_layers
+        self.layers_fixed = layers_fixed
         units = self.params.get("units")
         self.per_layer_units = bool(units and units.per_layer)
 
     @classmethod
     def from_spec(cls, spec: StudySpec) -> SearchSpace:
-        return cls(spec.space, default_layers=_default_layers(spec.model.family, spec.model.layers))
+        return cls(spec.space, default_layers=_default_layers(spec.model.family, spec.model.layers),
+                   layers_fixed=spec.model.layers is not None)
 
     def __len__(self) -> int:
         return len(self.grid())
@@ -84,6 +86,8 @@ class SearchSpace:
         config = dict(base)
         units = [point[f"units_{i}"] for i in range(1, len(point) + 1) if f"units_{i}" in point]
         config.update({k: v for k, v in point.items() if not k.startswith("units_")})
+        if "family" in point and "layers" not in point and not self.layers_fixed:
+            config["layers"] = _default_layers(point["family"], None)  # a searched stacked has 2
         if units:
             config["units"] = units
             config["layers"] = len(units)

@@ -1,8 +1,8 @@
 """The study spec: one YAML file that says what to search, on which problem, how to score it.
 
 A spec is validated in full before anything runs, and every mistake is reported as one line
-naming the file and the dotted path of the field (``studies/x.yaml: space.units.low: must be <=
-high``), so a typo never costs a half-finished study. See ``docs/spec.md`` for the reference.
+naming the file and the dotted path of the field (``studies/x.yaml: space.units: low must
+be <= high (got low=10, high=1)``), so a typo never costs a half-finished study. See ``docs/spec.md`` for the reference.
 
 Example:
     >>> spec = load_spec("studies/quickstart.yaml")          # doctest: +SKIP
@@ -108,9 +108,6 @@ class ParamSpec(_Strict):
             raise ValueError("categorical needs choices")
         if self.low is None or self.high is None:
             raise ValueError("needs low and high (or a list of values)")
-        if self.type is None:
-            integral = all(float(v).is_integer() for v in (self.low, self.high, self.step) if v is not None)
-            object.__setattr__(self, "type", "int" if integral and not self.log else "float")
         if self.low > self.high:
             raise ValueError(f"low must be <= high (got low={self.low:g}, high={self.high:g})")
         if self.log and self.low <= 0:
@@ -119,8 +116,9 @@ class ParamSpec(_Strict):
             raise ValueError(f"step must be > 0 (got {self.step:g})")
         if self.log and self.step is not None:
             raise ValueError("step and log cannot be combined")
-        if self.type == "int" and not (float(self.low).is_integer() and float(self.high).is_integer()):
-            raise ValueError("an int range needs integer low and high")
+        whole = (v for v in (self.low, self.high, self.step) if v is not None)
+        if self.type == "int" and not all(float(v).is_integer() for v in whole):
+            raise ValueError("an int range needs integer low, high and step")
         return self
 
     @property
@@ -176,7 +174,7 @@ class ModelSpec(_Strict):
     kernel_size: int | None = Field(default=None, ge=1)
     pool_size: int | None = Field(default=None, ge=1)
     decoder_layers: int | None = Field(default=None, ge=1)
-    decoder_units: int | None = Field(default=None, ge=1)
+    decoder_units: int | list[int] | None = None
     loss: Literal[LOSSES] | None = None  # type: ignore[valid-type]
 
     @field_validator("units")
@@ -275,7 +273,7 @@ class ObjectiveSpec(_Strict):
 
 class SamplerSpec(_Strict):
     name: Literal[SAMPLERS] = "tpe"  # type: ignore[valid-type]
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -303,9 +301,14 @@ class StudySpec(_Strict):
     @field_validator("space")
     @classmethod
     def _known_axes(cls, space: dict[str, ParamSpec]) -> dict[str, ParamSpec]:
-        for name, param in space.items():
+        for name, param in list(space.items()):
             if name not in SEARCHABLE:
                 raise ValueError(f"space.{name}: unknown parameter; searchable: {', '.join(SEARCHABLE)}")
+            if MODEL_KEYS.get(name) is None:  # a numeric axis
+                if param.values is not None:
+                    space[name] = param.model_copy(update={"grid": _numbers(name, param.values), "choices": None})
+            elif param.values is None:
+                raise ValueError(f"space.{name}: takes a list of values, not a range")
             allowed = MODEL_KEYS.get(name)
             if allowed and param.values is not None:
                 wrong = [v for v in param.values if v not in allowed]
@@ -409,6 +412,21 @@ def config_key(config: dict[str, Any]) -> str:
     """A short stable digest of a config: fits are keyed by (study, config_key, seed)."""
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=_jsonable)
     return hashlib.sha1(canonical.encode()).hexdigest()[:16]
+
+
+def _numbers(name: str, values: list[Any]) -> list[int | float]:
+    """Values of a numeric axis as numbers; YAML reads ``1e-4`` (no dot) as a string."""
+    numbers = []
+    for value in values:
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise ValueError(f"space.{name}: {value!r} is not a number") from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"space.{name}: {value!r} is not a number")
+        numbers.append(value)
+    return numbers
 
 
 def _jsonable(value: Any) -> Any:

@@ -54,7 +54,10 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     from tuning.space import SearchSpace, base_config
 
     reporter = reporter or SilentReporter()
-    problem = load_problem(spec.problem.name, spec.problem.params)
+    try:
+        problem = load_problem(spec.problem.name, spec.problem.params)
+    except SpecError as exc:  # a value the problem refuses while generating its data
+        raise with_source(exc, spec._source) from None
     baseline = problem.baseline()
     if spec.objective.metric not in baseline:
         raise SpecError(f"unknown metric {spec.objective.metric!r} for problem {problem.name!r}; "
@@ -133,7 +136,7 @@ def _check_stored_spec(store: Store, spec: StudySpec, baseline: dict[str, float]
         field = next(k for k in mine if mine[k] != theirs.get(k))
         raise SpecError(
             f"study {spec.name!r} already exists in {store.url} with a different {field}; "
-            "give the study a new name to start afresh", field=field,
+            "give the study a new name to start afresh", source=spec._source, field=field,
         )
     if spec.to_json() != stored.to_json():  # more trials or seeds, another sampler or runner
         store.update_spec(spec.name, spec.to_json())

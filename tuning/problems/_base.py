@@ -102,17 +102,18 @@ class Problem:
     def has_test(self) -> bool:
         return self.x_test is not None
 
-    def score(self, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    def score(self, y_true: np.ndarray, y_pred: np.ndarray, loss: str | None = None) -> dict[str, float]:
         """Score predictions the same way for every model and for the baseline.
 
-        ``loss`` is the training loss in model space (comparable with Keras's ``val_loss``);
+        ``loss`` is the training loss in model space (comparable with Keras's ``val_loss``; pass
+        ``loss`` when a config overrides the problem's);
         regression errors (``mse``, ``mae``, ``rmse``) are in original units; classification
         gives ``accuracy`` (per step for sequence outputs, as Keras reports it) and, for
         sequence outputs, ``exact_match`` (every step right).
         """
         y_true = np.asarray(y_true, dtype=np.float64)
         y_pred = np.asarray(y_pred, dtype=np.float64).reshape(y_true.shape)
-        scores = {"loss": float(_loss(self.loss, y_true, y_pred))}
+        scores = {"loss": float(_loss(loss or self.loss, y_true, y_pred))}
         if self.task == "regression":
             if self.inverse is not None:
                 y_true, y_pred = self.inverse(y_true), self.inverse(y_pred)
