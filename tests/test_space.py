@@ -249,3 +249,14 @@ def test_from_spec_point_to_full_config():
     assert all(c["batch_size"] == 2 and c["epochs"] == 3 for c in configs)
     assert all(len(c["units"]) == c["layers"] for c in configs)
     assert len({tuple(c["units"]) for c in configs}) == len(configs)
+
+
+def test_a_searched_family_takes_its_own_default_depth():
+    from tuning.space import SearchSpace, base_config
+    from tuning.spec import load_spec
+
+    spec = load_spec({"name": "f", "problem": {"name": "tenths"}, "space": {"family": ["vanilla", "stacked"]},
+                      "sampler": "grid"})
+    space = SearchSpace.from_spec(spec)
+    configs = [space.to_config(p, base_config(spec)) for p in space.grid()]
+    assert [(c["family"], c["layers"]) for c in configs] == [("vanilla", 1), ("stacked", 2)]

@@ -429,3 +429,30 @@ def test_problem_parameters_are_checked_at_load_time(tmp_path):
     with pytest.raises(SpecError) as info:
         load_spec(path)
     assert info.value.field == "problem.params.lenght" and str(path) in str(info.value)
+
+
+def test_yaml_exponent_strings_on_numeric_axes_become_numbers(tmp_path):
+    path = write(tmp_path, "name: x\nproblem: {name: tenths}\nspace: {learning_rate: [1e-4, 1.0e-3]}\nsampler: grid\n")
+    assert load_spec(path).space["learning_rate"].grid_values() == [1e-4, 1e-3]
+
+
+@pytest.mark.parametrize(
+    ("axis", "message"),
+    [
+        ("units: [a, b]", "'a' is not a number"),
+        ("optimizer: {low: 1, high: 3}", "takes a list of values"),
+        ("units: {type: int, low: 1, high: 9, step: 0.5}", "integer low, high and step"),
+    ],
+)
+def test_axis_values_of_the_wrong_kind_are_refused(tmp_path, axis, message):
+    path = write(tmp_path, f"name: x\nproblem: {{name: tenths}}\nspace: {{{axis}}}\nsampler: grid\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert info.value.field == f"space.{axis.split(':')[0]}" and message in str(info.value)
+
+
+def test_negative_sampler_seed_is_refused(tmp_path):
+    path = write(tmp_path, "name: x\nproblem: {name: tenths}\nsampler: {name: random, seed: -1}\nn_trials: 2\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert info.value.field == "sampler.seed"
