@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import run_tuning, tuning_command
+from conftest import TINY_SPEC, run_tuning, tuning_command
 
 from tuning import load_results
 
@@ -92,16 +92,26 @@ def test_sigint_exits_130_and_resumes(tiny_spec, tmp_path):
     _assert_complete_grid(db)
 
 
-def test_parallel_run_then_status_list_and_load_results(tiny_spec, tmp_path):
-    spec, db = tiny_spec(epochs=1)
-    done = run_tuning("run", str(spec), "--quiet", "--jobs", "2", cwd=tmp_path)
+@pytest.fixture(scope="module")
+def finished_study(tmp_path_factory):
+    """One tiny grid study run to the end with ``--jobs 2``, shared by the read-only tests."""
+    folder = tmp_path_factory.mktemp("finished")
+    db = folder / "store.db"
+    spec = folder / "tiny.yaml"
+    spec.write_text(TINY_SPEC.format(name="tiny", epochs=1, db=db))
+    done = run_tuning("run", str(spec), "--quiet", "--jobs", "2", cwd=folder)
     assert done.returncode == 0, done.stderr
     assert "6 fits run, 0 reused" in done.stdout
-    status = run_tuning("status", "--storage", str(db), cwd=tmp_path)
+    return folder, db
+
+
+def test_status_list_and_load_results_after_a_parallel_run(finished_study):
+    folder, db = finished_study
+    status = run_tuning("status", "--storage", str(db), cwd=folder)
     assert status.returncode == 0
     assert "3 complete, 0 running, 0 failed" in status.stdout and "0 remaining of 3" in status.stdout
     assert "± " in status.stdout and "(n=2)" in status.stdout
-    listing = run_tuning("list", "--storage", str(db), cwd=tmp_path)
+    listing = run_tuning("list", "--storage", str(db), cwd=folder)
     assert listing.stdout.startswith("tiny\t3 complete trials\t6 fits")
 
     results = load_results("tiny", storage=str(db))
@@ -120,30 +130,34 @@ def test_parallel_run_then_status_list_and_load_results(tiny_spec, tmp_path):
         ("name: x\nproblem: {name: tenths}\nspace: {units: {low: 10, high: 1}}\nsampler: grid\n", "space.units"),
         ("name: x\nproblem: {name: tenths}\nfit: {epoch: 3}\n", "fit.epoch"),
         ("name: x\nproblem: {name: nope}\nsampler: grid\n", "problem.name"),
+        ("name: tiny\nproblem: {name: tenths}\nmodel: {units: 2}\nfit: {epochs: 1, batch_size: 5}\n"
+         "space: {units: [7]}\nsampler: grid\n", "space"),  # an existing study with another space
     ],
 )
-def test_bad_spec_is_one_line_exit_2_and_store_untouched(tmp_path, tiny_spec, text, field):
-    spec, db = tiny_spec(epochs=1)
-    assert run_tuning("run", str(spec), "--quiet", cwd=tmp_path).returncode == 0
+def test_bad_spec_is_one_line_exit_2_and_store_untouched(finished_study, tmp_path, text, field):
+    _, db = finished_study
     before = _fits(db)
     bad = tmp_path / "bad.yaml"
     bad.write_text(text + f"storage: sqlite:///{db}\n")
     result = run_tuning("run", str(bad), cwd=tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and str(bad) in lines[0] and field in lines[0], result.stderr
+    assert len(lines) == 1 and str(bad) in lines[0] and f"{field}:" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
     assert _fits(db) == before
 
 
-def test_missing_study_and_missing_store(tmp_path):
+def test_missing_study_and_missing_store(finished_study, tmp_path):
     result = run_tuning("resume", "ghost", "--storage", str(tmp_path / "none.db"), cwd=tmp_path)
     assert result.returncode == 2 and "no such store" in result.stderr
     assert not (tmp_path / "none.db").exists()
+    _, db = finished_study
+    result = run_tuning("resume", "ghost", "--storage", str(db), cwd=tmp_path)
+    assert result.returncode == 2 and "no study named 'ghost'" in result.stderr and "tiny" in result.stderr
 
 
-def test_read_only_commands_do_not_import_tensorflow(tiny_spec, tmp_path):
-    spec, db = tiny_spec(epochs=1)
-    assert run_tuning("run", str(spec), "--quiet", cwd=tmp_path).returncode == 0
+def test_read_only_commands_do_not_import_tensorflow(finished_study):
+    _, db = finished_study
     probe = (
         "import sys\nfrom tuning.cli import app\n"
         "for args in (['status', '--storage', sys.argv[1]], ['list', '--storage', sys.argv[1]], ['--help']):\n"
@@ -151,4 +165,4 @@ def test_read_only_commands_do_not_import_tensorflow(tiny_spec, tmp_path):
         "print('HEAVY', sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe, str(db)], capture_output=True, text=True, timeout=60)
-    assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+    assert "3 complete" in out.stdout and "HEAVY []" in out.stdout, out.stdout + out.stderr
