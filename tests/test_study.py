@@ -70,3 +70,10 @@ def test_same_spec_and_seeds_give_the_same_per_seed_scores(tmp_path):
         fits = tuning.load_results("s", storage=str(tmp_path / folder / "study.db")).fits
         scores.append(sorted(zip(fits["config_key"], fits["seed"], fits["val_loss"], strict=True)))
     assert scores[0] == scores[1]
+
+
+def test_parallel_batches_finish_even_when_the_sampler_repeats_a_running_config(tmp_path):
+    one_config = spec(tmp_path, sampler={"name": "random", "seed": 0}, n_trials=3, space={"units": [2]})
+    outcome = tuning.run_study(one_config, jobs=2)
+    # three trials of the one config: the first fits it, the others reuse its stored fit
+    assert (outcome.complete, outcome.fits_run, outcome.fits_reused) == (3, 1, 2)

@@ -75,11 +75,12 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
         reporter.note(f"recovered interrupted trial(s) {', '.join(map(str, recovered))}")
 
     counts = {"run": 0, "reused": 0}
-    current: dict[str, Any] = {"trial": None, "config": {}}
+    in_flight: dict[str, tuple[Any, dict[str, Any]]] = {}  # config_key -> (trial, config)
     stop_requested = threading.Event()
 
     def record(fit):
-        store.record_fit(spec.name, current["config"], fit, current["trial"])
+        trial, config = in_flight[fit.config_key]
+        store.record_fit(spec.name, config, fit, trial.number)
 
     def on_fit(fit, reused):
         counts["reused" if reused else "run"] += 1
@@ -95,25 +96,35 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     )
     reporter.start(spec.name, backend.planned(), len(backend.done()), store.count_fits(spec.name))
     searched = sorted(spec.space)
+    # With N worker processes, N trials run at once so that no worker waits for a trial's last seed.
+    batch_size = spec.jobs if spec.runner == "processes" or spec.jobs > 1 else 1
     with _ctrl_c(stop_requested):
         try:
-            while not stop_requested.is_set() and (proposal := backend.ask()) is not None:
-                trial, config, key = proposal
-                current.update(trial=trial.number, config=config)
-                reporter.trial_started(trial.number, config_summary(config, searched), len(spec.seeds))
+            while not stop_requested.is_set():
+                while len(in_flight) < batch_size and (proposal := backend.ask(busy=set(in_flight))) is not None:
+                    trial, config, key = proposal
+                    in_flight[key] = (trial, config)
+                    reporter.trial_started(trial.number, config_summary(config, searched), len(spec.seeds))
+                if not in_flight:
+                    break
                 try:
-                    result = evaluator.evaluate(config, key, spec.seeds, on_fit=on_fit)
+                    for result in evaluator.evaluate_many([(c, k) for k, (_, c) in in_flight.items()], spec.seeds,
+                                                          on_fit=on_fit):
+                        trial, _ = in_flight.pop(result.config_key)
+                        backend.tell(trial, result)
+                        reporter.trial_done(trial.number, result)
                 except KeyboardInterrupt:
-                    backend.interrupt(trial)
+                    for trial, _ in in_flight.values():
+                        backend.interrupt(trial)
                     raise
                 except SpecError as exc:  # found while building the model: every config would fail
-                    backend.interrupt(trial, reason="invalid spec")
+                    for trial, _ in in_flight.values():
+                        backend.interrupt(trial, reason="invalid spec")
                     raise with_source(exc, spec._source) from None
                 except BaseException:
-                    backend.interrupt(trial, reason="error")
+                    for trial, _ in in_flight.values():
+                        backend.interrupt(trial, reason="error")
                     raise
-                backend.tell(trial, result)
-                reporter.trial_done(trial.number, result)
             if stop_requested.is_set():
                 raise KeyboardInterrupt
         finally:

@@ -126,13 +126,18 @@ class OptunaBackend:
 
     # -- the loop ------------------------------------------------------------------------------
 
-    def ask(self) -> tuple[optuna.Trial, dict[str, Any], str] | None:
-        """The next trial, its config and config key; ``None`` when the study is done."""
+    def ask(self, busy: set[str] | None = None) -> tuple[optuna.Trial, dict[str, Any], str] | None:
+        """The next trial, its config and config key; ``None`` when the study is done.
+
+        ``busy`` holds the config keys of trials this process is running now: they count
+        towards the plan and are not proposed again.
+        """
+        busy = busy or set()
         while True:
-            if len(self.done()) >= self.planned():
+            if len(self.done()) + len(busy) >= self.planned():
                 return None
             if self.grid is not None:
-                todo = self._grid_todo()
+                todo = [p for p in self._grid_todo() if config_key(self.space.to_config(p, self.base)) not in busy]
                 if not todo:
                     return None
                 # a WAITING trial left by a run killed between enqueue and ask goes first
@@ -145,18 +150,26 @@ class OptunaBackend:
             else:
                 # configs run with fewer seeds than asked are topped up before new proposals
                 waiting = any(t.state == TrialState.WAITING for t in self.trials())
-                needing = [] if waiting else self._needing_more_seeds()
+                needing = [] if waiting else [
+                    t for t in self._needing_more_seeds() if t.user_attrs.get("config_key") not in busy]
                 if needing:
                     self.study.enqueue_trial(needing[0].params, user_attrs={"more_seeds_for": needing[0].number})
                 trial = self.study.ask()
                 point = self.space.suggest(trial)
             config = self.space.to_config(point, self.base)
             key = config_key(config)
-            if self.grid is not None and key in self._done_keys():
+            if self.grid is not None and (key in self._done_keys() or key in busy):
                 # a stale WAITING trial for a point finished meanwhile: drop it, do not count it
                 trial.set_user_attr("tuning_status", DUPLICATE)
                 self.study.tell(trial, state=TrialState.FAIL)
                 continue
+            if key in busy:
+                # The sampler proposed a config that is running right now. Park the proposal (it
+                # is asked again, and counted, once the running one is done) and run what we have.
+                trial.set_user_attr("tuning_status", DUPLICATE)
+                self.study.tell(trial, state=TrialState.FAIL)
+                self.study.enqueue_trial(point, user_attrs={"parked_from": trial.number})
+                return None
             trial.set_user_attr("owner", owner_tag())
             trial.set_user_attr("config_key", key)
             trial.set_user_attr("config", json.loads(json.dumps(config)))
