@@ -156,6 +156,8 @@ def test_train_only_cannot_overfit_and_says_which_curve():
     assert found.label == UNDERFIT and found.evidence.startswith("train loss still falling")
     assert math.isnan(found.val_rise) and math.isnan(found.gap_ratio)
     assert diagnose_curve(overfit_curves()[0], []).label != OVERFIT
+    found = diagnose_curve([], overfit_curves()[1])  # val only: a rise is still read as overfitting
+    assert found.label == OVERFIT and found.evidence.endswith("(no train curve logged)")
 
 
 def test_thresholds_are_frozen_and_documented_defaults():
@@ -230,9 +232,10 @@ REAL = {
     # 64 cells memorise 20 echo samples: train loss -> 0.0002 while val loss triples.
     OVERFIT: ("echo", {"length": 5, "n_features": 10, "n_train": 20, "n_val": 100, "n_test": 0},
               {"units": 64, "epochs": 100, "batch_size": 20, "learning_rate": 0.01}, {}),
-    # 16 cells on 700 noisy two-sine series, early stopping: converges at ~0.07x the baseline.
-    GOOD_FIT: ("two_sine", {"n_series": 1000, "n_steps": 20},
-               {"units": 16, "epochs": 100, "batch_size": 32, "learning_rate": 0.003},
+    # 8 cells on 700 noisy two-sine series with early stopping: both losses level off together
+    # near the noise floor, at ~0.04x the naive baseline (seeds 0-3 all gave this label).
+    GOOD_FIT: ("two_sine", {"n_series": 1000, "n_steps": 10},
+               {"units": 8, "epochs": 60, "batch_size": 70, "learning_rate": 0.02},
                {"early_stopping": {"patience": 5}}),
 }
 

@@ -53,9 +53,13 @@ def tie_test(a, b, method: str = "welch", *, n_boot: int = 10_000, seed: int = 0
     if len(a) < 2 or len(b) < 2:
         return math.nan
     if method == "welch":
-        if a.var(ddof=1) == 0 and b.var(ddof=1) == 0:
+        va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+        if va + vb == 0:
             return 1.0 if a.mean() == b.mean() else 0.0
-        return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+        # Welch-Satterthwaite degrees of freedom; written out (it is scipy's ttest_ind with
+        # equal_var=False) so that a sample without spread raises no precision warning.
+        df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+        return float(2 * stats.t.sf(abs(a.mean() - b.mean()) / math.sqrt(va + vb), df))
     if method == "bootstrap":
         rng = np.random.default_rng(seed)
         observed = abs(_welch_t(a[None, :], b[None, :])[0])

@@ -10,9 +10,9 @@ The rules, in the order they are tried (the first that fires wins; details in do
 1. a NaN/inf value -> unstable ("diverged at epoch k");
 2. fewer than ``min_epochs`` epochs -> underfit ("too few epochs to judge");
 3. the train loss ends well above its own minimum -> unstable (the optimiser is not descending);
-4. the val loss ends ``overfit_rise`` above its minimum: overfit if train kept falling meanwhile,
-   unstable if it did not; or val stalled while train still falls and val/train >= ``gap_ratio``
-   -> overfit;
+4. the val loss ends ``overfit_rise`` above a minimum reached before the tail: overfit if train
+   kept falling meanwhile, unstable if it did not; or val stalled while train still falls and
+   val/train >= ``gap_ratio`` -> overfit;
 5. the loss still falls by ``improving_drop`` over the last ``tail_fraction`` of epochs, is flat,
    or stays close to the naive baseline -> underfit;
 6. otherwise good fit.
@@ -208,10 +208,12 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
     if len(v):
         if best < n - k and rise >= th.overfit_rise:  # a minimum inside the tail is too recent to call
             where = f"val {name} lowest at epoch {best + 1}/{n} ({main[best]:.3g}), {_pct(rise)} higher over {last}"
-            if len(t) and fall > th.train_fall:
+            if not len(t):  # the usual reason val turns up; nothing here says otherwise
+                return result(OVERFIT, f"{where} (no train curve logged)", "overfit")
+            if fall > th.train_fall:
                 return result(OVERFIT, f"{where} while train fell {_pct(fall)}{gap_text}", "overfit")
-            moved = f" ({_pct(-fall, True)})" if len(t) else ""
-            return result(UNSTABLE, f"{where} while train did not fall{moved}: erratic, not overfitting", "erratic")
+            return result(UNSTABLE, f"{where} while train did not fall ({_pct(-fall, True)}): erratic, "
+                                    "not overfitting", "erratic")
         if len(t) and fields["gap_ratio"] >= th.gap_ratio and tail_drop < th.improving_drop:
             t_drop = _tail_drop(t, k)
             if t_drop >= th.improving_drop:
@@ -292,7 +294,8 @@ def diagnose_config(curves_by_seed: dict[int, tuple[list, list]], final_scores: 
 
 def _baseline_for(results: Results, curve: str, row: dict[str, Any]) -> float | None:
     """The baseline's val loss is comparable only with the problem's own loss, in model space."""
-    if curve != "loss" or (row.get("param_loss") is not None and row.get("param_loss") == row.get("param_loss")):
+    override = row.get("param_loss")
+    if curve != "loss" or (isinstance(override, str) and override):  # a config's own loss: not comparable
         return None
     value = results.baseline.get("val_loss")
     return float(value) if value is not None and math.isfinite(value) else None
@@ -311,10 +314,11 @@ def diagnose_study(results: Results, thresholds: Thresholds = Thresholds(), *, c
                *[f for f in Diagnosis.__dataclass_fields__ if f not in ("label", "evidence", "suggestion")]]
     if results.fits.empty:
         return pd.DataFrame(columns=columns)
-    wanted = results.curves[results.curves["curve"].isin([curve, f"val_{curve}"])].sort_values("epoch")
-    logged: dict[tuple[str, int, str], list[float]] = {
-        (k, int(s), c): g["value"].astype(float).tolist() for (k, s, c), g in wanted.groupby(["config_key", "seed", "curve"])
-    }
+    logged: dict[tuple[str, int, str], list[float]] = {}
+    if not results.curves.empty:
+        wanted = results.curves[results.curves["curve"].isin([curve, f"val_{curve}"])].sort_values("epoch")
+        logged = {(k, int(s), c): g["value"].astype(float).tolist()
+                  for (k, s, c), g in wanted.groupby(["config_key", "seed", "curve"])}
     rows, by_config = [], {}
     for fit in results.fits.to_dict("records"):
         key, seed = fit["config_key"], int(fit["seed"])
@@ -340,7 +344,7 @@ def diagnose_study(results: Results, thresholds: Thresholds = Thresholds(), *, c
                                     max_epochs=entry["max_epochs"])
             row.update(found.to_dict())
         else:
-            row.update(label=None, evidence="no curve: every fit failed before its first epoch", suggestion=None)
+            row.update(label=None, evidence="no curve logged for any seed", suggestion=None)
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=columns)
     table["seed"] = table["seed"].astype("Int64")
