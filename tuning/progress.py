@@ -43,7 +43,7 @@ class RichReporter(SilentReporter):
         )
         self.trials_task: Any = None
         self.seeds_task: Any = None
-        self.label = ""
+        self.labels: dict[int, str] = {}
 
     def start(self, name: str, planned: int, finished: int, fits_stored: int) -> None:
         self.console.print(f"study [bold]{_escape(name)}[/]: {finished}/{planned} trials done, {fits_stored} fits stored")
@@ -52,20 +52,27 @@ class RichReporter(SilentReporter):
         self.seeds_task = self.progress.add_task("seeds ", total=1, visible=False)
 
     def trial_started(self, number: int, config_label: str, n_seeds: int) -> None:
-        self.label = config_label
-        self.progress.reset(self.seeds_task, total=n_seeds, completed=0, visible=True,
-                            description=f"seeds  trial {number}")
+        # Several trials may run at once (one per worker): the seeds bar counts all their fits.
+        self.labels[number] = config_label
+        task = self.progress.tasks[self.seeds_task]
+        if task.finished or not task.visible:
+            self.progress.reset(self.seeds_task, total=n_seeds, completed=0, visible=True)
+        else:
+            self.progress.update(self.seeds_task, total=(task.total or 0) + n_seeds)
+        running = ", ".join(str(n) for n in self.labels)
+        self.progress.update(self.seeds_task, description=f"seeds  trial {running}")
 
     def fit_done(self, fit: FitResult, reused: bool) -> None:
         self.progress.advance(self.seeds_task)
 
     def trial_done(self, number: int, result: TrialResult) -> None:
         self.progress.advance(self.trials_task)
+        label = self.labels.pop(number, "")
         if result.value is None:
             line = f"trial {number}: [red]failed[/] {_escape(result.failure or '')}"
         else:
             line = (f"trial {number}: {result.metric} {result.mean:.4g} ± {result.std:.2g} "
-                    f"(n={len(result.fits)})  {_escape(self.label)}")
+                    f"(n={len(result.fits)})  {_escape(label)}")
         self.progress.console.print(line)
 
     def note(self, message: str) -> None:
