@@ -8,7 +8,7 @@ horizon 5), a vanilla LSTM with ``units`` in [4, 8, 16, 32], 3 seeds per config 
 
 1. ``tuning, sequential``: ``tuning.run_study(spec, storage=<fresh SQLite file>,
    runner="sequential")`` - everything a user of the Python API pays: spec validation, the
-   baseline, Optuna ask/tell, one SQLite transaction per fit, ``clear_session`` + ``gc`` per fit.
+   baseline, Optuna ask/tell, one SQLite transaction per fit, ``clear_session`` per fit.
 2. ``tuning, --jobs 2``: the same study in a fresh store with ``jobs=2`` (joblib/loky worker
    processes, one TensorFlow thread each). Starting the workers (each imports TensorFlow) is
    part of what a user pays and is included; it is also timed on its own at the end.
@@ -354,6 +354,12 @@ def mirrored_mean_ratio(runs: dict[str, list[dict[str, Any]]]) -> float | None:
     return tuning_mean / plain_mean
 
 
+def run_to_run_spread(runs: dict[str, list[dict[str, Any]]]) -> dict[str, float]:
+    """Slowest / fastest run - 1 of every variant that ran more than once: the noise floor."""
+    return {name: max(r["seconds"] for r in rs) / min(r["seconds"] for r in rs) - 1
+            for name, rs in runs.items() if len(rs) > 1}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of the script, not a measurement")
@@ -428,6 +434,11 @@ def main(argv: list[str] | None = None) -> int:
           f"({per_fit_ms:+.0f} ms per fit)")
     if mirrored is not None:
         print(f"  the same ratio from the means of the mirrored runs (cancels a linear drift): {mirrored:.3f}")
+    spread = run_to_run_spread(runs)
+    if spread:
+        print("  run-to-run spread of the same variant: "
+              + ", ".join(f"{LABELS[name]} {value:.0%}" for name, value in spread.items())
+              + " (a ratio nearer to its target than this is within the noise of this machine)")
     print(f"target tuning --jobs {JOBS} faster than the plain loop: {jobs_ratio:.3f} -> "
           f"{'met' if targets['jobs2_faster_than_plain_pipeline'] else 'MISSED'}")
     total = time.perf_counter() - total_started
@@ -441,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
             "machine": machine, "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "one_off_seconds": imports, "worker_startup": startup, "variants": rows, "breakdown": breakdown,
             "checks": checks,
-            "targets": targets, "per_fit_overhead_ms": per_fit_ms, "mirrored_mean_ratio": mirrored, "total_seconds": total,
+            "targets": targets, "per_fit_overhead_ms": per_fit_ms, "mirrored_mean_ratio": mirrored,
+            "run_to_run_spread": spread, "total_seconds": total,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2, default=float) + "\n")

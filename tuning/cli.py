@@ -158,6 +158,81 @@ def list_studies(storage: str | None = typer.Option(None, "--storage", help=STOR
         typer.echo(f"{name}\t{done} complete trials\t{store.count_fits(name)} fits")
 
 
+@app.command()
+@_guarded
+def report(
+    study: str = typer.Argument(..., help="Study name."),
+    out: str | None = typer.Option(None, "--out", help="Directory to write into (default: reports/<study>/)."),
+    open_page: bool = typer.Option(False, "--open", help="Open the report in a web browser."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+) -> None:
+    """Write STUDY's self-contained index.html report and its tables (CSV, JSON)."""
+    from tuning.report import build_report
+
+    page = build_report(study, _default_storage(storage), out)
+    typer.echo(f"report: {page}")
+    if open_page:
+        import webbrowser
+
+        webbrowser.open(page.resolve().as_uri())
+
+
+@app.command()
+@_guarded
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port; 0 picks a free one."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+) -> None:
+    """Serve a live report of every study in the store; reload a page to see new fits."""
+    from tuning.report._serve import make_server, server_url
+
+    try:
+        server, _ = make_server(_default_storage(storage), host, port)
+    except OSError as exc:  # port taken, address not on this machine ...
+        _fail(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_USAGE)
+    typer.echo(f"serving {server_url(server)}  (Ctrl-C to stop)")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+    finally:
+        server.server_close()
+
+
+@app.command()
+@_guarded
+def dashboard(
+    study: str = typer.Argument(..., help="Study name."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+) -> None:
+    """Open optuna-dashboard on the store of STUDY (optuna-dashboard must be installed)."""
+    import importlib.util
+    import shutil
+    import subprocess
+
+    from tuning.errors import StoreError
+    from tuning.store import Store
+
+    store = Store(_default_storage(storage), create=False)
+    if study not in store.study_names():
+        raise StoreError(f"{store.url}: no study named {study!r}")
+    exe = shutil.which("optuna-dashboard")
+    if exe:
+        command = [exe, store.url]
+    elif importlib.util.find_spec("optuna_dashboard") is not None:
+        command = [sys.executable, "-m", "optuna_dashboard", store.url]
+    else:
+        _fail("error: optuna-dashboard is not installed; run `pip install optuna-dashboard`", EXIT_USAGE)
+    typer.echo(f"optuna-dashboard on {store.url}; pick study {study!r} in it (Ctrl-C to stop)")
+    try:
+        code = subprocess.call(command)
+    except KeyboardInterrupt:  # Ctrl-C reaches the dashboard too; nothing of ours to clean up
+        code = 0
+    raise typer.Exit(code)
+
+
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter (no GPU found ...)

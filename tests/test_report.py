@@ -1,0 +1,184 @@
+"""The HTML report and the report server, on a real tiny study (3 configs × 2 seeds, ~30 s once).
+
+The study is run once per test session and its SQLite file copied per module, so tests that
+rename or add to a store never disturb another module.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from conftest import run_tuning
+
+from tuning.report import build_report
+from tuning.results import FitResult
+from tuning.store import Store
+
+pytestmark = pytest.mark.slow
+
+TINY = {"name": "tiny", "problem": {"name": "tenths"}, "model": {"units": 2}, "fit": {"epochs": 3, "batch_size": 5},
+        "space": {"units": [1, 2, 3]}, "sampler": "grid", "repeats": 2}
+XSS = "<script>alert(1)</script>"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def tiny_store(tmp_path_factory) -> Path:
+    """The tiny study's store, run by the first module of the session that asks for it."""
+    import tuning
+
+    root = tmp_path_factory.getbasetemp() / "tiny-study"
+    if not (root / "done").exists():
+        root.mkdir(exist_ok=True)
+        tuning.run_study({**TINY, "storage": f"sqlite:///{root / 'store.db'}"})
+        (root / "done").touch()
+    return root / "store.db"
+
+
+@pytest.fixture(scope="module")
+def store_url(tmp_path_factory) -> str:
+    copy = tmp_path_factory.mktemp("report") / "store.db"
+    shutil.copy(tiny_store(tmp_path_factory), copy)
+    return f"sqlite:///{copy}"
+
+
+@pytest.fixture(scope="module")
+def page(store_url, tmp_path_factory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("built")
+    index = build_report("tiny", store_url, out)
+    return out, index.read_text(encoding="utf-8")
+
+
+def table_rows(html: str, table_id: str) -> list[str]:
+    table = re.search(rf'<table id="{table_id}".*?</table>', html, re.S).group(0)
+    body = re.search(r"<tbody>(.*?)</tbody>", table, re.S).group(1)
+    return re.findall(r"<tr>.*?</tr>", body, re.S)
+
+
+def rename_study(url: str, old: str, new: str) -> None:
+    """Give a stored study another name in our tables and Optuna's (a name nobody would type)."""
+    with Store(url, create=False).engine.begin() as conn:
+        conn.execute(sa.text("UPDATE tuning_studies SET name = :new WHERE name = :old"), {"new": new, "old": old})
+        conn.execute(sa.text("UPDATE tuning_fits SET study = :new WHERE study = :old"), {"new": new, "old": old})
+        conn.execute(sa.text("UPDATE studies SET study_name = :new WHERE study_name = :old"), {"new": new, "old": old})
+
+
+def add_fit(url: str, study: str, seed: int, **fields) -> None:
+    """Store one more fit for the study's first config, as a finished worker would."""
+    store = Store(url, create=False)
+    first = next(store.fit_rows(study))
+    fit = FitResult(config_key=first["config_key"], seed=seed, status=fields.pop("status", "ok"),
+                    scores=fields.pop("scores", first["scores"]), curves=first["curves"], epochs_run=3,
+                    fit_seconds=0.1, **fields)
+    assert store.record_fit(study, first["config"], fit, first["trial_number"])
+
+
+def test_report_writes_page_and_exports(page):
+    out, _ = page
+    for name in ("index.html", "summary.csv", "summary.json", "marginals.csv", "fits.json", "curves.csv"):
+        assert (out / name).is_file(), name
+
+
+def test_report_has_one_row_per_config_and_the_sections(page):
+    _, html = page
+    assert len(table_rows(html, "summary")) == 3
+    assert len(table_rows(html, "marginals")) == 3  # units = 1, 2, 3
+    for text in ("Best config", "95 % CI", "Naive baseline", "Optimisation history", "Parameter importance",
+                 "only one searched parameter", "No failed trials or fits", "metric: val_loss"):
+        assert text in html, text
+    assert 'class="badge tie"' in html
+    assert re.search(r'title="mean of 2 seeds[^"]*"><span class="badge diag-', html)  # evidence as tooltip
+
+
+def test_report_is_self_contained(page):
+    _, html = page
+    sources = re.findall(r'<img[^>]*\ssrc="([^"]*)"', html)
+    assert len(sources) >= 4
+    for src in sources:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG)
+    assert not re.search(r'(src|href)="(https?:)?//', html)  # nothing fetched from the network
+    assert "<style>" in html and "<script>" in html
+
+
+def test_user_text_is_escaped(store_url, tmp_path):
+    copy = tmp_path / "xss.db"
+    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
+    url = f"sqlite:///{copy}"
+    rename_study(url, "tiny", XSS)
+    add_fit(url, XSS, 9, status="failed", scores={}, error='<img src=x onerror="alert(2)">')
+    html = build_report(XSS, url, tmp_path / "out").read_text(encoding="utf-8")
+    assert XSS not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html and "&lt;img src=x onerror=" in html
+    assert html.count("<script") == 1  # only the page's own sorting script
+
+
+def test_report_command(store_url, tmp_path):
+    done = run_tuning("report", "tiny", "--storage", store_url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "reports" / "tiny" / "index.html").is_file()
+    assert (tmp_path / "reports" / "tiny" / "summary.csv").is_file()
+    missing = run_tuning("report", "nope", "--storage", store_url, cwd=tmp_path)
+    assert missing.returncode == 2 and "no study named 'nope'" in missing.stderr
+
+
+def test_dashboard_without_optuna_dashboard_says_how_to_install(store_url, tmp_path):
+    if shutil.which("optuna-dashboard"):
+        pytest.skip("optuna-dashboard is installed here")
+    done = run_tuning("dashboard", "tiny", "--storage", store_url, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "pip install optuna-dashboard" in done.stderr
+
+
+def test_report_never_imports_tensorflow(store_url, tmp_path):
+    code = (f"import sys; from tuning.report import build_report; build_report('tiny', {store_url!r}, {str(tmp_path)!r});"
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+
+
+def test_serve_rebuilds_when_the_study_has_new_fits(store_url, tmp_path):
+    from tuning.report._serve import make_server, server_url
+
+    copy = tmp_path / "live.db"
+    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
+    url = f"sqlite:///{copy}"
+    rename_study(url, "tiny", "a/b c")  # a name that needs URL quoting
+    server, cache = make_server(url, port=0, cache_dir=tmp_path / "cache")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = server_url(server)
+        assert base.startswith("http://127.0.0.1:")
+        status, index = get(base)
+        assert status == 200 and 'href="/study/a%2Fb%20c/"' in index
+        status, html = get(base + "study/a%2Fb%20c/")
+        assert status == 200 and "6 fits" in html and cache.builds == 1
+        assert get(base + "study/a%2Fb%20c/")[0] == 200 and cache.builds == 1  # unchanged: not rebuilt
+        add_fit(url, "a/b c", 7)
+        status, html = get(base + "study/a%2Fb%20c/")
+        assert status == 200 and "7 fits" in html and cache.builds == 2
+        assert get(base + "study/a%2Fb%20c/summary.csv")[0] == 200
+        assert get(base + "study/nope/")[0] == 404
+        assert get(base + "study/a%2Fb%20c/..%2F..%2Fstore.db")[0] == 404
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,137 @@
+"""Turn a study's tables and plots into the template's context, and render it.
+
+The context holds only strings and numbers already formatted for reading, each table cell with
+an optional ``sort`` key (the raw number) so the page's sorting script orders 10 after 9, not
+after 1. Escaping is left to jinja2 (autoescape on for every template), never done by hand here,
+so no value can be escaped twice or forgotten.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+TEMPLATE = "report.html.j2"
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent), autoescape=True,
+                          trim_blocks=True, lstrip_blocks=True)
+
+
+def fmt(value: Any) -> str:
+    """Numbers to 4 significant digits, missing values as an en dash, anything else as text."""
+    if value is None or value is pd.NA:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            return "–"
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return str(value)
+
+
+def cell(value: Any, *, badge: str | None = None, title: str | None = None, text: str | None = None) -> dict:
+    """A table cell: shown text, numeric sort key (numbers only), optional badge class and tooltip."""
+    sort = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        sort = repr(float(value)) if math.isfinite(value) else ""
+    return {"text": fmt(value) if text is None else text, "sort": sort, "badge": badge, "title": title}
+
+
+def _plain(value: Any) -> Any:
+    """numpy / pandas scalars to Python ones (NA to None), so ``cell`` knows what is a number."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None if value is None or value is pd.NA else value
+    return value.item() if hasattr(value, "item") else value
+
+
+def summary_rows(summary: pd.DataFrame, params: list[str]) -> tuple[list[str], list[list[dict]]]:
+    """Headers and cells of the per-config table, best first (the order summary_table gives)."""
+    headers = ["rank", "config", *[p.removeprefix("param_") for p in params], "seeds", "failed", "mean", "std",
+               "95 % CI", "p vs best", "tied with best", "skill vs naive", "diagnosis", "fit s", "status"]
+    rows = []
+    for rec in summary.to_dict("records"):
+        rec = {k: _plain(v) for k, v in rec.items()}
+        tied = rec["tied_with_best"]
+        tie = (cell(None, text="tied", badge="tie", title="cannot be told apart from the best config's seeds")
+               if tied is True else cell(None, text="worse" if tied is False else "n/a",
+                                         badge="worse" if tied is False else "na",
+                                         title=None if tied is not None else "fewer than 2 seeds on a side"))
+        label = rec.get("diagnosis")
+        evidence = "; ".join(x for x in (rec.get("diagnosis_evidence"), rec.get("diagnosis_suggestion")) if x)
+        diagnosis = cell(None, text=label or "–", badge=("diag-" + label.replace(" ", "-")) if label else None,
+                         title=evidence or None)
+        ci = cell(rec["ci95_low"], text=f"[{fmt(rec['ci95_low'])}, {fmt(rec['ci95_high'])}]")
+        rows.append([cell(rec["rank"]), cell(None, text=str(rec["config_key"])), *[cell(rec[p]) for p in params],
+                     cell(rec["n_seeds"]), cell(rec["n_failed"]), cell(rec["mean"]), cell(rec["std"]), ci,
+                     cell(rec["p_vs_best"]), tie, cell(rec["skill_vs_baseline"]), diagnosis, cell(rec["fit_seconds"]),
+                     cell(None, text=fmt(rec["status"]))])
+    return headers, rows
+
+
+def frame_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[dict]]]:
+    """Any DataFrame as headers and cells (used for the marginals)."""
+    return list(map(str, frame.columns)), [[cell(_plain(v)) for v in rec] for rec in frame.itertuples(index=False)]
+
+
+def best_config(summary: pd.DataFrame, params: list[str]) -> dict | None:
+    """The rank-1 config: its settings, mean ± std and 95 % interval over seeds."""
+    ranked = summary[summary["rank"].notna()]
+    if ranked.empty:
+        return None
+    rec = {k: _plain(v) for k, v in ranked.iloc[0].to_dict().items()}
+    return {"config_key": rec["config_key"], "settings": [(p.removeprefix("param_"), fmt(rec[p])) for p in params],
+            "mean": fmt(rec["mean"]), "std": fmt(rec["std"]), "ci_low": fmt(rec["ci95_low"]),
+            "ci_high": fmt(rec["ci95_high"]), "n_seeds": rec["n_seeds"], "diagnosis": rec.get("diagnosis"),
+            "evidence": rec.get("diagnosis_evidence")}
+
+
+def context(study: str, storage: str, out_dir: str | Path | None = None) -> dict[str, Any]:
+    """Everything the template shows, computed from the store (exports written when ``out_dir``)."""
+    import yaml
+
+    from tuning.analysis import analysis_tables, export_tables
+    from tuning.api import load_results, study_trials
+    from tuning.plots import study_plots, varying_params
+    from tuning.store import Store
+
+    store = Store(storage, create=False)
+    results = load_results(study, storage)
+    tables = analysis_tables(results)
+    summary = tables["summary"]
+    trials = study_trials(store, study)
+    params = varying_params(results) if not results.fits.empty else []
+    exports = []
+    if out_dir is not None:
+        exports = [p.name for p in export_tables(results, out_dir)]
+    plots = [{"title": p.title, "caption": p.caption,
+              "src": "data:image/png;base64," + base64.b64encode(p.png).decode("ascii") if p.png else None}
+             for p in (study_plots(results, summary, trials, storage) if not results.fits.empty else [])]
+    objective = results.spec.get("objective", {})
+    failed_fits = [] if results.fits.empty else [
+        {"config_key": r["config_key"], "seed": r["seed"], "error": r["error"] or r["status"]}
+        for r in results.fits[results.fits["status"] != "ok"].to_dict("records")]
+    return {
+        "study": study, "storage": store.url, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+        "metric": results.metric, "direction": results.direction, "aggregate": objective.get("aggregate"),
+        "n_fits": len(results.fits), "n_configs": len(summary),
+        "counts": {s: sum(1 for t in trials if t["status"] == s) for s in ("complete", "running", "failed")},
+        "spec_text": yaml.safe_dump(results.spec, sort_keys=True, allow_unicode=True),
+        "best": best_config(summary, params) if len(summary) else None,
+        "summary": summary_rows(summary, params), "marginals": frame_rows(tables["marginals"]),
+        "plots": plots, "baseline": [(k, fmt(v)) for k, v in sorted(results.baseline.items())],
+        "failed_trials": [{"number": t["number"], "reason": t.get("fail_reason") or "(no reason recorded)",
+                           "params": ", ".join(f"{k}={v}" for k, v in (t.get("params") or {}).items())}
+                          for t in trials if t["status"] == "failed"],
+        "failed_fits": failed_fits, "exports": exports,
+    }
+
+
+def render(study: str, storage: str, out_dir: str | Path | None = None) -> str:
+    """The report page as HTML text."""
+    return _env.get_template(TEMPLATE).render(**context(study, storage, out_dir))
