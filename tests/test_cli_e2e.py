@@ -122,6 +122,11 @@ def test_status_list_and_load_results_after_a_parallel_run(finished_study):
     assert row["mean"] == pytest.approx((row["seed0_val_loss"] + row["seed1_val_loss"]) / 2)
     assert set(results.curves["curve"]) >= {"loss", "val_loss"} and results.curves["epoch"].max() == 1
     assert results.baseline["val_loss"] == pytest.approx(0.01)
+    summary = results.summary
+    assert len(summary) == 3 and list(summary["rank"]) == [1, 2, 3]
+    assert summary["tied_with_best"].iloc[0] and summary["mean"].is_monotonic_increasing
+    assert set(summary["diagnosis"]) <= {"underfit", "overfit", "good fit", "unstable"}
+    assert set(results.marginals["param"]) == {"units"}
 
 
 @pytest.mark.parametrize(

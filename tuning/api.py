@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,8 @@ class Results:
             ``epoch``, ``curve`` (``loss``, ``val_loss`` ...), ``value``.
         baseline: the naive baseline's scores on the same split.
         metric, direction: the study's objective.
+        summary, marginals, diagnosis: the report's tables, computed on first access
+            (the same DataFrames ``tuning report`` exports).
     """
 
     name: str
@@ -68,6 +71,27 @@ class Results:
     metric: str
     direction: str
     spec: dict[str, Any]
+
+    @cached_property
+    def diagnosis(self) -> pd.DataFrame:
+        """Learning-curve diagnosis per fit and per config (see :mod:`tuning.diagnose`)."""
+        from tuning.diagnose import diagnose_study
+
+        return diagnose_study(self)
+
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        """The robustness table, one row per config (see :func:`tuning.analysis.summary_table`)."""
+        from tuning.analysis import summary_table
+
+        return summary_table(self, diagnosis=self.diagnosis)
+
+    @cached_property
+    def marginals(self) -> pd.DataFrame:
+        """Seed scores described per value of each searched parameter."""
+        from tuning.analysis import marginals
+
+        return marginals(self)
 
 
 def load_results(study: str, storage: str = DEFAULT_STORAGE) -> Results:
