@@ -12,13 +12,14 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import run_tuning
+from conftest import run_tuning, tuning_command
 
 from tuning.report import build_report
 from tuning.results import FitResult
@@ -132,12 +133,30 @@ def test_report_command(store_url, tmp_path):
     assert missing.returncode == 2 and "no study named 'nope'" in missing.stderr
 
 
-def test_dashboard_without_optuna_dashboard_says_how_to_install(store_url, tmp_path):
-    if shutil.which("optuna-dashboard"):
-        pytest.skip("optuna-dashboard is installed here")
-    done = run_tuning("dashboard", "tiny", "--storage", store_url, cwd=tmp_path)
-    assert done.returncode == 2
-    assert "pip install optuna-dashboard" in done.stderr
+def test_dashboard_serves_the_study_from_the_same_store(store_url, tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a free port for the dashboard
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([*tuning_command(), "dashboard", "tiny", "--storage", store_url, "--port", str(port)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.communicate()
+            try:
+                status, body = get(f"http://127.0.0.1:{port}/api/studies")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "optuna-dashboard did not start"
+                time.sleep(0.5)
+        assert status == 200 and '"tiny"' in body
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    missing = run_tuning("dashboard", "ghost", "--storage", store_url, cwd=tmp_path)
+    assert missing.returncode == 2 and "no study named 'ghost'" in missing.stderr
 
 
 def test_report_never_imports_tensorflow(store_url, tmp_path):

@@ -206,6 +206,8 @@ def serve(
 def dashboard(
     study: str = typer.Argument(..., help="Study name."),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback by default)."),
+    port: int = typer.Option(8080, "--port", min=1, max=65535, help="Port of the dashboard."),
 ) -> None:
     """Open optuna-dashboard on the store of STUDY (optuna-dashboard must be installed)."""
     import importlib.util
@@ -219,13 +221,14 @@ def dashboard(
     if study not in store.study_names():
         raise StoreError(f"{store.url}: no study named {study!r}")
     exe = shutil.which("optuna-dashboard")
+    options = [store.url, "--host", host, "--port", str(port), "--quiet"]
     if exe:
-        command = [exe, store.url]
+        command = [exe, *options]
     elif importlib.util.find_spec("optuna_dashboard") is not None:
-        command = [sys.executable, "-m", "optuna_dashboard", store.url]
+        command = [sys.executable, "-m", "optuna_dashboard", *options]
     else:
         _fail("error: optuna-dashboard is not installed; run `pip install optuna-dashboard`", EXIT_USAGE)
-    typer.echo(f"optuna-dashboard on {store.url}; pick study {study!r} in it (Ctrl-C to stop)")
+    typer.echo(f"optuna-dashboard for {store.url} on http://{host}:{port}/ ; pick study {study!r} (Ctrl-C to stop)")
     try:
         code = subprocess.call(command)
     except KeyboardInterrupt:  # Ctrl-C reaches the dashboard too; nothing of ours to clean up
