@@ -31,7 +31,7 @@ Curves are plausible, from a seeded NumPy generator: train loss decays exponenti
 ~0.3 to a floor that depends on units and dropout, at a speed set by the learning rate and
 batch size; validation loss sits above it and, for large models with little dropout, rises
 after a while (overfitting); per-epoch noise grows with the learning rate; every seed moves the
-floor and the speed. About 2-3 % of fits fail: most diverge (NaN from some epoch on; more likely
+floor and the speed. About 4 % of fits fail: most diverge (NaN from some epoch on; more likely
 with learning rates above 0.05), a few raise before the first epoch (no curve). A trial with a
 failed seed is a failed trial, as in a real study.
 
@@ -365,8 +365,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"store: {trials} trials x {args.seeds} seeds x {args.epochs} epochs", flush=True)
     url, study, generated = cached_store(trials, args.seeds, args.epochs, args.regenerate)
-    print(f"  {url} ({'generated in %.1f s' % generated if generated is not None else 'cached'}, "
-          f"{Path(url.removeprefix('sqlite:///')).stat().st_size / 2**20:.0f} MiB)", flush=True)
+    how = "cached" if generated is None else f"generated in {generated:.1f} s"
+    size = Path(url.removeprefix("sqlite:///")).stat().st_size / 2**20
+    print(f"  {url} ({how}, {size:.0f} MiB)", flush=True)
     out = args.out or Path(tempfile.mkdtemp(prefix="tuning-bench-report-"))
     out.mkdir(parents=True, exist_ok=True)
 

@@ -135,6 +135,9 @@ def test_status_list_and_load_results_after_a_parallel_run(finished_study):
         ("name: x\nproblem: {name: tenths}\nspace: {units: {low: 10, high: 1}}\nsampler: grid\n", "space.units"),
         ("name: x\nproblem: {name: tenths}\nfit: {epoch: 3}\n", "fit.epoch"),
         ("name: x\nproblem: {name: nope}\nsampler: grid\n", "problem.name"),
+        # found only when the first model is built, after TensorFlow has started
+        ("name: seq\nproblem: {name: addition, params: {n_train: 20, n_val: 10, n_test: 0}}\nsampler: grid\n",
+         "model.family"),
         ("name: tiny\nproblem: {name: tenths}\nmodel: {units: 2}\nfit: {epochs: 1, batch_size: 5}\n"
          "space: {units: [7]}\nsampler: grid\n", "space"),  # an existing study with another space
     ],

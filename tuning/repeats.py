@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -175,6 +176,27 @@ class Evaluator:
 _threads_set = False
 
 
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up chatter kept off the user's terminal.
+
+    TensorFlow prints absl lines ("Could not find cuda drivers ...") straight to file
+    descriptor 2 before ``TF_CPP_MIN_LOG_LEVEL`` applies, so they would stand above every
+    one-line error message. Python-level import errors still raise as usual.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _configure_threads(threads: int | None) -> None:
     """Pin TensorFlow's thread pools once per process, before any op runs."""
     global _threads_set
@@ -205,7 +227,7 @@ def fit_one(task: FitTask) -> FitResult:
     scores on the same machine. A NaN/inf loss fails the fit with the epoch it happened at.
     Spec mistakes found while building (``SpecError``) are raised: every seed would fail alike.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _import_tensorflow_quietly()
     _configure_threads(task.threads)
     import keras
 
