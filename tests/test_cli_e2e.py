@@ -147,7 +147,7 @@ def test_bad_spec_is_one_line_exit_2_and_store_untouched(finished_study, tmp_pat
     before = _fits(db)
     bad = tmp_path / "bad.yaml"
     bad.write_text(text + f"storage: sqlite:///{db}\n")
-    result = run_tuning("run", str(bad), cwd=tmp_path)
+    result = run_tuning("run", str(bad), "--quiet", cwd=tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and str(bad) in lines[0] and f"{field}:" in lines[0], result.stderr
