@@ -212,7 +212,6 @@ def dashboard(
     """Open optuna-dashboard on the store of STUDY (optuna-dashboard must be installed)."""
     import importlib.util
     import shutil
-    import subprocess
 
     from tuning.errors import StoreError
     from tuning.store import Store
@@ -229,11 +228,10 @@ def dashboard(
     else:
         _fail("error: optuna-dashboard is not installed; run `pip install optuna-dashboard`", EXIT_USAGE)
     typer.echo(f"optuna-dashboard for {store.url} on http://{host}:{port}/ ; pick study {study!r} (Ctrl-C to stop)")
-    try:
-        code = subprocess.call(command)
-    except KeyboardInterrupt:  # Ctrl-C reaches the dashboard too; nothing of ours to clean up
-        code = 0
-    raise typer.Exit(code)
+    sys.stdout.flush()
+    # Become the dashboard (no wrapper process): signals reach it directly, and stopping this
+    # command can never leave an orphaned server behind.
+    os.execv(command[0], command)
 
 
 def main() -> None:
