@@ -254,16 +254,20 @@ def analysis_tables(results: Results, level: float = 0.05, method: str = "welch"
 
 
 def export_tables(results: Results, out_dir: str | Path, level: float = 0.05, method: str = "welch",
-                  thresholds: Thresholds = Thresholds(), **tie_options) -> list[Path]:
+                  thresholds: Thresholds = Thresholds(), *, tables: dict[str, pd.DataFrame] | None = None,
+                  **tie_options) -> list[Path]:
     """Write every table of :func:`analysis_tables` as ``<table>.csv`` and ``<table>.json``.
 
     JSON is a list of records (one object per row, NaN/NA as null), which every language reads
-    without pandas. Returns the written paths, CSV and JSON per table.
+    without pandas. Pass ``tables`` when they are already computed (the report does) so the
+    diagnosis is not run twice. Returns the written paths, CSV and JSON per table.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, table in analysis_tables(results, level, method, thresholds, **tie_options).items():
+    if tables is None:
+        tables = analysis_tables(results, level, method, thresholds, **tie_options)
+    for name, table in tables.items():
         csv_path, json_path = out / f"{name}.csv", out / f"{name}.json"
         table.to_csv(csv_path, index=False)
         table.to_json(json_path, orient="records", indent=1, force_ascii=False)

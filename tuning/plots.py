@@ -91,17 +91,31 @@ def seed_scores_data(results: Results, configs: list[str] | None = None) -> pd.D
     return frame[["config_key", "label", "seed", "score"]].reset_index(drop=True)
 
 
+MAX_BOXES = 12  # more boxes than this per parameter are unreadable, and slow to draw
+
+
 def param_scores_data(results: Results) -> pd.DataFrame:
     """Long form, one row per (varying parameter, finished seed): ``param``, ``value``, ``score``."""
     from tuning.analysis import _scores
 
     good = _scores(results.fits, results.metric)
-    parts = [pd.DataFrame({"param": p.removeprefix("param_"), "value": good[p].astype(str),
+    parts = [pd.DataFrame({"param": p.removeprefix("param_"), "value": _value_labels(good[p]),
                            "config_key": good["config_key"], "score": good[results.metric].astype(float)})
              for p in varying_params(results)]
     if not parts:
         return pd.DataFrame(columns=["param", "value", "config_key", "score"])
     return pd.concat(parts, ignore_index=True)
+
+
+def _value_labels(values: pd.Series, max_boxes: int = MAX_BOXES) -> pd.Series:
+    """Values as box labels; a continuous axis (e.g. a log-uniform learning rate, where every
+    trial has its own value) is cut into ``max_boxes`` quantile bins, so each box holds many seeds.
+    """
+    numeric = pd.to_numeric(values, errors="coerce")
+    if values.nunique() <= max_boxes or numeric.isna().any():
+        return values.astype(str)
+    bins = pd.qcut(numeric, max_boxes, duplicates="drop")
+    return bins.map(lambda b: f"{b.left:.3g}–{b.right:.3g}").astype(str)
 
 
 def curve_band_data(results: Results, configs: list[str], curve: str = "loss") -> pd.DataFrame:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 OK = "ok"
@@ -52,7 +52,12 @@ class FitResult:
         return self.status == OK
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as a plain dict, sharing (not copying) the score and curve containers.
+
+        ``dataclasses.asdict`` deep-copies every curve value, which dominated loading a large
+        study (docs/performance_report.md).
+        """
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass

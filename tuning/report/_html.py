@@ -108,7 +108,7 @@ def context(study: str, storage: str, out_dir: str | Path | None = None) -> dict
     params = varying_params(results) if not results.fits.empty else []
     exports = []
     if out_dir is not None:
-        exports = [p.name for p in export_tables(results, out_dir)]
+        exports = [p.name for p in export_tables(results, out_dir, tables=tables)]
     plots = [{"title": p.title, "caption": p.caption,
               "src": "data:image/png;base64," + base64.b64encode(p.png).decode("ascii") if p.png else None}
              for p in (study_plots(results, summary, trials, storage) if not results.fits.empty else [])]
