@@ -60,12 +60,13 @@ import json
 import logging
 import math
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _machine import describe_machine
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -276,22 +277,7 @@ def machine_summary() -> dict[str, Any]:
     import optuna
     import tensorflow as tf
 
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        memory_gb = math.nan
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory_gb, 1),
-            "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
-            "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-            "optuna": optuna.__version__}
+    return describe_machine(tf, keras, optuna)
 
 
 def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:

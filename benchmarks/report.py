@@ -52,8 +52,6 @@ import cProfile
 import io
 import json
 import math
-import os
-import platform
 import pstats
 import resource
 import sys
@@ -64,6 +62,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _machine import describe_machine
 
 TABLES_TARGET = 10.0  # seconds, load_results + tables + export_tables
 ALL_TARGET = 60.0  # seconds, build_report with every plot
@@ -243,21 +242,7 @@ def machine() -> dict[str, Any]:
     import seaborn
     import sqlalchemy
 
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError):
-        memory = math.nan
-    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gib": round(memory, 1), "python": platform.python_version(),
-            "pandas": pd.__version__, "numpy": np.__version__, "matplotlib": matplotlib.__version__,
-            "seaborn": seaborn.__version__, "optuna": optuna.__version__, "sqlalchemy": sqlalchemy.__version__}
+    return describe_machine(pd, np, matplotlib, seaborn, optuna, sqlalchemy)
 
 
 def steps(study: str, url: str, out: Path) -> list[tuple[str, Callable[[dict], Any]]]:
