@@ -196,9 +196,10 @@ def study_status(study: str, storage: str = DEFAULT_STORAGE, top: int = 5) -> di
     spec = load_spec(record["spec"], label=f"study {study!r}")
     trials = study_trials(store, study)
     counts = {s: sum(1 for t in trials if t["status"] == s) for s in ("complete", "running", "failed", "interrupted")}
-    planned = spec.n_trials or len(SearchSpace.from_spec(spec).grid())
-    if spec.sampler.name == "grid":
-        planned = min(planned, len(SearchSpace.from_spec(spec).grid()))
+    planned = spec.n_trials or 0
+    if spec.sampler.name == "grid":  # as OptunaBackend.planned(): the grid caps the trials
+        grid_size = len(SearchSpace.from_spec(spec).grid())
+        planned = min(spec.n_trials or grid_size, grid_size)
     seeds = set(spec.seeds)
     finished = sum(1 for t in trials if t["status"] in ("complete", "failed") and seeds <= set(t["seeds"] or []))
     complete = [t for t in trials if t["status"] == "complete"]

@@ -213,7 +213,8 @@ def _configure_threads(threads: int | None) -> None:
 
 
 @lru_cache(maxsize=4)
-def _problem(name: str, params_json: str):
+def cached_problem(name: str, params_json: str):
+    """The problem's data, generated once per process (the study and in-process fits share it)."""
     from tuning.problems import load_problem
 
     return load_problem(name, json.loads(params_json))
@@ -240,7 +241,7 @@ def fit_one(task: FitTask) -> FitResult:
     from tuning.pipeline import fit_data
     from tuning.space import split_config
 
-    problem = _problem(task.problem_name, task.problem_params_json)
+    problem = cached_problem(task.problem_name, task.problem_params_json)
     model_config, fit_config = split_config(task.config)
     settings = task.fit
     # Reset Keras's global state (layer names, graph) but skip the full garbage collection that

@@ -7,6 +7,7 @@ a dead process are recovered, and finished grid points are not proposed again.
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
@@ -49,13 +50,12 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     """Run (or continue) ``spec`` until its trials are done. Ctrl-C raises KeyboardInterrupt
     after the running trial has been marked interrupted; every finished fit is already stored.
     """
-    from tuning.problems import load_problem
-    from tuning.repeats import Evaluator, make_runner
+    from tuning.repeats import Evaluator, cached_problem, make_runner
     from tuning.space import SearchSpace, base_config
 
     reporter = reporter or SilentReporter()
     try:
-        problem = load_problem(spec.problem.name, spec.problem.params)
+        problem = cached_problem(spec.problem.name, json.dumps(spec.problem.params, sort_keys=True))
     except SpecError as exc:  # a value the problem refuses while generating its data
         raise with_source(exc, spec._source) from None
     baseline = problem.baseline()
