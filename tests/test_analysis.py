@@ -199,6 +199,44 @@ def test_exports_round_trip(tmp_path):
     assert tables["fits"] is results.fits  # the very DataFrame load_results gives
 
 
+def test_curves_export_round_trips_to_the_long_table(tmp_path):
+    # two seeds of unequal length (early stopping), a diverged run, and a value needing 15 digits
+    fit_curves = {("a", 0): {"loss": [0.5, 0.25, 0.125], "val_loss": [0.6, 0.3, 0.2]},
+                  ("a", 1): {"loss": [0.51, 0.26], "val_loss": [0.61, 0.31]},
+                  ("b", 0): {"loss": [1.0, float("nan")], "val_loss": [0.123456789012345, 2.0]},
+                  ("b", 1): {}}
+    results = make_results({"a": [0.2, 0.31], "b": [2.0, 1.0]})
+    results = Results("synthetic", results.fits, results.trials, fit_curves, results.baseline, results.metric,
+                      results.direction, {})
+    paths = export_tables(results, tmp_path)
+    assert [p.name for p in paths[-2:]] == ["curves.csv", "curves.json"]
+    ids = ["config_key", "seed", "curve", "epochs"]
+    wide = pd.read_csv(tmp_path / "curves.csv")
+    assert wide.columns.tolist() == [*ids, "1", "2", "3"] and len(wide) == 6
+    long = wide.melt(id_vars=ids, var_name="epoch").dropna(subset=["value"])
+    long["epoch"] = long["epoch"].astype(int)
+    expected = results.curves.dropna(subset=["value"])
+    merged = expected.merge(long, on=["config_key", "seed", "curve", "epoch"], how="outer", indicator=True)
+    assert (merged["_merge"] == "both").all() and len(merged) == len(expected) == 13
+    assert merged["value_x"].tolist() == pytest.approx(merged["value_y"].tolist(), rel=1e-14)
+    records = json.loads((tmp_path / "curves.json").read_text())
+    as_dict = {(r["config_key"], r["seed"], r["curve"]): r["values"] for r in records}
+    assert as_dict[("a", 1, "val_loss")] == [0.61, 0.31] and as_dict[("b", 0, "loss")] == [1.0, None]
+    assert as_dict[("b", 0, "val_loss")][0] == pytest.approx(0.123456789012345, rel=1e-14)
+
+
+def test_long_curves_and_per_fit_curves_are_the_same_data():
+    fit_curves = {("a", 0): {"loss": [3.0, 2.0], "val_loss": [4.0, 3.5]}, ("b", 2): {"loss": [1.0]}}
+    results = make_results({"a": [0.1], "b": [0.2]})
+    built = Results("s", results.fits, results.trials, fit_curves, {}, "val_loss", "minimize", {})
+    long = built.curves
+    assert long.columns.tolist() == CURVE_COLUMNS and len(long) == 5
+    assert long[(long["config_key"] == "a") & (long["curve"] == "val_loss")]["epoch"].tolist() == [1, 2]
+    assert long[long["config_key"] == "b"][["seed", "epoch", "value"]].values.tolist() == [[2, 1, 1.0]]
+    again = Results("s", results.fits, results.trials, long, {}, "val_loss", "minimize", {})
+    assert again.fit_curves == fit_curves
+
+
 def test_analysis_modules_never_import_tensorflow():
     code = ("import sys, tuning.analysis, tuning.diagnose; "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')); "

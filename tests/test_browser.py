@@ -12,11 +12,13 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from conftest import tuning_command
-from test_report import tiny_store
+from test_report import add_fit, tiny_store
 
 from tuning.report import build_report
 
@@ -48,11 +50,11 @@ def store_url(tmp_path_factory) -> str:
     return f"sqlite:///{copy}"
 
 
-@pytest.fixture
-def server(store_url, tmp_path):
+@contextmanager
+def serving(store_url: str, cwd: Path, *options: str) -> Iterator[str]:
     """``tuning serve --port 0`` in a subprocess; yields its URL."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen([*tuning_command(), "serve", "--port", "0", "--storage", store_url], cwd=tmp_path,
+    proc = subprocess.Popen([*tuning_command(), "serve", "--port", "0", "--storage", store_url, *options], cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         line = proc.stdout.readline()
@@ -62,6 +64,12 @@ def server(store_url, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.fixture
+def server(store_url, tmp_path):
+    with serving(store_url, tmp_path) as url:
+        yield url
 
 
 def open_page(browser, url: str):
@@ -111,4 +119,30 @@ def test_report_file_works_offline(browser, store_url, tmp_path):
     index = build_report("tiny", store_url, tmp_path / "report")
     page, problems = open_page(browser, index.as_uri())
     check_report(page, problems)
+    page.close()
+
+
+def test_served_report_reloads_itself_when_fits_arrive(browser, store_url, tmp_path):
+    copy = tmp_path / "live.db"
+    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
+    url = f"sqlite:///{copy}"
+    with serving(url, tmp_path, "--refresh", "0.5") as base:
+        page, problems = open_page(browser, base + "study/tiny/")
+        assert page.locator("#live").is_visible()
+        assert "6 fits" in page.inner_text("body")
+        page.wait_for_timeout(1500)  # a few polls with nothing new: no reload
+        assert "6 fits" in page.inner_text("body")
+        add_fit(url, "tiny", 7)  # as a running study's worker would
+        page.wait_for_function("document.body.innerText.includes('7 fits')", timeout=90_000)
+        assert problems == []
+        page.close()
+
+
+def test_report_file_never_polls(browser, store_url, tmp_path):
+    index = build_report("tiny", store_url, tmp_path / "report")
+    page, problems = open_page(browser, index.as_uri())
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.wait_for_timeout(1000)
+    assert not page.locator("#live").is_visible() and requests == [] and problems == []
     page.close()

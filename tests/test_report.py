@@ -7,6 +7,7 @@ rename or add to a store never disturb another module.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 import subprocess
@@ -192,7 +193,12 @@ def test_serve_rebuilds_when_the_study_has_new_fits(store_url, tmp_path):
         status, html = get(base + "study/a%2Fb%20c/")
         assert status == 200 and "6 fits" in html and cache.builds == 1
         assert get(base + "study/a%2Fb%20c/")[0] == 200 and cache.builds == 1  # unchanged: not rebuilt
+        assert '<meta name="tuning-live" content="5">' in html  # the served page polls ...
+        live = json.loads(get(base + "study/a%2Fb%20c/live.json")[1])
+        assert live["built"] == live["current"]
         add_fit(url, "a/b c", 7)
+        live = json.loads(get(base + "study/a%2Fb%20c/live.json")[1])  # ... and sees the new fit
+        assert live["built"] != live["current"] and cache.builds == 1  # asking never builds
         status, html = get(base + "study/a%2Fb%20c/")
         assert status == 200 and "7 fits" in html and cache.builds == 2
         assert get(base + "study/a%2Fb%20c/summary.csv")[0] == 200

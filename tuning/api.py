@@ -10,8 +10,6 @@ Example:
 from __future__ import annotations
 
 import math
-import statistics
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +42,12 @@ def run_study(spec: str | Path | dict | StudySpec, *, quiet: bool = True, **over
     return _run(spec, reporter=SilentReporter() if quiet else RichReporter())
 
 
-@dataclass
+FitCurves = dict[tuple[str, int], dict[str, list[float]]]
+"""(config_key, seed) -> curve name (``loss``, ``val_loss`` ...) -> one value per epoch."""
+
+CURVE_COLUMNS = ["config_key", "seed", "epoch", "curve", "value"]
+
+
 class Results:
     """A study's results as DataFrames.
 
@@ -55,22 +58,39 @@ class Results:
         trials: one row per config with a finished fit, like scikit-learn's ``cv_results_``:
             ``param_<name>``, ``seed<k>_<metric>``, ``n_seeds``, ``mean``, ``std``, ``min``,
             ``max``, ``mean_fit_seconds``, ``status`` of its trial.
-        curves: long format, one row per (config, seed, epoch, curve): ``config_key``, ``seed``,
-            ``epoch``, ``curve`` (``loss``, ``val_loss`` ...), ``value``.
+        fit_curves: each fit's curves as plain lists, keyed by ``(config_key, seed)``: what the
+            diagnosis and the plots read (one lookup per fit instead of filtering a long table).
+        curves: the same values in long format, one row per (config, seed, epoch, curve):
+            ``config_key``, ``seed``, ``epoch``, ``curve`` (``loss``, ``val_loss`` ...),
+            ``value``; built on first access (a large study has millions of curve points).
         baseline: the naive baseline's scores on the same split.
         metric, direction: the study's objective.
         summary, marginals, diagnosis: the report's tables, computed on first access
             (the same DataFrames ``tuning report`` exports).
+
+    ``curves`` may be given either way: as the long DataFrame or as a :data:`FitCurves` mapping.
     """
 
-    name: str
-    fits: pd.DataFrame
-    trials: pd.DataFrame
-    curves: pd.DataFrame
-    baseline: dict[str, float]
-    metric: str
-    direction: str
-    spec: dict[str, Any]
+    def __init__(self, name: str, fits: pd.DataFrame, trials: pd.DataFrame, curves: pd.DataFrame | FitCurves,
+                 baseline: dict[str, float], metric: str, direction: str, spec: dict[str, Any]):
+        self.name, self.fits, self.trials = name, fits, trials
+        self.baseline, self.metric, self.direction, self.spec = baseline, metric, direction, spec
+        if isinstance(curves, dict):
+            self.fit_curves: FitCurves = curves
+            self._curves: pd.DataFrame | None = None
+        else:
+            self.fit_curves = _curves_by_fit(curves)
+            self._curves = curves
+
+    def __repr__(self) -> str:
+        configs = self.fits["config_key"].nunique() if len(self.fits) else 0
+        return f"Results({self.name!r}: {len(self.fits)} fits of {configs} configs, {self.direction} {self.metric})"
+
+    @property
+    def curves(self) -> pd.DataFrame:
+        if self._curves is None:
+            self._curves = _long_curves(self.fit_curves)
+        return self._curves
 
     @cached_property
     def diagnosis(self) -> pd.DataFrame:
@@ -94,6 +114,45 @@ class Results:
         return marginals(self)
 
 
+def _long_curves(fit_curves: FitCurves) -> pd.DataFrame:
+    """The long table of every curve point, built with NumPy (no Python object per point)."""
+    import numpy as np
+    import pandas as pd
+
+    keys, seeds, names, lengths, values = [], [], [], [], []
+    for (key, seed), named in fit_curves.items():
+        for curve, points in named.items():
+            keys.append(key)
+            seeds.append(seed)
+            names.append(curve)
+            lengths.append(len(points))
+            values.append(points)
+    if not lengths or not sum(lengths):
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            CURVE_COLUMNS, ("str", "int64", "int64", "str", "float64"), strict=True)})
+    counts = np.asarray(lengths)
+    total = int(counts.sum())
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return pd.DataFrame({
+        "config_key": np.repeat(np.asarray(keys, dtype=object), counts).astype(str),
+        "seed": np.repeat(np.asarray(seeds, dtype=np.int64), counts),
+        "epoch": np.arange(total, dtype=np.int64) - starts + 1,
+        "curve": np.repeat(np.asarray(names, dtype=object), counts).astype(str),
+        "value": np.fromiter((v for points in values for v in points), dtype=float, count=total),
+    })
+
+
+def _curves_by_fit(curves: pd.DataFrame) -> FitCurves:
+    """The long table back to one list per (fit, curve), in epoch order."""
+    if curves is None or curves.empty:
+        return {}
+    by_fit: FitCurves = {}
+    ordered = curves.sort_values("epoch", kind="stable")
+    for (key, seed, curve), group in ordered.groupby(["config_key", "seed", "curve"], sort=False):
+        by_fit.setdefault((key, int(seed)), {})[curve] = group["value"].astype(float).tolist()
+    return by_fit
+
+
 def load_results(study: str, storage: str = DEFAULT_STORAGE) -> Results:
     """Read every fit of ``study`` from the store (no TensorFlow is imported)."""
     import pandas as pd
@@ -107,7 +166,7 @@ def load_results(study: str, storage: str = DEFAULT_STORAGE) -> Results:
     metric = record["spec"]["objective"]["metric"]
     direction = record["spec"]["objective"]["direction"]
     trial_status = _trial_statuses(store, study)
-    fit_rows, curve_rows = [], []
+    fit_rows, fit_curves = [], {}
     for fit in store.fit_rows(study):
         row = {"trial": fit["trial_number"], "config_key": fit["config_key"], "seed": fit["seed"], "status": fit["status"]}
         row.update({f"param_{k}": _cell(v) for k, v in sorted(fit["config"].items())})
@@ -115,15 +174,10 @@ def load_results(study: str, storage: str = DEFAULT_STORAGE) -> Results:
         row.update(epochs_run=fit["epochs_run"], best_epoch=fit["best_epoch"], fit_seconds=fit["fit_seconds"],
                    error=fit["error"])
         fit_rows.append(row)
-        for curve, values in fit["curves"].items():
-            curve_rows.extend(
-                {"config_key": fit["config_key"], "seed": fit["seed"], "epoch": i + 1, "curve": curve, "value": v}
-                for i, v in enumerate(values)
-            )
+        fit_curves[(fit["config_key"], fit["seed"])] = fit["curves"]
     fits = pd.DataFrame(fit_rows)
-    curves = pd.DataFrame(curve_rows, columns=["config_key", "seed", "epoch", "curve", "value"])
     trials = _per_config(fits, metric, trial_status)
-    return Results(study, fits, trials, curves, record["baseline"], metric, direction, record["spec"])
+    return Results(study, fits, trials, fit_curves, record["baseline"], metric, direction, record["spec"])
 
 
 def _cell(value: Any) -> Any:
@@ -131,27 +185,31 @@ def _cell(value: Any) -> Any:
 
 
 def _per_config(fits: pd.DataFrame, metric: str, trial_status: dict[str, str]) -> pd.DataFrame:
+    """One row per config: its parameters, each seed's score, and their mean/std/min/max."""
     import pandas as pd
 
     if fits.empty:
         return pd.DataFrame()
-    rows = []
     params = [c for c in fits.columns if c.startswith("param_")]
-    for key, group in fits.groupby("config_key", sort=False):
-        ok = group[group["status"] == "ok"]
-        values = [v for v in ok.get(metric, pd.Series(dtype=float)).tolist() if v == v]
-        row = {"config_key": key, "trial": group["trial"].min(), "status": trial_status.get(key, "running")}
-        row.update({p: group[p].iloc[0] for p in params})
-        row.update({f"seed{int(s)}_{metric}": v for s, v in zip(ok["seed"], ok.get(metric, []), strict=True)})
-        row.update(
-            n_seeds=len(values), n_failed=int((group["status"] != "ok").sum()),
-            mean=statistics.fmean(values) if values else math.nan,
-            std=statistics.stdev(values) if len(values) > 1 else (0.0 if values else math.nan),
-            min=min(values) if values else math.nan, max=max(values) if values else math.nan,
-            mean_fit_seconds=float(group["fit_seconds"].mean()),
-        )
-        rows.append(row)
-    return pd.DataFrame(rows)
+    grouped = fits.groupby("config_key", sort=False)
+    table = grouped[["trial"]].min()
+    table.insert(0, "status", [trial_status.get(k, "running") for k in table.index])
+    table = table[["trial", "status"]].join(grouped[params].first())
+    score = pd.to_numeric(fits[metric], errors="coerce") if metric in fits.columns else pd.Series(math.nan, fits.index)
+    ok = fits.assign(_score=score)[(fits["status"] == "ok") & score.notna()]
+    per_seed = ok.pivot_table(index="config_key", columns="seed", values="_score", aggfunc="first", sort=True)
+    per_seed.columns = [f"seed{int(s)}_{metric}" for s in per_seed.columns]
+    stats = ok.groupby("config_key", sort=False)["_score"].agg(["count", "mean", "std", "min", "max"])
+    table = table.join(per_seed)
+    table["n_seeds"] = stats["count"].reindex(table.index).fillna(0).astype(int)
+    table["n_failed"] = (fits["status"] != "ok").groupby(fits["config_key"], sort=False).sum().astype(int)
+    table["mean"] = stats["mean"].reindex(table.index)
+    # statistics.stdev semantics: one seed has no spread (0.0), none has no value (NaN)
+    table["std"] = stats["std"].reindex(table.index).where(table["n_seeds"] != 1, 0.0)
+    table["min"] = stats["min"].reindex(table.index)
+    table["max"] = stats["max"].reindex(table.index)
+    table["mean_fit_seconds"] = grouped["fit_seconds"].mean().astype(float)
+    return table.reset_index()
 
 
 def _trial_statuses(store: Store, study: str) -> dict[str, str]:
@@ -200,6 +258,10 @@ def study_status(study: str, storage: str = DEFAULT_STORAGE, top: int = 5) -> di
     if spec.sampler.name == "grid":  # as OptunaBackend.planned(): the grid caps the trials
         grid_size = len(SearchSpace.from_spec(spec).grid())
         planned = min(spec.n_trials or grid_size, grid_size)
+    if spec.sampler.name == "hyperband":  # as KerasTunerBackend.planned(): the schedule's size, capped by n_trials
+        from tuning.backends import hyperband_trials
+
+        planned = min(spec.n_trials or hyperband_trials(spec.fit.epochs), hyperband_trials(spec.fit.epochs))
     seeds = set(spec.seeds)
     finished = sum(1 for t in trials if t["status"] in ("complete", "failed") and seeds <= set(t["seeds"] or []))
     complete = [t for t in trials if t["status"] == "complete"]

@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 
 STORAGE_HELP = "Storage URL or SQLite file (default: the spec's storage, else $TUNING_STORAGE, else sqlite:///tuning.db)."
+BACKEND_HELP = "optuna (default) | kerastuner: who proposes the configs; fits, store and report are the same."
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 
 
@@ -70,9 +71,11 @@ def run(
     n_trials: int | None = typer.Option(None, "--n-trials", min=1, help="Trials to finish in all."),
     repeats: int | None = typer.Option(None, "--repeats", min=1, help="Seeds per config."),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
-    sampler: str | None = typer.Option(None, "--sampler", help="grid | random | tpe | cmaes."),
+    sampler: str | None = typer.Option(
+        None, "--sampler", help="grid | random | tpe | cmaes (optuna); grid | random | bayesian | hyperband (kerastuner)."),
     jobs: int | None = typer.Option(None, "--jobs", min=1, help="Worker processes for fits."),
     runner: str | None = typer.Option(None, "--runner", help="sequential | processes."),
+    backend: str | None = typer.Option(None, "--backend", help=BACKEND_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Run a study from SPEC; on an existing study, continue it."""
@@ -82,7 +85,7 @@ def run(
     if storage is None and "storage" not in spec.model_fields_set:
         storage = os.environ.get("TUNING_STORAGE")  # only a default: the spec's own storage wins
     spec = apply_overrides(spec, n_trials=n_trials, repeats=repeats, storage=storage, sampler=sampler, jobs=jobs,
-                           runner=runner)
+                           runner=runner, backend=backend)
     _run(spec, quiet)
 
 
@@ -93,6 +96,8 @@ def resume(
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
     n_trials: int | None = typer.Option(None, "--n-trials", min=1, help="Trials to finish in all."),
     jobs: int | None = typer.Option(None, "--jobs", min=1, help="Worker processes for fits."),
+    backend: str | None = typer.Option(
+        None, "--backend", help="optuna | kerastuner; must be the stored study's backend (the default)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Continue STUDY from its store: nothing finished is recomputed."""
@@ -100,7 +105,8 @@ def resume(
     from tuning.study import resolve_resume_spec
 
     url = _default_storage(storage)
-    spec = apply_overrides(resolve_resume_spec(study, url), storage=url, n_trials=n_trials, jobs=jobs)
+    spec = apply_overrides(resolve_resume_spec(study, url), storage=url, n_trials=n_trials, jobs=jobs,
+                           backend=backend)
     _run(spec, quiet)
 
 
@@ -183,12 +189,14 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port; 0 picks a free one."),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    refresh: float = typer.Option(5.0, "--refresh", min=0,
+                                  help="Seconds between an open report's checks for new fits (0: never)."),
 ) -> None:
-    """Serve a live report of every study in the store; reload a page to see new fits."""
+    """Serve a live report of every study in the store; an open report reloads itself on new fits."""
     from tuning.report._serve import make_server, server_url
 
     try:
-        server, _ = make_server(_default_storage(storage), host, port)
+        server, _ = make_server(_default_storage(storage), host, port, refresh=refresh)
     except OSError as exc:  # port taken, address not on this machine ...
         _fail(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_USAGE)
     typer.echo(f"serving {server_url(server)}  (Ctrl-C to stop)")

@@ -25,7 +25,7 @@ TensorFlow: reading a study's curves must work where no backend is installed.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -106,7 +106,7 @@ class Diagnosis:
     seeds_cv: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def _pct(x: float, signed: bool = False) -> str:
@@ -132,13 +132,16 @@ def _tail(n: int, th: Thresholds) -> int:
 def _tail_drop(values: np.ndarray, k: int) -> float:
     """Fraction the least-squares line over the last ``k`` values falls from its start to its end."""
     y = values[-k:]
-    x = np.arange(k, dtype=float)
-    slope, intercept = (float(c) for c in np.polyfit(x, y, 1))
+    x = np.arange(k, dtype=float) - (k - 1) / 2  # centred, so slope and intercept come in closed form
+    slope = float(x @ (y - y.mean())) / float(x @ x)
+    intercept = float(y.mean()) - slope * (k - 1) / 2
     return -_rel(intercept + slope * (k - 1), intercept)
 
 
 def _as_array(values: Any) -> np.ndarray:
-    return np.asarray([] if values is None else list(values), dtype=float)
+    if values is None:
+        return np.empty(0)
+    return np.asarray(values if isinstance(values, (list, np.ndarray)) else list(values), dtype=float)
 
 
 def diagnose_curve(train: list[float] | None, val: list[float] | None = None, thresholds: Thresholds = Thresholds(),
@@ -242,13 +245,22 @@ def mean_curve(curves: list) -> np.ndarray:
     every run to the shortest would hide the late epochs. Empty runs are skipped.
     """
     curves = [_as_array(c) for c in curves]
+    curves = [c for c in curves if len(c)]
     n = max((len(c) for c in curves), default=0)
-    return np.array([np.mean([c[e] for c in curves if len(c) > e]) for e in range(n)], dtype=float)
+    if not curves or all(len(c) == n for c in curves):
+        return np.mean(curves, axis=0) if curves else np.empty(0)
+    padded = np.full((len(curves), n), np.nan)
+    reached = np.zeros((len(curves), n), dtype=bool)
+    for i, c in enumerate(curves):
+        padded[i, : len(c)] = c
+        reached[i, : len(c)] = True
+    # sum/count over the runs that reached each epoch (a NaN a run logged stays NaN in the mean)
+    return np.where(reached, padded, 0.0).sum(axis=0) / reached.sum(axis=0)
 
 
 def diagnose_config(curves_by_seed: dict[int, tuple[list, list]], final_scores: list[float] | None = None,
                     thresholds: Thresholds = Thresholds(), baseline: float | None = None, *, name: str = "loss",
-                    max_epochs: int | None = None) -> Diagnosis:
+                    max_epochs: int | None = None, per_seed: dict[int, Diagnosis] | None = None) -> Diagnosis:
     """Diagnose a config from all its seeds: divergence, seed disagreement, then the seed-mean curve.
 
     Args:
@@ -256,6 +268,8 @@ def diagnose_config(curves_by_seed: dict[int, tuple[list, list]], final_scores: 
         final_scores: the seeds' final scores on the study's metric, for the disagreement check;
             by default the last value of each seed's val (else train) curve.
         thresholds, baseline, name, max_epochs: as for :func:`diagnose_curve`.
+        per_seed: each seed's own :func:`diagnose_curve` when already computed (same thresholds,
+            baseline and name), so a study's fits are not diagnosed twice.
 
     Raises:
         ValueError: no seed has a single epoch.
@@ -265,7 +279,9 @@ def diagnose_config(curves_by_seed: dict[int, tuple[list, list]], final_scores: 
     runs = {s: (tr, va) for s, (tr, va) in runs.items() if len(tr) or len(va)}
     if not runs:
         raise ValueError("no seed has an epoch to diagnose")
-    per_seed = {s: diagnose_curve(tr, va, th, baseline, name=name, max_epochs=max_epochs) for s, (tr, va) in runs.items()}
+    known = per_seed or {}
+    per_seed = {s: known[s] if s in known else diagnose_curve(tr, va, th, baseline, name=name, max_epochs=max_epochs)
+                for s, (tr, va) in runs.items()}
     count = len(runs)
     if final_scores is None:
         final_scores = [float((va if len(va) else tr)[-1]) for tr, va in runs.values()]
@@ -314,23 +330,22 @@ def diagnose_study(results: Results, thresholds: Thresholds = Thresholds(), *, c
                *[f for f in Diagnosis.__dataclass_fields__ if f not in ("label", "evidence", "suggestion")]]
     if results.fits.empty:
         return pd.DataFrame(columns=columns)
-    logged: dict[tuple[str, int, str], list[float]] = {}
-    if not results.curves.empty:
-        wanted = results.curves[results.curves["curve"].isin([curve, f"val_{curve}"])].sort_values("epoch")
-        logged = {(k, int(s), c): g["value"].astype(float).tolist()
-                  for (k, s, c), g in wanted.groupby(["config_key", "seed", "curve"])}
     rows, by_config = [], {}
     for fit in results.fits.to_dict("records"):
         key, seed = fit["config_key"], int(fit["seed"])
-        pair = (logged.get((key, seed, curve), []), logged.get((key, seed, f"val_{curve}"), []))
+        logged = results.fit_curves.get((key, seed), {})
+        pair = (logged.get(curve) or [], logged.get(f"val_{curve}") or [])
         epochs = fit.get("param_epochs")
         max_epochs = int(epochs) if epochs is not None and epochs == epochs else None
         baseline = _baseline_for(results, curve, fit)
-        entry = by_config.setdefault(key, {"curves": {}, "scores": [], "baseline": baseline, "max_epochs": max_epochs})
+        entry = by_config.setdefault(key, {"curves": {}, "scores": [], "baseline": baseline, "max_epochs": max_epochs,
+                                           "found": {}})
         row = {"scope": "fit", "config_key": key, "seed": seed, "status": fit.get("status")}
         if pair[0] or pair[1]:
-            row.update(diagnose_curve(*pair, thresholds, baseline, name=curve, max_epochs=max_epochs).to_dict())
+            found = diagnose_curve(*pair, thresholds, baseline, name=curve, max_epochs=max_epochs)
+            row.update(found.to_dict())
             entry["curves"][seed] = pair
+            entry["found"][seed] = found
         else:
             row.update(label=None, evidence=f"no curve: {fit.get('error') or 'no epoch logged'}", suggestion=None)
         score = fit.get(results.metric)
@@ -341,7 +356,7 @@ def diagnose_study(results: Results, thresholds: Thresholds = Thresholds(), *, c
         row = {"scope": "config", "config_key": key, "seed": None, "status": None}
         if entry["curves"]:
             found = diagnose_config(entry["curves"], entry["scores"] or None, thresholds, entry["baseline"], name=curve,
-                                    max_epochs=entry["max_epochs"])
+                                    max_epochs=entry["max_epochs"], per_seed=entry["found"])
             row.update(found.to_dict())
         else:
             row.update(label=None, evidence="no curve logged for any seed", suggestion=None)

@@ -59,11 +59,11 @@ def varying_params(results: Results) -> list[str]:
 def config_labels(results: Results) -> dict[str, str]:
     """config_key -> "units=3, dropout=0.2" (its varying settings), else the key itself."""
     params = varying_params(results)
-    labels = {}
-    for key, group in results.fits.groupby("config_key", sort=False):
-        text = ", ".join(f"{p.removeprefix('param_')}={group[p].iloc[0]}" for p in params)
-        labels[key] = text or str(key)[:8]
-    return labels
+    firsts = results.fits.drop_duplicates("config_key")
+    columns = [firsts[p].tolist() for p in params]
+    names = [p.removeprefix("param_") for p in params]
+    return {key: ", ".join(f"{n}={values[i]}" for n, values in zip(names, columns, strict=True)) or str(key)[:8]
+            for i, key in enumerate(firsts["config_key"])}
 
 
 def top_configs(summary: pd.DataFrame, top: int = TOP) -> list[str]:
@@ -124,13 +124,15 @@ def curve_band_data(results: Results, configs: list[str], curve: str = "loss") -
     Columns :data:`CURVE_COLUMNS`; ``n`` is how many seeds reached the epoch (early stopping ends
     runs unequally, so the mean is over the runs still going, as in :func:`tuning.diagnose.mean_curve`).
     """
-    curves = results.curves
     labels = config_labels(results)
+    seeds_of: dict[str, list[int]] = {}
+    for key, seed in results.fit_curves:
+        seeds_of.setdefault(key, []).append(seed)
     rows = []
     for key in configs:
         for split, name in (("train", curve), ("validation", f"val_{curve}")):
-            wanted = curves[(curves["config_key"] == key) & (curves["curve"] == name)].sort_values("epoch")
-            runs = [g["value"].astype(float).to_numpy() for _, g in wanted.groupby("seed")]
+            runs = [np.asarray(results.fit_curves[(key, s)][name], dtype=float) for s in sorted(seeds_of.get(key, []))
+                    if results.fit_curves[(key, s)].get(name)]
             if not runs:
                 continue
             mean = mean_curve(runs)

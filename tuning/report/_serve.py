@@ -1,9 +1,11 @@
 """``tuning serve``: every study of a store as a live report, on stdlib ``http.server`` only.
 
 A report is rebuilt when its study's data changed since it was built, so a running study can be
-watched by reloading the page. "Changed" is a cheap fingerprint read per request (count and
-highest id of the study's fits, and its trials by state) instead of rebuilding on every hit:
-building draws all the plots and takes seconds. Reports are written into a private cache
+watched in the browser: the served page asks ``live.json`` every few seconds whether the store
+moved past the report it shows, and reloads itself when it did (a report opened from a file
+never polls). "Changed" is a cheap fingerprint read per request (count and highest id of the
+study's fits, and its trials by state) instead of rebuilding on every hit: building draws all the
+plots and takes seconds. Reports are written into a private cache
 directory, one sub-directory per study named by a hash (study names can hold any character),
 and served from there with their CSV/JSON exports. The server binds to 127.0.0.1 by default:
 a study's spec and errors are nobody else's business.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import mimetypes
 import tempfile
 import threading
@@ -68,6 +71,10 @@ class ReportCache:
                 self.builds += 1
             return out
 
+    def live(self, study: str) -> dict[str, str]:
+        """The fingerprint the served report was built from, and the store's now (as text)."""
+        return {"built": repr(self.built.get(study)), "current": repr(fingerprint(self.store, study))}
+
 
 def index_page(store: Store) -> str:
     """The list of studies, each linking to its report (names escaped and URL-quoted)."""
@@ -77,10 +84,13 @@ def index_page(store: Store) -> str:
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
             "<title>tuning studies</title><style>body{font:15px system-ui,sans-serif;margin:2em}</style></head>"
             f"<body><h1>Studies in <code>{html.escape(store.url)}</code></h1><ul>{items}</ul>"
-            "<p>A report is rebuilt when its study has new fits; reload to update.</p></body></html>")
+            "<p>A report is rebuilt when its study has new fits; an open report reloads itself.</p></body></html>")
 
 
-def make_handler(cache: ReportCache) -> type[BaseHTTPRequestHandler]:
+def make_handler(cache: ReportCache, refresh: float = 5.0) -> type[BaseHTTPRequestHandler]:
+    """Request handler over ``cache``; served reports poll for new fits every ``refresh`` s (0: never)."""
+    live_tag = f'<meta name="tuning-live" content="{refresh:g}">'.encode() if refresh > 0 else b""
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "tuning-serve"
 
@@ -99,12 +109,17 @@ def make_handler(cache: ReportCache) -> type[BaseHTTPRequestHandler]:
                 return None
             if study not in cache.store.study_names():
                 return self.send_error(HTTPStatus.NOT_FOUND, "no such study")
+            if rest == "live.json":  # cheap: never builds
+                return self._send(json.dumps(cache.live(study)).encode(), "application/json")
             out = cache.report(study)
             file = (out / (unquote(rest) or "index.html")).resolve()
             if file.parent != out.resolve() or not file.is_file():  # no escaping the report directory
                 return self.send_error(HTTPStatus.NOT_FOUND)
             kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-            return self._send(file.read_bytes(), kind + ("; charset=utf-8" if kind.startswith("text/") else ""))
+            body = file.read_bytes()
+            if file.name == "index.html":  # the page on disk stays static; the served one polls
+                body = body.replace(b"</head>", live_tag + b"</head>", 1)
+            return self._send(body, kind + ("; charset=utf-8" if kind.startswith("text/") else ""))
 
         def _send(self, body: bytes, kind: str) -> None:
             self.send_response(HTTPStatus.OK)
@@ -120,12 +135,13 @@ def make_handler(cache: ReportCache) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def make_server(storage: str, host: str = "127.0.0.1", port: int = 0,
-                cache_dir: str | Path | None = None) -> tuple[ThreadingHTTPServer, ReportCache]:
-    """A ready (not yet serving) server and its cache; port 0 picks a free port."""
+def make_server(storage: str, host: str = "127.0.0.1", port: int = 0, cache_dir: str | Path | None = None,
+                refresh: float = 5.0) -> tuple[ThreadingHTTPServer, ReportCache]:
+    """A ready (not yet serving) server and its cache; port 0 picks a free port; open reports
+    check for new fits every ``refresh`` seconds (0 turns that off)."""
     root = Path(cache_dir) if cache_dir else Path(tempfile.mkdtemp(prefix="tuning-serve-"))
     cache = ReportCache(storage, root)
-    server = ThreadingHTTPServer((host, port), make_handler(cache))
+    server = ThreadingHTTPServer((host, port), make_handler(cache, refresh))
     server.daemon_threads = True
     return server, cache
 
