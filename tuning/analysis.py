@@ -119,15 +119,26 @@ def _scores(fits: pd.DataFrame, metric: str) -> pd.DataFrame:
     return fits[(fits["status"] == "ok") & np.isfinite(values)].assign(**{metric: values})
 
 
-def _seed_stats(scores: np.ndarray) -> dict[str, float]:
-    n = len(scores)
-    mean = float(scores.mean()) if n else math.nan
-    std = float(scores.std(ddof=1)) if n > 1 else math.nan  # one seed: spread unknown, not zero
-    sem = std / math.sqrt(n) if n > 1 else math.nan
-    half = float(stats.t.ppf(0.975, n - 1)) * sem if n > 1 else math.nan
-    return dict(n_seeds=n, mean=mean, std=std, sem=sem, min=float(scores.min()) if n else math.nan,
-                median=float(np.median(scores)) if n else math.nan, max=float(scores.max()) if n else math.nan,
-                ci95_low=mean - half, ci95_high=mean + half)
+def _seed_stats(fits: pd.DataFrame, good: pd.DataFrame, metric: str, params: list[str]) -> pd.DataFrame:
+    """Per config (in order of first appearance): its params and the statistics of its seed scores.
+
+    One seed gives a mean but no spread: std, sem and the interval are NaN, not zero.
+    """
+    grouped = fits.groupby("config_key", sort=False)
+    table = grouped[params].first() if params else pd.DataFrame(index=grouped.size().index)
+    described = good.groupby("config_key", sort=False)[metric].agg(["count", "mean", "std", "min", "median", "max"])
+    described = described.reindex(table.index)
+    n = described["count"].fillna(0).astype(int)
+    table["n_seeds"] = n
+    for column in ("mean", "std", "min", "median", "max"):
+        table[column] = described[column].astype(float)
+    table["std"] = table["std"].where(n > 1)
+    table["sem"] = table["std"] / np.sqrt(n.where(n > 1))
+    half = stats.t.ppf(0.975, (n - 1).where(n > 1).to_numpy(dtype=float)) * table["sem"]
+    table["ci95_low"], table["ci95_high"] = table["mean"] - half, table["mean"] + half
+    table["n_failed"] = (fits["status"] != "ok").groupby(fits["config_key"], sort=False).sum().astype(int)
+    table["fit_seconds"] = grouped["fit_seconds"].mean().astype(float)
+    return table.rename_axis("config_key").reset_index()
 
 
 def summary_table(results: Results, level: float = 0.05, method: str = "welch",
@@ -156,14 +167,9 @@ def summary_table(results: Results, level: float = 0.05, method: str = "welch",
     if fits.empty:
         return pd.DataFrame(columns=["config_key", *params, *STATS])
     good = _scores(fits, metric)
-    seed_scores = {k: g[metric].to_numpy(dtype=float) for k, g in good.groupby("config_key", sort=False)}
-    rows = []
-    for key, group in fits.groupby("config_key", sort=False):
-        row = {"config_key": key, **{p: group[p].iloc[0] for p in params}}
-        row.update(_seed_stats(seed_scores.get(key, np.array([]))))
-        row.update(n_failed=int((group["status"] != "ok").sum()), fit_seconds=float(group["fit_seconds"].mean()))
-        rows.append(row)
-    table = pd.DataFrame(rows)
+    values = good[metric].to_numpy(dtype=float)
+    seed_scores = {k: values[i] for k, i in good.groupby("config_key", sort=False).indices.items()}
+    table = _seed_stats(fits, good, metric, params)
     sign = -1.0 if results.direction == "maximize" else 1.0
     table["rank"] = (sign * table["mean"]).rank(method="min").astype("Int64")
     _tie_columns(table, seed_scores, level, method, n_boot, seed)
@@ -223,9 +229,9 @@ def marginals(results: Results, *, varying_only: bool = True) -> pd.DataFrame:
     parts = []
     for column in params:
         grouped = good.groupby(column, dropna=False, sort=True)
-        described = grouped[metric].describe().reindex(columns=DESCRIBE)
+        described = _describe(grouped[metric])
         described.insert(0, "n_configs", grouped["config_key"].nunique())
-        described.insert(0, "value", list(described.index))
+        described.insert(0, "value", pd.Series(list(described.index), index=described.index, dtype=object))
         described.insert(0, "param", column.removeprefix("param_"))
         parts.append(described.reset_index(drop=True))
     if not parts:
@@ -234,6 +240,16 @@ def marginals(results: Results, *, varying_only: bool = True) -> pd.DataFrame:
     table["value"] = table["value"].astype(object)
     table["count"] = table["count"].astype(int)
     return table[columns]
+
+
+def _describe(grouped: pd.core.groupby.SeriesGroupBy) -> pd.DataFrame:
+    """``grouped.describe()`` computed column by column: the same numbers, without describing each
+    group separately (a continuous parameter has a group per trial)."""
+    table = grouped.agg(["count", "mean", "std", "min"])
+    for q, name in ((0.25, "25%"), (0.5, "50%"), (0.75, "75%")):
+        table[name] = grouped.quantile(q)
+    table["max"] = grouped.max()
+    return table[DESCRIBE]
 
 
 def analysis_tables(results: Results, level: float = 0.05, method: str = "welch",
