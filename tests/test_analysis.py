@@ -243,3 +243,18 @@ def test_analysis_modules_never_import_tensorflow():
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_trials_table_has_seed_columns_and_statistics_per_config():
+    from tuning.api import _per_config
+
+    results = make_results({"a": [0.1, 0.3], "b": [0.5]}, failed={"a": 1})
+    trials = _per_config(results.fits, "val_loss", {"a": "failed"}).set_index("config_key")
+    assert trials.loc["a", ["seed0_val_loss", "seed1_val_loss"]].tolist() == [0.1, 0.3]
+    assert "seed2_val_loss" not in trials.columns  # the failed seed has no score
+    assert pd.isna(trials.loc["b", "seed1_val_loss"])  # b has one seed only
+    assert trials.loc["a", ["n_seeds", "n_failed", "status"]].tolist() == [2, 1, "failed"]
+    assert trials.loc["a", "mean"] == pytest.approx(0.2) and trials.loc["a", "std"] == pytest.approx(0.1414213562)
+    assert trials.loc["a", "mean_fit_seconds"] == pytest.approx((1.0 + 2.0 + 0.5) / 3)
+    assert trials.loc["b", ["n_seeds", "std", "min", "max", "status"]].tolist() == [1, 0.0, 0.5, 0.5, "running"]
+    assert trials.loc["b", "param_units"] == 1
