@@ -39,9 +39,14 @@ INITIALIZERS = (
 OPTIMIZERS = ("adam", "rmsprop", "sgd", "adagrad")
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "selu", "softsign", "linear")
 LOSSES = ("mse", "mae")
-SAMPLERS = ("grid", "random", "tpe", "cmaes")
+SAMPLERS = ("grid", "random", "tpe", "cmaes", "bayesian", "hyperband")
+BACKENDS = ("optuna", "kerastuner")
+#: The samplers each backend offers, and the one a spec gets when it names none.
+BACKEND_SAMPLERS = {"optuna": ("grid", "random", "tpe", "cmaes"),
+                    "kerastuner": ("grid", "random", "bayesian", "hyperband")}
+DEFAULT_SAMPLER = {"optuna": "tpe", "kerastuner": "bayesian"}
 AGGREGATES = ("mean", "median", "worst", "mean_plus_std")
-RUNNERS = ("sequential", "processes")
+RUNNERS = ("sequential", "processes", "fused")
 
 #: Names a searched parameter may have, with the accepted values of the categorical ones.
 MODEL_KEYS: dict[str, tuple | None] = {
@@ -294,9 +299,18 @@ class StudySpec(_Strict):
     objective: ObjectiveSpec = ObjectiveSpec()
     fit: FitSpec = FitSpec()
     storage: str = "sqlite:///tuning.db"
+    backend: Literal[BACKENDS] = "optuna"  # type: ignore[valid-type]
     _source: str = PrivateAttr(default="<spec>")  # the file it was read from, for error messages
     runner: Literal[RUNNERS] = "sequential"  # type: ignore[valid-type]
     jobs: int = Field(default=1, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _backend_default_sampler(cls, value: Any) -> Any:
+        # A spec that names no sampler gets its backend's default (tpe, or bayesian for kerastuner).
+        if isinstance(value, dict) and "sampler" not in value and value.get("backend") in DEFAULT_SAMPLER:
+            return {**value, "sampler": DEFAULT_SAMPLER[value["backend"]]}
+        return value
 
     @field_validator("space")
     @classmethod
@@ -320,13 +334,23 @@ class StudySpec(_Strict):
 
     @model_validator(mode="after")
     def _sampler_fits_space(self) -> StudySpec:
+        offered = BACKEND_SAMPLERS[self.backend]
+        if self.sampler.name not in offered:
+            owner = next(b for b, names in BACKEND_SAMPLERS.items() if self.sampler.name in names)
+            raise ValueError(
+                f"sampler: sampler {self.sampler.name!r} is only available with backend {owner!r}; "
+                f"backend {self.backend!r} offers {', '.join(offered)}"
+            )
+        if self.sampler.name == "hyperband" and "epochs" in self.space:
+            raise ValueError("space.epochs: the hyperband sampler sets each trial's epochs itself (up to fit.epochs); "
+                             "remove epochs from space")
         if self.sampler.name == "grid":
             for name, param in self.space.items():
                 try:
                     param.grid_values()
                 except ValueError as exc:
                     raise ValueError(f"space.{name}: {exc}") from None
-        elif self.n_trials is None:
+        elif self.n_trials is None and self.sampler.name != "hyperband":  # hyperband's schedule has a size
             raise ValueError(f"n_trials: required with the {self.sampler.name} sampler (only grid knows its size)")
         if self.sampler.name == "cmaes":
             for name, param in self.space.items():
@@ -393,9 +417,13 @@ def with_source(error: SpecError, source: str) -> SpecError:
 def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
     """Return ``spec`` with CLI flags applied (``None`` values are ignored), re-validated.
 
-    ``repeats`` may be a count or a list of seeds; ``sampler`` a sampler name.
+    ``repeats`` may be a count or a list of seeds; ``sampler`` a sampler name; ``backend``
+    ``optuna`` or ``kerastuner`` (a spec that named no sampler then gets that backend's default).
     """
     data = spec.model_dump(mode="json")
+    backend = overrides.get("backend")
+    if backend in DEFAULT_SAMPLER and overrides.get("sampler") is None and "sampler" not in spec.model_fields_set:
+        data["sampler"] = {**data["sampler"], "name": DEFAULT_SAMPLER[backend]}
     for key, value in overrides.items():
         if value is None:
             continue

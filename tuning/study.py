@@ -65,11 +65,19 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     store = Store(spec.storage)
     _check_stored_spec(store, spec, baseline)
 
-    from tuning.backends.optuna import OptunaBackend
-
     space = SearchSpace.from_spec(spec)
     base = base_config(spec)
-    backend = OptunaBackend(spec, store, space, base)
+    if spec.backend == "kerastuner":
+        from tuning.backends.kerastuner import KerasTunerBackend
+
+        try:
+            backend = KerasTunerBackend(spec, store, space, base)
+        except SpecError as exc:
+            raise with_source(exc, spec._source) from None
+    else:
+        from tuning.backends.optuna import OptunaBackend
+
+        backend = OptunaBackend(spec, store, space, base)
     recovered = backend.recover()
     if recovered:
         reporter.note(f"recovered interrupted trial(s) {', '.join(map(str, recovered))}")
@@ -95,9 +103,11 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
         record=record, finished=lambda key: store.fits(spec.name, key),
     )
     reporter.start(spec.name, backend.planned(), len(backend.done()), store.count_fits(spec.name))
-    searched = sorted(spec.space)
-    # With N worker processes, N trials run at once so that no worker waits for a trial's last seed.
+    searched = sorted(spec.space) + (["epochs"] if spec.sampler.name == "hyperband" else [])
+    # With N worker processes, N trials run at once so that no worker waits for a trial's last seed
+    # (KerasTuner's oracle proposes one trial at a time: there, the workers share its seeds).
     batch_size = spec.jobs if spec.runner == "processes" or spec.jobs > 1 else 1
+    batch_size = min(batch_size, getattr(backend, "max_parallel_trials", batch_size))
     with _ctrl_c(stop_requested):
         try:
             while not stop_requested.is_set():
@@ -148,6 +158,20 @@ def _check_stored_spec(store: Store, spec: StudySpec, baseline: dict[str, float]
         raise SpecError(
             f"study {spec.name!r} already exists in {store.url} with a different {field}; "
             "give the study a new name to start afresh", source=spec._source, field=field,
+        )
+    if spec.backend != stored.backend:
+        raise SpecError(
+            f"study {spec.name!r} already exists in {store.url} with backend {stored.backend!r}; it cannot continue "
+            f"with backend {spec.backend!r} (the search state is the backend's own); continue it with "
+            f"--backend {stored.backend} (or `tuning resume {spec.name}`), or give the study a new name",
+            source=spec._source, field="backend",
+        )
+    if spec.backend == "kerastuner" and spec.sampler != stored.sampler:
+        was, now = stored.sampler, spec.sampler
+        raise SpecError(
+            f"study {spec.name!r} already exists in {store.url} with KerasTuner sampler {was.name!r} (seed {was.seed}), "
+            f"whose state is stored; it cannot continue as {now.name!r} (seed {now.seed}); give the study a new name",
+            source=spec._source, field="sampler",
         )
     if spec.to_json() != stored.to_json():  # more trials or seeds, another sampler or runner
         store.update_spec(spec.name, spec.to_json())

@@ -1,5 +1,33 @@
-"""Backends propose configs; the evaluator fits them. Only Optuna for now (KerasTuner: issue 4).
+"""Backends propose configs; the evaluator fits them.
 
-Backends are imported on demand (``tuning.backends.optuna``) so that read-only commands stay
-light.
+* ``optuna`` (:mod:`tuning.backends.optuna`): grid, random, TPE and CMA-ES samplers;
+* ``kerastuner`` (:mod:`tuning.backends.kerastuner`): KerasTuner's GridSearch, RandomSearch,
+  BayesianOptimization and Hyperband, mirrored into Optuna trials of the same store.
+
+Backends are imported on demand so that read-only commands stay light; this module holds only
+what those commands need without importing either library.
 """
+
+from __future__ import annotations
+
+import math
+
+#: KerasTuner's Hyperband defaults, used as they are.
+HYPERBAND_FACTOR = 3
+HYPERBAND_ITERATIONS = 1
+
+
+def hyperband_trials(max_epochs: int, factor: int = HYPERBAND_FACTOR, iterations: int = HYPERBAND_ITERATIONS) -> int:
+    """How many trials KerasTuner's Hyperband schedule runs for ``max_epochs`` (its own arithmetic).
+
+    Brackets ``b = n-1 … 0`` (``n`` = how often ``max_epochs`` divides by ``factor`` down to 1),
+    each with rounds ``r = 0 … b`` of ``ceil(ceil(1 + log_factor(max_epochs)) / (b + 1) *
+    factor ** (b - r))`` trials. Fewer trials run if random sampling runs out of new points.
+    """
+    brackets, epochs = 0, float(max_epochs)
+    while epochs >= 1:
+        epochs /= factor
+        brackets += 1
+    end_size = math.ceil(1 + math.log(max_epochs, factor))
+    per_iteration = sum(math.ceil(end_size / (b + 1) * factor ** (b - r)) for b in range(brackets) for r in range(b + 1))
+    return per_iteration * iterations

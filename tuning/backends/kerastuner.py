@@ -1,0 +1,462 @@
+"""KerasTuner proposes configs; ``tuning`` fits them, seed by seed, into the same store.
+
+The spec's search space becomes KerasTuner ``HyperParameters`` (``Int``, ``Float`` with log
+sampling, ``Choice``; per-layer ``units_<i>`` in a ``conditional_scope`` on ``layers``), and one
+of KerasTuner's own tuners proposes the configs: ``GridSearch``, ``RandomSearch``,
+``BayesianOptimization`` or ``Hyperband``. The tuner's oracle is driven the way
+``Tuner.search`` drives it (``create_trial`` → run → ``update_trial`` → ``end_trial``), but a trial
+is run by the project's own seed-repeated :class:`~tuning.repeats.Evaluator`, not by KerasTuner's
+``executions_per_trial``: every seed's scores and curves go to ``tuning_fits``, and the oracle is
+told the aggregate objective.
+
+Each KerasTuner trial is **mirrored** into an Optuna trial of the study of the same name in the
+same storage, carrying exactly the user attributes :class:`~tuning.backends.optuna.OptunaBackend`
+writes (``config_key``, ``config``, ``owner``, ``seeds``, ``seed_values``, ``n_seeds``, ``mean``,
+``std``, ``tuning_status``, ``fail_reason``) plus ``kt_trial_id`` and ``kt_values``. So
+``tuning status``, ``tuning report`` and :func:`tuning.load_results` read a KerasTuner study
+unchanged.
+
+Resume: KerasTuner keeps its search state in a project folder (``oracle.json``, ``tuner0.json``,
+``trial_*/trial.json``). Here that folder is a temporary one, filled from the store's
+``tuning_backend_state`` table when the backend starts, and copied back into the table (the
+changed files, in one transaction) whenever a trial starts or ends. KerasTuner reloads it with
+``overwrite=False``; a trial that was RUNNING when its process died is put on the oracle's retry
+queue by KerasTuner itself and is proposed again first, with the same values, so the Evaluator
+reuses its stored fits and runs only the missing seeds. Its Optuna mirror is marked
+``interrupted`` (as the Optuna backend does) and a new mirror records the finished run.
+
+Hyperband: ``max_epochs`` is ``fit.epochs``; a trial trains ``tuner/epochs`` epochs **from
+scratch** (no warm start from the checkpoint of its previous round: a different epoch count is a
+different config in the store, fitted and stored for every seed).
+
+One KerasTuner trial runs at a time; ``--jobs N`` fits its seeds in parallel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cmp_to_key
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from tuning.backends import HYPERBAND_FACTOR, HYPERBAND_ITERATIONS, hyperband_trials
+from tuning.backends.optuna import COMPLETE, FAILED, INTERRUPTED, trial_status
+from tuning.errors import SpecError
+from tuning.results import TrialResult
+from tuning.space import SearchSpace
+from tuning.spec import ParamSpec, StudySpec, config_key
+from tuning.store import Store, owner_is_dead, owner_tag
+
+#: The spec's sampler name -> KerasTuner's tuner class.
+TUNERS = {"grid": "GridSearch", "random": "RandomSearch", "bayesian": "BayesianOptimization", "hyperband": "Hyperband"}
+PROJECT = "project"  # the project folder's name inside the temporary directory
+FOLDER_PREFIX = "tuning-kerastuner-"  # temporary directories: tuning-kerastuner-<pid>-<random>
+TUNER_ID = "tuner0"
+
+optuna.logging.set_verbosity(logging.WARNING)
+
+
+@dataclass
+class KerasTunerTrial:
+    """A running trial: its Optuna mirror (``number``, ``trial_id``) and the KerasTuner trial.
+
+    ``kt_trial`` is ``None`` for a trial that only tops up a finished config with more seeds.
+    """
+
+    number: int
+    trial_id: int
+    params: dict[str, Any]
+    kt_trial: Any = None
+    user_attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def import_keras_tuner():
+    """Import ``keras_tuner`` (and TensorFlow) with their start-up chatter kept off the terminal."""
+    from tuning.repeats import _import_tensorflow_quietly
+
+    try:
+        _import_tensorflow_quietly()
+        if "keras_tuner" not in sys.modules:
+            sys.stderr.flush()
+            saved = os.dup(2)
+            try:
+                with open(os.devnull, "w") as devnull:
+                    os.dup2(devnull.fileno(), 2)
+                    import keras_tuner  # noqa: F401
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+        import keras_tuner
+    except ModuleNotFoundError as exc:
+        raise SpecError(f"backend 'kerastuner' needs the {exc.name} package: pip install keras-tuner scikit-learn",
+                        field="backend") from None
+    return keras_tuner
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """KerasTuner prints (reloading, trial tables, summaries) to stdout, and its Gaussian process
+    (scikit-learn, SciPy) warns on stderr about convergence: keep the CLI's output clean."""
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+class SpaceMapping:
+    """The spec's axes as KerasTuner hyperparameters, and KerasTuner's values back as a point.
+
+    A point is what :meth:`SearchSpace.to_config` takes (``units_<i>`` per layer); with
+    Hyperband it also has ``epochs`` (the trial's ``tuner/epochs``). For ``grid`` every axis is a
+    ``Choice`` of exactly :meth:`ParamSpec.grid_values`, so both backends visit the same configs.
+    """
+
+    def __init__(self, space: SearchSpace, *, grid: bool, max_epochs: int | None = None):
+        self.space, self.grid, self.max_epochs = space, grid, max_epochs
+        self.decode: dict[str, dict[Any, Any]] = {}  # Choice value in KerasTuner -> value in the spec
+
+    def _choices(self, name: str, axis: ParamSpec) -> list[Any]:
+        values = axis.grid_values() if self.grid else list(axis.values or [])
+        kinds = {type(v) for v in values}
+        if len(kinds) == 1 and kinds <= {int, float, str, bool}:
+            return values
+        if kinds <= {int, float} and len({float(v) for v in values}) == len(values):
+            encoded = [float(v) for v in values]  # 0 and 0.2 on one axis: one type for KerasTuner
+        else:
+            encoded = [json.dumps(v, sort_keys=True) for v in values]
+        self.decode[name] = dict(zip(encoded, values, strict=True))
+        return encoded
+
+    def _declare(self, hp: Any, name: str, axis: ParamSpec) -> None:
+        if self.grid or axis.values is not None:
+            hp.Choice(name, self._choices(name, axis))
+        elif axis.type == "int":
+            hp.Int(name, int(axis.low), int(axis.high), step=int(axis.step) if axis.step else None,
+                   sampling="log" if axis.log else "linear")
+        else:
+            hp.Float(name, float(axis.low), float(axis.high), step=axis.step, sampling="log" if axis.log else "linear")
+
+    def declare(self, hp: Any) -> None:
+        """Register every axis on ``hp`` (a HyperModel's ``build`` calls this)."""
+        for name, axis in self.space._plain_axes().items():
+            self._declare(hp, name, axis)
+        if not self.space.per_layer_units:
+            return
+        units = self.space.params["units"]
+        layers = self.space.params.get("layers")
+        if layers is None:
+            for i in range(1, self.space.default_layers + 1):
+                self._declare(hp, f"units_{i}", units)
+            return
+        try:
+            depths = layers.grid_values()
+        except ValueError:
+            raise SpecError("per-layer units need an int or listed layers axis", field="space.layers") from None
+        for i in range(1, max(int(d) for d in depths) + 1):
+            active = [d for d in depths if int(d) >= i]
+            if len(active) == len(depths):
+                self._declare(hp, f"units_{i}", units)
+                continue
+            if "layers" in self.decode:
+                encode = {v: k for k, v in self.decode["layers"].items()}
+                active = [encode[d] for d in active]
+            with hp.conditional_scope("layers", active):
+                self._declare(hp, f"units_{i}", units)
+
+    def _value(self, name: str, axis: ParamSpec, value: Any) -> Any:
+        if name in self.decode:
+            return self.decode[name][value]
+        if self.grid or axis.values is not None:
+            return value
+        if axis.type == "int":
+            return int(value)
+        value = min(max(float(value), float(axis.low)), float(axis.high))
+        return round(value, 12) if axis.step else value
+
+    def to_point(self, values: dict[str, Any]) -> dict[str, Any]:
+        """KerasTuner's (active) values -> the point of the space (plus ``epochs`` for Hyperband)."""
+        point = {name: self._value(name, axis, values[name]) for name, axis in self.space._plain_axes().items()}
+        if self.space.per_layer_units:
+            depth = int(point.get("layers", self.space.default_layers))
+            for i in range(1, depth + 1):
+                point[f"units_{i}"] = self._value(f"units_{i}", self.space.params["units"], values[f"units_{i}"])
+        if self.max_epochs is not None:
+            point["epochs"] = int(values["tuner/epochs"])
+        return point
+
+    def distributions(self, point: dict[str, Any]) -> dict[str, optuna.distributions.BaseDistribution]:
+        """Optuna distributions for the mirror trial's params (a range stays a range)."""
+        dists: dict[str, optuna.distributions.BaseDistribution] = {}
+        for name in point:
+            if name == "epochs" and self.max_epochs is not None:
+                dists[name] = optuna.distributions.IntDistribution(1, self.max_epochs)
+                continue
+            axis = self.space.params["units"] if name.startswith("units_") else self.space.params[name]
+            if self.grid or axis.values is not None:
+                dists[name] = optuna.distributions.CategoricalDistribution(
+                    axis.grid_values() if self.grid else list(axis.values))
+            elif axis.type == "int":
+                dists[name] = optuna.distributions.IntDistribution(int(axis.low), int(axis.high), log=axis.log,
+                                                                   step=int(axis.step or 1))
+            else:
+                dists[name] = optuna.distributions.FloatDistribution(float(axis.low), float(axis.high), log=axis.log)
+        return dists
+
+
+class KerasTunerBackend:
+    """Proposes configs with a KerasTuner tuner; same interface as ``OptunaBackend``.
+
+    ``ask`` returns one trial at a time (``None`` while one runs, or when the tuner is done),
+    ``tell`` records it in the Optuna mirror and in the oracle, ``interrupt`` and ``recover``
+    mark a trial cut short as interrupted; the oracle proposes it again on the next run.
+    """
+
+    max_parallel_trials = 1
+
+    def __init__(self, spec: StudySpec, store: Store, space: SearchSpace, base: dict[str, Any]):
+        self.spec, self.store, self.space, self.base = spec, store, space, base
+        self.kt = import_keras_tuner()
+        self.storage = store.optuna_storage()
+        self.study = optuna.create_study(storage=self.storage, study_name=spec.name,
+                                         direction=spec.objective.direction, load_if_exists=True)
+        self.study_id = self.storage.get_study_id_from_name(spec.name)
+        self.sampler = spec.sampler.name
+        self.grid = space.grid() if self.sampler == "grid" else None
+        hyperband = self.sampler == "hyperband"
+        self.mapping = SpaceMapping(space, grid=self.grid is not None, max_epochs=spec.fit.epochs if hyperband else None)
+        self.mapping.declare(self.kt.HyperParameters())  # the value decoding, also when KerasTuner reloads
+        _remove_stale_folders()
+        self.folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.folder, True)
+        self.project_dir = Path(self.folder) / PROJECT
+        self._saved = self._materialise(store.backend_state(spec.name))
+        self.tuner = self._make_tuner()
+        self.oracle = self.tuner.oracle
+
+    # -- KerasTuner's project folder <-> the store ----------------------------------------------
+
+    def _materialise(self, files: dict[str, str]) -> dict[str, str]:
+        for rel, content in files.items():
+            path = (self.project_dir / rel).resolve()
+            if self.project_dir.resolve() not in path.parents:
+                raise RuntimeError(f"unexpected path in the stored KerasTuner state: {rel!r}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+        return dict(files)
+
+    def _snapshot(self) -> None:
+        """Save the tuner and copy every changed project file into the store (one transaction)."""
+        with _quiet():
+            self.tuner.save()
+        changed = {}
+        for path in sorted(self.project_dir.rglob("*.json")):
+            rel = path.relative_to(self.project_dir).as_posix()
+            content = path.read_text(encoding="utf-8")
+            if self._saved.get(rel) != content:
+                changed[rel] = content
+        self.store.save_backend_state(self.spec.name, changed)
+        self._saved.update(changed)
+
+    def _make_tuner(self) -> Any:
+        kt = self.kt
+        hypermodel_class = type("SpaceHyperModel", (kt.HyperModel,), {
+            "build": lambda _self, hp: self.mapping.declare(hp),  # the space only: fits are tuning's
+        })
+        direction = "min" if self.spec.objective.direction == "minimize" else "max"
+        kwargs: dict[str, Any] = dict(
+            hypermodel=hypermodel_class(name="tuning_space"),
+            objective=kt.Objective(self.spec.objective.metric, direction=direction),
+            # KerasTuner draws a random seed for seed=0 (falsy): pass seed + 1 so that 0 is a seed too.
+            seed=self.spec.sampler.seed + 1,
+            directory=self.folder, project_name=PROJECT, overwrite=False,
+            max_consecutive_failed_trials=None,  # a failed config is recorded; the study goes on
+        )
+        if self.sampler == "hyperband":
+            kwargs.update(max_epochs=self.spec.fit.epochs, factor=HYPERBAND_FACTOR,
+                          hyperband_iterations=HYPERBAND_ITERATIONS)
+        else:
+            kwargs["max_trials"] = self.planned()
+        try:
+            with _quiet():
+                tuner = getattr(kt, TUNERS[self.sampler])(**kwargs)
+        except ImportError as exc:  # BayesianOptimization without scikit-learn
+            raise SpecError(f"sampler 'bayesian' needs scikit-learn: pip install scikit-learn ({exc})",
+                            field="sampler") from None
+        if self.sampler == "hyperband" and self.spec.n_trials:
+            tuner.oracle.max_trials = self.spec.n_trials  # checked by Oracle.create_trial before Hyperband's schedule
+        tuner.oracle.verbose = 0
+        if self.sampler == "grid" and tuner.oracle.trials and not tuner.oracle._populate_next:
+            _restore_grid_order(tuner.oracle)
+        return tuner
+
+    # -- bookkeeping (the Optuna mirror) --------------------------------------------------------
+
+    def trials(self) -> list[optuna.trial.FrozenTrial]:
+        return self.study.get_trials(deepcopy=False)
+
+    def planned(self) -> int:
+        """How many trials the study is to finish in all."""
+        if self.grid is not None:
+            return min(self.spec.n_trials or len(self.grid), len(self.grid))
+        if self.sampler == "hyperband":
+            size = hyperband_trials(self.spec.fit.epochs)
+            return min(self.spec.n_trials, size) if self.spec.n_trials else size
+        return int(self.spec.n_trials or 0)
+
+    def finished(self) -> list[optuna.trial.FrozenTrial]:
+        return [t for t in self.trials() if trial_status(t) in (COMPLETE, FAILED)]
+
+    def _covers_seeds(self, trial: optuna.trial.FrozenTrial) -> bool:
+        return set(self.spec.seeds) <= set(trial.user_attrs.get("seeds", []))
+
+    def done(self) -> list[optuna.trial.FrozenTrial]:
+        """Finished mirrors evaluated on every current seed, one per KerasTuner trial (per grid point)."""
+        covering = [t for t in self.finished() if self._covers_seeds(t)]
+        if self.grid is not None:
+            return list({t.user_attrs.get("config_key"): t for t in covering}.values())
+        return list({t.user_attrs.get("kt_trial_id", f"#{t.number}"): t for t in covering}.values())
+
+    def _needing_more_seeds(self) -> list[optuna.trial.FrozenTrial]:
+        """One finished mirror per config that lacks some of the current seeds."""
+        done_keys = {t.user_attrs.get("config_key") for t in self.finished() if self._covers_seeds(t)}
+        needing: dict[str, optuna.trial.FrozenTrial] = {}
+        for trial in self.finished():
+            key = trial.user_attrs.get("config_key")
+            if key not in done_keys and not self._covers_seeds(trial):
+                needing.setdefault(key, trial)
+        return list(needing.values())
+
+    def _concluded(self, kt_trial_id: str) -> optuna.trial.FrozenTrial | None:
+        """The finished mirror of a KerasTuner trial, if its outcome was recorded before a kill."""
+        mirrors = [t for t in self.finished() if t.user_attrs.get("kt_trial_id") == kt_trial_id and self._covers_seeds(t)]
+        return mirrors[-1] if mirrors else None
+
+    def recover(self) -> list[int]:
+        """Mark mirrors left RUNNING by a dead process interrupted (KerasTuner retries the trial)."""
+        recovered = []
+        for trial in self.trials():
+            if trial.state == TrialState.RUNNING and owner_is_dead(trial.user_attrs.get("owner")):
+                self._interrupt(self.storage.get_trial_id_from_study_id_trial_number(self.study_id, trial.number),
+                                trial.number, reason="owner process gone")
+                recovered.append(trial.number)
+        return recovered
+
+    def _interrupt(self, trial_id: int, number: int, reason: str) -> None:
+        self.storage.set_trial_user_attr(trial_id, "tuning_status", INTERRUPTED)
+        self.storage.set_trial_user_attr(trial_id, "fail_reason", f"interrupted ({reason})")
+        self.study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def ask(self, busy: set[str] | None = None) -> tuple[KerasTunerTrial, dict[str, Any], str] | None:
+        """The next trial, its config and config key; ``None`` while one runs or when done."""
+        if busy:
+            return None  # one KerasTuner trial at a time
+        while True:
+            needing = self._needing_more_seeds()
+            if needing:  # configs run with fewer seeds than asked are topped up first
+                old = needing[0]
+                extra = {"more_seeds_for": old.number}
+                for name in ("kt_trial_id", "kt_values"):
+                    if name in old.user_attrs:
+                        extra[name] = old.user_attrs[name]
+                return self._start(dict(old.params), None, extra)
+            with _quiet():
+                kt_trial = self.oracle.create_trial(TUNER_ID)
+            if kt_trial.status != "RUNNING":  # STOPPED: the tuner is done (IDLE only with other trials running)
+                return None
+            self._snapshot()  # the trial is RUNNING in the stored state: a kill now retries it
+            concluded = self._concluded(kt_trial.trial_id)
+            if concluded is not None:  # killed after its mirror was told, before the oracle was saved
+                value = concluded.value if concluded.state == TrialState.COMPLETE else None
+                self._end_kt(kt_trial, value, concluded.user_attrs.get("fail_reason"))
+                continue
+            values = dict(kt_trial.hyperparameters.values)
+            extra = {"kt_trial_id": kt_trial.trial_id, "kt_values": json.loads(json.dumps(values, default=str))}
+            return self._start(self.mapping.to_point(values), kt_trial, extra)
+
+    def _start(self, point: dict[str, Any], kt_trial: Any, extra: dict[str, Any]):
+        config = self.space.to_config(point, self.base)
+        key = config_key(config)
+        attrs = {"owner": owner_tag(), "config_key": key, "config": json.loads(json.dumps(config)),
+                 "backend": "kerastuner", **extra}
+        frozen = optuna.trial.create_trial(state=TrialState.RUNNING, params=point,
+                                           distributions=self.mapping.distributions(point), user_attrs=attrs)
+        trial_id = self.storage.create_new_trial(self.study_id, template_trial=frozen)
+        number = self.storage.get_trial_number_from_id(trial_id)
+        return KerasTunerTrial(number, trial_id, point, kt_trial, attrs), config, key
+
+    def tell(self, trial: KerasTunerTrial, result: TrialResult) -> None:
+        """Record a trial's outcome in its Optuna mirror, then in KerasTuner's oracle."""
+        attrs = {"seeds": [f.seed for f in result.fits],
+                 "seed_values": {str(s): v for s, v in result.seed_values.items()},
+                 "n_seeds": len(result.fits), "mean": result.mean, "std": result.std}
+        if result.value is None:
+            attrs.update(tuning_status=FAILED, fail_reason=result.failure)
+        else:
+            attrs["tuning_status"] = COMPLETE
+        for name, value in attrs.items():
+            self.storage.set_trial_user_attr(trial.trial_id, name, value)
+        if result.value is None:
+            self.study.tell(trial.number, state=TrialState.FAIL)
+        else:
+            self.study.tell(trial.number, result.value)
+        if trial.kt_trial is not None:
+            self._end_kt(trial.kt_trial, result.value, result.failure)
+
+    def _end_kt(self, kt_trial: Any, value: float | None, failure: str | None) -> None:
+        with _quiet():
+            if value is None:
+                kt_trial.status, kt_trial.message = "FAILED", failure
+            else:
+                self.oracle.update_trial(kt_trial.trial_id, {self.spec.objective.metric: value})
+                kt_trial.status = "COMPLETED"
+            self.oracle.end_trial(kt_trial)
+        self._snapshot()
+
+    def interrupt(self, trial: KerasTunerTrial, reason: str = "stopped by the user") -> None:
+        """Mark the mirror interrupted; the KerasTuner trial stays open and is retried next run."""
+        self._interrupt(trial.trial_id, trial.number, reason)
+
+
+def _restore_grid_order(oracle: Any) -> None:
+    """Rebuild the GridSearch oracle's walk after a reload.
+
+    ``GridSearchOracle`` keeps the order of the tried points (``_ordered_ids``) and the trials
+    whose successor is still to be proposed (``_populate_next``) outside its saved state, so a
+    reloaded grid would stop at once. Both follow from the trials: sort them in the oracle's own
+    order and queue them all; a point whose successor was tried is skipped by the oracle.
+    """
+    trials = oracle.trials
+
+    def compare(a: str, b: str) -> int:
+        return oracle._compare(trials[a].hyperparameters.values, trials[b].hyperparameters.values)
+
+    ordered_ids = sorted(trials, key=cmp_to_key(compare))
+    linked = type(oracle._ordered_ids)()
+    for trial_id in ordered_ids:
+        linked.insert(trial_id)
+    oracle._ordered_ids = linked
+    oracle._populate_next = list(ordered_ids)
+
+
+def _remove_stale_folders() -> None:
+    """Delete the temporary project folders of processes that were killed (the store has their state)."""
+    root = Path(tempfile.gettempdir())
+    for folder in root.glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and owner_is_dead(f"{os.uname().nodename}:{pid}"):
+            shutil.rmtree(folder, ignore_errors=True)
