@@ -10,6 +10,7 @@ import sys
 import matplotlib.image
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 from test_report import PNG, tiny_store
 
@@ -136,3 +137,20 @@ def test_plots_never_import_tensorflow():
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_long_config_labels_fit_the_figures():
+    import warnings
+
+    long = [f"units={u}, layers=2, dropout=0.2, learning_rate=0.001, batch_size=32, initializer=glorot_uniform"
+            for u in range(8)]
+    seeds = pd.DataFrame([{"config_key": str(i), "label": text, "seed": s, "score": 0.1 * i + 0.01 * s}
+                          for i, text in enumerate(long) for s in range(3)])
+    bands = pd.DataFrame([{"config_key": str(i), "label": text, "epoch": e, "split": split, "mean": 1 / e + i,
+                           "std": 0.01, "n": 3} for i, text in enumerate(long) for split in ("train", "validation")
+                          for e in range(1, 6)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert decodes(draw_seed_boxes(seeds, "val_loss")) and decodes(draw_curves(bands))
+    layout = [str(w.message) for w in caught if "layout" in str(w.message).lower()]
+    assert layout == []  # e.g. "constrained_layout not applied": labels pushed the axes off the figure

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -202,6 +203,12 @@ def _figure(width: float = 7.0, height: float = 4.0) -> tuple[Figure, object]:
     return fig, fig.add_subplot()
 
 
+def _wrap(label: object, width: int = 36) -> str:
+    """A config label on several lines at ", " boundaries: "units=3, dropout=0.2, ..." of many
+    searched parameters would otherwise push the plot off the figure."""
+    return "\n".join(textwrap.wrap(str(label), width, break_long_words=False, break_on_hyphens=False)) or str(label)
+
+
 def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
@@ -210,7 +217,9 @@ def _png(fig: Figure) -> bytes:
 
 def draw_seed_boxes(data: pd.DataFrame, metric: str) -> bytes:
     """Box and whisker of each config's seed scores, with every seed drawn as a dot on top."""
-    fig, ax = _figure(7.0, 0.6 * max(data["label"].nunique(), 1) + 1.6)
+    data = data.assign(label=data["label"].map(_wrap))
+    lines = max((label.count("\n") + 1 for label in data["label"].unique()), default=1)
+    fig, ax = _figure(9.0, (0.3 + 0.25 * lines) * max(data["label"].nunique(), 1) + 1.6)
     if not data.empty:
         sns.boxplot(data=data, x="score", y="label", ax=ax, color="#cfe0f3", fliersize=0)
         sns.stripplot(data=data, x="score", y="label", ax=ax, color="#1f4e79", size=5, jitter=0.15)
@@ -238,21 +247,24 @@ def draw_param_boxes(data: pd.DataFrame, metric: str) -> bytes:
 def draw_curves(data: pd.DataFrame, curve: str = "loss") -> bytes:
     """Train (dashed) and validation (solid) mean curves per config, shaded ± one std over seeds."""
     labels = list(dict.fromkeys(data["label"]))
-    fig, ax = _figure(7.0, 4.2)
+    legend_lines = sum(_wrap(label).count("\n") + 1 for label in labels)
+    fig, ax = _figure(10.0, max(4.2, 0.2 * legend_lines + 1.5))
     palette = sns.color_palette("tab10", max(len(labels), 1))
     for colour, label in zip(palette, labels, strict=False):
         for split, style in (("train", "--"), ("validation", "-")):
             part = data[(data["label"] == label) & (data["split"] == split)]
             if part.empty:
                 continue
-            ax.plot(part["epoch"], part["mean"], style, color=colour, label=f"{label} ({split})")
+            # one legend entry per config (its colour); the caption says dashed = train, solid = validation
+            ax.plot(part["epoch"], part["mean"], style, color=colour,
+                    label=_wrap(label) if split == "validation" else None)
             ax.fill_between(part["epoch"], part["mean"] - part["std"], part["mean"] + part["std"], color=colour,
                             alpha=0.15, linewidth=0)
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(f"{curve} (mean ± std over seeds)")
-    if labels:
-        ax.legend(fontsize="small")
+    if labels:  # beside the axes, not over the curves
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     return _png(fig)
 
 
@@ -295,7 +307,7 @@ def study_plots(results: Results, summary: pd.DataFrame, trials: list[dict], sto
     for label, key in diagnosis_examples(summary).items():
         example = curve_band_data(results, [key])
         name = config_labels(results).get(key, key)
-        plots.append(Plot(f"Learning curves: {label}", f"example config {name}",
+        plots.append(Plot(f"Learning curves: {label}", f"example config {name}; dashed = train, solid = validation",
                           draw_curves(example) if not example.empty else None))
     history = history_data(trials, results.direction)
     plots.append(Plot("Optimisation history", "trial objective and best so far",
