@@ -129,6 +129,18 @@ def test_other_families_refuse_different_output_length(family):
     assert "cannot map 6 input steps to 2 output steps; use family: encoder_decoder" in str(error)
 
 
+def test_dense_family_is_a_linear_model_of_the_whole_window():
+    problem = make_problem("regression_h3")
+    model = build({"family": "dense", "units": 64, "layers": 3}, "regression_h3")  # recurrent keys ignored
+    assert not layers_of(model, keras.layers.RNN) and not layers_of(model, keras.layers.Bidirectional)
+    (head,) = layers_of(model, keras.layers.Dense)
+    steps, features = problem.input_shape
+    assert head.kernel.shape == (steps * features, 3)  # every step of the window reaches every output
+    x = problem.x_train[:4]
+    expected = x.reshape(len(x), -1) @ keras.ops.convert_to_numpy(head.kernel) + keras.ops.convert_to_numpy(head.bias)
+    assert np.allclose(model.predict(x, verbose=0), expected, atol=1e-5)
+
+
 def test_encoder_decoder_reshapes_a_horizon_vector():
     model = build({"family": "encoder_decoder"}, "regression_h3")
     assert model.get_layer("repeat_state").output.shape[1] == 3

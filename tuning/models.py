@@ -13,7 +13,11 @@ because fit settings belong to the evaluator):
     recurrent layer wrapped in ``Bidirectional``; ``gru``: vanilla/stacked with GRU cells;
     ``cnn_lstm``: a Conv1D (+ optional MaxPooling1D) front before the recurrent stack;
     ``encoder_decoder``: encoder stack -> RepeatVector(out_steps) -> decoder stack ->
-    TimeDistributed(Dense), the only family that maps n input steps to m != n output steps.
+    TimeDistributed(Dense), the only family that maps n input steps to m != n output steps;
+    ``dense``: no recurrent layer at all, the window flattened into the Dense head (a linear
+    model for regression, logistic for classification; per-step targets get the head on every
+    step). It is the learned baseline a recurrent model has to beat; the recurrent keys
+    (cell, layers, units, dropout ...) are ignored.
 ``cell`` (``"lstm"``)
     ``"lstm"`` or ``"gru"``; family ``gru`` forces ``"gru"``.
 ``layers`` (2 for ``stacked``, else 1)
@@ -79,6 +83,7 @@ _FAMILY_DEFAULTS = {
     "gru": {"cell": "gru"},
     "cnn_lstm": {"filters": 32, "kernel_size": 3, "pool_size": 1},
     "encoder_decoder": {"decoder_layers": 1, "decoder_units": None},
+    "dense": {},
 }
 _HEAD_ACTIVATIONS = {"regression": "linear", "binary": "sigmoid", "multiclass": "softmax"}
 _MAE_LOSSES = ("mae", "mean_absolute_error")
@@ -127,8 +132,11 @@ def build_model(config: dict, problem: Problem) -> keras.Model:
                 "output steps; use family: encoder_decoder",
                 field="model.family",
             )
-        features = _cnn_front(cfg, inputs, in_steps, per_step) if cfg["family"] == "cnn_lstm" else inputs
-        encoded = _recurrent_stack(cfg, features, cfg["units"], last_returns_sequences=per_step, prefix="")
+        if cfg["family"] == "dense":  # per-step targets keep the steps; a vector target sees the whole window
+            encoded = inputs if per_step else keras.layers.Flatten(name="window")(inputs)
+        else:
+            features = _cnn_front(cfg, inputs, in_steps, per_step) if cfg["family"] == "cnn_lstm" else inputs
+            encoded = _recurrent_stack(cfg, features, cfg["units"], last_returns_sequences=per_step, prefix="")
         dense = keras.layers.Dense(
             target_shape[-1], activation=head_activation, kernel_initializer=cfg["initializer"], name="head"
         )

@@ -30,7 +30,7 @@ from pydantic import (
 from tuning.errors import SpecError
 
 # Accepted names, kept here (not in models.py) so that a spec is checked without importing Keras.
-FAMILIES = ("vanilla", "stacked", "bidirectional", "gru", "cnn_lstm", "encoder_decoder")
+FAMILIES = ("vanilla", "stacked", "bidirectional", "gru", "cnn_lstm", "encoder_decoder", "dense")
 CELLS = ("lstm", "gru")
 INITIALIZERS = (
     "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
