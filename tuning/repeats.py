@@ -80,6 +80,10 @@ class ProcessRunner:
 
 
 def make_runner(name: str, jobs: int) -> Runner:
+    if name == "fused":  # all seeds of a config in one graph (tuning/fused.py)
+        from tuning.fused import FusedRunner
+
+        return FusedRunner(jobs)
     if name == "processes" or jobs > 1:
         return ProcessRunner(jobs)
     return SequentialRunner()

@@ -1,0 +1,140 @@
+"""Fused seeds (issue 6): time of R seeds fused in one graph, as a ratio to one standalone fit.
+
+For each config, in one process: one standalone ``fit_one`` (seed 0), then ``fit_group`` with
+R = 1, 5, 10, 20 replicas (seeds 0..R-1), then the standalone fit again (mirrored; the faster of
+the two is the reference). Printed per R: seconds, time(fused R) / time(one standalone fit), and
+the speed-up over R sequential standalone fits, estimated as R x time(one standalone fit) (the
+R sequential fits are not run: that would take most of the benchmark's time and tell nothing
+the single fit does not, since ``fit_one`` fits one seed after another).
+
+Every timed fused fit includes everything ``fit_group`` does: building the R standalone models
+for their initial weights, the batch orders, tracing the graph, training, validation, scoring.
+
+    cd /work/main && python benchmarks/fused.py --json /tmp/bench/fused.json
+    python benchmarks/fused.py --quick     # a smoke run of the script, not a measurement
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import describe_machine  # noqa: E402
+
+PROBLEM = "damped_sine"
+SIZES = {
+    "full": {"problem_params": {"length": 50, "horizon": 5, "n_train": 2000, "n_val": 500, "n_test": 0},
+             "epochs": 5, "replicas": [1, 5, 10, 20],
+             "configs": {"vanilla-20": {"family": "vanilla", "units": 20},
+                         "stacked-20x2": {"family": "stacked", "units": 20},
+                         "vanilla-50": {"family": "vanilla", "units": 50},
+                         "vanilla-10": {"family": "vanilla", "units": 10}}},
+    "quick": {"problem_params": {"length": 10, "horizon": 2, "n_train": 64, "n_val": 16, "n_test": 0},
+              "epochs": 2, "replicas": [1, 3], "configs": {"vanilla-4": {"family": "vanilla", "units": 4}}},
+}
+GOAL = 1.5  # 10 seeds fused within 1.5 x the time of one standalone fit
+
+
+def load() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def timed(function) -> tuple[float, float, Any]:
+    """(wall seconds, load average before, result)."""
+    before = load()
+    started = time.perf_counter()
+    result = function()
+    return time.perf_counter() - started, before, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run, not a measurement")
+    parser.add_argument("--configs", nargs="*", help="names of the configs to run (default: all)")
+    parser.add_argument("--replicas", nargs="*", type=int, help="replica counts (default 1 5 10 20)")
+    parser.add_argument("--threads", type=int, help="TensorFlow intra/inter-op threads for both sides (default: TF's)")
+    parser.add_argument("--json", type=Path, help="write every number to this file")
+    args = parser.parse_args(argv)
+    sizes = SIZES["quick" if args.quick else "full"]
+    replicas = args.replicas or sizes["replicas"]
+    configs = {k: v for k, v in sizes["configs"].items() if not args.configs or k in args.configs}
+
+    from tuning.repeats import FitTask, _import_tensorflow_quietly, fit_one
+
+    _import_tensorflow_quietly()
+    if args.threads:  # as fit_one pins them in a worker: before any op runs, for the whole process
+        from tuning.repeats import _configure_threads
+
+        _configure_threads(args.threads)
+    import keras
+    import optuna
+    import tensorflow as tf
+
+    from tuning.fused import fit_group
+    from tuning.spec import config_key
+
+    machine = describe_machine(tf, keras, optuna)
+    print(f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB; load average "
+          f"{', '.join(f'{v:.2f}' for v in machine['load_average_at_start'] or [])}")
+    print(f"python {machine['python']}, tensorflow {machine['tensorflow']}, keras {machine['keras']}; "
+          f"TF threads: {args.threads or 'default'}")
+    machine["tf_threads"] = args.threads
+    params = json.dumps(sizes["problem_params"], sort_keys=True)
+    print(f"problem {PROBLEM} {sizes['problem_params']}, batch 32, {sizes['epochs']} epochs, no early stopping")
+
+    def make_tasks(config: dict, count: int) -> list[FitTask]:
+        config = {**config, "epochs": sizes["epochs"], "batch_size": 32}
+        return [FitTask(PROBLEM, params, config, config_key(config), seed, {"shuffle": True})
+                for seed in range(count)]
+
+    # Warm-up: TensorFlow's first fit and first fused graph pay one-off costs in this process.
+    warm = {"family": "vanilla", "units": 4}
+    fit_one(make_tasks(warm, 1)[0])
+    fit_group(make_tasks(warm, 2))
+
+    report: dict[str, Any] = {"machine": machine, "problem": PROBLEM, **sizes, "configs": configs, "rows": {}}
+    for name, config in configs.items():
+        (task,) = make_tasks(config, 1)
+        first, load_first, single = timed(lambda task=task: fit_one(task))
+        print(f"\n{name}: standalone fit_one {first:.1f} s (load {load_first:.1f})", flush=True)
+        rows = []
+        for count in replicas:
+            seconds, load_before, results = timed(lambda count=count, config=config: fit_group(make_tasks(config, count)))
+            ok = sum(r.ok for r in results)
+            rows.append({"replicas": count, "seconds": seconds, "load": load_before, "ok": ok,
+                         "val_loss_seed0": results[0].scores.get("val_loss")})
+            print(f"  fused R={count:<3} {seconds:6.1f} s (load {load_before:.1f}), {ok}/{count} ok", flush=True)
+        again, load_again, _ = timed(lambda task=task: fit_one(task))
+        print(f"  standalone fit_one again {again:.1f} s (load {load_again:.1f})", flush=True)
+        reference = min(first, again)
+        for row in rows:
+            row["ratio_to_one_fit"] = row["seconds"] / reference
+            row["speedup_over_sequential"] = row["replicas"] * reference / row["seconds"]
+        print(f"  {'R':>4}{'seconds':>9}{'/ one fit':>11}{'x faster than R fits':>22}{'load':>7}")
+        for row in rows:
+            print(f"  {row['replicas']:>4}{row['seconds']:>9.1f}{row['ratio_to_one_fit']:>11.2f}"
+                  f"{row['speedup_over_sequential']:>22.1f}{row['load']:>7.1f}")
+        ten = next((r for r in rows if r["replicas"] == 10), None)
+        if ten is not None:
+            verdict = "met" if ten["ratio_to_one_fit"] <= GOAL else "MISSED"
+            print(f"  goal: 10 seeds <= {GOAL} x one fit: {ten['ratio_to_one_fit']:.2f} -> {verdict}")
+        report["rows"][name] = {"standalone_seconds": [first, again], "standalone_loads": [load_first, load_again],
+                                "val_loss_seed0_standalone": single.scores.get("val_loss"), "fused": rows}
+    machine["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    print(f"\nload average at the end {', '.join(f'{v:.2f}' for v in machine['load_average_at_end'] or [])}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2, default=float) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""The fused runner: every seed of a config as one replica of one graph (tuning/fused.py).
+
+Each replica must be its seed's standalone fit (``fit_one``): same initial weights, same batches,
+its own gradients and optimizer state. Without dropout and with deterministic ops the curves
+agree to float32 rounding (the same operations in another order); with dropout the masks are
+the replica's own, so only the distribution of results can be compared.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from tuning import fused
+from tuning.fused import FusedRunner, fit_group
+from tuning.repeats import FitTask, SequentialRunner, fit_one, make_runner
+from tuning.spec import config_key
+
+SINE = ("damped_sine", json.dumps({"length": 8, "n_train": 48, "n_val": 16, "n_test": 16}))
+ECHO = ("echo", json.dumps({"length": 4, "n_features": 5, "n_train": 48, "n_val": 16, "n_test": 16}))
+CUMSUM = ("cumsum", json.dumps({"n_timesteps": 6, "n_train": 48, "n_val": 16, "n_test": 16}))
+ADDITION = ("addition", json.dumps({"n_train": 48, "n_val": 16, "n_test": 16}))
+EXACT = {"shuffle": True, "deterministic": True}  # fit_one turns op determinism on for this
+TOLERANCE = 1e-4  # relative, on every curve value and score
+
+
+def tasks(config, seeds, problem=SINE, fit=EXACT) -> list[FitTask]:
+    config = {"units": 3, "epochs": 3, "batch_size": 16, **config}
+    return [FitTask(problem[0], problem[1], config, config_key(config), seed, fit) for seed in seeds]
+
+
+def relative_gap(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(b), 1e-12)
+
+
+def assert_same_fit(fused_fit, standalone, tolerance=TOLERANCE):
+    """Same status, curve names, epochs, best epoch; every value within ``tolerance`` relative."""
+    assert fused_fit.seed == standalone.seed and fused_fit.config_key == standalone.config_key
+    assert fused_fit.status == standalone.status, (fused_fit.error, standalone.error)
+    assert list(fused_fit.curves) == list(standalone.curves)
+    assert fused_fit.epochs_run == standalone.epochs_run and fused_fit.best_epoch == standalone.best_epoch
+    for name, values in standalone.curves.items():
+        assert len(fused_fit.curves[name]) == len(values)
+        gaps = [relative_gap(a, b) for a, b in zip(fused_fit.curves[name], values, strict=True)]
+        assert max(gaps) <= tolerance, (name, fused_fit.curves[name], values)
+    assert set(fused_fit.scores) == set(standalone.scores)
+    for name, value in standalone.scores.items():
+        assert relative_gap(fused_fit.scores[name], value) <= tolerance, (name, fused_fit.scores[name], value)
+
+
+# -- one replica is the standalone fit, for every family and head ----------------------------------
+
+FAMILY_CASES = [
+    pytest.param({"family": "stacked"}, CUMSUM, id="stacked-binary-per-step"),
+    pytest.param({"family": "gru", "layers": 2}, ECHO, id="gru-multiclass"),
+    pytest.param({"family": "bidirectional"}, CUMSUM, id="bidirectional-binary-per-step"),
+    pytest.param({"family": "cnn_lstm", "pool_size": 2, "filters": 4}, SINE, id="cnn_lstm-pooled"),
+    pytest.param({"family": "encoder_decoder"}, ADDITION, id="encoder_decoder-multiclass-sequence"),
+    pytest.param({"family": "encoder_decoder", "cell": "gru"}, SINE, id="encoder_decoder-gru-horizon"),
+]
+
+
+# vanilla: test_each_of_several_replicas_is_its_standalone_twin (and the NaN / early-stopping tests).
+@pytest.mark.parametrize(("config", "problem"), FAMILY_CASES)
+def test_one_replica_reproduces_fit_one_over_three_epochs(config, problem):
+    (task,) = tasks(config, [5], problem)
+    (fused_fit,) = fit_group([task])
+    assert_same_fit(fused_fit, fit_one(task))
+
+
+def test_each_of_several_replicas_is_its_standalone_twin():
+    group = tasks({"family": "vanilla", "optimizer": "rmsprop"}, [0, 1, 2], ECHO)
+    results = fit_group(group)
+    assert [r.seed for r in results] == [0, 1, 2]
+    for result, task in zip(results, group, strict=True):
+        standalone = fit_one(task)
+        assert relative_gap(result.curves["loss"][0], standalone.curves["loss"][0]) <= TOLERANCE
+        assert_same_fit(result, standalone)
+    # Different seeds really are different replicas.
+    assert len({r.curves["loss"][0] for r in results}) == 3
+
+
+def test_batch_orders_are_the_orders_fit_data_gives_each_seed():
+    import keras
+
+    from tuning.pipeline import fit_data
+
+    x = np.arange(10, dtype=np.float32)[:, None, None]
+    orders = fused._batch_orders(10, 4, [3, 8], epochs=2, shuffle=True)
+    for r, seed in enumerate([3, 8]):
+        keras.utils.set_random_seed(seed)
+        data = fit_data(x, x[:, 0], x, x[:, 0], batch_size=4, seed=seed, shuffle=True)
+        batches = iter(data.train)
+        seen = [next(batches)[0].numpy()[:, 0, 0] for _ in range(2 * data.steps_per_epoch)]
+        assert np.array_equal(np.concatenate(seen).astype(int), orders[:, r].reshape(-1))
+    assert not np.array_equal(orders[0, 0], orders[1, 0])  # reshuffled every epoch
+
+
+# -- per-replica early stopping, divergence, fallback ----------------------------------------------
+
+def test_early_stopping_and_best_weight_restore_per_replica():
+    early = {**EXACT, "early_stopping": {"monitor": "val_loss", "patience": 2, "min_delta": 10.0}}
+    group = tasks({"family": "vanilla", "epochs": 8}, [0, 1], SINE, fit=early)
+    for result, task in zip(fit_group(group), group, strict=True):
+        standalone = fit_one(task)
+        # No epoch improves by 10: both stop after patience + 1 epochs and score epoch 1's weights.
+        assert result.epochs_run == standalone.epochs_run == 3 and result.best_epoch == 1
+        assert_same_fit(result, standalone)
+
+
+def test_a_nan_in_one_replica_fails_that_seed_only(monkeypatch):
+    original = fused.initial_weights
+
+    def poisoned(*args, **kwargs):
+        weights = original(*args, **kwargs)
+        weights[1][-1] = np.full_like(weights[1][-1], np.nan)  # replica 1's head bias
+        return weights
+
+    monkeypatch.setattr(fused, "initial_weights", poisoned)
+    group = tasks({"family": "vanilla"}, [0, 4, 2], SINE)
+    results = fit_group(group)
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].error == "diverged at epoch 1, seed 4" and results[1].scores == {}
+    assert results[1].epochs_run == 1 and math.isnan(results[1].curves["loss"][0])
+    for index in (0, 2):  # the healthy replicas never saw the NaN: each is still its standalone fit
+        assert_same_fit(results[index], fit_one(group[index]))
+
+
+def test_unsupported_config_falls_back_with_a_notice():
+    # family dense (Flatten -> Dense) has no fused graph: its seeds go to the fallback runner.
+    notices: list[str] = []
+    runner = FusedRunner(notice=notices.append, fallback=SequentialRunner())
+    dense = tasks({"family": "dense", "epochs": 1}, [0, 1])
+    plain = tasks({"family": "vanilla", "epochs": 1}, [0, 1])
+    results = list(runner.map(dense + plain))
+    assert sorted((r.config_key, r.seed) for r in results) == sorted((t.config_key, t.seed) for t in dense + plain)
+    assert len(notices) == 1 and "not fused" in notices[0] and "Flatten" in notices[0] and "\n" not in notices[0]
+    by_key = {(r.config_key, r.seed): r for r in results}
+    for task in dense:  # the fallback's fits are fit_one's, bit for bit
+        assert by_key[(task.config_key, task.seed)].scores == fit_one(task).scores
+
+
+def test_runner_groups_by_config_and_splits_by_memory(monkeypatch):
+    from tuning.results import OK, FitResult
+    from tuning.spec import RUNNERS
+
+    assert "fused" in RUNNERS and isinstance(make_runner("fused", 1), FusedRunner)
+    five = tasks({"family": "vanilla", "epochs": 1}, [0, 1, 2, 3, 4])
+    two = tasks({"family": "vanilla", "units": 2, "epochs": 1}, [0, 1])
+    # The replicas per graph follow the memory budget: a big one allows the cap, a tiny one 1.
+    assert fused.check_supported(five[0], memory_budget=1 << 40) == fused.MAX_REPLICAS
+    assert fused.check_supported(five[0], memory_budget=1) == 1
+    chunks = []
+
+    def fake_fit_group(chunk):
+        chunks.append((chunk[0].config_key, [t.seed for t in chunk]))
+        return [FitResult(t.config_key, t.seed, OK) for t in chunk]
+
+    monkeypatch.setattr(fused, "fit_group", fake_fit_group)
+    results = list(FusedRunner(max_replicas=2).map(five + two))
+    key5, key2 = five[0].config_key, two[0].config_key
+    assert chunks == [(key5, [0, 1]), (key5, [2, 3]), (key5, [4]), (key2, [0, 1])]
+    assert sorted((r.config_key, r.seed) for r in results) == sorted((t.config_key, t.seed) for t in five + two)
+
+
+# -- with dropout: the distribution of results ----------------------------------------------------
+
+@pytest.mark.slow
+def test_with_dropout_fused_and_standalone_scores_are_indistinguishable():
+    """10 seeds, dropout and recurrent dropout 0.4: fused masks are the replicas' own, not Keras's.
+
+    Welch's t-test and the two-sample KS test on the final val_loss, each at level 0.01: the
+    test fails only if one of them rejects "same distribution". Seeded, so deterministic.
+    """
+    from scipy import stats
+
+    seeds = list(range(10))
+    config = {"family": "vanilla", "units": 4, "dropout": 0.4, "recurrent_dropout": 0.4, "learning_rate": 0.02,
+              "epochs": 4}
+    group = tasks(config, seeds, SINE, fit={"shuffle": True})
+    fused_scores = [r.scores["val_loss"] for r in fit_group(group)]
+    standalone_scores = [fit_one(t).scores["val_loss"] for t in group]
+    welch = stats.ttest_ind(fused_scores, standalone_scores, equal_var=False)
+    ks = stats.ks_2samp(fused_scores, standalone_scores)
+    assert welch.pvalue > 0.01 and ks.pvalue > 0.01, (welch, ks, fused_scores, standalone_scores)
+    # Not trivially: the masks differ, so seed by seed the two runners' fits differ.
+    assert max(abs(a - b) for a, b in zip(fused_scores, standalone_scores, strict=True)) > 1e-3
+    # And dropout did change the fits (the masks are drawn, not skipped).
+    plain = fit_group(tasks({**config, "dropout": 0.0, "recurrent_dropout": 0.0}, seeds[:2], SINE,
+                            fit={"shuffle": True}))
+    assert plain[0].scores["val_loss"] != fused_scores[0]
