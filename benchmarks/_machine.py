@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
@@ -27,3 +28,10 @@ def describe_machine(*modules: Any) -> dict[str, Any]:
             "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
             "python": platform.python_version(),
             **{module.__name__: getattr(module, "__version__", "?") for module in modules}}
+
+
+def write_json(path: Path, report: dict[str, Any]) -> None:
+    """The numbers of a run as indented JSON (NumPy scalars as floats), announced on stdout."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    print(f"wrote {path}")

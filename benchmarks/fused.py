@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _machine import describe_machine  # noqa: E402
+from _machine import describe_machine, write_json  # noqa: E402
 
 PROBLEM = "damped_sine"
 SIZES = {
@@ -130,9 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     machine["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     print(f"\nload average at the end {', '.join(f'{v:.2f}' for v in machine['load_average_at_end'] or [])}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2, default=float) + "\n")
-        print(f"wrote {args.json}")
+        write_json(args.json, report)
     return 0
 
 

@@ -56,7 +56,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import os
@@ -66,7 +65,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _machine import describe_machine
+from _machine import describe_machine, write_json
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -442,9 +441,7 @@ def main(argv: list[str] | None = None) -> int:
             "targets": targets, "per_fit_overhead_ms": per_fit_ms, "mirrored_mean_ratio": mirrored,
             "run_to_run_spread": spread, "total_seconds": total,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2, default=float) + "\n")
-        print(f"wrote {args.json}")
+        write_json(args.json, report)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,18 @@ def tuning_command() -> list[str]:
     """The installed ``tuning`` console script (falls back to ``python -m tuning.cli``)."""
     exe = shutil.which("tuning")
     return [exe] if exe else [sys.executable, "-m", "tuning.cli"]
+
+
+def stored_fits(db: Path) -> list[tuple]:
+    """(id, config_key, seed, created_at) of every fit in a SQLite store, oldest first; [] before
+    the study has created its tables."""
+    if not db.exists():
+        return []
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT id, config_key, seed, created_at FROM tuning_fits ORDER BY id").fetchall()
+    except sqlite3.OperationalError:  # tables not created yet
+        return []
 
 
 def run_tuning(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:

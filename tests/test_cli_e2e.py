@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import TINY_SPEC, run_tuning, tuning_command
+from conftest import TINY_SPEC, run_tuning, stored_fits, tuning_command
 
 from tuning import load_results
 
@@ -19,22 +19,12 @@ pytestmark = pytest.mark.e2e
 GRID_POINTS, SEEDS = 3, 2
 
 
-def _fits(db) -> list[tuple]:
-    if not db.exists():
-        return []
-    try:
-        with sqlite3.connect(db) as conn:
-            return conn.execute("SELECT id, config_key, seed, created_at FROM tuning_fits ORDER BY id").fetchall()
-    except sqlite3.OperationalError:  # tables not created yet
-        return []
-
-
 def _start_and_wait_for_fits(spec, db, cwd, count: int) -> subprocess.Popen:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--quiet"], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
-    while len(_fits(db)) < count:
+    while len(stored_fits(db)) < count:
         assert proc.poll() is None, f"study ended before {count} fits: {proc.communicate()}"
         assert time.monotonic() < deadline, "no progress"
         time.sleep(0.2)
@@ -42,7 +32,7 @@ def _start_and_wait_for_fits(spec, db, cwd, count: int) -> subprocess.Popen:
 
 
 def _assert_complete_grid(db) -> None:
-    rows = _fits(db)
+    rows = stored_fits(db)
     keys = {(key, seed) for _, key, seed, _ in rows}
     assert len(rows) == GRID_POINTS * SEEDS == len(keys), rows
 
@@ -52,7 +42,7 @@ def test_sigkill_then_resume_recomputes_nothing(tiny_spec, tmp_path):
     proc = _start_and_wait_for_fits(spec, db, tmp_path, count=3)
     proc.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the store
     proc.wait()
-    before = _fits(db)
+    before = stored_fits(db)
     assert 3 <= len(before) < GRID_POINTS * SEEDS
 
     status = run_tuning("status", "tiny", "--storage", str(db), cwd=tmp_path)
@@ -65,12 +55,12 @@ def test_sigkill_then_resume_recomputes_nothing(tiny_spec, tmp_path):
     assert f"{GRID_POINTS * SEEDS - len(before)} fits run" in resumed.stdout
     assert "3 complete, 0 failed of 3 planned" in resumed.stdout
     _assert_complete_grid(db)
-    after = _fits(db)
+    after = stored_fits(db)
     assert after[: len(before)] == before  # the same rows, untouched
 
     again = run_tuning("resume", "tiny", "--storage", str(db), "--quiet", cwd=tmp_path)
     assert again.returncode == 0 and "0 fits run" in again.stdout
-    assert _fits(db) == after
+    assert stored_fits(db) == after
 
 
 def test_sigint_exits_130_and_resumes(tiny_spec, tmp_path):
@@ -80,7 +70,7 @@ def test_sigint_exits_130_and_resumes(tiny_spec, tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, (out, err)
     assert "interrupted" in err and "Traceback" not in err
-    before = _fits(db)
+    before = stored_fits(db)
 
     with sqlite3.connect(db) as conn:
         states = [s for (s,) in conn.execute("SELECT state FROM trials")]
@@ -144,7 +134,7 @@ def test_status_list_and_load_results_after_a_parallel_run(finished_study):
 )
 def test_bad_spec_is_one_line_exit_2_and_store_untouched(finished_study, tmp_path, text, field):
     _, db = finished_study
-    before = _fits(db)
+    before = stored_fits(db)
     bad = tmp_path / "bad.yaml"
     bad.write_text(text + f"storage: sqlite:///{db}\n")
     result = run_tuning("run", str(bad), "--quiet", cwd=tmp_path)
@@ -152,7 +142,7 @@ def test_bad_spec_is_one_line_exit_2_and_store_untouched(finished_study, tmp_pat
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and str(bad) in lines[0] and f"{field}:" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
-    assert _fits(db) == before
+    assert stored_fits(db) == before
 
 
 def test_missing_study_and_missing_store(finished_study, tmp_path):

@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from conftest import TINY_SPEC, run_tuning, tuning_command
+from conftest import TINY_SPEC, run_tuning, stored_fits, tuning_command
 
 import tuning
 
@@ -28,16 +28,6 @@ def _spec(tmp_path, name: str, **changes) -> dict:
     }
     spec.update(changes)
     return spec
-
-
-def _fits(db) -> list[tuple]:
-    if not db.exists():
-        return []
-    try:
-        with sqlite3.connect(db) as conn:
-            return conn.execute("SELECT id, config_key, seed, created_at FROM tuning_fits ORDER BY id").fetchall()
-    except sqlite3.OperationalError:  # tables not created yet
-        return []
 
 
 @pytest.fixture(scope="module")
@@ -84,13 +74,13 @@ def test_sigkill_then_resume_recomputes_nothing(tmp_path):
     proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--quiet"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
-    while len(_fits(db)) < 3:  # trial 0 (two seeds) done, trial 1 half done
+    while len(stored_fits(db)) < 3:  # trial 0 (two seeds) done, trial 1 half done
         assert proc.poll() is None, f"study ended before 3 fits: {proc.communicate()}"
         assert time.monotonic() < deadline, "no progress"
         time.sleep(0.1)
     proc.kill()  # SIGKILL: the KerasTuner trial and its Optuna mirror stay RUNNING in the store
     proc.wait()
-    before = _fits(db)
+    before = stored_fits(db)
     assert 3 <= len(before) < 6
 
     status = run_tuning("status", "tiny", "--storage", str(db), cwd=tmp_path)
@@ -106,7 +96,7 @@ def test_sigkill_then_resume_recomputes_nothing(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert f"{6 - len(before)} fits run" in resumed.stdout  # only the missing ones
     assert "3 complete, 0 failed of 3 planned" in resumed.stdout
-    after = _fits(db)
+    after = stored_fits(db)
     assert len(after) == 6 == len({(key, seed) for _, key, seed, _ in after})  # every grid point × seed once
     assert after[: len(before)] == before  # pre-kill rows untouched
 
@@ -123,7 +113,7 @@ def test_sigkill_then_resume_recomputes_nothing(tmp_path):
 
     again = tuning.run_study(resolve_resume_spec("tiny", str(db)))
     assert (again.complete, again.fits_run, again.fits_reused, again.recovered) == (3, 0, 0, [])
-    assert _fits(db) == after
+    assert stored_fits(db) == after
 
 
 def test_a_reloaded_tuner_proposes_the_interrupted_trial_again_with_the_same_config(tmp_path):

@@ -717,7 +717,7 @@ def fit_group(tasks: list[FitTask]) -> list[FitResult]:
 
     Raises :class:`Unsupported` if the config cannot be fused (the runner checks first).
     """
-    from tuning.repeats import _configure_threads, _import_tensorflow_quietly, cached_problem
+    from tuning.repeats import _configure_threads, _import_tensorflow_quietly, cached_problem, training_arrays
 
     _import_tensorflow_quietly()
     _configure_threads(tasks[0].threads)
@@ -743,13 +743,7 @@ def fit_group(tasks: list[FitTask]) -> list[FitResult]:
     weights = initial_weights(net, model_config, problem, seeds, first_model)
     del first_model
 
-    x, y = problem.x_train, problem.y_train
-    validation = settings.get("validation") or {}
-    if validation.get("source") == "split":
-        cut = int(round(len(x) * (1 - validation.get("fraction", 0.2))))
-        x, y, x_val, y_val = x[:cut], y[:cut], x[cut:], y[cut:]
-    else:
-        x_val, y_val = problem.x_val, problem.y_val
+    x, y, x_val, y_val = training_arrays(problem, settings)
     epochs = int(fit_config.get("epochs", 10))
     batch_size = max(1, min(int(fit_config.get("batch_size", 32)), len(x)))
     steps = math.ceil(len(x) / batch_size)

@@ -21,6 +21,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
@@ -180,25 +181,36 @@ class Evaluator:
 _threads_set = False
 
 
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up chatter kept off the user's terminal.
-
-    TensorFlow prints absl lines ("Could not find cuda drivers ...") straight to file
-    descriptor 2 before ``TF_CPP_MIN_LOG_LEVEL`` applies, so they would stand above every
-    one-line error message. Python-level import errors still raise as usual.
-    """
-    if "tensorflow" in sys.modules:
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+@contextmanager
+def silenced_stderr() -> Iterator[None]:
+    """File descriptor 2 pointed at /dev/null for the block: C++ code (TensorFlow's absl logging)
+    writes there directly, past Python's ``sys.stderr``."""
     sys.stderr.flush()
     saved = os.dup(2)
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
+            yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up chatter kept off the user's terminal.
+
+    TensorFlow prints absl lines ("Could not find cuda drivers ...", "failed call to cuInit")
+    straight to file descriptor 2 before ``TF_CPP_MIN_LOG_LEVEL`` applies, at import and when it
+    first looks for devices, so they would stand above every one-line error message. Both happen
+    here, silenced. Python-level import errors still raise as usual.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with silenced_stderr():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # device discovery, and its CUDA probe, while silenced
 
 
 def _configure_threads(threads: int | None) -> None:
@@ -259,13 +271,7 @@ def fit_one(task: FitTask) -> FitResult:
         tf.config.experimental.enable_op_determinism()
     model = build_model(model_config, problem)
 
-    x, y = problem.x_train, problem.y_train
-    validation = settings.get("validation") or {}
-    if validation.get("source") == "split":
-        cut = int(round(len(x) * (1 - validation.get("fraction", 0.2))))
-        x, y, x_val, y_val = x[:cut], y[:cut], x[cut:], y[cut:]
-    else:
-        x_val, y_val = problem.x_val, problem.y_val
+    x, y, x_val, y_val = training_arrays(problem, settings)
     callbacks: list[Any] = [_NonFiniteLoss()]
     stopper = None
     early = settings.get("early_stopping")
@@ -307,6 +313,17 @@ def fit_one(task: FitTask) -> FitResult:
     best_epoch = int(stopper.best_epoch) + 1 if stopper is not None else None
     return FitResult(task.config_key, task.seed, OK, scores, curves, epochs_run, best_epoch,
                      time.perf_counter() - started)
+
+
+def training_arrays(problem, settings: dict[str, Any]) -> tuple:
+    """(x, y, x_val, y_val) a fit trains and validates on: the problem's own validation set, or
+    the last ``fraction`` of the training rows when ``fit.validation.source`` is ``split``."""
+    x, y = problem.x_train, problem.y_train
+    validation = settings.get("validation") or {}
+    if validation.get("source") == "split":
+        cut = int(round(len(x) * (1 - validation.get("fraction", 0.2))))
+        return x[:cut], y[:cut], x[cut:], y[cut:]
+    return x, y, problem.x_val, problem.y_val
 
 
 def _predict(model, x):

@@ -54,7 +54,7 @@ import optuna
 from optuna.trial import TrialState
 
 from tuning.backends import HYPERBAND_FACTOR, HYPERBAND_ITERATIONS, hyperband_trials
-from tuning.backends.optuna import COMPLETE, FAILED, INTERRUPTED, trial_status
+from tuning.backends.optuna import COMPLETE, FAILED, INTERRUPTED, StoredTrials
 from tuning.errors import SpecError
 from tuning.results import TrialResult
 from tuning.space import SearchSpace
@@ -86,20 +86,13 @@ class KerasTunerTrial:
 
 def import_keras_tuner():
     """Import ``keras_tuner`` (and TensorFlow) with their start-up chatter kept off the terminal."""
-    from tuning.repeats import _import_tensorflow_quietly
+    from tuning.repeats import _import_tensorflow_quietly, silenced_stderr
 
     try:
         _import_tensorflow_quietly()
         if "keras_tuner" not in sys.modules:
-            sys.stderr.flush()
-            saved = os.dup(2)
-            try:
-                with open(os.devnull, "w") as devnull:
-                    os.dup2(devnull.fileno(), 2)
-                    import keras_tuner  # noqa: F401
-            finally:
-                os.dup2(saved, 2)
-                os.close(saved)
+            with silenced_stderr():
+                import keras_tuner  # noqa: F401
         import keras_tuner
     except ModuleNotFoundError as exc:
         raise SpecError(f"backend 'kerastuner' needs the {exc.name} package: pip install keras-tuner scikit-learn",
@@ -216,7 +209,7 @@ class SpaceMapping:
         return dists
 
 
-class KerasTunerBackend:
+class KerasTunerBackend(StoredTrials):
     """Proposes configs with a KerasTuner tuner; same interface as ``OptunaBackend``.
 
     ``ask`` returns one trial at a time (``None`` while one runs, or when the tuner is done),
@@ -304,9 +297,6 @@ class KerasTunerBackend:
 
     # -- bookkeeping (the Optuna mirror) --------------------------------------------------------
 
-    def trials(self) -> list[optuna.trial.FrozenTrial]:
-        return self.study.get_trials(deepcopy=False)
-
     def planned(self) -> int:
         """How many trials the study is to finish in all."""
         if self.grid is not None:
@@ -316,28 +306,12 @@ class KerasTunerBackend:
             return min(self.spec.n_trials, size) if self.spec.n_trials else size
         return int(self.spec.n_trials or 0)
 
-    def finished(self) -> list[optuna.trial.FrozenTrial]:
-        return [t for t in self.trials() if trial_status(t) in (COMPLETE, FAILED)]
-
-    def _covers_seeds(self, trial: optuna.trial.FrozenTrial) -> bool:
-        return set(self.spec.seeds) <= set(trial.user_attrs.get("seeds", []))
-
     def done(self) -> list[optuna.trial.FrozenTrial]:
         """Finished mirrors evaluated on every current seed, one per KerasTuner trial (per grid point)."""
         covering = [t for t in self.finished() if self._covers_seeds(t)]
         if self.grid is not None:
             return list({t.user_attrs.get("config_key"): t for t in covering}.values())
         return list({t.user_attrs.get("kt_trial_id", f"#{t.number}"): t for t in covering}.values())
-
-    def _needing_more_seeds(self) -> list[optuna.trial.FrozenTrial]:
-        """One finished mirror per config that lacks some of the current seeds."""
-        done_keys = {t.user_attrs.get("config_key") for t in self.finished() if self._covers_seeds(t)}
-        needing: dict[str, optuna.trial.FrozenTrial] = {}
-        for trial in self.finished():
-            key = trial.user_attrs.get("config_key")
-            if key not in done_keys and not self._covers_seeds(trial):
-                needing.setdefault(key, trial)
-        return list(needing.values())
 
     def _concluded(self, kt_trial_id: str) -> optuna.trial.FrozenTrial | None:
         """The finished mirror of a KerasTuner trial, if its outcome was recorded before a kill."""

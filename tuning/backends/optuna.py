@@ -43,7 +43,42 @@ def trial_status(trial: optuna.trial.FrozenTrial) -> str:
     return trial.user_attrs.get("tuning_status", FAILED)
 
 
-class OptunaBackend:
+class StoredTrials:
+    """A study's trials as Optuna's tables hold them, read the way ``tuning`` counts them.
+
+    Both backends keep their trials there (KerasTuner's as mirrors of its own), so ``status``,
+    reports and resuming read one place. Subclasses set ``spec`` and ``study``.
+    """
+
+    spec: StudySpec
+    study: optuna.Study
+
+    def trials(self) -> list[optuna.trial.FrozenTrial]:
+        return self.study.get_trials(deepcopy=False)
+
+    def finished(self) -> list[optuna.trial.FrozenTrial]:
+        """Trials that concluded (complete, or failed for a reason of their own)."""
+        return [t for t in self.trials() if trial_status(t) in (COMPLETE, FAILED)]
+
+    def _covers_seeds(self, trial: optuna.trial.FrozenTrial) -> bool:
+        return set(self.spec.seeds) <= set(trial.user_attrs.get("seeds", []))
+
+    def _done_keys(self) -> set[str]:
+        """Configs with a finished trial on every current seed."""
+        return {t.user_attrs.get("config_key") for t in self.finished() if self._covers_seeds(t)}
+
+    def _needing_more_seeds(self) -> list[optuna.trial.FrozenTrial]:
+        """One finished trial per config that lacks some of the current seeds (``--repeats`` grew)."""
+        done_keys = self._done_keys()
+        needing: dict[str, optuna.trial.FrozenTrial] = {}
+        for trial in self.finished():
+            key = trial.user_attrs.get("config_key")
+            if key not in done_keys and not self._covers_seeds(trial):
+                needing.setdefault(key, trial)
+        return list(needing.values())
+
+
+class OptunaBackend(StoredTrials):
     """Proposes configs for one study and records each trial's outcome in Optuna's tables."""
 
     def __init__(self, spec: StudySpec, store: Store, space: SearchSpace, base: dict[str, Any]):
@@ -67,21 +102,11 @@ class OptunaBackend:
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
-    def trials(self) -> list[optuna.trial.FrozenTrial]:
-        return self.study.get_trials(deepcopy=False)
-
     def planned(self) -> int:
         """How many trials the study is to finish in all."""
         if self.grid is not None:
             return min(self.spec.n_trials or len(self.grid), len(self.grid))
         return int(self.spec.n_trials or 0)
-
-    def finished(self) -> list[optuna.trial.FrozenTrial]:
-        """Trials that concluded (complete, or failed for a reason of their own)."""
-        return [t for t in self.trials() if trial_status(t) in (COMPLETE, FAILED)]
-
-    def _covers_seeds(self, trial: optuna.trial.FrozenTrial) -> bool:
-        return set(self.spec.seeds) <= set(trial.user_attrs.get("seeds", []))
 
     def done(self) -> list[optuna.trial.FrozenTrial]:
         """Finished trials that count towards the plan: those evaluated on every current seed.
@@ -94,16 +119,6 @@ class OptunaBackend:
             return covering
         by_key = {t.user_attrs.get("config_key"): t for t in covering}
         return list(by_key.values())
-
-    def _needing_more_seeds(self) -> list[optuna.trial.FrozenTrial]:
-        """One finished trial per config that lacks some of the current seeds."""
-        done_keys = self._done_keys()
-        needing: dict[str, optuna.trial.FrozenTrial] = {}
-        for trial in self.finished():
-            key = trial.user_attrs.get("config_key")
-            if key not in done_keys and not self._covers_seeds(trial):
-                needing.setdefault(key, trial)
-        return list(needing.values())
 
     def recover(self) -> list[int]:
         """Fail RUNNING trials whose owner process is gone; re-enqueue their params (not grid)."""
@@ -174,9 +189,6 @@ class OptunaBackend:
             trial.set_user_attr("config_key", key)
             trial.set_user_attr("config", json.loads(json.dumps(config)))
             return trial, config, key
-
-    def _done_keys(self) -> set[str]:
-        return {t.user_attrs.get("config_key") for t in self.finished() if self._covers_seeds(t)}
 
     def _grid_todo(self) -> list[dict[str, Any]]:
         done = self._done_keys()
