@@ -243,6 +243,7 @@ def study_trials(store: Store, study: str) -> list[dict[str, Any]]:
 
 def study_status(study: str, storage: str = DEFAULT_STORAGE, top: int = 5) -> dict[str, Any]:
     """Counts of trials by state, trials remaining and the best configs (mean ± std, n seeds)."""
+    from tuning.backends import planned_trials
     from tuning.space import SearchSpace
     from tuning.spec import load_spec
     from tuning.store import Store
@@ -254,14 +255,8 @@ def study_status(study: str, storage: str = DEFAULT_STORAGE, top: int = 5) -> di
     spec = load_spec(record["spec"], label=f"study {study!r}")
     trials = study_trials(store, study)
     counts = {s: sum(1 for t in trials if t["status"] == s) for s in ("complete", "running", "failed", "interrupted")}
-    planned = spec.n_trials or 0
-    if spec.sampler.name == "grid":  # as OptunaBackend.planned(): the grid caps the trials
-        grid_size = len(SearchSpace.from_spec(spec).grid())
-        planned = min(spec.n_trials or grid_size, grid_size)
-    if spec.sampler.name == "hyperband":  # as KerasTunerBackend.planned(): the schedule's size, capped by n_trials
-        from tuning.backends import hyperband_trials
-
-        planned = min(spec.n_trials or hyperband_trials(spec.fit.epochs), hyperband_trials(spec.fit.epochs))
+    grid_size = len(SearchSpace.from_spec(spec).grid()) if spec.sampler.name == "grid" else None
+    planned = planned_trials(spec, grid_size)
     seeds = set(spec.seeds)
     finished = sum(1 for t in trials if t["status"] in ("complete", "failed") and seeds <= set(t["seeds"] or []))
     complete = [t for t in trials if t["status"] == "complete"]

@@ -31,3 +31,15 @@ def hyperband_trials(max_epochs: int, factor: int = HYPERBAND_FACTOR, iterations
     end_size = math.ceil(1 + math.log(max_epochs, factor))
     per_iteration = sum(math.ceil(end_size / (b + 1) * factor ** (b - r)) for b in range(brackets) for r in range(b + 1))
     return per_iteration * iterations
+
+
+def planned_trials(spec, grid_size: int | None = None) -> int:
+    """How many trials a study is to finish in all: a grid caps them at its size, Hyperband's
+    schedule at its own, otherwise ``n_trials``. One rule for both backends and ``tuning status``
+    (which passes ``grid_size`` itself, to stay off Optuna and KerasTuner)."""
+    if grid_size is not None:
+        return min(spec.n_trials or grid_size, grid_size)
+    if spec.sampler.name == "hyperband":
+        size = hyperband_trials(spec.fit.epochs)
+        return min(spec.n_trials, size) if spec.n_trials else size
+    return int(spec.n_trials or 0)

@@ -53,7 +53,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from tuning.backends import HYPERBAND_FACTOR, HYPERBAND_ITERATIONS, hyperband_trials
+from tuning.backends import HYPERBAND_FACTOR, HYPERBAND_ITERATIONS, planned_trials
 from tuning.backends.optuna import COMPLETE, FAILED, INTERRUPTED, StoredTrials
 from tuning.errors import SpecError
 from tuning.results import TrialResult
@@ -299,12 +299,7 @@ class KerasTunerBackend(StoredTrials):
 
     def planned(self) -> int:
         """How many trials the study is to finish in all."""
-        if self.grid is not None:
-            return min(self.spec.n_trials or len(self.grid), len(self.grid))
-        if self.sampler == "hyperband":
-            size = hyperband_trials(self.spec.fit.epochs)
-            return min(self.spec.n_trials, size) if self.spec.n_trials else size
-        return int(self.spec.n_trials or 0)
+        return planned_trials(self.spec, None if self.grid is None else len(self.grid))
 
     def done(self) -> list[optuna.trial.FrozenTrial]:
         """Finished mirrors evaluated on every current seed, one per KerasTuner trial (per grid point)."""

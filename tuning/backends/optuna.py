@@ -23,6 +23,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from tuning.backends import planned_trials
 from tuning.results import TrialResult
 from tuning.space import SearchSpace
 from tuning.spec import StudySpec, config_key
@@ -104,9 +105,7 @@ class OptunaBackend(StoredTrials):
 
     def planned(self) -> int:
         """How many trials the study is to finish in all."""
-        if self.grid is not None:
-            return min(self.spec.n_trials or len(self.grid), len(self.grid))
-        return int(self.spec.n_trials or 0)
+        return planned_trials(self.spec, None if self.grid is None else len(self.grid))
 
     def done(self) -> list[optuna.trial.FrozenTrial]:
         """Finished trials that count towards the plan: those evaluated on every current seed.
