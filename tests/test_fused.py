@@ -60,6 +60,9 @@ FAMILY_CASES = [
     pytest.param({"family": "cnn_lstm", "pool_size": 2, "filters": 4}, SINE, id="cnn_lstm-pooled"),
     pytest.param({"family": "encoder_decoder"}, ADDITION, id="encoder_decoder-multiclass-sequence"),
     pytest.param({"family": "encoder_decoder", "cell": "gru"}, SINE, id="encoder_decoder-gru-horizon"),
+    # relu cells: the time loop tuning/recurrence.py does not take, differentiated by TensorFlow
+    pytest.param({"family": "stacked", "activation": "relu"}, SINE, id="stacked-relu-autodiff-loop"),
+    pytest.param({"family": "gru", "activation": "relu"}, SINE, id="gru-relu-autodiff-loop"),
 ]
 
 

@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from tuning import recurrence
 from tuning.repeats import FitTask, ProcessRunner, Runner, SequentialRunner
 from tuning.results import FAILED, OK, FitResult
 
@@ -541,6 +542,11 @@ class FusedGraph:
             xz = tf.concat([self._project(h * m[:, :, None, :], kernel[:, :, i * units:(i + 1) * units])
                             for i, m in enumerate(in_masks)], axis=-1)
         xz = xz + in_bias[:, None, None, :]
+        if rec_masks is None and recurrence.supported(spec.cell, spec.activation, spec.recurrent_activation, 0.0):
+            if spec.cell == "lstm":  # the loop with its gradient written out by hand (tuning/recurrence.py)
+                return recurrence.lstm_sequence(xz, recurrent, reverse=reverse, return_sequences=spec.return_sequences)
+            return recurrence.gru_sequence(xz, recurrent, rec_bias, reverse=reverse,
+                                           return_sequences=spec.return_sequences)
         inputs = tf.unstack(xz, axis=2)
         if reverse:
             inputs = inputs[::-1]
