@@ -51,12 +51,17 @@ def run_tuning(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Comple
 
 @pytest.fixture
 def tiny_spec(tmp_path: Path):
-    """Write a 3-point grid × 2 seeds study on the 0.0…0.9 problem; returns (spec path, db path)."""
+    """Write a 3-point grid × 2 seeds study on the 0.0…0.9 problem; returns (spec path, db path).
 
-    def write(name: str = "tiny", epochs: int = 2) -> tuple[Path, Path]:
+    Without ``runner`` the spec names none, so it runs with the default (``auto``: the fused runner,
+    since the tiny model has no dropout); a test that needs fits to arrive one seed at a time pins
+    ``runner="sequential"``.
+    """
+
+    def write(name: str = "tiny", epochs: int = 2, runner: str | None = None) -> tuple[Path, Path]:
         db = tmp_path / "store.db"
         path = tmp_path / f"{name}.yaml"
-        path.write_text(TINY_SPEC.format(name=name, epochs=epochs, db=db))
+        path.write_text(TINY_SPEC.format(name=name, epochs=epochs, db=db) + (f"runner: {runner}\n" if runner else ""))
         return path, db
 
     return write

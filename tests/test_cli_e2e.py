@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -38,7 +39,9 @@ def _assert_complete_grid(db) -> None:
 
 
 def test_sigkill_then_resume_recomputes_nothing(tiny_spec, tmp_path):
-    spec, db = tiny_spec()
+    # sequential: the kill must land between the two seeds of a trial, so fits must arrive one by one
+    # (the default runner fuses the seeds of a config and stores them together).
+    spec, db = tiny_spec(runner="sequential")
     proc = _start_and_wait_for_fits(spec, db, tmp_path, count=3)
     proc.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the store
     proc.wait()
@@ -84,15 +87,34 @@ def test_sigint_exits_130_and_resumes(tiny_spec, tmp_path):
 
 @pytest.fixture(scope="module")
 def finished_study(tmp_path_factory):
-    """One tiny grid study run to the end with ``--jobs 2``, shared by the read-only tests."""
+    """One tiny grid study run to the end with ``--jobs 2``, shared by the read-only tests.
+
+    Its spec names no runner, so it ran with the default ``auto``; its stderr is kept in
+    ``run.stderr`` next to the store.
+    """
     folder = tmp_path_factory.mktemp("finished")
     db = folder / "store.db"
     spec = folder / "tiny.yaml"
     spec.write_text(TINY_SPEC.format(name="tiny", epochs=1, db=db))
+    assert "runner" not in spec.read_text()
     done = run_tuning("run", str(spec), "--quiet", "--jobs", "2", cwd=folder)
     assert done.returncode == 0, done.stderr
     assert "6 fits run, 0 reused" in done.stdout
+    (folder / "run.stderr").write_text(done.stderr)
     return folder, db
+
+
+def test_a_spec_without_runner_runs_auto_fused_and_says_nothing_of_it(finished_study):
+    folder, db = finished_study
+    assert "fused" not in (folder / "run.stderr").read_text()
+    with sqlite3.connect(db) as conn:
+        (spec_json,) = conn.execute("SELECT spec_json FROM tuning_studies WHERE name = 'tiny'").fetchone()
+    assert json.loads(spec_json)["runner"] == "auto"
+    # No dropout, so every config was fused: its two seeds share one graph and its time equally.
+    fits = load_results("tiny", storage=str(db)).fits
+    assert (fits["status"] == "ok").all()
+    seconds = fits.groupby("config_key")["fit_seconds"].nunique()
+    assert len(seconds) == GRID_POINTS and (seconds == 1).all(), fits[["config_key", "seed", "fit_seconds"]]
 
 
 def test_status_list_and_load_results_after_a_parallel_run(finished_study):

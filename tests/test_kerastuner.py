@@ -69,7 +69,8 @@ def test_status_and_load_results_read_a_kerastuner_study(both_backends):
 def test_sigkill_then_resume_recomputes_nothing(tmp_path):
     db = tmp_path / "store.db"
     spec = tmp_path / "tiny.yaml"
-    spec.write_text(TINY_SPEC.format(name="tiny", epochs=1, db=db) + "backend: kerastuner\n")
+    # runner sequential: the kill must land in a half-done trial, so fits must arrive one seed at a time
+    spec.write_text(TINY_SPEC.format(name="tiny", epochs=1, db=db) + "backend: kerastuner\nrunner: sequential\n")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--quiet"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -7,6 +7,7 @@ Every spec is a YAML file written into ``tmp_path``, so the file-name part of th
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -131,7 +132,18 @@ def test_minimal_spec_takes_defaults(tmp_path):
     assert spec.fit.early_stopping is None
     assert spec.fit.validation.source == "problem"
     assert spec.storage == "sqlite:///tuning.db"
-    assert spec.runner == "sequential" and spec.jobs == 1
+    assert spec.runner == "auto" and spec.jobs == 1
+
+
+def test_runner_defaults_to_auto_and_a_stored_runner_is_kept(tmp_path):
+    assert "runner" not in MINIMAL and spec_from(tmp_path, "sampler: grid\n").runner == "auto"
+    for name in ("auto", "sequential", "processes", "fused"):
+        assert spec_from(tmp_path, f"sampler: grid\nrunner: {name}\n").runner == name
+    assert apply_overrides(spec_from(tmp_path, "sampler: grid\n"), runner="sequential").runner == "sequential"
+    # A study stored before `auto` existed has `runner: sequential` in its spec JSON: it stays sequential.
+    stored = spec_from(tmp_path, "sampler: grid\nrunner: sequential\n").to_json()
+    assert load_spec(json.loads(stored)).runner == "sequential"
+    assert spec_error(tmp_path, "sampler: grid\nrunner: threads\n").field == "runner"
 
 
 def test_full_spec_loads_every_section(tmp_path):

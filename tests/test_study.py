@@ -77,3 +77,113 @@ def test_parallel_batches_finish_even_when_the_sampler_repeats_a_running_config(
     outcome = tuning.run_study(one_config, jobs=2)
     # three trials of the one config: the first fits it, the others reuse its stored fit
     assert (outcome.complete, outcome.fits_run, outcome.fits_reused) == (3, 1, 2)
+
+
+# -- the default runner, auto: fused where the fused fit is the standalone fit ---------------------
+
+@pytest.fixture(scope="module")
+def auto_study(tmp_path_factory):
+    """A spec without `runner` (so `auto`), one config without dropout and one with: (store, stderr)."""
+    import contextlib
+    import io
+
+    folder = tmp_path_factory.mktemp("auto")
+    study = spec(folder, name="auto", fit={"epochs": 2, "batch_size": 5}, space={"dropout": [0.0, 0.3]}, repeats=2)
+    assert "runner" not in study
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        outcome = tuning.run_study(study)
+    assert (outcome.complete, outcome.failed, outcome.fits_run) == (2, 0, 4)
+    return folder / "study.db", stderr.getvalue()
+
+
+def _stored_and_standalone(db, dropout: float) -> list[tuple]:
+    """(stored fit row, fit_one of the same task) for each seed of the config with ``dropout``."""
+    import json
+
+    from tuning.repeats import FitTask, fit_one
+    from tuning.spec import load_spec
+    from tuning.store import Store
+
+    store = Store(f"sqlite:///{db}", create=False)
+    stored = load_spec(store.study_record("auto")["spec"])
+    rows = [r for r in store.fit_rows("auto") if r["config"]["dropout"] == dropout]
+    assert len(rows) == 2 and {r["seed"] for r in rows} == {0, 1}
+    pairs = []
+    for row in rows:
+        task = FitTask(stored.problem.name, json.dumps(stored.problem.params, sort_keys=True), row["config"],
+                       row["config_key"], row["seed"], stored.fit.model_dump(mode="json"))
+        pairs.append((row, fit_one(task)))
+    return pairs
+
+
+def test_a_spec_without_runner_is_stored_with_auto(auto_study):
+    from tuning.store import Store
+
+    db, _ = auto_study
+    assert Store(f"sqlite:///{db}", create=False).study_record("auto")["spec"]["runner"] == "auto"
+
+
+def test_auto_fuses_a_config_without_dropout_and_its_scores_are_fit_ones(auto_study):
+    db, _ = auto_study
+    pairs = _stored_and_standalone(db, 0.0)
+    # Fused: the seeds were replicas of one graph, each stored with an equal share of its time.
+    assert len({row["fit_seconds"] for row, _ in pairs}) == 1
+    for row, standalone in pairs:
+        assert row["status"] == "ok" and set(row["scores"]) == set(standalone.scores)
+        for name, value in standalone.scores.items():
+            assert row["scores"][name] == pytest.approx(value, rel=1e-4), name
+        assert row["curves"]["loss"] == pytest.approx(standalone.curves["loss"], rel=1e-4)
+
+
+def test_auto_fits_a_dropout_config_standalone_without_a_word(auto_study):
+    db, stderr = auto_study
+    assert "fused" not in stderr
+    pairs = _stored_and_standalone(db, 0.3)
+    assert len({row["fit_seconds"] for row, _ in pairs}) == 2  # each seed timed on its own: not fused
+    for row, standalone in pairs:
+        assert row["status"] == "ok" and row["scores"] == standalone.scores  # bit for bit
+        assert row["curves"] == standalone.curves
+
+
+def test_a_study_stored_as_sequential_keeps_it_on_resume_and_may_switch_to_auto(tmp_path):
+    """A study stored before `auto` was the default has `runner: sequential` in its stored spec."""
+    from tuning.store import Store
+    from tuning.study import resolve_resume_spec
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    old = spec(tmp_path, runner="sequential")
+    assert tuning.run_study(old).complete == 2
+    resumed = resolve_resume_spec("s", url)  # what `tuning resume s` continues
+    assert resumed.runner == "sequential"
+    more = tuning.run_study(resumed, repeats=2)
+    assert (more.fits_run, more.fits_reused) == (2, 2)
+    assert Store(url, create=False).study_record("s")["spec"]["runner"] == "sequential"
+    # The same spec without a runner (the new default): the runner may change between runs.
+    new = {k: v for k, v in old.items() if k != "runner"}
+    again = tuning.run_study(new, repeats=3)
+    assert (again.complete, again.fits_run, again.fits_reused) == (2, 2, 4)
+    assert Store(url, create=False).study_record("s")["spec"]["runner"] == "auto"
+
+
+def test_a_ctrl_c_while_a_trial_is_told_leaves_no_trial_running(tmp_path, monkeypatch):
+    """The fused runner delivers a config's seeds together, so a Ctrl-C just after a fit often lands
+    while its trial is being told: the tell must finish (or the trial be marked interrupted)."""
+    import os
+    import signal
+
+    import optuna
+
+    from tuning.backends.optuna import OptunaBackend
+
+    original = OptunaBackend.tell
+
+    def tell_during_ctrl_c(self, trial, result):
+        os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C as the outcome is written
+        original(self, trial, result)
+
+    monkeypatch.setattr(OptunaBackend, "tell", tell_during_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        tuning.run_study(spec(tmp_path))
+    trials = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'study.db'}").trials
+    assert [t.state.name for t in trials] == ["COMPLETE"]

@@ -74,7 +74,10 @@ def run(
     sampler: str | None = typer.Option(
         None, "--sampler", help="grid | random | tpe | cmaes (optuna); grid | random | bayesian | hyperband (kerastuner)."),
     jobs: int | None = typer.Option(None, "--jobs", min=1, help="Worker processes for fits."),
-    runner: str | None = typer.Option(None, "--runner", help="sequential | processes | fused (all seeds of a config in one graph)."),
+    runner: str | None = typer.Option(
+        None, "--runner", help="auto (the default: all seeds of a config in one graph when that gives the same "
+        "scores, i.e. without dropout; else sequential/processes) | sequential | processes | fused (every "
+        "config it can, dropout included)."),
     backend: str | None = typer.Option(None, "--backend", help=BACKEND_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:

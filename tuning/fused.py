@@ -32,11 +32,16 @@ Without dropout, one replica reproduces ``fit_one``'s curves to float32 rounding
 operations in another order), see ``tests/test_fused.py``.
 
 What is fused: the families of :mod:`tuning.models` (vanilla, stacked, bidirectional, gru,
-cnn_lstm, encoder_decoder), LSTM and GRU cells, every head, losses mse/mae/binary and categorical
+cnn_lstm, encoder_decoder, dense), LSTM and GRU cells, every head, losses mse/mae/binary and categorical
 crossentropy, optimizers adam/rmsprop/sgd/adagrad without norm clipping: every config
 :func:`tuning.models.build_model` builds today. Anything else (a loss the graph does not compute,
 a layer or option this module does not know, a fused fit that raises) is handed to the fallback
 runner (``processes`` with ``jobs`` > 1, else ``sequential``) with a one-line notice on stderr.
+
+``runner: auto`` (the default) is a :class:`FusedRunner` with ``exact_only=True`` and no notices:
+it fuses only the configs whose fused fit *is* the standalone fit (no ``dropout`` or
+``recurrent_dropout`` > 0 in any recurrent layer) and fits every other config with the fallback
+runner, silently, so every stored score is ``fit_one``'s up to float32 rounding.
 """
 
 from __future__ import annotations
@@ -66,10 +71,18 @@ ELEMENTWISE_OPTIMIZERS = ("Adam", "AdamW", "RMSprop", "SGD", "Adagrad")
 DEFAULT_MEMORY_BUDGET = 1 << 30
 #: Upper bound of replicas in one graph, whatever the memory says.
 MAX_REPLICAS = 64
+#: TensorFlow threads (intra- and inter-op) a fused graph runs with. Its ops are many and small
+#: (a few thousand floats each): on 2 cores one thread trained the 20-cell benchmark graph 1.6-2.6x
+#: faster than TensorFlow's default, which spends more synchronising its threads than it gains.
+GRAPH_THREADS = 1
 
 
 class Unsupported(Exception):
     """The fused runner cannot take this config; the message says why (one line)."""
+
+
+class NotExact(Unsupported):
+    """The config can be fused, but not value for value: its dropout masks would differ from Keras's."""
 
 
 # -- the runner ------------------------------------------------------------------------------------
@@ -81,18 +94,29 @@ class FusedRunner:
     at most ``max_replicas`` replicas (by default as many as :data:`DEFAULT_MEMORY_BUDGET`
     allows for the model's size, at most :data:`MAX_REPLICAS`). With ``jobs`` > 1 the graphs run
     in joblib worker processes, each with its share of the CPU threads.
+
+    Args:
+        exact_only: fuse only configs whose fused fit reproduces ``fit_one`` (no dropout or
+            recurrent dropout > 0 anywhere in the model); the others go to ``fallback`` without
+            a notice, since that is the rule and not a surprise. This is ``runner: auto``.
+        notice: called with each one-line notice (a config not fused, a fused fit that failed);
+            ``None`` prints it on stderr, :func:`no_notice` drops it.
+
+    ``counts`` tells where this runner's fits went: ``{"fused": n, "fallback": m}``, one per
+    (config, seed) result it yielded.
     """
 
-    name = "fused"
-
     def __init__(self, jobs: int = 1, *, max_replicas: int | None = None, fallback: Runner | None = None,
-                 memory_budget: int = DEFAULT_MEMORY_BUDGET, notice=None):
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET, notice=None, exact_only: bool = False):
         self.jobs = max(1, int(jobs))
         self.max_replicas = max_replicas
         self.memory_budget = memory_budget
         self.fallback = fallback or (ProcessRunner(self.jobs) if self.jobs > 1 else SequentialRunner())
         self.notice = notice or _print_notice
+        self.exact_only = exact_only
+        self.name = "auto" if exact_only else "fused"
         self.threads = max(1, (os.cpu_count() or 1) // self.jobs) if self.jobs > 1 else None
+        self.counts = {"fused": 0, "fallback": 0}
 
     def map(self, tasks: list[FitTask]) -> Iterator[FitResult]:
         from tuning.errors import TuningError
@@ -105,9 +129,12 @@ class FusedRunner:
         fused, fallback = [], []
         for group in groups.values():
             try:
-                size = check_supported(group[0], self.memory_budget)
+                size = check_supported(group[0], self.memory_budget, exact_only=self.exact_only)
             except TuningError:
                 raise  # a spec mistake: every seed would fail alike, as in fit_one
+            except NotExact:  # exact_only and dropout: the fallback's fits are the standalone ones
+                fallback += group
+                continue
             except Exception as why:  # Unsupported, or anything unexpected while checking
                 self.notice(f"fused runner: config {group[0].config_key} not fused ({why}); fitting its "
                             f"{len(group)} seed(s) with the {getattr(self.fallback, 'name', 'fallback')} runner")
@@ -116,7 +143,7 @@ class FusedRunner:
             size = max(1, min(size, self.max_replicas or size))
             fused += [group[i:i + size] for i in range(0, len(group), size)]
         if fallback:
-            yield from self.fallback.map(fallback)
+            yield from self._fall_back(fallback)
         if self.jobs == 1:
             for chunk in fused:
                 yield from self._fit_or_fall_back(chunk)
@@ -130,9 +157,16 @@ class FusedRunner:
                 chunk = chunks[index]
                 self.notice(f"fused runner: config {chunk[0].config_key} failed fused ({results}); "
                             f"refitting its {len(chunk)} seed(s) with the fallback runner")
-                yield from self.fallback.map(chunk)
+                yield from self._fall_back(chunk)
             else:
-                yield from results
+                for result in results:
+                    self.counts["fused"] += 1
+                    yield result
+
+    def _fall_back(self, tasks: list[FitTask]) -> Iterator[FitResult]:
+        for result in self.fallback.map(tasks):
+            self.counts["fallback"] += 1
+            yield result
 
     def _fit_or_fall_back(self, chunk: list[FitTask]) -> Iterator[FitResult]:
         from tuning.errors import TuningError
@@ -144,9 +178,11 @@ class FusedRunner:
         except Exception as exc:  # a bug or an exhausted resource must not lose the seeds
             self.notice(f"fused runner: config {chunk[0].config_key} failed fused ({type(exc).__name__}: "
                         f"{_first_line(exc)}); refitting its {len(chunk)} seed(s) with the fallback runner")
-            yield from self.fallback.map(chunk)
+            yield from self._fall_back(chunk)
             return
-        yield from results
+        for result in results:
+            self.counts["fused"] += 1
+            yield result
 
 
 def _fit_group_or_error(index: int, chunk: list[FitTask]):
@@ -170,12 +206,19 @@ def _print_notice(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def no_notice(message: str) -> None:
+    """A ``notice`` that drops the message (``runner: auto``: the user did not ask for fusing)."""
+
+
 # -- what can be fused -----------------------------------------------------------------------------
 
-def check_supported(task: FitTask, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
+def check_supported(task: FitTask, memory_budget: int = DEFAULT_MEMORY_BUDGET, *, exact_only: bool = False) -> int:
     """Raise :class:`Unsupported` if ``task``'s config cannot be fused; else the replicas per graph.
 
-    Checks the config itself (no Keras needed) and then the standalone model it builds.
+    Checks the config itself (no Keras needed) and then the standalone model it builds. With
+    ``exact_only``, a config with dropout raises :class:`NotExact`: from the config alone when it
+    sets ``dropout``/``recurrent_dropout`` > 0 (before any model is built), and otherwise from the
+    parsed model's recurrent layers.
     """
     from tuning.repeats import _import_tensorflow_quietly, cached_problem
     from tuning.space import split_config
@@ -184,14 +227,29 @@ def check_supported(task: FitTask, memory_budget: int = DEFAULT_MEMORY_BUDGET) -
     loss = model_config.get("loss")
     if loss is not None and loss not in LOSSES:
         raise Unsupported(f"loss {loss!r} is not one of {', '.join(LOSSES)}")
+    if exact_only and _config_dropout(model_config):
+        raise NotExact("dropout: fused masks are not Keras's")
     _import_tensorflow_quietly()
     problem = cached_problem(task.problem_name, task.problem_params_json)
     model = _standalone_model(model_config, problem, task.seed)
     net = parse_model(model, problem)
-    # fit_group needs this very model (same config, same seed) for its first replica: keep it.
     _BUILT.clear()
+    if exact_only and net.dropout_widths:
+        raise NotExact("dropout: fused masks are not Keras's")
+    # fit_group needs this very model (same config, same seed) for its first replica: keep it.
     _BUILT[(task.problem_name, task.problem_params_json, task.config_key, task.seed)] = model
     return replicas_per_graph(net, problem, int(fit_config.get("batch_size", 32)), memory_budget)
+
+
+def _config_dropout(model_config: dict) -> bool:
+    """Whether the config asks for dropout in its recurrent layers (``dense`` has none to apply it to).
+
+    Only well-formed numbers count: a malformed value is left for ``build_model`` to report.
+    """
+    if model_config.get("family") == "dense":
+        return False
+    values = (model_config.get(key) for key in ("dropout", "recurrent_dropout"))
+    return any(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in values)
 
 
 #: The last standalone model check_supported built, by (problem, params, config key, seed).
@@ -244,6 +302,11 @@ class RnnSpec:
 @dataclass
 class RepeatSpec:
     n: int
+
+
+@dataclass
+class FlattenSpec:
+    width: int  # steps x features of the flattened window
 
 
 @dataclass
@@ -485,6 +548,8 @@ class FusedGraph:
                     h = self._rnn(spec, weights, h, masks, reverse=False, training=training)
             elif isinstance(spec, RepeatSpec):
                 h = tf.tile(h[:, :, None, :], [1, 1, spec.n, 1])
+            elif isinstance(spec, FlattenSpec):
+                h = tf.reshape(h, [self.replicas, -1, spec.width])
             else:
                 return self._head(spec, weights, h)
         raise AssertionError("no head")
@@ -686,13 +751,40 @@ class _Stopper:
 # -- one fused fit ---------------------------------------------------------------------------------
 
 # Module-level so that tests can wrap it (e.g. to poison one replica's weights).
-def initial_weights(net: FusedNet, model_config: dict, problem, seeds: list[int], first_model=None):
-    """Per seed, the weights of the model ``fit_one`` would build, in ``net.weight_layers`` order."""
+def initial_weights(net: FusedNet, model_configs: list[dict], problem, seeds: list[int], first_model=None,
+                    optimizer_configs: list[dict] | None = None):
+    """Per seed, the weights of the model ``fit_one`` would build, in ``net.weight_layers`` order.
+
+    ``model_configs[r]`` is replica r's own config (replicas may differ in initializer and
+    learning rate); each replica's optimizer config is appended to ``optimizer_configs`` if given.
+    """
     out = []
-    for index, seed in enumerate(seeds):
-        model = first_model if index == 0 and first_model is not None else _standalone_model(model_config, problem, seed)
+    for index, (config, seed) in enumerate(zip(model_configs, seeds, strict=True)):
+        model = first_model if index == 0 and first_model is not None else _standalone_model(config, problem, seed)
         out.append([np.asarray(w) for name in net.weight_layers for w in model.get_layer(name).get_weights()])
+        if optimizer_configs is not None:
+            optimizer_configs.append(model.optimizer.get_config())
     return out
+
+
+def _learning_rate_scales(optimizer_configs: list[dict]) -> np.ndarray | None:
+    """Each replica's learning rate over the graph optimizer's (replica 0's); None when all are equal.
+
+    Adam, AdamW, RMSprop, SGD (with momentum) and Adagrad move a variable by the learning rate
+    times a function of its gradients alone, so a replica's step at rate ``a * lr`` is ``a`` times
+    its step at ``lr``: one optimizer can serve replicas with different rates. Anything else that
+    differs between the replicas' optimizers cannot be shared.
+    """
+    base = optimizer_configs[0]
+    rates = []
+    for config in optimizer_configs:
+        if {k: v for k, v in config.items() if k not in ("learning_rate", "name")} != \
+                {k: v for k, v in base.items() if k not in ("learning_rate", "name")}:
+            raise Unsupported("replicas with different optimizers")
+        rates.append(float(config["learning_rate"]))
+    if all(rate == rates[0] for rate in rates):
+        return None
+    return np.asarray(rates, dtype=np.float64) / rates[0]
 
 
 def _batch_orders(n: int, batch_size: int, seeds: list[int], epochs: int, shuffle: bool) -> np.ndarray:
@@ -739,6 +831,7 @@ def fit_group(tasks: list[FitTask]) -> list[FitResult]:
     seeds = [t.seed for t in tasks]
     problem = cached_problem(first.problem_name, first.problem_params_json)
     model_config, fit_config = split_config(first.config)
+    model_configs = [split_config(t.config)[0] for t in tasks]
     settings = first.fit
     if settings.get("deterministic"):
         tf.config.experimental.enable_op_determinism()
@@ -746,7 +839,9 @@ def fit_group(tasks: list[FitTask]) -> list[FitResult]:
     if first_model is None:
         first_model = _standalone_model(model_config, problem, seeds[0])
     net = parse_model(first_model, problem)
-    weights = initial_weights(net, model_config, problem, seeds, first_model)
+    optimizer_configs: list[dict] = []
+    weights = initial_weights(net, model_configs, problem, seeds, first_model, optimizer_configs)
+    rate_scales = _learning_rate_scales(optimizer_configs)
     del first_model
 
     x, y, x_val, y_val = training_arrays(problem, settings)
@@ -761,7 +856,7 @@ def fit_group(tasks: list[FitTask]) -> list[FitResult]:
     graph = FusedGraph(net, weights, seeds)
     optimizer = net.optimizer_class.from_config(net.optimizer_config)
     optimizer.build(graph.variables)
-    trainer = _Trainer(graph, optimizer, x, y, batch_size, steps)
+    trainer = _Trainer(graph, optimizer, x, y, batch_size, steps, rate_scales)
     with _without_grappler():
         return _train_and_score(tasks, problem, model_config, graph, optimizer, trainer, orders, x_val, y_val,
                                 epochs, steps, early, fit_config, started)
@@ -892,7 +987,8 @@ def _zero_replicas(graph: FusedGraph, optimizer, replicas: list[int]) -> None:
 class _Trainer:
     """The compiled functions of one fused fit: a whole epoch in one graph call, evaluation, predict."""
 
-    def __init__(self, graph: FusedGraph, optimizer, x, y, batch_size: int, steps: int):
+    def __init__(self, graph: FusedGraph, optimizer, x, y, batch_size: int, steps: int,
+                 rate_scales: np.ndarray | None = None):
         import tensorflow as tf
 
         self.graph, self.optimizer = graph, optimizer
@@ -907,6 +1003,9 @@ class _Trainer:
         # weight-0 samples. With fully known, equal shapes TensorFlow's gradients of the
         # elementwise ops skip their broadcasting bookkeeping (a third of the ops per time step).
         padded = steps * batch_size
+        if rate_scales is not None:
+            scales = [tf.constant(rate_scales.astype(np.float32).reshape([replicas] + [1] * (len(v.shape) - 1)))
+                      for v in graph.variables]
         sample_weight = tf.constant(np.arange(padded) < self.n, dtype=tf.float32)
 
         def weighted(values, w):
@@ -927,7 +1026,13 @@ class _Trainer:
                 losses = total_loss / count  # each replica's mean over its real samples, as Keras's
                 total = tf.reduce_sum(tf.where(alive, losses, tf.zeros_like(losses)))
             grads = tape.gradient(total, graph.variables)
-            optimizer.apply(grads, graph.variables)
+            if rate_scales is None:
+                optimizer.apply(grads, graph.variables)
+            else:  # per-replica learning rates: scale each replica's step (see _learning_rate_scales)
+                before = [tf.identity(v.value) for v in graph.variables]
+                optimizer.apply(grads, graph.variables)
+                for v, old, scale in zip(graph.variables, before, scales, strict=True):
+                    v.assign(old + scale * (v.value - old))
             metric_total, metric_n = weighted(_metric_values(metric, loss_name, yb, out), w)
             return (s + 1, loss_sum + losses * tf.reduce_sum(w), metric_sum + metric_total, metric_count + metric_n)
 

@@ -4,8 +4,10 @@ Three pieces, each replaceable:
 
 * :func:`fit_one` - a pure function: one (config, seed) in, one :class:`FitResult` out. It
   imports TensorFlow itself, so it runs the same in this process or in a worker.
-* runners - decide *where* fits run: :class:`SequentialRunner` (here, one after another) or
-  :class:`ProcessRunner` (joblib worker processes, each with its share of the CPU threads).
+* runners - decide *where* fits run: :class:`SequentialRunner` (here, one after another),
+  :class:`ProcessRunner` (joblib worker processes, each with its share of the CPU threads), or
+  :class:`tuning.fused.FusedRunner` (all seeds of a config as one graph; ``auto``, the default,
+  fuses only the configs whose fused fit is the standalone one); :func:`make_runner` picks one.
   A runner only maps tasks to results; it knows nothing of stores or studies.
 * :class:`Evaluator` - for one config: takes finished fits from the store, sends the missing
   (config, seed) tasks to the runner, writes each result the moment it arrives, checks every
@@ -81,9 +83,18 @@ class ProcessRunner:
 
 
 def make_runner(name: str, jobs: int) -> Runner:
-    if name == "fused":  # all seeds of a config in one graph (tuning/fused.py)
-        from tuning.fused import FusedRunner
+    """The runner a spec's ``runner`` and ``jobs`` ask for.
 
+    ``auto`` (the default) fuses the seeds of every config whose fused fit is its standalone fit
+    (no dropout) and fits the others with ``processes`` (``jobs`` > 1) or ``sequential``, without
+    a word on stderr; ``fused`` fuses every config it can, with a notice for those it cannot;
+    ``sequential`` with ``jobs`` > 1 means ``processes``.
+    """
+    if name in ("fused", "auto"):  # all seeds of a config in one graph (tuning/fused.py)
+        from tuning.fused import FusedRunner, no_notice
+
+        if name == "auto":
+            return FusedRunner(jobs, exact_only=True, notice=no_notice)
         return FusedRunner(jobs)
     if name == "processes" or jobs > 1:
         return ProcessRunner(jobs)

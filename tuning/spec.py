@@ -46,7 +46,7 @@ BACKEND_SAMPLERS = {"optuna": ("grid", "random", "tpe", "cmaes"),
                     "kerastuner": ("grid", "random", "bayesian", "hyperband")}
 DEFAULT_SAMPLER = {"optuna": "tpe", "kerastuner": "bayesian"}
 AGGREGATES = ("mean", "median", "worst", "mean_plus_std")
-RUNNERS = ("sequential", "processes", "fused")
+RUNNERS = ("auto", "sequential", "processes", "fused")
 
 #: Names a searched parameter may have, with the accepted values of the categorical ones.
 MODEL_KEYS: dict[str, tuple | None] = {
@@ -301,7 +301,7 @@ class StudySpec(_Strict):
     storage: str = "sqlite:///tuning.db"
     backend: Literal[BACKENDS] = "optuna"  # type: ignore[valid-type]
     _source: str = PrivateAttr(default="<spec>")  # the file it was read from, for error messages
-    runner: Literal[RUNNERS] = "sequential"  # type: ignore[valid-type]
+    runner: Literal[RUNNERS] = "auto"  # type: ignore[valid-type]
     jobs: int = Field(default=1, ge=1)
 
     @model_validator(mode="before")

@@ -19,7 +19,7 @@ from typing import Any
 from tuning.errors import SpecError, StoreError
 from tuning.progress import SilentReporter, config_summary
 from tuning.spec import StudySpec, load_spec, with_source
-from tuning.store import Store
+from tuning.store import Store, _uninterrupted
 
 
 @dataclass
@@ -111,17 +111,27 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     with _ctrl_c(stop_requested):
         try:
             while not stop_requested.is_set():
-                while len(in_flight) < batch_size and (proposal := backend.ask(busy=set(in_flight))) is not None:
-                    trial, config, key = proposal
-                    in_flight[key] = (trial, config)
-                    reporter.trial_started(trial.number, config_summary(config, searched), len(spec.seeds))
-                if not in_flight:
-                    break
                 try:
+                    # A Ctrl-C is held while a trial is asked for or told, so that every trial the
+                    # backend has started is either in `in_flight` (and is marked interrupted below) or
+                    # told: none is left RUNNING. (The fused runner delivers a config's seeds together,
+                    # so a Ctrl-C just after a fit often lands right here.)
+                    while len(in_flight) < batch_size:
+                        with _uninterrupted():
+                            proposal = backend.ask(busy=set(in_flight))
+                            if proposal is not None:
+                                trial, config, key = proposal
+                                in_flight[key] = (trial, config)
+                        if proposal is None:
+                            break
+                        reporter.trial_started(trial.number, config_summary(config, searched), len(spec.seeds))
+                    if not in_flight:
+                        break
                     for result in evaluator.evaluate_many([(c, k) for k, (_, c) in in_flight.items()], spec.seeds,
                                                           on_fit=on_fit):
-                        trial, _ = in_flight.pop(result.config_key)
-                        backend.tell(trial, result)
+                        with _uninterrupted():
+                            trial, _ = in_flight.pop(result.config_key)
+                            backend.tell(trial, result)
                         reporter.trial_done(trial.number, result)
                 except KeyboardInterrupt:
                     for trial, _ in in_flight.values():
