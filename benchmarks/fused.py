@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB; load average "
           f"{', '.join(f'{v:.2f}' for v in machine['load_average_at_start'] or [])}")
     print(f"python {machine['python']}, tensorflow {machine['tensorflow']}, keras {machine['keras']}; "
-          f"TF threads: {args.threads or 'default'}")
+          f"TF threads in this process: {args.threads or GRAPH_THREADS}")
     machine["tf_threads"] = args.threads
     params = json.dumps(sizes["problem_params"], sort_keys=True)
     print(f"problem {PROBLEM} {sizes['problem_params']}, batch 32, {sizes['epochs']} epochs, no early stopping")

@@ -60,6 +60,8 @@ FAMILY_CASES = [
     pytest.param({"family": "cnn_lstm", "pool_size": 2, "filters": 4}, SINE, id="cnn_lstm-pooled"),
     pytest.param({"family": "encoder_decoder"}, ADDITION, id="encoder_decoder-multiclass-sequence"),
     pytest.param({"family": "encoder_decoder", "cell": "gru"}, SINE, id="encoder_decoder-gru-horizon"),
+    pytest.param({"family": "dense"}, SINE, id="dense-flattened-window"),
+    pytest.param({"family": "dense"}, CUMSUM, id="dense-per-step"),
     # relu cells: the time loop tuning/recurrence.py does not take, differentiated by TensorFlow
     pytest.param({"family": "stacked", "activation": "relu"}, SINE, id="stacked-relu-autodiff-loop"),
     pytest.param({"family": "gru", "activation": "relu"}, SINE, id="gru-relu-autodiff-loop"),
@@ -84,6 +86,26 @@ def test_each_of_several_replicas_is_its_standalone_twin():
         assert_same_fit(result, standalone)
     # Different seeds really are different replicas.
     assert len({r.curves["loss"][0] for r in results}) == 3
+
+
+def test_configs_differing_in_learning_rate_and_initializer_share_a_graph_as_their_own_fits():
+    # Stretch of issue 6: per-replica learning rates (each replica's optimizer step scaled by its
+    # rate over replica 0's) and per-replica initial weights; each replica is still its own fit.
+    group = (tasks({"family": "vanilla", "learning_rate": 0.01}, [0, 1], SINE)
+             + tasks({"family": "vanilla", "learning_rate": 0.003, "initializer": "he_normal"}, [0], SINE)
+             + tasks({"family": "vanilla"}, [2], SINE))  # the default rate, 0.001
+    momentum = (tasks({"family": "gru", "optimizer": "sgd", "learning_rate": 0.1}, [0], SINE)
+                + tasks({"family": "gru", "optimizer": "sgd", "learning_rate": 0.02}, [1], SINE))
+    for chunk in (group, momentum):
+        results = fit_group(chunk)
+        assert len({r.fit_seconds for r in results}) == 1  # one graph
+        for result, task in zip(results, chunk, strict=True):
+            assert_same_fit(result, fit_one(task))
+    runner = FusedRunner(fallback=SequentialRunner())
+    shared = list(runner.map(group + tasks({"family": "vanilla", "units": 2}, [0], SINE)))
+    assert runner.counts == {"fused": 5, "fallback": 0}
+    seconds = {r.config_key: r.fit_seconds for r in shared}
+    assert len({seconds[t.config_key] for t in group}) == 1 and len(set(seconds.values())) == 2
 
 
 def test_batch_orders_are_the_orders_fit_data_gives_each_seed():
@@ -132,17 +154,20 @@ def test_a_nan_in_one_replica_fails_that_seed_only(monkeypatch):
         assert_same_fit(results[index], fit_one(group[index]))
 
 
-def test_unsupported_config_falls_back_with_a_notice():
-    # family dense (Flatten -> Dense) has no fused graph: its seeds go to the fallback runner.
+def test_unsupported_config_falls_back_with_a_notice(monkeypatch):
+    # Every config build_model makes is fused today: the runner is told that it does not compute
+    # the mse loss, so an explicit ``loss: mse`` config must go to the fallback runner.
+    monkeypatch.setattr(fused, "LOSSES", tuple(name for name in fused.LOSSES if name != "mse"))
     notices: list[str] = []
     runner = FusedRunner(notice=notices.append, fallback=SequentialRunner())
-    dense = tasks({"family": "dense", "epochs": 1}, [0, 1])
+    refused = tasks({"family": "vanilla", "loss": "mse", "epochs": 1}, [0, 1])
     plain = tasks({"family": "vanilla", "epochs": 1}, [0, 1])
-    results = list(runner.map(dense + plain))
-    assert sorted((r.config_key, r.seed) for r in results) == sorted((t.config_key, t.seed) for t in dense + plain)
-    assert len(notices) == 1 and "not fused" in notices[0] and "Flatten" in notices[0] and "\n" not in notices[0]
+    results = list(runner.map(refused + plain))
+    assert sorted((r.config_key, r.seed) for r in results) == sorted((t.config_key, t.seed) for t in refused + plain)
+    assert len(notices) == 1 and "not fused" in notices[0] and "'mse'" in notices[0] and "\n" not in notices[0]
+    assert runner.counts == {"fused": 2, "fallback": 2}
     by_key = {(r.config_key, r.seed): r for r in results}
-    for task in dense:  # the fallback's fits are fit_one's, bit for bit
+    for task in refused:  # the fallback's fits are fit_one's, bit for bit
         assert by_key[(task.config_key, task.seed)].scores == fit_one(task).scores
 
 

@@ -83,22 +83,24 @@ def test_parallel_batches_finish_even_when_the_sampler_repeats_a_running_config(
 
 @pytest.fixture(scope="module")
 def auto_study(tmp_path_factory):
-    """A spec without `runner` (so `auto`), one config without dropout and one with: (store, stderr)."""
+    """A spec without `runner` (so `auto`): a grid of dropout 0 / 0.3 x learning rate 0.01 / 0.003,
+    two seeds each: (store, stderr). The two configs without dropout differ only in learning rate,
+    so the grid's trials in flight put their four fits into one graph."""
     import contextlib
     import io
 
     folder = tmp_path_factory.mktemp("auto")
-    study = spec(folder, name="auto", fit={"epochs": 2, "batch_size": 5}, space={"dropout": [0.0, 0.3]}, repeats=2)
+    study = spec(folder, name="auto", fit={"epochs": 2, "batch_size": 5}, space={"dropout": [0.0, 0.3], "learning_rate": [0.01, 0.003]}, repeats=2)
     assert "runner" not in study
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
         outcome = tuning.run_study(study)
-    assert (outcome.complete, outcome.failed, outcome.fits_run) == (2, 0, 4)
+    assert (outcome.complete, outcome.failed, outcome.fits_run) == (4, 0, 8)
     return folder / "study.db", stderr.getvalue()
 
 
-def _stored_and_standalone(db, dropout: float) -> list[tuple]:
-    """(stored fit row, fit_one of the same task) for each seed of the config with ``dropout``."""
+def _stored_and_standalone(db, dropout: float, learning_rates=(0.01,)) -> list[tuple]:
+    """(stored fit row, fit_one of the same task) for each seed of the configs with ``dropout``."""
     import json
 
     from tuning.repeats import FitTask, fit_one
@@ -107,8 +109,9 @@ def _stored_and_standalone(db, dropout: float) -> list[tuple]:
 
     store = Store(f"sqlite:///{db}", create=False)
     stored = load_spec(store.study_record("auto")["spec"])
-    rows = [r for r in store.fit_rows("auto") if r["config"]["dropout"] == dropout]
-    assert len(rows) == 2 and {r["seed"] for r in rows} == {0, 1}
+    rows = [r for r in store.fit_rows("auto")
+            if r["config"]["dropout"] == dropout and r["config"]["learning_rate"] in learning_rates]
+    assert len(rows) == 2 * len(learning_rates) and {r["seed"] for r in rows} == {0, 1}
     pairs = []
     for row in rows:
         task = FitTask(stored.problem.name, json.dumps(stored.problem.params, sort_keys=True), row["config"],
@@ -126,9 +129,10 @@ def test_a_spec_without_runner_is_stored_with_auto(auto_study):
 
 def test_auto_fuses_a_config_without_dropout_and_its_scores_are_fit_ones(auto_study):
     db, _ = auto_study
-    pairs = _stored_and_standalone(db, 0.0)
-    # Fused: the seeds were replicas of one graph, each stored with an equal share of its time.
-    assert len({row["fit_seconds"] for row, _ in pairs}) == 1
+    pairs = _stored_and_standalone(db, 0.0, learning_rates=(0.01, 0.003))
+    # Fused: the seeds of both learning rates were replicas of one graph (per-replica learning
+    # rates), each stored with an equal share of its time.
+    assert len({row["fit_seconds"] for row, _ in pairs}) == 1 and len({row["config_key"] for row, _ in pairs}) == 2
     for row, standalone in pairs:
         assert row["status"] == "ok" and set(row["scores"]) == set(standalone.scores)
         for name, value in standalone.scores.items():

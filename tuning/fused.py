@@ -75,6 +75,12 @@ MAX_REPLICAS = 64
 #: (a few thousand floats each): on 2 cores one thread trained the 20-cell benchmark graph 1.6-2.6x
 #: faster than TensorFlow's default, which spends more synchronising its threads than it gains.
 GRAPH_THREADS = 1
+#: Config keys whose values may differ between the replicas of one graph: each replica's
+#: initial weights are its own model's, and its learning rate scales its own optimizer step.
+PER_REPLICA_KEYS = ("learning_rate", "initializer")
+#: Trials a study keeps in flight under a fused runner with the grid or random sampler, so that
+#: configs differing only in :data:`PER_REPLICA_KEYS` can meet in one graph.
+TRIALS_IN_FLIGHT = 8
 
 
 class Unsupported(Exception):
@@ -90,10 +96,14 @@ class NotExact(Unsupported):
 class FusedRunner:
     """Fits all seeds of a config as replicas of one graph; other configs go to ``fallback``.
 
-    Tasks are grouped by (problem, config key, fit settings); each group is split into graphs of
-    at most ``max_replicas`` replicas (by default as many as :data:`DEFAULT_MEMORY_BUDGET`
-    allows for the model's size, at most :data:`MAX_REPLICAS`). With ``jobs`` > 1 the graphs run
-    in joblib worker processes, each with its share of the CPU threads.
+    Tasks are grouped by (problem, config but :data:`PER_REPLICA_KEYS`, fit settings), so the
+    seeds of configs that differ only in learning rate or initializer train together; each group
+    is split into graphs of at most ``max_replicas`` replicas (by default as many as
+    :data:`DEFAULT_MEMORY_BUDGET` allows for the model's size, at most :data:`MAX_REPLICAS`). With ``jobs`` > 1 the graphs run
+    in joblib worker processes. Graphs run with :data:`GRAPH_THREADS` TensorFlow threads: with
+    ``jobs`` == 1 the whole process is pinned to them before its first TensorFlow op (so the
+    fallback's fits in this process run with them too; a standalone fit was as fast with one
+    thread as with TensorFlow's default in ``benchmarks/fused.py``).
 
     Args:
         exact_only: fuse only configs whose fused fit reproduces ``fit_one`` (no dropout or
@@ -115,15 +125,20 @@ class FusedRunner:
         self.notice = notice or _print_notice
         self.exact_only = exact_only
         self.name = "auto" if exact_only else "fused"
-        self.threads = max(1, (os.cpu_count() or 1) // self.jobs) if self.jobs > 1 else None
+        self.threads = GRAPH_THREADS  # in this process (jobs == 1) or in each worker
         self.counts = {"fused": 0, "fallback": 0}
 
     def map(self, tasks: list[FitTask]) -> Iterator[FitResult]:
         from tuning.errors import TuningError
+        from tuning.repeats import _configure_threads
+
+        if self.jobs == 1:  # pins this process's TensorFlow threads if no op has run yet (else keeps them)
+            _configure_threads(self.threads)
 
         groups: dict[tuple, list[FitTask]] = {}
-        for task in tasks:
-            key = (task.problem_name, task.problem_params_json, task.config_key,
+        for task in tasks:  # configs that differ only in learning rate or initializer share a graph
+            shared = {k: v for k, v in task.config.items() if k not in PER_REPLICA_KEYS}
+            key = (task.problem_name, task.problem_params_json, json.dumps(shared, sort_keys=True, default=str),
                    json.dumps(task.fit, sort_keys=True, default=str))
             groups.setdefault(key, []).append(task)
         fused, fallback = [], []
@@ -403,6 +418,11 @@ def parse_model(model, problem) -> FusedNet:
             net.weight_layers.append(layer.name)
             width = spec.units * (2 if bidirectional else 1)
             sequence = spec.return_sequences
+        elif isinstance(layer, keras.layers.Flatten):  # the dense family: the whole window into the head
+            if not sequence:
+                raise Unsupported("Flatten of a vector")
+            net.layers.append(FlattenSpec(steps * width))
+            width, sequence = steps * width, False
         elif isinstance(layer, keras.layers.RepeatVector):
             if sequence:
                 raise Unsupported("RepeatVector of a sequence")

@@ -107,6 +107,13 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     # With N worker processes, N trials run at once so that no worker waits for a trial's last seed
     # (KerasTuner's oracle proposes one trial at a time: there, the workers share its seeds).
     batch_size = spec.jobs if spec.runner == "processes" or spec.jobs > 1 else 1
+    if spec.runner in ("auto", "fused") and spec.sampler.name in ("grid", "random"):
+        # Several trials at once, so configs that differ only in learning rate or initializer
+        # train as one graph (tuning/fused.py). Grid and random proposals do not depend on the
+        # results of the trials still in flight; TPE's and CMA-ES's do, so they keep one at a time.
+        from tuning.fused import TRIALS_IN_FLIGHT
+
+        batch_size = max(batch_size, TRIALS_IN_FLIGHT)
     batch_size = min(batch_size, getattr(backend, "max_parallel_trials", batch_size))
     with _ctrl_c(stop_requested):
         try:
