@@ -220,3 +220,12 @@ def test_with_dropout_fused_and_standalone_scores_are_indistinguishable():
     plain = fit_group(tasks({**config, "dropout": 0.0, "recurrent_dropout": 0.0}, seeds[:2], SINE,
                             fit={"shuffle": True}))
     assert plain[0].scores["val_loss"] != fused_scores[0]
+
+
+def test_graphs_are_spread_over_the_workers():
+    ten = tasks({"family": "vanilla"}, list(range(10)))
+    three = tasks({"family": "vanilla", "units": 2}, [0, 1, 2])
+    assert [len(c) for c in fused._spread([ten], 2)] == [5, 5]
+    assert [len(c) for c in fused._spread([ten, three], 2)] == [10, 3]  # every worker has a graph already
+    assert [len(c) for c in fused._spread([three[:1]], 2)] == [1]  # one replica cannot be split
+    assert sorted(t.seed for c in fused._spread([ten], 4) for t in c) == list(range(10))

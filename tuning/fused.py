@@ -164,7 +164,7 @@ class FusedRunner:
             return
         from joblib import Parallel, delayed
 
-        chunks = [[replace(t, threads=self.threads) for t in chunk] for chunk in fused]
+        chunks = [[replace(t, threads=self.threads) for t in chunk] for chunk in _spread(fused, self.jobs)]
         parallel = Parallel(n_jobs=self.jobs, backend="loky", return_as="generator_unordered")
         for index, results in parallel(delayed(_fit_group_or_error)(i, chunk) for i, chunk in enumerate(chunks)):
             if isinstance(results, str):  # the group failed as a whole: refit its seeds one by one
@@ -197,6 +197,23 @@ class FusedRunner:
         for result in results:
             self.counts["fused"] += 1
             yield result
+
+
+def _spread(chunks: list[list[FitTask]], workers: int) -> list[list[FitTask]]:
+    """Split the largest graphs in two until every worker has one (one graph runs on one core).
+
+    A graph's cost grows with its replicas once they are a handful, so R replicas as two graphs
+    of R/2 on two cores finish sooner than one graph of R on one core.
+    """
+    chunks = [chunk for chunk in chunks if chunk]
+    while 0 < len(chunks) < workers:
+        largest = max(range(len(chunks)), key=lambda i: len(chunks[i]))
+        if len(chunks[largest]) < 2:
+            break
+        chunk = chunks.pop(largest)
+        half = (len(chunk) + 1) // 2
+        chunks += [chunk[:half], chunk[half:]]
+    return chunks
 
 
 def _fit_group_or_error(index: int, chunk: list[FitTask]):
