@@ -78,6 +78,37 @@ def standalone_with_default_threads(task) -> list[float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def time_grid(named_config, make_tasks, rows) -> dict:
+    """A small grid x seeds as one graph (stretch of issue 6) and as one graph per config."""
+    from tuning import fused
+    from tuning.repeats import SequentialRunner
+
+    name, config = named_config
+    grid = [{**config, "learning_rate": rate, "initializer": init}
+            for rate in (0.01, 0.003, 0.001) for init in ("glorot_uniform", "he_normal")]
+    tasks = [task for point in grid for task in make_tasks(point, 5)]
+    out = {"config": name, "configs": len(grid), "seeds": 5}
+    shared_keys = fused.PER_REPLICA_KEYS
+    for label, keys in (("one graph per config", ()), ("one shared graph", shared_keys)):
+        fused.PER_REPLICA_KEYS = keys
+        try:
+            runner = fused.FusedRunner(fallback=SequentialRunner())
+            seconds, load_before, results = timed(lambda runner=runner: list(runner.map(tasks)))
+        finally:
+            fused.PER_REPLICA_KEYS = shared_keys
+        graphs = len({r.fit_seconds for r in results})
+        out[label] = {"seconds": seconds, "load": load_before, "graphs": graphs, "ok": sum(r.ok for r in results)}
+        print(f"\ngrid {len(grid)} configs x 5 seeds of {name}, {label}: {seconds:.1f} s in {graphs} graph(s) "
+              f"(load {load_before:.1f}), {out[label]['ok']}/{len(tasks)} ok", flush=True)
+    if name in rows:
+        reference = min(rows[name]["standalone_seconds"] + rows[name]["standalone_default_threads_seconds"])
+        out["one_standalone_fit"] = reference
+        for label in ("one graph per config", "one shared graph"):
+            print(f"  {label}: {out[label]['seconds'] / reference:.2f} x one standalone fit, "
+                  f"{len(tasks) * reference / out[label]['seconds']:.1f} x faster than {len(tasks)} fits")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run, not a measurement")
@@ -86,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="TensorFlow intra/inter-op threads for both sides "
                         "(default: the fused runner's for the process, and a subprocess with TF's default for standalone fits)")
     parser.add_argument("--json", type=Path, help="write every number to this file")
+    parser.add_argument("--grid", action="store_true",
+                        help="also time a 3 learning rates x 2 initializers x 5 seeds grid of the first config: "
+                             "one shared graph (per-replica rates) against one graph per config")
     args = parser.parse_args(argv)
     sizes = SIZES["quick" if args.quick else "full"]
     replicas = args.replicas or sizes["replicas"]
@@ -167,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         report["rows"][name] = {"standalone_seconds": [first, again], "standalone_loads": [load_first, load_again],
                                 "standalone_default_threads_seconds": default_threads,
                                 "val_loss_seed0_standalone": single.scores.get("val_loss"), "fused": rows}
+    if args.grid:
+        report["grid"] = time_grid(next(iter(configs.items())), make_tasks, report["rows"])
     machine["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     print(f"\nload average at the end {', '.join(f'{v:.2f}' for v in machine['load_average_at_end'] or [])}")
     if args.json:
