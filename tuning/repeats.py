@@ -229,6 +229,7 @@ def _configure_threads(threads: int | None) -> None:
     global _threads_set
     if _threads_set or not threads:
         return
+    _import_tensorflow_quietly()
     import tensorflow as tf
 
     try:
