@@ -120,7 +120,7 @@ class Store:
     # -- studies -------------------------------------------------------------------------------
 
     def save_study(self, name: str, spec_json: str, baseline: dict[str, float]) -> None:
-        with _uninterrupted(), self.engine.begin() as conn:
+        with uninterrupted(), self.engine.begin() as conn:
             conn.execute(
                 studies_table.insert().values(
                     name=name, spec_json=spec_json, baseline_json=json.dumps(baseline), created_at=time.time()
@@ -128,7 +128,7 @@ class Store:
             )
 
     def update_spec(self, name: str, spec_json: str) -> None:
-        with _uninterrupted(), self.engine.begin() as conn:
+        with uninterrupted(), self.engine.begin() as conn:
             conn.execute(studies_table.update().where(studies_table.c.name == name).values(spec_json=spec_json))
 
     def study_record(self, name: str) -> dict[str, Any] | None:
@@ -156,7 +156,7 @@ class Store:
             epochs_run=fit.epochs_run, best_epoch=fit.best_epoch, fit_seconds=fit.fit_seconds,
             error=fit.error, trial_number=trial_number, created_at=time.time(),
         )
-        with _uninterrupted():
+        with uninterrupted():
             try:
                 with self.engine.begin() as conn:
                     conn.execute(fits_table.insert().values(**row))
@@ -200,7 +200,7 @@ class Store:
             return
         now = time.time()
         table = backend_state_table
-        with _uninterrupted(), self.engine.begin() as conn:
+        with uninterrupted(), self.engine.begin() as conn:
             conn.execute(table.delete().where(table.c.study == study, table.c.path.in_(list(files))))
             conn.execute(table.insert(), [dict(study=study, path=path, content=content, updated_at=now)
                                           for path, content in files.items()])
@@ -224,11 +224,11 @@ def _fit_from_row(row: Any) -> FitResult:
 
 
 @contextmanager
-def _uninterrupted() -> Iterator[None]:
-    """Hold a Ctrl-C until the enclosed write has committed, then deliver it.
+def uninterrupted() -> Iterator[None]:
+    """Hold a Ctrl-C until the enclosed block has finished (a store write, a trial asked or told), then deliver it.
 
     SQLite would roll an interrupted transaction back anyway; holding the signal also keeps the
-    Python side (which rows were written) in step with the database.
+    Python side (which rows were written, which trials are in flight) in step with the database.
     """
     if threading.current_thread() is not threading.main_thread():
         yield

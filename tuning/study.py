@@ -19,7 +19,7 @@ from typing import Any
 from tuning.errors import SpecError, StoreError
 from tuning.progress import SilentReporter, config_summary
 from tuning.spec import StudySpec, load_spec, with_source
-from tuning.store import Store, _uninterrupted
+from tuning.store import Store, uninterrupted
 
 
 @dataclass
@@ -124,7 +124,7 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
                     # told: none is left RUNNING. (The fused runner delivers a config's seeds together,
                     # so a Ctrl-C just after a fit often lands right here.)
                     while len(in_flight) < batch_size:
-                        with _uninterrupted():
+                        with uninterrupted():
                             proposal = backend.ask(busy=set(in_flight))
                             if proposal is not None:
                                 trial, config, key = proposal
@@ -136,7 +136,7 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
                         break
                     for result in evaluator.evaluate_many([(c, k) for k, (_, c) in in_flight.items()], spec.seeds,
                                                           on_fit=on_fit):
-                        with _uninterrupted():
+                        with uninterrupted():
                             trial, _ = in_flight.pop(result.config_key)
                             backend.tell(trial, result)
                         reporter.trial_done(trial.number, result)
