@@ -108,6 +108,19 @@ def test_configs_differing_in_learning_rate_and_initializer_share_a_graph_as_the
     assert len({seconds[t.config_key] for t in group}) == 1 and len(set(seconds.values())) == 2
 
 
+def test_under_fused_dropout_rates_are_per_replica_and_a_seed_does_not_depend_on_its_graph_mates():
+    low = tasks({"family": "vanilla", "dropout": 0.2, "recurrent_dropout": 0.1}, [0, 1], SINE)
+    high = tasks({"family": "vanilla", "dropout": 0.4, "recurrent_dropout": 0.3}, [0], SINE)
+    for result, task in zip(fit_group(low + high), low + high, strict=True):
+        assert_same_fit(result, fit_group([task])[0])  # its own rates and masks, whoever shares the graph
+    runner = FusedRunner(fallback=SequentialRunner())
+    results = list(runner.map(low + high + tasks({"family": "vanilla"}, [0], SINE)))
+    assert runner.counts == {"fused": 4, "fallback": 0}
+    seconds = {(r.config_key, r.seed): r.fit_seconds for r in results}
+    assert len({seconds[(t.config_key, t.seed)] for t in low + high}) == 1  # one graph; no dropout: another
+    assert len(set(seconds.values())) == 2
+
+
 def test_batch_orders_are_the_orders_fit_data_gives_each_seed():
     import keras
 

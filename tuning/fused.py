@@ -77,6 +77,9 @@ GRAPH_THREADS = 1
 #: Config keys whose values may differ between the replicas of one graph: each replica's
 #: initial weights are its own model's, and its learning rate scales its own optimizer step.
 PER_REPLICA_KEYS = ("learning_rate", "initializer")
+#: Under ``runner: fused`` dropout rates may differ between replicas too (not under ``auto``,
+#: which never fuses dropout): each replica's masks are drawn with its own rates.
+DROPOUT_KEYS = ("dropout", "recurrent_dropout")
 #: Trials a study keeps in flight under a fused runner with the grid or random sampler, so that
 #: configs differing only in :data:`PER_REPLICA_KEYS` can meet in one graph.
 TRIALS_IN_FLIGHT = 8
@@ -96,7 +99,8 @@ class FusedRunner:
     """Fits all seeds of a config as replicas of one graph; other configs go to ``fallback``.
 
     Tasks are grouped by (problem, config but :data:`PER_REPLICA_KEYS`, fit settings), so the
-    seeds of configs that differ only in learning rate or initializer train together; each group
+    seeds of configs that differ only in learning rate or initializer train together (and, unless
+    ``exact_only``, in dropout rates, as long as the same layers drop); each group
     is split into graphs of at most ``max_replicas`` replicas (by default as many as
     :data:`DEFAULT_MEMORY_BUDGET` allows for the model's size, at most :data:`MAX_REPLICAS`). With ``jobs`` > 1 the graphs run
     in joblib worker processes. Graphs run with :data:`GRAPH_THREADS` TensorFlow threads: with
@@ -137,6 +141,8 @@ class FusedRunner:
         groups: dict[tuple, list[FitTask]] = {}
         for task in tasks:  # configs that differ only in learning rate or initializer share a graph
             shared = {k: v for k, v in task.config.items() if k not in PER_REPLICA_KEYS}
+            if not self.exact_only:  # dropout rates are per replica too; whether a layer drops is not
+                shared.update({k: _positive(task.config.get(k, 0.0)) for k in DROPOUT_KEYS})
             key = (task.problem_name, task.problem_params_json, json.dumps(shared, sort_keys=True, default=str),
                    json.dumps(task.fit, sort_keys=True, default=str))
             groups.setdefault(key, []).append(task)
@@ -510,13 +516,16 @@ def _standalone_model(model_config: dict, problem, seed: int):
 class FusedGraph:
     """Batched weights of R replicas and the forward pass over inputs shaped (R, batch, T, F)."""
 
-    def __init__(self, net: FusedNet, weights: list[list[np.ndarray]], seeds: list[int]):
+    def __init__(self, net: FusedNet, weights: list[list[np.ndarray]], seeds: list[int],
+                 dropout_rates: np.ndarray | None = None):
         import keras
         import tensorflow as tf
 
         self.net = net
         self.replicas = len(weights)
         self.seeds = tf.constant(np.asarray(seeds, dtype=np.int64))
+        # (R, masks) when replicas drop with different rates; else net.dropout_widths' rates for all
+        self.dropout_rates = None if dropout_rates is None else tf.constant(dropout_rates)
         stacked = [np.stack([replica[i] for replica in weights]).astype(np.float32)
                    for i in range(len(net.weight_shapes))]
         self.variables = [keras.Variable(value, trainable=True, name=f"fused_{i}") for i, value in enumerate(stacked)]
@@ -553,7 +562,9 @@ class FusedGraph:
             draws.append(tf.random.stateless_uniform(tf.stack([batch, total]), seed=seed))
         draw = tf.stack(draws)  # (R, B, total)
         masks, start = [], 0
-        for rate, width in widths:
+        for index, (rate, width) in enumerate(widths):
+            if self.dropout_rates is not None:  # replica r's own rate, shaped to broadcast over (B, width)
+                rate = self.dropout_rates[:, index][:, None, None]
             keep = tf.cast(draw[:, :, start:start + width] >= rate, tf.float32)
             masks.append(keep / (1.0 - rate))
             start += width
@@ -788,19 +799,33 @@ class _Stopper:
 
 # Module-level so that tests can wrap it (e.g. to poison one replica's weights).
 def initial_weights(net: FusedNet, model_configs: list[dict], problem, seeds: list[int], first_model=None,
-                    optimizer_configs: list[dict] | None = None):
+                    on_model=None):
     """Per seed, the weights of the model ``fit_one`` would build, in ``net.weight_layers`` order.
 
-    ``model_configs[r]`` is replica r's own config (replicas may differ in initializer and
-    learning rate); each replica's optimizer config is appended to ``optimizer_configs`` if given.
+    ``model_configs[r]`` is replica r's own config (replicas may differ in the keys of
+    :data:`PER_REPLICA_KEYS` and :data:`DROPOUT_KEYS`); ``on_model`` is called with each
+    replica's standalone model, to read what else is its own.
     """
     out = []
     for index, (config, seed) in enumerate(zip(model_configs, seeds, strict=True)):
         model = first_model if index == 0 and first_model is not None else _standalone_model(config, problem, seed)
         out.append([np.asarray(w) for name in net.weight_layers for w in model.get_layer(name).get_weights()])
-        if optimizer_configs is not None:
-            optimizer_configs.append(model.optimizer.get_config())
+        if on_model is not None:
+            on_model(model)
     return out
+
+
+def _positive(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def _dropout_rates(rates: list[list[float]]) -> np.ndarray | None:
+    """(R, masks) dropout rates of the replicas, or None when every replica has the same."""
+    if all(r == rates[0] for r in rates):
+        return None
+    if len({len(r) for r in rates}) != 1:
+        raise Unsupported("replicas whose layers drop differently")
+    return np.asarray(rates, dtype=np.float32)
 
 
 def _learning_rate_scales(optimizer_configs: list[dict]) -> np.ndarray | None:
@@ -876,8 +901,15 @@ def fit_group(tasks: list[FitTask]) -> list[FitResult]:
         first_model = _standalone_model(model_config, problem, seeds[0])
     net = parse_model(first_model, problem)
     optimizer_configs: list[dict] = []
-    weights = initial_weights(net, model_configs, problem, seeds, first_model, optimizer_configs)
+    dropout_rates: list[list[float]] = []
+
+    def read_own(model):
+        optimizer_configs.append(model.optimizer.get_config())
+        dropout_rates.append([rate for rate, _ in parse_model(model, problem).dropout_widths])
+
+    weights = initial_weights(net, model_configs, problem, seeds, first_model, read_own)
     rate_scales = _learning_rate_scales(optimizer_configs)
+    per_replica_dropout = _dropout_rates(dropout_rates)
     del first_model
 
     x, y, x_val, y_val = training_arrays(problem, settings)
@@ -889,7 +921,7 @@ def fit_group(tasks: list[FitTask]) -> list[FitResult]:
     started = time.perf_counter()
     orders = _batch_orders(len(x), batch_size, seeds, epochs, bool(settings.get("shuffle", True)))
     keras.backend.clear_session(free_memory=False)
-    graph = FusedGraph(net, weights, seeds)
+    graph = FusedGraph(net, weights, seeds, per_replica_dropout)
     optimizer = net.optimizer_class.from_config(net.optimizer_config)
     optimizer.build(graph.variables)
     trainer = _Trainer(graph, optimizer, x, y, batch_size, steps, rate_scales)
