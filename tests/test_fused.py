@@ -242,3 +242,13 @@ def test_graphs_are_spread_over_the_workers():
     assert [len(c) for c in fused._spread([ten, three], 2)] == [10, 3]  # every worker has a graph already
     assert [len(c) for c in fused._spread([three[:1]], 2)] == [1]  # one replica cannot be split
     assert sorted(t.seed for c in fused._spread([ten], 4) for t in c) == list(range(10))
+
+
+def test_grid_points_that_can_share_a_graph_are_made_adjacent():
+    points = [{"units": 1, "dropout": 0.1}, {"units": 2, "dropout": 0.1}, {"units": 1, "dropout": 0.2},
+              {"units": 2, "dropout": 0.0}]
+    # under fused, dropout rates are per replica (whether a layer drops is not)
+    assert fused.order_for_sharing(points, exact_only=False) == [points[0], points[2], points[1], points[3]]
+    assert fused.order_for_sharing(points, exact_only=True) == points  # auto: dropout values differ
+    lr = [{"units": u, "learning_rate": r} for r in (0.1, 0.01) for u in (1, 2)]
+    assert fused.order_for_sharing(lr, exact_only=True) == [lr[0], lr[2], lr[1], lr[3]]

@@ -194,3 +194,27 @@ def test_a_ctrl_c_while_a_trial_is_told_leaves_no_trial_running(tmp_path, monkey
     # several grid trials in flight), is marked interrupted rather than left RUNNING.
     assert [t.state.name for t in trials] == ["COMPLETE", "FAIL"]
     assert trials[1].user_attrs["tuning_status"] == "interrupted", trials[1].user_attrs
+
+
+def test_a_fused_grid_asks_points_that_can_share_a_graph_together(tmp_path):
+    """10 grid points, 8 trials in flight: in the grid's own order (units varying fastest) the two
+    learning rates of units 4 and 5 would be in different batches; reordered, every units value's
+    two learning rates are asked together and trained as one graph."""
+    import json
+
+    from tuning.store import Store
+
+    study = spec(tmp_path, space={"units": [1, 2, 3, 4, 5], "learning_rate": [0.01, 0.003]})
+    outcome = tuning.run_study(study)
+    assert (outcome.complete, outcome.fits_run) == (10, 10)
+    rows = Store(f"sqlite:///{tmp_path / 'study.db'}", create=False).fit_rows("s")
+    seconds: dict[int, set[float]] = {}
+    for row in rows:
+        seconds.setdefault(row["config"]["units"], set()).add(row["fit_seconds"])
+    assert all(len(shared) == 1 for shared in seconds.values()), seconds  # both rates in one graph
+    assert len({next(iter(s)) for s in seconds.values()}) == 5  # and one graph per units value
+    import optuna
+
+    trials = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'study.db'}").trials
+    first_two = [json.loads(json.dumps(t.params)) for t in trials[:2]]
+    assert {p["units"] for p in first_two} == {1} and {p["learning_rate"] for p in first_two} == {0.01, 0.003}

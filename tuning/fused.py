@@ -140,9 +140,7 @@ class FusedRunner:
 
         groups: dict[tuple, list[FitTask]] = {}
         for task in tasks:  # configs that differ only in learning rate or initializer share a graph
-            shared = {k: v for k, v in task.config.items() if k not in PER_REPLICA_KEYS}
-            if not self.exact_only:  # dropout rates are per replica too; whether a layer drops is not
-                shared.update({k: _positive(task.config.get(k, 0.0)) for k in DROPOUT_KEYS})
+            shared = shared_part(task.config, self.exact_only)
             key = (task.problem_name, task.problem_params_json, json.dumps(shared, sort_keys=True, default=str),
                    json.dumps(task.fit, sort_keys=True, default=str))
             groups.setdefault(key, []).append(task)
@@ -203,6 +201,29 @@ class FusedRunner:
         for result in results:
             self.counts["fused"] += 1
             yield result
+
+
+def shared_part(config: dict[str, Any], exact_only: bool) -> dict[str, Any]:
+    """What configs must have in common to share one graph (everything but the per-replica keys)."""
+    shared = {k: v for k, v in config.items() if k not in PER_REPLICA_KEYS}
+    if not exact_only:  # dropout rates are per replica too; whether a layer drops is not
+        shared.update({k: _positive(config.get(k, 0.0)) for k in DROPOUT_KEYS})
+    return shared
+
+
+def order_for_sharing(points: list[dict[str, Any]], *, exact_only: bool) -> list[dict[str, Any]]:
+    """Grid points reordered so that those which can share a graph are adjacent.
+
+    Stable: groups come in the order of their first point, and points within a group keep their
+    order, so a grid whose per-replica axes already vary fastest is unchanged.
+    """
+    first: dict[str, int] = {}
+    keys = []
+    for index, point in enumerate(points):
+        key = json.dumps(shared_part(point, exact_only), sort_keys=True, default=str)
+        first.setdefault(key, index)
+        keys.append(first[key])
+    return [point for _, _, point in sorted(zip(keys, range(len(points)), points, strict=True))]
 
 
 def _spread(chunks: list[list[FitTask]], workers: int) -> list[list[FitTask]]:

@@ -91,6 +91,12 @@ class OptunaBackend(StoredTrials):
         )
         self.study.sampler = self._sampler(len(self.study.get_trials(deepcopy=False)))
         self.grid = space.grid() if spec.sampler.name == "grid" else None
+        if self.grid is not None and spec.runner in ("auto", "fused"):
+            from tuning.fused import order_for_sharing
+
+            # Points that can share a fused graph are asked one after another, so that the trials
+            # in flight together share graphs (the trial numbers follow this order).
+            self.grid = order_for_sharing(self.grid, exact_only=spec.runner == "auto")
 
     def _sampler(self, trials_so_far: int) -> optuna.samplers.BaseSampler:
         seed = self.spec.sampler.seed + trials_so_far
