@@ -98,12 +98,13 @@ class NotExact(Unsupported):
 class FusedRunner:
     """Fits all seeds of a config as replicas of one graph; other configs go to ``fallback``.
 
-    Tasks are grouped by (problem, config but :data:`PER_REPLICA_KEYS`, fit settings), so the
-    seeds of configs that differ only in learning rate or initializer train together (and, unless
-    ``exact_only``, in dropout rates, as long as the same layers drop); each group
-    is split into graphs of at most ``max_replicas`` replicas (by default as many as
-    :data:`DEFAULT_MEMORY_BUDGET` allows for the model's size, at most :data:`MAX_REPLICAS`). With ``jobs`` > 1 the graphs run
-    in joblib worker processes. Graphs run with :data:`GRAPH_THREADS` TensorFlow threads: with
+    Tasks are grouped by (problem, :func:`shared_part` of the config, fit settings), so the seeds
+    of configs that differ only in learning rate or initializer train together (and, unless
+    ``exact_only``, in dropout rates, as long as the same layers drop); each group is split into
+    graphs of at most ``max_replicas`` replicas (by default as many as
+    :data:`DEFAULT_MEMORY_BUDGET` allows for the model's size, at most :data:`MAX_REPLICAS`).
+    With ``jobs`` > 1 the graphs run in joblib worker processes, the largest split until every
+    worker has one. Graphs run with :data:`GRAPH_THREADS` TensorFlow threads: with
     ``jobs`` == 1 the whole process is pinned to them before its first TensorFlow op (so the
     fallback's fits in this process run with them too; a standalone fit was as fast with one
     thread as with TensorFlow's default in ``benchmarks/fused.py``).
@@ -118,6 +119,9 @@ class FusedRunner:
     ``counts`` tells where this runner's fits went: ``{"fused": n, "fallback": m}``, one per
     (config, seed) result it yielded.
     """
+
+    #: Trials a study may keep in flight for this runner (see :data:`TRIALS_IN_FLIGHT`).
+    trials_in_flight = TRIALS_IN_FLIGHT
 
     def __init__(self, jobs: int = 1, *, max_replicas: int | None = None, fallback: Runner | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET, notice=None, exact_only: bool = False):
@@ -306,8 +310,7 @@ def _config_dropout(model_config: dict) -> bool:
     """
     if model_config.get("family") == "dense":
         return False
-    values = (model_config.get(key) for key in ("dropout", "recurrent_dropout"))
-    return any(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in values)
+    return any(_positive(model_config.get(key)) for key in DROPOUT_KEYS)
 
 
 #: The last standalone model check_supported built, by (problem, params, config key, seed).
@@ -675,7 +678,8 @@ class FusedGraph:
             xz = tf.concat([self._project(h * m[:, :, None, :], kernel[:, :, i * units:(i + 1) * units])
                             for i, m in enumerate(in_masks)], axis=-1)
         xz = xz + in_bias[:, None, None, :]
-        if rec_masks is None and recurrence.supported(spec.cell, spec.activation, spec.recurrent_activation, 0.0):
+        # (no recurrent masks: no recurrent dropout, or not training, where Keras applies none either)
+        if rec_masks is None and recurrence.supported(spec.cell, spec.activation, spec.recurrent_activation):
             if spec.cell == "lstm":  # the loop with its gradient written out by hand (tuning/recurrence.py)
                 return recurrence.lstm_sequence(xz, recurrent, reverse=reverse, return_sequences=spec.return_sequences)
             return recurrence.gru_sequence(xz, recurrent, rec_bias, reverse=reverse,

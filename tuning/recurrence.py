@@ -20,10 +20,13 @@ when that holds, and :mod:`tuning.fused` differentiates its own loop otherwise.
 from __future__ import annotations
 
 
-def supported(cell: str, activation: str, recurrent_activation: str, recurrent_dropout: float) -> bool:
-    """True when the hand-written loop computes this layer (Keras's default activations)."""
-    return cell in ("lstm", "gru") and activation == "tanh" and recurrent_activation == "sigmoid" \
-        and recurrent_dropout == 0
+def supported(cell: str, activation: str, recurrent_activation: str) -> bool:
+    """True when the hand-written loop computes this layer (Keras's default activations).
+
+    The caller keeps its own loop where recurrent dropout masks apply (training with
+    ``recurrent_dropout`` > 0): these loops take no masks.
+    """
+    return cell in ("lstm", "gru") and activation == "tanh" and recurrent_activation == "sigmoid"
 
 
 def lstm_sequence(xz, recurrent, *, reverse: bool = False, return_sequences: bool = False):

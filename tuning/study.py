@@ -96,8 +96,9 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
         if stop_requested.is_set():  # a Ctrl-C that landed where Python swallowed it
             raise KeyboardInterrupt
 
+    runner = make_runner(spec.runner, spec.jobs)
     evaluator = Evaluator(
-        make_runner(spec.runner, spec.jobs), problem_name=spec.problem.name, problem_params=spec.problem.params,
+        runner, problem_name=spec.problem.name, problem_params=spec.problem.params,
         fit_settings=spec.fit.model_dump(mode="json"), metric=spec.objective.metric,
         aggregate=spec.objective.aggregate, direction=spec.objective.direction, k=spec.objective.k,
         record=record, finished=lambda key: store.fits(spec.name, key),
@@ -105,15 +106,12 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     reporter.start(spec.name, backend.planned(), len(backend.done()), store.count_fits(spec.name))
     searched = sorted(spec.space) + (["epochs"] if spec.sampler.name == "hyperband" else [])
     # With N worker processes, N trials run at once so that no worker waits for a trial's last seed
-    # (KerasTuner's oracle proposes one trial at a time: there, the workers share its seeds).
-    batch_size = spec.jobs if spec.runner == "processes" or spec.jobs > 1 else 1
-    if spec.runner in ("auto", "fused") and spec.sampler.name in ("grid", "random"):
-        # Several trials at once, so configs that differ only in learning rate or initializer
-        # train as one graph (tuning/fused.py). Grid and random proposals do not depend on the
-        # results of the trials still in flight; TPE's and CMA-ES's do, so they keep one at a time.
-        from tuning.fused import TRIALS_IN_FLIGHT
-
-        batch_size = max(batch_size, TRIALS_IN_FLIGHT)
+    # (KerasTuner's oracle proposes one trial at a time: there, the workers share its seeds). A
+    # runner may want more (the fused one: so that configs can share a graph); grid and random
+    # proposals do not depend on the trials in flight, TPE's and CMA-ES's do, so only those two.
+    batch_size = spec.jobs
+    if spec.sampler.name in ("grid", "random"):
+        batch_size = max(batch_size, getattr(runner, "trials_in_flight", 1))
     batch_size = min(batch_size, getattr(backend, "max_parallel_trials", batch_size))
     with _ctrl_c(stop_requested):
         try:
