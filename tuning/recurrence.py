@@ -7,7 +7,8 @@ back together, and the recurrent kernel gets one weight-gradient matmul per step
 hand, a step's backward pass is a dozen small elementwise ops and one matmul, the gates'
 pre-activation gradients of all steps are stacked once, and the kernel's gradient is one batched
 matmul over all steps. On the benchmark's 20-cell LSTM with 10 replicas that makes a training
-step ~1.4x cheaper and the graph ~2x quicker to trace (``docs/performance.md``, "Fused seeds").
+step ~1.4x cheaper and the graph quicker to trace (``benchmarks/recurrence.py``; numbers in
+``docs/performance.md``, "Fused seeds").
 
 Both functions take the inputs already projected, ``xz`` = x @ kernel + bias, shaped
 (R, B, T, gates * units), and the recurrent kernel (R, units, gates * units) in Keras's own
