@@ -88,14 +88,10 @@ def time_grid(named_config, make_tasks, rows) -> dict:
             for rate in (0.01, 0.003, 0.001) for init in ("glorot_uniform", "he_normal")]
     tasks = [task for point in grid for task in make_tasks(point, 5)]
     out = {"config": name, "configs": len(grid), "seeds": 5}
-    shared_keys = fused.PER_REPLICA_KEYS
-    for label, keys in (("one graph per config", ()), ("one shared graph", shared_keys)):
-        fused.PER_REPLICA_KEYS = keys
-        try:
-            runner = fused.FusedRunner(fallback=SequentialRunner())
-            seconds, load_before, results = timed(lambda runner=runner: list(runner.map(tasks)))
-        finally:
-            fused.PER_REPLICA_KEYS = shared_keys
+    runs = {"one graph per config": lambda: [r for point in grid for r in fused.fit_group(make_tasks(point, 5))],
+            "one shared graph": lambda: list(fused.FusedRunner(fallback=SequentialRunner()).map(tasks))}
+    for label, run in runs.items():
+        seconds, load_before, results = timed(run)
         graphs = len({r.fit_seconds for r in results})
         out[label] = {"seconds": seconds, "load": load_before, "graphs": graphs, "ok": sum(r.ok for r in results)}
         print(f"\ngrid {len(grid)} configs x 5 seeds of {name}, {label}: {seconds:.1f} s in {graphs} graph(s) "
