@@ -1,4 +1,4 @@
-"""Per-config tables on synthetic studies whose truth is known: ties, ranks, intervals, exports."""
+"""Per-config tables on synthetic studies whose truth is known: could-be-best, ranks, intervals, exports."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from tuning.analysis import (
     STATS,
     analysis_tables,
     export_tables,
-    holm,
     marginals,
+    select,
     skill_score,
     summary_table,
-    tie_test,
+    verdict,
 )
 from tuning.api import Results
 
@@ -30,12 +30,17 @@ CURVE_COLUMNS = ["config_key", "seed", "epoch", "curve", "value"]
 
 def make_results(scores: dict[str, list[float]], *, direction: str = "minimize", metric: str = "val_loss",
                  baseline: float = 1.0, params: dict[str, dict] | None = None, curves: pd.DataFrame | None = None,
-                 failed: dict[str, int] | None = None) -> Results:
-    """A study as load_results returns it, built by hand: one fit row per (config, seed)."""
+                 failed: dict[str, int] | None = None, seeds: dict[str, list[int]] | None = None,
+                 objective: dict | None = None) -> Results:
+    """A study as load_results returns it, built by hand: one fit row per (config, seed).
+
+    ``seeds`` gives a config's seed numbers (default 0, 1, ...); ``objective`` the spec's objective.
+    """
     rows = []
     for c, (key, values) in enumerate(scores.items()):
         settings = (params or {}).get(key, {"units": c})
-        for seed, value in enumerate(values):
+        numbers = (seeds or {}).get(key, list(range(len(values))))
+        for seed, value in zip(numbers, values, strict=True):
             rows.append({"trial": c, "config_key": key, "seed": seed, "status": "ok",
                          **{f"param_{k}": v for k, v in settings.items()}, metric: value, "train_loss": value / 2,
                          "epochs_run": 10, "best_epoch": None, "fit_seconds": 1.0 + seed, "error": None})
@@ -43,58 +48,93 @@ def make_results(scores: dict[str, list[float]], *, direction: str = "minimize",
             rows.append({"trial": c, "config_key": key, "seed": seed, "status": "failed",
                          **{f"param_{k}": v for k, v in settings.items()}, metric: math.nan, "train_loss": math.nan,
                          "epochs_run": 0, "best_epoch": None, "fit_seconds": 0.5, "error": "diverged at epoch 1"})
+    spec = {"objective": objective} if objective else {}
     return Results("synthetic", pd.DataFrame(rows), pd.DataFrame(),
                    curves if curves is not None else pd.DataFrame(columns=CURVE_COLUMNS),
-                   {metric: baseline}, metric, direction, {})
+                   {metric: baseline}, metric, direction, spec)
 
 
-# -- tied with the best -----------------------------------------------------------------------------
+# -- could be the best (the statistics themselves: tests/test_statistics.py) -------------------------
 
 
-@pytest.mark.parametrize("method", ["welch", "bootstrap"])
-def test_clearly_separated_configs_are_not_tied(method):
+def test_clearly_separated_configs_cannot_be_best():
     rng = np.random.default_rng(0)
     results = make_results({k: (m + rng.normal(0, 0.05, 5)).tolist() for k, m in (("a", 1.0), ("b", 2.0), ("c", 3.0))})
-    table = summary_table(results, method=method, n_boot=2000)
+    table = summary_table(results, n_boot=500)
     assert table["config_key"].tolist() == ["a", "b", "c"]
-    assert table["tied_with_best"].tolist() == [True, False, False]
-    assert math.isnan(table.loc[0, "p_vs_best"]) and (table.loc[1:, "p_vs_best"] < 0.01).all()
-
-
-@pytest.mark.parametrize(("method", "draws"), [("welch", 200), ("bootstrap", 100)])
-def test_identical_distributions_are_tied_in_most_draws(method, draws):
-    rng = np.random.default_rng(1)
-    all_tied = 0
-    for _ in range(draws):
-        results = make_results({f"c{i}": rng.normal(1.0, 0.1, 5).tolist() for i in range(5)})
-        table = summary_table(results, level=0.05, method=method, n_boot=1000)
-        all_tied += bool(table["tied_with_best"].all())
-    # Holm keeps the chance of calling any of the 4 equal configs different near 5 %.
-    assert all_tied / draws >= 0.9
-
-
-def test_tie_test_edge_cases():
-    assert tie_test([1.0, 1.0], [1.0, 1.0]) == 1.0  # deterministic and identical
-    assert tie_test([1.0, 1.0], [2.0, 2.0]) == 0.0  # deterministic and different
-    assert tie_test([1.0, 1.0], [2.0, 2.0], "bootstrap", n_boot=99) == pytest.approx(0.01)
-    assert math.isnan(tie_test([1.0], [1.0, 2.0]))
-    a, b = [1.0, 1.2, 0.9, 1.1], [1.3, 1.5, 1.2, 1.6]
-    assert tie_test(a, b) == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue)
-    assert tie_test(a, b, "bootstrap", seed=3) == tie_test(a, b, "bootstrap", seed=3)  # seeded
-    with pytest.raises(ValueError, match="unknown tie test"):
-        tie_test(a, b, "mann-whitney")
-
-
-def test_holm_adjusts_in_order_and_skips_nan():
-    adjusted = holm([0.01, 0.04, math.nan, 0.03])
-    assert adjusted[[0, 1, 3]].tolist() == pytest.approx([0.03, 0.06, 0.06]) and math.isnan(adjusted[2])
+    assert table["could_be_best"].tolist() == [True, False, False]
+    assert table["tied_with_best"].tolist() == table["could_be_best"].tolist()  # the deprecated alias
+    assert table.loc[0, "p_vs_best"] == 1.0 and (table.loc[1:, "p_vs_best"] < 0.01).all()
+    assert table["prob_best"].tolist() == pytest.approx([1.0, 0.0, 0.0])
+    assert table["paired"].all() and (table.loc[1:, "diff_vs_best"] > 0.9).all()
 
 
 def test_one_seed_cannot_be_tested():
     table = summary_table(make_results({"a": [1.0, 1.1, 0.9], "b": [1.05]}))
     single = table.set_index("config_key").loc["b"]
-    assert single["n_seeds"] == 1 and pd.isna(single["tied_with_best"]) and math.isnan(single["p_vs_best"])
+    assert single["n_seeds"] == 1 and pd.isna(single["could_be_best"]) and math.isnan(single["p_vs_best"])
     assert math.isnan(single["std"]) and math.isnan(single["ci95_low"]) and single["mean"] == 1.05
+
+
+def test_configs_sharing_fewer_than_two_seeds_are_compared_unpaired():
+    # b was fitted with other seeds (a topped-up or failed run): one seed in common with a
+    results = make_results({"a": [1.0, 1.2, 0.9, 1.1], "b": [1.5, 1.4, 1.6], "c": [1.1, 1.3, 1.0, 1.2]},
+                           seeds={"b": [3, 7, 8]})
+    table = summary_table(results).set_index("config_key")
+    assert table.loc["c", "paired"] and not table.loc["b", "paired"]
+    assert table.loc["c", "seed_corr"] == pytest.approx(1.0)  # c is a shifted by 0.1 on every seed
+    assert math.isnan(table.loc["b", "seed_corr"])  # fewer than 3 shared seeds
+
+
+def test_rank_and_interval_follow_the_aggregate():
+    # a diverging-ish seed: the mean prefers b, the interquartile mean a
+    scores = {"a": [1.0, 1.0, 1.01, 0.99, 1.0, 1.02, 0.98, 5.0], "b": [1.3, 1.3, 1.31, 1.29, 1.3, 1.32, 1.28, 1.3]}
+    by_mean = summary_table(make_results(scores), n_boot=300)
+    by_iqm = summary_table(make_results(scores, objective={"aggregate": "iqm"}), n_boot=300)
+    assert by_mean["config_key"].tolist() == ["b", "a"] and by_iqm["config_key"].tolist() == ["a", "b"]
+    row = by_iqm.set_index("config_key").loc["a"]
+    assert row["aggregate"] == pytest.approx(stats.trim_mean(scores["a"], 0.25))
+    assert row["aggregate_low"] <= row["aggregate"] <= row["aggregate_high"]
+    first = by_mean.iloc[0]
+    assert (first["aggregate_low"], first["aggregate_high"]) == pytest.approx((first["ci95_low"], first["ci95_high"]))
+
+
+def test_divergence_rate_counts_diverged_fits():
+    table = summary_table(make_results({"a": [1.0, 1.1], "b": [1.2, 1.3]}, failed={"a": 2})).set_index("config_key")
+    assert table.loc["a", "divergence_rate"] == pytest.approx(0.5) and table.loc["b", "divergence_rate"] == 0.0
+
+
+def test_equivalence_and_the_simplest_equivalent_config():
+    rng = np.random.default_rng(5)
+    base = rng.normal(0, 0.01, 10)  # the seed effect every config shares
+    scores = {"big": (1.00 + base).tolist(), "small": (1.002 + base + rng.normal(0, 0.001, 10)).tolist(),
+              "tiny": (1.3 + base).tolist()}
+    params = {"big": {"units": 50}, "small": {"units": 5}, "tiny": {"units": 1}}
+    results = make_results(scores, params=params, objective={"margin": "2%"})
+    results.fits["trainable_weights"] = results.fits["param_units"] * 10
+    selected = select(results)
+    table = selected.table.set_index("config_key")
+    assert selected.margin == pytest.approx(0.02 * table.loc["big", "aggregate"])
+    assert table["equivalent_to_best"].tolist() == [True, True, False]
+    reading = verdict(results, selected, storage="sqlite:///x.db")
+    assert reading.simplest_key == "small" and "units=5" in reading.simplest
+    assert any(line.startswith("simplest config equivalent to the best") and "50 trainable weights" in line
+               for line in reading.lines)
+    narrow = select(results, margin=0.0001).table.set_index("config_key")  # --margin overrides the spec
+    assert narrow["equivalent_to_best"].tolist() == [True, False, False]
+
+
+def test_seeds_needed_line_names_the_command_and_never_uses_the_observed_gap():
+    rng = np.random.default_rng(6)
+    noise = {k: rng.normal(0, 0.1, 5) for k in "ab"}
+    close = make_results({"a": (1.0 + noise["a"]).tolist(), "b": (1.001 + noise["b"]).tolist()})
+    apart = make_results({"a": (1.0 + noise["a"]).tolist(), "b": (1.09 + noise["b"]).tolist()})
+    lines = [verdict(r, select(r, margin=0.05), storage="sqlite:///s.db") for r in (close, apart)]
+    assert lines[0].seeds_needed == lines[1].seeds_needed > 5  # same spread, same margin: same answer
+    assert lines[0].command == f"tuning resume synthetic --repeats {lines[0].seeds_needed} --storage sqlite:///s.db"
+    assert any(line.startswith("seeds needed: to separate trial 0 from trial 1 at 0.05") for line in lines[0].lines)
+    default = verdict(close, select(close))
+    assert any("5 % of the best's aggregate, the default" in line for line in default.lines)
 
 
 # -- ranks, intervals, skill ------------------------------------------------------------------------
@@ -149,7 +189,7 @@ def test_diagnosis_comes_from_the_seed_curves():
     ])
     table = summary_table(make_results({"a": [0.4, 0.41], "b": [0.5, 0.52]}, curves=curves)).set_index("config_key")
     assert table.loc["a", "diagnosis"] == "underfit"
-    assert table.loc["a", "diagnosis_evidence"].startswith("mean of 2 seeds: val loss still falling")
+    assert "mean of 2 seeds: val loss still falling" in table.loc["a", "diagnosis_evidence"]
     assert pd.isna(table.loc["b", "diagnosis"])  # no curves logged for b
 
 
@@ -195,7 +235,7 @@ def test_exports_round_trip(tmp_path):
             assert loaded["mean" if name != "fits" else "val_loss"].tolist() == pytest.approx(
                 tables[name]["mean" if name != "fits" else "val_loss"].tolist())
     summary = pd.DataFrame(json.loads((tmp_path / "out" / "summary.json").read_text()))
-    assert summary["tied_with_best"].tolist() == tables["summary"]["tied_with_best"].tolist()
+    assert summary["could_be_best"].tolist() == tables["summary"]["could_be_best"].tolist()
     assert tables["fits"] is results.fits  # the very DataFrame load_results gives
 
 
@@ -238,7 +278,7 @@ def test_long_curves_and_per_fit_curves_are_the_same_data():
 
 
 def test_analysis_modules_never_import_tensorflow():
-    code = ("import sys, tuning.analysis, tuning.diagnose; "
+    code = ("import sys, tuning.analysis, tuning.diagnose, tuning.statistics; "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')); "
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

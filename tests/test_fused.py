@@ -42,6 +42,8 @@ def assert_same_fit(fused_fit, standalone, tolerance=TOLERANCE):
     assert fused_fit.status == standalone.status, (fused_fit.error, standalone.error)
     assert list(fused_fit.curves) == list(standalone.curves)
     assert fused_fit.epochs_run == standalone.epochs_run and fused_fit.best_epoch == standalone.best_epoch
+    # both runners record the model's size ("the simplest config equivalent to the best")
+    assert fused_fit.trainable_weights == standalone.trainable_weights > 0
     for name, values in standalone.curves.items():
         assert len(fused_fit.curves[name]) == len(values)
         gaps = [relative_gap(a, b) for a, b in zip(fused_fit.curves[name], values, strict=True)]

@@ -29,6 +29,8 @@ def test_fit_records_every_curve_and_final_scores():
     echo = ("echo", json.dumps({"length": 4, "n_features": 5, "n_train": 32, "n_val": 16, "n_test": 16}))
     fit = fit_one(task({"units": 3, "epochs": 2, "batch_size": 16}, problem=echo))
     assert fit.ok and fit.epochs_run == 2 and fit.fit_seconds > 0
+    # LSTM(3) on 5 features: kernel 5x12 + recurrent 3x12 + bias 12; softmax head 3x5 + 5
+    assert fit.trainable_weights == 5 * 12 + 3 * 12 + 12 + 3 * 5 + 5
     assert set(fit.curves) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert all(len(values) == 2 for values in fit.curves.values())
     assert {"val_loss", "val_accuracy", "test_loss", "test_accuracy", "train_loss"} <= set(fit.scores)

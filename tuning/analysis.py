@@ -1,23 +1,27 @@
-"""Tables of a study, one row per config: seed statistics, rank, ties with the best, diagnosis.
+"""Tables of a study, one row per config: seed statistics, rank, which could be the best, diagnosis.
 
 The question behind every column is "is this config really better, or was that a lucky seed?".
-So a row carries the spread over seeds (std, sem, a 95 % Student-t interval), a rank by mean,
-and ``tied_with_best``: whether the config's seeds can be told apart from the best config's at
-all, by Welch's t-test (or a seeded bootstrap) with Holm's correction, because with ten configs
-one of them looks significantly worse than the best by chance alone. The method is written up
-in docs/analysis.md.
+So a row carries the spread over seeds (std, sem, a 95 % Student-t interval), the study's
+aggregate with its 95 % interval, a rank by that aggregate, and ``could_be_best``: whether the
+seeds can rule the config out as the best, with an error rate that holds although the best was
+picked from the same seeds (:mod:`tuning.statistics`: simultaneous comparisons, paired by seed).
+With a margin (``objective.margin`` or ``margin=``), ``equivalent_to_best`` says which configs are
+as good as the best within it, and :func:`verdict` names the simplest of them and how many seeds
+would tell the top two apart. The methods and their measured error rates are in
+docs/statistics.md.
 
 Everything here is pandas and scipy on the DataFrames of :func:`tuning.load_results`; nothing
 imports TensorFlow, so tables and exports work where no backend is installed.
 
 Example:
     >>> results = tuning.load_results("quickstart")                           # doctest: +SKIP
-    >>> summary_table(results)[["param_units", "mean", "ci95_low", "tied_with_best"]]  # doctest: +SKIP
+    >>> summary_table(results)[["param_units", "mean", "could_be_best", "prob_best"]]  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,76 +29,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from tuning import statistics
 from tuning.diagnose import Thresholds, diagnose_study
 
 if TYPE_CHECKING:
     from tuning.api import Results
 
-METHODS = ("welch", "bootstrap")
-STATS = ["n_seeds", "n_failed", "mean", "std", "sem", "min", "median", "max", "ci95_low", "ci95_high", "rank",
-         "tied_with_best", "p_vs_best", "skill_vs_baseline", "diagnosis", "diagnosis_evidence",
+#: The columns :func:`selection_table` adds to the seed statistics.
+SELECTION = ["aggregate", "aggregate_low", "aggregate_high", "rank", "could_be_best", "prob_best", "p_vs_best",
+             "paired", "seed_corr", "diff_vs_best", "equivalent_to_best", "tied_with_best"]
+STATS = ["n_seeds", "n_failed", "divergence_rate", "mean", "std", "sem", "min", "median", "max", "ci95_low",
+         "ci95_high", *SELECTION, "trainable_weights", "skill_vs_baseline", "diagnosis", "diagnosis_evidence",
          "diagnosis_suggestion", "fit_seconds", "status"]
 DESCRIBE = ["count", "mean", "std", "min", "25%", "50%", "75%", "max"]
-
-
-def tie_test(a, b, method: str = "welch", *, n_boot: int = 10_000, seed: int = 0) -> float:
-    """Two-sided p-value for "``a`` and ``b`` have the same mean" (NaN when either has < 2 values).
-
-    ``welch``: Welch's unequal-variance t-test, right for the 3-10 seeds a study usually has
-    when seed scores are roughly normal. Two samples without any spread are identical (p = 1)
-    or certainly different (p = 0): deterministic fits differ only if the config does.
-    ``bootstrap``: bootstrap-t (Efron & Tibshirani, algorithm 16.2): both samples are shifted
-    to the pooled mean (the null hypothesis) and resampled ``n_boot`` times with ``seed``; p is
-    the share of resampled |Welch t| at least the observed one, (1 + hits) / (1 + n_boot). It
-    drops the normality assumption; studentizing keeps it from calling configs different too
-    eagerly at small n (resampled means alone understate the spread of 3-5 seeds).
-    """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if len(a) < 2 or len(b) < 2:
-        return math.nan
-    if method == "welch":
-        va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-        if va + vb == 0:
-            return 1.0 if a.mean() == b.mean() else 0.0
-        # Welch-Satterthwaite degrees of freedom; written out (it is scipy's ttest_ind with
-        # equal_var=False) so that a sample without spread raises no precision warning.
-        df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-        return float(2 * stats.t.sf(abs(a.mean() - b.mean()) / math.sqrt(va + vb), df))
-    if method == "bootstrap":
-        rng = np.random.default_rng(seed)
-        observed = abs(_welch_t(a[None, :], b[None, :])[0])
-        pooled = np.concatenate([a, b]).mean()
-        a0, b0 = a - a.mean() + pooled, b - b.mean() + pooled  # both shifted to the null hypothesis
-        t = _welch_t(a0[rng.integers(0, len(a), (n_boot, len(a)))], b0[rng.integers(0, len(b), (n_boot, len(b)))])
-        hits = int(np.sum(np.abs(t) >= observed * (1 - 1e-9)))
-        return (1 + hits) / (1 + n_boot)
-    raise ValueError(f"unknown tie test {method!r}; expected one of {', '.join(METHODS)}")
-
-
-def _welch_t(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Welch's t per row of ``a`` and ``b``; 0 where neither row has spread and the means agree."""
-    diff = a.mean(axis=1) - b.mean(axis=1)
-    scale = np.sqrt(a.var(axis=1, ddof=1) / a.shape[1] + b.var(axis=1, ddof=1) / b.shape[1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = diff / scale
-    return np.where(scale > 0, t, np.where(diff == 0, 0.0, np.copysign(np.inf, diff)))
-
-
-def holm(pvalues) -> np.ndarray:
-    """Holm-Bonferroni adjusted p-values (NaNs stay NaN and do not count as comparisons).
-
-    Reject where adjusted p <= level: the chance of calling *any* truly equal config different
-    stays below ``level``, with more power than plain Bonferroni.
-    """
-    p = np.asarray(pvalues, dtype=float)
-    out = np.full_like(p, np.nan)
-    valid = np.flatnonzero(~np.isnan(p))
-    order = valid[np.argsort(p[valid], kind="stable")]
-    m, running = len(order), 0.0
-    for i, index in enumerate(order):
-        running = max(running, min(1.0, (m - i) * p[index]))
-        out[index] = running
-    return out
 
 
 def skill_score(score: float, baseline: float | None, direction: str) -> float:
@@ -137,43 +84,153 @@ def _seed_stats(fits: pd.DataFrame, good: pd.DataFrame, metric: str, params: lis
     half = stats.t.ppf(0.975, (n - 1).where(n > 1).to_numpy(dtype=float)) * table["sem"]
     table["ci95_low"], table["ci95_high"] = table["mean"] - half, table["mean"] + half
     table["n_failed"] = (fits["status"] != "ok").groupby(fits["config_key"], sort=False).sum().astype(int)
+    errors = fits["error"] if "error" in fits.columns else pd.Series(None, index=fits.index, dtype=object)
+    diverged = (fits["status"] != "ok") & errors.fillna("").astype(str).str.startswith("diverged")
+    table["divergence_rate"] = diverged.groupby(fits["config_key"], sort=False).mean().astype(float)
+    weights = fits["trainable_weights"] if "trainable_weights" in fits.columns else pd.Series(math.nan, fits.index)
+    table["trainable_weights"] = pd.to_numeric(weights, errors="coerce").groupby(
+        fits["config_key"], sort=False).max().astype("Int64")
     table["fit_seconds"] = grouped["fit_seconds"].mean().astype(float)
     return table.rename_axis("config_key").reset_index()
 
 
-def summary_table(results: Results, level: float = 0.05, method: str = "welch",
-                  thresholds: Thresholds = Thresholds(), *, n_boot: int = 10_000, seed: int = 0,
-                  diagnosis: pd.DataFrame | None = None) -> pd.DataFrame:
+def objective_of(results: Results) -> tuple[str, float, object]:
+    """The study's aggregate, its ``k`` and its margin, from the stored spec (defaults if absent)."""
+    objective = (results.spec or {}).get("objective", {}) or {}
+    return objective.get("aggregate", "mean"), float(objective.get("k", 1.0)), objective.get("margin")
+
+
+def seed_matrix(fits: pd.DataFrame, metric: str, keys: list[str]) -> tuple[np.ndarray, list[int]]:
+    """(configs, seeds) scores of finished fits, rows in the order of ``keys``, NaN where missing."""
+    good = _scores(fits, metric)
+    seeds = sorted(int(s) for s in good["seed"].unique()) if len(good) else []
+    if not seeds:
+        return np.full((len(keys), 0), np.nan), seeds
+    matrix = good.pivot_table(index="config_key", columns="seed", values=metric, aggfunc="first")
+    matrix = matrix.reindex(index=keys, columns=seeds)
+    return matrix.to_numpy(dtype=float), seeds
+
+
+@dataclass
+class Selection:
+    """The comparison of a study's configs: the table, and what :func:`verdict` reads besides it.
+
+    ``scores`` is the (configs, seeds) matrix in the table's row order, oriented so that lower is
+    better; ``margin`` is in the metric's units (NaN when it cannot be resolved).
+    """
+
+    table: pd.DataFrame
+    comparison: statistics.Comparison | None
+    scores: np.ndarray
+    margin: float
+    margin_source: str
+    level: float
+    aggregate: str
+
+
+def select(results: Results, level: float = 0.05, *, margin: object | None = None,
+           n_boot: int = statistics.N_BOOT, seed: int = 0) -> Selection:
+    """The seed statistics and :data:`SELECTION` per config, best first, without the diagnosis
+    (``tuning status`` uses it: it reads scores only).
+
+    ``margin`` (a number in the metric's units or a string like ``"2%"`` of the best's aggregate)
+    overrides the spec's ``objective.margin``; without either, 5 % of the best's aggregate.
+    """
+    fits, metric = results.fits, results.metric
+    params = [c for c in fits.columns if c.startswith("param_")]
+    how, k, spec_margin = objective_of(results)
+    margin = spec_margin if margin is None else margin
+    if fits.empty:
+        columns = ["config_key", *params, *[c for c in STATS if c not in _LATER]]
+        return Selection(pd.DataFrame(columns=columns), None, np.empty((0, 0)), math.nan,
+                         statistics.resolve_margin(margin, math.nan)[1], level, how)
+    good = _scores(fits, metric)
+    table = _seed_stats(fits, good, metric, params)
+    keys = table["config_key"].tolist()
+    sign = -1.0 if results.direction == "maximize" else 1.0
+    scores, _ = seed_matrix(fits, metric, keys)
+    oriented = sign * scores  # lower is better from here on
+    table["aggregate"] = sign * statistics.aggregate(oriented, how, k) if scores.size else math.nan
+    bounds = np.array([statistics.aggregate_interval(row, how, k, seed=seed) for row in oriented], dtype=float)
+    bounds = bounds.reshape(len(table), 2) * sign
+    table["aggregate_low"], table["aggregate_high"] = bounds.min(axis=1), bounds.max(axis=1)
+    table["rank"] = (sign * table["aggregate"]).rank(method="min").astype("Int64")
+    ranked = table[table["rank"].notna()].sort_values(["rank", "n_seeds"], ascending=[True, False], kind="stable")
+    comparable = [i for i in ranked.index if table.at[i, "n_seeds"] >= 2]
+    best = comparable[0] if comparable else None
+    best_aggregate = table.at[ranked.index[0], "aggregate"] if len(ranked) else math.nan
+    margin_value, margin_source = statistics.resolve_margin(margin, best_aggregate)
+    comparison = statistics.compare(oriented, margin=margin_value, level=level, best=best) if scores.size else None
+    _selection_columns(table, comparison, oriented, how, k, n_boot, seed)
+    order = table.sort_values("rank", na_position="last", kind="stable").index
+    table = table.loc[order].reset_index(drop=True)
+    if comparison is not None:
+        comparison = statistics.reorder(comparison, order.to_numpy())
+    return Selection(table, comparison, oriented[order.to_numpy()] if scores.size else oriented, margin_value,
+                     margin_source, level, how)
+
+
+_LATER = ("skill_vs_baseline", "diagnosis", "diagnosis_evidence", "diagnosis_suggestion", "status")
+
+
+def _selection_columns(table: pd.DataFrame, comparison, oriented: np.ndarray, how: str, k: float,
+                       n_boot: int, seed: int) -> None:
+    """could_be_best, prob_best, p_vs_best, paired, seed_corr, diff_vs_best, equivalent_to_best
+    (NA where a config has fewer than 2 seeds: one seed cannot separate config from seed noise)."""
+    rows = len(table)
+    na_bool = pd.array([pd.NA] * rows, dtype="boolean")
+    if comparison is None:
+        for column in ("could_be_best", "paired", "equivalent_to_best", "tied_with_best"):
+            table[column] = na_bool.copy()
+        for column in ("prob_best", "p_vs_best", "seed_corr", "diff_vs_best"):
+            table[column] = math.nan
+        return
+    comparable = comparison.comparable
+    enough = comparison.configs >= 2 or comparable.sum() == 1
+
+    def flags(values):
+        return pd.array([bool(v) if c and enough else pd.NA for v, c in zip(values, comparable, strict=True)],
+                        dtype="boolean")
+
+    table["could_be_best"] = flags(comparison.could_be_best)
+    table["prob_best"] = statistics.prob_best(oriented, how, k, n_boot=n_boot, seed=seed)
+    table["p_vs_best"] = np.where(comparable, comparison.p_worse, np.nan)
+    table["paired"] = flags(comparison.paired)
+    table["seed_corr"] = comparison.seed_corr
+    sign_diff = comparison.diff_vs_best
+    table["diff_vs_best"] = np.where(comparable, sign_diff, np.nan)
+    table["equivalent_to_best"] = flags(comparison.equivalent_to_best)
+    # Deprecated alias, kept for one release: the old column's name, the new column's meaning.
+    table["tied_with_best"] = table["could_be_best"].copy()
+
+
+def summary_table(results: Results, level: float = 0.05, thresholds: Thresholds = Thresholds(), *,
+                  margin: object | None = None, n_boot: int = statistics.N_BOOT, seed: int = 0,
+                  diagnosis: pd.DataFrame | None = None, selected: Selection | None = None) -> pd.DataFrame:
     """One row per config, best first, like scikit-learn's ``cv_results_`` plus the seed statistics.
 
     Args:
         results: from :func:`tuning.load_results` (or built by hand).
-        level: family-wise error level of the tie test.
-        method: ``"welch"`` or ``"bootstrap"`` (see :func:`tie_test`).
+        level: family-wise error level of ``could_be_best`` and ``equivalent_to_best``.
         thresholds: of the learning-curve diagnosis.
-        n_boot, seed: of the bootstrap.
+        margin: the practical difference for ``equivalent_to_best`` (see :func:`selection_table`).
+        n_boot, seed: of the bootstraps (``prob_best``, intervals of aggregates other than the mean).
         diagnosis: a precomputed :func:`tuning.diagnose.diagnose_study` table, to avoid redoing it.
+        selected: a precomputed :func:`select`, likewise.
 
     Returns:
-        ``config_key``, ``param_<name>`` ..., then :data:`STATS`. ``rank`` orders means in the
-        study's direction (equal means share the lower rank). ``tied_with_best`` is True for the
-        best and for every config whose Holm-adjusted ``p_vs_best`` exceeds ``level``; it is NA
-        where a side has fewer than 2 seeds (one seed cannot separate config from seed noise).
+        ``config_key``, ``param_<name>`` ..., then :data:`STATS`. ``rank`` orders the study's
+        aggregate in its direction (equal values share the lower rank). ``could_be_best`` is
+        False for a config some other config beats beyond the simultaneous critical value, and
+        NA where it has fewer than 2 seeds; ``tied_with_best`` is its deprecated alias.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown tie test {method!r}; expected one of {', '.join(METHODS)}")
-    fits, metric = results.fits, results.metric
-    params = [c for c in fits.columns if c.startswith("param_")]
-    if fits.empty:
+    if selected is None:
+        selected = select(results, level, margin=margin, n_boot=n_boot, seed=seed)
+    table = selected.table.copy()
+    params = [c for c in results.fits.columns if c.startswith("param_")]
+    if results.fits.empty:
         return pd.DataFrame(columns=["config_key", *params, *STATS])
-    good = _scores(fits, metric)
-    values = good[metric].to_numpy(dtype=float)
-    seed_scores = {k: values[i] for k, i in good.groupby("config_key", sort=False).indices.items()}
-    table = _seed_stats(fits, good, metric, params)
-    sign = -1.0 if results.direction == "maximize" else 1.0
-    table["rank"] = (sign * table["mean"]).rank(method="min").astype("Int64")
-    _tie_columns(table, seed_scores, level, method, n_boot, seed)
-    baseline = results.baseline.get(metric)
+    baseline = results.baseline.get(results.metric)
     table["skill_vs_baseline"] = [skill_score(m, baseline, results.direction) for m in table["mean"]]
     if diagnosis is None:
         diagnosis = diagnose_study(results, thresholds)
@@ -186,30 +243,111 @@ def summary_table(results: Results, level: float = 0.05, method: str = "welch",
         statuses = dict(zip(results.trials["config_key"], results.trials["status"], strict=True))
     table["status"] = [statuses.get(k, "complete" if f == 0 else "failed")
                        for k, f in zip(table["config_key"], table["n_failed"], strict=True)]
-    table = table.sort_values("rank", na_position="last", kind="stable").reset_index(drop=True)
     return table[["config_key", *params, *STATS]]
 
 
-def _tie_columns(table: pd.DataFrame, seed_scores: dict[str, np.ndarray], level: float, method: str,
-                 n_boot: int, seed: int) -> None:
-    """Add ``p_vs_best`` (Holm-adjusted) and ``tied_with_best`` against the rank-1 config."""
-    table["p_vs_best"] = math.nan
-    table["tied_with_best"] = pd.array([pd.NA] * len(table), dtype="boolean")
-    ranked = table[table["rank"].notna()]
-    if ranked.empty:
-        return
-    # Among equal best means, the config with the most seeds is the reference.
-    best = ranked.sort_values(["rank", "n_seeds"], ascending=[True, False], kind="stable").index[0]
-    reference = seed_scores[table.at[best, "config_key"]]
-    others = [i for i in ranked.index if i != best]
-    raw = [tie_test(reference, seed_scores[table.at[i, "config_key"]], method, n_boot=n_boot, seed=seed)
-           for i in others]
-    adjusted = holm(raw)
-    for i, p in zip(others, adjusted, strict=True):
-        table.at[i, "p_vs_best"] = p
-        if not math.isnan(p):
-            table.at[i, "tied_with_best"] = bool(p > level)
-    table.at[best, "tied_with_best"] = True
+@dataclass
+class Verdict:
+    """What a study says about its best configs, as plain data and as the lines ``tuning status``
+    and the report print (the same sentences in both)."""
+
+    best: str | None = None
+    could_be_best: list[str] = field(default_factory=list)
+    margin: float = math.nan
+    margin_source: str = ""
+    simplest: str | None = None
+    simplest_key: str | None = None
+    seeds_needed: int | None = None
+    current_seeds: int = 0
+    command: str | None = None
+    lines: list[str] = field(default_factory=list)
+
+
+def config_names(results: Results, trial_numbers: dict[str, int] | None = None) -> dict[str, str]:
+    """config_key -> "trial 3 (units=5)": its trial number and the settings that vary in the study."""
+    fits = results.fits
+    if fits.empty:
+        return {}
+    numbers = dict(trial_numbers or {})
+    for key, trial in fits.groupby("config_key", sort=False)["trial"].min().items():
+        numbers.setdefault(key, trial)
+    params = [c for c in fits.columns if c.startswith("param_") and fits[c].astype(str).nunique() > 1]
+    firsts = fits.drop_duplicates("config_key").set_index("config_key")
+    names = {}
+    for key in firsts.index:
+        settings = ", ".join(f"{p.removeprefix('param_')}={firsts.at[key, p]}" for p in params)
+        number = numbers.get(key)
+        head = f"trial {int(number)}" if number is not None and not pd.isna(number) else f"config {key[:8]}"
+        names[key] = f"{head} ({settings})" if settings else head
+    return names
+
+
+def verdict(results: Results, selected: Selection, *, storage: str | None = None,
+            trial_numbers: dict[str, int] | None = None) -> Verdict:
+    """Which configs could be the best, the simplest equivalent to it, and the seeds it would take
+    to tell the top two apart at the margin, with the command that runs them."""
+    import shlex
+
+    table, comparison = selected.table, selected.comparison
+    out = Verdict(margin=selected.margin, margin_source=selected.margin_source)
+    names = config_names(results, trial_numbers)
+    comparable = table[table["n_seeds"] >= 2]
+    if table.empty or table["rank"].isna().all():
+        out.lines.append("no config has a finished seed yet")
+        return out
+    out.best = names.get(table.at[0, "config_key"])
+    if comparison is None or comparison.configs < 2:
+        out.lines.append("could be the best: needs two configs with 2 or more seeds each (one seed cannot "
+                         "separate a config from seed noise)")
+        return out
+    could = comparable[comparable["could_be_best"].fillna(False).astype(bool)]
+    out.could_be_best = [names[k] for k in could["config_key"]]
+    pairing = ("paired by seed" if comparison.paired[comparison.best] and comparable["paired"].fillna(False).all()
+               else "paired by seed where seeds are shared" if comparable["paired"].fillna(False).any()
+               else "unpaired (configs share fewer than 2 seeds)")
+    corr = f", seed correlation {comparison.study_corr:.2f}" if math.isfinite(comparison.study_corr) else ""
+    shown = ", ".join(out.could_be_best[:5]) + (f" and {len(out.could_be_best) - 5} more" if len(could) > 5 else "")
+    out.lines.append(f"could be the best: {len(could)} of {len(comparable)} configs ({shown}); {pairing}{corr}; "
+                     f"level {selected.level:g} over all {comparison.configs} compared")
+    if not math.isfinite(selected.margin):
+        out.lines.append(f"margin: cannot be resolved ({selected.margin_source}: the best's aggregate is 0); "
+                         "set objective.margin in the metric's units or pass --margin")
+        return out
+    out.lines.append(f"margin: {selected.margin:.4g} ({selected.margin_source})")
+    equivalent = comparable[comparable["equivalent_to_best"].fillna(False).astype(bool)]
+    if len(equivalent):
+        weights = pd.to_numeric(equivalent["trainable_weights"], errors="coerce").astype(float)
+        ordered = equivalent.assign(_w=weights.fillna(np.inf)).sort_values(["_w", "fit_seconds"], kind="stable")
+        pick = ordered.iloc[0]
+        out.simplest_key = pick["config_key"]
+        out.simplest = names.get(pick["config_key"])
+        size = (f"{int(pick['trainable_weights']):,} trainable weights" if not pd.isna(pick["trainable_weights"])
+                else "trainable weights not recorded; the fastest")
+        others = len(equivalent) - 1
+        out.lines.append(f"simplest config equivalent to the best (within {selected.margin:.4g}): {out.simplest}, "
+                         f"{size}" + (f"; {others} other config(s) equivalent" if others else
+                                      "; no other config is shown equivalent"))
+    if len(comparable) < 2:
+        return out
+    first, second = comparable.index[0], comparable.index[1]  # the top two by rank
+    needed = statistics.plan_seeds(comparison, selected.scores, int(first), int(second), selected.margin)
+    a, b = names[table.at[first, "config_key"]].split(" (")[0], names[table.at[second, "config_key"]].split(" (")[0]
+    out.current_seeds = int(min(table.at[first, "n_seeds"], table.at[second, "n_seeds"]))
+    head = f"seeds needed: to separate {a} from {b} at {selected.margin:.4g} with 80 % power"
+    if needed is None:
+        out.lines.append(f"{head}: more than {statistics.MAX_SEEDS} seeds per config; the margin is small "
+                         "against the seed noise (a larger margin needs fewer)")
+        return out
+    out.seeds_needed = needed
+    if needed <= out.current_seeds:
+        out.lines.append(f"{head}: about {needed} seeds per config; the {out.current_seeds} run are enough")
+        return out
+    command = f"tuning resume {shlex.quote(results.name)} --repeats {needed}"
+    if storage:
+        command += f" --storage {shlex.quote(storage)}"
+    out.command = command
+    out.lines.append(f"{head}: about {needed} seeds per config (now {out.current_seeds}); `{command}` adds them")
+    return out
 
 
 def marginals(results: Results, *, varying_only: bool = True) -> pd.DataFrame:
@@ -252,8 +390,8 @@ def _describe(grouped: pd.core.groupby.SeriesGroupBy) -> pd.DataFrame:
     return table[DESCRIBE]
 
 
-def analysis_tables(results: Results, level: float = 0.05, method: str = "welch",
-                    thresholds: Thresholds = Thresholds(), **tie_options) -> dict[str, pd.DataFrame]:
+def analysis_tables(results: Results, level: float = 0.05, thresholds: Thresholds = Thresholds(),
+                    **options) -> dict[str, pd.DataFrame]:
     """Every table of a study by name: summary, marginals, diagnosis, fits.
 
     ``fits`` is the DataFrame :func:`tuning.load_results` returns, unchanged, so an export holds
@@ -262,16 +400,16 @@ def analysis_tables(results: Results, level: float = 0.05, method: str = "welch"
     """
     diagnosis = diagnose_study(results, thresholds)
     return {
-        "summary": summary_table(results, level, method, thresholds, diagnosis=diagnosis, **tie_options),
+        "summary": summary_table(results, level, thresholds, diagnosis=diagnosis, **options),
         "marginals": marginals(results),
         "diagnosis": diagnosis,
         "fits": results.fits,
     }
 
 
-def export_tables(results: Results, out_dir: str | Path, level: float = 0.05, method: str = "welch",
+def export_tables(results: Results, out_dir: str | Path, level: float = 0.05,
                   thresholds: Thresholds = Thresholds(), *, tables: dict[str, pd.DataFrame] | None = None,
-                  curves: bool = True, **tie_options) -> list[Path]:
+                  curves: bool = True, **options) -> list[Path]:
     """Write every table of :func:`analysis_tables` as ``<table>.csv`` and ``<table>.json``, then
     (unless ``curves=False``) the curves as ``curves.csv`` and ``curves.json`` (see :func:`export_curves`).
 
@@ -283,7 +421,7 @@ def export_tables(results: Results, out_dir: str | Path, level: float = 0.05, me
     out.mkdir(parents=True, exist_ok=True)
     written = []
     if tables is None:
-        tables = analysis_tables(results, level, method, thresholds, **tie_options)
+        tables = analysis_tables(results, level, thresholds, **options)
     for name, table in tables.items():
         csv_path, json_path = out / f"{name}.csv", out / f"{name}.json"
         table.to_csv(csv_path, index=False)

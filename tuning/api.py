@@ -54,7 +54,8 @@ class Results:
     Attributes:
         fits: one row per (config, seed): ``trial``, ``config_key``, ``seed``, ``status``,
             ``param_<name>`` for every config setting, every final score, ``epochs_run``,
-            ``best_epoch``, ``fit_seconds``, ``error``.
+            ``best_epoch``, ``fit_seconds``, ``error``, ``trainable_weights`` (None for fits
+            stored before it was recorded).
         trials: one row per config with a finished fit, like scikit-learn's ``cv_results_``:
             ``param_<name>``, ``seed<k>_<metric>``, ``n_seeds``, ``mean``, ``std``, ``min``,
             ``max``, ``mean_fit_seconds``, ``status`` of its trial.
@@ -172,7 +173,7 @@ def load_results(study: str, storage: str = DEFAULT_STORAGE) -> Results:
         row.update({f"param_{k}": _cell(v) for k, v in sorted(fit["config"].items())})
         row.update(fit["scores"])
         row.update(epochs_run=fit["epochs_run"], best_epoch=fit["best_epoch"], fit_seconds=fit["fit_seconds"],
-                   error=fit["error"])
+                   error=fit["error"], trainable_weights=fit["trainable_weights"])
         fit_rows.append(row)
         fit_curves[(fit["config_key"], fit["seed"])] = fit["curves"]
     fits = pd.DataFrame(fit_rows)
@@ -241,8 +242,27 @@ def study_trials(store: Store, study: str) -> list[dict[str, Any]]:
     return trials
 
 
-def study_status(study: str, storage: str = DEFAULT_STORAGE, top: int = 5) -> dict[str, Any]:
-    """Counts of trials by state, trials remaining and the best configs (mean ± std, n seeds)."""
+def check_margin(margin: object | None, label: str = "--margin") -> object | None:
+    """``margin`` as given, or a :class:`SpecError` naming ``label`` in the user's words."""
+    if margin is None:
+        return None
+    from tuning.errors import SpecError
+    from tuning.statistics import parse_margin
+
+    try:
+        parse_margin(margin)
+    except ValueError as exc:
+        raise SpecError(str(exc), field=label) from None
+    return margin
+
+
+def study_status(study: str, storage: str = DEFAULT_STORAGE, top: int = 5, *, margin: object | None = None) -> dict[str, Any]:
+    """Counts of trials by state, trials remaining, the best configs (mean ± std, n seeds), and the
+    verdict: which could be the best, the simplest equivalent to it at the margin, seeds needed.
+
+    ``margin`` overrides the spec's ``objective.margin`` (a number or a string like ``"2%"``).
+    """
+    from tuning.analysis import select, verdict
     from tuning.backends import planned_trials
     from tuning.space import SearchSpace
     from tuning.spec import load_spec
@@ -262,9 +282,14 @@ def study_status(study: str, storage: str = DEFAULT_STORAGE, top: int = 5) -> di
     complete = [t for t in trials if t["status"] == "complete"]
     reverse = spec.objective.direction == "maximize"
     complete.sort(key=lambda t: t["value"], reverse=reverse)
+    check_margin(margin)
+    results = load_results(study, storage)
+    numbers = {t["config_key"]: t["number"] for t in trials if t["status"] in ("complete", "failed")}
+    summary = verdict(results, select(results, margin=margin), storage=store.url, trial_numbers=numbers)
     return {
         "name": study, "storage": store.url, "planned": planned, "remaining": max(planned - finished, 0),
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,
         "direction": spec.objective.direction, "baseline": record["baseline"].get(spec.objective.metric),
         "best": complete[:top], "failures": [t for t in trials if t["status"] == "failed"], **counts,
+        "verdict": summary,
     }

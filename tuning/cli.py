@@ -24,6 +24,8 @@ app = typer.Typer(
 
 STORAGE_HELP = "Storage URL or SQLite file (default: the spec's storage, else $TUNING_STORAGE, else sqlite:///tuning.db)."
 BACKEND_HELP = "optuna (default) | kerastuner: who proposes the configs; fits, store and report are the same."
+MARGIN_HELP = ("How much worse than the best still counts as good as it: a number in the metric's units or a "
+               "percentage like 2% of the best's aggregate (default: the spec's objective.margin, else 5%).")
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 
 
@@ -98,6 +100,8 @@ def resume(
     study: str = typer.Argument(..., help="Study name."),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
     n_trials: int | None = typer.Option(None, "--n-trials", min=1, help="Trials to finish in all."),
+    repeats: int | None = typer.Option(
+        None, "--repeats", min=1, help="Seeds per config; finished configs are topped up with the new seeds."),
     jobs: int | None = typer.Option(None, "--jobs", min=1, help="Worker processes for fits."),
     backend: str | None = typer.Option(
         None, "--backend", help="optuna | kerastuner; must be the stored study's backend (the default)."),
@@ -108,8 +112,8 @@ def resume(
     from tuning.study import resolve_resume_spec
 
     url = _default_storage(storage)
-    spec = apply_overrides(resolve_resume_spec(study, url), storage=url, n_trials=n_trials, jobs=jobs,
-                           backend=backend)
+    spec = apply_overrides(resolve_resume_spec(study, url), storage=url, n_trials=n_trials, repeats=repeats,
+                           jobs=jobs, backend=backend)
     _run(spec, quiet)
 
 
@@ -119,17 +123,20 @@ def status(
     study: str | None = typer.Argument(None, help="Study name (default: every study)."),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
     top: int = typer.Option(5, "--top", min=1, help="Best configs to show."),
+    margin: str | None = typer.Option(None, "--margin", help=MARGIN_HELP),
 ) -> None:
-    """Trials done / running / failed / remaining, and the best configs (mean ± std)."""
-    from tuning.api import study_status
+    """Trials done / running / failed / remaining, the best configs (mean ± std), which could be the
+    best, the simplest equivalent to it, and how many seeds would tell the top two apart."""
+    from tuning.api import check_margin, study_status
     from tuning.store import Store
 
     url = _default_storage(storage)
+    check_margin(margin)
     names = [study] if study else Store(url, create=False).study_names()
     if not names:
         typer.echo(f"no studies in {url}")
     for name in names:
-        _print_status(study_status(name, url, top=top))
+        _print_status(study_status(name, url, top=top, margin=margin))
 
 
 def _print_status(info: dict) -> None:
@@ -148,6 +155,8 @@ def _print_status(info: dict) -> None:
              f"{config_summary(searched)}")
     for trial in info["failures"][:5]:
         echo(f"  failed trial {trial['number']}: {trial['fail_reason']}")
+    for line in info["verdict"].lines:
+        echo(f"  {line}")
 
 
 @app.command("list")
@@ -174,11 +183,13 @@ def report(
     out: str | None = typer.Option(None, "--out", help="Directory to write into (default: reports/<study>/)."),
     open_page: bool = typer.Option(False, "--open", help="Open the report in a web browser."),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    margin: str | None = typer.Option(None, "--margin", help=MARGIN_HELP),
 ) -> None:
     """Write STUDY's self-contained index.html report and its tables (CSV, JSON)."""
+    from tuning.api import check_margin
     from tuning.report import build_report
 
-    page = build_report(study, _default_storage(storage), out)
+    page = build_report(study, _default_storage(storage), out, margin=check_margin(margin))
     typer.echo(f"report: {page}")
     if open_page:
         import webbrowser

@@ -925,6 +925,9 @@ def fit_group(tasks: list[FitTask]) -> list[FitResult]:
     if first_model is None:
         first_model = _standalone_model(model_config, problem, seeds[0])
     net = parse_model(first_model, problem)
+    from tuning.repeats import trainable_weights
+
+    weight_count = trainable_weights(first_model)  # replicas share the architecture: one count for all
     optimizer_configs: list[dict] = []
     dropout_rates: list[list[float]] = []
 
@@ -951,8 +954,11 @@ def fit_group(tasks: list[FitTask]) -> list[FitResult]:
     optimizer.build(graph.variables)
     trainer = _Trainer(graph, optimizer, x, y, batch_size, steps, rate_scales)
     with _without_grappler():
-        return _train_and_score(tasks, problem, model_config, graph, optimizer, trainer, orders, x_val, y_val,
-                                epochs, steps, early, fit_config, started)
+        results = _train_and_score(tasks, problem, model_config, graph, optimizer, trainer, orders, x_val, y_val,
+                                   epochs, steps, early, fit_config, started)
+    for result in results:
+        result.trainable_weights = weight_count
+    return results
 
 
 @contextmanager

@@ -92,6 +92,17 @@ def seed_scores_data(results: Results, configs: list[str] | None = None) -> pd.D
     return frame[["config_key", "label", "seed", "score"]].reset_index(drop=True)
 
 
+def interval_data(results: Results, summary: pd.DataFrame, configs: list[str]) -> pd.DataFrame:
+    """Per config (in ``configs`` order): ``config_key``, ``label``, the study's ``aggregate`` and its
+    95 % interval (``low``, ``high``) from a :func:`tuning.analysis.summary_table`."""
+    labels = config_labels(results)
+    rows = summary.set_index("config_key").reindex(configs)
+    return pd.DataFrame({"config_key": configs, "label": [labels.get(k, k) for k in configs],
+                         "aggregate": rows["aggregate"].to_numpy(dtype=float),
+                         "low": rows["aggregate_low"].to_numpy(dtype=float),
+                         "high": rows["aggregate_high"].to_numpy(dtype=float)})
+
+
 MAX_BOXES = 12  # more boxes than this per parameter are unreadable, and slow to draw
 
 
@@ -215,14 +226,26 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def draw_seed_boxes(data: pd.DataFrame, metric: str) -> bytes:
-    """Box and whisker of each config's seed scores, with every seed drawn as a dot on top."""
+def draw_seed_boxes(data: pd.DataFrame, metric: str, intervals: pd.DataFrame | None = None,
+                    aggregate: str = "mean") -> bytes:
+    """Box and whisker of each config's seed scores, with every seed drawn as a dot on top and,
+    given :func:`interval_data`, the aggregate with its 95 % interval as a red bar below the box."""
     data = data.assign(label=data["label"].map(_wrap))
     lines = max((label.count("\n") + 1 for label in data["label"].unique()), default=1)
     fig, ax = _figure(9.0, (0.3 + 0.25 * lines) * max(data["label"].nunique(), 1) + 1.6)
     if not data.empty:
         sns.boxplot(data=data, x="score", y="label", ax=ax, color="#cfe0f3", fliersize=0)
         sns.stripplot(data=data, x="score", y="label", ax=ax, color="#1f4e79", size=5, jitter=0.15)
+        if intervals is not None and len(intervals):
+            order = list(dict.fromkeys(data["label"]))
+            shown = intervals.assign(label=intervals["label"].map(_wrap))
+            shown = shown[shown["label"].isin(order) & np.isfinite(shown["aggregate"])]
+            y = np.array([order.index(label) for label in shown["label"]], dtype=float) + 0.32
+            low = (shown["aggregate"] - shown["low"]).fillna(0).clip(lower=0)
+            high = (shown["high"] - shown["aggregate"]).fillna(0).clip(lower=0)
+            ax.errorbar(shown["aggregate"], y, xerr=[low, high], fmt="D", color="#b03a2e", markersize=4,
+                        capsize=3, linewidth=1.2, label=f"{aggregate}, 95 % interval")
+            ax.legend(loc="best", fontsize=8, frameon=False)
     ax.set_xlabel(f"{metric} (one dot per seed)")
     ax.set_ylabel("")
     return _png(fig)
@@ -295,9 +318,12 @@ def study_plots(results: Results, summary: pd.DataFrame, trials: list[dict], sto
     plots = []
     best = top_configs(summary, top)
     seeds = seed_scores_data(results, best)
+    aggregate = ((results.spec or {}).get("objective") or {}).get("aggregate") or "mean"
+    intervals = interval_data(results, summary, best) if "aggregate" in summary.columns else None
     plots.append(Plot(f"Seed scores of the top {len(best)} configs",
-                      f"{results.metric}, box = quartiles over seeds, dot = one seed",
-                      draw_seed_boxes(seeds, results.metric) if not seeds.empty else None))
+                      f"{results.metric}, box = quartiles over seeds, dot = one seed, red = the {aggregate} "
+                      "and its 95 % interval",
+                      draw_seed_boxes(seeds, results.metric, intervals, aggregate) if not seeds.empty else None))
     by_param = param_scores_data(results)
     plots.append(Plot("Score by parameter value", "seed scores pooled over every config with the value",
                       draw_param_boxes(by_param, results.metric) if not by_param.empty else None))

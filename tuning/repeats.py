@@ -282,6 +282,7 @@ def fit_one(task: FitTask) -> FitResult:
 
         tf.config.experimental.enable_op_determinism()
     model = build_model(model_config, problem)
+    weights = trainable_weights(model)
 
     x, y, x_val, y_val = training_arrays(problem, settings)
     callbacks: list[Any] = [_NonFiniteLoss()]
@@ -307,7 +308,8 @@ def fit_one(task: FitTask) -> FitResult:
         epochs_run = len(curves.get("loss", []))
         bad_epoch = _first_non_finite(curves)
         if bad_epoch is not None:
-            return _failed(task, f"diverged at epoch {bad_epoch}, seed {task.seed}", curves, epochs_run, started)
+            return _failed(task, f"diverged at epoch {bad_epoch}, seed {task.seed}", curves, epochs_run, started,
+                           weights)
         loss = model_config.get("loss")
         scores = {f"val_{k}": v for k, v in problem.score(y_val, _predict(model, x_val), loss).items()}
         if problem.has_test:
@@ -315,16 +317,24 @@ def fit_one(task: FitTask) -> FitResult:
             scores.update({f"test_{k}": v for k, v in test_scores.items()})
         scores["train_loss"] = curves["loss"][-1]
         if not all(math.isfinite(v) for v in scores.values()):
-            return _failed(task, f"diverged: non-finite predictions, seed {task.seed}", curves, epochs_run, started)
+            return _failed(task, f"diverged: non-finite predictions, seed {task.seed}", curves, epochs_run, started,
+                           weights)
     except TuningError:
         raise
     except Exception as exc:  # a fit that raises is recorded, and the study goes on
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return _failed(task, f"{type(exc).__name__}: {message} (seed {task.seed})", {}, 0, started)
+        return _failed(task, f"{type(exc).__name__}: {message} (seed {task.seed})", {}, 0, started, weights)
     # The epoch whose weights early stopping kept (its own notion of best, min_delta included).
     best_epoch = int(stopper.best_epoch) + 1 if stopper is not None else None
     return FitResult(task.config_key, task.seed, OK, scores, curves, epochs_run, best_epoch,
-                     time.perf_counter() - started)
+                     time.perf_counter() - started, trainable_weights=weights)
+
+
+def trainable_weights(model) -> int:
+    """How many numbers training adjusts: the size "the simplest config equivalent to the best" means."""
+    import numpy as np
+
+    return int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
 
 
 def training_arrays(problem, settings: dict[str, Any]) -> tuple:
@@ -345,9 +355,10 @@ def _predict(model, x):
     return model.predict(x, batch_size=max(1, min(len(x), VALIDATION_BATCH)), verbose=0)
 
 
-def _failed(task: FitTask, reason: str, curves: dict, epochs_run: int, started: float) -> FitResult:
+def _failed(task: FitTask, reason: str, curves: dict, epochs_run: int, started: float,
+            weights: int | None = None) -> FitResult:
     return FitResult(task.config_key, task.seed, FAILED, {}, curves, epochs_run, None,
-                     time.perf_counter() - started, reason)
+                     time.perf_counter() - started, reason, weights)
 
 
 def _first_non_finite(curves: dict[str, list[float]]) -> int | None:

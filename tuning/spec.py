@@ -45,7 +45,7 @@ BACKENDS = ("optuna", "kerastuner")
 BACKEND_SAMPLERS = {"optuna": ("grid", "random", "tpe", "cmaes"),
                     "kerastuner": ("grid", "random", "bayesian", "hyperband")}
 DEFAULT_SAMPLER = {"optuna": "tpe", "kerastuner": "bayesian"}
-AGGREGATES = ("mean", "median", "worst", "mean_plus_std")
+AGGREGATES = ("mean", "median", "worst", "mean_plus_std", "iqm")
 RUNNERS = ("auto", "sequential", "processes", "fused")
 
 #: Names a searched parameter may have, with the accepted values of the categorical ones.
@@ -260,13 +260,33 @@ class ObjectiveSpec(_Strict):
     """What a trial reports to the sampler: an aggregate over seeds of one validation score.
 
     ``mean_plus_std`` is the pessimistic score ``mean + k*std`` when minimising (``mean - k*std``
-    when maximising): it prefers configs that are good *and* reliable.
+    when maximising): it prefers configs that are good *and* reliable. ``iqm`` is the
+    interquartile mean, robust to a seed that trains badly.
+
+    ``margin`` is how much worse than the best a config may be and still count as good as it (a
+    number in the metric's units, or a string like ``"2%"`` of the best's aggregate). It is a
+    reading of the results, not part of what a fit computes: changing it never refuses a stored
+    study (see :meth:`StudySpec.identity`).
     """
 
     metric: str = "val_loss"
     direction: Literal["minimize", "maximize"] | None = None
     aggregate: Literal[AGGREGATES] = "mean"  # type: ignore[valid-type]
     k: float = Field(default=1.0, ge=0.0)
+    margin: float | str | None = None
+
+    @field_validator("margin", mode="before")
+    @classmethod
+    def _margin(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        from tuning.statistics import parse_margin
+
+        try:
+            parse_margin(value)
+        except ValueError as exc:
+            raise ValueError(f"objective.margin: {exc}") from None
+        return value
 
     @model_validator(mode="after")
     def _direction(self) -> ObjectiveSpec:
@@ -373,9 +393,11 @@ class StudySpec(_Strict):
 
         Trials, seeds, storage, sampler and runner may change between runs of one study (more
         trials, more seeds, another machine); the problem, model, space, objective and fit
-        settings may not, or old fits would be mixed with new ones.
+        settings may not, or old fits would be mixed with new ones. The objective's ``margin`` is
+        left out: it changes how results are read, not what a fit computes.
         """
         data = self.model_dump(mode="json")
+        data["objective"].pop("margin", None)
         return {k: data[k] for k in ("problem", "model", "space", "objective", "fit")}
 
 

@@ -5,7 +5,8 @@ Optuna keeps studies and trials; ``tuning`` adds two tables beside them:
 * ``tuning_studies``: the validated spec of each study and its naive baseline, so that
   ``tuning resume NAME`` needs nothing but the store;
 * ``tuning_fits``: one row per (study, config_key, seed) with scores, per-epoch curves, epochs
-  run, fit seconds, status and error text;
+  run, fit seconds, status, error text and the model's trainable weight count (a column added
+  later: a store made before it gains it on its next write, and reads without it see ``None``);
 * ``tuning_backend_state``: the search state of the KerasTuner backend (its project files), so
   that a KerasTuner study resumes from the store alone.
 
@@ -59,6 +60,7 @@ fits_table = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("trial_number", sa.Integer),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("trainable_weights", sa.Integer),
     sa.UniqueConstraint("study", "config_key", "seed", name="uq_fit"),
 )
 
@@ -105,6 +107,7 @@ class Store:
             self.engine = sa.create_engine(self.url, **kwargs)
             if create:
                 _metadata.create_all(self.engine)
+                _add_missing_columns(self.engine)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"{self.url}: cannot open store: {exc.__class__.__name__}: {exc.orig or exc}") from None
         except ModuleNotFoundError as exc:
@@ -155,6 +158,7 @@ class Store:
             status=fit.status, scores_json=json.dumps(fit.scores), curves_json=json.dumps(fit.curves),
             epochs_run=fit.epochs_run, best_epoch=fit.best_epoch, fit_seconds=fit.fit_seconds,
             error=fit.error, trial_number=trial_number, created_at=time.time(),
+            trainable_weights=fit.trainable_weights,
         )
         with uninterrupted():
             try:
@@ -166,7 +170,7 @@ class Store:
 
     def fits(self, study: str, config_key: str | None = None) -> list[FitResult]:
         """Finished fits of a study (of one config if ``config_key`` is given), oldest first."""
-        query = sa.select(fits_table).where(fits_table.c.study == study)
+        query = sa.select(*self._fit_columns()).where(fits_table.c.study == study)
         if config_key is not None:
             query = query.where(fits_table.c.config_key == config_key)
         with self.engine.connect() as conn:
@@ -176,14 +180,25 @@ class Store:
     def fit_rows(self, study: str) -> Iterator[dict[str, Any]]:
         """Every fit of a study as a plain dict, config included (for tables and reports)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(fits_table).where(fits_table.c.study == study).order_by(fits_table.c.id)).all()
+            rows = conn.execute(sa.select(*self._fit_columns()).where(fits_table.c.study == study)
+                                .order_by(fits_table.c.id)).all()
         for r in rows:  # plain dicts straight from the row: a large study has 10^4 fits of 10^2-point curves
             yield dict(
                 config_key=r.config_key, seed=r.seed, status=r.status, scores=json.loads(r.scores_json),
                 curves=json.loads(r.curves_json), epochs_run=r.epochs_run, best_epoch=r.best_epoch,
                 fit_seconds=r.fit_seconds, error=r.error, config=json.loads(r.config_json),
                 trial_number=r.trial_number, created_at=r.created_at,
+                trainable_weights=getattr(r, "trainable_weights", None),
             )
+
+    def _fit_columns(self) -> list:
+        """The fit table's columns this database has: a store written before ``trainable_weights``
+        existed is read as it is (reading never alters a store)."""
+        if not hasattr(self, "_columns"):
+            present = {c["name"] for c in sa.inspect(self.engine).get_columns("tuning_fits")} \
+                if sa.inspect(self.engine).has_table("tuning_fits") else set(fits_table.c.keys())
+            self._columns = [c for c in fits_table.c if c.name in present]
+        return self._columns
 
     def count_fits(self, study: str) -> int:
         with self.engine.connect() as conn:
@@ -219,8 +234,20 @@ def _fit_from_row(row: Any) -> FitResult:
     return FitResult(
         config_key=row.config_key, seed=row.seed, status=row.status, scores=json.loads(row.scores_json),
         curves=json.loads(row.curves_json), epochs_run=row.epochs_run, best_epoch=row.best_epoch,
-        fit_seconds=row.fit_seconds, error=row.error,
+        fit_seconds=row.fit_seconds, error=row.error, trainable_weights=getattr(row, "trainable_weights", None),
     )
+
+
+def _add_missing_columns(engine: sa.Engine) -> None:
+    """Give a store made by an older version the columns added since (nullable, so old rows read None)."""
+    present = {c["name"] for c in sa.inspect(engine).get_columns("tuning_fits")}
+    if "trainable_weights" not in present:
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE tuning_fits ADD COLUMN trainable_weights INTEGER"))
+        except sa.exc.SQLAlchemyError:  # another process added it first
+            if "trainable_weights" not in {c["name"] for c in sa.inspect(engine).get_columns("tuning_fits")}:
+                raise
 
 
 @contextmanager

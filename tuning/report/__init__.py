@@ -27,19 +27,24 @@ def default_out_dir(study: str) -> Path:
     return Path("reports") / safe
 
 
-def render_report(study: str, storage: str = DEFAULT_STORAGE, out_dir: str | Path | None = None) -> str:
-    """The report page of ``study`` as HTML text; exports are written into ``out_dir`` if given."""
+def render_report(study: str, storage: str = DEFAULT_STORAGE, out_dir: str | Path | None = None, *,
+                  margin: object | None = None) -> str:
+    """The report page of ``study`` as HTML text; exports are written into ``out_dir`` if given.
+
+    ``margin`` overrides the spec's ``objective.margin`` (a number, or a string like ``"2%"``).
+    """
     from tuning.report._html import render
 
-    return render(study, storage, out_dir)
+    return render(study, storage, out_dir, margin)
 
 
-def build_report(study: str, storage: str = DEFAULT_STORAGE, out_dir: str | Path | None = None) -> Path:
+def build_report(study: str, storage: str = DEFAULT_STORAGE, out_dir: str | Path | None = None, *,
+                 margin: object | None = None) -> Path:
     """Write ``index.html`` and the CSV/JSON exports of ``study`` into ``out_dir``; return the page."""
     out = Path(out_dir) if out_dir is not None else default_out_dir(study)
     out.mkdir(parents=True, exist_ok=True)
     page = out / "index.html"
-    text = render_report(study, storage, out)
+    text = render_report(study, storage, out, margin=margin)
     tmp = page.with_suffix(".html.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(page)  # a browser reloading mid-write sees the old page or the new, never half

@@ -50,26 +50,43 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def summary_rows(summary: pd.DataFrame, params: list[str]) -> tuple[list[str], list[list[dict]]]:
+def _flag(value: Any, yes: tuple[str, str, str], no: tuple[str, str, str], missing: str) -> dict:
+    """A yes/no/NA column as a badge: (text, badge class, tooltip) for each case."""
+    if value is True:
+        return cell(None, text=yes[0], badge=yes[1], title=yes[2])
+    if value is False:
+        return cell(None, text=no[0], badge=no[1], title=no[2])
+    return cell(None, text="n/a", badge="na", title=missing)
+
+
+def summary_rows(summary: pd.DataFrame, params: list[str], aggregate: str = "mean") -> tuple[list[str], list[list[dict]]]:
     """Headers and cells of the per-config table, best first (the order summary_table gives)."""
-    headers = ["rank", "config", *[p.removeprefix("param_") for p in params], "seeds", "failed", "mean", "std",
-               "95 % CI", "p vs best", "tied with best", "skill vs naive", "diagnosis", "fit s", "status"]
+    headers = ["rank", "config", *[p.removeprefix("param_") for p in params], "seeds", "failed", "diverged",
+               "mean", "std", "95 % CI", f"aggregate ({aggregate})", "its 95 % interval", "could be best", "P(best)",
+               "p worse", "paired", "seed corr", "equivalent", "weights", "skill vs naive", "diagnosis", "fit s",
+               "status"]
+    few = "fewer than 2 seeds"
     rows = []
     for rec in summary.to_dict("records"):
         rec = {k: _plain(v) for k, v in rec.items()}
-        tied = rec["tied_with_best"]
-        tie = (cell(None, text="tied", badge="tie", title="cannot be told apart from the best config's seeds")
-               if tied is True else cell(None, text="worse" if tied is False else "n/a",
-                                         badge="worse" if tied is False else "na",
-                                         title=None if tied is not None else "fewer than 2 seeds on a side"))
+        could = _flag(rec["could_be_best"], ("could be best", "tie", "no config is better beyond seed noise "
+                                             "(simultaneous, docs/statistics.md)"),
+                      ("worse", "worse", "some config is better beyond seed noise"), few)
+        paired = _flag(rec["paired"], ("paired", "na-off", "compared with the best on the seeds both have"),
+                       ("unpaired", "na-off", "shares fewer than 2 seeds with the best"), few)
+        equivalent = _flag(rec["equivalent_to_best"], ("equivalent", "tie", "within the margin of the best (TOST)"),
+                           ("not shown", "na-off", "not shown to be within the margin of the best"), few)
         label = rec.get("diagnosis")
         evidence = "; ".join(x for x in (rec.get("diagnosis_evidence"), rec.get("diagnosis_suggestion")) if x)
         diagnosis = cell(None, text=label or "–", badge=("diag-" + label.replace(" ", "-")) if label else None,
                          title=evidence or None)
         ci = cell(rec["ci95_low"], text=f"[{fmt(rec['ci95_low'])}, {fmt(rec['ci95_high'])}]")
+        interval = cell(rec["aggregate_low"], text=f"[{fmt(rec['aggregate_low'])}, {fmt(rec['aggregate_high'])}]")
         rows.append([cell(rec["rank"]), cell(None, text=str(rec["config_key"])), *[cell(rec[p]) for p in params],
-                     cell(rec["n_seeds"]), cell(rec["n_failed"]), cell(rec["mean"]), cell(rec["std"]), ci,
-                     cell(rec["p_vs_best"]), tie, cell(rec["skill_vs_baseline"]), diagnosis, cell(rec["fit_seconds"]),
+                     cell(rec["n_seeds"]), cell(rec["n_failed"]), cell(rec["divergence_rate"]), cell(rec["mean"]),
+                     cell(rec["std"]), ci, cell(rec["aggregate"]), interval, could, cell(rec["prob_best"]),
+                     cell(rec["p_vs_best"]), paired, cell(rec["seed_corr"]), equivalent, cell(rec["trainable_weights"]),
+                     cell(rec["skill_vs_baseline"]), diagnosis, cell(rec["fit_seconds"]),
                      cell(None, text=fmt(rec["status"]))])
     return headers, rows
 
@@ -91,20 +108,23 @@ def best_config(summary: pd.DataFrame, params: list[str]) -> dict | None:
             "evidence": rec.get("diagnosis_evidence")}
 
 
-def context(study: str, storage: str, out_dir: str | Path | None = None) -> dict[str, Any]:
+def context(study: str, storage: str, out_dir: str | Path | None = None, margin: object | None = None) -> dict[str, Any]:
     """Everything the template shows, computed from the store (exports written when ``out_dir``)."""
     import yaml
 
-    from tuning.analysis import analysis_tables, export_tables
+    from tuning.analysis import analysis_tables, export_tables, select, verdict
     from tuning.api import load_results, study_trials
     from tuning.plots import study_plots, varying_params
     from tuning.store import Store
 
     store = Store(storage, create=False)
     results = load_results(study, storage)
-    tables = analysis_tables(results)
+    selected = select(results, margin=margin)
+    tables = analysis_tables(results, selected=selected)
     summary = tables["summary"]
     trials = study_trials(store, study)
+    numbers = {t["config_key"]: t["number"] for t in trials if t["status"] in ("complete", "failed")}
+    reading = verdict(results, selected, storage=store.url, trial_numbers=numbers)
     params = varying_params(results) if not results.fits.empty else []
     exports = []
     if out_dir is not None:
@@ -123,7 +143,8 @@ def context(study: str, storage: str, out_dir: str | Path | None = None) -> dict
         "counts": {s: sum(1 for t in trials if t["status"] == s) for s in ("complete", "running", "failed")},
         "spec_text": yaml.safe_dump(results.spec, sort_keys=True, allow_unicode=True),
         "best": best_config(summary, params) if len(summary) else None,
-        "summary": summary_rows(summary, params), "marginals": frame_rows(tables["marginals"]),
+        "summary": summary_rows(summary, params, objective.get("aggregate") or "mean"),
+        "marginals": frame_rows(tables["marginals"]), "verdict": reading.lines,
         "plots": plots, "baseline": [(k, fmt(v)) for k, v in sorted(results.baseline.items())],
         "failed_trials": [{"number": t["number"], "reason": t.get("fail_reason") or "(no reason recorded)",
                            "params": ", ".join(f"{k}={v}" for k, v in (t.get("params") or {}).items())}
@@ -132,6 +153,6 @@ def context(study: str, storage: str, out_dir: str | Path | None = None) -> dict
     }
 
 
-def render(study: str, storage: str, out_dir: str | Path | None = None) -> str:
+def render(study: str, storage: str, out_dir: str | Path | None = None, margin: object | None = None) -> str:
     """The report page as HTML text."""
-    return _env.get_template(TEMPLATE).render(**context(study, storage, out_dir))
+    return _env.get_template(TEMPLATE).render(**context(study, storage, out_dir, margin))
