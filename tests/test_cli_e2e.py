@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -136,7 +138,11 @@ def test_status_list_and_load_results_after_a_parallel_run(finished_study):
     assert results.baseline["val_loss"] == pytest.approx(0.01)
     summary = results.summary
     assert len(summary) == 3 and list(summary["rank"]) == [1, 2, 3]
-    assert summary["tied_with_best"].iloc[0] and summary["mean"].is_monotonic_increasing
+    assert summary["could_be_best"].iloc[0] and summary["mean"].is_monotonic_increasing
+    assert summary["paired"].all() and summary["prob_best"].sum() == pytest.approx(1.0)
+    # the fused runner recorded each model's size: LSTM(u) on one feature plus a linear head
+    weights = dict(zip(summary["param_units"], summary["trainable_weights"], strict=True))
+    assert weights == {u: 4 * (u * (1 + u) + u) + u + 1 for u in (1, 2, 3)}
     assert set(summary["diagnosis"]) <= {"underfit", "overfit", "good fit", "unstable"}
     assert set(results.marginals["param"]) == {"units"}
 
@@ -186,3 +192,64 @@ def test_read_only_commands_do_not_import_tensorflow(finished_study):
     )
     out = subprocess.run([sys.executable, "-c", probe, str(db)], capture_output=True, text=True, timeout=60)
     assert "3 complete" in out.stdout and "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+# -- reading the results: could be best, equivalence, seeds needed ---------------------------------
+
+
+def test_status_names_the_simplest_equivalent_and_the_seeds_needed_command(finished_study):
+    folder, db = finished_study
+    status = run_tuning("status", "tiny", "--storage", str(db), cwd=folder)
+    assert status.returncode == 0, status.stderr
+    out = status.stdout
+    assert re.search(r"could be the best: \d of 3 configs .*paired by seed", out), out
+    assert "margin: " in out and "5 % of the best's aggregate, the default" in out
+    assert "simplest config equivalent to the best" in out
+    assert "seeds needed: to separate trial" in out
+    # 2 seeds of a 1-epoch fit are noisy: at half the best's loss the line names the command
+    wide = run_tuning("status", "tiny", "--storage", str(db), "--margin", "50%", cwd=folder)
+    assert "50 % of the best's aggregate" in wide.stdout
+    needed = re.search(r"seeds needed: to separate trial \d+ from trial \d+ at [0-9.e-]+ with 80 % power: "
+                       r"about (\d+) seeds per config \(now 2\); `tuning resume tiny --repeats (\d+) "
+                       rf"--storage sqlite:///{re.escape(str(db))}` adds them", wide.stdout)
+    assert needed and needed.group(1) == needed.group(2), wide.stdout
+    wider = run_tuning("status", "tiny", "--storage", str(db), "--margin", "200%", cwd=folder)
+    fewer = re.search(r"about (\d+) seeds per config", wider.stdout)  # a wider margin needs fewer seeds
+    assert fewer and int(fewer.group(1)) < int(needed.group(1)), wider.stdout
+
+
+@pytest.mark.parametrize("command", ["status", "report"])
+def test_a_bad_margin_is_one_line_exit_2(finished_study, tmp_path, command):
+    folder, db = finished_study
+    before = stored_fits(db)
+    result = run_tuning(command, *(["tiny"] if command == "report" else []), "--storage", str(db),
+                        "--margin", "lots", "--out" if command == "report" else "--top",
+                        str(tmp_path) if command == "report" else "3", cwd=folder)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --margin: must be a positive number"), result.stderr
+    assert stored_fits(db) == before
+
+
+def test_margin_is_not_the_study_identity_and_resume_tops_up_seeds(finished_study, tmp_path):
+    _, finished_db = finished_study
+    db = tmp_path / "store.db"
+    shutil.copy(finished_db, db)
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC.format(name="tiny", epochs=1, db=db) + "objective: {margin: 0.5}\n")
+    again = run_tuning("run", str(spec), "--quiet", cwd=tmp_path)  # another margin: the same study
+    assert again.returncode == 0, again.stderr
+    assert "0 fits run" in again.stdout
+    status = run_tuning("status", "tiny", "--storage", str(db), cwd=tmp_path)
+    assert "margin: 0.5 (in the metric's units)" in status.stdout, status.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY_SPEC.format(name="tiny", epochs=1, db=db) + "objective: {margin: '-2%'}\n")
+    refused = run_tuning("run", str(bad), "--quiet", cwd=tmp_path)
+    assert refused.returncode == 2 and f"{bad}: objective.margin: must be" in refused.stderr
+
+    more = run_tuning("resume", "tiny", "--repeats", "3", "--storage", str(db), "--quiet", cwd=tmp_path)
+    assert more.returncode == 0, more.stderr
+    assert "3 fits run, 6 reused" in more.stdout  # every finished config got its third seed
+    assert len(stored_fits(db)) == 9
+    after = run_tuning("status", "tiny", "--storage", str(db), cwd=tmp_path)
+    assert "(n=3)" in after.stdout and "(now 3)" in after.stdout

@@ -98,7 +98,22 @@ def test_report_has_one_row_per_config_and_the_sections(page):
                  "only one searched parameter", "No failed trials or fits", "metric: val_loss"):
         assert text in html, text
     assert 'class="badge tie"' in html
-    assert re.search(r'title="mean of 2 seeds[^"]*"><span class="badge diag-', html)  # evidence as tooltip
+    assert re.search(r'title="[^"]*mean of 2 seeds[^"]*"><span class="badge diag-', html)  # evidence as tooltip
+    # issue 12: the reading at the top, and its columns
+    verdict = re.search(r'<ul id="verdict">(.*?)</ul>', html, re.S).group(1)
+    assert verdict.index("could be the best:") < verdict.index("simplest config equivalent to the best")
+    assert "seeds needed: to separate trial" in verdict and "the default" in verdict
+    assert html.index('id="verdict"') < html.index('id="summary"')
+    for header in ("could be best", "P(best)", "paired", "seed corr", "equivalent", "weights", "diverged",
+                   "aggregate (mean)", "its 95 % interval"):
+        assert f"<th>{header}</th>" in html, header
+
+
+def test_report_margin_overrides_the_default_and_names_the_command(store_url, tmp_path):
+    html = build_report("tiny", store_url, tmp_path, margin="50%").read_text(encoding="utf-8")
+    verdict = re.search(r'<ul id="verdict">(.*?)</ul>', html, re.S).group(1)
+    assert "50 % of the best&#39;s aggregate" in verdict and "the default" not in verdict
+    assert re.search(r"seeds needed: .*`tuning resume tiny --repeats \d+ --storage sqlite:///", verdict), verdict
 
 
 def test_report_is_self_contained(page):
