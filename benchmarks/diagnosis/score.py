@@ -1,0 +1,110 @@
+"""Score the learning-curve diagnosis against the labelled corpus of real fits.
+
+Reads ``tests/data/diagnosis_corpus.json`` (made by ``make_corpus.py``; no training here),
+diagnoses every fit with :func:`tuning.diagnose_curve` and every config with
+:func:`tuning.diagnose_config`, and prints the confusion matrices (truth in rows) of the chosen
+half, each agreement's 95 % Wilson interval, the cases it got wrong, and one last line:
+
+    per_fit_agreement=0.94 config_agreement=0.96 n_fits=96 n_configs=22
+
+Thresholds may be chosen on ``--half tune`` only; the claim is ``--half heldout`` (the default).
+
+    python benchmarks/diagnosis/score.py [--half heldout|tune|all] [--wrong]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from tuning.diagnose import LABELS, diagnose_config, diagnose_curve
+
+CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "diagnosis_corpus.json"
+
+
+def load(path: Path = CORPUS) -> list[dict]:
+    return json.loads(path.read_text())["configs"]
+
+
+def curve(values: list) -> list[float]:
+    return [math.nan if v is None else float(v) for v in values]
+
+
+def diagnose(config: dict) -> tuple[dict[int, str], str, dict]:
+    """(seed -> label, config label, seed -> Diagnosis) of one corpus config."""
+    options = dict(max_epochs=config["max_epochs"], patience=config["patience"],
+                   restored=config["restore_best_weights"] if config["patience"] is not None else True)
+    baseline = config["baseline_val_loss"]
+    if config.get("loss"):
+        baseline = None
+    runs = {f["seed"]: (curve(f["train"]), curve(f["val"])) for f in config["fits"] if f["train"] or f["val"]}
+    found = {s: diagnose_curve(tr, va, baseline=baseline, **options) for s, (tr, va) in runs.items()}
+    whole = diagnose_config(runs, baseline=baseline, per_seed=found, **options)
+    return {s: d.label for s, d in found.items()}, whole.label, found
+
+
+def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return math.nan, math.nan
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def matrix(pairs: list[tuple[str, str]]) -> str:
+    width = max(len(lab) for lab in LABELS) + 2
+    lines = ["truth \\ said".ljust(width + 2) + "".join(lab.rjust(width) for lab in LABELS)]
+    for truth in LABELS:
+        row = [sum(1 for t, s in pairs if t == truth and s == said) for said in LABELS]
+        lines.append(truth.ljust(width + 2) + "".join(str(x).rjust(width) for x in row))
+    return "\n".join(lines)
+
+
+def score(configs: list[dict], show_wrong: bool = False) -> dict:
+    fit_pairs, config_pairs, wrong = [], [], []
+    for config in configs:
+        per_fit, label, found = diagnose(config)
+        config_pairs.append((config["truth"], label))
+        if label != config["truth"]:
+            wrong.append(f"config {config['name']}: truth {config['truth']}, said {label}")
+        for fit in config["fits"]:
+            if fit["seed"] not in per_fit:
+                continue
+            said = per_fit[fit["seed"]]
+            fit_pairs.append((fit["truth"], said))
+            if said != fit["truth"]:
+                wrong.append(f"  fit {config['name']} seed {fit['seed']}: truth {fit['truth']}, said {said}: "
+                             f"{found[fit['seed']].evidence}")
+    fit_hits = sum(t == s for t, s in fit_pairs)
+    config_hits = sum(t == s for t, s in config_pairs)
+    print(f"per fit ({len(fit_pairs)} fits of {len(configs)} configs):")
+    print(matrix(fit_pairs))
+    print(f"\nper config ({len(config_pairs)} configs):")
+    print(matrix(config_pairs))
+    if show_wrong and wrong:
+        print("\nwrong:\n" + "\n".join(wrong))
+    lo_f, hi_f = wilson(fit_hits, len(fit_pairs))
+    lo_c, hi_c = wilson(config_hits, len(config_pairs))
+    print(f"\n95 % intervals (Wilson): per fit [{lo_f:.2f}, {hi_f:.2f}], per config [{lo_c:.2f}, {hi_c:.2f}]")
+    return {"per_fit": fit_hits / max(1, len(fit_pairs)), "config": config_hits / max(1, len(config_pairs)),
+            "n_fits": len(fit_pairs), "n_configs": len(config_pairs)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--half", choices=("heldout", "tune", "all"), default="heldout")
+    parser.add_argument("--wrong", action="store_true", help="list the fits and configs labelled wrong")
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    args = parser.parse_args()
+    configs = [c for c in load(args.corpus) if args.half == "all" or c["split"] == args.half]
+    print(f"{args.half} half of {args.corpus.name}\n")
+    result = score(configs, args.wrong)
+    print(f"per_fit_agreement={result['per_fit']:.2f} config_agreement={result['config']:.2f} "
+          f"n_fits={result['n_fits']} n_configs={result['n_configs']}")
+
+
+if __name__ == "__main__":
+    main()
