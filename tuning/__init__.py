@@ -8,6 +8,7 @@ function that needs them is called.
 """
 
 from tuning.api import Results, load_results, run_study, study_status
+from tuning.diagnose import Thresholds, diagnose_config, diagnose_curve
 from tuning.errors import DataError, FitFailed, SpecError, StoreError, TuningError
 from tuning.results import FitResult, TrialResult, aggregate
 
@@ -20,9 +21,12 @@ __all__ = [
     "Results",
     "SpecError",
     "StoreError",
+    "Thresholds",
     "TrialResult",
     "TuningError",
     "aggregate",
+    "diagnose_config",
+    "diagnose_curve",
     "load_results",
     "run_study",
     "study_status",

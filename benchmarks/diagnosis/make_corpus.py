@@ -140,7 +140,7 @@ def plot(corpus: dict, work: Path) -> None:
         cols = 4
         rows = math.ceil(len(group) / cols)
         fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
-        for ax, config in zip(axes.flat, group):
+        for ax, config in zip(axes.flat, group, strict=False):
             for i, fit in enumerate(config["fits"]):
                 color = f"C{i}"
                 tr = np.array([np.nan if v is None else v for v in fit["train"]], dtype=float)
