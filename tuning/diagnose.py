@@ -96,8 +96,10 @@ class Thresholds:
             least 10 % of its level and 8 % of its improvement -> unstable (thrashing).
         diverge_rise: the train loss ends above its minimum by this share of its improvement
             or more -> unstable (the optimiser is not descending).
-        stuck_loss: a stalled val loss at 3x the naive baseline's or worse -> unstable (a model
-            that learnt nothing would do better: the weights were blown up).
+        stuck_loss, stuck_gain: a stalled val loss at 3x the naive baseline's or worse, which
+            never improved by more than 25 % of its level -> unstable (a model that learnt
+            nothing would do better: the weights were blown up). One that did improve and is
+            still that high is underfit (``high_loss``).
         seeds_ratio: seeds with different labels whose final val losses differ by this factor or
             more (10x when all seeds have the same label), by more than their own noise explains
             and by ``seeds_share`` of what training improved -> unstable (config level).
@@ -108,7 +110,7 @@ class Thresholds:
     Changed from the first version: ``improving_drop`` (a fixed 5 % over the tail) became
     ``improving_share``; ``seeds_cv`` (std/mean of final scores) became ``seeds_ratio`` and
     ``seeds_share``; ``significance``, ``overfit_range``, ``gap_growth``, ``erratic_noise``,
-    ``erratic_share``, ``stuck_loss`` and ``unstable_share`` are new; ``train_fall`` and
+    ``erratic_share``, ``stuck_loss``, ``stuck_gain`` and ``unstable_share`` are new; ``train_fall`` and
     ``diverge_rise`` are now shares of the train curve's improvement, not of its minimum;
     ``tail_fraction`` is 0.25 (was 0.2) and ``gap_ratio`` 2 (was 3).
     """
@@ -127,6 +129,7 @@ class Thresholds:
     erratic_share: float = 0.08
     diverge_rise: float = 0.5
     stuck_loss: float = 3.0
+    stuck_gain: float = 0.25
     seeds_ratio: float = 3.0
     seeds_share: float = 0.1
     unstable_share: float = 0.25
@@ -420,10 +423,10 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
         return result(UNDERFIT, f"{main_name} still falling at the end: the slope over {last} would add "
                                 f"{_pct(m.still_improving)} of the improvement so far in another {n} epochs "
                                 f"(fall {_se(m.falling)}, {noise_text}){more}{versus}", "improving")
-    if math.isfinite(skill) and 1 - skill >= th.stuck_loss:
-        return result(UNSTABLE, f"{main_name} {level} is stuck at {1 - skill:.3g}x the naive baseline's ({baseline:.3g}), "
-                                "worse than a model that learnt nothing: the optimiser likely blew the weights up",
-                      "diverged")
+    if math.isfinite(skill) and 1 - skill >= th.stuck_loss and m.improvement < th.stuck_gain * m.level:
+        return result(UNSTABLE, f"{main_name} {level} is stuck at {1 - skill:.3g}x the naive baseline's ({baseline:.3g}) "
+                                f"after improving {_pct(m.improvement / m.level)} of that level in all: worse than a "
+                                "model that learnt nothing; the optimiser likely blew the weights up", "diverged")
     change = (float(m.smooth.max()) - float(m.smooth.min())) / max(abs(float(m.smooth.max())), 1e-12)
     if change < th.flat_change and not (math.isfinite(skill) and 1 - skill < th.high_loss):
         return result(UNDERFIT, f"{main_name} flat: within {_pct(change)} over {n} epochs "
