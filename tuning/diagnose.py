@@ -314,7 +314,7 @@ def extrapolated_gain(values: Any, factor: float = 2.0) -> float:
 
 def diagnose_curve(train: list[float] | None, val: list[float] | None = None, thresholds: Thresholds = Thresholds(),
                    baseline: float | None = None, *, name: str = "loss", max_epochs: int | None = None,
-                   patience: int | None = None, restored: bool = True) -> Diagnosis:
+                   patience: int | None = None, restored: bool = True, extrapolate: bool = True) -> Diagnosis:
     """Diagnose one run from its per-epoch train and validation losses.
 
     Args:
@@ -328,6 +328,9 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
         patience: the run had early stopping with this patience; with ``restored`` (Keras's
             ``restore_best_weights``) the model kept is the best epoch's, so the epochs after it
             are not evidence of overfitting.
+        extrapolate: quote what twice the epochs would buy on a still-falling run
+            (:func:`extrapolated_gain`, a curve fit of ~3 ms; :func:`diagnose_study` does it once
+            per config rather than once per fit).
 
     Raises:
         ValueError: both curves are empty (a fit that failed before its first epoch).
@@ -417,7 +420,7 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
     # A run that ended before its epochs (early stopping, or a stop on a bad value) ended because
     # val stopped improving: "train longer" would be wrong.
     if improving and not stopped:
-        gain = extrapolated_gain(main)
+        gain = extrapolated_gain(main) if extrapolate else math.nan
         fields["gain_2x"] = gain
         more = f"; 2x the epochs would lower it by about {_pct(gain)} (extrapolated)" if math.isfinite(gain) else ""
         return result(UNDERFIT, f"{main_name} still falling at the end: the slope over {last} would add "
@@ -629,7 +632,7 @@ def diagnose_study(results: Results, thresholds: Thresholds = Thresholds(), *, c
                                            "found": {}})
         row = {"scope": "fit", "config_key": key, "seed": seed, "status": fit.get("status")}
         if pair[0] or pair[1]:
-            found = diagnose_curve(*pair, thresholds, baseline, **options)
+            found = diagnose_curve(*pair, thresholds, baseline, extrapolate=False, **options)
             row.update(found.to_dict())
             entry["curves"][seed] = pair
             entry["found"][seed] = found
