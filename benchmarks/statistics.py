@@ -24,7 +24,8 @@ Measured, each with its Monte-Carlo standard error (binomial, sqrt(p(1-p)/draws)
 * the old ``tied_with_best`` (Welch vs the observed best, Holm-corrected), for comparison.
 
     python benchmarks/statistics.py --quick            # under a minute; last line: the three rates
-    python benchmarks/statistics.py --json out.json    # every scenario (about 15 minutes on 2 cores)
+    python benchmarks/statistics.py --json out.json    # every scenario (about 7 minutes on 2 cores)
+    python benchmarks/statistics.py --tables out.json  # that run's numbers as the tables of docs/statistics.md
 """
 
 from __future__ import annotations
@@ -160,6 +161,23 @@ def equivalence_rate(configs: int, seeds: int, rho: float, draws: int, rng: np.r
             "false_equivalence_rate": claimed / draws, "se": mc_error(claimed / draws, draws)}
 
 
+def unequal_spread(configs: int, seeds: int, rho: float, draws: int, rng: np.random.Generator,
+                   factor: float = 3.0) -> dict:
+    """All means equal, but the last config's own noise is ``factor`` times the others' (pooling's
+    assumption broken): how often is any config, and that noisy one, flagged worse?"""
+    scale = np.r_[np.ones(configs - 1), factor][:, None]
+    flagged = noisy = 0
+    for _ in range(draws):
+        x = math.sqrt(rho) * rng.standard_normal((1, seeds)) + math.sqrt(1 - rho) * scale * rng.standard_normal(
+            (configs, seeds))
+        could = compare(x, pvalues=False).could_be_best
+        flagged += not could.all()
+        noisy += not could[-1]
+    return {"configs": configs, "seeds": seeds, "rho": rho, "factor": factor, "draws": draws,
+            "false_positive_rate": flagged / draws, "noisy_flagged_rate": noisy / draws,
+            "se": mc_error(flagged / draws, draws)}
+
+
 def quick(draws: int, rng: np.random.Generator) -> tuple[list[dict], dict]:
     rows = [calibration(configs, seeds, kind, rho, draws, rng)
             for (configs, seeds), kind, rho in product([(2, 3), (5, 5), (20, 3), (50, 5)], ("normal", "heavy", "skewed"),
@@ -192,6 +210,39 @@ def full(draws: int, rng: np.random.Generator) -> dict:
     return report
 
 
+def tables(report: dict) -> str:
+    """The markdown tables of docs/statistics.md from a saved ``--json`` report."""
+    calib = report["calibration"]
+    out = []
+    cases = [(k, rho) for k in ("normal", "heavy", "skewed") for rho in (0.0, 0.5, 0.8)]
+    head = " | ".join(f"{k} {rho:g}" for k, rho in cases)
+    for key, title in (("false_positive_rate", "False-positive rate (all configs equal; nominal 0.05)"),
+                       ("best_excluded_rate", "Best-excluded rate (others a quarter sd behind; nominal <= 0.05)"),
+                       ("coverage", "Coverage of the 95 % interval of a config's mean")):
+        out += [f"**{title}**", "", f"| configs x seeds | {head} |" + (" old |" if key == "false_positive_rate" else ""),
+                "|---|" + "---|" * (len(cases) + (key == "false_positive_rate"))]
+        for configs, seeds in sorted({(r["configs"], r["seeds"]) for r in calib}):
+            rows = {(r["noise"], r["rho"]): r for r in calib if (r["configs"], r["seeds"]) == (configs, seeds)}
+            cells = " | ".join(f"{rows[c][key]:.3f}" for c in cases)
+            old = rows[("normal", 0.0)].get("old_false_positive_rate")
+            extra = f" {old:.3f} |" if key == "false_positive_rate" else ""
+            out.append(f"| {configs} x {seeds} | {cells} |{extra}")
+        out.append("")
+    out += ["**Power: two configs, 5 seeds, a true gap of one seed sd**", "",
+            "| correlation | could_be_best | Welch | paired t |", "|---|---|---|---|"]
+    out += [f"| {r['rho']:g} | {r['could_be_best']:.3f} | {r['welch']:.3f} | {r['paired_t']:.3f} |" for r in report["power"]]
+    out += ["", "**Seeds needed: the suggestion from a first study, and the power it achieves (target 0.80)**", "",
+            "| configs | first seeds | correlation | median suggested | needed with the true sd | achieved power |",
+            "|---|---|---|---|---|---|"]
+    out += [f"| {r['configs']} | {r['first_seeds']} | {r['rho']:g} | {r['median_suggested']:g} | {r['true_needed']} | "
+            f"{r['achieved_power']:.3f} ± {r['achieved_se']:.3f} |" for r in report["seeds_needed"]]
+    out += ["", "**False equivalence: the second config exactly a margin (0.5 sd) behind (nominal <= 0.05)**", "",
+            "| configs | seeds | correlation | called equivalent |", "|---|---|---|---|"]
+    out += [f"| {r['configs']} | {r['seeds']} | {r['rho']:g} | {r['false_equivalence_rate']:.3f} |"
+            for r in report["equivalence"]]
+    return "\n".join(out)
+
+
 def _fmt(row: dict) -> str:
     return "  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
 
@@ -202,7 +253,19 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=None, help="simulated studies per scenario")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="write every number here")
+    parser.add_argument("--tables", type=Path, default=None, help="print the markdown tables of a saved --json run")
+    parser.add_argument("--unequal", action="store_true",
+                        help="only the scenarios where one config is 3x noisier than the others")
     args = parser.parse_args()
+    if args.tables:
+        import json
+
+        print(tables(json.loads(args.tables.read_text())))
+        return
+    if args.unequal:
+        for configs, seeds, rho in product((2, 5, 20), (3, 5, 10), (0.0, 0.8)):
+            print(_fmt(unequal_spread(configs, seeds, rho, args.draws or 2000, np.random.default_rng(args.seed))))
+        return
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
     if args.quick:

@@ -88,7 +88,9 @@ def test_quickstart_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     outputs = _outputs(notebook)
     assert not [o for o in outputs if o.get("output_type") == "error"]
     html = "\n".join(o.get("data", {}).get("text/html", "") for o in outputs)
-    assert "tied_with_best" in html and "skill_vs_baseline" in html, "the summary table is shown"
+    assert "could_be_best" in html and "prob_best" in html and "skill_vs_baseline" in html, "the summary table is shown"
+    text = "\n".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    assert "could be the best:" in text and "seeds needed:" in text, "the verdict is printed"
     assert "evidence" in html, "the diagnosis table is shown"
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) >= 2, "the seed box plot and the learning curves are shown"

@@ -68,13 +68,18 @@ class Results:
         metric, direction: the study's objective.
         summary, marginals, diagnosis: the report's tables, computed on first access
             (the same DataFrames ``tuning report`` exports).
+        verdict: which configs could be the best, the simplest one equivalent to it at the spec's
+            margin, and the seeds that would tell the top two apart (:class:`tuning.analysis.Verdict`;
+            ``verdict.lines`` are the sentences ``tuning status`` prints).
+        storage: the store it was read from (None when built by hand).
 
     ``curves`` may be given either way: as the long DataFrame or as a :data:`FitCurves` mapping.
     """
 
     def __init__(self, name: str, fits: pd.DataFrame, trials: pd.DataFrame, curves: pd.DataFrame | FitCurves,
-                 baseline: dict[str, float], metric: str, direction: str, spec: dict[str, Any]):
-        self.name, self.fits, self.trials = name, fits, trials
+                 baseline: dict[str, float], metric: str, direction: str, spec: dict[str, Any],
+                 storage: str | None = None):
+        self.name, self.fits, self.trials, self.storage = name, fits, trials, storage
         self.baseline, self.metric, self.direction, self.spec = baseline, metric, direction, spec
         if isinstance(curves, dict):
             self.fit_curves: FitCurves = curves
@@ -101,11 +106,24 @@ class Results:
         return diagnose_study(self)
 
     @cached_property
+    def _selection(self):
+        from tuning.analysis import select
+
+        return select(self)
+
+    @cached_property
     def summary(self) -> pd.DataFrame:
         """The robustness table, one row per config (see :func:`tuning.analysis.summary_table`)."""
         from tuning.analysis import summary_table
 
-        return summary_table(self, diagnosis=self.diagnosis)
+        return summary_table(self, diagnosis=self.diagnosis, selected=self._selection)
+
+    @cached_property
+    def verdict(self):
+        """Could be best, the simplest equivalent config, seeds needed (:func:`tuning.analysis.verdict`)."""
+        from tuning.analysis import verdict
+
+        return verdict(self, self._selection, storage=self.storage)
 
     @cached_property
     def marginals(self) -> pd.DataFrame:
@@ -178,7 +196,7 @@ def load_results(study: str, storage: str = DEFAULT_STORAGE) -> Results:
         fit_curves[(fit["config_key"], fit["seed"])] = fit["curves"]
     fits = pd.DataFrame(fit_rows)
     trials = _per_config(fits, metric, trial_status)
-    return Results(study, fits, trials, fit_curves, record["baseline"], metric, direction, record["spec"])
+    return Results(study, fits, trials, fit_curves, record["baseline"], metric, direction, record["spec"], store.url)
 
 
 def _cell(value: Any) -> Any:
