@@ -339,6 +339,9 @@ def verdict(results: Results, selected: Selection, *, storage: str | None = None
                          "against the seed noise (a larger margin needs fewer)")
         return out
     out.seeds_needed = needed
+    shown_worse = table.at[second, "could_be_best"]
+    already = (f"; {b} is already shown worse, and this many seeds would show a gap as small as the margin"
+               if pd.notna(shown_worse) and not shown_worse else "")
     if needed <= out.current_seeds:
         out.lines.append(f"{head}: about {needed} seeds per config; the {out.current_seeds} run are enough")
         return out
@@ -346,7 +349,8 @@ def verdict(results: Results, selected: Selection, *, storage: str | None = None
     if storage:
         command += f" --storage {shlex.quote(storage)}"
     out.command = command
-    out.lines.append(f"{head}: about {needed} seeds per config (now {out.current_seeds}); `{command}` adds them")
+    out.lines.append(f"{head}: about {needed} seeds per config (now {out.current_seeds}); `{command}` adds them"
+                     + already)
     return out
 
 

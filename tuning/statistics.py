@@ -219,15 +219,16 @@ class Comparison:
     equivalent_to_best: np.ndarray  # TOST: the difference with the best lies within +-margin
     best: int | None
     study_corr: float           # 1 - pooled var(difference) / (2 pooled var): the seed effect's share
-    sd_paired: float            # pooled sd of a per-seed difference between two configs
-    sd_within: float            # pooled sd of one config's seed scores
+    sd_paired: float            # pooled sd of a per-seed difference between two configs (last stage)
+    sd_within: float            # pooled sd of one config's seed scores (last stage)
     df_paired: float
     df_unpaired: float
-    configs: int                # how many took part (the k of the critical value)
+    stage_configs: int          # configs compared in the last stage (those that could be best)
+    configs: int                # how many took part (the k of the first stage's critical value)
 
 
 def compare(scores, *, margin: float | None = None, level: float = LEVEL, best: int | None = None,
-            pvalues: bool = True) -> Comparison:
+            pvalues: bool = True, step_down: bool = True) -> Comparison:
     """Which configs could be the best and which are equivalent to it; see the module docstring.
 
     Args:
@@ -237,6 +238,11 @@ def compare(scores, *, margin: float | None = None, level: float = LEVEL, best: 
         level: family-wise error level of "worse" and of the equivalence claims.
         best: row of the reference config (default: lowest mean among comparable rows).
         pvalues: compute ``p_worse`` (costs a few ms a config; benchmarks skip it).
+        step_down: compare again among the configs that could still be the best (their pooled
+            spread and count), until none more drops out. A config far behind is usually far
+            noisier too, and pooled with the rest it would hide their differences; the error
+            rate stays the same, since a true best can only be dropped where some config beats
+            it by more than the critical value of a family at least as large as the true bests.
     """
     x = np.asarray(scores, dtype=float)
     k_all = x.shape[0]
@@ -307,8 +313,18 @@ def compare(scores, *, margin: float | None = None, level: float = LEVEL, best: 
     if best is not None:
         equivalent[best] = bool(comparable[best])
     study_corr = 1 - sd_paired**2 / (2 * sd_within**2) if sd_within and math.isfinite(sd_paired) else math.nan
-    return Comparison(comparable, could.astype(bool), p_worse, paired_row, corr_row, diff_row, se_row, equivalent,
-                      best, study_corr, sd_paired, sd_within, df_paired, df_unpaired, k)
+    could, final = could.astype(bool), (sd_paired, sd_within, df_paired, df_unpaired, k)
+    stage_size = k
+    while step_down and 2 <= int(could.sum()) < stage_size:
+        rows = np.flatnonzero(could)
+        stage = compare(x[rows], level=level, pvalues=pvalues, step_down=False)
+        stage_size = len(rows)
+        final = (stage.sd_paired, stage.sd_within, stage.df_paired, stage.df_unpaired, stage_size)
+        if pvalues:
+            p_worse[rows] = stage.p_worse
+        could[rows[~stage.could_be_best]] = False
+    return Comparison(comparable, could, p_worse, paired_row, corr_row, diff_row, se_row, equivalent,
+                      best, study_corr, *final, k)
 
 
 def reorder(comparison: Comparison, order: np.ndarray) -> Comparison:
@@ -422,4 +438,4 @@ def plan_seeds(comparison: Comparison, scores, first: int, second: int, margin: 
     if not (sd > 0 and df > 0):
         return None
     sd *= math.sqrt(df / stats.chi2.ppf(1 - confidence, df))
-    return seeds_needed(sd, margin, comparison.configs, paired=paired, target=target)
+    return seeds_needed(sd, margin, max(comparison.stage_configs, 2), paired=paired, target=target)
