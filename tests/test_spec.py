@@ -419,6 +419,20 @@ def test_identity_ignores_run_settings(tmp_path):
     assert other.identity() == spec.identity()
 
 
+@pytest.mark.parametrize("margin", ["0.01", "'2%'", "'0.5 %'"])
+def test_objective_margin_is_a_reading_not_the_identity(tmp_path, margin):
+    spec = spec_from(tmp_path, "sampler: grid\n")
+    with_margin = spec_from(tmp_path, f"sampler: grid\nobjective: {{margin: {margin}}}\n")
+    assert with_margin.objective.margin is not None and with_margin.identity() == spec.identity()
+    assert spec_from(tmp_path, "sampler: grid\nobjective: {aggregate: iqm}\n").identity() != spec.identity()
+
+
+@pytest.mark.parametrize("margin", ["-1", "0", "abc", "'2%%'", "true"])
+def test_bad_objective_margin_names_the_field(tmp_path, margin):
+    error = spec_error(tmp_path, f"sampler: grid\nobjective: {{margin: {margin}}}\n")
+    assert error.field == "objective.margin" and "positive number or a percentage" in str(error)
+
+
 @pytest.mark.parametrize(
     ("old", "new"),
     [
