@@ -403,7 +403,7 @@ def seeds_needed(sd_diff: float, margin: float, configs: int, *, paired: bool = 
     return low
 
 
-PLANNING_CONFIDENCE = 0.6
+PLANNING_CONFIDENCE = 0.65
 
 
 def pair_spread(comparison: Comparison, scores, first: int, second: int) -> tuple[float, float, bool]:
@@ -431,8 +431,8 @@ def plan_seeds(comparison: Comparison, scores, first: int, second: int, margin: 
 
     The spread of a few seeds is underestimated as often as not, and a suggestion computed from
     an underestimate falls short: the sd is taken at its ``confidence`` upper confidence limit
-    (chi-square, its own degrees of freedom), which measured 0.79-0.85 achieved power for a 0.8
-    target from 3-10 first seeds (docs/statistics.md; a plain estimate gave 0.74).
+    (chi-square, its own degrees of freedom); docs/statistics.md ("Seeds needed") has the power
+    the suggestions achieve when re-simulated (a plain estimate fell to 0.63 for a 0.8 target).
     """
     sd, df, paired = pair_spread(comparison, scores, first, second)
     if not (sd > 0 and df > 0):
