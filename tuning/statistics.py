@@ -22,6 +22,9 @@ Why these methods:
   pooled over all pairs (many degrees of freedom), but never taken below the pair's own: pooling
   assumes configs are about equally noisy, and the floor keeps one very noisy config from being
   judged with the others' small spread.
+* A config far behind is usually far noisier too, and its spread in the pool would hide the
+  differences among the good ones, so the comparison steps down: it is repeated among the
+  configs that could still be the best until none more drops out.
 
 Example:
     >>> import numpy as np
