@@ -1,4 +1,4 @@
-"""tuning/statistics.py against synthetic studies whose truth is known (a reduced benchmarks/statistics.py).
+"""tuning/statistics.py against synthetic studies whose truth is known (a reduced benchmarks/statistics_calibration.py).
 
 Every rate is checked against its nominal value plus three Monte-Carlo standard errors of the
 estimate itself (binomial, sqrt(p (1 - p) / draws)), so a check fails only when the method is

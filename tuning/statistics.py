@@ -3,7 +3,7 @@
 Every function takes a plain matrix of seed scores, one row per config and one column per seed
 (NaN where a config has no finished fit for that seed), **oriented so that lower is better**
 (the caller negates accuracies). The methods and their measured error rates are written up in
-docs/statistics.md; ``benchmarks/statistics.py`` measures them on synthetic studies.
+docs/statistics.md; ``benchmarks/statistics_calibration.py`` measures them on synthetic studies.
 
 Why these methods:
 

@@ -26,9 +26,9 @@ Measured, each with its Monte-Carlo standard error (binomial, sqrt(p(1-p)/draws)
   call it ``equivalent_to_best`` (a false claim; nominal <= 0.05).
 * the old ``tied_with_best`` (Welch vs the observed best, Holm-corrected), for comparison.
 
-    python benchmarks/statistics.py --quick            # under a minute; last line: the three rates
-    python benchmarks/statistics.py --json out.json    # every scenario (about 7 minutes on 2 cores)
-    python benchmarks/statistics.py --tables out.json  # that run's numbers as the tables of docs/statistics.md
+    python benchmarks/statistics_calibration.py --quick            # under a minute; last line: the three rates
+    python benchmarks/statistics_calibration.py --json out.json    # every scenario (about 7 minutes on 2 cores)
+    python benchmarks/statistics_calibration.py --tables out.json  # that run's numbers as the tables of docs/statistics.md
 """
 
 from __future__ import annotations
