@@ -10,7 +10,7 @@ A synthetic store of 1,000 trials x 10 seeds x 100 epochs (10,000 fits, 4 curves
 2. tables: ``diagnose_study`` + ``summary_table`` (given that diagnosis) + ``marginals``;
 3. ``export_tables``: CSV + JSON of those tables and of ``fits`` (given the tables, ``curves=False``);
 4. ``export_curves``: ``curves.csv`` + ``curves.json``, one row per (fit, curve), 4 million values;
-5. plots: ``study_trials`` + ``study_plots`` (what the report draws, importance included);
+5. plots: ``read_trials`` + ``study_plots`` (what the report draws, importance included);
 6. ``build_report``: the whole report from scratch (load, tables, every export, plots, HTML).
 
 Targets (issue 3): the tables (steps 1-3: the tables a user reads, in Python and as files) under
@@ -251,12 +251,18 @@ def machine() -> dict[str, Any]:
 
 def steps(study: str, url: str, out: Path) -> list[tuple[str, Callable[[dict], Any]]]:
     """The timed steps, in order; each reads what earlier ones left in ``state``."""
-    from tuning.analysis import export_curves, export_tables, marginals, summary_table
-    from tuning.api import load_results, study_trials
-    from tuning.diagnose import diagnose_study
+    from tuning.analysis import (
+        diagnose_study,
+        export_curves,
+        export_tables,
+        load_results,
+        marginals,
+        summary_table,
+    )
     from tuning.plots import study_plots
     from tuning.report import build_report
     from tuning.store import Store
+    from tuning.trials import read_trials
 
     def load(state):
         state["results"] = load_results(study, url)
@@ -279,7 +285,7 @@ def steps(study: str, url: str, out: Path) -> list[tuple[str, Callable[[dict], A
         state["exports"] += export_curves(state["results"], out / "tables")
 
     def trials(state):
-        state["trials"] = study_trials(Store(url, create=False), study)
+        state["trials"] = read_trials(Store(url, create=False), study)
 
     def plots(state):
         state["plots"] = study_plots(state["results"], state["summary"], state["trials"], url)

@@ -15,6 +15,7 @@ from scipy import stats
 from tuning.analysis import (
     DESCRIBE,
     STATS,
+    Results,
     analysis_tables,
     export_tables,
     marginals,
@@ -23,7 +24,6 @@ from tuning.analysis import (
     summary_table,
     verdict,
 )
-from tuning.api import Results
 
 CURVE_COLUMNS = ["config_key", "seed", "epoch", "curve", "value"]
 
@@ -278,7 +278,7 @@ def test_long_curves_and_per_fit_curves_are_the_same_data():
 
 
 def test_analysis_modules_never_import_tensorflow():
-    code = ("import sys, tuning.analysis, tuning.diagnose, tuning.statistics; "
+    code = ("import sys, tuning.analysis, tuning.diagnose, tuning.statistics, tuning.trials; "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')); "
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -286,15 +286,20 @@ def test_analysis_modules_never_import_tensorflow():
 
 
 def test_trials_table_has_seed_columns_and_statistics_per_config():
-    from tuning.api import _per_config
+    from tuning.analysis import trials_table
 
     results = make_results({"a": [0.1, 0.3], "b": [0.5]}, failed={"a": 1})
-    trials = _per_config(results.fits, "val_loss", {"a": "failed"}).set_index("config_key")
+    trials = trials_table(results.fits, "val_loss", {"a": "failed"}).set_index("config_key")
     assert trials.loc["a", ["seed0_val_loss", "seed1_val_loss"]].tolist() == [0.1, 0.3]
     assert "seed2_val_loss" not in trials.columns  # the failed seed has no score
     assert pd.isna(trials.loc["b", "seed1_val_loss"])  # b has one seed only
     assert trials.loc["a", ["n_seeds", "n_failed", "status"]].tolist() == [2, 1, "failed"]
     assert trials.loc["a", "mean"] == pytest.approx(0.2) and trials.loc["a", "std"] == pytest.approx(0.1414213562)
-    assert trials.loc["a", "mean_fit_seconds"] == pytest.approx((1.0 + 2.0 + 0.5) / 3)
-    assert trials.loc["b", ["n_seeds", "std", "min", "max", "status"]].tolist() == [1, 0.0, 0.5, 0.5, "running"]
+    assert trials.loc["a", "fit_seconds"] == pytest.approx((1.0 + 2.0 + 0.5) / 3)
+    # One table, one rule: a single seed has a mean and no spread (NaN, as in the summary), not 0.
+    assert trials.loc["b", ["n_seeds", "min", "max", "status"]].tolist() == [1, 0.5, 0.5, "running"]
+    assert pd.isna(trials.loc["b", "std"])
+    summary = summary_table(results).set_index("config_key")
+    for column in ("n_seeds", "n_failed", "mean", "std", "min", "median", "max", "fit_seconds"):
+        assert trials[column].equals(summary.loc[trials.index, column]), column
     assert trials.loc["b", "param_units"] == 1

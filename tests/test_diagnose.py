@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 
 import tuning
-from tuning.api import Results
-from tuning.diagnose import (
+from tuning.analysis import Results
+from tuning.analysis.diagnose import (
     GOOD_FIT,
     LABELS,
     OVERFIT,

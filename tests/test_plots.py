@@ -16,7 +16,6 @@ from test_report import PNG, tiny_store
 
 from tuning import load_results
 from tuning.analysis import summary_table
-from tuning.api import study_trials
 from tuning.plots import (
     config_labels,
     curve_band_data,
@@ -34,6 +33,7 @@ from tuning.plots import (
     top_configs,
 )
 from tuning.store import Store
+from tuning.trials import read_trials
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def study(tmp_path_factory):
     shutil.copy(tiny_store(tmp_path_factory), copy)
     url = f"sqlite:///{copy}"
     results = load_results("tiny", url)
-    return url, results, summary_table(results), study_trials(Store(url, create=False), "tiny")
+    return url, results, summary_table(results), read_trials(Store(url, create=False), "tiny")
 
 
 def decodes(png: bytes) -> bool:
@@ -133,7 +133,7 @@ def test_study_plots_all_drawn_or_explained(study):
 
 
 def test_plots_never_import_tensorflow():
-    code = ("import sys, tuning.plots, tuning.report, tuning.report._html, tuning.report._serve;"
+    code = ("import sys, tuning.plots, tuning.report, tuning.report._html, tuning.report.serve;"
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -191,7 +191,7 @@ def get(url: str) -> tuple[int, str]:
 
 
 def test_serve_rebuilds_when_the_study_has_new_fits(store_url, tmp_path):
-    from tuning.report._serve import make_server, server_url
+    from tuning.report.serve import make_server, server_url
 
     copy = tmp_path / "live.db"
     shutil.copy(store_url.removeprefix("sqlite:///"), copy)

@@ -7,12 +7,27 @@ The public surface is small; heavy dependencies (TensorFlow, Optuna, pandas) loa
 function that needs them is called.
 """
 
-from tuning.api import Results, load_results, run_study, study_status
-from tuning.diagnose import Thresholds, diagnose_config, diagnose_curve
+from typing import TYPE_CHECKING
+
+from tuning.api import run_study, study_status
 from tuning.errors import DataError, FitFailed, SpecError, StoreError, TuningError
 from tuning.results import FitResult, TrialResult, aggregate
 
+if TYPE_CHECKING:
+    from tuning.analysis import Results, Thresholds, diagnose_config, diagnose_curve, load_results
+
 __version__ = "0.1.0"
+
+#: Names served from :mod:`tuning.analysis` on first use (it imports pandas and SciPy).
+_FROM_ANALYSIS = ("Results", "Thresholds", "diagnose_config", "diagnose_curve", "load_results")
+
+
+def __getattr__(name: str):
+    if name in _FROM_ANALYSIS:
+        import tuning.analysis
+
+        return getattr(tuning.analysis, name)
+    raise AttributeError(f"module 'tuning' has no attribute {name!r}")
 
 __all__ = [
     "DataError",

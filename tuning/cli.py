@@ -29,10 +29,6 @@ MARGIN_HELP = ("How much worse than the best still counts as good as it: a numbe
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 
 
-def _default_storage(storage: str | None) -> str:
-    return storage or os.environ.get("TUNING_STORAGE") or "sqlite:///tuning.db"
-
-
 def _fail(message: str, code: int) -> None:
     typer.echo(message, err=True)
     raise typer.Exit(code)
@@ -109,9 +105,10 @@ def resume(
 ) -> None:
     """Continue STUDY from its store: nothing finished is recomputed."""
     from tuning.spec import apply_overrides
+    from tuning.store import default_storage
     from tuning.study import resolve_resume_spec
 
-    url = _default_storage(storage)
+    url = default_storage(storage)
     spec = apply_overrides(resolve_resume_spec(study, url), storage=url, n_trials=n_trials, repeats=repeats,
                            jobs=jobs, backend=backend)
     _run(spec, quiet)
@@ -128,15 +125,15 @@ def status(
     """Trials done / running / failed / remaining, the best configs (mean ± std), which could be the
     best, the simplest equivalent to it, and how many seeds would tell the top two apart."""
     from tuning.api import check_margin, study_status
-    from tuning.store import Store
+    from tuning.store import open_store
 
-    url = _default_storage(storage)
+    store = open_store(storage)
     check_margin(margin)
-    names = [study] if study else Store(url, create=False).study_names()
+    names = [study] if study else store.study_names()
     if not names:
-        typer.echo(f"no studies in {url}")
+        typer.echo(f"no studies in {store.url}")
     for name in names:
-        _print_status(study_status(name, url, top=top, margin=margin))
+        _print_status(study_status(name, store, top=top, margin=margin))
 
 
 def _print_status(info: dict) -> None:
@@ -163,16 +160,17 @@ def _print_status(info: dict) -> None:
 @_guarded
 def list_studies(storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP)) -> None:
     """Studies in a store, with trial and fit counts."""
-    from tuning.api import study_trials
-    from tuning.store import Store
+    from tuning.results import TrialStatus
+    from tuning.store import open_store
+    from tuning.trials import read_trials
 
-    store = Store(_default_storage(storage), create=False)
+    store = open_store(storage)
     names = store.study_names()
     if not names:
         typer.echo(f"no studies in {store.url}")
     for name in names:
-        trials = study_trials(store, name)
-        done = sum(1 for t in trials if t["status"] == "complete")
+        trials = read_trials(store, name)
+        done = sum(1 for t in trials if t["status"] == TrialStatus.COMPLETE)
         typer.echo(f"{name}\t{done} complete trials\t{store.count_fits(name)} fits")
 
 
@@ -189,7 +187,7 @@ def report(
     from tuning.api import check_margin
     from tuning.report import build_report
 
-    page = build_report(study, _default_storage(storage), out, margin=check_margin(margin))
+    page = build_report(study, storage, out, margin=check_margin(margin))
     typer.echo(f"report: {page}")
     if open_page:
         import webbrowser
@@ -207,10 +205,11 @@ def serve(
                                   help="Seconds between an open report's checks for new fits (0: never)."),
 ) -> None:
     """Serve a live report of every study in the store; an open report reloads itself on new fits."""
-    from tuning.report._serve import make_server, server_url
+    from tuning.report.serve import make_server, server_url
+    from tuning.store import default_storage
 
     try:
-        server, _ = make_server(_default_storage(storage), host, port, refresh=refresh)
+        server, _ = make_server(default_storage(storage), host, port, refresh=refresh)
     except OSError as exc:  # port taken, address not on this machine ...
         _fail(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_USAGE)
     typer.echo(f"serving {server_url(server)}  (Ctrl-C to stop)")
@@ -235,12 +234,10 @@ def dashboard(
     import importlib.util
     import shutil
 
-    from tuning.errors import StoreError
-    from tuning.store import Store
+    from tuning.store import open_store
 
-    store = Store(_default_storage(storage), create=False)
-    if study not in store.study_names():
-        raise StoreError(f"{store.url}: no study named {study!r}")
+    store = open_store(storage)
+    store.require_study(study)
     exe = shutil.which("optuna-dashboard")
     options = [store.url, "--host", host, "--port", str(port), "--quiet"]
     if exe:

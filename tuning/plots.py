@@ -30,10 +30,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from tuning.diagnose import mean_curve  # noqa: E402
+from tuning.analysis.diagnose import mean_curve  # noqa: E402
+from tuning.analysis.seeds import good_scores  # noqa: E402
 
 if TYPE_CHECKING:
-    from tuning.api import Results
+    from tuning.analysis.frames import Results
+    from tuning.store import Store
 
 TOP = 6
 CURVE_COLUMNS = ["config_key", "label", "epoch", "split", "mean", "std", "n"]
@@ -78,9 +80,7 @@ def seed_scores_data(results: Results, configs: list[str] | None = None) -> pd.D
 
     Rows keep the order of ``configs`` (best first), so the boxes read left to right by rank.
     """
-    from tuning.analysis import _scores
-
-    good = _scores(results.fits, results.metric)
+    good = good_scores(results.fits, results.metric)
     if configs is None:
         configs = list(dict.fromkeys(good["config_key"]))
     labels = config_labels(results)
@@ -108,9 +108,7 @@ MAX_BOXES = 12  # more boxes than this per parameter are unreadable, and slow to
 
 def param_scores_data(results: Results) -> pd.DataFrame:
     """Long form, one row per (varying parameter, finished seed): ``param``, ``value``, ``score``."""
-    from tuning.analysis import _scores
-
-    good = _scores(results.fits, results.metric)
+    good = good_scores(results.fits, results.metric)
     parts = [pd.DataFrame({"param": p.removeprefix("param_"), "value": _value_labels(good[p]),
                            "config_key": good["config_key"], "score": good[results.metric].astype(float)})
              for p in varying_params(results)]
@@ -176,7 +174,7 @@ def history_data(trials: list[dict], direction: str) -> pd.DataFrame:
     return frame
 
 
-def importance_data(study: str, storage: str) -> tuple[pd.DataFrame, str]:
+def importance_data(study: str, storage: str | Store) -> tuple[pd.DataFrame, str]:
     """Optuna's parameter importances of ``study`` as (``param``, ``importance``) rows, and a note.
 
     An empty frame with the reason as note when the question has no answer: fewer than two
@@ -185,10 +183,10 @@ def importance_data(study: str, storage: str) -> tuple[pd.DataFrame, str]:
     """
     import optuna
 
-    from tuning.store import Store
+    from tuning.store import open_store
 
     empty = pd.DataFrame(columns=["param", "importance"])
-    loaded = optuna.load_study(study_name=study, storage=Store(storage, create=False).optuna_storage())
+    loaded = optuna.load_study(study_name=study, storage=open_store(storage).optuna_storage())
     complete = [t for t in loaded.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
     params = {p for t in complete for p in t.params}
     if len(complete) < 2:
@@ -312,7 +310,7 @@ def draw_importance(data: pd.DataFrame) -> bytes:
     return _png(fig)
 
 
-def study_plots(results: Results, summary: pd.DataFrame, trials: list[dict], storage: str | None,
+def study_plots(results: Results, summary: pd.DataFrame, trials: list[dict], storage: str | Store | None,
                 top: int = TOP) -> list[Plot]:
     """Every plot of the report, in page order; a plot with nothing to show is kept with a note."""
     plots = []

@@ -13,10 +13,30 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass, field, fields
+from enum import Enum
 from typing import Any
 
 OK = "ok"
 FAILED = "failed"
+
+
+class TrialStatus(str, Enum):
+    """What a trial concluded, as ``tuning status``, the report and ``results.trials`` say it.
+
+    A ``str`` enum: its members compare equal to their words (``TrialStatus.COMPLETE ==
+    "complete"``), which is what the store holds.
+    """
+
+    COMPLETE = "complete"
+    FAILED = "failed"  # concluded, for a reason of its own (a seed diverged, the metric missing)
+    INTERRUPTED = "interrupted"  # stopped before it ended (Ctrl-C, its owner process gone)
+    DUPLICATE = "duplicate"  # a proposal of a config that was running or done: not counted
+    RUNNING = "running"
+    WAITING = "waiting"
+    SUPERSEDED = "superseded"  # an older trial of a config re-run with more seeds
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass

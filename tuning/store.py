@@ -76,11 +76,31 @@ backend_state_table = sa.Table(
 )
 
 
+#: The store used when neither the command, the spec nor ``$TUNING_STORAGE`` names one.
+DEFAULT_STORAGE = "sqlite:///tuning.db"
+
+
 def normalise_url(storage: str) -> str:
     """Accept a bare file path as shorthand for a SQLite URL."""
     if "://" in storage:
         return storage
     return f"sqlite:///{storage}"
+
+
+def default_storage(storage: str | None = None) -> str:
+    """``storage`` if given, else ``$TUNING_STORAGE``, else :data:`DEFAULT_STORAGE` (the one rule)."""
+    return storage or os.environ.get("TUNING_STORAGE") or DEFAULT_STORAGE
+
+
+def open_store(storage: str | Store | None = None, *, create: bool = False) -> Store:
+    """The store at ``storage`` (an open :class:`Store` is returned as it is; see :func:`default_storage`).
+
+    Read paths take an open store so that one command opens one engine: a report reads the
+    fits, the trials and the Optuna study through the same :class:`Store`.
+    """
+    if isinstance(storage, Store):
+        return storage
+    return Store(default_storage(storage), create=create)
 
 
 class Store:
@@ -94,6 +114,7 @@ class Store:
 
     def __init__(self, url: str, *, create: bool = True):
         self.url = normalise_url(url)
+        self._optuna = None
         if self.url.startswith("sqlite:///") and not self.url.startswith("sqlite:///:memory:"):
             path = Path(self.url.removeprefix("sqlite:///"))
             if not create and not path.exists():
@@ -114,11 +135,13 @@ class Store:
             raise StoreError(f"{self.url}: database driver missing: {exc.name}") from None
 
     def optuna_storage(self):
-        """An Optuna ``RDBStorage`` on the same database."""
-        import optuna
+        """An Optuna ``RDBStorage`` on the same database (one per store: it opens its own engine)."""
+        if self._optuna is None:
+            import optuna
 
-        kwargs = {"connect_args": {"timeout": 60}} if self.url.startswith("sqlite") else None
-        return optuna.storages.RDBStorage(self.url, engine_kwargs=kwargs)
+            kwargs = {"connect_args": {"timeout": 60}} if self.url.startswith("sqlite") else None
+            self._optuna = optuna.storages.RDBStorage(self.url, engine_kwargs=kwargs)
+        return self._optuna
 
     # -- studies -------------------------------------------------------------------------------
 
@@ -142,6 +165,14 @@ class Store:
             return None
         return {"name": row.name, "spec": json.loads(row.spec_json), "baseline": json.loads(row.baseline_json),
                 "created_at": row.created_at}
+
+    def require_study(self, name: str) -> dict[str, Any]:
+        """:meth:`study_record`, or the one :class:`StoreError` every command gives for a missing study."""
+        record = self.study_record(name)
+        if record is None:
+            known = ", ".join(self.study_names()) or "none"
+            raise StoreError(f"{self.url}: no study named {name!r} (studies: {known})")
+        return record
 
     def study_names(self) -> list[str]:
         if not sa.inspect(self.engine).has_table("tuning_studies"):

@@ -19,7 +19,7 @@ import json
 import math
 from pathlib import Path
 
-from tuning.diagnose import LABELS, diagnose_config, diagnose_curve
+from tuning.analysis.diagnose import LABELS, diagnose_config, diagnose_curve
 
 CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "diagnosis_corpus.json"
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tuning.api import DEFAULT_STORAGE
+if TYPE_CHECKING:
+    from tuning.store import Store
 
 __all__ = ["build_report", "default_out_dir", "render_report"]
 
@@ -27,9 +29,12 @@ def default_out_dir(study: str) -> Path:
     return Path("reports") / safe
 
 
-def render_report(study: str, storage: str = DEFAULT_STORAGE, out_dir: str | Path | None = None, *,
+def render_report(study: str, storage: str | Store | None = None, out_dir: str | Path | None = None, *,
                   margin: object | None = None) -> str:
     """The report page of ``study`` as HTML text; exports are written into ``out_dir`` if given.
+
+    ``storage``: an open store, a URL, or None for ``$TUNING_STORAGE`` / ``sqlite:///tuning.db``;
+    the whole report is read through one :class:`~tuning.store.Store`.
 
     ``margin`` overrides the spec's ``objective.margin`` (a number, or a string like ``"2%"``).
     """
@@ -38,7 +43,7 @@ def render_report(study: str, storage: str = DEFAULT_STORAGE, out_dir: str | Pat
     return render(study, storage, out_dir, margin)
 
 
-def build_report(study: str, storage: str = DEFAULT_STORAGE, out_dir: str | Path | None = None, *,
+def build_report(study: str, storage: str | Store | None = None, out_dir: str | Path | None = None, *,
                  margin: object | None = None) -> Path:
     """Write ``index.html`` and the CSV/JSON exports of ``study`` into ``out_dir``; return the page."""
     out = Path(out_dir) if out_dir is not None else default_out_dir(study)

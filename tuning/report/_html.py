@@ -108,22 +108,23 @@ def best_config(summary: pd.DataFrame, params: list[str]) -> dict | None:
             "evidence": rec.get("diagnosis_evidence")}
 
 
-def context(study: str, storage: str, out_dir: str | Path | None = None, margin: object | None = None) -> dict[str, Any]:
+def context(study: str, storage, out_dir: str | Path | None = None, margin: object | None = None) -> dict[str, Any]:
     """Everything the template shows, computed from the store (exports written when ``out_dir``)."""
     import yaml
 
-    from tuning.analysis import analysis_tables, export_tables, select, verdict
-    from tuning.api import load_results, study_trials
+    from tuning.analysis import analysis_tables, export_tables, load_results, select, verdict
     from tuning.plots import study_plots, varying_params
-    from tuning.store import Store
+    from tuning.results import TrialStatus
+    from tuning.store import open_store
+    from tuning.trials import CONCLUDED, read_trials
 
-    store = Store(storage, create=False)
-    results = load_results(study, storage)
+    store = open_store(storage)
+    results = load_results(study, store)
     selected = select(results, margin=margin)
     tables = analysis_tables(results, selected=selected)
     summary = tables["summary"]
-    trials = study_trials(store, study)
-    numbers = {t["config_key"]: t["number"] for t in trials if t["status"] in ("complete", "failed")}
+    trials = read_trials(store, study)
+    numbers = {t["config_key"]: t["number"] for t in trials if t["status"] in CONCLUDED}
     reading = verdict(results, selected, storage=store.url, trial_numbers=numbers)
     params = varying_params(results) if not results.fits.empty else []
     exports = []
@@ -131,7 +132,7 @@ def context(study: str, storage: str, out_dir: str | Path | None = None, margin:
         exports = [p.name for p in export_tables(results, out_dir, tables=tables)]
     plots = [{"title": p.title, "caption": p.caption,
               "src": "data:image/png;base64," + base64.b64encode(p.png).decode("ascii") if p.png else None}
-             for p in (study_plots(results, summary, trials, storage) if not results.fits.empty else [])]
+             for p in (study_plots(results, summary, trials, store) if not results.fits.empty else [])]
     objective = results.spec.get("objective", {})
     failed_fits = [] if results.fits.empty else [
         {"config_key": r["config_key"], "seed": r["seed"], "error": r["error"] or r["status"]}
@@ -140,7 +141,8 @@ def context(study: str, storage: str, out_dir: str | Path | None = None, margin:
         "study": study, "storage": store.url, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
         "metric": results.metric, "direction": results.direction, "aggregate": objective.get("aggregate"),
         "n_fits": len(results.fits), "n_configs": len(summary),
-        "counts": {s: sum(1 for t in trials if t["status"] == s) for s in ("complete", "running", "failed")},
+        "counts": {s.value: sum(1 for t in trials if t["status"] == s)
+                   for s in (TrialStatus.COMPLETE, TrialStatus.RUNNING, TrialStatus.FAILED)},
         "spec_text": yaml.safe_dump(results.spec, sort_keys=True, allow_unicode=True),
         "best": best_config(summary, params) if len(summary) else None,
         "summary": summary_rows(summary, params, objective.get("aggregate") or "mean"),
@@ -148,11 +150,11 @@ def context(study: str, storage: str, out_dir: str | Path | None = None, margin:
         "plots": plots, "baseline": [(k, fmt(v)) for k, v in sorted(results.baseline.items())],
         "failed_trials": [{"number": t["number"], "reason": t.get("fail_reason") or "(no reason recorded)",
                            "params": ", ".join(f"{k}={v}" for k, v in (t.get("params") or {}).items())}
-                          for t in trials if t["status"] == "failed"],
+                          for t in trials if t["status"] == TrialStatus.FAILED],
         "failed_fits": failed_fits, "exports": exports,
     }
 
 
-def render(study: str, storage: str, out_dir: str | Path | None = None, margin: object | None = None) -> str:
+def render(study: str, storage, out_dir: str | Path | None = None, margin: object | None = None) -> str:
     """The report page as HTML text."""
     return _env.get_template(TEMPLATE).render(**context(study, storage, out_dir, margin))

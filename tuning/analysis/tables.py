@@ -22,18 +22,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from tuning import statistics
-from tuning.diagnose import Thresholds, diagnose_study
+from tuning.analysis.diagnose import Thresholds, diagnose_study
+from tuning.analysis.seeds import config_table, good_scores, seed_matrix
 
 if TYPE_CHECKING:
-    from tuning.api import Results
+    from tuning.analysis.frames import Results
 
 #: The columns :func:`selection_table` adds to the seed statistics.
 SELECTION = ["aggregate", "aggregate_low", "aggregate_high", "rank", "could_be_best", "prob_best", "p_vs_best",
@@ -58,57 +57,10 @@ def skill_score(score: float, baseline: float | None, direction: str) -> float:
     return 1 - score / baseline if baseline > 0 else math.nan
 
 
-def _scores(fits: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Fits that finished with a finite score on the metric."""
-    if metric not in fits.columns:
-        return fits.iloc[0:0].assign(**{metric: pd.Series(dtype=float)})
-    values = pd.to_numeric(fits[metric], errors="coerce")
-    return fits[(fits["status"] == "ok") & np.isfinite(values)].assign(**{metric: values})
-
-
-def _seed_stats(fits: pd.DataFrame, good: pd.DataFrame, metric: str, params: list[str]) -> pd.DataFrame:
-    """Per config (in order of first appearance): its params and the statistics of its seed scores.
-
-    One seed gives a mean but no spread: std, sem and the interval are NaN, not zero.
-    """
-    grouped = fits.groupby("config_key", sort=False)
-    table = grouped[params].first() if params else pd.DataFrame(index=grouped.size().index)
-    described = good.groupby("config_key", sort=False)[metric].agg(["count", "mean", "std", "min", "median", "max"])
-    described = described.reindex(table.index)
-    n = described["count"].fillna(0).astype(int)
-    table["n_seeds"] = n
-    for column in ("mean", "std", "min", "median", "max"):
-        table[column] = described[column].astype(float)
-    table["std"] = table["std"].where(n > 1)
-    table["sem"] = table["std"] / np.sqrt(n.where(n > 1))
-    half = stats.t.ppf(0.975, (n - 1).where(n > 1).to_numpy(dtype=float)) * table["sem"]
-    table["ci95_low"], table["ci95_high"] = table["mean"] - half, table["mean"] + half
-    table["n_failed"] = (fits["status"] != "ok").groupby(fits["config_key"], sort=False).sum().astype(int)
-    errors = fits["error"] if "error" in fits.columns else pd.Series(None, index=fits.index, dtype=object)
-    diverged = (fits["status"] != "ok") & errors.fillna("").astype(str).str.startswith("diverged")
-    table["divergence_rate"] = diverged.groupby(fits["config_key"], sort=False).mean().astype(float)
-    weights = fits["trainable_weights"] if "trainable_weights" in fits.columns else pd.Series(math.nan, fits.index)
-    table["trainable_weights"] = pd.to_numeric(weights, errors="coerce").groupby(
-        fits["config_key"], sort=False).max().astype("Int64")
-    table["fit_seconds"] = grouped["fit_seconds"].mean().astype(float)
-    return table.rename_axis("config_key").reset_index()
-
-
 def objective_of(results: Results) -> tuple[str, float, object]:
     """The study's aggregate, its ``k`` and its margin, from the stored spec (defaults if absent)."""
     objective = (results.spec or {}).get("objective", {}) or {}
     return objective.get("aggregate", "mean"), float(objective.get("k", 1.0)), objective.get("margin")
-
-
-def seed_matrix(fits: pd.DataFrame, metric: str, keys: list[str]) -> tuple[np.ndarray, list[int]]:
-    """(configs, seeds) scores of finished fits, rows in the order of ``keys``, NaN where missing."""
-    good = _scores(fits, metric)
-    seeds = sorted(int(s) for s in good["seed"].unique()) if len(good) else []
-    if not seeds:
-        return np.full((len(keys), 0), np.nan), seeds
-    matrix = good.pivot_table(index="config_key", columns="seed", values=metric, aggfunc="first")
-    matrix = matrix.reindex(index=keys, columns=seeds)
-    return matrix.to_numpy(dtype=float), seeds
 
 
 @dataclass
@@ -144,8 +96,7 @@ def select(results: Results, level: float = 0.05, *, margin: object | None = Non
         columns = ["config_key", *params, *[c for c in STATS if c not in _LATER]]
         return Selection(pd.DataFrame(columns=columns), None, np.empty((0, 0)), math.nan,
                          statistics.resolve_margin(margin, math.nan)[1], level, how)
-    good = _scores(fits, metric)
-    table = _seed_stats(fits, good, metric, params)
+    table = config_table(fits, metric)
     keys = table["config_key"].tolist()
     sign = -1.0 if results.direction == "maximize" else 1.0
     scores, _ = seed_matrix(fits, metric, keys)
@@ -367,7 +318,7 @@ def marginals(results: Results, *, varying_only: bool = True) -> pd.DataFrame:
     params = [c for c in fits.columns if c.startswith("param_")]
     if varying_only:
         params = [c for c in params if fits[c].astype(str).nunique() > 1]
-    good = _scores(fits, metric)
+    good = good_scores(fits, metric)
     parts = []
     for column in params:
         grouped = good.groupby(column, dropna=False, sort=True)
@@ -392,84 +343,3 @@ def _describe(grouped: pd.core.groupby.SeriesGroupBy) -> pd.DataFrame:
         table[name] = grouped.quantile(q)
     table["max"] = grouped.max()
     return table[DESCRIBE]
-
-
-def analysis_tables(results: Results, level: float = 0.05, thresholds: Thresholds = Thresholds(),
-                    **options) -> dict[str, pd.DataFrame]:
-    """Every table of a study by name: summary, marginals, diagnosis, fits.
-
-    ``fits`` is the DataFrame :func:`tuning.load_results` returns, unchanged, so an export holds
-    exactly what the Python API gives. The curves are exported too, by :func:`export_tables`,
-    from ``results.fit_curves``.
-    """
-    diagnosis = diagnose_study(results, thresholds)
-    return {
-        "summary": summary_table(results, level, thresholds, diagnosis=diagnosis, **options),
-        "marginals": marginals(results),
-        "diagnosis": diagnosis,
-        "fits": results.fits,
-    }
-
-
-def export_tables(results: Results, out_dir: str | Path, level: float = 0.05,
-                  thresholds: Thresholds = Thresholds(), *, tables: dict[str, pd.DataFrame] | None = None,
-                  curves: bool = True, **options) -> list[Path]:
-    """Write every table of :func:`analysis_tables` as ``<table>.csv`` and ``<table>.json``, then
-    (unless ``curves=False``) the curves as ``curves.csv`` and ``curves.json`` (see :func:`export_curves`).
-
-    JSON is a list of records (one object per row, NaN/NA as null), which every language reads
-    without pandas. Pass ``tables`` when they are already computed (the report does) so the
-    diagnosis is not run twice. Returns the written paths, CSV and JSON per table.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    if tables is None:
-        tables = analysis_tables(results, level, thresholds, **options)
-    for name, table in tables.items():
-        csv_path, json_path = out / f"{name}.csv", out / f"{name}.json"
-        table.to_csv(csv_path, index=False)
-        table.to_json(json_path, orient="records", indent=1, force_ascii=False)
-        written += [csv_path, json_path]
-    return written + (export_curves(results, out) if curves else [])
-
-
-def export_curves(results: Results, out_dir: str | Path) -> list[Path]:
-    """Write ``curves.csv`` and ``curves.json``: one row per (config, seed, curve), epochs in order.
-
-    Wide, not the long ``results.curves``: a 1,000-trial x 10-seed study has 4 million curve
-    points, and one row per point made the export most of a report's build time and 600 MB.
-    CSV columns are ``config_key, seed, curve, epochs, 1, 2, ... N`` (empty past a run's last
-    epoch); ``pd.read_csv(path).melt(id_vars=["config_key", "seed", "curve", "epochs"],
-    var_name="epoch")`` gives the long form back. JSON records carry ``values``, a list per curve.
-    Values keep 15 significant digits (Keras logs float32, about 7); NaN and inf are written
-    as empty / null.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    ids = [(key, seed, curve, values) for (key, seed), named in results.fit_curves.items()
-           for curve, values in named.items()]
-    index = pd.DataFrame({"config_key": pd.Series([i[0] for i in ids], dtype=object),
-                          "seed": pd.Series([i[1] for i in ids], dtype="int64"),
-                          "curve": pd.Series([i[2] for i in ids], dtype=object),
-                          "epochs": pd.Series([len(i[3]) for i in ids], dtype="int64")})
-    json_path, csv_path = out / "curves.json", out / "curves.csv"
-    index.assign(values=[list(i[3]) for i in ids]).to_json(json_path, orient="records", double_precision=15)
-    width = int(index["epochs"].max()) if len(index) else 0
-    matrix = np.full((len(ids), width), np.nan)
-    for row, (*_, values) in enumerate(ids):
-        matrix[row, : len(values)] = values
-    # pandas' JSON writer formats floats in C, several times faster than to_csv; its rows are
-    # "[v,v,...]" with null for NaN, which is a CSV line once the brackets and nulls go.
-    body = pd.DataFrame(matrix).to_json(orient="values", double_precision=15)[2:-2].split("],[") if ids else []
-    with open(csv_path, "w", encoding="utf-8", newline="") as handle:
-        handle.write(",".join(["config_key", "seed", "curve", "epochs", *map(str, range(1, width + 1))]) + "\n")
-        for (key, seed, curve, values), numbers in zip(ids, body, strict=True):
-            handle.write(f"{_csv_field(key)},{seed},{_csv_field(curve)},{len(values)},"
-                         f"{numbers.replace('null', '')}\n")
-    return [csv_path, json_path]
-
-
-def _csv_field(text: object) -> str:
-    text = str(text)
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n\r') else text

@@ -1,0 +1,204 @@
+"""A study's results as plain DataFrames: :class:`Results`, and :func:`load_results` to read one.
+
+This is the analysis's input: every fit of a study (scores, curves, status) read out of the
+store once, with nothing of Keras or Optuna in it. The tables (:mod:`tuning.analysis.tables`),
+the diagnosis and the report are computed from it; its cached properties are those tables.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from tuning.analysis.seeds import config_table
+from tuning.store import Store, open_store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FitCurves = dict[tuple[str, int], dict[str, list[float]]]
+"""(config_key, seed) -> curve name (``loss``, ``val_loss`` ...) -> one value per epoch."""
+
+CURVE_COLUMNS = ["config_key", "seed", "epoch", "curve", "value"]
+
+
+class Results:
+    """A study's results as DataFrames.
+
+    Attributes:
+        fits: one row per (config, seed): ``trial``, ``config_key``, ``seed``, ``status``,
+            ``param_<name>`` for every config setting, every final score, ``epochs_run``,
+            ``best_epoch``, ``fit_seconds``, ``error``, ``trainable_weights`` (None for fits
+            stored before it was recorded).
+        trials: one row per config with a finished fit, like scikit-learn's ``cv_results_``:
+            ``param_<name>``, ``seed<k>_<metric>``, ``n_seeds``, ``mean``, ``std``, ``min``,
+            ``max``, ``mean_fit_seconds``, ``status`` of its trial.
+        fit_curves: each fit's curves as plain lists, keyed by ``(config_key, seed)``: what the
+            diagnosis and the plots read (one lookup per fit instead of filtering a long table).
+        curves: the same values in long format, one row per (config, seed, epoch, curve):
+            ``config_key``, ``seed``, ``epoch``, ``curve`` (``loss``, ``val_loss`` ...),
+            ``value``; built on first access (a large study has millions of curve points).
+        baseline: the naive baseline's scores on the same split.
+        metric, direction: the study's objective.
+        summary, marginals, diagnosis: the report's tables, computed on first access
+            (the same DataFrames ``tuning report`` exports).
+        verdict: which configs could be the best, the simplest one equivalent to it at the spec's
+            margin, and the seeds that would tell the top two apart (:class:`tuning.analysis.Verdict`;
+            ``verdict.lines`` are the sentences ``tuning status`` prints).
+        storage: the store it was read from (None when built by hand).
+
+    ``curves`` may be given either way: as the long DataFrame or as a :data:`FitCurves` mapping.
+    """
+
+    def __init__(self, name: str, fits: pd.DataFrame, trials: pd.DataFrame, curves: pd.DataFrame | FitCurves,
+                 baseline: dict[str, float], metric: str, direction: str, spec: dict[str, Any],
+                 storage: str | None = None):
+        self.name, self.fits, self.trials, self.storage = name, fits, trials, storage
+        self.baseline, self.metric, self.direction, self.spec = baseline, metric, direction, spec
+        if isinstance(curves, dict):
+            self.fit_curves: FitCurves = curves
+            self._curves: pd.DataFrame | None = None
+        else:
+            self.fit_curves = _curves_by_fit(curves)
+            self._curves = curves
+
+    def __repr__(self) -> str:
+        configs = self.fits["config_key"].nunique() if len(self.fits) else 0
+        return f"Results({self.name!r}: {len(self.fits)} fits of {configs} configs, {self.direction} {self.metric})"
+
+    @property
+    def curves(self) -> pd.DataFrame:
+        if self._curves is None:
+            self._curves = _long_curves(self.fit_curves)
+        return self._curves
+
+    @cached_property
+    def diagnosis(self) -> pd.DataFrame:
+        """Learning-curve diagnosis per fit and per config (see :mod:`tuning.analysis.diagnose`)."""
+        from tuning.analysis.diagnose import diagnose_study
+
+        return diagnose_study(self)
+
+    @cached_property
+    def _selection(self):
+        from tuning.analysis.tables import select
+
+        return select(self)
+
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        """The robustness table, one row per config (see :func:`tuning.analysis.summary_table`)."""
+        from tuning.analysis.tables import summary_table
+
+        return summary_table(self, diagnosis=self.diagnosis, selected=self._selection)
+
+    @cached_property
+    def verdict(self):
+        """Could be best, the simplest equivalent config, seeds needed (:func:`tuning.analysis.verdict`)."""
+        from tuning.analysis.tables import verdict
+
+        return verdict(self, self._selection, storage=self.storage)
+
+    @cached_property
+    def marginals(self) -> pd.DataFrame:
+        """Seed scores described per value of each searched parameter."""
+        from tuning.analysis.tables import marginals
+
+        return marginals(self)
+
+
+def _long_curves(fit_curves: FitCurves) -> pd.DataFrame:
+    """The long table of every curve point, built with NumPy (no Python object per point)."""
+    import numpy as np
+    import pandas as pd
+
+    keys, seeds, names, lengths, values = [], [], [], [], []
+    for (key, seed), named in fit_curves.items():
+        for curve, points in named.items():
+            keys.append(key)
+            seeds.append(seed)
+            names.append(curve)
+            lengths.append(len(points))
+            values.append(points)
+    if not lengths or not sum(lengths):
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            CURVE_COLUMNS, ("str", "int64", "int64", "str", "float64"), strict=True)})
+    counts = np.asarray(lengths)
+    total = int(counts.sum())
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return pd.DataFrame({
+        "config_key": np.repeat(np.asarray(keys, dtype=object), counts).astype(str),
+        "seed": np.repeat(np.asarray(seeds, dtype=np.int64), counts),
+        "epoch": np.arange(total, dtype=np.int64) - starts + 1,
+        "curve": np.repeat(np.asarray(names, dtype=object), counts).astype(str),
+        "value": np.fromiter((v for points in values for v in points), dtype=float, count=total),
+    })
+
+
+def _curves_by_fit(curves: pd.DataFrame) -> FitCurves:
+    """The long table back to one list per (fit, curve), in epoch order."""
+    if curves is None or curves.empty:
+        return {}
+    by_fit: FitCurves = {}
+    ordered = curves.sort_values("epoch", kind="stable")
+    for (key, seed, curve), group in ordered.groupby(["config_key", "seed", "curve"], sort=False):
+        by_fit.setdefault((key, int(seed)), {})[curve] = group["value"].astype(float).tolist()
+    return by_fit
+
+
+def load_results(study: str, storage: str | Store | None = None) -> Results:
+    """Read every fit of ``study`` from the store (no TensorFlow is imported).
+
+    ``storage`` is an open :class:`~tuning.store.Store` (a report reads through one), a URL or
+    SQLite path, or None for ``$TUNING_STORAGE``, else ``sqlite:///tuning.db``.
+    """
+    import pandas as pd
+
+    from tuning.trials import latest_statuses, read_trials
+
+    store = open_store(storage)
+    record = store.require_study(study)
+    metric = record["spec"]["objective"]["metric"]
+    direction = record["spec"]["objective"]["direction"]
+    statuses = latest_statuses(read_trials(store, study))
+    fit_rows, fit_curves = [], {}
+    for fit in store.fit_rows(study):
+        row = {"trial": fit["trial_number"], "config_key": fit["config_key"], "seed": fit["seed"], "status": fit["status"]}
+        row.update({f"param_{k}": _cell(v) for k, v in sorted(fit["config"].items())})
+        row.update(fit["scores"])
+        row.update(epochs_run=fit["epochs_run"], best_epoch=fit["best_epoch"], fit_seconds=fit["fit_seconds"],
+                   error=fit["error"], trainable_weights=fit["trainable_weights"])
+        fit_rows.append(row)
+        fit_curves[(fit["config_key"], fit["seed"])] = fit["curves"]
+    fits = pd.DataFrame(fit_rows)
+    trials = trials_table(fits, metric, statuses)
+    return Results(study, fits, trials, fit_curves, record["baseline"], metric, direction, record["spec"], store.url)
+
+
+def _cell(value: Any) -> Any:
+    return str(value) if isinstance(value, list) else value
+
+
+#: The columns of ``results.trials`` after the params and the per-seed scores.
+TRIAL_STATS = ["n_seeds", "n_failed", "mean", "std", "min", "median", "max", "fit_seconds"]
+
+
+def trials_table(fits: pd.DataFrame, metric: str, statuses: dict[str, str]) -> pd.DataFrame:
+    """One row per config like scikit-learn's ``cv_results_``: its trial and status, its params,
+    each seed's score (``seed<k>_<metric>``), and the seed statistics of :func:`config_table`."""
+    import pandas as pd
+
+    if fits.empty:
+        return pd.DataFrame()
+    stats = config_table(fits, metric).set_index("config_key")
+    params = [c for c in stats.columns if c.startswith("param_")]
+    table = fits.groupby("config_key", sort=False)[["trial"]].min()
+    table.insert(1, "status", [statuses.get(k, "running") for k in table.index])
+    table = table.join(stats[params])
+    score = pd.to_numeric(fits[metric], errors="coerce") if metric in fits.columns else pd.Series(math.nan, fits.index)
+    ok = fits.assign(_score=score)[(fits["status"] == "ok") & score.notna()]
+    per_seed = ok.pivot_table(index="config_key", columns="seed", values="_score", aggfunc="first", sort=True)
+    per_seed.columns = [f"seed{int(s)}_{metric}" for s in per_seed.columns]
+    table = table.join(per_seed).join(stats[TRIAL_STATS])
+    return table.rename_axis("config_key").reset_index()

@@ -1,0 +1,66 @@
+"""The seed scores of each config: which fits count, and the one per-config table of their statistics.
+
+Both ``results.trials`` (the ``cv_results_``-like table) and the summary's seed statistics are
+this table, so the two can never disagree on a rule (one seed: a mean, and NaN for its spread).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def good_scores(fits: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Fits that finished with a finite score on the metric."""
+    if metric not in fits.columns:
+        return fits.iloc[0:0].assign(**{metric: pd.Series(dtype=float)})
+    values = pd.to_numeric(fits[metric], errors="coerce")
+    return fits[(fits["status"] == "ok") & np.isfinite(values)].assign(**{metric: values})
+
+
+def config_table(fits: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per config (in order of first appearance): its params and the statistics of its seed scores.
+
+    Columns: ``config_key``, every ``param_<name>``, ``n_seeds`` (fits with a finite score),
+    ``mean``, ``std``, ``min``, ``median``, ``max``, ``sem``, ``ci95_low``, ``ci95_high``
+    (Student-t), ``n_failed``, ``divergence_rate``, ``trainable_weights``, ``fit_seconds`` (mean
+    wall time per fit, failed fits included). One seed gives a mean but no spread: std, sem and
+    the interval are NaN, not zero.
+    """
+    params = [c for c in fits.columns if c.startswith("param_")]
+    good = good_scores(fits, metric)
+    grouped = fits.groupby("config_key", sort=False)
+    table = grouped[params].first() if params else pd.DataFrame(index=grouped.size().index)
+    described = good.groupby("config_key", sort=False)[metric].agg(["count", "mean", "std", "min", "median", "max"])
+    described = described.reindex(table.index)
+    n = described["count"].fillna(0).astype(int)
+    table["n_seeds"] = n
+    for column in ("mean", "std", "min", "median", "max"):
+        table[column] = described[column].astype(float)
+    table["std"] = table["std"].where(n > 1)
+    table["sem"] = table["std"] / np.sqrt(n.where(n > 1))
+    half = stats.t.ppf(0.975, (n - 1).where(n > 1).to_numpy(dtype=float)) * table["sem"]
+    table["ci95_low"], table["ci95_high"] = table["mean"] - half, table["mean"] + half
+    table["n_failed"] = (fits["status"] != "ok").groupby(fits["config_key"], sort=False).sum().astype(int)
+    errors = fits["error"] if "error" in fits.columns else pd.Series(None, index=fits.index, dtype=object)
+    diverged = (fits["status"] != "ok") & errors.fillna("").astype(str).str.startswith("diverged")
+    table["divergence_rate"] = diverged.groupby(fits["config_key"], sort=False).mean().astype(float)
+    weights = fits["trainable_weights"] if "trainable_weights" in fits.columns else pd.Series(math.nan, fits.index)
+    table["trainable_weights"] = pd.to_numeric(weights, errors="coerce").groupby(
+        fits["config_key"], sort=False).max().astype("Int64")
+    table["fit_seconds"] = grouped["fit_seconds"].mean().astype(float)
+    return table.rename_axis("config_key").reset_index()
+
+
+def seed_matrix(fits: pd.DataFrame, metric: str, keys: list[str]) -> tuple[np.ndarray, list[int]]:
+    """(configs, seeds) scores of finished fits, rows in the order of ``keys``, NaN where missing."""
+    good = good_scores(fits, metric)
+    seeds = sorted(int(s) for s in good["seed"].unique()) if len(good) else []
+    if not seeds:
+        return np.full((len(keys), 0), np.nan), seeds
+    matrix = good.pivot_table(index="config_key", columns="seed", values=metric, aggfunc="first")
+    matrix = matrix.reindex(index=keys, columns=seeds)
+    return matrix.to_numpy(dtype=float), seeds
