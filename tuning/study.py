@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from tuning.errors import SpecError, StoreError
+from tuning.errors import SpecError
 from tuning.progress import SilentReporter, config_summary
 from tuning.spec import StudySpec, load_spec, with_source
-from tuning.store import Store, uninterrupted
+from tuning.store import Store, open_store, uninterrupted
 
 
 @dataclass
@@ -36,13 +36,10 @@ class StudyOutcome:
     recovered: list[int]
 
 
-def resolve_resume_spec(name: str, storage: str) -> StudySpec:
+def resolve_resume_spec(name: str, storage: str | Store | None) -> StudySpec:
     """The spec a stored study was run with (what ``tuning resume NAME`` continues)."""
-    store = Store(storage, create=False)
-    record = store.study_record(name)
-    if record is None:
-        known = ", ".join(store.study_names()) or "none"
-        raise StoreError(f"{store.url}: no study named {name!r} (studies: {known})")
+    store = open_store(storage)
+    record = store.require_study(name)
     return load_spec(record["spec"], label=f"study {name!r} in {store.url}")
 
 
@@ -50,7 +47,10 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     """Run (or continue) ``spec`` until its trials are done. Ctrl-C raises KeyboardInterrupt
     after the running trial has been marked interrupted; every finished fit is already stored.
     """
-    from tuning.repeats import Evaluator, cached_problem, make_runner
+    from tuning.backends import make_backend
+    from tuning.fit import cached_problem
+    from tuning.runners import make_runner
+    from tuning.search.evaluator import Evaluator
     from tuning.space import SearchSpace, base_config
 
     reporter = reporter or SilentReporter()
@@ -67,17 +67,11 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
 
     space = SearchSpace.from_spec(spec)
     base = base_config(spec)
-    if spec.backend == "kerastuner":
-        from tuning.backends.kerastuner import KerasTunerBackend
-
-        try:
-            backend = KerasTunerBackend(spec, store, space, base)
-        except SpecError as exc:
-            raise with_source(exc, spec._source) from None
-    else:
-        from tuning.backends.optuna import OptunaBackend
-
-        backend = OptunaBackend(spec, store, space, base)
+    runner = make_runner(spec.runner, spec.jobs)
+    try:
+        backend = make_backend(spec, store, space, base, order_grid=runner.order_grid)
+    except SpecError as exc:  # e.g. KerasTuner's bayesian sampler without scikit-learn
+        raise with_source(exc, spec._source) from None
     recovered = backend.recover()
     if recovered:
         reporter.note(f"recovered interrupted trial(s) {', '.join(map(str, recovered))}")
@@ -96,10 +90,9 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
         if stop_requested.is_set():  # a Ctrl-C that landed where Python swallowed it
             raise KeyboardInterrupt
 
-    runner = make_runner(spec.runner, spec.jobs)
     evaluator = Evaluator(
         runner, problem_name=spec.problem.name, problem_params=spec.problem.params,
-        fit_settings=spec.fit.model_dump(mode="json"), metric=spec.objective.metric,
+        fit_settings=spec.fit, metric=spec.objective.metric,
         aggregate=spec.objective.aggregate, direction=spec.objective.direction, k=spec.objective.k,
         record=record, finished=lambda key: store.fits(spec.name, key),
     )
@@ -111,8 +104,9 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     # proposals do not depend on the trials in flight, TPE's and CMA-ES's do, so only those two.
     batch_size = spec.jobs
     if spec.sampler.name in ("grid", "random"):
-        batch_size = max(batch_size, getattr(runner, "trials_in_flight", 1))
-    batch_size = min(batch_size, getattr(backend, "max_parallel_trials", batch_size))
+        batch_size = max(batch_size, runner.trials_in_flight)
+    if not backend.parallel_trials:
+        batch_size = 1
     with _ctrl_c(stop_requested):
         try:
             while not stop_requested.is_set():

@@ -4,13 +4,27 @@
 * ``kerastuner`` (:mod:`tuning.backends.kerastuner`): KerasTuner's GridSearch, RandomSearch,
   BayesianOptimization and Hyperband, mirrored into Optuna trials of the same store.
 
-Backends are imported on demand so that read-only commands stay light; this module holds only
-what those commands need without importing either library.
+Every backend is a :class:`tuning.backends._base.Backend` that declares what it supports; the
+registry :data:`BACKENDS` maps the spec's ``backend`` to it. Backends are imported on demand so
+that read-only commands stay light; this module holds only what those commands need without
+importing either library.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tuning.backends._base import Backend, GridOrder
+    from tuning.space import SearchSpace
+    from tuning.spec import StudySpec
+    from tuning.store import Store
+
+#: The spec's ``backend`` -> the module and class that implement it (imported when used).
+BACKENDS = {"optuna": ("tuning.backends.optuna", "OptunaBackend"),
+            "kerastuner": ("tuning.backends.kerastuner", "KerasTunerBackend")}
 
 #: KerasTuner's Hyperband defaults, used as they are.
 HYPERBAND_FACTOR = 3
@@ -43,3 +57,11 @@ def planned_trials(spec, grid_size: int | None = None) -> int:
         size = hyperband_trials(spec.fit.epochs)
         return min(spec.n_trials, size) if spec.n_trials else size
     return int(spec.n_trials or 0)
+
+
+def make_backend(spec: StudySpec, store: Store, space: SearchSpace, base: dict[str, Any], *,
+                 order_grid: GridOrder | None = None) -> Backend:
+    """The backend ``spec.backend`` names, for this study (``order_grid``: the runner's grid order)."""
+    module, name = BACKENDS[spec.backend]
+    backend_class = getattr(importlib.import_module(module), name)
+    return backend_class(spec, store, space, base, order_grid=order_grid)

@@ -5,7 +5,7 @@ sampling, ``Choice``; per-layer ``units_<i>`` in a ``conditional_scope`` on ``la
 of KerasTuner's own tuners proposes the configs: ``GridSearch``, ``RandomSearch``,
 ``BayesianOptimization`` or ``Hyperband``. The tuner's oracle is driven the way
 ``Tuner.search`` drives it (``create_trial`` → run → ``update_trial`` → ``end_trial``), but a trial
-is run by the project's own seed-repeated :class:`~tuning.repeats.Evaluator`, not by KerasTuner's
+is run by the project's own seed-repeated :class:`~tuning.search.evaluator.Evaluator`, not by KerasTuner's
 ``executions_per_trial``: every seed's scores and curves go to ``tuning_fits``, and the oracle is
 told the aggregate objective.
 
@@ -53,12 +53,13 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from tuning import trials as records
 from tuning.backends import HYPERBAND_FACTOR, HYPERBAND_ITERATIONS, planned_trials
-from tuning.backends.optuna import COMPLETE, FAILED, INTERRUPTED, StoredTrials
+from tuning.backends._base import Backend, GridOrder
 from tuning.errors import SpecError
 from tuning.results import TrialResult
 from tuning.space import SearchSpace
-from tuning.spec import ParamSpec, StudySpec, config_key
+from tuning.spec import BACKEND_SAMPLERS, ParamSpec, StudySpec, config_key
 from tuning.store import Store, owner_is_dead, owner_tag
 
 #: The spec's sampler name -> KerasTuner's tuner class.
@@ -86,10 +87,10 @@ class KerasTunerTrial:
 
 def import_keras_tuner():
     """Import ``keras_tuner`` (and TensorFlow) with their start-up chatter kept off the terminal."""
-    from tuning.repeats import _import_tensorflow_quietly, silenced_stderr
+    from tuning.fit import import_tensorflow_quietly, silenced_stderr
 
     try:
-        _import_tensorflow_quietly()
+        import_tensorflow_quietly()
         if "keras_tuner" not in sys.modules:
             with silenced_stderr():
                 import keras_tuner  # noqa: F401
@@ -209,7 +210,7 @@ class SpaceMapping:
         return dists
 
 
-class KerasTunerBackend(StoredTrials):
+class KerasTunerBackend(Backend):
     """Proposes configs with a KerasTuner tuner; same interface as ``OptunaBackend``.
 
     ``ask`` returns one trial at a time (``None`` while one runs, or when the tuner is done),
@@ -217,9 +218,12 @@ class KerasTunerBackend(StoredTrials):
     mark a trial cut short as interrupted; the oracle proposes it again on the next run.
     """
 
-    max_parallel_trials = 1
+    name = "kerastuner"
+    samplers = BACKEND_SAMPLERS["kerastuner"]
+    parallel_trials = False  # KerasTuner's oracle proposes one trial at a time
 
-    def __init__(self, spec: StudySpec, store: Store, space: SearchSpace, base: dict[str, Any]):
+    def __init__(self, spec: StudySpec, store: Store, space: SearchSpace, base: dict[str, Any], *,
+                 order_grid: GridOrder | None = None):  # KerasTuner orders its own grid
         self.spec, self.store, self.space, self.base = spec, store, space, base
         self.kt = import_keras_tuner()
         self.storage = store.optuna_storage()
@@ -303,14 +307,14 @@ class KerasTunerBackend(StoredTrials):
 
     def done(self) -> list[optuna.trial.FrozenTrial]:
         """Finished mirrors evaluated on every current seed, one per KerasTuner trial (per grid point)."""
-        covering = [t for t in self.finished() if self._covers_seeds(t)]
+        covering = [t for t in self.finished() if self.covers_seeds(t)]
         if self.grid is not None:
             return list({t.user_attrs.get("config_key"): t for t in covering}.values())
         return list({t.user_attrs.get("kt_trial_id", f"#{t.number}"): t for t in covering}.values())
 
     def _concluded(self, kt_trial_id: str) -> optuna.trial.FrozenTrial | None:
         """The finished mirror of a KerasTuner trial, if its outcome was recorded before a kill."""
-        mirrors = [t for t in self.finished() if t.user_attrs.get("kt_trial_id") == kt_trial_id and self._covers_seeds(t)]
+        mirrors = [t for t in self.finished() if t.user_attrs.get("kt_trial_id") == kt_trial_id and self.covers_seeds(t)]
         return mirrors[-1] if mirrors else None
 
     def recover(self) -> list[int]:
@@ -324,8 +328,8 @@ class KerasTunerBackend(StoredTrials):
         return recovered
 
     def _interrupt(self, trial_id: int, number: int, reason: str) -> None:
-        self.storage.set_trial_user_attr(trial_id, "tuning_status", INTERRUPTED)
-        self.storage.set_trial_user_attr(trial_id, "fail_reason", f"interrupted ({reason})")
+        records.write(lambda name, value: self.storage.set_trial_user_attr(trial_id, name, value),
+                      records.interrupted_attrs(reason))
         self.study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
 
     # -- the loop -------------------------------------------------------------------------------
@@ -335,7 +339,7 @@ class KerasTunerBackend(StoredTrials):
         if busy:
             return None  # one KerasTuner trial at a time
         while True:
-            needing = self._needing_more_seeds()
+            needing = self.needing_more_seeds()
             if needing:  # configs run with fewer seeds than asked are topped up first
                 old = needing[0]
                 extra = {"more_seeds_for": old.number}
@@ -360,8 +364,7 @@ class KerasTunerBackend(StoredTrials):
     def _start(self, point: dict[str, Any], kt_trial: Any, extra: dict[str, Any]):
         config = self.space.to_config(point, self.base)
         key = config_key(config)
-        attrs = {"owner": owner_tag(), "config_key": key, "config": json.loads(json.dumps(config)),
-                 "backend": "kerastuner", **extra}
+        attrs = {**records.start_attrs(owner_tag(), config, key), "backend": "kerastuner", **extra}
         frozen = optuna.trial.create_trial(state=TrialState.RUNNING, params=point,
                                            distributions=self.mapping.distributions(point), user_attrs=attrs)
         trial_id = self.storage.create_new_trial(self.study_id, template_trial=frozen)
@@ -370,15 +373,8 @@ class KerasTunerBackend(StoredTrials):
 
     def tell(self, trial: KerasTunerTrial, result: TrialResult) -> None:
         """Record a trial's outcome in its Optuna mirror, then in KerasTuner's oracle."""
-        attrs = {"seeds": [f.seed for f in result.fits],
-                 "seed_values": {str(s): v for s, v in result.seed_values.items()},
-                 "n_seeds": len(result.fits), "mean": result.mean, "std": result.std}
-        if result.value is None:
-            attrs.update(tuning_status=FAILED, fail_reason=result.failure)
-        else:
-            attrs["tuning_status"] = COMPLETE
-        for name, value in attrs.items():
-            self.storage.set_trial_user_attr(trial.trial_id, name, value)
+        records.write(lambda name, value: self.storage.set_trial_user_attr(trial.trial_id, name, value),
+                      records.outcome_attrs(result))
         if result.value is None:
             self.study.tell(trial.number, state=TrialState.FAIL)
         else:

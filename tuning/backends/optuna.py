@@ -16,73 +16,31 @@ reusing every fit already stored.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
+from tuning import trials as records
 from tuning.backends import planned_trials
-from tuning.results import TrialResult
+from tuning.backends._base import Backend, GridOrder
+from tuning.results import TrialResult, TrialStatus
 from tuning.space import SearchSpace
-from tuning.spec import StudySpec, config_key
+from tuning.spec import BACKEND_SAMPLERS, StudySpec, config_key
 from tuning.store import Store, owner_is_dead, owner_tag
 
-COMPLETE, FAILED, INTERRUPTED, DUPLICATE = "complete", "failed", "interrupted", "duplicate"
 optuna.logging.set_verbosity(logging.WARNING)
 
 
-def trial_status(trial: optuna.trial.FrozenTrial) -> str:
-    """What a trial concluded, in ``tuning``'s words (running trials say ``running``)."""
-    if trial.state == TrialState.RUNNING:
-        return "running"
-    if trial.state == TrialState.WAITING:
-        return "waiting"
-    if trial.state == TrialState.COMPLETE:
-        return COMPLETE
-    return trial.user_attrs.get("tuning_status", FAILED)
-
-
-class StoredTrials:
-    """A study's trials as Optuna's tables hold them, read the way ``tuning`` counts them.
-
-    Both backends keep their trials there (KerasTuner's as mirrors of its own), so ``status``,
-    reports and resuming read one place. Subclasses set ``spec`` and ``study``.
-    """
-
-    spec: StudySpec
-    study: optuna.Study
-
-    def trials(self) -> list[optuna.trial.FrozenTrial]:
-        return self.study.get_trials(deepcopy=False)
-
-    def finished(self) -> list[optuna.trial.FrozenTrial]:
-        """Trials that concluded (complete, or failed for a reason of their own)."""
-        return [t for t in self.trials() if trial_status(t) in (COMPLETE, FAILED)]
-
-    def _covers_seeds(self, trial: optuna.trial.FrozenTrial) -> bool:
-        return set(self.spec.seeds) <= set(trial.user_attrs.get("seeds", []))
-
-    def _done_keys(self) -> set[str]:
-        """Configs with a finished trial on every current seed."""
-        return {t.user_attrs.get("config_key") for t in self.finished() if self._covers_seeds(t)}
-
-    def _needing_more_seeds(self) -> list[optuna.trial.FrozenTrial]:
-        """One finished trial per config that lacks some of the current seeds (``--repeats`` grew)."""
-        done_keys = self._done_keys()
-        needing: dict[str, optuna.trial.FrozenTrial] = {}
-        for trial in self.finished():
-            key = trial.user_attrs.get("config_key")
-            if key not in done_keys and not self._covers_seeds(trial):
-                needing.setdefault(key, trial)
-        return list(needing.values())
-
-
-class OptunaBackend(StoredTrials):
+class OptunaBackend(Backend):
     """Proposes configs for one study and records each trial's outcome in Optuna's tables."""
 
-    def __init__(self, spec: StudySpec, store: Store, space: SearchSpace, base: dict[str, Any]):
+    name = "optuna"
+    samplers = BACKEND_SAMPLERS["optuna"]
+
+    def __init__(self, spec: StudySpec, store: Store, space: SearchSpace, base: dict[str, Any], *,
+                 order_grid: GridOrder | None = None):
         self.spec, self.space, self.base = spec, space, base
         storage = store.optuna_storage()
         self.study = optuna.create_study(
@@ -91,12 +49,11 @@ class OptunaBackend(StoredTrials):
         )
         self.study.sampler = self._sampler(len(self.study.get_trials(deepcopy=False)))
         self.grid = space.grid() if spec.sampler.name == "grid" else None
-        if self.grid is not None and spec.runner in ("auto", "fused"):
-            from tuning.fused import order_for_sharing
-
-            # Points that can share a fused graph are asked one after another, so that the trials
-            # in flight together share graphs (the trial numbers follow this order).
-            self.grid = order_for_sharing(self.grid, exact_only=spec.runner == "auto")
+        if self.grid is not None and order_grid is not None:
+            # The runner's order (the study passes ``runner.order_grid``): under the fused runner,
+            # points that can share a graph are asked one after another, so that the trials in
+            # flight together share graphs (the trial numbers follow this order).
+            self.grid = order_grid(self.grid)
 
     def _sampler(self, trials_so_far: int) -> optuna.samplers.BaseSampler:
         seed = self.spec.sampler.seed + trials_so_far
@@ -119,7 +76,7 @@ class OptunaBackend(StoredTrials):
         A study re-run with more seeds (``--repeats 10`` after 3) has no done trials until
         their configs are topped up; for a grid, each point counts once.
         """
-        covering = [t for t in self.finished() if self._covers_seeds(t)]
+        covering = [t for t in self.finished() if self.covers_seeds(t)]
         if self.grid is None:
             return covering
         by_key = {t.user_attrs.get("config_key"): t for t in covering}
@@ -138,8 +95,8 @@ class OptunaBackend(StoredTrials):
     def _interrupt(self, number: int, params: dict[str, Any], reason: str) -> None:
         storage, trial_id = self.study._storage, self.study._storage.get_trial_id_from_study_id_trial_number(
             self.study._study_id, number)
-        storage.set_trial_user_attr(trial_id, "tuning_status", INTERRUPTED)
-        storage.set_trial_user_attr(trial_id, "fail_reason", f"interrupted ({reason})")
+        records.write(lambda name, value: storage.set_trial_user_attr(trial_id, name, value),
+                      records.interrupted_attrs(reason))
         self.study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
         if self.grid is None and params:
             self.study.enqueue_trial(params, user_attrs={"resumed_from": number})
@@ -171,47 +128,38 @@ class OptunaBackend(StoredTrials):
                 # configs run with fewer seeds than asked are topped up before new proposals
                 waiting = any(t.state == TrialState.WAITING for t in self.trials())
                 needing = [] if waiting else [
-                    t for t in self._needing_more_seeds() if t.user_attrs.get("config_key") not in busy]
+                    t for t in self.needing_more_seeds() if t.user_attrs.get("config_key") not in busy]
                 if needing:
                     self.study.enqueue_trial(needing[0].params, user_attrs={"more_seeds_for": needing[0].number})
                 trial = self.study.ask()
                 point = self.space.suggest(trial)
             config = self.space.to_config(point, self.base)
             key = config_key(config)
-            if self.grid is not None and (key in self._done_keys() or key in busy):
+            if self.grid is not None and (key in self.done_keys() or key in busy):
                 # a stale WAITING trial for a point finished meanwhile: drop it, do not count it
-                trial.set_user_attr("tuning_status", DUPLICATE)
+                trial.set_user_attr("tuning_status", TrialStatus.DUPLICATE.value)
                 self.study.tell(trial, state=TrialState.FAIL)
                 continue
             if key in busy:
                 # The sampler proposed a config that is running right now. Park the proposal (it
                 # is asked again, and counted, once the running one is done) and run what we have.
-                trial.set_user_attr("tuning_status", DUPLICATE)
+                trial.set_user_attr("tuning_status", TrialStatus.DUPLICATE.value)
                 self.study.tell(trial, state=TrialState.FAIL)
                 self.study.enqueue_trial(point, user_attrs={"parked_from": trial.number})
                 return None
-            trial.set_user_attr("owner", owner_tag())
-            trial.set_user_attr("config_key", key)
-            trial.set_user_attr("config", json.loads(json.dumps(config)))
+            records.write(trial.set_user_attr, records.start_attrs(owner_tag(), config, key))
             return trial, config, key
 
     def _grid_todo(self) -> list[dict[str, Any]]:
-        done = self._done_keys()
+        done = self.done_keys()
         return [p for p in self.grid if config_key(self.space.to_config(p, self.base)) not in done]
 
     def tell(self, trial: optuna.Trial, result: TrialResult) -> None:
         """Record a trial's outcome: the objective and every seed's value, or why it failed."""
-        trial.set_user_attr("seeds", [f.seed for f in result.fits])
-        trial.set_user_attr("seed_values", {str(s): v for s, v in result.seed_values.items()})
-        trial.set_user_attr("n_seeds", len(result.fits))
-        trial.set_user_attr("mean", result.mean)
-        trial.set_user_attr("std", result.std)
+        records.write(trial.set_user_attr, records.outcome_attrs(result))
         if result.value is None:
-            trial.set_user_attr("tuning_status", FAILED)
-            trial.set_user_attr("fail_reason", result.failure)
             self.study.tell(trial, state=TrialState.FAIL)
         else:
-            trial.set_user_attr("tuning_status", COMPLETE)
             self.study.tell(trial, result.value)
 
     def interrupt(self, trial: optuna.Trial, reason: str = "stopped by the user") -> None:
