@@ -83,8 +83,6 @@ def run(
     from tuning.spec import apply_overrides, load_spec
 
     spec = load_spec(spec_path)
-    if storage is None and "storage" not in spec.model_fields_set:
-        storage = os.environ.get("TUNING_STORAGE")  # only a default: the spec's own storage wins
     spec = apply_overrides(spec, n_trials=n_trials, repeats=repeats, storage=storage, sampler=sampler, jobs=jobs,
                            runner=runner, backend=backend)
     _run(spec, quiet)

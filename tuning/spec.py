@@ -318,7 +318,7 @@ class StudySpec(_Strict):
     repeats: RepeatsSpec = RepeatsSpec()
     objective: ObjectiveSpec = ObjectiveSpec()
     fit: FitSpec = FitSpec()
-    storage: str = "sqlite:///tuning.db"
+    storage: str = "sqlite:///tuning.db"  # the same as tuning.store.DEFAULT_STORAGE
     backend: Literal[BACKENDS] = "optuna"  # type: ignore[valid-type]
     _source: str = PrivateAttr(default="<spec>")  # the file it was read from, for error messages
     runner: Literal[RUNNERS] = "auto"  # type: ignore[valid-type]
@@ -441,8 +441,14 @@ def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
 
     ``repeats`` may be a count or a list of seeds; ``sampler`` a sampler name; ``backend``
     ``optuna`` or ``kerastuner`` (a spec that named no sampler then gets that backend's default).
+    A spec that names no ``storage`` and gets none here takes ``$TUNING_STORAGE`` (the rule of
+    :func:`tuning.store.default_storage`, for the CLI and the Python API alike).
     """
+    from tuning.store import default_storage
+
     data = spec.model_dump(mode="json")
+    if overrides.get("storage") is None and "storage" not in spec.model_fields_set:
+        data["storage"] = default_storage()
     backend = overrides.get("backend")
     if backend in DEFAULT_SAMPLER and overrides.get("sampler") is None and "sampler" not in spec.model_fields_set:
         data["sampler"] = {**data["sampler"], "name": DEFAULT_SAMPLER[backend]}
