@@ -103,7 +103,7 @@ def _stored_and_standalone(db, dropout: float, learning_rates=(0.01,)) -> list[t
     """(stored fit row, fit_one of the same task) for each seed of the configs with ``dropout``."""
     import json
 
-    from tuning.repeats import FitTask, fit_one
+    from tuning.fit import FitSettings, FitTask, fit_one
     from tuning.spec import load_spec
     from tuning.store import Store
 
@@ -115,7 +115,7 @@ def _stored_and_standalone(db, dropout: float, learning_rates=(0.01,)) -> list[t
     pairs = []
     for row in rows:
         task = FitTask(stored.problem.name, json.dumps(stored.problem.params, sort_keys=True), row["config"],
-                       row["config_key"], row["seed"], stored.fit.model_dump(mode="json"))
+                       row["config_key"], row["seed"], FitSettings.resolve(stored.fit, row["config"]))
         pairs.append((row, fit_one(task)))
     return pairs
 

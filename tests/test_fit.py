@@ -1,4 +1,4 @@
-"""The evaluator and its runners, on real (tiny) Keras fits."""
+"""One fit (``tuning.fit.fit_one``) and its typed settings, on real (tiny) Keras fits."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ import re
 
 import pytest
 
-from tuning.repeats import Evaluator, FitTask, ProcessRunner, SequentialRunner, fit_one
-from tuning.spec import config_key
-from tuning.store import Store
+from tuning.fit import EarlyStopping, FitSettings, FitTask, fit_one
+from tuning.spec import FitSpec, config_key
 
 TENTHS = ("tenths", "{}")
 TINY_CONFIG = {"units": 2, "epochs": 2, "batch_size": 5}
 
 
 def task(config=TINY_CONFIG, seed=0, problem=TENTHS, fit=None) -> FitTask:
-    return FitTask(problem[0], problem[1], config, config_key(config), seed, fit or {"shuffle": True})
+    settings = FitSettings.resolve(fit or {"shuffle": True}, config)
+    return FitTask(problem[0], problem[1], config, config_key(config), seed, settings)
 
 
 def test_same_seed_same_scores_and_curves_other_seed_differs():
@@ -62,50 +62,16 @@ def test_validation_split_holds_out_the_end_of_training_data():
     assert fit.ok and fit.scores["val_loss"] != problem_val.scores["val_loss"]
 
 
-class CountingRunner(SequentialRunner):
-    """A real sequential runner that also counts the fits it was asked to run."""
-
-    def __init__(self):
-        self.seen: list[int] = []
-
-    def map(self, tasks):
-        self.seen.extend(t.seed for t in tasks)
-        yield from super().map(tasks)
-
-
-def make_evaluator(store: Store, runner, metric="val_loss") -> Evaluator:
-    return Evaluator(
-        runner, problem_name="tenths", problem_params={}, fit_settings={"shuffle": True}, metric=metric,
-        aggregate="mean", direction="minimize", k=1.0,
-        record=lambda fit: store.record_fit("s", TINY_CONFIG, fit, 0), finished=lambda key: store.fits("s", key),
-    )
-
-
-def test_evaluator_never_refits_a_stored_seed(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'e.db'}")
-    key = config_key(TINY_CONFIG)
-    first_runner = CountingRunner()
-    first = make_evaluator(store, first_runner).evaluate(TINY_CONFIG, key, [0, 1])
-    assert first_runner.seen == [0, 1] and first.value == pytest.approx(first.mean)
-
-    more_runner = CountingRunner()
-    more = make_evaluator(store, more_runner).evaluate(TINY_CONFIG, key, [0, 1, 2])
-    assert more_runner.seen == [2]  # seeds 0 and 1 came from the store
-    assert more.seed_values[0] == first.seed_values[0] and len(more.seed_values) == 3
-    assert store.count_fits("s") == 3
-
-
-def test_unknown_metric_fails_the_trial_not_the_study(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'e.db'}")
-    result = make_evaluator(store, SequentialRunner(), metric="val_accuracy").evaluate(
-        TINY_CONFIG, config_key(TINY_CONFIG), [0])
-    assert result.value is None and "val_accuracy" in result.failure
-
-
-def test_process_runner_gives_the_sequential_scores():
-    tasks = [task(seed=s) for s in (0, 1)]
-    sequential = {f.seed: f.scores for f in SequentialRunner().map(tasks)}
-    parallel = {f.seed: f.scores for f in ProcessRunner(2).map(tasks)}
-    assert parallel.keys() == {0, 1}
-    for seed in (0, 1):
-        assert parallel[seed]["val_loss"] == pytest.approx(sequential[seed]["val_loss"], rel=1e-6)
+def test_settings_take_the_spec_defaults_and_the_configs_searched_values():
+    plain = FitSettings.resolve({}, {})
+    spec = FitSpec()  # the one place the defaults are stated
+    assert (plain.epochs, plain.batch_size, plain.shuffle) == (spec.epochs, spec.batch_size, spec.shuffle)
+    assert plain.early_stopping is None and plain.validation_source == "problem"
+    searched = FitSettings.resolve(FitSpec(early_stopping={"patience": 4}), {"epochs": 7, "batch_size": 3,
+                                                                             "patience": 2})
+    assert (searched.epochs, searched.batch_size) == (7, 3)
+    assert searched.early_stopping == EarlyStopping("val_loss", 2, 0.0, True)
+    # A dict (a stored spec's ``fit``) resolves as its FitSpec does; the settings are hashable.
+    as_dict = FitSettings.resolve(FitSpec(early_stopping={"patience": 4}).model_dump(mode="json"), {})
+    assert as_dict == FitSettings.resolve(FitSpec(early_stopping={"patience": 4}), {})
+    assert as_dict.early_stopping.patience == 4 and hash(as_dict) == hash(FitSettings.resolve({"early_stopping": {"patience": 4}}, {}))

@@ -1,6 +1,6 @@
 """LSTM and GRU time loops over a replica axis, with their gradients written out by hand.
 
-The fused runner (:mod:`tuning.fused`) writes a recurrent layer's time loop out step by step.
+The fused runner (:mod:`tuning.fit.fused`) writes a recurrent layer's time loop out step by step.
 Left to automatic differentiation, every step's gradient costs more than its forward pass: the
 gate slices become ``StridedSliceGrad`` ops that fill whole-width zero tensors and ``AddN`` them
 back together, and the recurrent kernel gets one weight-gradient matmul per step. Written by
@@ -15,7 +15,7 @@ Both functions take the inputs already projected, ``xz`` = x @ kernel + bias, sh
 layout (LSTM gates i, f, c, o; GRU z, r, h with ``reset_after``), and return the last state
 (R, B, units) or every step's state (R, B, T, units). They compute what Keras's cells compute
 with the default activations (tanh, sigmoid) and no recurrent dropout; :func:`supported` says
-when that holds, and :mod:`tuning.fused` differentiates its own loop otherwise.
+when that holds, and :mod:`tuning.fit.fused` differentiates its own loop otherwise.
 """
 
 from __future__ import annotations

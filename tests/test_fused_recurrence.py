@@ -12,7 +12,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from tuning.recurrence import gru_sequence, lstm_sequence, supported  # noqa: E402
+from tuning.fit.fused.recurrence import gru_sequence, lstm_sequence, supported  # noqa: E402
 
 R, B, T, H = 3, 4, 6, 5
 

@@ -1,0 +1,134 @@
+"""Runners (``tuning.runners``): the registry, the process runner, and the default, ``auto``: the
+fused runner where the fused fit *is* the standalone fit.
+
+``auto`` is ``FusedRunner(exact_only=True)`` with its notices dropped: configs without dropout are
+fused (each replica reproduces ``fit_one`` to float32 rounding), configs with dropout go to the
+fallback runner (their fits are ``fit_one``'s, bit for bit), and nothing about fusing is printed.
+The study-level tests (a spec without ``runner``, stored scores) are in test_study.py and
+test_cli_e2e.py.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tuning import runners
+from tuning.fit import FitSettings, FitTask, fit_one
+from tuning.fit import fused as fit_fused
+from tuning.runners import RUNNERS, FusedRunner, ProcessRunner, SequentialRunner, make_runner
+from tuning.spec import config_key
+
+TINY = {"units": 2, "epochs": 2, "batch_size": 5}
+SINE = ("damped_sine", json.dumps({"length": 8, "n_train": 48, "n_val": 16, "n_test": 16}))
+
+
+def tasks(config, seeds) -> list[FitTask]:
+    config = {"units": 3, "epochs": 1, "batch_size": 16, **config}
+    settings = FitSettings.resolve({"shuffle": True}, config)
+    return [FitTask(SINE[0], SINE[1], config, config_key(config), seed, settings) for seed in seeds]
+
+
+def test_make_runner_auto_is_an_exact_only_silent_fused_runner():
+    runner = make_runner("auto", 1)
+    assert isinstance(runner, FusedRunner) and runner.exact_only and runner.name == "auto"
+    assert isinstance(runner.fallback, SequentialRunner) and runner.notice is runners.no_notice
+    parallel = make_runner("auto", 2)
+    assert parallel.exact_only and parallel.jobs == 2 and parallel.fallback.name == "processes"
+    explicit = make_runner("fused", 1)
+    assert not explicit.exact_only and explicit.name == "fused" and explicit.notice is not runners.no_notice
+
+
+def unsupported_loss(monkeypatch) -> dict:
+    """A config the fused runner refuses: every config build_model makes is fused today, so the
+    fused planner is told it does not compute ``mse`` (the fallback's fit_one does, as usual)."""
+    from tuning.fit.fused import _plan  # the support check's list of losses
+
+    monkeypatch.setattr(_plan, "LOSSES", tuple(name for name in _plan.LOSSES if name != "mse"))
+    return {"family": "vanilla", "loss": "mse"}
+
+
+def test_auto_fuses_only_configs_without_dropout_and_says_nothing(capfd, monkeypatch):
+    runner = make_runner("auto", 1)
+    plain = tasks({"family": "vanilla"}, [0, 1])
+    dropout = tasks({"family": "vanilla", "recurrent_dropout": 0.2}, [0, 1])
+    refused = tasks(unsupported_loss(monkeypatch), [0])  # a notice under `fused`, none under `auto`
+    results = {(r.config_key, r.seed): r for r in runner.map(plain + dropout + refused)}
+    assert runner.counts == {"fused": 2, "fallback": 3}
+    assert "fused" not in capfd.readouterr().err
+    for task in dropout + refused:  # the fallback's fits are fit_one's, bit for bit
+        fit = results[(task.config_key, task.seed)]
+        assert fit.scores == fit_one(task).scores
+    for task in plain:  # fused: the standalone fit to float32 rounding
+        fit, standalone = results[(task.config_key, task.seed)], fit_one(task)
+        assert fit.ok and set(fit.scores) == set(standalone.scores)
+        for name, value in standalone.scores.items():
+            assert fit.scores[name] == pytest.approx(value, rel=1e-4), name
+    assert results[(plain[0].config_key, 0)].fit_seconds == results[(plain[0].config_key, 1)].fit_seconds
+
+
+def test_exact_only_with_notices_is_silent_for_dropout_but_not_for_unsupported(monkeypatch):
+    notices: list[str] = []
+    runner = FusedRunner(exact_only=True, notice=notices.append, fallback=SequentialRunner())
+    list(runner.map(tasks({"family": "vanilla", "dropout": 0.3}, [0])))
+    assert notices == [] and runner.counts == {"fused": 0, "fallback": 1}
+    list(runner.map(tasks(unsupported_loss(monkeypatch), [0])))
+    assert len(notices) == 1 and "not fused" in notices[0] and "loss 'mse'" in notices[0] and runner.counts == {"fused": 0, "fallback": 2}
+
+
+def test_exact_only_refuses_dropout_from_the_config_before_tensorflow_starts():
+    probe = (
+        "import sys\nfrom tuning.fit import fused, FitSettings, FitTask\n"
+        f"task = FitTask('damped_sine', {SINE[1]!r}, {{'dropout': 0.2, 'units': 3}}, 'k', 0, FitSettings.resolve({{}}, {{}}))\n"
+        "try:\n    fused.plan_graphs([task], exact_only=True)\nexcept fused.NotExact as exc:\n    print('NOT EXACT', exc)\n"
+        "print('HEAVY', sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert "NOT EXACT dropout" in out.stdout and "HEAVY []" in out.stdout, out.stdout + out.stderr
+    # Without exact_only the same config is fusable (with the replicas' own dropout masks), and what
+    # the check found for the model it built (plain data, no Keras object) travels in the plan.
+    (task,) = tasks({"family": "vanilla", "dropout": 0.2}, [0])
+    (plan,) = fit_fused.plan_graphs([task])
+    assert plan.capacity >= 1 and plan.checked is not None and plan.checked.is_for(task)
+    assert all(isinstance(w, np.ndarray) for w in plan.checked.weights)
+    # With exact_only, the built-model check refuses it too.
+    with pytest.raises(fit_fused.NotExact):
+        fit_fused.plan_graphs([task], exact_only=True)
+    plain = tasks({"family": "vanilla"}, [0])[0]
+    (plan,) = fit_fused.plan_graphs([plain], exact_only=True)
+    assert plan.capacity >= 1 and plan.checked.is_for(plain) and plan.tasks == [plain]
+    # The plan survives pickling (a worker process gets it) and fits the seed as fit_one does.
+    (fused_fit,) = pickle.loads(pickle.dumps(plan)).fit()
+    assert fused_fit.scores["val_loss"] == pytest.approx(fit_one(plain).scores["val_loss"], rel=1e-4)
+
+
+def test_the_registry_knows_every_runner_a_spec_may_name():
+    from tuning.spec import RUNNERS as SPEC_RUNNERS
+
+    assert sorted(RUNNERS) == sorted(SPEC_RUNNERS)
+    assert isinstance(make_runner("sequential", 1), SequentialRunner)
+    assert isinstance(make_runner("sequential", 2), ProcessRunner)  # jobs > 1 means processes
+    assert isinstance(make_runner("processes", 1), ProcessRunner)
+    for name in RUNNERS:  # what a study reads of any runner
+        runner = make_runner(name, 1)
+        assert runner.name == name
+        assert runner.trials_in_flight >= 1
+    points = [{"units": u, "learning_rate": r} for r in (0.1, 0.01) for u in (1, 2)]
+    assert make_runner("sequential", 1).order_grid(points) == points
+    assert make_runner("auto", 1).order_grid(points) == fit_fused.order_for_sharing(points, exact_only=True)
+    assert make_runner("fused", 1).order_grid(points) == [points[0], points[2], points[1], points[3]]
+
+
+def test_process_runner_gives_the_sequential_scores():
+    tasks = [FitTask("tenths", "{}", TINY, config_key(TINY), s, FitSettings.resolve({"shuffle": True}, TINY))
+             for s in (0, 1)]
+    sequential = {f.seed: f.scores for f in SequentialRunner().map(tasks)}
+    parallel = {f.seed: f.scores for f in ProcessRunner(2).map(tasks)}
+    assert parallel.keys() == {0, 1}
+    for seed in (0, 1):
+        assert parallel[seed]["val_loss"] == pytest.approx(sequential[seed]["val_loss"], rel=1e-6)

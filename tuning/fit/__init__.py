@@ -1,0 +1,29 @@
+"""A fit task in, :class:`~tuning.results.FitResult` (s) out: the only package that imports TensorFlow.
+
+* :class:`FitTask` / :class:`FitSettings` - what a worker is handed: plain, picklable data, the
+  fit settings resolved once from the spec's ``fit`` section and the config.
+* :func:`fit_one` - one (config, seed) as a standalone Keras fit.
+* :mod:`tuning.fit.fused` - every seed of a config as one replica of one graph
+  (:func:`tuning.fit.fused.fit_group`), and the planning that packs tasks into such graphs.
+* :mod:`tuning.fit.pipeline` - the seeded input pipeline both share.
+
+TensorFlow is imported inside the functions that fit, never by importing this package, so the
+commands that only read the store start without it.
+"""
+
+from tuning.fit._keras import fit_one, trainable_weights, training_arrays
+from tuning.fit._task import EarlyStopping, FitSettings, FitTask
+from tuning.fit._tf import cached_problem, configure_threads, import_tensorflow_quietly, silenced_stderr
+
+__all__ = [
+    "EarlyStopping",
+    "FitSettings",
+    "FitTask",
+    "cached_problem",
+    "configure_threads",
+    "fit_one",
+    "import_tensorflow_quietly",
+    "silenced_stderr",
+    "trainable_weights",
+    "training_arrays",
+]

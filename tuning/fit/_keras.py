@@ -1,0 +1,152 @@
+"""One fit: one (config, seed) in, one :class:`~tuning.results.FitResult` out, in this process.
+
+:func:`fit_one` is a pure function of its :class:`~tuning.fit.FitTask`: it imports TensorFlow
+itself, so it runs the same in the study's process or in a worker, and runners only decide where
+it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any
+
+from tuning.fit._task import FitSettings, FitTask
+from tuning.fit._tf import cached_problem, configure_threads, import_tensorflow_quietly
+from tuning.results import FAILED, OK, FitResult
+
+
+def fit_one(task: FitTask) -> FitResult:
+    """Fit ``task.config`` with ``task.seed`` and score it; never raises for a failed fit.
+
+    The seed goes through ``keras.utils.set_random_seed`` (Python, NumPy and TensorFlow), which
+    fixes initial weights, dropout masks and Keras's shuffling: the same task gives the same
+    scores on the same machine. A NaN/inf loss fails the fit with the epoch it happened at.
+    Spec mistakes found while building (``SpecError``) are raised: every seed would fail alike.
+    """
+    import_tensorflow_quietly()
+    configure_threads(task.threads)
+    import keras
+
+    # Each fit builds a new model, so its train step is traced anew; TF's warning about
+    # retracing is expected here and only noise for the user.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+    from tuning.errors import TuningError
+    from tuning.fit.pipeline import fit_data
+    from tuning.models import build_model
+    from tuning.space import split_config
+
+    problem = cached_problem(task.problem_name, task.problem_params_json)
+    model_config, _ = split_config(task.config)
+    settings = task.fit
+    # Reset Keras's global state (layer names, graph) but skip the full garbage collection that
+    # clear_session() runs by default: it costs ~0.7 s a fit (docs/performance.md) and
+    # Python's own collector frees the previous model's cycles anyway.
+    keras.backend.clear_session(free_memory=False)
+    keras.utils.set_random_seed(task.seed)
+    if settings.deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    model = build_model(model_config, problem)
+    weights = trainable_weights(model)
+
+    x, y, x_val, y_val = training_arrays(problem, settings)
+    callbacks: list[Any] = [_NonFiniteLoss()]
+    stopper = None
+    early = settings.early_stopping
+    if early is not None:
+        stopper = keras.callbacks.EarlyStopping(monitor=early.monitor, patience=early.patience,
+                                                min_delta=early.min_delta,
+                                                restore_best_weights=early.restore_best_weights)
+        callbacks.append(stopper)
+
+    started = time.perf_counter()
+    try:
+        data = fit_data(x, y, x_val, y_val, batch_size=settings.batch_size, seed=task.seed,
+                        shuffle=settings.shuffle)
+        history = model.fit(
+            data.train, steps_per_epoch=data.steps_per_epoch, validation_data=data.validation,
+            validation_steps=data.validation_steps, epochs=settings.epochs,
+            callbacks=callbacks, verbose=0, shuffle=False,  # the pipeline shuffles
+        )
+        curves = {name: [float(v) for v in values] for name, values in history.history.items()}
+        epochs_run = len(curves.get("loss", []))
+        bad_epoch = _first_non_finite(curves)
+        if bad_epoch is not None:
+            return _failed(task, f"diverged at epoch {bad_epoch}, seed {task.seed}", curves, epochs_run, started,
+                           weights)
+        loss = model_config.get("loss")
+        scores = {f"val_{k}": v for k, v in problem.score(y_val, _predict(model, x_val), loss).items()}
+        if problem.has_test:
+            test_scores = problem.score(problem.y_test, _predict(model, problem.x_test), loss)
+            scores.update({f"test_{k}": v for k, v in test_scores.items()})
+        scores["train_loss"] = curves["loss"][-1]
+        if not all(math.isfinite(v) for v in scores.values()):
+            return _failed(task, f"diverged: non-finite predictions, seed {task.seed}", curves, epochs_run, started,
+                           weights)
+    except TuningError:
+        raise
+    except Exception as exc:  # a fit that raises is recorded, and the study goes on
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return _failed(task, f"{type(exc).__name__}: {message} (seed {task.seed})", {}, 0, started, weights)
+    # The epoch whose weights early stopping kept (its own notion of best, min_delta included).
+    best_epoch = int(stopper.best_epoch) + 1 if stopper is not None else None
+    return FitResult(task.config_key, task.seed, OK, scores, curves, epochs_run, best_epoch,
+                     time.perf_counter() - started, trainable_weights=weights)
+
+
+def trainable_weights(model) -> int:
+    """How many numbers training adjusts: the size "the simplest config equivalent to the best" means."""
+    import numpy as np
+
+    return int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
+
+
+def training_arrays(problem, settings: FitSettings) -> tuple:
+    """(x, y, x_val, y_val) a fit trains and validates on: the problem's own validation set, or
+    the last ``fraction`` of the training rows when ``fit.validation.source`` is ``split``."""
+    x, y = problem.x_train, problem.y_train
+    if settings.validation_source == "split":
+        cut = int(round(len(x) * (1 - settings.validation_fraction)))
+        return x[:cut], y[:cut], x[cut:], y[cut:]
+    return x, y, problem.x_val, problem.y_val
+
+
+def _predict(model, x):
+    """Predict in few large batches: Keras's default of 32 costs ~0.3 s a fit on small sets."""
+    from tuning.fit.pipeline import VALIDATION_BATCH
+
+    return model.predict(x, batch_size=max(1, min(len(x), VALIDATION_BATCH)), verbose=0)
+
+
+def _failed(task: FitTask, reason: str, curves: dict, epochs_run: int, started: float,
+            weights: int | None = None) -> FitResult:
+    return FitResult(task.config_key, task.seed, FAILED, {}, curves, epochs_run, None,
+                     time.perf_counter() - started, reason, weights)
+
+
+def _first_non_finite(curves: dict[str, list[float]]) -> int | None:
+    epochs = [i + 1 for values in curves.values() for i, v in enumerate(values) if not math.isfinite(v)]
+    return min(epochs) if epochs else None
+
+
+class _NonFiniteLoss:
+    """Stop training after the first epoch whose loss is NaN/inf.
+
+    Checked per epoch, not per batch: a per-batch check forces a device sync on every step,
+    which costs more than the few wasted batches. Built lazily so that importing this module
+    does not import Keras.
+    """
+
+    def __new__(cls):
+        import keras
+
+        class NonFiniteLoss(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if any(not math.isfinite(float(v)) for v in (logs or {}).values()):
+                    self.model.stop_training = True
+
+        return NonFiniteLoss()

@@ -1,0 +1,168 @@
+"""The fused runner: all seeds of a config as replicas of one graph; other configs to a fallback runner.
+
+Packing and running are separate steps. :meth:`FusedRunner.pack` groups the tasks and checks
+each group (:func:`tuning.fit.fused.plan_graphs`), giving plain :class:`~tuning.fit.fused.FusedPlan`
+objects and the tasks left for the fallback; the plans then go to an executor
+(:mod:`tuning.runners._executors`): this process with ``jobs`` == 1, loky worker processes
+otherwise, and any executor with the same two-method surface (a Dask cluster next).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from tuning.fit import FitTask, configure_threads
+from tuning.fit.fused import (
+    DEFAULT_MEMORY_BUDGET,
+    GRAPH_THREADS,
+    FusedPlan,
+    NotExact,
+    group_key,
+    order_for_sharing,
+    plan_graphs,
+    spread,
+)
+from tuning.results import FitResult
+from tuning.runners._base import Runner
+from tuning.runners._executors import Executor, InProcessExecutor, LokyExecutor
+from tuning.runners._processes import ProcessRunner
+from tuning.runners._sequential import SequentialRunner
+
+#: Trials a study keeps in flight under a fused runner with the grid or random sampler, so that
+#: configs differing only in :data:`tuning.fit.fused.PER_REPLICA_KEYS` can meet in one graph.
+TRIALS_IN_FLIGHT = 8
+
+
+class FusedRunner:
+    """Fits all seeds of a config as replicas of one graph; other configs go to ``fallback``.
+
+    Tasks are grouped by (problem, :func:`~tuning.fit.fused.shared_part` of the config, fit
+    settings), so the seeds of configs that differ only in learning rate or initializer train
+    together (and, unless ``exact_only``, in dropout rates, as long as the same layers drop); each
+    group is split into graphs of at most ``max_replicas`` replicas (by default as many as
+    :data:`~tuning.fit.fused.DEFAULT_MEMORY_BUDGET` allows for the model's size, at most
+    :data:`~tuning.fit.fused.MAX_REPLICAS`). With ``jobs`` > 1 the graphs run in joblib worker
+    processes, the largest split until every worker has one. Graphs run with
+    :data:`~tuning.fit.fused.GRAPH_THREADS` TensorFlow threads: with ``jobs`` == 1 the whole
+    process is pinned to them before its first TensorFlow op (so the fallback's fits in this
+    process run with them too; a standalone fit was as fast with one thread as with TensorFlow's
+    default in ``benchmarks/fused.py``).
+
+    Args:
+        exact_only: fuse only configs whose fused fit reproduces ``fit_one`` (no dropout or
+            recurrent dropout > 0 anywhere in the model); the others go to ``fallback`` without
+            a notice, since that is the rule and not a surprise. This is ``runner: auto``.
+        notice: called with each one-line notice (a config not fused, a fused fit that failed);
+            ``None`` prints it on stderr, :func:`no_notice` drops it.
+        executor: where the graphs run (default: this process with ``jobs`` == 1, else
+            ``jobs`` loky workers).
+
+    ``counts`` tells where this runner's fits went: ``{"fused": n, "fallback": m}``, one per
+    (config, seed) result it yielded.
+    """
+
+    #: Trials a study may keep in flight for this runner (see :data:`TRIALS_IN_FLIGHT`).
+    trials_in_flight = TRIALS_IN_FLIGHT
+
+    def __init__(self, jobs: int = 1, *, max_replicas: int | None = None, fallback: Runner | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET, notice=None, exact_only: bool = False,
+                 executor: Executor | None = None):
+        self.jobs = max(1, int(jobs))
+        self.max_replicas = max_replicas
+        self.memory_budget = memory_budget
+        self.fallback = fallback or (ProcessRunner(self.jobs) if self.jobs > 1 else SequentialRunner())
+        self.notice = notice or _print_notice
+        self.exact_only = exact_only
+        self.name = "auto" if exact_only else "fused"
+        self.threads = GRAPH_THREADS  # in this process (jobs == 1) or in each worker
+        self.executor = executor or (InProcessExecutor() if self.jobs == 1 else LokyExecutor(self.jobs))
+        self.counts = {"fused": 0, "fallback": 0}
+
+    def order_grid(self, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Grid points that can share a graph made adjacent, so that they are in flight together."""
+        return order_for_sharing(points, exact_only=self.exact_only)
+
+    def pack(self, tasks: list[FitTask]) -> tuple[list[FusedPlan], list[FitTask]]:
+        """(graphs to fit, tasks for the fallback runner): planning only, nothing is trained.
+
+        A config that cannot be fused goes to the fallback with a notice; under ``exact_only`` a
+        config with dropout goes there silently. Spec mistakes (``TuningError``) are raised: every
+        seed would fail alike, as in ``fit_one``.
+        """
+        from tuning.errors import TuningError
+
+        groups: dict[tuple, list[FitTask]] = {}
+        for task in tasks:  # configs that differ only in learning rate or initializer share a graph
+            groups.setdefault(group_key(task, self.exact_only), []).append(task)
+        plans: list[FusedPlan] = []
+        fallback: list[FitTask] = []
+        for group in groups.values():
+            try:
+                plans += plan_graphs(group, memory_budget=self.memory_budget, exact_only=self.exact_only,
+                                     max_replicas=self.max_replicas)
+            except TuningError:
+                raise
+            except NotExact:  # exact_only and dropout: the fallback's fits are the standalone ones
+                fallback += group
+            except Exception as why:  # Unsupported, or anything unexpected while checking
+                self.notice(f"fused runner: config {group[0].config_key} not fused ({why}); fitting its "
+                            f"{len(group)} seed(s) with the {getattr(self.fallback, 'name', 'fallback')} runner")
+                fallback += group
+        return plans, fallback
+
+    def map(self, tasks: list[FitTask]) -> Iterator[FitResult]:
+        if self.executor.in_process:  # pins this process's TensorFlow threads if no op has run yet
+            configure_threads(self.threads)
+        plans, fallback = self.pack(tasks)
+        if fallback:
+            yield from self._fall_back(fallback)
+        if not self.executor.in_process:  # each worker pins its own threads; every worker gets a graph
+            plans = [plan.with_threads(self.threads) for plan in spread(plans, self.executor.workers)]
+        indexed = list(enumerate(plans))
+        for index, results in self.executor.map_unordered(fit_plan_or_error, indexed):
+            if isinstance(results, str):  # the graph failed as a whole: refit its seeds one by one
+                chunk = plans[index].tasks
+                self.notice(f"fused runner: config {chunk[0].config_key} failed fused ({results}); "
+                            f"refitting its {len(chunk)} seed(s) with the fallback runner")
+                yield from self._fall_back(chunk)
+            else:
+                for result in results:
+                    self.counts["fused"] += 1
+                    yield result
+
+    def _fall_back(self, tasks: list[FitTask]) -> Iterator[FitResult]:
+        for result in self.fallback.map(tasks):
+            self.counts["fallback"] += 1
+            yield result
+
+
+def fit_plan_or_error(item: tuple[int, FusedPlan]) -> tuple[int, list[FitResult] | str]:
+    """Run on an executor: (index, results), or (index, one-line error) if the fused fit raised.
+
+    A bug or an exhausted resource must not lose the seeds: the runner refits them with its
+    fallback. Spec mistakes (``TuningError``) are raised.
+    """
+    from tuning.errors import TuningError
+
+    index, plan = item
+    try:
+        return index, plan.fit()
+    except TuningError:
+        raise
+    except Exception as exc:
+        return index, f"{type(exc).__name__}: {_first_line(exc)}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _print_notice(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def no_notice(message: str) -> None:
+    """A ``notice`` that drops the message (``runner: auto``: the user did not ask for fusing)."""

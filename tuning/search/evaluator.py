@@ -1,0 +1,109 @@
+"""The evaluator: fit one config once per seed, keep every seed, report the aggregate.
+
+For each config it takes the finished fits from the store, sends the missing (config, seed)
+tasks to the runner (:mod:`tuning.runners`: *where* fits run), writes each result the moment it
+arrives, checks that every seed came back, and aggregates the objective over the seeds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from tuning.fit import FitSettings, FitTask
+from tuning.results import FitResult, TrialResult, aggregate
+
+if TYPE_CHECKING:
+    from tuning.runners import Runner
+    from tuning.spec import FitSpec
+
+
+class Evaluator:
+    """Evaluates configs over seeds, reusing every fit the store already holds.
+
+    Args:
+        runner: where fits run.
+        record: called with each new :class:`FitResult` as soon as it exists (the study writes it
+            to the store there, so an interruption loses no finished fit).
+        finished: returns the stored fits of a config key (so they are never recomputed).
+        fit_settings: the spec's ``fit`` section (a ``FitSpec`` or its dict); each config's
+            :class:`~tuning.fit.FitSettings` are resolved from it once, when its tasks are made.
+    """
+
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        problem_name: str,
+        problem_params: dict[str, Any],
+        fit_settings: FitSpec | dict[str, Any],
+        metric: str,
+        aggregate: str,
+        direction: str,
+        k: float,
+        record: Callable[[FitResult], None],
+        finished: Callable[[str], list[FitResult]],
+    ):
+        self.runner = runner
+        self.problem_name = problem_name
+        self.problem_params_json = json.dumps(problem_params, sort_keys=True)
+        self.fit_settings = fit_settings
+        self.metric, self.aggregate, self.direction, self.k = metric, aggregate, direction, k
+        self.record = record
+        self.finished = finished
+
+    def evaluate(self, config: dict[str, Any], key: str, seeds: Iterable[int],
+                 on_fit: Callable[[FitResult, bool], None] | None = None) -> TrialResult:
+        """Fit ``config`` once per seed (skipping stored fits) and aggregate the objective."""
+        (result,) = self.evaluate_many([(config, key)], seeds, on_fit)
+        return result
+
+    def evaluate_many(self, configs: list[tuple[dict[str, Any], str]], seeds: Iterable[int],
+                      on_fit: Callable[[FitResult, bool], None] | None = None) -> Iterator[TrialResult]:
+        """Evaluate several configs with one runner call; yield each as soon as its seeds are in.
+
+        Handing the runner every (config, seed) of a batch at once keeps all its workers busy:
+        three seeds on two workers would otherwise leave one idle for every other round.
+        """
+        seeds = list(seeds)
+        done: dict[str, dict[int, FitResult]] = {}
+        tasks = []
+        for config, key in configs:
+            done[key] = {f.seed: f for f in self.finished(key) if f.seed in seeds}
+            for fit in done[key].values():
+                if on_fit:
+                    on_fit(fit, True)
+            settings = FitSettings.resolve(self.fit_settings, config)
+            tasks += [FitTask(self.problem_name, self.problem_params_json, config, key, seed, settings)
+                      for seed in seeds if seed not in done[key]]
+        by_key = {key: config for config, key in configs}
+        pending = [key for _, key in configs]
+        for key in [k for k in pending if len(done[k]) == len(seeds)]:
+            pending.remove(key)
+            yield self._result(by_key[key], key, [done[key][s] for s in seeds])
+        for fit in self.runner.map(tasks):
+            self.record(fit)
+            done[fit.config_key][fit.seed] = fit
+            if on_fit:
+                on_fit(fit, False)
+            if len(done[fit.config_key]) == len(seeds):
+                pending.remove(fit.config_key)
+                yield self._result(by_key[fit.config_key], fit.config_key, [done[fit.config_key][s] for s in seeds])
+        if pending:  # a runner that drops work is a bug, not a user mistake
+            missing = {key: sorted(set(seeds) - set(done[key])) for key in pending}
+            raise RuntimeError(f"runner returned no result for {missing}")
+
+    def _result(self, config: dict[str, Any], key: str, fits: list[FitResult]) -> TrialResult:
+        failed = [f for f in fits if not f.ok]
+        if failed:
+            reasons = "; ".join(f.error or "failed" for f in failed)
+            return TrialResult(config, key, fits, self.metric, None, failure=reasons)
+        missing = [f.seed for f in fits if self.metric not in f.scores]
+        if missing:
+            known = ", ".join(sorted(fits[0].scores))
+            return TrialResult(config, key, fits, self.metric, None,
+                               failure=f"metric {self.metric!r} not scored (have {known})")
+        values = [f.scores[self.metric] for f in fits]
+        return TrialResult(config, key, fits, self.metric, aggregate(values, self.aggregate, self.direction, self.k))
+
