@@ -2,7 +2,7 @@
 
 A config is a plain dict, as the sampler draws it and the store records it, so that any point
 of a search space turns into a model without further glue. The output head, its activation and
-the default loss follow from the :class:`~tuning.problems._base.Problem`, so one config can be
+the default loss follow from the :class:`~tuning.problems.Problem`, so one config can be
 tried on any problem whose target shape the family can produce.
 
 Config keys (all optional; anything else, e.g. ``epochs`` or ``batch_size``, is ignored here
@@ -58,7 +58,7 @@ import numbers
 import keras
 
 from tuning.errors import DataError, SpecError
-from tuning.problems._base import Problem
+from tuning.problems import Problem
 from tuning.spec import ACTIVATIONS, CELLS, FAMILIES, INITIALIZERS, OPTIMIZERS
 
 # The accepted names live in spec.py, so that a spec is checked without importing Keras.
