@@ -2,7 +2,7 @@
 
 For each config, in one process: one standalone ``fit_one`` (seed 0), then ``fit_group`` with
 R = 1, 5, 10, 20 replicas (seeds 0..R-1), then the standalone fit again (mirrored). The process
-runs with the fused runner's TensorFlow threads (``tuning.fused.GRAPH_THREADS``, one: the
+runs with the fused runner's TensorFlow threads (``tuning.fit.fused.GRAPH_THREADS``, one: the
 replica-batched ops are too small to gain from a second thread and lose to its synchronisation);
 a standalone Keras fit may prefer TensorFlow's default threads, so it is also timed twice in a
 fresh process with the default threads (``--threads`` pins both sides instead). The reference
@@ -65,8 +65,9 @@ def standalone_with_default_threads(task) -> list[float]:
 
     script = (
         "import json, sys, time\n"
-        "from tuning.repeats import FitTask, fit_one\n"
-        "task = FitTask(**json.loads(sys.argv[1]))\n"
+        "from tuning.fit import EarlyStopping, FitSettings, FitTask, fit_one\n"
+        "fields = json.loads(sys.argv[1]); fit = fields.pop('fit'); early = fit.pop('early_stopping')\n"
+        "task = FitTask(**fields, fit=FitSettings(**fit, early_stopping=early and EarlyStopping(**early)))\n"
         "fit_one(FitTask(task.problem_name, task.problem_params_json, {**task.config, 'epochs': 1}, 'warm', 0, task.fit))\n"
         "times = []\n"
         "for _ in range(2):\n"
@@ -80,8 +81,8 @@ def standalone_with_default_threads(task) -> list[float]:
 
 def time_grid(named_config, make_tasks, rows) -> dict:
     """A small grid x seeds as one graph (stretch of issue 6) and as one graph per config."""
-    from tuning import fused
-    from tuning.repeats import SequentialRunner
+    from tuning.fit import fused
+    from tuning.runners import FusedRunner, SequentialRunner
 
     name, config = named_config
     grid = [{**config, "learning_rate": rate, "initializer": init}
@@ -89,7 +90,7 @@ def time_grid(named_config, make_tasks, rows) -> dict:
     tasks = [task for point in grid for task in make_tasks(point, 5)]
     out = {"config": name, "configs": len(grid), "seeds": 5}
     runs = {"one graph per config": lambda: [r for point in grid for r in fused.fit_group(make_tasks(point, 5))],
-            "one shared graph": lambda: list(fused.FusedRunner(fallback=SequentialRunner()).map(tasks))}
+            "one shared graph": lambda: list(FusedRunner(fallback=SequentialRunner()).map(tasks))}
     for label, run in runs.items():
         seconds, load_before, results = timed(run)
         graphs = len({r.fit_seconds for r in results})
@@ -121,19 +122,18 @@ def main(argv: list[str] | None = None) -> int:
     replicas = args.replicas or sizes["replicas"]
     configs = {k: v for k, v in sizes["configs"].items() if not args.configs or k in args.configs}
 
-    from tuning.repeats import FitTask, _import_tensorflow_quietly, fit_one
+    from tuning.fit import FitSettings, FitTask, configure_threads, fit_one, import_tensorflow_quietly
 
-    _import_tensorflow_quietly()
-    from tuning.fused import GRAPH_THREADS
-    from tuning.repeats import _configure_threads
+    import_tensorflow_quietly()
+    from tuning.fit.fused import GRAPH_THREADS
 
-    _configure_threads(args.threads or GRAPH_THREADS)  # before any op runs, for the whole process
+    configure_threads(args.threads or GRAPH_THREADS)  # before any op runs, for the whole process
     import keras
     import optuna
     import tensorflow as tf
 
-    from tuning.fused import FusedRunner, fit_group
-    from tuning.repeats import SequentialRunner
+    from tuning.fit.fused import fit_group
+    from tuning.runners import FusedRunner, SequentialRunner
     from tuning.spec import config_key
 
     machine = describe_machine(tf, keras, optuna)
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def make_tasks(config: dict, count: int) -> list[FitTask]:
         config = {**config, "epochs": sizes["epochs"], "batch_size": 32}
-        return [FitTask(PROBLEM, params, config, config_key(config), seed, {"shuffle": True})
+        return [FitTask(PROBLEM, params, config, config_key(config), seed, FitSettings.resolve({"shuffle": True}, config))
                 for seed in range(count)]
 
     # Warm-up: TensorFlow's first fit and first fused graph pay one-off costs in this process.

@@ -13,7 +13,7 @@ horizon 5), a vanilla LSTM with ``units`` in [4, 8, 16, 32], 3 seeds per config 
    processes, one TensorFlow thread each). Starting the workers (each imports TensorFlow) is
    part of what a user pays and is included; it is also timed on its own at the end.
 3. ``plain loop, same pipeline``: a hand-written loop over the same 12 (config, seed) fits:
-   ``keras.utils.set_random_seed``, ``build_model``, ``tuning.pipeline.fit_data``,
+   ``keras.utils.set_random_seed``, ``build_model``, ``tuning.fit.pipeline.fit_data``,
    ``model.fit(..., validation_data=...)``, ``model.predict`` on val and test. That is exactly
    the Keras work of a study and none of its bookkeeping: the strict baseline of the target
    "tuning sequential / plain <= 1.10".
@@ -138,8 +138,8 @@ def import_and_warm_up() -> dict[str, float]:
     import tuning.backends.optuna  # noqa: F401
     seconds["optuna+sqlalchemy+pandas+joblib"] = time.perf_counter() - started
 
+    from tuning.fit.pipeline import fit_data
     from tuning.models import build_model
-    from tuning.pipeline import fit_data
     from tuning.problems import load_problem
 
     started = time.perf_counter()
@@ -188,8 +188,8 @@ def time_plain_pipeline(sizes: dict[str, Any], problem: Any) -> dict[str, Any]:
     """The Keras work of the study by hand: seed, build, ``fit_data``, fit, predict val and test."""
     import keras
 
+    from tuning.fit.pipeline import fit_data
     from tuning.models import build_model
-    from tuning.pipeline import fit_data
 
     predictions, fit_seconds = {}, 0.0
     started = time.perf_counter()

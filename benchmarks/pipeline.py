@@ -1,4 +1,4 @@
-"""Per-epoch cost of Keras input pipelines on a tiny problem: NumPy arrays vs ``tuning.pipeline``.
+"""Per-epoch cost of Keras input pipelines on a tiny problem: NumPy arrays vs ``tuning.fit.pipeline``.
 
 ``tuning/pipeline.py`` claims that with NumPy arrays Keras rebuilds its input pipeline every
 epoch, which on the small data sets of sequence-model tutorials costs more than the training
@@ -9,7 +9,7 @@ What is measured: milliseconds per epoch in steady state, for
 
 1. ``numpy``: ``model.fit(x, y, batch_size=5, shuffle=True)``, no validation;
 2. ``numpy + validation_data``: the same with ``validation_data=(x_val, y_val)``;
-3. ``fit_data + validation``: ``tuning.pipeline.fit_data`` (repeated ``tf.data``, validation
+3. ``fit_data + validation``: ``tuning.fit.pipeline.fit_data`` (repeated ``tf.data``, validation
    cached and repeated) with ``steps_per_epoch``/``validation_steps``, as ``fit_one`` calls it;
 4. ``fit_data, no validation``: its training dataset alone, for symmetry with 1.
 
@@ -66,8 +66,8 @@ def fit_one_variant(variant: str, problem: Any, epochs: int, seed: int = 0) -> l
     """Fit a fresh model with one input pipeline; return the seconds of each epoch after the first."""
     import keras
 
+    from tuning.fit.pipeline import fit_data
     from tuning.models import build_model
-    from tuning.pipeline import fit_data
 
     keras.utils.set_random_seed(seed)
     model = build_model({"family": "vanilla", "units": UNITS}, problem)

@@ -27,7 +27,7 @@ def time_step(replicas: int, units: int, steps: int, variant: str, batch: int = 
     import numpy as np
     import tensorflow as tf
 
-    from tuning.recurrence import lstm_sequence
+    from tuning.fit.fused.recurrence import lstm_sequence
 
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(size=(replicas, batch, steps, 1)).astype(np.float32))
@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from tuning.repeats import _configure_threads
+    from tuning.fit import configure_threads
 
-    _configure_threads(1)
+    configure_threads(1)
     import tensorflow as tf
 
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})  # as fused.py runs
