@@ -1,6 +1,6 @@
 """Per-epoch cost of Keras input pipelines on a tiny problem: NumPy arrays vs ``tuning.fit.pipeline``.
 
-``tuning/pipeline.py`` claims that with NumPy arrays Keras rebuilds its input pipeline every
+``tuning/fit/pipeline.py`` claims that with NumPy arrays Keras rebuilds its input pipeline every
 epoch, which on the small data sets of sequence-model tutorials costs more than the training
 step itself. This script measures that claim on the 5-sample ``tenths`` problem (the one of
 ``studies/quickstart.yaml``: a vanilla LSTM with 10 units, batch 5, so one step per epoch).

@@ -1,4 +1,4 @@
-"""The hand-written LSTM gradient (tuning/recurrence.py) against TensorFlow's autodiff of the same loop.
+"""The hand-written LSTM gradient (tuning/fit/fused/recurrence.py) against TensorFlow's autodiff of the same loop.
 
 One training step of a replica-batched LSTM layer (R replicas, batch 32, 50 steps, 20 cells by
 default, a linear head, mse): the graph's op count, the seconds to trace it, and the CPU seconds

@@ -66,7 +66,7 @@ FAMILY_CASES = [
     pytest.param({"family": "encoder_decoder", "cell": "gru"}, SINE, id="encoder_decoder-gru-horizon"),
     pytest.param({"family": "dense"}, SINE, id="dense-flattened-window"),
     pytest.param({"family": "dense"}, CUMSUM, id="dense-per-step"),
-    # relu cells: the time loop tuning/recurrence.py does not take, differentiated by TensorFlow
+    # relu cells: the time loop tuning/fit/fused/recurrence.py does not take, differentiated by TensorFlow
     pytest.param({"family": "stacked", "activation": "relu"}, SINE, id="stacked-relu-autodiff-loop"),
     pytest.param({"family": "gru", "activation": "relu"}, SINE, id="gru-relu-autodiff-loop"),
 ]

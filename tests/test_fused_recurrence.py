@@ -1,4 +1,4 @@
-"""The hand-differentiated LSTM and GRU loops (tuning/recurrence.py) against TensorFlow's autodiff.
+"""The hand-differentiated LSTM and GRU loops (tuning/fit/fused/recurrence.py) against TensorFlow's autodiff.
 
 The reference is the plain cell written step by step and differentiated by TensorFlow; outputs
 and the gradients of every input must agree to float32 rounding, forwards and reversed, for the
