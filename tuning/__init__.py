@@ -7,13 +7,13 @@ The public surface is small; heavy dependencies (TensorFlow, Optuna, pandas) loa
 function that needs them is called.
 """
 
-from typing import TYPE_CHECKING
+import typing as _typing
 
 from tuning.api import run_study, study_status
 from tuning.errors import DataError, FitFailed, SpecError, StoreError, TuningError
 from tuning.results import FitResult, TrialResult, aggregate
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from tuning.analysis import Results, Thresholds, diagnose_config, diagnose_curve, load_results
 
 __version__ = "0.1.0"
@@ -28,6 +28,10 @@ def __getattr__(name: str):
 
         return getattr(tuning.analysis, name)
     raise AttributeError(f"module 'tuning' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_FROM_ANALYSIS})
 
 __all__ = [
     "DataError",
