@@ -8,7 +8,6 @@ layer, or raises :class:`Unsupported` for anything the fused graph does not comp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 #: Losses the fused graph computes itself (Keras names and aliases).
 LOSSES = ("mse", "mean_squared_error", "mae", "mean_absolute_error", "binary_crossentropy",
@@ -79,7 +78,14 @@ class FusedNet:
     loss: str = ""
     metric: str = ""
     optimizer_config: dict = field(default_factory=dict)
-    optimizer_class: Any = None
+    optimizer_class: str = ""  # "module.Name": by name, so that a net pickles without importing Keras
+
+    def make_optimizer(self):
+        """A new optimizer of the standalone model's class and config."""
+        import importlib
+
+        module, _, name = self.optimizer_class.rpartition(".")
+        return getattr(importlib.import_module(module), name).from_config(self.optimizer_config)
 
     @property
     def dropout_widths(self) -> list[tuple[float, int]]:
@@ -207,7 +213,8 @@ def parse_model(model, problem) -> FusedNet:
         raise Unsupported("gradient norm clipping or accumulation mixes replicas")
     if type(optimizer).__name__ == "RMSprop" and config.get("centered"):
         pass  # centered RMSprop is still elementwise
-    net.optimizer_class, net.optimizer_config = type(optimizer), config
+    net.optimizer_class = f"{type(optimizer).__module__}.{type(optimizer).__qualname__}"
+    net.optimizer_config = config
     return net
 
 

@@ -304,7 +304,7 @@ def fit_group(tasks: list[FitTask], checked: CheckedModel | None = None) -> list
     orders = batch_orders(len(x), batch_size, seeds, epochs, settings.shuffle)
     keras.backend.clear_session(free_memory=False)
     graph = FusedGraph(net, weights, seeds, per_replica_dropout)
-    optimizer = net.optimizer_class.from_config(net.optimizer_config)
+    optimizer = net.make_optimizer()
     optimizer.build(graph.variables)
     trainer = Trainer(graph, optimizer, x, y, batch_size, steps, rate_scales)
     with without_grappler():
