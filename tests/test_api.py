@@ -12,6 +12,8 @@ import tuning
 from tuning.errors import SpecError, StoreError
 from tuning.store import Store, default_storage, open_store
 
+pytestmark = pytest.mark.slow  # one real (tiny) study for the module
+
 SPEC = {"name": "api", "problem": {"name": "tenths"}, "model": {"units": 2}, "fit": {"epochs": 2, "batch_size": 5},
         "space": {"units": [1, 2]}, "sampler": "grid", "repeats": 2}
 

@@ -17,7 +17,7 @@ from conftest import TINY_SPEC, run_tuning, stored_fits, tuning_command
 
 from tuning import load_results
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # real CLI runs: the fast tier leaves them out
 
 GRID_POINTS, SEEDS = 3, 2
 

@@ -18,7 +18,7 @@ from postgres import postgres_server
 
 from tuning import load_results
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # starts a PostgreSQL server
 
 GRID_POINTS, SEEDS = 3, 2
 

@@ -18,6 +18,7 @@ def spec(tmp_path, **changes) -> dict:
     return base
 
 
+@pytest.mark.slow
 def test_more_seeds_top_up_every_config_without_refitting(tmp_path):
     first = tuning.run_study(spec(tmp_path))
     assert (first.complete, first.fits_run) == (2, 2)
@@ -30,6 +31,7 @@ def test_more_seeds_top_up_every_config_without_refitting(tmp_path):
     assert all(best["n_seeds"] == 3 for best in status["best"])
 
 
+@pytest.mark.slow
 def test_random_sampler_tops_up_and_proposes_new_trials(tmp_path):
     random_spec = spec(tmp_path, sampler={"name": "random", "seed": 1}, n_trials=2,
                        space={"learning_rate": {"low": 1.0e-3, "high": 1.0e-2, "log": True}})
@@ -47,6 +49,7 @@ def test_a_changed_space_on_an_existing_study_is_refused(tmp_path):
     assert info.value.field == "space" and "already exists" in str(info.value)
 
 
+@pytest.mark.slow
 def test_diverging_configs_fail_with_reasons_and_the_study_goes_on(tmp_path):
     diverging = spec(
         tmp_path, problem={"name": "damped_sine", "params": {"length": 10, "n_train": 64, "n_val": 16, "n_test": 0}},
@@ -72,6 +75,7 @@ def test_same_spec_and_seeds_give_the_same_per_seed_scores(tmp_path):
     assert scores[0] == scores[1]
 
 
+@pytest.mark.slow
 def test_parallel_batches_finish_even_when_the_sampler_repeats_a_running_config(tmp_path):
     one_config = spec(tmp_path, sampler={"name": "random", "seed": 0}, n_trials=3, space={"units": [2]})
     outcome = tuning.run_study(one_config, jobs=2)
@@ -150,6 +154,7 @@ def test_auto_fits_a_dropout_config_standalone_without_a_word(auto_study):
         assert row["curves"] == standalone.curves
 
 
+@pytest.mark.slow
 def test_a_study_stored_as_sequential_keeps_it_on_resume_and_may_switch_to_auto(tmp_path):
     """A study stored before `auto` was the default has `runner: sequential` in its stored spec."""
     from tuning.store import Store
@@ -196,6 +201,7 @@ def test_a_ctrl_c_while_a_trial_is_told_leaves_no_trial_running(tmp_path, monkey
     assert trials[1].user_attrs["tuning_status"] == "interrupted", trials[1].user_attrs
 
 
+@pytest.mark.slow
 def test_a_fused_grid_asks_points_that_can_share_a_graph_together(tmp_path):
     """10 grid points, 8 trials in flight: in the grid's own order (units varying fastest) the two
     learning rates of units 4 and 5 would be in different batches; reordered, every units value's
