@@ -191,3 +191,33 @@ def test_stepping_down_past_a_far_and_noisy_config_keeps_the_error_rate_and_gain
         tied_flagged += not compare(tied, pvalues=False).could_be_best[:2].all()
     assert found / draws > found_flat / draws + 0.15, (found, found_flat)
     assert tied_flagged / draws <= mc_bound(LEVEL, draws), tied_flagged / draws
+
+
+# -- the studentized range (our quadrature against scipy's) --------------------------------------------
+
+
+@pytest.mark.parametrize(("configs", "df"), [(3, 1.0), (3, 45.0), (10, 4.5), (10, 2000.0), (100, 9.0),
+                                             (1000, 2.0), (1000, 300.0), (1000, 2000.0)])
+def test_studentized_range_matches_scipy(configs, df):
+    crit = statistics.studentized_range_isf(0.05, configs, df)
+    assert crit == pytest.approx(stats.studentized_range.ppf(0.95, configs, df), rel=1e-8)
+    q = crit * np.array([0.5, 1.0, 1.4])
+    expected = stats.studentized_range.sf(q, configs, df)
+    assert np.abs(statistics.studentized_range_sf(q, configs, df) - expected).max() < 1e-6
+    assert statistics.studentized_range_sf([0.0, -1.0, np.inf], configs, df).tolist() == [1.0, 1.0, 0.0]
+
+
+def test_many_configs_need_no_scipy_quadrature_and_p_values_agree_with_the_decisions(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("scipy's studentized_range is 7-70 ms a value: not on this path")
+
+    monkeypatch.setattr(stats.studentized_range, "sf", refuse)
+    monkeypatch.setattr(stats.studentized_range, "ppf", refuse)
+    monkeypatch.setattr(stats.studentized_range, "cdf", refuse)
+    rng = np.random.default_rng(13)
+    x = study(rng, np.linspace(0.0, 3.0, 300), 5, rho=0.5)
+    result = compare(x, margin=0.5)
+    assert 2 <= result.could_be_best.sum() < 300 and result.stage_configs < 300
+    # every config has every seed: one df per stage, so "worse" is exactly p <= level
+    assert (result.could_be_best == (result.p_worse > LEVEL)).all()
+    assert statistics.simultaneous_p(math.inf, 300, 100) == 0.0 and statistics.simultaneous_p(-1.0, 300, 100) == 1.0
