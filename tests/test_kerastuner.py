@@ -110,7 +110,7 @@ def test_sigkill_then_resume_recomputes_nothing(tmp_path):
     assert attrs["tuning_status"] == '"interrupted"' and "owner process gone" in attrs["fail_reason"]
 
     # the finished study resumes as finished (in this process: one TensorFlow start-up less)
-    from tuning.study import resolve_resume_spec
+    from tuning.search.loop import resolve_resume_spec
 
     again = tuning.run_study(resolve_resume_spec("tiny", str(db)))
     assert (again.complete, again.fits_run, again.fits_reused, again.recovered) == (3, 0, 0, [])

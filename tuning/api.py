@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from tuning.search.loop import StudyOutcome
     from tuning.spec import StudySpec
     from tuning.store import Store
-    from tuning.study import StudyOutcome
 
 
 def run_study(spec: str | Path | dict | StudySpec, *, quiet: bool = True, **overrides: Any) -> StudyOutcome:
@@ -25,8 +25,8 @@ def run_study(spec: str | Path | dict | StudySpec, *, quiet: bool = True, **over
     seeds), ``storage``, ``sampler``, ``jobs``, ``runner``.
     """
     from tuning.progress import RichReporter, SilentReporter
+    from tuning.search.loop import run_study as _run
     from tuning.spec import StudySpec, apply_overrides, load_spec
-    from tuning.study import run_study as _run
 
     if not isinstance(spec, StudySpec):
         spec = load_spec(spec)

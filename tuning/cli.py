@@ -51,7 +51,7 @@ def _guarded(command: Callable) -> Callable:
 
 def _run(spec, quiet: bool) -> None:
     from tuning.progress import RichReporter, SilentReporter
-    from tuning.study import run_study
+    from tuning.search.loop import run_study
 
     outcome = run_study(spec, reporter=SilentReporter() if quiet else RichReporter())
     typer.echo(
@@ -102,9 +102,9 @@ def resume(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Continue STUDY from its store: nothing finished is recomputed."""
+    from tuning.search.loop import resolve_resume_spec
     from tuning.spec import apply_overrides
     from tuning.store import default_storage
-    from tuning.study import resolve_resume_spec
 
     url = default_storage(storage)
     spec = apply_overrides(resolve_resume_spec(study, url), storage=url, n_trials=n_trials, repeats=repeats,

@@ -1,7 +1,7 @@
 """What every backend is: it proposes configs and records what each trial concluded.
 
 A backend decides *what* to try next; the evaluator decides *how* to fit it. The search loop
-(:func:`tuning.study.run_study`) talks to a backend only through :class:`Backend`: ``planned``,
+(:func:`tuning.search.loop.run_study`) talks to a backend only through :class:`Backend`: ``planned``,
 ``done``, ``recover``, ``ask``, ``tell`` and ``interrupt``, and reads what it supports from its
 class attributes instead of probing it. Both backends keep their trials in Optuna's tables of the
 study's store (:mod:`tuning.trials` writes and reads the records), so the bookkeeping that only

@@ -1,1 +1,8 @@
-"""The search: a study's loop, the evaluator that fits each config once per seed, and their policies."""
+"""The search: the loop that asks a backend for trials, has the evaluator fit them over seeds, and tells the outcome.
+
+* :mod:`tuning.search.loop` - :func:`~tuning.search.loop.run_study`, resuming and recovery, Ctrl-C;
+* :mod:`tuning.search.evaluator` - which (config, seed) fits a batch of trials still needs, sent
+  to the runner, each result recorded the moment it arrives.
+
+Racing (which seeds a config gets) and epoch-level pruning slot in here (docs/architecture.md).
+"""

@@ -157,8 +157,8 @@ def test_auto_fits_a_dropout_config_standalone_without_a_word(auto_study):
 @pytest.mark.slow
 def test_a_study_stored_as_sequential_keeps_it_on_resume_and_may_switch_to_auto(tmp_path):
     """A study stored before `auto` was the default has `runner: sequential` in its stored spec."""
+    from tuning.search.loop import resolve_resume_spec
     from tuning.store import Store
-    from tuning.study import resolve_resume_spec
 
     url = f"sqlite:///{tmp_path / 'study.db'}"
     old = spec(tmp_path, runner="sequential")
