@@ -8,88 +8,14 @@ the replica's own, so only the distribution of results can be compared.
 
 from __future__ import annotations
 
-import json
-import math
-
 import numpy as np
 import pytest
+from fused_cases import SINE, assert_same_fit, tasks
 
-from tuning.fit import FitSettings, FitTask, fit_one
+from tuning.fit import fit_one
 from tuning.fit import fused as fit_fused
 from tuning.fit.fused import FusedPlan, fit_group
 from tuning.runners import FusedRunner, SequentialRunner, make_runner
-from tuning.spec import config_key
-
-SINE = ("damped_sine", json.dumps({"length": 8, "n_train": 48, "n_val": 16, "n_test": 16}))
-ECHO = ("echo", json.dumps({"length": 4, "n_features": 5, "n_train": 48, "n_val": 16, "n_test": 16}))
-CUMSUM = ("cumsum", json.dumps({"n_timesteps": 6, "n_train": 48, "n_val": 16, "n_test": 16}))
-ADDITION = ("addition", json.dumps({"n_train": 48, "n_val": 16, "n_test": 16}))
-EXACT = {"shuffle": True, "deterministic": True}  # fit_one turns op determinism on for this
-TOLERANCE = 1e-4  # relative, on every curve value and score
-
-
-def tasks(config, seeds, problem=SINE, fit=EXACT) -> list[FitTask]:
-    config = {"units": 3, "epochs": 3, "batch_size": 16, **config}
-    settings = FitSettings.resolve(fit, config)
-    return [FitTask(problem[0], problem[1], config, config_key(config), seed, settings) for seed in seeds]
-
-
-def relative_gap(a: float, b: float) -> float:
-    return abs(a - b) / max(abs(b), 1e-12)
-
-
-def assert_same_fit(fused_fit, standalone, tolerance=TOLERANCE):
-    """Same status, curve names, epochs, best epoch; every value within ``tolerance`` relative."""
-    assert fused_fit.seed == standalone.seed and fused_fit.config_key == standalone.config_key
-    assert fused_fit.status == standalone.status, (fused_fit.error, standalone.error)
-    assert list(fused_fit.curves) == list(standalone.curves)
-    assert fused_fit.epochs_run == standalone.epochs_run and fused_fit.best_epoch == standalone.best_epoch
-    # both runners record the model's size ("the simplest config equivalent to the best")
-    assert fused_fit.trainable_weights == standalone.trainable_weights > 0
-    for name, values in standalone.curves.items():
-        assert len(fused_fit.curves[name]) == len(values)
-        gaps = [relative_gap(a, b) for a, b in zip(fused_fit.curves[name], values, strict=True)]
-        assert max(gaps) <= tolerance, (name, fused_fit.curves[name], values)
-    assert set(fused_fit.scores) == set(standalone.scores)
-    for name, value in standalone.scores.items():
-        assert relative_gap(fused_fit.scores[name], value) <= tolerance, (name, fused_fit.scores[name], value)
-
-
-# -- one replica is the standalone fit, for every family and head ----------------------------------
-
-FAMILY_CASES = [
-    pytest.param({"family": "stacked"}, CUMSUM, id="stacked-binary-per-step"),
-    pytest.param({"family": "gru", "layers": 2}, ECHO, id="gru-multiclass"),
-    pytest.param({"family": "bidirectional"}, CUMSUM, id="bidirectional-binary-per-step"),
-    pytest.param({"family": "cnn_lstm", "pool_size": 2, "filters": 4}, SINE, id="cnn_lstm-pooled"),
-    pytest.param({"family": "encoder_decoder"}, ADDITION, id="encoder_decoder-multiclass-sequence"),
-    pytest.param({"family": "encoder_decoder", "cell": "gru"}, SINE, id="encoder_decoder-gru-horizon"),
-    pytest.param({"family": "dense"}, SINE, id="dense-flattened-window"),
-    pytest.param({"family": "dense"}, CUMSUM, id="dense-per-step"),
-    # relu cells: the time loop tuning/fit/fused/recurrence.py does not take, differentiated by TensorFlow
-    pytest.param({"family": "stacked", "activation": "relu"}, SINE, id="stacked-relu-autodiff-loop"),
-    pytest.param({"family": "gru", "activation": "relu"}, SINE, id="gru-relu-autodiff-loop"),
-]
-
-
-# vanilla: test_each_of_several_replicas_is_its_standalone_twin (and the NaN / early-stopping tests).
-@pytest.mark.parametrize(("config", "problem"), FAMILY_CASES)
-def test_one_replica_reproduces_fit_one_over_three_epochs(config, problem):
-    (task,) = tasks(config, [5], problem)
-    (fused_fit,) = fit_group([task])
-    assert_same_fit(fused_fit, fit_one(task))
-
-
-def test_each_of_several_replicas_is_its_standalone_twin():
-    group = tasks({"family": "vanilla", "optimizer": "rmsprop"}, [0, 1, 2], ECHO)
-    results = fit_group(group)
-    assert [r.seed for r in results] == [0, 1, 2]
-    for result, task in zip(results, group, strict=True):
-        standalone = fit_one(task)
-        assert relative_gap(result.curves["loss"][0], standalone.curves["loss"][0]) <= TOLERANCE
-        assert_same_fit(result, standalone)
-    # Different seeds really are different replicas.
-    assert len({r.curves["loss"][0] for r in results}) == 3
 
 
 def test_configs_differing_in_learning_rate_and_initializer_share_a_graph_as_their_own_fits():
@@ -141,39 +67,6 @@ def test_batch_orders_are_the_orders_fit_data_gives_each_seed():
     assert not np.array_equal(orders[0, 0], orders[1, 0])  # reshuffled every epoch
 
 
-# -- per-replica early stopping, divergence, fallback ----------------------------------------------
-
-def test_early_stopping_and_best_weight_restore_per_replica():
-    early = {**EXACT, "early_stopping": {"monitor": "val_loss", "patience": 2, "min_delta": 10.0}}
-    group = tasks({"family": "vanilla", "epochs": 8}, [0, 1], SINE, fit=early)
-    for result, task in zip(fit_group(group), group, strict=True):
-        standalone = fit_one(task)
-        # No epoch improves by 10: both stop after patience + 1 epochs and score epoch 1's weights.
-        assert result.epochs_run == standalone.epochs_run == 3 and result.best_epoch == 1
-        assert_same_fit(result, standalone)
-
-
-def test_a_nan_in_one_replica_fails_that_seed_only(monkeypatch):
-    # The one test that reaches into the planning module: it poisons the weights fit_group copies.
-    from tuning.fit.fused import _plan
-
-    original = _plan.initial_weights
-
-    def poisoned(*args, **kwargs):
-        weights = original(*args, **kwargs)
-        weights[1][-1] = np.full_like(weights[1][-1], np.nan)  # replica 1's head bias
-        return weights
-
-    monkeypatch.setattr(_plan, "initial_weights", poisoned)
-    group = tasks({"family": "vanilla"}, [0, 4, 2], SINE)
-    results = fit_group(group)
-    assert [r.ok for r in results] == [True, False, True]
-    assert results[1].error == "diverged at epoch 1, seed 4" and results[1].scores == {}
-    assert results[1].epochs_run == 1 and math.isnan(results[1].curves["loss"][0])
-    for index in (0, 2):  # the healthy replicas never saw the NaN: each is still its standalone fit
-        assert_same_fit(results[index], fit_one(group[index]))
-
-
 def test_unsupported_config_falls_back_with_a_notice(monkeypatch):
     # Every config build_model makes is fused today: the planner is told that it does not compute
     # the mse loss, so an explicit ``loss: mse`` config must go to the fallback runner.
@@ -214,8 +107,6 @@ def test_runner_groups_by_config_and_splits_by_memory():
     assert sorted((r.config_key, r.seed) for r in results) == sorted((t.config_key, t.seed) for t in five + two)
     assert runner.counts == {"fused": 7, "fallback": 0}
 
-
-# -- with dropout: the distribution of results ----------------------------------------------------
 
 @pytest.mark.slow
 def test_with_dropout_fused_and_standalone_scores_are_indistinguishable():
@@ -261,26 +152,3 @@ def test_grid_points_that_can_share_a_graph_are_made_adjacent():
     assert fit_fused.order_for_sharing(points, exact_only=True) == points  # auto: dropout values differ
     lr = [{"units": u, "learning_rate": r} for r in (0.1, 0.01) for u in (1, 2)]
     assert fit_fused.order_for_sharing(lr, exact_only=True) == [lr[0], lr[2], lr[1], lr[3]]
-
-
-# -- fused and sequential fits agree where the batches or the ops could make them drift -------------
-
-def test_a_training_set_that_does_not_divide_by_the_batch_size_keeps_its_short_last_batch():
-    # 48 windows in batches of 10: four full batches and a short one of 8 each epoch, which the fused
-    # trainer pads with weight-0 samples; every replica must still be its standalone fit.
-    group = tasks({"family": "vanilla", "batch_size": 10}, [0, 3], SINE)
-    for result, task in zip(fit_group(group), group, strict=True):
-        assert_same_fit(result, fit_one(task))
-
-
-def test_ten_epochs_without_deterministic_ops_agree_with_the_sequential_runner():
-    # Without op determinism TensorFlow may sum in another order each run; over 10 epochs the
-    # final scores of the fused and the sequential runner must still agree to 1e-4 relative.
-    group = tasks({"family": "vanilla", "epochs": 10, "batch_size": 10}, [0, 1], SINE, fit={"shuffle": True})
-    fused_fits = {f.seed: f for f in FusedRunner(fallback=SequentialRunner()).map(group)}
-    sequential = {f.seed: f for f in SequentialRunner().map(group)}
-    for seed, standalone in sequential.items():
-        assert fused_fits[seed].ok and standalone.ok and fused_fits[seed].epochs_run == 10
-        assert set(fused_fits[seed].scores) == set(standalone.scores)
-        for name, value in standalone.scores.items():
-            assert relative_gap(fused_fits[seed].scores[name], value) <= TOLERANCE, (seed, name)

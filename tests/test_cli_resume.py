@@ -1,0 +1,81 @@
+"""End-to-end: the real ``tuning`` command in a subprocess, killed (SIGKILL, Ctrl-C) and resumed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+from conftest import run_tuning, stored_fits, tuning_command
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # real CLI runs: the fast tier leaves them out
+
+GRID_POINTS, SEEDS = 3, 2
+
+
+def _start_and_wait_for_fits(spec, db, cwd, count: int) -> subprocess.Popen:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--quiet"], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while len(stored_fits(db)) < count:
+        assert proc.poll() is None, f"study ended before {count} fits: {proc.communicate()}"
+        assert time.monotonic() < deadline, "no progress"
+        time.sleep(0.2)
+    return proc
+
+
+def _assert_complete_grid(db) -> None:
+    rows = stored_fits(db)
+    keys = {(key, seed) for _, key, seed, _ in rows}
+    assert len(rows) == GRID_POINTS * SEEDS == len(keys), rows
+
+
+def test_sigkill_then_resume_recomputes_nothing(tiny_spec, tmp_path):
+    # sequential: the kill must land between the two seeds of a trial, so fits must arrive one by one
+    # (the default runner fuses the seeds of a config and stores them together).
+    spec, db = tiny_spec(runner="sequential")
+    proc = _start_and_wait_for_fits(spec, db, tmp_path, count=3)
+    proc.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the store
+    proc.wait()
+    before = stored_fits(db)
+    assert 3 <= len(before) < GRID_POINTS * SEEDS
+
+    status = run_tuning("status", "tiny", "--storage", str(db), cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "1 running" in status.stdout
+
+    resumed = run_tuning("resume", "tiny", "--storage", str(db), "--quiet", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    # Only the fits missing at the kill were computed; the one of the killed trial was reused.
+    assert f"{GRID_POINTS * SEEDS - len(before)} fits run" in resumed.stdout
+    assert "3 complete, 0 failed of 3 planned" in resumed.stdout
+    _assert_complete_grid(db)
+    after = stored_fits(db)
+    assert after[: len(before)] == before  # the same rows, untouched
+
+    again = run_tuning("resume", "tiny", "--storage", str(db), "--quiet", cwd=tmp_path)
+    assert again.returncode == 0 and "0 fits run" in again.stdout
+    assert stored_fits(db) == after
+
+
+def test_sigint_exits_130_and_resumes(tiny_spec, tmp_path):
+    spec, db = tiny_spec()
+    proc = _start_and_wait_for_fits(spec, db, tmp_path, count=1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in err
+    before = stored_fits(db)
+
+    with sqlite3.connect(db) as conn:
+        states = [s for (s,) in conn.execute("SELECT state FROM trials")]
+    assert "RUNNING" not in states  # Ctrl-C leaves no trial half-open
+
+    rerun = run_tuning("run", str(spec), "--quiet", cwd=tmp_path)  # `run` on an existing study continues it
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{GRID_POINTS * SEEDS - len(before)} fits run" in rerun.stdout
+    _assert_complete_grid(db)
