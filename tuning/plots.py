@@ -32,6 +32,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from tuning.analysis.diagnose import mean_curve  # noqa: E402
 from tuning.analysis.seeds import good_scores  # noqa: E402
+from tuning.results import TrialStatus  # noqa: E402
 
 if TYPE_CHECKING:
     from tuning.analysis.frames import Results
@@ -167,7 +168,8 @@ def diagnosis_examples(summary: pd.DataFrame) -> dict[str, str]:
 
 def history_data(trials: list[dict], direction: str) -> pd.DataFrame:
     """Complete trials in order: ``number``, ``value`` and ``best`` (the best value so far)."""
-    done = sorted((t for t in trials if t.get("status") in ("complete", "superseded") and t.get("value") is not None
+    done = sorted((t for t in trials if t.get("status") in (TrialStatus.COMPLETE, TrialStatus.SUPERSEDED)
+                   and t.get("value") is not None
                    and math.isfinite(t["value"])), key=lambda t: t["number"])
     frame = pd.DataFrame({"number": [t["number"] for t in done], "value": [float(t["value"]) for t in done]})
     frame["best"] = frame["value"].cummax() if direction == "maximize" else frame["value"].cummin()

@@ -30,6 +30,7 @@ import pandas as pd
 from tuning import statistics
 from tuning.analysis.diagnose import Thresholds, diagnose_study
 from tuning.analysis.seeds import config_table, good_scores, seed_matrix
+from tuning.results import TrialStatus
 
 if TYPE_CHECKING:
     from tuning.analysis.frames import Results
@@ -192,7 +193,7 @@ def summary_table(results: Results, level: float = 0.05, thresholds: Thresholds 
     statuses = {}
     if not results.trials.empty and {"config_key", "status"} <= set(results.trials.columns):
         statuses = dict(zip(results.trials["config_key"], results.trials["status"], strict=True))
-    table["status"] = [statuses.get(k, "complete" if f == 0 else "failed")
+    table["status"] = [statuses.get(k, TrialStatus.COMPLETE.value if f == 0 else TrialStatus.FAILED.value)
                        for k, f in zip(table["config_key"], table["n_failed"], strict=True)]
     return table[["config_key", *params, *STATS]]
 
