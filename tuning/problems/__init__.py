@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tuning.errors import SpecError
+from tuning.problems._arrays import PROBLEMS as _ARRAY_PROBLEMS
 from tuning.problems._base import Problem, check_rank
 from tuning.problems._csv import PROBLEMS as _CSV_PROBLEMS
 from tuning.problems._synthetic import PROBLEMS as _SYNTHETIC_PROBLEMS
@@ -35,7 +36,7 @@ __all__ = [
     "problem_names",
 ]
 
-_REGISTRY: dict[str, Callable[..., Problem]] = {**_SYNTHETIC_PROBLEMS, **_CSV_PROBLEMS}
+_REGISTRY: dict[str, Callable[..., Problem]] = {**_SYNTHETIC_PROBLEMS, **_CSV_PROBLEMS, **_ARRAY_PROBLEMS}
 
 
 def problem_names() -> list[str]:

@@ -1,0 +1,134 @@
+"""The ``arrays`` problem: your own .npz data, every mistake one line naming the file and the key.
+
+Arrays are generated in each test and saved with ``np.savez``; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import run_tuning
+
+from tuning.errors import DataError, SpecError
+from tuning.problems import load_problem
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(40, 6, 3)).astype("float32")
+
+
+def save(tmp_path, name="data.npz", **arrays):
+    path = tmp_path / name
+    np.savez(path, **arrays)
+    return str(path)
+
+
+def split(y, **extra):
+    return {"x_train": X[:30], "y_train": y[:30], "x_val": X[30:], "y_val": y[30:], **extra}
+
+
+def test_integer_labels_are_multiclass_one_hot_with_the_majority_class_baseline(tmp_path):
+    labels = np.r_[np.zeros(20, int), np.ones(12, int), np.full(8, 2)]
+    problem = load_problem("arrays", {"path": save(tmp_path, **split(labels))})
+    assert problem.task == "multiclass" and problem.y_train.shape == (30, 3) and problem.loss == "categorical_crossentropy"
+    assert problem.y_train.sum(axis=1).tolist() == [1.0] * 30 and problem.input_shape == (6, 3)
+    # the naive baseline predicts the training class frequencies: its accuracy is the majority class's
+    assert problem.baseline()["val_accuracy"] == pytest.approx(np.mean(labels[30:] == 0))
+
+
+@pytest.mark.parametrize(("y", "task", "shape"), [
+    (RNG.normal(size=(40, 2)), "regression", (30, 2)),
+    (RNG.integers(0, 2, size=40), "binary", (30, 1)),
+    (np.eye(4)[RNG.integers(0, 4, size=40)], "multiclass", (30, 4)),
+    (RNG.normal(size=(40, 6, 1)), "regression", (30, 6, 1)),  # one target per step
+])
+def test_the_task_is_inferred_when_the_targets_leave_no_doubt(tmp_path, y, task, shape):
+    problem = load_problem("arrays", {"path": save(tmp_path, **split(y))})
+    assert problem.task == task and problem.y_train.shape == shape
+    assert problem.sequence_output == (len(shape) == 3)
+    assert set(problem.baseline()) >= {"val_loss"}
+
+
+def test_regression_baselines_training_mean_or_persistence_of_a_feature(tmp_path):
+    y = X[:, -1, 1:2] + 0.01  # tomorrow is almost today's feature 1
+    path = save(tmp_path, **split(y))
+    mean = load_problem("arrays", {"path": path})
+    persistent = load_problem("arrays", {"path": path, "persistence_feature": 1})
+    assert persistent.baseline()["val_mse"] == pytest.approx(1e-4, rel=1e-3)
+    assert mean.baseline()["val_mse"] > 100 * persistent.baseline()["val_mse"]
+    assert np.allclose(mean.naive_val, y[:30].mean(axis=0))
+
+
+def test_a_test_split_is_kept_and_scored(tmp_path):
+    y = RNG.normal(size=(40, 1))
+    path = save(tmp_path, x_train=X[:20], y_train=y[:20], x_val=X[20:30], y_val=y[20:30], x_test=X[30:], y_test=y[30:])
+    problem = load_problem("arrays", {"path": path})
+    assert problem.has_test and "test_mse" in problem.baseline()
+
+
+@pytest.mark.parametrize(("arrays", "expected"), [
+    (split(np.zeros(40), x_train=X[:30, :, 0]), r"x_train has shape \(30, 6\) \(2 dims\): inputs need 3 dims \[samples, "
+                                                 r"time steps, features\]; for one feature per step reshape to \(30, 6, 1\)"),
+    (split(np.zeros(40), y_val=np.zeros(7)), "x_val has 10 samples but y_val has 7"),
+    (split(np.where(np.arange(40) == 33, np.nan, 0.5)), r"y_val has 1 NaN/inf value\(s\), the first at index \(3,\)"),
+    (split(np.arange(40) % 3, y_val=np.array([0, 1, 2, -1, 0, 1, 2, 0, 1, 2])),
+     "y_val has label -1, outside the classes 0..2 of the labels"),
+    ({"x_train": X[:30], "y_train": np.zeros(30), "x_val": X[30:]}, "missing key 'y_val'; expected keys x_train"),
+    (split(np.zeros(40), X_test=X[:2]), "unexpected key 'X_test'"),
+    (split(np.zeros(40), x_test=X[:2]), "x_test and y_test come together"),
+    (split(np.zeros(40), x_val=X[30:, :4]), r"x_val has samples of shape \(4, 3\) but x_train \(6, 3\)"),
+    (split(np.arange(40) % 5 + 2.0), "cannot tell the task from y_train .* set problem.params.task"),
+])
+def test_every_data_mistake_is_one_line_naming_the_file_and_the_key(tmp_path, arrays, expected):
+    path = save(tmp_path, **arrays)
+    with pytest.raises(DataError, match=expected) as caught:
+        load_problem("arrays", {"path": path})
+    assert str(caught.value).startswith(f"{path}: ") and "\n" not in str(caught.value)
+
+
+def test_labels_out_of_the_stated_classes_are_refused(tmp_path):
+    path = save(tmp_path, **split(np.arange(40) % 3, y_val=np.array([0, 1, 2, 5, 0, 1, 2, 0, 1, 2])))
+    with pytest.raises(DataError, match="y_val has label 5, outside the classes 0..2 of n_classes 3"):
+        load_problem("arrays", {"path": path, "n_classes": 3})
+    assert load_problem("arrays", {"path": path}).y_val.shape == (10, 6)  # by default: classes 0..5
+
+
+def test_labels_that_contradict_the_stated_task_are_refused(tmp_path):
+    path = save(tmp_path, **split(RNG.integers(0, 3, 40)))
+    with pytest.raises(DataError, match="y_train has the value 2: binary labels are 0 or 1"):
+        load_problem("arrays", {"path": path, "task": "binary"})
+    with pytest.raises(SpecError, match="unknown task 'ordinal'"):
+        load_problem("arrays", {"path": path, "task": "ordinal"})
+    with pytest.raises(SpecError, match="file not found"):
+        load_problem("arrays", {"path": str(tmp_path / "nope.npz")})
+
+
+def test_the_data_is_checked_before_tensorflow_is_imported(tmp_path):
+    path = save(tmp_path, **split(np.zeros(40), x_train=X[:30, :, 0]))
+    code = ("import sys\nfrom tuning.problems import load_problem\n"
+            f"try:\n    load_problem('arrays', {{'path': {path!r}}})\nexcept Exception as exc:\n    print(type(exc).__name__)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["DataError", "[]"], done.stdout + done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_an_npz_study_runs_from_the_cli_and_bad_data_is_exit_2(tmp_path):
+    labels = RNG.integers(0, 3, 40)
+    good = save(tmp_path, "good.npz", **split(labels))
+    bad = save(tmp_path, "bad.npz", **split(labels, x_train=X[:30, :, 0]))
+    spec = ("name: {name}\nproblem: {{name: arrays, params: {{path: {path}}}}}\nmodel: {{units: 2}}\n"
+            "fit: {{epochs: 2, batch_size: 10}}\nspace: {{units: [1, 2]}}\nsampler: grid\nrepeats: 2\n"
+            f"storage: sqlite:///{tmp_path / 'store.db'}\n")
+    (tmp_path / "good.yaml").write_text(spec.format(name="npz", path=good))
+    (tmp_path / "bad.yaml").write_text(spec.format(name="npzbad", path=bad))
+    done = run_tuning("run", "good.yaml", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    status = run_tuning("status", "npz", "--storage", f"sqlite:///{tmp_path / 'store.db'}", cwd=tmp_path)
+    assert "2 complete" in status.stdout and "could be the best" in status.stdout
+    refused = run_tuning("run", "bad.yaml", "--quiet", cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert refused.stderr.startswith(f"error: {bad}: x_train has shape (30, 6)")

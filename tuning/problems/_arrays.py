@@ -1,0 +1,208 @@
+"""The ``arrays`` problem: your own prepared data, from one ``.npz`` file.
+
+The file holds ``x_train, y_train, x_val, y_val`` and, optionally, ``x_test, y_test``. Every
+mistake a prepared data set can carry is found here, before TensorFlow is imported, and said in
+one line naming the file, the key and the shape expected: inputs that are not
+``[samples, time steps, features]`` (Keras's "expected ndim=3, found ndim=2"), splits of unequal
+length, text or object arrays, NaN or inf, labels out of range, a task the labels contradict.
+
+The task is inferred when the targets leave no doubt (non-integer floats: regression; one-hot
+rows: multiclass; 0/1: binary; integer labels 0..K-1: multiclass) and asked for otherwise.
+Integer labels are turned into the one-hot targets the engine trains on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tuning.errors import DataError, SpecError
+from tuning.problems._base import TASKS, Problem, class_frequencies, persistence
+
+REQUIRED = ("x_train", "y_train", "x_val", "y_val")
+OPTIONAL = ("x_test", "y_test")
+SPLITS = ("train", "val", "test")
+
+
+def _fail(path: str, message: str) -> DataError:
+    return DataError(f"{path}: {message}")
+
+
+def _load(path: str) -> dict[str, np.ndarray]:
+    file = Path(path)
+    if not file.is_file():
+        raise SpecError(f"{path}: file not found", field="problem.params.path")
+    try:
+        with np.load(file, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except ValueError as exc:  # object arrays need pickle: refused, they are not numbers
+        raise _fail(path, f"holds an object array ({exc}); save numeric arrays only") from None
+    except (OSError, EOFError) as exc:
+        raise _fail(path, f"not a NumPy .npz archive ({type(exc).__name__}: {exc})") from None
+    expected = ", ".join(REQUIRED) + " (and optionally " + ", ".join(OPTIONAL) + ")"
+    missing = [key for key in REQUIRED if key not in arrays]
+    if missing:
+        raise _fail(path, f"missing key {missing[0]!r}; expected keys {expected}, found {', '.join(sorted(arrays)) or 'none'}")
+    unknown = sorted(set(arrays) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        raise _fail(path, f"unexpected key {unknown[0]!r}; expected keys {expected}")
+    if ("x_test" in arrays) != ("y_test" in arrays):
+        raise _fail(path, "x_test and y_test come together: the file has only one of them")
+    for key, value in arrays.items():
+        if value.dtype.kind not in "biuf":
+            raise _fail(path, f"{key} has dtype {value.dtype}: expected numbers (float or int)")
+        bad = ~np.isfinite(value) if value.dtype.kind == "f" else np.zeros(value.shape, dtype=bool)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise _fail(path, f"{key} has {int(bad.sum())} NaN/inf value(s), the first at index {where}")
+    return arrays
+
+
+def _check_inputs(path: str, arrays: dict[str, np.ndarray]) -> None:
+    for split in SPLITS:
+        x, y = arrays.get(f"x_{split}"), arrays.get(f"y_{split}")
+        if x is None:
+            continue
+        if x.ndim != 3:
+            hint = ""
+            if x.ndim == 2:
+                hint = f"; for one feature per step reshape to {(*x.shape, 1)} (x[..., None])"
+            elif x.ndim == 1:
+                hint = f"; for one step of one feature reshape to {(x.shape[0], 1, 1)}"
+            raise _fail(path, f"x_{split} has shape {x.shape} ({x.ndim} dims): inputs need 3 dims "
+                              f"[samples, time steps, features]{hint}")
+        if len(x) != len(y):
+            raise _fail(path, f"x_{split} has {len(x)} samples but y_{split} has {len(y)}")
+        if len(x) == 0:
+            raise _fail(path, f"x_{split} has no samples")
+        if split != "train" and x.shape[1:] != arrays["x_train"].shape[1:]:
+            raise _fail(path, f"x_{split} has samples of shape {x.shape[1:]} but x_train {arrays['x_train'].shape[1:]}: "
+                              "every split needs the same [time steps, features]")
+
+
+def _integral(y: np.ndarray) -> bool:
+    return y.dtype.kind in "biu" or bool(np.all(np.equal(np.mod(y, 1), 0)))
+
+
+def _one_hot_rows(y: np.ndarray) -> bool:
+    return y.ndim >= 2 and y.shape[-1] >= 2 and bool(np.isin(y, (0, 1)).all()) and bool(np.all(y.sum(axis=-1) == 1))
+
+
+def _infer_task(path: str, arrays: dict[str, np.ndarray]) -> str:
+    """The task the targets leave no doubt about, or a one-line error saying what to set.
+
+    Read off ``y_train``, with the labels of every split: a validation label 2 makes 0/1
+    training labels a three-class problem, not a binary one with a label out of range.
+    """
+    y = arrays["y_train"]
+    labels = np.concatenate([arrays[f"y_{s}"].ravel() for s in SPLITS if f"y_{s}" in arrays])
+    if not _integral(y):
+        return "regression"
+    if _one_hot_rows(y):
+        return "multiclass"
+    single = y.ndim == 1 or y.shape[-1] == 1
+    if single and np.isin(labels, (0, 1)).all():
+        return "binary"
+    if single and y.dtype.kind in "biu" and y.min() >= 0:
+        return "multiclass"
+    raise _fail(path, f"cannot tell the task from y_train (shape {y.shape}, whole numbers {int(y.min())}..{int(y.max())}): "
+                      f"set problem.params.task to one of {', '.join(TASKS)}")
+
+
+def _targets(path: str, arrays: dict[str, np.ndarray], task: str, n_classes: int | None) -> dict[str, np.ndarray]:
+    """Each split's targets in the engine's form: float32, one-hot for multiclass, (n, 1) for one output."""
+    y_train = arrays["y_train"]
+    out: dict[str, np.ndarray] = {}
+    if task == "multiclass" and not _one_hot_rows(y_train):
+        labels = {s: arrays[f"y_{s}"] for s in SPLITS if f"y_{s}" in arrays}
+        for split, y in labels.items():
+            if not _integral(y):
+                raise _fail(path, f"y_{split} holds non-integer values: multiclass labels are integers 0..K-1 or one-hot rows")
+        stated = n_classes is not None
+        n_classes = n_classes if stated else max(int(y.max()) for y in labels.values()) + 1
+        if n_classes < 2:
+            raise _fail(path, "the labels hold one class only: multiclass needs at least 2")
+        for split, y in labels.items():
+            if y.min() < 0 or y.max() >= n_classes:
+                bad = int(y.min()) if y.min() < 0 else int(y.max())
+                where = f"n_classes {n_classes}" if stated else "the labels"
+                raise _fail(path, f"y_{split} has label {bad}, outside the classes 0..{n_classes - 1} of {where}")
+            squeezed = y[..., 0] if y.ndim >= 2 and y.shape[-1] == 1 else y
+            out[split] = np.eye(n_classes, dtype=np.float32)[squeezed.astype(np.int64)]
+        return out
+    for split in SPLITS:
+        y = arrays.get(f"y_{split}")
+        if y is None:
+            continue
+        if task == "multiclass":
+            if y.shape[1:] != y_train.shape[1:] or not _one_hot_rows(y):
+                raise _fail(path, f"y_{split} is not one-hot rows of width {y_train.shape[-1]} like y_train")
+        if task == "binary" and not np.isin(y, (0, 1)).all():
+            bad = y[~np.isin(y, (0, 1))].flat[0]
+            raise _fail(path, f"y_{split} has the value {bad}: binary labels are 0 or 1")
+        y = y.astype(np.float32)
+        out[split] = y[:, None] if y.ndim == 1 else y
+        if out[split].shape[1:] != (y_train[:, None] if y_train.ndim == 1 else y_train).shape[1:]:
+            raise _fail(path, f"y_{split} has targets of shape {y.shape[1:]} but y_train {y_train.shape[1:]}")
+    return out
+
+
+def _naive(x: np.ndarray, y_train: np.ndarray, task: str, feature: int | None, n_outputs: tuple) -> np.ndarray:
+    """The baseline a model must beat: class frequencies, persistence of a feature, or the training mean."""
+    if task != "regression":
+        return class_frequencies(y_train, len(x))
+    if feature is not None:
+        return persistence(x, n_outputs[0], feature).reshape(len(x), *n_outputs)
+    mean = y_train.astype(np.float64).mean(axis=0)
+    return np.broadcast_to(mean, (len(x), *mean.shape)).astype(np.float32)
+
+
+def arrays(*, path: str, task: str | None = None, n_classes: int | None = None,
+           persistence_feature: int | None = None) -> Problem:
+    """Your own arrays from an .npz file: x_train, y_train, x_val, y_val (and x_test, y_test).
+
+    Args:
+        path: the ``.npz`` file (relative to the current directory), as ``np.savez`` writes it.
+        task: ``regression``, ``binary`` or ``multiclass``; inferred from ``y_train`` when it
+            leaves no doubt. Targets of shape ``[samples, steps, ...]`` are per-step tasks.
+        n_classes: for integer multiclass labels, how many classes there are (every label must
+            be in ``0..n_classes-1``); by default the largest label of any split plus one.
+        persistence_feature: for forecasting windows, the input feature whose last value is the
+            naive forecast of every output; without it a regression's baseline is the training
+            mean (classification: the training class frequencies).
+    """
+    if n_classes is not None and n_classes < 2:
+        raise SpecError(f"must be at least 2, got {n_classes}", field="problem.params.n_classes")
+    if task is not None and task not in TASKS:
+        raise SpecError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}", field="problem.params.task")
+    data = _load(path)
+    _check_inputs(path, data)
+    task = task or _infer_task(path, data)
+    targets = _targets(path, data, task, n_classes)
+    x = {s: data[f"x_{s}"].astype(np.float32) for s in SPLITS if f"x_{s}" in data}
+    features = x["train"].shape[-1]
+    if persistence_feature is not None:
+        if task != "regression":
+            raise SpecError(f"persistence_feature is for regression, not {task}", field="problem.params.persistence_feature")
+        if not 0 <= persistence_feature < features:
+            raise SpecError(f"must be in [0, {features - 1}] for inputs of {features} features, got {persistence_feature}",
+                            field="problem.params.persistence_feature")
+        if targets["train"].ndim != 2:
+            raise SpecError("persistence_feature needs targets of shape [samples, horizon]",
+                            field="problem.params.persistence_feature")
+    outputs = targets["train"].shape[1:]
+
+    def naive(split: str) -> np.ndarray:
+        return _naive(x[split], targets["train"], task, persistence_feature, outputs)
+
+    has_test = "test" in x
+    return Problem(
+        name="arrays", task=task, x_train=x["train"], y_train=targets["train"], x_val=x["val"], y_val=targets["val"],
+        naive_val=naive("val"), x_test=x["test"] if has_test else None, y_test=targets["test"] if has_test else None,
+        naive_test=naive("test") if has_test else None, sequence_output=targets["train"].ndim == 3,
+        description=f"arrays from {path}", params={"path": path, "task": task, "n_classes": n_classes, "persistence_feature": persistence_feature},
+    )
+
+
+PROBLEMS = {"arrays": arrays}
