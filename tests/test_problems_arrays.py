@@ -132,3 +132,22 @@ def test_an_npz_study_runs_from_the_cli_and_bad_data_is_exit_2(tmp_path):
     refused = run_tuning("run", "bad.yaml", "--quiet", cwd=tmp_path)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
     assert refused.stderr.startswith(f"error: {bad}: x_train has shape (30, 6)")
+
+
+@pytest.mark.slow
+def test_resuming_on_changed_arrays_is_refused_and_the_store_keeps_its_fits(tmp_path):
+    import tuning
+    from tuning.store import Store
+
+    labels = RNG.integers(0, 2, 40)
+    path = save(tmp_path, "data.npz", **split(labels))
+    spec = {"name": "npz", "problem": {"name": "arrays", "params": {"path": path}}, "model": {"units": 2},
+            "fit": {"epochs": 1, "batch_size": 10}, "sampler": "grid", "repeats": 2,
+            "storage": f"sqlite:///{tmp_path / 'store.db'}"}
+    assert tuning.run_study(dict(spec)).fits_run == 2
+    again = tuning.run_study(dict(spec))  # same file, same data: the finished study resumes, nothing to fit
+    assert again.complete == 1 and again.fits_run == 0
+    save(tmp_path, "data.npz", **split(1 - labels))  # the file rewritten under the same name
+    with pytest.raises(SpecError, match="already exists in .* with other data .*give the study a new name"):
+        tuning.run_study(dict(spec))
+    assert Store(spec["storage"]).count_fits("npz") == 2

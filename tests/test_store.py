@@ -1,4 +1,5 @@
-"""The store keeps each fit's trainable weight count, and reads stores written before it did."""
+"""The store keeps each fit's trainable weight count and each study's data fingerprint, and reads stores
+written before it did."""
 
 from __future__ import annotations
 
@@ -32,3 +33,15 @@ def test_a_store_from_before_the_column_reads_as_it_is_and_gains_it_on_write(tmp
     writer = Store(f"sqlite:///{path}")
     assert writer.record_fit("s", {"units": 3}, fit(1, 35), 0)
     assert [f.trainable_weights for f in writer.fits("s")] == [None, 35]
+
+
+def test_a_study_stored_before_data_fingerprints_reads_and_gains_one(tmp_path):
+    path = tmp_path / "old.db"
+    Store(f"sqlite:///{path}").save_study("s", "{}", {"val_loss": 1.0}, fingerprint="abc")
+    with sqlite3.connect(path) as conn:  # as an older version wrote it
+        conn.execute("ALTER TABLE tuning_studies DROP COLUMN data_fingerprint")
+    record = Store(f"sqlite:///{path}", create=False).study_record("s")
+    assert record["baseline"] == {"val_loss": 1.0} and record["data_fingerprint"] is None
+    writer = Store(f"sqlite:///{path}")  # a run migrates the store, then records this run's data
+    writer.set_fingerprint("s", "def")
+    assert writer.study_record("s")["data_fingerprint"] == "def"

@@ -41,6 +41,9 @@ studies_table = sa.Table(
     sa.Column("spec_json", sa.Text, nullable=False),
     sa.Column("baseline_json", sa.Text, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
+    # What the study's fits were computed on (Problem.fingerprint): a resume on other data is
+    # refused. Added later: older stores gain the column, and their studies the value on resume.
+    sa.Column("data_fingerprint", sa.String(64)),
 )
 
 fits_table = sa.Table(
@@ -145,13 +148,19 @@ class Store:
 
     # -- studies -------------------------------------------------------------------------------
 
-    def save_study(self, name: str, spec_json: str, baseline: dict[str, float]) -> None:
+    def save_study(self, name: str, spec_json: str, baseline: dict[str, float], fingerprint: str | None = None) -> None:
         with uninterrupted(), self.engine.begin() as conn:
             conn.execute(
                 studies_table.insert().values(
-                    name=name, spec_json=spec_json, baseline_json=json.dumps(baseline), created_at=time.time()
+                    name=name, spec_json=spec_json, baseline_json=json.dumps(baseline), created_at=time.time(),
+                    data_fingerprint=fingerprint,
                 )
             )
+
+    def set_fingerprint(self, name: str, fingerprint: str) -> None:
+        """Record the data fingerprint of a study stored before fingerprints were kept."""
+        with uninterrupted(), self.engine.begin() as conn:
+            conn.execute(studies_table.update().where(studies_table.c.name == name).values(data_fingerprint=fingerprint))
 
     def update_spec(self, name: str, spec_json: str) -> None:
         with uninterrupted(), self.engine.begin() as conn:
@@ -160,11 +169,12 @@ class Store:
     def study_record(self, name: str) -> dict[str, Any] | None:
         """The stored spec (as a dict) and baseline of a study, or ``None``."""
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(studies_table).where(studies_table.c.name == name)).first()
+            row = conn.execute(sa.select(*self._present_columns(studies_table))
+                               .where(studies_table.c.name == name)).first()
         if row is None:
             return None
         return {"name": row.name, "spec": json.loads(row.spec_json), "baseline": json.loads(row.baseline_json),
-                "created_at": row.created_at}
+                "created_at": row.created_at, "data_fingerprint": getattr(row, "data_fingerprint", None)}
 
     def require_study(self, name: str) -> dict[str, Any]:
         """:meth:`study_record`, or the one :class:`StoreError` every command gives for a missing study."""
@@ -223,13 +233,19 @@ class Store:
             )
 
     def _fit_columns(self) -> list:
-        """The fit table's columns this database has: a store written before ``trainable_weights``
-        existed is read as it is (reading never alters a store)."""
-        if not hasattr(self, "_columns"):
-            present = {c["name"] for c in sa.inspect(self.engine).get_columns("tuning_fits")} \
-                if sa.inspect(self.engine).has_table("tuning_fits") else set(fits_table.c.keys())
-            self._columns = [c for c in fits_table.c if c.name in present]
-        return self._columns
+        """The fit table's columns this database has (see :meth:`_present_columns`)."""
+        return self._present_columns(fits_table)
+
+    def _present_columns(self, table: sa.Table) -> list:
+        """The columns of ``table`` this database has: a store written before a column was added
+        (``trainable_weights``, ``data_fingerprint``) is read as it is (reading never alters a store)."""
+        cache = self.__dict__.setdefault("_columns_of", {})
+        if table.name not in cache:
+            inspector = sa.inspect(self.engine)
+            present = {c["name"] for c in inspector.get_columns(table.name)} \
+                if inspector.has_table(table.name) else set(table.c.keys())
+            cache[table.name] = [c for c in table.c if c.name in present]
+        return cache[table.name]
 
     def count_fits(self, study: str) -> int:
         with self.engine.connect() as conn:
@@ -269,15 +285,20 @@ def _fit_from_row(row: Any) -> FitResult:
     )
 
 
+#: Columns added after the first stores were made: (table, column, SQL type).
+_ADDED_COLUMNS = (("tuning_fits", "trainable_weights", "INTEGER"), ("tuning_studies", "data_fingerprint", "VARCHAR(64)"))
+
+
 def _add_missing_columns(engine: sa.Engine) -> None:
     """Give a store made by an older version the columns added since (nullable, so old rows read None)."""
-    present = {c["name"] for c in sa.inspect(engine).get_columns("tuning_fits")}
-    if "trainable_weights" not in present:
+    for table, column, sql_type in _ADDED_COLUMNS:
+        if column in {c["name"] for c in sa.inspect(engine).get_columns(table)}:
+            continue
         try:
             with engine.begin() as conn:
-                conn.execute(sa.text("ALTER TABLE tuning_fits ADD COLUMN trainable_weights INTEGER"))
+                conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
         except sa.exc.SQLAlchemyError:  # another process added it first
-            if "trainable_weights" not in {c["name"] for c in sa.inspect(engine).get_columns("tuning_fits")}:
+            if column not in {c["name"] for c in sa.inspect(engine).get_columns(table)}:
                 raise
 
 

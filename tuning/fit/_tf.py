@@ -64,9 +64,25 @@ def configure_threads(threads: int | None) -> None:
     _threads_set = True
 
 
-@lru_cache(maxsize=4)
 def cached_problem(name: str, params_json: str):
-    """The problem's data, generated once per process (the study and in-process fits share it)."""
+    """The problem's data, generated once per process (the study and in-process fits share it).
+
+    A problem read from a file (``csv``, ``arrays``) is read again when the file changed: a
+    notebook that rewrites its data and runs again must not fit the old data from the cache.
+    """
+    path = json.loads(params_json).get("path")
+    stamp = None
+    if isinstance(path, str):
+        try:
+            info = os.stat(path)
+            stamp = (info.st_mtime_ns, info.st_size)
+        except OSError:  # missing: the problem itself says so
+            pass
+    return _problem(name, params_json, stamp)
+
+
+@lru_cache(maxsize=4)
+def _problem(name: str, params_json: str, stamp):
     from tuning.problems import load_problem
 
     return load_problem(name, json.loads(params_json))

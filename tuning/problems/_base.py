@@ -132,6 +132,25 @@ class Problem:
             scores["exact_match"] = float(np.mean(per_sample))
         return scores
 
+    def fingerprint(self) -> str:
+        """A digest of the data (every split's arrays, shapes and dtypes, and the task).
+
+        The study stores it: continuing a study on other data (an ``.npz`` file rewritten under
+        the same name) would mix fits of two data sets, so it is refused instead.
+        """
+        import hashlib
+
+        digest = hashlib.sha256(f"{self.task}|{self.sequence_output}".encode())
+        for split in ("train", "val", "test"):
+            for kind in ("x", "y"):
+                array = getattr(self, f"{kind}_{split}")
+                if array is None:
+                    continue
+                array = np.ascontiguousarray(array)
+                digest.update(f"{kind}_{split}{array.shape}{array.dtype}".encode())
+                digest.update(array.tobytes())
+        return digest.hexdigest()[:16]
+
     def baseline(self) -> dict[str, float]:
         """The naive baseline's scores, keyed like fit scores (``val_loss``, ``test_mae`` ...)."""
         out = {f"val_{k}": v for k, v in self.score(self.y_val, self.naive_val).items()}

@@ -63,7 +63,7 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
         raise SpecError(f"unknown metric {spec.objective.metric!r} for problem {problem.name!r}; "
                         f"choose one of {', '.join(sorted(baseline))}", source=spec._source, field="objective.metric")
     store = Store(spec.storage)
-    _check_stored_spec(store, spec, baseline)
+    _check_stored_spec(store, spec, baseline, problem.fingerprint())
 
     space = SearchSpace.from_spec(spec)
     base = base_config(spec)
@@ -154,12 +154,20 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
                         counts["run"], counts["reused"], recovered)
 
 
-def _check_stored_spec(store: Store, spec: StudySpec, baseline: dict[str, float]) -> None:
-    """Create the study record, or check that the stored one computes the same fits."""
+def _check_stored_spec(store: Store, spec: StudySpec, baseline: dict[str, float], fingerprint: str) -> None:
+    """Create the study record, or check that the stored one computes the same fits on the same data."""
     record = store.study_record(spec.name)
     if record is None:
-        store.save_study(spec.name, spec.to_json(), baseline)
+        store.save_study(spec.name, spec.to_json(), baseline, fingerprint)
         return
+    stored_print = record.get("data_fingerprint")
+    if stored_print is None:  # stored before fingerprints were kept: this run's data is the record
+        store.set_fingerprint(spec.name, fingerprint)
+    elif stored_print != fingerprint:
+        raise SpecError(
+            f"study {spec.name!r} already exists in {store.url} with other data (data fingerprint {stored_print}, "
+            f"now {fingerprint}): its fits were computed on the data as it was; give the study a new name to start "
+            "afresh", source=spec._source, field="problem")
     stored = load_spec(record["spec"], label=f"study {spec.name!r}")
     mine, theirs = spec.identity(), stored.identity()
     if mine != theirs:
