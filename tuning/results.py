@@ -4,8 +4,8 @@ Nothing here holds a Keras object: a :class:`FitResult` is numbers and lists, so
 process boundaries, goes into the store as JSON, and comes back out identical.
 
 Example:
-    >>> aggregate([0.2, 0.4], "mean_plus_std", "minimize", k=1.0)
-    0.4414213562373095
+    >>> round(aggregate([0.2, 0.4], "mean_plus_std", "minimize", k=1.0), 6)
+    0.441421
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import statistics
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
+
+import numpy as np
 
 OK = "ok"
 FAILED = "failed"
@@ -113,29 +115,17 @@ class TrialResult:
 
 
 def aggregate(values: list[float], how: str, direction: str, k: float = 1.0) -> float:
-    """Reduce per-seed scores to the trial's objective.
+    """Reduce per-seed scores to the trial's objective (what the sampler is told).
 
     ``worst`` is the max when minimising and the min when maximising; ``mean_plus_std`` moves
     the mean ``k`` sample standard deviations towards the bad side. Both reward configs whose
-    seeds agree, which a plain mean does not. ``iqm``, the interquartile mean, drops the lowest
-    and highest ``floor(n/4)`` seeds and averages the rest (``scipy.stats.trim_mean(values,
-    0.25)``): one seed that trains badly moves it less than the mean, and it wastes fewer seeds
-    than the median.
+    seeds agree, which a plain mean does not. ``iqm`` is the interquartile mean (the lowest and
+    highest ``floor(n/4)`` seeds dropped). One rule for the objective and the analysis: this is
+    :func:`tuning.statistics.aggregate` on the scores oriented so that lower is better.
     """
     if not values:
         raise ValueError("no values to aggregate")
+    from tuning.statistics import aggregate as oriented_aggregate
+
     sign = 1.0 if direction == "minimize" else -1.0
-    if how == "mean":
-        return statistics.fmean(values)
-    if how == "median":
-        return statistics.median(values)
-    if how == "worst":
-        return max(values) if sign > 0 else min(values)
-    if how == "mean_plus_std":
-        spread = statistics.stdev(values) if len(values) > 1 else 0.0
-        return statistics.fmean(values) + sign * k * spread
-    if how == "iqm":
-        ordered = sorted(values)
-        cut = len(ordered) // 4
-        return statistics.fmean(ordered[cut:len(ordered) - cut])
-    raise ValueError(f"unknown aggregate {how!r}")
+    return sign * float(oriented_aggregate(sign * np.asarray(values, dtype=float), how, k))
