@@ -62,7 +62,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     from tuning.space import SearchSpace
     from tuning.spec import load_spec
     from tuning.store import open_store
-    from tuning.trials import CONCLUDED, FixedSeeds, read_trials
+    from tuning.trials import CONCLUDED, FixedSeeds, read_trials, trial_numbers
 
     store = open_store(storage)
     record = store.require_study(study)
@@ -79,8 +79,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     complete.sort(key=lambda t: t["value"], reverse=reverse)
     check_margin(margin)
     results = load_results(study, store)
-    numbers = {t["config_key"]: t["number"] for t in trials if t["status"] in CONCLUDED}
-    summary = verdict(results, select(results, margin=margin), storage=store.url, trial_numbers=numbers)
+    summary = verdict(results, select(results, margin=margin), storage=store.url, trial_numbers=trial_numbers(trials))
     return {
         "name": study, "storage": store.url, "planned": planned, "remaining": max(planned - finished, 0),
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,

@@ -118,6 +118,7 @@ class Store:
     def __init__(self, url: str, *, create: bool = True):
         self.url = normalise_url(url)
         self._optuna = None
+        self._columns_of: dict[str, list] = {}  # table -> the columns this database has
         if self.url.startswith("sqlite:///") and not self.url.startswith("sqlite:///:memory:"):
             path = Path(self.url.removeprefix("sqlite:///"))
             if not create and not path.exists():
@@ -239,13 +240,12 @@ class Store:
     def _present_columns(self, table: sa.Table) -> list:
         """The columns of ``table`` this database has: a store written before a column was added
         (``trainable_weights``, ``data_fingerprint``) is read as it is (reading never alters a store)."""
-        cache = self.__dict__.setdefault("_columns_of", {})
-        if table.name not in cache:
+        if table.name not in self._columns_of:
             inspector = sa.inspect(self.engine)
             present = {c["name"] for c in inspector.get_columns(table.name)} \
                 if inspector.has_table(table.name) else set(table.c.keys())
-            cache[table.name] = [c for c in table.c if c.name in present]
-        return cache[table.name]
+            self._columns_of[table.name] = [c for c in table.c if c.name in present]
+        return self._columns_of[table.name]
 
     def count_fits(self, study: str) -> int:
         with self.engine.connect() as conn:

@@ -121,3 +121,10 @@ def read_trials(store: Store, study: str) -> list[dict[str, Any]]:
 def latest_statuses(trials: list[dict[str, Any]]) -> dict[str, str]:
     """config_key -> the latest conclusion of its trial (complete / failed / running ...)."""
     return {t["config_key"]: t["status"] for t in trials if t["config_key"]}
+
+
+def trial_numbers(trials: list[dict[str, Any]]) -> dict[str, int]:
+    """config_key -> the number of its latest concluded trial (how configs are named to users)."""
+    concluded = {s.value for s in CONCLUDED}
+    return {t["config_key"]: t["number"] for t in trials if t["status"] in concluded}
+

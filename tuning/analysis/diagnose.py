@@ -599,14 +599,14 @@ def _baseline_for(results: Results, curve: str, row: dict[str, Any]) -> float | 
     return float(value) if value is not None and math.isfinite(value) else None
 
 
-def _early_stopping(results: Results, fit: dict[str, Any]) -> tuple[int | None, bool]:
-    """(patience, restored best weights) of the fit's early stopping, or (None, True) without it."""
+def _early_stopping(results: Results):
+    """The study's early-stopping settings with the spec's own defaults, or None without it."""
+    from tuning.spec import EarlyStoppingSpec
+
     early = ((results.spec or {}).get("fit") or {}).get("early_stopping")
     if not early:
-        return None, True
-    patience = fit.get("param_patience")
-    patience = int(patience) if patience is not None and patience == patience else int(early.get("patience", 10))
-    return patience, bool(early.get("restore_best_weights", True))
+        return None
+    return EarlyStoppingSpec() if early is True else EarlyStoppingSpec.model_validate(early)
 
 
 def diagnose_study(results: Results, thresholds: Thresholds = Thresholds(), *, curve: str = "loss") -> pd.DataFrame:
@@ -623,14 +623,19 @@ def diagnose_study(results: Results, thresholds: Thresholds = Thresholds(), *, c
     if results.fits.empty:
         return pd.DataFrame(columns=columns)
     rows, by_config = [], {}
+    early = _early_stopping(results)
     for fit in results.fits.to_dict("records"):
         key, seed = fit["config_key"], int(fit["seed"])
         logged = results.fit_curves.get((key, seed), {})
         pair = (logged.get(curve) or [], logged.get(f"val_{curve}") or [])
         epochs = fit.get("param_epochs")
         max_epochs = int(epochs) if epochs is not None and epochs == epochs else None
-        patience, restored = _early_stopping(results, fit)
-        options = dict(name=curve, max_epochs=max_epochs, patience=patience, restored=restored)
+        patience = None
+        if early is not None:  # a searched patience is the config's own
+            searched = fit.get("param_patience")
+            patience = int(searched) if searched is not None and searched == searched else early.patience
+        options = dict(name=curve, max_epochs=max_epochs, patience=patience,
+                       restored=early.restore_best_weights if early is not None else True)
         baseline = _baseline_for(results, curve, fit)
         entry = by_config.setdefault(key, {"curves": {}, "scores": [], "baseline": baseline, "options": options,
                                            "found": {}})

@@ -113,38 +113,37 @@ def _infer_task(path: str, arrays: dict[str, np.ndarray]) -> str:
 def _targets(path: str, arrays: dict[str, np.ndarray], task: str, n_classes: int | None) -> dict[str, np.ndarray]:
     """Each split's targets in the engine's form: float32, one-hot for multiclass, (n, 1) for one output."""
     y_train = arrays["y_train"]
-    out: dict[str, np.ndarray] = {}
-    if task == "multiclass" and not _one_hot_rows(y_train):
-        labels = {s: arrays[f"y_{s}"] for s in SPLITS if f"y_{s}" in arrays}
-        for split, y in labels.items():
-            if not _integral(y):
-                raise _fail(path, f"y_{split} holds non-integer values: multiclass labels are integers 0..K-1 or one-hot rows")
-        stated = n_classes is not None
-        n_classes = n_classes if stated else max(int(y.max()) for y in labels.values()) + 1
-        if n_classes < 2:
-            raise _fail(path, "the labels hold one class only: multiclass needs at least 2")
-        for split, y in labels.items():
-            if y.min() < 0 or y.max() >= n_classes:
-                bad = int(y.min()) if y.min() < 0 else int(y.max())
-                where = f"n_classes {n_classes}" if stated else "the labels"
-                raise _fail(path, f"y_{split} has label {bad}, outside the classes 0..{n_classes - 1} of {where}")
-            squeezed = y[..., 0] if y.ndim >= 2 and y.shape[-1] == 1 else y
-            out[split] = np.eye(n_classes, dtype=np.float32)[squeezed.astype(np.int64)]
-        return out
-    for split in SPLITS:
-        y = arrays.get(f"y_{split}")
-        if y is None:
-            continue
-        if task == "multiclass":
-            if y.shape[1:] != y_train.shape[1:] or not _one_hot_rows(y):
-                raise _fail(path, f"y_{split} is not one-hot rows of width {y_train.shape[-1]} like y_train")
-        if task == "binary" and not np.isin(y, (0, 1)).all():
-            bad = y[~np.isin(y, (0, 1))].flat[0]
-            raise _fail(path, f"y_{split} has the value {bad}: binary labels are 0 or 1")
-        y = y.astype(np.float32)
-        out[split] = y[:, None] if y.ndim == 1 else y
-        if out[split].shape[1:] != (y_train[:, None] if y_train.ndim == 1 else y_train).shape[1:]:
+    labels = {s: arrays[f"y_{s}"] for s in SPLITS if f"y_{s}" in arrays}
+    for split, y in labels.items():
+        if y.shape[1:] != y_train.shape[1:]:
             raise _fail(path, f"y_{split} has targets of shape {y.shape[1:]} but y_train {y_train.shape[1:]}")
+    if task == "multiclass" and not _one_hot_rows(y_train):
+        return _one_hot(path, labels, n_classes)
+    for split, y in labels.items():
+        if task == "multiclass" and not _one_hot_rows(y):
+            raise _fail(path, f"y_{split} is not one-hot rows of width {y_train.shape[-1]} like y_train")
+        if task == "binary" and not np.isin(y, (0, 1)).all():
+            raise _fail(path, f"y_{split} has the value {y[~np.isin(y, (0, 1))].flat[0]}: binary labels are 0 or 1")
+    return {split: (y[:, None] if y.ndim == 1 else y).astype(np.float32) for split, y in labels.items()}
+
+
+def _one_hot(path: str, labels: dict[str, np.ndarray], n_classes: int | None) -> dict[str, np.ndarray]:
+    """Integer class labels as one-hot rows, every label checked against the classes."""
+    for split, y in labels.items():
+        if not _integral(y):
+            raise _fail(path, f"y_{split} holds non-integer values: multiclass labels are integers 0..K-1 or one-hot rows")
+    stated = n_classes is not None
+    n_classes = n_classes if stated else max(int(y.max()) for y in labels.values()) + 1
+    if n_classes < 2:
+        raise _fail(path, "the labels hold one class only: multiclass needs at least 2")
+    out = {}
+    for split, y in labels.items():
+        if y.min() < 0 or y.max() >= n_classes:
+            bad = int(y.min()) if y.min() < 0 else int(y.max())
+            where = f"n_classes {n_classes}" if stated else "the labels"
+            raise _fail(path, f"y_{split} has label {bad}, outside the classes 0..{n_classes - 1} of {where}")
+        squeezed = y[..., 0] if y.ndim >= 2 and y.shape[-1] == 1 else y
+        out[split] = np.eye(n_classes, dtype=np.float32)[squeezed.astype(np.int64)]
     return out
 
 

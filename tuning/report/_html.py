@@ -116,7 +116,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
     from tuning.plots import study_plots, varying_params
     from tuning.results import TrialStatus
     from tuning.store import open_store
-    from tuning.trials import CONCLUDED, read_trials
+    from tuning.trials import read_trials, trial_numbers
 
     store = open_store(storage)
     results = load_results(study, store)
@@ -124,7 +124,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
     tables = analysis_tables(results, selected=selected)
     summary = tables["summary"]
     trials = read_trials(store, study)
-    numbers = {t["config_key"]: t["number"] for t in trials if t["status"] in CONCLUDED}
+    numbers = trial_numbers(trials)
     reading = verdict(results, selected, storage=store.url, trial_numbers=numbers)
     params = varying_params(results) if not results.fits.empty else []
     exports = []
