@@ -11,7 +11,7 @@ TensorFlow is imported inside the functions that fit, never by importing this pa
 commands that only read the store start without it.
 """
 
-from tuning.fit._keras import fit_one, trainable_weights, training_arrays
+from tuning.fit._keras import fit_and_keep, fit_one, trainable_weights, training_arrays
 from tuning.fit._task import EarlyStopping, FitSettings, FitTask
 from tuning.fit._tf import cached_problem, configure_threads, import_tensorflow_quietly, silenced_stderr
 
@@ -20,6 +20,7 @@ __all__ = [
     "FitSettings",
     "FitTask",
     "cached_problem",
+    "fit_and_keep",
     "configure_threads",
     "fit_one",
     "import_tensorflow_quietly",

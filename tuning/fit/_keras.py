@@ -20,6 +20,17 @@ from tuning.results import FAILED, OK, FitResult
 def fit_one(task: FitTask) -> FitResult:
     """Fit ``task.config`` with ``task.seed`` and score it; never raises for a failed fit.
 
+    See :func:`fit_and_keep` (which also returns the trained model) for the procedure.
+    """
+    return fit_and_keep(task)[0]
+
+
+def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
+    """(result, trained Keras model) of ``task``: :func:`fit_one`'s procedure, the model kept.
+
+    The model is ``None`` when the fit failed. ``tuning export`` and ``Results.best_model`` use
+    this to refit a stored config on one seed and get the very model whose scores were stored.
+
     The seed goes through ``keras.utils.set_random_seed`` (Python, NumPy and TensorFlow), which
     fixes initial weights, dropout masks and Keras's shuffling: the same task gives the same
     scores on the same machine. A NaN/inf loss fails the fit with the epoch it happened at.
@@ -77,7 +88,7 @@ def fit_one(task: FitTask) -> FitResult:
         bad_epoch = _first_non_finite(curves)
         if bad_epoch is not None:
             return _failed(task, f"diverged at epoch {bad_epoch}, seed {task.seed}", curves, epochs_run, started,
-                           weights)
+                           weights), None
         loss = model_config.get("loss")
         scores = {f"val_{k}": v for k, v in problem.score(y_val, _predict(model, x_val), loss).items()}
         if problem.has_test:
@@ -86,16 +97,16 @@ def fit_one(task: FitTask) -> FitResult:
         scores["train_loss"] = curves["loss"][-1]
         if not all(math.isfinite(v) for v in scores.values()):
             return _failed(task, f"diverged: non-finite predictions, seed {task.seed}", curves, epochs_run, started,
-                           weights)
+                           weights), None
     except TuningError:
         raise
     except Exception as exc:  # a fit that raises is recorded, and the study goes on
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return _failed(task, f"{type(exc).__name__}: {message} (seed {task.seed})", {}, 0, started, weights)
+        return _failed(task, f"{type(exc).__name__}: {message} (seed {task.seed})", {}, 0, started, weights), None
     # The epoch whose weights early stopping kept (its own notion of best, min_delta included).
     best_epoch = int(stopper.best_epoch) + 1 if stopper is not None else None
     return FitResult(task.config_key, task.seed, OK, scores, curves, epochs_run, best_epoch,
-                     time.perf_counter() - started, trainable_weights=weights)
+                     time.perf_counter() - started, trainable_weights=weights), model
 
 
 def trainable_weights(model) -> int:
