@@ -15,6 +15,7 @@ from tuning.results import FitResult, TrialResult, aggregate
 
 if _typing.TYPE_CHECKING:
     from tuning.analysis import Results, Thresholds, diagnose_config, diagnose_curve, load_results
+    from tuning.problems import ArrayProblem
 
 __version__ = "0.1.0"
 
@@ -23,6 +24,10 @@ _FROM_ANALYSIS = ("Results", "Thresholds", "diagnose_config", "diagnose_curve", 
 
 
 def __getattr__(name: str):
+    if name == "ArrayProblem":
+        from tuning.problems import ArrayProblem
+
+        return ArrayProblem
     if name in _FROM_ANALYSIS:
         import tuning.analysis
 
@@ -31,9 +36,10 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_FROM_ANALYSIS})
+    return sorted({*globals(), *_FROM_ANALYSIS, "ArrayProblem"})
 
 __all__ = [
+    "ArrayProblem",
     "DataError",
     "FitFailed",
     "FitResult",

@@ -18,8 +18,14 @@ if TYPE_CHECKING:
     from tuning.store import Store
 
 
-def run_study(spec: str | Path | dict | StudySpec, *, quiet: bool = True, **overrides: Any) -> StudyOutcome:
+def run_study(spec: str | Path | dict | StudySpec, *, data: Any = None, quiet: bool = True,
+              **overrides: Any) -> StudyOutcome:
     """Run or continue a study from a spec file, a mapping, or a :class:`StudySpec`.
+
+    ``data``: your arrays, instead of the spec's ``problem`` (a tuple ``(x_train, y_train,
+    x_val, y_val[, x_test, y_test])``, a mapping with those keys, or a
+    :class:`tuning.ArrayProblem` that also says the task); they get the checks of the ``arrays``
+    problem and the study continues only when handed the same arrays again (``docs/own-data.md``).
 
     Keyword overrides mirror the CLI flags: ``n_trials``, ``repeats`` (a count or a list of
     seeds), ``storage``, ``sampler``, ``jobs``, ``runner``.
@@ -28,10 +34,49 @@ def run_study(spec: str | Path | dict | StudySpec, *, quiet: bool = True, **over
     from tuning.search.loop import run_study as _run
     from tuning.spec import StudySpec, apply_overrides, load_spec
 
-    if not isinstance(spec, StudySpec):
+    if data is not None:
+        spec = _on_arrays(spec, data)
+    elif not isinstance(spec, StudySpec):
         spec = load_spec(spec)
     spec = apply_overrides(spec, **overrides)
+    if spec.problem.name == "in_memory" and spec.jobs > 1:
+        from tuning.errors import SpecError
+
+        raise SpecError("in-memory arrays are fitted in this process: use jobs 1, or save them with numpy.savez "
+                        "and use problem arrays for worker processes", source=spec._source, field="jobs")
     return _run(spec, reporter=SilentReporter() if quiet else RichReporter())
+
+
+def _on_arrays(spec: str | Path | dict | StudySpec, data: Any) -> StudySpec:
+    """``spec`` with its problem the in-memory ``data`` (registered under the study's name)."""
+    from tuning.errors import SpecError
+    from tuning.problems import ArrayProblem, register_arrays
+    from tuning.spec import StudySpec, load_spec
+
+    label = spec._source if isinstance(spec, StudySpec) else str(spec) if isinstance(spec, str | Path) else "<spec>"
+    if isinstance(spec, StudySpec):
+        fields = spec.model_dump(mode="json", exclude_unset=True)
+    elif isinstance(spec, dict):
+        fields = dict(spec)
+    else:
+        import yaml
+
+        try:
+            fields = yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            fields = None
+        if not isinstance(fields, dict):
+            return load_spec(spec)  # raises the one-line error of the file
+    problem = fields.get("problem")
+    if problem is not None and (problem.get("name") if isinstance(problem, dict) else None) != "in_memory":
+        raise SpecError("give the data either as data= or as the spec's problem, not both", source=label,
+                        field="problem")
+    arrays = ArrayProblem.of(data)
+    name = fields.get("name")
+    if isinstance(name, str) and name:
+        register_arrays(name, arrays)
+    fields["problem"] = {"name": "in_memory", "params": arrays.params(name if isinstance(name, str) else "")}
+    return load_spec(fields, label=label)
 
 
 def check_margin(margin: object | None, label: str = "--margin") -> object | None:

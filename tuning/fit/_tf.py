@@ -67,18 +67,12 @@ def configure_threads(threads: int | None) -> None:
 def cached_problem(name: str, params_json: str):
     """The problem's data, generated once per process (the study and in-process fits share it).
 
-    A problem read from a file (``csv``, ``arrays``) is read again when the file changed: a
-    notebook that rewrites its data and runs again must not fit the old data from the cache.
+    Data that can change under the same parameters (a ``csv`` or ``arrays`` file, arrays handed
+    to ``run_study``) is read again when it did (:func:`tuning.problems.data_stamp`).
     """
-    path = json.loads(params_json).get("path")
-    stamp = None
-    if isinstance(path, str):
-        try:
-            info = os.stat(path)
-            stamp = (info.st_mtime_ns, info.st_size)
-        except OSError:  # missing: the problem itself says so
-            pass
-    return _problem(name, params_json, stamp)
+    from tuning.problems import data_stamp
+
+    return _problem(name, params_json, data_stamp(name, json.loads(params_json)))
 
 
 @lru_cache(maxsize=4)

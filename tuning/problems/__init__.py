@@ -23,20 +23,47 @@ from tuning.errors import SpecError
 from tuning.problems._arrays import PROBLEMS as _ARRAY_PROBLEMS
 from tuning.problems._base import Problem, check_rank
 from tuning.problems._csv import PROBLEMS as _CSV_PROBLEMS
+from tuning.problems._memory import PROBLEMS as _MEMORY_PROBLEMS
+from tuning.problems._memory import ArrayProblem, register_arrays, stamp
 from tuning.problems._synthetic import PROBLEMS as _SYNTHETIC_PROBLEMS
 from tuning.problems._synthetic import decode_addition, summary_line
 
 __all__ = [
+    "ArrayProblem",
     "Problem",
     "check_problem",
     "check_rank",
+    "data_stamp",
     "decode_addition",
     "describe_problem",
     "load_problem",
     "problem_names",
+    "register_arrays",
 ]
 
-_REGISTRY: dict[str, Callable[..., Problem]] = {**_SYNTHETIC_PROBLEMS, **_CSV_PROBLEMS, **_ARRAY_PROBLEMS}
+_REGISTRY: dict[str, Callable[..., Problem]] = {**_SYNTHETIC_PROBLEMS, **_CSV_PROBLEMS, **_ARRAY_PROBLEMS,
+                                                 **_MEMORY_PROBLEMS}
+
+
+def data_stamp(name: str, params: dict) -> Any:
+    """What changes when the problem's data does without its parameters changing: a file's
+    modification time and size, or which arrays are registered in memory; ``None`` otherwise.
+
+    The problem cache (:func:`tuning.fit.cached_problem`) keys on it, so a notebook that rewrites
+    its ``.npz`` or hands ``run_study`` new arrays never fits the old data from the cache.
+    """
+    import os
+
+    if name in _MEMORY_PROBLEMS:
+        return stamp(params.get("key"))
+    path = params.get("path")
+    if isinstance(path, str):
+        try:
+            info = os.stat(path)
+        except OSError:  # missing: the problem itself says so
+            return None
+        return (info.st_mtime_ns, info.st_size)
+    return None
 
 
 def problem_names() -> list[str]:

@@ -40,6 +40,11 @@ def _load(path: str) -> dict[str, np.ndarray]:
         raise _fail(path, f"holds an object array ({exc}); save numeric arrays only") from None
     except (OSError, EOFError) as exc:
         raise _fail(path, f"not a NumPy .npz archive ({type(exc).__name__}: {exc})") from None
+    return arrays
+
+
+def _check_keys(path: str, arrays: dict[str, np.ndarray]) -> None:
+    """The keys every source of arrays needs, and numbers that are all finite."""
     expected = ", ".join(REQUIRED) + " (and optionally " + ", ".join(OPTIONAL) + ")"
     missing = [key for key in REQUIRED if key not in arrays]
     if missing:
@@ -48,7 +53,7 @@ def _load(path: str) -> dict[str, np.ndarray]:
     if unknown:
         raise _fail(path, f"unexpected key {unknown[0]!r}; expected keys {expected}")
     if ("x_test" in arrays) != ("y_test" in arrays):
-        raise _fail(path, "x_test and y_test come together: the file has only one of them")
+        raise _fail(path, "x_test and y_test come together: only one of them is given")
     for key, value in arrays.items():
         if value.dtype.kind not in "biuf":
             raise _fail(path, f"{key} has dtype {value.dtype}: expected numbers (float or int)")
@@ -56,7 +61,6 @@ def _load(path: str) -> dict[str, np.ndarray]:
         if bad.any():
             where = tuple(int(i) for i in np.argwhere(bad)[0])
             raise _fail(path, f"{key} has {int(bad.sum())} NaN/inf value(s), the first at index {where}")
-    return arrays
 
 
 def _check_inputs(path: str, arrays: dict[str, np.ndarray]) -> None:
@@ -171,11 +175,26 @@ def arrays(*, path: str, task: str | None = None, n_classes: int | None = None,
             naive forecast of every output; without it a regression's baseline is the training
             mean (classification: the training class frequencies).
     """
+    data = _load(path)
+    return from_arrays(data, path, task=task, n_classes=n_classes, persistence_feature=persistence_feature,
+                       description=f"arrays from {path}", params={"path": path})
+
+
+def from_arrays(data: dict[str, np.ndarray], source: str, *, task: str | None = None, n_classes: int | None = None,
+                persistence_feature: int | None = None, name: str = "arrays", description: str = "",
+                params: dict | None = None) -> Problem:
+    """The :class:`Problem` of prepared arrays (``x_train, y_train, x_val, y_val`` [, ``x_test, y_test``]).
+
+    ``source`` names the arrays in every error message: the ``.npz`` file, or ``data`` for arrays
+    handed to :func:`tuning.run_study`. The checks are the file's: one mechanism, whatever holds
+    the arrays.
+    """
+    path = source
     if n_classes is not None and n_classes < 2:
         raise SpecError(f"must be at least 2, got {n_classes}", field="problem.params.n_classes")
     if task is not None and task not in TASKS:
         raise SpecError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}", field="problem.params.task")
-    data = _load(path)
+    _check_keys(path, data)
     _check_inputs(path, data)
     task = task or _infer_task(path, data)
     targets = _targets(path, data, task, n_classes)
@@ -197,10 +216,11 @@ def arrays(*, path: str, task: str | None = None, n_classes: int | None = None,
 
     has_test = "test" in x
     return Problem(
-        name="arrays", task=task, x_train=x["train"], y_train=targets["train"], x_val=x["val"], y_val=targets["val"],
+        name=name, task=task, x_train=x["train"], y_train=targets["train"], x_val=x["val"], y_val=targets["val"],
         naive_val=naive("val"), x_test=x["test"] if has_test else None, y_test=targets["test"] if has_test else None,
         naive_test=naive("test") if has_test else None, sequence_output=targets["train"].ndim == 3,
-        description=f"arrays from {path}", params={"path": path, "task": task, "n_classes": n_classes, "persistence_feature": persistence_feature},
+        description=description or f"arrays from {source}",
+        params={**(params or {}), "task": task, "n_classes": n_classes, "persistence_feature": persistence_feature},
     )
 
 
