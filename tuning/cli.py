@@ -195,6 +195,24 @@ def report(
 
 @app.command()
 @_guarded
+def export(
+    study: str = typer.Argument(..., help="Study name."),
+    config: str = typer.Option("best", "--config", help="best (rank 1) | simplest (equivalent to the best) | a trial "
+                               "number | a config key."),
+    seed: int | None = typer.Option(None, "--seed", help="Which seed (default: the config's best seed on the objective)."),
+    out: str = typer.Option(..., "--out", help="Model file to write (.keras)."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+) -> None:
+    """Refit one stored config on one seed, the way its scores were computed, and save the model."""
+    from tuning.export import export_model
+
+    done = export_model(study, out, storage, config=config, seed=seed)
+    typer.echo(done.line())
+    typer.echo(f"model: {out}")
+
+
+@app.command()
+@_guarded
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port; 0 picks a free one."),

@@ -100,6 +100,19 @@ class Results:
 
         return verdict(self, self._selection, storage=self.storage)
 
+    def best_model(self, config: str | int = "best", seed: int | None = None):
+        """The trained Keras model of ``config`` on ``seed``, refitted as its scores were computed.
+
+        ``config``: ``"best"``, ``"simplest"``, a trial number or a config key; ``seed``: by
+        default the config's best seed on the objective (see :mod:`tuning.export`, which this
+        calls: the store keeps no weights, so this refits one fit; TensorFlow is imported here).
+        """
+        from tuning.export import refit
+
+        if self.storage is None:
+            raise ValueError("these results were not read from a store: nothing to refit")
+        return refit(self.name, self.storage, config=config, seed=seed).model
+
     @cached_property
     def marginals(self) -> pd.DataFrame:
         """Seed scores described per value of each searched parameter."""

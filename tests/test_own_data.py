@@ -1,0 +1,230 @@
+"""Your own data from Python (``run_study(spec, data=...)``) and your model out (``tuning export``).
+
+Everything here fits for real (tiny arrays, 2 epochs). One module-scoped ``.npz`` study run
+through the real ``tuning`` command serves every export test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_tuning, stored_fits
+
+import tuning
+from tuning.errors import DataError, SpecError
+
+
+def _arrays(seed: int = 0, n: int = 48):
+    """A small binary sequence task: is the sum of channel 0 positive? (train 32, val 16)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 5, 2)).astype("float32")
+    y = (x[:, :, 0].sum(axis=1) > 0).astype("int64")
+    return x[:32], y[:32], x[32:], y[32:]
+
+
+def _spec(name: str, db: Path, **extra) -> dict:
+    return {"name": name, "model": {"units": 3}, "fit": {"epochs": 2, "batch_size": 16},
+            "space": {"units": [2, 3]}, "sampler": "grid", "repeats": 2, "storage": f"sqlite:///{db}", **extra}
+
+
+# ---- in-memory arrays from Python ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def memory_study(tmp_path_factory):
+    db = tmp_path_factory.mktemp("memory") / "m.db"
+    spec = _spec("mem", db, runner="sequential")
+    first = tuning.run_study(spec, data=_arrays())
+    return spec, db, first
+
+
+def test_in_memory_study_runs_and_resumes_with_the_same_arrays(memory_study):
+    spec, db, first = memory_study
+    assert (first.complete, first.fits_run) == (2, 4)
+    rows = stored_fits(db)
+    again = tuning.run_study(spec, data=_arrays())  # a new process would hand the same arrays again
+    assert (again.fits_run, again.complete) == (0, 2)
+    assert stored_fits(db) == rows
+    record = tuning.load_results("mem", f"sqlite:///{db}")
+    assert record.spec["problem"] == {"name": "in_memory", "params": {"key": "mem"}}
+    assert set(record.baseline) >= {"val_loss", "val_accuracy"}  # the majority-class baseline
+
+
+def test_in_memory_study_refuses_other_arrays(memory_study):
+    spec, db, _ = memory_study
+    x, y, xv, yv = _arrays()
+    with pytest.raises(SpecError, match="other data"):
+        tuning.run_study(spec, data=(x, y, xv[::-1].copy(), yv[::-1].copy()))
+    assert tuning.run_study(spec, data=_arrays()).fits_run == 0  # the store was left as it was
+
+
+def test_tuning_resume_of_an_in_memory_study_says_why_in_one_line(memory_study, tmp_path):
+    _, db, _ = memory_study
+    before = stored_fits(db)
+    done = run_tuning("resume", "mem", "--storage", str(db), cwd=tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "in-memory arrays" in lines[0] and "from Python" in lines[0], done.stderr
+    assert stored_fits(db) == before
+
+
+def test_in_memory_data_errors_are_the_arrays_problems_lines(tmp_path):
+    x, y, xv, yv = _arrays()
+    spec = _spec("bad", tmp_path / "b.db")
+    with pytest.raises(DataError, match=r"^data: x_train has shape \(32, 5\) \(2 dims\)"):
+        tuning.run_study(spec, data=(x[:, :, 0], y, xv, yv))
+    with pytest.raises(DataError, match="^data: x_val has 16 samples but y_val has 15"):
+        tuning.run_study(spec, data=(x, y, xv, yv[:15]))
+    with pytest.raises(SpecError, match="data: missing key 'y_val'"):
+        tuning.run_study(spec, data={"x_train": x, "y_train": y, "x_val": xv})
+    with pytest.raises(SpecError, match="either as data= or as the spec's problem"):
+        tuning.run_study({**spec, "problem": {"name": "tenths"}}, data=(x, y, xv, yv))
+    with pytest.raises(SpecError, match="jobs"):
+        tuning.run_study(spec, data=(x, y, xv, yv), jobs=2)
+    assert not (tmp_path / "b.db").exists() or not stored_fits(tmp_path / "b.db")
+
+
+def test_array_problem_states_the_task(tmp_path):
+    x, y, xv, yv = _arrays()
+    labels = tuning.ArrayProblem(x, y * 2, xv, yv * 2, task="multiclass", n_classes=3)
+    spec = _spec("three", tmp_path / "t.db", space={"units": [2]}, repeats=1)
+    outcome = tuning.run_study(spec, data=labels)
+    assert outcome.complete == 1
+    results = tuning.load_results("three", f"sqlite:///{tmp_path / 't.db'}")
+    assert results.spec["problem"]["params"] == {"key": "three", "task": "multiclass", "n_classes": 3}
+
+
+KILLED_SCRIPT = textwrap.dedent("""\
+    import sys
+    import numpy as np
+    import tuning
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(48, 5, 2)).astype("float32")
+    y = (x[:, :, 0].sum(axis=1) > 0).astype("int64")
+    spec = {{"name": "killed", "model": {{"units": 3}}, "fit": {{"epochs": 2, "batch_size": 16}},
+            "space": {{"units": [1, 2, 3]}}, "sampler": "grid", "repeats": 2, "runner": "sequential",
+            "storage": "sqlite:///{db}"}}
+    outcome = tuning.run_study(spec, data=(x[:32], y[:32], x[32:], y[32:]))
+    print(outcome.fits_run, outcome.fits_reused, outcome.complete)
+""")
+
+
+@pytest.mark.slow
+def test_in_memory_study_killed_then_resumed_from_python_redoes_no_fit(tmp_path):
+    db = tmp_path / "k.db"
+    script = tmp_path / "study.py"
+    script.write_text(KILLED_SCRIPT.format(db=db))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while len(stored_fits(db)) < 3:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    proc.kill()
+    proc.wait()
+    before = stored_fits(db)
+    assert 3 <= len(before) < 6
+    resumed = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=240)
+    assert resumed.returncode == 0, resumed.stderr
+    run, _, complete = map(int, resumed.stdout.split())
+    assert (run, complete) == (6 - len(before), 3)
+    assert stored_fits(db)[: len(before)] == before
+
+
+# ---- tuning export ---------------------------------------------------------------------------
+
+NPZ_SPEC = """\
+name: npz
+problem: {{name: arrays, params: {{path: data.npz}}}}
+model: {{units: 3}}
+fit: {{epochs: 2, batch_size: 16}}
+space:
+  units: [2, 3]
+sampler: grid
+repeats: 2
+runner: {runner}
+storage: sqlite:///{db}
+"""
+
+
+@pytest.fixture(scope="module", params=["sequential", "auto"])
+def npz_study(request, tmp_path_factory):
+    """An .npz study run by the real command: sequential (standalone fits) and auto (fused seeds)."""
+    root = tmp_path_factory.mktemp(f"npz-{request.param}")
+    x, y, xv, yv = _arrays()
+    np.savez(root / "data.npz", x_train=x, y_train=y, x_val=xv, y_val=yv)
+    db = root / "store.db"
+    (root / "spec.yaml").write_text(NPZ_SPEC.format(db=db, runner=request.param))
+    done = run_tuning("run", "spec.yaml", "--quiet", cwd=root)
+    assert done.returncode == 0, done.stderr
+    return root, db
+
+
+def _stored(db: Path, key: str, seed: int) -> dict:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        (scores,) = conn.execute("SELECT scores_json FROM tuning_fits WHERE config_key=? AND seed=?",
+                                 (key, seed)).fetchone()
+    return json.loads(scores)
+
+
+def test_export_best_gives_the_model_of_the_stored_score(npz_study):
+    import keras
+
+    from tuning.problems import load_problem
+
+    root, db = npz_study
+    done = run_tuning("export", "npz", "--storage", str(db), "--out", "best.keras", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "as stored" in done.stdout, done.stdout
+    results = tuning.load_results("npz", f"sqlite:///{db}")
+    best = results.summary.iloc[0]["config_key"]
+    seeds = results.fits[results.fits["config_key"] == best]
+    seed = int(seeds.sort_values("val_loss")["seed"].iloc[0])  # the default: the best seed
+    assert f"config {best}, seed {seed}" in done.stdout
+    model = keras.models.load_model(root / "best.keras")
+    problem = load_problem("arrays", {"path": str(root / "data.npz")})
+    scores = problem.score(problem.y_val, model.predict(problem.x_val, verbose=0))
+    stored = _stored(db, best, seed)
+    assert scores["loss"] == pytest.approx(stored["val_loss"], rel=1e-4)
+    assert scores["accuracy"] == pytest.approx(stored["val_accuracy"])
+
+
+def test_export_by_trial_and_seed_and_best_model_from_python(npz_study, monkeypatch):
+    root, db = npz_study
+    monkeypatch.chdir(root)  # the spec's data path is relative to where the study ran
+    results = tuning.load_results("npz", f"sqlite:///{db}")
+    from tuning.export import refit
+
+    again = refit("npz", f"sqlite:///{db}", config=1, seed=0)
+    assert again.same and again.seed == 0 and again.trial == 1
+    assert again.refitted == pytest.approx(_stored(db, again.config_key, 0)["val_loss"], rel=1e-4)
+    model = results.best_model(config=1, seed=0)
+    assert model.count_params() > 0
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--config", "99"], "no finished fit of trial 99"),
+    (["--config", "nonsense"], "is not best, simplest, a trial number or a config key"),
+    (["--seed", "7"], "has no finished fit with seed 7"),
+    (["--out", "model.txt"], "Keras saves models as .keras"),
+])
+def test_export_mistakes_are_one_line(npz_study, args, field):
+    root, db = npz_study
+    out = [] if "--out" in args else ["--out", "m.keras"]
+    done = run_tuning("export", "npz", "--storage", str(db), *out, *args, cwd=root)
+    assert done.returncode == 2, done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and field in lines[0], done.stderr
+    assert not (root / "m.keras").exists()

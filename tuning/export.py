@@ -1,0 +1,146 @@
+"""Get a trained model out of a study: refit one stored config on one seed, by the study's procedure.
+
+The store keeps scores and curves, never weights (a study of 1,000 fits would otherwise hold
+1,000 models, and a fit is the unit of recovery, not a file). A fit is a pure function of its
+task (config, seed, data, fit settings), so the model behind a stored score is one refit away:
+:func:`refit` rebuilds that task from the stored spec and config and fits it again the same
+way, which gives the same scores on the same machine; it says so, or says by how much it
+differs. This is KerasTuner's ``get_best_models`` for a seed-repeated study:
+``tuning export STUDY --out model.keras`` and :meth:`tuning.Results.best_model`.
+
+Which config: ``best`` (rank 1 by the study's aggregate), ``simplest`` (the simplest config
+equivalent to the best at the margin, as ``tuning status`` names it), a trial number, or a
+config key. Which seed: by default the config's seed with the best stored score on the
+objective; that model is the best of its seeds on validation, so its own validation score is an
+optimistic estimate: the config's mean over seeds (the report) is the honest one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tuning.errors import SpecError
+
+#: Refit scores within this relative difference of the stored ones are "the same" (float32
+#: rounding of one procedure on one machine; a fused fit refitted alone differs by about this).
+SAME_SCORE = 1e-4
+
+
+@dataclass
+class Refit:
+    """A stored fit refitted: its trained model, and the stored and refitted scores."""
+
+    model: Any
+    study: str
+    config_key: str
+    trial: int | None
+    seed: int
+    config: dict[str, Any]
+    metric: str
+    stored: float
+    refitted: float
+    procedure: str
+
+    @property
+    def same(self) -> bool:
+        """Whether the refit reproduced the stored objective score (to :data:`SAME_SCORE`)."""
+        scale = max(abs(self.stored), abs(self.refitted), 1e-12)
+        return abs(self.stored - self.refitted) <= SAME_SCORE * scale
+
+    def line(self) -> str:
+        """One sentence for the terminal: what was refitted and whether its score is the stored one."""
+        trial = f"trial {self.trial}, " if self.trial is not None else ""
+        head = (f"study {self.study}: {trial}config {self.config_key}, seed {self.seed} ({self.procedure}); "
+                f"{self.metric} {self.refitted:.6g}")
+        if self.same:
+            return f"{head}, as stored"
+        return (f"{head}, stored {self.stored:.6g}: the refit differs by {abs(self.refitted - self.stored):.3g} "
+                "(another machine, library version or thread count changes the float rounding)")
+
+
+def choose(results, config: str | int = "best", seed: int | None = None) -> tuple[str, int]:
+    """(config_key, seed) of ``results`` that ``config`` and ``seed`` name, or a one-line SpecError."""
+    from tuning.analysis.tables import select
+
+    fits = results.fits
+    ok = fits[fits["status"] == "ok"] if len(fits) else fits
+    if ok.empty:
+        raise SpecError(f"study {results.name!r} has no finished fit to export", field="--config")
+    chosen = str(config)
+    if chosen == "best":
+        key = select(results).table.at[0, "config_key"]
+    elif chosen == "simplest":
+        key = results.verdict.simplest_key
+        if key is None:
+            raise SpecError("no config is shown equivalent to the best yet (see `tuning status`); "
+                            "export best or a trial number", field="--config")
+    elif chosen.isdigit():
+        rows = ok[ok["trial"] == int(chosen)]
+        if rows.empty:
+            known = ", ".join(str(int(t)) for t in sorted(ok["trial"].dropna().unique())[:20])
+            raise SpecError(f"no finished fit of trial {chosen}; trials with finished fits: {known}", field="--config")
+        key = rows["config_key"].iloc[0]
+    elif chosen in set(ok["config_key"]):
+        key = chosen
+    else:
+        raise SpecError(f"{chosen!r} is not best, simplest, a trial number or a config key of this study",
+                        field="--config")
+    seeds = ok[ok["config_key"] == key]
+    if results.metric in seeds.columns:
+        seeds = seeds[seeds[results.metric].notna()]
+    if seed is None:
+        if seeds.empty:
+            raise SpecError(f"config {key} has no finished seed with {results.metric}", field="--seed")
+        ordered = seeds.sort_values(results.metric, ascending=results.direction == "minimize", kind="stable")
+        return key, int(ordered["seed"].iloc[0])
+    if int(seed) not in set(seeds["seed"].astype(int)):
+        known = ", ".join(str(int(s)) for s in sorted(seeds["seed"].astype(int)))
+        raise SpecError(f"config {key} has no finished fit with seed {seed}; its seeds: {known}", field="--seed")
+    return key, int(seed)
+
+
+def refit(study: str, storage=None, *, config: str | int = "best", seed: int | None = None) -> Refit:
+    """Refit ``config`` of ``study`` on ``seed`` by the procedure that produced its stored scores.
+
+    Raises:
+        SpecError: the study, config or seed does not exist, or its data is not here (a study
+            made from in-memory arrays needs them registered again, see ``docs/own-data.md``).
+    """
+    from tuning.analysis import load_results
+    from tuning.fit import FitSettings, FitTask, fit_and_keep
+    from tuning.spec import load_spec
+    from tuning.store import open_store
+
+    store = open_store(storage)
+    results = load_results(study, store)
+    key, seed = choose(results, config, seed)
+    spec = load_spec(results.spec, label=f"study {study!r} in {store.url}")
+    row = results.fits[(results.fits["config_key"] == key) & (results.fits["seed"] == seed)].iloc[0]
+    stored_config = next(f["config"] for f in store.fit_rows(study) if f["config_key"] == key and f["seed"] == seed)
+    task = FitTask(spec.problem.name, json.dumps(spec.problem.params, sort_keys=True), stored_config, key, seed,
+                   FitSettings.resolve(spec.fit, stored_config))
+    result, model = fit_and_keep(task)
+    if model is None:
+        raise SpecError(f"the refit of config {key}, seed {seed} failed: {result.error}", field="--config")
+    metric = results.metric
+    refitted = float(result.scores.get(metric, math.nan))
+    trial = row.get("trial")
+    return Refit(model, study, key, None if trial is None or trial != trial else int(trial), seed, stored_config,
+                 metric, float(row[metric]), refitted, "standalone fit")
+
+
+def export_model(study: str, out: str | Path, storage=None, *, config: str | int = "best",
+                 seed: int | None = None) -> Refit:
+    """Refit (see :func:`refit`) and save the model to ``out`` (``.keras``, Keras's own format)."""
+    out = Path(out)
+    if out.suffix not in (".keras", ".h5"):
+        raise SpecError(f"{out}: Keras saves models as .keras (or legacy .h5) files", field="--out")
+    if not out.parent.exists():
+        raise SpecError(f"{out.parent}: no such directory", field="--out")
+    done = refit(study, storage, config=config, seed=seed)
+    done.model.save(out)
+    return done
