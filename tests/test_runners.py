@@ -1,10 +1,13 @@
-"""Runners (``tuning.runners``): the registry, the process runner, and the default, ``auto``: the
-fused runner where the fused fit *is* the standalone fit.
+"""Runners (``tuning.runners``): the registry, the process runner, the default, ``auto``, and the
+two procedures a study follows.
 
-``auto`` is ``FusedRunner(exact_only=True)`` with its notices dropped: configs without dropout are
-fused (each replica reproduces ``fit_one`` to float32 rounding), configs with dropout go to the
-fallback runner (their fits are ``fit_one``'s, bit for bit), and nothing about fusing is printed.
-The study-level tests (a spec without ``runner``, stored scores) are in test_study.py and
+``auto`` is ``FusedRunner`` with its notices dropped: every config the fused graph takes is fused,
+dropout included (the ``fused`` procedure). A study of the ``standalone`` procedure (started with
+``sequential``/``processes``, or with ``auto`` before it fused dropout) gets
+``FusedRunner(exact_only=True)`` for ``auto``: configs without dropout fused (each replica
+reproduces ``fit_one`` to float32 rounding), configs with dropout to the fallback runner (their
+fits are ``fit_one``'s, bit for bit). The study-level tests (a spec without ``runner``, stored
+scores, resume of an old store) are in test_search_loop.py, test_fused_procedure.py and
 test_cli_e2e.py.
 """
 
@@ -34,14 +37,34 @@ def tasks(config, seeds) -> list[FitTask]:
     return [FitTask(SINE[0], SINE[1], config, config_key(config), seed, settings) for seed in seeds]
 
 
-def test_make_runner_auto_is_an_exact_only_silent_fused_runner():
+def test_make_runner_auto_is_a_silent_fused_runner_and_exact_only_for_a_standalone_study():
     runner = make_runner("auto", 1)
-    assert isinstance(runner, FusedRunner) and runner.exact_only and runner.name == "auto"
+    assert isinstance(runner, FusedRunner) and not runner.exact_only and runner.name == "auto"
     assert isinstance(runner.fallback, SequentialRunner) and runner.notice is runners.no_notice
     parallel = make_runner("auto", 2)
-    assert parallel.exact_only and parallel.jobs == 2 and parallel.fallback.name == "processes"
+    assert not parallel.exact_only and parallel.jobs == 2 and parallel.fallback.name == "processes"
     explicit = make_runner("fused", 1)
     assert not explicit.exact_only and explicit.name == "fused" and explicit.notice is not runners.no_notice
+    # A study of the standalone procedure: auto and fused fuse only where the fused fit is fit_one's.
+    old_auto = make_runner("auto", 2, "standalone")
+    assert old_auto.exact_only and old_auto.name == "auto" and old_auto.notice is runners.no_notice
+    assert old_auto.fallback.name == "processes"
+    assert make_runner("fused", 1, "standalone").exact_only
+    assert isinstance(make_runner("sequential", 1, "standalone"), SequentialRunner)
+    # A study of the fused procedure: sequential and processes give way to auto.
+    kept = make_runner("processes", 2, "fused")
+    assert isinstance(kept, FusedRunner) and not kept.exact_only and kept.jobs == 2 and kept.name == "auto"
+    assert runners.procedure_of("auto") == runners.procedure_of("fused") == "fused"
+    assert runners.procedure_of("sequential") == runners.procedure_of("processes") == "standalone"
+    assert set(runners.PROCEDURE_OF_RUNNER) == set(RUNNERS)
+    # Stores from before procedures were recorded: auto then was exact-only.
+    assert runners.stored_procedure(None, "auto") == "standalone"
+    assert runners.stored_procedure(None, "fused") == "fused"
+    assert runners.stored_procedure("fused", "sequential") == "fused"  # what was recorded wins
+    assert runners.procedure_notice("s", "auto", "fused") is None
+    line = runners.procedure_notice("s", "auto", "standalone")
+    assert "keeps the standalone procedure" in line and "\n" not in line
+    assert "keeps the fused procedure" in runners.procedure_notice("s", "sequential", "fused")
 
 
 def unsupported_loss(monkeypatch) -> dict:
@@ -53,8 +76,28 @@ def unsupported_loss(monkeypatch) -> dict:
     return {"family": "vanilla", "loss": "mse"}
 
 
-def test_auto_fuses_only_configs_without_dropout_and_says_nothing(capfd, monkeypatch):
+def test_auto_fuses_dropout_configs_too_and_says_nothing(capfd, monkeypatch):
     runner = make_runner("auto", 1)
+    plain = tasks({"family": "vanilla"}, [0, 1])
+    dropout = tasks({"family": "vanilla", "dropout": 0.2, "recurrent_dropout": 0.2}, [0, 1])
+    lighter = tasks({"family": "vanilla", "dropout": 0.1, "recurrent_dropout": 0.3}, [2])
+    refused = tasks(unsupported_loss(monkeypatch), [0])  # a notice under `fused`, none under `auto`
+    results = {(r.config_key, r.seed): r for r in runner.map(plain + dropout + lighter + refused)}
+    assert runner.counts == {"fused": 5, "fallback": 1}  # counted: only the refused config fell back
+    assert "fused" not in capfd.readouterr().err
+    seconds = {key: fit.fit_seconds for key, fit in results.items()}
+    # Configs differing only in dropout rates share a graph (same layers drop); no dropout: another.
+    assert len({seconds[(t.config_key, t.seed)] for t in dropout + lighter}) == 1
+    assert seconds[(plain[0].config_key, 0)] != seconds[(dropout[0].config_key, 0)]
+    for task in dropout:  # its own masks (same distribution, other values than fit_one's)
+        fit = results[(task.config_key, task.seed)]
+        assert fit.ok and fit.scores != fit_one(task).scores
+    for task in refused:
+        assert results[(task.config_key, task.seed)].scores == fit_one(task).scores
+
+
+def test_a_standalone_study_under_auto_fuses_only_configs_without_dropout(capfd, monkeypatch):
+    runner = make_runner("auto", 1, "standalone")  # `auto` as it was: the standalone procedure
     plain = tasks({"family": "vanilla"}, [0, 1])
     dropout = tasks({"family": "vanilla", "recurrent_dropout": 0.2}, [0, 1])
     refused = tasks(unsupported_loss(monkeypatch), [0])  # a notice under `fused`, none under `auto`
@@ -120,7 +163,8 @@ def test_the_registry_knows_every_runner_a_spec_may_name():
         assert runner.trials_in_flight >= 1
     points = [{"units": u, "learning_rate": r} for r in (0.1, 0.01) for u in (1, 2)]
     assert make_runner("sequential", 1).order_grid(points) == points
-    assert make_runner("auto", 1).order_grid(points) == fit_fused.order_for_sharing(points, exact_only=True)
+    assert make_runner("auto", 1).order_grid(points) == fit_fused.order_for_sharing(points, exact_only=False)
+    assert make_runner("auto", 1, "standalone").order_grid(points) == fit_fused.order_for_sharing(points, exact_only=True)
     assert make_runner("fused", 1).order_grid(points) == [points[0], points[2], points[1], points[3]]
 
 

@@ -83,7 +83,7 @@ def test_parallel_batches_finish_even_when_the_sampler_repeats_a_running_config(
     assert (outcome.complete, outcome.fits_run, outcome.fits_reused) == (3, 1, 2)
 
 
-# -- the default runner, auto: fused where the fused fit is the standalone fit ---------------------
+# -- the default runner, auto: every config fused, dropout included --------------------------------
 
 @pytest.fixture(scope="module")
 def auto_study(tmp_path_factory):
@@ -144,14 +144,16 @@ def test_auto_fuses_a_config_without_dropout_and_its_scores_are_fit_ones(auto_st
         assert row["curves"]["loss"] == pytest.approx(standalone.curves["loss"], rel=1e-4)
 
 
-def test_auto_fits_a_dropout_config_standalone_without_a_word(auto_study):
+def test_auto_fuses_a_dropout_config_too_without_a_word(auto_study):
     db, stderr = auto_study
     assert "fused" not in stderr
     pairs = _stored_and_standalone(db, 0.3)
-    assert len({row["fit_seconds"] for row, _ in pairs}) == 2  # each seed timed on its own: not fused
-    for row, standalone in pairs:
-        assert row["status"] == "ok" and row["scores"] == standalone.scores  # bit for bit
-        assert row["curves"] == standalone.curves
+    assert len({row["fit_seconds"] for row, _ in pairs}) == 1  # the seeds shared one graph: fused
+    for row, standalone in pairs:  # with the replicas' own masks: not fit_one's values
+        assert row["status"] == "ok" and row["scores"] != standalone.scores
+    from tuning.store import Store
+
+    assert Store(f"sqlite:///{db}", create=False).study_record("auto")["procedure"] == "fused"
 
 
 @pytest.mark.slow

@@ -44,6 +44,13 @@ studies_table = sa.Table(
     # What the study's fits were computed on (Problem.fingerprint): a resume on other data is
     # refused. Added later: older stores gain the column, and their studies the value on resume.
     sa.Column("data_fingerprint", sa.String(64)),
+    # How the study's configs with dropout are fitted, fixed when it is created (tuning.runners
+    # PROCEDURES: "fused" or "standalone"), so that no config mixes the two. Added later: a study
+    # stored before it has NULL, which the search loop reads as the runner it was run with then.
+    sa.Column("procedure", sa.String(32)),
+    # The model.builder's fingerprint (tuning.builders.fingerprint: its path and source file), so a
+    # study is not continued with changed builder code; NULL for the built-in families.
+    sa.Column("model_fingerprint", sa.String(64)),
 )
 
 fits_table = sa.Table(
@@ -149,14 +156,20 @@ class Store:
 
     # -- studies -------------------------------------------------------------------------------
 
-    def save_study(self, name: str, spec_json: str, baseline: dict[str, float], fingerprint: str | None = None) -> None:
+    def save_study(self, name: str, spec_json: str, baseline: dict[str, float], fingerprint: str | None = None,
+                   procedure: str | None = None, model_fingerprint: str | None = None) -> None:
         with uninterrupted(), self.engine.begin() as conn:
             conn.execute(
                 studies_table.insert().values(
                     name=name, spec_json=spec_json, baseline_json=json.dumps(baseline), created_at=time.time(),
-                    data_fingerprint=fingerprint,
+                    data_fingerprint=fingerprint, procedure=procedure, model_fingerprint=model_fingerprint,
                 )
             )
+
+    def set_procedure(self, name: str, procedure: str) -> None:
+        """Record the procedure of a study stored before procedures were kept."""
+        with uninterrupted(), self.engine.begin() as conn:
+            conn.execute(studies_table.update().where(studies_table.c.name == name).values(procedure=procedure))
 
     def set_fingerprint(self, name: str, fingerprint: str) -> None:
         """Record the data fingerprint of a study stored before fingerprints were kept."""
@@ -175,7 +188,9 @@ class Store:
         if row is None:
             return None
         return {"name": row.name, "spec": json.loads(row.spec_json), "baseline": json.loads(row.baseline_json),
-                "created_at": row.created_at, "data_fingerprint": getattr(row, "data_fingerprint", None)}
+                "created_at": row.created_at, "data_fingerprint": getattr(row, "data_fingerprint", None),
+                "procedure": getattr(row, "procedure", None),
+                "model_fingerprint": getattr(row, "model_fingerprint", None)}
 
     def require_study(self, name: str) -> dict[str, Any]:
         """:meth:`study_record`, or the one :class:`StoreError` every command gives for a missing study."""
@@ -286,7 +301,8 @@ def _fit_from_row(row: Any) -> FitResult:
 
 
 #: Columns added after the first stores were made: (table, column, SQL type).
-_ADDED_COLUMNS = (("tuning_fits", "trainable_weights", "INTEGER"), ("tuning_studies", "data_fingerprint", "VARCHAR(64)"))
+_ADDED_COLUMNS = (("tuning_fits", "trainable_weights", "INTEGER"), ("tuning_studies", "data_fingerprint", "VARCHAR(64)"),
+                  ("tuning_studies", "procedure", "VARCHAR(32)"), ("tuning_studies", "model_fingerprint", "VARCHAR(64)"))
 
 
 def _add_missing_columns(engine: sa.Engine) -> None:

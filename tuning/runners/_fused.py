@@ -53,9 +53,11 @@ class FusedRunner:
     Args:
         exact_only: fuse only configs whose fused fit reproduces ``fit_one`` (no dropout or
             recurrent dropout > 0 anywhere in the model); the others go to ``fallback`` without
-            a notice, since that is the rule and not a surprise. This is ``runner: auto``.
+            a notice, since that is the rule and not a surprise. This is ``runner: auto`` of a
+            study whose procedure is ``standalone`` (:func:`tuning.runners.make_runner`).
         notice: called with each one-line notice (a config not fused, a fused fit that failed);
             ``None`` prints it on stderr, :func:`no_notice` drops it.
+        name: the spec's ``runner`` value this runner stands for (``fused``, or ``auto``).
         executor: where the graphs run (default: this process with ``jobs`` == 1, else
             ``jobs`` loky workers).
 
@@ -68,14 +70,14 @@ class FusedRunner:
 
     def __init__(self, jobs: int = 1, *, max_replicas: int | None = None, fallback: Runner | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET, notice=None, exact_only: bool = False,
-                 executor: Executor | None = None):
+                 executor: Executor | None = None, name: str = "fused"):
         self.jobs = max(1, int(jobs))
         self.max_replicas = max_replicas
         self.memory_budget = memory_budget
         self.fallback = fallback or (ProcessRunner(self.jobs) if self.jobs > 1 else SequentialRunner())
         self.notice = notice or _print_notice
         self.exact_only = exact_only
-        self.name = "auto" if exact_only else "fused"
+        self.name = name
         self.threads = GRAPH_THREADS  # in this process (jobs == 1) or in each worker
         self.executor = executor or (InProcessExecutor() if self.jobs == 1 else LokyExecutor(self.jobs))
         self.counts = {"fused": 0, "fallback": 0}

@@ -45,10 +45,13 @@ support check that returns a :class:`FusedPlan`, replicas per graph, :func:`fit_
 (the trainer, per-replica early stopping, batch orders, scoring) and :mod:`.recurrence` (the
 time loops with hand-written gradients).
 
-``runner: auto`` (the default) is a ``FusedRunner`` with ``exact_only=True`` and no notices:
-it fuses only the configs whose fused fit *is* the standalone fit (no ``dropout`` or
-``recurrent_dropout`` > 0 in any recurrent layer) and fits every other config with the fallback
-runner, silently, so every stored score is ``fit_one``'s up to float32 rounding.
+``runner: auto`` (the default) is a ``FusedRunner`` without notices: it fuses every config it
+can, dropout included (the ``fused`` procedure of :mod:`tuning.runners`). A study of the
+``standalone`` procedure (started with ``sequential`` or ``processes``, or with ``auto`` before it
+fused dropout) gets ``exact_only=True`` instead: only the configs whose fused fit *is* the
+standalone fit (no ``dropout`` or ``recurrent_dropout`` > 0 in any recurrent layer) are fused, so
+every stored score is ``fit_one``'s up to float32 rounding. :func:`fit_replica_model` fits one
+task by the fused procedure and returns the trained model too (for ``tuning export``).
 """
 
 from tuning.fit.fused._net import ELEMENTWISE_OPTIMIZERS, LOSSES, FusedNet, NotExact, Unsupported, parse_model
@@ -68,6 +71,7 @@ from tuning.fit.fused._plan import (
     shared_part,
     spread,
 )
+from tuning.fit.fused._replica import fit_replica_model
 from tuning.fit.fused._train import batch_orders
 
 __all__ = [
@@ -85,6 +89,7 @@ __all__ = [
     "Unsupported",
     "batch_orders",
     "fit_group",
+    "fit_replica_model",
     "group_key",
     "order_for_sharing",
     "parse_model",

@@ -263,6 +263,12 @@ def fit_group(tasks: list[FitTask], checked: CheckedModel | None = None) -> list
     network and initial weights are used instead of building the model again (the same numbers).
     Raises :class:`Unsupported` if the config cannot be fused (the planner checks first).
     """
+    return fit_graph(tasks, checked)[0]
+
+
+def fit_graph(tasks: list[FitTask], checked: CheckedModel | None = None) -> tuple[list[FitResult], FusedGraph]:
+    """:func:`fit_group`'s results and the trained graph, whose variables hold the weights each
+    finished replica was scored with (its best ones when early stopping restores them)."""
     import_tensorflow_quietly()
     configure_threads(tasks[0].threads)
     import logging
@@ -312,4 +318,4 @@ def fit_group(tasks: list[FitTask], checked: CheckedModel | None = None) -> list
                                   epochs, steps, settings.early_stopping, started)
     for result in results:  # replicas share the architecture: one count for all
         result.trainable_weights = checked.trainable_weights
-    return results
+    return results, graph

@@ -1,0 +1,118 @@
+"""A study's procedure (issue 16): ``runner: auto`` fuses dropout configs, and a stored study keeps
+the procedure it was started with, so that no config mixes Keras's masks with the fused ones.
+
+The old store is made honestly: a study is run with ``runner: sequential`` (every fit
+``fit_one``'s, as the old ``auto`` stored a dropout config), and then its record is given the old
+shape by SQL: the spec's runner set to ``auto`` and the ``procedure`` column dropped, as in a store
+written before procedures were recorded.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tuning.fit import FitSettings, FitTask, fit_one
+from tuning.fit.fused import fit_group
+from tuning.progress import SilentReporter
+from tuning.search.loop import run_study
+from tuning.spec import apply_overrides, load_spec
+from tuning.store import Store
+
+
+class Notes(SilentReporter):
+    def __init__(self):
+        self.notes: list[str] = []
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+
+def spec(folder, name="s", **changes) -> dict:
+    base = {
+        "name": name, "problem": {"name": "tenths"}, "model": {"units": 2},
+        "fit": {"epochs": 2, "batch_size": 5}, "space": {"dropout": [0.0, 0.3]}, "sampler": "grid",
+        "repeats": 1, "storage": f"sqlite:///{folder / 'study.db'}",
+    }
+    base.update(changes)
+    return base
+
+
+def run(data: dict, **overrides) -> tuple[object, list[str]]:
+    reporter = Notes()
+    outcome = run_study(apply_overrides(load_spec(data), **overrides), reporter=reporter)
+    return outcome, reporter.notes
+
+
+def task_of(store: Store, study: str, row: dict) -> FitTask:
+    stored = load_spec(store.study_record(study)["spec"])
+    return FitTask(stored.problem.name, json.dumps(stored.problem.params, sort_keys=True), row["config"],
+                   row["config_key"], row["seed"], FitSettings.resolve(stored.fit, row["config"]))
+
+
+def dropout_rows(store: Store, study: str) -> dict[int, dict]:
+    return {row["seed"]: row for row in store.fit_rows(study) if row["config"]["dropout"] > 0}
+
+
+def make_old_auto_store(folder) -> str:
+    """A study as a store from before procedures holds it: spec runner ``auto``, no ``procedure``
+    column, and the dropout config's fits ``fit_one``'s (what the old ``auto`` ran for it)."""
+    import sqlalchemy as sa
+
+    outcome, _ = run(spec(folder, runner="sequential"))
+    assert outcome.complete == 2
+    url = f"sqlite:///{folder / 'study.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        (spec_json,) = conn.execute(sa.text("SELECT spec_json FROM tuning_studies WHERE name = 's'")).one()
+        old = {**json.loads(spec_json), "runner": "auto"}
+        conn.execute(sa.text("UPDATE tuning_studies SET spec_json = :s WHERE name = 's'"), {"s": json.dumps(old)})
+        conn.execute(sa.text("ALTER TABLE tuning_studies DROP COLUMN procedure"))
+    engine.dispose()
+    assert Store(url, create=False).study_record("s")["procedure"] is None  # read as it is
+    return url
+
+
+def test_a_study_stored_by_the_old_auto_keeps_fitting_dropout_configs_with_keras_masks(tmp_path):
+    from tuning.search.loop import resolve_resume_spec
+
+    url = make_old_auto_store(tmp_path)
+    resumed = resolve_resume_spec("s", url)  # what `tuning resume s` continues: runner auto
+    assert resumed.runner == "auto"
+    outcome, notes = run(json.loads(resumed.to_json()), repeats=3)
+    assert (outcome.fits_run, outcome.fits_reused) == (4, 2)
+    assert len(notes) == 1 and "keeps the standalone procedure" in notes[0] and "\n" not in notes[0]
+    store = Store(url, create=False)
+    assert store.study_record("s")["procedure"] == "standalone"  # recorded now, from its runner then
+    rows = dropout_rows(store, "s")
+    assert sorted(rows) == [0, 1, 2]
+    for row in rows.values():  # every seed, old and new: fit_one's own masks, bit for bit
+        assert row["scores"] == fit_one(task_of(store, "s", row)).scores
+    # And a later run asking for sequential is no contradiction: same procedure, no notice.
+    again, notes = run(json.loads(resumed.to_json()), repeats=4, runner="sequential")
+    assert again.fits_run == 2 and notes == []
+
+
+def test_a_fused_study_keeps_its_procedure_when_a_run_names_sequential_and_is_deterministic(tmp_path):
+    first, notes = run(spec(tmp_path / "a", repeats=2))  # runner auto (the default)
+    assert first.complete == 2 and notes == []
+    store = Store(f"sqlite:///{tmp_path / 'a' / 'study.db'}", create=False)
+    assert store.study_record("s")["procedure"] == "fused"
+    rows = dropout_rows(store, "s")
+    assert len({row["fit_seconds"] for row in rows.values()}) == 1  # the dropout config's seeds: one graph
+    # Determinism of fused dropout: the same spec and seeds in a fresh store, the same per-seed scores.
+    run(spec(tmp_path / "b", repeats=2))
+    twin = Store(f"sqlite:///{tmp_path / 'b' / 'study.db'}", create=False)
+    assert {(r["config_key"], r["seed"]): r["scores"] for r in twin.fit_rows("s")} == \
+        {(r["config_key"], r["seed"]): r["scores"] for r in store.fit_rows("s")}
+    # A later run naming sequential would fit the new seed with Keras's masks: the procedure is kept.
+    more, notes = run(spec(tmp_path / "a", repeats=3, runner="sequential"))
+    assert more.fits_run == 2 and len(notes) == 1 and "keeps the fused procedure" in notes[0]
+    row = dropout_rows(store, "s")[2]
+    task = task_of(store, "s", row)
+    alone = fit_group([task])[0]  # the seed's fused fit (its masks do not depend on its graph mates)
+    for name, value in alone.scores.items():
+        assert row["scores"][name] == pytest.approx(value, rel=1e-6), name
+    assert row["scores"] != fit_one(task).scores
+    assert store.study_record("s")["procedure"] == "fused"
