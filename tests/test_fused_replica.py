@@ -4,7 +4,7 @@ What ``tuning export`` needs for a fit a fused study stored: the replica's resul
 seed's in a graph of several replicas, whose masks do not depend on the graph mates) and a plain
 Keras model whose own predictions give the stored scores. Measured on the three cases below, all
 5 seeds each (2026-12-01): a replica in a graph of 1 reproduces it in a graph of 5 to at most
-7.4e-8 relative over every curve value and score (8 of the 15 bit for bit, the graph's first
+7.4e-8 relative over every curve value and score (10 of the 15 bit for bit, the graph's first
 replica always), and the model's own predictions score within 2.5e-8 relative of the replica's.
 The tests allow 1e-6.
 """
