@@ -75,6 +75,18 @@ def test_tuning_resume_of_an_in_memory_study_says_why_in_one_line(memory_study, 
     assert stored_fits(db) == before
 
 
+def test_status_report_and_diagnosis_read_an_in_memory_study(memory_study, tmp_path):
+    _, db, _ = memory_study
+    status = run_tuning("status", "mem", "--storage", str(db), cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "2 complete" in status.stdout and "naive baseline" in status.stdout
+    report = run_tuning("report", "mem", "--storage", str(db), "--out", str(tmp_path / "r"), cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert "in_memory" in (tmp_path / "r" / "index.html").read_text()
+    diagnosis = tuning.load_results("mem", f"sqlite:///{db}").diagnosis
+    assert len(diagnosis) and diagnosis["diagnosis"].notna().all()
+
+
 def test_in_memory_data_errors_are_the_arrays_problems_lines(tmp_path):
     x, y, xv, yv = _arrays()
     spec = _spec("bad", tmp_path / "b.db")
@@ -146,7 +158,7 @@ def test_in_memory_study_killed_then_resumed_from_python_redoes_no_fit(tmp_path)
 NPZ_SPEC = """\
 name: npz
 problem: {{name: arrays, params: {{path: data.npz}}}}
-model: {{units: 3}}
+model: {{units: 3, dropout: {dropout}}}
 fit: {{epochs: 2, batch_size: 16}}
 space:
   units: [2, 3]
@@ -159,12 +171,13 @@ storage: sqlite:///{db}
 
 @pytest.fixture(scope="module", params=["sequential", "auto"])
 def npz_study(request, tmp_path_factory):
-    """An .npz study run by the real command: sequential (standalone fits) and auto (fused seeds)."""
+    """An .npz study run by the real command: sequential (standalone fits, Keras's dropout) and auto
+    (the fused procedure: seeds as replicas of one graph, dropout masks drawn per replica)."""
     root = tmp_path_factory.mktemp(f"npz-{request.param}")
     x, y, xv, yv = _arrays()
     np.savez(root / "data.npz", x_train=x, y_train=y, x_val=xv, y_val=yv)
     db = root / "store.db"
-    (root / "spec.yaml").write_text(NPZ_SPEC.format(db=db, runner=request.param))
+    (root / "spec.yaml").write_text(NPZ_SPEC.format(db=db, runner=request.param, dropout=0.25))
     done = run_tuning("run", "spec.yaml", "--quiet", cwd=root)
     assert done.returncode == 0, done.stderr
     return root, db
@@ -188,6 +201,7 @@ def test_export_best_gives_the_model_of_the_stored_score(npz_study):
     done = run_tuning("export", "npz", "--storage", str(db), "--out", "best.keras", cwd=root)
     assert done.returncode == 0, done.stderr
     assert "as stored" in done.stdout, done.stdout
+    assert ("fused replica" if "auto" in root.name else "standalone fit") in done.stdout
     results = tuning.load_results("npz", f"sqlite:///{db}")
     best = results.summary.iloc[0]["config_key"]
     seeds = results.fits[results.fits["config_key"] == best]

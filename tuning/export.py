@@ -111,7 +111,8 @@ def refit(study: str, storage=None, *, config: str | int = "best", seed: int | N
             made from in-memory arrays needs them registered again, see ``docs/own-data.md``).
     """
     from tuning.analysis import load_results
-    from tuning.fit import FitSettings, FitTask, fit_and_keep
+    from tuning.fit import FitSettings, FitTask
+    from tuning.runners import stored_procedure
     from tuning.spec import load_spec
     from tuning.store import open_store
 
@@ -123,14 +124,36 @@ def refit(study: str, storage=None, *, config: str | int = "best", seed: int | N
     stored_config = next(f["config"] for f in store.fit_rows(study) if f["config_key"] == key and f["seed"] == seed)
     task = FitTask(spec.problem.name, json.dumps(spec.problem.params, sort_keys=True), stored_config, key, seed,
                    FitSettings.resolve(spec.fit, stored_config))
-    result, model = fit_and_keep(task)
+    procedure = stored_procedure(store.require_study(study).get("procedure"), spec.runner)
+    result, model, how = _fit_by(procedure, task)
     if model is None:
         raise SpecError(f"the refit of config {key}, seed {seed} failed: {result.error}", field="--config")
     metric = results.metric
     refitted = float(result.scores.get(metric, math.nan))
     trial = row.get("trial")
     return Refit(model, study, key, None if trial is None or trial != trial else int(trial), seed, stored_config,
-                 metric, float(row[metric]), refitted, "standalone fit")
+                 metric, float(row[metric]), refitted, how)
+
+
+def _fit_by(procedure: str, task) -> tuple[Any, Any, str]:
+    """(result, model, how) of ``task`` fitted by the study's procedure (:data:`tuning.runners.PROCEDURES`).
+
+    Under ``fused`` a config the fused graph takes was fitted as a replica, its dropout masks drawn
+    from (seed, step): it is refitted so. Everything else was ``fit_one``'s fit (a config without
+    dropout fused under ``standalone`` reproduces it to float32 rounding).
+    """
+    from tuning.fit import fit_and_keep
+
+    if procedure == "fused":
+        from tuning.fit.fused import Unsupported, fit_replica_model
+
+        try:
+            result, model = fit_replica_model(task)
+            return result, model, "fused replica"
+        except Unsupported:
+            pass
+    result, model = fit_and_keep(task)
+    return result, model, "standalone fit"
 
 
 def export_model(study: str, out: str | Path, storage=None, *, config: str | int = "best",
