@@ -313,7 +313,7 @@ def test_csv_persistence_baseline_by_hand(tmp_path):
     # Validation rows are 10..14; with look_back 2 the targets are rows 12, 13, 14, each
     # predicted by the row before it.
     errors = [values[t] - values[t - 1] for t in (12, 13, 14)]
-    baseline = problem.baseline()
+    baseline = problem.baseline_scores()["persistence"]
     assert baseline["val_mse"] == pytest.approx(np.mean(np.square(errors)), rel=1e-5)
     assert baseline["val_mae"] == pytest.approx(np.mean(np.abs(errors)), rel=1e-5)
     np.testing.assert_array_equal(problem.naive_val[:, 0], problem.x_val[:, -1, 1])

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,14 +19,18 @@ if TYPE_CHECKING:
     from tuning.store import Store
 
 
-def run_study(spec: str | Path | dict | StudySpec, *, data: Any = None, quiet: bool = True,
-              **overrides: Any) -> StudyOutcome:
+def run_study(spec: str | Path | dict | StudySpec, *, data: Any = None, build: Callable | None = None,
+              quiet: bool = True, **overrides: Any) -> StudyOutcome:
     """Run or continue a study from a spec file, a mapping, or a :class:`StudySpec`.
 
     ``data``: your arrays, instead of the spec's ``problem`` (a tuple ``(x_train, y_train,
     x_val, y_val[, x_test, y_test])``, a mapping with those keys, or a
     :class:`tuning.ArrayProblem` that also says the task); they get the checks of the ``arrays``
     problem and the study continues only when handed the same arrays again (``docs/own-data.md``).
+
+    ``build``: your model function, instead of the spec's ``model.builder``: ``build(config,
+    problem)``, or KerasTuner's ``build(hp)`` (one parameter; or set ``model.style``). It is named
+    ``module:qualname`` in the store; a function of a notebook runs in this process (``jobs: 1``).
 
     Keyword overrides mirror the CLI flags: ``n_trials``, ``repeats`` (a count or a list of
     seeds), ``storage``, ``sampler``, ``jobs``, ``runner``.
@@ -34,8 +39,8 @@ def run_study(spec: str | Path | dict | StudySpec, *, data: Any = None, quiet: b
     from tuning.search.loop import run_study as _run
     from tuning.spec import StudySpec, apply_overrides, load_spec
 
-    if data is not None:
-        spec = _on_arrays(spec, data)
+    if data is not None or build is not None:
+        spec = _in_memory(spec, data, build)
     elif not isinstance(spec, StudySpec):
         spec = load_spec(spec)
     spec = apply_overrides(spec, **overrides)
@@ -47,10 +52,10 @@ def run_study(spec: str | Path | dict | StudySpec, *, data: Any = None, quiet: b
     return _run(spec, reporter=SilentReporter() if quiet else RichReporter())
 
 
-def _on_arrays(spec: str | Path | dict | StudySpec, data: Any) -> StudySpec:
-    """``spec`` with its problem the in-memory ``data`` (registered under the study's name)."""
+def _in_memory(spec: str | Path | dict | StudySpec, data: Any, build: Callable | None) -> StudySpec:
+    """``spec`` with its problem the in-memory ``data`` (registered under the study's name) and its
+    model the in-process function ``build`` (registered under its ``module:qualname``)."""
     from tuning.errors import SpecError
-    from tuning.problems import ArrayProblem, register_arrays
     from tuning.spec import StudySpec, load_spec
 
     label = spec._source if isinstance(spec, StudySpec) else str(spec) if isinstance(spec, str | Path) else "<spec>"
@@ -67,16 +72,43 @@ def _on_arrays(spec: str | Path | dict | StudySpec, data: Any) -> StudySpec:
             fields = None
         if not isinstance(fields, dict):
             return load_spec(spec)  # raises the one-line error of the file
-    problem = fields.get("problem")
-    if problem is not None and (problem.get("name") if isinstance(problem, dict) else None) != "in_memory":
-        raise SpecError("give the data either as data= or as the spec's problem, not both", source=label,
-                        field="problem")
-    arrays = ArrayProblem.of(data)
-    name = fields.get("name")
-    if isinstance(name, str) and name:
-        register_arrays(name, arrays)
-    fields["problem"] = {"name": "in_memory", "params": arrays.params(name if isinstance(name, str) else "")}
+    name = fields.get("name") if isinstance(fields.get("name"), str) else ""
+    if data is not None:
+        from tuning.problems import ArrayProblem, register_arrays
+
+        problem = fields.get("problem")
+        if problem is not None and (problem.get("name") if isinstance(problem, dict) else None) != "in_memory":
+            raise SpecError("give the data either as data= or as the spec's problem, not both", source=label,
+                            field="problem")
+        arrays = ArrayProblem.of(data)
+        if name:
+            register_arrays(name, arrays)
+        fields["problem"] = {"name": "in_memory", "params": arrays.params(name)}
+    if build is not None:
+        from tuning.builders import register_builder
+
+        model = dict(fields.get("model") or {})
+        path = register_builder(build)
+        if model.get("builder") not in (None, path):
+            raise SpecError(f"give the model either as build= or as model.builder ({model['builder']}), not both",
+                            source=label, field="model.builder")
+        model["builder"] = path
+        if "style" not in model:
+            model["style"] = "kerastuner" if _parameters(build) == 1 else "config"
+        fields["model"] = model
     return load_spec(fields, label=label)
+
+
+def _parameters(function: Callable) -> int:
+    """How many positional parameters ``function`` takes (KerasTuner's ``build(hp)`` takes one)."""
+    import inspect
+
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return 2
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(1 for p in signature.parameters.values() if p.kind in kinds)
 
 
 def check_margin(margin: object | None, label: str = "--margin") -> object | None:
@@ -95,13 +127,16 @@ def check_margin(margin: object | None, label: str = "--margin") -> object | Non
 
 def study_status(study: str, storage: str | Store | None = None, top: int = 5, *,
                  margin: object | None = None) -> dict[str, Any]:
-    """Counts of trials by state, trials remaining, the best configs (mean ± std, n seeds), and the
-    verdict: which could be the best, the simplest equivalent to it at the margin, seeds needed.
+    """Counts of trials by state, trials remaining, the best configs (mean ± std, n seeds), the naive
+    baseline compared with (``baseline`` on the metric, ``baseline_name``), and the verdict: which
+    could be the best, the simplest equivalent to it at the margin, seeds needed, and its
+    ``warnings`` (targets outside the training range, every config worse than the baseline).
 
     ``storage``: an open store, a URL, or None for ``$TUNING_STORAGE`` / ``sqlite:///tuning.db``.
     ``margin`` overrides the spec's ``objective.margin`` (a number or a string like ``"2%"``).
     """
     from tuning.analysis import load_results, select, verdict
+    from tuning.analysis.tables import baseline_name
     from tuning.backends import planned_trials
     from tuning.results import TrialStatus
     from tuning.space import SearchSpace
@@ -129,6 +164,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
         "name": study, "storage": store.url, "planned": planned, "remaining": max(planned - finished, 0),
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,
         "direction": spec.objective.direction, "baseline": record["baseline"].get(spec.objective.metric),
+        "baseline_name": baseline_name(results),
         "best": complete[:top], "failures": [t for t in trials if t["status"] == TrialStatus.FAILED], **counts,
         "verdict": summary,
     }

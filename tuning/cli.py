@@ -43,23 +43,49 @@ def _guarded(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except TuningError as exc:
             _fail(f"error: {exc}", EXIT_USAGE)
-        except KeyboardInterrupt:
-            _fail("interrupted: every finished fit is stored; continue with `tuning resume NAME`", EXIT_INTERRUPTED)
+        except KeyboardInterrupt:  # _run names the study and its store; elsewhere nothing was half done
+            _fail("interrupted", EXIT_INTERRUPTED)
 
     return wrapper
+
+
+def _command(verb: str, name: str, storage: str) -> str:
+    """The exact command line that finds this study in this store, from the same directory."""
+    import shlex
+
+    return f"tuning {verb} {shlex.quote(name)} --storage {shlex.quote(storage)}"
 
 
 def _run(spec, quiet: bool) -> None:
     from tuning.progress import RichReporter, SilentReporter
     from tuning.search.loop import run_study
 
-    outcome = run_study(spec, reporter=SilentReporter() if quiet else RichReporter())
+    try:
+        outcome = run_study(spec, reporter=SilentReporter() if quiet else RichReporter())
+    except KeyboardInterrupt:
+        _fail(f"interrupted: every finished fit is stored; continue with `{_command('resume', spec.name, spec.storage)}`",
+              EXIT_INTERRUPTED)
     typer.echo(
         f"study {outcome.name}: {outcome.complete} complete, {outcome.failed} failed of {outcome.planned} planned; "
         f"{outcome.fits_run} fits run, {outcome.fits_reused} reused ({outcome.storage})"
     )
     if outcome.failed and not outcome.complete:
-        _fail(f"error: every trial of study {outcome.name!r} failed; see `tuning status {outcome.name}`", 1)
+        _fail(f"error: every trial of study {outcome.name!r} failed; see `{_command('status', outcome.name, outcome.storage)}`", 1)
+    typer.echo(f"next: `{_command('status', outcome.name, outcome.storage)}` or "
+               f"`{_command('report', outcome.name, outcome.storage)}`")
+
+
+def _study_and_storage(study: str, storage: str | None) -> tuple[str, str | None]:
+    """A study name, or a spec file (``*.yaml``, ``*.yml``, or any existing file) whose name and
+    storage are used: the user need not repeat the storage URL the spec already names."""
+    from pathlib import Path
+
+    if not (study.endswith((".yaml", ".yml")) or Path(study).is_file()):
+        return study, storage
+    from tuning.spec import apply_overrides, load_spec
+
+    spec = apply_overrides(load_spec(study), storage=storage)
+    return spec.name, spec.storage
 
 
 @app.command()
@@ -91,7 +117,7 @@ def run(
 @app.command()
 @_guarded
 def resume(
-    study: str = typer.Argument(..., help="Study name."),
+    study: str = typer.Argument(..., help="Study name, or its spec file (name and storage from the spec)."),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
     n_trials: int | None = typer.Option(None, "--n-trials", min=1, help="Trials to finish in all."),
     repeats: int | None = typer.Option(
@@ -106,6 +132,7 @@ def resume(
     from tuning.spec import apply_overrides
     from tuning.store import default_storage
 
+    study, storage = _study_and_storage(study, storage)
     url = default_storage(storage)
     spec = apply_overrides(resolve_resume_spec(study, url), storage=url, n_trials=n_trials, repeats=repeats,
                            jobs=jobs, backend=backend)
@@ -115,7 +142,7 @@ def resume(
 @app.command()
 @_guarded
 def status(
-    study: str | None = typer.Argument(None, help="Study name (default: every study)."),
+    study: str | None = typer.Argument(None, help="Study name, or its spec file (default: every study in the store)."),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
     top: int = typer.Option(5, "--top", min=1, help="Best configs to show."),
     margin: str | None = typer.Option(None, "--margin", help=MARGIN_HELP),
@@ -125,6 +152,8 @@ def status(
     from tuning.api import check_margin, study_status
     from tuning.store import open_store
 
+    if study is not None:
+        study, storage = _study_and_storage(study, storage)
     store = open_store(storage)
     check_margin(margin)
     names = [study] if study else store.study_names()
@@ -143,7 +172,9 @@ def _print_status(info: dict) -> None:
          f"{info['interrupted']} interrupted, {info['remaining']} remaining of {info['planned']}; {info['fits']} fits stored")
     baseline = info["baseline"]
     echo(f"  objective: {info['aggregate']} {info['metric']} ({info['direction']})"
-         + (f"; naive baseline {baseline:.4g}" if baseline is not None else ""))
+         + (f"; naive baseline ({info['baseline_name']}) {baseline:.4g}" if baseline is not None else ""))
+    for line in info["verdict"].warnings:
+        echo(f"  warning: {line}")
     for rank, trial in enumerate(info["best"], 1):
         searched = {k: v for k, v in trial["params"].items()}
         echo(f"  {rank}. trial {trial['number']}: {trial['mean']:.4g} ± {trial['std']:.2g} (n={trial['n_seeds']})  "
@@ -152,6 +183,29 @@ def _print_status(info: dict) -> None:
         echo(f"  failed trial {trial['number']}: {trial['fail_reason']}")
     for line in info["verdict"].lines:
         echo(f"  {line}")
+
+
+@app.command()
+@_guarded
+def init(
+    data: str = typer.Argument(..., metavar="DATA.csv", help="A CSV time series, or `example` for the bundled one."),
+    target: str | None = typer.Option(None, "--target", help="Column to forecast (default: the first numeric one)."),
+    out: str | None = typer.Option(None, "--out", help="Spec file to write (default: <DATA stem>.yaml here)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
+) -> None:
+    """Write a commented starter spec for a CSV series (look_back from its season, a small grid, 5 seeds,
+    `difference: 1` when it trends) that `tuning run` accepts as it is."""
+    from pathlib import Path
+
+    from tuning.errors import SpecError
+    from tuning.problems import starter_spec
+
+    text = starter_spec(data, target)
+    path = Path(out) if out else Path(f"{'example' if data == 'example' else Path(data).stem}.yaml")
+    if path.exists() and not force:
+        raise SpecError(f"{path} exists; pass --force to overwrite it, or --out another file", field="--out")
+    path.write_text(text)
+    typer.echo(f"wrote {path}; run it with `tuning run {path}`")
 
 
 @app.command("list")
@@ -175,7 +229,7 @@ def list_studies(storage: str | None = typer.Option(None, "--storage", help=STOR
 @app.command()
 @_guarded
 def report(
-    study: str = typer.Argument(..., help="Study name."),
+    study: str = typer.Argument(..., help="Study name, or its spec file (name and storage from the spec)."),
     out: str | None = typer.Option(None, "--out", help="Directory to write into (default: reports/<study>/)."),
     open_page: bool = typer.Option(False, "--open", help="Open the report in a web browser."),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
@@ -185,6 +239,7 @@ def report(
     from tuning.api import check_margin
     from tuning.report import build_report
 
+    study, storage = _study_and_storage(study, storage)
     page = build_report(study, storage, out, margin=check_margin(margin))
     typer.echo(f"report: {page}")
     if open_page:

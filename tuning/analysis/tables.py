@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 SELECTION = ["aggregate", "aggregate_low", "aggregate_high", "rank", "could_be_best", "prob_best", "p_vs_best",
              "paired", "seed_corr", "diff_vs_best", "equivalent_to_best", "tied_with_best"]
 STATS = ["n_seeds", "n_failed", "divergence_rate", "mean", "std", "sem", "min", "median", "max", "ci95_low",
-         "ci95_high", *SELECTION, "trainable_weights", "skill_vs_baseline", "diagnosis", "diagnosis_evidence",
+         "ci95_high", *SELECTION, "trainable_weights", "skill_vs_baseline", "baseline", "diagnosis", "diagnosis_evidence",
          "diagnosis_suggestion", "fit_seconds", "status"]
 DESCRIBE = ["count", "mean", "std", "min", "25%", "50%", "75%", "max"]
 
@@ -56,6 +56,50 @@ def skill_score(score: float, baseline: float | None, direction: str) -> float:
     if direction == "maximize":
         return (score - baseline) / (1 - baseline) if baseline < 1 else math.nan
     return 1 - score / baseline if baseline > 0 else math.nan
+
+
+def baseline_name(results: Results) -> str:
+    """Which naive baseline the study is compared with: the strongest of the problem's, by name
+    ("persistence", "seasonal naive (12)" ...); "naive" for a study stored before baselines had names."""
+    return str(results.baseline.get("name") or "naive")
+
+
+def data_warnings(results: Results, table: pd.DataFrame | None = None) -> list[str]:
+    """Why a study may be doomed whatever the config: val/test targets outside the training range
+    (the model must extrapolate), and every config losing to the naive baseline.
+
+    The reach is measured when the study is created, for problems on the user's own data (``csv``,
+    ``arrays``); the synthetic ``tenths`` extrapolates by design and says nothing.
+    """
+    from tuning.problems import REACH_TOLERANCE
+
+    data = results.baseline.get("data") or {}
+    problem = (results.spec or {}).get("problem", {}) or {}
+    params = problem.get("params") or {}
+    if problem.get("name") == "csv":
+        hint = ("try `difference: 1`" if not params.get("difference")
+                else "try `seasonal_difference: K` or `transform: log` as well")
+    else:
+        hint = "difference the series (or scale it on every split's range) before saving the arrays"
+    lines = []
+    for split, (low, high) in (data.get("reach") or {}).items():
+        if high > 1 + REACH_TOLERANCE:
+            lines.append(f"{split} targets reach {high:.2f} of the training range: the model must extrapolate; {hint}")
+        elif low < -REACH_TOLERANCE:
+            lines.append(f"{split} targets reach down to {low:.2f} of the training range (0 is its minimum): "
+                         f"the model must extrapolate; {hint}")
+    baseline = results.baseline.get(results.metric)
+    if table is not None and baseline is not None and len(table):
+        means = pd.to_numeric(table["mean"], errors="coerce").dropna()
+        if len(means):
+            best = means.max() if results.direction == "maximize" else means.min()
+            skill = skill_score(float(best), baseline, results.direction)
+            worse = best < baseline if results.direction == "maximize" else best > baseline
+            if worse:
+                lines.append(f"every config is worse than the naive baseline ({baseline_name(results)}, "
+                             f"{results.metric} {baseline:.4g}; the best mean {best:.4g}, skill {skill:.2f})"
+                             + (": see the warning above" if lines else ""))
+    return lines
 
 
 def objective_of(results: Results) -> tuple[str, float, object]:
@@ -122,7 +166,7 @@ def select(results: Results, level: float = 0.05, *, margin: object | None = Non
                      margin_source, level, how)
 
 
-_LATER = ("skill_vs_baseline", "diagnosis", "diagnosis_evidence", "diagnosis_suggestion", "status")
+_LATER = ("skill_vs_baseline", "baseline", "diagnosis", "diagnosis_evidence", "diagnosis_suggestion", "status")
 
 
 def _selection_columns(table: pd.DataFrame, comparison, oriented: np.ndarray, how: str, k: float,
@@ -184,6 +228,7 @@ def summary_table(results: Results, level: float = 0.05, thresholds: Thresholds 
         return pd.DataFrame(columns=["config_key", *params, *STATS])
     baseline = results.baseline.get(results.metric)
     table["skill_vs_baseline"] = [skill_score(m, baseline, results.direction) for m in table["mean"]]
+    table["baseline"] = baseline_name(results) if baseline is not None else None
     if diagnosis is None:
         diagnosis = diagnose_study(results, thresholds)
     per_config = diagnosis[diagnosis["scope"] == "config"].set_index("config_key")
@@ -213,6 +258,7 @@ class Verdict:
     current_seeds: int = 0
     command: str | None = None
     lines: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def config_names(results: Results, trial_numbers: dict[str, int] | None = None) -> dict[str, str]:
@@ -241,7 +287,8 @@ def verdict(results: Results, selected: Selection, *, storage: str | None = None
     import shlex
 
     table, comparison = selected.table, selected.comparison
-    out = Verdict(margin=selected.margin, margin_source=selected.margin_source)
+    out = Verdict(margin=selected.margin, margin_source=selected.margin_source,
+                  warnings=data_warnings(results, table))
     names = config_names(results, trial_numbers)
     comparable = table[table["n_seeds"] >= 2]
     if table.empty or table["rank"].isna().all():

@@ -21,15 +21,18 @@ from typing import Any
 
 from tuning.errors import SpecError
 from tuning.problems._arrays import PROBLEMS as _ARRAY_PROBLEMS
-from tuning.problems._base import Problem, check_rank
+from tuning.problems._base import REACH_TOLERANCE, Baseline, Problem, check_rank
 from tuning.problems._csv import PROBLEMS as _CSV_PROBLEMS
+from tuning.problems._starter import starter_spec
 from tuning.problems._memory import PROBLEMS as _MEMORY_PROBLEMS
 from tuning.problems._memory import ArrayProblem, register_arrays, stamp
 from tuning.problems._synthetic import PROBLEMS as _SYNTHETIC_PROBLEMS
 from tuning.problems._synthetic import decode_addition, summary_line
 
 __all__ = [
+    "REACH_TOLERANCE",
     "ArrayProblem",
+    "Baseline",
     "Problem",
     "check_problem",
     "check_rank",
@@ -39,6 +42,7 @@ __all__ = [
     "load_problem",
     "problem_names",
     "register_arrays",
+    "starter_spec",
 ]
 
 _REGISTRY: dict[str, Callable[..., Problem]] = {**_SYNTHETIC_PROBLEMS, **_CSV_PROBLEMS, **_ARRAY_PROBLEMS,

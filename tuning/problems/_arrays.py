@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from tuning.errors import DataError, SpecError
-from tuning.problems._base import TASKS, Problem, class_frequencies, persistence
+from tuning.problems._base import TASKS, Baseline, Problem, class_frequencies, persistence
 
 REQUIRED = ("x_train", "y_train", "x_val", "y_val")
 OPTIONAL = ("x_test", "y_test")
@@ -151,14 +151,21 @@ def _one_hot(path: str, labels: dict[str, np.ndarray], n_classes: int | None) ->
     return out
 
 
-def _naive(x: np.ndarray, y_train: np.ndarray, task: str, feature: int | None, n_outputs: tuple) -> np.ndarray:
-    """The baseline a model must beat: class frequencies, persistence of a feature, or the training mean."""
+def _naive(x: dict[str, np.ndarray], y_train: np.ndarray, task: str, feature: int | None,
+           n_outputs: tuple) -> tuple[Baseline, ...]:
+    """The baselines a model must beat, on the val and test inputs of ``x``: the class
+    frequencies; for regression the training mean, and persistence of ``feature`` when given."""
+    def each(name: str, predict) -> Baseline:
+        return Baseline(name, predict(x["val"]), predict(x["test"]) if "test" in x else None)
+
     if task != "regression":
-        return class_frequencies(y_train, len(x))
-    if feature is not None:
-        return persistence(x, n_outputs[0], feature).reshape(len(x), *n_outputs)
+        return (each("class frequencies", lambda part: class_frequencies(y_train, len(part))),)
     mean = y_train.astype(np.float64).mean(axis=0)
-    return np.broadcast_to(mean, (len(x), *mean.shape)).astype(np.float32)
+    baselines = [each("training mean", lambda part: np.broadcast_to(mean, (len(part), *mean.shape)).astype(np.float32))]
+    if feature is not None:
+        baselines.insert(0, each(f"persistence of feature {feature}",
+                                 lambda part: persistence(part, n_outputs[0], feature).reshape(len(part), *n_outputs)))
+    return tuple(baselines)
 
 
 def arrays(*, path: str, task: str | None = None, n_classes: int | None = None,
@@ -210,15 +217,12 @@ def from_arrays(data: dict[str, np.ndarray], source: str, *, task: str | None = 
             raise SpecError("persistence_feature needs targets of shape [samples, horizon]",
                             field="problem.params.persistence_feature")
     outputs = targets["train"].shape[1:]
-
-    def naive(split: str) -> np.ndarray:
-        return _naive(x[split], targets["train"], task, persistence_feature, outputs)
-
     has_test = "test" in x
     return Problem(
         name=name, task=task, x_train=x["train"], y_train=targets["train"], x_val=x["val"], y_val=targets["val"],
-        naive_val=naive("val"), x_test=x["test"] if has_test else None, y_test=targets["test"] if has_test else None,
-        naive_test=naive("test") if has_test else None, sequence_output=targets["train"].ndim == 3,
+        baselines=_naive(x, targets["train"], task, persistence_feature, outputs),
+        x_test=x["test"] if has_test else None, y_test=targets["test"] if has_test else None,
+        sequence_output=targets["train"].ndim == 3, check_range=task == "regression",
         description=description or f"arrays from {source}",
         params={**(params or {}), "task": task, "n_classes": n_classes, "persistence_feature": persistence_feature},
     )

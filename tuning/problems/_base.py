@@ -1,9 +1,10 @@
-"""The contract every problem meets: arrays in [samples, time steps, features], a task, a baseline.
+"""The contract every problem meets: arrays in [samples, time steps, features], a task, baselines.
 
 A :class:`Problem` is plain data. Models are built from it (the output layer, activation and
 loss follow from ``task`` and the target shape), the evaluator fits on it, and the report
-compares every config against its naive baseline, scored by the same :meth:`Problem.score` on
-the same split.
+compares every config against the strongest of its named naive baselines (persistence, seasonal
+naive, the training mean, the class frequencies), each scored by the same :meth:`Problem.score`
+on the same split, in original units.
 """
 
 from __future__ import annotations
@@ -39,6 +40,24 @@ def check_rank(name: str, x: np.ndarray, rank: int = 3) -> np.ndarray:
     return x
 
 
+#: How far outside the training targets' range (as a share of it) val or test targets may reach
+#: before the report warns that the model must extrapolate.
+REACH_TOLERANCE = 0.2
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """One naive forecast a model has to beat: its name and its predictions on val (and test).
+
+    Predictions are in model space, like the targets, so that :meth:`Problem.score` scores them
+    exactly as it scores a model (the loss in model space, errors in original units).
+    """
+
+    name: str
+    val: np.ndarray
+    test: np.ndarray | None = None
+
+
 @dataclass(frozen=True)
 class Problem:
     """Arrays, task and naive baseline of one sequence problem.
@@ -51,10 +70,19 @@ class Problem:
         x_test, y_test: optional held-out split (``None`` when the problem has none).
         sequence_output: targets are [samples, out_steps, outputs] (one prediction per step);
             otherwise [samples, outputs].
-        naive_val, naive_test: the naive baseline's predictions on val/test, in the same space as
-            the targets (persistence for series, class frequencies for classification).
+        naive_val, naive_test: predictions of a single naive baseline (named "naive"), for
+            problems that have one; with ``baselines`` they are the first one's.
+        baselines: the named naive baselines (:class:`Baseline`); :meth:`baseline` reports the
+            strongest.
         inverse: maps targets/predictions from model space back to original units (a fitted
-            scaler's inverse); ``None`` when the data is used unscaled.
+            scaler's inverse, composed with the inverse of any transform); ``None`` when the
+            data is used as it is. With ``history`` it is called as ``inverse(values, history)``.
+        history: per split (``train``, ``val``, ``test``), what the inverse needs besides the
+            values of each sample (a differenced series: the values before the window); ``None``
+            when the inverse is elementwise.
+        transforms: what was done to the data before windowing, in the spec's words (for the report).
+        check_range: whether the report should warn when val/test targets leave the training
+            range (your own data; not the synthetic problems that extrapolate by design).
         params: the parameters the problem was generated with (for the record).
     """
 
@@ -64,15 +92,19 @@ class Problem:
     y_train: np.ndarray
     x_val: np.ndarray
     y_val: np.ndarray
-    naive_val: np.ndarray
+    naive_val: np.ndarray | None = None
     x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
     naive_test: np.ndarray | None = None
     sequence_output: bool = False
     loss: str = ""
-    inverse: Callable[[np.ndarray], np.ndarray] | None = None
+    inverse: Callable[..., np.ndarray] | None = None
     description: str = ""
     params: dict = field(default_factory=dict)
+    baselines: tuple[Baseline, ...] = ()
+    history: dict[str, np.ndarray] | None = None
+    transforms: str = ""
+    check_range: bool = False
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -87,6 +119,13 @@ class Problem:
                 raise DataError(f"problem {self.name}: x_{split} has {len(x)} samples but y_{split} has {len(y)}")
         if not self.loss:
             object.__setattr__(self, "loss", LOSSES[self.task])
+        if not self.baselines:
+            if self.naive_val is None:
+                raise DataError(f"problem {self.name}: needs a naive baseline (naive_val or baselines)")
+            object.__setattr__(self, "baselines", (Baseline("naive", self.naive_val, self.naive_test),))
+        elif self.naive_val is None:
+            object.__setattr__(self, "naive_val", self.baselines[0].val)
+            object.__setattr__(self, "naive_test", self.baselines[0].test)
 
     @property
     def input_shape(self) -> tuple[int, int]:
@@ -111,11 +150,14 @@ class Problem:
         gives ``accuracy`` (per step for sequence outputs, as Keras reports it) and, for
         sequence outputs, ``exact_match`` (every step right).
         """
+        history = self._history_of(y_true) if self.history is not None else None
         y_true = np.asarray(y_true, dtype=np.float64)
         y_pred = np.asarray(y_pred, dtype=np.float64).reshape(y_true.shape)
         scores = {"loss": float(_loss(loss or self.loss, y_true, y_pred))}
         if self.task == "regression":
-            if self.inverse is not None:
+            if history is not None:
+                y_true, y_pred = self.inverse(y_true, history), self.inverse(y_pred, history)
+            elif self.inverse is not None:
                 y_true, y_pred = self.inverse(y_true), self.inverse(y_pred)
             err = y_pred - y_true
             scores["mse"] = float(np.mean(err**2))
@@ -151,11 +193,81 @@ class Problem:
                 digest.update(array.tobytes())
         return digest.hexdigest()[:16]
 
-    def baseline(self) -> dict[str, float]:
-        """The naive baseline's scores, keyed like fit scores (``val_loss``, ``test_mae`` ...)."""
-        out = {f"val_{k}": v for k, v in self.score(self.y_val, self.naive_val).items()}
-        if self.has_test and self.naive_test is not None:
-            out.update({f"test_{k}": v for k, v in self.score(self.y_test, self.naive_test).items()})
+    def _history_of(self, y_true: np.ndarray) -> np.ndarray:
+        """The inverse's history for targets that are (rows of) one of this problem's splits.
+
+        A fit scores ``y_val``, ``y_test`` or the last rows of ``y_train`` (``fit.validation.source:
+        split``); they are recognised as those arrays (or views of them), else by their values.
+        """
+        y = np.asarray(y_true)
+        candidates = [(s, getattr(self, f"y_{s}")) for s in ("val", "test", "train")]
+        candidates = [(s, own) for s, own in candidates if own is not None and s in self.history]
+        for split, own in candidates:  # the same memory: the split itself or a slice of its rows
+            if y is own or (own.size and np.shares_memory(y, own) and y.strides == own.strides):
+                start = (y.__array_interface__["data"][0] - own.__array_interface__["data"][0]) // own.strides[0]
+                return self.history[split][start:start + len(y)]
+        for split, own in candidates:
+            for start in (0, len(own) - len(y)):
+                if 0 <= start and start + len(y) <= len(own) and np.array_equal(own[start:start + len(y)], y):
+                    return self.history[split][start:start + len(y)]
+        raise DataError(f"problem {self.name}: targets of shape {y.shape} are not rows of its train, val or test "
+                        "split, and undoing its transforms needs the values before each window")
+
+    def baseline_scores(self) -> dict[str, dict[str, float]]:
+        """Every naive baseline's scores by name, keyed like fit scores (``val_loss``, ``test_mae`` ...)."""
+        out = {}
+        for naive in self.baselines:
+            scores = {f"val_{k}": v for k, v in self.score(self.y_val, naive.val).items()}
+            if self.has_test and naive.test is not None:
+                scores.update({f"test_{k}": v for k, v in self.score(self.y_test, naive.test).items()})
+            out[naive.name] = scores
+        return out
+
+    def baseline(self, metric: str = "val_loss", direction: str = "minimize") -> dict:
+        """The strongest naive baseline's scores (``val_loss``, ``test_mae`` ...), its ``name``, and
+        every baseline's scores under ``baselines``.
+
+        The strongest is the best on ``metric`` in ``direction`` (the study's objective) on the
+        validation split; the test scores shown are that same baseline's.
+        """
+        every = self.baseline_scores()
+        sign = -1.0 if direction == "maximize" else 1.0
+
+        def rank(name: str) -> float:
+            value = every[name].get(metric, every[name]["val_loss"])
+            return sign * value if np.isfinite(value) else np.inf
+
+        strongest = min(every, key=rank)
+        return {**every[strongest], "name": strongest, "baselines": every}
+
+    def range_reach(self) -> dict[str, list[float]]:
+        """Where the val and test targets lie in the training targets' range, in model space
+        (0 its minimum, 1 its maximum): ``{"val": [low, high], ...}``; empty unless ``check_range``.
+
+        A recurrent net with squashing activations cannot forecast far outside the range it was
+        trained on: a value above ``1 + REACH_TOLERANCE`` says it must extrapolate.
+        """
+        if not self.check_range or self.task != "regression":
+            return {}
+        train = np.asarray(self.y_train, dtype=np.float64)
+        low, span = float(train.min()), float(np.ptp(train))
+        if not span > 0:
+            return {}
+        out = {}
+        for split in ("val", "test"):
+            y = getattr(self, f"y_{split}")
+            if y is not None and y.size:
+                out[split] = [(float(y.min()) - low) / span, (float(y.max()) - low) / span]
+        return out
+
+    def facts(self) -> dict:
+        """What the report tells about the data itself: the transforms and the targets' reach."""
+        out: dict = {}
+        if self.transforms:
+            out["transforms"] = self.transforms
+        reach = self.range_reach()
+        if reach:
+            out["reach"] = reach
         return out
 
 

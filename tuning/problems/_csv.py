@@ -1,8 +1,11 @@
 """The ``csv`` problem: forecast one column of the user's own time series.
 
 The order of operations is what keeps the validation score honest: rows are split
-chronologically first, the scaler is fitted on the training rows only, and windows are cut
-inside each split, so no statistic and no window ever reaches across into later data.
+chronologically first; the transforms (log or Box-Cox, differencing) and the scaler are fitted
+on the training rows only; windows are cut inside each split, so no statistic and no window ever
+reaches across into later data. Forecasts are turned back into the series' own units before
+they are scored, and the naive baselines (persistence, seasonal naive, the training mean) are
+forecasts in those units too, so a transform changes the model's task but not the yardstick.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from tuning.errors import DataError, SpecError
-from tuning.problems._base import Problem, persistence
+from tuning.problems._base import Baseline, Problem
 from tuning.problems._synthetic import summary_line
+from tuning.problems._transforms import POWERS, SeriesTransform, fit_boxcox
 
 #: ``path`` value that selects the series shipped with the package.
 EXAMPLE_PATH = "example"
@@ -24,18 +28,34 @@ SCALINGS = ("minmax", "standard", "none")
 
 
 @dataclass(frozen=True)
-class AffineInverse:
-    """Map scaled target values back to original units: ``value * scale + offset``.
+class SeriesInverse:
+    """Map model-space target values back to original units: undo the scaler, then the transforms.
 
+    ``inverse(values)`` when nothing was differenced; ``inverse(values, history)`` otherwise,
+    ``history`` holding each window's transformed values before it (:class:`Problem.history`).
     A module-level class rather than a closure so that a :class:`Problem` stays picklable when
     trials run in worker processes.
     """
 
     offset: float
     scale: float
+    transform: SeriesTransform = SeriesTransform()
+    column: int = 0
 
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        return np.asarray(values, dtype=np.float64) * self.scale + self.offset
+    def __call__(self, values: np.ndarray, history: np.ndarray | None = None) -> np.ndarray:
+        values = np.asarray(values, dtype=np.float64) * self.scale + self.offset
+        if self.transform.identity:
+            return values
+        if self.transform.memory and history is None:
+            raise DataError("a differenced series needs the values before each window to be undone")
+        flat = values.reshape(len(values), -1)
+        history = np.empty((len(values), 0)) if history is None else history
+        return self.transform.invert(flat, history, self.column).reshape(values.shape)
+
+    def to_model(self, forecast: np.ndarray, history: np.ndarray) -> np.ndarray:
+        """A forecast in original units ``[n, h]`` in model space (what ``__call__`` undoes)."""
+        forward = self.transform.forward(forecast, history, self.column)
+        return ((forward - self.offset) / self.scale).astype(np.float32)
 
 
 def fit_scaler(train_rows: np.ndarray, scaling: str) -> tuple[np.ndarray, np.ndarray]:
@@ -93,8 +113,13 @@ def _column_not_found(shown: str, column: str, frame) -> DataError:
     return DataError(f"{shown}: column {column!r} not found; columns are {listed}")
 
 
+def _data_row(frame, position: int) -> int:
+    """The 1-based data row of a position, as the file has it (rows may have been sorted by time)."""
+    return int(frame.index[position]) + 1
+
+
 def _numeric_values(frame, column: str, shown: str) -> np.ndarray:
-    """One column as float64, refusing text and gaps with the row where they occur."""
+    """One column as float64, refusing text, gaps and infinities with the row where they occur."""
     import pandas as pd
 
     raw = frame[column]
@@ -103,15 +128,23 @@ def _numeric_values(frame, column: str, shown: str) -> np.ndarray:
     if not_numbers.any():
         row = int(np.flatnonzero(not_numbers.to_numpy())[0])
         raise DataError(f"{shown}: column {column!r} has a non-numeric value {raw.iloc[row]!r} "
-                        f"in data row {row + 1}")
+                        f"in data row {_data_row(frame, row)}")
     if values.isna().any():
         row = int(np.flatnonzero(values.isna().to_numpy())[0])
         raise DataError(f"{shown}: column {column!r} has {int(values.isna().sum())} missing value(s), "
-                        f"the first in data row {row + 1}; fill or drop them first")
-    return values.to_numpy(dtype=np.float64)
+                        f"the first in data row {_data_row(frame, row)}; fill or drop them first")
+    values = values.to_numpy(dtype=np.float64)
+    infinite = ~np.isfinite(values)
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
+        raise DataError(f"{shown}: column {column!r} has {int(infinite.sum())} infinite value(s), the first "
+                        f"{values[row]} in data row {_data_row(frame, row)}; only finite numbers can be forecast")
+    return values
 
 
 def _sort_by_time(frame, time_column: str, shown: str):
+    """Rows in time order; a gap, a stamp that is neither a number nor a date, or a repeated
+    stamp is refused (two rows of one time step make "the next step" ambiguous)."""
     import warnings
 
     import pandas as pd
@@ -119,16 +152,26 @@ def _sort_by_time(frame, time_column: str, shown: str):
     if time_column not in frame.columns:
         raise _column_not_found(shown, time_column, frame)
     stamps = frame[time_column]
+    where = f"{shown}: column {time_column!r} (time_column)"
     if stamps.isna().any():
-        raise DataError(f"{shown}: column {time_column!r} (time_column) has missing values")
+        row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
+        raise DataError(f"{where} has no value in data row {_data_row(frame, row)}")
     if not pd.api.types.is_numeric_dtype(stamps):
         # Dates written as text sort correctly only once parsed ("9/1/2020" < "10/1/2020").
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                stamps = pd.to_datetime(stamps)
-        except (ValueError, TypeError):
-            pass  # not dates: keep the text order, which is right for ISO-like stamps
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(stamps, errors="coerce")
+        if parsed.isna().any():
+            row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+            raise DataError(f"{where} has {stamps.iloc[row]!r} in data row {_data_row(frame, row)}, which is "
+                            "neither a number nor a date")
+        stamps = parsed
+    repeated = stamps.duplicated(keep=False).to_numpy()
+    if repeated.any():
+        first = int(np.flatnonzero(repeated)[0])
+        second = int(np.flatnonzero(repeated & (stamps == stamps.iloc[first]).to_numpy())[1])
+        raise DataError(f"{where} has {frame[time_column].iloc[first]!r} twice, in data rows "
+                        f"{_data_row(frame, first)} and {_data_row(frame, second)}; one row per time step")
     order = np.argsort(stamps.to_numpy(), kind="stable")
     return frame.iloc[order]
 
@@ -159,6 +202,64 @@ def _check_settings(look_back: int, horizon: int, scaling: str, train_fraction: 
                         field="problem.params.val_fraction")
 
 
+def _check_transforms(difference: int, seasonal_difference: int, transform: str, season: int | None) -> None:
+    if difference not in (0, 1, 2):
+        raise SpecError(f"must be 0, 1 or 2, got {difference}", field="problem.params.difference")
+    if seasonal_difference == 1 or seasonal_difference < 0:
+        raise SpecError(f"must be 0 (none) or a season length >= 2, got {seasonal_difference}"
+                        + ("; for a lag of 1 use difference: 1" if seasonal_difference == 1 else ""),
+                        field="problem.params.seasonal_difference")
+    if transform not in POWERS:
+        raise SpecError(f"must be one of {', '.join(POWERS)}, got {transform!r}", field="problem.params.transform")
+    if season is not None and season < 2:
+        raise SpecError(f"must be a season length >= 2, got {season}", field="problem.params.season")
+
+
+def _fit_transform(values: np.ndarray, train_end: int, columns: list[str], transform: str, difference: int,
+                   seasonal_difference: int, frame, shown: str) -> SeriesTransform:
+    """The transform of every used column, its Box-Cox lambdas fitted on the training rows."""
+    if transform != "none":
+        bad = values <= 0
+        if bad.any():
+            row, column = (int(i) for i in np.argwhere(bad)[0])
+            raise DataError(f"{shown}: column {columns[column]!r} has the value {values[row, column]:g} in data row "
+                            f"{_data_row(frame, row)}: transform: {transform} needs values > 0; add a constant to "
+                            "the column first, or use transform: none")
+    lambdas = tuple(fit_boxcox(values[:train_end, c]) for c in range(values.shape[1])) if transform == "boxcox" else ()
+    return SeriesTransform(transform, lambdas, difference, seasonal_difference)
+
+
+def _seasonal_naive(values: np.ndarray, last: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """For each window ending at row ``last``, the target ``season`` steps before each future step
+    (or whole seasons before, for steps beyond one season)."""
+    steps = np.arange(horizon)
+    lags = season * np.ceil((steps + 1) / season).astype(int)
+    return values[last[:, None] + 1 + steps[None, :] - lags[None, :]]
+
+
+def read_series(path: str, target: str | None = None) -> tuple[str, str | None, str, np.ndarray]:
+    """A CSV series as ``tuning init`` sees it: (name shown, time column, target, its values in time order).
+
+    The time column is the first column that is not numeric (it must parse as dates); the target
+    is ``target`` or the first numeric column. Every check of the loader applies.
+    """
+    source, shown = _resolve_path(path)
+    frame = _read_frame(source, shown)
+    text = [c for c in frame.columns if c not in frame.select_dtypes("number").columns]
+    time_column = text[0] if text else None
+    if time_column is not None:
+        frame = _sort_by_time(frame, time_column, shown)
+    if target is None:
+        numeric = [c for c in frame.select_dtypes("number").columns]
+        if not numeric:
+            listed = ", ".join(repr(c) for c in frame.columns)
+            raise DataError(f"{shown}: no numeric columns to forecast; columns are {listed}")
+        target = numeric[0]
+    elif target not in frame.columns:
+        raise _column_not_found(shown, target, frame)
+    return shown, time_column, target, _numeric_values(frame, target, shown)
+
+
 def csv_series(
     *,
     path: str,
@@ -170,14 +271,20 @@ def csv_series(
     train_fraction: float = 0.7,
     val_fraction: float = 0.15,
     time_column: str | None = None,
+    difference: int = 0,
+    seasonal_difference: int = 0,
+    transform: str = "none",
+    season: int | None = None,
     seed: int = 0,
 ) -> Problem:
     """Forecast the next values of one column of your own CSV time series (regression).
 
-    Rows are split chronologically (train, then validation, then test), each column is scaled
-    with statistics of the training rows only, and sliding windows are cut inside each split.
-    Scores are reported in the target's original units; the baseline repeats the last
-    observed target value (persistence).
+    Rows are split chronologically (train, then validation, then test); every used column is
+    transformed (``transform``, then differencing) and scaled with statistics of the training
+    rows only, and sliding windows are cut inside each split. Scores are reported in the
+    target's original units; the baselines are persistence (the last observed value), seasonal
+    naive (the value one season before, with ``season`` or ``seasonal_difference``) and the
+    training mean, and a study is compared with the strongest of them.
 
     Args:
         path: the CSV file, or ``"example"`` for the monthly series shipped with ``tuning``.
@@ -192,11 +299,17 @@ def csv_series(
         val_fraction: share of the following rows used for validation; the rest is test
             (no test split when the two fractions add up to 1).
         time_column: if given, rows are sorted by this column before anything else.
+        difference: 1 or 2: model the changes from step to step (removes a trend); 0: none.
+        seasonal_difference: K >= 2: model the change from K steps before (removes a season).
+        transform: ``"log"`` or ``"boxcox"`` (lambda fitted on the training rows) before
+            differencing, for a variance that grows with the level; values must be > 0.
+        season: season length of the seasonal-naive baseline (default ``seasonal_difference``).
         seed: accepted so every problem has the same interface; nothing here is random.
     """
     if not path:
         raise SpecError("is required: the CSV file to load, or 'example'", field="problem.params.path")
     _check_settings(look_back, horizon, scaling, train_fraction, val_fraction)
+    _check_transforms(difference, seasonal_difference, transform, season)
     source, shown = _resolve_path(path)
     frame = _read_frame(source, shown)
     if time_column is not None:
@@ -225,24 +338,54 @@ def csv_series(
     n_rows = len(values)
     train_end = int(round(n_rows * train_fraction))
     val_end = int(round(n_rows * (train_fraction + val_fraction)))
-    parts = {"train": values[:train_end], "val": values[train_end:val_end], "test": values[val_end:]}
-    if len(parts["test"]) == 0 and train_fraction + val_fraction >= 1 - 1e-9:
-        del parts["test"]  # the user asked for no test split
+    season = season or seasonal_difference or None
+    if season is not None and season >= train_end:
+        raise SpecError(f"a season of {season} rows needs more than the {train_end} training rows",
+                        field="problem.params.season")
+    series = _fit_transform(values, train_end, list(columns), transform, difference, seasonal_difference, frame,
+                            shown)
+    memory = series.memory
+    transformed = series.power_forward(values)
+    changes = series.differenced(transformed)  # row i is the series' row i + memory
+    bounds = {"train": (memory, train_end), "val": (train_end, val_end), "test": (val_end, n_rows)}
+    if val_end == n_rows and train_fraction + val_fraction >= 1 - 1e-9:
+        del bounds["test"]  # the user asked for no test split
     window = look_back + horizon
-    for split, rows in parts.items():
-        if len(rows) < window:
+    for split, (start, end) in bounds.items():
+        if end - start < window:
+            consumed = f" ({memory} consumed by differencing)" if split == "train" and memory else ""
             raise DataError(
-                f"{shown}: the {split} split has {len(rows)} of {n_rows} rows, but one window needs "
+                f"{shown}: the {split} split has {end - start} of {n_rows} rows{consumed}, but one window needs "
                 f"look_back + horizon = {window} rows; use a longer series, a shorter look_back or "
                 f"horizon, or other train_fraction/val_fraction")
 
-    offset, scale = fit_scaler(parts["train"], scaling)
-    windows = {split: _windows((rows - offset) / scale, look_back, horizon, target_index)
-               for split, rows in parts.items()}
+    offset, scale = fit_scaler(changes[: train_end - memory], scaling)
+    scaled = (changes - offset) / scale
+    inverse = SeriesInverse(float(offset[target_index]), float(scale[target_index]), series, target_index)
+    windows, history, last_rows = {}, {}, {}
+    for split, (start, end) in bounds.items():
+        windows[split] = _windows(scaled[start - memory:end - memory], look_back, horizon, target_index)
+        last = np.arange(start, end - window + 1) + look_back - 1  # the row of each window's last input
+        last_rows[split] = last
+        history[split] = transformed[last[:, None] + np.arange(1 - memory, 1)[None, :], target_index]
+
+    level = values[:, target_index]
+    forecasts = {"persistence": lambda last: np.repeat(level[last][:, None], horizon, axis=1)}
+    if season is not None:
+        forecasts[f"seasonal naive ({season})"] = lambda last: _seasonal_naive(level, last, horizon, season)
+    mean = float(level[:train_end].mean())
+    forecasts["training mean"] = lambda last: np.full((len(last), horizon), mean)
+    baselines = tuple(
+        Baseline(name, *(inverse.to_model(forecast(last_rows[s]), history[s]) if s in bounds else None
+                         for s in ("val", "test")))
+        for name, forecast in forecasts.items())
+
     x_test, y_test = windows.get("test", (None, None))
     params = dict(path=path, columns=list(columns), target=target, look_back=look_back, horizon=horizon,
                   scaling=scaling, train_fraction=train_fraction, val_fraction=val_fraction,
-                  time_column=time_column, seed=seed)
+                  time_column=time_column, difference=difference, seasonal_difference=seasonal_difference,
+                  transform=transform, season=season, seed=seed)
+    done = series.describe()
     return Problem(
         name="csv",
         task="regression",
@@ -250,13 +393,16 @@ def csv_series(
         y_train=windows["train"][1],
         x_val=windows["val"][0],
         y_val=windows["val"][1],
-        naive_val=persistence(windows["val"][0], horizon, feature=target_index),
         x_test=x_test,
         y_test=y_test,
-        naive_test=None if x_test is None else persistence(x_test, horizon, feature=target_index),
-        inverse=AffineInverse(float(offset[target_index]), float(scale[target_index])),
+        baselines=baselines,
+        inverse=inverse,
+        history=history if memory else None,
+        transforms="" if done == "none" else f"{done} (fitted on the training rows)",
+        check_range=True,
         description=f"{summary_line(csv_series)} [{shown}: {target!r}, {horizon} step(s) "
-                    f"from {look_back} of {len(columns)} column(s)]",
+                    f"from {look_back} of {len(columns)} column(s)"
+                    + ("" if done == "none" else f"; {done}") + "]",
         params=params,
     )
 

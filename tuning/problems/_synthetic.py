@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tuning.errors import SpecError
-from tuning.problems._base import Problem, class_frequencies, persistence
+from tuning.problems._base import Baseline, Problem, class_frequencies, persistence
 
 #: Symbols of the addition problem: the ten digits, the plus sign and the padding space.
 ADDITION_ALPHABET = "0123456789+ "
@@ -66,7 +66,8 @@ def _assemble(
     sequence_output: bool = False,
     loss: str = "",
 ) -> Problem:
-    """Cut generated samples into consecutive train/val/test blocks and attach the baseline."""
+    """Cut generated samples into consecutive train/val/test blocks and attach the baseline
+    (named after the naive function: ``persistence`` or ``class frequencies``)."""
     n_train, n_val, n_test = sizes
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=np.float32)
@@ -80,10 +81,10 @@ def _assemble(
         y_train=y_train,
         x_val=x_val,
         y_val=y_val,
-        naive_val=naive(x_val, y_train),
+        baselines=(Baseline(naive.__name__.strip("_").replace("_", " "), naive(x_val, y_train),
+                            naive(x_test, y_train) if has_test else None),),
         x_test=x_test if has_test else None,
         y_test=y_test if has_test else None,
-        naive_test=naive(x_test, y_train) if has_test else None,
         sequence_output=sequence_output,
         loss=loss,
         description=description,
@@ -91,12 +92,15 @@ def _assemble(
     )
 
 
-def _prior_baseline(x_part: np.ndarray, y_train: np.ndarray) -> np.ndarray:
+def _class_frequencies(x_part: np.ndarray, y_train: np.ndarray) -> np.ndarray:
     return class_frequencies(y_train, len(x_part))
 
 
 def _persistence_baseline(horizon: int) -> NaiveFn:
-    return lambda x_part, _y_train: persistence(x_part, horizon)
+    def _persistence(x_part: np.ndarray, _y_train: np.ndarray) -> np.ndarray:
+        return persistence(x_part, horizon)
+
+    return _persistence
 
 
 def echo(
@@ -133,7 +137,7 @@ def echo(
     symbols = rng.integers(0, n_features, size=(n_train + n_val + n_test, length))
     x = _one_hot(symbols, n_features)
     y = x[:, out_index, :]
-    return _assemble("echo", "multiclass", x, y, (n_train, n_val, n_test), _prior_baseline,
+    return _assemble("echo", "multiclass", x, y, (n_train, n_val, n_test), _class_frequencies,
                      description=summary_line(echo), params=params)
 
 
@@ -243,7 +247,7 @@ def addition(
     answers = [str(total).rjust(answer_width) for total in terms.sum(axis=1)]
     x = _encode_strings(questions)
     y = _encode_strings(answers)
-    return _assemble("addition", "multiclass", x, y, (n_train, n_val, n_test), _prior_baseline,
+    return _assemble("addition", "multiclass", x, y, (n_train, n_val, n_test), _class_frequencies,
                      sequence_output=True, description=summary_line(addition), params=params)
 
 
@@ -313,7 +317,7 @@ def cumsum(
     values = rng.random((n_train + n_val + n_test, n_timesteps))
     labels = np.cumsum(values, axis=1) > n_timesteps / 4.0
     return _assemble("cumsum", "binary", values[..., None], labels[..., None], (n_train, n_val, n_test),
-                     _prior_baseline, sequence_output=True, description=summary_line(cumsum), params=params)
+                     _class_frequencies, sequence_output=True, description=summary_line(cumsum), params=params)
 
 
 def tenths(*, seed: int = 0) -> Problem:
@@ -337,7 +341,7 @@ def tenths(*, seed: int = 0) -> Problem:
         y_train=y_train,
         x_val=x_val,
         y_val=y_val,
-        naive_val=persistence(x_val, 1),
+        baselines=(Baseline("persistence", persistence(x_val, 1)),),
         description=summary_line(tenths),
         params={"seed": seed},
     )

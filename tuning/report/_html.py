@@ -63,7 +63,7 @@ def summary_rows(summary: pd.DataFrame, params: list[str], aggregate: str = "mea
     """Headers and cells of the per-config table, best first (the order summary_table gives)."""
     headers = ["rank", "config", *[p.removeprefix("param_") for p in params], "seeds", "failed", "diverged",
                "mean", "std", "95 % CI", f"aggregate ({aggregate})", "its 95 % interval", "could be best", "P(best)",
-               "p worse", "paired", "seed corr", "equivalent", "weights", "skill vs naive", "diagnosis", "fit s",
+               "p worse", "paired", "seed corr", "equivalent", "weights", "skill vs naive", "baseline", "diagnosis", "fit s",
                "status"]
     few = "fewer than 2 seeds"
     rows = []
@@ -86,7 +86,7 @@ def summary_rows(summary: pd.DataFrame, params: list[str], aggregate: str = "mea
                      cell(rec["n_seeds"]), cell(rec["n_failed"]), cell(rec["divergence_rate"]), cell(rec["mean"]),
                      cell(rec["std"]), ci, cell(rec["aggregate"]), interval, could, cell(rec["prob_best"]),
                      cell(rec["p_vs_best"]), paired, cell(rec["seed_corr"]), equivalent, cell(rec["trainable_weights"]),
-                     cell(rec["skill_vs_baseline"]), diagnosis, cell(rec["fit_seconds"]),
+                     cell(rec["skill_vs_baseline"]), cell(None, text=fmt(rec.get("baseline"))), diagnosis, cell(rec["fit_seconds"]),
                      cell(None, text=fmt(rec["status"]))])
     return headers, rows
 
@@ -106,6 +106,18 @@ def best_config(summary: pd.DataFrame, params: list[str]) -> dict | None:
             "mean": fmt(rec["mean"]), "std": fmt(rec["std"]), "ci_low": fmt(rec["ci95_low"]),
             "ci_high": fmt(rec["ci95_high"]), "n_seeds": rec["n_seeds"], "diagnosis": rec.get("diagnosis"),
             "evidence": rec.get("diagnosis_evidence")}
+
+
+def baseline_context(results) -> dict[str, Any]:
+    """The strongest naive baseline's scores and name, every baseline on the metric, the transforms."""
+    from tuning.analysis.tables import baseline_name
+
+    stored = results.baseline
+    every = stored.get("baselines") or {}
+    return {"baseline": [(k, fmt(v)) for k, v in sorted(stored.items()) if isinstance(v, int | float)],
+            "baseline_name": baseline_name(results),
+            "baselines": [(name, fmt(scores.get(results.metric))) for name, scores in every.items()],
+            "transforms": (stored.get("data") or {}).get("transforms")}
 
 
 def context(study: str, storage, out_dir: str | Path | None = None, margin: object | None = None) -> dict[str, Any]:
@@ -147,7 +159,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
         "best": best_config(summary, params) if len(summary) else None,
         "summary": summary_rows(summary, params, objective.get("aggregate") or "mean"),
         "marginals": frame_rows(tables["marginals"]), "verdict": reading.lines,
-        "plots": plots, "baseline": [(k, fmt(v)) for k, v in sorted(results.baseline.items())],
+        "plots": plots, "warnings": reading.warnings, **baseline_context(results),
         "failed_trials": [{"number": t["number"], "reason": t.get("fail_reason") or "(no reason recorded)",
                            "params": ", ".join(f"{k}={v}" for k, v in (t.get("params") or {}).items())}
                           for t in trials if t["status"] == TrialStatus.FAILED],

@@ -49,7 +49,7 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     """
     from tuning.backends import make_backend
     from tuning.fit import cached_problem
-    from tuning.runners import make_runner
+    from tuning.runners import make_runner, procedure_notice
     from tuning.search.evaluator import Evaluator
     from tuning.space import SearchSpace, base_config
 
@@ -58,16 +58,29 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
         problem = cached_problem(spec.problem.name, json.dumps(spec.problem.params, sort_keys=True))
     except SpecError as exc:  # a value the problem refuses while generating its data
         raise with_source(exc, spec._source) from None
-    baseline = problem.baseline()
-    if spec.objective.metric not in baseline:
-        raise SpecError(f"unknown metric {spec.objective.metric!r} for problem {problem.name!r}; "
-                        f"choose one of {', '.join(sorted(baseline))}", source=spec._source, field="objective.metric")
-    store = Store(spec.storage)
-    _check_stored_spec(store, spec, baseline, problem.fingerprint())
-
+    # The strongest naive baseline on the study's metric, its name, every baseline, the data's facts.
+    baseline = {**problem.baseline(spec.objective.metric, spec.objective.direction), "data": problem.facts()}
     space = SearchSpace.from_spec(spec)
     base = base_config(spec)
-    runner = make_runner(spec.runner, spec.jobs)
+    scored = {k for k, v in baseline.items() if isinstance(v, float)}
+    if spec.model.builder is not None:  # tried once before the store is touched; its model may score more
+        scored |= _try_builder(spec, problem, space.to_config(space.first_point(), base))
+    if spec.objective.metric not in scored:
+        raise SpecError(f"unknown metric {spec.objective.metric!r} for problem {problem.name!r}; "
+                        f"choose one of {', '.join(sorted(scored))}", source=spec._source, field="objective.metric")
+    store = Store(spec.storage)
+    procedure = _check_stored_spec(store, spec, baseline, problem.fingerprint())
+
+    if spec.model.builder is not None:
+        runner = make_runner("sequential" if spec.runner == "auto" else spec.runner, spec.jobs)
+        if spec.runner == "auto":
+            reporter.note(f"runner auto: your model.builder is fitted one seed at a time "
+                          f"({'processes' if spec.jobs > 1 else 'sequential'}); fused seeds need the built-in families")
+    else:
+        runner = make_runner(spec.runner, spec.jobs, procedure)  # the study's procedure, whatever this run names
+        notice = procedure_notice(spec.name, spec.runner, procedure)
+        if notice:
+            reporter.note(notice)
     try:
         backend = make_backend(spec, store, space, base, order_grid=runner.order_grid)
     except SpecError as exc:  # e.g. KerasTuner's bayesian sampler without scikit-learn
@@ -154,12 +167,21 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
                         counts["run"], counts["reused"], recovered)
 
 
-def _check_stored_spec(store: Store, spec: StudySpec, baseline: dict[str, float], fingerprint: str) -> None:
-    """Create the study record, or check that the stored one computes the same fits on the same data."""
+def _check_stored_spec(store: Store, spec: StudySpec, baseline: dict[str, float], fingerprint: str) -> str:
+    """Create the study record, or check that the stored one computes the same fits on the same data.
+
+    Returns the study's procedure (``tuning.runners.PROCEDURES``): recorded when the study is
+    created, and kept on every later run, so that no config's seeds mix two procedures.
+    """
+    from tuning.runners import procedure_of, stored_procedure
+
     record = store.study_record(spec.name)
+    model_print = _model_fingerprint(spec)
     if record is None:
-        store.save_study(spec.name, spec.to_json(), baseline, fingerprint)
-        return
+        procedure = procedure_of(spec.runner)
+        store.save_study(spec.name, spec.to_json(), baseline, fingerprint, procedure=procedure,
+                         model_fingerprint=model_print)
+        return procedure
     stored_print = record.get("data_fingerprint")
     if stored_print is None:  # stored before fingerprints were kept: this run's data is the record
         store.set_fingerprint(spec.name, fingerprint)
@@ -176,6 +198,12 @@ def _check_stored_spec(store: Store, spec: StudySpec, baseline: dict[str, float]
             f"study {spec.name!r} already exists in {store.url} with a different {field}; "
             "give the study a new name to start afresh", source=spec._source, field=field,
         )
+    if record.get("model_fingerprint") != model_print:
+        raise SpecError(
+            f"study {spec.name!r} already exists in {store.url} with another version of builder "
+            f"{spec.model.builder} (builder fingerprint {record.get('model_fingerprint')}, now {model_print}): its "
+            "code changed since the study's fits were computed; give the study a new name to start afresh",
+            source=spec._source, field="model.builder")
     if spec.backend != stored.backend:
         raise SpecError(
             f"study {spec.name!r} already exists in {store.url} with backend {stored.backend!r}; it cannot continue "
@@ -190,8 +218,44 @@ def _check_stored_spec(store: Store, spec: StudySpec, baseline: dict[str, float]
             f"whose state is stored; it cannot continue as {now.name!r} (seed {now.seed}); give the study a new name",
             source=spec._source, field="sampler",
         )
+    procedure = stored_procedure(record.get("procedure"), stored.runner)
+    if record.get("procedure") is None:  # stored before procedures were kept: from its runner then
+        store.set_procedure(spec.name, procedure)
     if spec.to_json() != stored.to_json():  # more trials or seeds, another sampler or runner
         store.update_spec(spec.name, spec.to_json())
+    return procedure
+
+
+def _try_builder(spec: StudySpec, problem: Any, config: dict[str, Any]) -> set[str]:
+    """Build the spec's builder once on ``config``; the ``val_``/``test_`` scores its compiled metrics add.
+
+    A builder that lives only in this process (``tuning.builders.register_builder``) cannot be
+    imported by worker processes, so it is refused with ``jobs`` > 1 here, in one line.
+    """
+    from tuning.builders import importable_by_workers
+    from tuning.fit import import_tensorflow_quietly
+    from tuning.models import try_builder
+
+    if spec.jobs > 1 and not importable_by_workers(spec.model.builder):
+        raise SpecError(f"{spec.model.builder} is a function of this process only, which worker processes cannot "
+                        "import: use jobs 1, or put it in a module and name it module:function",
+                        source=spec._source, field="model.builder")
+    import_tensorflow_quietly()
+    try:
+        names = try_builder(config, problem)
+    except SpecError as exc:
+        raise with_source(exc, spec._source) from None
+    splits = ("val", "test") if problem.has_test else ("val",)
+    return {f"{split}_{name}" for name in names for split in splits}
+
+
+def _model_fingerprint(spec: StudySpec) -> str | None:
+    """The builder's fingerprint (its path and source), or ``None`` for the built-in families."""
+    if spec.model.builder is None:
+        return None
+    from tuning.builders import fingerprint
+
+    return fingerprint(spec.model.builder)
 
 
 @contextmanager
