@@ -39,6 +39,15 @@ because fit settings belong to the evaluator):
     The Conv1D front of ``cnn_lstm`` (``same`` padding, relu).
 ``decoder_layers`` (1), ``decoder_units`` (the encoder's last width)
     The decoder stack of ``encoder_decoder``; ``decoder_units`` may be a per-layer list too.
+``mask_value`` (none)
+    Padded variable-length sequences: a ``Masking(mask_value)`` layer on the inputs, so that the
+    steps whose features all equal ``mask_value`` are skipped by the recurrent layers. The Conv1D
+    front of ``cnn_lstm`` and the flattened window of ``dense`` carry no mask: there the padded
+    steps are set to 0, and the recurrent layers after the Conv1D get the input's mask (pooled
+    like the steps with ``pool_size``).
+``builder``, ``style``
+    Your own model instead of a family: see :mod:`tuning.builders`; :func:`build_model` calls it
+    and compiles what it returns unless it came compiled.
 
 Heads: regression is linear, binary sigmoid, multiclass softmax. Vector targets read the last
 recurrent state; per-step targets (as many output steps as input steps) put a TimeDistributed
@@ -75,6 +84,7 @@ _COMMON_DEFAULTS = {
     "learning_rate": 0.001,
     "momentum": 0.9,
     "loss": None,
+    "mask_value": None,
 }
 _FAMILY_DEFAULTS = {
     "vanilla": {},
@@ -116,6 +126,8 @@ def build_model(config: dict, problem: Problem) -> keras.Model:
         DataError: the problem's targets are neither [samples, outputs] nor
             [samples, out_steps, outputs].
     """
+    if config.get("builder"):
+        return _from_builder(config, problem)
     cfg = _resolve(config)
     in_steps = problem.input_shape[0]
     target_shape = _target_shape(problem)
@@ -123,8 +135,9 @@ def build_model(config: dict, problem: Problem) -> keras.Model:
     head_activation = _HEAD_ACTIVATIONS[problem.task]
 
     inputs = keras.Input(shape=problem.input_shape, name="sequence")
+    features, mask = _masking(cfg, inputs, per_step)
     if cfg["family"] == "encoder_decoder":
-        outputs = _encoder_decoder(cfg, inputs, problem.task, target_shape, head_activation)
+        outputs = _encoder_decoder(cfg, features, problem.task, target_shape, head_activation)
     else:
         if per_step and target_shape[0] != in_steps:
             raise SpecError(
@@ -133,23 +146,106 @@ def build_model(config: dict, problem: Problem) -> keras.Model:
                 field="model.family",
             )
         if cfg["family"] == "dense":  # per-step targets keep the steps; a vector target sees the whole window
-            encoded = inputs if per_step else keras.layers.Flatten(name="window")(inputs)
+            encoded = features if per_step else keras.layers.Flatten(name="window")(features)
         else:
-            features = _cnn_front(cfg, inputs, in_steps, per_step) if cfg["family"] == "cnn_lstm" else inputs
-            encoded = _recurrent_stack(cfg, features, cfg["units"], last_returns_sequences=per_step, prefix="")
+            if cfg["family"] == "cnn_lstm":
+                features, mask = _cnn_front(cfg, features, in_steps, per_step, mask)
+            encoded = _recurrent_stack(cfg, features, cfg["units"], last_returns_sequences=per_step, prefix="",
+                                       mask=mask)
         dense = keras.layers.Dense(
             target_shape[-1], activation=head_activation, kernel_initializer=cfg["initializer"], name="head"
         )
         outputs = keras.layers.TimeDistributed(dense, name="per_step_head")(encoded) if per_step else dense(encoded)
 
     model = keras.Model(inputs, outputs, name=cfg["family"])
+    _compile(model, cfg, problem)
+    return model
+
+
+def _compile(model: keras.Model, cfg: dict, problem: Problem) -> None:
+    """Compile with the config's optimizer and learning rate and the problem's (or config's) loss."""
     loss = cfg["loss"] or problem.loss
     if problem.task == "regression":
         metrics = ["mse"] if loss in _MAE_LOSSES else ["mae"]
     else:
         metrics = ["accuracy"]
     model.compile(optimizer=_optimizer(cfg), loss=loss, metrics=metrics)
+
+
+def _from_builder(config: dict, problem: Problem) -> keras.Model:
+    """The model of the config's builder, compiled here unless the builder compiled it.
+
+    Raises:
+        SpecError: the builder does not import (every config would fail alike).
+        NotAModel: it returned something other than a Keras model shaped for the problem.
+        Exception: whatever the builder raised for this config.
+    """
+    from tuning.builders import call_builder, check_model, describe
+
+    compile_cfg = _resolve_compile(config)
+    info = describe(problem, compile_cfg["loss"])
+    model = call_builder(config, info)
+    check_model(model, config["builder"], info)
+    if not getattr(model, "compiled", False):
+        _compile(model, compile_cfg, problem)
     return model
+
+
+def try_builder(config: dict, problem: Problem) -> list[str]:
+    """Build the config's builder once (before any fit) and return the metrics its model reports.
+
+    This is where a builder that does not import, raises, or returns no Keras model (``None``)
+    stops the study in one line, before the store is touched. The metric names (``auc``,
+    ``accuracy`` ...) come from evaluating the compiled model on a few validation samples, so
+    the objective can be checked against what the fits will score.
+
+    Raises:
+        SpecError: ``field="model.builder"``, naming the builder and the config.
+    """
+    from tuning.builders import NotAModel, user_config
+
+    path = config["builder"]
+    shown = user_config(config)
+    try:
+        model = _from_builder(config, problem)
+        sample = min(len(problem.x_val), 8)
+        found = model.evaluate(problem.x_val[:sample], problem.y_val[:sample], batch_size=sample, verbose=0,
+                               return_dict=True)
+    except SpecError:
+        raise
+    except NotAModel as exc:
+        raise SpecError(f"{exc} (for the first config {shown})", field="model.builder") from None
+    except Exception as exc:
+        text = str(exc).strip()
+        message = f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+        raise SpecError(f"builder {path} failed on the first config {shown}: {message}", field="model.builder") from None
+    finally:
+        keras.backend.clear_session(free_memory=False)
+    return sorted(found)
+
+
+def _resolve_compile(config: dict) -> dict:
+    """The compile settings of a builder's config: optimizer, learning rate, momentum, loss."""
+    keys = ("optimizer", "learning_rate", "momentum", "loss")
+    return _resolve({"family": "vanilla", **{k: config[k] for k in keys if k in config}})
+
+
+def _masking(cfg: dict, inputs, per_step: bool):
+    """(features, mask) with the padding ``mask_value`` asks to skip; (inputs, None) without.
+
+    Recurrent layers read the mask a ``Masking`` layer attaches to its output. The Conv1D front
+    and Flatten carry no mask (Keras drops it, with a warning on every call), so there the padded
+    steps are set to zero by a ``Multiply`` and the mask is returned for the recurrent layers
+    after the front. Either layer is one the fused graph does not know, so masked configs are
+    fitted one by one.
+    """
+    if cfg["mask_value"] is None:
+        return inputs, None
+    if cfg["family"] == "cnn_lstm" or (cfg["family"] == "dense" and not per_step):
+        mask = keras.ops.any(keras.ops.not_equal(inputs, cfg["mask_value"]), axis=-1)
+        weights = keras.ops.cast(keras.ops.expand_dims(mask, -1), inputs.dtype)
+        return keras.layers.Multiply(name="masking")([inputs, weights]), mask
+    return keras.layers.Masking(mask_value=cfg["mask_value"], name="masking")(inputs), None
 
 
 def _target_shape(problem: Problem) -> tuple[int, ...]:
@@ -160,8 +256,12 @@ def _target_shape(problem: Problem) -> tuple[int, ...]:
     return shape
 
 
-def _cnn_front(cfg: dict, inputs, in_steps: int, per_step: bool):
-    """Conv1D (+ MaxPooling1D) feature extractor; ``same`` padding keeps the step count."""
+def _cnn_front(cfg: dict, inputs, in_steps: int, per_step: bool, mask=None):
+    """Conv1D (+ MaxPooling1D) feature extractor; ``same`` padding keeps the step count.
+
+    Returns (features, mask): the input's mask, pooled like the steps (a pooled step counts when
+    any step in its window does), for the recurrent layers after the front.
+    """
     x = keras.layers.Conv1D(
         cfg["filters"],
         cfg["kernel_size"],
@@ -183,7 +283,11 @@ def _cnn_front(cfg: dict, inputs, in_steps: int, per_step: bool):
         if pool > in_steps:
             raise SpecError(f"pool_size {pool} exceeds the {in_steps} input steps", field="model.pool_size")
         x = keras.layers.MaxPooling1D(pool, name="max_pooling1d")(x)
-    return x
+        if mask is not None:
+            kept = (in_steps // pool) * pool
+            windows = keras.ops.reshape(mask[:, :kept], (-1, in_steps // pool, pool))
+            mask = keras.ops.any(windows, axis=-1)
+    return x, mask
 
 
 def _encoder_decoder(cfg: dict, inputs, task: str, target_shape: tuple[int, ...], head_activation: str):
@@ -209,8 +313,11 @@ def _encoder_decoder(cfg: dict, inputs, task: str, target_shape: tuple[int, ...]
     return x
 
 
-def _recurrent_stack(cfg: dict, x, units: list[int], *, last_returns_sequences: bool, prefix: str):
-    """One recurrent layer per entry of ``units``; all but the last hand on full sequences."""
+def _recurrent_stack(cfg: dict, x, units: list[int], *, last_returns_sequences: bool, prefix: str, mask=None):
+    """One recurrent layer per entry of ``units``; all but the last hand on full sequences.
+
+    ``mask`` goes to the first layer when the tensor does not carry one itself (after a Conv1D).
+    """
     cell_class = keras.layers.GRU if cfg["cell"] == "gru" else keras.layers.LSTM
     bidirectional = cfg["family"] == "bidirectional"
     for index, width in enumerate(units, start=1):
@@ -226,7 +333,7 @@ def _recurrent_stack(cfg: dict, x, units: list[int], *, last_returns_sequences: 
         )
         if bidirectional:
             layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{name}")
-        x = layer(x)
+        x = layer(x, mask=mask) if mask is not None and index == 1 else layer(x)
     return x
 
 
@@ -272,6 +379,10 @@ def _resolve(config: dict) -> dict:
         cfg["momentum"] = _fraction("momentum", cfg["momentum"])
     if cfg["loss"] is not None:
         _check_loss(cfg["loss"])
+    if cfg["mask_value"] is not None:
+        if not _is_real(cfg["mask_value"]) or not math.isfinite(cfg["mask_value"]):
+            raise SpecError(f"must be a finite number (got {cfg['mask_value']!r})", field="model.mask_value")
+        cfg["mask_value"] = float(cfg["mask_value"])
 
     if family == "cnn_lstm":
         for key in ("filters", "kernel_size", "pool_size"):

@@ -29,17 +29,21 @@ if TYPE_CHECKING:  # optuna is imported only where trials are made
 class SearchSpace:
     """Typed axes of a study, in a stable (sorted) order."""
 
-    def __init__(self, params: dict[str, ParamSpec], *, default_layers: int = 1, layers_fixed: bool = False):
+    def __init__(self, params: dict[str, ParamSpec], *, default_layers: int = 1, layers_fixed: bool = False,
+                 builtin: bool = True):
         self.params = dict(sorted(params.items()))
         self.default_layers = default_layers
         self.layers_fixed = layers_fixed
+        # The built-in families give family, layers and per-layer units a meaning; a builder's
+        # axes are taken as they are (its ``units_1`` is its own, not a per-layer width).
+        self.builtin = builtin
         units = self.params.get("units")
-        self.per_layer_units = bool(units and units.per_layer)
+        self.per_layer_units = bool(builtin and units and units.per_layer)
 
     @classmethod
     def from_spec(cls, spec: StudySpec) -> SearchSpace:
         return cls(spec.space, default_layers=_default_layers(spec.model.family, spec.model.layers),
-                   layers_fixed=spec.model.layers is not None)
+                   layers_fixed=spec.model.layers is not None, builtin=spec.model.builder is None)
 
     def __len__(self) -> int:
         return len(self.grid())
@@ -62,13 +66,25 @@ class SearchSpace:
                 expanded.append({**point, **{f"units_{i + 1}": u for i, u in enumerate(combo)}})
         return expanded
 
+    def first_point(self) -> dict[str, Any]:
+        """A point every space has: each axis's first grid value, or its low end for a float range.
+
+        The config a builder is tried on before any fit (it need not be the first one proposed).
+        """
+        point = {name: axis.grid_values()[0] if axis.values is not None or axis.type == "int"
+                 else float(axis.low) for name, axis in self._plain_axes().items()}
+        if self.per_layer_units:
+            depth = int(point.get("layers", self.default_layers))
+            point.update({f"units_{i}": self.params["units"].grid_values()[0] for i in range(1, depth + 1)})
+        return point
+
     def distributions(self, point: dict[str, Any]) -> dict[str, optuna.distributions.BaseDistribution]:
         """Optuna distributions for the parameters present in ``point`` (grid values as choices)."""
         import optuna
 
         dists = {}
         for name in point:
-            axis = self.params["units"] if name.startswith("units_") else self.params[name]
+            axis = self.params["units"] if self.per_layer_units and name.startswith("units_") else self.params[name]
             dists[name] = optuna.distributions.CategoricalDistribution(axis.grid_values())
         return dists
 
@@ -84,6 +100,9 @@ class SearchSpace:
     def to_config(self, point: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
         """Merge a point over the fixed settings ``base``; collect ``units_<i>`` into a list."""
         config = dict(base)
+        if not self.builtin:
+            config.update(point)
+            return config
         units = [point[f"units_{i}"] for i in range(1, len(point) + 1) if f"units_{i}" in point]
         config.update({k: v for k, v in point.items() if not k.startswith("units_")})
         if "family" in point and "layers" not in point and not self.layers_fixed:
@@ -95,9 +114,17 @@ class SearchSpace:
 
 
 def base_config(spec: StudySpec) -> dict[str, Any]:
-    """The fixed settings every config of the study starts from (model fields + epochs/batch)."""
-    config = {k: v for k, v in spec.model.model_dump(mode="json").items() if v is not None}
-    config["layers"] = _default_layers(spec.model.family, spec.model.layers)
+    """The fixed settings every config of the study starts from (model fields + epochs/batch).
+
+    With a builder: its path (and ``style``), its ``model.params`` spread into the config, and
+    the compile settings the spec sets (the model section dumps no defaults for a builder).
+    """
+    model = spec.model.model_dump(mode="json")
+    params = model.pop("params", {})
+    config = {k: v for k, v in model.items() if v is not None}
+    if spec.model.builder is None:
+        config["layers"] = _default_layers(spec.model.family, spec.model.layers)
+    config.update(params)
     config["epochs"] = spec.fit.epochs
     config["batch_size"] = spec.fit.batch_size
     if spec.fit.early_stopping is not None:

@@ -23,7 +23,9 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -47,6 +49,8 @@ BACKEND_SAMPLERS = {"optuna": ("grid", "random", "tpe", "cmaes"),
 DEFAULT_SAMPLER = {"optuna": "tpe", "kerastuner": "bayesian"}
 AGGREGATES = ("mean", "median", "worst", "mean_plus_std", "iqm")
 RUNNERS = ("auto", "sequential", "processes", "fused")
+#: Words in a metric's name that make larger better (its direction when the spec names none).
+MAXIMIZED = ("accuracy", "exact_match", "auc", "precision", "recall", "f1")
 
 #: Names a searched parameter may have, with the accepted values of the categorical ones.
 MODEL_KEYS: dict[str, tuple | None] = {
@@ -54,9 +58,13 @@ MODEL_KEYS: dict[str, tuple | None] = {
     "recurrent_dropout": None, "activation": ACTIVATIONS, "initializer": INITIALIZERS,
     "optimizer": OPTIMIZERS, "learning_rate": None, "momentum": None, "filters": None,
     "kernel_size": None, "pool_size": None, "decoder_layers": None, "decoder_units": None, "loss": LOSSES,
+    "mask_value": None,
 }
 FIT_KEYS = ("epochs", "batch_size", "patience")
 SEARCHABLE = tuple(MODEL_KEYS) + FIT_KEYS
+#: The model keys ``tuning`` itself reads when a builder makes the model: it compiles with them.
+COMPILE_KEYS = ("optimizer", "learning_rate", "momentum", "loss")
+STYLES = ("config", "kerastuner")  # the same as tuning.builders.STYLES
 
 
 class _Strict(BaseModel):
@@ -162,7 +170,14 @@ class ProblemSpec(_Strict):
 
 
 class ModelSpec(_Strict):
-    """Fixed model settings; any of them can also be searched in ``space``."""
+    """Fixed model settings; any of them can also be searched in ``space``.
+
+    With ``builder`` (``"module:function"`` or ``"path/file.py:function"``) your function makes the
+    model (see :mod:`tuning.builders`); the built-in families' keys are then refused (they would be
+    silently ignored), ``params`` holds your builder's fixed settings, and only ``optimizer``,
+    ``learning_rate``, ``momentum`` and ``loss`` are read by ``tuning``, to compile a model your
+    builder did not compile. ``mask_value`` adds a ``Masking`` layer to the built-in families.
+    """
 
     family: Literal[FAMILIES] = "vanilla"  # type: ignore[valid-type]
     cell: Literal[CELLS] = "lstm"  # type: ignore[valid-type]
@@ -181,6 +196,10 @@ class ModelSpec(_Strict):
     decoder_layers: int | None = Field(default=None, ge=1)
     decoder_units: int | list[int] | None = None
     loss: Literal[LOSSES] | None = None  # type: ignore[valid-type]
+    mask_value: float | None = None
+    builder: str | None = None
+    style: Literal[STYLES] = "config"  # type: ignore[valid-type]
+    params: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("units")
     @classmethod
@@ -188,6 +207,53 @@ class ModelSpec(_Strict):
         if any(u < 1 for u in (value if isinstance(value, list) else [value])):
             raise ValueError("units must be >= 1")
         return value
+
+    @field_validator("builder")
+    @classmethod
+    def _builder_path(cls, value: str | None) -> str | None:
+        if value is not None:
+            from tuning.builders import parse_path  # no import of the builder here: that is at run time
+
+            parse_path(value)
+        return value
+
+    @model_validator(mode="after")
+    def _builder_settings(self) -> ModelSpec:
+        if self.builder is None:
+            if self.style != "config" or self.params:
+                wrong = "style" if self.style != "config" else "params"
+                raise ValueError(f"model.{wrong}: applies to a model.builder only")
+            return self
+        for name in self._builtin_keys():
+            if getattr(self, name) != _default(ModelSpec, name):
+                raise ValueError(f"model.{name}: a setting of the built-in families, which a builder replaces; "
+                                 "put your builder's settings in model.params (they reach it in the config)")
+        for name in self.params:
+            if name in COMPILE_KEYS or name in FIT_KEYS or name in ("builder", "style", "params"):
+                where = f"fit.{name}" if name in FIT_KEYS else f"model.{name}"
+                raise ValueError(f"model.params.{name}: tuning reads this one itself; set it as {where}")
+        return self
+
+    @classmethod
+    def _builtin_keys(cls) -> list[str]:
+        return [k for k in MODEL_KEYS if k not in COMPILE_KEYS]
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        # Settings left at their defaults are not written: a spec without a builder dumps as it did
+        # before builders existed (so its stored spec and its config keys stay the same), and a
+        # spec with one holds no built-in family settings that its builder would never read.
+        data = handler(self)
+        dropped = [k for k in ModelSpec.model_fields if k != "builder"] if self.builder else \
+            ["builder", "style", "params", "mask_value"]
+        for name in dropped:
+            if name in data and data[name] == _default(ModelSpec, name):
+                del data[name]
+        return data
+
+
+def _default(model: type[BaseModel], name: str) -> Any:
+    return model.model_fields[name].get_default(call_default_factory=True)
 
 
 class EarlyStoppingSpec(_Strict):
@@ -291,7 +357,7 @@ class ObjectiveSpec(_Strict):
     @model_validator(mode="after")
     def _direction(self) -> ObjectiveSpec:
         if self.direction is None:
-            maximize = any(word in self.metric for word in ("accuracy", "exact_match"))
+            maximize = any(word in self.metric for word in MAXIMIZED)
             object.__setattr__(self, "direction", "maximize" if maximize else "minimize")
         return self
 
@@ -332,12 +398,44 @@ class StudySpec(_Strict):
             return {**value, "sampler": DEFAULT_SAMPLER[value["backend"]]}
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _space_from_builder(cls, value: Any) -> Any:
+        # `space: from_builder` is read from a KerasTuner build(hp)'s own hp calls, here, when the
+        # spec is read (it imports the builder, hence Keras); the resolved space is what the store
+        # keeps, so status and report never import it. model.params win over what the calls ask for.
+        if not isinstance(value, dict) or value.get("space") != "from_builder":
+            return value
+        model = value.get("model") if isinstance(value.get("model"), dict) else {}
+        if not model.get("builder") or model.get("style") != "kerastuner":
+            raise ValueError("space: from_builder reads the hp calls of a KerasTuner build(hp); "
+                             "it needs model.builder and model.style: kerastuner")
+        from tuning.builders import space_from_builder
+
+        params = model.get("params") if isinstance(model.get("params"), dict) else {}
+        space, fixed = space_from_builder(model["builder"], params)
+        if not space:
+            raise ValueError(f"space: {model['builder']} asks for no hyperparameter on a dry run (hp.Int, hp.Choice ...)")
+        return {**value, "space": space, "model": {**model, "params": {**fixed, **params}}}
+
     @field_validator("space")
     @classmethod
-    def _known_axes(cls, space: dict[str, ParamSpec]) -> dict[str, ParamSpec]:
+    def _known_axes(cls, space: dict[str, ParamSpec], info: ValidationInfo) -> dict[str, ParamSpec]:
+        model = info.data.get("model")
+        builder = model is not None and model.builder is not None
         for name, param in list(space.items()):
-            if name not in SEARCHABLE:
-                raise ValueError(f"space.{name}: unknown parameter; searchable: {', '.join(SEARCHABLE)}")
+            if builder:
+                # Your builder reads the names it wants; only those tuning reads itself are checked.
+                if name in ("builder", "style") or name in model.params:
+                    raise ValueError(f"space.{name}: also fixed in model.params (or a builder key); "
+                                     "give it in one place")
+                if param.per_layer:
+                    raise ValueError(f"space.{name}: per_layer applies to the built-in families' units")
+                if name not in COMPILE_KEYS + FIT_KEYS:
+                    continue
+            elif name not in SEARCHABLE:
+                raise ValueError(f"space.{name}: unknown parameter; searchable: {', '.join(SEARCHABLE)} "
+                                 "(a model.builder may read any)")
             if MODEL_KEYS.get(name) is None:  # a numeric axis
                 if param.values is not None:
                     space[name] = param.model_copy(update={"grid": _numbers(name, param.values), "choices": None})
@@ -354,6 +452,9 @@ class StudySpec(_Strict):
 
     @model_validator(mode="after")
     def _sampler_fits_space(self) -> StudySpec:
+        if self.runner == "fused" and self.model.builder is not None:
+            raise ValueError("runner: fused trains the built-in families only; a model.builder runs with "
+                             "runner auto, sequential or processes")
         offered = BACKEND_SAMPLERS[self.backend]
         if self.sampler.name not in offered:
             owner = next(b for b, names in BACKEND_SAMPLERS.items() if self.sampler.name in names)

@@ -35,6 +35,9 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
     fixes initial weights, dropout masks and Keras's shuffling: the same task gives the same
     scores on the same machine. A NaN/inf loss fails the fit with the epoch it happened at.
     Spec mistakes found while building (``SpecError``) are raised: every seed would fail alike.
+    A config's own builder (``model.builder``) that raises, or returns no Keras model, fails that
+    fit with its message instead (another config may build); its scores gain the compiled
+    model's own metrics (``val_auc`` ...) beside :meth:`~tuning.problems.Problem.score`'s.
     """
     import_tensorflow_quietly()
     configure_threads(task.threads)
@@ -61,7 +64,17 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
-    model = build_model(model_config, problem)
+    custom = bool(model_config.get("builder"))
+    started = time.perf_counter()
+    if custom:
+        try:
+            model = build_model(model_config, problem)
+        except TuningError:
+            raise
+        except Exception as exc:  # the user's code, for this config: recorded, and the study goes on
+            return _failed(task, f"builder: {_one_line(exc)} (seed {task.seed})", {}, 0, started), None
+    else:
+        model = build_model(model_config, problem)
     weights = trainable_weights(model)
 
     x, y, x_val, y_val = training_arrays(problem, settings)
@@ -91,9 +104,13 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
                            weights), None
         loss = model_config.get("loss")
         scores = {f"val_{k}": v for k, v in problem.score(y_val, _predict(model, x_val), loss).items()}
+        if custom:
+            scores.update(compiled_metrics(model, "val", x_val, y_val, scores))
         if problem.has_test:
             test_scores = problem.score(problem.y_test, _predict(model, problem.x_test), loss)
             scores.update({f"test_{k}": v for k, v in test_scores.items()})
+            if custom:
+                scores.update(compiled_metrics(model, "test", problem.x_test, problem.y_test, scores))
         scores["train_loss"] = curves["loss"][-1]
         if not all(math.isfinite(v) for v in scores.values()):
             return _failed(task, f"diverged: non-finite predictions, seed {task.seed}", curves, epochs_run, started,
@@ -101,8 +118,7 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
     except TuningError:
         raise
     except Exception as exc:  # a fit that raises is recorded, and the study goes on
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return _failed(task, f"{type(exc).__name__}: {message} (seed {task.seed})", {}, 0, started, weights), None
+        return _failed(task, f"{_one_line(exc)} (seed {task.seed})", {}, 0, started, weights), None
     # The epoch whose weights early stopping kept (its own notion of best, min_delta included).
     best_epoch = int(stopper.best_epoch) + 1 if stopper is not None else None
     return FitResult(task.config_key, task.seed, OK, scores, curves, epochs_run, best_epoch,
@@ -124,6 +140,32 @@ def training_arrays(problem, settings: FitSettings) -> tuple:
         cut = int(round(len(x) * (1 - settings.validation_fraction)))
         return x[:cut], y[:cut], x[cut:], y[cut:]
     return x, y, problem.x_val, problem.y_val
+
+
+def compiled_metrics(model, split: str, x, y, scores: dict[str, float]) -> dict[str, float]:
+    """``<split>_<name>`` for each metric the compiled model reports that ``scores`` lacks.
+
+    ``Problem.score`` computes the scores every model shares (so they compare with the baseline);
+    a builder's model may report more (``auc``, ``precision``), which the objective can then name.
+    """
+    from tuning.fit.pipeline import VALIDATION_BATCH
+
+    found = model.evaluate(x, y, batch_size=max(1, min(len(x), VALIDATION_BATCH)), verbose=0, return_dict=True)
+    return {f"{split}_{name}": float(value) for name, value in found.items()
+            if f"{split}_{name}" not in scores and name != "loss" and _is_number(value)}
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def _predict(model, x):
