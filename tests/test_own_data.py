@@ -113,6 +113,55 @@ def test_array_problem_states_the_task(tmp_path):
     assert results.spec["problem"]["params"] == {"key": "three", "task": "multiclass", "n_classes": 3}
 
 
+def conv_lstm(config, problem):
+    """A model of one's own: Conv1D front, LSTM, sigmoid head (uncompiled: tuning compiles it)."""
+    import keras
+
+    inputs = keras.Input(problem.input_shape)
+    h = keras.layers.Conv1D(config["filters"], 3, padding="same", activation="relu")(inputs)
+    h = keras.layers.LSTM(config["units"])(h)
+    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(h))
+
+
+def kerastuner_build(hp):
+    """A KerasTuner build(hp), unchanged: it compiles itself, with an AUC metric."""
+    import keras
+
+    inputs = keras.Input((5, 2))
+    h = keras.layers.LSTM(hp.Int("units", 2, 4, step=2))(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(h))
+    model.compile(optimizer=keras.optimizers.Adam(hp.Choice("lr", [0.01, 0.001])), loss="binary_crossentropy",
+                  metrics=[keras.metrics.AUC(name="auc")])
+    return model
+
+
+def test_in_memory_arrays_and_builder_from_python(tmp_path):
+    from tuning.export import refit
+
+    db = tmp_path / "b.db"
+    spec = {**_spec("own", db), "model": {"params": {"filters": 4}}}
+    first = tuning.run_study(spec, data=_arrays(), build=conv_lstm)
+    assert (first.complete, first.fits_run) == (2, 4)
+    results = tuning.load_results("own", f"sqlite:///{db}")
+    assert results.spec["model"]["builder"] == "test_own_data:conv_lstm"
+    assert tuning.run_study(spec, data=_arrays(), build=conv_lstm).fits_run == 0
+    again = refit("own", f"sqlite:///{db}")
+    assert again.same and again.procedure == "standalone fit"
+    assert [layer.__class__.__name__ for layer in again.model.layers][1:3] == ["Conv1D", "LSTM"]
+
+
+def test_kerastuner_build_from_python_with_space_from_builder(tmp_path):
+    db = tmp_path / "k.db"
+    spec = {"name": "kt", "space": "from_builder", "fit": {"epochs": 2, "batch_size": 16}, "sampler": "grid",
+            "repeats": 2, "objective": {"metric": "val_auc"}, "storage": f"sqlite:///{db}"}
+    outcome = tuning.run_study(spec, data=_arrays(), build=kerastuner_build)
+    assert (outcome.planned, outcome.complete) == (4, 4)  # units {2, 4} x lr {0.01, 0.001}, read off build(hp)
+    results = tuning.load_results("kt", f"sqlite:///{db}")
+    assert results.direction == "maximize"
+    assert results.summary["mean"].between(0, 1).all()
+    assert {"param_units", "param_lr"} <= set(results.summary.columns)
+
+
 KILLED_SCRIPT = textwrap.dedent("""\
     import sys
     import numpy as np
