@@ -69,6 +69,8 @@ def test_sigint_exits_130_and_resumes(tiny_spec, tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, (out, err)
     assert "interrupted" in err and "Traceback" not in err
+    # the study's own name and store, not the placeholder NAME
+    assert f"continue with `tuning resume tiny --storage sqlite:///{db}`" in err, err
     before = stored_fits(db)
 
     with sqlite3.connect(db) as conn:
