@@ -50,7 +50,7 @@ def test_notebook_is_valid_and_small(path: Path):
     assert notebook.metadata["kernelspec"]["name"] == "python3"
     source = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
     assert "tuning.run_study(" in source and "tuning.load_results(" in source
-    if path.stem != "quickstart":  # a tutorial notebook runs its own spec, which must exist
+    if path.stem not in ("quickstart", "own_data"):  # a tutorial notebook runs its own spec, which must exist
         (spec,) = re.findall(r'SPEC_FILE = "([^"]+)"', source)
         assert (ROOT / spec).is_file()
 
@@ -95,3 +95,32 @@ def test_quickstart_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) >= 2, "the seed box plot and the learning curves are shown"
     assert store.is_file(), "the study went to the store named by TUNING_NB_STORAGE"
+
+
+@pytest.mark.slow
+def test_own_data_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Arrays from memory, a Conv1D + LSTM + attention builder and an unchanged KerasTuner
+    build(hp), each a study, and the best model refitted: the notebook of docs/own-data.md."""
+    import nbclient
+    import nbformat
+
+    store = tmp_path / "own.db"
+    monkeypatch.setenv("TUNING_NB_EPOCHS", "2")
+    monkeypatch.setenv("TUNING_NB_SEEDS", "2")
+    monkeypatch.setenv("TUNING_NB_STORAGE", str(store))
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    notebook = nbformat.read(ROOT / "notebooks" / "own_data.ipynb", as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=240, kernel_name="python3",
+                                     resources={"metadata": {"path": str(ROOT / "notebooks")}})
+    client.execute()
+
+    outputs = _outputs(notebook)
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    text = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert "could be the best:" in text
+    assert "(0, 0)" in text, "the second run of the builder study fitted nothing and reused nothing new"
+    assert "dict_keys(['learning_rate', 'units'])" in text, "the space was read off build(hp)"
+    assert "validation accuracy of the exported model" in text
+    from tuning.store import Store
+
+    assert set(Store(f"sqlite:///{store}").study_names()) == {"sensors_lstm", "sensors_attention", "sensors_kerastuner"}
