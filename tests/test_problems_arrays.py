@@ -151,3 +151,46 @@ def test_resuming_on_changed_arrays_is_refused_and_the_store_keeps_its_fits(tmp_
     with pytest.raises(SpecError, match="already exists in .* with other data .*give the study a new name"):
         tuning.run_study(dict(spec))
     assert Store(spec["storage"]).count_fits("npz") == 2
+
+
+CLI_SPEC = ("name: {name}\nproblem: {{name: arrays, params: {{path: {path}{extra}}}}}\nmodel: {{units: 2}}\n"
+            "fit: {{epochs: 1, batch_size: 10}}\nsampler: grid\nrepeats: 1\nstorage: sqlite:///{db}\n")
+NAN_X = X[:30].copy()
+NAN_X[4, 2, 1] = np.nan
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("arrays, extra, expected", [
+    (split(np.zeros(40), x_train=X[:30, :, 0]), "", "x_train has shape (30, 6) (2 dims): inputs need 3 dims"),
+    (split(np.zeros(40), y_val=np.zeros(9)), "", "x_val has 10 samples but y_val has 9"),
+    (split(np.zeros(40), x_train=NAN_X), "", "x_train has 1 NaN/inf value(s), the first at index (4, 2, 1)"),
+    (split(RNG.integers(0, 3, 40)), ", n_classes: 2", "label 2, outside the classes 0..1 of n_classes 2"),
+    (split(np.zeros(40)), ", task: ordinal", "unknown task 'ordinal'"),
+], ids=["2-D inputs", "mismatched lengths", "NaN", "labels out of range", "unknown task"])
+def test_bad_arrays_through_the_cli_are_one_line_and_exit_2(tmp_path, arrays, extra, expected):
+    path = save(tmp_path, **arrays)
+    (tmp_path / "spec.yaml").write_text(CLI_SPEC.format(name="bad", path=path, extra=extra, db=tmp_path / "s.db"))
+    done = run_tuning("run", "spec.yaml", "--quiet", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "s.db").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_tuning_resume_on_rewritten_arrays_is_one_line_and_keeps_the_fits(tmp_path):
+    from conftest import stored_fits
+
+    labels = RNG.integers(0, 2, 40)
+    path = save(tmp_path, **split(labels))
+    db = tmp_path / "s.db"
+    (tmp_path / "spec.yaml").write_text(CLI_SPEC.format(name="npz", path=path, extra="", db=db))
+    assert run_tuning("run", "spec.yaml", "--quiet", cwd=tmp_path).returncode == 0
+    before = stored_fits(db)
+    save(tmp_path, **split(1 - labels))
+    done = run_tuning("resume", "npz", "--storage", str(db), cwd=tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "with other data" in lines[0], done.stderr
+    assert stored_fits(db) == before
