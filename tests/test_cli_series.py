@@ -134,6 +134,7 @@ def test_status_of_a_spec_file_warns_about_extrapolation_and_names_the_baseline(
     changes = trend_studies["status_changes"]
     assert changes.returncode == 0, changes.stderr
     assert "study changes" in changes.stdout and "must extrapolate" not in changes.stdout
+    assert "data transforms: difference 1 (fitted on the training rows)" in changes.stdout
 
 
 @pytest.mark.slow

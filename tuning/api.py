@@ -164,7 +164,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
         "name": study, "storage": store.url, "planned": planned, "remaining": max(planned - finished, 0),
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,
         "direction": spec.objective.direction, "baseline": record["baseline"].get(spec.objective.metric),
-        "baseline_name": baseline_name(results),
+        "baseline_name": baseline_name(results), "transforms": (record["baseline"].get("data") or {}).get("transforms"),
         "best": complete[:top], "failures": [t for t in trials if t["status"] == TrialStatus.FAILED], **counts,
         "verdict": summary,
     }

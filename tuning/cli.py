@@ -99,9 +99,9 @@ def run(
         None, "--sampler", help="grid | random | tpe | cmaes (optuna); grid | random | bayesian | hyperband (kerastuner)."),
     jobs: int | None = typer.Option(None, "--jobs", min=1, help="Worker processes for fits."),
     runner: str | None = typer.Option(
-        None, "--runner", help="auto (the default: all seeds of a config in one graph when that gives the same "
-        "scores, i.e. without dropout; else sequential/processes) | sequential | processes | fused (every "
-        "config it can, dropout included)."),
+        None, "--runner", help="auto (the default: all seeds of a config in one graph, dropout included) | "
+        "sequential | processes (one fit at a time, Keras's own dropout masks) | fused (as auto, with a notice "
+        "for a config it cannot fuse). A stored study keeps the procedure it was started with."),
     backend: str | None = typer.Option(None, "--backend", help=BACKEND_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
@@ -173,6 +173,8 @@ def _print_status(info: dict) -> None:
     baseline = info["baseline"]
     echo(f"  objective: {info['aggregate']} {info['metric']} ({info['direction']})"
          + (f"; naive baseline ({info['baseline_name']}) {baseline:.4g}" if baseline is not None else ""))
+    if info.get("transforms"):
+        echo(f"  data transforms: {info['transforms']}")
     for line in info["verdict"].warnings:
         echo(f"  warning: {line}")
     for rank, trial in enumerate(info["best"], 1):
