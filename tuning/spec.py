@@ -378,7 +378,7 @@ class StudySpec(_Strict):
     name: str = Field(min_length=1, max_length=200)
     problem: ProblemSpec
     model: ModelSpec = ModelSpec()
-    space: dict[str, ParamSpec] = Field(default_factory=dict)
+    space: dict[str, ParamSpec] | Literal["from_builder"] = Field(default_factory=dict)
     sampler: SamplerSpec = SamplerSpec()
     n_trials: int | None = Field(default=None, ge=1)
     repeats: RepeatsSpec = RepeatsSpec()
@@ -398,30 +398,22 @@ class StudySpec(_Strict):
             return {**value, "sampler": DEFAULT_SAMPLER[value["backend"]]}
         return value
 
-    @model_validator(mode="before")
+    @field_validator("space", mode="before")
     @classmethod
-    def _space_from_builder(cls, value: Any) -> Any:
-        # `space: from_builder` is read from a KerasTuner build(hp)'s own hp calls, here, when the
-        # spec is read (it imports the builder, hence Keras); the resolved space is what the store
-        # keeps, so status and report never import it. model.params win over what the calls ask for.
-        if not isinstance(value, dict) or value.get("space") != "from_builder":
-            return value
-        model = value.get("model") if isinstance(value.get("model"), dict) else {}
-        if not model.get("builder") or model.get("style") != "kerastuner":
-            raise ValueError("space: from_builder reads the hp calls of a KerasTuner build(hp); "
-                             "it needs model.builder and model.style: kerastuner")
-        from tuning.builders import space_from_builder
-
-        params = model.get("params") if isinstance(model.get("params"), dict) else {}
-        space, fixed = space_from_builder(model["builder"], params)
-        if not space:
-            raise ValueError(f"space: {model['builder']} asks for no hyperparameter on a dry run (hp.Int, hp.Choice ...)")
-        return {**value, "space": space, "model": {**model, "params": {**fixed, **params}}}
+    def _space_kind(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, dict) and value != "from_builder":
+            raise ValueError(f"space: a mapping of parameter names to axes, or from_builder (got {value!r})")
+        return value
 
     @field_validator("space")
     @classmethod
-    def _known_axes(cls, space: dict[str, ParamSpec], info: ValidationInfo) -> dict[str, ParamSpec]:
+    def _known_axes(cls, space: dict[str, ParamSpec] | str, info: ValidationInfo) -> dict[str, ParamSpec] | str:
         model = info.data.get("model")
+        if isinstance(space, str):  # from_builder: read at run time (resolve_builder_space)
+            if model is not None and (model.builder is None or model.style != "kerastuner"):
+                raise ValueError("space: from_builder reads the hp calls of a KerasTuner build(hp); "
+                                 "it needs model.builder and model.style: kerastuner")
+            return space
         builder = model is not None and model.builder is not None
         for name, param in list(space.items()):
             if builder:
@@ -455,6 +447,8 @@ class StudySpec(_Strict):
         if self.runner == "fused" and self.model.builder is not None:
             raise ValueError("runner: fused trains the built-in families only; a model.builder runs with "
                              "runner auto, sequential or processes")
+        if isinstance(self.space, str):  # checked once resolve_builder_space has read it
+            return self
         offered = BACKEND_SAMPLERS[self.backend]
         if self.sampler.name not in offered:
             owner = next(b for b, names in BACKEND_SAMPLERS.items() if self.sampler.name in names)
@@ -500,6 +494,36 @@ class StudySpec(_Strict):
         data = self.model_dump(mode="json")
         data["objective"].pop("margin", None)
         return {k: data[k] for k in ("problem", "model", "space", "objective", "fit")}
+
+
+def resolve_builder_space(spec: StudySpec) -> StudySpec:
+    """``spec`` with ``space: from_builder`` replaced by the space its KerasTuner ``build(hp)`` asks for.
+
+    Resolved when a study runs, not when the spec is read: it imports the builder (hence Keras),
+    which ``tuning status`` and ``tuning report`` never do. The stored spec holds the resolved
+    space, so they read it as any other; a run from the YAML file reads it again, and a study
+    continues only if the builder still asks for the same space. ``model.params`` win over what
+    the calls ask for; ``hp.Fixed`` values join ``model.params``.
+
+    Raises:
+        SpecError: the builder does not import or raises on the dry run, or asks for nothing.
+    """
+    if spec.space != "from_builder":
+        return spec
+    from tuning.builders import space_from_builder
+
+    data = spec.model_dump(mode="json")
+    params = data["model"].get("params", {})
+    try:
+        space, fixed = space_from_builder(spec.model.builder, params)
+    except SpecError as exc:
+        raise with_source(exc, spec._source) from None
+    if not space:
+        raise SpecError(f"{spec.model.builder} asks for no hyperparameter on a dry run (hp.Int, hp.Choice ...)",
+                        source=spec._source, field="space")
+    data["space"] = space
+    data["model"]["params"] = {**fixed, **params}
+    return _validate(data, spec._source)
 
 
 def load_spec(source: str | Path | dict, *, label: str | None = None) -> StudySpec:
@@ -601,7 +625,8 @@ def _validate(data: dict, label: str) -> StudySpec:
         raise with_source(exc, label) from None
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
+        # A union (space: a mapping or from_builder) names its member in the path: not a field.
+        field = ".".join(str(p) for p in first["loc"] if not (isinstance(p, str) and "[" in p)) or None
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown field"

@@ -76,8 +76,10 @@ def summary_rows(summary: pd.DataFrame, params: list[str], aggregate: str = "mea
                        ("unpaired", "na-off", "shares fewer than 2 seeds with the best"), few)
         equivalent = _flag(rec["equivalent_to_best"], ("equivalent", "tie", "within the margin of the best (TOST)"),
                            ("not shown", "na-off", "not shown to be within the margin of the best"), few)
-        label = rec.get("diagnosis")
-        evidence = "; ".join(x for x in (rec.get("diagnosis_evidence"), rec.get("diagnosis_suggestion")) if x)
+        # A config whose fits all failed before training (its builder raised) has no diagnosis: NaN.
+        label = rec.get("diagnosis") if isinstance(rec.get("diagnosis"), str) else None
+        evidence = "; ".join(x for x in (rec.get("diagnosis_evidence"), rec.get("diagnosis_suggestion"))
+                             if isinstance(x, str) and x)
         diagnosis = cell(None, text=label or "–", badge=("diag-" + label.replace(" ", "-")) if label else None,
                          title=evidence or None)
         ci = cell(rec["ci95_low"], text=f"[{fmt(rec['ci95_low'])}, {fmt(rec['ci95_high'])}]")

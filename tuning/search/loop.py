@@ -54,6 +54,12 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     from tuning.space import SearchSpace, base_config
 
     reporter = reporter or SilentReporter()
+    if spec.space == "from_builder":  # a KerasTuner build(hp)'s own space, read by a dry run
+        from tuning.fit import import_tensorflow_quietly
+        from tuning.spec import resolve_builder_space
+
+        import_tensorflow_quietly()
+        spec = resolve_builder_space(spec)
     try:
         problem = cached_problem(spec.problem.name, json.dumps(spec.problem.params, sort_keys=True))
     except SpecError as exc:  # a value the problem refuses while generating its data
@@ -178,7 +184,8 @@ def _check_stored_spec(store: Store, spec: StudySpec, baseline: dict[str, float]
     record = store.study_record(spec.name)
     model_print = _model_fingerprint(spec)
     if record is None:
-        procedure = procedure_of(spec.runner)
+        # A builder's model is fitted one seed at a time (fit_one's procedure) whatever the runner.
+        procedure = "standalone" if spec.model.builder is not None else procedure_of(spec.runner)
         store.save_study(spec.name, spec.to_json(), baseline, fingerprint, procedure=procedure,
                          model_fingerprint=model_print)
         return procedure
@@ -234,13 +241,14 @@ def _try_builder(spec: StudySpec, problem: Any, config: dict[str, Any]) -> set[s
     """
     from tuning.builders import importable_by_workers
     from tuning.fit import import_tensorflow_quietly
-    from tuning.models import try_builder
 
     if spec.jobs > 1 and not importable_by_workers(spec.model.builder):
         raise SpecError(f"{spec.model.builder} is a function of this process only, which worker processes cannot "
                         "import: use jobs 1, or put it in a module and name it module:function",
                         source=spec._source, field="model.builder")
-    import_tensorflow_quietly()
+    import_tensorflow_quietly()  # before Keras (tuning.models) is imported, so its start-up chatter stays off stderr
+    from tuning.models import try_builder
+
     try:
         names = try_builder(config, problem)
     except SpecError as exc:

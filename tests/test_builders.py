@@ -1,0 +1,463 @@
+"""Your own model: ``model.builder`` (build(config, problem)), KerasTuner's build(hp), ``mask_value``.
+
+The builders live in ``tests/data/demo_models.py`` and are imported by file path and by module
+path. In-process tests build and fit tiny models; the end-to-end tests drive the real ``tuning``
+command on one small ``.npz`` classification problem, with studies shared per module.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_tuning, stored_fits, tuning_command
+
+from tuning.builders import (
+    ProblemInfo,
+    describe,
+    hyperparameters,
+    load_builder,
+    register_builder,
+    space_from_builder,
+)
+from tuning.errors import SpecError
+from tuning.spec import load_spec
+
+DEMO = Path(__file__).parent / "data" / "demo_models.py"
+
+
+def _arrays(n: int = 48, steps: int = 6, seed: int = 0) -> dict[str, np.ndarray]:
+    """Binary labels: is the mean of channel 0 positive? (train 32, val 16)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, steps, 2)).astype("float32")
+    y = (x[:, :, 0].mean(axis=1) > 0).astype("int64")
+    return {"x_train": x[:32], "y_train": y[:32], "x_val": x[32:], "y_val": y[32:]}
+
+
+def _project(tmp_path: Path) -> Path:
+    """A working directory with the data and the builders module, as a user's project has."""
+    np.savez(tmp_path / "data.npz", **_arrays())
+    shutil.copy(DEMO, tmp_path / "demo_models.py")
+    return tmp_path
+
+
+def _spec_text(name: str, model: str, *, space: str = "{width: [2, 3, 4]}", extra: str = "") -> str:
+    return textwrap.dedent(f"""\
+        name: {name}
+        problem: {{name: arrays, params: {{path: data.npz}}}}
+        model: {model}
+        space: {space}
+        sampler: grid
+        repeats: 2
+        fit: {{epochs: 1, batch_size: 16}}
+        storage: sqlite:///store.db
+        """) + extra
+
+
+def _one_line_error(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+# ---- the pieces, in this process ---------------------------------------------------------------
+
+def test_problem_info_reads_as_attributes_and_as_a_mapping(tmp_path):
+    from tuning.problems import load_problem
+
+    np.savez(tmp_path / "d.npz", **_arrays())
+    info = describe(load_problem("arrays", {"path": str(tmp_path / "d.npz")}))
+    assert isinstance(info, ProblemInfo)
+    assert (info.input_shape, info.output_shape, info.task, info.n_classes) == ((6, 2), (1,), "binary", 2)
+    assert info["task"] == "binary" and dict(info)["input_shape"] == (6, 2)
+    assert set(info.keys()) >= {"input_shape", "output_shape", "task", "n_classes"}
+    with pytest.raises(AttributeError):
+        info.task = "regression"  # read-only
+    with pytest.raises(KeyError):
+        info["units"]
+
+
+@pytest.mark.parametrize(("path", "words"), [
+    ("no_such_module_xyz:build", "module no_such_module_xyz does not import: ModuleNotFoundError"),
+    ("missing/file.py:build", "file missing/file.py not found"),
+    (f"{DEMO}:no_such_function", "has no attribute 'no_such_function'"),
+    ("just_a_name", "name the function as module:function"),
+])
+def test_a_builder_that_cannot_be_loaded_is_one_line_naming_model_builder(path, words):
+    with pytest.raises(SpecError) as caught:
+        load_builder(path)
+    assert caught.value.field == "model.builder" and words in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_file_that_raises_on_import_says_so(tmp_path):
+    (tmp_path / "broken.py").write_text("import keras\nraise RuntimeError('half written')\n")
+    with pytest.raises(SpecError, match=r"does not import: RuntimeError: half written"):
+        load_builder(f"{tmp_path / 'broken.py'}:build")
+
+
+def test_hyperparameters_return_the_config_value_or_their_own_default():
+    hp = hyperparameters({"units": 7, "act": "relu"})
+    assert hp.Int("units", 1, 64) == 7
+    assert hp.Choice("act", ["tanh", "relu"]) == "relu"
+    assert hp.Float("lr", 1e-4, 1e-1, sampling="log", default=1e-3) == pytest.approx(1e-3)
+    assert hp.Boolean("skip") is False and hp.Fixed("heads", 4) == 4
+
+
+def test_space_from_builder_reads_every_hp_kind(tmp_path):
+    (tmp_path / "hpmodel.py").write_text(textwrap.dedent("""\
+        import keras
+
+        def build(hp):
+            hp.Int("units", 4, 32, step=4)
+            hp.Int("layers", 1, 3)
+            hp.Int("filters", 8, 64, sampling="log")
+            hp.Int("batch", 2, 16, step=2, sampling="log")
+            hp.Float("lr", 1e-4, 1e-1, sampling="log")
+            hp.Float("dropout", 0.0, 0.5, step=0.25)
+            hp.Choice("act", ["relu", "tanh"])
+            hp.Boolean("norm")
+            hp.Fixed("heads", 4)
+            with hp.conditional_scope("act", ["relu"]):
+                hp.Float("slope", 0.0, 0.3)
+            return keras.Sequential([keras.Input((3, 1)), keras.layers.Dense(1)])
+        """))
+    space, fixed = space_from_builder(f"{tmp_path / 'hpmodel.py'}:build", {"layers": 2})
+    assert space == {
+        "units": {"type": "int", "low": 4, "high": 32, "step": 4},
+        "filters": {"type": "int", "low": 8, "high": 64, "log": True},
+        "batch": [2, 4, 8, 16],  # a log step multiplies: the list of its values
+        "lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
+        "dropout": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.25},
+        "act": ["relu", "tanh"],
+        "norm": [False, True],
+        "slope": {"type": "float", "low": 0.0, "high": 0.3},  # a conditional one: a plain axis
+    }  # layers is fixed by model.params, so it is no axis
+    assert fixed == {"heads": 4}
+
+
+def test_reverse_log_sampling_is_refused_in_one_line(tmp_path):
+    (tmp_path / "rl.py").write_text("def build(hp):\n    hp.Float('lr', 1e-4, 1e-1, sampling='reverse_log')\n")
+    with pytest.raises(SpecError, match="reverse_log"):
+        space_from_builder(f"{tmp_path / 'rl.py'}:build")
+
+
+def _builder_spec(**model) -> dict:
+    return {"name": "b", "problem": {"name": "tenths"}, "sampler": "grid",
+            "model": {"builder": "demo_models:conv_lstm", **model}}
+
+
+def test_with_a_builder_space_may_name_any_parameter_and_params_reach_the_config():
+    from tuning.space import SearchSpace, base_config
+
+    spec = load_spec({**_builder_spec(params={"kernel": 2}, learning_rate=0.01),
+                      "space": {"width": [2, 4], "units_1": [5, 6], "family": ["a", "b"]}})
+    space = SearchSpace.from_spec(spec)
+    config = space.to_config(space.grid()[0], base_config(spec))
+    # units_1 and family are the builder's own names here, not per-layer units or a built-in family
+    assert config == {"builder": "demo_models:conv_lstm", "kernel": 2, "learning_rate": 0.01, "width": 2,
+                      "units_1": 5, "family": "a", "epochs": 10, "batch_size": 32}
+    assert load_spec(spec.model_dump(mode="json")).identity() == spec.identity()  # the stored spec reads back
+
+
+@pytest.mark.parametrize(("spec", "field", "words"), [
+    (_builder_spec(units=8), "model.units", "put your builder's settings in model.params"),
+    (_builder_spec(mask_value=0.0), "model.mask_value", "built-in families"),
+    (_builder_spec(params={"epochs": 3}), "model.params.epochs", "set it as fit.epochs"),
+    ({**_builder_spec(params={"width": 3}), "space": {"width": [1, 2]}}, "space.width", "one place"),
+    ({**_builder_spec(), "runner": "fused"}, "runner", "built-in families only"),
+    ({**_builder_spec(), "space": {"learning_rate": [0, 1]}, "sampler": "grid"}, None, None),
+    ({"name": "b", "problem": {"name": "tenths"}, "model": {"params": {"a": 1}}}, "model.params", "builder only"),
+    ({"name": "b", "problem": {"name": "tenths"}, "sampler": "grid", "space": {"width": [1]}}, "space.width",
+     "a model.builder may read any"),
+    ({**_builder_spec(), "space": "from_builder"}, "space", "style: kerastuner"),
+])
+def test_builder_spec_mistakes_are_one_line(spec, field, words):
+    if field is None:  # tuning still checks the names it reads itself
+        spec = {**spec, "space": {"optimizer": ["adam", "nadam"]}}
+        field, words = "space.optimizer", "unknown value 'nadam'"
+    with pytest.raises(SpecError) as caught:
+        load_spec(spec)
+    assert caught.value.field == field and words in caught.value.detail
+
+
+def test_a_spec_without_builder_dumps_as_before_builders_existed():
+    # The stored spec and every config key of existing studies must not change.
+    dumped = load_spec({"name": "x", "problem": {"name": "tenths"}, "sampler": "grid"}).model_dump(mode="json")
+    assert not {"builder", "style", "params", "mask_value"} & set(dumped["model"])
+    masked = load_spec({"name": "x", "problem": {"name": "tenths"}, "model": {"mask_value": -1}, "sampler": "grid"})
+    assert masked.model_dump(mode="json")["model"]["mask_value"] == -1
+
+
+# ---- building and fitting in this process ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def npz_problem(tmp_path_factory):
+    from tuning.fit import cached_problem
+
+    folder = tmp_path_factory.mktemp("npz")
+    np.savez(folder / "data.npz", **_arrays())
+    params = {"path": str(folder / "data.npz")}
+    import json
+
+    return params, cached_problem("arrays", json.dumps(params, sort_keys=True))
+
+
+def _task(params: dict, config: dict, seed: int = 0):
+    import json
+
+    from tuning.fit import FitSettings, FitTask
+    from tuning.spec import config_key
+
+    return FitTask("arrays", json.dumps(params, sort_keys=True), config, config_key(config), seed,
+                   FitSettings.resolve({"epochs": 1, "batch_size": 16}, config))
+
+
+def test_tuning_compiles_an_uncompiled_builder_model_with_the_configs_optimizer(npz_problem):
+    from tuning.models import build_model
+
+    _, problem = npz_problem
+    model = build_model({"builder": f"{DEMO}:conv_lstm", "width": 3, "optimizer": "sgd", "learning_rate": 0.05,
+                         "momentum": 0.5}, problem)
+    assert type(model.optimizer).__name__ == "SGD"
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
+    assert model.loss == "binary_crossentropy"  # the task's loss
+    compiled = build_model({"builder": f"{DEMO}:compiled_with_auc", "width": 3, "lr": 0.02}, problem)
+    assert float(compiled.optimizer.learning_rate) == pytest.approx(0.02)  # the builder's own compile kept
+
+
+def test_a_builder_model_scores_its_compiled_metrics_and_a_raising_config_fails_its_fit(npz_problem):
+    from tuning.fit import fit_one
+
+    params, _ = npz_problem
+    fit = fit_one(_task(params, {"builder": f"{DEMO}:compiled_with_auc", "width": 2}))
+    assert fit.ok and {"val_loss", "val_accuracy", "val_auc"} <= set(fit.scores)
+    assert 0.0 <= fit.scores["val_auc"] <= 1.0
+    again = fit_one(_task(params, {"builder": f"{DEMO}:compiled_with_auc", "width": 2}))
+    assert again.scores == fit.scores  # same config and seed, same scores
+
+    failed = fit_one(_task(params, {"builder": f"{DEMO}:fails_for_wide", "width": 3}))
+    assert not failed.ok and "ValueError: width 3 is not supported by this model" in failed.error
+    none = fit_one(_task(params, {"builder": f"{DEMO}:returns_none", "width": 3}))
+    assert not none.ok and "returned None, not a keras.Model" in none.error
+
+
+def test_a_registered_in_process_builder_runs_a_study_and_is_refused_with_workers(tmp_path, npz_problem):
+    import keras
+
+    from tuning.search.loop import run_study
+
+    params, _ = npz_problem
+
+    def tiny(config, problem):
+        inputs = keras.Input(problem.input_shape)
+        return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(
+            keras.layers.GRU(config["width"])(inputs)))
+
+    name = register_builder(tiny)
+    assert name.endswith(":test_a_registered_in_process_builder_runs_a_study_and_is_refused_with_workers.tiny")
+    spec = {"name": "reg", "problem": {"name": "arrays", "params": params}, "model": {"builder": name},
+            "space": {"width": [1, 2]}, "sampler": "grid", "repeats": 1, "fit": {"epochs": 1, "batch_size": 16},
+            "storage": f"sqlite:///{tmp_path / 'r.db'}"}
+    outcome = run_study(load_spec(spec))
+    assert (outcome.complete, outcome.fits_run) == (2, 2)
+    with pytest.raises(SpecError, match="worker processes cannot import"):
+        run_study(load_spec({**spec, "name": "reg2", "jobs": 2}))
+
+
+# ---- mask_value --------------------------------------------------------------------------------
+
+def _padded_pair(family: str, **extra):
+    """(model on 7 steps, the same weights on 11 steps), a batch of 7 steps and it padded to 11 with -1."""
+    import keras
+
+    from tuning.models import build_model
+    from tuning.problems import Problem
+
+    def problem(steps):
+        x = np.ones((4, steps, 2), "float32")
+        y = np.zeros((4, 1), "float32")
+        return Problem("p", "binary", x, y, x, y, y)
+
+    models = []
+    for steps in (7, 11):
+        keras.utils.set_random_seed(0)
+        models.append(build_model({"family": family, "units": 3, **extra}, problem(steps)))
+    models[1].set_weights(models[0].get_weights())
+    rng = np.random.default_rng(1)
+    seq = rng.normal(size=(3, 7, 2)).astype("float32")
+    padded = np.concatenate([np.full((3, 4, 2), -1.0, "float32"), seq], axis=1)  # 4 steps of padding in front
+    return models, seq, padded
+
+
+@pytest.mark.parametrize(("family", "extra"), [
+    ("vanilla", {}), ("bidirectional", {}), ("cnn_lstm", {}), ("cnn_lstm", {"pool_size": 2}),
+    ("encoder_decoder", {}),
+])
+def test_with_mask_value_the_prediction_does_not_depend_on_the_padding(family, extra):
+    (short, long), seq, padded = _padded_pair(family, mask_value=-1.0, **extra)
+    np.testing.assert_allclose(long.predict(padded, verbose=0), short.predict(seq, verbose=0), atol=1e-6)
+    (short, long), seq, padded = _padded_pair(family, **extra)  # without masking the padding counts
+    assert np.abs(long.predict(padded, verbose=0) - short.predict(seq, verbose=0)).max() > 1e-4
+
+
+def test_masked_configs_fall_back_from_the_fused_runner_and_masking_changes_the_fit(tmp_path):
+    from tuning.runners import FusedRunner
+
+    rng = np.random.default_rng(2)
+    arrays = _arrays(steps=8)
+    for key in ("x_train", "x_val"):  # shorter sequences padded with zeros at the start
+        lengths = rng.integers(3, 9, size=len(arrays[key]))
+        for row, length in enumerate(lengths):
+            arrays[key][row, : 8 - length] = 0.0
+    np.savez(tmp_path / "padded.npz", **arrays)
+    params = {"path": str(tmp_path / "padded.npz")}
+    notices = []
+    runner = FusedRunner(1, notice=notices.append)
+    masked = list(runner.map([_task(params, {"units": 3, "mask_value": 0.0}, seed) for seed in (0, 1)]))
+    assert runner.counts == {"fused": 0, "fallback": 2} and all(f.ok for f in masked)
+    assert len(notices) == 1 and "Masking" in notices[0], notices
+    plain = list(FusedRunner(1, notice=lambda _: None).map([_task(params, {"units": 3}, 0)]))
+    assert masked[0].scores["val_loss"] != plain[0].scores["val_loss"]
+
+
+# ---- end to end, through the real command ------------------------------------------------------
+
+def _start_and_wait_for_fits(spec: Path, db: Path, cwd: Path, count: int) -> subprocess.Popen:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--quiet"], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while len(stored_fits(db)) < count:
+        assert proc.poll() is None, f"study ended before {count} fits: {proc.communicate()}"
+        assert time.monotonic() < deadline, "no progress"
+        time.sleep(0.2)
+    return proc
+
+
+@pytest.fixture(scope="module")
+def killed_study(tmp_path_factory):
+    """A builder by file path (one config raises), killed with SIGKILL after 2 fits and resumed."""
+    cwd = _project(tmp_path_factory.mktemp("killed"))
+    spec = cwd / "study.yaml"
+    spec.write_text(_spec_text("conv", '{builder: "demo_models.py:fails_for_wide", params: {filters: 3}}'))
+    proc = _start_and_wait_for_fits(spec, cwd / "store.db", cwd, count=2)
+    proc.kill()
+    proc.wait()
+    before = stored_fits(cwd / "store.db")
+    resumed = run_tuning("resume", "conv", "--storage", "store.db", cwd=cwd)
+    return cwd, spec, before, resumed
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_builder_study_killed_and_resumed_redoes_no_fit(killed_study):
+    cwd, _, before, resumed = killed_study
+    assert 2 <= len(before) < 6
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{6 - len(before)} fits run" in resumed.stdout
+    after = stored_fits(cwd / "store.db")
+    assert after[: len(before)] == before and len({(k, s) for _, k, s, _ in after}) == 6
+    # auto says once, in one line, that a builder runs one seed at a time
+    stderr = " ".join(resumed.stderr.split())  # the progress display wraps long lines
+    assert stderr.count("runner auto: your model.builder is fitted one seed at a time (sequential)") == 1
+    # the config whose build raises failed with the builder's own message; the others completed
+    with sqlite3.connect(cwd / "store.db") as conn:
+        rows = conn.execute("SELECT config_json, status, error FROM tuning_fits").fetchall()
+    failed = [(c, e) for c, s, e in rows if s != "ok"]
+    assert len(failed) == 2 and all('"width": 3' in c and "width 3 is not supported" in e for c, e in failed)
+    assert "2 complete, 1 failed of 3 planned" in resumed.stdout
+    status = run_tuning("status", "conv", "--storage", "store.db", cwd=cwd)
+    assert status.returncode == 0 and "width=2" in status.stdout, status.stderr
+    report = run_tuning("report", "conv", "--storage", "store.db", "--out", "report", cwd=cwd)
+    assert report.returncode == 0 and (cwd / "report" / "index.html").stat().st_size > 0, report.stderr
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_resume_with_another_builder_or_changed_builder_code_is_refused(killed_study):
+    cwd, spec, _, _ = killed_study
+    fits = stored_fits(cwd / "store.db")
+    other = cwd / "other.yaml"
+    other.write_text(_spec_text("conv", '{builder: "demo_models.py:conv_lstm", params: {filters: 3}}'))
+    line = _one_line_error(run_tuning("run", str(other), cwd=cwd))
+    assert "already exists" in line and "different model" in line
+    # the same path, its code edited: refused too
+    source = (cwd / "demo_models.py").read_text()
+    (cwd / "demo_models.py").write_text(source + "\n# tuned the model\n")
+    try:
+        line = _one_line_error(run_tuning("run", str(spec), cwd=cwd))
+        assert "another version of builder demo_models.py:fails_for_wide" in line and "model.builder" in line
+    finally:
+        (cwd / "demo_models.py").write_text(source)
+    assert stored_fits(cwd / "store.db") == fits
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_module_path_builder_on_two_worker_processes_with_a_compiled_metric_objective(tmp_path):
+    cwd = _project(tmp_path)
+    (cwd / "auc.yaml").write_text(_spec_text(
+        "auc", '{builder: "demo_models:compiled_with_auc"}', space="{width: [2, 3]}",
+        extra="objective: {metric: val_auc}\nrunner: processes\njobs: 2\n"))
+    result = run_tuning("run", "auc.yaml", "--quiet", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    assert "2 complete, 0 failed of 2 planned; 4 fits run" in result.stdout
+    with sqlite3.connect(cwd / "store.db") as conn:
+        scores = [s for (s,) in conn.execute("SELECT scores_json FROM tuning_fits")]
+        (spec_json,) = conn.execute("SELECT spec_json FROM tuning_studies").fetchone()
+    assert all('"val_auc"' in s for s in scores) and '"direction": "maximize"' in spec_json
+    status = run_tuning("status", "auc", "--storage", "store.db", cwd=cwd)
+    assert status.returncode == 0 and "val_auc" in status.stdout and "maximize" in status.stdout
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_kerastuner_build_hp_runs_unchanged_with_space_from_builder(tmp_path):
+    cwd = _project(tmp_path)
+    (cwd / "kt.yaml").write_text(_spec_text(
+        "kt", '{builder: "demo_models:kerastuner_build", style: kerastuner}', space="from_builder",
+        extra="n_trials: 2\n").replace("sampler: grid", "sampler: random"))
+    result = run_tuning("run", "kt.yaml", "--quiet", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    assert "2 complete, 0 failed of 2 planned; 4 fits run" in result.stdout
+    import json
+
+    with sqlite3.connect(cwd / "store.db") as conn:
+        (spec_json,) = conn.execute("SELECT spec_json FROM tuning_studies").fetchone()
+        configs = [json.loads(c) for (c,) in conn.execute("SELECT config_json FROM tuning_fits")]
+    stored = json.loads(spec_json)
+    # the stored spec holds the space read from the hp calls: status and resume need no import of it
+    assert set(stored["space"]) == {"units", "extra_dense", "head", "lr"}
+    assert stored["space"]["lr"]["log"] and stored["space"]["units"]["step"] == 2
+    assert all(c["units"] in (2, 4, 6) and 1e-3 <= c["lr"] <= 1e-1 for c in configs)
+    again = run_tuning("run", "kt.yaml", "--quiet", cwd=cwd)  # the same space read again: continued
+    assert again.returncode == 0 and "0 fits run" in again.stdout, again.stderr
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.parametrize(("model", "words"), [
+    ('{builder: "not_a_module_here:build"}', "module not_a_module_here does not import"),
+    ('{builder: "demo_models:returns_none"}', "returned None, not a keras.Model"),
+    ('{builder: "demo_models:conv_lstm"}', "unknown metric 'val_auc'"),
+])
+def test_bad_builders_through_the_cli_are_one_line_and_leave_no_study(tmp_path, model, words):
+    cwd = _project(tmp_path)
+    (cwd / "bad.yaml").write_text(_spec_text("bad", model, extra="objective: {metric: val_auc}\n"
+                                                                  if "conv_lstm" in model else ""))
+    line = _one_line_error(run_tuning("run", "bad.yaml", cwd=cwd))
+    assert line.startswith("error: bad.yaml: ") and words in line
+    db = cwd / "store.db"
+    if db.exists():
+        with sqlite3.connect(db) as conn:
+            tables = {t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            assert "tuning_studies" not in tables or not conn.execute("SELECT * FROM tuning_studies").fetchall()
