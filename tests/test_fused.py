@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fused_cases import ECHO, SINE, assert_same_fit, tasks
+from fused_cases import ECHO, EXACT, SINE, assert_same_fit, tasks
 
 from tuning.fit import fit_one
 from tuning.fit import fused as fit_fused
@@ -36,6 +36,25 @@ def test_configs_differing_in_learning_rate_and_initializer_share_a_graph_as_the
     assert runner.counts == {"fused": 5, "fallback": 0}
     seconds = {r.config_key: r.fit_seconds for r in shared}
     assert len({seconds[t.config_key] for t in group}) == 1 and len(set(seconds.values())) == 2
+
+
+def test_configs_differing_only_in_epochs_and_patience_share_a_graph_as_their_own_fits():
+    # Stretch of issue 16: each replica trains its own epochs and stops by its own patience.
+    early = {**EXACT, "early_stopping": {"monitor": "val_loss", "patience": 2, "min_delta": 0.002}}
+    group = (tasks({"family": "vanilla", "epochs": 2}, [0, 1], SINE, fit=early)
+             + tasks({"family": "vanilla", "epochs": 6, "patience": 1}, [0], SINE, fit=early)
+             + tasks({"family": "vanilla", "epochs": 6, "learning_rate": 0.02}, [2], SINE, fit=early))
+    runner = FusedRunner(fallback=SequentialRunner())
+    plans, fallback = runner.pack(group)
+    assert len(plans) == 1 and len(plans[0].tasks) == 4 and fallback == []
+    results = plans[0].fit()
+    standalone = [fit_one(task) for task in group]
+    assert [r.epochs_run for r in results] == [s.epochs_run for s in standalone]
+    assert len({s.epochs_run for s in standalone}) > 1  # the replicas really ended apart
+    for result, alone in zip(results, standalone, strict=True):
+        assert_same_fit(result, alone)
+    points = [{"units": 2, "epochs": e} for e in (2, 4)] + [{"units": 3, "epochs": 2}]
+    assert fit_fused.order_for_sharing([points[0], points[2], points[1]], exact_only=True) == points
 
 
 def test_under_fused_dropout_rates_are_per_replica_and_a_seed_does_not_depend_on_its_graph_mates():

@@ -48,8 +48,10 @@ MAX_REPLICAS = 64
 #: faster than TensorFlow's default, which spends more synchronising its threads than it gains.
 GRAPH_THREADS = 1
 #: Config keys whose values may differ between the replicas of one graph: each replica's
-#: initial weights are its own model's, and its learning rate scales its own optimizer step.
-PER_REPLICA_KEYS = ("learning_rate", "initializer")
+#: initial weights are its own model's, its learning rate scales its own optimizer step, and its
+#: ``epochs`` and early-stopping ``patience`` end its own training (a replica that is done is
+#: masked out of the loss and zeroed, as one that stopped early).
+PER_REPLICA_KEYS = ("learning_rate", "initializer", "epochs", "patience")
 #: Under ``runner: fused`` dropout rates may differ between replicas too (not under ``auto``,
 #: which never fuses dropout): each replica's masks are drawn with its own rates.
 DROPOUT_KEYS = ("dropout", "recurrent_dropout")
@@ -64,9 +66,12 @@ def shared_part(config: dict[str, Any], exact_only: bool) -> dict[str, Any]:
 
 
 def group_key(task: FitTask, exact_only: bool) -> tuple:
-    """Tasks with equal keys may share a graph: same problem, same :func:`shared_part`, same settings."""
+    """Tasks with equal keys may share a graph: same problem, same :func:`shared_part`, same settings
+    but for the epochs and the patience, which are per replica."""
     shared = json.dumps(shared_part(task.config, exact_only), sort_keys=True, default=str)
-    return task.problem_name, task.problem_params_json, shared, task.fit
+    early = task.fit.early_stopping
+    settings = replace(task.fit, epochs=0, early_stopping=early and replace(early, patience=0))
+    return task.problem_name, task.problem_params_json, shared, settings
 
 
 def order_for_sharing(points: list[dict[str, Any]], *, exact_only: bool) -> list[dict[str, Any]]:
@@ -302,7 +307,7 @@ def fit_graph(tasks: list[FitTask], checked: CheckedModel | None = None) -> tupl
     per_replica_dropout = dropout_rates_of(dropout_rates)
 
     x, y, x_val, y_val = training_arrays(problem, settings)
-    epochs = settings.epochs
+    epochs = max(t.fit.epochs for t in tasks)  # each replica stops at its own (train_and_score)
     batch_size = max(1, min(settings.batch_size, len(x)))
     steps = math.ceil(len(x) / batch_size)
 
@@ -315,7 +320,7 @@ def fit_graph(tasks: list[FitTask], checked: CheckedModel | None = None) -> tupl
     trainer = Trainer(graph, optimizer, x, y, batch_size, steps, rate_scales)
     with without_grappler():
         results = train_and_score(tasks, problem, model_config, graph, optimizer, trainer, orders, x_val, y_val,
-                                  epochs, steps, settings.early_stopping, started)
+                                  epochs, steps, started)
     for result in results:  # replicas share the architecture: one count for all
         result.trainable_weights = checked.trainable_weights
     return results, graph

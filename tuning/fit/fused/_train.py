@@ -100,11 +100,12 @@ def without_grappler():
 
 
 def train_and_score(tasks, problem, model_config, graph, optimizer, trainer, orders, x_val, y_val,
-                    epochs, steps, early, started) -> list[FitResult]:
-    """Train the replicas ``epochs`` epochs (each stops, fails or finishes on its own) and score each.
+                    epochs, steps, started) -> list[FitResult]:
+    """Train the replicas at most ``epochs`` epochs (each stops, fails or finishes on its own) and score each.
 
-    ``early`` is the tasks' :class:`~tuning.fit.EarlyStopping` or ``None``; a replica that stops or
-    fails is masked out of the loss and zeroed, so the others train on as if alone.
+    Each replica trains its own task's ``fit.epochs`` and stops early by its own
+    ``fit.early_stopping`` (the same for all tasks but the patience, or ``None`` for all); a replica
+    that is done or failed is masked out of the loss and zeroed, so the others train on as if alone.
     """
     import keras
 
@@ -116,10 +117,11 @@ def train_and_score(tasks, problem, model_config, graph, optimizer, trainer, ord
     curves: list[dict[str, list[float]]] = [{name: [] for name in names} for _ in tasks]
     status = ["running"] * replicas  # running | done | failed
     errors: list[str | None] = [None] * replicas
+    own_epochs = [t.fit.epochs for t in tasks]
     stoppers = None
-    if early is not None:
-        stoppers = [Stopper(early.monitor, early.patience, early.min_delta, early.restore_best_weights)
-                    for _ in tasks]
+    if tasks[0].fit.early_stopping is not None:
+        stoppers = [Stopper(e.monitor, e.patience, e.min_delta, e.restore_best_weights)
+                    for e in (t.fit.early_stopping for t in tasks)]
     final_weights: list[list[np.ndarray] | None] = [None] * replicas
     alive = np.ones(replicas, dtype=bool)
 
@@ -146,7 +148,7 @@ def train_and_score(tasks, problem, model_config, graph, optimizer, trainer, ord
                     return [v[r].copy() for v in values]
 
                 stop = stoppers[r].update(epoch, logs, replica_weights)
-            if stop or epoch == epochs - 1:
+            if stop or epoch == own_epochs[r] - 1:
                 status[r] = "done"
                 if values is None:
                     values = [np.array(v.numpy()) for v in graph.variables]
