@@ -273,6 +273,18 @@ def test_a_registered_in_process_builder_runs_a_study_and_is_refused_with_worker
         run_study(load_spec({**spec, "name": "reg2", "jobs": 2}))
 
 
+def test_the_kerastuner_backend_proposes_a_builders_own_axes(tmp_path, npz_problem):
+    from tuning.search.loop import run_study
+
+    params, _ = npz_problem
+    spec = {"name": "ktb", "problem": {"name": "arrays", "params": params},
+            "model": {"builder": f"{DEMO}:conv_lstm"}, "space": {"width": [1, 2], "units_1": [3, 4]},
+            "backend": "kerastuner", "sampler": "random", "n_trials": 2, "repeats": 1,
+            "fit": {"epochs": 1, "batch_size": 16}, "storage": f"sqlite:///{tmp_path / 'k.db'}"}
+    outcome = run_study(load_spec(spec))
+    assert (outcome.complete, outcome.fits_run) == (2, 2)  # units_1 is the builder's name, not per-layer units
+
+
 # ---- mask_value --------------------------------------------------------------------------------
 
 def _padded_pair(family: str, **extra):

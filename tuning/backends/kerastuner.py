@@ -198,7 +198,8 @@ class SpaceMapping:
             if name == "epochs" and self.max_epochs is not None:
                 dists[name] = optuna.distributions.IntDistribution(1, self.max_epochs)
                 continue
-            axis = self.space.params["units"] if name.startswith("units_") else self.space.params[name]
+            axis = self.space.params["units"] if self.space.per_layer_units and name.startswith("units_") \
+                else self.space.params[name]
             if self.grid or axis.values is not None:
                 dists[name] = optuna.distributions.CategoricalDistribution(
                     axis.grid_values() if self.grid else list(axis.values))
