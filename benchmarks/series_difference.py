@@ -56,7 +56,7 @@ def main() -> None:
     import tensorflow as tf
 
     import tuning
-    from tuning.analysis import summary_table, verdict, select
+    from tuning.analysis import select, summary_table, verdict
 
     frame = pd.read_csv(resources.files("tuning") / "data" / "example_series.csv")
     frame["value"] = frame["value"] + args.extra_trend * np.arange(len(frame))
