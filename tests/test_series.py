@@ -118,6 +118,15 @@ def test_windows_stay_inside_their_split_and_differencing_consumes_training_rows
     assert once.y_val[-1, 0] == pytest.approx(changes[204 - 2])    # ... and the last val target row 203
 
 
+def test_the_fingerprint_sees_a_level_shift_that_differences_hide(tmp_path):
+    values = np.round(_series(), 2)
+    first = load_problem("csv", {"path": _write(tmp_path / "a.csv", values), "difference": 1})
+    shifted = load_problem("csv", {"path": _write(tmp_path / "b.csv", values + 1000), "difference": 1})
+    for key in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+        np.testing.assert_array_equal(getattr(first, key), getattr(shifted, key))  # the same changes ...
+    assert first.fingerprint() != shifted.fingerprint()  # ... of another series: its fits are not these
+
+
 def test_transforms_are_fitted_on_the_training_rows_only(tmp_path):
     values = _series()
     first = load_problem("csv", {"path": _write(tmp_path / "a.csv", values), "transform": "boxcox"})

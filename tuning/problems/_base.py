@@ -175,7 +175,8 @@ class Problem:
         return scores
 
     def fingerprint(self) -> str:
-        """A digest of the data (every split's arrays, shapes and dtypes, and the task).
+        """A digest of the data (every split's arrays, shapes and dtypes, the task, and the values a
+        differenced series' windows are undone from: differences alone do not fix the levels).
 
         The study stores it: continuing a study on other data (an ``.npz`` file rewritten under
         the same name) would mix fits of two data sets, so it is refused instead.
@@ -191,6 +192,8 @@ class Problem:
                 array = np.ascontiguousarray(array)
                 digest.update(f"{kind}_{split}{array.shape}{array.dtype}".encode())
                 digest.update(array.tobytes())
+        for split, values in sorted((self.history or {}).items()):  # what undoes a differencing
+            digest.update(f"history_{split}".encode() + np.ascontiguousarray(values, dtype=np.float64).tobytes())
         return digest.hexdigest()[:16]
 
     def _history_of(self, y_true: np.ndarray) -> np.ndarray:
