@@ -230,8 +230,9 @@ class Problem:
         """The strongest naive baseline's scores (``val_loss``, ``test_mae`` ...), its ``name``, and
         every baseline's scores under ``baselines``.
 
-        The strongest is the best on ``metric`` in ``direction`` (the study's objective) on the
-        validation split; the test scores shown are that same baseline's.
+        The strongest is the best on ``metric`` in ``direction``, the study's objective (a
+        validation score, normally; ``val_loss`` if the metric is not one a baseline has); its test
+        scores are shown with it, never used to choose it unless the objective is a test score.
         """
         every = self.baseline_scores()
         sign = -1.0 if direction == "maximize" else 1.0
