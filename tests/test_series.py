@@ -261,3 +261,12 @@ def test_init_suggests_the_season_and_differencing_for_a_trending_series(trendin
     assert "\n    difference: 1 " in text and "time_column: month" in text
     flat = starter_spec(_write(trending_csv[0].replace("trend.csv", "flat.csv"), _series(trend=0.0)))
     assert "    # difference: 1" in flat  # no trend: left as a comment
+
+
+def test_init_takes_an_increasing_first_column_for_time(tmp_path):
+    path = tmp_path / "sunspots.csv"
+    spots = 80 + 60 * np.sin(2 * np.pi * np.arange(150) / 11)
+    path.write_text("year,spots\n" + "".join(f"{1800 + i},{v:.1f}\n" for i, v in enumerate(spots)))
+    text = starter_spec(str(path))
+    assert "target: spots" in text and "time_column: year" in text and "look_back: 11" in text
+    assert "name: sunspots" in text and "storage: sqlite:///sunspots.db" in text

@@ -240,17 +240,22 @@ def _seasonal_naive(values: np.ndarray, last: np.ndarray, horizon: int, season: 
 def read_series(path: str, target: str | None = None) -> tuple[str, str | None, str, np.ndarray]:
     """A CSV series as ``tuning init`` sees it: (name shown, time column, target, its values in time order).
 
-    The time column is the first column that is not numeric (it must parse as dates); the target
-    is ``target`` or the first numeric column. Every check of the loader applies.
+    The time column is the first column that is not numeric (it must parse as dates), else a
+    first column that strictly increases (``year,spots``) when another numeric column follows; the
+    target is ``target`` or the first other numeric column. Every check of the loader applies.
     """
     source, shown = _resolve_path(path)
     frame = _read_frame(source, shown)
-    text = [c for c in frame.columns if c not in frame.select_dtypes("number").columns]
+    numeric = list(frame.select_dtypes("number").columns)
+    text = [c for c in frame.columns if c not in numeric]
     time_column = text[0] if text else None
+    if time_column is None and len(numeric) >= 2 and frame[numeric[0]].is_monotonic_increasing \
+            and frame[numeric[0]].is_unique:
+        time_column = numeric[0]
     if time_column is not None:
         frame = _sort_by_time(frame, time_column, shown)
     if target is None:
-        numeric = [c for c in frame.select_dtypes("number").columns]
+        numeric = [c for c in numeric if c != time_column]
         if not numeric:
             listed = ", ".join(repr(c) for c in frame.columns)
             raise DataError(f"{shown}: no numeric columns to forecast; columns are {listed}")
