@@ -113,6 +113,9 @@ def model_defaults(family: str = "vanilla") -> dict:
 def build_model(config: dict, problem: Problem) -> keras.Model:
     """Build and compile the model ``config`` describes, shaped for ``problem``.
 
+    A config that names a ``builder`` gets that function's model (compiled here unless it came
+    compiled); every other config a built-in family's.
+
     Args:
         config: hyperparameters, see the module docstring; unknown keys are ignored.
         problem: supplies the input shape, task, target shape and default loss.
