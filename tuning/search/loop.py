@@ -80,8 +80,8 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     if spec.model.builder is not None:
         runner = make_runner("sequential" if spec.runner == "auto" else spec.runner, spec.jobs)
         if spec.runner == "auto":
-            reporter.note(f"runner auto: your model.builder is fitted one seed at a time "
-                          f"({'processes' if spec.jobs > 1 else 'sequential'}); fused seeds need the built-in families")
+            reporter.note(f"runner auto: {'processes' if spec.jobs > 1 else 'sequential'} for model.builder "
+                          "(fused seeds need a built-in family)")
     else:
         runner = make_runner(spec.runner, spec.jobs, procedure)  # the study's procedure, whatever this run names
         notice = procedure_notice(spec.name, spec.runner, procedure)
