@@ -133,10 +133,11 @@ def test_with_dropout_fused_and_standalone_scores_and_curves_are_indistinguishab
 
     The fast version of ``benchmarks/fused_dropout.py`` (40 seeds, 3 configs, two problems,
     docs/performance.md "Fused dropout"). Welch's t-test and the two-sample KS test on the final
-    val_loss, and Welch's t-test on every epoch's val_loss (Bonferroni over the epochs), each at
-    level 0.01: the test fails only if one of them rejects "same distribution". With 6 seeds a
-    side it only catches gross differences: the smallest mean difference Welch detects at 80 %
-    power at level 0.01 is about (2.58 + 0.84) * sqrt(2/6) = 2.0 seed standard deviations.
+    val_loss, the paired t-test by seed (a seed's two fits share initial weights and batches, only
+    the masks differ), and Welch's t-test on every epoch's val_loss (Bonferroni over the epochs),
+    each at level 0.01: the test fails only if one of them rejects "same distribution". With 6
+    seeds a side it only catches gross differences: the smallest mean difference Welch detects at
+    80 % power at level 0.01 is about (2.58 + 0.84) * sqrt(2/6) = 2.0 seed standard deviations.
     Seeded, so deterministic.
     """
     from scipy import stats
@@ -151,7 +152,8 @@ def test_with_dropout_fused_and_standalone_scores_and_curves_are_indistinguishab
     standalone_scores = [r.scores["val_loss"] for r in standalone_fits]
     welch = stats.ttest_ind(fused_scores, standalone_scores, equal_var=False)
     ks = stats.ks_2samp(fused_scores, standalone_scores)
-    assert welch.pvalue > 0.01 and ks.pvalue > 0.01, (welch, ks, fused_scores, standalone_scores)
+    paired = stats.ttest_rel(fused_scores, standalone_scores)
+    assert min(welch.pvalue, ks.pvalue, paired.pvalue) > 0.01, (welch, ks, paired, fused_scores, standalone_scores)
     curves = np.array([r.curves["val_loss"] for r in fused_fits]), np.array([r.curves["val_loss"] for r in standalone_fits])
     per_epoch = stats.ttest_ind(*curves, equal_var=False, axis=0).pvalue
     assert min(per_epoch) * len(per_epoch) > 0.01, per_epoch
