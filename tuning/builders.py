@@ -40,7 +40,6 @@ from tuning.errors import SpecError
 
 #: Config keys that tell ``tuning`` which builder to call; the builder does not see them.
 BUILDER_KEYS = ("builder", "style")
-STYLES = ("config", "kerastuner")
 
 _FIELD = "model.builder"
 _REGISTRY: dict[str, Callable] = {}
@@ -110,11 +109,6 @@ def register_builder(function: Callable, name: str | None = None) -> str:
     parse_path(path)
     _REGISTRY[path] = function
     return path
-
-
-def is_registered(path: str) -> bool:
-    """True when ``path`` names a callable given to :func:`register_builder` in this process."""
-    return path in _REGISTRY
 
 
 def importable_by_workers(path: str) -> bool:

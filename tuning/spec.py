@@ -64,7 +64,8 @@ FIT_KEYS = ("epochs", "batch_size", "patience")
 SEARCHABLE = tuple(MODEL_KEYS) + FIT_KEYS
 #: The model keys ``tuning`` itself reads when a builder makes the model: it compiles with them.
 COMPILE_KEYS = ("optimizer", "learning_rate", "momentum", "loss")
-STYLES = ("config", "kerastuner")  # the same as tuning.builders.STYLES
+#: How a builder is called: ``build(config, problem)``, or KerasTuner's ``build(hp)`` (tuning.builders).
+STYLES = ("config", "kerastuner")
 
 
 class _Strict(BaseModel):
