@@ -84,7 +84,7 @@ def test_status_report_and_diagnosis_read_an_in_memory_study(memory_study, tmp_p
     assert report.returncode == 0, report.stderr
     assert "in_memory" in (tmp_path / "r" / "index.html").read_text()
     diagnosis = tuning.load_results("mem", f"sqlite:///{db}").diagnosis
-    assert len(diagnosis) and diagnosis["diagnosis"].notna().all()
+    assert len(diagnosis) and diagnosis["label"].notna().all()
 
 
 def test_in_memory_data_errors_are_the_arrays_problems_lines(tmp_path):
@@ -145,7 +145,7 @@ def test_in_memory_arrays_and_builder_from_python(tmp_path):
     results = tuning.load_results("own", f"sqlite:///{db}")
     assert results.spec["model"]["builder"] == "test_own_data:conv_lstm"
     assert tuning.run_study(spec, data=_arrays(), build=conv_lstm).fits_run == 0
-    again = refit("own", f"sqlite:///{db}")
+    again = refit(tuning.load_results("own", f"sqlite:///{db}"))
     assert again.same and again.procedure == "standalone fit"
     assert [layer.__class__.__name__ for layer in again.model.layers][1:3] == ["Conv1D", "LSTM"]
 
@@ -270,7 +270,7 @@ def test_export_by_trial_and_seed_and_best_model_from_python(npz_study, monkeypa
     results = tuning.load_results("npz", f"sqlite:///{db}")
     from tuning.export import refit
 
-    again = refit("npz", f"sqlite:///{db}", config=1, seed=0)
+    again = refit(results, config=1, seed=0)
     assert again.same and again.seed == 0 and again.trial == 1
     assert again.refitted == pytest.approx(_stored(db, again.config_key, 0)["val_loss"], rel=1e-4)
     model = results.best_model(config=1, seed=0)

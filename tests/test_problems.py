@@ -63,7 +63,7 @@ def counting_csv(tmp_path):
 
 # --- registry ---------------------------------------------------------------------------------
 def test_registry_lists_every_problem():
-    assert problem_names() == sorted([*SMALL, "csv", "arrays"])
+    assert problem_names() == sorted([*SMALL, "csv", "arrays", "in_memory"])
 
 
 def test_describe_problem_gives_one_line_with_defaults():

@@ -261,9 +261,10 @@ def export(
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
 ) -> None:
     """Refit one stored config on one seed, the way its scores were computed, and save the model."""
+    from tuning.analysis import load_results
     from tuning.export import export_model
 
-    done = export_model(study, out, storage, config=config, seed=seed)
+    done = export_model(load_results(study, storage), out, config=config, seed=seed)
     typer.echo(done.line())
     typer.echo(f"model: {out}")
 

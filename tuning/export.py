@@ -64,15 +64,13 @@ class Refit:
 
 def choose(results, config: str | int = "best", seed: int | None = None) -> tuple[str, int]:
     """(config_key, seed) of ``results`` that ``config`` and ``seed`` name, or a one-line SpecError."""
-    from tuning.analysis.tables import select
-
     fits = results.fits
     ok = fits[fits["status"] == "ok"] if len(fits) else fits
     if ok.empty:
         raise SpecError(f"study {results.name!r} has no finished fit to export", field="--config")
     chosen = str(config)
     if chosen == "best":
-        key = select(results).table.at[0, "config_key"]
+        key = results.summary["config_key"].iloc[0]  # best first, by the study's aggregate
     elif chosen == "simplest":
         key = results.verdict.simplest_key
         if key is None:
@@ -103,21 +101,26 @@ def choose(results, config: str | int = "best", seed: int | None = None) -> tupl
     return key, int(seed)
 
 
-def refit(study: str, storage=None, *, config: str | int = "best", seed: int | None = None) -> Refit:
-    """Refit ``config`` of ``study`` on ``seed`` by the procedure that produced its stored scores.
+def refit(results, *, config: str | int = "best", seed: int | None = None) -> Refit:
+    """Refit ``config`` of a study's ``results`` (:class:`tuning.Results`, read from its store) on
+    ``seed`` by the procedure that produced its stored scores.
+
+    The results come in read (``tuning.load_results``) rather than being read here: the analysis
+    offers this as ``Results.best_model``, and the dependency runs one way, from here to the store.
 
     Raises:
         SpecError: the study, config or seed does not exist, or its data is not here (a study
             made from in-memory arrays needs them registered again, see ``docs/own-data.md``).
     """
-    from tuning.analysis import load_results
     from tuning.fit import FitSettings, FitTask
     from tuning.runners import stored_procedure
     from tuning.spec import load_spec
     from tuning.store import open_store
 
-    store = open_store(storage)
-    results = load_results(study, store)
+    if results.storage is None:
+        raise SpecError("these results were not read from a store: nothing to refit", field="--config")
+    store = open_store(results.storage)
+    study = results.name
     key, seed = choose(results, config, seed)
     spec = load_spec(results.spec, label=f"study {study!r} in {store.url}")
     row = results.fits[(results.fits["config_key"] == key) & (results.fits["seed"] == seed)].iloc[0]
@@ -156,14 +159,13 @@ def _fit_by(procedure: str, task) -> tuple[Any, Any, str]:
     return result, model, "standalone fit"
 
 
-def export_model(study: str, out: str | Path, storage=None, *, config: str | int = "best",
-                 seed: int | None = None) -> Refit:
+def export_model(results, out: str | Path, *, config: str | int = "best", seed: int | None = None) -> Refit:
     """Refit (see :func:`refit`) and save the model to ``out`` (``.keras``, Keras's own format)."""
     out = Path(out)
     if out.suffix not in (".keras", ".h5"):
         raise SpecError(f"{out}: Keras saves models as .keras (or legacy .h5) files", field="--out")
     if not out.parent.exists():
         raise SpecError(f"{out.parent}: no such directory", field="--out")
-    done = refit(study, storage, config=config, seed=seed)
+    done = refit(results, config=config, seed=seed)
     done.model.save(out)
     return done

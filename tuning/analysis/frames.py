@@ -109,9 +109,7 @@ class Results:
         """
         from tuning.export import refit
 
-        if self.storage is None:
-            raise ValueError("these results were not read from a store: nothing to refit")
-        return refit(self.name, self.storage, config=config, seed=seed).model
+        return refit(self, config=config, seed=seed).model
 
     @cached_property
     def marginals(self) -> pd.DataFrame:
