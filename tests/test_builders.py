@@ -205,7 +205,8 @@ def npz_problem(tmp_path_factory):
     from tuning.fit import cached_problem
 
     folder = tmp_path_factory.mktemp("npz")
-    np.savez(folder / "data.npz", **_arrays())
+    held_out = _arrays(seed=5)
+    np.savez(folder / "data.npz", **_arrays(), x_test=held_out["x_val"], y_test=held_out["y_val"])
     params = {"path": str(folder / "data.npz")}
     import json
 
@@ -240,8 +241,8 @@ def test_a_builder_model_scores_its_compiled_metrics_and_a_raising_config_fails_
 
     params, _ = npz_problem
     fit = fit_one(_task(params, {"builder": f"{DEMO}:compiled_with_auc", "width": 2}))
-    assert fit.ok and {"val_loss", "val_accuracy", "val_auc"} <= set(fit.scores)
-    assert 0.0 <= fit.scores["val_auc"] <= 1.0
+    assert fit.ok and {"val_loss", "val_accuracy", "val_auc", "test_auc", "test_accuracy"} <= set(fit.scores)
+    assert 0.0 <= fit.scores["val_auc"] <= 1.0 and fit.scores["val_auc"] != fit.scores["test_auc"]
     again = fit_one(_task(params, {"builder": f"{DEMO}:compiled_with_auc", "width": 2}))
     assert again.scores == fit.scores  # same config and seed, same scores
 
