@@ -176,3 +176,37 @@ def test_process_runner_gives_the_sequential_scores():
     assert parallel.keys() == {0, 1}
     for seed in (0, 1):
         assert parallel[seed]["val_loss"] == pytest.approx(sequential[seed]["val_loss"], rel=1e-6)
+
+
+def test_a_failed_shared_graph_is_refitted_seed_by_seed_fused_never_with_keras_masks(monkeypatch):
+    """A graph that raises (here: any graph of more than one replica, then every graph of config
+    ``bad``) must not lose its seeds, and under the fused procedure must not refit them with
+    Keras's masks: each seed is refitted as a graph of its own, or recorded failed."""
+    from tuning.fit.fused import FusedPlan
+
+    original = FusedPlan.fit
+
+    def flaky(plan):
+        if len(plan.tasks) > 1 or plan.tasks[0].config.get("units") == 2:
+            raise MemoryError("no room for this graph")
+        return original(plan)
+
+    monkeypatch.setattr(FusedPlan, "fit", flaky)
+    notices: list[str] = []
+    runner = FusedRunner(notice=notices.append, fallback=SequentialRunner())
+    dropout = tasks({"family": "vanilla", "dropout": 0.3}, [0, 1])
+    bad = tasks({"family": "vanilla", "units": 2}, [0])
+    results = {(r.config_key, r.seed): r for r in runner.map(dropout + bad)}
+    assert runner.counts == {"fused": 3, "fallback": 0}
+    assert len(notices) == 1 and "as a graph of its own" in notices[0]
+    for task in dropout:  # the seed's fused fit: its masks do not depend on its graph mates
+        alone = fit_fused.fit_group([task])[0]
+        assert results[(task.config_key, task.seed)].scores == pytest.approx(alone.scores, rel=1e-6)
+    failed = results[(bad[0].config_key, 0)]
+    assert not failed.ok and failed.error == "fused fit failed: MemoryError: no room for this graph (seed 0)"
+    # Under exact_only (a standalone study) the fallback's fits are the procedure: fit_one refits them.
+    exact = FusedRunner(exact_only=True, notice=notices.append, fallback=SequentialRunner())
+    plain = tasks({"family": "vanilla"}, [0, 1])
+    refits = list(exact.map(plain))
+    assert exact.counts == {"fused": 0, "fallback": 2}
+    assert {r.seed: r.scores for r in refits} == {t.seed: fit_one(t).scores for t in plain}

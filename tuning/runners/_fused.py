@@ -24,7 +24,7 @@ from tuning.fit.fused import (
     plan_graphs,
     spread,
 )
-from tuning.results import FitResult
+from tuning.results import FAILED, FitResult
 from tuning.runners._base import Runner
 from tuning.runners._executors import Executor, InProcessExecutor, LokyExecutor
 from tuning.runners._processes import ProcessRunner
@@ -63,6 +63,12 @@ class FusedRunner:
 
     ``counts`` tells where this runner's fits went: ``{"fused": n, "fallback": m}``, one per
     (config, seed) result it yielded.
+
+    A graph that fails as a whole (an exhausted resource, a bug) does not lose its seeds: under
+    ``exact_only`` the fallback runner refits them (its fits are the standalone procedure these
+    configs follow anyway); otherwise each seed is refitted as a graph of its own, so that no
+    config mixes Keras's dropout masks with fused ones, and a seed failing alone too is recorded
+    failed with the error.
     """
 
     #: Trials a study may keep in flight for this runner (see :data:`TRIALS_IN_FLIGHT`).
@@ -123,16 +129,43 @@ class FusedRunner:
         if not self.executor.in_process:  # each worker pins its own threads; every worker gets a graph
             plans = [plan.with_threads(self.threads) for plan in spread(plans, self.executor.workers)]
         indexed = list(enumerate(plans))
+        failed: list[FitTask] = []
         for index, results in self.executor.map_unordered(fit_plan_or_error, indexed):
             if isinstance(results, str):  # the graph failed as a whole: refit its seeds one by one
                 chunk = plans[index].tasks
-                self.notice(f"fused runner: config {chunk[0].config_key} failed fused ({results}); "
-                            f"refitting its {len(chunk)} seed(s) with the fallback runner")
-                yield from self._fall_back(chunk)
+                if self.exact_only:  # the fallback's fits are these configs' own procedure
+                    self.notice(f"fused runner: config {chunk[0].config_key} failed fused ({results}); "
+                                f"refitting its {len(chunk)} seed(s) with the fallback runner")
+                    yield from self._fall_back(chunk)
+                else:
+                    failed += chunk
             else:
                 for result in results:
                     self.counts["fused"] += 1
                     yield result
+        if failed:
+            yield from self._refit_alone(failed)
+
+    def _refit_alone(self, tasks: list[FitTask]) -> Iterator[FitResult]:
+        """The seeds of failed graphs, each as a graph of its own (the fused procedure).
+
+        Keras's masks are not the study's procedure for a config with dropout, and a replica's fit
+        does not depend on its graph mates, so each seed is refitted fused alone (a smaller graph:
+        what an exhausted resource needs); a seed that fails alone too is recorded failed.
+        """
+        alone = [FusedPlan([task]) for task in tasks]
+        if not self.executor.in_process:
+            alone = [plan.with_threads(self.threads) for plan in alone]
+        self.notice(f"fused runner: {len(tasks)} seed(s) of config(s) {', '.join(sorted({t.config_key for t in tasks}))} "
+                    "failed in a shared graph; refitting each seed as a graph of its own")
+        for index, results in self.executor.map_unordered(fit_plan_or_error, list(enumerate(alone))):
+            task = alone[index].tasks[0]
+            self.counts["fused"] += 1
+            if isinstance(results, str):
+                yield FitResult(task.config_key, task.seed, FAILED, {}, {}, 0, None, 0.0,
+                                f"fused fit failed: {results} (seed {task.seed})")
+            else:
+                yield from results
 
     def _fall_back(self, tasks: list[FitTask]) -> Iterator[FitResult]:
         for result in self.fallback.map(tasks):
