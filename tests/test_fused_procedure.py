@@ -116,3 +116,24 @@ def test_a_fused_study_keeps_its_procedure_when_a_run_names_sequential_and_is_de
         assert row["scores"][name] == pytest.approx(value, rel=1e-6), name
     assert row["scores"] != fit_one(task).scores
     assert store.study_record("s")["procedure"] == "fused"
+
+
+@pytest.mark.slow
+def test_the_command_keeps_the_procedure_and_says_so_in_one_line(tmp_path):
+    from conftest import run_tuning
+
+    path = tmp_path / "spec.yaml"
+    path.write_text(json.dumps(spec(tmp_path)))  # JSON is YAML; runner auto, a dropout axis
+    first = run_tuning("run", str(path), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "keeps the" not in first.stderr
+    more = run_tuning("run", str(path), "--runner", "sequential", "--repeats", "2", cwd=tmp_path)
+    assert more.returncode == 0, more.stderr
+    lines = [line for line in more.stderr.splitlines() if "keeps the fused procedure" in line]
+    assert len(lines) == 1 and "Traceback" not in more.stderr
+    assert "runner 'sequential' would fit its dropout configs another way" in lines[0]  # one line, not wrapped
+    store = Store(f"sqlite:///{tmp_path / 'study.db'}", create=False)
+    assert store.study_record("s")["procedure"] == "fused"
+    rows = dropout_rows(store, "s")
+    assert sorted(rows) == [0, 1] and len({row["fit_seconds"] for row in rows.values()}) == 2  # seed 1 fused alone
+    assert rows[1]["scores"] != fit_one(task_of(store, "s", rows[1])).scores

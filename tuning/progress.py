@@ -76,7 +76,7 @@ class RichReporter(SilentReporter):
         self.progress.console.print(line)
 
     def note(self, message: str) -> None:
-        self.console.print(_escape(message))
+        self.console.print(_escape(message), soft_wrap=True)  # a note is one line, however narrow the terminal
 
     def stop(self) -> None:
         self.progress.stop()

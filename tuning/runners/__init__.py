@@ -70,10 +70,10 @@ def procedure_notice(study: str, runner: str, procedure: str) -> str | None:
     if procedure == procedure_of(runner):
         return None
     if procedure == "standalone":
-        how = "configs with dropout are fitted one by one with Keras's own masks, the others fused"
+        how = "dropout configs fitted one by one with Keras's masks, the others fused"
     else:
-        how = "every config the fused graph takes is fused, dropout included (runner auto)"
-    return (f"study {study!r} keeps the {procedure} procedure it was started with ({how}); runner {runner!r} "
+        how = "every config fused, dropout included, as runner auto"
+    return (f"study {study!r} keeps the {procedure} procedure it was started with ({how}): runner {runner!r} "
             "would fit its dropout configs another way")
 
 
