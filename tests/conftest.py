@@ -44,6 +44,27 @@ def stored_fits(db: Path) -> list[tuple]:
         return []
 
 
+def start_tuning_and_wait_for_fits(spec: Path, db: Path, cwd: Path, count: int) -> subprocess.Popen:
+    """``tuning run SPEC --quiet`` started in a subprocess, returned once ``count`` fits are stored
+    (to be killed mid-study)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--quiet"], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_fits(proc, db, count)
+    return proc
+
+
+def wait_for_fits(proc: subprocess.Popen, db: Path, count: int, timeout: float = 240) -> None:
+    """Wait until ``db`` holds ``count`` fits; fail if ``proc`` ends first or nothing comes."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while len(stored_fits(db)) < count:
+        assert proc.poll() is None, f"study ended before {count} fits: {proc.communicate()}"
+        assert time.monotonic() < deadline, "no progress"
+        time.sleep(0.2)
+
+
 def run_tuning(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run([*tuning_command(), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)

@@ -7,18 +7,16 @@ command on one small ``.npz`` classification problem, with studies shared per mo
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_tuning, stored_fits, tuning_command
+from conftest import run_tuning, start_tuning_and_wait_for_fits, stored_fits
 
 from tuning.builders import (
     ProblemInfo,
@@ -345,25 +343,13 @@ def test_masked_configs_fall_back_from_the_fused_runner_and_masking_changes_the_
 
 # ---- end to end, through the real command ------------------------------------------------------
 
-def _start_and_wait_for_fits(spec: Path, db: Path, cwd: Path, count: int) -> subprocess.Popen:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--quiet"], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    while len(stored_fits(db)) < count:
-        assert proc.poll() is None, f"study ended before {count} fits: {proc.communicate()}"
-        assert time.monotonic() < deadline, "no progress"
-        time.sleep(0.2)
-    return proc
-
-
 @pytest.fixture(scope="module")
 def killed_study(tmp_path_factory):
     """A builder by file path (one config raises), killed with SIGKILL after 2 fits and resumed."""
     cwd = _project(tmp_path_factory.mktemp("killed"))
     spec = cwd / "study.yaml"
     spec.write_text(_spec_text("conv", '{builder: "demo_models.py:fails_for_wide", params: {filters: 3}}'))
-    proc = _start_and_wait_for_fits(spec, cwd / "store.db", cwd, count=2)
+    proc = start_tuning_and_wait_for_fits(spec, cwd / "store.db", cwd, count=2)
     proc.kill()
     proc.wait()
     before = stored_fits(cwd / "store.db")

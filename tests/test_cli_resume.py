@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
-import subprocess
-import time
 
 import pytest
-from conftest import run_tuning, stored_fits, tuning_command
+from conftest import run_tuning, start_tuning_and_wait_for_fits, stored_fits
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # real CLI runs: the fast tier leaves them out
 
 GRID_POINTS, SEEDS = 3, 2
-
-
-def _start_and_wait_for_fits(spec, db, cwd, count: int) -> subprocess.Popen:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--quiet"], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    while len(stored_fits(db)) < count:
-        assert proc.poll() is None, f"study ended before {count} fits: {proc.communicate()}"
-        assert time.monotonic() < deadline, "no progress"
-        time.sleep(0.2)
-    return proc
 
 
 def _assert_complete_grid(db) -> None:
@@ -38,7 +23,7 @@ def test_sigkill_then_resume_recomputes_nothing(tiny_spec, tmp_path):
     # sequential: the kill must land between the two seeds of a trial, so fits must arrive one by one
     # (the default runner fuses the seeds of a config and stores them together).
     spec, db = tiny_spec(runner="sequential")
-    proc = _start_and_wait_for_fits(spec, db, tmp_path, count=3)
+    proc = start_tuning_and_wait_for_fits(spec, db, tmp_path, count=3)
     proc.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the store
     proc.wait()
     before = stored_fits(db)
@@ -64,7 +49,7 @@ def test_sigkill_then_resume_recomputes_nothing(tiny_spec, tmp_path):
 
 def test_sigint_exits_130_and_resumes(tiny_spec, tmp_path):
     spec, db = tiny_spec()
-    proc = _start_and_wait_for_fits(spec, db, tmp_path, count=1)
+    proc = start_tuning_and_wait_for_fits(spec, db, tmp_path, count=1)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, (out, err)

@@ -11,12 +11,11 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_tuning, stored_fits
+from conftest import run_tuning, stored_fits, wait_for_fits
 
 import tuning
 from tuning.errors import DataError, SpecError
@@ -188,11 +187,7 @@ def test_in_memory_study_killed_then_resumed_from_python_redoes_no_fit(tmp_path)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    while len(stored_fits(db)) < 3:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    wait_for_fits(proc, db, 3)
     proc.kill()
     proc.wait()
     before = stored_fits(db)
