@@ -241,6 +241,7 @@ def _stored(db: Path, key: str, seed: int) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("error::UserWarning")  # the saved model loads without Keras's optimizer warning
 def test_export_best_gives_the_model_of_the_stored_score(npz_study):
     import keras
 

@@ -152,6 +152,10 @@ def _fit_by(procedure: str, task) -> tuple[Any, Any, str]:
 
         try:
             result, model = fit_replica_model(task)
+            if model is not None and getattr(model, "optimizer", None) is not None and not model.optimizer.built:
+                # The replica's weights were copied in; its optimizer never stepped. Built (its state
+                # zero), the saved model loads without Keras's "skipping optimizer variables" warning.
+                model.optimizer.build(model.trainable_variables)
             return result, model, "fused replica"
         except Unsupported:
             pass
