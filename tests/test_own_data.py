@@ -248,7 +248,7 @@ def test_export_best_gives_the_model_of_the_stored_score(npz_study):
     from tuning.problems import load_problem
 
     root, db = npz_study
-    done = run_tuning("export", "npz", "--storage", str(db), "--out", "best.keras", cwd=root)
+    done = run_tuning("export", "spec.yaml", "--out", "best.keras", cwd=root)  # the spec names study and store
     assert done.returncode == 0, done.stderr
     assert "as stored" in done.stdout, done.stdout
     assert "fused replica" in done.stdout

@@ -253,7 +253,7 @@ def report(
 @app.command()
 @_guarded
 def export(
-    study: str = typer.Argument(..., help="Study name."),
+    study: str = typer.Argument(..., help="Study name, or its spec file (name and storage from the spec)."),
     config: str = typer.Option("best", "--config", help="best (rank 1) | simplest (equivalent to the best) | a trial "
                                "number | a config key."),
     seed: int | None = typer.Option(None, "--seed", help="Which seed (default: the config's best seed on the objective)."),
@@ -264,6 +264,7 @@ def export(
     from tuning.analysis import load_results
     from tuning.export import export_model
 
+    study, storage = _study_and_storage(study, storage)
     done = export_model(load_results(study, storage), out, config=config, seed=seed)
     typer.echo(done.line())
     typer.echo(f"model: {out}")
