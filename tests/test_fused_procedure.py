@@ -137,3 +137,5 @@ def test_the_command_keeps_the_procedure_and_says_so_in_one_line(tmp_path):
     rows = dropout_rows(store, "s")
     assert sorted(rows) == [0, 1] and len({row["fit_seconds"] for row in rows.values()}) == 2  # seed 1 fused alone
     assert rows[1]["scores"] != fit_one(task_of(store, "s", rows[1])).scores
+    status = run_tuning("status", str(path), cwd=tmp_path)  # the study says which procedure it follows
+    assert "  procedure: fused (every config fused, dropout included" in status.stdout, status.stdout

@@ -139,6 +139,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     from tuning.analysis.tables import baseline_name
     from tuning.backends import planned_trials
     from tuning.results import TrialStatus
+    from tuning.runners import PROCEDURE_WORDS, stored_procedure
     from tuning.space import SearchSpace
     from tuning.spec import load_spec
     from tuning.store import open_store
@@ -160,11 +161,13 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     check_margin(margin)
     results = load_results(study, store)
     summary = verdict(results, select(results, margin=margin), storage=store.url, trial_numbers=trial_numbers(trials))
+    procedure = stored_procedure(record.get("procedure"), spec.runner)
     return {
         "name": study, "storage": store.url, "planned": planned, "remaining": max(planned - finished, 0),
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,
         "direction": spec.objective.direction, "baseline": record["baseline"].get(spec.objective.metric),
         "baseline_name": baseline_name(results), "transforms": (record["baseline"].get("data") or {}).get("transforms"),
         "best": complete[:top], "failures": [t for t in trials if t["status"] == TrialStatus.FAILED], **counts,
-        "verdict": summary,
+        "verdict": summary, "procedure": procedure,
+        "procedure_words": PROCEDURE_WORDS[procedure],
     }

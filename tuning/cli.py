@@ -175,6 +175,7 @@ def _print_status(info: dict) -> None:
          + (f"; naive baseline ({info['baseline_name']}) {baseline:.4g}" if baseline is not None else ""))
     if info.get("transforms"):
         echo(f"  data transforms: {info['transforms']}")
+    echo(f"  procedure: {info['procedure']} ({info['procedure_words']})")
     for line in info["verdict"].warnings:
         echo(f"  warning: {line}")
     for rank, trial in enumerate(info["best"], 1):

@@ -46,6 +46,9 @@ RUNNERS: dict[str, Callable[[int], Runner]] = {
 
 #: A study's procedure: how its configs with dropout are fitted (see the module's docstring).
 PROCEDURES = ("fused", "standalone")
+#: Each procedure in a few words (the notice above and ``tuning status`` say it so).
+PROCEDURE_WORDS = {"fused": "every config fused, dropout included, as runner auto",
+                   "standalone": "dropout configs fitted one by one with Keras's masks; others may be fused, the same fit"}
 #: The procedure a study started with each runner follows.
 PROCEDURE_OF_RUNNER = {"auto": "fused", "fused": "fused", "processes": "standalone", "sequential": "standalone"}
 
@@ -69,11 +72,8 @@ def procedure_notice(study: str, runner: str, procedure: str) -> str | None:
     """The one line that says a run's ``runner`` gives way to the study's procedure, or ``None``."""
     if procedure == procedure_of(runner):
         return None
-    if procedure == "standalone":
-        how = "dropout configs fitted one by one with Keras's masks, the others fused"
-    else:
-        how = "every config fused, dropout included, as runner auto"
-    return (f"study {study!r} keeps the {procedure} procedure it was started with ({how}): runner {runner!r} "
+    return (f"study {study!r} keeps the {procedure} procedure it was started with ({PROCEDURE_WORDS[procedure]}): "
+            f"runner {runner!r} "
             "would fit its dropout configs another way")
 
 
@@ -101,6 +101,7 @@ def make_runner(name: str, jobs: int, procedure: str | None = None) -> Runner:
 
 __all__ = [
     "PROCEDURES",
+    "PROCEDURE_WORDS",
     "PROCEDURE_OF_RUNNER",
     "RUNNERS",
     "TRIALS_IN_FLIGHT",
