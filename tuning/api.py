@@ -56,7 +56,7 @@ def _in_memory(spec: str | Path | dict | StudySpec, data: Any, build: Callable |
     """``spec`` with its problem the in-memory ``data`` (registered under the study's name) and its
     model the in-process function ``build`` (registered under its ``module:qualname``)."""
     from tuning.errors import SpecError
-    from tuning.spec import StudySpec, load_spec
+    from tuning.spec import StudySpec, load_spec, read_spec_file
 
     label = spec._source if isinstance(spec, StudySpec) else str(spec) if isinstance(spec, str | Path) else "<spec>"
     if isinstance(spec, StudySpec):
@@ -64,14 +64,7 @@ def _in_memory(spec: str | Path | dict | StudySpec, data: Any, build: Callable |
     elif isinstance(spec, dict):
         fields = dict(spec)
     else:
-        import yaml
-
-        try:
-            fields = yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            fields = None
-        if not isinstance(fields, dict):
-            return load_spec(spec)  # raises the one-line error of the file
+        fields = read_spec_file(spec)
     name = fields.get("name") if isinstance(fields.get("name"), str) else ""
     if data is not None:
         from tuning.problems import ArrayProblem, register_arrays

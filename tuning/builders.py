@@ -36,7 +36,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from tuning.errors import SpecError
+from tuning.errors import SpecError, one_line
 
 #: Config keys that tell ``tuning`` which builder to call; the builder does not see them.
 BUILDER_KEYS = ("builder", "style")
@@ -229,7 +229,7 @@ def space_from_builder(path: str, fixed: Mapping[str, Any] | None = None) -> tup
     try:
         function(hp)
     except Exception as exc:  # the dry run is the user's code: say what it raised, in one line
-        raise SpecError(f"{path}: build(hp) raised on a dry run with its defaults: {_one_line(exc)}",
+        raise SpecError(f"{path}: build(hp) raised on a dry run with its defaults: {one_line(exc)}",
                         field=_FIELD) from None
     finally:
         keras.backend.clear_session(free_memory=False)
@@ -319,7 +319,7 @@ def _import(module_part: str, path: str):
             spec.loader.exec_module(module)
         except Exception as exc:
             sys.modules.pop(name, None)
-            raise SpecError(f"{path}: {module_part} does not import: {_one_line(exc)}", field=_FIELD) from None
+            raise SpecError(f"{path}: {module_part} does not import: {one_line(exc)}", field=_FIELD) from None
         module.__tuning_mtime__ = resolved.stat().st_mtime_ns
         return module
     cwd = os.getcwd()
@@ -328,13 +328,9 @@ def _import(module_part: str, path: str):
     try:
         return importlib.import_module(module_part)
     except Exception as exc:
-        raise SpecError(f"{path}: module {module_part} does not import: {_one_line(exc)}", field=_FIELD) from None
+        raise SpecError(f"{path}: module {module_part} does not import: {one_line(exc)}", field=_FIELD) from None
 
 
 def _kind(value: Any) -> str:
     return "None" if value is None else f"a {type(value).__module__}.{type(value).__qualname__}"
 
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__

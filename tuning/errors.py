@@ -50,3 +50,10 @@ class FitFailed(TuningError):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(reason)
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (or just ``Type``): how an exception raised by the user's
+    code or by a library is quoted in a one-line error or a failed fit's reason."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__

@@ -70,7 +70,7 @@ def choose(results, config: str | int = "best", seed: int | None = None) -> tupl
         raise SpecError(f"study {results.name!r} has no finished fit to export", field="--config")
     chosen = str(config)
     if chosen == "best":
-        key = results.summary["config_key"].iloc[0]  # best first, by the study's aggregate
+        key = results.selection.table.at[0, "config_key"]  # best first, by the study's aggregate
     elif chosen == "simplest":
         key = results.verdict.simplest_key
         if key is None:
@@ -124,7 +124,7 @@ def refit(results, *, config: str | int = "best", seed: int | None = None) -> Re
     key, seed = choose(results, config, seed)
     spec = load_spec(results.spec, label=f"study {study!r} in {store.url}")
     row = results.fits[(results.fits["config_key"] == key) & (results.fits["seed"] == seed)].iloc[0]
-    stored_config = next(f["config"] for f in store.fit_rows(study) if f["config_key"] == key and f["seed"] == seed)
+    stored_config = store.fit_config(study, key)
     task = FitTask(spec.problem.name, json.dumps(spec.problem.params, sort_keys=True), stored_config, key, seed,
                    FitSettings.resolve(spec.fit, stored_config))
     procedure = stored_procedure(store.require_study(study).get("procedure"), spec.runner)

@@ -66,9 +66,9 @@ import numbers
 
 import keras
 
-from tuning.errors import DataError, SpecError
+from tuning.errors import DataError, SpecError, one_line
 from tuning.problems import Problem
-from tuning.spec import ACTIVATIONS, CELLS, FAMILIES, INITIALIZERS, OPTIMIZERS
+from tuning.spec import ACTIVATIONS, CELLS, COMPILE_KEYS, FAMILIES, INITIALIZERS, OPTIMIZERS
 
 # The accepted names live in spec.py, so that a spec is checked without importing Keras.
 
@@ -219,9 +219,8 @@ def try_builder(config: dict, problem: Problem) -> list[str]:
     except NotAModel as exc:
         raise SpecError(f"{exc} (for the first config {shown})", field="model.builder") from None
     except Exception as exc:
-        text = str(exc).strip()
-        message = f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
-        raise SpecError(f"builder {path} failed on the first config {shown}: {message}", field="model.builder") from None
+        raise SpecError(f"builder {path} failed on the first config {shown}: {one_line(exc)}",
+                        field="model.builder") from None
     finally:
         keras.backend.clear_session(free_memory=False)
     return sorted(found)
@@ -229,8 +228,7 @@ def try_builder(config: dict, problem: Problem) -> list[str]:
 
 def _resolve_compile(config: dict) -> dict:
     """The compile settings of a builder's config: optimizer, learning rate, momentum, loss."""
-    keys = ("optimizer", "learning_rate", "momentum", "loss")
-    return _resolve({"family": "vanilla", **{k: config[k] for k in keys if k in config}})
+    return _resolve({"family": "vanilla", **{k: config[k] for k in COMPILE_KEYS if k in config}})
 
 
 def _masking(cfg: dict, inputs, per_step: bool):

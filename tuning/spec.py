@@ -536,6 +536,17 @@ def load_spec(source: str | Path | dict, *, label: str | None = None) -> StudySp
     """
     if isinstance(source, dict):
         return _validate(source, label or "<spec>")
+    label = label or str(source)
+    return _validate(read_spec_file(source, label), label)
+
+
+def read_spec_file(source: str | Path, label: str | None = None) -> dict:
+    """The mapping a YAML spec file holds, not yet validated (``run_study(data=...)`` adds its
+    problem to it first).
+
+    Raises:
+        SpecError: the file is missing or unreadable, the YAML is malformed, or it is no mapping.
+    """
     path = Path(source)
     label = label or str(source)
     if not path.is_file():
@@ -552,7 +563,7 @@ def load_spec(source: str | Path | dict, *, label: str | None = None) -> StudySp
         raise SpecError(f"cannot read: {exc}", source=label) from None
     if not isinstance(data, dict):
         raise SpecError("must be a mapping with at least name and problem", source=label)
-    return _validate(data, label)
+    return data
 
 
 def with_source(error: SpecError, source: str) -> SpecError:

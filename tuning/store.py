@@ -248,6 +248,16 @@ class Store:
                 trainable_weights=getattr(r, "trainable_weights", None),
             )
 
+    def fit_config(self, study: str, config_key: str) -> dict[str, Any]:
+        """The config of a stored fit, exactly as the study fitted it (one row, no curves read)."""
+        query = sa.select(fits_table.c.config_json).where(
+            (fits_table.c.study == study) & (fits_table.c.config_key == config_key)).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise StoreError(f"study {study!r} has no fit of config {config_key}")
+        return json.loads(row.config_json)
+
     def _fit_columns(self) -> list:
         """The fit table's columns this database has (see :meth:`_present_columns`)."""
         return self._present_columns(fits_table)

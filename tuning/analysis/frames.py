@@ -41,6 +41,8 @@ class Results:
             ``value``; built on first access (a large study has millions of curve points).
         baseline: the naive baseline's scores on the same split.
         metric, direction: the study's objective.
+        selection: each config's seed statistics and could-be-best columns, best first, without
+            the diagnosis (:class:`tuning.analysis.Selection`; its ``table`` ranks the configs).
         summary, marginals, diagnosis: the report's tables, computed on first access
             (the same DataFrames ``tuning report`` exports).
         verdict: which configs could be the best, the simplest one equivalent to it at the spec's
@@ -81,7 +83,10 @@ class Results:
         return diagnose_study(self)
 
     @cached_property
-    def _selection(self):
+    def selection(self):
+        """Seed statistics and could-be-best per config, best first, without the diagnosis
+        (:func:`tuning.analysis.select`): what ``summary`` and ``verdict`` are built on, and all
+        that ranking the configs needs."""
         from tuning.analysis.tables import select
 
         return select(self)
@@ -91,14 +96,14 @@ class Results:
         """The robustness table, one row per config (see :func:`tuning.analysis.summary_table`)."""
         from tuning.analysis.tables import summary_table
 
-        return summary_table(self, diagnosis=self.diagnosis, selected=self._selection)
+        return summary_table(self, diagnosis=self.diagnosis, selected=self.selection)
 
     @cached_property
     def verdict(self):
         """Could be best, the simplest equivalent config, seeds needed (:func:`tuning.analysis.verdict`)."""
         from tuning.analysis.tables import verdict
 
-        return verdict(self, self._selection, storage=self.storage)
+        return verdict(self, self.selection, storage=self.storage)
 
     def best_model(self, config: str | int = "best", seed: int | None = None):
         """The trained Keras model of ``config`` on ``seed``, refitted as its scores were computed.

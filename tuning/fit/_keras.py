@@ -47,7 +47,7 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
     # retracing is expected here and only noise for the user.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
-    from tuning.errors import TuningError
+    from tuning.errors import TuningError, one_line
     from tuning.fit.pipeline import fit_data
     from tuning.models import build_model
     from tuning.space import split_config
@@ -66,15 +66,13 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
         tf.config.experimental.enable_op_determinism()
     custom = bool(model_config.get("builder"))
     started = time.perf_counter()
-    if custom:
-        try:
-            model = build_model(model_config, problem)
-        except TuningError:
-            raise
-        except Exception as exc:  # the user's code, for this config: recorded, and the study goes on
-            return _failed(task, f"builder: {_one_line(exc)} (seed {task.seed})", {}, 0, started), None
-    else:
+    try:
         model = build_model(model_config, problem)
+    except Exception as exc:
+        if not custom or isinstance(exc, TuningError):
+            raise
+        # the user's code, for this config: recorded, and the study goes on
+        return _failed(task, f"builder: {one_line(exc)} (seed {task.seed})", {}, 0, started), None
     weights = trainable_weights(model)
 
     x, y, x_val, y_val = training_arrays(problem, settings)
@@ -118,7 +116,7 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
     except TuningError:
         raise
     except Exception as exc:  # a fit that raises is recorded, and the study goes on
-        return _failed(task, f"{_one_line(exc)} (seed {task.seed})", {}, 0, started, weights), None
+        return _failed(task, f"{one_line(exc)} (seed {task.seed})", {}, 0, started, weights), None
     # The epoch whose weights early stopping kept (its own notion of best, min_delta included).
     best_epoch = int(stopper.best_epoch) + 1 if stopper is not None else None
     return FitResult(task.config_key, task.seed, OK, scores, curves, epochs_run, best_epoch,
@@ -161,11 +159,6 @@ def _is_number(value) -> bool:
     except (TypeError, ValueError):
         return False
     return True
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def _predict(model, x):

@@ -179,7 +179,7 @@ def fit_plan_or_error(item: tuple[int, FusedPlan]) -> tuple[int, list[FitResult]
     A bug or an exhausted resource must not lose the seeds: the runner refits them with its
     fallback. Spec mistakes (``TuningError``) are raised.
     """
-    from tuning.errors import TuningError
+    from tuning.errors import TuningError, one_line
 
     index, plan = item
     try:
@@ -187,12 +187,7 @@ def fit_plan_or_error(item: tuple[int, FusedPlan]) -> tuple[int, list[FitResult]
     except TuningError:
         raise
     except Exception as exc:
-        return index, f"{type(exc).__name__}: {_first_line(exc)}"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else ""
+        return index, one_line(exc)
 
 
 def _print_notice(message: str) -> None:
