@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 from fused_cases import CUMSUM, ECHO, SINE, assert_same_fit, tasks
 
-from tuning.fit import cached_problem, fit_one
+from tuning.fit import cached_problem, fit_and_keep
 from tuning.fit.fused import fit_group, fit_replica_model
 
 CASES = [
@@ -43,8 +43,11 @@ def test_a_replica_fitted_alone_is_its_fit_in_a_graph_of_five_and_its_model_scor
 def test_without_dropout_the_replica_model_is_fit_ones_model():
     (task,) = tasks({"family": "vanilla"}, [2], SINE)  # op determinism on: fit_one to float32 rounding
     result, model = fit_replica_model(task)
-    assert_same_fit(result, fit_one(task))
+    standalone, keras_model = fit_and_keep(task)
+    assert_same_fit(result, standalone)
     assert model.count_params() == result.trainable_weights
+    x_val = cached_problem(task.problem_name, task.problem_params_json).x_val
+    assert model.predict(x_val, verbose=0) == pytest.approx(keras_model.predict(x_val, verbose=0), rel=1e-4, abs=1e-6)
 
 
 def test_a_failed_replica_gives_no_model():

@@ -58,9 +58,10 @@ def test_make_runner_auto_is_a_silent_fused_runner_and_exact_only_for_a_standalo
     assert runners.procedure_of("sequential") == runners.procedure_of("processes") == "standalone"
     assert set(runners.PROCEDURE_OF_RUNNER) == set(RUNNERS)
     # Stores from before procedures were recorded: auto then was exact-only.
-    assert runners.stored_procedure(None, "auto") == "standalone"
-    assert runners.stored_procedure(None, "fused") == "fused"
-    assert runners.stored_procedure("fused", "sequential") == "fused"  # what was recorded wins
+    assert runners.study_procedure({"procedure": None, "spec": {"runner": "auto"}}) == "standalone"
+    assert runners.study_procedure({"procedure": None, "spec": {"runner": "fused"}}) == "fused"
+    assert runners.study_procedure({"spec": {}}) == "standalone"  # a spec that named no runner: auto
+    assert runners.study_procedure({"procedure": "fused", "spec": {"runner": "sequential"}}) == "fused"  # recorded wins
     assert runners.procedure_notice("s", "auto", "fused") is None
     line = runners.procedure_notice("s", "auto", "standalone")
     assert "keeps the standalone procedure" in line and "\n" not in line
@@ -179,9 +180,10 @@ def test_process_runner_gives_the_sequential_scores():
 
 
 def test_a_failed_shared_graph_is_refitted_seed_by_seed_fused_never_with_keras_masks(monkeypatch):
-    """A graph that raises (here: any graph of more than one replica, then every graph of config
-    ``bad``) must not lose its seeds, and under the fused procedure must not refit them with
-    Keras's masks: each seed is refitted as a graph of its own, or recorded failed."""
+    """A graph that raises (here: any graph of more than one replica, then every graph of a config
+    with 2 units) must not lose its seeds, and under the fused procedure must not refit a dropout
+    config with Keras's masks: each of its seeds is refitted as a graph of its own, or recorded
+    failed. A config without dropout goes to the fallback: fit_one's fit is its fused fit."""
     from tuning.fit.fused import FusedPlan
 
     original = FusedPlan.fit
@@ -195,18 +197,15 @@ def test_a_failed_shared_graph_is_refitted_seed_by_seed_fused_never_with_keras_m
     notices: list[str] = []
     runner = FusedRunner(notice=notices.append, fallback=SequentialRunner())
     dropout = tasks({"family": "vanilla", "dropout": 0.3}, [0, 1])
-    bad = tasks({"family": "vanilla", "units": 2}, [0])
-    results = {(r.config_key, r.seed): r for r in runner.map(dropout + bad)}
-    assert runner.counts == {"fused": 3, "fallback": 0}
-    assert len(notices) == 1 and "as a graph of its own" in notices[0]
+    bad = tasks({"family": "vanilla", "units": 2, "dropout": 0.3}, [0])
+    plain = tasks({"family": "vanilla"}, [0, 1])
+    results = {(r.config_key, r.seed): r for r in runner.map(dropout + bad + plain)}
+    assert runner.counts == {"fused": 3, "fallback": 2}
+    assert sum("as a graph of its own" in n for n in notices) == 1
+    assert sum("with the fallback runner" in n for n in notices) == 1
     for task in dropout:  # the seed's fused fit: its masks do not depend on its graph mates
         alone = fit_fused.fit_group([task])[0]
         assert results[(task.config_key, task.seed)].scores == pytest.approx(alone.scores, rel=1e-6)
     failed = results[(bad[0].config_key, 0)]
     assert not failed.ok and failed.error == "fused fit failed: MemoryError: no room for this graph (seed 0)"
-    # Under exact_only (a standalone study) the fallback's fits are the procedure: fit_one refits them.
-    exact = FusedRunner(exact_only=True, notice=notices.append, fallback=SequentialRunner())
-    plain = tasks({"family": "vanilla"}, [0, 1])
-    refits = list(exact.map(plain))
-    assert exact.counts == {"fused": 0, "fallback": 2}
-    assert {r.seed: r.scores for r in refits} == {t.seed: fit_one(t).scores for t in plain}
+    assert {t.seed: results[(t.config_key, t.seed)].scores for t in plain} == {t.seed: fit_one(t).scores for t in plain}

@@ -270,3 +270,20 @@ def test_init_takes_an_increasing_first_column_for_time(tmp_path):
     text = starter_spec(str(path))
     assert "target: spots" in text and "time_column: year" in text and "look_back: 11" in text
     assert "name: sunspots" in text and "storage: sqlite:///sunspots.db" in text
+
+
+def test_init_quotes_names_yaml_would_misread(tmp_path):
+    """A column ``temp #1`` in ``my data.csv``: unquoted, YAML would read the target as ``temp``."""
+    import yaml
+
+    from tuning.spec import load_spec
+
+    path = tmp_path / "my data.csv"
+    frame = pd.DataFrame({"month": pd.date_range("2000-01-01", periods=N_ROWS, freq="MS").strftime("%Y-%m"),
+                          "temp #1": _series(trend=0.0)})
+    frame.to_csv(path, index=False)
+    text = starter_spec(str(path))
+    data = yaml.safe_load(text)
+    assert data["problem"]["params"]["target"] == "temp #1"
+    assert data["problem"]["params"]["path"] == str(path) and data["name"] == "my data"
+    assert load_spec(data).problem.params["target"] == "temp #1"

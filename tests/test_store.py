@@ -43,5 +43,5 @@ def test_a_study_stored_before_data_fingerprints_reads_and_gains_one(tmp_path):
     record = Store(f"sqlite:///{path}", create=False).study_record("s")
     assert record["baseline"] == {"val_loss": 1.0} and record["data_fingerprint"] is None
     writer = Store(f"sqlite:///{path}")  # a run migrates the store, then records this run's data
-    writer.set_fingerprint("s", "def")
+    writer.update_study("s", data_fingerprint="def")
     assert writer.study_record("s")["data_fingerprint"] == "def"

@@ -129,10 +129,10 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     ``margin`` overrides the spec's ``objective.margin`` (a number or a string like ``"2%"``).
     """
     from tuning.analysis import load_results, select, verdict
-    from tuning.analysis.tables import baseline_name
+    from tuning.analysis.tables import baseline_name, data_transforms
     from tuning.backends import planned_trials
     from tuning.results import TrialStatus
-    from tuning.runners import PROCEDURE_WORDS, stored_procedure
+    from tuning.runners import PROCEDURE_WORDS, study_procedure
     from tuning.space import SearchSpace
     from tuning.spec import load_spec
     from tuning.store import open_store
@@ -154,12 +154,12 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     check_margin(margin)
     results = load_results(study, store)
     summary = verdict(results, select(results, margin=margin), storage=store.url, trial_numbers=trial_numbers(trials))
-    procedure = stored_procedure(record.get("procedure"), spec.runner)
+    procedure = study_procedure(record)
     return {
         "name": study, "storage": store.url, "planned": planned, "remaining": max(planned - finished, 0),
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,
         "direction": spec.objective.direction, "baseline": record["baseline"].get(spec.objective.metric),
-        "baseline_name": baseline_name(results), "transforms": (record["baseline"].get("data") or {}).get("transforms"),
+        "baseline_name": baseline_name(results), "transforms": data_transforms(results),
         "best": complete[:top], "failures": [t for t in trials if t["status"] == TrialStatus.FAILED], **counts,
         "verdict": summary, "procedure": procedure,
         "procedure_words": PROCEDURE_WORDS[procedure],

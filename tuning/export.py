@@ -113,7 +113,7 @@ def refit(results, *, config: str | int = "best", seed: int | None = None) -> Re
             made from in-memory arrays needs them registered again, see ``docs/own-data.md``).
     """
     from tuning.fit import FitSettings, FitTask
-    from tuning.runners import stored_procedure
+    from tuning.runners import study_procedure
     from tuning.spec import load_spec
     from tuning.store import open_store
 
@@ -127,7 +127,7 @@ def refit(results, *, config: str | int = "best", seed: int | None = None) -> Re
     stored_config = store.fit_config(study, key)
     task = FitTask(spec.problem.name, json.dumps(spec.problem.params, sort_keys=True), stored_config, key, seed,
                    FitSettings.resolve(spec.fit, stored_config))
-    procedure = stored_procedure(store.require_study(study).get("procedure"), spec.runner)
+    procedure = study_procedure(store.require_study(study))
     result, model, how = _fit_by(procedure, task)
     if model is None:
         raise SpecError(f"the refit of config {key}, seed {seed} failed: {result.error}", field="--config")

@@ -166,19 +166,11 @@ class Store:
                 )
             )
 
-    def set_procedure(self, name: str, procedure: str) -> None:
-        """Record the procedure of a study stored before procedures were kept."""
+    def update_study(self, name: str, **columns: Any) -> None:
+        """Set columns of a study's record: ``spec_json`` (more trials or seeds, another runner), or
+        the ``data_fingerprint`` / ``procedure`` of a study stored before they were kept."""
         with uninterrupted(), self.engine.begin() as conn:
-            conn.execute(studies_table.update().where(studies_table.c.name == name).values(procedure=procedure))
-
-    def set_fingerprint(self, name: str, fingerprint: str) -> None:
-        """Record the data fingerprint of a study stored before fingerprints were kept."""
-        with uninterrupted(), self.engine.begin() as conn:
-            conn.execute(studies_table.update().where(studies_table.c.name == name).values(data_fingerprint=fingerprint))
-
-    def update_spec(self, name: str, spec_json: str) -> None:
-        with uninterrupted(), self.engine.begin() as conn:
-            conn.execute(studies_table.update().where(studies_table.c.name == name).values(spec_json=spec_json))
+            conn.execute(studies_table.update().where(studies_table.c.name == name).values(**columns))
 
     def study_record(self, name: str) -> dict[str, Any] | None:
         """The stored spec (as a dict) and baseline of a study, or ``None``."""

@@ -64,6 +64,12 @@ def baseline_name(results: Results) -> str:
     return str(results.baseline.get("name") or "naive")
 
 
+def data_transforms(results: Results) -> str | None:
+    """The transforms the problem applied to its data ("difference 1 (fitted on the training rows)"),
+    as recorded when the study was created; ``None`` when there were none."""
+    return (results.baseline.get("data") or {}).get("transforms")
+
+
 def data_warnings(results: Results, table: pd.DataFrame | None = None) -> list[str]:
     """Why a study may be doomed whatever the config: val/test targets outside the training range
     (the model must extrapolate), and every config losing to the naive baseline.

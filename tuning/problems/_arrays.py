@@ -23,6 +23,7 @@ from tuning.problems._base import TASKS, Baseline, Problem, class_frequencies, p
 REQUIRED = ("x_train", "y_train", "x_val", "y_val")
 OPTIONAL = ("x_test", "y_test")
 SPLITS = ("train", "val", "test")
+EXPECTED_KEYS = ", ".join(REQUIRED) + " (and optionally " + ", ".join(OPTIONAL) + ")"
 
 
 def _fail(path: str, message: str) -> DataError:
@@ -45,13 +46,12 @@ def _load(path: str) -> dict[str, np.ndarray]:
 
 def _check_keys(path: str, arrays: dict[str, np.ndarray]) -> None:
     """The keys every source of arrays needs, and numbers that are all finite."""
-    expected = ", ".join(REQUIRED) + " (and optionally " + ", ".join(OPTIONAL) + ")"
     missing = [key for key in REQUIRED if key not in arrays]
     if missing:
-        raise _fail(path, f"missing key {missing[0]!r}; expected keys {expected}, found {', '.join(sorted(arrays)) or 'none'}")
+        raise _fail(path, f"missing key {missing[0]!r}; expected keys {EXPECTED_KEYS}, found {', '.join(sorted(arrays)) or 'none'}")
     unknown = sorted(set(arrays) - set(REQUIRED) - set(OPTIONAL))
     if unknown:
-        raise _fail(path, f"unexpected key {unknown[0]!r}; expected keys {expected}")
+        raise _fail(path, f"unexpected key {unknown[0]!r}; expected keys {EXPECTED_KEYS}")
     if ("x_test" in arrays) != ("y_test" in arrays):
         raise _fail(path, "x_test and y_test come together: only one of them is given")
     for key, value in arrays.items():

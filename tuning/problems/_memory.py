@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from tuning.errors import SpecError
-from tuning.problems._arrays import OPTIONAL, REQUIRED, from_arrays
+from tuning.problems._arrays import EXPECTED_KEYS, OPTIONAL, REQUIRED, from_arrays
 from tuning.problems._base import Problem
 
 NAME = "in_memory"
@@ -67,8 +67,7 @@ class ArrayProblem:
             names = {f.name for f in fields(cls)}
             unknown = sorted(set(data) - names)
             if unknown:
-                expected = ", ".join(REQUIRED) + " (and optionally " + ", ".join(OPTIONAL) + ")"
-                raise SpecError(f"unexpected key {unknown[0]!r}; expected keys {expected}", field="data")
+                raise SpecError(f"unexpected key {unknown[0]!r}; expected keys {EXPECTED_KEYS}", field="data")
             missing = [k for k in REQUIRED if k not in data]
             if missing:
                 raise SpecError(f"missing key {missing[0]!r}; expected {', '.join(REQUIRED)}", field="data")

@@ -53,6 +53,19 @@ def _line(text: str, comment: str = "") -> str:
     return f"{text:<32} # {comment}" if comment else text
 
 
+def _scalar(value: str) -> str:
+    """``value`` as a YAML scalar that reads back as the same string: plain when it is a simple
+    word or path, else quoted (a column ``temp #1`` would otherwise lose `` #1`` as a comment)."""
+    import json
+    import re
+
+    import yaml
+
+    if re.fullmatch(r"[A-Za-z0-9_./:-]+", value) and yaml.safe_load(value) == value:
+        return value
+    return json.dumps(value)
+
+
 def starter_spec(path: str, target: str | None = None, name: str | None = None) -> str:
     """The YAML text of a starter study for the CSV series at ``path`` (``"example"``: the bundled one)."""
     shown, time_column, target, values = read_series(path, target)
@@ -72,16 +85,16 @@ def starter_spec(path: str, target: str | None = None, name: str | None = None) 
     lines = [
         f"# Starter study for {shown}, written by `tuning init`: forecast {target!r} one step ahead.",
         f"# {n} rows; 70 % train, 15 % validation, 15 % test, in time order. Every field: docs/spec.md.",
-        f"name: {name}",
+        f"name: {_scalar(name)}",
         "problem:",
         "  name: csv",
         "  params:",
-        _line(f"    path: {path}", "the series bundled with tuning" if path == EXAMPLE_PATH
+        _line(f"    path: {_scalar(path)}", "the series bundled with tuning" if path == EXAMPLE_PATH
               else "relative to the directory you run tuning in"),
-        f"    target: {target}",
+        f"    target: {_scalar(target)}",
     ]
     if time_column is not None:
-        lines.append(_line(f"    time_column: {time_column}", "rows are sorted by it"))
+        lines.append(_line(f"    time_column: {_scalar(time_column)}", "rows are sorted by it"))
     lines.append(_line(f"    look_back: {look_back}", f"input window: {why}"))
     lines.append("    horizon: 1")
     if trending:
@@ -106,6 +119,6 @@ def starter_spec(path: str, target: str | None = None, name: str | None = None) 
         "  epochs: 50",
         "  batch_size: 32",
         "  early_stopping: {monitor: val_loss, patience: 10}",
-        f"storage: sqlite:///{name}.db",
+        f"storage: {_scalar(f'sqlite:///{name}.db')}",
     ]
     return "\n".join(lines) + "\n"

@@ -112,14 +112,14 @@ def best_config(summary: pd.DataFrame, params: list[str]) -> dict | None:
 
 def baseline_context(results) -> dict[str, Any]:
     """The strongest naive baseline's scores and name, every baseline on the metric, the transforms."""
-    from tuning.analysis.tables import baseline_name
+    from tuning.analysis.tables import baseline_name, data_transforms
 
     stored = results.baseline
     every = stored.get("baselines") or {}
     return {"baseline": [(k, fmt(v)) for k, v in sorted(stored.items()) if isinstance(v, int | float)],
             "baseline_name": baseline_name(results),
             "baselines": [(name, fmt(scores.get(results.metric))) for name, scores in every.items()],
-            "transforms": (stored.get("data") or {}).get("transforms")}
+            "transforms": data_transforms(results)}
 
 
 def context(study: str, storage, out_dir: str | Path | None = None, margin: object | None = None) -> dict[str, Any]:

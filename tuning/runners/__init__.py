@@ -58,14 +58,15 @@ def procedure_of(runner: str) -> str:
     return PROCEDURE_OF_RUNNER[runner]
 
 
-def stored_procedure(recorded: str | None, stored_runner: str) -> str:
-    """The procedure of a stored study: the one recorded when it was created, else (a study stored
-    before procedures were recorded) the one its stored spec's runner followed then, when ``auto``
-    fused only the configs without dropout: ``standalone`` for ``auto``, ``sequential`` and
-    ``processes``, ``fused`` for ``fused``."""
-    if recorded is not None:
-        return recorded
-    return "standalone" if stored_runner == "auto" else procedure_of(stored_runner)
+def study_procedure(record: dict) -> str:
+    """The procedure of a stored study (its store record, :meth:`tuning.store.Store.study_record`):
+    the one recorded when it was created, else (a study stored before procedures were recorded)
+    the one its stored spec's runner followed then, when ``auto`` fused only the configs without
+    dropout: ``standalone`` for ``auto``, ``sequential`` and ``processes``, ``fused`` for ``fused``."""
+    if record.get("procedure") is not None:
+        return record["procedure"]
+    runner = record["spec"].get("runner", "auto")
+    return "standalone" if runner == "auto" else procedure_of(runner)
 
 
 def procedure_notice(study: str, runner: str, procedure: str) -> str | None:
@@ -116,5 +117,5 @@ __all__ = [
     "no_notice",
     "procedure_notice",
     "procedure_of",
-    "stored_procedure",
+    "study_procedure",
 ]

@@ -19,6 +19,7 @@ from tuning.fit.fused import (
     GRAPH_THREADS,
     FusedPlan,
     NotExact,
+    config_dropout,
     group_key,
     order_for_sharing,
     plan_graphs,
@@ -29,6 +30,7 @@ from tuning.runners._base import Runner
 from tuning.runners._executors import Executor, InProcessExecutor, LokyExecutor
 from tuning.runners._processes import ProcessRunner
 from tuning.runners._sequential import SequentialRunner
+from tuning.space import split_config
 
 #: Trials a study keeps in flight under a fused runner with the grid or random sampler, so that
 #: configs differing only in :data:`tuning.fit.fused.PER_REPLICA_KEYS` can meet in one graph.
@@ -39,7 +41,8 @@ class FusedRunner:
     """Fits all seeds of a config as replicas of one graph; other configs go to ``fallback``.
 
     Tasks are grouped by (problem, :func:`~tuning.fit.fused.shared_part` of the config, fit
-    settings), so the seeds of configs that differ only in learning rate or initializer train
+    settings), so the seeds of configs that differ only in
+    :data:`~tuning.fit.fused.PER_REPLICA_KEYS` (learning rate, initializer, epochs, patience) train
     together (and, unless ``exact_only``, in dropout rates, as long as the same layers drop); each
     group is split into graphs of at most ``max_replicas`` replicas (by default as many as
     :data:`~tuning.fit.fused.DEFAULT_MEMORY_BUDGET` allows for the model's size, at most
@@ -102,7 +105,7 @@ class FusedRunner:
         from tuning.errors import TuningError
 
         groups: dict[tuple, list[FitTask]] = {}
-        for task in tasks:  # configs that differ only in learning rate or initializer share a graph
+        for task in tasks:  # configs that differ only in per-replica settings share a graph
             groups.setdefault(group_key(task, self.exact_only), []).append(task)
         plans: list[FusedPlan] = []
         fallback: list[FitTask] = []
@@ -132,13 +135,14 @@ class FusedRunner:
         failed: list[FitTask] = []
         for index, results in self.executor.map_unordered(fit_plan_or_error, indexed):
             if isinstance(results, str):  # the graph failed as a whole: refit its seeds one by one
-                chunk = plans[index].tasks
-                if self.exact_only:  # the fallback's fits are these configs' own procedure
+                # Without dropout the fallback's fit is the seed's fused fit (to float32 rounding);
+                # with dropout only a graph of its own is (another mask), see _refit_alone.
+                chunk = [t for t in plans[index].tasks if not config_dropout(split_config(t.config)[0])]
+                failed += [t for t in plans[index].tasks if t not in chunk]
+                if chunk:
                     self.notice(f"fused runner: config {chunk[0].config_key} failed fused ({results}); "
                                 f"refitting its {len(chunk)} seed(s) with the fallback runner")
                     yield from self._fall_back(chunk)
-                else:
-                    failed += chunk
             else:
                 for result in results:
                     self.counts["fused"] += 1

@@ -77,16 +77,14 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     store = Store(spec.storage)
     procedure = _check_stored_spec(store, spec, baseline, problem.fingerprint())
 
-    if spec.model.builder is not None:
-        runner = make_runner("sequential" if spec.runner == "auto" else spec.runner, spec.jobs)
-        if spec.runner == "auto":
-            reporter.note(f"runner auto: {'processes' if spec.jobs > 1 else 'sequential'} for model.builder "
-                          "(fused seeds need a built-in family)")
-    else:
-        runner = make_runner(spec.runner, spec.jobs, procedure)  # the study's procedure, whatever this run names
-        notice = procedure_notice(spec.name, spec.runner, procedure)
-        if notice:
-            reporter.note(notice)
+    # A builder's model is fitted one seed at a time (its study's procedure is standalone).
+    name = "sequential" if spec.model.builder is not None and spec.runner == "auto" else spec.runner
+    runner = make_runner(name, spec.jobs, procedure)  # the study's procedure, whatever this run names
+    if name != spec.runner:
+        reporter.note(f"runner auto: {runner.name} for model.builder (fused seeds need a built-in family)")
+    notice = procedure_notice(spec.name, name, procedure)
+    if notice:
+        reporter.note(notice)
     try:
         backend = make_backend(spec, store, space, base, order_grid=runner.order_grid)
     except SpecError as exc:  # e.g. KerasTuner's bayesian sampler without scikit-learn
@@ -179,7 +177,7 @@ def _check_stored_spec(store: Store, spec: StudySpec, baseline: dict[str, float]
     Returns the study's procedure (``tuning.runners.PROCEDURES``): recorded when the study is
     created, and kept on every later run, so that no config's seeds mix two procedures.
     """
-    from tuning.runners import procedure_of, stored_procedure
+    from tuning.runners import procedure_of, study_procedure
 
     record = store.study_record(spec.name)
     model_print = _model_fingerprint(spec)
@@ -191,7 +189,7 @@ def _check_stored_spec(store: Store, spec: StudySpec, baseline: dict[str, float]
         return procedure
     stored_print = record.get("data_fingerprint")
     if stored_print is None:  # stored before fingerprints were kept: this run's data is the record
-        store.set_fingerprint(spec.name, fingerprint)
+        store.update_study(spec.name, data_fingerprint=fingerprint)
     elif stored_print != fingerprint:
         raise SpecError(
             f"study {spec.name!r} already exists in {store.url} with other data (data fingerprint {stored_print}, "
@@ -225,11 +223,11 @@ def _check_stored_spec(store: Store, spec: StudySpec, baseline: dict[str, float]
             f"whose state is stored; it cannot continue as {now.name!r} (seed {now.seed}); give the study a new name",
             source=spec._source, field="sampler",
         )
-    procedure = stored_procedure(record.get("procedure"), stored.runner)
+    procedure = study_procedure(record)
     if record.get("procedure") is None:  # stored before procedures were kept: from its runner then
-        store.set_procedure(spec.name, procedure)
+        store.update_study(spec.name, procedure=procedure)
     if spec.to_json() != stored.to_json():  # more trials or seeds, another sampler or runner
-        store.update_spec(spec.name, spec.to_json())
+        store.update_study(spec.name, spec_json=spec.to_json())
     return procedure
 
 

@@ -52,8 +52,8 @@ GRAPH_THREADS = 1
 #: ``epochs`` and early-stopping ``patience`` end its own training (a replica that is done is
 #: masked out of the loss and zeroed, as one that stopped early).
 PER_REPLICA_KEYS = ("learning_rate", "initializer", "epochs", "patience")
-#: Under ``runner: fused`` dropout rates may differ between replicas too (not under ``auto``,
-#: which never fuses dropout): each replica's masks are drawn with its own rates.
+#: Dropout rates may differ between replicas too (not under ``exact_only``, which fuses no
+#: dropout config): each replica's masks are drawn with its own rates.
 DROPOUT_KEYS = ("dropout", "recurrent_dropout")
 
 
