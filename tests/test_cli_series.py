@@ -37,10 +37,16 @@ BAD_DATA = {
     "missing_time": (f"t,value\n1,1\n,2\n{_ROWS}", "", "column 't' (time_column) has no value in data row 2"),
     "unparseable_time": ("t,value\n2000-01,1\n2000-02,2\nlast March,3\n" + "".join(
         f"2001-{m:02d},{m}\n" for m in range(1, 13)), "",
-        "column 't' (time_column) has 'last March' in data row 3, which is neither a number nor a date"),
+        "column 't' (time_column) has 'last March' in data row 3 (line 4 of the file), which is neither a number "
+        "nor a date"),
     "duplicate_time": ("t,value\n" + "".join(f"2000-{m:02d},{m}\n" for m in range(1, 13)) + "2000-05,99\n", "",
-                       "column 't' (time_column) has '2000-05' twice, in data rows 5 and 13; one row per time step"),
+                       "column 't' (time_column) has '2000-05' twice, in data rows 5 and 13 (lines 6 and 14 of the file); "
+                       "one row per time step"),
     "unknown_target": (f"t,value\n{_ROWS}", ", target: price", "column 'price' not found; columns are 't', 'value'"),
+    # The only value column, numbers but for one text cell; a blank line makes data row and line differ.
+    "text_value": (f"t,value\n1,1\n2,2\n\n3,n.a.\n{_ROWS[5:]}", "",
+                   "column 'value' has a non-numeric value 'n.a.' in data row 3 (line 5 of the file); "
+                   "only numbers can be forecast"),
 }
 
 
@@ -179,3 +185,125 @@ def test_init_example_then_run_as_written(tmp_path):
     assert "4 complete, 0 failed of 4 planned" in run.stdout
     status = run_tuning("status", "example.yaml", cwd=tmp_path)
     assert status.returncode == 0 and "8 fits stored" in status.stdout, status.stderr
+
+
+# --- tuning init on dated series ---------------------------------------------------------------
+def _weekly_csv(path: Path, weeks: int = 420, missing: int = 0, amplitude: float = 5.0) -> np.ndarray:
+    """Weekly CO2-like levels: an annual cycle (52.18 weeks) plus noise and a slight rise, dated
+    Sundays; ``missing`` weeks dropped at random (first and last kept). Returns the values."""
+    rng = np.random.default_rng(0)
+    import pandas as pd
+
+    dates = pd.date_range("2000-01-02", periods=weeks + missing, freq="W-SUN")
+    if missing:
+        kept = np.sort(rng.choice(np.arange(1, weeks + missing - 1), weeks - 2, replace=False))
+        dates = dates[np.r_[0, kept, weeks + missing - 1]]
+    days = (dates - dates[0]).days.to_numpy()
+    values = 300 + 0.03 * days / 7 + amplitude * np.sin(2 * np.pi * days / 365.25) + 0.35 * rng.standard_normal(weeks)
+    path.write_text("date,co2\n" + "".join(f"{d:%Y-%m-%d},{v:.3f}\n" for d, v in zip(dates, values, strict=True)))
+    return values
+
+
+def _init(folder: Path, csv: str) -> tuple[subprocess.CompletedProcess, dict, str]:
+    """``tuning init CSV`` run for real: the process, the spec it wrote (parsed) and the comment on its season."""
+    import yaml
+
+    made = run_tuning("init", csv, cwd=folder)
+    assert made.returncode == 0, made.stderr
+    text = (folder / f"{Path(csv).stem}.yaml").read_text()
+    comment = next(line for line in text.splitlines() if line.strip().startswith("# season:"))
+    return made, yaml.safe_load(text), comment
+
+
+@pytest.mark.parametrize("missing", [0, 20], ids=["every_week", "20_weeks_missing"])
+def test_init_takes_the_calendar_season_of_weekly_dates(tmp_path, missing):
+    """The user's CO2 case: the changes' autocorrelation is within 90 % of the strongest at a lag of
+    2 or 3 weeks too, so the autocorrelation rule alone picks a few weeks; the calendar picks a year."""
+    from tuning.problems._starter import season_of
+    from tuning.spec import load_spec
+
+    values = _weekly_csv(tmp_path / "co2.csv", missing=missing)
+    assert season_of(values) <= 3  # what `tuning init` chose before it read the dates
+    _, spec, comment = _init(tmp_path, "co2.csv")
+    params = spec["problem"]["params"]
+    assert params["look_back"] == 52 and params["season"] == 52 and params["time_column"] == "date"
+    dated = "weekly dates" + (f", {missing} missing" if missing else "")
+    assert re.fullmatch(rf"    # season: 52: the calendar \({dated}\), autocorrelation of the changes 0\.\d\d "
+                        r"at lag \d+", comment), comment
+    lag = int(comment.rsplit(" ", 1)[1])
+    assert (51 if not missing else 48) <= lag <= 53  # 20 of 440 weeks missing: a year is ~50 rows
+    # What `tuning run` reads before TensorFlow: the spec and the problem's data, as written.
+    from tuning.problems import load_problem
+
+    loaded = load_spec(tmp_path / "co2.yaml")
+    with _cwd(tmp_path):
+        problem = load_problem(loaded.problem.name, loaded.problem.params)
+    assert problem.x_train.shape[1] == 52 and "seasonal naive (52)" in {b.name for b in problem.baselines}
+
+
+def test_init_says_when_the_calendar_season_is_not_confirmed(tmp_path):
+    """Weekly dates without an annual cycle: the calendar's 52 is named and refused, with its number."""
+    _weekly_csv(tmp_path / "flat.csv", amplitude=0.0)
+    _, spec, comment = _init(tmp_path, "flat.csv")
+    assert "season" not in spec["problem"]["params"]
+    assert re.fullmatch(r"    # season: none: no clear season; the calendar's 52 \(weekly dates\) is not confirmed: "
+                        r"autocorrelation of the changes -?0\.\d\d at lag 5[123], not above 0\.3", comment), comment
+
+
+def test_init_monthly_dates_take_12_from_the_calendar(tmp_path):
+    _, spec, comment = _init(tmp_path, "example")
+    assert spec["problem"]["params"]["season"] == 12 and spec["problem"]["params"]["look_back"] == 12
+    assert comment.startswith("    # season: 12: the calendar (monthly dates), autocorrelation of the changes"), comment
+
+
+@pytest.mark.slow
+def test_init_weekly_then_run_as_written(tmp_path):
+    _weekly_csv(tmp_path / "co2.csv")
+    _init(tmp_path, "co2.csv")
+    spec = tmp_path / "co2.yaml"
+    spec.write_text(spec.read_text().replace("epochs: 50", "epochs: 1"))
+    run = run_tuning("run", "co2.yaml", "--repeats", "1", "--quiet", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "4 complete, 0 failed of 4 planned" in run.stdout
+
+
+def _cwd(folder: Path):
+    import contextlib
+
+    @contextlib.contextmanager
+    def inside():
+        before = Path.cwd()
+        os.chdir(folder)
+        try:
+            yield
+        finally:
+            os.chdir(before)
+
+    return inside()
+
+
+#: name -> (CSV text, what the one line of `tuning init` must say)
+BAD_INIT = {
+    # The only value column is numbers but for one text cell: name it (was "no numeric columns").
+    "text_cell": ("date,sales\n" + "".join(f"2020-01-{d:02d},{10 + d}\n" for d in range(1, 8)) + "2020-01-08,twelve\n"
+                  + "".join(f"2020-01-{d:02d},{10 + d}\n" for d in range(9, 20)),
+                  "text_cell.csv: column 'sales' has a non-numeric value 'twelve' in data row 8 (line 9 of the file); "
+                  "only numbers can be forecast"),
+    # Rows out of time order: the row named is the file's, not the sorted position.
+    "text_cell_unsorted": ("date,sales\n2020-01-03,3\n2020-01-01,1\n\n2020-01-02,oops\n2020-01-04,4\n",
+                           "column 'sales' has a non-numeric value 'oops' in data row 3 (line 5 of the file)"),
+    "all_text": ("date,sales\n2020-01-01,a\n2020-01-02,b\n2020-01-03,c\n",
+                 "all_text.csv: no numeric columns to forecast; columns are 'date', 'sales'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INIT))
+def test_init_names_the_text_cell_of_the_value_column(tmp_path, case):
+    text, expected = BAD_INIT[case]
+    (tmp_path / f"{case}.csv").write_text(text)
+    made = run_tuning("init", f"{case}.csv", cwd=tmp_path)
+    assert made.returncode == 2, (made.stdout, made.stderr)
+    lines = made.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in made.stderr, made.stderr
+    assert lines[0].startswith(f"error: {case}.csv: ") and expected in lines[0], lines[0]
+    assert not (tmp_path / f"{case}.yaml").exists()

@@ -142,7 +142,7 @@ def test_transforms_are_fitted_on_the_training_rows_only(tmp_path):
 def test_power_transforms_refuse_non_positive_values_naming_the_row(tmp_path, transform):
     values = _series()
     values[30] = 0.0
-    with pytest.raises(DataError, match=rf"column 'value' has the value 0 in data row 31: transform: {transform} "
+    with pytest.raises(DataError, match=rf"column 'value' has the value 0 in data row 31 \(line 32 of the file\): transform: {transform} "
                                         "needs values > 0"):
         load_problem("csv", {"path": _write(tmp_path / "zero.csv", values), "transform": transform})
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -105,6 +106,7 @@ def _read_frame(source, shown: str):
         raise DataError(f"{shown}: not a readable CSV file ({exc})") from exc
     if frame.empty:
         raise DataError(f"{shown}: file has a header but no rows")
+    frame.attrs["lines"] = str(source)  # for _row: the file whose line numbers messages give
     return frame
 
 
@@ -118,6 +120,54 @@ def _data_row(frame, position: int) -> int:
     return int(frame.index[position]) + 1
 
 
+def _record_lines(path: str) -> list[int]:
+    """The line of the file on which each data row starts (1-based, the header's line not included):
+    what an editor shows. Blank lines, which pandas skips, are skipped; a quoted field may span lines."""
+    import csv
+
+    starts, line = [], 0
+    with open(path, encoding="utf-8", errors="replace", newline="") as file:
+        reader = csv.reader(file)
+        for record in reader:
+            start, line = line + 1, reader.line_num
+            if len(record) <= 1 and not "".join(record).strip():
+                continue  # a blank line
+            starts.append(start)
+    return starts[1:]
+
+
+def _rows(frame, *positions: int) -> str:
+    """``data row 7 (line 8 of the file)``, or ``data rows 5 and 13 (lines 6 and 14 of the file)``:
+    data rows counted from 1 below the header, and the lines an editor shows (they differ when the
+    file has blank lines). Only the data rows when the lines cannot be told."""
+    rows = [_data_row(frame, p) for p in positions]
+    words = " and ".join(str(r) for r in rows)
+    text = f"data row{'s' if len(rows) > 1 else ''} {words}"
+    try:
+        starts = _record_lines(frame.attrs["lines"])
+        lines = [starts[r - 1] for r in rows]
+    except (KeyError, OSError, IndexError, ValueError):
+        return text
+    return f"{text} (line{'s' if len(rows) > 1 else ''} {' and '.join(str(n) for n in lines)} of the file)"
+
+
+def _mostly_numbers(column) -> bool:
+    """A text column more than half of whose filled cells are numbers: a value column with a few
+    text cells (``12.5``, ``13.1``, ``n.a.``, ...), which the value checks then name, rather than text."""
+    import pandas as pd
+
+    filled = column.dropna()
+    if pd.api.types.is_numeric_dtype(column) or not len(filled):
+        return pd.api.types.is_numeric_dtype(column)
+    return bool(pd.to_numeric(filled.astype(str).str.strip(), errors="coerce").notna().mean() > 0.5)
+
+
+def _value_columns(frame) -> list[str]:
+    """The columns that hold numbers: numeric ones, and text ones that are mostly numbers (the
+    loader's checks then name the text cell's row instead of leaving the column out)."""
+    return [c for c in frame.columns if _mostly_numbers(frame[c])]
+
+
 def _numeric_values(frame, column: str, shown: str) -> np.ndarray:
     """One column as float64, refusing text, gaps and infinities with the row where they occur."""
     import pandas as pd
@@ -127,18 +177,18 @@ def _numeric_values(frame, column: str, shown: str) -> np.ndarray:
     not_numbers = values.isna() & raw.notna()
     if not_numbers.any():
         row = int(np.flatnonzero(not_numbers.to_numpy())[0])
-        raise DataError(f"{shown}: column {column!r} has a non-numeric value {raw.iloc[row]!r} "
-                        f"in data row {_data_row(frame, row)}")
+        raise DataError(f"{shown}: column {column!r} has a non-numeric value {raw.iloc[row]!r} in "
+                        f"{_rows(frame, row)}; only numbers can be forecast: correct or remove that row")
     if values.isna().any():
         row = int(np.flatnonzero(values.isna().to_numpy())[0])
         raise DataError(f"{shown}: column {column!r} has {int(values.isna().sum())} missing value(s), "
-                        f"the first in data row {_data_row(frame, row)}; fill or drop them first")
+                        f"the first in {_rows(frame, row)}; fill or drop them first")
     values = values.to_numpy(dtype=np.float64)
     infinite = ~np.isfinite(values)
     if infinite.any():
         row = int(np.flatnonzero(infinite)[0])
         raise DataError(f"{shown}: column {column!r} has {int(infinite.sum())} infinite value(s), the first "
-                        f"{values[row]} in data row {_data_row(frame, row)}; only finite numbers can be forecast")
+                        f"{values[row]} in {_rows(frame, row)}; only finite numbers can be forecast")
     return values
 
 
@@ -155,7 +205,7 @@ def _sort_by_time(frame, time_column: str, shown: str):
     where = f"{shown}: column {time_column!r} (time_column)"
     if stamps.isna().any():
         row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
-        raise DataError(f"{where} has no value in data row {_data_row(frame, row)}")
+        raise DataError(f"{where} has no value in {_rows(frame, row)}")
     if not pd.api.types.is_numeric_dtype(stamps):
         # Dates written as text sort correctly only once parsed ("9/1/2020" < "10/1/2020").
         with warnings.catch_warnings():
@@ -163,15 +213,15 @@ def _sort_by_time(frame, time_column: str, shown: str):
             parsed = pd.to_datetime(stamps, errors="coerce")
         if parsed.isna().any():
             row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-            raise DataError(f"{where} has {stamps.iloc[row]!r} in data row {_data_row(frame, row)}, which is "
+            raise DataError(f"{where} has {stamps.iloc[row]!r} in {_rows(frame, row)}, which is "
                             "neither a number nor a date")
         stamps = parsed
     repeated = stamps.duplicated(keep=False).to_numpy()
     if repeated.any():
         first = int(np.flatnonzero(repeated)[0])
         second = int(np.flatnonzero(repeated & (stamps == stamps.iloc[first]).to_numpy())[1])
-        raise DataError(f"{where} has {frame[time_column].iloc[first]!r} twice, in data rows "
-                        f"{_data_row(frame, first)} and {_data_row(frame, second)}; one row per time step")
+        raise DataError(f"{where} has {frame[time_column].iloc[first]!r} twice, in "
+                        f"{_rows(frame, first, second)}; one row per time step")
     order = np.argsort(stamps.to_numpy(), kind="stable")
     return frame.iloc[order]
 
@@ -222,8 +272,8 @@ def _fit_transform(values: np.ndarray, train_end: int, columns: list[str], trans
         bad = values <= 0
         if bad.any():
             row, column = (int(i) for i in np.argwhere(bad)[0])
-            raise DataError(f"{shown}: column {columns[column]!r} has the value {values[row, column]:g} in data row "
-                            f"{_data_row(frame, row)}: transform: {transform} needs values > 0; add a constant to "
+            raise DataError(f"{shown}: column {columns[column]!r} has the value {values[row, column]:g} in "
+                            f"{_rows(frame, row)}: transform: {transform} needs values > 0; add a constant to "
                             "the column first, or use transform: none")
     lambdas = tuple(fit_boxcox(values[:train_end, c]) for c in range(values.shape[1])) if transform == "boxcox" else ()
     return SeriesTransform(transform, lambdas, difference, seasonal_difference)
@@ -237,20 +287,37 @@ def _seasonal_naive(values: np.ndarray, last: np.ndarray, horizon: int, season: 
     return values[last[:, None] + 1 + steps[None, :] - lags[None, :]]
 
 
-def read_series(path: str, target: str | None = None) -> tuple[str, str | None, str, np.ndarray]:
-    """A CSV series as ``tuning init`` sees it: (name shown, time column, target, its values in time order).
+class SeriesRead(NamedTuple):
+    """A CSV series as ``tuning init`` sees it."""
 
-    The time column is the first column that is not numeric (it must parse as dates), else a
+    shown: str  #: the file's name in messages
+    time_column: str | None
+    target: str
+    values: np.ndarray  #: the target's values, in time order
+    dates: Any = None  #: the time column parsed as dates (a ``pandas.DatetimeIndex``, in time order), or None
+
+
+def read_series(path: str, target: str | None = None) -> SeriesRead:
+    """A CSV series as ``tuning init`` sees it: name shown, time column, target, its values in time
+    order, and the time column's dates (``None`` when it holds numbers, or there is none).
+
+    The time column is the first column that does not hold numbers (it must parse as dates), else a
     first column that strictly increases (``year,spots``) when another numeric column follows; the
-    target is ``target`` or the first other numeric column. Every check of the loader applies.
+    target is ``target`` or the first other column of numbers (a column of numbers with a few text
+    cells counts, and its first text cell is then the error). Every check of the loader applies.
     """
+    import warnings
+
+    import pandas as pd
+
     source, shown = _resolve_path(path)
     frame = _read_frame(source, shown)
-    numeric = list(frame.select_dtypes("number").columns)
+    numeric = _value_columns(frame)
     text = [c for c in frame.columns if c not in numeric]
     time_column = text[0] if text else None
-    if time_column is None and len(numeric) >= 2 and frame[numeric[0]].is_monotonic_increasing \
-            and frame[numeric[0]].is_unique:
+    first = frame[numeric[0]] if numeric else None
+    if time_column is None and len(numeric) >= 2 and pd.api.types.is_numeric_dtype(first) \
+            and first.is_monotonic_increasing and first.is_unique:
         time_column = numeric[0]
     if time_column is not None:
         frame = _sort_by_time(frame, time_column, shown)
@@ -262,7 +329,13 @@ def read_series(path: str, target: str | None = None) -> tuple[str, str | None, 
         target = numeric[0]
     elif target not in frame.columns:
         raise _column_not_found(shown, target, frame)
-    return shown, time_column, target, _numeric_values(frame, target, shown)
+    values = _numeric_values(frame, target, shown)
+    dates = None
+    if time_column is not None and not pd.api.types.is_numeric_dtype(frame[time_column]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dates = pd.DatetimeIndex(pd.to_datetime(frame[time_column], errors="coerce"))
+    return SeriesRead(shown, time_column, target, values, dates)
 
 
 def csv_series(
@@ -322,7 +395,7 @@ def csv_series(
 
     columns_given = columns is not None
     if columns is None:
-        columns = [c for c in frame.select_dtypes("number").columns if c != time_column]
+        columns = [c for c in _value_columns(frame) if c != time_column]
         if not columns:
             listed = ", ".join(repr(c) for c in frame.columns)
             raise DataError(f"{shown}: no numeric columns to forecast; columns are {listed}")

@@ -21,21 +21,107 @@ _TRAIN, _VAL = 0.7, 0.15
 _MIN_AUTOCORRELATION = 0.3
 
 
-def season_of(values: np.ndarray) -> int | None:
-    """The lag (>= 2, at most a quarter of the series) of the strongest autocorrelation of the
-    step-to-step changes (the shortest within 90 % of it), when it is clearly there (> 0.3);
-    ``None`` otherwise."""
+#: Calendar seasons: the rows in one cycle of the calendar for each spacing of the dates.
+CALENDAR_SEASONS = {"hourly": 24, "daily": 7, "business-daily": 5, "weekly": 52, "monthly": 12, "quarterly": 4}
+#: The spacing of each, in days, on average (a business day: weekends are no rows).
+_SPACING_DAYS = {"hourly": 1 / 24, "daily": 1.0, "business-daily": 7 / 5, "weekly": 7.0, "monthly": 365.25 / 12,
+                 "quarterly": 365.25 / 4}
+#: Median spacings, in days, recognised when ``pandas.infer_freq`` finds no frequency (a missed
+#: week or month): (low, high, name).
+_MEDIANS = ((1 / 24 - 1e-6, 1 / 24 + 1e-6, "hourly"), (1 - 1e-6, 1 + 1e-6, "daily"), (7 - 1e-6, 7 + 1e-6, "weekly"),
+            (28, 31, "monthly"), (89, 92, "quarterly"))
+
+
+def _changes_autocorrelation(values: np.ndarray) -> dict[int, float]:
+    """The autocorrelation of the step-to-step changes at every lag from 2 to a quarter of the series
+    (empty when it is too short or the changes are constant)."""
     changes = np.diff(np.asarray(values, dtype=np.float64))
     changes = changes - changes.mean()
     top = len(changes) // 4
     if top < 2 or not changes.std() > 0:
+        return {}
+    return {lag: float(np.corrcoef(changes[:-lag], changes[lag:])[0, 1]) for lag in range(2, top + 1)}
+
+
+def season_of(values: np.ndarray) -> int | None:
+    """The lag (>= 2, at most a quarter of the series) of the strongest autocorrelation of the
+    step-to-step changes (the shortest within 90 % of it), when it is clearly there (> 0.3);
+    ``None`` otherwise."""
+    scores = _changes_autocorrelation(values)
+    if not scores or not max(scores.values()) > _MIN_AUTOCORRELATION:
         return None
-    scores = {lag: float(np.corrcoef(changes[:-lag], changes[lag:])[0, 1]) for lag in range(2, top + 1)}
     best = max(scores.values())
-    if not best > _MIN_AUTOCORRELATION:
-        return None
     # A season's multiples correlate about as well as the season itself: take the shortest.
     return min(lag for lag, score in scores.items() if score >= 0.9 * best)
+
+
+def calendar_of(dates) -> tuple[str, int] | None:
+    """How the dates are spaced (``"weekly"``, ...; a key of :data:`CALENDAR_SEASONS`) and how many
+    rows that spacing misses between the first and the last date (0 when ``pandas.infer_freq``
+    finds the frequency; with gaps it finds none, and the median spacing says it instead);
+    ``None`` for dates spaced otherwise (yearly, every 2 weeks, irregular)."""
+    import warnings
+
+    import pandas as pd
+
+    dates = pd.DatetimeIndex(dates)
+    if len(dates) < 3:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            freq = pd.infer_freq(dates)
+        except (TypeError, ValueError):
+            freq = None
+    freq = getattr(freq, "freqstr", freq)  # a string now; an offset in a later pandas
+    if freq:
+        code = freq.split("-")[0].upper()
+        kind = code.removesuffix("S").removesuffix("E")
+        named = {"H": "hourly", "D": "daily", "B": "business-daily", "W": "weekly", "M": "monthly", "BM": "monthly",
+                 "Q": "quarterly", "BQ": "quarterly"}.get(kind if kind in ("M", "BM", "Q", "BQ") else code)
+        return (named, 0) if named else None
+    spacing = float(np.median((dates[1:] - dates[:-1]).total_seconds())) / 86_400  # in days
+    named = next((name for low, high, name in _MEDIANS if low <= spacing <= high), None)
+    if named is None:
+        return None
+    if named == "daily" and not (dates.dayofweek >= 5).any():
+        named = "business-daily"  # no Saturday or Sunday: business days with a few holidays
+        expected = int(np.busday_count(dates[0].date(), dates[-1].date())) + 1
+    else:
+        expected = int(round((dates[-1] - dates[0]).total_seconds() / 86_400 / _SPACING_DAYS[named])) + 1
+    return named, max(expected - len(dates), 0)
+
+
+def choose_season(values: np.ndarray, dates=None) -> tuple[int | None, str]:
+    """The season ``tuning init`` writes, and why, in words for the spec's comment.
+
+    With dates spaced by a calendar (weekly 52, monthly 12, daily 7, hourly 24, quarterly 4,
+    business-daily 5), that season when the autocorrelation of the changes confirms it: above 0.3
+    (the bar of :func:`season_of`) at its lag or one lag either side (a year is 52.18 weeks). Dates
+    with gaps hold fewer rows per season: the lags down to the season times the share of rows
+    present count too (20 of 440 weeks missing: from 49). Otherwise the rule of :func:`season_of`.
+    """
+    scores = _changes_autocorrelation(values)
+    calendar = calendar_of(dates) if dates is not None else None
+    doubt = ""
+    if calendar is not None:
+        name, missing = calendar
+        season = CALENDAR_SEASONS[name]
+        dated = f"{name} dates" + (f", {missing} missing" if missing else "")
+        shortest = min(season - 1, int(np.floor(season * len(values) / (len(values) + missing))) - 1)
+        near = {lag: scores[lag] for lag in range(shortest, season + 2) if lag in scores}
+        if near:
+            lag = max(near, key=near.get)
+            if near[lag] > _MIN_AUTOCORRELATION:
+                return season, f"the calendar ({dated}), autocorrelation of the changes {near[lag]:.2f} at lag {lag}"
+            doubt = (f"; the calendar's {season} ({dated}) is not confirmed: autocorrelation of the changes "
+                     f"{near[lag]:.2f} at lag {lag}, not above {_MIN_AUTOCORRELATION}")
+        else:
+            doubt = f"; the calendar's {season} ({dated}) is not confirmed: a season is more than a quarter of the rows"
+    season = season_of(values)
+    if season is None:
+        return None, "no clear season" + doubt
+    return season, f"the strongest autocorrelation of the changes, {scores[season]:.2f} at lag {season}" + doubt
 
 
 def trend_reach(values: np.ndarray) -> float:
@@ -68,18 +154,18 @@ def _scalar(value: str) -> str:
 
 def starter_spec(path: str, target: str | None = None, name: str | None = None) -> str:
     """The YAML text of a starter study for the CSV series at ``path`` (``"example"``: the bundled one)."""
-    shown, time_column, target, values = read_series(path, target)
+    shown, time_column, target, values, dates = read_series(path, target)
     n = len(values)
-    season = season_of(values)
+    season, chosen = choose_season(values, dates)
     reach = trend_reach(values)
     trending = reach > REACH_TOLERANCE
     val_rows = int(round(n * (_TRAIN + _VAL))) - int(round(n * _TRAIN))
     room = val_rows - 1 - 4  # a window plus a few of them in the validation split
     if season is not None and season <= room:
-        look_back, why = season, f"one season ({season} rows: the strongest autocorrelation of the changes)"
+        look_back, why = season, f"one season ({season} rows)"
     else:
         look_back = max(1, min(10, room, n // 10))
-        why = f"{look_back} rows (no clear season)" if season is None else f"{look_back} rows (a season of {season} does not fit the splits)"
+        why = f"{look_back} rows" + ("" if season is None else f" (a season of {season} does not fit the splits)")
     stem = Path(shown).stem if path != EXAMPLE_PATH else "example"
     name = name or stem
     lines = [
@@ -95,6 +181,7 @@ def starter_spec(path: str, target: str | None = None, name: str | None = None) 
     ]
     if time_column is not None:
         lines.append(_line(f"    time_column: {_scalar(time_column)}", "rows are sorted by it"))
+    lines.append(f"    # season: {season if season is not None else 'none'}: {chosen}")
     lines.append(_line(f"    look_back: {look_back}", f"input window: {why}"))
     lines.append("    horizon: 1")
     if trending:
