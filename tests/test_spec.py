@@ -482,3 +482,66 @@ def test_negative_sampler_seed_is_refused(tmp_path):
     with pytest.raises(SpecError) as info:
         load_spec(path)
     assert info.value.field == "sampler.seed"
+
+
+# --------------------------------------------------------------------------------------------
+# A misspelt name: did you mean ...? (the allowed names of that level of the spec)
+
+TENTHS = "name: demo\nproblem: {name: tenths}\nsampler: grid\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "meant"),
+    [
+        ("sampeler: random\n", "sampeler", "sampler"),
+        ("fit: {epoch: 3}\n", "fit.epoch", "epochs"),
+        ("fit: {early_stopping: {patiense: 3}}\n", "fit.early_stopping.patiense", "patience"),
+        ("fit: {validation: {sorce: split}}\n", "fit.validation.sorce", "source"),
+        ("model: {unit: 3}\n", "model.unit", "units"),
+        ("objective: {metrc: val_mae}\n", "objective.metrc", "metric"),
+        ("repeats: {cont: 3}\n", "repeats.cont", "count"),
+        ("space: {units: {gird: [1, 2]}}\n", "space.units.gird", "grid"),
+    ],
+)
+def test_an_unknown_field_says_which_was_meant(tmp_path, extra, field, meant):
+    error = spec_error(tmp_path, extra, base=TENTHS)
+    assert error.field == field
+    assert error.detail == f"unknown field; did you mean {meant!r}?"
+
+
+def test_an_unknown_field_like_no_other_lists_the_fields_of_its_level(tmp_path):
+    error = spec_error(tmp_path, "fit: {zzz: 1}\n", base=TENTHS)
+    assert error.field == "fit.zzz"
+    assert error.detail == ("unknown field; the fields are epochs, batch_size, early_stopping, validation, shuffle, "
+                            "deterministic")
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "meant"),
+    [
+        ("problem: {name: tenth}\n", "problem.name", "tenths"),
+        ("problem: {name: csv, params: {path: x.csv, lookback: 12}}\n", "problem.params.lookback", "look_back"),
+        ("problem: {name: tenths}\nsampler: tpee\nn_trials: 2\n", "sampler.name", "tpe"),
+        ("problem: {name: tenths}\nbackend: keras\n", "backend", "kerastuner"),
+        ("problem: {name: tenths}\nrunner: fuse\n", "runner", "fused"),
+        ("problem: {name: tenths}\nmodel: {family: stacke}\n", "model.family", "stacked"),
+        ("problem: {name: tenths}\nobjective: {aggregate: meen}\n", "objective.aggregate", "mean"),
+        ("problem: {name: tenths}\nspace: {unitz: [1, 2]}\n", "space.unitz", "units"),
+        ("problem: {name: tenths}\nspace: {initializer: [he_unif]}\n", "space.initializer", "he_uniform"),
+    ],
+)
+def test_a_misspelt_name_or_value_says_which_was_meant(tmp_path, extra, field, meant):
+    error = spec_error(tmp_path, ("" if "sampler:" in extra else "sampler: grid\n") + extra, base="name: demo\n")
+    assert error.field == field
+    assert error.detail.endswith(f"; did you mean {meant!r}?"), error.detail
+    assert "\n" not in str(error)
+
+
+def test_a_misspelt_field_through_the_cli_is_one_line_with_exit_2(tmp_path):
+    from conftest import run_tuning
+
+    write(tmp_path, TENTHS.replace("sampler: grid", "sampeler: grid"), name="typo.yaml")
+    refused = run_tuning("run", "typo.yaml", "--quiet", cwd=tmp_path)
+    assert refused.returncode == 2, (refused.stdout, refused.stderr)
+    assert refused.stderr.strip() == "error: typo.yaml: sampeler: unknown field; did you mean 'sampler'?"
+    assert not (tmp_path / "tuning.db").exists()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -428,7 +429,7 @@ class StudySpec(_Strict):
                     continue
             elif name not in SEARCHABLE:
                 raise ValueError(f"space.{name}: unknown parameter; searchable: {', '.join(SEARCHABLE)} "
-                                 "(a model.builder may read any)")
+                                 f"(a model.builder may read any){did_you_mean(name, SEARCHABLE, None)}")
             if MODEL_KEYS.get(name) is None:  # a numeric axis
                 if param.values is not None:
                     space[name] = param.model_copy(update={"grid": _numbers(name, param.values), "choices": None})
@@ -438,7 +439,8 @@ class StudySpec(_Strict):
             if allowed and param.values is not None:
                 wrong = [v for v in param.values if v not in allowed]
                 if wrong:
-                    raise ValueError(f"space.{name}: unknown value {wrong[0]!r}; expected one of {', '.join(allowed)}")
+                    raise ValueError(f"space.{name}: unknown value {wrong[0]!r}; expected one of {', '.join(allowed)}"
+                                     f"{did_you_mean(wrong[0], allowed, None)}")
             if param.per_layer and name != "units":
                 raise ValueError(f"space.{name}: per_layer applies to units only")
         return space
@@ -622,6 +624,43 @@ def _numbers(name: str, values: list[Any]) -> list[int | float]:
     return numbers
 
 
+def did_you_mean(word: str, allowed: list[str] | tuple[str, ...], listed: str | None = "fields") -> str:
+    """``"; did you mean 'sampler'?"`` for the allowed name closest to a misspelt ``word``; without
+    one, ``"; expected one of a, b, c"`` (the allowed ``listed``: ``"fields"``), or nothing when
+    ``listed`` is ``None`` (the message lists them already)."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(a) for a in allowed], n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; the {listed} are {', '.join(str(a) for a in allowed)}" if listed and allowed else ""
+
+
+def _fields_at(path: list) -> list[str]:
+    """The field names the spec allows at ``path`` (``["fit", "early_stopping"]``), [] if unknown."""
+    import types
+    import typing
+
+    node: Any = StudySpec
+    for part in path:
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            field = node.model_fields.get(str(part))
+            if field is None:
+                return []
+            node = field.annotation
+        elif typing.get_origin(node) is dict:
+            node = typing.get_args(node)[1]  # ``part`` is a key of the mapping (a space axis)
+        else:
+            return []
+        # Unwrap ``X | None`` and ``dict[...] | Literal[...]`` to the member that nests.
+        while typing.get_origin(node) in (types.UnionType, typing.Union):
+            node = next((a for a in typing.get_args(node) if typing.get_origin(a) is dict
+                         or (isinstance(a, type) and issubclass(a, BaseModel))), None)
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return list(node.model_fields)
+    return []
+
+
 def _jsonable(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
@@ -641,11 +680,15 @@ def _validate(data: dict, label: str) -> StudySpec:
         field = ".".join(str(p) for p in first["loc"] if not (isinstance(p, str) and "[" in p)) or None
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            message = "unknown field"
+            allowed = _fields_at([p for p in first["loc"] if not (isinstance(p, str) and "[" in p)][:-1])
+            message = "unknown field" + (did_you_mean(str(first["loc"][-1]), allowed, "fields") if allowed else "")
         elif first["type"] == "missing":
             message = "required field is missing"
         if "input" in first and first["type"] not in ("missing", "extra_forbidden", "value_error"):
             message = f"{message} (got {first['input']!r})"
+        if first["type"] == "literal_error" and isinstance(first.get("input"), str):
+            expected = re.findall(r"'([^']*)'", first.get("ctx", {}).get("expected", ""))
+            message += did_you_mean(first["input"], expected, None)
         # A value_error raised by a study-level validator carries its own field path in the message.
         head = message.split(": ", 1)[0]
         if first["type"] == "value_error" and ": " in message and " " not in head \

@@ -77,8 +77,8 @@ def problem_names() -> list[str]:
 
 def _lookup(name: str) -> Callable[..., Problem]:
     if not isinstance(name, str) or name not in _REGISTRY:
-        raise SpecError(f"unknown problem {name!r}; known problems are {', '.join(problem_names())}",
-                        field="problem.name")
+        raise SpecError(f"unknown problem {name!r}; known problems are {', '.join(problem_names())}"
+                        f"{_close(name, problem_names())}", field="problem.name")
     return _REGISTRY[name]
 
 
@@ -146,6 +146,14 @@ def _coerce(value: Any, hint: Any) -> Any:
     return value  # an annotation this checker does not know: let the function judge
 
 
+def _close(word: Any, allowed: list[str]) -> str:
+    """``"; did you mean 'look_back'?"`` when a name in ``allowed`` is close to ``word``, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), allowed, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _validated(name: str, function: Callable[..., Problem], params: dict) -> dict:
     signature = inspect.signature(function)
     hints = typing.get_type_hints(function)
@@ -153,8 +161,8 @@ def _validated(name: str, function: Callable[..., Problem], params: dict) -> dic
     checked = {}
     for key, value in params.items():
         if key not in signature.parameters:
-            raise SpecError(f"unknown parameter {key!r} for problem {name!r}; expected one of {known}",
-                            field=f"problem.params.{key}")
+            raise SpecError(f"unknown parameter {key!r} for problem {name!r}; expected one of {known}"
+                            f"{_close(key, list(signature.parameters))}", field=f"problem.params.{key}")
         converted = _coerce(value, hints.get(key, Any))
         if converted is _NO_MATCH:
             raise SpecError(
