@@ -32,6 +32,8 @@ def test_sigkill_then_resume_recomputes_nothing(tiny_spec, tmp_path):
     status = run_tuning("status", "tiny", "--storage", str(db), cwd=tmp_path)
     assert status.returncode == 0, status.stderr
     assert "1 running" in status.stdout
+    with sqlite3.connect(db) as conn:
+        (killed,), = conn.execute("SELECT number FROM trials WHERE state = 'RUNNING'").fetchall()
 
     resumed = run_tuning("resume", "tiny", "--storage", str(db), "--quiet", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
@@ -45,6 +47,15 @@ def test_sigkill_then_resume_recomputes_nothing(tiny_spec, tmp_path):
     again = run_tuning("resume", "tiny", "--storage", str(db), "--quiet", cwd=tmp_path)
     assert again.returncode == 0 and "0 fits run" in again.stdout
     assert stored_fits(db) == after
+
+    # A finished study is not reported as interrupted, and the killed trial's config keeps its
+    # name: Optuna recorded the resume as a later trial, the user still reads "trial <killed>".
+    status = run_tuning("status", "tiny", "--storage", str(db), cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "3 complete, 0 running, 0 failed, 0 interrupted, 0 remaining of 3" in status.stdout, status.stdout
+    assert "1 interrupted trial(s) resumed" in status.stdout, status.stdout
+    listed = [line.split(":")[0].split()[-1] for line in status.stdout.splitlines() if ". trial " in line]
+    assert len(set(listed)) == GRID_POINTS and str(killed) in listed, status.stdout
 
 
 def test_sigint_exits_130_and_resumes(tiny_spec, tmp_path):

@@ -132,7 +132,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     from tuning.analysis.tables import baseline_name, data_transforms
     from tuning.backends import planned_trials
     from tuning.results import TrialStatus
-    from tuning.runners import PROCEDURE_WORDS, study_procedure
+    from tuning.runners import procedure_words, study_procedure
     from tuning.space import SearchSpace
     from tuning.spec import load_spec
     from tuning.store import open_store
@@ -143,17 +143,20 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     spec = load_spec(record["spec"], label=f"study {study!r}")
     trials = read_trials(store, study)
     counts = {s.value: sum(1 for t in trials if t["status"] == s)
-              for s in (TrialStatus.COMPLETE, TrialStatus.RUNNING, TrialStatus.FAILED, TrialStatus.INTERRUPTED)}
+              for s in (TrialStatus.COMPLETE, TrialStatus.RUNNING, TrialStatus.FAILED, TrialStatus.INTERRUPTED,
+                        TrialStatus.RESUMED)}
     grid_size = len(SearchSpace.from_spec(spec).grid()) if spec.sampler.name == "grid" else None
     planned = planned_trials(spec, grid_size)
     policy = FixedSeeds(tuple(spec.seeds))
     finished = sum(1 for t in trials if t["status"] in CONCLUDED and policy.covers(t["seeds"]))
-    complete = [t for t in trials if t["status"] == TrialStatus.COMPLETE]
+    numbers = trial_numbers(trials)  # a config is named by the first trial that ran it
+    complete = [{**t, "number": numbers.get(t["config_key"], t["number"])}
+                for t in trials if t["status"] == TrialStatus.COMPLETE]
     reverse = spec.objective.direction == "maximize"
     complete.sort(key=lambda t: t["value"], reverse=reverse)
     check_margin(margin)
     results = load_results(study, store)
-    summary = verdict(results, select(results, margin=margin), storage=store.url, trial_numbers=trial_numbers(trials))
+    summary = verdict(results, select(results, margin=margin), storage=store.url, trial_numbers=numbers)
     procedure = study_procedure(record)
     return {
         "name": study, "storage": store.url, "planned": planned, "remaining": max(planned - finished, 0),
@@ -162,5 +165,5 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
         "baseline_name": baseline_name(results), "transforms": data_transforms(results),
         "best": complete[:top], "failures": [t for t in trials if t["status"] == TrialStatus.FAILED], **counts,
         "verdict": summary, "procedure": procedure,
-        "procedure_words": PROCEDURE_WORDS[procedure],
+        "procedure_words": procedure_words(procedure, builder=spec.model.builder is not None),
     }

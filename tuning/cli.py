@@ -169,7 +169,8 @@ def _print_status(info: dict) -> None:
     echo = typer.echo
     echo(f"study {info['name']}  ({info['storage']})")
     echo(f"  trials: {info['complete']} complete, {info['running']} running, {info['failed']} failed, "
-         f"{info['interrupted']} interrupted, {info['remaining']} remaining of {info['planned']}; {info['fits']} fits stored")
+         f"{info['interrupted']} interrupted, {info['remaining']} remaining of {info['planned']}; {info['fits']} fits stored"
+         + (f"; {info['resumed']} interrupted trial(s) resumed, their fits reused" if info.get("resumed") else ""))
     baseline = info["baseline"]
     echo(f"  objective: {info['aggregate']} {info['metric']} ({info['direction']})"
          + (f"; naive baseline ({info['baseline_name']}) {baseline:.4g}" if baseline is not None else ""))

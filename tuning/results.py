@@ -36,6 +36,7 @@ class TrialStatus(str, Enum):
     RUNNING = "running"
     WAITING = "waiting"
     SUPERSEDED = "superseded"  # an older trial of a config re-run with more seeds
+    RESUMED = "resumed"  # interrupted, then continued by a later trial of its config (its fits reused)
 
     def __str__(self) -> str:
         return self.value

@@ -97,6 +97,8 @@ def read_trials(store: Store, study: str) -> list[dict[str, Any]]:
     """A study's trials as plain dicts: number, status, config_key, value, params and the records.
 
     A config re-run with more seeds has a newer trial; the older one is kept, as ``superseded``.
+    An interrupted trial whose config a later trial took up (``tuning resume``, its fits reused)
+    is ``resumed``: only a config nothing has taken up since counts as interrupted.
     """
     import optuna
 
@@ -112,9 +114,12 @@ def read_trials(store: Store, study: str) -> list[dict[str, Any]]:
     ]
     concluded = {s.value for s in CONCLUDED}
     latest = {t["config_key"]: t["number"] for t in trials if t["status"] in concluded}
+    last_started = {t["config_key"]: t["number"] for t in trials if t["config_key"]}
     for t in trials:
         if t["status"] in concluded and latest[t["config_key"]] != t["number"]:
             t["status"] = TrialStatus.SUPERSEDED.value
+        elif t["status"] == TrialStatus.INTERRUPTED and last_started.get(t["config_key"], -1) > t["number"]:
+            t["status"] = TrialStatus.RESUMED.value
     return trials
 
 
@@ -124,7 +129,14 @@ def latest_statuses(trials: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def trial_numbers(trials: list[dict[str, Any]]) -> dict[str, int]:
-    """config_key -> the number of its latest concluded trial (how configs are named to users)."""
-    concluded = {s.value for s in CONCLUDED}
-    return {t["config_key"]: t["number"] for t in trials if t["status"] in concluded}
+    """config_key -> the number of the first trial that ran it: how a config is named to users.
 
+    A config keeps its name when a resume or ``--repeats`` takes it up in a later trial (Optuna
+    records every retry as a new trial, as its ``RetryFailedTrialCallback`` does), so "trial 0"
+    in the progress lines of the first run is "trial 0" in ``tuning status`` and the report.
+    """
+    numbers: dict[str, int] = {}
+    for t in sorted(trials, key=lambda t: t["number"]):
+        if t["config_key"] and t["status"] != TrialStatus.DUPLICATE:
+            numbers.setdefault(t["config_key"], t["number"])
+    return numbers

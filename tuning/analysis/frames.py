@@ -171,16 +171,19 @@ def load_results(study: str, storage: str | Store | None = None) -> Results:
     """
     import pandas as pd
 
-    from tuning.trials import latest_statuses, read_trials
+    from tuning.trials import latest_statuses, read_trials, trial_numbers
 
     store = open_store(storage)
     record = store.require_study(study)
     metric = record["spec"]["objective"]["metric"]
     direction = record["spec"]["objective"]["direction"]
-    statuses = latest_statuses(read_trials(store, study))
+    trials = read_trials(store, study)
+    statuses, numbers = latest_statuses(trials), trial_numbers(trials)
     fit_rows, fit_curves = [], {}
     for fit in store.fit_rows(study):
-        row = {"trial": fit["trial_number"], "config_key": fit["config_key"], "seed": fit["seed"], "status": fit["status"]}
+        # a config is named by the first trial that ran it, whichever later trial stored this fit
+        trial = numbers.get(fit["config_key"], fit["trial_number"])
+        row = {"trial": trial, "config_key": fit["config_key"], "seed": fit["seed"], "status": fit["status"]}
         row.update({f"param_{k}": _cell(v) for k, v in sorted(fit["config"].items())})
         row.update(fit["scores"])
         row.update(epochs_run=fit["epochs_run"], best_epoch=fit["best_epoch"], fit_seconds=fit["fit_seconds"],

@@ -93,6 +93,10 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     if recovered:
         reporter.note(f"recovered interrupted trial(s) {', '.join(map(str, recovered))}")
 
+    from tuning.trials import read_trials, trial_numbers
+
+    # A config is named by the first trial that ran it (a resumed config keeps its number).
+    numbers = trial_numbers(read_trials(store, spec.name))
     counts = {"run": 0, "reused": 0}
     in_flight: dict[str, tuple[Any, dict[str, Any]]] = {}  # config_key -> (trial, config)
     stop_requested = threading.Event()
@@ -140,7 +144,8 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
                                 in_flight[key] = (trial, config)
                         if proposal is None:
                             break
-                        reporter.trial_started(trial.number, config_summary(config, searched), len(spec.seeds))
+                        number = numbers.setdefault(key, trial.number)
+                        reporter.trial_started(number, config_summary(config, searched), len(spec.seeds))
                     if not in_flight:
                         break
                     for result in evaluator.evaluate_many([(c, k) for k, (_, c) in in_flight.items()], spec.seeds,
@@ -148,7 +153,7 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
                         with uninterrupted():
                             trial, _ = in_flight.pop(result.config_key)
                             backend.tell(trial, result)
-                        reporter.trial_done(trial.number, result)
+                        reporter.trial_done(numbers[result.config_key], result)
                 except KeyboardInterrupt:
                     for trial, _ in in_flight.values():
                         backend.interrupt(trial)
