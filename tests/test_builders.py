@@ -377,6 +377,9 @@ def test_a_builder_study_killed_and_resumed_redoes_no_fit(killed_study):
     assert "2 complete, 1 failed of 3 planned" in resumed.stdout
     status = run_tuning("status", "conv", "--storage", "store.db", cwd=cwd)
     assert status.returncode == 0 and "width=2" in status.stdout, status.stderr
+    # nothing of a builder study is fused, and its procedure line says so
+    assert "procedure: standalone (every fit one seed at a time" in status.stdout, status.stdout
+    assert "fused, the same fit" not in status.stdout
     report = run_tuning("report", "conv", "--storage", "store.db", "--out", "report", cwd=cwd)
     assert report.returncode == 0 and (cwd / "report" / "index.html").stat().st_size > 0, report.stderr
 

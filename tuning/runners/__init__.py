@@ -49,6 +49,10 @@ PROCEDURES = ("fused", "standalone")
 #: Each procedure in a few words (the notice above and ``tuning status`` say it so).
 PROCEDURE_WORDS = {"fused": "every config fused, dropout included, as runner auto",
                    "standalone": "dropout configs fitted one by one with Keras's masks; others may be fused, the same fit"}
+#: The procedure of a study whose model is the user's builder: nothing is fused (a builder's model is
+#: not a built-in family the fused graph can build), so the line says that instead.
+BUILDER_PROCEDURE_WORDS = "every fit one seed at a time with Keras's own masks: model.builder is never fused"
+
 #: The procedure a study started with each runner follows.
 PROCEDURE_OF_RUNNER = {"auto": "fused", "fused": "fused", "processes": "standalone", "sequential": "standalone"}
 
@@ -67,6 +71,12 @@ def study_procedure(record: dict) -> str:
         return record["procedure"]
     runner = record["spec"].get("runner", "auto")
     return "standalone" if runner == "auto" else procedure_of(runner)
+
+
+def procedure_words(procedure: str, *, builder: bool = False) -> str:
+    """A study's procedure in a few words, as ``tuning status`` says it (``builder``: the model is the
+    user's ``model.builder``, whose fits are never fused)."""
+    return BUILDER_PROCEDURE_WORDS if builder and procedure == "standalone" else PROCEDURE_WORDS[procedure]
 
 
 def procedure_notice(study: str, runner: str, procedure: str) -> str | None:
@@ -103,6 +113,7 @@ def make_runner(name: str, jobs: int, procedure: str | None = None) -> Runner:
 __all__ = [
     "PROCEDURES",
     "PROCEDURE_WORDS",
+    "BUILDER_PROCEDURE_WORDS",
     "PROCEDURE_OF_RUNNER",
     "RUNNERS",
     "TRIALS_IN_FLIGHT",
@@ -117,5 +128,6 @@ __all__ = [
     "no_notice",
     "procedure_notice",
     "procedure_of",
+    "procedure_words",
     "study_procedure",
 ]
