@@ -29,18 +29,69 @@ def split(y, **extra):
     return {"x_train": X[:30], "y_train": y[:30], "x_val": X[30:], "y_val": y[30:], **extra}
 
 
-def test_integer_labels_are_multiclass_one_hot_with_the_majority_class_baseline(tmp_path):
+def test_integer_labels_are_multiclass_kept_as_given_with_the_majority_class_baseline(tmp_path):
     labels = np.r_[np.zeros(20, int), np.ones(12, int), np.full(8, 2)]
     problem = load_problem("arrays", {"path": save(tmp_path, **split(labels))})
-    assert problem.task == "multiclass" and problem.y_train.shape == (30, 3) and problem.loss == "categorical_crossentropy"
-    assert problem.y_train.sum(axis=1).tolist() == [1.0] * 30 and problem.input_shape == (6, 3)
+    assert problem.task == "multiclass" and problem.loss == "sparse_categorical_crossentropy"
+    # the labels the model is fed are the user's: shape and integer dtype kept
+    assert problem.y_train.shape == (30,) and problem.y_train.dtype == labels.dtype
+    assert np.array_equal(problem.y_train, labels[:30]) and problem.sparse and problem.n_classes == 3
+    assert problem.output_shape == (3,) and problem.input_shape == (6, 3) and not problem.sequence_output
     # the naive baseline predicts the training class frequencies: its accuracy is the majority class's
     assert problem.baseline()["val_accuracy"] == pytest.approx(np.mean(labels[30:] == 0))
+    assert problem.naive_val.shape == (10, 3)
+
+
+@pytest.mark.parametrize(("y", "extra", "label_shape", "output_shape", "loss"), [
+    (np.arange(40) % 4, {}, (), (4,), "sparse_categorical_crossentropy"),
+    ((np.arange(40) % 3)[:, None].astype("int32"), {}, (1,), (3,), "sparse_categorical_crossentropy"),
+    ((np.arange(40) % 3).astype("uint8"), {}, (), (3,), "sparse_categorical_crossentropy"),
+    (np.arange(40) % 3, {"n_classes": 5}, (), (5,), "sparse_categorical_crossentropy"),
+    (RNG.integers(0, 3, (40, 6)), {"task": "multiclass"}, (6,), (6, 3), "sparse_categorical_crossentropy"),
+    (RNG.integers(0, 3, (40, 6, 1)), {}, (6, 1), (6, 3), "sparse_categorical_crossentropy"),
+    (np.eye(4)[np.arange(40) % 4], {}, (4,), (4,), "categorical_crossentropy"),
+    (RNG.integers(0, 2, 40), {}, (), (1,), "binary_crossentropy"),
+    (RNG.integers(0, 2, (40, 1)), {}, (1,), (1,), "binary_crossentropy"),
+])
+def test_labels_reach_the_model_as_given_and_the_loss_follows_them(tmp_path, y, extra, label_shape, output_shape, loss):
+    problem = load_problem("arrays", {"path": save(tmp_path, **split(y, x_test=X[30:], y_test=y[30:])), **extra})
+    assert (problem.label_shape, problem.output_shape, problem.loss) == (label_shape, output_shape, loss)
+    assert problem.sequence_output == (len(output_shape) == 2)
+    if y.dtype.kind in "iu":  # integer labels keep their dtype: Keras's sparse crossentropy needs class indices
+        assert problem.y_train.dtype == y.dtype and np.array_equal(problem.y_val, y[30:])
+    # every score works on the labels as given: the baseline, and a model's predictions in its output shape
+    scores = problem.baseline()
+    assert {"val_loss", "val_accuracy", "test_loss", "test_accuracy"} <= set(scores)
+    dense = problem.dense(problem.y_val)
+    assert dense.shape == (10, *output_shape) and dense.dtype == np.float32
+    perfect = problem.score(problem.y_val, np.clip(dense, 1e-3, 1 - 1e-3))
+    assert perfect["accuracy"] == 1.0 and perfect["loss"] < 0.01
+
+
+def test_integer_labels_hash_as_their_one_hot_rows_so_studies_made_before_still_resume(tmp_path):
+    """The fingerprint is taken on the targets' dense form, the form every study stored before
+    labels were kept as given: the digests below were computed by that version (commit ce2d0b3)."""
+    x = np.random.default_rng(3).normal(size=(40, 6, 3)).astype("float32")
+    cases = {
+        "eed3acb91c6c2a51": (np.random.default_rng(4).integers(0, 2, 40), {}),  # binary, [samples]
+        "776fd029db17f6cf": (np.arange(40) % 4, {}),
+        "a6655f77aeb7668e": ((np.arange(40) % 3)[:, None].astype("int32"), {}),
+        "2e8e3c8d2501cdbd": (np.arange(40) % 3, {"n_classes": 5}),
+        "bcf3941e93b77f82": (np.random.default_rng(5).integers(0, 3, (40, 6)), {"task": "multiclass"}),  # per step
+    }
+    for digest, (y, extra) in cases.items():
+        path = save(tmp_path, x_train=x[:30], y_train=y[:30], x_val=x[30:], y_val=y[30:], x_test=x[30:], y_test=y[30:])
+        assert load_problem("arrays", {"path": path, **extra}).fingerprint() == digest, (y[:5], extra)
+    # integer labels and the same classes one-hot are the same data
+    one_hot = np.eye(4)[np.arange(40) % 4]
+    path = save(tmp_path, x_train=x[:30], y_train=one_hot[:30], x_val=x[30:], y_val=one_hot[30:], x_test=x[30:],
+                y_test=one_hot[30:])
+    assert load_problem("arrays", {"path": path}).fingerprint() == "776fd029db17f6cf"
 
 
 @pytest.mark.parametrize(("y", "task", "shape"), [
     (RNG.normal(size=(40, 2)), "regression", (30, 2)),
-    (RNG.integers(0, 2, size=40), "binary", (30, 1)),
+    (RNG.integers(0, 2, size=40), "binary", (30,)),
     (np.eye(4)[RNG.integers(0, 4, size=40)], "multiclass", (30, 4)),
     (RNG.normal(size=(40, 6, 1)), "regression", (30, 6, 1)),  # one target per step
 ])
@@ -92,7 +143,7 @@ def test_labels_out_of_the_stated_classes_are_refused(tmp_path):
     path = save(tmp_path, **split(np.arange(40) % 3, y_val=np.array([0, 1, 2, 5, 0, 1, 2, 0, 1, 2])))
     with pytest.raises(DataError, match="y_val has label 5, outside the classes 0..2 of n_classes 3"):
         load_problem("arrays", {"path": path, "n_classes": 3})
-    assert load_problem("arrays", {"path": path}).y_val.shape == (10, 6)  # by default: classes 0..5
+    assert load_problem("arrays", {"path": path}).output_shape == (6,)  # by default: classes 0..5
 
 
 def test_labels_that_contradict_the_stated_task_are_refused(tmp_path):

@@ -67,6 +67,7 @@ import numbers
 import keras
 
 from tuning.errors import DataError, SpecError, one_line
+from tuning.builders import SPARSE_LOSSES
 from tuning.problems import Problem
 from tuning.spec import ACTIVATIONS, CELLS, COMPILE_KEYS, FAMILIES, INITIALIZERS, OPTIMIZERS
 
@@ -165,11 +166,14 @@ def build_model(config: dict, problem: Problem) -> keras.Model:
     return model
 
 
-def _compile(model: keras.Model, cfg: dict, problem: Problem) -> None:
-    """Compile with the config's optimizer and learning rate and the problem's (or config's) loss."""
-    loss = cfg["loss"] or problem.loss
+def _compile(model: keras.Model, cfg: dict, problem: Problem, loss: str | None = None) -> None:
+    """Compile with the config's optimizer and learning rate and the config's loss, else ``loss``,
+    else the problem's (the labels': sparse crossentropy for class indices)."""
+    loss = cfg["loss"] or loss or problem.loss
     if problem.task == "regression":
         metrics = ["mse"] if loss in _MAE_LOSSES else ["mae"]
+    elif loss in SPARSE_LOSSES:  # class indices: the accuracy of the argmax against the index
+        metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
     else:
         metrics = ["accuracy"]
     model.compile(optimizer=_optimizer(cfg), loss=loss, metrics=metrics)
@@ -183,14 +187,15 @@ def _from_builder(config: dict, problem: Problem) -> keras.Model:
         NotAModel: it returned something other than a Keras model shaped for the problem.
         Exception: whatever the builder raised for this config.
     """
-    from tuning.builders import call_builder, check_model, describe
+    from tuning.builders import call_builder, check_loss, check_model, describe, fitting_loss
 
     compile_cfg = _resolve_compile(config)
     info = describe(problem, compile_cfg["loss"])
     model = call_builder(config, info)
     check_model(model, config["builder"], info)
     if not getattr(model, "compiled", False):
-        _compile(model, compile_cfg, problem)
+        _compile(model, compile_cfg, problem, fitting_loss(info, tuple(model.output_shape[1:])))
+    check_loss(model, config["builder"], info)
     return model
 
 

@@ -8,7 +8,10 @@ length, text or object arrays, NaN or inf, labels out of range, a task the label
 
 The task is inferred when the targets leave no doubt (non-integer floats: regression; one-hot
 rows: multiclass; 0/1: binary; integer labels 0..K-1: multiclass) and asked for otherwise.
-Integer labels are turned into the one-hot targets the engine trains on.
+Labels reach the model as they were given: integer class labels stay class indices (their shape
+and integer dtype kept; the built-in families train them with ``sparse_categorical_crossentropy``),
+one-hot rows stay one-hot (``categorical_crossentropy``), 0/1 labels stay 0/1 (one sigmoid unit,
+``binary_crossentropy``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from tuning.errors import DataError, SpecError
-from tuning.problems._base import TASKS, Baseline, Problem, class_frequencies, persistence
+from tuning.problems._base import (
+    TASKS,
+    Baseline,
+    Problem,
+    class_frequencies,
+    dense_targets,
+    output_shape,
+    persistence,
+)
 
 REQUIRED = ("x_train", "y_train", "x_val", "y_val")
 OPTIONAL = ("x_test", "y_test")
@@ -114,25 +125,44 @@ def _infer_task(path: str, arrays: dict[str, np.ndarray]) -> str:
                       f"set problem.params.task to one of {', '.join(TASKS)}")
 
 
-def _targets(path: str, arrays: dict[str, np.ndarray], task: str, n_classes: int | None) -> dict[str, np.ndarray]:
-    """Each split's targets in the engine's form: float32, one-hot for multiclass, (n, 1) for one output."""
+def _targets(path: str, arrays: dict[str, np.ndarray], task: str,
+             n_classes: int | None) -> tuple[dict[str, np.ndarray], bool, int | None]:
+    """(each split's targets as the model is fed them, whether they are class indices, n_classes).
+
+    Regression targets and one-hot rows become float32 (a ``[samples]`` vector ``[samples, 1]``);
+    labels keep the user's shape and dtype (whole-number floats as class indices become int64,
+    booleans uint8), every label checked against the task and the classes.
+    """
     y_train = arrays["y_train"]
     labels = {s: arrays[f"y_{s}"] for s in SPLITS if f"y_{s}" in arrays}
     for split, y in labels.items():
         if y.shape[1:] != y_train.shape[1:]:
             raise _fail(path, f"y_{split} has targets of shape {y.shape[1:]} but y_train {y_train.shape[1:]}")
     if task == "multiclass" and not _one_hot_rows(y_train):
-        return _one_hot(path, labels, n_classes)
+        n_classes = _check_classes(path, labels, n_classes)
+        return {split: _as_labels(y, integer=True) for split, y in labels.items()}, True, n_classes
     for split, y in labels.items():
         if task == "multiclass" and not _one_hot_rows(y):
             raise _fail(path, f"y_{split} is not one-hot rows of width {y_train.shape[-1]} like y_train")
         if task == "binary" and not np.isin(y, (0, 1)).all():
             raise _fail(path, f"y_{split} has the value {y[~np.isin(y, (0, 1))].flat[0]}: binary labels are 0 or 1")
-    return {split: (y[:, None] if y.ndim == 1 else y).astype(np.float32) for split, y in labels.items()}
+    if task == "binary":
+        return {split: _as_labels(y, integer=False) for split, y in labels.items()}, False, 2
+    targets = {split: (y[:, None] if y.ndim == 1 else y).astype(np.float32) for split, y in labels.items()}
+    return targets, False, None if task == "regression" else int(y_train.shape[-1])
 
 
-def _one_hot(path: str, labels: dict[str, np.ndarray], n_classes: int | None) -> dict[str, np.ndarray]:
-    """Integer class labels as one-hot rows, every label checked against the classes."""
+def _as_labels(y: np.ndarray, *, integer: bool) -> np.ndarray:
+    """Labels as given: integer dtypes kept; booleans as uint8; floats float32, or int64 class indices."""
+    if y.dtype.kind in "iu":
+        return y
+    if y.dtype.kind == "b":
+        return y.astype(np.uint8)
+    return y.astype(np.int64) if integer else y.astype(np.float32)
+
+
+def _check_classes(path: str, labels: dict[str, np.ndarray], n_classes: int | None) -> int:
+    """The number of classes of integer class labels, every label checked against it."""
     for split, y in labels.items():
         if not _integral(y):
             raise _fail(path, f"y_{split} holds non-integer values: multiclass labels are integers 0..K-1 or one-hot rows")
@@ -140,15 +170,12 @@ def _one_hot(path: str, labels: dict[str, np.ndarray], n_classes: int | None) ->
     n_classes = n_classes if stated else max(int(y.max()) for y in labels.values()) + 1
     if n_classes < 2:
         raise _fail(path, "the labels hold one class only: multiclass needs at least 2")
-    out = {}
     for split, y in labels.items():
         if y.min() < 0 or y.max() >= n_classes:
             bad = int(y.min()) if y.min() < 0 else int(y.max())
             where = f"n_classes {n_classes}" if stated else "the labels"
             raise _fail(path, f"y_{split} has label {bad}, outside the classes 0..{n_classes - 1} of {where}")
-        squeezed = y[..., 0] if y.ndim >= 2 and y.shape[-1] == 1 else y
-        out[split] = np.eye(n_classes, dtype=np.float32)[squeezed.astype(np.int64)]
-    return out
+    return n_classes
 
 
 def _naive(x: dict[str, np.ndarray], y_train: np.ndarray, task: str, feature: int | None,
@@ -204,7 +231,7 @@ def from_arrays(data: dict[str, np.ndarray], source: str, *, task: str | None = 
     _check_keys(path, data)
     _check_inputs(path, data)
     task = task or _infer_task(path, data)
-    targets = _targets(path, data, task, n_classes)
+    targets, sparse, classes = _targets(path, data, task, n_classes)
     x = {s: data[f"x_{s}"].astype(np.float32) for s in SPLITS if f"x_{s}" in data}
     features = x["train"].shape[-1]
     if persistence_feature is not None:
@@ -216,13 +243,13 @@ def from_arrays(data: dict[str, np.ndarray], source: str, *, task: str | None = 
         if targets["train"].ndim != 2:
             raise SpecError("persistence_feature needs targets of shape [samples, horizon]",
                             field="problem.params.persistence_feature")
-    outputs = targets["train"].shape[1:]
+    outputs = output_shape(targets["train"].shape[1:], classes if sparse else None)  # the model's, per sample
     has_test = "test" in x
     return Problem(
         name=name, task=task, x_train=x["train"], y_train=targets["train"], x_val=x["val"], y_val=targets["val"],
-        baselines=_naive(x, targets["train"], task, persistence_feature, outputs),
+        baselines=_naive(x, dense_targets(targets["train"], classes if sparse else None), task, persistence_feature, outputs),
         x_test=x["test"] if has_test else None, y_test=targets["test"] if has_test else None,
-        sequence_output=targets["train"].ndim == 3, check_range=task == "regression",
+        sequence_output=len(outputs) == 2, check_range=task == "regression", sparse=sparse, n_classes=classes,
         description=description or f"arrays from {source}",
         params={**(params or {}), "task": task, "n_classes": n_classes, "persistence_feature": persistence_feature},
     )

@@ -18,6 +18,8 @@ from tuning.errors import DataError
 
 TASKS = ("regression", "binary", "multiclass")
 LOSSES = {"regression": "mse", "binary": "binary_crossentropy", "multiclass": "categorical_crossentropy"}
+#: The loss of integer class labels (``sparse`` targets): Keras's crossentropy of class indices.
+SPARSE_LOSS = "sparse_categorical_crossentropy"
 _EPS = 1e-7
 
 
@@ -66,10 +68,17 @@ class Problem:
         name: registry name, e.g. ``"echo"``.
         task: ``"regression"``, ``"binary"`` or ``"multiclass"``; with ``sequence_output`` this is
             the task of every output step (the "sequence" task of the tutorials).
-        x_train, y_train, x_val, y_val: float32 arrays; inputs are [samples, steps, features].
+        x_train, y_train, x_val, y_val: inputs are float32 [samples, steps, features]; targets
+            are what the model is fed: float32 for regression and one-hot rows, and for labels
+            (0/1, or class indices with ``sparse``) the user's own array, its shape and integer
+            dtype kept (``[samples]`` or ``[samples, 1]``; ``[samples, steps]`` per step).
         x_test, y_test: optional held-out split (``None`` when the problem has none).
-        sequence_output: targets are [samples, out_steps, outputs] (one prediction per step);
-            otherwise [samples, outputs].
+        sequence_output: the model predicts [samples, out_steps, outputs] (one prediction per
+            step); otherwise [samples, outputs].
+        sparse: the multiclass targets are class indices ``0..n_classes-1`` (Keras's "sparse"
+            labels, trained with ``sparse_categorical_crossentropy``), not one-hot rows.
+        n_classes: the number of classes (2 for binary; for one-hot rows their width); ``None``
+            for regression. Required with ``sparse``.
         naive_val, naive_test: predictions of a single naive baseline (named "naive"), for
             problems that have one; with ``baselines`` they are the first one's.
         baselines: the named naive baselines (:class:`Baseline`); :meth:`baseline` reports the
@@ -105,10 +114,17 @@ class Problem:
     history: dict[str, np.ndarray] | None = None
     transforms: str = ""
     check_range: bool = False
+    sparse: bool = False
+    n_classes: int | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise DataError(f"problem {self.name}: task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.sparse and (self.task != "multiclass" or not self.n_classes or self.n_classes < 2):
+            raise DataError(f"problem {self.name}: sparse labels are multiclass class indices and need n_classes >= 2")
+        if self.n_classes is None and self.task != "regression":
+            width = self.y_train.shape[-1] if self.y_train.ndim >= 2 else 1
+            object.__setattr__(self, "n_classes", 2 if self.task == "binary" else int(width))
         for split in ("train", "val", "test"):
             x = getattr(self, f"x_{split}")
             y = getattr(self, f"y_{split}")
@@ -118,7 +134,7 @@ class Problem:
             if len(x) != len(y):
                 raise DataError(f"problem {self.name}: x_{split} has {len(x)} samples but y_{split} has {len(y)}")
         if not self.loss:
-            object.__setattr__(self, "loss", LOSSES[self.task])
+            object.__setattr__(self, "loss", SPARSE_LOSS if self.sparse else LOSSES[self.task])
         if not self.baselines:
             if self.naive_val is None:
                 raise DataError(f"problem {self.name}: needs a naive baseline (naive_val or baselines)")
@@ -134,9 +150,30 @@ class Problem:
 
     @property
     def output_shape(self) -> tuple[int, ...]:
-        """Shape of one target sample: (outputs,) or (out_steps, outputs)."""
+        """Shape of one sample of the model's output: (outputs,) or (out_steps, outputs).
+
+        The targets' own shape, but for labels kept as the user gave them: ``[samples]`` 0/1
+        labels are one output, (1,); class indices are one probability per class, (n_classes,)
+        (per step: (steps, n_classes)).
+        """
+        return output_shape(self.y_train.shape[1:], self.n_classes if self.sparse else None)
+
+    @property
+    def label_shape(self) -> tuple[int, ...]:
+        """Shape of one target sample as the model is fed it (``()`` for a ``[samples]`` vector)."""
         return tuple(self.y_train.shape[1:])
 
+    def dense(self, y: np.ndarray) -> np.ndarray:
+        """``y`` in the dense float32 form of the model's output: class indices as one-hot rows,
+        a ``[samples]`` vector as ``[samples, 1]``; other targets as they are (already dense: kept).
+
+        The fingerprint is computed on this form (the form every target had before labels were
+        kept as given), and the fused trainer, which computes its losses on it, is fed it.
+        """
+        y = np.asarray(y)
+        if self.sparse and tuple(y.shape[1:]) == self.output_shape:
+            return y.astype(np.float32, copy=False)  # already one-hot
+        return dense_targets(y, self.n_classes if self.sparse else None)
     @property
     def has_test(self) -> bool:
         return self.x_test is not None
@@ -151,9 +188,16 @@ class Problem:
         sequence outputs, ``exact_match`` (every step right).
         """
         history = self._history_of(y_true) if self.history is not None else None
-        y_true = np.asarray(y_true, dtype=np.float64)
-        y_pred = np.asarray(y_pred, dtype=np.float64).reshape(y_true.shape)
-        scores = {"loss": float(_loss(loss or self.loss, y_true, y_pred))}
+        y_true = self.dense(y_true).astype(np.float64)
+        y_pred = np.asarray(y_pred, dtype=np.float64)
+        loss = loss or self.loss
+        if self.task == "binary" and y_pred.shape[-1] == 2 and y_true.shape[-1] == 1:
+            # a two-unit softmax over 0/1 labels: scored by its probability of class 1 (its
+            # sparse crossentropy is the binary crossentropy of that probability)
+            y_pred = y_pred[..., 1:]
+            loss = "binary_crossentropy" if "crossentropy" in loss else loss
+        y_pred = y_pred.reshape(y_true.shape)
+        scores = {"loss": float(_loss(loss, y_true, y_pred))}
         if self.task == "regression":
             if history is not None:
                 y_true, y_pred = self.inverse(y_true, history), self.inverse(y_pred, history)
@@ -189,7 +233,9 @@ class Problem:
                 array = getattr(self, f"{kind}_{split}")
                 if array is None:
                     continue
-                array = np.ascontiguousarray(array)
+                # targets in their dense form: labels kept as given hash as the one-hot / float32
+                # arrays they were stored as before, so studies made then still resume
+                array = np.ascontiguousarray(self.dense(array) if kind == "y" else array)
                 digest.update(f"{kind}_{split}{array.shape}{array.dtype}".encode())
                 digest.update(array.tobytes())
         for split, values in sorted((self.history or {}).items()):  # what undoes a differencing
@@ -286,7 +332,32 @@ def _loss(name: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:
     if name == "categorical_crossentropy":
         p = p / p.sum(axis=-1, keepdims=True)
         return np.mean(-np.sum(y_true * np.log(p), axis=-1))
+    if name == SPARSE_LOSS:  # y_true one-hot (Problem.dense); Keras does not renormalise here
+        return np.mean(-np.sum(y_true * np.log(p), axis=-1))
     raise DataError(f"unknown loss {name!r}")
+
+
+def output_shape(label_shape: tuple[int, ...], n_classes: int | None = None) -> tuple[int, ...]:
+    """One sample's model output for targets of one sample's shape ``label_shape``; ``n_classes``
+    when they are class indices (a trailing 1 dropped, then one probability per class).
+
+    >>> output_shape(()), output_shape((1,), 4), output_shape((6,), 3), output_shape((5, 2))
+    ((1,), (4,), (6, 3), (5, 2))
+    """
+    label = tuple(int(n) for n in label_shape)
+    if n_classes is not None:
+        return (*(label[:-1] if label and label[-1] == 1 else label), int(n_classes))
+    return label or (1,)
+
+
+def dense_targets(y: np.ndarray, n_classes: int | None = None) -> np.ndarray:
+    """Targets as dense float32 rows: class indices (given ``n_classes``) one-hot, with a trailing 1
+    dropped first; a ``[samples]`` vector as ``[samples, 1]``; anything else only as float32."""
+    y = np.asarray(y)
+    if n_classes is not None:
+        indices = y[..., 0] if y.ndim >= 2 and y.shape[-1] == 1 else y
+        return np.eye(int(n_classes), dtype=np.float32)[indices.astype(np.int64)]
+    return (y[:, None] if y.ndim == 1 else y).astype(np.float32, copy=False)
 
 
 def persistence(x: np.ndarray, horizon: int, feature: int = 0) -> np.ndarray:

@@ -32,8 +32,9 @@ Without dropout, one replica reproduces ``fit_one``'s curves to float32 rounding
 operations in another order), see ``tests/test_fused.py``.
 
 What is fused: the families of :mod:`tuning.models` (vanilla, stacked, bidirectional, gru,
-cnn_lstm, encoder_decoder, dense), LSTM and GRU cells, every head, losses mse/mae/binary and categorical
-crossentropy, optimizers adam/rmsprop/sgd/adagrad without norm clipping: every config
+cnn_lstm, encoder_decoder, dense), LSTM and GRU cells, every head, losses mse/mae/binary, categorical
+and sparse categorical crossentropy (class indices are fed to the graph as one-hot rows),
+optimizers adam/rmsprop/sgd/adagrad without norm clipping: every config
 :func:`tuning.models.build_model` builds today. Anything else (a loss the graph does not compute,
 a layer or option this package does not know, a fused fit that raises) is handed by the fused
 runner (:mod:`tuning.runners`) to its fallback runner (``processes`` with ``jobs`` > 1, else

@@ -233,9 +233,11 @@ def loss_values(name: str, y, out, logits, from_logits: bool):
             p = tf.clip_by_value(out, eps, 1.0 - eps)
             values = -(y * tf.math.log(p) + (1 - y) * tf.math.log(1 - p))
         return tf.reduce_mean(values, axis=-1)
+    # categorical crossentropy of one-hot rows; sparse crossentropy is the same of the class
+    # indices' one-hot rows (the trainer is fed those), only without renormalising ``out``
     if from_logits:
         return tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits, axis=-1)
-    p = out / tf.reduce_sum(out, axis=-1, keepdims=True)
+    p = out if name == "sparse_categorical_crossentropy" else out / tf.reduce_sum(out, axis=-1, keepdims=True)
     p = tf.clip_by_value(p, eps, 1.0 - eps)
     return -tf.reduce_sum(y * tf.math.log(p), axis=-1)
 

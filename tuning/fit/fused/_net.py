@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 #: Losses the fused graph computes itself (Keras names and aliases).
 LOSSES = ("mse", "mean_squared_error", "mae", "mean_absolute_error", "binary_crossentropy",
-          "categorical_crossentropy")
+          "categorical_crossentropy", "sparse_categorical_crossentropy")
 #: Keras optimizers whose update of a variable is elementwise: slice r's update only reads slice r.
 ELEMENTWISE_OPTIMIZERS = ("Adam", "AdamW", "RMSprop", "SGD", "Adagrad")
 

@@ -307,6 +307,9 @@ def fit_graph(tasks: list[FitTask], checked: CheckedModel | None = None) -> tupl
     per_replica_dropout = dropout_rates_of(dropout_rates)
 
     x, y, x_val, y_val = training_arrays(problem, settings)
+    # the graph computes its losses on dense targets: class indices as one-hot rows (their
+    # sparse crossentropy is the categorical one), a [samples] vector of 0/1 as [samples, 1]
+    y, y_val = problem.dense(y), problem.dense(y_val)
     epochs = max(t.fit.epochs for t in tasks)  # each replica stops at its own (train_and_score)
     batch_size = max(1, min(settings.batch_size, len(x)))
     steps = math.ceil(len(x) / batch_size)

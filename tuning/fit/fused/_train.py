@@ -175,7 +175,7 @@ def train_and_score(tasks, problem, model_config, graph, optimizer, trainer, ord
             v.assign(value)
         loss_name = model_config.get("loss")
         val_pred = trainer.predict(x_val, y_val)
-        test_pred = trainer.predict(problem.x_test, problem.y_test) if problem.has_test else None
+        test_pred = trainer.predict(problem.x_test, problem.dense(problem.y_test)) if problem.has_test else None
         for r in done:
             scores = {f"val_{k}": v for k, v in problem.score(y_val, val_pred[r], loss_name).items()}
             if test_pred is not None:
