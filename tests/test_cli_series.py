@@ -216,7 +216,7 @@ def _init(folder: Path, csv: str) -> tuple[subprocess.CompletedProcess, dict, st
 
 
 @pytest.mark.parametrize("missing", [0, 20], ids=["every_week", "20_weeks_missing"])
-def test_init_takes_the_calendar_season_of_weekly_dates(tmp_path, missing):
+def test_init_takes_the_calendar_season_of_weekly_dates(tmp_path, monkeypatch, missing):
     """The user's CO2 case: the changes' autocorrelation is within 90 % of the strongest at a lag of
     2 or 3 weeks too, so the autocorrelation rule alone picks a few weeks; the calendar picks a year."""
     from tuning.problems._starter import season_of
@@ -236,8 +236,8 @@ def test_init_takes_the_calendar_season_of_weekly_dates(tmp_path, missing):
     from tuning.problems import load_problem
 
     loaded = load_spec(tmp_path / "co2.yaml")
-    with _cwd(tmp_path):
-        problem = load_problem(loaded.problem.name, loaded.problem.params)
+    monkeypatch.chdir(tmp_path)  # the spec's path is relative to where tuning runs
+    problem = load_problem(loaded.problem.name, loaded.problem.params)
     assert problem.x_train.shape[1] == 52 and "seasonal naive (52)" in {b.name for b in problem.baselines}
 
 
@@ -265,21 +265,6 @@ def test_init_weekly_then_run_as_written(tmp_path):
     run = run_tuning("run", "co2.yaml", "--repeats", "1", "--quiet", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "4 complete, 0 failed of 4 planned" in run.stdout
-
-
-def _cwd(folder: Path):
-    import contextlib
-
-    @contextlib.contextmanager
-    def inside():
-        before = Path.cwd()
-        os.chdir(folder)
-        try:
-            yield
-        finally:
-            os.chdir(before)
-
-    return inside()
 
 
 #: name -> (CSV text, what the one line of `tuning init` must say)
