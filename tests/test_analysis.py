@@ -137,6 +137,18 @@ def test_seeds_needed_line_names_the_command_and_never_uses_the_observed_gap():
     assert any("5 % of the best's aggregate, the default" in line for line in default.lines)
 
 
+def test_seeds_needed_when_the_runner_up_is_already_shown_worse():
+    # The seeds run already separate the top two: no command asks for more (the quickstart's case).
+    rng = np.random.default_rng(7)
+    shared = rng.normal(0, 0.02, 5)
+    results = make_results({"a": (1.0 + shared + rng.normal(0, 0.01, 5)).tolist(),
+                            "b": (1.5 + shared + rng.normal(0, 0.01, 5)).tolist()})
+    reading = verdict(results, select(results, margin=0.001), storage="sqlite:///s.db")
+    assert reading.command is None and reading.seeds_needed == reading.current_seeds == 5
+    assert any(line.startswith("seeds needed: none more; the 5 run already show trial 1 worse than trial 0")
+               for line in reading.lines), reading.lines
+
+
 # -- ranks, intervals, skill ------------------------------------------------------------------------
 
 

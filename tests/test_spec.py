@@ -113,13 +113,12 @@ def spec_error(tmp_path: Path, extra: str, base: str = MINIMAL) -> SpecError:
 def test_quickstart_loads():
     spec = load_spec(ROOT / "studies" / "quickstart.yaml")
     assert spec.name == "quickstart"
-    assert spec.problem.name == "tenths"
-    assert spec.model.family == "vanilla" and spec.model.units == 10
-    assert spec.fit.epochs == 300 and spec.fit.batch_size == 5 and spec.fit.shuffle is False
-    assert spec.space["units"].grid_values() == [1, 5, 10]
+    assert spec.problem.name == "damped_sine" and spec.problem.params["horizon"] == 5
+    assert spec.model.family == "vanilla" and spec.model.learning_rate == 0.01
+    assert spec.fit.epochs == 20 and spec.fit.batch_size == 32
+    assert spec.space["units"].grid_values() == [2, 8, 32]
+    assert spec.seeds == [0, 1, 2, 3, 4] and spec.objective.metric == "val_mae"
     assert spec.sampler.name == "grid"
-    assert spec.seeds == [0, 1, 2]
-    assert spec.objective.metric == "val_loss"
     assert spec.objective.direction == "minimize"
     assert spec.objective.aggregate == "mean"
 

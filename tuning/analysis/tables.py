@@ -339,14 +339,18 @@ def verdict(results: Results, selected: Selection, *, storage: str | None = None
     a, b = names[table.at[first, "config_key"]].split(" (")[0], names[table.at[second, "config_key"]].split(" (")[0]
     out.current_seeds = int(min(table.at[first, "n_seeds"], table.at[second, "n_seeds"]))
     head = f"seeds needed: to separate {a} from {b} at {selected.margin:.4g} with 80 % power"
+    shown_worse = table.at[second, "could_be_best"]
+    if pd.notna(shown_worse) and not shown_worse:  # the seeds run already tell the top two apart
+        out.seeds_needed = out.current_seeds
+        resolution = (f"more than {statistics.MAX_SEEDS}" if needed is None else f"about {needed}")
+        out.lines.append(f"seeds needed: none more; the {out.current_seeds} run already show {b} worse than {a} "
+                         f"(a gap as small as the margin, {selected.margin:.4g}, would take {resolution} per config)")
+        return out
     if needed is None:
         out.lines.append(f"{head}: more than {statistics.MAX_SEEDS} seeds per config; the margin is small "
                          "against the seed noise (a larger margin needs fewer)")
         return out
     out.seeds_needed = needed
-    shown_worse = table.at[second, "could_be_best"]
-    already = (f"; {b} is already shown worse, and this many seeds would show a gap as small as the margin"
-               if pd.notna(shown_worse) and not shown_worse else "")
     if needed <= out.current_seeds:
         out.lines.append(f"{head}: about {needed} seeds per config; the {out.current_seeds} run are enough")
         return out
@@ -354,8 +358,7 @@ def verdict(results: Results, selected: Selection, *, storage: str | None = None
     if storage:
         command += f" --storage {shlex.quote(storage)}"
     out.command = command
-    out.lines.append(f"{head}: about {needed} seeds per config (now {out.current_seeds}); `{command}` adds them"
-                     + already)
+    out.lines.append(f"{head}: about {needed} seeds per config (now {out.current_seeds}); `{command}` adds them")
     return out
 
 
