@@ -7,8 +7,14 @@ was given: this process, joblib's loky workers today, a Dask cluster next.
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
+
+#: Seconds between a worker's looks at its parent: a worker outlives its killed parent by at most this.
+PARENT_POLL = 0.5
 
 
 class Executor(Protocol):
@@ -36,7 +42,11 @@ class InProcessExecutor:
 
 
 class LokyExecutor:
-    """``workers`` joblib (loky) worker processes, reused across calls; results stream back as they finish."""
+    """``workers`` joblib (loky) worker processes, reused across calls; results stream back as they finish.
+
+    The workers die with this process, however it ends (``kill -9``, SIGTERM, Ctrl-C): each runs
+    :func:`_exit_with_parent` when it starts. Every runner's workers are this executor's.
+    """
 
     in_process = False
 
@@ -46,5 +56,28 @@ class LokyExecutor:
     def map_unordered(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         from joblib import Parallel, delayed
 
-        parallel = Parallel(n_jobs=self.workers, backend="loky", return_as="generator_unordered")
+        # The same initializer and arguments on every call, so loky reuses its workers.
+        parallel = Parallel(n_jobs=self.workers, backend="loky", return_as="generator_unordered",
+                            initializer=_exit_with_parent, initargs=(os.getpid(),))
         yield from parallel(delayed(function)(item) for item in items)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Run in each loky worker as it starts: end the worker as soon as ``parent`` (its starter) is gone.
+
+    Loky's workers never look at their parent: one waits for work up to its idle timeout (300 s),
+    and a fit in progress runs to its end, so a study killed with ``kill -9`` or SIGTERM left its
+    workers (hundreds of MB each) running for minutes, and the resource trackers with them (they
+    exit when the last holder of their pipe does, and the workers hold it). A daemon thread polls
+    the parent pid: once the worker has been re-parented (its parent died), it exits at once,
+    ``os._exit`` since a dead parent's queues have nothing to flush to. ``parent`` comes from the
+    parent, so a worker whose parent died before this ran exits too. Not ``PR_SET_PDEATHSIG``: it
+    fires when the *thread* that started the worker ends, and loky starts workers from threads.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

@@ -1,0 +1,126 @@
+"""A stopped study leaves no process behind: ``kill -9``, SIGTERM or Ctrl-C (SIGINT) of ``tuning run``
+ends its worker processes and their resource trackers within seconds, whatever the runner.
+
+Each study runs in a session of its own, so every process it starts (loky workers, resource
+trackers) is found by its session id in ``/proc`` even after the study's death re-parents it.
+Only the ``tuning`` process gets the signal, as from ``kill`` in another terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import tuning_command, wait_for_fits
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")
+
+#: Seconds a stopped study's processes may take to end.
+GRACE = 10
+
+# Six configs x two seeds of about a second each per worker: the study is still running when its
+# first fit is stored, whichever runner packs them.
+SPEC = """\
+name: orphans
+problem: {{name: tenths}}
+model: {{units: 2}}
+fit: {{epochs: 200, batch_size: 5}}
+space:
+  units: [1, 2, 3, 4, 5, 6]
+sampler: grid
+repeats: 2
+storage: sqlite:///{db}
+runner: {runner}
+jobs: 2
+"""
+
+SIGNALS = {"kill -9": signal.SIGKILL, "SIGTERM": signal.SIGTERM, "Ctrl-C": signal.SIGINT}
+
+
+def session_processes(session: int) -> dict[int, str]:
+    """pid -> command line of every live process in ``session`` (a zombie is dead: it holds no memory)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:  # ended meanwhile
+            continue
+        state, _parent, _group, sid = stat[stat.rindex(")") + 2:].split()[:4]
+        if int(sid) == session and state != "Z":
+            found[int(entry.name)] = command
+    return found
+
+
+def stop_and_wait(proc: subprocess.Popen, signum: int, workers: int) -> tuple[dict[int, str], dict[int, str]]:
+    """Send ``signum`` to ``proc`` alone once it runs ``workers`` loky workers; return (its session's
+    processes just before, those still alive ``GRACE`` seconds after, or none as soon as all ended).
+    Whatever is left is killed, so a failing test leaves nothing behind."""
+    before = session_processes(proc.pid)
+    assert sum("loky" in c and "resource_tracker" not in c for c in before.values()) >= workers, before
+    proc.send_signal(signum)
+    deadline = time.monotonic() + GRACE
+    try:
+        while True:
+            proc.poll()  # reaps the study itself once it has ended
+            alive = session_processes(proc.pid)
+            if not alive or time.monotonic() > deadline:
+                return before, alive
+            time.sleep(0.2)
+    finally:
+        for pid in session_processes(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.mark.parametrize("how", SIGNALS)
+def test_executor_workers_end_with_their_parent(tmp_path, how):
+    """The executor every runner's workers come from, in a bare process (no TensorFlow: seconds)."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from tuning.runners import LokyExecutor\n"
+        "def work(path):\n"
+        "    Path(path).touch()\n"
+        "    time.sleep(600)\n"
+        f"for _ in LokyExecutor(2).map_unordered(work, [{str(tmp_path / 'a')!r}, {str(tmp_path / 'b')!r}]):\n"
+        "    pass\n")
+    proc = subprocess.Popen([sys.executable, str(script)], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not ((tmp_path / "a").exists() and (tmp_path / "b").exists()):  # both workers are working
+        assert proc.poll() is None and time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.1)
+    before, alive = stop_and_wait(proc, SIGNALS[how], workers=2)
+    assert not alive, f"alive {GRACE} s after {how}: {alive} (of {before})"
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.parametrize("how", SIGNALS)
+@pytest.mark.parametrize("runner", ["auto", "fused", "processes", "sequential"])
+def test_stopped_study_leaves_no_process(tmp_path, runner, how):
+    db = tmp_path / "store.db"
+    spec = tmp_path / "orphans.yaml"
+    spec.write_text(SPEC.format(db=db, runner=runner))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    with open(tmp_path / "stderr", "w") as err:
+        proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--quiet"], cwd=tmp_path, env=env,
+                                start_new_session=True, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        wait_for_fits(proc, db, 1)
+    except BaseException:
+        stop_and_wait(proc, signal.SIGKILL, workers=0)
+        raise
+    before, alive = stop_and_wait(proc, SIGNALS[how], workers=2)
+    assert not alive, f"runner {runner}: alive {GRACE} s after {how}: {alive} (of {before})"
+    if how == "Ctrl-C":
+        assert proc.returncode == 130, (tmp_path / "stderr").read_text()
