@@ -285,6 +285,109 @@ def test_the_kerastuner_backend_proposes_a_builders_own_axes(tmp_path, npz_probl
     assert (outcome.complete, outcome.fits_run) == (2, 2)  # units_1 is the builder's name, not per-layer units
 
 
+# ---- the labels as the user gave them ----------------------------------------------------------
+
+def _labelled(tmp_path: Path, form: str, n: int = 48, seed: int = 0) -> tuple[dict, object]:
+    """(params, problem) of an .npz with three classes (which third is channel 0's mean in?) as
+    ``integers`` [samples], a ``column`` [samples, 1], ``one_hot`` rows; or ``binary`` 0/1 [samples]."""
+    import json
+
+    from tuning.fit import cached_problem
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6, 2)).astype("float32")
+    mean = x[:, :, 0].mean(axis=1)
+    classes = np.digitize(mean, [-0.15, 0.15]).astype("int64")
+    y = {"integers": classes, "column": classes[:, None], "one_hot": np.eye(3, dtype="float32")[classes],
+         "binary": (mean > 0).astype("int64")}[form]
+    np.savez(tmp_path / f"{form}.npz", x_train=x[:32], y_train=y[:32], x_val=x[32:], y_val=y[32:])
+    params = {"path": str(tmp_path / f"{form}.npz")}
+    return params, cached_problem("arrays", json.dumps(params, sort_keys=True))
+
+
+@pytest.mark.slow
+def test_build_hp_compiled_for_the_labels_as_given_fits_and_scores_as_keras_does(tmp_path):
+    """The user report: a build(hp) compiled with sparse_categorical_crossentropy failed on its first
+    config (its integer labels were fed one-hot). Labels now reach the model as given, and every
+    form of the same classes gives the same fit."""
+    from tuning.fit import fit_one
+    from tuning.models import try_builder
+
+    val_losses = {}
+    for form, builder in [("integers", "kerastuner_sparse"), ("column", "kerastuner_sparse"),
+                          ("one_hot", "kerastuner_categorical")]:
+        params, problem = _labelled(tmp_path, form)
+        config = {"builder": f"{DEMO}:{builder}", "style": "kerastuner", "units": 2, "lr": 0.01}
+        assert try_builder(config, problem) == ["accuracy", "loss"], form  # the first-config probe passes
+        fit = fit_one(_task(params, config))
+        assert fit.ok, (form, fit.error)
+        # Keras's own validation loss on the labels as fed is the score tuning computes
+        assert fit.curves["val_loss"][-1] == pytest.approx(fit.scores["val_loss"], rel=1e-4), form
+        assert fit.curves["val_accuracy"][-1] == pytest.approx(fit.scores["val_accuracy"]), form
+        val_losses[form] = fit.scores["val_loss"]
+    assert val_losses["integers"] == pytest.approx(val_losses["one_hot"], rel=1e-5)  # the same classes, the same fit
+    assert val_losses["column"] == pytest.approx(val_losses["integers"], rel=1e-5)
+
+
+@pytest.mark.parametrize(("form", "outputs", "activation", "loss"), [
+    ("integers", 3, "softmax", "sparse_categorical_crossentropy"),
+    ("column", 3, "softmax", "sparse_categorical_crossentropy"),
+    ("one_hot", 3, "softmax", "categorical_crossentropy"),
+    ("binary", 1, "sigmoid", "binary_crossentropy"),
+    ("binary", 2, "softmax", "sparse_categorical_crossentropy"),  # Dense(problem.n_classes, softmax) on 0/1
+])
+def test_tuning_compiles_a_builders_model_with_the_loss_of_its_labels_and_output(tmp_path, form, outputs,
+                                                                                  activation, loss):
+    from tuning.models import build_model
+
+    _, problem = _labelled(tmp_path, form)
+    model = build_model({"builder": f"{DEMO}:head", "outputs": outputs, "activation": activation}, problem)
+    assert model.loss == loss
+    # its compiled accuracy is tuning's accuracy on the same predictions: the metric matches the labels
+    found = model.evaluate(problem.x_val, problem.y_val, verbose=0, return_dict=True)
+    scored = problem.score(problem.y_val, model.predict(problem.x_val, verbose=0))
+    assert found["accuracy"] == pytest.approx(scored["accuracy"])
+    assert found["loss"] == pytest.approx(scored["loss"], rel=1e-4)
+
+
+@pytest.mark.parametrize(("form", "config", "words"), [
+    ("binary", {"outputs": 2, "activation": "softmax", "own_loss": "binary_crossentropy"},
+     "compiles its model with binary_crossentropy on a 2-unit output; the labels are 0/1: compile with "
+     'sparse_categorical_crossentropy, or end the model in Dense(1, activation="sigmoid") for binary_crossentropy'),
+    ("binary", {"outputs": 1, "activation": "sigmoid", "own_loss": "categorical_crossentropy"},
+     "compiles its model with categorical_crossentropy on one output unit; the labels are 0/1: compile with "
+     "binary_crossentropy"),
+    ("binary", {"outputs": 3, "activation": "softmax"},
+     'output shape (None, 3); the labels are 0/1: end the model in Dense(1, activation="sigmoid") '
+     "(output shape (None, 1), binary_crossentropy), or in a 2-unit softmax (sparse_categorical_crossentropy)"),
+    ("one_hot", {"outputs": 3, "activation": "softmax", "own_loss": "sparse_categorical_crossentropy"},
+     "compiles its model with sparse_categorical_crossentropy; the labels are one-hot rows of width 3: compile with "
+     "categorical_crossentropy, or give integer labels 0..2"),
+    ("integers", {"outputs": 3, "activation": "softmax", "own_loss": "categorical_crossentropy"},
+     "compiles its model with categorical_crossentropy; the labels are integers 0..2: compile with "
+     "sparse_categorical_crossentropy, or give one-hot labels"),
+    ("column", {"outputs": 3, "activation": "sigmoid", "own_loss": "BinaryCrossentropy"},
+     "compiles its model with binary_crossentropy; the labels are integers 0..2: compile with "
+     "sparse_categorical_crossentropy"),
+    ("integers", {"outputs": 4, "activation": "softmax"},
+     'output shape (None, 4); the labels are integers 0..2: end the model in Dense(3, activation="softmax") '
+     "(output shape (None, 3), sparse_categorical_crossentropy)"),
+    ("one_hot", {"outputs": 2, "activation": "softmax", "own_loss": "categorical_crossentropy"},
+     'output shape (None, 2); the labels are one-hot rows of width 3: end the model in Dense(3, activation="softmax")'),
+], ids=["binary 2-unit bce", "binary 1-unit categorical", "binary 3 units", "sparse on one-hot",
+        "categorical on integers", "bce on integers", "width 4 for 3 classes", "width 2 for one-hot 3"])
+def test_a_model_that_does_not_fit_the_labels_is_one_line_saying_which_loss_or_output_fits(tmp_path, form, config,
+                                                                                           words):
+    from tuning.models import try_builder
+
+    _, problem = _labelled(tmp_path, form)
+    with pytest.raises(SpecError) as caught:
+        try_builder({"builder": f"{DEMO}:head", **config}, problem)
+    message = str(caught.value)
+    assert caught.value.field == "model.builder" and words in message and "\n" not in message, message
+    assert message.endswith(f"(for the first config {config})")
+
+
 # ---- mask_value --------------------------------------------------------------------------------
 
 def _padded_pair(family: str, **extra):
@@ -469,3 +572,28 @@ def test_bad_builders_through_the_cli_are_one_line_and_leave_no_study(tmp_path, 
         with sqlite3.connect(db) as conn:
             tables = {t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             assert "tuning_studies" not in tables or not conn.execute("SELECT * FROM tuning_studies").fetchall()
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_build_hp_with_sparse_crossentropy_runs_on_integer_labels_and_is_one_line_on_one_hot(tmp_path):
+    """The user report through the real command: the most common build(hp), integer labels."""
+    shutil.copy(DEMO, tmp_path / "demo_models.py")
+    _labelled(tmp_path, "integers")
+    _labelled(tmp_path, "one_hot")
+    for form in ("integers", "one_hot"):
+        (tmp_path / f"{form}.yaml").write_text(_spec_text(
+            form, '{builder: "demo_models:kerastuner_sparse", style: kerastuner}', space="from_builder",
+        ).replace("data.npz", f"{form}.npz").replace("repeats: 2", "repeats: 1"))
+    done = run_tuning("run", "integers.yaml", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "2 complete, 0 failed of 2 planned; 2 fits run" in done.stdout, done.stdout
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        rows = conn.execute("SELECT status, scores_json FROM tuning_fits").fetchall()
+    assert [s for s, _ in rows] == ["ok", "ok"] and all('"val_accuracy"' in j for _, j in rows)
+    line = _one_line_error(run_tuning("run", "one_hot.yaml", cwd=tmp_path))
+    assert line.startswith("error: one_hot.yaml: model.builder: builder demo_models:kerastuner_sparse compiles its "
+                           "model with sparse_categorical_crossentropy; the labels are one-hot rows of width 3: "
+                           "compile with categorical_crossentropy, or give integer labels 0..2"), line
+    with sqlite3.connect(tmp_path / "store.db") as conn:  # no study stored for the refused spec
+        assert [n for (n,) in conn.execute("SELECT name FROM tuning_studies")] == ["integers"]

@@ -42,3 +42,31 @@ def kerastuner_build(hp):
     model.compile(optimizer=keras.optimizers.Adam(hp.Float("lr", 1e-3, 1e-1, sampling="log")),
                   loss="binary_crossentropy", metrics=["accuracy"])
     return model
+
+
+def kerastuner_sparse(hp):
+    """KerasTuner's build(hp) the most common way: integer class labels, sparse crossentropy."""
+    model = keras.Sequential([keras.Input(shape=(6, 2)), keras.layers.LSTM(hp.Int("units", 2, 4, step=2)),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(hp.Choice("lr", [0.01])), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def kerastuner_categorical(hp):
+    """The same for one-hot labels: categorical crossentropy."""
+    model = keras.Sequential([keras.Input(shape=(6, 2)), keras.layers.LSTM(hp.Int("units", 2, 4, step=2)),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(hp.Choice("lr", [0.01])), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def head(config, problem):
+    """An LSTM ending in Dense(config["outputs"], config["activation"]), compiled with config["own_loss"] if set."""
+    inputs = keras.Input(shape=problem.input_shape)
+    x = keras.layers.LSTM(2)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(config["outputs"], activation=config["activation"])(x))
+    if config.get("own_loss"):
+        model.compile(optimizer="adam", loss=config["own_loss"], metrics=["accuracy"])
+    return model
