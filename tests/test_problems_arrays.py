@@ -245,3 +245,63 @@ def test_tuning_resume_on_rewritten_arrays_is_one_line_and_keeps_the_fits(tmp_pa
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "with other data" in lines[0], done.stderr
     assert stored_fits(db) == before
+
+
+# ---- the built-in families on the labels as given ----------------------------------------------
+
+def _classes(tmp_path, form: str) -> dict:
+    """Three classes (which third is channel 0's mean in?) as ``integers``, ``one_hot`` rows, ``per_step``
+    integers [samples, steps] (the class of each step's running mean), or ``binary`` 0/1; with a test split."""
+    mean = X[:, :, 0].mean(axis=1)
+    classes = np.digitize(mean, [-0.15, 0.15])
+    y = {"integers": classes, "one_hot": np.eye(3, dtype="float32")[classes], "binary": (mean > 0).astype(int),
+         "per_step": np.digitize(np.cumsum(X[:, :, 0], axis=1) / np.arange(1, 7), [-0.3, 0.3])}[form]
+    extra = {"task": "multiclass", "n_classes": 3} if form == "per_step" else {}
+    return {"path": save(tmp_path, f"{form}.npz", **split(y, x_test=X[30:], y_test=y[30:])), **extra}
+
+
+@pytest.mark.parametrize(("form", "loss", "output"), [
+    ("integers", "sparse_categorical_crossentropy", (None, 3)),
+    ("per_step", "sparse_categorical_crossentropy", (None, 6, 3)),
+    ("one_hot", "categorical_crossentropy", (None, 3)),
+    ("binary", "binary_crossentropy", (None, 1)),
+])
+def test_the_built_in_families_train_with_the_loss_of_the_labels(tmp_path, form, loss, output):
+    from tuning.models import build_model
+
+    problem = load_problem("arrays", _classes(tmp_path, form))
+    family = "encoder_decoder" if form == "integers" else "vanilla"  # a vector of classes decoded in one step
+    model = build_model({"family": family, "units": 2}, problem)
+    assert model.loss == loss and model.output_shape == output
+    # the compiled accuracy is tuning's on the same predictions: a metric that matches the labels
+    found = model.evaluate(problem.x_val, problem.y_val, verbose=0, return_dict=True)
+    scored = problem.score(problem.y_val, model.predict(problem.x_val, verbose=0))
+    assert found["accuracy"] == pytest.approx(scored["accuracy"]) and found["loss"] == pytest.approx(scored["loss"], rel=1e-4)
+
+
+@pytest.mark.slow
+def test_fused_seeds_and_standalone_fits_agree_on_every_form_of_the_labels(tmp_path):
+    """Integer labels train with sparse crossentropy standalone and as one-hot rows in the fused graph:
+    the same fit (to float32 rounding), and the same as the one-hot labels of the same classes."""
+    import json
+
+    from tuning.fit import FitSettings, FitTask, fit_one
+    from tuning.runners import FusedRunner
+    from tuning.spec import config_key
+
+    config = {"units": 3, "epochs": 2, "batch_size": 16}
+    val_losses = {}
+    for form in ("integers", "one_hot", "per_step", "binary"):
+        params = json.dumps(_classes(tmp_path, form), sort_keys=True)
+        tasks = [FitTask("arrays", params, config, config_key(config), seed, FitSettings.resolve({}, config))
+                 for seed in (0, 1)]
+        runner = FusedRunner(1, notice=lambda line: pytest.fail(f"{form}: {line}"))
+        fused = list(runner.map(tasks))
+        assert runner.counts == {"fused": 2, "fallback": 0} and all(f.ok for f in fused), (form, fused)
+        alone = fit_one(tasks[1])
+        assert alone.ok, alone.error
+        assert set(alone.scores) == set(fused[1].scores) and set(alone.curves) == set(fused[1].curves)
+        for name, value in alone.scores.items():
+            assert fused[1].scores[name] == pytest.approx(value, rel=1e-4, abs=1e-6), (form, name)
+        val_losses[form] = alone.scores["val_loss"]
+    assert val_losses["integers"] == pytest.approx(val_losses["one_hot"], rel=1e-5)
