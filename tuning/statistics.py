@@ -45,6 +45,7 @@ from scipy import special, stats
 from scipy.interpolate import CubicSpline
 
 LEVEL = 0.05
+DF_PER_SEED = 4.0
 POWER = 0.8
 DEFAULT_MARGIN = "5%"
 MAX_SEEDS = 1000
@@ -309,132 +310,243 @@ def simultaneous_pvalues(t: np.ndarray, configs: int, df: np.ndarray) -> np.ndar
     return np.clip(out, 0.0, 1.0)
 
 
+# -- the spread of a difference: moderated (empirical Bayes) variances ---------------------------------
+#
+# A pair's own seed differences estimate its spread with n - 1 degrees of freedom (2 with 3 seeds),
+# and the largest of hundreds of such t statistics is enormous by chance; the pooled spread has many
+# degrees of freedom but is wrong for a pair noisier than the rest (issue 21: 20 % of configs 3x
+# noisier flagged an equal config in 11-48 % of studies). The moderated variance of Smyth (2004,
+# limma) sits between the two as far as the data allow: the pairs' variances are taken as draws from
+# a scaled inverse chi-square whose prior degrees of freedom ``d0`` are estimated from how much the
+# variances differ beyond what their own degrees of freedom explain. Equal spreads give a large
+# ``d0`` (close to pooled, many degrees of freedom), unequal spreads a small one (close to the pair's
+# own); each moderated t statistic is t with ``d0 + own`` degrees of freedom under that model.
+
+
+def _trigamma_inverse(x: float) -> float:
+    """y with trigamma(y) = x (Smyth's Newton iteration, limma's trigammaInverse)."""
+    if x > 1e7:
+        return 1 / math.sqrt(x)
+    if x < 1e-6:
+        return 1 / x
+    y = 0.5 + 1 / x
+    for _ in range(50):
+        tri = float(special.polygamma(1, y))
+        step = tri * (1 - tri / x) / float(special.polygamma(2, y))
+        y += step
+        if -step / y < 1e-8:
+            break
+    return y
+
+
+def prior_variance(variances, df) -> tuple[float, float]:
+    """The prior (``s0**2``, ``d0``) of moderated variances from sample variances with ``df`` degrees of
+    freedom each (Smyth 2004, the moment estimator of limma's ``fitFDist``; ``d0`` may be inf)."""
+    v, d = np.asarray(variances, dtype=float), np.asarray(df, dtype=float)
+    keep = (v > 0) & np.isfinite(v) & (d > 0)
+    v, d = v[keep], d[keep]
+    if len(v) == 0:
+        return 0.0, math.inf
+    e = np.log(v) - special.digamma(d / 2) + np.log(d / 2)
+    if len(v) < 2:
+        return float(np.exp(e.mean())), 0.0
+    excess = float(e.var(ddof=1) - special.polygamma(1, d / 2).mean())
+    if excess <= 0:
+        return float(np.exp(e.mean())), math.inf
+    d0 = 2 * _trigamma_inverse(excess)
+    return float(np.exp(e.mean() + special.digamma(d0 / 2) - math.log(d0 / 2))), d0
+
+
+def moderate(variances, df, prior: tuple[float, float], cap: float) -> tuple[np.ndarray, np.ndarray]:
+    """Moderated variances ``(d0 s0^2 + d s^2) / (d0 + d)`` and their degrees of freedom
+    ``min(d0 + d, cap)`` (``cap``: the pooled degrees of freedom, which a prior estimated from the
+    same data cannot exceed; limma caps the same way)."""
+    v, d = np.asarray(variances, dtype=float), np.asarray(df, dtype=float)
+    s0, d0 = prior
+    if math.isinf(d0):
+        return np.full_like(v, s0), np.full_like(d, cap)
+    with np.errstate(invalid="ignore"):
+        return (d0 * s0 + d * v) / (d0 + d), np.minimum(d0 + d, cap)
+
+
 @dataclass
 class Comparison:
     """Every config against every other, from one matrix of seed scores (lower is better).
 
     Arrays have one entry per config (row of the matrix); "the best" is ``best``, the row the
-    caller ranks first (by default the lowest mean among comparable configs).
+    caller ranks first (by default the lowest mean among comparable configs). The pair matrices
+    (``difference``, ``se``, ``df``: row minus column) are what racing over seeds or a caller's own
+    test can reuse.
     """
 
     comparable: np.ndarray      # has >= 2 finite seeds (only these take part)
-    could_be_best: np.ndarray   # no other config is better beyond the simultaneous critical value
-    p_worse: np.ndarray         # adjusted p of "worse than some config" (its strongest comparison)
+    could_be_best: np.ndarray   # no config beats it beyond the step-down critical value
+    p_worse: np.ndarray         # the smallest level at which it would be flagged (1 for the best)
     paired: np.ndarray          # its comparison with the best used the seeds both share
     seed_corr: np.ndarray       # correlation of its seed scores with the best's (>= 3 shared seeds)
     diff_vs_best: np.ndarray    # its mean minus the best's (over shared seeds when paired)
     se_vs_best: np.ndarray
-    equivalent_to_best: np.ndarray  # TOST: the difference with the best lies within +-margin
+    equivalent_to_best: np.ndarray  # its simultaneous upper bound on mean - best other mean < margin
     best: int | None
     study_corr: float           # 1 - pooled var(difference) / (2 pooled var): the seed effect's share
-    sd_paired: float            # pooled sd of a per-seed difference between two configs (last stage)
-    sd_within: float            # pooled sd of one config's seed scores (last stage)
-    df_paired: float
+    sd_paired: float            # pooled sd of a per-seed difference between two configs
+    sd_within: float            # pooled sd of one config's seed scores
+    df_paired: float            # pooled degrees of freedom of the paired differences
     df_unpaired: float
-    stage_configs: int          # configs compared in the last stage (those that could be best)
-    configs: int                # how many took part (the k of the first stage's critical value)
+    stage_configs: int          # configs left that could be the best (the last stage's family)
+    configs: int                # how many took part
+    upper_vs_best: np.ndarray | None = None  # Hsu's MCB upper bound on mean - min of the others' means
+    prior_df: float = math.nan  # d0 of the moderated pair variances (inf: the spreads look equal)
+    difference: np.ndarray | None = None  # (configs, configs) row's mean minus column's
+    se: np.ndarray | None = None
+    df: np.ndarray | None = None
+    mcb_best: np.ndarray | None = None  # Hsu's MCB subset: not beaten at level / (configs - 1)
+
+
+def _pair_statistics(x: np.ndarray) -> dict:
+    """Per config and per pair, computed on each config's centred scores (scores of 1e10 with a
+    spread of 1 keep their digits: no sum of squares of the raw values)."""
+    finite = np.isfinite(x)
+    mask = finite.astype(float)
+    n = mask.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(finite, x, 0.0).sum(axis=1) / n
+        c = np.where(finite, x - means[:, None], 0.0)  # centred; 0 where missing
+        var = (c**2).sum(axis=1) / (n - 1)
+        shared = mask @ mask.T
+        sums = c @ mask.T                         # sums[i, j]: i's centred scores over the seeds i, j share
+        squares = (c**2) @ mask.T
+        cross = c @ c.T
+        diff_sum = sums - sums.T                  # of (c_i - c_j) over the shared seeds
+        ss = squares + squares.T - 2 * cross      # of (c_i - c_j)^2
+        diff_mean = diff_sum / shared + (means[:, None] - means[None, :])
+        diff_var = np.maximum((ss - diff_sum**2 / shared) / (shared - 1), 0.0)
+        own = squares - sums**2 / shared
+        corr = (cross - sums * sums.T / shared) / np.sqrt(own * own.T)
+    return {"finite": finite, "n": n, "means": means, "var": var, "shared": shared, "diff_mean": diff_mean,
+            "diff_var": diff_var, "corr": corr}
+
+
+def _holm_over_configs(raw: np.ndarray, rows: np.ndarray, step_down: bool) -> np.ndarray:
+    """Adjusted p-values of "worse than some config" from each config's smallest one-sided p.
+
+    With m configs still in the running, a config is flagged when m (m - 1) times its smallest p
+    is at most the level (Bonferroni over the m (m - 1) ordered pairs among them); stepping down
+    as configs drop out, like Holm's procedure. The adjusted p is the smallest level at which the
+    config is flagged, so ``p <= level`` is exactly ``not could_be_best``.
+    """
+    k = len(rows)
+    out = np.ones(len(raw))
+    if k < 2:
+        return out
+    order = rows[np.argsort(raw[rows], kind="stable")]
+    m = k - np.arange(k) if step_down else np.full(k, k)
+    adjusted = np.minimum(1.0, m * (m - 1) * raw[order])
+    adjusted[m < 2] = 1.0  # the last one left is the best: never flagged
+    out[order] = np.maximum.accumulate(adjusted)
+    return out
 
 
 def compare(scores, *, margin: float | None = None, level: float = LEVEL, best: int | None = None,
             pvalues: bool = True, step_down: bool = True) -> Comparison:
-    """Which configs could be the best and which are equivalent to it; see the module docstring.
+    """Which configs could be the best and which are equivalent to the true best; see docs/statistics.md.
+
+    * Each pair of configs that share >= 2 seeds is compared **seed by seed** over those seeds (the
+      seed effect cancels); pairs sharing fewer are compared on their means (Welch). The variance of
+      a difference is **moderated** (empirical Bayes, :func:`prior_variance`): pooled over pairs as
+      far as their spreads look alike, the pair's own as far as they differ.
+    * Config i is "worse" when some config beats it with a one-sided p-value at most
+      ``level / (m (m - 1))``, m the configs still in the running; those flagged drop out and the
+      rest are tested again (Holm-like step-down). ``p_worse`` is the smallest level at which the
+      config would be flagged.
+    * ``equivalent_to_best`` is Hsu's multiple comparisons with the best: the config's simultaneous
+      upper bound on ``mean_i - min_{j != i} mean_j`` (one-sided, Bonferroni over the k - 1
+      comparisons with the unknown true best, maximised over the configs that could be it) is
+      below ``margin``. The observed best is equivalent only when its own bound is; a config named
+      equivalent is within the margin of the *true* best with probability >= 1 - level.
 
     Args:
         scores: (configs, seeds) seed scores, lower is better, NaN where missing.
         margin: practical difference in the metric's units for ``equivalent_to_best`` (NaN/None:
-            not computed, all False except the best).
+            not computed, all False).
         level: family-wise error level of "worse" and of the equivalence claims.
-        best: row of the reference config (default: lowest mean among comparable rows).
-        pvalues: compute ``p_worse`` (one vectorised integral per stage and df: milliseconds).
-        step_down: compare again among the configs that could still be the best (their pooled
-            spread and count), until none more drops out. A config far behind is usually far
-            noisier too, and pooled with the rest it would hide their differences; the error
-            rate stays the same, since a true best can only be dropped where some config beats
-            it by more than the critical value of a family at least as large as the true bests.
+        best: row of the reference config (default: lowest mean among comparable rows); it sets
+            ``diff_vs_best``, ``paired`` and ``seed_corr``, not the tests.
+        pvalues: kept for compatibility (the p-values cost nothing extra now).
+        step_down: test again among the configs that could still be the best (smaller family).
     """
+    del pvalues
     x = np.asarray(scores, dtype=float)
     k_all = x.shape[0]
-    finite = np.isfinite(x)
-    n = finite.sum(axis=1)
+    p = _pair_statistics(x)
+    n, means, var, shared = p["n"], p["means"], p["var"], p["shared"]
     comparable = n >= 2
-    k = int(comparable.sum())
-    xz = np.where(finite, x, 0.0)
-    mask = finite.astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = xz.sum(axis=1) / n
-        var = np.where(finite, (x - means[:, None]) ** 2, 0.0).sum(axis=1) / (n - 1)
-        # per pair, over the seeds both have: count, mean difference, variance of the difference
-        shared = mask @ mask.T
-        sums = xz @ mask.T
-        diff_sum = sums - sums.T
-        squares = (xz**2) @ mask.T
-        ss = squares + squares.T - 2 * xz @ xz.T
-        diff_mean = diff_sum / shared
-        diff_var = np.maximum((ss - diff_sum**2 / shared) / (shared - 1), 0.0)  # rounding can dip below 0
-        cross = xz @ xz.T - sums * sums.T / shared
-        own = (squares - sums**2 / shared)
-        corr = cross / np.sqrt(own * own.T)
+    rows = np.flatnonzero(comparable)
+    k = len(rows)
     both = comparable[:, None] & comparable[None, :] & ~np.eye(k_all, dtype=bool)
     pairable = both & (shared >= 2)
     upper = np.triu(pairable, 1)
-    paired_df_sum = float((shared[upper] - 1).sum())
-    sd_paired = math.sqrt(float(((shared[upper] - 1) * diff_var[upper]).sum()) / paired_df_sum) \
-        if paired_df_sum > 0 else math.nan
-    df_paired = 2 * paired_df_sum / k if k else math.nan  # (k-1)(n-1) when every config has every seed
+    pair_df = np.where(pairable, shared - 1, 0.0)
+    df_paired = float(pair_df[upper].sum()) * 2 / k if k else math.nan  # (k-1)(n-1) when all have all seeds
+    sd_paired = math.sqrt(float((pair_df * np.where(pairable, p["diff_var"], 0.0))[upper].sum())
+                          / float(pair_df[upper].sum())) \
+        if pair_df[upper].sum() > 0 else math.nan
     df_unpaired = float((n[comparable] - 1).sum())
-    sd_within = math.sqrt(float(((n[comparable] - 1) * var[comparable]).sum()) / df_unpaired) \
-        if df_unpaired > 0 else math.nan
-    # standard error of each pair's difference: pooled, floored at the pair's own
+    sd_within = math.sqrt(float(((n - 1) * var)[comparable].sum()) / df_unpaired) if df_unpaired > 0 else math.nan
+    # moderated variances: of the per-seed differences of each pair, and of each config (unpaired)
+    prior = prior_variance(p["diff_var"][upper], pair_df[upper])
+    # seed effects shared by groups of configs (clusters) make the pairs' variances move together,
+    # so a pooled variance counts fewer independent seeds than its pairs suggest: at most
+    # DF_PER_SEED times a pair's own degrees of freedom (measured: docs/statistics.md)
+    cap = np.minimum(df_paired if df_paired > 0 else 1.0, DF_PER_SEED * np.maximum(pair_df, 1.0))
+    mod_var, mod_df = moderate(p["diff_var"], pair_df, prior, cap)
+    config_prior = prior_variance(var[comparable], n[comparable] - 1)
+    cvar, cdf = moderate(var, n - 1, config_prior, df_unpaired if df_unpaired > 0 else 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        se_paired = np.sqrt(np.fmax(sd_paired**2, diff_var) / shared)
-        inv = 1 / n[:, None] + 1 / n[None, :]
-        welch = var[:, None] / n[:, None] + var[None, :] / n[None, :]
-        se_unpaired = np.sqrt(np.fmax(sd_within**2 * inv, welch))
-        mean_diff = means[:, None] - means[None, :]
-    difference = np.where(pairable, diff_mean, mean_diff)
-    se = np.where(pairable, se_paired, se_unpaired)
-    df = np.where(pairable, df_paired, df_unpaired)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(se > 0, difference / se, np.where(difference > 0, np.inf, np.where(difference < 0, -np.inf, 0.0)))
+        se_paired = np.sqrt(mod_var / shared)
+        a, b = cvar[:, None] / n[:, None], cvar[None, :] / n[None, :]
+        se_unpaired = np.sqrt(a + b)
+        welch_df = (a + b) ** 2 / (a**2 / cdf[:, None] + b**2 / cdf[None, :])
+        difference = np.where(pairable, p["diff_mean"], means[:, None] - means[None, :])
+        se = np.where(pairable, se_paired, se_unpaired)
+        df = np.where(pairable, mod_df, np.where(np.isfinite(welch_df), welch_df, 1.0))
+        t = np.where(se > 0, difference / se,
+                     np.where(difference > 0, np.inf, np.where(difference < 0, -np.inf, 0.0)))
     t = np.where(both, t, -np.inf)
-    crit = {d: critical_value(k, d, level) for d in np.unique(df[both])} if k >= 2 else {}
-    crit_matrix = np.full_like(t, np.nan)
-    for d, c in crit.items():
-        crit_matrix[df == d] = c
-    worse = both & (t > crit_matrix)
-    could = np.where(comparable, ~worse.any(axis=1), False)
+    df = np.where(both, np.maximum(df, 1e-3), 1.0)
+    # one-sided p that the row is worse than the column; the smallest per row
+    one_sided = stats.t.sf(t, df)
+    one_sided = np.where(both, one_sided, 1.0)
+    raw = one_sided.min(axis=1) if k_all else np.ones(0)
     p_worse = np.full(k_all, np.nan)
-    if pvalues and k >= 2:
-        rows = np.flatnonzero(comparable)
-        strongest = np.argmax(t[rows], axis=1)
-        p_worse[rows] = simultaneous_pvalues(t[rows, strongest], k, df[rows, strongest])
+    if k >= 2:
+        p_worse[rows] = _holm_over_configs(raw, rows, step_down)[rows]
+    elif k == 1:
+        p_worse[rows] = 1.0
+    could = comparable & ~(p_worse <= level)
     if best is None and k:
-        best = int(np.flatnonzero(comparable)[np.argmin(means[comparable])])
+        best = int(rows[np.argmin(means[rows])])
+    # Hsu's MCB: configs not beaten at level / (k - 1) could be the (one) true best; the upper
+    # bound of mean_i - min_{j != i} mean_j is the largest of difference + d se over those others.
+    mcb = comparable & (raw * max(k - 1, 1) > level) if k >= 2 else comparable.copy()
+    upper_bound = np.full(k_all, np.nan)
+    if k >= 2:
+        with np.errstate(invalid="ignore"):
+            d = stats.t.isf(level / (k - 1), df)
+            reach = np.where(mcb[None, :] & both, difference + d * se, -np.inf)
+        top = reach.max(axis=1)
+        upper_bound[rows] = np.maximum(0.0, np.where(np.isnan(top), np.inf, top))[rows]
+    equivalent = np.zeros(k_all, dtype=bool)
+    if margin is not None and math.isfinite(margin) and k >= 2:
+        equivalent = comparable & (upper_bound < margin)
     row = lambda m, fill: np.full(k_all, fill) if best is None else np.where(np.arange(k_all) == best, fill, m[:, best])  # noqa: E731
     paired_row = row(pairable, True).astype(bool) & comparable
     diff_row, se_row = row(difference, 0.0), row(se, 0.0)
-    corr_row = np.where(row(shared, 0) >= 3, row(corr, 1.0), np.nan)
-    equivalent = np.zeros(k_all, dtype=bool)
-    if best is not None and comparable[best] and margin is not None and math.isfinite(margin) and k >= 2:
-        # TOST on simultaneous 1 - 2*level intervals: no false "equivalent" among all configs
-        # beyond ``level``, whichever was named the simplest.
-        c = np.array([critical_value(k, d, 2 * level) for d in row(df, df_paired)])
-        equivalent = comparable & (diff_row + c * se_row < margin) & (diff_row - c * se_row > -margin)
-    if best is not None:
-        equivalent[best] = bool(comparable[best])
+    corr_row = np.where(row(shared, 0) >= 3, row(p["corr"], 1.0), np.nan)
     study_corr = 1 - sd_paired**2 / (2 * sd_within**2) if sd_within and math.isfinite(sd_paired) else math.nan
-    could, final = could.astype(bool), (sd_paired, sd_within, df_paired, df_unpaired, k)
-    stage_size = k
-    while step_down and 2 <= int(could.sum()) < stage_size:
-        rows = np.flatnonzero(could)
-        stage = compare(x[rows], level=level, pvalues=pvalues, step_down=False)
-        stage_size = len(rows)
-        final = (stage.sd_paired, stage.sd_within, stage.df_paired, stage.df_unpaired, stage_size)
-        if pvalues:
-            p_worse[rows] = stage.p_worse
-        could[rows[~stage.could_be_best]] = False
-    return Comparison(comparable, could, p_worse, paired_row, corr_row, diff_row, se_row, equivalent,
-                      best, study_corr, *final, k)
+    return Comparison(comparable, could.astype(bool), p_worse, paired_row, corr_row, diff_row, se_row, equivalent,
+                      best, study_corr, sd_paired, sd_within, df_paired, df_unpaired, int(could.sum()), k,
+                      upper_bound, prior[1], difference, se, df, mcb)
 
 
 def reorder(comparison: Comparison, order: np.ndarray) -> Comparison:
@@ -442,8 +554,11 @@ def reorder(comparison: Comparison, order: np.ndarray) -> Comparison:
     from dataclasses import fields, replace
 
     position = {int(old): new for new, old in enumerate(order)}
-    changes = {f.name: getattr(comparison, f.name)[order] for f in fields(comparison)
-               if isinstance(getattr(comparison, f.name), np.ndarray)}
+    changes = {}
+    for f in fields(comparison):
+        value = getattr(comparison, f.name)
+        if isinstance(value, np.ndarray):
+            changes[f.name] = value[np.ix_(order, order)] if value.ndim == 2 else value[order]
     return replace(comparison, **changes, best=None if comparison.best is None else position[comparison.best])
 
 

@@ -1,0 +1,551 @@
+"""tuning/statistics.py as of round 1 (issue 12: pooled variance floored at the pair's own, Tukey, step-down), kept as the anchor the calibration benchmark compares against (issue 21).
+
+Every function takes a plain matrix of seed scores, one row per config and one column per seed
+(NaN where a config has no finished fit for that seed), **oriented so that lower is better**
+(the caller negates accuracies). The methods and their measured error rates are written up in
+docs/statistics.md; ``benchmarks/statistics_calibration.py`` measures them on synthetic studies.
+
+Why these methods:
+
+* The best config is picked from the same seeds that are then used to compare it, so testing
+  every config against the observed best at level 0.05 flags equal configs "worse" far more
+  often than 5 % (14 % with 50 configs x 5 seeds, issue 12). Here a config is "worse" only when
+  some other config beats it beyond a **simultaneous** critical value: Tukey's studentized range
+  ``q(k, df) / sqrt(2)`` over all ``k`` compared configs, which bounds the chance of flagging any
+  truly best config (or any of several equal ones) at ``level``, whichever of them looked best.
+* Every config is fitted with the same seeds, and a seed fixes the data order and the initial
+  weights, so seed scores of different configs correlate. Differences are therefore taken
+  **per seed** over the seeds two configs share (a randomised-block design with seeds as blocks)
+  whenever they share at least two; the seed effect then cancels out of the comparison.
+* With 3-5 seeds a per-pair variance has 2-4 degrees of freedom, and the largest of hundreds of
+  such t statistics is enormous by chance alone. The variance of a difference is therefore
+  pooled over all pairs (many degrees of freedom), but never taken below the pair's own: pooling
+  assumes configs are about equally noisy, and the floor keeps one very noisy config from being
+  judged with the others' small spread.
+* A config far behind is usually far noisier too, and its spread in the pool would hide the
+  differences among the good ones, so the comparison steps down: it is repeated among the
+  configs that could still be the best until none more drops out.
+
+Example:
+    >>> import numpy as np
+    >>> scores = np.array([[1.0, 1.1, 0.9, 1.0], [1.0, 1.2, 0.9, 1.1], [3.0, 3.1, 2.9, 3.2]])
+    >>> compare(scores).could_be_best.tolist()
+    [True, True, False]
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy import special, stats
+from scipy.interpolate import CubicSpline
+
+LEVEL = 0.05
+POWER = 0.8
+DEFAULT_MARGIN = "5%"
+MAX_SEEDS = 1000
+N_BOOT = 2000
+AGGREGATES = ("mean", "median", "worst", "mean_plus_std", "iqm")
+
+
+# -- margins -------------------------------------------------------------------------------------
+
+
+def parse_margin(value: object) -> tuple[float, bool]:
+    """``0.01`` -> (0.01, False): in the metric's units; ``"2%"`` -> (0.02, True): of the best's aggregate.
+
+    Raises:
+        ValueError: in the user's words, for anything but a positive number or percentage.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"must be a positive number or a percentage like '2%' (got {value!r})")
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"must be a positive number or a percentage like '2%' (got {value!r})")
+        return float(value), False
+    text = str(value).strip()
+    match = re.fullmatch(r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(%?)", text)
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"must be a positive number or a percentage like '2%' (got {value!r})")
+    number = float(match.group(1))
+    return (number / 100, True) if match.group(2) else (number, False)
+
+
+def resolve_margin(margin: object | None, best_aggregate: float) -> tuple[float, str]:
+    """The margin in the metric's units and how to say where it came from.
+
+    Without a margin the default is 5 % of the best's aggregate, so every study can show the
+    equivalence and seeds-needed lines; a relative margin of a best aggregate of 0 is NaN.
+    """
+    default = margin is None
+    value, relative = parse_margin(DEFAULT_MARGIN if default else margin)
+    absolute = value * abs(best_aggregate) if relative else value
+    if not math.isfinite(absolute) or absolute <= 0:
+        absolute = math.nan
+    how = f"{value * 100:g} % of the best's aggregate" if relative else "in the metric's units"
+    return absolute, f"{how}{', the default: set objective.margin or pass --margin' if default else ''}"
+
+
+# -- aggregates ------------------------------------------------------------------------------------
+
+
+def aggregate(values: np.ndarray, how: str = "mean", k: float = 1.0) -> np.ndarray:
+    """The aggregate over the last axis, ignoring NaN (NaN where nothing is left). Lower is better.
+
+    ``iqm`` is the interquartile mean (``scipy.stats.trim_mean(x, 0.25)``: the lowest and highest
+    ``floor(n/4)`` seeds dropped), robust to a diverging seed yet less wasteful than the median.
+    """
+    x = np.asarray(values, dtype=float)
+    finite = np.isfinite(x)
+    count = finite.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if how == "mean":
+            out = np.where(finite, x, 0.0).sum(axis=-1) / count
+        elif how == "worst":
+            out = np.where(finite, x, -np.inf).max(axis=-1)
+        elif how == "mean_plus_std":
+            mean = np.where(finite, x, 0.0).sum(axis=-1) / count
+            squares = np.where(finite, (x - mean[..., None]) ** 2, 0.0).sum(axis=-1)
+            std = np.where(count > 1, np.sqrt(squares / np.maximum(count - 1, 1)), 0.0)
+            out = mean + k * std
+        elif how in ("median", "iqm"):
+            ordered = np.sort(np.where(finite, x, np.inf), axis=-1)  # missing values sort last
+            cut = count // 4 if how == "iqm" else None
+            if how == "median":
+                low = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0)[..., None], -1)[..., 0]
+                high = np.take_along_axis(ordered, np.maximum(count // 2, 0)[..., None], -1)[..., 0]
+                out = (low + high) / 2
+            else:
+                sums = np.concatenate([np.zeros(ordered.shape[:-1] + (1,)),
+                                       np.cumsum(np.where(np.isfinite(ordered), ordered, 0.0), -1)], -1)
+                top = np.take_along_axis(sums, (count - cut)[..., None], -1)[..., 0]
+                bottom = np.take_along_axis(sums, cut[..., None], -1)[..., 0]
+                out = (top - bottom) / (count - 2 * cut)
+        else:
+            raise ValueError(f"unknown aggregate {how!r}; expected one of {', '.join(AGGREGATES)}")
+    return np.where(count > 0, out, np.nan)
+
+
+def aggregate_interval(values, how: str = "mean", k: float = 1.0, *, n_boot: int = N_BOOT,
+                       seed: int = 0) -> tuple[float, float]:
+    """95 % interval of one config's aggregate over its seeds (NaN with fewer than 2 seeds).
+
+    ``mean``: Student's t interval (exact for normal seed scores). ``median``, ``iqm`` and
+    ``mean_plus_std``: a seeded percentile bootstrap over the seeds, which is too narrow with
+    few seeds (measured in docs/statistics.md). ``worst``: NaN, since the worst of n seeds
+    estimates nothing that stays put as n grows.
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if len(x) < 2 or how == "worst":
+        return math.nan, math.nan
+    if how == "mean":
+        half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+        return float(x.mean() - half), float(x.mean() + half)
+    rng = np.random.default_rng(seed)
+    boot = aggregate(x[rng.integers(0, len(x), (n_boot, len(x)))], how, k)
+    low, high = np.quantile(boot, [0.025, 0.975])
+    return float(low), float(high)
+
+
+# -- the studentized range -----------------------------------------------------------------------
+#
+# scipy.stats.studentized_range integrates with nquad to 1e-11 and costs 4-12 ms a value (its ppf
+# 0.05-0.2 s), which made compare() take 7 s on 1,000 configs x 10 seeds. The same integrals, with
+# fixed composite Gauss-Legendre rules and vectorised over q, cost ~10 ms for 1,000 values of q
+# (an isf ~1 ms, S_k below ~6 ms once per k) and agree with scipy to ~1e-9 absolute over
+# k = 3..1000, df = 0.5..2000 (tests/test_statistics.py checks 1e-6; docs/performance_report.md,
+# "could_be_best at scale"). With s = sqrt(chi2_df / df):
+#
+#     P(Q > q) = E_s[S_k(q s)],   S_k(w) = P(range of k standard normals > w)
+#              = k * integral phi(z) [P(Z > z)^(k-1) - (P(Z > z) - P(Z > z + w))^(k-1)] dz,
+#
+# written as a difference of (k-1)-th powers so that tiny upper tails keep their digits. S_k is
+# computed once per k on a grid of w (step 0.02, where its log is smooth) and read off a cubic
+# spline of its log; the outer integral runs over log s, where the chi density is smooth and
+# log-concave, from where S_k(q s) is still 1 to within 1e-20 (the chi mass below is exact).
+
+_TINY = 1e-20  # integrands below this are dropped
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(8)
+_GL_NODES, _GL_WEIGHTS = (_GL_NODES + 1) / 2, _GL_WEIGHTS / 2  # on [0, 1]
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _gauss_legendre(low, high, panels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of ``panels`` 8-point Gauss-Legendre panels on [low, high] (arrays: one
+    rule per element, along a new last axis)."""
+    low, high = np.asarray(low, dtype=float)[..., None], np.asarray(high, dtype=float)[..., None]
+    width = (high - low) / panels
+    starts = low + width * np.arange(panels)
+    nodes = starts[..., None] + width[..., None] * _GL_NODES
+    weights = np.broadcast_to(width[..., None] * _GL_WEIGHTS, nodes.shape)
+    shape = (*low.shape[:-1], panels * len(_GL_NODES))
+    return nodes.reshape(shape), weights.reshape(shape)
+
+
+def _range_sf_direct(w: np.ndarray, k: int) -> np.ndarray:
+    """S_k(w) = P(range of k standard normals > w), by quadrature over the smallest of them."""
+    log_k = math.log(k)
+    low = -math.sqrt(2 * (log_k - math.log(_TINY) - _LOG_SQRT_2PI))  # k phi(z) < _TINY below
+    grid = np.arange(0.0, 40.0, 0.05)  # above: the density of the smallest, k phi(z) P(Z > z)^(k-1)
+    smallest = log_k - grid**2 / 2 - _LOG_SQRT_2PI + (k - 1) * special.log_ndtr(-grid)
+    high = float(grid[np.argmax(smallest < math.log(_TINY))])
+    z, weights = _gauss_legendre(low, high, math.ceil((high - low) / 0.5))
+    log_above = special.log_ndtr(-z)  # log P(Z > z)
+    density = np.exp(log_k - z**2 / 2 - _LOG_SQRT_2PI + (k - 1) * log_above)
+    ratio = np.minimum(np.exp(special.log_ndtr(-(z + np.asarray(w, dtype=float)[:, None])) - log_above), 1.0)
+    with np.errstate(divide="ignore"):  # w = 0: log1p(-1)
+        beyond = -np.expm1((k - 1) * np.log1p(-ratio))  # 1 - (1 - P(Z > z + w) / P(Z > z))^(k-1)
+    return (beyond * density * weights).sum(axis=1)
+
+
+@lru_cache(maxsize=64)
+def _range_log_sf_spline(k: int) -> tuple[CubicSpline, float]:
+    """A cubic spline of log S_k(w) and the w beyond which S_k < 1e-45 (taken as 0)."""
+    w = np.arange(0.0, 100.0, 0.02)
+    parts: list[np.ndarray] = []
+    for start in range(0, len(w), 250):
+        parts.append(_range_sf_direct(w[start:start + 250], k))
+        if parts[-1][-1] < 1e-45:
+            break
+    sf = np.concatenate(parts)
+    w = w[:len(sf)]
+    return CubicSpline(w, np.log(np.clip(sf, 1e-300, 1.0))), float(w[-1])
+
+
+def _range_sf(w: np.ndarray, k: int) -> np.ndarray:
+    spline, top = _range_log_sf_spline(k)
+    inside = np.minimum(np.exp(spline(np.clip(w, 0.0, top))), 1.0)
+    return np.where(w >= top, 0.0, np.where(w <= 0, 1.0, inside))
+
+
+@lru_cache(maxsize=4096)
+def _log_s_bounds(df: float) -> tuple[float, float]:
+    """Where the log density of log(s), s = sqrt(chi2_df / df), is 45 below its mode (at 0)."""
+    from scipy.optimize import brentq
+
+    def drop(u: float) -> float:
+        return df * u - df * math.exp(2 * u) / 2 + df / 2 + 45
+
+    return brentq(drop, -(45 / df + 2), 0.0), brentq(drop, 0.0, 10.0)
+
+
+def studentized_range_sf(q, configs: int, df: float) -> np.ndarray:
+    """``scipy.stats.studentized_range.sf(q, configs, df)`` for an array ``q`` at once, to ~1e-9
+    absolute (and better than scipy's in the far tail, which scipy takes as 1 - cdf)."""
+    q = np.atleast_1d(np.asarray(q, dtype=float))
+    out = np.where(np.isnan(q), np.nan, np.where(q > 0, 0.0, 1.0))  # q = inf: 0; q <= 0: 1
+    inner = np.flatnonzero((q > 0) & np.isfinite(q))
+    if not inner.size:
+        return out
+    k, df = int(configs), float(df)
+    low, high = _log_s_bounds(df)
+    log_c = math.log(2) + df / 2 * math.log(df / 2) - special.gammaln(df / 2)  # of the log-chi density
+    log_w0 = _LOG_SQRT_2PI + (math.log(_TINY) - math.log(k)) / (k - 1)  # S_k(w) > 1 - _TINY below
+    for chunk in np.array_split(inner, math.ceil(inner.size / 500)):
+        qs = q[chunk]
+        start = np.clip(log_w0 - np.log(qs), low, high)  # below: S_k(q s) = 1, chi mass exact
+        panels = max(4, math.ceil((high - start.min()) / min(0.25, 1 / math.sqrt(2 * df))))
+        u, weights = _gauss_legendre(start, np.full_like(start, high), panels)
+        density = np.exp(log_c + df * u - df * np.exp(2 * u) / 2)
+        below = special.gammainc(df / 2, df * np.exp(2 * start) / 2)
+        out[chunk] = below + (weights * density * _range_sf(qs[:, None] * np.exp(u), k)).sum(axis=1)
+    return np.clip(out, 0.0, 1.0)  # NaN stays NaN
+
+
+def studentized_range_isf(level: float, configs: int, df: float) -> float:
+    """``scipy.stats.studentized_range.isf(level, configs, df)`` (to ~1e-10 relative)."""
+    from scipy.optimize import brentq
+
+    def excess(q: float) -> float:
+        return float(studentized_range_sf(q, configs, df)[0]) - level
+
+    high = 4.0
+    while excess(high) > 0:
+        high *= 2
+    return float(brentq(excess, 0.0, high, xtol=1e-12, rtol=1e-14))
+
+
+# -- comparisons -----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def critical_value(configs: int, df: float, level: float = LEVEL) -> float:
+    """Simultaneous critical value of a pairwise t statistic among ``configs`` configs: Tukey's
+    ``q(1 - level; configs, df) / sqrt(2)``; for two configs it is the two-sided t quantile."""
+    if configs < 2 or not df > 0:
+        return math.nan
+    df = min(float(df), 2000.0)  # the quantile has settled long before; keeps the cache small
+    if configs == 2:
+        return float(stats.t.ppf(1 - level / 2, df))
+    return studentized_range_isf(level, configs, df) / math.sqrt(2)
+
+
+def simultaneous_p(t: float, configs: int, df: float) -> float:
+    """The adjusted p-value of a one-sided "worse" statistic ``t`` (the level at which it would
+    just reach :func:`critical_value`)."""
+    return float(simultaneous_pvalues(np.array([t]), configs, np.array([df]))[0])
+
+
+def simultaneous_pvalues(t: np.ndarray, configs: int, df: np.ndarray) -> np.ndarray:
+    """:func:`simultaneous_p` of many statistics, computed together for each df."""
+    t, df = np.asarray(t, dtype=float), np.asarray(df, dtype=float)
+    out = np.ones(len(t))
+    if configs < 2:
+        return out
+    out[np.isposinf(t)] = 0.0
+    positive = np.isfinite(t) & (t > 0)
+    for d in np.unique(df[positive]):
+        rows = np.flatnonzero(positive & (df == d))
+        capped = min(float(d), 2000.0)
+        if configs == 2:
+            out[rows] = np.minimum(1.0, 2 * stats.t.sf(t[rows], capped))
+        else:
+            out[rows] = studentized_range_sf(t[rows] * math.sqrt(2), configs, capped)
+    return np.clip(out, 0.0, 1.0)
+
+
+@dataclass
+class Comparison:
+    """Every config against every other, from one matrix of seed scores (lower is better).
+
+    Arrays have one entry per config (row of the matrix); "the best" is ``best``, the row the
+    caller ranks first (by default the lowest mean among comparable configs).
+    """
+
+    comparable: np.ndarray      # has >= 2 finite seeds (only these take part)
+    could_be_best: np.ndarray   # no other config is better beyond the simultaneous critical value
+    p_worse: np.ndarray         # adjusted p of "worse than some config" (its strongest comparison)
+    paired: np.ndarray          # its comparison with the best used the seeds both share
+    seed_corr: np.ndarray       # correlation of its seed scores with the best's (>= 3 shared seeds)
+    diff_vs_best: np.ndarray    # its mean minus the best's (over shared seeds when paired)
+    se_vs_best: np.ndarray
+    equivalent_to_best: np.ndarray  # TOST: the difference with the best lies within +-margin
+    best: int | None
+    study_corr: float           # 1 - pooled var(difference) / (2 pooled var): the seed effect's share
+    sd_paired: float            # pooled sd of a per-seed difference between two configs (last stage)
+    sd_within: float            # pooled sd of one config's seed scores (last stage)
+    df_paired: float
+    df_unpaired: float
+    stage_configs: int          # configs compared in the last stage (those that could be best)
+    configs: int                # how many took part (the k of the first stage's critical value)
+
+
+def compare(scores, *, margin: float | None = None, level: float = LEVEL, best: int | None = None,
+            pvalues: bool = True, step_down: bool = True) -> Comparison:
+    """Which configs could be the best and which are equivalent to it; see the module docstring.
+
+    Args:
+        scores: (configs, seeds) seed scores, lower is better, NaN where missing.
+        margin: practical difference in the metric's units for ``equivalent_to_best`` (NaN/None:
+            not computed, all False except the best).
+        level: family-wise error level of "worse" and of the equivalence claims.
+        best: row of the reference config (default: lowest mean among comparable rows).
+        pvalues: compute ``p_worse`` (one vectorised integral per stage and df: milliseconds).
+        step_down: compare again among the configs that could still be the best (their pooled
+            spread and count), until none more drops out. A config far behind is usually far
+            noisier too, and pooled with the rest it would hide their differences; the error
+            rate stays the same, since a true best can only be dropped where some config beats
+            it by more than the critical value of a family at least as large as the true bests.
+    """
+    x = np.asarray(scores, dtype=float)
+    k_all = x.shape[0]
+    finite = np.isfinite(x)
+    n = finite.sum(axis=1)
+    comparable = n >= 2
+    k = int(comparable.sum())
+    xz = np.where(finite, x, 0.0)
+    mask = finite.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = xz.sum(axis=1) / n
+        var = np.where(finite, (x - means[:, None]) ** 2, 0.0).sum(axis=1) / (n - 1)
+        # per pair, over the seeds both have: count, mean difference, variance of the difference
+        shared = mask @ mask.T
+        sums = xz @ mask.T
+        diff_sum = sums - sums.T
+        squares = (xz**2) @ mask.T
+        ss = squares + squares.T - 2 * xz @ xz.T
+        diff_mean = diff_sum / shared
+        diff_var = np.maximum((ss - diff_sum**2 / shared) / (shared - 1), 0.0)  # rounding can dip below 0
+        cross = xz @ xz.T - sums * sums.T / shared
+        own = (squares - sums**2 / shared)
+        corr = cross / np.sqrt(own * own.T)
+    both = comparable[:, None] & comparable[None, :] & ~np.eye(k_all, dtype=bool)
+    pairable = both & (shared >= 2)
+    upper = np.triu(pairable, 1)
+    paired_df_sum = float((shared[upper] - 1).sum())
+    sd_paired = math.sqrt(float(((shared[upper] - 1) * diff_var[upper]).sum()) / paired_df_sum) \
+        if paired_df_sum > 0 else math.nan
+    df_paired = 2 * paired_df_sum / k if k else math.nan  # (k-1)(n-1) when every config has every seed
+    df_unpaired = float((n[comparable] - 1).sum())
+    sd_within = math.sqrt(float(((n[comparable] - 1) * var[comparable]).sum()) / df_unpaired) \
+        if df_unpaired > 0 else math.nan
+    # standard error of each pair's difference: pooled, floored at the pair's own
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se_paired = np.sqrt(np.fmax(sd_paired**2, diff_var) / shared)
+        inv = 1 / n[:, None] + 1 / n[None, :]
+        welch = var[:, None] / n[:, None] + var[None, :] / n[None, :]
+        se_unpaired = np.sqrt(np.fmax(sd_within**2 * inv, welch))
+        mean_diff = means[:, None] - means[None, :]
+    difference = np.where(pairable, diff_mean, mean_diff)
+    se = np.where(pairable, se_paired, se_unpaired)
+    df = np.where(pairable, df_paired, df_unpaired)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(se > 0, difference / se, np.where(difference > 0, np.inf, np.where(difference < 0, -np.inf, 0.0)))
+    t = np.where(both, t, -np.inf)
+    crit = {d: critical_value(k, d, level) for d in np.unique(df[both])} if k >= 2 else {}
+    crit_matrix = np.full_like(t, np.nan)
+    for d, c in crit.items():
+        crit_matrix[df == d] = c
+    worse = both & (t > crit_matrix)
+    could = np.where(comparable, ~worse.any(axis=1), False)
+    p_worse = np.full(k_all, np.nan)
+    if pvalues and k >= 2:
+        rows = np.flatnonzero(comparable)
+        strongest = np.argmax(t[rows], axis=1)
+        p_worse[rows] = simultaneous_pvalues(t[rows, strongest], k, df[rows, strongest])
+    if best is None and k:
+        best = int(np.flatnonzero(comparable)[np.argmin(means[comparable])])
+    row = lambda m, fill: np.full(k_all, fill) if best is None else np.where(np.arange(k_all) == best, fill, m[:, best])  # noqa: E731
+    paired_row = row(pairable, True).astype(bool) & comparable
+    diff_row, se_row = row(difference, 0.0), row(se, 0.0)
+    corr_row = np.where(row(shared, 0) >= 3, row(corr, 1.0), np.nan)
+    equivalent = np.zeros(k_all, dtype=bool)
+    if best is not None and comparable[best] and margin is not None and math.isfinite(margin) and k >= 2:
+        # TOST on simultaneous 1 - 2*level intervals: no false "equivalent" among all configs
+        # beyond ``level``, whichever was named the simplest.
+        c = np.array([critical_value(k, d, 2 * level) for d in row(df, df_paired)])
+        equivalent = comparable & (diff_row + c * se_row < margin) & (diff_row - c * se_row > -margin)
+    if best is not None:
+        equivalent[best] = bool(comparable[best])
+    study_corr = 1 - sd_paired**2 / (2 * sd_within**2) if sd_within and math.isfinite(sd_paired) else math.nan
+    could, final = could.astype(bool), (sd_paired, sd_within, df_paired, df_unpaired, k)
+    stage_size = k
+    while step_down and 2 <= int(could.sum()) < stage_size:
+        rows = np.flatnonzero(could)
+        stage = compare(x[rows], level=level, pvalues=pvalues, step_down=False)
+        stage_size = len(rows)
+        final = (stage.sd_paired, stage.sd_within, stage.df_paired, stage.df_unpaired, stage_size)
+        if pvalues:
+            p_worse[rows] = stage.p_worse
+        could[rows[~stage.could_be_best]] = False
+    return Comparison(comparable, could, p_worse, paired_row, corr_row, diff_row, se_row, equivalent,
+                      best, study_corr, *final, k)
+
+
+def reorder(comparison: Comparison, order: np.ndarray) -> Comparison:
+    """The same comparison with its per-config arrays in ``order`` (the caller sorted its rows)."""
+    from dataclasses import fields, replace
+
+    position = {int(old): new for new, old in enumerate(order)}
+    changes = {f.name: getattr(comparison, f.name)[order] for f in fields(comparison)
+               if isinstance(getattr(comparison, f.name), np.ndarray)}
+    return replace(comparison, **changes, best=None if comparison.best is None else position[comparison.best])
+
+
+def prob_best(scores, how: str = "mean", k: float = 1.0, *, n_boot: int = N_BOOT, seed: int = 0) -> np.ndarray:
+    """Share of joint bootstrap resamples in which each config has the best (lowest) aggregate.
+
+    The seeds are resampled *jointly*: one draw of seed indices is applied to every config, so
+    the correlation between configs that share seeds is kept. A tie splits its resample equally.
+    Descriptive: with 3-5 seeds there are few distinct resamples, so this is a reading of the
+    data, not a calibrated probability (docs/statistics.md).
+    """
+    x = np.asarray(scores, dtype=float)
+    configs, seeds = x.shape
+    if configs == 0 or seeds == 0:
+        return np.zeros(configs)
+    rng = np.random.default_rng(seed)
+    shares = np.zeros(configs)
+    for start in range(0, n_boot, 500):  # in chunks: 50 configs x 20 seeds x 2,000 draws is 16 MB each
+        index = rng.integers(0, seeds, (min(500, n_boot - start), seeds))
+        values = aggregate(x[:, index], how, k)  # (configs, draws)
+        values = np.where(np.isfinite(values), values, np.inf)
+        lowest = values.min(axis=0)
+        winners = (values == lowest) & np.isfinite(lowest)
+        counts = winners.sum(axis=0)
+        shares += (winners / np.maximum(counts, 1)).sum(axis=1)
+    return shares / n_boot
+
+
+# -- seeds needed ---------------------------------------------------------------------------------
+
+
+def power(seeds: int, sd_diff: float, margin: float, configs: int, *, paired: bool = True,
+          level: float = LEVEL) -> float:
+    """Chance that :func:`compare` calls the second of two configs worse when it truly is ``margin``
+    worse, with ``seeds`` seeds per config among ``configs`` compared configs.
+
+    ``sd_diff`` is the sd of a per-seed difference (paired) or of one seed's score times sqrt(2)
+    (unpaired). Noncentral t with the pooled degrees of freedom the comparison would have.
+    """
+    if seeds < 2 or not sd_diff > 0:
+        return math.nan
+    configs = max(configs, 2)
+    df = (configs - 1) * (seeds - 1) if paired else configs * (seeds - 1)
+    crit = critical_value(configs, df, level)
+    return float(stats.nct.sf(crit, df, margin * math.sqrt(seeds) / sd_diff))
+
+
+def seeds_needed(sd_diff: float, margin: float, configs: int, *, paired: bool = True, target: float = POWER,
+                 level: float = LEVEL, max_seeds: int = MAX_SEEDS) -> int | None:
+    """Fewest seeds per config with :func:`power` >= ``target`` at a true gap of ``margin``
+    (None when even ``max_seeds`` would not do, or the spread is unknown).
+
+    From the spread, never from the observed gap: power computed at the observed difference
+    ("post-hoc power") only restates the p-value.
+    """
+    if not (sd_diff > 0 and margin > 0):
+        return None
+    if power(max_seeds, sd_diff, margin, configs, paired=paired, level=level) < target:
+        return None
+    low, high = 2, max_seeds  # power grows with the seeds: bisect
+    while low < high:
+        middle = (low + high) // 2
+        if power(middle, sd_diff, margin, configs, paired=paired, level=level) >= target:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+PLANNING_CONFIDENCE = 0.65
+
+
+def pair_spread(comparison: Comparison, scores, first: int, second: int) -> tuple[float, float, bool]:
+    """The sd of a per-seed difference between two configs as :func:`compare` judges it (pooled,
+    floored at the pair's own), its degrees of freedom, and whether the two are compared paired."""
+    x = np.asarray(scores, dtype=float)
+    both = np.isfinite(x[first]) & np.isfinite(x[second])
+    if both.sum() >= 2:
+        own = float(np.var(x[first, both] - x[second, both], ddof=1))
+        pooled = comparison.sd_paired**2 if math.isfinite(comparison.sd_paired) else 0.0
+        if own > pooled:
+            return math.sqrt(own), float(both.sum() - 1), True
+        return math.sqrt(pooled), comparison.df_paired, True
+    a, b = x[first][np.isfinite(x[first])], x[second][np.isfinite(x[second])]
+    own = float(np.var(a, ddof=1) + np.var(b, ddof=1)) if len(a) > 1 and len(b) > 1 else 0.0
+    pooled = 2 * comparison.sd_within**2 if math.isfinite(comparison.sd_within) else 0.0
+    if own > pooled:
+        return math.sqrt(own), float(min(len(a), len(b)) - 1), False
+    return math.sqrt(pooled), comparison.df_unpaired, False
+
+
+def plan_seeds(comparison: Comparison, scores, first: int, second: int, margin: float,
+               *, target: float = POWER, confidence: float = PLANNING_CONFIDENCE) -> int | None:
+    """Seeds per config to tell ``first`` from ``second`` at ``margin`` with ``target`` power.
+
+    The spread of a few seeds is underestimated as often as not, and a suggestion computed from
+    an underestimate falls short: the sd is taken at its ``confidence`` upper confidence limit
+    (chi-square, its own degrees of freedom); docs/statistics.md ("Seeds needed") has the power
+    the suggestions achieve when re-simulated (a plain estimate fell to 0.63 for a 0.8 target).
+    """
+    sd, df, paired = pair_spread(comparison, scores, first, second)
+    if not (sd > 0 and df > 0):
+        return None
+    sd *= math.sqrt(df / stats.chi2.ppf(1 - confidence, df))
+    return seeds_needed(sd, margin, max(comparison.stage_configs, 2), paired=paired, target=target)
