@@ -164,6 +164,47 @@ def test_kerastuner_build_from_python_with_space_from_builder(tmp_path):
     assert {"param_units", "param_lr"} <= set(results.summary.columns)
 
 
+def _doc_blocks(after: str) -> tuple[str, str]:
+    """The python block that starts with ``after`` in docs/own-data.md and the yaml block after it."""
+    text = (Path(__file__).parents[1] / "docs" / "own-data.md").read_text()
+    start = text.index(f"```python\n{after}")
+    code = text[start + len("```python\n"):text.index("```", start + 10)]
+    yaml_start = text.index("```yaml\n", start)
+    return code, text[yaml_start + len("```yaml\n"):text.index("```", yaml_start + 8)]
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_the_docs_builder_example_runs_on_0_1_labels_and_on_integer_labels(tmp_path):
+    """docs/own-data.md's build(config, problem) and its spec, as printed, through the real command on
+    binary 0/1 labels (its Dense(problem.n_classes, "softmax") head: 2 units), then on 3 integer classes."""
+    import yaml
+
+    code, model_yaml = _doc_blocks("# mymodels.py")
+    assert "Dense(problem.n_classes" in code and "builder: mymodels:build" in model_yaml
+    (tmp_path / "mymodels.py").write_text(code)
+    x, y, xv, yv = _arrays()
+    np.savez(tmp_path / "data.npz", x_train=x, y_train=y, x_val=xv, y_val=yv)  # 0/1 labels, [samples]
+    (tmp_path / "doc.yaml").write_text("name: doc\nproblem: {name: arrays, params: {path: data.npz}}\n" + model_yaml
+                                       + "fit: {epochs: 1, batch_size: 16}\nsampler: grid\nrepeats: 1\n"
+                                         "storage: sqlite:///store.db\n")
+    done = run_tuning("run", "doc.yaml", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "4 complete, 0 failed of 4 planned; 4 fits run" in done.stdout, done.stdout
+    results = tuning.load_results("doc", f"sqlite:///{tmp_path / 'store.db'}")
+    assert results.fits["val_accuracy"].between(0, 1).all() and np.isfinite(results.fits["val_loss"]).all()
+
+    three = np.digitize(np.concatenate([x, xv])[:, :, 1].mean(axis=1), [-0.2, 0.2])  # classes 0..2
+    spec = {"name": "doc3", **yaml.safe_load(model_yaml), "fit": {"epochs": 1, "batch_size": 16},
+            "sampler": "grid", "repeats": 1, "storage": f"sqlite:///{tmp_path / 'store.db'}"}
+    spec["model"]["builder"] = f"{tmp_path / 'mymodels.py'}:build"
+    spec["space"] = {"units": spec["space"]["units"][:1]}  # one config is enough here
+    outcome = tuning.run_study(spec, data=(x, three[:32], xv, three[32:]))
+    assert (outcome.complete, outcome.failed) == (1, 0)
+    fits = tuning.load_results("doc3", f"sqlite:///{tmp_path / 'store.db'}").fits
+    assert fits["error"].isna().all() and np.isfinite(fits["val_loss"]).all()
+
+
 KILLED_SCRIPT = textwrap.dedent("""\
     import sys
     import numpy as np
