@@ -591,23 +591,26 @@ def prob_best(scores, how: str = "mean", k: float = 1.0, *, n_boot: int = N_BOOT
 
 
 def power(seeds: int, sd_diff: float, margin: float, configs: int, *, paired: bool = True,
-          level: float = LEVEL) -> float:
+          level: float = LEVEL, prior_df: float = math.inf) -> float:
     """Chance that :func:`compare` calls the second of two configs worse when it truly is ``margin``
-    worse, with ``seeds`` seeds per config among ``configs`` compared configs.
+    worse, with ``seeds`` seeds per config and ``configs`` configs still in the running.
 
-    ``sd_diff`` is the sd of a per-seed difference (paired) or of one seed's score times sqrt(2)
-    (unpaired). Noncentral t with the pooled degrees of freedom the comparison would have.
+    ``sd_diff`` is the sd of a per-seed difference (paired) or sqrt(var_a + var_b) (unpaired).
+    Noncentral t at the degrees of freedom the comparison would have: the pair's own plus the
+    moderation's ``prior_df``, capped as :func:`compare` caps them; the one-sided critical value at
+    ``level / (configs (configs - 1))``.
     """
     if seeds < 2 or not sd_diff > 0:
         return math.nan
     configs = max(configs, 2)
-    df = (configs - 1) * (seeds - 1) if paired else configs * (seeds - 1)
-    crit = critical_value(configs, df, level)
+    own = seeds - 1 if paired else 2 * (seeds - 1)
+    df = min(own + prior_df, DF_PER_SEED * own, (configs - 1) * own if paired else configs * (seeds - 1))
+    crit = stats.t.isf(level / (configs * (configs - 1)), df)
     return float(stats.nct.sf(crit, df, margin * math.sqrt(seeds) / sd_diff))
 
 
 def seeds_needed(sd_diff: float, margin: float, configs: int, *, paired: bool = True, target: float = POWER,
-                 level: float = LEVEL, max_seeds: int = MAX_SEEDS) -> int | None:
+                 level: float = LEVEL, max_seeds: int = MAX_SEEDS, prior_df: float = math.inf) -> int | None:
     """Fewest seeds per config with :func:`power` >= ``target`` at a true gap of ``margin``
     (None when even ``max_seeds`` would not do, or the spread is unknown).
 
@@ -616,12 +619,13 @@ def seeds_needed(sd_diff: float, margin: float, configs: int, *, paired: bool = 
     """
     if not (sd_diff > 0 and margin > 0):
         return None
-    if power(max_seeds, sd_diff, margin, configs, paired=paired, level=level) < target:
+    kwargs = {"paired": paired, "level": level, "prior_df": prior_df}
+    if power(max_seeds, sd_diff, margin, configs, **kwargs) < target:
         return None
     low, high = 2, max_seeds  # power grows with the seeds: bisect
     while low < high:
         middle = (low + high) // 2
-        if power(middle, sd_diff, margin, configs, paired=paired, level=level) >= target:
+        if power(middle, sd_diff, margin, configs, **kwargs) >= target:
             high = middle
         else:
             low = middle + 1
@@ -629,38 +633,79 @@ def seeds_needed(sd_diff: float, margin: float, configs: int, *, paired: bool = 
 
 
 PLANNING_CONFIDENCE = 0.65
+#: Above this many seeds per config the verdict says what the number means instead of printing it.
+SEEDS_SAID = 100
 
 
 def pair_spread(comparison: Comparison, scores, first: int, second: int) -> tuple[float, float, bool]:
-    """The sd of a per-seed difference between two configs as :func:`compare` judges it (pooled,
-    floored at the pair's own), its degrees of freedom, and whether the two are compared paired."""
+    """The sd of a per-seed difference between two configs from **their own** seeds (a third
+    config's noise plays no part), its degrees of freedom, and whether the two are paired."""
+    del comparison
     x = np.asarray(scores, dtype=float)
     both = np.isfinite(x[first]) & np.isfinite(x[second])
     if both.sum() >= 2:
-        own = float(np.var(x[first, both] - x[second, both], ddof=1))
-        pooled = comparison.sd_paired**2 if math.isfinite(comparison.sd_paired) else 0.0
-        if own > pooled:
-            return math.sqrt(own), float(both.sum() - 1), True
-        return math.sqrt(pooled), comparison.df_paired, True
+        differences = x[first, both] - x[second, both]
+        centred = differences - differences.mean()  # two-pass: scores of 1e10 keep their digits
+        return math.sqrt(float((centred**2).sum()) / (both.sum() - 1)), float(both.sum() - 1), True
     a, b = x[first][np.isfinite(x[first])], x[second][np.isfinite(x[second])]
-    own = float(np.var(a, ddof=1) + np.var(b, ddof=1)) if len(a) > 1 and len(b) > 1 else 0.0
-    pooled = 2 * comparison.sd_within**2 if math.isfinite(comparison.sd_within) else 0.0
-    if own > pooled:
-        return math.sqrt(own), float(min(len(a), len(b)) - 1), False
-    return math.sqrt(pooled), comparison.df_unpaired, False
+    if len(a) < 2 or len(b) < 2:
+        return math.nan, 0.0, False
+    return math.sqrt(float(np.var(a, ddof=1) + np.var(b, ddof=1))), float(min(len(a), len(b)) - 1), False
 
 
 def plan_seeds(comparison: Comparison, scores, first: int, second: int, margin: float,
                *, target: float = POWER, confidence: float = PLANNING_CONFIDENCE) -> int | None:
     """Seeds per config to tell ``first`` from ``second`` at ``margin`` with ``target`` power.
 
-    The spread of a few seeds is underestimated as often as not, and a suggestion computed from
-    an underestimate falls short: the sd is taken at its ``confidence`` upper confidence limit
-    (chi-square, its own degrees of freedom); docs/statistics.md ("Seeds needed") has the power
-    the suggestions achieve when re-simulated (a plain estimate fell to 0.63 for a 0.8 target).
+    The sd of the two configs' own per-seed differences, taken at its ``confidence`` upper
+    confidence limit (chi-square, its own degrees of freedom: the spread of a few seeds is
+    underestimated as often as not, and a plan from an underestimate falls short);
+    docs/statistics.md ("Seeds needed") has the power the suggestions achieve when re-simulated.
     """
     sd, df, paired = pair_spread(comparison, scores, first, second)
     if not (sd > 0 and df > 0):
         return None
     sd *= math.sqrt(df / stats.chi2.ppf(1 - confidence, df))
-    return seeds_needed(sd, margin, max(comparison.stage_configs, 2), paired=paired, target=target)
+    return seeds_needed(sd, margin, max(comparison.stage_configs, 2), paired=paired, target=target,
+                        prior_df=comparison.prior_df if math.isfinite(comparison.prior_df) else math.inf)
+
+
+def resolvable_margin(comparison: Comparison, scores, first: int, second: int, seeds: int,
+                      *, target: float = POWER, confidence: float = PLANNING_CONFIDENCE) -> float:
+    """The smallest gap ``seeds`` seeds per config would tell apart with ``target`` power (the
+    planning spread of :func:`plan_seeds`), by bisection on the margin."""
+    sd, df, paired = pair_spread(comparison, scores, first, second)
+    if not (sd > 0 and df > 0):
+        return math.nan
+    sd *= math.sqrt(df / stats.chi2.ppf(1 - confidence, df))
+    configs = max(comparison.stage_configs, 2)
+    low, high = 0.0, sd
+    while power(seeds, sd, high, configs, paired=paired) < target:
+        high *= 2
+    for _ in range(40):
+        middle = (low + high) / 2
+        low, high = (low, middle) if power(seeds, sd, middle, configs, paired=paired) >= target else (middle, high)
+    return high
+
+
+# -- the range of a metric --------------------------------------------------------------------------
+
+_NON_NEGATIVE = ("mse", "mae", "rmse", "loss", "crossentropy", "mean_squared", "mean_absolute")
+_UNIT = ("accuracy", "auc")
+
+
+def metric_range(metric: str) -> tuple[float, float]:
+    """The values a metric can take, from its name: MSE, MAE, RMSE, losses and cross-entropies
+    ``[0, inf)``; accuracies and AUC ``[0, 1]``; anything else (a custom metric) unbounded."""
+    name = str(metric).lower()
+    if any(word in name for word in _UNIT):
+        return 0.0, 1.0
+    if any(word in name for word in _NON_NEGATIVE):
+        return 0.0, math.inf
+    return -math.inf, math.inf
+
+
+def clip_interval(low, high, metric: str):
+    """An interval kept inside :func:`metric_range` (arrays or floats; NaN stays NaN)."""
+    bottom, top = metric_range(metric)
+    return np.clip(low, bottom, top), np.clip(high, bottom, top)

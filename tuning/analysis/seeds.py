@@ -26,8 +26,9 @@ def config_table(fits: pd.DataFrame, metric: str) -> pd.DataFrame:
 
     Columns: ``config_key``, every ``param_<name>``, ``n_seeds`` (fits with a finite score),
     ``mean``, ``std``, ``min``, ``median``, ``max``, ``sem``, ``ci95_low``, ``ci95_high``
-    (Student-t), ``n_failed``, ``divergence_rate``, ``trainable_weights``, ``fit_seconds`` (mean
-    wall time per fit, failed fits included). One seed gives a mean but no spread: std, sem and
+    (Student-t, kept inside the metric's range: a loss's never below 0), ``n_failed``,
+    ``divergence_rate``, ``trainable_weights``, ``fit_seconds`` (mean wall time per fit, failed
+    fits included). One seed gives a mean but no spread: std, sem and
     the interval are NaN, not zero.
     """
     params = [c for c in fits.columns if c.startswith("param_")]
@@ -43,7 +44,11 @@ def config_table(fits: pd.DataFrame, metric: str) -> pd.DataFrame:
     table["std"] = table["std"].where(n > 1)
     table["sem"] = table["std"] / np.sqrt(n.where(n > 1))
     half = stats.t.ppf(0.975, (n - 1).where(n > 1).to_numpy(dtype=float)) * table["sem"]
-    table["ci95_low"], table["ci95_high"] = table["mean"] - half, table["mean"] + half
+    from tuning.statistics import clip_interval  # never outside the metric's range (a loss >= 0)
+
+    low, high = clip_interval((table["mean"] - half).to_numpy(dtype=float), (table["mean"] + half).to_numpy(dtype=float),
+                              metric)
+    table["ci95_low"], table["ci95_high"] = low, high
     table["n_failed"] = (fits["status"] != "ok").groupby(fits["config_key"], sort=False).sum().astype(int)
     errors = fits["error"] if "error" in fits.columns else pd.Series(None, index=fits.index, dtype=object)
     diverged = (fits["status"] != "ok") & errors.fillna("").astype(str).str.startswith("diverged")

@@ -155,7 +155,8 @@ def select(results: Results, level: float = 0.05, *, margin: object | None = Non
     table["aggregate"] = sign * statistics.aggregate(oriented, how, k) if scores.size else math.nan
     bounds = np.array([statistics.aggregate_interval(row, how, k, seed=seed) for row in oriented], dtype=float)
     bounds = bounds.reshape(len(table), 2) * sign
-    table["aggregate_low"], table["aggregate_high"] = bounds.min(axis=1), bounds.max(axis=1)
+    table["aggregate_low"], table["aggregate_high"] = statistics.clip_interval(bounds.min(axis=1), bounds.max(axis=1),
+                                                                               metric)
     table["rank"] = (sign * table["aggregate"]).rank(method="min").astype("Int64")
     ranked = table[table["rank"].notna()].sort_values(["rank", "n_seeds"], ascending=[True, False], kind="stable")
     comparable = [i for i in ranked.index if table.at[i, "n_seeds"] >= 2]
@@ -320,6 +321,7 @@ def verdict(results: Results, selected: Selection, *, storage: str | None = None
         return out
     out.lines.append(f"margin: {selected.margin:.4g} ({selected.margin_source})")
     equivalent = comparable[comparable["equivalent_to_best"].fillna(False).astype(bool)]
+    head = f"simplest config equivalent to the best (within {selected.margin:.4g})"
     if len(equivalent):
         weights = pd.to_numeric(equivalent["trainable_weights"], errors="coerce").astype(float)
         ordered = equivalent.assign(_w=weights.fillna(np.inf)).sort_values(["_w", "fit_seconds"], kind="stable")
@@ -329,9 +331,13 @@ def verdict(results: Results, selected: Selection, *, storage: str | None = None
         size = (f"{int(pick['trainable_weights']):,} trainable weights" if not pd.isna(pick["trainable_weights"])
                 else "trainable weights not recorded; the fastest")
         others = len(equivalent) - 1
-        out.lines.append(f"simplest config equivalent to the best (within {selected.margin:.4g}): {out.simplest}, "
-                         f"{size}" + (f"; {others} other config(s) equivalent" if others else
-                                      "; no other config is shown equivalent"))
+        out.lines.append(f"{head}: {out.simplest}, {size}" + (f"; {others} other config(s) equivalent" if others else
+                                                                "; no other config is shown equivalent"))
+    elif comparison.upper_vs_best is not None:
+        bound = comparison.upper_vs_best[comparison.best] if comparison.best is not None else math.nan
+        out.lines.append(f"{head}: none shown, not even {names.get(table.at[0, 'config_key'], 'the best')}: "
+                         f"its lead is known only to within {bound:.4g} of the others (95 % upper bound, "
+                         "Hsu's comparisons with the best); more seeds or a wider margin")
     if len(comparable) < 2:
         return out
     first, second = comparable.index[0], comparable.index[1]  # the top two by rank
@@ -346,9 +352,14 @@ def verdict(results: Results, selected: Selection, *, storage: str | None = None
         out.lines.append(f"seeds needed: none more; the {out.current_seeds} run already show {b} worse than {a} "
                          f"(a gap as small as the margin, {selected.margin:.4g}, would take {resolution} per config)")
         return out
-    if needed is None:
-        out.lines.append(f"{head}: more than {statistics.MAX_SEEDS} seeds per config; the margin is small "
-                         "against the seed noise (a larger margin needs fewer)")
+    if needed is None or needed > statistics.SEEDS_SAID:
+        # a number nobody will run says less than what it means (issue 21)
+        resolved = statistics.resolvable_margin(comparison, selected.scores, int(first), int(second), 20)
+        count = f"more than {statistics.MAX_SEEDS}" if needed is None else f"about {needed}"
+        out.seeds_needed = needed
+        out.lines.append(f"{head}: {count} seeds per config, more than anyone runs: {a} and {b} differ by less than "
+                         f"this margin can resolve at their own seed noise; call them equivalent, or widen the margin "
+                         f"(20 seeds per config resolve a gap of about {resolved:.3g})")
         return out
     out.seeds_needed = needed
     if needed <= out.current_seeds:
