@@ -1,0 +1,112 @@
+"""Make the fresh held-out set of issue 22 (``fresh_cases.py``) from real Keras fits, resumably.
+
+Run once, after the method was frozen (commit a9567c7); the set is scored once by
+``score.py --corpus tests/data/diagnosis_fresh.json --half all``. Every case is a one-config
+``tuning`` study in ``work/fresh.db`` (re-running skips what is finished); ``--export`` is implied
+and writes the curves and labels to ``tests/data/diagnosis_fresh.json`` in the corpus's format
+(every config ``split: "fresh"``).
+
+    nohup python benchmarks/diagnosis/make_fresh.py > benchmarks/diagnosis/work/fresh.log 2>&1 &
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+WORK = HERE / "work"
+DATA = ROOT / "tests" / "data" / "diagnosis_fresh.json"
+BUNDLED = ROOT / "tuning" / "data" / "example_series.csv"
+sys.path.insert(0, str(HERE))
+
+from fresh_cases import FRESH  # noqa: E402
+
+
+def write_series(work: Path) -> None:
+    """A new generated series (not one of the old corpus's): two sines, a slow drift and noise."""
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / "fresh_series.csv"
+    if path.exists():
+        return
+    rng = np.random.default_rng(2026)
+    t = np.arange(2000)
+    values = (np.sin(2 * np.pi * t / 37) + 0.5 * np.sin(2 * np.pi * t / 11) + 0.3 * np.sin(2 * np.pi * t / 500)
+              + 0.5 * rng.standard_normal(len(t)))
+    path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+
+
+def resolved(entry: dict, storage: str) -> dict:
+    text = json.dumps(entry["spec"]).replace("{work}", str(WORK)).replace("{bundled}", str(BUNDLED))
+    spec = json.loads(text)
+    spec["storage"] = storage
+    return spec
+
+
+def _round(values: list[float]) -> list[float | None]:
+    return [float(f"{v:.6g}") if math.isfinite(v) else None for v in values]
+
+
+def export(storage: str, path: Path) -> dict:
+    import tuning
+
+    configs = []
+    for entry in FRESH:
+        try:
+            results = tuning.load_results(entry["spec"]["name"], storage=storage)
+        except Exception as error:  # a study not fitted (yet): left out, said
+            print(f"not exported: {entry['name']}: {error}")
+            continue
+        spec = results.spec
+        early = spec["fit"].get("early_stopping")
+        baseline = results.baseline.get("val_loss")
+        fits = []
+        for fit in results.fits.sort_values("seed").to_dict("records"):
+            curves = results.fit_curves.get((fit["config_key"], int(fit["seed"])), {})
+            fits.append({"seed": int(fit["seed"]), "truth": entry["truth"], "status": fit["status"],
+                         "train": _round(curves.get("loss", [])), "val": _round(curves.get("val_loss", []))})
+        configs.append({
+            "name": entry["name"], "truth": entry["truth"], "fit_truth": "config", "why": entry["why"],
+            "split": "fresh", "problem": spec["problem"]["name"], "loss": spec["model"].get("loss") or None,
+            "max_epochs": int(spec["fit"]["epochs"]), "patience": int(early["patience"]) if early else None,
+            "restore_best_weights": bool(early.get("restore_best_weights", True)) if early else None,
+            "baseline_val_loss": float(baseline) if baseline is not None and math.isfinite(baseline) else None,
+            "fits": fits})
+    data = {"about": "Fresh held-out set of issue 22: real Keras fits made after the diagnosis was frozen "
+                     "(commit a9567c7), labelled by construction (benchmarks/diagnosis/fresh_cases.py); "
+                     "every seed's truth is its config's. Same format as diagnosis_corpus.json.",
+            "configs": configs}
+    path.write_text(json.dumps(data, separators=(",", ":")) + "\n")
+    return data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--storage", default=f"sqlite:///{WORK / 'fresh.db'}")
+    parser.add_argument("--no-fit", action="store_true")
+    parser.add_argument("--only", nargs="*")
+    args = parser.parse_args()
+    write_series(WORK)
+    if not args.no_fit:
+        import tuning
+
+        for i, entry in enumerate(FRESH, 1):
+            if args.only and entry["name"] not in args.only:
+                continue
+            print(f"[{i}/{len(FRESH)}] {entry['name']} ({entry['truth']})", flush=True)
+            try:
+                tuning.run_study(resolved(entry, args.storage), quiet=True)
+            except Exception as error:  # one bad case must not stop the rest
+                print(f"  failed: {type(error).__name__}: {error}", flush=True)
+    data = export(args.storage, DATA)
+    print(f"exported {len(data['configs'])} configs, {sum(len(c['fits']) for c in data['configs'])} fits to {DATA}")
+
+
+if __name__ == "__main__":
+    main()
