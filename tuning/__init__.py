@@ -15,12 +15,15 @@ from tuning.results import FitResult, TrialResult, aggregate
 
 if _typing.TYPE_CHECKING:
     from tuning.analysis import Results, Thresholds, diagnose_config, diagnose_curve, load_results
+    from tuning.analysis.diagnose import extrapolated_gain
     from tuning.problems import ArrayProblem
 
 __version__ = "0.1.0"
 
 #: Names served from :mod:`tuning.analysis` on first use (it imports pandas and SciPy).
 _FROM_ANALYSIS = ("Results", "Thresholds", "diagnose_config", "diagnose_curve", "load_results")
+#: Served from :mod:`tuning.analysis.diagnose` (NumPy and SciPy only).
+_FROM_DIAGNOSE = ("extrapolated_gain",)
 
 
 def __getattr__(name: str):
@@ -32,11 +35,15 @@ def __getattr__(name: str):
         import tuning.analysis
 
         return getattr(tuning.analysis, name)
+    if name in _FROM_DIAGNOSE:
+        import tuning.analysis.diagnose
+
+        return getattr(tuning.analysis.diagnose, name)
     raise AttributeError(f"module 'tuning' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_FROM_ANALYSIS, "ArrayProblem"})
+    return sorted({*globals(), *_FROM_ANALYSIS, *_FROM_DIAGNOSE, "ArrayProblem"})
 
 __all__ = [
     "ArrayProblem",
@@ -52,6 +59,7 @@ __all__ = [
     "aggregate",
     "diagnose_config",
     "diagnose_curve",
+    "extrapolated_gain",
     "load_results",
     "run_study",
     "study_status",

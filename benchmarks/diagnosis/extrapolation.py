@@ -1,0 +1,112 @@
+"""How good is :func:`tuning.extrapolated_gain`? Cut real curves at half and predict the second half.
+
+Every curve of at least 20 finite epochs in a corpus (the old ``diagnosis_corpus.json`` and the
+fresh ``diagnosis_fresh.json``, reported apart) is cut after ``m = n // 2`` epochs; the first half
+is given to ``tuning.extrapolated_gain(first_half, factor=n / m)``, and its prediction is compared
+with the gain the curve really made: ``1 - level(end) / level(cut)``, each level the median of
+the last tenth of the first half's epochs (at least 3) before that point, the same definition the
+function forecasts. Printed: the median signed error (predicted - real, in units of the level),
+the median absolute error, Spearman's rank correlation of predicted and real gains, and the share
+of real gains inside the 80 % interval, each with a 95 % interval (bootstrap over curves for the
+first three, Wilson for the coverage), then one line
+
+    median_error=.. median_abs_error=.. spearman=.. coverage80=..
+
+The interval was calibrated on the old corpus's val curves (so its coverage there is in-sample);
+the fresh set was made after it was frozen.
+
+    python benchmarks/diagnosis/extrapolation.py [--corpus PATH] [--curve val|train]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+import tuning
+from tuning.analysis.diagnose import Gain, _level_window
+
+DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
+
+
+def cut_at_half(values: list) -> tuple[float, Gain] | None:
+    """(real gain of the second half, the forecast from the first half), or None if not usable."""
+    if len(values) < 20 or any(v is None or not math.isfinite(v) for v in values):
+        return None
+    y = np.asarray(values, dtype=float)
+    n = len(y)
+    m = n // 2
+    k = _level_window(m)
+    real = 1.0 - float(np.median(y[n - k:])) / float(np.median(y[m - k:m]))
+    return real, tuning.extrapolated_gain(y[:m], factor=n / m)
+
+
+def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return math.nan, math.nan
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def evaluate(configs: list[dict], curve: str = "val", boot: int = 2000, seed: int = 0) -> dict:
+    real, pred, low, high = [], [], [], []
+    for config in configs:
+        for fit in config["fits"]:
+            found = cut_at_half(fit[curve])
+            if found is None or not math.isfinite(found[1].gain):
+                continue
+            r, g = found
+            real.append(r)
+            pred.append(g.gain)
+            low.append(g.low)
+            high.append(g.high)
+    real, pred, low, high = map(np.asarray, (real, pred, low, high))
+    n = len(real)
+    err = pred - real
+    covered = int(np.sum((real >= low) & (real <= high)))
+    rng = np.random.default_rng(seed)
+    stats = {"median_error": [], "median_abs_error": [], "spearman": []}
+    for _ in range(boot):
+        i = rng.integers(0, n, n)
+        stats["median_error"].append(np.median(err[i]))
+        stats["median_abs_error"].append(np.median(np.abs(err[i])))
+        stats["spearman"].append(spearmanr(pred[i], real[i])[0])
+    out = {"n": n, "median_error": float(np.median(err)), "median_abs_error": float(np.median(np.abs(err))),
+           "spearman": float(spearmanr(pred, real)[0]), "coverage80": covered / n,
+           "coverage80_ci": wilson(covered, n), "too_low": float(np.mean(pred < real)),
+           "median_real": float(np.median(real)), "median_pred": float(np.median(pred))}
+    for key, values in stats.items():
+        out[f"{key}_ci"] = tuple(float(x) for x in np.nanpercentile(values, [2.5, 97.5]))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, nargs="*",
+                        default=[DATA / "diagnosis_corpus.json", DATA / "diagnosis_fresh.json"])
+    parser.add_argument("--curve", choices=("val", "train"), default="val")
+    args = parser.parse_args()
+    for path in args.corpus:
+        if not path.exists():
+            print(f"{path.name}: missing")
+            continue
+        r = evaluate(json.loads(path.read_text())["configs"], args.curve)
+        ci = lambda key: f"[{r[key + '_ci'][0]:.3f}, {r[key + '_ci'][1]:.3f}]"  # noqa: E731
+        print(f"{path.name}, {args.curve} curves cut at half: {r['n']} curves; real gain median {r['median_real']:.3f}, "
+              f"predicted {r['median_pred']:.3f}; predicted too low on {r['too_low']:.0%}")
+        print(f"  median error {r['median_error']:+.3f} {ci('median_error')}, median |error| "
+              f"{r['median_abs_error']:.3f} {ci('median_abs_error')}, Spearman {r['spearman']:.2f} {ci('spearman')}, "
+              f"80 % interval covers {r['coverage80']:.2f} [{r['coverage80_ci'][0]:.2f}, {r['coverage80_ci'][1]:.2f}]")
+        print(f"median_error={r['median_error']:.3f} median_abs_error={r['median_abs_error']:.3f} "
+              f"spearman={r['spearman']:.2f} coverage80={r['coverage80']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
