@@ -2,8 +2,9 @@
 
 ``tuning/fit/pipeline.py`` claims that with NumPy arrays Keras rebuilds its input pipeline every
 epoch, which on the small data sets of sequence-model tutorials costs more than the training
-step itself. This script measures that claim on the 5-sample ``tenths`` problem (the one of
-``studies/quickstart.yaml``: a vanilla LSTM with 10 units, batch 5, so one step per epoch).
+step itself. This script measures that claim on the 5-sample ``tenths`` problem (the problem of
+``studies/cells.yaml``, and of the old quickstart: a vanilla LSTM with 10 units, batch 5, so one
+step per epoch).
 
 What is measured: milliseconds per epoch in steady state, for
 

@@ -155,7 +155,8 @@ def test_stuck_far_above_the_naive_baseline_is_unstable():
     flat = (0.6 + 0.001 * np.sin(np.arange(30))).tolist()
     found = diagnose_curve(flat, flat, baseline=0.1)
     assert found.label == UNSTABLE and "stuck at 6" in found.evidence
-    # One that came down from 0.2 and is still 8x the baseline is underfit (lr 1e-3 on tenths, the quickstart).
+    # One that came down from 0.2 and is still 8x the baseline is underfit (lr 1e-3 on tenths,
+    # as in studies/cells.yaml and the old quickstart).
     slow = (0.08 + 0.12 * np.exp(-np.arange(300) / 60)).tolist()
     found = diagnose_curve(slow, slow, baseline=0.01)
     assert found.label == UNDERFIT and "x the naive baseline" in found.evidence, found.evidence
