@@ -37,6 +37,7 @@ import argparse
 import math
 import sys
 import time
+from functools import lru_cache
 from itertools import product
 from pathlib import Path
 
@@ -48,7 +49,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _machine import describe_machine, write_json  # noqa: E402
 
-from tuning.statistics import compare, plan_seeds, seeds_needed  # noqa: E402
+import _statistics_round1 as round1  # noqa: E402
+
+from tuning.statistics import compare, plan_seeds, prob_best, seeds_needed, studentized_range_isf  # noqa: E402
 
 LEVEL = 0.05
 
@@ -61,6 +64,8 @@ def noise(rng: np.random.Generator, kind: str, shape) -> np.ndarray:
         return rng.standard_t(3, shape) / math.sqrt(3.0)
     if kind == "skewed":
         return rng.exponential(1.0, shape) - 1.0
+    if kind == "lognormal":  # exp(N(0, 1)), standardised: a long tail of bad seeds
+        return (np.exp(rng.standard_normal(shape)) - math.exp(0.5)) / math.sqrt((math.e - 1) * math.e)
     raise ValueError(kind)
 
 
@@ -189,6 +194,290 @@ def unequal_spread(configs: int, seeds: int, rho: float, draws: int, rng: np.ran
             "se": mc_error(flagged / draws, draws)}
 
 
+# -- issue 21: unequal noise, clustered and unequal seed effects, the observed best ------------------
+
+#: name -> keyword arguments of :func:`scenario`; every config's mean equal unless stated
+SCENARIOS = {
+    "iid": {},
+    "noisy 20% 3x": {"noisy": 0.2},
+    "noisy 50% 5x": {"noisy": 0.5, "factor": 5.0},
+    "noisy one 3x": {"noisy": 1e-9},
+    "clusters 0.9/0.3": {"clusters": (0.9, 0.3)},
+    "loadings U(0,2)": {"loadings": True, "rho": 0.8},
+    "bad seed": {"bad_seed": True},
+    "lognormal": {"kind": "lognormal"},
+    "t3": {"kind": "heavy"},
+    "missing 20%": {"missing": 0.2},
+}
+
+
+def scenario(rng: np.random.Generator, mu, seeds: int, *, kind: str = "normal", rho: float = 0.5, noisy: float = 0.0,
+             factor: float = 3.0, clusters: tuple[float, float] | None = None, loadings: bool = False,
+             bad_seed: bool = False, missing: float = 0.0) -> np.ndarray:
+    """A synthetic study of issue 21's kinds (configs x seeds, lower is better).
+
+    ``noisy``: that share of configs (at least one) has ``factor`` times the own noise;
+    ``clusters`` (within, between): two interleaved groups of configs whose seed scores correlate
+    ``within`` inside a group and ``between`` across; ``loadings``: each config takes the seed
+    effect times its own U(0, 2) loading; ``bad_seed``: each seed is bad with probability 0.2 and
+    then costs every config U(0, 1) x 3 sd (centred, so every config's mean stays equal);
+    ``missing``: that share of cells is NaN (a config left with < 2 seeds takes no part).
+    """
+    mu = np.asarray(mu, dtype=float)
+    k = len(mu)
+    scale = np.ones(k)
+    if noisy:
+        scale[:max(1, int(round(noisy * k)))] = factor
+    own = scale[:, None] * noise(rng, kind, (k, seeds))
+    if clusters:
+        within, between = clusters
+        group = np.arange(k) % 2
+        x = (math.sqrt(between) * noise(rng, kind, (1, seeds)) + math.sqrt(within - between) * noise(rng, kind, (2, seeds))[group]
+             + math.sqrt(1 - within) * own)
+    elif bad_seed:
+        shock = 3.0 * ((rng.random((1, seeds)) < 0.2) - 0.2)
+        x = math.sqrt(rho) * rng.uniform(0, 1, (k, 1)) * shock + math.sqrt(1 - rho) * own
+    else:
+        loading = rng.uniform(0, 2, (k, 1)) if loadings else np.ones((k, 1))
+        x = math.sqrt(rho) * loading * noise(rng, kind, (1, seeds)) + math.sqrt(1 - rho) * own
+    x = mu[:, None] + x
+    if missing:
+        x[rng.random(x.shape) < missing] = np.nan
+    return x
+
+
+def _taking_part(x: np.ndarray) -> np.ndarray:
+    return np.isfinite(x).sum(axis=1) >= 2
+
+
+def anchor_flags(x: np.ndarray) -> dict[str, bool]:
+    """Whether each anchor method flags any config of an all-equal study "worse" (a false positive).
+
+    * ``round1``: this module before issue 21 (pooled variance floored at the pair's own, Tukey, step-down);
+    * ``games_howell``: Welch's t per pair, unpaired, Tukey's q at the Welch df (Games-Howell);
+    * ``dunnett_best``: paired t of every config against the *observed* best, one-sided,
+      Bonferroni over k - 1 (Dunnett's family, which ignores that the best was picked);
+    * ``hsu_mcb``: Hsu's MCB subset (this module's ``mcb_best``): a config out when some config
+      beats it at level / (k - 1); it bounds the chance of losing *the* best, not every tied best;
+    * ``wilcoxon_pruner``: Optuna's WilcoxonPruner rule: prune a config when the one-sided Wilcoxon
+      signed-rank test against the observed best over the shared seeds gives p < 0.1, no correction;
+    * ``f_race``: Friedman's test over configs with seeds as blocks at 0.05, then configs whose rank
+      sum exceeds the best's by the Conover post-hoc critical difference (Birattari's F-race).
+    """
+    rows = np.flatnonzero(_taking_part(x))
+    y = x[rows]
+    k = len(rows)
+    out = {}
+    out["round1"] = not round1.compare(y, pvalues=False).could_be_best.all()
+    n = np.isfinite(y).sum(axis=1)
+    means = np.nanmean(y, axis=1)
+    var = np.nanvar(y, axis=1, ddof=1) / n
+    se = np.sqrt(var[:, None] + var[None, :])
+    df = (var[:, None] + var[None, :]) ** 2 / (var[:, None] ** 2 / (n[:, None] - 1) + var[None, :] ** 2 / (n[None, :] - 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = (means[:, None] - means[None, :]) / se
+    flagged = False
+    for i in range(k):
+        for j in range(k):
+            if i != j and t[i, j] > 0:
+                crit = stats.t.ppf(1 - LEVEL / 2, df[i, j]) if k == 2 else _tukey(k, math.floor(df[i, j] * 2) / 2)
+                flagged |= bool(t[i, j] > crit)
+        if flagged:
+            break
+    out["games_howell"] = flagged
+    result = compare(y)
+    out["hsu_mcb"] = not result.mcb_best.all()
+    best = int(np.argmin(means))
+    dunnett = wilcoxon = False
+    for i in range(k):
+        if i == best:
+            continue
+        both = np.isfinite(y[i]) & np.isfinite(y[best])
+        d = y[i, both] - y[best, both]
+        if len(d) >= 2 and d.std(ddof=1) > 0:
+            p_t = stats.t.sf(d.mean() / (d.std(ddof=1) / math.sqrt(len(d))), len(d) - 1)
+            dunnett |= bool(p_t * (k - 1) <= LEVEL)
+        if len(d) >= 1 and np.any(d != 0):
+            wilcoxon |= bool(stats.wilcoxon(d, alternative="greater").pvalue < 0.1)
+    out["dunnett_best"], out["wilcoxon_pruner"] = dunnett, wilcoxon
+    complete = y[:, np.isfinite(y).all(axis=0)]
+    race = False
+    if k >= 3 and complete.shape[1] >= 2:
+        friedman = stats.friedmanchisquare(*complete)
+        if friedman.pvalue <= LEVEL:
+            blocks = complete.shape[1]
+            ranks = stats.rankdata(complete, axis=0)
+            sums = ranks.sum(axis=1)
+            a = (ranks**2).sum()
+            c = blocks * k * (k + 1) ** 2 / 4
+            denom = (2 * blocks * (a - c) * (1 - friedman.statistic / (blocks * (k - 1)))) / ((blocks - 1) * (k - 1))
+            critical = stats.t.ppf(1 - LEVEL / 2, (blocks - 1) * (k - 1)) * math.sqrt(max(denom, 0.0))
+            race = bool((sums - sums.min() > critical).any())
+    out["f_race"] = race
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _tukey(configs: int, df: float) -> float:
+    return studentized_range_isf(LEVEL, configs, max(df, 0.5)) / math.sqrt(2)
+
+
+ANCHORS = ("round1", "games_howell", "dunnett_best", "hsu_mcb", "wilcoxon_pruner", "f_race")
+
+
+def false_positives(name: str, configs: int, seeds: int, draws: int, rng: np.random.Generator,
+                    anchors: bool = False) -> dict:
+    """All configs equal: the share of studies in which any is flagged worse (nominal <= 0.05)."""
+    kwargs = SCENARIOS[name]
+    flagged, consistent = 0, 0
+    anchor_counts = dict.fromkeys(ANCHORS, 0)
+    for _ in range(draws):
+        x = scenario(rng, np.zeros(configs), seeds, **kwargs)
+        result = compare(x)
+        part = result.comparable
+        flagged += not result.could_be_best[part].all()
+        consistent += bool((result.could_be_best[part] == (result.p_worse[part] > LEVEL)).all())
+        if anchors and part.sum() >= 2:
+            for key, value in anchor_flags(x).items():
+                anchor_counts[key] += value
+    row = {"scenario": name, "configs": configs, "seeds": seeds, "draws": draws,
+           "false_positive_rate": flagged / draws, "se": mc_error(flagged / draws, draws),
+           "p_consistent": consistent / draws}
+    if anchors:
+        row.update({f"anchor_{key}": value / draws for key, value in anchor_counts.items()})
+    return row
+
+
+def equivalence_error(name: str, configs: int, seeds: int, draws: int, rng: np.random.Generator,
+                      margin: float = 1.0) -> dict:
+    """Config 0 the true best and the largest; every other config exactly ``margin`` worse (and
+    simpler). The verdict names the simplest equivalent config with the *observed* best as the
+    reference: an error whenever any of the worse configs is called equivalent. Round 1's TOST
+    against the observed best on the same studies, for comparison."""
+    kwargs = SCENARIOS[name]
+    mu = np.r_[0.0, np.full(configs - 1, margin)]
+    wrong = old_wrong = best_equivalent = 0
+    for _ in range(draws):
+        x = scenario(rng, mu, seeds, **kwargs)
+        result = compare(x, margin=margin)
+        wrong += bool(result.equivalent_to_best[1:].any())
+        best_equivalent += bool(result.equivalent_to_best[0])
+        old = round1.compare(x, margin=margin, pvalues=False)  # observed best as reference
+        old_wrong += bool(np.delete(old.equivalent_to_best, 0).any()) if old.best != 0 else \
+            bool(old.equivalent_to_best[1:].any())
+    return {"scenario": name, "configs": configs, "seeds": seeds, "margin_sd": margin, "draws": draws,
+            "equivalence_error": wrong / draws, "se": mc_error(wrong / draws, draws),
+            "round1_equivalence_error": old_wrong / draws, "best_called_equivalent": best_equivalent / draws}
+
+
+def equal_called_equivalent(draws: int, rng: np.random.Generator, seeds: int = 10, margin: float = 1.0,
+                            rho: float = 0.5) -> dict:
+    """Two truly equal configs: how often both are called equivalent to the best (goal >= 0.6)."""
+    both = sum(bool(compare(scenario(rng, np.zeros(2), seeds, rho=rho), margin=margin).equivalent_to_best.all())
+               for _ in range(draws))
+    return {"configs": 2, "seeds": seeds, "rho": rho, "margin_sd": margin, "draws": draws,
+            "called_equivalent": both / draws, "se": mc_error(both / draws, draws)}
+
+
+def power_1sd(draws: int, rng: np.random.Generator, configs: int = 10, seeds: int = 5, rho: float = 0.5,
+              name: str = "iid") -> dict:
+    """The top two configs one seed sd apart, the others 4 sd and more behind: how often the
+    second is flagged worse, by this module and by round 1 on the same studies."""
+    mu = np.r_[0.0, 1.0, 5.0 + np.arange(configs - 2)]
+    ours = old = 0
+    for _ in range(draws):
+        x = scenario(rng, mu, seeds, rho=rho, **SCENARIOS[name])
+        ours += not compare(x).could_be_best[1]
+        old += not round1.compare(x, pvalues=False).could_be_best[1]
+    return {"configs": configs, "seeds": seeds, "rho": rho, "scenario": name, "draws": draws, "power": ours / draws,
+            "round1_power": old / draws, "se": mc_error(ours / draws, draws)}
+
+
+def reliability(draws: int, rng: np.random.Generator, configs: int = 5, seeds: int = 3, spread: float = 0.5) -> list[dict]:
+    """prob_best against how often the config is truly the best: means drawn N(0, spread^2) per study."""
+    edges = np.array([0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.99, 1.0001])
+    said = [[] for _ in range(len(edges) - 1)]
+    truly = [[] for _ in range(len(edges) - 1)]
+    for _ in range(draws):
+        mu = rng.normal(0, spread, configs)
+        shares = prob_best(scenario(rng, mu, seeds), n_boot=400, seed=int(rng.integers(1 << 30)))
+        best = int(np.argmin(mu))
+        for i, share in enumerate(shares):
+            b = int(np.searchsorted(edges, share, side="right") - 1)
+            said[b].append(share)
+            truly[b].append(i == best)
+    return [{"low": float(edges[b]), "high": float(min(edges[b + 1], 1.0)), "configs_in_bin": len(said[b]),
+             "mean_prob_best": float(np.mean(said[b])) if said[b] else math.nan,
+             "truly_best": float(np.mean(truly[b])) if truly[b] else math.nan,
+             "se": mc_error(float(np.mean(truly[b])), len(truly[b])) if truly[b] else math.nan,
+             "configs": configs, "seeds": seeds} for b in range(len(edges) - 1)]
+
+
+QUICK_FP = [("noisy 20% 3x", 20, 5), ("noisy 20% 3x", 50, 3), ("noisy 20% 3x", 100, 3), ("noisy 50% 5x", 10, 3),
+            ("noisy one 3x", 3, 3), ("clusters 0.9/0.3", 30, 3), ("clusters 0.9/0.3", 10, 3),
+            ("loadings U(0,2)", 20, 5), ("bad seed", 50, 3), ("lognormal", 20, 3), ("t3", 20, 3),
+            ("missing 20%", 20, 5), ("iid", 10, 5)]
+QUICK_EQ = [("iid", 2, 3), ("iid", 5, 5), ("iid", 10, 3), ("noisy 20% 3x", 10, 5), ("clusters 0.9/0.3", 10, 3)]
+
+
+def quick21(draws: int, rng: np.random.Generator) -> tuple[list[dict], dict]:
+    rows = []
+    for name, configs, seeds in QUICK_FP:
+        rows.append(false_positives(name, configs, seeds, draws if configs < 50 else draws // 2, rng))
+        print(_fmt(rows[-1]), flush=True)
+    for name, configs, seeds in QUICK_EQ:
+        rows.append(equivalence_error(name, configs, seeds, draws, rng))
+        print(_fmt(rows[-1]), flush=True)
+    power = power_1sd(draws, rng)
+    equal = equal_called_equivalent(draws, rng)
+    print(_fmt(power), flush=True)
+    print(_fmt(equal), flush=True)
+    rows += [power, equal]
+    worst = {"false_positive_rate": max(r["false_positive_rate"] for r in rows if "false_positive_rate" in r),
+             "equivalence_error": max(r["equivalence_error"] for r in rows if "equivalence_error" in r),
+             "power_1sd": power["power"], "equal_called_equivalent": equal["called_equivalent"]}
+    return rows, worst
+
+
+def full21(draws: int, rng: np.random.Generator) -> dict:
+    """Every issue-21 scenario at 2-100 configs x 3-20 seeds, the anchors on a subset."""
+    report: dict = {"false_positives": [], "equivalence": [], "power_1sd": [], "equal_equivalent": [],
+                    "reliability": [], "seeds_needed_skewed": []}
+    for name in SCENARIOS:
+        for configs, seeds in product((2, 5, 20, 100), (3, 5, 10, 20)):
+            if name in ("noisy 20% 3x", "noisy 50% 5x", "clusters 0.9/0.3") and configs == 2:
+                continue
+            d = draws if configs < 100 else draws // 4
+            anchors = configs <= 20 and seeds in (3, 10)
+            row = false_positives(name, configs, seeds, d, rng, anchors=anchors)
+            report["false_positives"].append(row)
+            print(_fmt(row), flush=True)
+    for name in ("iid", "noisy 20% 3x", "clusters 0.9/0.3", "lognormal", "missing 20%"):
+        for configs, seeds in product((2, 5, 10), (3, 5, 10)):
+            if name != "iid" and configs == 2:
+                continue
+            row = equivalence_error(name, configs, seeds, draws, rng)
+            report["equivalence"].append(row)
+            print(_fmt(row), flush=True)
+    for seeds in (3, 5, 10, 20):
+        for name in ("iid", "noisy 20% 3x"):
+            row = power_1sd(draws, rng, seeds=seeds, name=name)
+            report["power_1sd"].append(row)
+            print(_fmt(row), flush=True)
+    for seeds in (5, 10, 20):
+        row = equal_called_equivalent(draws, rng, seeds=seeds)
+        report["equal_equivalent"].append(row)
+        print(_fmt(row), flush=True)
+    for seeds in (3, 5, 10):
+        report["reliability"] += reliability(draws // 2, rng, seeds=seeds)
+    for configs, seeds in product((2, 5), (3, 5, 10)):
+        for kind in ("normal", "lognormal"):
+            row = seeds_accuracy(configs, seeds, 0.5, draws // 4, rng, kind=kind)
+            report["seeds_needed_skewed"].append(row)
+            print(_fmt(row), flush=True)
+    return report
+
+
 def quick(draws: int, rng: np.random.Generator) -> tuple[list[dict], dict]:
     rows = [calibration(configs, seeds, kind, rho, draws, rng)
             for (configs, seeds), kind, rho in product([(2, 3), (5, 5), (20, 3), (50, 5)], ("normal", "heavy", "skewed"),
@@ -203,7 +492,7 @@ def quick(draws: int, rng: np.random.Generator) -> tuple[list[dict], dict]:
 def full(draws: int, rng: np.random.Generator) -> dict:
     report: dict = {"calibration": [], "power": [], "seeds_needed": [], "equivalence": []}
     for configs, seeds in product((2, 5, 10, 20, 50), (3, 5, 10, 20)):
-        for kind, rho in product(("normal", "heavy", "skewed"), (0.0, 0.5, 0.8)):
+        for kind, rho in product(("normal", "heavy", "skewed", "lognormal"), (0.0, 0.5, 0.8)):
             old = kind == "normal" and rho == 0.0
             row = calibration(configs, seeds, kind, rho, draws if configs < 50 else draws // 2, rng, old=old)
             report["calibration"].append(row)
@@ -226,7 +515,8 @@ def tables(report: dict) -> str:
     """The markdown tables of docs/statistics.md from a saved ``--json`` report."""
     calib = report["calibration"]
     out = []
-    cases = [(k, rho) for k in ("normal", "heavy", "skewed") for rho in (0.0, 0.5, 0.8)]
+    cases = [(k, rho) for k in ("normal", "heavy", "skewed", "lognormal") for rho in (0.0, 0.5, 0.8)
+             if any((r["noise"], r["rho"]) == (k, rho) for r in calib)]
     head = " | ".join(f"{k} {rho:g}" for k, rho in cases)
     for key, title in (("false_positive_rate", "False-positive rate (all configs equal; nominal 0.05)"),
                        ("partial_false_positive_rate", "Partial false-positive rate (half tied best, half 3 sd "
@@ -286,15 +576,22 @@ def main() -> None:
         rows, worst = quick(args.draws or 1500, rng)
         for row in rows:
             print(_fmt(row))
-        report = {"calibration": rows, "worst": worst}
+        rows21, worst21 = quick21(args.draws or 1000, rng)
+        report = {"calibration": rows, "issue21": rows21, "worst": {**worst, **worst21}}
     else:
         report = full(args.draws or 2000, rng)
+        report.update(full21(args.draws or 2000, rng))
         calib = report["calibration"]
         worst = {"false_positive_rate": max(max(r["false_positive_rate"], np.nan_to_num(r["partial_false_positive_rate"]))
                                             for r in calib),
                  "best_excluded_rate": max(r["best_excluded_rate"] for r in calib),
                  "coverage": min(r["coverage"] for r in calib)}
+        worst["false_positive_rate"] = max(worst["false_positive_rate"],
+                                           max(r["false_positive_rate"] for r in report["false_positives"]))
+        worst["equivalence_error"] = max(r["equivalence_error"] for r in report["equivalence"])
+        worst["power_1sd"] = next(r["power"] for r in report["power_1sd"] if r["seeds"] == 5 and r["scenario"] == "iid")
         report["worst"] = worst
+    worst = report["worst"]
     report["seconds"] = time.perf_counter() - started
     if args.json:
         import scipy
@@ -302,7 +599,8 @@ def main() -> None:
         report["machine"] = describe_machine(np, scipy)
         write_json(args.json, report)
     print(f"false_positive_rate={worst['false_positive_rate']:.3f} best_excluded_rate={worst['best_excluded_rate']:.3f} "
-          f"coverage={worst['coverage']:.3f}")
+          f"coverage={worst['coverage']:.3f} equivalence_error={worst['equivalence_error']:.3f} "
+          f"power_1sd={worst['power_1sd']:.3f}")
 
 
 if __name__ == "__main__":
