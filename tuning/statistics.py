@@ -347,10 +347,11 @@ def prior_variance(variances, df) -> tuple[float, float]:
     v, d = v[keep], d[keep]
     if len(v) == 0:
         return 0.0, math.inf
-    e = np.log(v) - special.digamma(d / 2) + np.log(d / 2)
+    values, where = np.unique(d, return_inverse=True)  # few distinct df: the special functions once each
+    e = np.log(v) - (special.digamma(values / 2) - np.log(values / 2))[where]
     if len(v) < 2:
         return float(np.exp(e.mean())), 0.0
-    excess = float(e.var(ddof=1) - special.polygamma(1, d / 2).mean())
+    excess = float(e.var(ddof=1) - special.polygamma(1, values / 2)[where].mean())
     if excess <= 0:
         return float(np.exp(e.mean())), math.inf
     d0 = 2 * _trigamma_inverse(excess)
@@ -425,6 +426,22 @@ def _pair_statistics(x: np.ndarray) -> dict:
         corr = (cross - sums * sums.T / shared) / np.sqrt(own * own.T)
     return {"finite": finite, "n": n, "means": means, "var": var, "shared": shared, "diff_mean": diff_mean,
             "diff_var": diff_var, "corr": corr}
+
+
+def _smallest_one_sided_p(t: np.ndarray, df: np.ndarray, both: np.ndarray) -> np.ndarray:
+    """Per row, the smallest one-sided p that the row is worse than some column: per distinct df
+    only the row's largest t needs its tail (a million pairs otherwise cost a second)."""
+    raw = np.ones(t.shape[0])
+    values = np.unique(df[both])
+    if len(values) > 64:  # unpaired Welch df are continuous: every tail
+        tails = np.ones_like(t)
+        tails[both] = special.stdtr(df[both], -t[both])
+        return tails.min(axis=1) if t.shape[0] else raw
+    for value in values:
+        largest = np.where(both & (df == value), t, -np.inf).max(axis=1)
+        have = np.isfinite(largest) | (largest == np.inf)
+        raw[have] = np.minimum(raw[have], special.stdtr(value, -largest[have]))
+    return raw
 
 
 def _holm_over_configs(raw: np.ndarray, rows: np.ndarray, step_down: bool) -> np.ndarray:
@@ -515,9 +532,7 @@ def compare(scores, *, margin: float | None = None, level: float = LEVEL, best: 
     t = np.where(both, t, -np.inf)
     df = np.where(both, np.maximum(df, 1e-3), 1.0)
     # one-sided p that the row is worse than the column; the smallest per row
-    one_sided = stats.t.sf(t, df)
-    one_sided = np.where(both, one_sided, 1.0)
-    raw = one_sided.min(axis=1) if k_all else np.ones(0)
+    raw = _smallest_one_sided_p(t, df, both)
     p_worse = np.full(k_all, np.nan)
     if k >= 2:
         p_worse[rows] = _holm_over_configs(raw, rows, step_down)[rows]
@@ -532,7 +547,8 @@ def compare(scores, *, margin: float | None = None, level: float = LEVEL, best: 
     upper_bound = np.full(k_all, np.nan)
     if k >= 2:
         with np.errstate(invalid="ignore"):
-            d = stats.t.isf(level / (k - 1), df)
+            values, where = np.unique(df, return_inverse=True)  # few distinct df: one quantile each
+            d = stats.t.isf(level / (k - 1), values)[where].reshape(df.shape)
             reach = np.where(mcb[None, :] & both, difference + d * se, -np.inf)
         top = reach.max(axis=1)
         upper_bound[rows] = np.maximum(0.0, np.where(np.isnan(top), np.inf, top))[rows]

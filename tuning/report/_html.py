@@ -74,7 +74,7 @@ def summary_rows(summary: pd.DataFrame, params: list[str], aggregate: str = "mea
                       ("worse", "worse", "some config is better beyond seed noise"), few)
         paired = _flag(rec["paired"], ("paired", "na-off", "compared with the best on the seeds both have"),
                        ("unpaired", "na-off", "shares fewer than 2 seeds with the best"), few)
-        equivalent = _flag(rec["equivalent_to_best"], ("equivalent", "tie", "within the margin of the best (TOST)"),
+        equivalent = _flag(rec["equivalent_to_best"], ("equivalent", "tie", "within the margin of the true best at level 0.05 (Hsu's comparisons with the best)"),
                            ("not shown", "na-off", "not shown to be within the margin of the best"), few)
         # A config whose fits all failed before training (its builder raised) has no diagnosis: NaN.
         label = rec.get("diagnosis") if isinstance(rec.get("diagnosis"), str) else None
