@@ -600,3 +600,27 @@ def test_extrapolation_on_the_corpus_cut_at_half_is_unbiased_and_its_interval_co
     coverage = np.mean((real >= low) & (real <= high))
     assert 0.75 <= coverage <= 0.87, coverage  # calibrated here: 0.81 in-sample
     assert 0.45 <= np.mean(pred < real) <= 0.6  # no longer too low 82 % of the time
+
+
+def test_the_report_shows_each_configs_extrapolation_beside_its_label():
+    from tuning.report._html import gain_texts, summary_rows
+
+    train, val = (np.asarray(c) for c in good_curves())
+    runs = {("a", s): {"loss": (train * (1 + 0.01 * s)).tolist(), "val_loss": (val * (1 + 0.01 * s)).tolist()}
+            for s in range(2)}
+    fits = pd.DataFrame([{"config_key": "a", "seed": s, "status": "ok", "param_epochs": 60, "val_loss": val[-1],
+                          "error": None} for s in range(2)])
+    table = diagnose_study(Results("s", fits, pd.DataFrame(), runs, {}, "val_loss", "minimize", {}))
+    texts = gain_texts(table)
+    assert re.fullmatch(r"another 60 epochs would (lower|raise) the loss by about [\d.]+ % \(80 % interval .+ %\)",
+                        texts["a"]), texts
+    summary = pd.DataFrame([{"config_key": "a", "diagnosis": GOOD_FIT, "diagnosis_evidence": "e",
+                             "diagnosis_suggestion": "s"}])
+    for column in ("rank", "n_seeds", "n_failed", "divergence_rate", "mean", "std", "ci95_low", "ci95_high",
+                   "aggregate", "aggregate_low", "aggregate_high", "could_be_best", "prob_best", "p_vs_best", "paired",
+                   "seed_corr", "equivalent_to_best", "trainable_weights", "skill_vs_baseline", "fit_seconds",
+                   "status"):
+        summary[column] = None
+    headers, rows = summary_rows(summary, [], gains=texts)
+    cell = rows[0][headers.index("diagnosis")]
+    assert cell["text"] == GOOD_FIT and cell["note"] == texts["a"]

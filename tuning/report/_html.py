@@ -59,8 +59,29 @@ def _flag(value: Any, yes: tuple[str, str, str], no: tuple[str, str, str], missi
     return cell(None, text="n/a", badge="na", title=missing)
 
 
-def summary_rows(summary: pd.DataFrame, params: list[str], aggregate: str = "mean") -> tuple[list[str], list[list[dict]]]:
-    """Headers and cells of the per-config table, best first (the order summary_table gives)."""
+def gain_texts(diagnosis: pd.DataFrame | None) -> dict[str, str]:
+    """config_key -> "about 12 % lower after another 100 epochs (80 % interval 5-20 %)", from the
+    extrapolation of each config's seed-mean curve (:func:`tuning.extrapolated_gain`)."""
+    from tuning.analysis.diagnose import Gain
+
+    if diagnosis is None or diagnosis.empty or "gain_2x" not in diagnosis.columns:
+        return {}
+    texts = {}
+    for rec in diagnosis[diagnosis["scope"] == "config"].to_dict("records"):
+        gain, epochs = _plain(rec.get("gain_2x")), _plain(rec.get("epochs"))
+        if isinstance(gain, float) and epochs:
+            found = Gain(gain, float(rec["gain_low"]), float(rec["gain_high"]), int(epochs))
+            texts[str(rec["config_key"])] = found.text().replace("would lower it by", "would lower the loss by") \
+                .replace("would raise it by", "would raise the loss by")
+    return texts
+
+
+def summary_rows(summary: pd.DataFrame, params: list[str], aggregate: str = "mean",
+                 gains: dict[str, str] | None = None) -> tuple[list[str], list[list[dict]]]:
+    """Headers and cells of the per-config table, best first (the order summary_table gives).
+
+    ``gains``: config_key -> its extrapolation (:func:`gain_texts`), shown beside the diagnosis.
+    """
     headers = ["rank", "config", *[p.removeprefix("param_") for p in params], "seeds", "failed", "diverged",
                "mean", "std", "95 % CI", f"aggregate ({aggregate})", "its 95 % interval", "could be best", "P(best)",
                "p worse", "paired", "seed corr", "equivalent", "weights", "skill vs naive", "baseline", "diagnosis", "fit s",
@@ -82,6 +103,7 @@ def summary_rows(summary: pd.DataFrame, params: list[str], aggregate: str = "mea
                              if isinstance(x, str) and x)
         diagnosis = cell(None, text=label or "–", badge=("diag-" + label.replace(" ", "-")) if label else None,
                          title=evidence or None)
+        diagnosis["note"] = (gains or {}).get(str(rec["config_key"])) if label else None
         ci = cell(rec["ci95_low"], text=f"[{fmt(rec['ci95_low'])}, {fmt(rec['ci95_high'])}]")
         interval = cell(rec["aggregate_low"], text=f"[{fmt(rec['aggregate_low'])}, {fmt(rec['aggregate_high'])}]")
         rows.append([cell(rec["rank"]), cell(None, text=str(rec["config_key"])), *[cell(rec[p]) for p in params],
@@ -98,7 +120,7 @@ def frame_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[dict]]]:
     return list(map(str, frame.columns)), [[cell(_plain(v)) for v in rec] for rec in frame.itertuples(index=False)]
 
 
-def best_config(summary: pd.DataFrame, params: list[str]) -> dict | None:
+def best_config(summary: pd.DataFrame, params: list[str], gains: dict[str, str] | None = None) -> dict | None:
     """The rank-1 config: its settings, mean ± std and 95 % interval over seeds."""
     ranked = summary[summary["rank"].notna()]
     if ranked.empty:
@@ -107,7 +129,7 @@ def best_config(summary: pd.DataFrame, params: list[str]) -> dict | None:
     return {"config_key": rec["config_key"], "settings": [(p.removeprefix("param_"), fmt(rec[p])) for p in params],
             "mean": fmt(rec["mean"]), "std": fmt(rec["std"]), "ci_low": fmt(rec["ci95_low"]),
             "ci_high": fmt(rec["ci95_high"]), "n_seeds": rec["n_seeds"], "diagnosis": rec.get("diagnosis"),
-            "evidence": rec.get("diagnosis_evidence")}
+            "evidence": rec.get("diagnosis_evidence"), "gain": (gains or {}).get(str(rec["config_key"]))}
 
 
 def baseline_context(results) -> dict[str, Any]:
@@ -137,6 +159,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
     selected = select(results, margin=margin)
     tables = analysis_tables(results, selected=selected)
     summary = tables["summary"]
+    gains = gain_texts(tables.get("diagnosis"))
     trials = read_trials(store, study)
     numbers = trial_numbers(trials)
     reading = verdict(results, selected, storage=store.url, trial_numbers=numbers)
@@ -158,8 +181,8 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
         "counts": {s.value: sum(1 for t in trials if t["status"] == s)
                    for s in (TrialStatus.COMPLETE, TrialStatus.RUNNING, TrialStatus.FAILED)},
         "spec_text": yaml.safe_dump(results.spec, sort_keys=True, allow_unicode=True),
-        "best": best_config(summary, params) if len(summary) else None,
-        "summary": summary_rows(summary, params, objective.get("aggregate") or "mean"),
+        "best": best_config(summary, params, gains) if len(summary) else None,
+        "summary": summary_rows(summary, params, objective.get("aggregate") or "mean", gains),
         "marginals": frame_rows(tables["marginals"]), "verdict": reading.lines,
         "plots": plots, "warnings": reading.warnings, **baseline_context(results),
         "failed_trials": [{"number": t["number"], "reason": t.get("fail_reason") or "(no reason recorded)",
