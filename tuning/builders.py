@@ -6,8 +6,11 @@ directory, like ``problem.params.path``) names a function ``build(config, proble
 Keras model. ``config`` is the trial's config as a plain dict (the searched values, ``model.params``
 and the compile settings the spec sets; not the fit's ``epochs``/``batch_size``, which ``tuning``
 applies); ``problem`` a :class:`ProblemInfo` (input and output shapes, task,
-number of classes), readable as attributes or as a mapping. ``tuning`` compiles the model with
-the config's optimizer, learning rate and the task's loss unless the builder compiled it.
+number of classes, the labels' loss), readable as attributes or as a mapping. The model is fed the
+labels as the user gave them (integer class labels stay class indices); ``tuning`` compiles it
+with the config's optimizer, learning rate and the labels' loss (:func:`fitting_loss`) unless the
+builder compiled it, and refuses an output layer or a crossentropy that does not fit the labels
+(:func:`check_model`, :func:`check_loss`) in one line that says which fits.
 
 With ``style: kerastuner`` the function is KerasTuner's ``build(hp)``, unchanged: ``hp`` is a
 ``keras_tuner.HyperParameters`` whose values are the config's, so ``hp.Int``/``Float``/``Choice``/

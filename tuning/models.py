@@ -49,7 +49,9 @@ because fit settings belong to the evaluator):
     Your own model instead of a family: see :mod:`tuning.builders`; :func:`build_model` calls it
     and compiles what it returns unless it came compiled.
 
-Heads: regression is linear, binary sigmoid, multiclass softmax. Vector targets read the last
+Heads: regression is linear, binary sigmoid, multiclass softmax. The loss is the labels'
+(``problem.loss``): ``sparse_categorical_crossentropy`` for integer class labels (fed as given),
+``categorical_crossentropy`` for one-hot rows, ``binary_crossentropy`` for 0/1. Vector targets read the last
 recurrent state; per-step targets (as many output steps as input steps) put a TimeDistributed
 Dense on the full sequence. ``encoder_decoder`` on a vector regression target of length H decodes
 H steps of one value and reshapes them to (H,), so it can forecast multi-step horizons.
@@ -202,8 +204,10 @@ def _from_builder(config: dict, problem: Problem) -> keras.Model:
 def try_builder(config: dict, problem: Problem) -> list[str]:
     """Build the config's builder once (before any fit) and return the metrics its model reports.
 
-    This is where a builder that does not import, raises, or returns no Keras model (``None``)
-    stops the study in one line, before the store is touched. The metric names (``auc``,
+    This is where a builder that does not import, raises, returns no Keras model (``None``), or a
+    model that does not fit the labels (an output layer of another width, a crossentropy of the
+    other label form: the message says which fits) stops the study in one line, before the store
+    is touched. The metric names (``auc``,
     ``accuracy`` ...) come from evaluating the compiled model on a few validation samples, so
     the objective can be checked against what the fits will score.
 
