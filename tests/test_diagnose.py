@@ -624,3 +624,29 @@ def test_the_report_shows_each_configs_extrapolation_beside_its_label():
     headers, rows = summary_rows(summary, [], gains=texts)
     cell = rows[0][headers.index("diagnosis")]
     assert cell["text"] == GOOD_FIT and cell["note"] == texts["a"]
+
+
+# -- the fresh held-out set (issue 22): made after the method was frozen, scored once ---------------------
+
+FRESH = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh.json").read_text())["configs"]
+
+
+def test_fresh_set_has_every_label_and_its_measured_agreement_holds():
+    assert len(FRESH) == 20 and sum(len(c["fits"]) for c in FRESH) == 80
+    assert {c["truth"] for c in FRESH} == set(LABELS)
+    fit_hits = fits = config_hits = 0
+    for config in FRESH:
+        per_seed, whole = _diagnose(config)
+        config_hits += whole.label == config["truth"]
+        fits += len(per_seed)
+        fit_hits += sum(per_seed[f["seed"]].label == f["truth"] for f in config["fits"] if f["seed"] in per_seed)
+    # Measured once: 67/80 fits (0.84) and 18/20 configs (0.90), BELOW the issue's goals of 0.92 and
+    # 0.95 (docs/analysis.md). This guards the measured numbers; it does not claim the goal.
+    assert (fit_hits, fits, config_hits) == (67, 80, 18)
+
+
+def test_extrapolation_on_the_fresh_set_cut_at_half():
+    real, pred, low, high = _cut_at_half(FRESH)
+    assert len(real) == 68
+    assert abs(np.median(pred - real)) <= 0.03  # measured +0.001
+    assert 0.75 <= np.mean((real >= low) & (real <= high)) <= 0.92  # measured 0.88 (60/68)
