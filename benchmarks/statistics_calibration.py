@@ -547,6 +547,56 @@ def tables(report: dict) -> str:
     return "\n".join(out)
 
 
+def tables21(report: dict) -> str:
+    """The issue-21 tables of docs/statistics.md from a saved full ``--json`` report."""
+    out = []
+    rows = report.get("false_positives", [])
+    sizes = sorted({(r["configs"], r["seeds"]) for r in rows})
+    out += ["**Equal configs flagged worse, by scenario (nominal 0.05; goal <= 0.05 + 3 s.e.)**", "",
+            "| scenario | " + " | ".join(f"{c} x {n}" for c, n in sizes) + " | worst (± s.e.) |",
+            "|---|" + "---|" * (len(sizes) + 1)]
+    for name in SCENARIOS:
+        cells = {(r["configs"], r["seeds"]): r for r in rows if r["scenario"] == name}
+        if not cells:
+            continue
+        worst = max(cells.values(), key=lambda r: r["false_positive_rate"])
+        out.append(f"| {name} | " + " | ".join(f"{cells[z]['false_positive_rate']:.3f}" if z in cells else "–"
+                                               for z in sizes)
+                   + f" | {worst['false_positive_rate']:.3f} ± {worst['se']:.3f} |")
+    mean = float(np.mean([r["false_positive_rate"] for r in rows])) if rows else math.nan
+    out += ["", f"Mean over the {len(rows)} scenarios: {mean:.4f}; `could_be_best == (p_vs_best > 0.05)` in "
+            f"{np.mean([r['p_consistent'] for r in rows]):.4f} of the studies.", ""]
+    anchored = [r for r in rows if "anchor_round1" in r]
+    out += ["**The anchors on the same studies (share of all-equal studies with any config flagged or pruned)**", "",
+            "| scenario | configs x seeds | this module | " + " | ".join(ANCHORS) + " |",
+            "|---|---|---|" + "---|" * len(ANCHORS)]
+    for r in anchored:
+        out.append(f"| {r['scenario']} | {r['configs']} x {r['seeds']} | {r['false_positive_rate']:.3f} | "
+                   + " | ".join(f"{r['anchor_' + a]:.3f}" for a in ANCHORS) + " |")
+    out += ["", "**Equivalence error with the observed best as reference: every other config exactly a margin "
+            "(1 sd) worse (goal <= 0.05 + 3 s.e.)**", "",
+            "| scenario | configs | seeds | named a worse config (± s.e.) | round 1 (TOST vs observed best) | "
+            "true best called equivalent |", "|---|---|---|---|---|---|"]
+    out += [f"| {r['scenario']} | {r['configs']} | {r['seeds']} | {r['equivalence_error']:.3f} ± {r['se']:.3f} | "
+            f"{r['round1_equivalence_error']:.3f} | {r['best_called_equivalent']:.3f} |" for r in report.get("equivalence", [])]
+    out += ["", "**Power: the top two configs 1 seed sd apart (rho 0.5), the others 4 sd and more behind**", "",
+            "| configs | seeds | noise | this module (± s.e.) | round 1 |", "|---|---|---|---|---|"]
+    out += [f"| {r['configs']} | {r['seeds']} | {r['scenario']} | {r['power']:.3f} ± {r['se']:.3f} | "
+            f"{r['round1_power']:.3f} |" for r in report.get("power_1sd", [])]
+    out += ["", "**Two truly equal configs called equivalent (margin 1 sd, rho 0.5; goal >= 0.6)**", "",
+            "| seeds | both called equivalent |", "|---|---|"]
+    out += [f"| {r['seeds']} | {r['called_equivalent']:.3f} ± {r['se']:.3f} |" for r in report.get("equal_equivalent", [])]
+    out += ["", "**Reliability of prob_best (5 configs, means N(0, 0.5^2) per study, rho 0.5)**", "",
+            "| seeds | prob_best in | configs | mean prob_best | truly the best |", "|---|---|---|---|---|"]
+    out += [f"| {r['seeds']} | [{r['low']:.2f}, {r['high']:.2f}) | {r['configs_in_bin']} | {r['mean_prob_best']:.3f} | "
+            f"{r['truly_best']:.3f} ± {r['se']:.3f} |" for r in report.get("reliability", []) if r["configs_in_bin"]]
+    out += ["", "**Seeds needed under log-normal seed scores: the power the suggestion achieves (target 0.80)**", "",
+            "| configs | first seeds | noise | median suggested | achieved power |", "|---|---|---|---|---|"]
+    out += [f"| {r['configs']} | {r['first_seeds']} | {r['noise']} | {r['median_suggested']:g} | "
+            f"{r['achieved_power']:.3f} ± {r['achieved_se']:.3f} |" for r in report.get("seeds_needed_skewed", [])]
+    return "\n".join(out)
+
+
 def _fmt(row: dict) -> str:
     return "  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
 
@@ -564,7 +614,10 @@ def main() -> None:
     if args.tables:
         import json
 
-        print(tables(json.loads(args.tables.read_text())))
+        saved = json.loads(args.tables.read_text())
+        print(tables(saved))
+        print()
+        print(tables21(saved))
         return
     if args.unequal:
         for configs, seeds, rho in product((2, 5, 20), (3, 5, 10), (0.0, 0.8)):
