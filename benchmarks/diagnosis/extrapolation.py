@@ -98,7 +98,10 @@ def main() -> None:
             print(f"{path.name}: missing")
             continue
         r = evaluate(json.loads(path.read_text())["configs"], args.curve)
-        ci = lambda key: f"[{r[key + '_ci'][0]:.3f}, {r[key + '_ci'][1]:.3f}]"  # noqa: E731
+
+        def ci(key: str, r: dict = r) -> str:
+            return f"[{r[key + '_ci'][0]:.3f}, {r[key + '_ci'][1]:.3f}]"
+
         print(f"{path.name}, {args.curve} curves cut at half: {r['n']} curves; real gain median {r['median_real']:.3f}, "
               f"predicted {r['median_pred']:.3f}; predicted too low on {r['too_low']:.0%}")
         print(f"  median error {r['median_error']:+.3f} {ci('median_error')}, median |error| "

@@ -10,6 +10,10 @@ half, each agreement's 95 % Wilson interval, the cases it got wrong, and one las
 Thresholds may be chosen on ``--half tune`` only; the claim is ``--half heldout`` (the default).
 
     python benchmarks/diagnosis/score.py [--half heldout|tune|all] [--wrong]
+
+The claim of round 2 (issue 22) is the fresh set, made after the method was frozen:
+
+    python benchmarks/diagnosis/score.py --corpus tests/data/diagnosis_fresh.json --half all
 """
 
 from __future__ import annotations

@@ -24,15 +24,19 @@ The rules, in the order they are tried (the first that fires wins):
 2. fewer than ``min_epochs`` epochs -> underfit ("too few epochs to judge");
 3. the train loss blows up or thrashes: it ends far above its minimum, measured against what it
    had improved -> unstable;
-4. the val loss ends clearly above a minimum reached earlier while train kept falling -> overfit
-   (unless early stopping restored the best epoch: then the rise is what it stopped), or val
-   stalls while train still falls and val/train >= ``gap_ratio`` -> overfit;
-5. the loss is still falling (by shape), is flat, or stays close to the naive baseline -> underfit;
+4. the val loss stalls or rises while train keeps falling and the val/train gap widens, beyond
+   the noise -> overfit, whether or not early stopping cut the run (with restored weights the
+   curves are read up to the restored epoch: the patience epochs are what it stopped);
+5. the loss is still falling: the slope adds a share of the improvement so far, or the
+   extrapolation (:func:`extrapolated_gain`) lowers the current level by ``improving_gain`` ->
+   underfit (early-stopped runs too: the fix is more patience); flat, or close to the naive
+   baseline -> underfit;
 6. otherwise good fit.
 
 A config's label (:func:`diagnose_config`) comes from its seeds: divergence of any seed, seeds
 that disagree by more than their own noise explains, else the majority of the seeds' labels.
-Curves are losses (lower is better, not negative). Nothing here imports TensorFlow: reading a
+Curves are losses (lower is better, not negative): a score or a negative curve is refused in
+one line (``ValueError``). Nothing here imports TensorFlow: reading a
 study's curves must work where no backend is installed.
 """
 
@@ -112,6 +116,11 @@ class Thresholds:
         seeds_share: see ``seeds_ratio``.
         unstable_share: this share of a config's seeds unstable -> the config is unstable.
         high_loss: val loss at 0.9x the naive baseline's or worse -> underfit (baseline known).
+        improving_gain, improving_visible: or still improving when another run as long would lower
+            the current level by 10 % (extrapolated) and that drop is 5 % of the improvement.
+        stall_val_fall, stall_train_fall, stall_gap_growth: overfit when over the second half of
+            the run val fell < 10 % of its level while train fell >= 20 % (3 s.e.) and val/train
+            grew >= 30 %.
 
     Changed from the first version: ``improving_drop`` (a fixed 5 % over the tail) became
     ``improving_share``; ``seeds_cv`` (std/mean of final scores) became ``seeds_ratio`` and
@@ -156,7 +165,8 @@ class Diagnosis:
     ``tail_drop`` is how much the loss fell over the tail, as a share of its level there;
     ``still_improving`` is the tail slope continued for as many epochs again, as a share of the
     improvement so far; ``noise`` the epoch-to-epoch noise as a share of the level;
-    ``gain_2x`` the extrapolated fall of the loss if trained twice as long (share of its level);
+    ``gain_2x`` the extrapolated fall of the loss if trained twice as long (share of its level),
+    ``gain_low``/``gain_high`` its 80 % interval (for a config: of its seed-mean curve);
     ``agreement`` the share of seeds whose own label is the config's.
     """
 
@@ -468,12 +478,12 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
         patience: the run had early stopping with this patience; with ``restored`` (Keras's
             ``restore_best_weights``) the model kept is the best epoch's, so the epochs after it
             are not evidence of overfitting.
-        extrapolate: quote what twice the epochs would buy on a still-falling run
-            (:func:`extrapolated_gain`, a curve fit of ~3 ms; :func:`diagnose_study` does it once
-            per config rather than once per fit).
+        extrapolate: quote what twice the epochs would buy (:func:`extrapolated_gain`) in the
+            evidence and the ``gain_*`` fields; the still-falling rule reads it either way.
 
     Raises:
-        ValueError: both curves are empty (a fit that failed before its first epoch).
+        ValueError: both curves are empty (a fit that failed before its first epoch), or they are
+            not losses (negative values, or ``name`` is a score such as accuracy): one line.
     """
     th = thresholds
     t, v = _as_array(train), _as_array(val)
@@ -601,7 +611,7 @@ def _overfit(t: np.ndarray, v: np.ndarray, th: Thresholds, name: str, cut: bool)
     n = len(v)
     m, tr = _shape(v, th), _shape(t, th)
     significant = th.significance
-    upto = f" (up to the epoch early stopping restored)" if cut else ""
+    upto = " (up to the epoch early stopping restored)" if cut else ""
     last = f"the last {m.k} epochs"
     gap = m.level / tr.level if tr.level > 0 else math.inf
     gap_text = f"; gap {gap:.1f}x train" if gap < 100 else f"; gap {gap:,.0f}x train"
