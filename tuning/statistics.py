@@ -46,6 +46,10 @@ from scipy.interpolate import CubicSpline
 
 LEVEL = 0.05
 DF_PER_SEED = 4.0
+#: configs whose adjusted p is below this leave the step-down together (its p is then from that stage)
+P_FLOOR = 1e-6
+#: the step-down computes its tests afresh whenever 5 % of the configs have left, and at every step below this many
+FRESH_BELOW = 30
 POWER = 0.8
 DEFAULT_MARGIN = "5%"
 MAX_SEEDS = 1000
@@ -444,24 +448,40 @@ def _smallest_one_sided_p(t: np.ndarray, df: np.ndarray, both: np.ndarray) -> np
     return raw
 
 
-def _holm_over_configs(raw: np.ndarray, rows: np.ndarray, step_down: bool) -> np.ndarray:
-    """Adjusted p-values of "worse than some config" from each config's smallest one-sided p.
-
-    With m configs still in the running, a config is flagged when m (m - 1) times its smallest p
-    is at most the level (Bonferroni over the m (m - 1) ordered pairs among them); stepping down
-    as configs drop out, like Holm's procedure. The adjusted p is the smallest level at which the
-    config is flagged, so ``p <= level`` is exactly ``not could_be_best``.
-    """
-    k = len(rows)
-    out = np.ones(len(raw))
-    if k < 2:
-        return out
-    order = rows[np.argsort(raw[rows], kind="stable")]
-    m = k - np.arange(k) if step_down else np.full(k, k)
-    adjusted = np.minimum(1.0, m * (m - 1) * raw[order])
-    adjusted[m < 2] = 1.0  # the last one left is the best: never flagged
-    out[order] = np.maximum.accumulate(adjusted)
-    return out
+def _stage(p: dict, rows: np.ndarray) -> dict:
+    """The moderated tests among the configs ``rows`` (each with >= 2 seeds): the prior of the pair
+    variances and its degrees of freedom estimated from their pairs only, every pair's difference,
+    standard error, degrees of freedom, and each config's smallest one-sided p of being worse."""
+    sub = np.ix_(rows, rows)
+    m = len(rows)
+    n, var, shared = p["n"][rows], p["var"][rows], p["shared"][sub]
+    both = ~np.eye(m, dtype=bool)
+    pairable = both & (shared >= 2)
+    upper = np.triu(pairable, 1)
+    pair_df = np.where(pairable, shared - 1, 0.0)
+    diff_var = np.where(pairable, p["diff_var"][sub], 0.0)
+    df_paired = float(pair_df[upper].sum()) * 2 / m  # (m-1)(n-1) when every config has every seed
+    df_unpaired = float((n - 1).sum())
+    prior = prior_variance(diff_var[upper], pair_df[upper])
+    # seed effects shared by groups of configs (clusters) make the pairs' variances move together,
+    # so a pooled variance counts fewer independent seeds than its pairs suggest: at most
+    # DF_PER_SEED times a pair's own degrees of freedom (measured: docs/statistics.md)
+    cap = np.minimum(df_paired if df_paired > 0 else 1.0, DF_PER_SEED * np.maximum(pair_df, 1.0))
+    mod_var, mod_df = moderate(diff_var, pair_df, prior, cap)
+    cvar, cdf = moderate(var, n - 1, prior_variance(var, n - 1), df_unpaired if df_unpaired > 0 else 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a, b = cvar[:, None] / n[:, None], cvar[None, :] / n[None, :]
+        welch_df = (a + b) ** 2 / (a**2 / cdf[:, None] + b**2 / cdf[None, :])
+        means = p["means"][rows]
+        difference = np.where(pairable, p["diff_mean"][sub], means[:, None] - means[None, :])
+        se = np.where(pairable, np.sqrt(mod_var / shared), np.sqrt(a + b))
+        df = np.where(pairable, mod_df, np.where(np.isfinite(welch_df), welch_df, 1.0))
+        t = np.where(se > 0, difference / se,
+                     np.where(difference > 0, np.inf, np.where(difference < 0, -np.inf, 0.0)))
+    t = np.where(both, t, -np.inf)
+    df = np.where(both, np.maximum(df, 1e-3), np.nan)
+    return {"difference": np.where(both, difference, np.nan), "se": np.where(both, se, np.nan), "df": df,
+            "raw": _smallest_one_sided_p(t, np.where(both, df, 1.0), both), "prior": prior, "df_paired": df_paired}
 
 
 def compare(scores, *, margin: float | None = None, level: float = LEVEL, best: int | None = None,
@@ -504,40 +524,45 @@ def compare(scores, *, margin: float | None = None, level: float = LEVEL, best: 
     pairable = both & (shared >= 2)
     upper = np.triu(pairable, 1)
     pair_df = np.where(pairable, shared - 1, 0.0)
-    df_paired = float(pair_df[upper].sum()) * 2 / k if k else math.nan  # (k-1)(n-1) when all have all seeds
     sd_paired = math.sqrt(float((pair_df * np.where(pairable, p["diff_var"], 0.0))[upper].sum())
                           / float(pair_df[upper].sum())) \
         if pair_df[upper].sum() > 0 else math.nan
     df_unpaired = float((n[comparable] - 1).sum())
     sd_within = math.sqrt(float(((n - 1) * var)[comparable].sum()) / df_unpaired) if df_unpaired > 0 else math.nan
-    # moderated variances: of the per-seed differences of each pair, and of each config (unpaired)
-    prior = prior_variance(p["diff_var"][upper], pair_df[upper])
-    # seed effects shared by groups of configs (clusters) make the pairs' variances move together,
-    # so a pooled variance counts fewer independent seeds than its pairs suggest: at most
-    # DF_PER_SEED times a pair's own degrees of freedom (measured: docs/statistics.md)
-    cap = np.minimum(df_paired if df_paired > 0 else 1.0, DF_PER_SEED * np.maximum(pair_df, 1.0))
-    mod_var, mod_df = moderate(p["diff_var"], pair_df, prior, cap)
-    config_prior = prior_variance(var[comparable], n[comparable] - 1)
-    cvar, cdf = moderate(var, n - 1, config_prior, df_unpaired if df_unpaired > 0 else 1.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        se_paired = np.sqrt(mod_var / shared)
-        a, b = cvar[:, None] / n[:, None], cvar[None, :] / n[None, :]
-        se_unpaired = np.sqrt(a + b)
-        welch_df = (a + b) ** 2 / (a**2 / cdf[:, None] + b**2 / cdf[None, :])
-        difference = np.where(pairable, p["diff_mean"], means[:, None] - means[None, :])
-        se = np.where(pairable, se_paired, se_unpaired)
-        df = np.where(pairable, mod_df, np.where(np.isfinite(welch_df), welch_df, 1.0))
-        t = np.where(se > 0, difference / se,
-                     np.where(difference > 0, np.inf, np.where(difference < 0, -np.inf, 0.0)))
-    t = np.where(both, t, -np.inf)
-    df = np.where(both, np.maximum(df, 1e-3), 1.0)
-    # one-sided p that the row is worse than the column; the smallest per row
-    raw = _smallest_one_sided_p(t, df, both)
+    # every config that takes part: the pair matrices, Hsu's MCB and the equivalence bounds
+    stage = _stage(p, rows) if k else {"difference": np.empty((0, 0)), "se": np.empty((0, 0)), "df": np.empty((0, 0)),
+                                         "raw": np.ones(0), "prior": (math.nan, math.nan), "df_paired": math.nan}
+    difference, se, df = (np.full((k_all, k_all), np.nan) for _ in range(3))
+    for full, part in ((difference, stage["difference"]), (se, stage["se"]), (df, stage["df"])):
+        full[np.ix_(rows, rows)] = part
+    prior, df_paired = stage["prior"], stage["df_paired"]
+    raw = np.ones(k_all)
+    raw[rows] = stage["raw"]
+    # could be the best: step down, the tests computed afresh among the configs still in the
+    # running (at two configs, the pair's own paired t-test). Swept one level at a time so that
+    # p_worse is the smallest level that flags a config: could_be_best is p_worse > level exactly.
     p_worse = np.full(k_all, np.nan)
-    if k >= 2:
-        p_worse[rows] = _holm_over_configs(raw, rows, step_down)[rows]
-    elif k == 1:
-        p_worse[rows] = 1.0
+    p_worse[rows] = 1.0
+    running, left, raw_left, computed_at = 0.0, rows, stage["raw"], len(rows)
+    while len(left) >= 2:
+        m = len(left)
+        if m < computed_at and (m <= FRESH_BELOW or m <= 0.95 * computed_at):
+            raw_left, computed_at = _stage(p, left)["raw"], m  # afresh among those left (a pair: its own t)
+        adjusted = np.minimum(1.0, m * (m - 1) * raw_left)
+        out = adjusted <= max(running, P_FLOOR)  # far behind at any level used: out together (speed)
+        if out.any():
+            p_worse[left[out]] = np.maximum(running, adjusted[out])
+            running = max(running, float(adjusted[out].max()))
+        else:
+            running = float(adjusted.min())
+            if running >= 1.0:
+                break
+            out = adjusted <= running
+            p_worse[left[out]] = running
+        left, raw_left = left[~out], raw_left[~out]
+        if not step_down:
+            p_worse[left] = np.minimum(1.0, np.maximum(running, adjusted[~out]))
+            break
     could = comparable & ~(p_worse <= level)
     if best is None and k:
         best = int(rows[np.argmin(means[rows])])
@@ -547,7 +572,8 @@ def compare(scores, *, margin: float | None = None, level: float = LEVEL, best: 
     upper_bound = np.full(k_all, np.nan)
     if k >= 2:
         with np.errstate(invalid="ignore"):
-            values, where = np.unique(df, return_inverse=True)  # few distinct df: one quantile each
+            finite_df = np.where(both, df, 1.0)
+            values, where = np.unique(finite_df, return_inverse=True)  # few distinct df: one quantile each
             d = stats.t.isf(level / (k - 1), values)[where].reshape(df.shape)
             reach = np.where(mcb[None, :] & both, difference + d * se, -np.inf)
         top = reach.max(axis=1)
