@@ -47,9 +47,8 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _machine import describe_machine, write_json  # noqa: E402
-
 import _statistics_round1 as round1  # noqa: E402
+from _machine import describe_machine, write_json  # noqa: E402
 
 from tuning.statistics import compare, plan_seeds, prob_best, seeds_needed, studentized_range_isf  # noqa: E402
 

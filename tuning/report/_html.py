@@ -76,6 +76,11 @@ def gain_texts(diagnosis: pd.DataFrame | None) -> dict[str, str]:
     return texts
 
 
+#: What P(best) is not, next to every value (issue 21; measured in docs/statistics.md, "Reliability").
+PROB_BEST_NOTE = ("share of joint seed resamples in which this config is best: not a calibrated probability "
+                  "(with 3 seeds, configs given 0.95 or more were the true best about 80 % of the time)")
+
+
 def summary_rows(summary: pd.DataFrame, params: list[str], aggregate: str = "mean",
                  gains: dict[str, str] | None = None) -> tuple[list[str], list[list[dict]]]:
     """Headers and cells of the per-config table, best first (the order summary_table gives).
@@ -108,8 +113,10 @@ def summary_rows(summary: pd.DataFrame, params: list[str], aggregate: str = "mea
         interval = cell(rec["aggregate_low"], text=f"[{fmt(rec['aggregate_low'])}, {fmt(rec['aggregate_high'])}]")
         rows.append([cell(rec["rank"]), cell(None, text=str(rec["config_key"])), *[cell(rec[p]) for p in params],
                      cell(rec["n_seeds"]), cell(rec["n_failed"]), cell(rec["divergence_rate"]), cell(rec["mean"]),
-                     cell(rec["std"]), ci, cell(rec["aggregate"]), interval, could, cell(rec["prob_best"]),
-                     cell(rec["p_vs_best"]), paired, cell(rec["seed_corr"]), equivalent, cell(rec["trainable_weights"]),
+                     cell(rec["std"]), ci, cell(rec["aggregate"]), interval, could,
+                     cell(rec["prob_best"], title=PROB_BEST_NOTE),
+                     cell(rec["p_vs_best"], title="the smallest level at which this config would be shown worse"),
+                     paired, cell(rec["seed_corr"]), equivalent, cell(rec["trainable_weights"]),
                      cell(rec["skill_vs_baseline"]), cell(None, text=fmt(rec.get("baseline"))), diagnosis, cell(rec["fit_seconds"]),
                      cell(None, text=fmt(rec["status"]))])
     return headers, rows
