@@ -48,6 +48,7 @@ LEVEL = 0.05
 DF_PER_SEED = 4.0
 #: configs whose adjusted p is below this leave the step-down together (its p is then from that stage)
 P_FLOOR = 1e-6
+HETEROGENEITY_CONFIDENCE = 0.75
 #: the step-down computes its tests afresh whenever 5 % of the configs have left, and at every step below this many
 FRESH_BELOW = 30
 POWER = 0.8
@@ -343,9 +344,16 @@ def _trigamma_inverse(x: float) -> float:
     return y
 
 
-def prior_variance(variances, df) -> tuple[float, float]:
+def prior_variance(variances, df, items: int | None = None,
+                   confidence: float | None = None) -> tuple[float, float]:
     """The prior (``s0**2``, ``d0``) of moderated variances from sample variances with ``df`` degrees of
-    freedom each (Smyth 2004, the moment estimator of limma's ``fitFDist``; ``d0`` may be inf)."""
+    freedom each (Smyth 2004, the moment estimator of limma's ``fitFDist``; ``d0`` may be inf).
+
+    With ``items`` (how many independent variances they amount to), the spread of the log variances
+    is taken at its ``confidence`` upper confidence limit (chi-square, ``items - 1`` degrees of
+    freedom) before the part their own degrees of freedom explain is subtracted: a few configs'
+    pairs can look alike by chance, and pooling them then judges a noisy pair with a calm spread.
+    """
     v, d = np.asarray(variances, dtype=float), np.asarray(df, dtype=float)
     keep = (v > 0) & np.isfinite(v) & (d > 0)
     v, d = v[keep], d[keep]
@@ -355,11 +363,23 @@ def prior_variance(variances, df) -> tuple[float, float]:
     e = np.log(v) - (special.digamma(values / 2) - np.log(values / 2))[where]
     if len(v) < 2:
         return float(np.exp(e.mean())), 0.0
-    excess = float(e.var(ddof=1) - special.polygamma(1, values / 2)[where].mean())
-    if excess <= 0:
-        return float(np.exp(e.mean())), math.inf
-    d0 = 2 * _trigamma_inverse(excess)
-    return float(np.exp(e.mean() + special.digamma(d0 / 2) - math.log(d0 / 2))), d0
+    explained = float(special.polygamma(1, values / 2)[where].mean())
+    spread = float(e.var(ddof=1))
+
+    def fit(excess: float) -> tuple[float, float]:
+        if excess <= 0:
+            return float(np.exp(e.mean())), math.inf
+        d0 = 2 * _trigamma_inverse(excess)
+        return float(np.exp(e.mean() + special.digamma(d0 / 2) - math.log(d0 / 2))), d0
+
+    s0, d0 = fit(spread - explained)
+    if items is not None and items >= 2:
+        # less pooling (a smaller d0), but never a smaller scale than the plain fit's: a more
+        # dispersed prior fitted to the same mean log variance has a smaller scale, and would
+        # shrink every pair towards it
+        level = HETEROGENEITY_CONFIDENCE if confidence is None else confidence
+        d0 = min(d0, fit(spread * (items - 1) / stats.chi2.ppf(1 - level, items - 1) - explained)[1])
+    return s0, d0
 
 
 def moderate(variances, df, prior: tuple[float, float], cap: float) -> tuple[np.ndarray, np.ndarray]:
@@ -428,7 +448,7 @@ def _pair_statistics(x: np.ndarray) -> dict:
         diff_var = np.maximum((ss - diff_sum**2 / shared) / (shared - 1), 0.0)
         own = squares - sums**2 / shared
         corr = (cross - sums * sums.T / shared) / np.sqrt(own * own.T)
-    return {"finite": finite, "n": n, "means": means, "var": var, "shared": shared, "diff_mean": diff_mean,
+    return {"x": x, "finite": finite, "n": n, "means": means, "var": var, "shared": shared, "diff_mean": diff_mean,
             "diff_var": diff_var, "corr": corr}
 
 
@@ -462,7 +482,8 @@ def _stage(p: dict, rows: np.ndarray) -> dict:
     diff_var = np.where(pairable, p["diff_var"][sub], 0.0)
     df_paired = float(pair_df[upper].sum()) * 2 / m  # (m-1)(n-1) when every config has every seed
     df_unpaired = float((n - 1).sum())
-    prior = prior_variance(diff_var[upper], pair_df[upper])
+    # the k (k - 1) / 2 pair variances share configs and move together: about k independent items
+    prior = prior_variance(diff_var[upper], pair_df[upper], items=m)
     # seed effects shared by groups of configs (clusters) make the pairs' variances move together,
     # so a pooled variance counts fewer independent seeds than its pairs suggest: at most
     # DF_PER_SEED times a pair's own degrees of freedom (measured: docs/statistics.md)
