@@ -5,26 +5,27 @@ Every function takes a plain matrix of seed scores, one row per config and one c
 (the caller negates accuracies). The methods and their measured error rates are written up in
 docs/statistics.md; ``benchmarks/statistics_calibration.py`` measures them on synthetic studies.
 
-Why these methods:
+Why these methods (round 2, issue 21):
 
 * The best config is picked from the same seeds that are then used to compare it, so testing
   every config against the observed best at level 0.05 flags equal configs "worse" far more
   often than 5 % (14 % with 50 configs x 5 seeds, issue 12). Here a config is "worse" only when
-  some other config beats it beyond a **simultaneous** critical value: Tukey's studentized range
-  ``q(k, df) / sqrt(2)`` over all ``k`` compared configs, which bounds the chance of flagging any
-  truly best config (or any of several equal ones) at ``level``, whichever of them looked best.
-* Every config is fitted with the same seeds, and a seed fixes the data order and the initial
-  weights, so seed scores of different configs correlate. Differences are therefore taken
-  **per seed** over the seeds two configs share (a randomised-block design with seeds as blocks)
-  whenever they share at least two; the seed effect then cancels out of the comparison.
-* With 3-5 seeds a per-pair variance has 2-4 degrees of freedom, and the largest of hundreds of
-  such t statistics is enormous by chance alone. The variance of a difference is therefore
-  pooled over all pairs (many degrees of freedom), but never taken below the pair's own: pooling
-  assumes configs are about equally noisy, and the floor keeps one very noisy config from being
-  judged with the others' small spread.
-* A config far behind is usually far noisier too, and its spread in the pool would hide the
-  differences among the good ones, so the comparison steps down: it is repeated among the
-  configs that could still be the best until none more drops out.
+  some config beats it with a one-sided p at most ``level / (m (m - 1))``, m the configs still
+  in the running (Bonferroni over their ordered pairs), stepping down as configs drop out with
+  the tests computed afresh among those left; ``p_worse`` is the smallest level that flags.
+* Seed scores of different configs correlate (a seed fixes the data order and the initial
+  weights), so pairs are compared **per seed** over the seeds they share; the seed effect they
+  share cancels.
+* Configs differ in noise (a high learning rate is several times noisier) and share their seed
+  effects unequally, so a pooled variance misjudges some pairs (round 1 flagged equal configs in
+  11-48 % of such studies), while a pair's own variance has 2 degrees of freedom with 3 seeds.
+  Each pair's variance is **moderated** (empirical Bayes, Smyth 2004): pooled as far as the
+  pairs' spreads look alike, its own as far as they differ; the degrees of freedom are capped at
+  4x the pair's own, since seed effects shared by groups of configs make the pairs' variances
+  move together.
+* "Equivalent to the best" is Hsu's multiple comparisons with the best: a simultaneous upper
+  bound on how much worse each config is than the true best, so the simplest config named
+  equivalent is within the margin of the *true* best at the stated level.
 
 Example:
     >>> import numpy as np
