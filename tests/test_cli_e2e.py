@@ -187,3 +187,25 @@ def test_margin_is_not_the_study_identity_and_resume_tops_up_seeds(finished_stud
     assert len(stored_fits(db)) == 9
     after = run_tuning("status", "tiny", "--storage", str(db), cwd=tmp_path)
     assert "(n=3)" in after.stdout and "(now 3)" in after.stdout
+
+
+def test_the_quickstart_shows_what_the_tool_is_for(tmp_path):
+    """The README's first command, as a new user runs it: the study's best config beats the naive
+    baseline, some config is shown worse than the best, and the seeds-needed line asks for at most
+    20 seeds or says the seeds run are enough (the old quickstart's first words were that every
+    config was worse than doing nothing, then 'about 836 seeds per config')."""
+    from pathlib import Path
+
+    spec = Path(__file__).resolve().parents[1] / "studies" / "quickstart.yaml"
+    db = tmp_path / "quick.db"
+    done = run_tuning("run", str(spec), "--quiet", "--storage", str(db), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    status = run_tuning("status", "quickstart", "--storage", str(db), cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "warning" not in status.stdout, status.stdout
+    summary = load_results("quickstart", storage=str(db)).summary
+    assert summary.at[0, "skill_vs_baseline"] > 0, summary
+    assert (~summary["could_be_best"].astype(bool)).sum() >= 1, summary
+    (seeds_line,) = [line for line in status.stdout.splitlines() if "seeds needed" in line]
+    asked = re.search(r"about (\d+) seeds per config \(now", seeds_line)
+    assert "none more" in seeds_line or "are enough" in seeds_line or (asked and int(asked.group(1)) <= 20), seeds_line
