@@ -78,7 +78,7 @@ def gain_texts(diagnosis: pd.DataFrame | None) -> dict[str, str]:
 
 #: What P(best) is not, next to every value (issue 21; measured in docs/statistics.md, "Reliability").
 PROB_BEST_NOTE = ("share of joint seed resamples in which this config is best: not a calibrated probability "
-                  "(with 3 seeds, configs given 0.95 or more were the true best about 80 % of the time)")
+                  "(with 3 seeds, configs given 0.95 or more were the true best 73 % of the time)")
 
 
 def summary_rows(summary: pd.DataFrame, params: list[str], aggregate: str = "mean",
