@@ -26,8 +26,17 @@ Measured, each with its Monte-Carlo standard error (binomial, sqrt(p(1-p)/draws)
   call it ``equivalent_to_best`` (a false claim; nominal <= 0.05).
 * the old ``tied_with_best`` (Welch vs the observed best, Holm-corrected), for comparison.
 
-    python benchmarks/statistics_calibration.py --quick            # under a minute; last line: the three rates
-    python benchmarks/statistics_calibration.py --json out.json    # every scenario (about 7 minutes on 2 cores)
+Issue 21 (``SCENARIOS``, :func:`scenario`): configs unequally noisy, clustered or unequally loaded
+seed effects, a bad seed, log-normal and t3 noise, missing seeds, each measured by
+:func:`false_positives` (with the anchors of :func:`anchor_flags` on a subset),
+:func:`tied_across_clusters`, :func:`equivalence_error` (the *observed* best as reference),
+:func:`equal_called_equivalent`, :func:`power_1sd` (with round 1, ``_statistics_round1.py``, on the
+same studies), :func:`reliability` of ``prob_best`` and :func:`seeds_accuracy` under log-normal
+noise. ``--quick`` prints ``false_positive_rate=.. best_excluded_rate=.. coverage=..
+equivalence_error=.. power_1sd=..`` last (the worst over its scenarios; power at 10 x 5).
+
+    python benchmarks/statistics_calibration.py --quick            # 46 scenarios, ~10 min on 2 shared cores; last line: the worst rates
+    python benchmarks/statistics_calibration.py --json out.json    # every scenario (~45 min per --part on 2 shared cores)
     python benchmarks/statistics_calibration.py --tables out.json  # that run's numbers as the tables of docs/statistics.md
 """
 
@@ -629,7 +638,7 @@ def _fmt(row: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="24 scenarios, under a minute")
+    parser.add_argument("--quick", action="store_true", help="24 + 22 scenarios, about 10 minutes on 2 shared cores")
     parser.add_argument("--draws", type=int, default=None, help="simulated studies per scenario")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="write every number here")
