@@ -30,7 +30,7 @@ Issue 21 (``SCENARIOS``, :func:`scenario`): configs unequally noisy, clustered o
 seed effects, a bad seed, log-normal and t3 noise, missing seeds, each measured by
 :func:`false_positives` (with the anchors of :func:`anchor_flags` on a subset),
 :func:`tied_across_clusters`, :func:`equivalence_error` (the *observed* best as reference),
-:func:`equal_called_equivalent`, :func:`power_1sd` (with round 1, ``_statistics_round1.py``, on the
+:func:`equal_called_equivalent`, :func:`power_1sd` (with round 1, :func:`load_round1`, on the
 same studies), :func:`reliability` of ``prob_best`` and :func:`seeds_accuracy` under log-normal
 noise. ``--quick`` prints ``false_positive_rate=.. best_excluded_rate=.. coverage=..
 equivalence_error=.. power_1sd=..`` last (the worst over its scenarios; power at 10 x 5).
@@ -56,10 +56,35 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import _statistics_round1 as round1  # noqa: E402
 from _machine import describe_machine, write_json  # noqa: E402
 
 from tuning.statistics import compare, plan_seeds, prob_best, seeds_needed, studentized_range_isf  # noqa: E402
+
+#: The commit whose ``tuning/statistics.py`` is round 1 (issue 12: pooled variance floored at the
+#: pair's own, Tukey, step-down), the anchor measured beside round 2 on the same studies.
+ROUND1_COMMIT = "ce2d0b3e2821fb158148dc8fba2fd110c40427a8"
+
+
+def load_round1():
+    """Round 1's ``tuning/statistics.py``, read from the repository's history (``git show``), so
+    that no copy of old code lives in the tree; a checkout without that commit (a shallow clone)
+    is told so in one line."""
+    import importlib.util
+    import subprocess
+
+    shown = subprocess.run(["git", "show", f"{ROUND1_COMMIT}:tuning/statistics.py"], capture_output=True, text=True,
+                           cwd=Path(__file__).resolve().parent)
+    if shown.returncode != 0:
+        sys.exit(f"error: round 1 ({ROUND1_COMMIT[:7]}) is not in this checkout's history (a shallow clone? "
+                 f"`git fetch --unshallow`): {shown.stderr.strip()}")
+    spec = importlib.util.spec_from_loader("statistics_round1", loader=None)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    exec(compile(shown.stdout, f"{ROUND1_COMMIT[:7]}:tuning/statistics.py", "exec"), module.__dict__)
+    return module
+
+
+round1 = load_round1()
 
 LEVEL = 0.05
 
