@@ -295,7 +295,7 @@ def test_fused_seeds_and_standalone_fits_agree_on_every_form_of_the_labels(tmp_p
         params = json.dumps(_classes(tmp_path, form), sort_keys=True)
         tasks = [FitTask("arrays", params, config, config_key(config), seed, FitSettings.resolve({}, config))
                  for seed in (0, 1)]
-        runner = FusedRunner(1, notice=lambda line: pytest.fail(f"{form}: {line}"))
+        runner = FusedRunner(1, notice=lambda line, form=form: pytest.fail(f"{form}: {line}"))
         fused = list(runner.map(tasks))
         assert runner.counts == {"fused": 2, "fallback": 0} and all(f.ok for f in fused), (form, fused)
         alone = fit_one(tasks[1])

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
+from score import wilson  # the scorer's Wilson interval: one formula for both scripts
 
 import tuning
 from tuning.analysis.diagnose import Gain, _level_window
@@ -44,15 +45,6 @@ def cut_at_half(values: list) -> tuple[float, Gain] | None:
     k = _level_window(m)
     real = 1.0 - float(np.median(y[n - k:])) / float(np.median(y[m - k:m]))
     return real, tuning.extrapolated_gain(y[:m], factor=n / m)
-
-
-def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return math.nan, math.nan
-    p = hits / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
 
 
 def evaluate(configs: list[dict], curve: str = "val", boot: int = 2000, seed: int = 0) -> dict:
