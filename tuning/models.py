@@ -68,8 +68,8 @@ import numbers
 
 import keras
 
-from tuning.errors import DataError, SpecError, one_line
 from tuning.builders import SPARSE_LOSSES
+from tuning.errors import DataError, SpecError, one_line
 from tuning.problems import Problem
 from tuning.spec import ACTIVATIONS, CELLS, COMPILE_KEYS, FAMILIES, INITIALIZERS, OPTIMIZERS
 
