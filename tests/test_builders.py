@@ -234,6 +234,7 @@ def test_tuning_compiles_an_uncompiled_builder_model_with_the_configs_optimizer(
     assert float(compiled.optimizer.learning_rate) == pytest.approx(0.02)  # the builder's own compile kept
 
 
+@pytest.mark.slow  # over 6 s of real fits or simulations on 2 cores: out of the fast tier
 def test_a_builder_model_scores_its_compiled_metrics_and_a_raising_config_fails_its_fit(npz_problem):
     from tuning.fit import fit_one
 
@@ -250,6 +251,7 @@ def test_a_builder_model_scores_its_compiled_metrics_and_a_raising_config_fails_
     assert not none.ok and "returned None, not a keras.Model" in none.error
 
 
+@pytest.mark.slow  # over 6 s of real fits or simulations on 2 cores: out of the fast tier
 def test_a_registered_in_process_builder_runs_a_study_and_is_refused_with_workers(tmp_path, npz_problem):
     import keras
 
@@ -273,6 +275,7 @@ def test_a_registered_in_process_builder_runs_a_study_and_is_refused_with_worker
         run_study(load_spec({**spec, "name": "reg2", "jobs": 2}))
 
 
+@pytest.mark.slow  # over 6 s of real fits or simulations on 2 cores: out of the fast tier
 def test_the_kerastuner_backend_proposes_a_builders_own_axes(tmp_path, npz_problem):
     from tuning.search.loop import run_study
 

@@ -18,6 +18,7 @@ from tuning.fit.fused import FusedPlan, fit_group
 from tuning.runners import FusedRunner, SequentialRunner, make_runner
 
 
+@pytest.mark.slow  # over 8 s of real fits on 2 cores: out of the fast tier
 def test_configs_differing_in_learning_rate_and_initializer_share_a_graph_as_their_own_fits():
     # Stretch of issue 6: per-replica learning rates (each replica's optimizer step scaled by its
     # rate over replica 0's) and per-replica initial weights; each replica is still its own fit.
@@ -38,6 +39,7 @@ def test_configs_differing_in_learning_rate_and_initializer_share_a_graph_as_the
     assert len({seconds[t.config_key] for t in group}) == 1 and len(set(seconds.values())) == 2
 
 
+@pytest.mark.slow  # over 8 s of real fits on 2 cores: out of the fast tier
 def test_configs_differing_only_in_epochs_and_patience_share_a_graph_as_their_own_fits():
     # Stretch of issue 16: each replica trains its own epochs and stops by its own patience.
     early = {**EXACT, "early_stopping": {"monitor": "val_loss", "patience": 2, "min_delta": 0.002}}
@@ -57,6 +59,7 @@ def test_configs_differing_only_in_epochs_and_patience_share_a_graph_as_their_ow
     assert fit_fused.order_for_sharing([points[0], points[2], points[1]], exact_only=True) == points
 
 
+@pytest.mark.slow  # over 6 s of real fits or simulations on 2 cores: out of the fast tier
 def test_under_fused_dropout_rates_are_per_replica_and_a_seed_does_not_depend_on_its_graph_mates():
     low = tasks({"family": "vanilla", "dropout": 0.2, "recurrent_dropout": 0.1}, [0, 1], SINE)
     high = tasks({"family": "vanilla", "dropout": 0.4, "recurrent_dropout": 0.3}, [0], SINE)
@@ -86,6 +89,7 @@ def test_batch_orders_are_the_orders_fit_data_gives_each_seed():
     assert not np.array_equal(orders[0, 0], orders[1, 0])  # reshuffled every epoch
 
 
+@pytest.mark.slow  # over 6 s of real fits or simulations on 2 cores: out of the fast tier
 def test_unsupported_config_falls_back_with_a_notice(monkeypatch):
     # Every config build_model makes is fused today: the planner is told that it does not compute
     # the mse loss, so an explicit ``loss: mse`` config must go to the fallback runner.
@@ -127,6 +131,7 @@ def test_runner_groups_by_config_and_splits_by_memory():
     assert runner.counts == {"fused": 7, "fallback": 0}
 
 
+@pytest.mark.slow  # over 8 s of real fits on 2 cores: out of the fast tier
 @pytest.mark.parametrize("problem", [pytest.param(SINE, id="series"), pytest.param(ECHO, id="classification")])
 def test_with_dropout_fused_and_standalone_scores_and_curves_are_indistinguishable(problem):
     """6 seeds, dropout and recurrent dropout 0.4: fused masks are the replicas' own, not Keras's.

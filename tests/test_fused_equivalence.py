@@ -40,6 +40,7 @@ def test_one_replica_reproduces_fit_one_over_three_epochs(config, problem):
     assert_same_fit(fused_fit, fit_one(task))
 
 
+@pytest.mark.slow  # over 6 s of real fits or simulations on 2 cores: out of the fast tier
 def test_each_of_several_replicas_is_its_standalone_twin():
     group = tasks({"family": "vanilla", "optimizer": "rmsprop"}, [0, 1, 2], ECHO)
     results = fit_group(group)
@@ -52,6 +53,7 @@ def test_each_of_several_replicas_is_its_standalone_twin():
     assert len({r.curves["loss"][0] for r in results}) == 3
 
 
+@pytest.mark.slow  # over 6 s of real fits or simulations on 2 cores: out of the fast tier
 def test_early_stopping_and_best_weight_restore_per_replica():
     early = {**EXACT, "early_stopping": {"monitor": "val_loss", "patience": 2, "min_delta": 10.0}}
     group = tasks({"family": "vanilla", "epochs": 8}, [0, 1], SINE, fit=early)

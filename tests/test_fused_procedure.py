@@ -74,6 +74,7 @@ def make_old_auto_store(folder) -> str:
     return url
 
 
+@pytest.mark.slow  # over 8 s of real fits on 2 cores: out of the fast tier
 def test_a_study_stored_by_the_old_auto_keeps_fitting_dropout_configs_with_keras_masks(tmp_path):
     from tuning.search.loop import resolve_resume_spec
 
@@ -94,6 +95,7 @@ def test_a_study_stored_by_the_old_auto_keeps_fitting_dropout_configs_with_keras
     assert again.fits_run == 2 and notes == []
 
 
+@pytest.mark.slow  # over 6 s of real fits or simulations on 2 cores: out of the fast tier
 def test_a_fused_study_keeps_its_procedure_when_a_run_names_sequential_and_is_deterministic(tmp_path):
     first, notes = run(spec(tmp_path / "a", repeats=2))  # runner auto (the default)
     assert first.complete == 2 and notes == []

@@ -77,6 +77,7 @@ def unsupported_loss(monkeypatch) -> dict:
     return {"family": "vanilla", "loss": "mse"}
 
 
+@pytest.mark.slow  # over 8 s of real fits on 2 cores: out of the fast tier
 def test_auto_fuses_dropout_configs_too_and_says_nothing(capfd, monkeypatch):
     runner = make_runner("auto", 1)
     plain = tasks({"family": "vanilla"}, [0, 1])
@@ -97,6 +98,7 @@ def test_auto_fuses_dropout_configs_too_and_says_nothing(capfd, monkeypatch):
         assert results[(task.config_key, task.seed)].scores == fit_one(task).scores
 
 
+@pytest.mark.slow  # over 8 s of real fits on 2 cores: out of the fast tier
 def test_a_standalone_study_under_auto_fuses_only_configs_without_dropout(capfd, monkeypatch):
     runner = make_runner("auto", 1, "standalone")  # `auto` as it was: the standalone procedure
     plain = tasks({"family": "vanilla"}, [0, 1])
@@ -169,6 +171,7 @@ def test_the_registry_knows_every_runner_a_spec_may_name():
     assert make_runner("fused", 1).order_grid(points) == [points[0], points[2], points[1], points[3]]
 
 
+@pytest.mark.slow  # over 8 s of real fits on 2 cores: out of the fast tier
 def test_process_runner_gives_the_sequential_scores():
     tasks = [FitTask("tenths", "{}", TINY, config_key(TINY), s, FitSettings.resolve({"shuffle": True}, TINY))
              for s in (0, 1)]
@@ -179,6 +182,7 @@ def test_process_runner_gives_the_sequential_scores():
         assert parallel[seed]["val_loss"] == pytest.approx(sequential[seed]["val_loss"], rel=1e-6)
 
 
+@pytest.mark.slow  # over 8 s of real fits on 2 cores: out of the fast tier
 def test_a_failed_shared_graph_is_refitted_seed_by_seed_fused_never_with_keras_masks(monkeypatch):
     """A graph that raises (here: any graph of more than one replica, then every graph of a config
     with 2 units) must not lose its seeds, and under the fused procedure must not refit a dropout

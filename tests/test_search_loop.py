@@ -64,6 +64,7 @@ def test_diverging_configs_fail_with_reasons_and_the_study_goes_on(tmp_path):
     assert failure["fail_reason"].startswith("diverged at epoch") and "seed 0" in failure["fail_reason"]
 
 
+@pytest.mark.slow  # over 6 s of real fits or simulations on 2 cores: out of the fast tier
 def test_same_spec_and_seeds_give_the_same_per_seed_scores(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

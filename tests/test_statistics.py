@@ -77,6 +77,7 @@ def test_the_true_best_is_kept_and_intervals_cover():
     assert abs(covered / draws - 0.95) <= 3 * math.sqrt(0.95 * 0.05 / draws)
 
 
+@pytest.mark.slow  # over 6 s of real fits or simulations on 2 cores: out of the fast tier
 def test_pairing_by_seed_finds_a_gap_welch_misses():
     # issue 12's table: 5 seeds, a gap of one seed sd, correlation 0.8: Welch 22 %, paired t 75 %
     draws = 1000
