@@ -156,7 +156,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     complete.sort(key=lambda t: t["value"], reverse=reverse)
     check_margin(margin)
     results = load_results(study, store)
-    summary = verdict(results, select(results, margin=margin), storage=store.url, trial_numbers=numbers)
+    summary = verdict(results, select(results, margin=margin), storage=store.url)
     procedure = study_procedure(record)
     return {
         "name": study, "storage": store.url, "planned": planned, "remaining": max(planned - finished, 0),

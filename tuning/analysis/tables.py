@@ -268,14 +268,16 @@ class Verdict:
     warnings: list[str] = field(default_factory=list)
 
 
-def config_names(results: Results, trial_numbers: dict[str, int] | None = None) -> dict[str, str]:
-    """config_key -> "trial 3 (units=5)": its trial number and the settings that vary in the study."""
+def config_names(results: Results) -> dict[str, str]:
+    """config_key -> "trial 3 (units=5)": its trial number and the settings that vary in the study.
+
+    The number is the fits' ``trial``: :func:`~tuning.analysis.load_results` sets it to the first
+    trial that ran the config (:func:`tuning.trials.trial_numbers`), so a resumed config keeps it.
+    """
     fits = results.fits
     if fits.empty:
         return {}
-    numbers = dict(trial_numbers or {})
-    for key, trial in fits.groupby("config_key", sort=False)["trial"].min().items():
-        numbers.setdefault(key, trial)
+    numbers = fits.groupby("config_key", sort=False)["trial"].min().to_dict()
     params = [c for c in fits.columns if c.startswith("param_") and fits[c].astype(str).nunique() > 1]
     firsts = fits.drop_duplicates("config_key").set_index("config_key")
     names = {}
@@ -287,8 +289,7 @@ def config_names(results: Results, trial_numbers: dict[str, int] | None = None) 
     return names
 
 
-def verdict(results: Results, selected: Selection, *, storage: str | None = None,
-            trial_numbers: dict[str, int] | None = None) -> Verdict:
+def verdict(results: Results, selected: Selection, *, storage: str | None = None) -> Verdict:
     """Which configs could be the best, the simplest equivalent to it, and the seeds it would take
     to tell the top two apart at the margin, with the command that runs them."""
     import shlex
@@ -296,7 +297,7 @@ def verdict(results: Results, selected: Selection, *, storage: str | None = None
     table, comparison = selected.table, selected.comparison
     out = Verdict(margin=selected.margin, margin_source=selected.margin_source,
                   warnings=data_warnings(results, table))
-    names = config_names(results, trial_numbers)
+    names = config_names(results)
     comparable = table[table["n_seeds"] >= 2]
     if table.empty or table["rank"].isna().all():
         out.lines.append("no config has a finished seed yet")
@@ -345,17 +346,16 @@ def verdict(results: Results, selected: Selection, *, storage: str | None = None
     a, b = names[table.at[first, "config_key"]].split(" (")[0], names[table.at[second, "config_key"]].split(" (")[0]
     out.current_seeds = int(min(table.at[first, "n_seeds"], table.at[second, "n_seeds"]))
     head = f"seeds needed: to separate {a} from {b} at {selected.margin:.4g} with 80 % power"
+    count = f"more than {statistics.MAX_SEEDS}" if needed is None else f"about {needed}"
     shown_worse = table.at[second, "could_be_best"]
     if pd.notna(shown_worse) and not shown_worse:  # the seeds run already tell the top two apart
         out.seeds_needed = out.current_seeds
-        resolution = (f"more than {statistics.MAX_SEEDS}" if needed is None else f"about {needed}")
         out.lines.append(f"seeds needed: none more; the {out.current_seeds} run already show {b} worse than {a} "
-                         f"(a gap as small as the margin, {selected.margin:.4g}, would take {resolution} per config)")
+                         f"(a gap as small as the margin, {selected.margin:.4g}, would take {count} per config)")
         return out
     if needed is None or needed > statistics.SEEDS_SAID:
         # a number nobody will run says less than what it means (issue 21)
         resolved = statistics.resolvable_margin(comparison, selected.scores, int(first), int(second), 20)
-        count = f"more than {statistics.MAX_SEEDS}" if needed is None else f"about {needed}"
         out.seeds_needed = needed
         out.lines.append(f"{head}: {count} seeds per config, more than anyone runs: {a} and {b} differ by less than "
                          f"this margin can resolve at their own seed noise; call them equivalent, or widen the margin "

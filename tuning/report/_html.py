@@ -159,7 +159,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
     from tuning.plots import study_plots, varying_params
     from tuning.results import TrialStatus
     from tuning.store import open_store
-    from tuning.trials import read_trials, trial_numbers
+    from tuning.trials import read_trials
 
     store = open_store(storage)
     results = load_results(study, store)
@@ -168,8 +168,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
     summary = tables["summary"]
     gains = gain_texts(tables.get("diagnosis"))
     trials = read_trials(store, study)
-    numbers = trial_numbers(trials)
-    reading = verdict(results, selected, storage=store.url, trial_numbers=numbers)
+    reading = verdict(results, selected, storage=store.url)
     params = varying_params(results) if not results.fits.empty else []
     exports = []
     if out_dir is not None:
