@@ -1,12 +1,13 @@
-"""Make the fresh held-out set of issue 22 (``fresh_cases.py``) from real Keras fits, resumably.
+"""Make a fresh held-out set of issue 22 from real Keras fits, resumably.
 
-Run once, after the method was frozen (commit a9567c7); the set is scored once by
-``score.py --corpus tests/data/diagnosis_fresh.json --half all``. Every case is a one-config
-``tuning`` study in ``work/fresh.db`` (re-running skips what is finished); ``--export`` is implied
-and writes the curves and labels to ``tests/data/diagnosis_fresh.json`` in the corpus's format
-(every config ``split: "fresh"``).
+``--set 1`` (round 2: ``fresh_cases.py``, after the method was frozen in commit a9567c7) writes
+``tests/data/diagnosis_fresh.json``; ``--set 2`` (round 3: ``fresh2_cases.py``, after the round-3
+method was frozen) writes ``tests/data/diagnosis_fresh2.json``. Each set is scored once by
+``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
+``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
+and labels are exported in the corpus's format (every config ``split: "fresh"``).
 
-    nohup python benchmarks/diagnosis/make_fresh.py > benchmarks/diagnosis/work/fresh.log 2>&1 &
+    nohup python benchmarks/diagnosis/make_fresh.py --set 2 > benchmarks/diagnosis/work/fresh2.log 2>&1 &
 """
 
 from __future__ import annotations
@@ -22,11 +23,36 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 WORK = HERE / "work"
-DATA = ROOT / "tests" / "data" / "diagnosis_fresh.json"
 BUNDLED = ROOT / "tuning" / "data" / "example_series.csv"
 sys.path.insert(0, str(HERE))
 
+from fresh2_cases import FRESH2  # noqa: E402
 from fresh_cases import FRESH  # noqa: E402
+
+#: set -> (its cases, the data file, its store, what the file says it is)
+SETS = {
+    1: (FRESH, "diagnosis_fresh.json", "fresh.db",
+        "Fresh held-out set of issue 22: real Keras fits made after the diagnosis was frozen (commit a9567c7), "
+        "labelled by construction (benchmarks/diagnosis/fresh_cases.py); every seed's truth is its config's. "
+        "Same format as diagnosis_corpus.json."),
+    2: (FRESH2, "diagnosis_fresh2.json", "fresh2.db",
+        "Second fresh held-out set of issue 22 (round 3): real Keras fits made after the round-3 diagnosis was "
+        "frozen, labelled by construction (benchmarks/diagnosis/fresh2_cases.py); every seed's truth is its "
+        "config's. Same format as diagnosis_corpus.json."),
+}
+
+
+def write_series2(work: Path) -> None:
+    """Set 2's two new series: a weekly-like seasonal series near 50 with a trend, and a noisy two-period one."""
+    rng = np.random.default_rng(2027)
+    t = np.arange(1500)
+    weekly = 50 + 0.004 * t + 4 * np.sin(2 * np.pi * t / 52) + 1.5 * np.sin(2 * np.pi * t / 13) \
+        + np.cumsum(0.15 * rng.standard_normal(len(t))) + 0.8 * rng.standard_normal(len(t))
+    noisy = np.sin(2 * np.pi * t / 29) + 0.7 * np.sin(2 * np.pi * t / 7) + 0.8 * rng.standard_normal(len(t))
+    for name, values in (("fresh2_weekly.csv", weekly), ("fresh2_noisy.csv", noisy)):
+        path = work / name
+        if not path.exists():
+            path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
 
 
 def write_series(work: Path) -> None:
@@ -53,11 +79,11 @@ def _round(values: list[float]) -> list[float | None]:
     return [float(f"{v:.6g}") if math.isfinite(v) else None for v in values]
 
 
-def export(storage: str, path: Path) -> dict:
+def export(storage: str, path: Path, cases: list[dict], about: str) -> dict:
     import tuning
 
     configs = []
-    for entry in FRESH:
+    for entry in cases:
         try:
             results = tuning.load_results(entry["spec"]["name"], storage=storage)
         except Exception as error:  # a study not fitted (yet): left out, said
@@ -78,34 +104,36 @@ def export(storage: str, path: Path) -> dict:
             "restore_best_weights": bool(early.get("restore_best_weights", True)) if early else None,
             "baseline_val_loss": float(baseline) if baseline is not None and math.isfinite(baseline) else None,
             "fits": fits})
-    data = {"about": "Fresh held-out set of issue 22: real Keras fits made after the diagnosis was frozen "
-                     "(commit a9567c7), labelled by construction (benchmarks/diagnosis/fresh_cases.py); "
-                     "every seed's truth is its config's. Same format as diagnosis_corpus.json.",
-            "configs": configs}
+    data = {"about": about, "configs": configs}
     path.write_text(json.dumps(data, separators=(",", ":")) + "\n")
     return data
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--storage", default=f"sqlite:///{WORK / 'fresh.db'}")
+    parser.add_argument("--set", type=int, choices=sorted(SETS), default=1)
+    parser.add_argument("--storage", help="default: work/fresh.db (set 1), work/fresh2.db (set 2)")
     parser.add_argument("--no-fit", action="store_true")
     parser.add_argument("--only", nargs="*")
     args = parser.parse_args()
+    cases, file, store, about = SETS[args.set]
+    storage = args.storage or f"sqlite:///{WORK / store}"
+    data_path = ROOT / "tests" / "data" / file
     write_series(WORK)
+    write_series2(WORK)
     if not args.no_fit:
         import tuning
 
-        for i, entry in enumerate(FRESH, 1):
+        for i, entry in enumerate(cases, 1):
             if args.only and entry["name"] not in args.only:
                 continue
-            print(f"[{i}/{len(FRESH)}] {entry['name']} ({entry['truth']})", flush=True)
+            print(f"[{i}/{len(cases)}] {entry['name']} ({entry['truth']})", flush=True)
             try:
-                tuning.run_study(resolved(entry, args.storage), quiet=True)
+                tuning.run_study(resolved(entry, storage), quiet=True)
             except Exception as error:  # one bad case must not stop the rest
                 print(f"  failed: {type(error).__name__}: {error}", flush=True)
-    data = export(args.storage, DATA)
-    print(f"exported {len(data['configs'])} configs, {sum(len(c['fits']) for c in data['configs'])} fits to {DATA}")
+    data = export(storage, data_path, cases, about)
+    print(f"exported {len(data['configs'])} configs, {sum(len(c['fits']) for c in data['configs'])} fits to {data_path}")
 
 
 if __name__ == "__main__":
