@@ -30,7 +30,7 @@ from scipy.stats import spearmanr
 from score import wilson  # the scorer's Wilson interval: one formula for both scripts
 
 import tuning
-from tuning.analysis.diagnose import Gain, _level_window
+from tuning.analysis.extrapolation import Gain, level_window
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 
@@ -42,7 +42,7 @@ def cut_at_half(values: list) -> tuple[float, Gain] | None:
     y = np.asarray(values, dtype=float)
     n = len(y)
     m = n // 2
-    k = _level_window(m)
+    k = level_window(m)
     real = 1.0 - float(np.median(y[n - k:])) / float(np.median(y[m - k:m]))
     return real, tuning.extrapolated_gain(y[:m], factor=n / m)
 

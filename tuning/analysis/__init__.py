@@ -7,11 +7,18 @@ table works where no backend is installed.
 * :mod:`~tuning.analysis.seeds`: which fits count, the one per-config table of seed statistics;
 * :mod:`~tuning.analysis.tables`: the summary (``cv_results_`` plus intervals, could-be-best,
   equivalence, skill, diagnosis), the verdict, marginals;
-* :mod:`~tuning.analysis.diagnose`: the learning-curve diagnosis;
-* :mod:`~tuning.analysis.exports`: CSV/JSON of every table and the curves.
+* :mod:`~tuning.analysis.diagnose`: the learning-curve diagnosis of configs and of a study (one
+  table), over :mod:`~tuning.analysis.curves` (the rules for one curve),
+  :mod:`~tuning.analysis.shape` (what they measure on a curve), :mod:`~tuning.analysis.labels`
+  (labels, thresholds, the ``Diagnosis``) and :mod:`~tuning.analysis.extrapolation` (the forecast,
+  ``tuning.extrapolated_gain``);
+* :mod:`~tuning.analysis.exports`: CSV/JSON of every table and the curves;
+* :mod:`~tuning.analysis.inputs`: the ``StudyFrames`` protocol the tables and the diagnosis read.
 
-Data flows one way: frames -> seeds, tables, diagnose; tables -> seeds, diagnose,
-:mod:`tuning.statistics`; exports -> tables. The method notes are docs/analysis.md and
+Data flows one way, type hints included: frames -> seeds, tables, diagnose, inputs; exports ->
+tables, diagnose; tables -> seeds, diagnose, :mod:`tuning.statistics`, inputs; diagnose -> curves
+-> extrapolation -> shape -> labels. ``Results`` (frames) is the facade above the tables; they
+read it through ``StudyFrames`` and never import it. The method notes are docs/analysis.md and
 docs/statistics.md.
 
 Example:

@@ -16,10 +16,10 @@ from tuning.analysis.diagnose import Thresholds, diagnose_study
 from tuning.analysis.tables import marginals, summary_table
 
 if TYPE_CHECKING:
-    from tuning.analysis.frames import Results
+    from tuning.analysis.inputs import StudyFrames
 
 
-def analysis_tables(results: Results, level: float = 0.05, thresholds: Thresholds = Thresholds(),
+def analysis_tables(results: StudyFrames, level: float = 0.05, thresholds: Thresholds = Thresholds(),
                     **options) -> dict[str, pd.DataFrame]:
     """Every table of a study by name: summary, marginals, diagnosis, fits.
 
@@ -36,7 +36,7 @@ def analysis_tables(results: Results, level: float = 0.05, thresholds: Threshold
     }
 
 
-def export_tables(results: Results, out_dir: str | Path, level: float = 0.05,
+def export_tables(results: StudyFrames, out_dir: str | Path, level: float = 0.05,
                   thresholds: Thresholds = Thresholds(), *, tables: dict[str, pd.DataFrame] | None = None,
                   curves: bool = True, **options) -> list[Path]:
     """Write every table of :func:`analysis_tables` as ``<table>.csv`` and ``<table>.json``, then
@@ -59,7 +59,7 @@ def export_tables(results: Results, out_dir: str | Path, level: float = 0.05,
     return written + (export_curves(results, out) if curves else [])
 
 
-def export_curves(results: Results, out_dir: str | Path) -> list[Path]:
+def export_curves(results: StudyFrames, out_dir: str | Path) -> list[Path]:
     """Write ``curves.csv`` and ``curves.json``: one row per (config, seed, curve), epochs in order.
 
     Wide, not the long ``results.curves``: a 1,000-trial x 10-seed study has 4 million curve

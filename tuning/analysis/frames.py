@@ -3,6 +3,8 @@
 This is the analysis's input: every fit of a study (scores, curves, status) read out of the
 store once, with nothing of Keras or Optuna in it. The tables (:mod:`tuning.analysis.tables`),
 the diagnosis and the report are computed from it; its cached properties are those tables.
+``Results`` is the facade above them: they read it through the
+:class:`~tuning.analysis.inputs.StudyFrames` protocol and never import this module.
 """
 
 from __future__ import annotations
@@ -11,14 +13,12 @@ import math
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from tuning.analysis.inputs import FitCurves
 from tuning.analysis.seeds import config_table
 from tuning.store import Store, open_store
 
 if TYPE_CHECKING:
     import pandas as pd
-
-FitCurves = dict[tuple[str, int], dict[str, list[float]]]
-"""(config_key, seed) -> curve name (``loss``, ``val_loss`` ...) -> one value per epoch."""
 
 CURVE_COLUMNS = ["config_key", "seed", "epoch", "curve", "value"]
 

@@ -33,7 +33,7 @@ from tuning.analysis.seeds import config_table, good_scores, seed_matrix
 from tuning.results import TrialStatus
 
 if TYPE_CHECKING:
-    from tuning.analysis.frames import Results
+    from tuning.analysis.inputs import StudyFrames
 
 #: The columns :func:`selection_table` adds to the seed statistics.
 SELECTION = ["aggregate", "aggregate_low", "aggregate_high", "rank", "could_be_best", "prob_best", "p_vs_best",
@@ -58,19 +58,19 @@ def skill_score(score: float, baseline: float | None, direction: str) -> float:
     return 1 - score / baseline if baseline > 0 else math.nan
 
 
-def baseline_name(results: Results) -> str:
+def baseline_name(results: StudyFrames) -> str:
     """Which naive baseline the study is compared with: the strongest of the problem's, by name
     ("persistence", "seasonal naive (12)" ...); "naive" for a study stored before baselines had names."""
     return str(results.baseline.get("name") or "naive")
 
 
-def data_transforms(results: Results) -> str | None:
+def data_transforms(results: StudyFrames) -> str | None:
     """The transforms the problem applied to its data ("difference 1 (fitted on the training rows)"),
     as recorded when the study was created; ``None`` when there were none."""
     return (results.baseline.get("data") or {}).get("transforms")
 
 
-def data_warnings(results: Results, table: pd.DataFrame | None = None) -> list[str]:
+def data_warnings(results: StudyFrames, table: pd.DataFrame | None = None) -> list[str]:
     """Why a study may be doomed whatever the config: val/test targets outside the training range
     (the model must extrapolate), and every config losing to the naive baseline.
 
@@ -108,7 +108,7 @@ def data_warnings(results: Results, table: pd.DataFrame | None = None) -> list[s
     return lines
 
 
-def objective_of(results: Results) -> tuple[str, float, object]:
+def objective_of(results: StudyFrames) -> tuple[str, float, object]:
     """The study's aggregate, its ``k`` and its margin, from the stored spec (defaults if absent)."""
     objective = (results.spec or {}).get("objective", {}) or {}
     return objective.get("aggregate", "mean"), float(objective.get("k", 1.0)), objective.get("margin")
@@ -131,7 +131,7 @@ class Selection:
     aggregate: str
 
 
-def select(results: Results, level: float = 0.05, *, margin: object | None = None,
+def select(results: StudyFrames, level: float = 0.05, *, margin: object | None = None,
            n_boot: int = statistics.N_BOOT, seed: int = 0) -> Selection:
     """The seed statistics and :data:`SELECTION` per config, best first, without the diagnosis
     (``tuning status`` uses it: it reads scores only).
@@ -207,7 +207,7 @@ def _selection_columns(table: pd.DataFrame, comparison, oriented: np.ndarray, ho
     table["tied_with_best"] = table["could_be_best"].copy()
 
 
-def summary_table(results: Results, level: float = 0.05, thresholds: Thresholds = Thresholds(), *,
+def summary_table(results: StudyFrames, level: float = 0.05, thresholds: Thresholds = Thresholds(), *,
                   margin: object | None = None, n_boot: int = statistics.N_BOOT, seed: int = 0,
                   diagnosis: pd.DataFrame | None = None, selected: Selection | None = None) -> pd.DataFrame:
     """One row per config, best first, like scikit-learn's ``cv_results_`` plus the seed statistics.
@@ -268,7 +268,7 @@ class Verdict:
     warnings: list[str] = field(default_factory=list)
 
 
-def config_names(results: Results) -> dict[str, str]:
+def config_names(results: StudyFrames) -> dict[str, str]:
     """config_key -> "trial 3 (units=5)": its trial number and the settings that vary in the study.
 
     The number is the fits' ``trial``: :func:`~tuning.analysis.load_results` sets it to the first
@@ -289,7 +289,7 @@ def config_names(results: Results) -> dict[str, str]:
     return names
 
 
-def verdict(results: Results, selected: Selection, *, storage: str | None = None) -> Verdict:
+def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = None) -> Verdict:
     """Which configs could be the best, the simplest equivalent to it, and the seeds it would take
     to tell the top two apart at the margin, with the command that runs them."""
     import shlex
@@ -373,7 +373,7 @@ def verdict(results: Results, selected: Selection, *, storage: str | None = None
     return out
 
 
-def marginals(results: Results, *, varying_only: bool = True) -> pd.DataFrame:
+def marginals(results: StudyFrames, *, varying_only: bool = True) -> pd.DataFrame:
     """Seed scores per value of each parameter, pooled over every config with that value.
 
     Long form: ``param`` (name without ``param_``), ``value``, ``n_configs``, then the columns

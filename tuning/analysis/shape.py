@@ -1,0 +1,151 @@
+"""What the diagnosis measures on one curve: level, minimum, noise, improvement and trend.
+
+Every measure is robust and relative to the curve's own scale (docs/analysis.md, "What is
+measured on a curve"): a running median for the minimum, the median of the tail for the level,
+the median absolute second difference for the epoch-to-epoch noise. Also here: the one-line
+refusal of a curve that is not a loss, and the percent formatting the evidence uses.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tuning.analysis.labels import Thresholds
+
+
+def pct(x: float, signed: bool = False) -> str:
+    """18 % / 0.4 % / +18 %: one decimal only where the whole number would read as 0."""
+    if not math.isfinite(x):
+        return f"{x}"
+    text = f"{abs(x) * 100:.1f}" if abs(x) < 0.095 else f"{abs(x) * 100:.0f}"
+    sign = ("+" if x >= 0 else "-") if signed else ("-" if x < 0 else "")
+    return f"{sign}{text} %"
+
+
+def se_text(z: float) -> str:
+    """A slope in standard errors, for the evidence: "4.2 s.e.", "> 99 s.e."."""
+    return f"{z:.1f} s.e." if abs(z) < 99.5 else f"{'>' if z > 0 else '<'} {'' if z > 0 else '-'}99 s.e."
+
+
+def as_array(values: Any) -> np.ndarray:
+    if values is None:
+        return np.empty(0)
+    return np.asarray(values if isinstance(values, (list, np.ndarray)) else list(values), dtype=float)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the rules read off one curve: robust level, minimum, noise, improvement and trend."""
+
+    n: int
+    k: int                 # epochs in the tail
+    smooth: np.ndarray     # running median
+    best: int              # index of the smoothed minimum
+    minimum: float
+    level: float           # median of the tail
+    noise: float           # epoch-to-epoch noise (absolute)
+    improvement: float     # highest smoothed value up to the minimum, minus the minimum
+    slope: float           # per epoch, least squares over the tail
+    slope_se: float
+    rise: float            # level - minimum, when the minimum came before the tail (else 0)
+
+    def share(self, amount: float) -> float:
+        """``amount`` as a share of the curve's improvement (its noise when it never improved)."""
+        scale = max(self.improvement, self.noise, 1e-12 * max(abs(self.level), 1e-300))
+        return amount / scale
+
+    @property
+    def still_improving(self) -> float:
+        """The tail's slope continued for ``n`` more epochs, as a share of the improvement so far."""
+        return self.share(-self.slope * self.n)
+
+    @property
+    def falling(self) -> float:
+        """The tail's fall in standard errors of its slope (positive when falling)."""
+        return -self.slope / self.slope_se if self.slope_se > 0 else (math.inf if self.slope < 0 else 0.0)
+
+    def erratic(self, th: Thresholds) -> bool:
+        """Jumps epoch to epoch by a sizeable share of both its level and all it ever improved."""
+        return self.noise >= th.erratic_noise * self.level and self.share(self.noise) >= th.erratic_share
+
+    def rise_z(self) -> float:
+        """The rise above the minimum in standard errors of the tail level and of the minimum."""
+        window = max(1, min(self.k, median_window(self.n)))
+        se = self.noise * math.sqrt(1 / self.k + 1 / window)
+        return self.rise / se if se > 0 else (math.inf if self.rise > 0 else 0.0)
+
+
+def median_window(n: int) -> int:
+    """Running-median width: about a tenth of the run, odd, 3 to 11 epochs."""
+    w = int(round(n / 10)) | 1
+    return min(11, max(3, w)) if n >= 3 else 1
+
+
+def _running_median(y: np.ndarray, w: int) -> np.ndarray:
+    if w <= 1 or len(y) < 3:
+        return y.copy()
+    half = min(w // 2, len(y) - 1)
+    # Mirrored ends: the first epoch's mean loss (partly an untrained model's) is not the level
+    # at epoch 1, and one outlying end epoch should not set the smoothed value there.
+    padded = np.concatenate([y[1: half + 1][::-1], y, y[-half - 1: -1][::-1]])
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, w), axis=1)
+
+
+def epoch_noise(y: np.ndarray) -> float:
+    """Robust epoch-to-epoch noise std over the second half of the run (trend-free: 2nd differences).
+
+    For white noise of std s the second difference has std s*sqrt(6); the median absolute
+    deviation ignores the few epochs of a spike. The first half is left out because the early,
+    steep part of a curve is not noise.
+    """
+    part = y[len(y) // 2:] if len(y) >= 8 else y
+    if len(part) < 3:
+        return 0.0
+    d2 = np.diff(part, 2)
+    return float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / math.sqrt(6))
+
+
+def curve_shape(y: np.ndarray, th: Thresholds) -> Shape:
+    n = len(y)
+    k = min(n, max(3, math.ceil(th.tail_fraction * n)))
+    smooth = _running_median(y, median_window(n))
+    best = int(np.argmin(smooth))
+    minimum = float(smooth[best])
+    level = float(np.median(y[-k:]))
+    noise = max(epoch_noise(y), 1e-6 * abs(float(np.median(y))))  # float32 rounding is noise too
+    improvement = float(smooth[: best + 1].max()) - minimum
+    x = np.arange(k, dtype=float) - (k - 1) / 2
+    tail = y[-k:]
+    sxx = float(x @ x)
+    slope = float(x @ (tail - tail.mean())) / sxx if sxx else 0.0
+    slope_se = noise / math.sqrt(sxx) if sxx else math.inf
+    rise = max(0.0, level - minimum) if best < n - k else 0.0  # a minimum inside the tail is too recent to call
+    return Shape(n, k, smooth, best, minimum, level, noise, improvement, slope, slope_se, rise)
+
+
+#: Curve names that are scores (higher is better), not losses: refused by :func:`diagnose_curve`.
+SCORES = ("accuracy", "acc", "auc", "precision", "recall", "f1", "r2", "r_squared", "top_k", "iou")
+
+
+def check_loss(name: str, t: np.ndarray, v: np.ndarray) -> None:
+    """Refuse, in one line, a curve that is not a loss: a score by its name, or negative values."""
+    base = name.lower().removeprefix("val_")
+    if any(base == s or base.startswith(s + "_") or base.endswith("_" + s) or base.endswith(s) and s in ("accuracy", "auc")
+           for s in SCORES):
+        raise ValueError(f"{name} is a score (higher is better), not a loss: the diagnosis reads losses and errors "
+                         "(loss, mse, mae); diagnose curve='loss' instead")
+    for side, y in (("train", t), ("val", v)):
+        finite = y[np.isfinite(y)]
+        if len(finite) and finite.min() < 0:
+            raise ValueError(negative_message(y, f"{side} {name}"))
+
+
+def negative_message(y: np.ndarray, name: str) -> str:
+    i = int(np.nanargmin(y))
+    return (f"{name} has negative values ({y[i]:.3g} at epoch {i + 1}): the diagnosis reads losses >= 0; "
+            "diagnose a loss or an error (mse, mae), not a score or a shifted loss")
+
