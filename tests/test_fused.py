@@ -95,7 +95,7 @@ def test_unsupported_config_falls_back_with_a_notice(monkeypatch):
     # the mse loss, so an explicit ``loss: mse`` config must go to the fallback runner.
     from tuning.fit.fused import _plan  # the support check's list of losses
 
-    monkeypatch.setattr(_plan, "LOSSES", tuple(name for name in _plan.LOSSES if name != "mse"))
+    monkeypatch.setattr(_plan, "FUSED_LOSSES", tuple(name for name in _plan.FUSED_LOSSES if name != "mse"))
     notices: list[str] = []
     runner = FusedRunner(notice=notices.append, fallback=SequentialRunner())
     refused = tasks({"family": "vanilla", "loss": "mse", "epochs": 1}, [0, 1])

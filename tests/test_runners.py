@@ -73,7 +73,7 @@ def unsupported_loss(monkeypatch) -> dict:
     fused planner is told it does not compute ``mse`` (the fallback's fit_one does, as usual)."""
     from tuning.fit.fused import _plan  # the support check's list of losses
 
-    monkeypatch.setattr(_plan, "LOSSES", tuple(name for name in _plan.LOSSES if name != "mse"))
+    monkeypatch.setattr(_plan, "FUSED_LOSSES", tuple(name for name in _plan.FUSED_LOSSES if name != "mse"))
     return {"family": "vanilla", "loss": "mse"}
 
 

@@ -136,7 +136,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     from tuning.space import SearchSpace
     from tuning.spec import load_spec
     from tuning.store import open_store
-    from tuning.trials import CONCLUDED, FixedSeeds, read_trials, trial_numbers
+    from tuning.trials import CONCLUDED, read_trials, seed_policy, trial_numbers
 
     store = open_store(storage)
     record = store.require_study(study)
@@ -147,7 +147,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
                         TrialStatus.RESUMED)}
     grid_size = len(SearchSpace.from_spec(spec).grid()) if spec.sampler.name == "grid" else None
     planned = planned_trials(spec, grid_size)
-    policy = FixedSeeds(tuple(spec.seeds))
+    policy = seed_policy(spec)
     finished = sum(1 for t in trials if t["status"] in CONCLUDED and policy.covers(t["seeds"]))
     numbers = trial_numbers(trials)  # a config is named by the first trial that ran it
     complete = [{**t, "number": numbers.get(t["config_key"], t["number"])}

@@ -16,13 +16,14 @@ from collections.abc import Callable
 import typer
 
 from tuning.errors import TuningError
+from tuning.vocabulary import DEFAULT_STORAGE, STORAGE_VARIABLE
 
 app = typer.Typer(
     name="tuning", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Seed-repeated hyperparameter search for Keras sequence models, stored in one SQLite file.",
 )
 
-STORAGE_HELP = "Storage URL or SQLite file (default: the spec's storage, else $TUNING_STORAGE, else sqlite:///tuning.db)."
+STORAGE_HELP = (f"Storage URL or SQLite file (default: the spec's storage, else ${STORAGE_VARIABLE}, else {DEFAULT_STORAGE}).")
 BACKEND_HELP = "optuna (default) | kerastuner: who proposes the configs; fits, store and report are the same."
 MARGIN_HELP = ("How much worse than the best still counts as good as it: a number in the metric's units or a "
                "percentage like 2% of the best's aggregate (default: the spec's objective.margin, else 5%).")
@@ -130,7 +131,7 @@ def resume(
     """Continue STUDY from its store: nothing finished is recomputed."""
     from tuning.search.loop import resolve_resume_spec
     from tuning.spec import apply_overrides
-    from tuning.store import default_storage
+    from tuning.vocabulary import default_storage
 
     study, storage = _study_and_storage(study, storage)
     url = default_storage(storage)
@@ -283,7 +284,7 @@ def serve(
 ) -> None:
     """Serve a live report of every study in the store; an open report reloads itself on new fits."""
     from tuning.report.serve import make_server, server_url
-    from tuning.store import default_storage
+    from tuning.vocabulary import default_storage
 
     try:
         server, _ = make_server(default_storage(storage), host, port, refresh=refresh)

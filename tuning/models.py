@@ -71,27 +71,28 @@ import keras
 from tuning.builders import SPARSE_LOSSES
 from tuning.errors import DataError, SpecError, one_line
 from tuning.problems import Problem
-from tuning.spec import ACTIVATIONS, CELLS, COMPILE_KEYS, FAMILIES, INITIALIZERS, OPTIMIZERS
+from tuning.spec import COMPILE_KEYS, ModelSpec
+from tuning.vocabulary import (
+    ACTIVATIONS,
+    CELLS,
+    FAMILIES,
+    INITIALIZERS,
+    OPTIMIZERS,
+    SGD_MOMENTUM,
+    default_layers,
+)
 
-# The accepted names live in spec.py, so that a spec is checked without importing Keras.
-
+# The accepted names live in tuning.vocabulary, so that a spec is checked without importing Keras;
+# the defaults a spec states are its ModelSpec's, read from there (those it leaves None are here).
 _COMMON_DEFAULTS = {
-    "cell": "lstm",
-    "layers": 1,
-    "units": 32,
-    "dropout": 0.0,
-    "recurrent_dropout": 0.0,
-    "activation": "tanh",
-    "initializer": "glorot_uniform",
-    "optimizer": "adam",
-    "learning_rate": 0.001,
-    "momentum": 0.9,
-    "loss": None,
-    "mask_value": None,
+    **{name: ModelSpec.model_fields[name].default
+       for name in ("cell", "units", "dropout", "recurrent_dropout", "activation", "initializer", "optimizer",
+                    "learning_rate", "loss", "mask_value")},
+    "momentum": SGD_MOMENTUM,
 }
 _FAMILY_DEFAULTS = {
     "vanilla": {},
-    "stacked": {"layers": 2},
+    "stacked": {},
     "bidirectional": {},
     "gru": {"cell": "gru"},
     "cnn_lstm": {"filters": 32, "kernel_size": 3, "pool_size": 1},
@@ -110,7 +111,7 @@ def model_defaults(family: str = "vanilla") -> dict:
     means "the problem's loss"; ``decoder_units: None`` means "the encoder's last width".
     """
     _check_choice("family", family, FAMILIES)
-    return {"family": family, **_COMMON_DEFAULTS, **_FAMILY_DEFAULTS[family]}
+    return {"family": family, **_COMMON_DEFAULTS, "layers": default_layers(family), **_FAMILY_DEFAULTS[family]}
 
 
 def build_model(config: dict, problem: Problem) -> keras.Model:

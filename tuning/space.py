@@ -21,6 +21,7 @@ import itertools
 from typing import TYPE_CHECKING, Any
 
 from tuning.spec import FIT_KEYS, ParamSpec, StudySpec
+from tuning.vocabulary import default_layers
 
 if TYPE_CHECKING:  # optuna is imported only where trials are made
     import optuna
@@ -42,7 +43,7 @@ class SearchSpace:
 
     @classmethod
     def from_spec(cls, spec: StudySpec) -> SearchSpace:
-        return cls(spec.space, default_layers=_default_layers(spec.model.family, spec.model.layers),
+        return cls(spec.space, default_layers=default_layers(spec.model.family, spec.model.layers),
                    layers_fixed=spec.model.layers is not None, builtin=spec.model.builder is None)
 
     def __len__(self) -> int:
@@ -106,7 +107,7 @@ class SearchSpace:
         units = [point[f"units_{i}"] for i in range(1, len(point) + 1) if f"units_{i}" in point]
         config.update({k: v for k, v in point.items() if not k.startswith("units_")})
         if "family" in point and "layers" not in point and not self.layers_fixed:
-            config["layers"] = _default_layers(point["family"], None)  # a searched stacked has 2
+            config["layers"] = default_layers(point["family"], None)  # a searched stacked has 2
         if units:
             config["units"] = units
             config["layers"] = len(units)
@@ -123,7 +124,7 @@ def base_config(spec: StudySpec) -> dict[str, Any]:
     params = model.pop("params", {})
     config = {k: v for k, v in model.items() if v is not None}
     if spec.model.builder is None:
-        config["layers"] = _default_layers(spec.model.family, spec.model.layers)
+        config["layers"] = default_layers(spec.model.family, spec.model.layers)
     config.update(params)
     config["epochs"] = spec.fit.epochs
     config["batch_size"] = spec.fit.batch_size
@@ -137,12 +138,6 @@ def split_config(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
     model = {k: v for k, v in config.items() if k not in FIT_KEYS}
     fit = {k: v for k, v in config.items() if k in FIT_KEYS}
     return model, fit
-
-
-def _default_layers(family: str, layers: int | None) -> int:
-    if layers is not None:
-        return layers
-    return 2 if family in ("stacked",) else 1
 
 
 def _suggest(trial: optuna.Trial, name: str, axis: ParamSpec) -> Any:

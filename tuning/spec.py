@@ -31,34 +31,33 @@ from pydantic import (
 )
 
 from tuning.errors import SpecError
-
-# Accepted names, kept here (not in models.py) so that a spec is checked without importing Keras.
-FAMILIES = ("vanilla", "stacked", "bidirectional", "gru", "cnn_lstm", "encoder_decoder", "dense")
-CELLS = ("lstm", "gru")
-INITIALIZERS = (
-    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
-    "lecun_normal", "random_uniform", "random_normal", "orthogonal",
+from tuning.objective import AGGREGATES, parse_margin
+from tuning.vocabulary import (
+    ACTIVATIONS,
+    BACKEND_SAMPLERS,
+    BACKENDS,
+    CELLS,
+    DEFAULT_BACKEND,
+    DEFAULT_PATIENCE,
+    DEFAULT_RUNNER,
+    DEFAULT_SAMPLER,
+    DEFAULT_STORAGE,
+    FAMILIES,
+    INITIALIZERS,
+    OPTIMIZERS,
+    RUNNERS,
+    SAMPLERS,
+    SPEC_LOSSES,
+    default_storage,
+    direction_of,
 )
-OPTIMIZERS = ("adam", "rmsprop", "sgd", "adagrad")
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "selu", "softsign", "linear")
-LOSSES = ("mse", "mae")
-SAMPLERS = ("grid", "random", "tpe", "cmaes", "bayesian", "hyperband")
-BACKENDS = ("optuna", "kerastuner")
-#: The samplers each backend offers, and the one a spec gets when it names none.
-BACKEND_SAMPLERS = {"optuna": ("grid", "random", "tpe", "cmaes"),
-                    "kerastuner": ("grid", "random", "bayesian", "hyperband")}
-DEFAULT_SAMPLER = {"optuna": "tpe", "kerastuner": "bayesian"}
-AGGREGATES = ("mean", "median", "worst", "mean_plus_std", "iqm")
-RUNNERS = ("auto", "sequential", "processes", "fused")
-#: Words in a metric's name that make larger better (its direction when the spec names none).
-MAXIMIZED = ("accuracy", "exact_match", "auc", "precision", "recall", "f1")
 
 #: Names a searched parameter may have, with the accepted values of the categorical ones.
 MODEL_KEYS: dict[str, tuple | None] = {
     "family": FAMILIES, "cell": CELLS, "layers": None, "units": None, "dropout": None,
     "recurrent_dropout": None, "activation": ACTIVATIONS, "initializer": INITIALIZERS,
     "optimizer": OPTIMIZERS, "learning_rate": None, "momentum": None, "filters": None,
-    "kernel_size": None, "pool_size": None, "decoder_layers": None, "decoder_units": None, "loss": LOSSES,
+    "kernel_size": None, "pool_size": None, "decoder_layers": None, "decoder_units": None, "loss": SPEC_LOSSES,
     "mask_value": None,
 }
 FIT_KEYS = ("epochs", "batch_size", "patience")
@@ -197,7 +196,7 @@ class ModelSpec(_Strict):
     pool_size: int | None = Field(default=None, ge=1)
     decoder_layers: int | None = Field(default=None, ge=1)
     decoder_units: int | list[int] | None = None
-    loss: Literal[LOSSES] | None = None  # type: ignore[valid-type]
+    loss: Literal[SPEC_LOSSES] | None = None  # type: ignore[valid-type]
     mask_value: float | None = None
     builder: str | None = None
     style: Literal[STYLES] = "config"  # type: ignore[valid-type]
@@ -260,7 +259,7 @@ def _default(model: type[BaseModel], name: str) -> Any:
 
 class EarlyStoppingSpec(_Strict):
     monitor: str = "val_loss"
-    patience: int = Field(default=10, ge=0)
+    patience: int = Field(default=DEFAULT_PATIENCE, ge=0)
     min_delta: float = Field(default=0.0, ge=0.0)
     restore_best_weights: bool = True
 
@@ -348,8 +347,6 @@ class ObjectiveSpec(_Strict):
     def _margin(cls, value: Any) -> Any:
         if value is None:
             return None
-        from tuning.statistics import parse_margin
-
         try:
             parse_margin(value)
         except ValueError as exc:
@@ -359,8 +356,7 @@ class ObjectiveSpec(_Strict):
     @model_validator(mode="after")
     def _direction(self) -> ObjectiveSpec:
         if self.direction is None:
-            maximize = any(word in self.metric for word in MAXIMIZED)
-            object.__setattr__(self, "direction", "maximize" if maximize else "minimize")
+            object.__setattr__(self, "direction", direction_of(self.metric))
         return self
 
 
@@ -386,10 +382,10 @@ class StudySpec(_Strict):
     repeats: RepeatsSpec = RepeatsSpec()
     objective: ObjectiveSpec = ObjectiveSpec()
     fit: FitSpec = FitSpec()
-    storage: str = "sqlite:///tuning.db"  # the same as tuning.store.DEFAULT_STORAGE
-    backend: Literal[BACKENDS] = "optuna"  # type: ignore[valid-type]
+    storage: str = DEFAULT_STORAGE
+    backend: Literal[BACKENDS] = DEFAULT_BACKEND  # type: ignore[valid-type]
     _source: str = PrivateAttr(default="<spec>")  # the file it was read from, for error messages
-    runner: Literal[RUNNERS] = "auto"  # type: ignore[valid-type]
+    runner: Literal[RUNNERS] = DEFAULT_RUNNER  # type: ignore[valid-type]
     jobs: int = Field(default=1, ge=1)
 
     @model_validator(mode="before")
@@ -581,10 +577,8 @@ def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
     ``repeats`` may be a count or a list of seeds; ``sampler`` a sampler name; ``backend``
     ``optuna`` or ``kerastuner`` (a spec that named no sampler then gets that backend's default).
     A spec that names no ``storage`` and gets none here takes ``$TUNING_STORAGE`` (the rule of
-    :func:`tuning.store.default_storage`, for the CLI and the Python API alike).
+    :func:`tuning.vocabulary.default_storage`, for the CLI and the Python API alike).
     """
-    from tuning.store import default_storage
-
     data = spec.model_dump(mode="json")
     if overrides.get("storage") is None and "storage" not in spec.model_fields_set:
         data["storage"] = default_storage()

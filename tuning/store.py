@@ -18,7 +18,6 @@ SQLAlchemy URL Optuna accepts (PostgreSQL for several machines) works the same.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import threading
 import time
@@ -31,6 +30,7 @@ import sqlalchemy as sa
 
 from tuning.errors import StoreError
 from tuning.results import FitResult
+from tuning.vocabulary import DEFAULT_STORAGE, default_storage  # noqa: F401  (their old home)
 
 _metadata = sa.MetaData()
 
@@ -86,20 +86,11 @@ backend_state_table = sa.Table(
 )
 
 
-#: The store used when neither the command, the spec nor ``$TUNING_STORAGE`` names one.
-DEFAULT_STORAGE = "sqlite:///tuning.db"
-
-
 def normalise_url(storage: str) -> str:
     """Accept a bare file path as shorthand for a SQLite URL."""
     if "://" in storage:
         return storage
     return f"sqlite:///{storage}"
-
-
-def default_storage(storage: str | None = None) -> str:
-    """``storage`` if given, else ``$TUNING_STORAGE``, else :data:`DEFAULT_STORAGE` (the one rule)."""
-    return storage or os.environ.get("TUNING_STORAGE") or DEFAULT_STORAGE
 
 
 def open_store(storage: str | Store | None = None, *, create: bool = False) -> Store:
@@ -338,24 +329,3 @@ def uninterrupted() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
         if received and callable(previous):
             previous(signal.SIGINT, None)
-
-
-def owner_tag() -> str:
-    """Who runs a trial: ``host:pid``, so a later run can tell a dead owner from a live one."""
-    return f"{os.uname().nodename}:{os.getpid()}"
-
-
-def owner_is_dead(tag: str | None) -> bool:
-    """True when ``tag`` names a process on this host that no longer runs (or no tag at all)."""
-    if not tag or ":" not in tag:
-        return True
-    host, _, pid = tag.rpartition(":")
-    if host != os.uname().nodename:
-        return False  # another machine's trial: leave it to that machine (or to a heartbeat)
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except (PermissionError, ValueError):
-        return False
-    return False

@@ -4,10 +4,14 @@ Both backends keep their trials in Optuna's tables of the study's store (KerasTu
 of its own), so ``tuning status``, the report, resuming and the analysis read one place. This
 module is the only one that knows the names of the user attributes a trial carries:
 
-* when it starts: ``owner`` (``host:pid``, for recovery after ``kill -9``), ``config_key``,
-  ``config``;
+* when it starts: ``owner`` (``host:pid``, for recovery after ``kill -9``: :func:`owner_tag`,
+  :func:`owner_is_dead`), ``config_key``, ``config``;
 * when it ends: ``seeds``, ``seed_values``, ``n_seeds``, ``mean``, ``std``, ``tuning_status``
-  (a :class:`~tuning.results.TrialStatus`) and, when it failed, ``fail_reason``.
+  (a :class:`~tuning.results.TrialStatus`) and, when it failed, ``fail_reason``;
+* on a trial enqueued again, where it came from: ``resumed_from``, ``more_seeds_for``,
+  ``parked_from`` (:func:`origin_attrs`).
+
+The backends read a trial through :func:`config_key_of`, :func:`seeds_of` and :func:`owner_of`.
 
 Beside the records lives the rule that decides which seeds a config still needs
 (:class:`FixedSeeds`): today every config gets the study's seeds; racing will replace this
@@ -18,6 +22,7 @@ Optuna is imported only by the functions that read or write trials.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,6 +32,7 @@ from tuning.results import TrialResult, TrialStatus
 if TYPE_CHECKING:
     import optuna
 
+    from tuning.spec import StudySpec
     from tuning.store import Store
 
 #: Statuses of trials that concluded on their own (not interrupted, not a parked duplicate).
@@ -52,6 +58,11 @@ class FixedSeeds:
         return not self.missing(recorded)
 
 
+def seed_policy(spec: StudySpec) -> FixedSeeds:
+    """The study's seed-allocation policy: the one place it is made (backends, loop, ``tuning status``)."""
+    return FixedSeeds(tuple(spec.seeds))
+
+
 def status_of(trial: optuna.trial.FrozenTrial) -> TrialStatus:
     """What a trial concluded, in ``tuning``'s words (running trials say ``running``)."""
     from optuna.trial import TrialState
@@ -63,6 +74,51 @@ def status_of(trial: optuna.trial.FrozenTrial) -> TrialStatus:
     if trial.state == TrialState.COMPLETE:
         return TrialStatus.COMPLETE
     return TrialStatus(trial.user_attrs.get("tuning_status", TrialStatus.FAILED.value))
+
+
+def config_key_of(trial: optuna.trial.FrozenTrial) -> str | None:
+    """The config key a trial recorded when it started (``None`` for a trial that never started)."""
+    return trial.user_attrs.get("config_key")
+
+
+def seeds_of(trial: optuna.trial.FrozenTrial) -> list[int] | None:
+    """The seeds a concluded trial was fitted with (``None`` before it concluded)."""
+    return trial.user_attrs.get("seeds")
+
+
+def owner_of(trial: optuna.trial.FrozenTrial) -> str | None:
+    """Who runs (or ran) a trial: the :func:`owner_tag` of its process."""
+    return trial.user_attrs.get("owner")
+
+
+def fail_reason_of(trial: optuna.trial.FrozenTrial) -> str | None:
+    return trial.user_attrs.get("fail_reason")
+
+
+def owner_tag() -> str:
+    """Who runs a trial: ``host:pid``, so a later run can tell a dead owner from a live one."""
+    return f"{os.uname().nodename}:{os.getpid()}"
+
+
+def owner_is_dead(tag: str | None) -> bool:
+    """True when ``tag`` names a process on this host that no longer runs (or no tag at all)."""
+    if not tag or ":" not in tag:
+        return True
+    host, _, pid = tag.rpartition(":")
+    if host != os.uname().nodename:
+        return False  # another machine's trial: leave it to that machine (or to a heartbeat)
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False
+
+
+def is_orphaned(trial: optuna.trial.FrozenTrial) -> bool:
+    """A trial whose owner process is gone (it cannot finish it)."""
+    return owner_is_dead(owner_of(trial))
 
 
 def start_attrs(owner: str, config: dict[str, Any], key: str) -> dict[str, Any]:
@@ -80,6 +136,34 @@ def outcome_attrs(result: TrialResult) -> dict[str, Any]:
     else:
         attrs["tuning_status"] = TrialStatus.COMPLETE.value
     return attrs
+
+
+def duplicate_attrs() -> dict[str, Any]:
+    """The attributes of a proposal dropped (or parked) because its config is done or running."""
+    return {"tuning_status": TrialStatus.DUPLICATE.value}
+
+
+def origin_attrs(*, resumed_from: int | None = None, more_seeds_for: int | None = None,
+                 parked_from: int | None = None) -> dict[str, int]:
+    """The attributes of a trial enqueued again: the trial it continues (interrupted, topped up
+    with more seeds, or parked while its config was running)."""
+    given = {"resumed_from": resumed_from, "more_seeds_for": more_seeds_for, "parked_from": parked_from}
+    return {name: number for name, number in given.items() if number is not None}
+
+
+def mirror_attrs(kt_trial_id: str | None, kt_values: dict[str, Any] | None) -> dict[str, Any]:
+    """The attributes of an Optuna trial that mirrors a KerasTuner trial: its id and ``hp`` values."""
+    attrs: dict[str, Any] = {"backend": "kerastuner"}
+    if kt_trial_id is not None:
+        attrs["kt_trial_id"] = kt_trial_id
+    if kt_values is not None:
+        attrs["kt_values"] = json.loads(json.dumps(kt_values, default=str))
+    return attrs
+
+
+def mirrored_of(trial: optuna.trial.FrozenTrial) -> tuple[str | None, dict[str, Any] | None]:
+    """(KerasTuner trial id, its ``hp`` values) of a mirror trial; ``(None, None)`` for others."""
+    return trial.user_attrs.get("kt_trial_id"), trial.user_attrs.get("kt_values")
 
 
 def interrupted_attrs(reason: str) -> dict[str, Any]:

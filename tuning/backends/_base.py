@@ -14,7 +14,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tuning.trials import CONCLUDED, FixedSeeds, status_of
+from tuning import trials as records
+from tuning.trials import CONCLUDED, FixedSeeds, seed_policy, status_of
 
 if TYPE_CHECKING:
     import optuna
@@ -83,7 +84,7 @@ class Backend(ABC):
     @property
     def seeds(self) -> FixedSeeds:
         """Which seeds every config gets: the seed-allocation policy (racing will replace it)."""
-        return FixedSeeds(tuple(self.spec.seeds))
+        return seed_policy(self.spec)
 
     def trials(self) -> list[optuna.trial.FrozenTrial]:
         return self.study.get_trials(deepcopy=False)
@@ -93,18 +94,18 @@ class Backend(ABC):
         return [t for t in self.trials() if status_of(t) in CONCLUDED]
 
     def covers_seeds(self, trial: optuna.trial.FrozenTrial) -> bool:
-        return self.seeds.covers(trial.user_attrs.get("seeds"))
+        return self.seeds.covers(records.seeds_of(trial))
 
     def done_keys(self) -> set[str]:
         """Configs with a finished trial on every seed the policy asks for."""
-        return {t.user_attrs.get("config_key") for t in self.finished() if self.covers_seeds(t)}
+        return {records.config_key_of(t) for t in self.finished() if self.covers_seeds(t)}
 
     def needing_more_seeds(self) -> list[optuna.trial.FrozenTrial]:
         """One finished trial per config that lacks some of the seeds asked for (``--repeats`` grew)."""
         done_keys = self.done_keys()
         needing: dict[str, optuna.trial.FrozenTrial] = {}
         for trial in self.finished():
-            key = trial.user_attrs.get("config_key")
+            key = records.config_key_of(trial)
             if key not in done_keys and not self.covers_seeds(trial):
                 needing.setdefault(key, trial)
         return list(needing.values())

@@ -60,7 +60,7 @@ from tuning.errors import SpecError
 from tuning.results import TrialResult
 from tuning.space import SearchSpace
 from tuning.spec import BACKEND_SAMPLERS, ParamSpec, StudySpec, config_key
-from tuning.store import Store, owner_is_dead, owner_tag
+from tuning.store import Store
 
 #: The spec's sampler name -> KerasTuner's tuner class.
 TUNERS = {"grid": "GridSearch", "random": "RandomSearch", "bayesian": "BayesianOptimization", "hyperband": "Hyperband"}
@@ -310,19 +310,19 @@ class KerasTunerBackend(Backend):
         """Finished mirrors evaluated on every current seed, one per KerasTuner trial (per grid point)."""
         covering = [t for t in self.finished() if self.covers_seeds(t)]
         if self.grid is not None:
-            return list({t.user_attrs.get("config_key"): t for t in covering}.values())
-        return list({t.user_attrs.get("kt_trial_id", f"#{t.number}"): t for t in covering}.values())
+            return list({records.config_key_of(t): t for t in covering}.values())
+        return list({records.mirrored_of(t)[0] or f"#{t.number}": t for t in covering}.values())
 
     def _concluded(self, kt_trial_id: str) -> optuna.trial.FrozenTrial | None:
         """The finished mirror of a KerasTuner trial, if its outcome was recorded before a kill."""
-        mirrors = [t for t in self.finished() if t.user_attrs.get("kt_trial_id") == kt_trial_id and self.covers_seeds(t)]
+        mirrors = [t for t in self.finished() if records.mirrored_of(t)[0] == kt_trial_id and self.covers_seeds(t)]
         return mirrors[-1] if mirrors else None
 
     def recover(self) -> list[int]:
         """Mark mirrors left RUNNING by a dead process interrupted (KerasTuner retries the trial)."""
         recovered = []
         for trial in self.trials():
-            if trial.state == TrialState.RUNNING and owner_is_dead(trial.user_attrs.get("owner")):
+            if trial.state == TrialState.RUNNING and records.is_orphaned(trial):
                 self._interrupt(self.storage.get_trial_id_from_study_id_trial_number(self.study_id, trial.number),
                                 trial.number, reason="owner process gone")
                 recovered.append(trial.number)
@@ -343,10 +343,7 @@ class KerasTunerBackend(Backend):
             needing = self.needing_more_seeds()
             if needing:  # configs run with fewer seeds than asked are topped up first
                 old = needing[0]
-                extra = {"more_seeds_for": old.number}
-                for name in ("kt_trial_id", "kt_values"):
-                    if name in old.user_attrs:
-                        extra[name] = old.user_attrs[name]
+                extra = {**records.origin_attrs(more_seeds_for=old.number), **records.mirror_attrs(*records.mirrored_of(old))}
                 return self._start(dict(old.params), None, extra)
             with _quiet():
                 kt_trial = self.oracle.create_trial(TUNER_ID)
@@ -356,16 +353,16 @@ class KerasTunerBackend(Backend):
             concluded = self._concluded(kt_trial.trial_id)
             if concluded is not None:  # killed after its mirror was told, before the oracle was saved
                 value = concluded.value if concluded.state == TrialState.COMPLETE else None
-                self._end_kt(kt_trial, value, concluded.user_attrs.get("fail_reason"))
+                self._end_kt(kt_trial, value, records.fail_reason_of(concluded))
                 continue
             values = dict(kt_trial.hyperparameters.values)
-            extra = {"kt_trial_id": kt_trial.trial_id, "kt_values": json.loads(json.dumps(values, default=str))}
+            extra = records.mirror_attrs(kt_trial.trial_id, values)
             return self._start(self.mapping.to_point(values), kt_trial, extra)
 
     def _start(self, point: dict[str, Any], kt_trial: Any, extra: dict[str, Any]):
         config = self.space.to_config(point, self.base)
         key = config_key(config)
-        attrs = {**records.start_attrs(owner_tag(), config, key), "backend": "kerastuner", **extra}
+        attrs = {**records.start_attrs(records.owner_tag(), config, key), **records.mirror_attrs(None, None), **extra}
         frozen = optuna.trial.create_trial(state=TrialState.RUNNING, params=point,
                                            distributions=self.mapping.distributions(point), user_attrs=attrs)
         trial_id = self.storage.create_new_trial(self.study_id, template_trial=frozen)
@@ -424,5 +421,5 @@ def _remove_stale_folders() -> None:
     root = Path(tempfile.gettempdir())
     for folder in root.glob(f"{FOLDER_PREFIX}*-*"):
         pid = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and owner_is_dead(f"{os.uname().nodename}:{pid}"):
+        if pid.isdigit() and records.owner_is_dead(f"{os.uname().nodename}:{pid}"):
             shutil.rmtree(folder, ignore_errors=True)

@@ -25,10 +25,10 @@ from optuna.trial import TrialState
 from tuning import trials as records
 from tuning.backends import planned_trials
 from tuning.backends._base import Backend, GridOrder
-from tuning.results import TrialResult, TrialStatus
+from tuning.results import TrialResult
 from tuning.space import SearchSpace
 from tuning.spec import BACKEND_SAMPLERS, StudySpec, config_key
-from tuning.store import Store, owner_is_dead, owner_tag
+from tuning.store import Store
 
 optuna.logging.set_verbosity(logging.WARNING)
 
@@ -79,14 +79,14 @@ class OptunaBackend(Backend):
         covering = [t for t in self.finished() if self.covers_seeds(t)]
         if self.grid is None:
             return covering
-        by_key = {t.user_attrs.get("config_key"): t for t in covering}
+        by_key = {records.config_key_of(t): t for t in covering}
         return list(by_key.values())
 
     def recover(self) -> list[int]:
         """Fail RUNNING trials whose owner process is gone; re-enqueue their params (not grid)."""
         recovered = []
         for trial in self.trials():
-            if trial.state != TrialState.RUNNING or not owner_is_dead(trial.user_attrs.get("owner")):
+            if trial.state != TrialState.RUNNING or not records.is_orphaned(trial):
                 continue
             self._interrupt(trial.number, trial.params, reason="owner process gone")
             recovered.append(trial.number)
@@ -99,7 +99,7 @@ class OptunaBackend(Backend):
                       records.interrupted_attrs(reason))
         self.study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
         if self.grid is None and params:
-            self.study.enqueue_trial(params, user_attrs={"resumed_from": number})
+            self.study.enqueue_trial(params, user_attrs=records.origin_attrs(resumed_from=number))
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -128,26 +128,26 @@ class OptunaBackend(Backend):
                 # configs run with fewer seeds than asked are topped up before new proposals
                 waiting = any(t.state == TrialState.WAITING for t in self.trials())
                 needing = [] if waiting else [
-                    t for t in self.needing_more_seeds() if t.user_attrs.get("config_key") not in busy]
+                    t for t in self.needing_more_seeds() if records.config_key_of(t) not in busy]
                 if needing:
-                    self.study.enqueue_trial(needing[0].params, user_attrs={"more_seeds_for": needing[0].number})
+                    self.study.enqueue_trial(needing[0].params, user_attrs=records.origin_attrs(more_seeds_for=needing[0].number))
                 trial = self.study.ask()
                 point = self.space.suggest(trial)
             config = self.space.to_config(point, self.base)
             key = config_key(config)
             if self.grid is not None and (key in self.done_keys() or key in busy):
                 # a stale WAITING trial for a point finished meanwhile: drop it, do not count it
-                trial.set_user_attr("tuning_status", TrialStatus.DUPLICATE.value)
+                records.write(trial.set_user_attr, records.duplicate_attrs())
                 self.study.tell(trial, state=TrialState.FAIL)
                 continue
             if key in busy:
                 # The sampler proposed a config that is running right now. Park the proposal (it
                 # is asked again, and counted, once the running one is done) and run what we have.
-                trial.set_user_attr("tuning_status", TrialStatus.DUPLICATE.value)
+                records.write(trial.set_user_attr, records.duplicate_attrs())
                 self.study.tell(trial, state=TrialState.FAIL)
-                self.study.enqueue_trial(point, user_attrs={"parked_from": trial.number})
+                self.study.enqueue_trial(point, user_attrs=records.origin_attrs(parked_from=trial.number))
                 return None
-            records.write(trial.set_user_attr, records.start_attrs(owner_tag(), config, key))
+            records.write(trial.set_user_attr, records.start_attrs(records.owner_tag(), config, key))
             return trial, config, key
 
     def _grid_todo(self) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ import numpy as np
 from tuning.errors import DataError
 
 TASKS = ("regression", "binary", "multiclass")
-LOSSES = {"regression": "mse", "binary": "binary_crossentropy", "multiclass": "categorical_crossentropy"}
+TASK_LOSSES = {"regression": "mse", "binary": "binary_crossentropy", "multiclass": "categorical_crossentropy"}
 #: The loss of integer class labels (``sparse`` targets): Keras's crossentropy of class indices.
 SPARSE_LOSS = "sparse_categorical_crossentropy"
 _EPS = 1e-7
@@ -134,7 +134,7 @@ class Problem:
             if len(x) != len(y):
                 raise DataError(f"problem {self.name}: x_{split} has {len(x)} samples but y_{split} has {len(y)}")
         if not self.loss:
-            object.__setattr__(self, "loss", SPARSE_LOSS if self.sparse else LOSSES[self.task])
+            object.__setattr__(self, "loss", SPARSE_LOSS if self.sparse else TASK_LOSSES[self.task])
         if not self.baselines:
             if self.naive_val is None:
                 raise DataError(f"problem {self.name}: needs a naive baseline (naive_val or baselines)")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuning.fit import FitSettings, FitTask
 from tuning.results import FitResult, TrialResult, aggregate
+from tuning.trials import FixedSeeds
 
 if TYPE_CHECKING:
     from tuning.runners import Runner
@@ -59,14 +60,15 @@ class Evaluator:
         (result,) = self.evaluate_many([(config, key)], seeds, on_fit)
         return result
 
-    def evaluate_many(self, configs: list[tuple[dict[str, Any], str]], seeds: Iterable[int],
+    def evaluate_many(self, configs: list[tuple[dict[str, Any], str]], seeds: Iterable[int] | FixedSeeds,
                       on_fit: Callable[[FitResult, bool], None] | None = None) -> Iterator[TrialResult]:
         """Evaluate several configs with one runner call; yield each as soon as its seeds are in.
 
         Handing the runner every (config, seed) of a batch at once keeps all its workers busy:
         three seeds on two workers would otherwise leave one idle for every other round.
         """
-        seeds = list(seeds)
+        policy = seeds if isinstance(seeds, FixedSeeds) else FixedSeeds(tuple(seeds))
+        seeds = list(policy.seeds)
         done: dict[str, dict[int, FitResult]] = {}
         tasks = []
         for config, key in configs:
@@ -74,9 +76,7 @@ class Evaluator:
             for fit in done[key].values():
                 if on_fit:
                     on_fit(fit, True)
-            settings = FitSettings.resolve(self.fit_settings, config)
-            tasks += [FitTask(self.problem_name, self.problem_params_json, config, key, seed, settings)
-                      for seed in seeds if seed not in done[key]]
+            tasks += self._tasks(config, key, policy.missing(done[key]))
         by_key = {key: config for config, key in configs}
         pending = [key for _, key in configs]
         for key in [k for k in pending if len(done[k]) == len(seeds)]:
@@ -93,6 +93,10 @@ class Evaluator:
         if pending:  # a runner that drops work is a bug, not a user mistake
             missing = {key: sorted(set(seeds) - set(done[key])) for key in pending}
             raise RuntimeError(f"runner returned no result for {missing}")
+
+    def _tasks(self, config: dict[str, Any], key: str, seeds: list[int]) -> list[FitTask]:
+        settings = FitSettings.resolve(self.fit_settings, config)
+        return [FitTask(self.problem_name, self.problem_params_json, config, key, seed, settings) for seed in seeds]
 
     def _result(self, config: dict[str, Any], key: str, fits: list[FitResult]) -> TrialResult:
         failed = [f for f in fits if not f.ok]

@@ -55,7 +55,14 @@ every stored score is ``fit_one``'s up to float32 rounding. :func:`fit_replica_m
 task by the fused procedure and returns the trained model too (for ``tuning export``).
 """
 
-from tuning.fit.fused._net import ELEMENTWISE_OPTIMIZERS, LOSSES, FusedNet, NotExact, Unsupported, parse_model
+from tuning.fit.fused._net import (
+    ELEMENTWISE_OPTIMIZERS,
+    FUSED_LOSSES,
+    FusedNet,
+    NotExact,
+    Unsupported,
+    parse_model,
+)
 from tuning.fit.fused._plan import (
     DEFAULT_MEMORY_BUDGET,
     DROPOUT_KEYS,
@@ -81,7 +88,7 @@ __all__ = [
     "DROPOUT_KEYS",
     "ELEMENTWISE_OPTIMIZERS",
     "GRAPH_THREADS",
-    "LOSSES",
+    "FUSED_LOSSES",
     "MAX_REPLICAS",
     "PER_REPLICA_KEYS",
     "CheckedModel",

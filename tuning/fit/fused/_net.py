@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 #: Losses the fused graph computes itself (Keras names and aliases).
-LOSSES = ("mse", "mean_squared_error", "mae", "mean_absolute_error", "binary_crossentropy",
+FUSED_LOSSES = ("mse", "mean_squared_error", "mae", "mean_absolute_error", "binary_crossentropy",
           "categorical_crossentropy", "sparse_categorical_crossentropy")
 #: Keras optimizers whose update of a variable is elementwise: slice r's update only reads slice r.
 ELEMENTWISE_OPTIMIZERS = ("Adam", "AdamW", "RMSprop", "SGD", "Adagrad")
@@ -198,7 +198,7 @@ def parse_model(model, problem) -> FusedNet:
         net.weight_shapes += [tuple(w.shape) for w in model.get_layer(name).weights]
 
     loss = model.loss
-    if not isinstance(loss, str) or loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in FUSED_LOSSES:
         raise Unsupported(f"loss {loss!r}")
     net.loss = {"mean_squared_error": "mse", "mean_absolute_error": "mae"}.get(loss, loss)
     if problem.task == "regression":

@@ -27,7 +27,7 @@ from tuning.fit import (
 )
 from tuning.fit.fused._graph import FusedGraph
 from tuning.fit.fused._net import (
-    LOSSES,
+    FUSED_LOSSES,
     ConvSpec,
     FusedNet,
     NotExact,
@@ -143,8 +143,8 @@ def plan_graphs(group: list[FitTask], *, memory_budget: int = DEFAULT_MEMORY_BUD
     task = group[0]
     model_config, _ = split_config(task.config)
     loss = model_config.get("loss")
-    if loss is not None and loss not in LOSSES:
-        raise Unsupported(f"loss {loss!r} is not one of {', '.join(LOSSES)}")
+    if loss is not None and loss not in FUSED_LOSSES:
+        raise Unsupported(f"loss {loss!r} is not one of {', '.join(FUSED_LOSSES)}")
     if exact_only and config_dropout(model_config):
         raise NotExact("dropout: fused masks are not Keras's")
     import_tensorflow_quietly()

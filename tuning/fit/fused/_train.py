@@ -13,6 +13,7 @@ import numpy as np
 from tuning.fit.fused._graph import FusedGraph, loss_values, metric_values, per_replica
 from tuning.fit.fused._net import RnnSpec
 from tuning.results import FAILED, OK, FitResult
+from tuning.vocabulary import direction_of
 
 # -- early stopping, per replica (Keras's EarlyStopping rules) -------------------------------------
 
@@ -21,8 +22,7 @@ class Stopper:
 
     def __init__(self, monitor: str, patience: int, min_delta: float, restore: bool):
         self.monitor, self.patience, self.restore = monitor, patience, restore
-        name = monitor.removeprefix("val_")
-        self.maximize = "accuracy" in name or name == "exact_match"
+        self.maximize = direction_of(monitor.removeprefix("val_")) == "maximize"
         self.min_delta = abs(min_delta) if self.maximize else -abs(min_delta)
         self.wait = 0
         self.best = None

@@ -1,0 +1,86 @@
+"""The names a spec accepts, the defaults it gets, and the small rules several stages share.
+
+A leaf: it imports nothing of ``tuning`` (nor NumPy, Keras or Optuna), so the spec validates with
+it, and the runners, backends, models, fit package and store read the same lists from here
+instead of re-stating them. The aggregates over seeds and the margin rule live in the other leaf,
+:mod:`tuning.objective`.
+
+Example:
+    >>> direction_of("val_accuracy"), direction_of("val_mae")
+    ('maximize', 'minimize')
+    >>> default_layers("stacked"), default_layers("vanilla"), default_layers("stacked", 3)
+    (2, 1, 3)
+"""
+
+from __future__ import annotations
+
+import os
+
+# -- the built-in model families (checked without importing Keras) ---------------------------------
+
+FAMILIES = ("vanilla", "stacked", "bidirectional", "gru", "cnn_lstm", "encoder_decoder", "dense")
+CELLS = ("lstm", "gru")
+INITIALIZERS = (
+    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
+    "lecun_normal", "random_uniform", "random_normal", "orthogonal",
+)
+OPTIMIZERS = ("adam", "rmsprop", "sgd", "adagrad")
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "selu", "softsign", "linear")
+#: The losses a spec may name for a built-in family (``model.loss``); without one a model is
+#: compiled with its labels' loss (``Problem.loss``).
+SPEC_LOSSES = ("mse", "mae")
+#: Recurrent layers of a family when the spec sets none (a family not named here has one).
+FAMILY_LAYERS = {"stacked": 2}
+#: SGD's momentum when the config sets none (the other optimizers have no momentum).
+SGD_MOMENTUM = 0.9
+
+
+def default_layers(family: str, layers: int | None = None) -> int:
+    """``layers`` if set, else the family's default (2 for ``stacked``, else 1)."""
+    return layers if layers is not None else FAMILY_LAYERS.get(family, 1)
+
+
+# -- backends, samplers, runners -----------------------------------------------------------------
+
+BACKENDS = ("optuna", "kerastuner")
+DEFAULT_BACKEND = "optuna"
+SAMPLERS = ("grid", "random", "tpe", "cmaes", "bayesian", "hyperband")
+#: The samplers each backend offers, and the one a spec gets when it names none.
+BACKEND_SAMPLERS = {"optuna": ("grid", "random", "tpe", "cmaes"),
+                    "kerastuner": ("grid", "random", "bayesian", "hyperband")}
+DEFAULT_SAMPLER = {"optuna": "tpe", "kerastuner": "bayesian"}
+#: A spec's ``runner`` names (``tuning.runners.RUNNERS`` maps each to its runner).
+RUNNERS = ("auto", "sequential", "processes", "fused")
+DEFAULT_RUNNER = "auto"
+
+#: How a study draws the dropout masks of its configs with dropout, fixed when it is created:
+#: ``seeded`` - the seeds of a config train fused, as replicas of one graph, each replica's masks
+#: drawn from (seed, step); ``keras`` - a config with dropout is fitted one seed at a time with
+#: Keras's own masks. Configs without dropout are fused under both (the same fit to float32
+#: rounding). The two give the same distribution of scores over seeds, other values.
+DROPOUT_MASKS = ("seeded", "keras")
+
+# -- fitting and scoring ----------------------------------------------------------------------------
+
+#: Epochs without improvement before early stopping, when ``fit.early_stopping`` names none.
+DEFAULT_PATIENCE = 10
+#: Words in a metric's name that make larger better (its direction when the spec names none).
+MAXIMIZED = ("accuracy", "exact_match", "auc", "precision", "recall", "f1")
+
+
+def direction_of(metric: str) -> str:
+    """``"maximize"`` for a metric whose name says larger is better (accuracy, AUC, ...), else ``"minimize"``."""
+    return "maximize" if any(word in metric for word in MAXIMIZED) else "minimize"
+
+
+# -- the store --------------------------------------------------------------------------------------
+
+#: The store used when neither the command, the spec nor ``$TUNING_STORAGE`` names one.
+DEFAULT_STORAGE = "sqlite:///tuning.db"
+#: The environment variable that sets the default store.
+STORAGE_VARIABLE = "TUNING_STORAGE"
+
+
+def default_storage(storage: str | None = None) -> str:
+    """``storage`` if given, else ``$TUNING_STORAGE``, else :data:`DEFAULT_STORAGE` (the one rule)."""
+    return storage or os.environ.get(STORAGE_VARIABLE) or DEFAULT_STORAGE
