@@ -320,3 +320,45 @@ def test_trials_table_has_seed_columns_and_statistics_per_config():
     for column in ("n_seeds", "n_failed", "mean", "std", "min", "median", "max", "fit_seconds"):
         assert trials[column].equals(summary.loc[trials.index, column]), column
     assert trials.loc["b", "param_units"] == 1
+
+
+def test_analysis_package_has_no_import_cycle_type_hints_included_and_short_modules():
+    """Issue 23: one concept per module (<= 450 lines) and imports that run one way, even the ones
+    under ``if TYPE_CHECKING:`` (``Results`` is the facade above the tables; they hint StudyFrames)."""
+    import ast
+    from pathlib import Path
+
+    import tuning.analysis
+
+    folder = Path(tuning.analysis.__file__).parent
+    modules = {f"tuning.analysis.{p.stem}": p for p in folder.glob("*.py") if p.stem != "__init__"}
+    graph = {}
+    for name, path in modules.items():
+        text = path.read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= 450, name
+        found = set()
+        for node in ast.walk(ast.parse(text)):  # every import, type-hint and function-level ones too
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found |= {f"{node.module}.{a.name}" for a in node.names} | {node.module}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+        assert "tuning.analysis" not in found, f"{name} imports the package's __init__ (a cycle)"
+        graph[name] = found & set(modules) - {name}
+
+    def reaches(start: str, goal: str, seen: set) -> bool:
+        return any(n == goal or (n not in seen and reaches(n, goal, seen | {n})) for n in graph[start])
+
+    assert [m for m in graph if reaches(m, m, set())] == []
+    assert "tuning.analysis.frames" not in set().union(*graph.values())  # nothing below imports the facade
+
+
+def test_public_names_kept_by_the_split_of_the_diagnosis():
+    import tuning
+    import tuning.diagnose
+    from tuning.analysis import curves, diagnose, extrapolation, labels
+
+    assert tuning.extrapolated_gain is diagnose.extrapolated_gain is extrapolation.extrapolated_gain
+    assert tuning.diagnose_curve is tuning.diagnose.diagnose_curve is curves.diagnose_curve
+    assert tuning.Thresholds is diagnose.Thresholds is labels.Thresholds
+    for name in diagnose.__all__:
+        assert getattr(tuning.diagnose, name) is getattr(diagnose, name), name

@@ -263,9 +263,10 @@ def _options(config: dict) -> dict:
 
 def _diagnose(config: dict):
     runs = {f["seed"]: (_curve(f["train"]), _curve(f["val"])) for f in config["fits"] if f["train"] or f["val"]}
-    per_seed = {s: diagnose_curve(*pair, baseline=config["baseline_val_loss"], **_options(config))
-                for s, pair in runs.items()}
-    whole = diagnose_config(runs, baseline=config["baseline_val_loss"], per_seed=per_seed, **_options(config))
+    # as diagnose_study: the baseline's val loss is not comparable with a config's own loss (mae)
+    baseline = None if config.get("loss") else config["baseline_val_loss"]
+    per_seed = {s: diagnose_curve(*pair, baseline=baseline, **_options(config)) for s, pair in runs.items()}
+    whole = diagnose_config(runs, baseline=baseline, per_seed=per_seed, **_options(config))
     return per_seed, whole
 
 
@@ -650,3 +651,59 @@ def test_extrapolation_on_the_fresh_set_cut_at_half():
     assert len(real) == 68
     assert abs(np.median(pred - real)) <= 0.03  # measured +0.001
     assert 0.75 <= np.mean((real >= low) & (real <= high)) <= 0.92  # measured 0.88 (60/68)
+
+
+# -- round 3 (issue 22): the stall rule's thresholds, val below train, the second fresh set ----------------
+
+
+def weak_stall_curves(seed: int = 0, n: int = 120) -> tuple[np.ndarray, np.ndarray]:
+    """Val falls only ~15 % over the second half while train falls 40 %; the gap ends at 1.9x (under gap_ratio)."""
+    rng = np.random.default_rng(seed)
+    e = np.arange(n)
+    train = (0.01 + 0.5 * np.exp(-e / 8) + 0.085 * np.exp(-e / 60)) * (1 + 0.01 * rng.standard_normal(n))
+    val = (0.04 + 0.5 * np.exp(-e / 8) + 0.043 * np.exp(-e / 60)) * (1 + 0.03 * rng.standard_normal(n))
+    return train, val
+
+
+def test_a_weak_stall_at_a_gap_under_2x_is_overfit_by_the_round_3_thresholds():
+    for seed in range(4):
+        train, val = weak_stall_curves(seed)
+        found = diagnose_curve(train, val)
+        assert found.label == OVERFIT and found.gap_ratio < Thresholds().gap_ratio, found.evidence
+        assert "stalled over the last 60 of 120 epochs" in found.evidence, found.evidence
+        # Round 2's thresholds (val fall < 10 %, gap growth >= 30 %) read it as no overfitting.
+        assert diagnose_curve(train, val, Thresholds(stall_val_fall=0.1, stall_gap_growth=0.3)).label != OVERFIT
+
+
+def test_val_rising_but_ending_below_train_is_not_overfitting():
+    # Lowest at epoch 1, 30 % higher by the end while train fell 17 %: val/train "grew" from 0.5 to 0.9,
+    # but val never rose above train (an MAE run with SGD at lr 3 on the first fresh set did this).
+    e = np.arange(30)
+    train = 0.8 + 0.2 * np.exp(-e / 5)
+    val = 0.7 - 0.2 * np.exp(-e / 5)
+    found = diagnose_curve(train, val)
+    assert found.gap_ratio < 1 and found.val_rise > Thresholds().overfit_rise
+    assert found.label != OVERFIT, found.evidence
+
+
+FRESH2 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh2.json").read_text())["configs"]
+
+
+def test_second_fresh_set_has_every_label_and_its_measured_agreement_holds():
+    # Made after the round-3 freeze (commit a815229) and scored once: 75/88 fits (0.85) and 19/22
+    # configs (0.86), BELOW the goals of 0.92 and 0.95 (docs/analysis.md). This guards the numbers.
+    assert len(FRESH2) == 22 and sum(len(c["fits"]) for c in FRESH2) == 88
+    assert Counter(c["truth"] for c in FRESH2) == {UNDERFIT: 6, OVERFIT: 6, GOOD_FIT: 5, UNSTABLE: 5}
+    fit_hits = config_hits = 0
+    for config in FRESH2:
+        per_seed, whole = _diagnose(config)
+        config_hits += whole.label == config["truth"]
+        fit_hits += sum(per_seed[f["seed"]].label == f["truth"] for f in config["fits"] if f["seed"] in per_seed)
+    assert (fit_hits, config_hits) == (75, 19)
+
+
+def test_extrapolation_on_the_second_fresh_set_cut_at_half():
+    real, pred, low, high = _cut_at_half(FRESH2)
+    assert len(real) == 76
+    assert abs(np.median(pred - real)) <= 0.03  # measured -0.001
+    assert 0.7 <= np.mean((real >= low) & (real <= high)) <= 0.9  # measured 0.80 (61/76)
