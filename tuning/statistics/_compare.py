@@ -130,6 +130,7 @@ class Comparison:
     se: np.ndarray | None = None
     df: np.ndarray | None = None
     mcb_best: np.ndarray | None = None  # Hsu's MCB subset: not beaten at level / (configs - 1)
+    p_not_best: np.ndarray | None = None  # the smallest level at which MCB rules it out as the true best
 
 
 def _pair_statistics(x: np.ndarray) -> dict:
@@ -293,7 +294,9 @@ def compare(scores, *, margin: float | None = None, level: float = LEVEL, best: 
         best = int(rows[np.argmin(means[rows])])
     # Hsu's MCB: configs not beaten at level / (k - 1) could be the (one) true best; the upper
     # bound of mean_i - min_{j != i} mean_j is the largest of difference + d se over those others.
-    mcb = comparable & (raw * max(k - 1, 1) > level) if k >= 2 else comparable.copy()
+    p_not_best = np.where(comparable, np.minimum(1.0, raw * max(k - 1, 1)), np.nan) if k >= 2 \
+        else np.where(comparable, 1.0, np.nan)
+    mcb = comparable & (p_not_best > level)
     upper_bound = np.full(k_all, np.nan)
     if k >= 2:
         with np.errstate(invalid="ignore"):
@@ -313,7 +316,7 @@ def compare(scores, *, margin: float | None = None, level: float = LEVEL, best: 
     study_corr = 1 - sd_paired**2 / (2 * sd_within**2) if sd_within and math.isfinite(sd_paired) else math.nan
     return Comparison(comparable, could.astype(bool), p_worse, paired_row, corr_row, diff_row, se_row, equivalent,
                       best, study_corr, sd_paired, sd_within, df_paired, df_unpaired, int(could.sum()), k,
-                      upper_bound, prior[1], difference, se, df, mcb)
+                      upper_bound, prior[1], difference, se, df, mcb, p_not_best)
 
 
 def reorder(comparison: Comparison, order: np.ndarray) -> Comparison:

@@ -1,0 +1,78 @@
+"""The race over seeds (tuning.racing): who gets more seeds, who is dropped, and its error rate."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tuning.racing import Race, level_at, looks, next_round, replay
+
+
+def staircase(rng, seeds: int, means, rho: float = 0.5, scale=None) -> np.ndarray:
+    means = np.asarray(means, dtype=float)
+    scale = np.ones(len(means)) if scale is None else np.asarray(scale, dtype=float)
+    return (means[:, None] + math.sqrt(rho) * rng.standard_normal((1, seeds))
+            + math.sqrt(1 - rho) * scale[:, None] * rng.standard_normal((len(means), seeds)))
+
+
+def test_looks_grow_to_max_and_their_levels_add_up_to_the_race_level():
+    race = Race(min_seeds=3, max_seeds=20, level=0.05)
+    counts = looks(race)
+    assert counts[0] == 3 and counts[-1] == 20 and counts == sorted(set(counts))
+    shares = [level_at(race, n) for n in counts]
+    assert all(s > 0 for s in shares)
+    assert sum(shares) == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="not a look"):
+        level_at(race, 4)
+
+
+def test_a_clearly_worse_config_gets_fewer_seeds_and_says_who_beat_it():
+    x = staircase(np.random.default_rng(3), 20, [0.0, 0.3, 6.0, 8.0])
+    result = replay(x, Race(min_seeds=3, max_seeds=20))
+    assert result.seeds[2] < result.seeds[0] and result.seeds[3] < result.seeds[0]
+    assert result.winner == 0 and result.alive[0]
+    dropped = {e.config: e for e in result.eliminations}
+    assert set(dropped) >= {2, 3}
+    assert all(e.beaten_by in (0, 1) and 0 <= e.p <= level_at(Race(), e.seeds) for e in dropped.values())
+    assert result.fits < 4 * 20
+
+
+def test_the_incumbent_is_not_judged_by_a_challenger_that_has_fewer_seeds():
+    rng = np.random.default_rng(5)
+    x = staircase(rng, 8, [1.0, 0.0])
+    x[1, 3:] = np.nan  # the challenger has 3 seeds, far better on them; the incumbent 8
+    decision = next_round(x, [8, 3], [True, True], Race(min_seeds=3, max_seeds=20))
+    assert all(e.config != 0 for e in decision.eliminated)
+    assert decision.targets.get(1) == 5 and 0 not in decision.targets  # the challenger catches up first
+
+
+def test_a_race_ends_when_every_config_left_is_equivalent_to_the_best():
+    x = staircase(np.random.default_rng(8), 20, [0.0, 0.0], rho=0.9)
+    with_margin = replay(x, Race(min_seeds=3, max_seeds=20, margin=2.0))
+    without = replay(x, Race(min_seeds=3, max_seeds=20))
+    assert with_margin.finished == "every config left is equivalent to the best"
+    assert with_margin.fits < without.fits == 40
+
+
+def test_failed_fits_leave_a_gap_and_the_race_goes_on():
+    x = staircase(np.random.default_rng(2), 20, [0.0, 0.2, 5.0])
+    x[0, 1] = np.nan
+    result = replay(x, Race(min_seeds=3, max_seeds=20))
+    assert result.winner in (0, 1) and result.seeds[2] < 20
+
+
+def test_the_true_best_is_dropped_at_most_at_the_race_level_under_unequal_noise():
+    # the best tied with a 3x noisier config; 2 configs x up to 10 seeds, 600 races (MC s.e. ~0.009)
+    rng = np.random.default_rng(11)
+    race = Race(min_seeds=3, max_seeds=10)
+    dropped = sum(not replay(staircase(rng, 10, [0.0, 0.0], scale=[1.0, 3.0]), race).alive[0] for _ in range(600))
+    assert dropped / 600 <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 600)
+
+
+def test_bad_race_settings_are_refused_in_words():
+    with pytest.raises(ValueError, match="min <= max"):
+        Race(min_seeds=5, max_seeds=3)
+    with pytest.raises(ValueError, match="alpha"):
+        Race(level=1.5)

@@ -1,0 +1,229 @@
+"""Racing over seeds: give a config more seeds only while it could still be the best.
+
+Every config draws its seeds from one sequence (paired: seed ``s`` of one config meets seed
+``s`` of every other). The race looks at the scores at a few seed counts (:func:`looks`: 3, 5,
+8, 12, 18, 20 for 3 to 20 seeds); at each look :func:`tuning.statistics.compare` (the study's
+one test, no second copy) drops the configs that some config beats, and the race ends when one
+config is left, every config left has ``max`` seeds, or every config left is equivalent to the
+best within the margin.
+
+Why it keeps its error rate over many looks: each look tests at its own share of ``level``,
+spent by a Pocock-type function of the seeds used so far (Lan & DeMets 1983),
+``level * log(1 + (e - 1) * n / max)``. The shares add up to ``level``, so by the union bound a
+config that is truly the best is dropped at some look with probability at most ``level``,
+however the looks depend on each other; a Pocock-type function spends more early than
+O'Brien-Fleming's, which is where racing saves (hopeless configs leave after a few seeds).
+
+Elitist: a config is only ever judged on the seeds *it* has, against configs that have them too
+(:func:`next_round` compares each group of configs at its own seed count), so the incumbent,
+which has the most seeds, is never dropped by a challenger that has not caught up with it.
+
+The module is pure NumPy: :func:`replay` runs a race on a matrix of scores that is already
+complete (a finished exhaustive study's fits, or a simulated study), which is how the race is
+measured (``benchmarks/racing.py``) and how a user sees what it would have saved on their own
+study; a live study asks :func:`next_round` after every round of fits.
+
+Example:
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> scores = np.array([[0.0], [0.2], [3.0]]) + rng.normal(0, 0.3, (3, 20))
+    >>> result = replay(scores, Race(min_seeds=3, max_seeds=20))
+    >>> result.seeds.tolist()[2] < 20, result.winner
+    (True, 0)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tuning.statistics import LEVEL, compare
+
+#: how much the seed count grows from one look to the next (3, 5, 8, 12, 18, ...)
+GROWTH = 1.5
+
+
+@dataclass(frozen=True)
+class Race:
+    """How a race runs: seeds per config between ``min_seeds`` and ``max_seeds``, tests at ``level``
+    over the whole race, and the margin (metric units; NaN: none) that ends it early when every
+    config left is equivalent to the best."""
+
+    min_seeds: int = 3
+    max_seeds: int = 20
+    level: float = LEVEL
+    margin: float = math.nan
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.min_seeds <= self.max_seeds:
+            raise ValueError(f"a race needs 2 <= min <= max seeds (got min {self.min_seeds}, max {self.max_seeds})")
+        if not 0 < self.level < 1:
+            raise ValueError(f"alpha must be between 0 and 1 (got {self.level})")
+
+
+def looks(race: Race) -> list[int]:
+    """The seed counts at which the race tests: ``min_seeds``, then about ``GROWTH`` times more
+    each time, ending at ``max_seeds``."""
+    counts = [race.min_seeds]
+    while counts[-1] < race.max_seeds:
+        counts.append(min(race.max_seeds, max(counts[-1] + 1, math.ceil(counts[-1] * GROWTH))))
+    return counts
+
+
+def level_at(race: Race, seeds: int) -> float:
+    """The share of ``race.level`` the look at ``seeds`` tests at: the Pocock-type spending
+    function's increase since the previous look (the shares of all looks add up to the level)."""
+    counts = looks(race)
+    if seeds not in counts:
+        raise ValueError(f"{seeds} seeds is not a look of this race ({counts})")
+
+    def spent(n: int) -> float:
+        return race.level * math.log(1 + (math.e - 1) * n / race.max_seeds)
+
+    at = counts.index(seeds)
+    return spent(seeds) - (spent(counts[at - 1]) if at else 0.0)
+
+
+@dataclass
+class Elimination:
+    """Why a config stopped getting seeds: the look (its seed count), the config that beat it
+    and the step-down p-value (at most the look's level)."""
+
+    config: int
+    seeds: int
+    beaten_by: int
+    p: float
+
+
+@dataclass
+class Round:
+    """What :func:`next_round` decided: the configs dropped now, the seed count each config still
+    in the race should reach next (absent: it needs none), and, once nothing is left to fit,
+    why the race ended."""
+
+    eliminated: list[Elimination] = field(default_factory=list)
+    targets: dict[int, int] = field(default_factory=dict)
+    finished: str | None = None
+
+
+def next_round(scores, given, alive, race: Race) -> Round:
+    """One decision of a race, from the scores so far.
+
+    Args:
+        scores: (configs, seeds) matrix, lower is better; column ``s`` is the ``s``-th seed of
+            the shared sequence; NaN where a config has not been fitted with it (yet) or its fit
+            failed.
+        given: per config, how many leading seeds of the sequence it has been given (failed
+            fits included).
+        alive: bool per config: still in the race (``False`` once eliminated).
+        race: the race's settings.
+
+    Configs are judged at the looks they reached: at each look, the configs that have at least
+    that many seeds are compared on those seeds, and those with exactly that many that are
+    flagged worse are eliminated (a config is never judged by one with fewer seeds). A config
+    behind the leaders gets seeds up to its next look (the leaders wait for it); when all are
+    level, each gets seeds up to the next look.
+    """
+    x = np.asarray(scores, dtype=float)
+    given = np.asarray(given, dtype=int)
+    alive = np.asarray(alive, dtype=bool).copy()
+    decision = Round()
+    counts = looks(race)
+    for look in counts:
+        judged = alive & (given >= look)
+        at_look = judged & (given == look)
+        if judged.sum() < 2 or not at_look.any():
+            continue
+        rows = np.flatnonzero(judged)
+        comparison = compare(x[rows, :look], level=level_at(race, look))
+        for position in np.flatnonzero(~comparison.mcb_best & at_look[rows]):
+            config = int(rows[position])
+            beaten_by = _beaten_by(comparison, position)
+            decision.eliminated.append(Elimination(config, look, int(rows[beaten_by]),
+                                                   float(comparison.p_not_best[position])))
+            alive[config] = False
+    left = np.flatnonzero(alive)
+    if len(left) <= 1:
+        decision.finished = "one config left" if len(left) == 1 else "no config left"
+        return decision
+    top = max(given[left].max(), race.min_seeds)
+    if (given[left] >= race.max_seeds).all():
+        decision.finished = f"every config left has {race.max_seeds} seeds"
+        return decision
+    if math.isfinite(race.margin) and (given[left] == top).all() and top >= race.min_seeds:
+        level = level_at(race, top) if top in counts else race.level
+        equivalent = compare(x[left, :top], margin=race.margin, level=level).equivalent_to_best
+        if equivalent.all():
+            decision.finished = "every config left is equivalent to the best"
+            return decision
+    behind = left[given[left] < top]
+    if len(behind):  # configs behind catch up with the leaders (on the leaders' seeds) first
+        decision.targets = {int(c): min(_next_look(counts, int(given[c])), int(top)) for c in behind}
+    else:
+        decision.targets = {int(c): _next_look(counts, int(given[c])) for c in left}
+    return decision
+
+
+@dataclass
+class RaceResult:
+    """A race run to its end on a complete matrix (:func:`replay`)."""
+
+    seeds: np.ndarray                 # seeds each config was given
+    alive: np.ndarray                 # still in the race at the end
+    eliminations: list[Elimination]
+    winner: int | None                # lowest mean among the configs with the most seeds left
+    finished: str
+    rounds: int
+
+    @property
+    def fits(self) -> int:
+        return int(self.seeds.sum())
+
+
+def replay(scores, race: Race) -> RaceResult:
+    """Run a race on a complete (configs, seeds) matrix: what it would have given each config,
+    whom it would have dropped when, and what it would have picked. Seeds beyond ``max_seeds``
+    are not used; a config whose cell is NaN (a failed fit) simply has one score fewer there."""
+    full = np.asarray(scores, dtype=float)
+    if full.ndim != 2 or full.shape[1] < race.min_seeds:
+        raise ValueError(f"replay needs a (configs, seeds) matrix with at least {race.min_seeds} seeds")
+    race = Race(race.min_seeds, min(race.max_seeds, full.shape[1]), race.level, race.margin)
+    configs = full.shape[0]
+    given = np.full(configs, race.min_seeds)
+    alive = np.ones(configs, dtype=bool)
+    eliminations: list[Elimination] = []
+    rounds = 0
+    while True:
+        rounds += 1
+        view = np.where(np.arange(full.shape[1])[None, :] < given[:, None], full, np.nan)
+        decision = next_round(view, given, alive, race)
+        eliminations.extend(decision.eliminated)
+        for dropped in decision.eliminated:
+            alive[dropped.config] = False
+        if decision.finished or not decision.targets:
+            break
+        for config, target in decision.targets.items():
+            given[config] = target
+    left = np.flatnonzero(alive)
+    winner = None
+    if len(left):
+        most = given[left].max()
+        top = left[given[left] == most]
+        winner = int(top[np.nanargmin(np.nanmean(full[top, :most], axis=1))])
+    return RaceResult(given.copy(), alive, eliminations, winner, decision.finished or "no seeds left to give",
+                      rounds)
+
+
+def _next_look(counts: list[int], have: int) -> int:
+    later = [c for c in counts if c > have]
+    return later[0] if later else have
+
+
+def _beaten_by(comparison, position: int) -> int:
+    """The config with the largest significant lead over ``position`` (the smallest one-sided p)."""
+    t = comparison.difference[position] / comparison.se[position]
+    t = np.where(np.isfinite(t), t, -np.inf)
+    t[position] = -np.inf
+    return int(np.argmax(t))
