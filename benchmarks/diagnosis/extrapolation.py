@@ -1,7 +1,7 @@
 """How good is :func:`tuning.extrapolated_gain`? Cut real curves at half and predict the second half.
 
 Every curve of at least 20 finite epochs in a corpus (the old ``diagnosis_corpus.json`` and the
-fresh ``diagnosis_fresh.json``, reported apart) is cut after ``m = n // 2`` epochs; the first half
+fresh sets ``diagnosis_fresh.json`` and ``diagnosis_fresh2.json``, reported apart) is cut after ``m = n // 2`` epochs; the first half
 is given to ``tuning.extrapolated_gain(first_half, factor=n / m)``, and its prediction is compared
 with the gain the curve really made: ``1 - level(end) / level(cut)``, each level the median of
 the last tenth of the first half's epochs (at least 3) before that point, the same definition the
@@ -13,7 +13,7 @@ first three, Wilson for the coverage), then one line
     median_error=.. median_abs_error=.. spearman=.. coverage80=..
 
 The interval was calibrated on the old corpus's val curves (so its coverage there is in-sample);
-the fresh set was made after it was frozen.
+each fresh set was made after it was frozen (the second one after round 3's freeze, a815229).
 
     python benchmarks/diagnosis/extrapolation.py [--corpus PATH] [--curve val|train]
 """
@@ -82,7 +82,8 @@ def evaluate(configs: list[dict], curve: str = "val", boot: int = 2000, seed: in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, nargs="*",
-                        default=[DATA / "diagnosis_corpus.json", DATA / "diagnosis_fresh.json"])
+                        default=[DATA / "diagnosis_corpus.json", DATA / "diagnosis_fresh.json",
+                                 DATA / "diagnosis_fresh2.json"])
     parser.add_argument("--curve", choices=("val", "train"), default="val")
     args = parser.parse_args()
     for path in args.corpus:

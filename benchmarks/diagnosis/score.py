@@ -11,9 +11,11 @@ Thresholds may be chosen on ``--half tune`` only; the claim is ``--half heldout`
 
     python benchmarks/diagnosis/score.py [--half heldout|tune|all] [--wrong]
 
-The claim of round 2 (issue 22) is the fresh set, made after the method was frozen:
+Round 2's claim (issue 22) was the first fresh set, made after that method was frozen; round 3
+tuned on it and on both halves of the old corpus, and its claim is the second fresh set, made
+after the round-3 freeze (commit a815229) and scored once:
 
-    python benchmarks/diagnosis/score.py --corpus tests/data/diagnosis_fresh.json --half all
+    python benchmarks/diagnosis/score.py --corpus tests/data/diagnosis_fresh2.json --half all
 """
 
 from __future__ import annotations
