@@ -27,10 +27,11 @@ from typing import Any
 UNDERFIT, OVERFIT, GOOD_FIT, UNSTABLE = "underfit", "overfit", "good fit", "unstable"
 
 
-def case(name: str, truth: str, why: str, problem: dict, model: dict, fit: dict, *, seeds: int = 4,
-         fit_truth: str = "config") -> dict[str, Any]:
+def case(name: str, truth: str, why: str, problem: dict, model: dict, fit: dict, *, seeds: int | dict = 4,
+         fit_truth: str = "config", prefix: str = "diag") -> dict[str, Any]:
+    """One labelled case: a one-config study spec named ``<prefix>-<name>`` (the fresh sets use their own prefix)."""
     return {"name": name, "truth": truth, "why": why, "fit_truth": fit_truth,
-            "spec": {"name": f"diag-{name}", "problem": problem, "model": model, "fit": fit,
+            "spec": {"name": f"{prefix}-{name}", "problem": problem, "model": model, "fit": fit,
                      "sampler": "grid", "repeats": seeds, "objective": {"metric": "val_loss"}, "runner": "auto"}}
 
 

@@ -31,19 +31,18 @@ The models and data are small on purpose (two shared cores; every fit runs once)
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cases import GOOD_FIT, OVERFIT, UNDERFIT, UNSTABLE, csv, early, lstm, stacked  # noqa: E402
+from cases import case as labelled_case  # noqa: E402
 
 SEEDS = {"count": 4, "base_seed": 3000}
 
 
-def case(name: str, truth: str, why: str, problem: dict, model: dict, fit: dict) -> dict:
-    return {"name": name, "truth": truth, "why": why, "fit_truth": "config",
-            "spec": {"name": f"fresh2-{name}", "problem": problem, "model": model, "fit": fit,
-                     "sampler": "grid", "repeats": SEEDS, "objective": {"metric": "val_loss"}, "runner": "auto"}}
+case = partial(labelled_case, seeds=SEEDS, prefix="fresh2")
 
 
 def gru(units: int, **more) -> dict:

@@ -25,19 +25,18 @@ The models are small on purpose (the fits share two cores with other work).
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cases import GOOD_FIT, OVERFIT, UNDERFIT, UNSTABLE, csv, early, lstm, stacked  # noqa: E402
+from cases import case as labelled_case  # noqa: E402
 
 SEEDS = {"count": 4, "base_seed": 1000}
 
 
-def case(name: str, truth: str, why: str, problem: dict, model: dict, fit: dict) -> dict:
-    return {"name": name, "truth": truth, "why": why, "fit_truth": "config",
-            "spec": {"name": f"fresh-{name}", "problem": problem, "model": model, "fit": fit,
-                     "sampler": "grid", "repeats": SEEDS, "objective": {"metric": "val_loss"}, "runner": "auto"}}
+case = partial(labelled_case, seeds=SEEDS, prefix="fresh")
 
 
 CUMSUM = {"name": "cumsum", "params": {"n_timesteps": 12, "n_train": 1200, "n_val": 300, "n_test": 10, "seed": 11}}
