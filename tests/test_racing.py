@@ -76,3 +76,49 @@ def test_bad_race_settings_are_refused_in_words():
         Race(min_seeds=5, max_seeds=3)
     with pytest.raises(ValueError, match="alpha"):
         Race(level=1.5)
+
+
+# -- replay on a stored study ---------------------------------------------------------------------
+
+
+def stored_study(scores: np.ndarray, direction: str = "minimize", seeds: list[int] | None = None):
+    """A finished study as load_results returns it, built from a (configs, seeds) score matrix."""
+    import pandas as pd
+
+    from tuning.analysis import CURVE_COLUMNS, Results
+
+    seeds = seeds or list(range(scores.shape[1]))
+    rows = [{"trial": c, "config_key": f"k{c}", "seed": seed, "status": "ok", "param_units": c,
+             "val_loss": float(scores[c, j]), "train_loss": 0.0, "epochs_run": 10 + c, "best_epoch": None,
+             "fit_seconds": 1.0, "error": None}
+            for c in range(scores.shape[0]) for j, seed in enumerate(seeds)]
+    spec = {"repeats": {"seeds": seeds}}
+    return Results("synthetic", pd.DataFrame(rows), pd.DataFrame(), pd.DataFrame(columns=CURVE_COLUMNS),
+                   {"val_loss": 1.0}, "val_loss", direction, spec)
+
+
+def test_replay_on_a_stored_study_is_the_race_on_its_seed_matrix_in_the_spec_s_seed_order():
+    from tuning.replay import replay_study
+
+    x = staircase(np.random.default_rng(4), 12, [0.0, 0.1, 4.0, 6.0])
+    seeds = [30, 10, 20, 0, 50, 40, 60, 70, 80, 90, 100, 110]  # the race draws them in this order
+    race = Race(min_seeds=3, max_seeds=12)
+    done = replay_study(stored_study(x, seeds=seeds), race)
+    direct = replay(x, race)
+    assert done.seeds == seeds
+    assert done.table.set_index("config_key").loc[[f"k{c}" for c in range(4)], "seeds_given"].tolist() \
+        == direct.seeds.tolist()
+    assert done.picked == f"k{direct.winner}" and done.fit_share == direct.fits / 48
+    epochs_given = sum(int(n) * (10 + c) for c, n in enumerate(direct.seeds))
+    assert done.epoch_share == pytest.approx(epochs_given / sum(12 * (10 + c) for c in range(4)))
+    assert "eliminated after 3 seeds: worse than trial" in done.text
+    # an accuracy-like metric: higher is better, the race runs on the negated scores
+    flipped = replay_study(stored_study(-x, direction="maximize", seeds=seeds), race)
+    assert flipped.picked == done.picked
+
+
+def test_replay_refuses_a_study_with_too_few_seeds_in_words():
+    from tuning.replay import replay_study
+
+    with pytest.raises(ValueError, match="trial 0 has 2 stored seeds; a race starts with 3"):
+        replay_study(stored_study(np.zeros((2, 2))), Race(min_seeds=3, max_seeds=10))

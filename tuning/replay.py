@@ -1,0 +1,119 @@
+"""What a race over seeds would have done on a study that gave every config all its seeds.
+
+``tuning replay STUDY`` runs :func:`tuning.racing.replay` on the stored seed scores of a finished
+study: which config it would have picked, whom it would have dropped after how many seeds, and
+the share of the study's fits and epochs it would have spent. Nothing is trained: it is how a
+user sees the saving on their own study before racing a new one, and a fast test bed for the race.
+
+Example:
+    >>> from tuning import load_results                                  # doctest: +SKIP
+    >>> print(replay_study(load_results("quickstart"), Race(3, 5)).text)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from tuning.racing import Race, RaceResult, replay
+
+if TYPE_CHECKING:
+    from tuning.analysis import Results
+
+
+@dataclass
+class StudyReplay:
+    """A race replayed on a stored study.
+
+    ``table`` has one row per config (best exhaustive mean first): ``trial``, ``config_key``,
+    ``seeds_stored``, ``seeds_given``, ``epochs_given``, ``outcome`` (``picked``, ``left``, or
+    "eliminated after 3 seeds: worse than trial 7, p = 0.003").
+    """
+
+    table: pd.DataFrame
+    race: Race
+    result: RaceResult
+    picked: str | None          # the race's pick (config key)
+    exhaustive_best: str | None  # the best aggregate with every stored seed
+    fit_share: float
+    epoch_share: float
+    seeds: list[int]            # the study's seeds in the order the race drew them
+
+    @property
+    def text(self) -> str:
+        name = dict(zip(self.table["config_key"], self.table["trial"], strict=True))
+        picked = f"trial {name[self.picked]}" if self.picked is not None else "nothing"
+        best = f"trial {name[self.exhaustive_best]}" if self.exhaustive_best is not None else "nothing"
+        same = "the same config" if self.picked == self.exhaustive_best else f"every seed picks {best}"
+        lines = [f"race: {self.race.min_seeds} to {self.race.max_seeds} seeds, alpha {self.race.level:g}"
+                 + (f", margin {self.race.margin:g}" if math.isfinite(self.race.margin) else ""),
+                 f"picked {picked} ({same}); it ended because {self.result.finished}",
+                 f"spent {self.fit_share:.0%} of the study's fits and {self.epoch_share:.0%} of its epochs"]
+        lines += [f"  trial {row.trial}: {row.seeds_given}/{row.seeds_stored} seeds, {row.outcome}"
+                  for row in self.table.itertuples()]
+        return "\n".join(lines)
+
+
+def replay_study(results: Results, race: Race) -> StudyReplay:
+    """Race the configs of ``results`` on their stored seeds, in the study's seed order.
+
+    A config's failed fits count as seeds given (NaN scores); a config without ``race.min_seeds``
+    stored seeds cannot be raced and is refused with a ``ValueError`` naming it.
+    """
+    from tuning.analysis import seed_matrix
+
+    selection = results.selection.table
+    keys = list(selection["config_key"])
+    if not keys:
+        raise ValueError(f"study {results.name!r} has no finished fits to replay")
+    fits = results.fits
+    order = _seed_order(results, fits)
+    metric = results.metric
+    matrix, seeds = seed_matrix(fits, metric, keys)
+    matrix = pd.DataFrame(matrix, index=keys, columns=seeds).reindex(columns=order).to_numpy(dtype=float)
+    stored = fits.groupby("config_key")["seed"].nunique().reindex(keys).fillna(0).astype(int).to_numpy()
+    if (short := np.flatnonzero(stored < race.min_seeds)).size:
+        trial = _trial_names(fits).get(keys[short[0]], "?")
+        raise ValueError(f"trial {trial} has {stored[short[0]]} stored seeds; a race starts with {race.min_seeds} "
+                         f"(set --min-seeds lower)")
+    oriented = -matrix if results.direction == "maximize" else matrix
+    result = replay(oriented, race)
+    epochs = fits.pivot_table(index="config_key", columns="seed", values="epochs_run", aggfunc="first") \
+        .reindex(index=keys, columns=order).to_numpy(dtype=float)
+    epochs = np.nan_to_num(epochs)
+    given_mask = np.arange(len(order))[None, :] < result.seeds[:, None]
+    names = _trial_names(fits)
+    outcome = []
+    dropped = {e.config: e for e in result.eliminations}
+    for row in range(len(keys)):
+        if row == result.winner:
+            outcome.append("picked")
+        elif row in dropped:
+            e = dropped[row]
+            outcome.append(f"eliminated after {e.seeds} seeds: worse than trial {names.get(keys[e.beaten_by], '?')}, "
+                           f"p = {e.p:.2g}")
+        else:
+            outcome.append("left in the race")
+    table = pd.DataFrame({"trial": [names.get(k) for k in keys], "config_key": keys, "seeds_stored": stored,
+                          "seeds_given": result.seeds, "epochs_given": (epochs * given_mask).sum(axis=1).astype(int),
+                          "outcome": outcome})
+    total_epochs = float(epochs.sum())
+    return StudyReplay(table, race, result, keys[result.winner] if result.winner is not None else None, keys[0],
+                       result.fits / int(stored.sum()),
+                       float((epochs * given_mask).sum()) / total_epochs if total_epochs else math.nan, order)
+
+
+def _seed_order(results: Results, fits: pd.DataFrame) -> list[int]:
+    """The spec's own seed list when it names one (the order a race would draw), else ascending."""
+    stored = sorted(int(s) for s in fits["seed"].unique())
+    listed = ((results.spec or {}).get("repeats") or {}).get("seeds") or []
+    first = [int(s) for s in listed if int(s) in stored]
+    return first + [s for s in stored if s not in first]
+
+
+def _trial_names(fits: pd.DataFrame) -> dict[str, int]:
+    return fits.groupby("config_key")["trial"].min().to_dict() if "trial" in fits.columns else {}
