@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import tuning_command
-from test_report import add_fit, tiny_store
+from helpers.cli import tuning_command
+from helpers.stores import add_fit, tiny_store
 
 from tuning.report import build_report
 

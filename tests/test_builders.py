@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_tuning, start_tuning_and_wait_for_fits, stored_fits
+from helpers.cli import run_tuning, start_tuning_and_wait_for_fits, stored_fits
 
 from tuning.builders import (
     ProblemInfo,
@@ -255,7 +255,7 @@ def test_a_builder_model_scores_its_compiled_metrics_and_a_raising_config_fails_
 def test_a_registered_in_process_builder_runs_a_study_and_is_refused_with_workers(tmp_path, npz_problem):
     import keras
 
-    from tuning.search.loop import run_study
+    from tuning.search.loop import run_search as run_study
 
     params, _ = npz_problem
 
@@ -277,7 +277,7 @@ def test_a_registered_in_process_builder_runs_a_study_and_is_refused_with_worker
 
 @pytest.mark.slow  # over 6 s of real fits or simulations on 2 cores: out of the fast tier
 def test_the_kerastuner_backend_proposes_a_builders_own_axes(tmp_path, npz_problem):
-    from tuning.search.loop import run_study
+    from tuning.search.loop import run_search as run_study
 
     params, _ = npz_problem
     spec = {"name": "ktb", "problem": {"name": "arrays", "params": params},
@@ -483,8 +483,8 @@ def test_a_builder_study_killed_and_resumed_redoes_no_fit(killed_study):
     assert "2 complete, 1 failed of 3 planned" in resumed.stdout
     status = run_tuning("status", "conv", "--storage", "store.db", cwd=cwd)
     assert status.returncode == 0 and "width=2" in status.stdout, status.stderr
-    # nothing of a builder study is fused, and its procedure line says so
-    assert "procedure: standalone (every fit one seed at a time" in status.stdout, status.stdout
+    # nothing of a builder study is fused, and its dropout-masks line says so
+    assert "dropout masks: keras (every fit one seed at a time" in status.stdout, status.stdout
     assert "fused, the same fit" not in status.stdout
     report = run_tuning("report", "conv", "--storage", "store.db", "--out", "report", cwd=cwd)
     assert report.returncode == 0 and (cwd / "report" / "index.html").stat().st_size > 0, report.stderr

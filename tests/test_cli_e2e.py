@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import TINY_SPEC, run_tuning, stored_fits
+from helpers.cli import TINY_SPEC, run_tuning, stored_fits
 
 from tuning import load_results
 

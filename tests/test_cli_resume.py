@@ -6,7 +6,7 @@ import signal
 import sqlite3
 
 import pytest
-from conftest import run_tuning, start_tuning_and_wait_for_fits, stored_fits
+from helpers.cli import run_tuning, start_tuning_and_wait_for_fits, stored_fits
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # real CLI runs: the fast tier leaves them out
 

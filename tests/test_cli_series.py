@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_tuning, tuning_command
+from helpers.cli import run_tuning, tuning_command
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fused_cases import ECHO, EXACT, SINE, assert_same_fit, tasks
+from helpers.fused_cases import ECHO, EXACT, SINE, assert_same_fit, tasks
 
 from tuning.fit import fit_one
 from tuning.fit import fused as fit_fused
@@ -56,7 +56,7 @@ def test_configs_differing_only_in_epochs_and_patience_share_a_graph_as_their_ow
     for result, alone in zip(results, standalone, strict=True):
         assert_same_fit(result, alone)
     points = [{"units": 2, "epochs": e} for e in (2, 4)] + [{"units": 3, "epochs": 2}]
-    assert fit_fused.order_for_sharing([points[0], points[2], points[1]], exact_only=True) == points
+    assert fit_fused.order_for_sharing([points[0], points[2], points[1]], keras_masks=True) == points
 
 
 @pytest.mark.slow  # over 6 s of real fits or simulations on 2 cores: out of the fast tier
@@ -184,7 +184,7 @@ def test_grid_points_that_can_share_a_graph_are_made_adjacent():
     points = [{"units": 1, "dropout": 0.1}, {"units": 2, "dropout": 0.1}, {"units": 1, "dropout": 0.2},
               {"units": 2, "dropout": 0.0}]
     # under fused, dropout rates are per replica (whether a layer drops is not)
-    assert fit_fused.order_for_sharing(points, exact_only=False) == [points[0], points[2], points[1], points[3]]
-    assert fit_fused.order_for_sharing(points, exact_only=True) == points  # auto: dropout values differ
+    assert fit_fused.order_for_sharing(points, keras_masks=False) == [points[0], points[2], points[1], points[3]]
+    assert fit_fused.order_for_sharing(points, keras_masks=True) == points  # auto: dropout values differ
     lr = [{"units": u, "learning_rate": r} for r in (0.1, 0.01) for u in (1, 2)]
-    assert fit_fused.order_for_sharing(lr, exact_only=True) == [lr[0], lr[2], lr[1], lr[3]]
+    assert fit_fused.order_for_sharing(lr, keras_masks=True) == [lr[0], lr[2], lr[1], lr[3]]

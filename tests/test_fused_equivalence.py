@@ -11,7 +11,17 @@ import math
 
 import numpy as np
 import pytest
-from fused_cases import ADDITION, CUMSUM, ECHO, EXACT, SINE, TOLERANCE, assert_same_fit, relative_gap, tasks
+from helpers.fused_cases import (
+    ADDITION,
+    CUMSUM,
+    ECHO,
+    EXACT,
+    SINE,
+    TOLERANCE,
+    assert_same_fit,
+    relative_gap,
+    tasks,
+)
 
 from tuning.fit import fit_one
 from tuning.fit.fused import fit_group

@@ -1,10 +1,11 @@
-"""A study's procedure (issue 16): ``runner: auto`` fuses dropout configs, and a stored study keeps
-the procedure it was started with, so that no config mixes Keras's masks with the fused ones.
+"""A study's dropout masks (issue 16): ``runner: auto`` fuses dropout configs (seeded masks), and a
+stored study keeps the masks it was started with, so that no config mixes Keras's masks with the
+fused ones.
 
 The old store is made honestly: a study is run with ``runner: sequential`` (every fit
 ``fit_one``'s, as the old ``auto`` stored a dropout config), and then its record is given the old
-shape by SQL: the spec's runner set to ``auto`` and the ``procedure`` column dropped, as in a store
-written before procedures were recorded.
+shape by SQL: the spec's runner set to ``auto``, the ``dropout_masks`` and ``procedure`` columns and
+the schema version dropped, as in a store (schema version 1) written before either was recorded.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from tuning.fit import FitSettings, FitTask, fit_one
 from tuning.fit.fused import fit_group
 from tuning.progress import SilentReporter
-from tuning.search.loop import run_study
+from tuning.search.loop import run_search as run_study
 from tuning.spec import apply_overrides, load_spec
 from tuning.store import Store
 
@@ -56,8 +57,8 @@ def dropout_rows(store: Store, study: str) -> dict[int, dict]:
 
 
 def make_old_auto_store(folder) -> str:
-    """A study as a store from before procedures holds it: spec runner ``auto``, no ``procedure``
-    column, and the dropout config's fits ``fit_one``'s (what the old ``auto`` ran for it)."""
+    """A study as a store from before dropout masks were recorded holds it: spec runner ``auto``, no
+    ``procedure`` column, and the dropout config's fits ``fit_one``'s (what the old ``auto`` ran for it)."""
     import sqlalchemy as sa
 
     outcome, _ = run(spec(folder, runner="sequential"))
@@ -68,9 +69,12 @@ def make_old_auto_store(folder) -> str:
         (spec_json,) = conn.execute(sa.text("SELECT spec_json FROM tuning_studies WHERE name = 's'")).one()
         old = {**json.loads(spec_json), "runner": "auto"}
         conn.execute(sa.text("UPDATE tuning_studies SET spec_json = :s WHERE name = 's'"), {"s": json.dumps(old)})
-        conn.execute(sa.text("ALTER TABLE tuning_studies DROP COLUMN procedure"))
+        conn.execute(sa.text("ALTER TABLE tuning_studies DROP COLUMN dropout_masks"))
+        conn.execute(sa.text("DROP TABLE tuning_schema"))
     engine.dispose()
-    assert Store(url, create=False).study_record("s")["procedure"] is None  # read as it is
+    # Read as it is (reading never alters a store): the masks the migration will record, from its runner then.
+    assert Store(url, create=False).study_record("s")["dropout_masks"] == "keras"
+    assert "dropout_masks" not in {c["name"] for c in sa.inspect(sa.create_engine(url)).get_columns("tuning_studies")}
     return url
 
 
@@ -83,24 +87,24 @@ def test_a_study_stored_by_the_old_auto_keeps_fitting_dropout_configs_with_keras
     assert resumed.runner == "auto"
     outcome, notes = run(json.loads(resumed.to_json()), repeats=3)
     assert (outcome.fits_run, outcome.fits_reused) == (4, 2)
-    assert len(notes) == 1 and "keeps the standalone procedure" in notes[0] and "\n" not in notes[0]
+    assert len(notes) == 1 and "keeps the keras dropout masks" in notes[0] and "\n" not in notes[0]
     store = Store(url, create=False)
-    assert store.study_record("s")["procedure"] == "standalone"  # recorded now, from its runner then
+    assert store.study_record("s")["dropout_masks"] == "keras"  # recorded now, from its runner then
     rows = dropout_rows(store, "s")
     assert sorted(rows) == [0, 1, 2]
     for row in rows.values():  # every seed, old and new: fit_one's own masks, bit for bit
         assert row["scores"] == fit_one(task_of(store, "s", row)).scores
-    # And a later run asking for sequential is no contradiction: same procedure, no notice.
+    # And a later run asking for sequential is no contradiction: same dropout masks, no notice.
     again, notes = run(json.loads(resumed.to_json()), repeats=4, runner="sequential")
     assert again.fits_run == 2 and notes == []
 
 
 @pytest.mark.slow  # over 6 s of real fits or simulations on 2 cores: out of the fast tier
-def test_a_fused_study_keeps_its_procedure_when_a_run_names_sequential_and_is_deterministic(tmp_path):
+def test_a_fused_study_keeps_its_dropout_masks_when_a_run_names_sequential_and_is_deterministic(tmp_path):
     first, notes = run(spec(tmp_path / "a", repeats=2))  # runner auto (the default)
     assert first.complete == 2 and notes == []
     store = Store(f"sqlite:///{tmp_path / 'a' / 'study.db'}", create=False)
-    assert store.study_record("s")["procedure"] == "fused"
+    assert store.study_record("s")["dropout_masks"] == "seeded"
     rows = dropout_rows(store, "s")
     assert len({row["fit_seconds"] for row in rows.values()}) == 1  # the dropout config's seeds: one graph
     # Determinism of fused dropout: the same spec and seeds in a fresh store, the same per-seed scores.
@@ -108,21 +112,21 @@ def test_a_fused_study_keeps_its_procedure_when_a_run_names_sequential_and_is_de
     twin = Store(f"sqlite:///{tmp_path / 'b' / 'study.db'}", create=False)
     assert {(r["config_key"], r["seed"]): r["scores"] for r in twin.fit_rows("s")} == \
         {(r["config_key"], r["seed"]): r["scores"] for r in store.fit_rows("s")}
-    # A later run naming sequential would fit the new seed with Keras's masks: the procedure is kept.
+    # A later run naming sequential would fit the new seed with Keras's masks: the seeded masks are kept.
     more, notes = run(spec(tmp_path / "a", repeats=3, runner="sequential"))
-    assert more.fits_run == 2 and len(notes) == 1 and "keeps the fused procedure" in notes[0]
+    assert more.fits_run == 2 and len(notes) == 1 and "keeps the seeded dropout masks" in notes[0]
     row = dropout_rows(store, "s")[2]
     task = task_of(store, "s", row)
     alone = fit_group([task])[0]  # the seed's fused fit (its masks do not depend on its graph mates)
     for name, value in alone.scores.items():
         assert row["scores"][name] == pytest.approx(value, rel=1e-6), name
     assert row["scores"] != fit_one(task).scores
-    assert store.study_record("s")["procedure"] == "fused"
+    assert store.study_record("s")["dropout_masks"] == "seeded"
 
 
 @pytest.mark.slow
-def test_the_command_keeps_the_procedure_and_says_so_in_one_line(tmp_path):
-    from conftest import run_tuning
+def test_the_command_keeps_the_dropout_masks_and_says_so_in_one_line(tmp_path):
+    from helpers.cli import run_tuning
 
     path = tmp_path / "spec.yaml"
     path.write_text(json.dumps(spec(tmp_path)))  # JSON is YAML; runner auto, a dropout axis
@@ -131,13 +135,13 @@ def test_the_command_keeps_the_procedure_and_says_so_in_one_line(tmp_path):
     assert "keeps the" not in first.stderr
     more = run_tuning("run", str(path), "--runner", "sequential", "--repeats", "2", cwd=tmp_path)
     assert more.returncode == 0, more.stderr
-    lines = [line for line in more.stderr.splitlines() if "keeps the fused procedure" in line]
+    lines = [line for line in more.stderr.splitlines() if "keeps the seeded dropout masks" in line]
     assert len(lines) == 1 and "Traceback" not in more.stderr
     assert "runner 'sequential' would fit its dropout configs another way" in lines[0]  # one line, not wrapped
     store = Store(f"sqlite:///{tmp_path / 'study.db'}", create=False)
-    assert store.study_record("s")["procedure"] == "fused"
+    assert store.study_record("s")["dropout_masks"] == "seeded"
     rows = dropout_rows(store, "s")
     assert sorted(rows) == [0, 1] and len({row["fit_seconds"] for row in rows.values()}) == 2  # seed 1 fused alone
     assert rows[1]["scores"] != fit_one(task_of(store, "s", rows[1])).scores
-    status = run_tuning("status", str(path), cwd=tmp_path)  # the study says which procedure it follows
-    assert "  procedure: fused (every config fused, dropout included" in status.stdout, status.stdout
+    status = run_tuning("status", str(path), cwd=tmp_path)  # the study says which dropout masks it draws
+    assert "  dropout masks: seeded (every config fused, dropout included" in status.stdout, status.stdout

@@ -12,7 +12,7 @@ The tests allow 1e-6.
 from __future__ import annotations
 
 import pytest
-from fused_cases import CUMSUM, ECHO, SINE, assert_same_fit, tasks
+from helpers.fused_cases import CUMSUM, ECHO, SINE, assert_same_fit, tasks
 
 from tuning.fit import cached_problem, fit_and_keep
 from tuning.fit.fused import fit_group, fit_replica_model

@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from conftest import TINY_SPEC, run_tuning, stored_fits, tuning_command
+from helpers.cli import TINY_SPEC, run_tuning, stored_fits, tuning_command
 
 import tuning
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_tuning, stored_fits, wait_for_fits
+from helpers.cli import run_tuning, stored_fits, wait_for_fits
 
 import tuning
 from tuning.errors import DataError, SpecError
@@ -137,7 +137,7 @@ def kerastuner_build(hp):
 
 @pytest.mark.slow
 def test_in_memory_arrays_and_builder_from_python(tmp_path):
-    from tuning.export import refit
+    from tuning.refit import refit
 
     db = tmp_path / "b.db"
     spec = {**_spec("own", db), "model": {"params": {"filters": 4}}}
@@ -311,7 +311,7 @@ def test_export_by_trial_and_seed_and_best_model_from_python(npz_study, monkeypa
     root, db = npz_study
     monkeypatch.chdir(root)  # the spec's data path is relative to where the study ran
     results = tuning.load_results("npz", f"sqlite:///{db}")
-    from tuning.export import refit
+    from tuning.refit import refit
 
     again = refit(results, config=1, seed=0)
     assert again.same and again.seed == 0 and again.trial == 1

@@ -12,7 +12,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
-from test_report import PNG, tiny_store
+from helpers.stores import PNG, tiny_store
 
 from tuning import load_results
 from tuning.analysis import summary_table

@@ -13,8 +13,8 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from conftest import TINY_SPEC, run_tuning, tuning_command
-from postgres import postgres_server
+from helpers.cli import TINY_SPEC, run_tuning, tuning_command
+from helpers.postgres import postgres_server
 
 from tuning import load_results
 

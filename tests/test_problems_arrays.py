@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import run_tuning
+from helpers.cli import run_tuning
 
 from tuning.errors import DataError, SpecError
 from tuning.problems import load_problem
@@ -231,7 +231,7 @@ def test_bad_arrays_through_the_cli_are_one_line_and_exit_2(tmp_path, arrays, ex
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_tuning_resume_on_rewritten_arrays_is_one_line_and_keeps_the_fits(tmp_path):
-    from conftest import stored_fits
+    from helpers.cli import stored_fits
 
     labels = RNG.integers(0, 2, 40)
     path = save(tmp_path, **split(labels))

@@ -7,7 +7,8 @@ import statistics
 
 import pytest
 
-from tuning.results import FAILED, OK, FitResult, TrialResult, aggregate
+from tuning.results import FAILED, OK, FitResult, TrialResult
+from tuning.results import aggregate_seeds as aggregate
 
 VALUES = [0.2, 0.4, 0.9]
 STD = statistics.stdev(VALUES)  # sample standard deviation

@@ -1,10 +1,10 @@
 """Runners (``tuning.runners``): the registry, the process runner, the default, ``auto``, and the
-two procedures a study follows.
+two ways a study draws its dropout masks.
 
 ``auto`` is ``FusedRunner`` with its notices dropped: every config the fused graph takes is fused,
-dropout included (the ``fused`` procedure). A study of the ``standalone`` procedure (started with
+dropout included (``seeded`` masks). A study of ``keras`` masks (started with
 ``sequential``/``processes``, or with ``auto`` before it fused dropout) gets
-``FusedRunner(exact_only=True)`` for ``auto``: configs without dropout fused (each replica
+``FusedRunner(keras_masks=True)`` for ``auto``: configs without dropout fused (each replica
 reproduces ``fit_one`` to float32 rounding), configs with dropout to the fallback runner (their
 fits are ``fit_one``'s, bit for bit). The study-level tests (a spec without ``runner``, stored
 scores, resume of an old store) are in test_search_loop.py, test_fused_procedure.py and
@@ -25,7 +25,10 @@ from tuning import runners
 from tuning.fit import FitSettings, FitTask, fit_one
 from tuning.fit import fused as fit_fused
 from tuning.runners import RUNNERS, FusedRunner, ProcessRunner, SequentialRunner, make_runner
+from tuning.search.study_record import masks_notice
 from tuning.spec import config_key
+from tuning.store._migrations import dropout_masks_from_v2
+from tuning.vocabulary import RUNNER_DROPOUT_MASKS
 
 TINY = {"units": 2, "epochs": 2, "batch_size": 5}
 SINE = ("damped_sine", json.dumps({"length": 8, "n_train": 48, "n_val": 16, "n_test": 16}))
@@ -37,35 +40,36 @@ def tasks(config, seeds) -> list[FitTask]:
     return [FitTask(SINE[0], SINE[1], config, config_key(config), seed, settings) for seed in seeds]
 
 
-def test_make_runner_auto_is_a_silent_fused_runner_and_exact_only_for_a_standalone_study():
+def test_make_runner_auto_is_a_silent_fused_runner_and_keras_masks_for_a_keras_masks_study():
     runner = make_runner("auto", 1)
-    assert isinstance(runner, FusedRunner) and not runner.exact_only and runner.name == "auto"
+    assert isinstance(runner, FusedRunner) and not runner.keras_masks and runner.name == "auto"
     assert isinstance(runner.fallback, SequentialRunner) and runner.notice is runners.no_notice
     parallel = make_runner("auto", 2)
-    assert not parallel.exact_only and parallel.jobs == 2 and parallel.fallback.name == "processes"
+    assert not parallel.keras_masks and parallel.jobs == 2 and parallel.fallback.name == "processes"
     explicit = make_runner("fused", 1)
-    assert not explicit.exact_only and explicit.name == "fused" and explicit.notice is not runners.no_notice
-    # A study of the standalone procedure: auto and fused fuse only where the fused fit is fit_one's.
-    old_auto = make_runner("auto", 2, "standalone")
-    assert old_auto.exact_only and old_auto.name == "auto" and old_auto.notice is runners.no_notice
+    assert not explicit.keras_masks and explicit.name == "fused" and explicit.notice is not runners.no_notice
+    # A study of keras masks: auto and fused fuse only where the fused fit is fit_one's.
+    old_auto = make_runner("auto", 2, "keras")
+    assert old_auto.keras_masks and old_auto.name == "auto" and old_auto.notice is runners.no_notice
     assert old_auto.fallback.name == "processes"
-    assert make_runner("fused", 1, "standalone").exact_only
-    assert isinstance(make_runner("sequential", 1, "standalone"), SequentialRunner)
-    # A study of the fused procedure: sequential and processes give way to auto.
-    kept = make_runner("processes", 2, "fused")
-    assert isinstance(kept, FusedRunner) and not kept.exact_only and kept.jobs == 2 and kept.name == "auto"
-    assert runners.procedure_of("auto") == runners.procedure_of("fused") == "fused"
-    assert runners.procedure_of("sequential") == runners.procedure_of("processes") == "standalone"
-    assert set(runners.PROCEDURE_OF_RUNNER) == set(RUNNERS)
-    # Stores from before procedures were recorded: auto then was exact-only.
-    assert runners.study_procedure({"procedure": None, "spec": {"runner": "auto"}}) == "standalone"
-    assert runners.study_procedure({"procedure": None, "spec": {"runner": "fused"}}) == "fused"
-    assert runners.study_procedure({"spec": {}}) == "standalone"  # a spec that named no runner: auto
-    assert runners.study_procedure({"procedure": "fused", "spec": {"runner": "sequential"}}) == "fused"  # recorded wins
-    assert runners.procedure_notice("s", "auto", "fused") is None
-    line = runners.procedure_notice("s", "auto", "standalone")
-    assert "keeps the standalone procedure" in line and "\n" not in line
-    assert "keeps the fused procedure" in runners.procedure_notice("s", "sequential", "fused")
+    assert make_runner("fused", 1, "keras").keras_masks
+    assert isinstance(make_runner("sequential", 1, "keras"), SequentialRunner)
+    # A study of seeded masks: sequential and processes give way to auto.
+    kept = make_runner("processes", 2, "seeded")
+    assert isinstance(kept, FusedRunner) and not kept.keras_masks and kept.jobs == 2 and kept.name == "auto"
+    assert runners.dropout_masks_of("auto") == runners.dropout_masks_of("fused") == "seeded"
+    assert runners.dropout_masks_of("sequential") == runners.dropout_masks_of("processes") == "keras"
+    assert runners.dropout_masks_of("auto", builder=True) == "keras"  # a builder's model is never fused
+    assert set(RUNNER_DROPOUT_MASKS) == set(RUNNERS)
+    # Stores from before dropout masks were recorded (schema 2: a procedure column): auto then was keras-only.
+    assert dropout_masks_from_v2(None, {"runner": "auto"}) == "keras"
+    assert dropout_masks_from_v2(None, {"runner": "fused"}) == "seeded"
+    assert dropout_masks_from_v2(None, {}) == "keras"  # a spec that named no runner: auto
+    assert dropout_masks_from_v2("fused", {"runner": "sequential"}) == "seeded"  # recorded wins
+    assert masks_notice("s", "auto", "seeded") is None
+    line = masks_notice("s", "auto", "keras")
+    assert "keeps the keras dropout masks" in line and "\n" not in line
+    assert "keeps the seeded dropout masks" in masks_notice("s", "sequential", "seeded")
 
 
 def unsupported_loss(monkeypatch) -> dict:
@@ -99,8 +103,8 @@ def test_auto_fuses_dropout_configs_too_and_says_nothing(capfd, monkeypatch):
 
 
 @pytest.mark.slow  # over 8 s of real fits on 2 cores: out of the fast tier
-def test_a_standalone_study_under_auto_fuses_only_configs_without_dropout(capfd, monkeypatch):
-    runner = make_runner("auto", 1, "standalone")  # `auto` as it was: the standalone procedure
+def test_a_keras_masks_study_under_auto_fuses_only_configs_without_dropout(capfd, monkeypatch):
+    runner = make_runner("auto", 1, "keras")  # `auto` as it was: keras masks
     plain = tasks({"family": "vanilla"}, [0, 1])
     dropout = tasks({"family": "vanilla", "recurrent_dropout": 0.2}, [0, 1])
     refused = tasks(unsupported_loss(monkeypatch), [0])  # a notice under `fused`, none under `auto`
@@ -118,35 +122,35 @@ def test_a_standalone_study_under_auto_fuses_only_configs_without_dropout(capfd,
     assert results[(plain[0].config_key, 0)].fit_seconds == results[(plain[0].config_key, 1)].fit_seconds
 
 
-def test_exact_only_with_notices_is_silent_for_dropout_but_not_for_unsupported(monkeypatch):
+def test_keras_masks_with_notices_is_silent_for_dropout_but_not_for_unsupported(monkeypatch):
     notices: list[str] = []
-    runner = FusedRunner(exact_only=True, notice=notices.append, fallback=SequentialRunner())
+    runner = FusedRunner(keras_masks=True, notice=notices.append, fallback=SequentialRunner())
     list(runner.map(tasks({"family": "vanilla", "dropout": 0.3}, [0])))
     assert notices == [] and runner.counts == {"fused": 0, "fallback": 1}
     list(runner.map(tasks(unsupported_loss(monkeypatch), [0])))
     assert len(notices) == 1 and "not fused" in notices[0] and "loss 'mse'" in notices[0] and runner.counts == {"fused": 0, "fallback": 2}
 
 
-def test_exact_only_refuses_dropout_from_the_config_before_tensorflow_starts():
+def test_keras_masks_refuses_dropout_from_the_config_before_tensorflow_starts():
     probe = (
         "import sys\nfrom tuning.fit import fused, FitSettings, FitTask\n"
         f"task = FitTask('damped_sine', {SINE[1]!r}, {{'dropout': 0.2, 'units': 3}}, 'k', 0, FitSettings.resolve({{}}, {{}}))\n"
-        "try:\n    fused.plan_graphs([task], exact_only=True)\nexcept fused.NotExact as exc:\n    print('NOT EXACT', exc)\n"
+        "try:\n    fused.plan_graphs([task], keras_masks=True)\nexcept fused.NeedsKerasMasks as exc:\n    print('NEEDS KERAS MASKS', exc)\n"
         "print('HEAVY', sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    assert "NOT EXACT dropout" in out.stdout and "HEAVY []" in out.stdout, out.stdout + out.stderr
-    # Without exact_only the same config is fusable (with the replicas' own dropout masks), and what
+    assert "NEEDS KERAS MASKS dropout" in out.stdout and "HEAVY []" in out.stdout, out.stdout + out.stderr
+    # Without keras_masks the same config is fusable (with the replicas' own dropout masks), and what
     # the check found for the model it built (plain data, no Keras object) travels in the plan.
     (task,) = tasks({"family": "vanilla", "dropout": 0.2}, [0])
     (plan,) = fit_fused.plan_graphs([task])
     assert plan.capacity >= 1 and plan.checked is not None and plan.checked.is_for(task)
     assert all(isinstance(w, np.ndarray) for w in plan.checked.weights)
-    # With exact_only, the built-model check refuses it too.
-    with pytest.raises(fit_fused.NotExact):
-        fit_fused.plan_graphs([task], exact_only=True)
+    # With keras_masks, the built-model check refuses it too.
+    with pytest.raises(fit_fused.NeedsKerasMasks):
+        fit_fused.plan_graphs([task], keras_masks=True)
     plain = tasks({"family": "vanilla"}, [0])[0]
-    (plan,) = fit_fused.plan_graphs([plain], exact_only=True)
+    (plan,) = fit_fused.plan_graphs([plain], keras_masks=True)
     assert plan.capacity >= 1 and plan.checked.is_for(plain) and plan.tasks == [plain]
     # The plan survives pickling (a worker process gets it) and fits the seed as fit_one does.
     (fused_fit,) = pickle.loads(pickle.dumps(plan)).fit()
@@ -166,8 +170,8 @@ def test_the_registry_knows_every_runner_a_spec_may_name():
         assert runner.trials_in_flight >= 1
     points = [{"units": u, "learning_rate": r} for r in (0.1, 0.01) for u in (1, 2)]
     assert make_runner("sequential", 1).order_grid(points) == points
-    assert make_runner("auto", 1).order_grid(points) == fit_fused.order_for_sharing(points, exact_only=False)
-    assert make_runner("auto", 1, "standalone").order_grid(points) == fit_fused.order_for_sharing(points, exact_only=True)
+    assert make_runner("auto", 1).order_grid(points) == fit_fused.order_for_sharing(points, keras_masks=False)
+    assert make_runner("auto", 1, "keras").order_grid(points) == fit_fused.order_for_sharing(points, keras_masks=True)
     assert make_runner("fused", 1).order_grid(points) == [points[0], points[2], points[1], points[3]]
 
 
@@ -185,7 +189,7 @@ def test_process_runner_gives_the_sequential_scores():
 @pytest.mark.slow  # over 8 s of real fits on 2 cores: out of the fast tier
 def test_a_failed_shared_graph_is_refitted_seed_by_seed_fused_never_with_keras_masks(monkeypatch):
     """A graph that raises (here: any graph of more than one replica, then every graph of a config
-    with 2 units) must not lose its seeds, and under the fused procedure must not refit a dropout
+    with 2 units) must not lose its seeds, and under seeded masks must not refit a dropout
     config with Keras's masks: each of its seeds is refitted as a graph of its own, or recorded
     failed. A config without dropout goes to the fallback: fit_one's fit is its fused fit."""
     from tuning.fit.fused import FusedPlan

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import tuning
+import tuning.store
 from tuning.errors import SpecError
 
 
@@ -154,7 +155,7 @@ def test_auto_fuses_a_dropout_config_too_without_a_word(auto_study):
         assert row["status"] == "ok" and row["scores"] != standalone.scores
     from tuning.store import Store
 
-    assert Store(f"sqlite:///{db}", create=False).study_record("auto")["procedure"] == "fused"
+    assert Store(f"sqlite:///{db}", create=False).study_record("auto")["dropout_masks"] == "seeded"
 
 
 @pytest.mark.slow
@@ -227,3 +228,82 @@ def test_a_fused_grid_asks_points_that_can_share_a_graph_together(tmp_path):
     trials = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'study.db'}").trials
     first_two = [json.loads(json.dumps(t.params)) for t in trials[:2]]
     assert {p["units"] for p in first_two} == {1} and {p["learning_rate"] for p in first_two} == {0.01, 0.003}
+
+
+# -- the loop itself, its fits from a runner without Keras (milliseconds; real SQLite and Optuna) ------
+
+
+def run_fake(data: dict, runner=None, **overrides):
+    from helpers.fake_runner import FakeRunner
+
+    from tuning.search.loop import run_search
+    from tuning.spec import apply_overrides, load_spec
+
+    runner = runner or FakeRunner()
+    return run_search(apply_overrides(load_spec(data), **overrides), runner=runner), runner
+
+
+def test_a_grid_study_fits_every_point_once_per_seed_and_tops_up_without_refitting(tmp_path):
+    from tuning.store import Store
+
+    first, runner = run_fake(spec(tmp_path, space={"units": [1, 2, 3]}, repeats=2))
+    assert (first.planned, first.complete, first.fits_run, first.fits_reused) == (3, 3, 6, 0)
+    assert sorted(runner.seeds_seen) == [0, 0, 0, 1, 1, 1]
+    again, runner = run_fake(spec(tmp_path, space={"units": [1, 2, 3]}, repeats=2))
+    assert (again.complete, again.fits_run) == (3, 0) and runner.tasks == []  # nothing is fitted twice
+    more, runner = run_fake(spec(tmp_path, space={"units": [1, 2, 3]}, repeats=3))
+    assert (more.complete, more.fits_run, more.fits_reused) == (3, 3, 6) and runner.seeds_seen == [2, 2, 2]
+    store = Store(f"sqlite:///{tmp_path / 'study.db'}", create=False)
+    assert store.count_fits("s") == 9 and store.study_record("s")["dropout_masks"] == "seeded"
+    status = tuning.study_status("s", storage=store)
+    assert (status["complete"], status["remaining"]) == (3, 0)
+    assert status["best"][0]["config"]["units"] == 3  # the fake scores fall with units
+
+
+def test_a_diverging_config_fails_its_trial_and_the_study_goes_on(tmp_path):
+    from tuning.trials import read_trials
+
+    outcome, _ = run_fake(spec(tmp_path, space={"learning_rate": [0.01, 2.0]}))
+    assert (outcome.complete, outcome.failed) == (1, 1)
+    failed = [t for t in read_trials(tuning.store.open_store(f"sqlite:///{tmp_path / 'study.db'}"), "s")
+              if t["status"] == "failed"]
+    assert len(failed) == 1 and "diverged" in failed[0]["fail_reason"]
+
+
+def test_a_runner_error_marks_the_trials_in_flight_interrupted(tmp_path):
+    import optuna
+    from helpers.fake_runner import FakeRunner
+
+    with pytest.raises(RuntimeError, match="no result"):
+        run_fake(spec(tmp_path), runner=FakeRunner(drop=(0,)))
+    states = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'study.db'}").trials
+    assert [t.user_attrs["tuning_status"] for t in states] == ["interrupted"]
+    assert [t.state.name for t in states] == ["FAIL"]  # none left RUNNING
+    outcome, _ = run_fake(spec(tmp_path))  # and the next run finishes the grid
+    assert outcome.complete == 2
+
+
+def test_a_trial_left_running_by_a_dead_process_is_recovered(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import optuna
+
+    from tuning.trials import start_attrs
+
+    run_fake(spec(tmp_path, space={"units": [1]}))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    study = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    orphan = study.ask()
+    for name, value in start_attrs(f"{os.uname().nodename}:{int(dead.stdout)}", {"units": 1}, "x").items():
+        orphan.set_user_attr(name, value)
+    outcome, _ = run_fake(spec(tmp_path, space={"units": [1]}))
+    assert outcome.recovered == [orphan.number]
+
+
+def test_a_changed_space_is_refused_before_anything_is_fitted(tmp_path):
+    run_fake(spec(tmp_path))
+    with pytest.raises(SpecError) as info:
+        run_fake(spec(tmp_path, space={"units": [1, 3]}))
+    assert info.value.field == "space" and "already exists" in str(info.value)

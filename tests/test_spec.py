@@ -537,7 +537,7 @@ def test_a_misspelt_name_or_value_says_which_was_meant(tmp_path, extra, field, m
 
 
 def test_a_misspelt_field_through_the_cli_is_one_line_with_exit_2(tmp_path):
-    from conftest import run_tuning
+    from helpers.cli import run_tuning
 
     write(tmp_path, TENTHS.replace("sampler: grid", "sampeler: grid"), name="typo.yaml")
     refused = run_tuning("run", "typo.yaml", "--quiet", cwd=tmp_path)

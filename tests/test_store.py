@@ -1,12 +1,15 @@
-"""The store keeps each fit's trainable weight count and each study's data fingerprint, and reads stores
-written before it did."""
+"""The store keeps each fit's trainable weight count and each study's data fingerprint, reads stores
+written before it did, and carries a schema version its numbered migrations lead to."""
 
 from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
+from tuning.errors import StoreError
 from tuning.results import FitResult
-from tuning.store import Store
+from tuning.store import MIGRATIONS, SCHEMA_VERSION, Store
 
 
 def fit(seed: int, weights: int | None) -> FitResult:
@@ -26,6 +29,7 @@ def test_a_store_from_before_the_column_reads_as_it_is_and_gains_it_on_write(tmp
     Store(f"sqlite:///{path}").record_fit("s", {"units": 3}, fit(0, 64), 0)
     with sqlite3.connect(path) as conn:  # as an older version wrote it
         conn.execute("ALTER TABLE tuning_fits DROP COLUMN trainable_weights")
+        conn.execute("DROP TABLE tuning_schema")  # stores of then kept no schema version
     reader = Store(f"sqlite:///{path}", create=False)
     assert [f.trainable_weights for f in reader.fits("s")] == [None]
     with sqlite3.connect(path) as conn:  # reading never alters a store
@@ -40,8 +44,58 @@ def test_a_study_stored_before_data_fingerprints_reads_and_gains_one(tmp_path):
     Store(f"sqlite:///{path}").save_study("s", "{}", {"val_loss": 1.0}, fingerprint="abc")
     with sqlite3.connect(path) as conn:  # as an older version wrote it
         conn.execute("ALTER TABLE tuning_studies DROP COLUMN data_fingerprint")
+        conn.execute("DROP TABLE tuning_schema")  # stores of then kept no schema version
     record = Store(f"sqlite:///{path}", create=False).study_record("s")
     assert record["baseline"] == {"val_loss": 1.0} and record["data_fingerprint"] is None
     writer = Store(f"sqlite:///{path}")  # a run migrates the store, then records this run's data
     writer.update_study("s", data_fingerprint="def")
     assert writer.study_record("s")["data_fingerprint"] == "def"
+
+
+def schema_version(path) -> list[tuple]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT version FROM tuning_schema").fetchall()
+
+
+def test_a_new_store_carries_the_schema_version_its_migrations_lead_to(tmp_path):
+    assert [m.to_version for m in MIGRATIONS] == list(range(2, SCHEMA_VERSION + 1))  # numbered, none missing
+    path = tmp_path / "new.db"
+    Store(f"sqlite:///{path}")
+    assert schema_version(path) == [(SCHEMA_VERSION,)]
+    Store(f"sqlite:///{path}")  # opening again changes nothing
+    assert schema_version(path) == [(SCHEMA_VERSION,)]
+
+
+def test_a_version_2_store_gains_the_dropout_masks_of_its_procedure(tmp_path):
+    """A store as the code before schema versions wrote it: a ``procedure`` column (fused | standalone,
+    or NULL for a study stored before that column, read from its runner then)."""
+    path = tmp_path / "v2.db"
+    store = Store(f"sqlite:///{path}")
+    for name, runner in (("a", "auto"), ("b", "fused"), ("c", "auto")):
+        store.save_study(name, f'{{"runner": "{runner}"}}', {}, dropout_masks="seeded")
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE tuning_studies DROP COLUMN dropout_masks")
+        conn.execute("ALTER TABLE tuning_studies ADD COLUMN procedure VARCHAR(32)")
+        conn.execute("UPDATE tuning_studies SET procedure = 'fused' WHERE name = 'a'")
+        conn.execute("DROP TABLE tuning_schema")
+    reader = Store(f"sqlite:///{path}", create=False)
+    expected = {"a": "seeded", "b": "seeded", "c": "keras"}  # c: NULL procedure, runner auto of old = keras masks
+    assert {n: reader.study_record(n)["dropout_masks"] for n in "abc"} == expected
+    with sqlite3.connect(path) as conn:  # reading never alters a store
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'tuning_schema'").fetchall() == []
+    writer = Store(f"sqlite:///{path}")
+    assert schema_version(path) == [(SCHEMA_VERSION,)]
+    with sqlite3.connect(path) as conn:
+        assert dict(conn.execute("SELECT name, dropout_masks FROM tuning_studies")) == expected
+    assert {n: writer.study_record(n)["dropout_masks"] for n in "abc"} == expected
+
+
+def test_a_store_of_a_newer_schema_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "future.db"
+    Store(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE tuning_schema SET version = ?", (SCHEMA_VERSION + 1,))
+    for create in (False, True):
+        with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1} is newer") as error:
+            Store(f"sqlite:///{path}", create=create)
+        assert "\n" not in str(error.value)

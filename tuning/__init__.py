@@ -11,7 +11,7 @@ import typing as _typing
 
 from tuning.api import run_study, study_status
 from tuning.errors import DataError, FitFailed, SpecError, StoreError, TuningError
-from tuning.results import FitResult, TrialResult, aggregate
+from tuning.results import FitResult, TrialResult, aggregate, aggregate_seeds
 
 if _typing.TYPE_CHECKING:
     from tuning.analysis import Results, Thresholds, diagnose_config, diagnose_curve, load_results
@@ -57,6 +57,7 @@ __all__ = [
     "TrialResult",
     "TuningError",
     "aggregate",
+    "aggregate_seeds",
     "diagnose_config",
     "diagnose_curve",
     "extrapolated_gain",

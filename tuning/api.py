@@ -36,7 +36,7 @@ def run_study(spec: str | Path | dict | StudySpec, *, data: Any = None, build: C
     seeds), ``storage``, ``sampler``, ``jobs``, ``runner``.
     """
     from tuning.progress import RichReporter, SilentReporter
-    from tuning.search.loop import run_study as _run
+    from tuning.search.loop import run_search as _run
     from tuning.spec import StudySpec, apply_overrides, load_spec
 
     if data is not None or build is not None:
@@ -132,7 +132,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     from tuning.analysis.tables import baseline_name, data_transforms
     from tuning.backends import planned_trials
     from tuning.results import TrialStatus
-    from tuning.runners import procedure_words, study_procedure
+    from tuning.search.study_record import masks_words
     from tuning.space import SearchSpace
     from tuning.spec import load_spec
     from tuning.store import open_store
@@ -157,13 +157,13 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     check_margin(margin)
     results = load_results(study, store)
     summary = verdict(results, select(results, margin=margin), storage=store.url)
-    procedure = study_procedure(record)
+    masks = record["dropout_masks"]
     return {
         "name": study, "storage": store.url, "planned": planned, "remaining": max(planned - finished, 0),
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,
         "direction": spec.objective.direction, "baseline": record["baseline"].get(spec.objective.metric),
         "baseline_name": baseline_name(results), "transforms": data_transforms(results),
         "best": complete[:top], "failures": [t for t in trials if t["status"] == TrialStatus.FAILED], **counts,
-        "verdict": summary, "procedure": procedure,
-        "procedure_words": procedure_words(procedure, builder=spec.model.builder is not None),
+        "verdict": summary, "dropout_masks": masks,
+        "dropout_masks_words": masks_words(masks, builder=spec.model.builder is not None),
     }

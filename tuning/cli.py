@@ -59,10 +59,10 @@ def _command(verb: str, name: str, storage: str) -> str:
 
 def _run(spec, quiet: bool) -> None:
     from tuning.progress import RichReporter, SilentReporter
-    from tuning.search.loop import run_study
+    from tuning.search.loop import run_search
 
     try:
-        outcome = run_study(spec, reporter=SilentReporter() if quiet else RichReporter())
+        outcome = run_search(spec, reporter=SilentReporter() if quiet else RichReporter())
     except KeyboardInterrupt:
         _fail(f"interrupted: every finished fit is stored; continue with `{_command('resume', spec.name, spec.storage)}`",
               EXIT_INTERRUPTED)
@@ -102,7 +102,7 @@ def run(
     runner: str | None = typer.Option(
         None, "--runner", help="auto (the default: all seeds of a config in one graph, dropout included) | "
         "sequential | processes (one fit at a time, Keras's own dropout masks) | fused (as auto, with a notice "
-        "for a config it cannot fuse). A stored study keeps the procedure it was started with."),
+        "for a config it cannot fuse). A stored study keeps the dropout masks it was started with."),
     backend: str | None = typer.Option(None, "--backend", help=BACKEND_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
@@ -177,7 +177,7 @@ def _print_status(info: dict) -> None:
          + (f"; naive baseline ({info['baseline_name']}) {baseline:.4g}" if baseline is not None else ""))
     if info.get("transforms"):
         echo(f"  data transforms: {info['transforms']}")
-    echo(f"  procedure: {info['procedure']} ({info['procedure_words']})")
+    echo(f"  dropout masks: {info['dropout_masks']} ({info['dropout_masks_words']})")
     for line in info["verdict"].warnings:
         echo(f"  warning: {line}")
     for rank, trial in enumerate(info["best"], 1):
@@ -265,7 +265,7 @@ def export(
 ) -> None:
     """Refit one stored config on one seed, the way its scores were computed, and save the model."""
     from tuning.analysis import load_results
-    from tuning.export import export_model
+    from tuning.refit import export_model
 
     study, storage = _study_and_storage(study, storage)
     done = export_model(load_results(study, storage), out, config=config, seed=seed)

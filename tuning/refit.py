@@ -1,4 +1,4 @@
-"""Get a trained model out of a study: refit one stored config on one seed, by the study's procedure.
+"""Get a trained model out of a study: refit one stored config on one seed, as the study fitted it.
 
 The store keeps scores and curves, never weights (a study of 1,000 fits would otherwise hold
 1,000 models, and a fit is the unit of recovery, not a file). A fit is a pure function of its
@@ -17,7 +17,6 @@ optimistic estimate: the config's mean over seeds (the report) is the honest one
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,12 @@ class Refit:
     metric: str
     stored: float
     refitted: float
-    procedure: str
+    fitted_as: str  # "fused replica" (seeded dropout masks) or "standalone fit" (Keras's own)
+
+    @property
+    def procedure(self) -> str:
+        """The old name of :attr:`fitted_as`."""
+        return self.fitted_as
 
     @property
     def same(self) -> bool:
@@ -54,7 +58,7 @@ class Refit:
     def line(self) -> str:
         """One sentence for the terminal: what was refitted and whether its score is the stored one."""
         trial = f"trial {self.trial}, " if self.trial is not None else ""
-        head = (f"study {self.study}: {trial}config {self.config_key}, seed {self.seed} ({self.procedure}); "
+        head = (f"study {self.study}: {trial}config {self.config_key}, seed {self.seed} ({self.fitted_as}); "
                 f"{self.metric} {self.refitted:.6g}")
         if self.same:
             return f"{head}, as stored"
@@ -103,7 +107,7 @@ def choose(results, config: str | int = "best", seed: int | None = None) -> tupl
 
 def refit(results, *, config: str | int = "best", seed: int | None = None) -> Refit:
     """Refit ``config`` of a study's ``results`` (:class:`tuning.Results`, read from its store) on
-    ``seed`` by the procedure that produced its stored scores.
+    ``seed`` as its stored scores were fitted (the study's dropout masks).
 
     The results come in read (``tuning.load_results``) rather than being read here: the analysis
     offers this as ``Results.best_model``, and the dependency runs one way, from here to the store.
@@ -112,8 +116,7 @@ def refit(results, *, config: str | int = "best", seed: int | None = None) -> Re
         SpecError: the study, config or seed does not exist, or its data is not here (a study
             made from in-memory arrays needs them registered again, see ``docs/own-data.md``).
     """
-    from tuning.fit import FitSettings, FitTask
-    from tuning.runners import study_procedure
+    from tuning.fit import FitTask
     from tuning.spec import load_spec
     from tuning.store import open_store
 
@@ -125,10 +128,8 @@ def refit(results, *, config: str | int = "best", seed: int | None = None) -> Re
     spec = load_spec(results.spec, label=f"study {study!r} in {store.url}")
     row = results.fits[(results.fits["config_key"] == key) & (results.fits["seed"] == seed)].iloc[0]
     stored_config = store.fit_config(study, key)
-    task = FitTask(spec.problem.name, json.dumps(spec.problem.params, sort_keys=True), stored_config, key, seed,
-                   FitSettings.resolve(spec.fit, stored_config))
-    procedure = study_procedure(store.require_study(study))
-    result, model, how = _fit_by(procedure, task)
+    task = FitTask.from_spec(spec, stored_config, seed, key)
+    result, model, how = _fit_as(store.require_study(study)["dropout_masks"], task)
     if model is None:
         raise SpecError(f"the refit of config {key}, seed {seed} failed: {result.error}", field="--config")
     metric = results.metric
@@ -138,16 +139,16 @@ def refit(results, *, config: str | int = "best", seed: int | None = None) -> Re
                  metric, float(row[metric]), refitted, how)
 
 
-def _fit_by(procedure: str, task) -> tuple[Any, Any, str]:
-    """(result, model, how) of ``task`` fitted by the study's procedure (:data:`tuning.runners.PROCEDURES`).
+def _fit_as(dropout_masks: str, task) -> tuple[Any, Any, str]:
+    """(result, model, how) of ``task`` fitted as the study fitted it (its :data:`tuning.vocabulary.DROPOUT_MASKS`).
 
-    Under ``fused`` a config the fused graph takes was fitted as a replica, its dropout masks drawn
+    Under ``seeded`` a config the fused graph takes was fitted as a replica, its dropout masks drawn
     from (seed, step): it is refitted so. Everything else was ``fit_one``'s fit (a config without
-    dropout fused under ``standalone`` reproduces it to float32 rounding).
+    dropout fused under ``keras`` reproduces it to float32 rounding).
     """
     from tuning.fit import fit_and_keep
 
-    if procedure == "fused":
+    if dropout_masks == "seeded":
         from tuning.fit.fused import Unsupported, fit_replica_model
 
         try:

@@ -4,7 +4,7 @@ Nothing here holds a Keras object: a :class:`FitResult` is numbers and lists, so
 process boundaries, goes into the store as JSON, and comes back out identical.
 
 Example:
-    >>> round(aggregate([0.2, 0.4], "mean_plus_std", "minimize", k=1.0), 6)
+    >>> round(aggregate_seeds([0.2, 0.4], "mean_plus_std", "minimize", k=1.0), 6)
     0.441421
 """
 
@@ -115,7 +115,7 @@ class TrialResult:
         return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def aggregate(values: list[float], how: str, direction: str, k: float = 1.0) -> float:
+def aggregate_seeds(values: list[float], how: str, direction: str, k: float = 1.0) -> float:
     """Reduce per-seed scores to the trial's objective (what the sampler is told).
 
     ``worst`` is the max when minimising and the min when maximising; ``mean_plus_std`` moves
@@ -130,3 +130,7 @@ def aggregate(values: list[float], how: str, direction: str, k: float = 1.0) -> 
 
     sign = 1.0 if direction == "minimize" else -1.0
     return sign * float(oriented_aggregate(sign * np.asarray(values, dtype=float), how, k))
+
+
+#: The old name of :func:`aggregate_seeds` (``tuning.aggregate``), kept for code that imports it.
+aggregate = aggregate_seeds

@@ -59,6 +59,17 @@ DEFAULT_RUNNER = "auto"
 #: Keras's own masks. Configs without dropout are fused under both (the same fit to float32
 #: rounding). The two give the same distribution of scores over seeds, other values.
 DROPOUT_MASKS = ("seeded", "keras")
+#: The dropout masks a new study started with each runner draws.
+RUNNER_DROPOUT_MASKS = {"auto": "seeded", "fused": "seeded", "sequential": "keras", "processes": "keras"}
+
+
+def dropout_masks_of(runner: str, *, builder: bool = False) -> str:
+    """How a new study run with ``runner`` draws its dropout masks: the one rule.
+
+    ``keras`` for a model of the user's ``model.builder`` (never fused: the fused graph builds the
+    built-in families only) and for ``sequential`` / ``processes``; ``seeded`` for ``auto`` and ``fused``.
+    """
+    return "keras" if builder else RUNNER_DROPOUT_MASKS[runner]
 
 # -- fitting and scoring ----------------------------------------------------------------------------
 

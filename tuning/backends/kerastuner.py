@@ -87,7 +87,7 @@ class KerasTunerTrial:
 
 def import_keras_tuner():
     """Import ``keras_tuner`` (and TensorFlow) with their start-up chatter kept off the terminal."""
-    from tuning.fit import import_tensorflow_quietly, silenced_stderr
+    from tuning.quiet import import_tensorflow_quietly, silenced_stderr
 
     try:
         import_tensorflow_quietly()

@@ -13,7 +13,9 @@ commands that only read the store start without it.
 
 from tuning.fit._keras import fit_and_keep, fit_one, trainable_weights, training_arrays
 from tuning.fit._task import EarlyStopping, FitSettings, FitTask
-from tuning.fit._tf import cached_problem, configure_threads, import_tensorflow_quietly, silenced_stderr
+from tuning.fit._tf import configure_threads
+from tuning.problems import cached_problem
+from tuning.quiet import import_tensorflow_quietly, silenced_stderr
 
 __all__ = [
     "EarlyStopping",

@@ -13,7 +13,9 @@ import time
 from typing import Any
 
 from tuning.fit._task import FitSettings, FitTask
-from tuning.fit._tf import cached_problem, configure_threads, import_tensorflow_quietly
+from tuning.fit._tf import configure_threads
+from tuning.problems import cached_problem
+from tuning.quiet import import_tensorflow_quietly
 from tuning.results import FAILED, OK, FitResult
 
 

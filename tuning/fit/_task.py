@@ -10,11 +10,12 @@ defaults: those live in one place, the spec's models (:class:`tuning.spec.FitSpe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tuning.spec import FitSpec
+from tuning.spec import FitSpec, StudySpec, config_key
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,10 @@ class FitTask:
     seed: int
     fit: FitSettings
     threads: int | None = None
+
+    @classmethod
+    def from_spec(cls, spec: StudySpec, config: dict[str, Any], seed: int, key: str | None = None) -> FitTask:
+        """The task of fitting ``config`` with ``seed`` in the study ``spec`` describes (its problem and
+        ``fit`` section; ``key`` defaults to the config's :func:`~tuning.spec.config_key`)."""
+        return cls(spec.problem.name, json.dumps(spec.problem.params, sort_keys=True), config,
+                   key if key is not None else config_key(config), seed, FitSettings.resolve(spec.fit, config))

@@ -63,56 +63,19 @@ function call per (config, seed) gives reproducible initial weights.
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import keras
 
 from tuning.builders import SPARSE_LOSSES
 from tuning.errors import DataError, SpecError, one_line
-from tuning.problems import Problem
-from tuning.spec import COMPILE_KEYS, ModelSpec
-from tuning.vocabulary import (
-    ACTIVATIONS,
-    CELLS,
-    FAMILIES,
-    INITIALIZERS,
-    OPTIMIZERS,
-    SGD_MOMENTUM,
-    default_layers,
-)
+from tuning.models._config import model_defaults, resolve, resolve_compile
+from tuning.vocabulary import ACTIVATIONS, CELLS, FAMILIES, INITIALIZERS, OPTIMIZERS
 
-# The accepted names live in tuning.vocabulary, so that a spec is checked without importing Keras;
-# the defaults a spec states are its ModelSpec's, read from there (those it leaves None are here).
-_COMMON_DEFAULTS = {
-    **{name: ModelSpec.model_fields[name].default
-       for name in ("cell", "units", "dropout", "recurrent_dropout", "activation", "initializer", "optimizer",
-                    "learning_rate", "loss", "mask_value")},
-    "momentum": SGD_MOMENTUM,
-}
-_FAMILY_DEFAULTS = {
-    "vanilla": {},
-    "stacked": {},
-    "bidirectional": {},
-    "gru": {"cell": "gru"},
-    "cnn_lstm": {"filters": 32, "kernel_size": 3, "pool_size": 1},
-    "encoder_decoder": {"decoder_layers": 1, "decoder_units": None},
-    "dense": {},
-}
+__all__ = ["ACTIVATIONS", "CELLS", "FAMILIES", "INITIALIZERS", "OPTIMIZERS", "build_model", "model_defaults",
+           "try_builder"]
+from tuning.problems import Problem
+
 _HEAD_ACTIVATIONS = {"regression": "linear", "binary": "sigmoid", "multiclass": "softmax"}
 _MAE_LOSSES = ("mae", "mean_absolute_error")
-
-
-def model_defaults(family: str = "vanilla") -> dict:
-    """Every key :func:`build_model` reads for ``family``, with its default value.
-
-    Lets the caller record the fully resolved config next to the sampled one, so two runs
-    that differ only by an implicit default can still be told apart later. ``loss: None``
-    means "the problem's loss"; ``decoder_units: None`` means "the encoder's last width".
-    """
-    _check_choice("family", family, FAMILIES)
-    return {"family": family, **_COMMON_DEFAULTS, "layers": default_layers(family), **_FAMILY_DEFAULTS[family]}
-
 
 def build_model(config: dict, problem: Problem) -> keras.Model:
     """Build and compile the model ``config`` describes, shaped for ``problem``.
@@ -135,7 +98,7 @@ def build_model(config: dict, problem: Problem) -> keras.Model:
     """
     if config.get("builder"):
         return _from_builder(config, problem)
-    cfg = _resolve(config)
+    cfg = resolve(config)
     in_steps = problem.input_shape[0]
     target_shape = _target_shape(problem)
     per_step = len(target_shape) == 2
@@ -192,7 +155,7 @@ def _from_builder(config: dict, problem: Problem) -> keras.Model:
     """
     from tuning.builders import call_builder, check_loss, check_model, describe, fitting_loss
 
-    compile_cfg = _resolve_compile(config)
+    compile_cfg = resolve_compile(config)
     info = describe(problem, compile_cfg["loss"])
     model = call_builder(config, info)
     check_model(model, config["builder"], info)
@@ -234,11 +197,6 @@ def try_builder(config: dict, problem: Problem) -> list[str]:
     finally:
         keras.backend.clear_session(free_memory=False)
     return sorted(found)
-
-
-def _resolve_compile(config: dict) -> dict:
-    """The compile settings of a builder's config: optimizer, learning rate, momentum, loss."""
-    return _resolve({"family": "vanilla", **{k: config[k] for k in COMPILE_KEYS if k in config}})
 
 
 def _masking(cfg: dict, inputs, per_step: bool):
@@ -358,98 +316,3 @@ def _optimizer(cfg: dict) -> keras.optimizers.Optimizer:
     if name == "adagrad":
         return keras.optimizers.Adagrad(learning_rate=rate)
     return keras.optimizers.Adam(learning_rate=rate)
-
-
-def _resolve(config: dict) -> dict:
-    """Merge ``config`` over the family defaults and validate every key the family reads.
-
-    Validating up front turns Keras's deep, layer-specific errors into one line that names
-    the field, and catches a bad value before any (slow) graph is built.
-    """
-    if not isinstance(config, dict):
-        raise SpecError(f"model config must be a mapping, got {type(config).__name__}", field="model")
-    family = config.get("family") or "vanilla"
-    cfg = model_defaults(family)
-    cfg.update({key: value for key, value in config.items() if key in cfg and value is not None})
-    if family == "gru":
-        cfg["cell"] = "gru"
-
-    _check_choice("cell", cfg["cell"], CELLS)
-    _check_choice("activation", cfg["activation"], ACTIVATIONS)
-    _check_choice("initializer", cfg["initializer"], INITIALIZERS)
-    _check_choice("optimizer", cfg["optimizer"], OPTIMIZERS)
-    cfg["layers"] = _positive_int("layers", cfg["layers"])
-    cfg["units"] = _per_layer_units("units", cfg["units"], cfg["layers"], "layers")
-    for key in ("dropout", "recurrent_dropout"):
-        cfg[key] = _fraction(key, cfg[key])
-    rate = cfg["learning_rate"]
-    if not _is_real(rate) or not math.isfinite(rate) or rate <= 0:
-        raise SpecError(f"must be a number > 0 (got {rate!r})", field="model.learning_rate")
-    cfg["learning_rate"] = float(rate)
-    if cfg["optimizer"] == "sgd":
-        cfg["momentum"] = _fraction("momentum", cfg["momentum"])
-    if cfg["loss"] is not None:
-        _check_loss(cfg["loss"])
-    if cfg["mask_value"] is not None:
-        if not _is_real(cfg["mask_value"]) or not math.isfinite(cfg["mask_value"]):
-            raise SpecError(f"must be a finite number (got {cfg['mask_value']!r})", field="model.mask_value")
-        cfg["mask_value"] = float(cfg["mask_value"])
-
-    if family == "cnn_lstm":
-        for key in ("filters", "kernel_size", "pool_size"):
-            cfg[key] = _positive_int(key, cfg[key])
-    if family == "encoder_decoder":
-        cfg["decoder_layers"] = _positive_int("decoder_layers", cfg["decoder_layers"])
-        decoder_units = cfg["decoder_units"] if cfg["decoder_units"] is not None else cfg["units"][-1]
-        cfg["decoder_units"] = _per_layer_units(
-            "decoder_units", decoder_units, cfg["decoder_layers"], "decoder_layers"
-        )
-    return cfg
-
-
-def _is_real(value) -> bool:
-    # bool is an int subclass; "dropout: true" is a typo, not 1.0.
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _check_choice(key: str, value, allowed: tuple[str, ...]) -> None:
-    if not isinstance(value, str) or value not in allowed:
-        raise SpecError(f"must be one of {', '.join(allowed)} (got {value!r})", field=f"model.{key}")
-
-
-def _positive_int(key: str, value) -> int:
-    # Samplers and YAML may hand over 32.0 or numpy integers; accept any whole number.
-    if not _is_real(value) or not float(value).is_integer() or value < 1:
-        raise SpecError(f"must be an integer >= 1 (got {value!r})", field=f"model.{key}")
-    return int(value)
-
-
-def _fraction(key: str, value) -> float:
-    if not _is_real(value) or not 0 <= value < 1:
-        raise SpecError(f"must be a number in [0, 1) (got {value!r})", field=f"model.{key}")
-    return float(value)
-
-
-def _per_layer_units(key: str, value, layers: int, layers_key: str) -> list[int]:
-    """One width per layer: an int is repeated, a list must have one entry per layer."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != layers:
-            raise SpecError(
-                f"has {len(value)} entries but {layers_key} is {layers}; give one width per layer",
-                field=f"model.{key}",
-            )
-        return [_positive_int(key, width) for width in value]
-    return [_positive_int(key, value)] * layers
-
-
-def _check_loss(loss) -> None:
-    try:
-        ok = isinstance(loss, str) and keras.losses.get(loss) is not None
-    except (ValueError, TypeError):
-        ok = False
-    if not ok:
-        raise SpecError(
-            f"{loss!r} is not a Keras loss name (e.g. mse, mae, huber, binary_crossentropy, "
-            "categorical_crossentropy)",
-            field="model.loss",
-        )

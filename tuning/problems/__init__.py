@@ -12,7 +12,9 @@ has to stay fast, and importable where no deep-learning backend is installed.
 
 from __future__ import annotations
 
+import functools
 import inspect
+import json
 import numbers
 import types
 import typing
@@ -34,6 +36,7 @@ __all__ = [
     "ArrayProblem",
     "Baseline",
     "Problem",
+    "cached_problem",
     "check_problem",
     "check_rank",
     "data_stamp",
@@ -53,7 +56,7 @@ def data_stamp(name: str, params: dict) -> Any:
     """What changes when the problem's data does without its parameters changing: a file's
     modification time and size, or which arrays are registered in memory; ``None`` otherwise.
 
-    The problem cache (:func:`tuning.fit.cached_problem`) keys on it, so a notebook that rewrites
+    The problem cache (:func:`cached_problem`) keys on it, so a notebook that rewrites
     its ``.npz`` or hands ``run_study`` new arrays never fits the old data from the cache.
     """
     import os
@@ -68,6 +71,20 @@ def data_stamp(name: str, params: dict) -> Any:
             return None
         return (info.st_mtime_ns, info.st_size)
     return None
+
+
+def cached_problem(name: str, params_json: str) -> Problem:
+    """The problem's data, generated once per process (the study and in-process fits share it).
+
+    Data that can change under the same parameters (a ``csv`` or ``arrays`` file, arrays handed
+    to ``run_study``) is read again when it did (:func:`data_stamp`).
+    """
+    return _cached(name, params_json, data_stamp(name, json.loads(params_json)))
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(name: str, params_json: str, stamp: Any) -> Problem:
+    return load_problem(name, json.loads(params_json))
 
 
 def problem_names() -> list[str]:

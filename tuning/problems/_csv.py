@@ -11,20 +11,24 @@ forecasts in those units too, so a transform changes the model's task but not th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
-from typing import Any, NamedTuple
 
 import numpy as np
 
 from tuning.errors import DataError, SpecError
 from tuning.problems._base import Baseline, Problem
+from tuning.problems._csv_read import (
+    column_not_found,
+    numeric_values,
+    read_frame,
+    resolve_path,
+    rows_named,
+    sort_by_time,
+    value_columns,
+)
 from tuning.problems._synthetic import summary_line
 from tuning.problems._transforms import POWERS, SeriesTransform, fit_boxcox
 
 #: ``path`` value that selects the series shipped with the package.
-EXAMPLE_PATH = "example"
-_EXAMPLE_FILE = "example_series.csv"
 SCALINGS = ("minmax", "standard", "none")
 
 
@@ -83,149 +87,6 @@ def fit_scaler(train_rows: np.ndarray, scaling: str) -> tuple[np.ndarray, np.nda
     return offset, scale
 
 
-def _resolve_path(path: str):
-    """The file to read (a path, or a package resource) and the name to show in messages."""
-    if path == EXAMPLE_PATH:
-        return resources.files("tuning") / "data" / _EXAMPLE_FILE, _EXAMPLE_FILE
-    return Path(path), path
-
-
-def _read_frame(source, shown: str):
-    # pandas is imported here so that listing or describing problems stays cheap.
-    import pandas as pd
-
-    if not source.is_file():
-        raise SpecError(f"{shown}: file not found", field="problem.params.path")
-    try:
-        # as_file gives a real path even when the package is installed as a zip archive.
-        with resources.as_file(source) as file:
-            frame = pd.read_csv(file)
-    except pd.errors.EmptyDataError as exc:
-        raise DataError(f"{shown}: file is empty") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"{shown}: not a readable CSV file ({exc})") from exc
-    if frame.empty:
-        raise DataError(f"{shown}: file has a header but no rows")
-    frame.attrs["lines"] = str(source)  # for _row: the file whose line numbers messages give
-    return frame
-
-
-def _column_not_found(shown: str, column: str, frame) -> DataError:
-    listed = ", ".join(repr(c) for c in frame.columns)
-    return DataError(f"{shown}: column {column!r} not found; columns are {listed}")
-
-
-def _data_row(frame, position: int) -> int:
-    """The 1-based data row of a position, as the file has it (rows may have been sorted by time)."""
-    return int(frame.index[position]) + 1
-
-
-def _record_lines(path: str) -> list[int]:
-    """The line of the file on which each data row starts (1-based, the header's line not included):
-    what an editor shows. Blank lines, which pandas skips, are skipped; a quoted field may span lines."""
-    import csv
-
-    starts, line = [], 0
-    with open(path, encoding="utf-8", errors="replace", newline="") as file:
-        reader = csv.reader(file)
-        for record in reader:
-            start, line = line + 1, reader.line_num
-            if len(record) <= 1 and not "".join(record).strip():
-                continue  # a blank line
-            starts.append(start)
-    return starts[1:]
-
-
-def _rows(frame, *positions: int) -> str:
-    """``data row 7 (line 8 of the file)``, or ``data rows 5 and 13 (lines 6 and 14 of the file)``:
-    data rows counted from 1 below the header, and the lines an editor shows (they differ when the
-    file has blank lines). Only the data rows when the lines cannot be told."""
-    rows = [_data_row(frame, p) for p in positions]
-    words = " and ".join(str(r) for r in rows)
-    text = f"data row{'s' if len(rows) > 1 else ''} {words}"
-    try:
-        starts = _record_lines(frame.attrs["lines"])
-        lines = [starts[r - 1] for r in rows]
-    except (KeyError, OSError, IndexError, ValueError):
-        return text
-    return f"{text} (line{'s' if len(rows) > 1 else ''} {' and '.join(str(n) for n in lines)} of the file)"
-
-
-def _mostly_numbers(column) -> bool:
-    """A text column more than half of whose filled cells are numbers: a value column with a few
-    text cells (``12.5``, ``13.1``, ``n.a.``, ...), which the value checks then name, rather than text."""
-    import pandas as pd
-
-    filled = column.dropna()
-    if pd.api.types.is_numeric_dtype(column) or not len(filled):
-        return pd.api.types.is_numeric_dtype(column)
-    return bool(pd.to_numeric(filled.astype(str).str.strip(), errors="coerce").notna().mean() > 0.5)
-
-
-def _value_columns(frame) -> list[str]:
-    """The columns that hold numbers: numeric ones, and text ones that are mostly numbers (the
-    loader's checks then name the text cell's row instead of leaving the column out)."""
-    return [c for c in frame.columns if _mostly_numbers(frame[c])]
-
-
-def _numeric_values(frame, column: str, shown: str) -> np.ndarray:
-    """One column as float64, refusing text, gaps and infinities with the row where they occur."""
-    import pandas as pd
-
-    raw = frame[column]
-    values = pd.to_numeric(raw, errors="coerce")
-    not_numbers = values.isna() & raw.notna()
-    if not_numbers.any():
-        row = int(np.flatnonzero(not_numbers.to_numpy())[0])
-        raise DataError(f"{shown}: column {column!r} has a non-numeric value {raw.iloc[row]!r} in "
-                        f"{_rows(frame, row)}; only numbers can be forecast: correct or remove that row")
-    if values.isna().any():
-        row = int(np.flatnonzero(values.isna().to_numpy())[0])
-        raise DataError(f"{shown}: column {column!r} has {int(values.isna().sum())} missing value(s), "
-                        f"the first in {_rows(frame, row)}; fill or drop them first")
-    values = values.to_numpy(dtype=np.float64)
-    infinite = ~np.isfinite(values)
-    if infinite.any():
-        row = int(np.flatnonzero(infinite)[0])
-        raise DataError(f"{shown}: column {column!r} has {int(infinite.sum())} infinite value(s), the first "
-                        f"{values[row]} in {_rows(frame, row)}; only finite numbers can be forecast")
-    return values
-
-
-def _sort_by_time(frame, time_column: str, shown: str):
-    """Rows in time order; a gap, a stamp that is neither a number nor a date, or a repeated
-    stamp is refused (two rows of one time step make "the next step" ambiguous)."""
-    import warnings
-
-    import pandas as pd
-
-    if time_column not in frame.columns:
-        raise _column_not_found(shown, time_column, frame)
-    stamps = frame[time_column]
-    where = f"{shown}: column {time_column!r} (time_column)"
-    if stamps.isna().any():
-        row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
-        raise DataError(f"{where} has no value in {_rows(frame, row)}")
-    if not pd.api.types.is_numeric_dtype(stamps):
-        # Dates written as text sort correctly only once parsed ("9/1/2020" < "10/1/2020").
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = pd.to_datetime(stamps, errors="coerce")
-        if parsed.isna().any():
-            row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-            raise DataError(f"{where} has {stamps.iloc[row]!r} in {_rows(frame, row)}, which is "
-                            "neither a number nor a date")
-        stamps = parsed
-    repeated = stamps.duplicated(keep=False).to_numpy()
-    if repeated.any():
-        first = int(np.flatnonzero(repeated)[0])
-        second = int(np.flatnonzero(repeated & (stamps == stamps.iloc[first]).to_numpy())[1])
-        raise DataError(f"{where} has {frame[time_column].iloc[first]!r} twice, in "
-                        f"{_rows(frame, first, second)}; one row per time step")
-    order = np.argsort(stamps.to_numpy(), kind="stable")
-    return frame.iloc[order]
-
-
 def _windows(rows: np.ndarray, look_back: int, horizon: int, target_index: int):
     """Sliding windows inside one split: x [n, look_back, columns], y [n, horizon]."""
     windows = np.lib.stride_tricks.sliding_window_view(rows, look_back + horizon, axis=0)
@@ -273,7 +134,7 @@ def _fit_transform(values: np.ndarray, train_end: int, columns: list[str], trans
         if bad.any():
             row, column = (int(i) for i in np.argwhere(bad)[0])
             raise DataError(f"{shown}: column {columns[column]!r} has the value {values[row, column]:g} in "
-                            f"{_rows(frame, row)}: transform: {transform} needs values > 0; add a constant to "
+                            f"{rows_named(frame, row)}: transform: {transform} needs values > 0; add a constant to "
                             "the column first, or use transform: none")
     lambdas = tuple(fit_boxcox(values[:train_end, c]) for c in range(values.shape[1])) if transform == "boxcox" else ()
     return SeriesTransform(transform, lambdas, difference, seasonal_difference)
@@ -285,57 +146,6 @@ def _seasonal_naive(values: np.ndarray, last: np.ndarray, horizon: int, season: 
     steps = np.arange(horizon)
     lags = season * np.ceil((steps + 1) / season).astype(int)
     return values[last[:, None] + 1 + steps[None, :] - lags[None, :]]
-
-
-class SeriesRead(NamedTuple):
-    """A CSV series as ``tuning init`` sees it."""
-
-    shown: str  #: the file's name in messages
-    time_column: str | None
-    target: str
-    values: np.ndarray  #: the target's values, in time order
-    dates: Any = None  #: the time column parsed as dates (a ``pandas.DatetimeIndex``, in time order), or None
-
-
-def read_series(path: str, target: str | None = None) -> SeriesRead:
-    """A CSV series as ``tuning init`` sees it: name shown, time column, target, its values in time
-    order, and the time column's dates (``None`` when it holds numbers, or there is none).
-
-    The time column is the first column that does not hold numbers (it must parse as dates), else a
-    first column that strictly increases (``year,spots``) when another numeric column follows; the
-    target is ``target`` or the first other column of numbers (a column of numbers with a few text
-    cells counts, and its first text cell is then the error). Every check of the loader applies.
-    """
-    import warnings
-
-    import pandas as pd
-
-    source, shown = _resolve_path(path)
-    frame = _read_frame(source, shown)
-    numeric = _value_columns(frame)
-    text = [c for c in frame.columns if c not in numeric]
-    time_column = text[0] if text else None
-    first = frame[numeric[0]] if numeric else None
-    if time_column is None and len(numeric) >= 2 and pd.api.types.is_numeric_dtype(first) \
-            and first.is_monotonic_increasing and first.is_unique:
-        time_column = numeric[0]
-    if time_column is not None:
-        frame = _sort_by_time(frame, time_column, shown)
-    if target is None:
-        numeric = [c for c in numeric if c != time_column]
-        if not numeric:
-            listed = ", ".join(repr(c) for c in frame.columns)
-            raise DataError(f"{shown}: no numeric columns to forecast; columns are {listed}")
-        target = numeric[0]
-    elif target not in frame.columns:
-        raise _column_not_found(shown, target, frame)
-    values = _numeric_values(frame, target, shown)
-    dates = None
-    if time_column is not None and not pd.api.types.is_numeric_dtype(frame[time_column]):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            dates = pd.DatetimeIndex(pd.to_datetime(frame[time_column], errors="coerce"))
-    return SeriesRead(shown, time_column, target, values, dates)
 
 
 def csv_series(
@@ -388,14 +198,14 @@ def csv_series(
         raise SpecError("is required: the CSV file to load, or 'example'", field="problem.params.path")
     _check_settings(look_back, horizon, scaling, train_fraction, val_fraction)
     _check_transforms(difference, seasonal_difference, transform, season)
-    source, shown = _resolve_path(path)
-    frame = _read_frame(source, shown)
+    source, shown = resolve_path(path)
+    frame = read_frame(source, shown)
     if time_column is not None:
-        frame = _sort_by_time(frame, time_column, shown)
+        frame = sort_by_time(frame, time_column, shown)
 
     columns_given = columns is not None
     if columns is None:
-        columns = [c for c in _value_columns(frame) if c != time_column]
+        columns = [c for c in value_columns(frame) if c != time_column]
         if not columns:
             listed = ", ".join(repr(c) for c in frame.columns)
             raise DataError(f"{shown}: no numeric columns to forecast; columns are {listed}")
@@ -403,15 +213,15 @@ def csv_series(
         raise SpecError("must name at least one column", field="problem.params.columns")
     for column in [*columns, *([target] if target is not None else [])]:
         if column not in frame.columns:
-            raise _column_not_found(shown, column, frame)
+            raise column_not_found(shown, column, frame)
     target = columns[0] if target is None else target
     if target not in columns and not columns_given:
-        _numeric_values(frame, target, shown)  # a text target was left out for that reason: say so
+        numeric_values(frame, target, shown)  # a text target was left out for that reason: say so
     if target not in columns:
         raise SpecError(f"{target!r} must be one of the input columns {list(columns)}",
                         field="problem.params.target")
     target_index = list(columns).index(target)
-    values = np.column_stack([_numeric_values(frame, c, shown) for c in columns])
+    values = np.column_stack([numeric_values(frame, c, shown) for c in columns])
 
     n_rows = len(values)
     train_end = int(round(n_rows * train_fraction))

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tuning.problems._base import REACH_TOLERANCE
-from tuning.problems._csv import EXAMPLE_PATH, read_series
+from tuning.problems._csv_read import EXAMPLE_PATH, read_series
 
 #: The shares ``csv`` splits by default: what the starter's look_back has to fit into.
 _TRAIN, _VAL = 0.7, 0.15

@@ -18,7 +18,7 @@ from tuning.fit.fused import (
     DEFAULT_MEMORY_BUDGET,
     GRAPH_THREADS,
     FusedPlan,
-    NotExact,
+    NeedsKerasMasks,
     config_dropout,
     group_key,
     order_for_sharing,
@@ -43,7 +43,7 @@ class FusedRunner:
     Tasks are grouped by (problem, :func:`~tuning.fit.fused.shared_part` of the config, fit
     settings), so the seeds of configs that differ only in
     :data:`~tuning.fit.fused.PER_REPLICA_KEYS` (learning rate, initializer, epochs, patience) train
-    together (and, unless ``exact_only``, in dropout rates, as long as the same layers drop); each
+    together (and, unless ``keras_masks``, in dropout rates, as long as the same layers drop); each
     group is split into graphs of at most ``max_replicas`` replicas (by default as many as
     :data:`~tuning.fit.fused.DEFAULT_MEMORY_BUDGET` allows for the model's size, at most
     :data:`~tuning.fit.fused.MAX_REPLICAS`). With ``jobs`` > 1 the graphs run in joblib worker
@@ -54,10 +54,10 @@ class FusedRunner:
     default in ``benchmarks/fused.py``).
 
     Args:
-        exact_only: fuse only configs whose fused fit reproduces ``fit_one`` (no dropout or
+        keras_masks: fuse only configs whose fused fit reproduces ``fit_one`` (no dropout or
             recurrent dropout > 0 anywhere in the model); the others go to ``fallback`` without
             a notice, since that is the rule and not a surprise. This is ``runner: auto`` of a
-            study whose procedure is ``standalone`` (:func:`tuning.runners.make_runner`).
+            study that draws Keras's dropout masks (:func:`tuning.runners.make_runner`).
         notice: called with each one-line notice (a config not fused, a fused fit that failed);
             ``None`` prints it on stderr, :func:`no_notice` drops it.
         name: the spec's ``runner`` value this runner stands for (``fused``, or ``auto``).
@@ -68,7 +68,7 @@ class FusedRunner:
     (config, seed) result it yielded.
 
     A graph that fails as a whole (an exhausted resource, a bug) does not lose its seeds: under
-    ``exact_only`` the fallback runner refits them (its fits are the standalone procedure these
+    ``keras_masks`` the fallback runner refits them (its fits are the Keras-mask fits these
     configs follow anyway); otherwise each seed is refitted as a graph of its own, so that no
     config mixes Keras's dropout masks with fused ones, and a seed failing alone too is recorded
     failed with the error.
@@ -78,14 +78,14 @@ class FusedRunner:
     trials_in_flight = TRIALS_IN_FLIGHT
 
     def __init__(self, jobs: int = 1, *, max_replicas: int | None = None, fallback: Runner | None = None,
-                 memory_budget: int = DEFAULT_MEMORY_BUDGET, notice=None, exact_only: bool = False,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET, notice=None, keras_masks: bool = False,
                  executor: Executor | None = None, name: str = "fused"):
         self.jobs = max(1, int(jobs))
         self.max_replicas = max_replicas
         self.memory_budget = memory_budget
         self.fallback = fallback or (ProcessRunner(self.jobs) if self.jobs > 1 else SequentialRunner())
         self.notice = notice or _print_notice
-        self.exact_only = exact_only
+        self.keras_masks = keras_masks
         self.name = name
         self.threads = GRAPH_THREADS  # in this process (jobs == 1) or in each worker
         self.executor = executor or (InProcessExecutor() if self.jobs == 1 else LokyExecutor(self.jobs))
@@ -93,12 +93,12 @@ class FusedRunner:
 
     def order_grid(self, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Grid points that can share a graph made adjacent, so that they are in flight together."""
-        return order_for_sharing(points, exact_only=self.exact_only)
+        return order_for_sharing(points, keras_masks=self.keras_masks)
 
     def pack(self, tasks: list[FitTask]) -> tuple[list[FusedPlan], list[FitTask]]:
         """(graphs to fit, tasks for the fallback runner): planning only, nothing is trained.
 
-        A config that cannot be fused goes to the fallback with a notice; under ``exact_only`` a
+        A config that cannot be fused goes to the fallback with a notice; under ``keras_masks`` a
         config with dropout goes there silently. Spec mistakes (``TuningError``) are raised: every
         seed would fail alike, as in ``fit_one``.
         """
@@ -106,16 +106,16 @@ class FusedRunner:
 
         groups: dict[tuple, list[FitTask]] = {}
         for task in tasks:  # configs that differ only in per-replica settings share a graph
-            groups.setdefault(group_key(task, self.exact_only), []).append(task)
+            groups.setdefault(group_key(task, self.keras_masks), []).append(task)
         plans: list[FusedPlan] = []
         fallback: list[FitTask] = []
         for group in groups.values():
             try:
-                plans += plan_graphs(group, memory_budget=self.memory_budget, exact_only=self.exact_only,
+                plans += plan_graphs(group, memory_budget=self.memory_budget, keras_masks=self.keras_masks,
                                      max_replicas=self.max_replicas)
             except TuningError:
                 raise
-            except NotExact:  # exact_only and dropout: the fallback's fits are the standalone ones
+            except NeedsKerasMasks:  # keras_masks and dropout: the fallback's fits are the standalone ones
                 fallback += group
             except Exception as why:  # Unsupported, or anything unexpected while checking
                 self.notice(f"fused runner: config {group[0].config_key} not fused ({why}); fitting its "
@@ -151,9 +151,9 @@ class FusedRunner:
             yield from self._refit_alone(failed)
 
     def _refit_alone(self, tasks: list[FitTask]) -> Iterator[FitResult]:
-        """The seeds of failed graphs, each as a graph of its own (the fused procedure).
+        """The seeds of failed graphs, each as a graph of its own (seeded masks, as fused).
 
-        Keras's masks are not the study's procedure for a config with dropout, and a replica's fit
+        Keras's masks are not the study's masks for a config with dropout, and a replica's fit
         does not depend on its graph mates, so each seed is refitted fused alone (a smaller graph:
         what an exhausted resource needs); a seed that fails alone too is recorded failed.
         """

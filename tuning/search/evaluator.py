@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tuning.fit import FitSettings, FitTask
-from tuning.results import FitResult, TrialResult, aggregate
+from tuning.results import FitResult, TrialResult, aggregate_seeds
 from tuning.trials import FixedSeeds
 
 if TYPE_CHECKING:
     from tuning.runners import Runner
-    from tuning.spec import FitSpec
+    from tuning.spec import FitSpec, StudySpec
 
 
 class Evaluator:
@@ -53,6 +53,15 @@ class Evaluator:
         self.metric, self.aggregate, self.direction, self.k = metric, aggregate, direction, k
         self.record = record
         self.finished = finished
+
+    @classmethod
+    def for_spec(cls, runner: Runner, spec: StudySpec, *, record: Callable[[FitResult], None],
+                 finished: Callable[[str], list[FitResult]]) -> Evaluator:
+        """The evaluator of a study: its problem, fit settings and objective from the spec."""
+        objective = spec.objective
+        return cls(runner, problem_name=spec.problem.name, problem_params=spec.problem.params, fit_settings=spec.fit,
+                   metric=objective.metric, aggregate=objective.aggregate, direction=objective.direction,
+                   k=objective.k, record=record, finished=finished)
 
     def evaluate(self, config: dict[str, Any], key: str, seeds: Iterable[int],
                  on_fit: Callable[[FitResult, bool], None] | None = None) -> TrialResult:
@@ -109,5 +118,5 @@ class Evaluator:
             return TrialResult(config, key, fits, self.metric, None,
                                failure=f"metric {self.metric!r} not scored (have {known})")
         values = [f.scores[self.metric] for f in fits]
-        return TrialResult(config, key, fits, self.metric, aggregate(values, self.aggregate, self.direction, self.k))
+        return TrialResult(config, key, fits, self.metric, aggregate_seeds(values, self.aggregate, self.direction, self.k))
 

@@ -1,6 +1,7 @@
 """Run a study: spec → problem and baseline → trials × seeds → store, resumable at any point.
 
-:func:`run_study` is what ``tuning run`` and ``tuning resume`` call. It is safe to call again
+:func:`run_search` is what ``tuning run`` and ``tuning resume`` call (through
+:func:`tuning.api.run_study`, the Python API, or the CLI). It is safe to call again
 on a study that was interrupted in any way: finished fits are reused, trials left RUNNING by
 a dead process are recovered, and finished grid points are not proposed again.
 """
@@ -14,17 +15,20 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuning.errors import SpecError
 from tuning.progress import SilentReporter, config_summary
 from tuning.spec import StudySpec, load_spec, with_source
 from tuning.store import Store, open_store, uninterrupted
 
+if TYPE_CHECKING:
+    from tuning.runners import Runner
+
 
 @dataclass
 class StudyOutcome:
-    """What a call to :func:`run_study` did."""
+    """What a call to :func:`run_search` did."""
 
     name: str
     storage: str
@@ -43,19 +47,22 @@ def resolve_resume_spec(name: str, storage: str | Store | None) -> StudySpec:
     return load_spec(record["spec"], label=f"study {name!r} in {store.url}")
 
 
-def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> StudyOutcome:
+def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runner: Runner | None = None) -> StudyOutcome:
     """Run (or continue) ``spec`` until its trials are done. Ctrl-C raises KeyboardInterrupt
     after the running trial has been marked interrupted; every finished fit is already stored.
+
+    ``runner``: where the fits run; by default the spec's runner drawing the study's dropout masks
+    (:func:`tuning.search.study_record.study_runner`). The tests pass a runner without Keras.
     """
     from tuning.backends import make_backend
-    from tuning.fit import cached_problem
-    from tuning.runners import make_runner, procedure_notice
+    from tuning.problems import cached_problem
     from tuning.search.evaluator import Evaluator
+    from tuning.search.study_record import open_study, study_runner
     from tuning.space import SearchSpace, base_config
 
     reporter = reporter or SilentReporter()
     if spec.space == "from_builder":  # a KerasTuner build(hp)'s own space, read by a dry run
-        from tuning.fit import import_tensorflow_quietly
+        from tuning.quiet import import_tensorflow_quietly
         from tuning.spec import resolve_builder_space
 
         import_tensorflow_quietly()
@@ -75,16 +82,11 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
         raise SpecError(f"unknown metric {spec.objective.metric!r} for problem {problem.name!r}; "
                         f"choose one of {', '.join(sorted(scored))}", source=spec._source, field="objective.metric")
     store = Store(spec.storage)
-    procedure = _check_stored_spec(store, spec, baseline, problem.fingerprint())
-
-    # A builder's model is fitted one seed at a time (its study's procedure is standalone).
-    name = "sequential" if spec.model.builder is not None and spec.runner == "auto" else spec.runner
-    runner = make_runner(name, spec.jobs, procedure)  # the study's procedure, whatever this run names
-    if name != spec.runner:
-        reporter.note(f"runner auto: {runner.name} for model.builder (fused seeds need a built-in family)")
-    notice = procedure_notice(spec.name, name, procedure)
-    if notice:
-        reporter.note(notice)
+    masks = open_study(store, spec, baseline, problem.fingerprint())  # the same study, or a new one
+    if runner is None:
+        runner, notes = study_runner(spec, masks)  # the study's dropout masks, whatever this run names
+        for note in notes:
+            reporter.note(note)
     try:
         backend = make_backend(spec, store, space, base, order_grid=runner.order_grid)
     except SpecError as exc:  # e.g. KerasTuner's bayesian sampler without scikit-learn
@@ -93,7 +95,7 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
     if recovered:
         reporter.note(f"recovered interrupted trial(s) {', '.join(map(str, recovered))}")
 
-    from tuning.trials import read_trials, trial_numbers
+    from tuning.trials import read_trials, seed_policy, trial_numbers
 
     # A config is named by the first trial that ran it (a resumed config keeps its number).
     numbers = trial_numbers(read_trials(store, spec.name))
@@ -111,12 +113,8 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
         if stop_requested.is_set():  # a Ctrl-C that landed where Python swallowed it
             raise KeyboardInterrupt
 
-    evaluator = Evaluator(
-        runner, problem_name=spec.problem.name, problem_params=spec.problem.params,
-        fit_settings=spec.fit, metric=spec.objective.metric,
-        aggregate=spec.objective.aggregate, direction=spec.objective.direction, k=spec.objective.k,
-        record=record, finished=lambda key: store.fits(spec.name, key),
-    )
+    evaluator = Evaluator.for_spec(runner, spec, record=record, finished=lambda key: store.fits(spec.name, key))
+    seeds = seed_policy(spec)
     reporter.start(spec.name, backend.planned(), len(backend.done()), store.count_fits(spec.name))
     searched = sorted(spec.space) + (["epochs"] if spec.sampler.name == "hyperband" else [])
     # With N worker processes, N trials run at once so that no worker waits for a trial's last seed
@@ -145,10 +143,10 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
                         if proposal is None:
                             break
                         number = numbers.setdefault(key, trial.number)
-                        reporter.trial_started(number, config_summary(config, searched), len(spec.seeds))
+                        reporter.trial_started(number, config_summary(config, searched), len(seeds.seeds))
                     if not in_flight:
                         break
-                    for result in evaluator.evaluate_many([(c, k) for k, (_, c) in in_flight.items()], spec.seeds,
+                    for result in evaluator.evaluate_many([(c, k) for k, (_, c) in in_flight.items()], seeds,
                                                           on_fit=on_fit):
                         with uninterrupted():
                             trial, _ = in_flight.pop(result.config_key)
@@ -176,66 +174,6 @@ def run_study(spec: StudySpec, *, reporter: SilentReporter | None = None) -> Stu
                         counts["run"], counts["reused"], recovered)
 
 
-def _check_stored_spec(store: Store, spec: StudySpec, baseline: dict[str, float], fingerprint: str) -> str:
-    """Create the study record, or check that the stored one computes the same fits on the same data.
-
-    Returns the study's procedure (``tuning.runners.PROCEDURES``): recorded when the study is
-    created, and kept on every later run, so that no config's seeds mix two procedures.
-    """
-    from tuning.runners import procedure_of, study_procedure
-
-    record = store.study_record(spec.name)
-    model_print = _model_fingerprint(spec)
-    if record is None:
-        # A builder's model is fitted one seed at a time (fit_one's procedure) whatever the runner.
-        procedure = "standalone" if spec.model.builder is not None else procedure_of(spec.runner)
-        store.save_study(spec.name, spec.to_json(), baseline, fingerprint, procedure=procedure,
-                         model_fingerprint=model_print)
-        return procedure
-    stored_print = record.get("data_fingerprint")
-    if stored_print is None:  # stored before fingerprints were kept: this run's data is the record
-        store.update_study(spec.name, data_fingerprint=fingerprint)
-    elif stored_print != fingerprint:
-        raise SpecError(
-            f"study {spec.name!r} already exists in {store.url} with other data (data fingerprint {stored_print}, "
-            f"now {fingerprint}): its fits were computed on the data as it was; give the study a new name to start "
-            "afresh", source=spec._source, field="problem")
-    stored = load_spec(record["spec"], label=f"study {spec.name!r}")
-    mine, theirs = spec.identity(), stored.identity()
-    if mine != theirs:
-        field = next(k for k in mine if mine[k] != theirs.get(k))
-        raise SpecError(
-            f"study {spec.name!r} already exists in {store.url} with a different {field}; "
-            "give the study a new name to start afresh", source=spec._source, field=field,
-        )
-    if record.get("model_fingerprint") != model_print:
-        raise SpecError(
-            f"study {spec.name!r} already exists in {store.url} with another version of builder "
-            f"{spec.model.builder} (builder fingerprint {record.get('model_fingerprint')}, now {model_print}): its "
-            "code changed since the study's fits were computed; give the study a new name to start afresh",
-            source=spec._source, field="model.builder")
-    if spec.backend != stored.backend:
-        raise SpecError(
-            f"study {spec.name!r} already exists in {store.url} with backend {stored.backend!r}; it cannot continue "
-            f"with backend {spec.backend!r} (the search state is the backend's own); continue it with "
-            f"--backend {stored.backend} (or `tuning resume {spec.name}`), or give the study a new name",
-            source=spec._source, field="backend",
-        )
-    if spec.backend == "kerastuner" and spec.sampler != stored.sampler:
-        was, now = stored.sampler, spec.sampler
-        raise SpecError(
-            f"study {spec.name!r} already exists in {store.url} with KerasTuner sampler {was.name!r} (seed {was.seed}), "
-            f"whose state is stored; it cannot continue as {now.name!r} (seed {now.seed}); give the study a new name",
-            source=spec._source, field="sampler",
-        )
-    procedure = study_procedure(record)
-    if record.get("procedure") is None:  # stored before procedures were kept: from its runner then
-        store.update_study(spec.name, procedure=procedure)
-    if spec.to_json() != stored.to_json():  # more trials or seeds, another sampler or runner
-        store.update_study(spec.name, spec_json=spec.to_json())
-    return procedure
-
-
 def _try_builder(spec: StudySpec, problem: Any, config: dict[str, Any]) -> set[str]:
     """Build the spec's builder once on ``config``; the ``val_``/``test_`` scores its compiled metrics add.
 
@@ -243,7 +181,7 @@ def _try_builder(spec: StudySpec, problem: Any, config: dict[str, Any]) -> set[s
     imported by worker processes, so it is refused with ``jobs`` > 1 here, in one line.
     """
     from tuning.builders import importable_by_workers
-    from tuning.fit import import_tensorflow_quietly
+    from tuning.quiet import import_tensorflow_quietly
 
     if spec.jobs > 1 and not importable_by_workers(spec.model.builder):
         raise SpecError(f"{spec.model.builder} is a function of this process only, which worker processes cannot "
@@ -258,15 +196,6 @@ def _try_builder(spec: StudySpec, problem: Any, config: dict[str, Any]) -> set[s
         raise with_source(exc, spec._source) from None
     splits = ("val", "test") if problem.has_test else ("val",)
     return {f"{split}_{name}" for name in names for split in splits}
-
-
-def _model_fingerprint(spec: StudySpec) -> str | None:
-    """The builder's fingerprint (its path and source), or ``None`` for the built-in families."""
-    if spec.model.builder is None:
-        return None
-    from tuning.builders import fingerprint
-
-    return fingerprint(spec.model.builder)
 
 
 @contextmanager

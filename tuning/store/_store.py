@@ -1,28 +1,17 @@
-"""One database per project: Optuna's tables and ours, behind one storage URL.
-
-Optuna keeps studies and trials; ``tuning`` adds two tables beside them:
-
-* ``tuning_studies``: the validated spec of each study and its naive baseline, so that
-  ``tuning resume NAME`` needs nothing but the store;
-* ``tuning_fits``: one row per (study, config_key, seed) with scores, per-epoch curves, epochs
-  run, fit seconds, status, error text and the model's trainable weight count (a column added
-  later: a store made before it gains it on its next write, and reads without it see ``None``);
-* ``tuning_backend_state``: the search state of the KerasTuner backend (its project files), so
-  that a KerasTuner study resumes from the store alone.
+"""The :class:`Store`: one database behind one URL, Optuna's tables and ours.
 
 A fit is the unit of recovery: it is committed in its own transaction the moment it finishes,
 and the unique key means it is never stored, nor computed, twice. SQLite is the default; any
-SQLAlchemy URL Optuna accepts (PostgreSQL for several machines) works the same.
+SQLAlchemy URL Optuna accepts (PostgreSQL for several machines) works the same. Opening a store to
+write brings its tables to the current schema version (:mod:`tuning.store._migrations`); opening
+it to read leaves it as it is.
 """
 
 from __future__ import annotations
 
 import json
-import signal
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,60 +19,10 @@ import sqlalchemy as sa
 
 from tuning.errors import StoreError
 from tuning.results import FitResult
-from tuning.vocabulary import DEFAULT_STORAGE, default_storage  # noqa: F401  (their old home)
-
-_metadata = sa.MetaData()
-
-studies_table = sa.Table(
-    "tuning_studies",
-    _metadata,
-    sa.Column("name", sa.String(255), primary_key=True),
-    sa.Column("spec_json", sa.Text, nullable=False),
-    sa.Column("baseline_json", sa.Text, nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-    # What the study's fits were computed on (Problem.fingerprint): a resume on other data is
-    # refused. Added later: older stores gain the column, and their studies the value on resume.
-    sa.Column("data_fingerprint", sa.String(64)),
-    # How the study's configs with dropout are fitted, fixed when it is created (tuning.runners
-    # PROCEDURES: "fused" or "standalone"), so that no config mixes the two. Added later: a study
-    # stored before it has NULL, which the search loop reads as the runner it was run with then.
-    sa.Column("procedure", sa.String(32)),
-    # The model.builder's fingerprint (tuning.builders.fingerprint: its path and source file), so a
-    # study is not continued with changed builder code; NULL for the built-in families.
-    sa.Column("model_fingerprint", sa.String(64)),
-)
-
-fits_table = sa.Table(
-    "tuning_fits",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("study", sa.String(255), nullable=False, index=True),
-    sa.Column("config_key", sa.String(32), nullable=False),
-    sa.Column("seed", sa.Integer, nullable=False),
-    sa.Column("config_json", sa.Text, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("scores_json", sa.Text, nullable=False),
-    sa.Column("curves_json", sa.Text, nullable=False),
-    sa.Column("epochs_run", sa.Integer, nullable=False),
-    sa.Column("best_epoch", sa.Integer),
-    sa.Column("fit_seconds", sa.Float, nullable=False),
-    sa.Column("error", sa.Text),
-    sa.Column("trial_number", sa.Integer),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("trainable_weights", sa.Integer),
-    sa.UniqueConstraint("study", "config_key", "seed", name="uq_fit"),
-)
-
-#: Search state of a backend that keeps it in files (KerasTuner's oracle.json, trial_*/trial.json):
-#: one row per (study, file path relative to the project folder), so that the store alone resumes it.
-backend_state_table = sa.Table(
-    "tuning_backend_state",
-    _metadata,
-    sa.Column("study", sa.String(255), primary_key=True),
-    sa.Column("path", sa.String(512), primary_key=True),
-    sa.Column("content", sa.Text, nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False),
-)
+from tuning.store._migrations import check_version, dropout_masks_from_v2, stored_version, upgrade
+from tuning.store._schema import backend_state_table, fits_table, metadata, studies_table
+from tuning.store._signals import uninterrupted
+from tuning.vocabulary import default_storage
 
 
 def normalise_url(storage: str) -> str:
@@ -129,8 +68,10 @@ class Store:
         try:
             self.engine = sa.create_engine(self.url, **kwargs)
             if create:
-                _metadata.create_all(self.engine)
-                _add_missing_columns(self.engine)
+                upgrade(self.engine, metadata.create_all, self.url)
+            else:
+                with self.engine.connect() as conn:
+                    check_version(stored_version(conn), self.url)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"{self.url}: cannot open store: {exc.__class__.__name__}: {exc.orig or exc}") from None
         except ModuleNotFoundError as exc:
@@ -148,32 +89,47 @@ class Store:
     # -- studies -------------------------------------------------------------------------------
 
     def save_study(self, name: str, spec_json: str, baseline: dict[str, float], fingerprint: str | None = None,
-                   procedure: str | None = None, model_fingerprint: str | None = None) -> None:
+                   dropout_masks: str | None = None, model_fingerprint: str | None = None) -> None:
         with uninterrupted(), self.engine.begin() as conn:
             conn.execute(
                 studies_table.insert().values(
                     name=name, spec_json=spec_json, baseline_json=json.dumps(baseline), created_at=time.time(),
-                    data_fingerprint=fingerprint, procedure=procedure, model_fingerprint=model_fingerprint,
+                    data_fingerprint=fingerprint, dropout_masks=dropout_masks, model_fingerprint=model_fingerprint,
                 )
             )
 
     def update_study(self, name: str, **columns: Any) -> None:
         """Set columns of a study's record: ``spec_json`` (more trials or seeds, another runner), or
-        the ``data_fingerprint`` / ``procedure`` of a study stored before they were kept."""
+        the ``data_fingerprint`` of a study stored before it was kept."""
         with uninterrupted(), self.engine.begin() as conn:
             conn.execute(studies_table.update().where(studies_table.c.name == name).values(**columns))
 
     def study_record(self, name: str) -> dict[str, Any] | None:
-        """The stored spec (as a dict) and baseline of a study, or ``None``."""
+        """The stored spec (as a dict) and baseline of a study, or ``None``.
+
+        Read from a store of an older schema version as it is (reading never alters a store):
+        ``dropout_masks`` is then what the migration would write.
+        """
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(*self._present_columns(studies_table))
                                .where(studies_table.c.name == name)).first()
         if row is None:
             return None
-        return {"name": row.name, "spec": json.loads(row.spec_json), "baseline": json.loads(row.baseline_json),
+        spec = json.loads(row.spec_json)
+        masks = getattr(row, "dropout_masks", None)
+        if masks is None:  # a store of schema version 2 or older, read as it is
+            masks = dropout_masks_from_v2(self._old_procedure(name), spec)
+        return {"name": row.name, "spec": spec, "baseline": json.loads(row.baseline_json),
                 "created_at": row.created_at, "data_fingerprint": getattr(row, "data_fingerprint", None),
-                "procedure": getattr(row, "procedure", None),
-                "model_fingerprint": getattr(row, "model_fingerprint", None)}
+                "dropout_masks": masks, "model_fingerprint": getattr(row, "model_fingerprint", None)}
+
+    def _old_procedure(self, name: str) -> str | None:
+        """The ``procedure`` column of a version-2 store (``None`` where it has none)."""
+        if "procedure" not in {c["name"] for c in sa.inspect(self.engine).get_columns("tuning_studies")}:
+            return None
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT procedure FROM tuning_studies WHERE name = :name"),
+                                {"name": name}).scalar()
 
     def require_study(self, name: str) -> dict[str, Any]:
         """:meth:`study_record`, or the one :class:`StoreError` every command gives for a missing study."""
@@ -247,7 +203,7 @@ class Store:
 
     def _present_columns(self, table: sa.Table) -> list:
         """The columns of ``table`` this database has: a store written before a column was added
-        (``trainable_weights``, ``data_fingerprint``) is read as it is (reading never alters a store)."""
+        (``trainable_weights``, ``dropout_masks``) is read as it is (reading never alters a store)."""
         if table.name not in self._columns_of:
             inspector = sa.inspect(self.engine)
             present = {c["name"] for c in inspector.get_columns(table.name)} \
@@ -291,41 +247,3 @@ def _fit_from_row(row: Any) -> FitResult:
         curves=json.loads(row.curves_json), epochs_run=row.epochs_run, best_epoch=row.best_epoch,
         fit_seconds=row.fit_seconds, error=row.error, trainable_weights=getattr(row, "trainable_weights", None),
     )
-
-
-#: Columns added after the first stores were made: (table, column, SQL type).
-_ADDED_COLUMNS = (("tuning_fits", "trainable_weights", "INTEGER"), ("tuning_studies", "data_fingerprint", "VARCHAR(64)"),
-                  ("tuning_studies", "procedure", "VARCHAR(32)"), ("tuning_studies", "model_fingerprint", "VARCHAR(64)"))
-
-
-def _add_missing_columns(engine: sa.Engine) -> None:
-    """Give a store made by an older version the columns added since (nullable, so old rows read None)."""
-    for table, column, sql_type in _ADDED_COLUMNS:
-        if column in {c["name"] for c in sa.inspect(engine).get_columns(table)}:
-            continue
-        try:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
-        except sa.exc.SQLAlchemyError:  # another process added it first
-            if column not in {c["name"] for c in sa.inspect(engine).get_columns(table)}:
-                raise
-
-
-@contextmanager
-def uninterrupted() -> Iterator[None]:
-    """Hold a Ctrl-C until the enclosed block has finished (a store write, a trial asked or told), then deliver it.
-
-    SQLite would roll an interrupted transaction back anyway; holding the signal also keeps the
-    Python side (which rows were written, which trials are in flight) in step with the database.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received and callable(previous):
-            previous(signal.SIGINT, None)

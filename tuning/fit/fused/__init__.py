@@ -47,19 +47,19 @@ support check that returns a :class:`FusedPlan`, replicas per graph, :func:`fit_
 time loops with hand-written gradients).
 
 ``runner: auto`` (the default) is a ``FusedRunner`` without notices: it fuses every config it
-can, dropout included (the ``fused`` procedure of :mod:`tuning.runners`). A study of the
-``standalone`` procedure (started with ``sequential`` or ``processes``, or with ``auto`` before it
-fused dropout) gets ``exact_only=True`` instead: only the configs whose fused fit *is* the
+can, dropout included (a study of ``seeded`` dropout masks, :mod:`tuning.runners`). A study of
+``keras`` dropout masks (started with ``sequential`` or ``processes``, or with ``auto`` before it
+fused dropout) gets ``keras_masks=True`` instead: only the configs whose fused fit *is* the
 standalone fit (no ``dropout`` or ``recurrent_dropout`` > 0 in any recurrent layer) are fused, so
 every stored score is ``fit_one``'s up to float32 rounding. :func:`fit_replica_model` fits one
-task by the fused procedure and returns the trained model too (for ``tuning export``).
+task fused (seeded masks) and returns the trained model too (for ``tuning export``).
 """
 
 from tuning.fit.fused._net import (
     ELEMENTWISE_OPTIMIZERS,
     FUSED_LOSSES,
     FusedNet,
-    NotExact,
+    NeedsKerasMasks,
     Unsupported,
     parse_model,
 )
@@ -94,7 +94,7 @@ __all__ = [
     "CheckedModel",
     "FusedNet",
     "FusedPlan",
-    "NotExact",
+    "NeedsKerasMasks",
     "Unsupported",
     "batch_orders",
     "config_dropout",

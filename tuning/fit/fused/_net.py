@@ -20,7 +20,7 @@ class Unsupported(Exception):
     """The fused runner cannot take this config; the message says why (one line)."""
 
 
-class NotExact(Unsupported):
+class NeedsKerasMasks(Unsupported):
     """The config can be fused, but not value for value: its dropout masks would differ from Keras's."""
 
 

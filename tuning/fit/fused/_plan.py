@@ -30,7 +30,7 @@ from tuning.fit.fused._net import (
     FUSED_LOSSES,
     ConvSpec,
     FusedNet,
-    NotExact,
+    NeedsKerasMasks,
     RnnSpec,
     Unsupported,
     parse_model,
@@ -52,29 +52,29 @@ GRAPH_THREADS = 1
 #: ``epochs`` and early-stopping ``patience`` end its own training (a replica that is done is
 #: masked out of the loss and zeroed, as one that stopped early).
 PER_REPLICA_KEYS = ("learning_rate", "initializer", "epochs", "patience")
-#: Dropout rates may differ between replicas too (not under ``exact_only``, which fuses no
+#: Dropout rates may differ between replicas too (not under ``keras_masks``, which fuses no
 #: dropout config): each replica's masks are drawn with its own rates.
 DROPOUT_KEYS = ("dropout", "recurrent_dropout")
 
 
-def shared_part(config: dict[str, Any], exact_only: bool) -> dict[str, Any]:
+def shared_part(config: dict[str, Any], keras_masks: bool) -> dict[str, Any]:
     """What configs must have in common to share one graph (everything but the per-replica keys)."""
     shared = {k: v for k, v in config.items() if k not in PER_REPLICA_KEYS}
-    if not exact_only:  # dropout rates are per replica too; whether a layer drops is not
-        shared.update({k: positive(config.get(k, 0.0)) for k in DROPOUT_KEYS})
+    if not keras_masks:  # dropout rates are per replica too; whether a layer drops is not
+        shared.update({k: drops(config.get(k, 0.0)) for k in DROPOUT_KEYS})
     return shared
 
 
-def group_key(task: FitTask, exact_only: bool) -> tuple:
+def group_key(task: FitTask, keras_masks: bool) -> tuple:
     """Tasks with equal keys may share a graph: same problem, same :func:`shared_part`, same settings
     but for the epochs and the patience, which are per replica."""
-    shared = json.dumps(shared_part(task.config, exact_only), sort_keys=True, default=str)
+    shared = json.dumps(shared_part(task.config, keras_masks), sort_keys=True, default=str)
     early = task.fit.early_stopping
     settings = replace(task.fit, epochs=0, early_stopping=early and replace(early, patience=0))
     return task.problem_name, task.problem_params_json, shared, settings
 
 
-def order_for_sharing(points: list[dict[str, Any]], *, exact_only: bool) -> list[dict[str, Any]]:
+def order_for_sharing(points: list[dict[str, Any]], *, keras_masks: bool) -> list[dict[str, Any]]:
     """Grid points reordered so that those which can share a graph are adjacent.
 
     Stable: groups come in the order of their first point, and points within a group keep their
@@ -83,7 +83,7 @@ def order_for_sharing(points: list[dict[str, Any]], *, exact_only: bool) -> list
     first: dict[str, int] = {}
     keys = []
     for index, point in enumerate(points):
-        key = json.dumps(shared_part(point, exact_only), sort_keys=True, default=str)
+        key = json.dumps(shared_part(point, keras_masks), sort_keys=True, default=str)
         first.setdefault(key, index)
         keys.append(first[key])
     return [point for _, _, point in sorted(zip(keys, range(len(points)), points, strict=True))]
@@ -119,7 +119,7 @@ class FusedPlan:
         return fit_group(self.tasks, self.checked)
 
 
-def check_model(task: FitTask, problem) -> CheckedModel:
+def check_fusable(task: FitTask, problem) -> CheckedModel:
     """Build ``task``'s standalone model as ``fit_one`` would and describe it; :class:`Unsupported` if unknown."""
     from tuning.space import split_config
 
@@ -128,13 +128,13 @@ def check_model(task: FitTask, problem) -> CheckedModel:
     return CheckedModel(task.config_key, task.seed, net, own_weights(net, model), trainable_weights(model))
 
 
-def plan_graphs(group: list[FitTask], *, memory_budget: int = DEFAULT_MEMORY_BUDGET, exact_only: bool = False,
+def plan_graphs(group: list[FitTask], *, memory_budget: int = DEFAULT_MEMORY_BUDGET, keras_masks: bool = False,
                 max_replicas: int | None = None) -> list[FusedPlan]:
     """Check that ``group`` (tasks of one :func:`group_key`) can be fused and split it into graphs.
 
     Raises :class:`Unsupported` if it cannot. Checks the config itself (no Keras needed) and then
-    the standalone model it builds. With ``exact_only``, a config with dropout raises
-    :class:`NotExact`: from the config alone when it sets ``dropout``/``recurrent_dropout`` > 0
+    the standalone model it builds. With ``keras_masks``, a config with dropout raises
+    :class:`NeedsKerasMasks`: from the config alone when it sets ``dropout``/``recurrent_dropout`` > 0
     (before TensorFlow is imported), and otherwise from the parsed model's recurrent layers. Each
     graph holds as many replicas as ``memory_budget`` allows (at most ``max_replicas``).
     """
@@ -145,13 +145,13 @@ def plan_graphs(group: list[FitTask], *, memory_budget: int = DEFAULT_MEMORY_BUD
     loss = model_config.get("loss")
     if loss is not None and loss not in FUSED_LOSSES:
         raise Unsupported(f"loss {loss!r} is not one of {', '.join(FUSED_LOSSES)}")
-    if exact_only and config_dropout(model_config):
-        raise NotExact("dropout: fused masks are not Keras's")
+    if keras_masks and config_dropout(model_config):
+        raise NeedsKerasMasks("dropout: fused masks are not Keras's")
     import_tensorflow_quietly()
     problem = cached_problem(task.problem_name, task.problem_params_json)
-    checked = check_model(task, problem)
-    if exact_only and checked.net.dropout_widths:
-        raise NotExact("dropout: fused masks are not Keras's")
+    checked = check_fusable(task, problem)
+    if keras_masks and checked.net.dropout_widths:
+        raise NeedsKerasMasks("dropout: fused masks are not Keras's")
     capacity = replicas_per_graph(checked.net, problem, task.fit.batch_size, memory_budget)
     size = max(1, min(capacity, max_replicas or capacity))
     return [FusedPlan(group[i:i + size], checked if i == 0 else None, capacity) for i in range(0, len(group), size)]
@@ -164,7 +164,7 @@ def config_dropout(model_config: dict) -> bool:
     """
     if model_config.get("family") == "dense":
         return False
-    return any(positive(model_config.get(key)) for key in DROPOUT_KEYS)
+    return any(drops(model_config.get(key)) for key in DROPOUT_KEYS)
 
 
 def replicas_per_graph(net: FusedNet, problem, batch_size: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
@@ -201,7 +201,8 @@ def spread(plans: list[FusedPlan], workers: int) -> list[FusedPlan]:
     return plans
 
 
-def positive(value) -> bool:
+def drops(value) -> bool:
+    """Whether a dropout rate drops anything (a number > 0)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
@@ -293,7 +294,7 @@ def fit_graph(tasks: list[FitTask], checked: CheckedModel | None = None) -> tupl
     if settings.deterministic:
         tf.config.experimental.enable_op_determinism()
     if checked is None or not checked.is_for(first):
-        checked = check_model(first, problem)
+        checked = check_fusable(first, problem)
     net = checked.net
     optimizer_configs: list[dict] = []
     dropout_rates: list[list[float]] = []

@@ -1,10 +1,10 @@
-"""One task fitted by the fused procedure, and a standalone Keras model holding what it learnt.
+"""One task fitted fused (as one replica, seeded dropout masks), and a standalone Keras model holding what it learnt.
 
-``tuning export`` needs the very model whose scores a study stored. For a fit of the ``standalone``
-procedure that is :func:`tuning.fit.fit_and_keep`; for a fit of the ``fused`` procedure (a config
+``tuning export`` needs the very model whose scores a study stored. For a fit with Keras's own
+dropout masks that is :func:`tuning.fit.fit_and_keep`; for a fit with seeded masks (a config
 with dropout under ``runner: auto`` or ``fused``) it is the fused replica of that seed, whose
 dropout masks were drawn from (seed, step) and so do not depend on which other seeds shared its
-graph. :func:`fit_replica_model` fits the seed as a graph of one replica and copies the trained
+graph. :func:`fit_replica_model` fits the seed as a graph holding one replica and copies the trained
 replica's weights into the model :func:`tuning.models.build_model` builds for the config: at
 inference there is no dropout, so ``model.predict`` is the replica's own forward pass (to float32
 rounding).
@@ -23,7 +23,7 @@ from tuning.results import FitResult
 
 
 def fit_replica_model(task: FitTask) -> tuple[FitResult, Any]:
-    """(result, trained Keras model) of ``task`` fitted by the fused procedure, as one replica.
+    """(result, trained Keras model) of ``task`` fitted fused, as one replica.
 
     The result is the one a fused study stores for this (config, seed), to float32 rounding of a
     graph of other width (``tests/test_fused_replica.py`` measures it); the model is ``None`` when

@@ -1,0 +1,108 @@
+"""Trial records (``tuning.trials``): the attributes a trial carries, read back as every reader reads
+them, the seed policy, and who owns a trial. Real Optuna on a real SQLite store; no fits."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from tuning import trials
+from tuning.results import FitResult, TrialResult, TrialStatus
+from tuning.spec import load_spec
+from tuning.store import Store
+
+
+def result(config: dict, key: str, seeds: list[int], value: float | None = 0.5) -> TrialResult:
+    fits = [FitResult(key, s, "ok", {"val_loss": 0.5 + s}, {}, 1, None, 0.1, None) for s in seeds]
+    failure = None if value is not None else "diverged"
+    return TrialResult(config, key, fits, "val_loss", value, failure=failure)
+
+
+@pytest.fixture
+def study(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 't.db'}")
+    return store, optuna.create_study(study_name="s", storage=store.optuna_storage())
+
+
+def run_trial(study, key: str, seeds: list[int], value: float | None = 0.5) -> int:
+    trial = study.ask()
+    trials.write(trial.set_user_attr, trials.start_attrs(trials.owner_tag(), {"units": 1}, key))
+    outcome = result({"units": 1}, key, seeds, value)
+    trials.write(trial.set_user_attr, trials.outcome_attrs(outcome))
+    study.tell(trial, value, state=TrialState.COMPLETE if value is not None else TrialState.FAIL)
+    return trial.number
+
+
+def test_the_seed_policy_is_made_in_one_place_and_says_what_is_missing():
+    spec = load_spec({"name": "s", "problem": {"name": "tenths"}, "sampler": "grid", "repeats": [3, 7, 11]})
+    policy = trials.seed_policy(spec)
+    assert policy == trials.FixedSeeds((3, 7, 11))
+    assert policy.missing([7]) == [3, 11] and policy.missing(None) == [3, 7, 11]
+    assert policy.covers([11, 3, 7, 20]) and not policy.covers([3])
+
+
+def test_a_trial_reads_back_as_it_was_written(study):
+    store, optuna_study = study
+    number = run_trial(optuna_study, "k1", [0, 1])
+    (frozen,) = optuna_study.get_trials()
+    assert trials.config_key_of(frozen) == "k1" and trials.seeds_of(frozen) == [0, 1]
+    assert trials.owner_of(frozen) == trials.owner_tag() and trials.status_of(frozen) == TrialStatus.COMPLETE
+    (read,) = trials.read_trials(store, "s")
+    assert read["number"] == number and read["status"] == "complete" and read["n_seeds"] == 2
+    assert read["config"] == {"units": 1} and read["mean"] == pytest.approx(1.0)
+
+
+def test_a_failed_trial_keeps_its_reason(study):
+    store, optuna_study = study
+    run_trial(optuna_study, "k1", [0], value=None)
+    (read,) = trials.read_trials(store, "s")
+    assert read["status"] == "failed" and read["fail_reason"] == "diverged"
+
+
+def test_a_rerun_supersedes_and_a_taken_up_interruption_is_resumed(study):
+    store, optuna_study = study
+    first = run_trial(optuna_study, "k1", [0])
+    interrupted = optuna_study.ask()
+    trials.write(interrupted.set_user_attr, trials.start_attrs(trials.owner_tag(), {"units": 2}, "k2"))
+    trials.write(interrupted.set_user_attr, trials.interrupted_attrs("stopped by the user"))
+    optuna_study.tell(interrupted, state=TrialState.FAIL)
+    again = run_trial(optuna_study, "k1", [0, 1])  # more seeds for k1
+    taken_up = run_trial(optuna_study, "k2", [0])  # k2 resumed
+    statuses = {t["number"]: t["status"] for t in trials.read_trials(store, "s")}
+    assert statuses == {first: "superseded", interrupted.number: "resumed", again: "complete", taken_up: "complete"}
+    # A config is named by the first trial that ran it.
+    assert trials.trial_numbers(trials.read_trials(store, "s")) == {"k1": first, "k2": interrupted.number}
+
+
+def test_a_duplicate_proposal_names_no_config(study):
+    store, optuna_study = study
+    duplicate = optuna_study.ask()
+    trials.write(duplicate.set_user_attr, {**trials.start_attrs("h:1", {}, "k9"), **trials.duplicate_attrs()})
+    optuna_study.tell(duplicate, state=TrialState.FAIL)
+    assert trials.read_trials(store, "s")[0]["status"] == "duplicate"
+    assert trials.trial_numbers(trials.read_trials(store, "s")) == {}
+
+
+def test_origin_and_mirror_attributes():
+    assert trials.origin_attrs(resumed_from=3) == {"resumed_from": 3}
+    assert trials.origin_attrs(more_seeds_for=1, parked_from=2) == {"more_seeds_for": 1, "parked_from": 2}
+    attrs = trials.mirror_attrs("kt-0", {"units": 3})
+    frozen = optuna.trial.create_trial(state=TrialState.COMPLETE, value=1.0, user_attrs=attrs)
+    assert trials.mirrored_of(frozen) == ("kt-0", {"units": 3})
+    assert trials.mirrored_of(optuna.trial.create_trial(state=TrialState.COMPLETE, value=1.0)) == (None, None)
+
+
+def test_a_trial_of_a_dead_process_is_orphaned_and_one_of_another_host_is_not():
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host = os.uname().nodename
+    assert trials.owner_is_dead(f"{host}:{int(done.stdout)}")  # that process has ended
+    assert not trials.owner_is_dead(trials.owner_tag())  # this one runs
+    assert not trials.owner_is_dead("another-host:1")  # another machine's: left to it
+    assert trials.owner_is_dead(None) and trials.owner_is_dead("no-pid")
+    frozen = optuna.trial.create_trial(state=TrialState.COMPLETE, value=1.0, user_attrs={"owner": f"{host}:{int(done.stdout)}"})
+    assert trials.is_orphaned(frozen)

@@ -1,0 +1,44 @@
+"""TensorFlow imported with its C++ start-up chatter kept off the user's terminal.
+
+A leaf: the fit package, the search loop (a builder tried once) and the KerasTuner backend all
+import TensorFlow through here, and nothing here imports TensorFlow at module level.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def silenced_stderr() -> Iterator[None]:
+    """File descriptor 2 pointed at /dev/null for the block: C++ code (TensorFlow's absl logging)
+    writes there directly, past Python's ``sys.stderr``."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up chatter kept off the user's terminal.
+
+    TensorFlow prints absl lines ("Could not find cuda drivers ...", "failed call to cuInit")
+    straight to file descriptor 2 before ``TF_CPP_MIN_LOG_LEVEL`` applies, at import and when it
+    first looks for devices, so they would stand above every one-line error message. Both happen
+    here, silenced. Python-level import errors still raise as usual.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with silenced_stderr():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # device discovery, and its CUDA probe, while silenced

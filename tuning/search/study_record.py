@@ -1,0 +1,123 @@
+"""What makes a stored study the same study, asked once when a run starts.
+
+A run of study NAME continues the stored study only if it computes the same fits on the same
+data with the same code: the spec's identity (problem, model, space, objective, fit settings:
+:meth:`~tuning.spec.StudySpec.identity`), the data fingerprint, the builder's fingerprint, the
+backend (and a KerasTuner sampler, whose state is stored). How the study draws its dropout masks
+(:data:`tuning.vocabulary.DROPOUT_MASKS`) is fixed when it is created and kept on every later
+run, so that no config's seeds mix two kinds of masks. :func:`open_study` creates the record or
+checks it and returns the study's masks; :func:`study_runner` makes the runner that draws them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tuning.errors import SpecError
+from tuning.spec import StudySpec, load_spec
+from tuning.vocabulary import dropout_masks_of
+
+if TYPE_CHECKING:
+    from tuning.runners import Runner
+    from tuning.store import Store
+
+#: Each way of drawing dropout masks in a few words (``tuning status`` and the notices say it so).
+MASKS_WORDS = {"seeded": "every config fused, dropout included, as runner auto",
+               "keras": "dropout configs fitted one by one with Keras's masks; others may be fused, the same fit"}
+#: A study whose model is the user's builder: nothing is fused, so the line says that instead.
+BUILDER_MASKS_WORDS = "every fit one seed at a time with Keras's own masks: model.builder is never fused"
+
+
+def masks_words(masks: str, *, builder: bool = False) -> str:
+    """A study's dropout masks in a few words, as ``tuning status`` says them (``builder``: the model
+    is the user's ``model.builder``, whose fits are never fused)."""
+    return BUILDER_MASKS_WORDS if builder and masks == "keras" else MASKS_WORDS[masks]
+
+
+def masks_notice(study: str, runner: str, masks: str) -> str | None:
+    """The one line that says a run's ``runner`` gives way to the study's dropout masks, or ``None``."""
+    if masks == dropout_masks_of(runner):
+        return None
+    return (f"study {study!r} keeps the {masks} dropout masks it was started with ({MASKS_WORDS[masks]}): "
+            f"runner {runner!r} would fit its dropout configs another way")
+
+
+def study_runner(spec: StudySpec, masks: str) -> tuple[Runner, list[str]]:
+    """The runner of this run (``spec.runner`` drawing the study's ``masks``) and the notes to show.
+
+    A builder's model is fitted one seed at a time: ``auto`` means ``sequential`` for it.
+    """
+    from tuning.runners import make_runner
+
+    name = "sequential" if spec.model.builder is not None and spec.runner == "auto" else spec.runner
+    runner = make_runner(name, spec.jobs, masks)
+    notes = []
+    if name != spec.runner:
+        notes.append(f"runner auto: {runner.name} for model.builder (fused seeds need a built-in family)")
+    notice = masks_notice(spec.name, name, masks)
+    if notice:
+        notes.append(notice)
+    return runner, notes
+
+
+def model_fingerprint(spec: StudySpec) -> str | None:
+    """The builder's fingerprint (its path and source), or ``None`` for the built-in families."""
+    if spec.model.builder is None:
+        return None
+    from tuning.builders import fingerprint
+
+    return fingerprint(spec.model.builder)
+
+
+def open_study(store: Store, spec: StudySpec, baseline: dict, data_fingerprint: str) -> str:
+    """Create the study's record, or check that the stored one computes the same fits on the same
+    data; return the study's dropout masks (those it was created with).
+
+    Raises:
+        SpecError: the stored study differs in what a fit computes (one line naming the field).
+    """
+    record = store.study_record(spec.name)
+    model_print = model_fingerprint(spec)
+    if record is None:
+        masks = dropout_masks_of(spec.runner, builder=spec.model.builder is not None)
+        store.save_study(spec.name, spec.to_json(), baseline, data_fingerprint, dropout_masks=masks,
+                         model_fingerprint=model_print)
+        return masks
+    stored = load_spec(record["spec"], label=f"study {spec.name!r}")
+    _same_data(store, spec, record.get("data_fingerprint"), data_fingerprint)
+    _same_study(store, spec, stored, record.get("model_fingerprint"), model_print)
+    if spec.to_json() != stored.to_json():  # more trials or seeds, another sampler or runner
+        store.update_study(spec.name, spec_json=spec.to_json())
+    return record["dropout_masks"]
+
+
+def _refuse(spec: StudySpec, store: Store, what: str, field: str) -> SpecError:
+    return SpecError(f"study {spec.name!r} already exists in {store.url} with {what}", source=spec._source, field=field)
+
+
+def _same_data(store: Store, spec: StudySpec, stored_print: str | None, fingerprint: str) -> None:
+    if stored_print is None:  # stored before fingerprints were kept: this run's data is the record
+        store.update_study(spec.name, data_fingerprint=fingerprint)
+    elif stored_print != fingerprint:
+        raise _refuse(spec, store, f"other data (data fingerprint {stored_print}, now {fingerprint}): its fits were "
+                      "computed on the data as it was; give the study a new name to start afresh", "problem")
+
+
+def _same_study(store: Store, spec: StudySpec, stored: StudySpec, stored_model: str | None,
+                model_print: str | None) -> None:
+    mine, theirs = spec.identity(), stored.identity()
+    if mine != theirs:
+        field = next(k for k in mine if mine[k] != theirs.get(k))
+        raise _refuse(spec, store, f"a different {field}; give the study a new name to start afresh", field)
+    if stored_model != model_print:
+        raise _refuse(spec, store, f"another version of builder {spec.model.builder} (builder fingerprint "
+                      f"{stored_model}, now {model_print}): its code changed since the study's fits were computed; "
+                      "give the study a new name to start afresh", "model.builder")
+    if spec.backend != stored.backend:
+        raise _refuse(spec, store, f"backend {stored.backend!r}; it cannot continue with backend {spec.backend!r} "
+                      f"(the search state is the backend's own); continue it with --backend {stored.backend} "
+                      f"(or `tuning resume {spec.name}`), or give the study a new name", "backend")
+    if spec.backend == "kerastuner" and spec.sampler != stored.sampler:
+        was, now = stored.sampler, spec.sampler
+        raise _refuse(spec, store, f"KerasTuner sampler {was.name!r} (seed {was.seed}), whose state is stored; it "
+                      f"cannot continue as {now.name!r} (seed {now.seed}); give the study a new name", "sampler")

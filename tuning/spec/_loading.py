@@ -1,0 +1,171 @@
+"""Reading a spec: the YAML file, validation with errors in the user's words, CLI overrides, a builder's space."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from tuning.errors import SpecError
+from tuning.spec._names import did_you_mean
+from tuning.spec._study import StudySpec
+from tuning.vocabulary import DEFAULT_SAMPLER, default_storage
+
+
+def resolve_builder_space(spec: StudySpec) -> StudySpec:
+    """``spec`` with ``space: from_builder`` replaced by the space its KerasTuner ``build(hp)`` asks for.
+
+    Resolved when a study runs, not when the spec is read: it imports the builder (hence Keras),
+    which ``tuning status`` and ``tuning report`` never do. The stored spec holds the resolved
+    space, so they read it as any other; a run from the YAML file reads it again, and a study
+    continues only if the builder still asks for the same space. ``model.params`` win over what
+    the calls ask for; ``hp.Fixed`` values join ``model.params``.
+
+    Raises:
+        SpecError: the builder does not import or raises on the dry run, or asks for nothing.
+    """
+    if spec.space != "from_builder":
+        return spec
+    from tuning.builders import space_from_builder
+
+    data = spec.model_dump(mode="json")
+    params = data["model"].get("params", {})
+    try:
+        space, fixed = space_from_builder(spec.model.builder, params)
+    except SpecError as exc:
+        raise with_source(exc, spec._source) from None
+    if not space:
+        raise SpecError(f"{spec.model.builder} asks for no hyperparameter on a dry run (hp.Int, hp.Choice ...)",
+                        source=spec._source, field="space")
+    data["space"] = space
+    data["model"]["params"] = {**fixed, **params}
+    return _validate(data, spec._source)
+
+
+def load_spec(source: str | Path | dict, *, label: str | None = None) -> StudySpec:
+    """Read and validate a study spec from a YAML file (or an already parsed mapping).
+
+    Raises:
+        SpecError: the file is missing or unreadable, the YAML is malformed, or a field is wrong;
+            the message names the file and the field path.
+    """
+    if isinstance(source, dict):
+        return _validate(source, label or "<spec>")
+    label = label or str(source)
+    return _validate(read_spec_file(source, label), label)
+
+
+def read_spec_file(source: str | Path, label: str | None = None) -> dict:
+    """The mapping a YAML spec file holds, not yet validated (``run_study(data=...)`` adds its
+    problem to it first).
+
+    Raises:
+        SpecError: the file is missing or unreadable, the YAML is malformed, or it is no mapping.
+    """
+    path = Path(source)
+    label = label or str(source)
+    if not path.is_file():
+        raise SpecError("file not found", source=label)
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        raise SpecError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", source=label, field=where) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read: {exc}", source=label) from None
+    if not isinstance(data, dict):
+        raise SpecError("must be a mapping with at least name and problem", source=label)
+    return data
+
+
+def with_source(error: SpecError, source: str) -> SpecError:
+    """The same error, naming ``source`` (the spec file) if it named none."""
+    if error.source is not None:
+        return error
+    return SpecError(error.detail, source=source, field=error.field)
+
+
+def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
+    """Return ``spec`` with CLI flags applied (``None`` values are ignored), re-validated.
+
+    ``repeats`` may be a count or a list of seeds; ``sampler`` a sampler name; ``backend``
+    ``optuna`` or ``kerastuner`` (a spec that named no sampler then gets that backend's default).
+    A spec that names no ``storage`` and gets none here takes ``$TUNING_STORAGE`` (the rule of
+    :func:`tuning.vocabulary.default_storage`, for the CLI and the Python API alike).
+    """
+    data = spec.model_dump(mode="json")
+    if overrides.get("storage") is None and "storage" not in spec.model_fields_set:
+        data["storage"] = default_storage()
+    backend = overrides.get("backend")
+    if backend in DEFAULT_SAMPLER and overrides.get("sampler") is None and "sampler" not in spec.model_fields_set:
+        data["sampler"] = {**data["sampler"], "name": DEFAULT_SAMPLER[backend]}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key == "repeats" and isinstance(value, int):
+            data["repeats"] = {**data["repeats"], "count": value, "seeds": None}
+        elif key == "sampler" and isinstance(value, str):
+            data["sampler"] = {**data["sampler"], "name": value}
+        else:
+            data[key] = value
+    return _validate(data, spec._source)
+
+
+def _fields_at(path: list) -> list[str]:
+    """The field names the spec allows at ``path`` (``["fit", "early_stopping"]``), [] if unknown."""
+    import types
+    import typing
+
+    node: Any = StudySpec
+    for part in path:
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            field = node.model_fields.get(str(part))
+            if field is None:
+                return []
+            node = field.annotation
+        elif typing.get_origin(node) is dict:
+            node = typing.get_args(node)[1]  # ``part`` is a key of the mapping (a space axis)
+        else:
+            return []
+        # Unwrap ``X | None`` and ``dict[...] | Literal[...]`` to the member that nests.
+        while typing.get_origin(node) in (types.UnionType, typing.Union):
+            node = next((a for a in typing.get_args(node) if typing.get_origin(a) is dict
+                         or (isinstance(a, type) and issubclass(a, BaseModel))), None)
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return list(node.model_fields)
+    return []
+
+
+def _validate(data: dict, label: str) -> StudySpec:
+    try:
+        spec = StudySpec.model_validate(data)
+        spec._source = label
+        return spec
+    except SpecError as exc:  # raised by a nested check (e.g. problem parameters): add the file
+        raise with_source(exc, label) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        # A union (space: a mapping or from_builder) names its member in the path: not a field.
+        field = ".".join(str(p) for p in first["loc"] if not (isinstance(p, str) and "[" in p)) or None
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            allowed = _fields_at([p for p in first["loc"] if not (isinstance(p, str) and "[" in p)][:-1])
+            message = "unknown field" + (did_you_mean(str(first["loc"][-1]), allowed, "fields") if allowed else "")
+        elif first["type"] == "missing":
+            message = "required field is missing"
+        if "input" in first and first["type"] not in ("missing", "extra_forbidden", "value_error"):
+            message = f"{message} (got {first['input']!r})"
+        if first["type"] == "literal_error" and isinstance(first.get("input"), str):
+            expected = re.findall(r"'([^']*)'", first.get("ctx", {}).get("expected", ""))
+            message += did_you_mean(first["input"], expected, None)
+        # A value_error raised by a study-level validator carries its own field path in the message.
+        head = message.split(": ", 1)[0]
+        if first["type"] == "value_error" and ": " in message and " " not in head \
+                and head.split(".")[0] in StudySpec.model_fields:
+            field, message = message.split(": ", 1)
+        raise SpecError(message, source=label, field=field) from None

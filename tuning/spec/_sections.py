@@ -1,0 +1,234 @@
+"""The sections of a spec: problem, model, fit (early stopping, validation), repeats, objective, sampler."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_serializer, model_validator
+
+from tuning.objective import AGGREGATES, parse_margin
+from tuning.spec._axes import StrictModel
+from tuning.spec._names import COMPILE_KEYS, FIT_KEYS, MODEL_KEYS, STYLES
+from tuning.vocabulary import (
+    ACTIVATIONS,
+    CELLS,
+    DEFAULT_PATIENCE,
+    FAMILIES,
+    INITIALIZERS,
+    OPTIMIZERS,
+    SAMPLERS,
+    SPEC_LOSSES,
+    direction_of,
+)
+
+
+class ProblemSpec(StrictModel):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_problem(self) -> ProblemSpec:
+        from tuning.problems import check_problem  # NumPy only: no data is generated here
+
+        check_problem(self.name, self.params)
+        return self
+
+
+class ModelSpec(StrictModel):
+    """Fixed model settings; any of them can also be searched in ``space``.
+
+    With ``builder`` (``"module:function"`` or ``"path/file.py:function"``) your function makes the
+    model (see :mod:`tuning.builders`); the built-in families' keys are then refused (they would be
+    silently ignored), ``params`` holds your builder's fixed settings, and only ``optimizer``,
+    ``learning_rate``, ``momentum`` and ``loss`` are read by ``tuning``, to compile a model your
+    builder did not compile. ``mask_value`` adds a ``Masking`` layer to the built-in families.
+    """
+
+    family: Literal[FAMILIES] = "vanilla"  # type: ignore[valid-type]
+    cell: Literal[CELLS] = "lstm"  # type: ignore[valid-type]
+    layers: int | None = Field(default=None, ge=1)
+    units: int | list[int] = 32
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    recurrent_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    activation: Literal[ACTIVATIONS] = "tanh"  # type: ignore[valid-type]
+    initializer: Literal[INITIALIZERS] = "glorot_uniform"  # type: ignore[valid-type]
+    optimizer: Literal[OPTIMIZERS] = "adam"  # type: ignore[valid-type]
+    learning_rate: float = Field(default=0.001, gt=0.0)
+    momentum: float | None = Field(default=None, ge=0.0, lt=1.0)
+    filters: int | None = Field(default=None, ge=1)
+    kernel_size: int | None = Field(default=None, ge=1)
+    pool_size: int | None = Field(default=None, ge=1)
+    decoder_layers: int | None = Field(default=None, ge=1)
+    decoder_units: int | list[int] | None = None
+    loss: Literal[SPEC_LOSSES] | None = None  # type: ignore[valid-type]
+    mask_value: float | None = None
+    builder: str | None = None
+    style: Literal[STYLES] = "config"  # type: ignore[valid-type]
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("units")
+    @classmethod
+    def _positive_units(cls, value: int | list[int]) -> int | list[int]:
+        if any(u < 1 for u in (value if isinstance(value, list) else [value])):
+            raise ValueError("units must be >= 1")
+        return value
+
+    @field_validator("builder")
+    @classmethod
+    def _builder_path(cls, value: str | None) -> str | None:
+        if value is not None:
+            from tuning.builders import parse_path  # no import of the builder here: that is at run time
+
+            parse_path(value)
+        return value
+
+    @model_validator(mode="after")
+    def _builder_settings(self) -> ModelSpec:
+        if self.builder is None:
+            if self.style != "config" or self.params:
+                wrong = "style" if self.style != "config" else "params"
+                raise ValueError(f"model.{wrong}: applies to a model.builder only")
+            return self
+        for name in self._builtin_keys():
+            if getattr(self, name) != _default(ModelSpec, name):
+                raise ValueError(f"model.{name}: a setting of the built-in families, which a builder replaces; "
+                                 "put your builder's settings in model.params (they reach it in the config)")
+        for name in self.params:
+            if name in COMPILE_KEYS or name in FIT_KEYS or name in ("builder", "style", "params"):
+                where = f"fit.{name}" if name in FIT_KEYS else f"model.{name}"
+                raise ValueError(f"model.params.{name}: tuning reads this one itself; set it as {where}")
+        return self
+
+    @classmethod
+    def _builtin_keys(cls) -> list[str]:
+        return [k for k in MODEL_KEYS if k not in COMPILE_KEYS]
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        # Settings left at their defaults are not written: a spec without a builder dumps as it did
+        # before builders existed (so its stored spec and its config keys stay the same), and a
+        # spec with one holds no built-in family settings that its builder would never read.
+        data = handler(self)
+        dropped = [k for k in ModelSpec.model_fields if k != "builder"] if self.builder else \
+            ["builder", "style", "params", "mask_value"]
+        for name in dropped:
+            if name in data and data[name] == _default(ModelSpec, name):
+                del data[name]
+        return data
+
+
+def _default(model: type[BaseModel], name: str) -> Any:
+    return model.model_fields[name].get_default(call_default_factory=True)
+
+
+class EarlyStoppingSpec(StrictModel):
+    monitor: str = "val_loss"
+    patience: int = Field(default=DEFAULT_PATIENCE, ge=0)
+    min_delta: float = Field(default=0.0, ge=0.0)
+    restore_best_weights: bool = True
+
+
+class ValidationSpec(StrictModel):
+    """Where validation scores come from: the problem's own split, or the last part of train."""
+
+    source: Literal["problem", "split"] = "problem"
+    fraction: float = Field(default=0.2, gt=0.0, lt=1.0)
+
+
+class FitSpec(StrictModel):
+    epochs: int = Field(default=10, ge=1)
+    batch_size: int = Field(default=32, ge=1)
+    early_stopping: EarlyStoppingSpec | None = None
+    validation: ValidationSpec = ValidationSpec()
+    shuffle: bool = True
+    deterministic: bool = Field(default=False, description="enable TensorFlow op determinism")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _early_stopping_flag(cls, value: Any) -> Any:
+        if isinstance(value, dict) and value.get("early_stopping") is True:
+            return {**value, "early_stopping": {}}
+        if isinstance(value, dict) and value.get("early_stopping") is False:
+            return {**value, "early_stopping": None}
+        return value
+
+
+class RepeatsSpec(StrictModel):
+    """How many seeds each config is fitted with: ``count`` seeds from ``base_seed``, or ``seeds``."""
+
+    count: int = Field(default=5, ge=1)
+    base_seed: int = Field(default=0, ge=0)
+    seeds: list[int] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"count": value}
+        if isinstance(value, list):
+            return {"seeds": value}
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> RepeatsSpec:
+        if self.seeds is not None:
+            if not self.seeds:
+                raise ValueError("seeds needs at least one seed")
+            if len(set(self.seeds)) != len(self.seeds):
+                raise ValueError(f"seeds has repeats: {self.seeds}")
+            if any(s < 0 for s in self.seeds):
+                raise ValueError("seeds must be >= 0")
+        return self
+
+    @property
+    def seed_list(self) -> list[int]:
+        if self.seeds is not None:
+            return list(self.seeds)
+        return list(range(self.base_seed, self.base_seed + self.count))
+
+
+class ObjectiveSpec(StrictModel):
+    """What a trial reports to the sampler: an aggregate over seeds of one validation score.
+
+    ``mean_plus_std`` is the pessimistic score ``mean + k*std`` when minimising (``mean - k*std``
+    when maximising): it prefers configs that are good *and* reliable. ``iqm`` is the
+    interquartile mean, robust to a seed that trains badly.
+
+    ``margin`` is how much worse than the best a config may be and still count as good as it (a
+    number in the metric's units, or a string like ``"2%"`` of the best's aggregate). It is a
+    reading of the results, not part of what a fit computes: changing it never refuses a stored
+    study (see :meth:`StudySpec.identity`).
+    """
+
+    metric: str = "val_loss"
+    direction: Literal["minimize", "maximize"] | None = None
+    aggregate: Literal[AGGREGATES] = "mean"  # type: ignore[valid-type]
+    k: float = Field(default=1.0, ge=0.0)
+    margin: float | str | None = None
+
+    @field_validator("margin", mode="before")
+    @classmethod
+    def _margin(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            parse_margin(value)
+        except ValueError as exc:
+            raise ValueError(f"objective.margin: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _direction(self) -> ObjectiveSpec:
+        if self.direction is None:
+            object.__setattr__(self, "direction", direction_of(self.metric))
+        return self
+
+
+class SamplerSpec(StrictModel):
+    name: Literal[SAMPLERS] = "tpe"  # type: ignore[valid-type]
+    seed: int = Field(default=0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value

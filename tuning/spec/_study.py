@@ -1,0 +1,146 @@
+"""The whole spec: :class:`StudySpec`, its cross-section checks, and what makes two specs one study."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+
+from tuning.spec._axes import ParamSpec, StrictModel, as_numbers
+from tuning.spec._names import COMPILE_KEYS, FIT_KEYS, MODEL_KEYS, SEARCHABLE, did_you_mean
+from tuning.spec._sections import FitSpec, ModelSpec, ObjectiveSpec, ProblemSpec, RepeatsSpec, SamplerSpec
+from tuning.vocabulary import (
+    BACKEND_SAMPLERS,
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_RUNNER,
+    DEFAULT_SAMPLER,
+    DEFAULT_STORAGE,
+    RUNNERS,
+)
+
+
+class StudySpec(StrictModel):
+    """A validated study spec. Fields mirror the YAML file; see ``docs/spec.md``."""
+
+    name: str = Field(min_length=1, max_length=200)
+    problem: ProblemSpec
+    model: ModelSpec = ModelSpec()
+    space: dict[str, ParamSpec] | Literal["from_builder"] = Field(default_factory=dict)
+    sampler: SamplerSpec = SamplerSpec()
+    n_trials: int | None = Field(default=None, ge=1)
+    repeats: RepeatsSpec = RepeatsSpec()
+    objective: ObjectiveSpec = ObjectiveSpec()
+    fit: FitSpec = FitSpec()
+    storage: str = DEFAULT_STORAGE
+    backend: Literal[BACKENDS] = DEFAULT_BACKEND  # type: ignore[valid-type]
+    _source: str = PrivateAttr(default="<spec>")  # the file it was read from, for error messages
+    runner: Literal[RUNNERS] = DEFAULT_RUNNER  # type: ignore[valid-type]
+    jobs: int = Field(default=1, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _backend_default_sampler(cls, value: Any) -> Any:
+        # A spec that names no sampler gets its backend's default (tpe, or bayesian for kerastuner).
+        if isinstance(value, dict) and "sampler" not in value and value.get("backend") in DEFAULT_SAMPLER:
+            return {**value, "sampler": DEFAULT_SAMPLER[value["backend"]]}
+        return value
+
+    @field_validator("space", mode="before")
+    @classmethod
+    def _space_kind(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, dict) and value != "from_builder":
+            raise ValueError(f"space: a mapping of parameter names to axes, or from_builder (got {value!r})")
+        return value
+
+    @field_validator("space")
+    @classmethod
+    def _known_axes(cls, space: dict[str, ParamSpec] | str, info: ValidationInfo) -> dict[str, ParamSpec] | str:
+        model = info.data.get("model")
+        if isinstance(space, str):  # from_builder: read at run time (resolve_builder_space)
+            if model is not None and (model.builder is None or model.style != "kerastuner"):
+                raise ValueError("space: from_builder reads the hp calls of a KerasTuner build(hp); "
+                                 "it needs model.builder and model.style: kerastuner")
+            return space
+        builder = model is not None and model.builder is not None
+        for name, param in list(space.items()):
+            if builder:
+                # Your builder reads the names it wants; only those tuning reads itself are checked.
+                if name in ("builder", "style") or name in model.params:
+                    raise ValueError(f"space.{name}: also fixed in model.params (or a builder key); "
+                                     "give it in one place")
+                if param.per_layer:
+                    raise ValueError(f"space.{name}: per_layer applies to the built-in families' units")
+                if name not in COMPILE_KEYS + FIT_KEYS:
+                    continue
+            elif name not in SEARCHABLE:
+                raise ValueError(f"space.{name}: unknown parameter; searchable: {', '.join(SEARCHABLE)} "
+                                 f"(a model.builder may read any){did_you_mean(name, SEARCHABLE, None)}")
+            if MODEL_KEYS.get(name) is None:  # a numeric axis
+                if param.values is not None:
+                    space[name] = param.model_copy(update={"grid": as_numbers(name, param.values), "choices": None})
+            elif param.values is None:
+                raise ValueError(f"space.{name}: takes a list of values, not a range")
+            allowed = MODEL_KEYS.get(name)
+            if allowed and param.values is not None:
+                wrong = [v for v in param.values if v not in allowed]
+                if wrong:
+                    raise ValueError(f"space.{name}: unknown value {wrong[0]!r}; expected one of {', '.join(allowed)}"
+                                     f"{did_you_mean(wrong[0], allowed, None)}")
+            if param.per_layer and name != "units":
+                raise ValueError(f"space.{name}: per_layer applies to units only")
+        return space
+
+    @model_validator(mode="after")
+    def _sampler_fits_space(self) -> StudySpec:
+        if self.runner == "fused" and self.model.builder is not None:
+            raise ValueError("runner: fused trains the built-in families only; a model.builder runs with "
+                             "runner auto, sequential or processes")
+        if isinstance(self.space, str):  # checked once resolve_builder_space has read it
+            return self
+        offered = BACKEND_SAMPLERS[self.backend]
+        if self.sampler.name not in offered:
+            owner = next(b for b, names in BACKEND_SAMPLERS.items() if self.sampler.name in names)
+            raise ValueError(
+                f"sampler: sampler {self.sampler.name!r} is only available with backend {owner!r}; "
+                f"backend {self.backend!r} offers {', '.join(offered)}"
+            )
+        if self.sampler.name == "hyperband" and "epochs" in self.space:
+            raise ValueError("space.epochs: the hyperband sampler sets each trial's epochs itself (up to fit.epochs); "
+                             "remove epochs from space")
+        if self.sampler.name == "grid":
+            for name, param in self.space.items():
+                try:
+                    param.grid_values()
+                except ValueError as exc:
+                    raise ValueError(f"space.{name}: {exc}") from None
+        elif self.n_trials is None and self.sampler.name != "hyperband":  # hyperband's schedule has a size
+            raise ValueError(f"n_trials: required with the {self.sampler.name} sampler (only grid knows its size)")
+        if self.sampler.name == "cmaes":
+            for name, param in self.space.items():
+                if param.values is not None or param.per_layer:
+                    raise ValueError(
+                        f"space.{name}: the cmaes sampler takes int/float ranges only; "
+                        "use sampler tpe or random for categorical or per-layer parameters"
+                    )
+        return self
+
+    @property
+    def seeds(self) -> list[int]:
+        return self.repeats.seed_list
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that decide what a fit computes; a stored study must agree on all of them.
+
+        Trials, seeds, storage, sampler and runner may change between runs of one study (more
+        trials, more seeds, another machine); the problem, model, space, objective and fit
+        settings may not, or old fits would be mixed with new ones. The objective's ``margin`` is
+        left out: it changes how results are read, not what a fit computes.
+        """
+        data = self.model_dump(mode="json")
+        data["objective"].pop("margin", None)
+        return {k: data[k] for k in ("problem", "model", "space", "objective", "fit")}
