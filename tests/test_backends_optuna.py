@@ -129,3 +129,16 @@ def test_fixed_seeds_is_the_one_rule_for_coverage():
 def test_trial_status_words_are_what_the_store_holds():
     assert TrialStatus.COMPLETE == "complete" and str(TrialStatus.INTERRUPTED) == "interrupted"
     assert TrialStatus("superseded") is TrialStatus.SUPERSEDED
+
+
+def test_the_backend_registry_knows_every_backend_a_spec_may_name():
+    import importlib
+
+    from tuning.backends import BACKENDS
+    from tuning.vocabulary import BACKEND_SAMPLERS
+    from tuning.vocabulary import BACKENDS as SPEC_BACKENDS
+
+    assert sorted(BACKENDS) == sorted(SPEC_BACKENDS) == sorted(BACKEND_SAMPLERS)
+    module, name = BACKENDS["optuna"]
+    backend = getattr(importlib.import_module(module), name)
+    assert backend.name == "optuna" and backend.samplers == BACKEND_SAMPLERS["optuna"]

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import typer
 
 from tuning.errors import TuningError
-from tuning.vocabulary import DEFAULT_STORAGE, STORAGE_VARIABLE
+from tuning.vocabulary import BACKEND_SAMPLERS, BACKENDS, DEFAULT_BACKEND, DEFAULT_STORAGE, STORAGE_VARIABLE
 
 app = typer.Typer(
     name="tuning", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -24,7 +24,9 @@ app = typer.Typer(
 )
 
 STORAGE_HELP = (f"Storage URL or SQLite file (default: the spec's storage, else ${STORAGE_VARIABLE}, else {DEFAULT_STORAGE}).")
-BACKEND_HELP = "optuna (default) | kerastuner: who proposes the configs; fits, store and report are the same."
+BACKEND_HELP = (f"{DEFAULT_BACKEND} (default) | {' | '.join(b for b in BACKENDS if b != DEFAULT_BACKEND)}: who proposes "
+                "the configs; fits, store and report are the same.")
+SAMPLER_HELP = "; ".join(f"{' | '.join(names)} ({backend})" for backend, names in BACKEND_SAMPLERS.items()) + "."
 MARGIN_HELP = ("How much worse than the best still counts as good as it: a number in the metric's units or a "
                "percentage like 2% of the best's aggregate (default: the spec's objective.margin, else 5%).")
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
@@ -97,7 +99,7 @@ def run(
     repeats: int | None = typer.Option(None, "--repeats", min=1, help="Seeds per config."),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
     sampler: str | None = typer.Option(
-        None, "--sampler", help="grid | random | tpe | cmaes (optuna); grid | random | bayesian | hyperband (kerastuner)."),
+        None, "--sampler", help=SAMPLER_HELP),
     jobs: int | None = typer.Option(None, "--jobs", min=1, help="Worker processes for fits."),
     runner: str | None = typer.Option(
         None, "--runner", help="auto (the default: all seeds of a config in one graph, dropout included) | "

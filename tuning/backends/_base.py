@@ -35,7 +35,7 @@ class Backend(ABC):
     Class attributes say what the backend supports (the loop reads them, nothing else):
 
     * ``name``: the spec's ``backend`` value;
-    * ``samplers``: the sampler names it offers (``tuning.spec.BACKEND_SAMPLERS`` is the table);
+    * ``samplers``: the sampler names it offers (``tuning.vocabulary.BACKEND_SAMPLERS`` is the table);
     * ``parallel_trials``: whether several trials may be in flight at once (KerasTuner's oracle
       proposes one at a time);
     * ``resumable``: whether its search state survives ``kill -9`` (both keep it in the store).

@@ -59,8 +59,9 @@ from tuning.backends._base import Backend, GridOrder
 from tuning.errors import SpecError
 from tuning.results import TrialResult
 from tuning.space import SearchSpace
-from tuning.spec import BACKEND_SAMPLERS, ParamSpec, StudySpec, config_key
+from tuning.spec import ParamSpec, StudySpec, config_key
 from tuning.store import Store
+from tuning.vocabulary import BACKEND_SAMPLERS
 
 #: The spec's sampler name -> KerasTuner's tuner class.
 TUNERS = {"grid": "GridSearch", "random": "RandomSearch", "bayesian": "BayesianOptimization", "hyperband": "Hyperband"}

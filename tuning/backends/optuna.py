@@ -27,8 +27,9 @@ from tuning.backends import planned_trials
 from tuning.backends._base import Backend, GridOrder
 from tuning.results import TrialResult
 from tuning.space import SearchSpace
-from tuning.spec import BACKEND_SAMPLERS, StudySpec, config_key
+from tuning.spec import StudySpec, config_key
 from tuning.store import Store
+from tuning.vocabulary import BACKEND_SAMPLERS
 
 optuna.logging.set_verbosity(logging.WARNING)
 
