@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from tuning.fit import FitSettings, FitTask, fit_one
+from tuning.fit import FitTask, fit_one
 from tuning.fit.fused import fit_group
 from tuning.progress import SilentReporter
 from tuning.search.loop import run_search as run_study
@@ -48,8 +48,7 @@ def run(data: dict, **overrides) -> tuple[object, list[str]]:
 
 def task_of(store: Store, study: str, row: dict) -> FitTask:
     stored = load_spec(store.study_record(study)["spec"])
-    return FitTask(stored.problem.name, json.dumps(stored.problem.params, sort_keys=True), row["config"],
-                   row["config_key"], row["seed"], FitSettings.resolve(stored.fit, row["config"]))
+    return FitTask.from_spec(stored, row["config"], row["seed"], row["config_key"])
 
 
 def dropout_rows(store: Store, study: str) -> dict[int, dict]:

@@ -107,9 +107,7 @@ def auto_study(tmp_path_factory):
 
 def _stored_and_standalone(db, dropout: float, learning_rates=(0.01,)) -> list[tuple]:
     """(stored fit row, fit_one of the same task) for each seed of the configs with ``dropout``."""
-    import json
-
-    from tuning.fit import FitSettings, FitTask, fit_one
+    from tuning.fit import FitTask, fit_one
     from tuning.spec import load_spec
     from tuning.store import Store
 
@@ -120,9 +118,7 @@ def _stored_and_standalone(db, dropout: float, learning_rates=(0.01,)) -> list[t
     assert len(rows) == 2 * len(learning_rates) and {r["seed"] for r in rows} == {0, 1}
     pairs = []
     for row in rows:
-        task = FitTask(stored.problem.name, json.dumps(stored.problem.params, sort_keys=True), row["config"],
-                       row["config_key"], row["seed"], FitSettings.resolve(stored.fit, row["config"]))
-        pairs.append((row, fit_one(task)))
+        pairs.append((row, fit_one(FitTask.from_spec(stored, row["config"], row["seed"], row["config_key"]))))
     return pairs
 
 

@@ -78,8 +78,15 @@ class FitTask:
     threads: int | None = None
 
     @classmethod
+    def make(cls, problem_name: str, problem_params: Mapping[str, Any] | str, fit_section: FitSpec | Mapping[str, Any],
+             config: dict[str, Any], seed: int, key: str | None = None) -> FitTask:
+        """The task of fitting ``config`` with ``seed`` on a problem (its params as a dict or their JSON)
+        under a spec's ``fit`` section; ``key`` defaults to the config's :func:`~tuning.spec.config_key`."""
+        params_json = problem_params if isinstance(problem_params, str) else json.dumps(problem_params, sort_keys=True)
+        return cls(problem_name, params_json, config, key if key is not None else config_key(config), seed,
+                   FitSettings.resolve(fit_section, config))
+
+    @classmethod
     def from_spec(cls, spec: StudySpec, config: dict[str, Any], seed: int, key: str | None = None) -> FitTask:
-        """The task of fitting ``config`` with ``seed`` in the study ``spec`` describes (its problem and
-        ``fit`` section; ``key`` defaults to the config's :func:`~tuning.spec.config_key`)."""
-        return cls(spec.problem.name, json.dumps(spec.problem.params, sort_keys=True), config,
-                   key if key is not None else config_key(config), seed, FitSettings.resolve(spec.fit, config))
+        """The task of fitting ``config`` with ``seed`` in the study ``spec`` describes."""
+        return cls.make(spec.problem.name, spec.problem.params, spec.fit, config, seed, key)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from tuning.fit import FitSettings, FitTask
+from tuning.fit import FitTask
 from tuning.results import FitResult, TrialResult, aggregate_seeds
 from tuning.trials import FixedSeeds
 
@@ -104,8 +104,8 @@ class Evaluator:
             raise RuntimeError(f"runner returned no result for {missing}")
 
     def _tasks(self, config: dict[str, Any], key: str, seeds: list[int]) -> list[FitTask]:
-        settings = FitSettings.resolve(self.fit_settings, config)
-        return [FitTask(self.problem_name, self.problem_params_json, config, key, seed, settings) for seed in seeds]
+        return [FitTask.make(self.problem_name, self.problem_params_json, self.fit_settings, config, seed, key)
+                for seed in seeds]
 
     def _result(self, config: dict[str, Any], key: str, fits: list[FitResult]) -> TrialResult:
         failed = [f for f in fits if not f.ok]
