@@ -42,12 +42,12 @@ LAYERS = (
 )
 MAX_LINES = 450
 
-#: TEMPORARY, until the analysis split (issue 23, another engineer) and the statistics split land:
-#: the modules that may still break a rule, and which. Remove entries as they come into line.
+#: TEMPORARY, until the analysis split (issue 23, another engineer) lands in full: the modules that
+#: may still break a rule, and which. Remove entries as they come into line (size and cycles: none).
 ALLOWED_UNTIL_ANALYSIS_SPLIT = {
-    "size": ("tuning.analysis.", "tuning.statistics."),
-    "cycle": ("tuning.analysis.",),
-    "order": ("tuning.analysis.",),  # Results.best_model imports tuning.export (refitting) from the analysis
+    "size": (),
+    "cycle": (),
+    "order": ("tuning.analysis.frames",),  # Results.best_model imports tuning.export (refitting)
 }
 
 
@@ -111,7 +111,7 @@ def _graph(modules: dict[str, Path] = MODULES) -> dict[str, set[str]]:
 
 
 def _allowed(rule: str, module: str) -> bool:
-    return module.startswith(ALLOWED_UNTIL_ANALYSIS_SPLIT[rule])
+    return any(module == entry or module.startswith(entry + ".") for entry in ALLOWED_UNTIL_ANALYSIS_SPLIT[rule])
 
 
 def _layer(module: str) -> int | None:
