@@ -123,8 +123,10 @@ def test_a_keras_masks_study_under_auto_fuses_only_configs_without_dropout(capfd
 
 
 def test_keras_masks_with_notices_is_silent_for_dropout_but_not_for_unsupported(monkeypatch):
+    from helpers.fake_runner import FakeRunner  # where the fallback's fits run does not matter here
+
     notices: list[str] = []
-    runner = FusedRunner(keras_masks=True, notice=notices.append, fallback=SequentialRunner())
+    runner = FusedRunner(keras_masks=True, notice=notices.append, fallback=FakeRunner())
     list(runner.map(tasks({"family": "vanilla", "dropout": 0.3}, [0])))
     assert notices == [] and runner.counts == {"fused": 0, "fallback": 1}
     list(runner.map(tasks(unsupported_loss(monkeypatch), [0])))
