@@ -255,6 +255,7 @@ def test_a_grid_study_fits_every_point_once_per_seed_and_tops_up_without_refitti
     status = tuning.study_status("s", storage=store)
     assert (status["complete"], status["remaining"]) == (3, 0)
     assert status["best"][0]["config"]["units"] == 3  # the fake scores fall with units
+    assert (status["dropout_masks"], status["procedure"]) == ("seeded", "fused")  # and the key's old name
 
 
 def test_a_diverging_config_fails_its_trial_and_the_study_goes_on(tmp_path):

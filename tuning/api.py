@@ -135,7 +135,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     from tuning.search.study_record import masks_words
     from tuning.space import SearchSpace
     from tuning.spec import load_spec
-    from tuning.store import open_store
+    from tuning.store import PROCEDURE_MASKS, open_store
     from tuning.trials import CONCLUDED, read_trials, seed_policy, trial_numbers
 
     store = open_store(storage)
@@ -158,6 +158,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     results = load_results(study, store)
     summary = verdict(results, select(results, margin=margin), storage=store.url)
     masks = record["dropout_masks"]
+    old_word = {m: p for p, m in PROCEDURE_MASKS.items()}[masks]  # "procedure": the key's old name and words
     return {
         "name": study, "storage": store.url, "planned": planned, "remaining": max(planned - finished, 0),
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,
@@ -165,5 +166,5 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
         "baseline_name": baseline_name(results), "transforms": data_transforms(results),
         "best": complete[:top], "failures": [t for t in trials if t["status"] == TrialStatus.FAILED], **counts,
         "verdict": summary, "dropout_masks": masks,
-        "dropout_masks_words": masks_words(masks, builder=spec.model.builder is not None),
+        "dropout_masks_words": masks_words(masks, builder=spec.model.builder is not None), "procedure": old_word,
     }

@@ -9,7 +9,7 @@ The default store and the ``$TUNING_STORAGE`` rule live in :mod:`tuning.vocabula
 (:func:`default_storage`, re-exported here).
 """
 
-from tuning.store._migrations import MIGRATIONS, Migration
+from tuning.store._migrations import MIGRATIONS, PROCEDURE_MASKS, Migration
 from tuning.store._schema import SCHEMA_VERSION, backend_state_table, fits_table, studies_table
 from tuning.store._signals import uninterrupted
 from tuning.store._store import Store, normalise_url, open_store
@@ -18,6 +18,7 @@ from tuning.vocabulary import DEFAULT_STORAGE, default_storage
 __all__ = [
     "DEFAULT_STORAGE",
     "MIGRATIONS",
+    "PROCEDURE_MASKS",
     "SCHEMA_VERSION",
     "Migration",
     "Store",

@@ -29,12 +29,16 @@ class Migration:
     apply: Callable[[sa.Connection], None]
 
 
+#: A version-2 study's ``procedure`` -> its dropout masks (the old words for the same two ways).
+PROCEDURE_MASKS = {"fused": "seeded", "standalone": "keras"}
+
+
 def dropout_masks_from_v2(procedure: str | None, spec: dict) -> str:
     """A version-2 study's dropout masks, from its ``procedure`` column (``fused`` / ``standalone``),
     else (a study stored before that column) from the runner it was run with then, when ``auto``
     fused only the configs without dropout: ``seeded`` for ``fused``, ``keras`` for the rest."""
     if procedure is not None:
-        return {"fused": "seeded", "standalone": "keras"}[procedure]
+        return PROCEDURE_MASKS[procedure]
     return "seeded" if spec.get("runner", "auto") == "fused" else "keras"
 
 
