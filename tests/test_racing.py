@@ -122,3 +122,28 @@ def test_replay_refuses_a_study_with_too_few_seeds_in_words():
 
     with pytest.raises(ValueError, match="trial 0 has 2 stored seeds; a race starts with 3"):
         replay_study(stored_study(np.zeros((2, 2))), Race(min_seeds=3, max_seeds=10))
+
+
+def test_asking_again_after_a_crash_gives_the_same_decisions():
+    x = staircase(np.random.default_rng(3), 20, [0.0, 0.3, 6.0, 8.0, 7.0])
+    race = Race(min_seeds=3, max_seeds=20)
+    view = np.where(np.arange(20) < 3, x, np.nan)
+    first = next_round(view, [3] * 5, [True] * 5, race)
+    dropped = [e.config for e in first.eliminated]
+    assert len(dropped) >= 2
+    # the process died after recording the first decision only: the rest come out the same
+    alive = np.ones(5, dtype=bool)
+    alive[dropped[0]] = False
+    again = next_round(view, [3] * 5, alive, race)
+    assert [(e.config, e.beaten_by, e.p) for e in again.eliminated] == \
+        [(e.config, e.beaten_by, e.p) for e in first.eliminated[1:]]
+    assert again.targets == first.targets
+    # it died mid-round: the survivors that got their next seeds wait for the others, nobody is judged
+    survivors = sorted(first.targets)
+    given = np.array([3] * 5)
+    given[survivors[0]] = 5
+    alive = np.ones(5, dtype=bool)
+    alive[dropped] = False
+    view = np.where(np.arange(20)[None, :] < given[:, None], x, np.nan)
+    mid = next_round(view, given, alive, race)
+    assert mid.eliminated == [] and mid.targets == {c: 5 for c in survivors[1:]}

@@ -120,30 +120,31 @@ def next_round(scores, given, alive, race: Race) -> Round:
         alive: bool per config: still in the race (``False`` once eliminated).
         race: the race's settings.
 
-    Configs are judged at the looks they reached: at each look, the configs that have at least
-    that many seeds are compared on those seeds, and those with exactly that many that are
-    flagged worse are eliminated (a config is never judged by one with fewer seeds). A config
-    behind the leaders gets seeds up to its next look (the leaders wait for it); when all are
-    level, each gets seeds up to the next look.
+    A look is judged when every config still in the race has reached it (no more, no fewer
+    seeds): the configs that reached it are compared on its seeds (those dropped at this very
+    look included, so that asking again, after a crash between two decisions of one look, gives
+    the same family and the same decisions), and those Hsu's MCB rules out as the true best are
+    dropped. A config behind the leaders gets seeds up to its next look while the leaders wait
+    (a challenger never judges an incumbent on fewer seeds than the incumbent has); when all
+    are level and judged, each gets seeds up to the next look. The function keeps no state: the
+    scores, the seed counts and who is still in the race say everything.
     """
     x = np.asarray(scores, dtype=float)
     given = np.asarray(given, dtype=int)
     alive = np.asarray(alive, dtype=bool).copy()
     decision = Round()
     counts = looks(race)
-    for look in counts:
-        judged = alive & (given >= look)
-        at_look = judged & (given == look)
-        if judged.sum() < 2 or not at_look.any():
-            continue
-        rows = np.flatnonzero(judged)
-        comparison = compare(x[rows, :look], level=level_at(race, look))
-        for position in np.flatnonzero(~comparison.mcb_best & at_look[rows]):
-            config = int(rows[position])
-            beaten_by = _beaten_by(comparison, position)
-            decision.eliminated.append(Elimination(config, look, int(rows[beaten_by]),
-                                                   float(comparison.p_not_best[position])))
-            alive[config] = False
+    left = np.flatnonzero(alive)
+    look = int(given[left].min()) if len(left) else 0
+    if len(left) >= 2 and given[left].max() == look and look in counts:
+        family = np.flatnonzero(given >= look)
+        comparison = compare(x[family, :look], level=level_at(race, look))
+        for position in np.flatnonzero(~comparison.mcb_best):
+            config = int(family[position])
+            if alive[config]:
+                decision.eliminated.append(Elimination(config, look, int(family[_beaten_by(comparison, position)]),
+                                                       float(comparison.p_not_best[position])))
+                alive[config] = False
     left = np.flatnonzero(alive)
     if len(left) <= 1:
         decision.finished = "one config left" if len(left) == 1 else "no config left"
