@@ -148,7 +148,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     grid_size = len(SearchSpace.from_spec(spec).grid()) if spec.sampler.name == "grid" else None
     planned = planned_trials(spec, grid_size)
     policy = seed_policy(spec)
-    finished = sum(1 for t in trials if t["status"] in CONCLUDED and policy.covers(t["seeds"]))
+    finished = sum(1 for t in trials if t["status"] in CONCLUDED and policy.covers(t["seeds"], t.get("race")))
     numbers = trial_numbers(trials)  # a config is named by the first trial that ran it
     complete = [{**t, "number": numbers.get(t["config_key"], t["number"])}
                 for t in trials if t["status"] == TrialStatus.COMPLETE]

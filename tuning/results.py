@@ -99,6 +99,7 @@ class TrialResult:
     metric: str
     value: float | None
     failure: str | None = None
+    race: dict[str, Any] | None = None  # in a race: what it decided for this config (tuning.trials)
 
     @property
     def seed_values(self) -> dict[int, float]:

@@ -7,15 +7,16 @@ module is the only one that knows the names of the user attributes a trial carri
 * when it starts: ``owner`` (``host:pid``, for recovery after ``kill -9``: :func:`owner_tag`,
   :func:`owner_is_dead`), ``config_key``, ``config``;
 * when it ends: ``seeds``, ``seed_values``, ``n_seeds``, ``mean``, ``std``, ``tuning_status``
-  (a :class:`~tuning.results.TrialStatus`) and, when it failed, ``fail_reason``;
+  (a :class:`~tuning.results.TrialStatus`), when it failed, ``fail_reason``, and in a race,
+  ``race`` (what the race decided for its config: ``outcome``, ``seeds``, ``beaten_by``, ``p``);
 * on a trial enqueued again, where it came from: ``resumed_from``, ``more_seeds_for``,
   ``parked_from`` (:func:`origin_attrs`).
 
 The backends read a trial through :func:`config_key_of`, :func:`seeds_of` and :func:`owner_of`.
 
-Beside the records lives the rule that decides which seeds a config still needs
-(:class:`FixedSeeds`): today every config gets the study's seeds; racing will replace this
-policy with one that gives a config more seeds only while it could still be the best.
+Beside the records lives the rule that decides when a config's trial has the seeds it needs
+(:func:`seed_policy`): :class:`FixedSeeds` (every config gets the study's seeds) or
+:class:`RacedSeeds` (a race decides; the loop's rounds are :mod:`tuning.search.allocation`).
 Optuna is imported only by the functions that read or write trials.
 """
 
@@ -41,11 +42,7 @@ CONCLUDED = (TrialStatus.COMPLETE, TrialStatus.FAILED)
 
 @dataclass(frozen=True)
 class FixedSeeds:
-    """Seed allocation: every config is fitted with the study's seeds, no more, no fewer.
-
-    The one rule for "does this trial cover the seeds it needs" (the backends' bookkeeping,
-    ``tuning status``' trials remaining); a racing policy will answer per config instead.
-    """
+    """Seed allocation: every config is fitted with the study's seeds, no more, no fewer."""
 
     seeds: tuple[int, ...]
 
@@ -54,12 +51,30 @@ class FixedSeeds:
         have = set(recorded or [])
         return [s for s in self.seeds if s not in have]
 
-    def covers(self, recorded: Iterable[int] | None) -> bool:
+    def covers(self, recorded: Iterable[int] | None, race: dict[str, Any] | None = None) -> bool:
+        """Does a concluded trial that recorded these seeds (and this race outcome) need nothing more?"""
         return not self.missing(recorded)
+
+
+@dataclass(frozen=True)
+class RacedSeeds(FixedSeeds):
+    """Seed allocation by a race (:mod:`tuning.racing`): ``seeds`` is the sequence every config
+    draws from, in order, ``max`` long; a config gets its first ``min`` and more only while it
+    could still be the best. A trial is done when the race decided for its config (its
+    ``race`` record) or it has every seed."""
+
+    min_seeds: int = 3
+    alpha: float = 0.05
+
+    def covers(self, recorded: Iterable[int] | None, race: dict[str, Any] | None = None) -> bool:
+        return race is not None or not self.missing(recorded)
 
 
 def seed_policy(spec: StudySpec) -> FixedSeeds:
     """The study's seed-allocation policy: the one place it is made (backends, loop, ``tuning status``)."""
+    repeats = spec.repeats
+    if repeats.strategy == "race":
+        return RacedSeeds(tuple(spec.seeds), repeats.min, repeats.alpha)
     return FixedSeeds(tuple(spec.seeds))
 
 
@@ -84,6 +99,11 @@ def config_key_of(trial: optuna.trial.FrozenTrial) -> str | None:
 def seeds_of(trial: optuna.trial.FrozenTrial) -> list[int] | None:
     """The seeds a concluded trial was fitted with (``None`` before it concluded)."""
     return trial.user_attrs.get("seeds")
+
+
+def race_of(trial: optuna.trial.FrozenTrial) -> dict[str, Any] | None:
+    """What the race decided for a concluded trial's config (``None``: not raced, or not yet)."""
+    return trial.user_attrs.get("race")
 
 
 def owner_of(trial: optuna.trial.FrozenTrial) -> str | None:
@@ -131,6 +151,8 @@ def outcome_attrs(result: TrialResult) -> dict[str, Any]:
     attrs: dict[str, Any] = {"seeds": [f.seed for f in result.fits],
                              "seed_values": {str(s): v for s, v in result.seed_values.items()},
                              "n_seeds": len(result.fits), "mean": result.mean, "std": result.std}
+    if result.race is not None:
+        attrs["race"] = result.race
     if result.value is None:
         attrs.update(tuning_status=TrialStatus.FAILED.value, fail_reason=result.failure)
     else:
@@ -193,7 +215,7 @@ def read_trials(store: Store, study: str) -> list[dict[str, Any]]:
     trials = [
         {"number": t.number, "status": status_of(t).value, "config_key": t.user_attrs.get("config_key"),
          "value": t.value, "params": t.params,
-         **{k: t.user_attrs.get(k) for k in ("mean", "std", "n_seeds", "seeds", "fail_reason", "config")}}
+         **{k: t.user_attrs.get(k) for k in ("mean", "std", "n_seeds", "seeds", "fail_reason", "config", "race")}}
         for t in loaded.get_trials(deepcopy=False)
     ]
     concluded = {s.value for s in CONCLUDED}

@@ -83,7 +83,7 @@ class Backend(ABC):
 
     @property
     def seeds(self) -> FixedSeeds:
-        """Which seeds every config gets: the seed-allocation policy (racing will replace it)."""
+        """Which seeds a config gets: the study's seed-allocation policy (fixed, or a race's)."""
         return seed_policy(self.spec)
 
     def trials(self) -> list[optuna.trial.FrozenTrial]:
@@ -94,7 +94,7 @@ class Backend(ABC):
         return [t for t in self.trials() if status_of(t) in CONCLUDED]
 
     def covers_seeds(self, trial: optuna.trial.FrozenTrial) -> bool:
-        return self.seeds.covers(records.seeds_of(trial))
+        return self.seeds.covers(records.seeds_of(trial), records.race_of(trial))
 
     def done_keys(self) -> set[str]:
         """Configs with a finished trial on every seed the policy asks for."""

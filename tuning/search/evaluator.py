@@ -8,7 +8,7 @@ arrives, checks that every seed came back, and aggregates the objective over the
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tuning.fit import FitTask
@@ -69,38 +69,45 @@ class Evaluator:
         (result,) = self.evaluate_many([(config, key)], seeds, on_fit)
         return result
 
-    def evaluate_many(self, configs: list[tuple[dict[str, Any], str]], seeds: Iterable[int] | FixedSeeds,
+    def evaluate_many(self, configs: list[tuple[dict[str, Any], str]],
+                      seeds: Iterable[int] | FixedSeeds | Mapping[str, list[int]],
                       on_fit: Callable[[FitResult, bool], None] | None = None) -> Iterator[TrialResult]:
         """Evaluate several configs with one runner call; yield each as soon as its seeds are in.
 
-        Handing the runner every (config, seed) of a batch at once keeps all its workers busy:
-        three seeds on two workers would otherwise leave one idle for every other round.
+        ``seeds``: the seeds every config gets, or per config key its own (a race gives the
+        configs it keeps more seeds than those it dropped). Handing the runner every (config,
+        seed) of a batch at once keeps all its workers busy: three seeds on two workers would
+        otherwise leave one idle for every other round.
         """
-        policy = seeds if isinstance(seeds, FixedSeeds) else FixedSeeds(tuple(seeds))
-        seeds = list(policy.seeds)
+        if isinstance(seeds, Mapping):
+            wanted = {key: list(seeds[key]) for _, key in configs}
+        else:
+            every = list(seeds.seeds if isinstance(seeds, FixedSeeds) else seeds)
+            wanted = {key: every for _, key in configs}
         done: dict[str, dict[int, FitResult]] = {}
         tasks = []
         for config, key in configs:
-            done[key] = {f.seed: f for f in self.finished(key) if f.seed in seeds}
+            done[key] = {f.seed: f for f in self.finished(key) if f.seed in wanted[key]}
             for fit in done[key].values():
                 if on_fit:
                     on_fit(fit, True)
-            tasks += self._tasks(config, key, policy.missing(done[key]))
+            tasks += self._tasks(config, key, [s for s in wanted[key] if s not in done[key]])
         by_key = {key: config for config, key in configs}
         pending = [key for _, key in configs]
-        for key in [k for k in pending if len(done[k]) == len(seeds)]:
+        for key in [k for k in pending if len(done[k]) == len(wanted[k])]:
             pending.remove(key)
-            yield self._result(by_key[key], key, [done[key][s] for s in seeds])
+            yield self._result(by_key[key], key, [done[key][s] for s in wanted[key]])
         for fit in self.runner.map(tasks):
             self.record(fit)
-            done[fit.config_key][fit.seed] = fit
+            key = fit.config_key
+            done[key][fit.seed] = fit
             if on_fit:
                 on_fit(fit, False)
-            if len(done[fit.config_key]) == len(seeds):
-                pending.remove(fit.config_key)
-                yield self._result(by_key[fit.config_key], fit.config_key, [done[fit.config_key][s] for s in seeds])
+            if len(done[key]) == len(wanted[key]):
+                pending.remove(key)
+                yield self._result(by_key[key], key, [done[key][s] for s in wanted[key]])
         if pending:  # a runner that drops work is a bug, not a user mistake
-            missing = {key: sorted(set(seeds) - set(done[key])) for key in pending}
+            missing = {key: sorted(set(wanted[key]) - set(done[key])) for key in pending}
             raise RuntimeError(f"runner returned no result for {missing}")
 
     def _tasks(self, config: dict[str, Any], key: str, seeds: list[int]) -> list[FitTask]:

@@ -95,7 +95,8 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
     if recovered:
         reporter.note(f"recovered interrupted trial(s) {', '.join(map(str, recovered))}")
 
-    from tuning.trials import read_trials, seed_policy, trial_numbers
+    from tuning.search.allocation import seed_allocation
+    from tuning.trials import read_trials, trial_numbers
 
     # A config is named by the first trial that ran it (a resumed config keeps its number).
     numbers = trial_numbers(read_trials(store, spec.name))
@@ -107,14 +108,20 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
         trial, config = in_flight[fit.config_key]
         store.record_fit(spec.name, config, fit, trial.number)
 
+    reported: set[tuple[int, int]] = set()  # a race hands a trial its stored fits again every round
+
     def on_fit(fit, reused):
+        seen = (in_flight[fit.config_key][0].number, fit.seed)
+        if seen in reported:
+            return
+        reported.add(seen)
         counts["reused" if reused else "run"] += 1
         reporter.fit_done(fit, reused)
         if stop_requested.is_set():  # a Ctrl-C that landed where Python swallowed it
             raise KeyboardInterrupt
 
     evaluator = Evaluator.for_spec(runner, spec, record=record, finished=lambda key: store.fits(spec.name, key))
-    seeds = seed_policy(spec)
+    allocation = seed_allocation(spec, store)  # which seeds each config gets, and when its trial is told
     reporter.start(spec.name, backend.planned(), len(backend.done()), store.count_fits(spec.name))
     searched = sorted(spec.space) + (["epochs"] if spec.sampler.name == "hyperband" else [])
     # With N worker processes, N trials run at once so that no worker waits for a trial's last seed
@@ -126,6 +133,8 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
         batch_size = max(batch_size, runner.trials_in_flight)
     if not backend.parallel_trials:
         batch_size = 1
+    if spec.repeats.strategy == "race":  # every config of the plan races from the start
+        batch_size = max(batch_size, backend.planned())
     with _ctrl_c(stop_requested):
         try:
             while not stop_requested.is_set():
@@ -143,11 +152,17 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
                         if proposal is None:
                             break
                         number = numbers.setdefault(key, trial.number)
-                        reporter.trial_started(number, config_summary(config, searched), len(seeds.seeds))
+                        reporter.trial_started(number, config_summary(config, searched), allocation.most_seeds)
                     if not in_flight:
                         break
-                    for result in evaluator.evaluate_many([(c, k) for k, (_, c) in in_flight.items()], seeds,
+                    steps = allocation.step(list(in_flight))
+                    for result in evaluator.evaluate_many([(c, k) for k, (_, c) in in_flight.items()],
+                                                          {key: step.seeds for key, step in steps.items()},
                                                           on_fit=on_fit):
+                        step = steps[result.config_key]
+                        if not step.concludes:  # a race's survivor: more seeds next round
+                            continue
+                        result.race = step.race
                         with uninterrupted():
                             trial, _ = in_flight.pop(result.config_key)
                             backend.tell(trial, result)

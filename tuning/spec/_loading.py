@@ -93,7 +93,8 @@ def with_source(error: SpecError, source: str) -> SpecError:
 def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
     """Return ``spec`` with CLI flags applied (``None`` values are ignored), re-validated.
 
-    ``repeats`` may be a count or a list of seeds; ``sampler`` a sampler name; ``backend``
+    ``repeats`` may be a count (under a race: its ``max``) or a list of seeds;
+    ``repeats_strategy`` ``fixed`` or ``race``; ``sampler`` a sampler name; ``backend``
     ``optuna`` or ``kerastuner`` (a spec that named no sampler then gets that backend's default).
     A spec that names no ``storage`` and gets none here takes ``$TUNING_STORAGE`` (the rule of
     :func:`tuning.vocabulary.default_storage`, for the CLI and the Python API alike).
@@ -104,11 +105,16 @@ def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
     backend = overrides.get("backend")
     if backend in DEFAULT_SAMPLER and overrides.get("sampler") is None and "sampler" not in spec.model_fields_set:
         data["sampler"] = {**data["sampler"], "name": DEFAULT_SAMPLER[backend]}
+    strategy = overrides.pop("repeats_strategy", None)
+    if strategy is not None and strategy != data["repeats"].get("strategy"):
+        # the new strategy's own defaults: a race's bounds, or none for fixed seeds
+        data["repeats"] = {**data["repeats"], "strategy": strategy, "min": None, "max": None, "alpha": None}
     for key, value in overrides.items():
         if value is None:
             continue
-        if key == "repeats" and isinstance(value, int):
-            data["repeats"] = {**data["repeats"], "count": value, "seeds": None}
+        if key == "repeats" and isinstance(value, int):  # under a race, the most seeds a config gets
+            count = "max" if data["repeats"].get("strategy") == "race" else "count"
+            data["repeats"] = {**data["repeats"], count: value, "seeds": None}
         elif key == "sampler" and isinstance(value, str):
             data["sampler"] = {**data["sampler"], "name": value}
         else:

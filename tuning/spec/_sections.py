@@ -21,6 +21,9 @@ from tuning.vocabulary import (
     direction_of,
 )
 
+#: a race's defaults: seeds per config at the first look and at most, and its error rate
+RACE_MIN_SEEDS, RACE_MAX_SEEDS, RACE_ALPHA = 3, 20, 0.05
+
 
 class ProblemSpec(StrictModel):
     name: str
@@ -154,11 +157,22 @@ class FitSpec(StrictModel):
 
 
 class RepeatsSpec(StrictModel):
-    """How many seeds each config is fitted with: ``count`` seeds from ``base_seed``, or ``seeds``."""
+    """How many seeds each config is fitted with: ``count`` seeds from ``base_seed``, or ``seeds``.
+
+    ``strategy: race`` gives a config more seeds only while it could still be the best
+    (:mod:`tuning.racing`): every config starts with ``min`` seeds and the survivors get more, up
+    to ``max`` (default: ``count`` when given, else 20; or the length of ``seeds``), with the
+    race's error rate ``alpha``. The seeds are drawn in one sequence, ``base_seed`` up (or
+    ``seeds`` in their order), so configs are compared seed by seed.
+    """
 
     count: int = Field(default=5, ge=1)
     base_seed: int = Field(default=0, ge=0)
     seeds: list[int] | None = None
+    strategy: Literal["fixed", "race"] = "fixed"
+    min: int | None = Field(default=None, ge=2)
+    max: int | None = Field(default=None, ge=2)
+    alpha: float | None = Field(default=None, gt=0, lt=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -167,6 +181,16 @@ class RepeatsSpec(StrictModel):
             return {"count": value}
         if isinstance(value, list):
             return {"seeds": value}
+        if isinstance(value, dict) and value.get("strategy") == "race":
+            # a race's bounds are settled here, once, so that the stored spec says them
+            value = dict(value)
+            if value.get("max") is None:
+                seeds = value.get("seeds")
+                value["max"] = len(seeds) if isinstance(seeds, list) else value.get("count", RACE_MAX_SEEDS)
+            if value.get("min") is None:
+                value["min"] = min(RACE_MIN_SEEDS, value["max"]) if isinstance(value["max"], int) else RACE_MIN_SEEDS
+            if value.get("alpha") is None:
+                value["alpha"] = RACE_ALPHA
         return value
 
     @model_validator(mode="after")
@@ -178,13 +202,24 @@ class RepeatsSpec(StrictModel):
                 raise ValueError(f"seeds has repeats: {self.seeds}")
             if any(s < 0 for s in self.seeds):
                 raise ValueError("seeds must be >= 0")
+        if self.strategy == "fixed":
+            given = [name for name in ("min", "max", "alpha") if getattr(self, name) is not None]
+            if given:
+                raise ValueError(f"only strategy race uses {', '.join(given)} (set strategy: race, or remove it)")
+            return self
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is more than max ({self.max}) seeds")
+        if self.seeds is not None and len(self.seeds) < self.max:
+            raise ValueError(f"a race up to {self.max} seeds needs {self.max} seeds in the list (got {len(self.seeds)})")
         return self
 
     @property
     def seed_list(self) -> list[int]:
+        """The study's seeds in the order they are drawn (a race draws the first ``max``)."""
         if self.seeds is not None:
-            return list(self.seeds)
-        return list(range(self.base_seed, self.base_seed + self.count))
+            return list(self.seeds[:self.max] if self.strategy == "race" else self.seeds)
+        count = self.max if self.strategy == "race" and self.max is not None else self.count
+        return list(range(self.base_seed, self.base_seed + count))
 
 
 class ObjectiveSpec(StrictModel):
