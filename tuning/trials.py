@@ -229,6 +229,20 @@ def read_trials(store: Store, study: str) -> list[dict[str, Any]]:
     return trials
 
 
+def race_lines(spec: StudySpec, trials: list[dict[str, Any]], numbers: dict[str, int]) -> list[str]:
+    """What a raced study's race decided, one line per config it decided for (best first: those
+    left at the end, then the latest dropped); empty for a study that did not race."""
+    if spec.repeats.strategy != "race":
+        return []
+    decided = [t for t in trials if t["status"] in {s.value for s in CONCLUDED} and t.get("race")]
+    decided.sort(key=lambda t: (t["race"].get("beaten_by") is not None, -int(t["race"].get("seeds") or 0)))
+    head = (f"race: {spec.repeats.min} to {spec.repeats.max} seeds a config, alpha {spec.repeats.alpha:g}; "
+            f"{sum(int(t.get('n_seeds') or 0) for t in decided)} fits where every config getting {spec.repeats.max} "
+            f"would take {len(decided) * spec.repeats.max}")
+    return [head] + [f"  trial {numbers.get(t['config_key'], t['number'])}: {t.get('n_seeds')} seeds, {t['race']['outcome']}"
+                     for t in decided]
+
+
 def latest_statuses(trials: list[dict[str, Any]]) -> dict[str, str]:
     """config_key -> the latest conclusion of its trial (complete / failed / running ...)."""
     return {t["config_key"]: t["status"] for t in trials if t["config_key"]}

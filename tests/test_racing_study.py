@@ -1,0 +1,140 @@
+"""Racing over seeds in a study: the loop, the store, resume and replay (fits from a runner
+without Keras, on real SQLite and Optuna; the CLI in a subprocess)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers.fake_runner import FakeRunner
+
+import tuning
+from tuning.errors import SpecError
+from tuning.results import OK, FitResult
+
+
+class NoisyRunner(FakeRunner):
+    """Fits whose val_loss is 1 / (1 + units) plus seed noise of its own per config (sd 0.05), so
+    that a race has close and far configs; ``stop_after``: raise KeyboardInterrupt (a Ctrl-C) when
+    that many fits have been handed over."""
+
+    def __init__(self, stop_after: int | None = None):
+        super().__init__(trials_in_flight=1)
+        self.stop_after = stop_after
+
+    def map(self, tasks):
+        for task in tasks:
+            if self.stop_after is not None and len(self.tasks) >= self.stop_after:
+                raise KeyboardInterrupt
+            self.tasks.append(task)
+            units = task.config["units"]
+            noise = np.random.default_rng([units, task.seed]).normal(0.0, 0.05)
+            val = 1.0 / (1.0 + units) + noise
+            yield FitResult(task.config_key, task.seed, OK, {"val_loss": val, "loss": val}, {"loss": [val] * 3,
+                            "val_loss": [val] * 3}, 3, 3, 0.001, None, 10)
+
+
+def race_spec(tmp_path, name: str = "race", **changes) -> dict:
+    spec = {"name": name, "problem": {"name": "tenths"}, "model": {"units": 2}, "fit": {"epochs": 3, "batch_size": 5},
+            "space": {"units": [1, 2, 3, 4, 8]}, "sampler": "grid",
+            "repeats": {"strategy": "race", "min": 3, "max": 12}, "storage": f"sqlite:///{tmp_path / 'study.db'}"}
+    spec.update(changes)
+    return spec
+
+
+def run(data: dict, runner=None):
+    from tuning.search.loop import run_search
+    from tuning.spec import apply_overrides, load_spec
+
+    runner = runner or NoisyRunner()
+    return run_search(apply_overrides(load_spec(data)), runner=runner), runner
+
+
+def final_table(tmp_path, name: str = "race") -> list[tuple]:
+    """Per config: its units, seeds, value and what the race decided (times left out)."""
+    from tuning.store import open_store
+    from tuning.trials import read_trials
+
+    trials = read_trials(open_store(f"sqlite:///{tmp_path / 'study.db'}"), name)
+    return sorted((t["params"]["units"], tuple(t["seeds"]), round(t["value"], 12), t["race"]["outcome"])
+                  for t in trials if t["status"] == "complete")
+
+
+def test_a_raced_grid_gives_worse_configs_fewer_seeds_and_records_why(tmp_path):
+    outcome, runner = run(race_spec(tmp_path))
+    assert (outcome.planned, outcome.complete) == (5, 5)
+    store = tuning.store.open_store(f"sqlite:///{tmp_path / 'study.db'}")
+    fits = {}
+    for fit in store.fits("race"):
+        units = next(f for f in runner.tasks if f.config_key == fit.config_key).config["units"]
+        fits[units] = fits.get(units, 0) + 1
+    assert fits[1] == 3 and fits[1] < fits[8]  # far behind: out at the first look
+    assert sum(fits.values()) == len(runner.tasks) < 5 * 12  # no fit twice, fewer than 12 each
+    table = {units: outcome for units, _, _, outcome in final_table(tmp_path)}
+    assert table[1].startswith("eliminated after 3 seeds: worse than trial")
+    assert table[8].startswith("left when the race ended")
+    status = tuning.study_status("race", storage=store)
+    assert status["remaining"] == 0 and status["race"][0].startswith("race: 3 to 12 seeds a config, alpha 0.05")
+    assert any("eliminated after 3 seeds" in line for line in status["race"][1:])
+
+
+@pytest.mark.slow  # three runs of a study (a fit a transaction): ~6 s
+def test_a_race_cut_short_resumes_to_the_same_decisions_without_refitting(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    run(race_spec(tmp_path / "a"))
+    whole = final_table(tmp_path / "a")
+    with pytest.raises(KeyboardInterrupt):  # a Ctrl-C in the second round
+        run(race_spec(tmp_path / "b"), runner=NoisyRunner(stop_after=19))
+    _, resumed = run(race_spec(tmp_path / "b"))
+    assert final_table(tmp_path / "b") == whole
+    store = tuning.store.open_store(f"sqlite:///{tmp_path / 'b' / 'study.db'}")
+    assert store.count_fits("race") == len({(f.config_key, f.seed) for f in store.fits("race")})
+    assert len(resumed.tasks) == store.count_fits("race") - 19  # nothing fitted before the cut is fitted again
+
+
+@pytest.mark.slow  # three runs of a study (a fit a transaction): ~6 s
+def test_replaying_an_exhaustive_study_gives_the_live_race(tmp_path):
+    from tuning.racing import Race
+    from tuning.replay import replay_study
+
+    run(race_spec(tmp_path))
+    run(race_spec(tmp_path, name="every seed", repeats=12))
+    replayed = replay_study(tuning.load_results("every seed", storage=str(tmp_path / "study.db")),
+                            Race(min_seeds=3, max_seeds=12))
+    live = tuning.load_results("race", storage=str(tmp_path / "study.db"))
+    every = tuning.load_results("every seed", storage=str(tmp_path / "study.db"))
+
+    def by_units(results, counts):
+        return counts.rename(index=results.fits.groupby("config_key")["param_units"].first()).sort_index().to_dict()
+
+    live_seeds = by_units(live, live.fits.groupby("config_key")["seed"].nunique())
+    assert live_seeds == by_units(every, replayed.table.set_index("config_key")["seeds_given"])
+    assert min(live_seeds.values()) == 3 and max(live_seeds.values()) > 5  # dropped early, raced on
+    assert every.fits.groupby("config_key")["param_units"].first()[replayed.picked] == 8
+    assert 0.2 < replayed.fit_share < 1.0
+
+
+def test_a_race_with_a_sampler_that_learns_from_values_is_refused_in_words(tmp_path):
+    with pytest.raises(SpecError, match="repeats.strategy: a race runs with the grid or random sampler"):
+        run(race_spec(tmp_path, sampler="tpe", n_trials=4, space={"units": {"low": 1, "high": 8}}))
+
+
+@pytest.mark.parametrize(("repeats", "expected"), [
+    ({"strategy": "race", "min": 9, "max": 4}, "repeats: min (9) is more than max (4) seeds"),
+    ({"count": 3, "min": 2}, "repeats: only strategy race uses min"),
+])
+def test_a_bad_repeats_block_is_one_line_naming_the_field_with_exit_2(tmp_path, repeats, expected):
+    import yaml
+
+    path = tmp_path / "race.yaml"
+    data = race_spec(tmp_path, repeats=repeats)
+    path.write_text(yaml.safe_dump(data))
+    done = subprocess.run([sys.executable, "-m", "tuning.cli", "run", str(path)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0] and str(path) in lines[0] and "Traceback" not in done.stderr
+    assert not (tmp_path / "study.db").exists()  # nothing was written
