@@ -16,7 +16,15 @@ from collections.abc import Callable
 import typer
 
 from tuning.errors import TuningError
-from tuning.vocabulary import BACKEND_SAMPLERS, BACKENDS, DEFAULT_BACKEND, DEFAULT_STORAGE, STORAGE_VARIABLE
+from tuning.vocabulary import (
+    BACKEND_SAMPLERS,
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_KERAS_BACKEND,
+    DEFAULT_STORAGE,
+    KERAS_BACKEND_VARIABLE,
+    STORAGE_VARIABLE,
+)
 
 app = typer.Typer(
     name="tuning", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -26,6 +34,8 @@ app = typer.Typer(
 STORAGE_HELP = (f"Storage URL or SQLite file (default: the spec's storage, else ${STORAGE_VARIABLE}, else {DEFAULT_STORAGE}).")
 BACKEND_HELP = (f"{DEFAULT_BACKEND} (default) | {' | '.join(b for b in BACKENDS if b != DEFAULT_BACKEND)}: who proposes "
                 "the configs; fits, store and report are the same.")
+KERAS_BACKEND_HELP = (f"jax | tensorflow: the Keras backend that fits (default: the spec's keras_backend, else "
+                      f"${KERAS_BACKEND_VARIABLE}, else {DEFAULT_KERAS_BACKEND}); a study keeps the one it was started with.")
 SAMPLER_HELP = "; ".join(f"{' | '.join(names)} ({backend})" for backend, names in BACKEND_SAMPLERS.items()) + "."
 MARGIN_HELP = ("How much worse than the best still counts as good as it: a number in the metric's units or a "
                "percentage like 2% of the best's aggregate (default: the spec's objective.margin, else 5%).")
@@ -96,10 +106,7 @@ def _study_and_storage(study: str, storage: str | None) -> tuple[str, str | None
 def run(
     spec_path: str = typer.Argument(..., metavar="SPEC", help="Study spec (YAML)."),
     n_trials: int | None = typer.Option(None, "--n-trials", min=1, help="Trials to finish in all."),
-    repeats: int | None = typer.Option(None, "--repeats", min=1, help="Seeds per config (under a race: the most)."),
-    repeats_strategy: str | None = typer.Option(
-        None, "--repeats-strategy", help="fixed (every config gets every seed) | race (a config gets more seeds only "
-        "while it could still be the best; --repeats sets the most). Default: the spec's repeats.strategy."),
+    repeats: int | None = typer.Option(None, "--repeats", min=1, help="Seeds per config."),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
     sampler: str | None = typer.Option(
         None, "--sampler", help=SAMPLER_HELP),
@@ -109,16 +116,15 @@ def run(
         "sequential | processes (one fit at a time, Keras's own dropout masks) | fused (as auto, with a notice "
         "for a config it cannot fuse). A stored study keeps the dropout masks it was started with."),
     backend: str | None = typer.Option(None, "--backend", help=BACKEND_HELP),
+    keras_backend: str | None = typer.Option(None, "--keras-backend", help=KERAS_BACKEND_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Run a study from SPEC; on an existing study, continue it."""
     from tuning.spec import apply_overrides, load_spec
 
     spec = load_spec(spec_path)
-    if repeats_strategy is not None:  # before --repeats, which a race reads as its most seeds
-        spec = apply_overrides(spec, repeats_strategy=repeats_strategy)
     spec = apply_overrides(spec, n_trials=n_trials, repeats=repeats, storage=storage, sampler=sampler, jobs=jobs,
-                           runner=runner, backend=backend)
+                           runner=runner, backend=backend, keras_backend=keras_backend)
     _run(spec, quiet)
 
 
@@ -133,6 +139,8 @@ def resume(
     jobs: int | None = typer.Option(None, "--jobs", min=1, help="Worker processes for fits."),
     backend: str | None = typer.Option(
         None, "--backend", help="optuna | kerastuner; must be the stored study's backend (the default)."),
+    keras_backend: str | None = typer.Option(
+        None, "--keras-backend", help="jax | tensorflow; must be the stored study's Keras backend (the default)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Continue STUDY from its store: nothing finished is recomputed."""
@@ -143,7 +151,7 @@ def resume(
     study, storage = _study_and_storage(study, storage)
     url = default_storage(storage)
     spec = apply_overrides(resolve_resume_spec(study, url), storage=url, n_trials=n_trials, repeats=repeats,
-                           jobs=jobs, backend=backend)
+                           jobs=jobs, backend=backend, keras_backend=keras_backend)
     _run(spec, quiet)
 
 
@@ -185,6 +193,7 @@ def _print_status(info: dict) -> None:
     if info.get("transforms"):
         echo(f"  data transforms: {info['transforms']}")
     echo(f"  dropout masks: {info['dropout_masks']} ({info['dropout_masks_words']})")
+    echo(f"  keras backend: {info['keras_backend']} (every fit of the study; another backend gives other scores)")
     for line in info["verdict"].warnings:
         echo(f"  warning: {line}")
     for rank, trial in enumerate(info["best"], 1):
@@ -194,8 +203,6 @@ def _print_status(info: dict) -> None:
     for trial in info["failures"][:5]:
         echo(f"  failed trial {trial['number']}: {trial['fail_reason']}")
     for line in info["verdict"].lines:
-        echo(f"  {line}")
-    for line in info.get("race", []):
         echo(f"  {line}")
 
 
@@ -260,38 +267,6 @@ def report(
         import webbrowser
 
         webbrowser.open(page.resolve().as_uri())
-
-
-@app.command()
-@_guarded
-def replay(
-    study: str = typer.Argument(..., help="Study name, or its spec file (name and storage from the spec)."),
-    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
-    repeats_strategy: str = typer.Option("race", "--repeats-strategy", help="The seed policy replayed: race."),
-    min_seeds: int = typer.Option(3, "--min-seeds", min=2, help="Seeds every config gets before the first test."),
-    max_seeds: int | None = typer.Option(None, "--max-seeds", min=2,
-                                         help="The most seeds a config gets (default: every stored seed)."),
-    alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5, help="The race's error rate."),
-) -> None:
-    """What a race over seeds would have picked on a finished STUDY, whom it would have dropped after
-    how many seeds, and its share of the study's fits and epochs; nothing is trained."""
-    from tuning.analysis import load_results
-    from tuning.racing import Race
-    from tuning.replay import replay_study
-    from tuning.store import open_store
-
-    if repeats_strategy != "race":
-        _fail(f"error: --repeats-strategy: only race can be replayed (got {repeats_strategy!r})", EXIT_USAGE)
-    study, storage = _study_and_storage(study, storage)
-    store = open_store(storage)
-    store.require_study(study)
-    results = load_results(study, store)
-    stored = int(results.fits.groupby("config_key")["seed"].nunique().max()) if len(results.fits) else 0
-    try:
-        race = Race(min_seeds, max_seeds or max(stored, min_seeds), alpha)
-        typer.echo(replay_study(results, race).text)
-    except ValueError as exc:
-        _fail(f"error: study {study!r}: {exc}", EXIT_USAGE)
 
 
 @app.command()

@@ -53,6 +53,20 @@ DEFAULT_SAMPLER = {"optuna": "tpe", "kerastuner": "bayesian"}
 RUNNERS = ("auto", "sequential", "processes", "fused")
 DEFAULT_RUNNER = "auto"
 
+#: Keras 3's backends a spec may name (``keras_backend``); a study keeps the one it was started
+#: with, since the same seeds give other scores on another backend. ``torch`` is refused for now.
+KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+#: The backend of a spec that names none, when ``$KERAS_BACKEND`` is not set either.
+DEFAULT_KERAS_BACKEND = "tensorflow"
+#: Keras's own environment variable for its backend, honoured as Keras does.
+KERAS_BACKEND_VARIABLE = "KERAS_BACKEND"
+
+
+def default_keras_backend(name: str | None = None) -> str:
+    """``name`` if given, else ``$KERAS_BACKEND``, else :data:`DEFAULT_KERAS_BACKEND` (the one rule)."""
+    return name or os.environ.get(KERAS_BACKEND_VARIABLE) or DEFAULT_KERAS_BACKEND
+
+
 #: How a study draws the dropout masks of its configs with dropout, fixed when it is created:
 #: ``seeded`` - the seeds of a config train fused, as replicas of one graph, each replica's masks
 #: drawn from (seed, step); ``keras`` - a config with dropout is fitted one seed at a time with

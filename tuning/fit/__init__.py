@@ -11,6 +11,7 @@ TensorFlow is imported inside the functions that fit, never by importing this pa
 commands that only read the store start without it.
 """
 
+from tuning.fit._backend import keras_backend, start_keras, use_keras_backend
 from tuning.fit._keras import fit_and_keep, fit_one, trainable_weights, training_arrays
 from tuning.fit._task import EarlyStopping, FitSettings, FitTask
 from tuning.fit._tf import configure_threads
@@ -26,7 +27,10 @@ __all__ = [
     "configure_threads",
     "fit_one",
     "import_tensorflow_quietly",
+    "keras_backend",
+    "start_keras",
     "silenced_stderr",
     "trainable_weights",
     "training_arrays",
+    "use_keras_backend",
 ]

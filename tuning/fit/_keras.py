@@ -12,10 +12,9 @@ import math
 import time
 from typing import Any
 
+from tuning.fit._backend import start_keras
 from tuning.fit._task import FitSettings, FitTask
-from tuning.fit._tf import configure_threads
 from tuning.problems import cached_problem
-from tuning.quiet import import_tensorflow_quietly
 from tuning.results import FAILED, OK, FitResult
 
 
@@ -41,8 +40,7 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
     fit with its message instead (another config may build); its scores gain the compiled
     model's own metrics (``val_auc`` ...) beside :meth:`~tuning.problems.Problem.score`'s.
     """
-    import_tensorflow_quietly()
-    configure_threads(task.threads)
+    start_keras(task.keras_backend, task.threads)
     import keras
 
     # Each fit builds a new model, so its train step is traced anew; TF's warning about
@@ -50,7 +48,7 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
     from tuning.errors import TuningError, one_line
-    from tuning.fit.pipeline import fit_data
+    from tuning.fit.pipeline import fit_data, numpy_fit_data
     from tuning.models import build_model
     from tuning.space import split_config
 
@@ -62,7 +60,7 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
     # Python's own collector frees the previous model's cycles anyway.
     keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(task.seed)
-    if settings.deterministic:
+    if settings.deterministic and task.keras_backend == "tensorflow":  # JAX on CPU is deterministic as it is
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
@@ -89,8 +87,8 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
 
     started = time.perf_counter()
     try:
-        data = fit_data(x, y, x_val, y_val, batch_size=settings.batch_size, seed=task.seed,
-                        shuffle=settings.shuffle)
+        pipeline = fit_data if task.keras_backend == "tensorflow" else numpy_fit_data
+        data = pipeline(x, y, x_val, y_val, batch_size=settings.batch_size, seed=task.seed, shuffle=settings.shuffle)
         history = model.fit(
             data.train, steps_per_epoch=data.steps_per_epoch, validation_data=data.validation,
             validation_steps=data.validation_steps, epochs=settings.epochs,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuning.spec import FitSpec, StudySpec, config_key
+from tuning.vocabulary import DEFAULT_KERAS_BACKEND
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,11 @@ class FitSettings:
 
 @dataclass(frozen=True)
 class FitTask:
-    """Everything a worker needs to fit one config with one seed: plain, picklable data."""
+    """Everything a worker needs to fit one config with one seed: plain, picklable data.
+
+    ``keras_backend``: the study's Keras backend, which the fit sets in its process before Keras
+    is imported (:func:`tuning.fit.use_keras_backend`).
+    """
 
     problem_name: str
     problem_params_json: str
@@ -76,17 +81,19 @@ class FitTask:
     seed: int
     fit: FitSettings
     threads: int | None = None
+    keras_backend: str = DEFAULT_KERAS_BACKEND
 
     @classmethod
     def make(cls, problem_name: str, problem_params: Mapping[str, Any] | str, fit_section: FitSpec | Mapping[str, Any],
-             config: dict[str, Any], seed: int, key: str | None = None) -> FitTask:
+             config: dict[str, Any], seed: int, key: str | None = None,
+             keras_backend: str = DEFAULT_KERAS_BACKEND) -> FitTask:
         """The task of fitting ``config`` with ``seed`` on a problem (its params as a dict or their JSON)
         under a spec's ``fit`` section; ``key`` defaults to the config's :func:`~tuning.spec.config_key`."""
         params_json = problem_params if isinstance(problem_params, str) else json.dumps(problem_params, sort_keys=True)
         return cls(problem_name, params_json, config, key if key is not None else config_key(config), seed,
-                   FitSettings.resolve(fit_section, config))
+                   FitSettings.resolve(fit_section, config), keras_backend=keras_backend)
 
     @classmethod
     def from_spec(cls, spec: StudySpec, config: dict[str, Any], seed: int, key: str | None = None) -> FitTask:
         """The task of fitting ``config`` with ``seed`` in the study ``spec`` describes."""
-        return cls.make(spec.problem.name, spec.problem.params, spec.fit, config, seed, key)
+        return cls.make(spec.problem.name, spec.problem.params, spec.fit, config, seed, key, spec.keras_backend)

@@ -17,6 +17,8 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from tuning.vocabulary import DEFAULT_KERAS_BACKEND
+
 TEMPLATE = "report.html.j2"
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent), autoescape=True,
                           trim_blocks=True, lstrip_blocks=True)
@@ -184,6 +186,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
         "study": study, "storage": store.url, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
         "metric": results.metric, "direction": results.direction, "aggregate": objective.get("aggregate"),
         "n_fits": len(results.fits), "n_configs": len(summary),
+        "keras_backend": results.spec.get("keras_backend", DEFAULT_KERAS_BACKEND),  # stored before it was: TF
         "counts": {s.value: sum(1 for t in trials if t["status"] == s)
                    for s in (TrialStatus.COMPLETE, TrialStatus.RUNNING, TrialStatus.FAILED)},
         "spec_text": yaml.safe_dump(results.spec, sort_keys=True, allow_unicode=True),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from tuning.fit import FitTask
 from tuning.results import FitResult, TrialResult, aggregate_seeds
 from tuning.trials import FixedSeeds
+from tuning.vocabulary import DEFAULT_KERAS_BACKEND
 
 if TYPE_CHECKING:
     from tuning.runners import Runner
@@ -30,6 +31,7 @@ class Evaluator:
         finished: returns the stored fits of a config key (so they are never recomputed).
         fit_settings: the spec's ``fit`` section (a ``FitSpec`` or its dict); each config's
             :class:`~tuning.fit.FitSettings` are resolved from it once, when its tasks are made.
+        keras_backend: the study's Keras backend, carried by every task.
     """
 
     def __init__(
@@ -45,6 +47,7 @@ class Evaluator:
         k: float,
         record: Callable[[FitResult], None],
         finished: Callable[[str], list[FitResult]],
+        keras_backend: str = DEFAULT_KERAS_BACKEND,
     ):
         self.runner = runner
         self.problem_name = problem_name
@@ -53,6 +56,7 @@ class Evaluator:
         self.metric, self.aggregate, self.direction, self.k = metric, aggregate, direction, k
         self.record = record
         self.finished = finished
+        self.keras_backend = keras_backend
 
     @classmethod
     def for_spec(cls, runner: Runner, spec: StudySpec, *, record: Callable[[FitResult], None],
@@ -61,7 +65,7 @@ class Evaluator:
         objective = spec.objective
         return cls(runner, problem_name=spec.problem.name, problem_params=spec.problem.params, fit_settings=spec.fit,
                    metric=objective.metric, aggregate=objective.aggregate, direction=objective.direction,
-                   k=objective.k, record=record, finished=finished)
+                   k=objective.k, record=record, finished=finished, keras_backend=spec.keras_backend)
 
     def evaluate(self, config: dict[str, Any], key: str, seeds: Iterable[int],
                  on_fit: Callable[[FitResult, bool], None] | None = None) -> TrialResult:
@@ -111,8 +115,8 @@ class Evaluator:
             raise RuntimeError(f"runner returned no result for {missing}")
 
     def _tasks(self, config: dict[str, Any], key: str, seeds: list[int]) -> list[FitTask]:
-        return [FitTask.make(self.problem_name, self.problem_params_json, self.fit_settings, config, seed, key)
-                for seed in seeds]
+        return [FitTask.make(self.problem_name, self.problem_params_json, self.fit_settings, config, seed, key,
+                             self.keras_backend) for seed in seeds]
 
     def _result(self, config: dict[str, Any], key: str, fits: list[FitResult]) -> TrialResult:
         failed = [f for f in fits if not f.ok]

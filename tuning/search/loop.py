@@ -61,11 +61,15 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
     from tuning.space import SearchSpace, base_config
 
     reporter = reporter or SilentReporter()
+    if runner is None:  # this process's Keras on the study's backend, before anything imports Keras
+        from tuning.fit import use_keras_backend
+
+        use_keras_backend(spec.keras_backend)
     if spec.space == "from_builder":  # a KerasTuner build(hp)'s own space, read by a dry run
-        from tuning.quiet import import_tensorflow_quietly
+        from tuning.fit import start_keras
         from tuning.spec import resolve_builder_space
 
-        import_tensorflow_quietly()
+        start_keras(spec.keras_backend)
         spec = resolve_builder_space(spec)
     try:
         problem = cached_problem(spec.problem.name, json.dumps(spec.problem.params, sort_keys=True))
@@ -196,13 +200,13 @@ def _try_builder(spec: StudySpec, problem: Any, config: dict[str, Any]) -> set[s
     imported by worker processes, so it is refused with ``jobs`` > 1 here, in one line.
     """
     from tuning.builders import importable_by_workers
-    from tuning.quiet import import_tensorflow_quietly
+    from tuning.fit import start_keras
 
     if spec.jobs > 1 and not importable_by_workers(spec.model.builder):
         raise SpecError(f"{spec.model.builder} is a function of this process only, which worker processes cannot "
                         "import: use jobs 1, or put it in a module and name it module:function",
                         source=spec._source, field="model.builder")
-    import_tensorflow_quietly()  # before Keras (tuning.models) is imported, so its start-up chatter stays off stderr
+    start_keras(spec.keras_backend)  # before Keras (tuning.models) is imported: TF's start-up chatter off stderr
     from tuning.models import try_builder
 
     try:

@@ -1,7 +1,8 @@
 """What makes a stored study the same study, asked once when a run starts.
 
 A run of study NAME continues the stored study only if it computes the same fits on the same
-data with the same code: the spec's identity (problem, model, space, objective, fit settings:
+data with the same code: the Keras backend (the same seeds give other scores on another), the
+spec's identity (problem, model, space, objective, fit settings:
 :meth:`~tuning.spec.StudySpec.identity`), the data fingerprint, the builder's fingerprint, the
 backend (and a KerasTuner sampler, whose state is stored). How the study draws its dropout masks
 (:data:`tuning.vocabulary.DROPOUT_MASKS`) is fixed when it is created and kept on every later
@@ -45,15 +46,18 @@ def masks_notice(study: str, runner: str, masks: str) -> str | None:
 def study_runner(spec: StudySpec, masks: str) -> tuple[Runner, list[str]]:
     """The runner of this run (``spec.runner`` drawing the study's ``masks``) and the notes to show.
 
-    A builder's model is fitted one seed at a time: ``auto`` means ``sequential`` for it.
+    A builder's model, and any model on a Keras backend other than TensorFlow (the fused graph is
+    TensorFlow's), is fitted one seed at a time: ``auto`` means ``sequential`` for it.
     """
     from tuning.runners import make_runner
 
-    name = "sequential" if spec.model.builder is not None and spec.runner == "auto" else spec.runner
+    one_by_one = spec.model.builder is not None or spec.keras_backend != "tensorflow"
+    name = "sequential" if one_by_one and spec.runner == "auto" else spec.runner
     runner = make_runner(name, spec.jobs, masks)
     notes = []
     if name != spec.runner:
-        notes.append(f"runner auto: {runner.name} for model.builder (fused seeds need a built-in family)")
+        why = "model.builder" if spec.model.builder is not None else f"keras_backend {spec.keras_backend}"
+        notes.append(f"runner auto: {runner.name} for {why} (fused seeds need a built-in family on TensorFlow)")
     notice = masks_notice(spec.name, name, masks)
     if notice:
         notes.append(notice)
@@ -79,7 +83,8 @@ def open_study(store: Store, spec: StudySpec, baseline: dict, data_fingerprint: 
     record = store.study_record(spec.name)
     model_print = model_fingerprint(spec)
     if record is None:
-        masks = dropout_masks_of(spec.runner, builder=spec.model.builder is not None)
+        # Only TensorFlow fuses seeds: on another backend every fit is Keras's, masks included.
+        masks = dropout_masks_of(spec.runner, builder=spec.model.builder is not None or spec.keras_backend != "tensorflow")
         store.save_study(spec.name, spec.to_json(), baseline, data_fingerprint, dropout_masks=masks,
                          model_fingerprint=model_print)
         return masks
@@ -105,6 +110,10 @@ def _same_data(store: Store, spec: StudySpec, stored_print: str | None, fingerpr
 
 def _same_study(store: Store, spec: StudySpec, stored: StudySpec, stored_model: str | None,
                 model_print: str | None) -> None:
+    if spec.keras_backend != stored.keras_backend:  # a spec stored before the field was: tensorflow
+        raise _refuse(spec, store, f"keras_backend {stored.keras_backend!r}, whose scores another backend would not "
+                      f"reproduce; continue it with --keras-backend {stored.keras_backend} (or `tuning resume "
+                      f"{spec.name}`), or give the study a new name", "keras_backend")
     mine, theirs = spec.identity(), stored.identity()
     if mine != theirs:
         field = next(k for k in mine if mine[k] != theirs.get(k))

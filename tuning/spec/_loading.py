@@ -11,7 +11,13 @@ from pydantic import BaseModel, ValidationError
 from tuning.errors import SpecError
 from tuning.spec._names import did_you_mean
 from tuning.spec._study import StudySpec
-from tuning.vocabulary import DEFAULT_SAMPLER, default_storage
+from tuning.vocabulary import (
+    DEFAULT_SAMPLER,
+    KERAS_BACKEND_VARIABLE,
+    KERAS_BACKENDS,
+    default_keras_backend,
+    default_storage,
+)
 
 
 def resolve_builder_space(spec: StudySpec) -> StudySpec:
@@ -97,11 +103,17 @@ def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
     ``repeats_strategy`` ``fixed`` or ``race``; ``sampler`` a sampler name; ``backend``
     ``optuna`` or ``kerastuner`` (a spec that named no sampler then gets that backend's default).
     A spec that names no ``storage`` and gets none here takes ``$TUNING_STORAGE`` (the rule of
-    :func:`tuning.vocabulary.default_storage`, for the CLI and the Python API alike).
+    :func:`tuning.vocabulary.default_storage`, for the CLI and the Python API alike); one that
+    names no ``keras_backend`` takes ``$KERAS_BACKEND``, as Keras does.
     """
     data = spec.model_dump(mode="json")
     if overrides.get("storage") is None and "storage" not in spec.model_fields_set:
         data["storage"] = default_storage()
+    if overrides.get("keras_backend") is None and "keras_backend" not in spec.model_fields_set:
+        data["keras_backend"] = default_keras_backend()  # $KERAS_BACKEND, as Keras reads it
+        if data["keras_backend"] not in KERAS_BACKENDS:
+            raise SpecError(f"unknown Keras backend {data['keras_backend']!r}; expected jax or tensorflow",
+                            field=f"${KERAS_BACKEND_VARIABLE}")
     backend = overrides.get("backend")
     if backend in DEFAULT_SAMPLER and overrides.get("sampler") is None and "sampler" not in spec.model_fields_set:
         data["sampler"] = {**data["sampler"], "name": DEFAULT_SAMPLER[backend]}

@@ -14,9 +14,11 @@ from tuning.vocabulary import (
     BACKEND_SAMPLERS,
     BACKENDS,
     DEFAULT_BACKEND,
+    DEFAULT_KERAS_BACKEND,
     DEFAULT_RUNNER,
     DEFAULT_SAMPLER,
     DEFAULT_STORAGE,
+    KERAS_BACKENDS,
     RUNNERS,
 )
 
@@ -38,6 +40,7 @@ class StudySpec(StrictModel):
     _source: str = PrivateAttr(default="<spec>")  # the file it was read from, for error messages
     runner: Literal[RUNNERS] = DEFAULT_RUNNER  # type: ignore[valid-type]
     jobs: int = Field(default=1, ge=1)
+    keras_backend: Literal[KERAS_BACKENDS] = DEFAULT_KERAS_BACKEND  # type: ignore[valid-type]
 
     @model_validator(mode="before")
     @classmethod
@@ -94,6 +97,11 @@ class StudySpec(StrictModel):
 
     @model_validator(mode="after")
     def _sampler_fits_space(self) -> StudySpec:
+        if self.keras_backend == "torch":
+            raise ValueError("keras_backend: torch is not supported yet; use jax or tensorflow")
+        if self.runner == "fused" and self.keras_backend != "tensorflow":
+            raise ValueError(f"runner: fused trains on keras_backend tensorflow only so far; on {self.keras_backend} "
+                             "use runner auto, sequential or processes (each seed fitted by Keras)")
         if self.runner == "fused" and self.model.builder is not None:
             raise ValueError("runner: fused trains the built-in families only; a model.builder runs with "
                              "runner auto, sequential or processes")

@@ -1,0 +1,129 @@
+"""Keras 3 on TensorFlow and on JAX, side by side in one run (issue 24): one line per case.
+
+The same grid of fits, four ways, each case in a fresh process (Keras picks its backend when it is
+first imported, so a process holds one backend) and timed from the process's start to its end,
+imports and compilation included:
+
+* ``keras-tf`` / ``keras-jax``: a plain Keras loop, one fit after another (``clear_session``,
+  ``set_random_seed``, build, ``model.fit`` on NumPy arrays with a validation set), on each backend;
+* ``tuning-tf``: ``tuning run`` on TensorFlow (``runner: auto``: the seeds of a config fused);
+* ``tuning-jax``: ``tuning run`` on JAX (``keras_backend: jax``).
+
+The grid is CO2-like: an LSTM of 16 or 32 cells x learning rate 0.01 or 0.001 x 5 seeds (20 fits),
+batch 32, on damped sines (2,000 windows of 50 steps forecasting 5 with ``--size full``; 1,000 of
+30 with ``--size small``, the default, kinder to a shared 2-core machine). The load average is
+printed before each case: on a shared machine compare cases of one run, not runs.
+
+    cd /work/main && python benchmarks/backends.py --json /tmp/bench/backends.json
+    python benchmarks/backends.py --size full --epochs 10
+    python benchmarks/backends.py --quick      # a smoke run of the script, not a measurement
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import describe_machine, write_json  # noqa: E402
+
+SIZES = {
+    "full": {"length": 50, "horizon": 5, "n_train": 2000, "n_val": 500, "n_test": 0},
+    "small": {"length": 30, "horizon": 5, "n_train": 1000, "n_val": 300, "n_test": 0},
+    "quick": {"length": 10, "horizon": 2, "n_train": 64, "n_val": 16, "n_test": 0},
+}
+UNITS = [16, 32]
+LEARNING_RATES = [0.01, 0.001]
+CASES = ("keras-tf", "keras-jax", "tuning-tf", "tuning-jax")
+
+# The plain Keras loop, run in its own process with KERAS_BACKEND set before Keras is imported.
+KERAS_LOOP = """
+import json, sys
+import keras
+from tuning.problems import load_problem
+args = json.loads(sys.argv[1])
+p = load_problem("damped_sine", args["params"])
+for units in args["units"]:
+    for lr in args["learning_rates"]:
+        for seed in range(args["seeds"]):
+            keras.backend.clear_session(free_memory=False)
+            keras.utils.set_random_seed(seed)
+            model = keras.Sequential([keras.Input(p.x_train.shape[1:]), keras.layers.LSTM(units),
+                                      keras.layers.Dense(p.y_train.shape[1])])
+            model.compile(keras.optimizers.Adam(lr), "mae")
+            model.fit(p.x_train, p.y_train, batch_size=32, epochs=args["epochs"],
+                      validation_data=(p.x_val, p.y_val), verbose=0)
+"""
+
+
+def spec_text(name: str, params: dict, epochs: int, seeds: int, keras_backend: str) -> str:
+    """The tuning spec of the grid, on ``keras_backend``."""
+    return json.dumps({
+        "name": name, "problem": {"name": "damped_sine", "params": params},
+        "model": {"family": "vanilla", "optimizer": "adam", "loss": "mae"},
+        "fit": {"epochs": epochs, "batch_size": 32},
+        "space": {"units": UNITS, "learning_rate": LEARNING_RATES},
+        "sampler": "grid", "repeats": seeds, "objective": {"metric": "val_mae"},
+        "keras_backend": keras_backend,
+    })
+
+
+def command(case: str, params: dict, epochs: int, seeds: int, workdir: Path) -> tuple[list[str], dict]:
+    """The command that runs ``case`` and its environment."""
+    backend = "jax" if case.endswith("jax") else "tensorflow"
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if case.startswith("keras"):
+        args = {"params": params, "units": UNITS, "learning_rates": LEARNING_RATES, "epochs": epochs, "seeds": seeds}
+        return [sys.executable, "-c", KERAS_LOOP, json.dumps(args)], env
+    spec = workdir / f"{case}.yaml"
+    spec.write_text(spec_text(case.replace("-", "_"), params, epochs, seeds, backend))  # JSON is YAML
+    return [sys.executable, "-m", "tuning.cli", "run", str(spec), "--quiet",
+            "--storage", f"sqlite:///{workdir / 'bench.db'}"], env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="small")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated, of " + ", ".join(CASES))
+    parser.add_argument("--quick", action="store_true", help="tiny data, 2 epochs, 2 seeds: a smoke run")
+    parser.add_argument("--json", type=Path, help="write the numbers here")
+    args = parser.parse_args()
+    size, epochs, seeds = ("quick", 2, 2) if args.quick else (args.size, args.epochs, args.seeds)
+    params = SIZES[size]
+    fits = len(UNITS) * len(LEARNING_RATES) * seeds
+    print(f"{fits} fits (LSTM {UNITS} x lr {LEARNING_RATES} x {seeds} seeds), {epochs} epochs, size {size}: {params}")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in args.cases.split(","):
+            cmd, env = command(case, params, epochs, seeds, Path(tmp))
+            load = os.getloadavg()[0]
+            started = time.perf_counter()
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+            seconds = time.perf_counter() - started
+            ok = done.returncode == 0
+            rows.append({"case": case, "seconds": seconds, "load_before": load, "ok": ok,
+                         "error": None if ok else (done.stderr.strip().splitlines() or ["?"])[-1]})
+            print(f"{case:11s} {seconds:7.1f} s  ({seconds / fits:.2f} s a fit; load {load:.2f} before)"
+                  + ("" if ok else f"  FAILED: {rows[-1]['error']}"), flush=True)
+    by_case = {r["case"]: r["seconds"] for r in rows if r["ok"]}
+    for a, b in (("keras-jax", "keras-tf"), ("tuning-jax", "tuning-tf"), ("tuning-jax", "keras-jax")):
+        if a in by_case and b in by_case:
+            print(f"{a} / {b}: {by_case[a] / by_case[b]:.2f}")
+    if args.json:
+        import keras
+
+        write_json(args.json, {"machine": describe_machine(keras), "size": size, "params": params,
+                               "epochs": epochs, "seeds": seeds, "fits": fits, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Keras 3 on JAX (issue 24): the batch order, one fit, and a study's Keras backend kept and said.
+
+Keras picks its backend when it is first imported, and the test process has Keras on TensorFlow,
+so every JAX fit here runs in a subprocess of its own (``python -c`` or the real ``tuning``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers.cli import TINY_SPEC, run_tuning
+
+from tuning import load_results
+from tuning.fit.pipeline import batch_order
+
+
+def test_batch_order_is_a_permutation_drawn_from_seed_and_epoch():
+    first = batch_order(11, 4, seed=3, epoch=0, shuffle=True)
+    assert [len(b) for b in first] == [4, 4, 3]
+    assert sorted(np.concatenate(first).tolist()) == list(range(11))
+    again = batch_order(11, 4, seed=3, epoch=0, shuffle=True)
+    assert all((a == b).all() for a, b in zip(first, again))
+    later = np.concatenate(batch_order(11, 4, seed=3, epoch=1, shuffle=True))
+    other = np.concatenate(batch_order(11, 4, seed=4, epoch=0, shuffle=True))
+    assert not (later == np.concatenate(first)).all() and not (other == np.concatenate(first)).all()
+    assert np.concatenate(batch_order(11, 4, seed=3, epoch=5, shuffle=False)).tolist() == list(range(11))
+
+
+# Two seeds of one tiny config fitted on JAX in one process, seed 0 twice; what it imported.
+FIT_ON_JAX = """
+import json, sys
+from tuning.fit import FitTask, fit_one, keras_backend
+config = {"units": 2, "epochs": 2, "batch_size": 5}
+task = lambda seed: FitTask.make("tenths", "{}", {"shuffle": True}, config, seed, keras_backend="jax")
+fits = [fit_one(task(0)), fit_one(task(0)), fit_one(task(1))]
+print(json.dumps({"backend": keras_backend(), "tensorflow": "tensorflow" in sys.modules,
+                  "fits": [[f.status, f.scores, f.curves, f.error] for f in fits]}))
+"""
+
+
+def test_a_fit_on_jax_is_deterministic_and_never_imports_tensorflow():
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}  # the task names its backend
+    done = subprocess.run([sys.executable, "-c", FIT_ON_JAX], capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["backend"] == "jax" and out["tensorflow"] is False
+    (status, scores, curves, error), again, other = out["fits"]
+    assert status == "ok" and error is None and {"loss", "val_loss"} <= set(curves) and len(curves["loss"]) == 2
+    assert again[1] == scores and again[2] == curves  # the same seed, the same fit
+    assert other[1]["val_loss"] != scores["val_loss"]
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_study_keeps_its_keras_backend_and_says_which(tmp_path):
+    db = tmp_path / "store.db"
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC.format(name="tiny", epochs=2, db=db))
+    done = run_tuning("run", str(spec), "--quiet", "--keras-backend", "jax", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "6 fits run" in done.stdout
+    assert (load_results("tiny", storage=str(db)).fits["status"] == "ok").all()
+
+    # The same spec on TensorFlow (the default) is another study's scores: refused in one line.
+    for refused in (run_tuning("run", str(spec), "--quiet", cwd=tmp_path),
+                    run_tuning("resume", "tiny", "--storage", str(db), "--keras-backend", "tensorflow", cwd=tmp_path)):
+        lines = refused.stderr.strip().splitlines()
+        assert refused.returncode == 2 and len(lines) == 1, refused.stderr
+        assert "keras_backend" in lines[0] and "'jax'" in lines[0] and "--keras-backend jax" in lines[0]
+
+    # Resumed as stored (on JAX), with more seeds: the new fits are JAX fits too.
+    more = run_tuning("resume", "tiny", "--storage", str(db), "--repeats", "3", "--quiet", cwd=tmp_path)
+    assert more.returncode == 0, more.stderr
+    assert "3 fits run, 6 reused" in more.stdout
+
+    status = run_tuning("status", "tiny", "--storage", str(db), cwd=tmp_path)
+    assert status.returncode == 0 and "keras backend: jax" in status.stdout, status.stdout + status.stderr
+    report = run_tuning("report", "tiny", "--storage", str(db), "--out", str(tmp_path / "report"), cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert "on Keras's jax backend" in (tmp_path / "report" / "index.html").read_text()
