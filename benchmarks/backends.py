@@ -2,7 +2,8 @@
 
 The same grid of fits, four ways, each case in a fresh process (Keras picks its backend when it is
 first imported, so a process holds one backend) and timed from the process's start to its end,
-imports and compilation included:
+imports and compilation included (wall time, and the CPU time of the process and its workers,
+which a machine shared with other jobs disturbs less):
 
 * ``keras-tf`` / ``keras-jax``: a plain Keras loop, one fit after another (``clear_session``,
   ``set_random_seed``, build, ``model.fit`` on NumPy arrays with a validation set), on each backend;
@@ -88,6 +89,15 @@ def command(case: str, params: dict, epochs: int, seeds: int, workdir: Path) -> 
             "--storage", f"sqlite:///{workdir / 'bench.db'}"], env
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of the finished child processes (and theirs): on a machine shared
+    with other jobs, a steadier measure of a case's work than its wall time."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
@@ -106,18 +116,21 @@ def main() -> None:
         for case in args.cases.split(","):
             cmd, env = command(case, params, epochs, seeds, Path(tmp))
             load = os.getloadavg()[0]
+            cpu_before = _children_cpu()
             started = time.perf_counter()
             done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
             seconds = time.perf_counter() - started
+            cpu = _children_cpu() - cpu_before
             ok = done.returncode == 0
-            rows.append({"case": case, "seconds": seconds, "load_before": load, "ok": ok,
+            rows.append({"case": case, "seconds": seconds, "cpu_seconds": cpu, "load_before": load, "ok": ok,
                          "error": None if ok else (done.stderr.strip().splitlines() or ["?"])[-1]})
-            print(f"{case:11s} {seconds:7.1f} s  ({seconds / fits:.2f} s a fit; load {load:.2f} before)"
-                  + ("" if ok else f"  FAILED: {rows[-1]['error']}"), flush=True)
-    by_case = {r["case"]: r["seconds"] for r in rows if r["ok"]}
-    for a, b in (("keras-jax", "keras-tf"), ("tuning-jax", "tuning-tf"), ("tuning-jax", "keras-jax")):
-        if a in by_case and b in by_case:
-            print(f"{a} / {b}: {by_case[a] / by_case[b]:.2f}")
+            print(f"{case:11s} {seconds:7.1f} s wall, {cpu:7.1f} s CPU  ({seconds / fits:.2f} s a fit; "
+                  f"load {load:.2f} before)" + ("" if ok else f"  FAILED: {rows[-1]['error']}"), flush=True)
+    for measure in ("seconds", "cpu_seconds"):
+        by_case = {r["case"]: r[measure] for r in rows if r["ok"]}
+        for a, b in (("keras-jax", "keras-tf"), ("tuning-jax", "tuning-tf"), ("tuning-jax", "keras-jax")):
+            if a in by_case and b in by_case:
+                print(f"{a} / {b} ({'wall' if measure == 'seconds' else 'CPU'}): {by_case[a] / by_case[b]:.2f}")
     if args.json:
         import keras
 

@@ -83,3 +83,35 @@ def test_a_study_keeps_its_keras_backend_and_says_which(tmp_path):
     report = run_tuning("report", "tiny", "--storage", str(db), "--out", str(tmp_path / "report"), cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     assert "on Keras's jax backend" in (tmp_path / "report" / "index.html").read_text()
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_your_builder_on_jax_in_two_worker_processes_and_its_export(tmp_path):
+    from test_builders import _project, _spec_text
+
+    cwd = _project(tmp_path)
+    (cwd / "own.yaml").write_text(_spec_text("own", '{builder: "demo_models:compiled_with_auc"}', space="{width: [2, 3]}",
+                                             extra="objective: {metric: val_auc}\njobs: 2\nkeras_backend: jax\n"))
+    result = run_tuning("run", "own.yaml", "--quiet", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    assert "2 complete, 0 failed of 2 planned; 4 fits run" in result.stdout
+    fits = load_results("own", storage=str(cwd / "store.db")).fits
+    assert (fits["status"] == "ok").all() and fits["val_auc"].notna().all()
+    export = run_tuning("export", "own", "--storage", "store.db", "--out", "model.keras", cwd=cwd)
+    assert export.returncode == 0, export.stderr
+    assert "as stored" in export.stdout and (cwd / "model.keras").is_file()  # the refit on JAX is the stored fit
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_kerastuner_build_hp_on_jax(tmp_path):
+    from test_builders import _project, _spec_text
+
+    cwd = _project(tmp_path)
+    (cwd / "kt.yaml").write_text(_spec_text(
+        "kt", '{builder: "demo_models:kerastuner_build", style: kerastuner}', space="from_builder",
+        extra="n_trials: 2\nbackend: kerastuner\nkeras_backend: jax\n").replace("sampler: grid", "sampler: random"))
+    result = run_tuning("run", "kt.yaml", "--quiet", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    assert "2 complete, 0 failed of 2 planned; 4 fits run" in result.stdout
