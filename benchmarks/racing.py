@@ -23,6 +23,13 @@ scenarios, 300 repetitions each) is the average over the grid:
 
     python benchmarks/racing.py --quick              # ~3 min on 2 cores
     python benchmarks/racing.py --reps 1000 --json out.json
+    python benchmarks/racing.py --real               # a real 16-config study, every seed vs raced (~5 min)
+
+``--real`` runs one tutorial-size study (the echo problem of studies/tuning_axes.yaml, 16 configs:
+units, layers, learning rate and dropout) twice through ``tuning run`` in one go: every config
+with 10 seeds, and raced from 3 to 10 seeds; then replays the race on the exhaustive study. One
+line per run: fits, epochs, wall time, the pick, and whether the exhaustive study's seeds leave
+the race's pick among the configs that could be the best.
 """
 
 from __future__ import annotations
@@ -80,6 +87,61 @@ def scenario(configs: int, gap: float, noise: str, reps: int, rng: np.random.Gen
     return row
 
 
+REAL_SPEC = """
+name: {name}
+problem:
+  name: echo
+  params: {{length: 5, n_features: 10, out_index: 2, n_train: 1000, n_val: 200, n_test: 200}}
+model: {{family: stacked, optimizer: adam}}
+fit: {{epochs: 10, batch_size: 32}}
+space:
+  units: [8, 32]
+  layers: [1, 2]
+  learning_rate: [0.001, 0.01]
+  dropout: [0.0, 0.3]
+sampler: grid
+repeats: {repeats}
+objective: {{metric: val_accuracy}}
+runner: auto
+jobs: 2
+"""
+
+
+def real(folder: Path) -> list[dict]:
+    """The 16-config study with every seed and raced, through the CLI, side by side."""
+    import subprocess
+
+    from tuning import load_results
+    from tuning.replay import replay_study
+
+    folder.mkdir(parents=True, exist_ok=True)
+    store = f"sqlite:///{folder / 'racing.db'}"
+    rows = []
+    runs = {"every_seed": "10", "race": "{strategy: race, min: 3, max: 10}"}
+    for name, repeats in runs.items():
+        path = folder / f"{name}.yaml"
+        path.write_text(REAL_SPEC.format(name=name, repeats=repeats))
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "tuning.cli", "run", str(path), "--storage", store, "--quiet"], check=True)
+        seconds = time.perf_counter() - started
+        results = load_results(name, store)
+        best = results.selection.table.iloc[0]
+        rows.append({"run": name, "fits": len(results.fits), "epochs": int(results.fits["epochs_run"].sum()),
+                     "seconds": seconds, "pick": best["config_key"], "pick_mean": float(best["mean"])})
+    every = load_results("every_seed", store)
+    could = set(every.selection.table.loc[every.selection.table["could_be_best"], "config_key"])
+    for row in rows:
+        row["pick_could_be_best_with_every_seed"] = row["pick"] in could
+        row["fit_share"] = row["fits"] / rows[0]["fits"]
+        row["epoch_share"] = row["epochs"] / rows[0]["epochs"]
+        row["time_share"] = row["seconds"] / rows[0]["seconds"]
+    replayed = replay_study(every, Race(3, 10))
+    rows.append({"run": "replay on every_seed", "fits": replayed.result.fits, "fit_share": replayed.fit_share,
+                 "epoch_share": replayed.epoch_share, "pick": replayed.picked,
+                 "pick_could_be_best_with_every_seed": replayed.picked in could})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="300 repetitions per scenario")
@@ -87,7 +149,16 @@ def main() -> None:
     parser.add_argument("--max-seeds", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--real", type=Path, nargs="?", const=Path("/tmp/tuning-racing-real"), default=None,
+                        help="run the real 16-config study side by side in this folder (its store is racing.db)")
     args = parser.parse_args()
+    if args.real:
+        import shutil
+
+        shutil.rmtree(args.real, ignore_errors=True)
+        for row in real(args.real):
+            print("  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+        return
     reps = args.reps or (300 if args.quick else 1000)
     race = Race(min_seeds=3, max_seeds=args.max_seeds)
     rng = np.random.default_rng(args.seed)
