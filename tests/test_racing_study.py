@@ -138,3 +138,39 @@ def test_a_bad_repeats_block_is_one_line_naming_the_field_with_exit_2(tmp_path, 
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0] and str(path) in lines[0] and "Traceback" not in done.stderr
     assert not (tmp_path / "study.db").exists()  # nothing was written
+
+
+RACE_SPEC = """\
+name: {name}
+problem: {{name: tenths}}
+model: {{units: 2}}
+fit: {{epochs: 2, batch_size: 5}}
+space:
+  units: [1, 2, 4, 8]
+sampler: grid
+repeats: {{strategy: race, min: 3, max: 6}}
+runner: sequential
+storage: sqlite:///{db}
+"""
+
+
+@pytest.mark.slow  # real Keras fits, three runs of the CLI
+def test_kill_9_mid_race_then_resume_reaches_the_uninterrupted_table(tmp_path):
+    from helpers.cli import run_tuning, start_tuning_and_wait_for_fits, stored_fits
+
+    for name in ("whole", "killed"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "race.yaml").write_text(RACE_SPEC.format(name="race", db=tmp_path / name / "study.db"))
+    done = run_tuning("run", str(tmp_path / "whole" / "race.yaml"), "--quiet", cwd=tmp_path / "whole")
+    assert done.returncode == 0, done.stderr
+    db = tmp_path / "killed" / "study.db"
+    proc = start_tuning_and_wait_for_fits(tmp_path / "killed" / "race.yaml", db, tmp_path / "killed", 13)
+    proc.kill()  # SIGKILL in the second round: its trials stay RUNNING in the store
+    proc.wait()
+    before = {(key, seed) for _, key, seed, _ in stored_fits(db)}
+    resumed = run_tuning("resume", "race", "--storage", str(db), "--quiet", cwd=tmp_path / "killed")
+    assert resumed.returncode == 0, resumed.stderr
+    after = stored_fits(db)
+    assert len(after) == len({(key, seed) for _, key, seed, _ in after})  # no fit twice
+    assert before <= {(key, seed) for _, key, seed, _ in after}
+    assert final_table(tmp_path / "killed") == final_table(tmp_path / "whole")
