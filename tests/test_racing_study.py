@@ -80,6 +80,21 @@ def test_a_raced_grid_gives_worse_configs_fewer_seeds_and_records_why(tmp_path):
     assert any("eliminated after 3 seeds" in line for line in status["race"][1:])
 
 
+def test_the_configs_left_are_confirmed_on_seeds_that_took_no_part_in_the_race(tmp_path):
+    outcome, runner = run(race_spec(tmp_path, repeats={"strategy": "race", "min": 3, "max": 12, "confirm": 4}))
+    assert outcome.complete == 5
+    seeds = {}
+    for task in runner.tasks:
+        seeds.setdefault(task.config["units"], set()).add(task.seed)
+    confirmation = {12, 13, 14, 15}
+    left = {units for units, got in seeds.items() if got & confirmation}
+    assert 8 in left and 1 not in left  # the best was confirmed, the worst was dropped before
+    assert all(got >= confirmation for units, got in seeds.items() if units in left)
+    assert all(max(got - confirmation) < 12 for got in seeds.values())  # the race itself stops at max
+    status = tuning.study_status("race", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    assert any("on 4 fresh seeds" in line and "winner's curse" in line for line in status["race"])
+
+
 @pytest.mark.slow  # three runs of a study (a fit a transaction): ~6 s
 def test_a_race_cut_short_resumes_to_the_same_decisions_without_refitting(tmp_path):
     (tmp_path / "a").mkdir()

@@ -59,12 +59,22 @@ class FixedSeeds:
 @dataclass(frozen=True)
 class RacedSeeds(FixedSeeds):
     """Seed allocation by a race (:mod:`tuning.racing`): ``seeds`` is the sequence every config
-    draws from, in order, ``max`` long; a config gets its first ``min`` and more only while it
-    could still be the best. A trial is done when the race decided for its config (its
-    ``race`` record) or it has every seed."""
+    draws from, in order: the race's ``max``, then the ``confirm`` seeds that take no part in it
+    (the configs left at its end are fitted on them). A config gets its first ``min`` and more
+    only while it could still be the best. A trial is done when the race decided for its config
+    (its ``race`` record) or it has every seed."""
 
     min_seeds: int = 3
     alpha: float = 0.05
+    confirm: int = 0
+
+    @property
+    def race_seeds(self) -> tuple[int, ...]:
+        return self.seeds[:len(self.seeds) - self.confirm]
+
+    @property
+    def confirm_seeds(self) -> tuple[int, ...]:
+        return self.seeds[len(self.seeds) - self.confirm:]
 
     def covers(self, recorded: Iterable[int] | None, race: dict[str, Any] | None = None) -> bool:
         return race is not None or not self.missing(recorded)
@@ -74,7 +84,7 @@ def seed_policy(spec: StudySpec) -> FixedSeeds:
     """The study's seed-allocation policy: the one place it is made (backends, loop, ``tuning status``)."""
     repeats = spec.repeats
     if repeats.strategy == "race":
-        return RacedSeeds(tuple(spec.seeds), repeats.min, repeats.alpha)
+        return RacedSeeds(tuple(spec.seeds), repeats.min, repeats.alpha, repeats.confirm)
     return FixedSeeds(tuple(spec.seeds))
 
 
@@ -215,7 +225,8 @@ def read_trials(store: Store, study: str) -> list[dict[str, Any]]:
     trials = [
         {"number": t.number, "status": status_of(t).value, "config_key": t.user_attrs.get("config_key"),
          "value": t.value, "params": t.params,
-         **{k: t.user_attrs.get(k) for k in ("mean", "std", "n_seeds", "seeds", "fail_reason", "config", "race")}}
+         **{k: t.user_attrs.get(k) for k in ("mean", "std", "n_seeds", "seeds", "seed_values", "fail_reason", "config",
+                                             "race")}}
         for t in loaded.get_trials(deepcopy=False)
     ]
     concluded = {s.value for s in CONCLUDED}
@@ -239,8 +250,21 @@ def race_lines(spec: StudySpec, trials: list[dict[str, Any]], numbers: dict[str,
     head = (f"race: {spec.repeats.min} to {spec.repeats.max} seeds a config, alpha {spec.repeats.alpha:g}; "
             f"{sum(int(t.get('n_seeds') or 0) for t in decided)} fits where every config getting {spec.repeats.max} "
             f"would take {len(decided) * spec.repeats.max}")
-    return [head] + [f"  trial {numbers.get(t['config_key'], t['number'])}: {t.get('n_seeds')} seeds, {t['race']['outcome']}"
-                     for t in decided]
+    return [head] + [f"  trial {numbers.get(t['config_key'], t['number'])}: {t['race'].get('seeds')} seeds, "
+                     f"{t['race']['outcome']}{_confirmed(t)}" for t in decided]
+
+
+def _confirmed(trial: dict[str, Any]) -> str:
+    """A survivor's mean on the seeds that took no part in the race, beside its racing mean."""
+    fresh = [str(s) for s in trial["race"].get("confirmed_on") or []]
+    values = trial.get("seed_values") or {}
+    confirmed = [values[s] for s in fresh if s in values]
+    raced = [v for s, v in values.items() if s not in fresh]
+    if not confirmed:
+        return ""
+    mean = sum(confirmed) / len(confirmed)
+    return (f"; on {len(confirmed)} fresh seeds {mean:.4g} (racing seeds {sum(raced) / max(len(raced), 1):.4g}: "
+            "the difference is the winner's curse)")
 
 
 def latest_statuses(trials: list[dict[str, Any]]) -> dict[str, str]:

@@ -9,7 +9,8 @@ The loop asks :meth:`Allocation.step` before every round of fits. Two policies:
   be the best, and the survivors get more seeds (:mod:`tuning.racing` says how the error rate is
   kept over the rounds). A dropped config's trial is told at once, with the aggregate of the seeds
   it got and the race's decision (``race`` in its trial record: ``outcome``, ``seeds``,
-  ``beaten_by``, ``p``); the survivors' trials are told when the race ends.
+  ``beaten_by``, ``p``); the survivors' trials are told when the race ends, after their fits on
+  the ``confirm`` seeds that took no part in it (``confirmed_on``).
 
 The race keeps no state of its own: each step reads the study's fits and trial records from the
 store, so a study killed mid-race and resumed reaches the decisions it would have reached without
@@ -60,7 +61,7 @@ class RaceAllocation:
 
     def __init__(self, policy: RacedSeeds, spec: StudySpec, store: Store):
         self.policy, self.spec, self.store = policy, spec, store
-        self.race = Race(policy.min_seeds, len(policy.seeds), policy.alpha)
+        self.race = Race(policy.min_seeds, len(policy.race_seeds), policy.alpha)
 
     @property
     def most_seeds(self) -> int:
@@ -77,7 +78,7 @@ class RaceAllocation:
         alive = np.array([key in keys for key in order])
         decision = next_round(scores, given, alive, self.race)
         names = trial_numbers(trials)
-        sequence = list(self.policy.seeds)
+        sequence = list(self.policy.race_seeds)
         steps: dict[str, Step] = {}
         for dropped in decision.eliminated:
             key = order[dropped.config]
@@ -89,10 +90,11 @@ class RaceAllocation:
         for row, key in enumerate(keys):
             if key in steps:
                 continue
-            if decision.finished:
-                steps[key] = Step(sequence[:int(given[row])], True, {
+            if decision.finished:  # and fitted on the confirmation seeds, which took no part in it
+                confirm = list(self.policy.confirm_seeds)
+                steps[key] = Step(sequence[:int(given[row])] + confirm, True, {
                     "outcome": f"left when the race ended: {decision.finished}", "seeds": int(given[row]),
-                    "beaten_by": None, "p": None})
+                    "beaten_by": None, "p": None, "confirmed_on": confirm})
             else:
                 steps[key] = Step(sequence[:decision.targets.get(row, int(given[row]))], False)
         return steps
@@ -100,7 +102,7 @@ class RaceAllocation:
     def _state(self, order: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(configs, sequence) scores, oriented so that lower is better (NaN: not fitted or failed),
         and how many leading seeds of the sequence each config has a stored fit for."""
-        position = {seed: j for j, seed in enumerate(self.policy.seeds)}
+        position = {seed: j for j, seed in enumerate(self.policy.race_seeds)}
         row = {key: i for i, key in enumerate(order)}
         scores = np.full((len(order), len(position)), np.nan)
         fitted = np.zeros(scores.shape, dtype=bool)

@@ -161,9 +161,11 @@ class RepeatsSpec(StrictModel):
 
     ``strategy: race`` gives a config more seeds only while it could still be the best
     (:mod:`tuning.racing`): every config starts with ``min`` seeds and the survivors get more, up
-    to ``max`` (default: ``count`` when given, else 20; or the length of ``seeds``), with the
-    race's error rate ``alpha``. The seeds are drawn in one sequence, ``base_seed`` up (or
-    ``seeds`` in their order), so configs are compared seed by seed.
+    to ``max`` (default: ``count`` when given, else 20; or the length of ``seeds`` less
+    ``confirm``), with the race's error rate ``alpha``. The seeds are drawn in one sequence,
+    ``base_seed`` up (or ``seeds`` in their order), so configs are compared seed by seed; the
+    ``confirm`` seeds after the race's ``max`` took no part in it, and the configs left when it
+    ends are fitted on them too: scores free of the winner's curse.
     """
 
     count: int = Field(default=5, ge=1)
@@ -173,6 +175,7 @@ class RepeatsSpec(StrictModel):
     min: int | None = Field(default=None, ge=2)
     max: int | None = Field(default=None, ge=2)
     alpha: float | None = Field(default=None, gt=0, lt=1)
+    confirm: int = Field(default=0, ge=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -186,7 +189,8 @@ class RepeatsSpec(StrictModel):
             value = dict(value)
             if value.get("max") is None:
                 seeds = value.get("seeds")
-                value["max"] = len(seeds) if isinstance(seeds, list) else value.get("count", RACE_MAX_SEEDS)
+                confirm = value.get("confirm", 0) if isinstance(value.get("confirm", 0), int) else 0
+                value["max"] = len(seeds) - confirm if isinstance(seeds, list) else value.get("count", RACE_MAX_SEEDS)
             if value.get("min") is None:
                 value["min"] = min(RACE_MIN_SEEDS, value["max"]) if isinstance(value["max"], int) else RACE_MIN_SEEDS
             if value.get("alpha") is None:
@@ -204,21 +208,23 @@ class RepeatsSpec(StrictModel):
                 raise ValueError("seeds must be >= 0")
         if self.strategy == "fixed":
             given = [name for name in ("min", "max", "alpha") if getattr(self, name) is not None]
+            given += ["confirm"] if self.confirm else []
             if given:
                 raise ValueError(f"only strategy race uses {', '.join(given)} (set strategy: race, or remove it)")
             return self
         if self.min > self.max:
             raise ValueError(f"min ({self.min}) is more than max ({self.max}) seeds")
-        if self.seeds is not None and len(self.seeds) < self.max:
-            raise ValueError(f"a race up to {self.max} seeds needs {self.max} seeds in the list (got {len(self.seeds)})")
+        if self.seeds is not None and len(self.seeds) < self.max + self.confirm:
+            raise ValueError(f"a race up to {self.max} seeds and {self.confirm} to confirm needs "
+                             f"{self.max + self.confirm} seeds in the list (got {len(self.seeds)})")
         return self
 
     @property
     def seed_list(self) -> list[int]:
-        """The study's seeds in the order they are drawn (a race draws the first ``max``)."""
+        """The study's seeds in the order they are drawn (a race: its ``max``, then ``confirm`` more)."""
+        count = self.max + self.confirm if self.strategy == "race" and self.max is not None else self.count
         if self.seeds is not None:
-            return list(self.seeds[:self.max] if self.strategy == "race" else self.seeds)
-        count = self.max if self.strategy == "race" and self.max is not None else self.count
+            return list(self.seeds[:count] if self.strategy == "race" else self.seeds)
         return list(range(self.base_seed, self.base_seed + count))
 
 
