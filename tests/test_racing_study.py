@@ -78,6 +78,11 @@ def test_a_raced_grid_gives_worse_configs_fewer_seeds_and_records_why(tmp_path):
     status = tuning.study_status("race", storage=store)
     assert status["remaining"] == 0 and status["race"][0].startswith("race: 3 to 12 seeds a config, alpha 0.05")
     assert any("eliminated after 3 seeds" in line for line in status["race"][1:])
+    from tuning.report import render_report
+
+    page = render_report("race", store)
+    assert 'id="race"' in page and "eliminated after 3 seeds: worse than trial" in page
+    assert "seeds each config got; the race drops a config" in page  # the plot's caption
 
 
 def test_the_configs_left_are_confirmed_on_seeds_that_took_no_part_in_the_race(tmp_path):

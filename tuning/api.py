@@ -136,7 +136,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     from tuning.space import SearchSpace
     from tuning.spec import load_spec
     from tuning.store import PROCEDURE_MASKS, open_store
-    from tuning.trials import CONCLUDED, read_trials, seed_policy, trial_numbers
+    from tuning.trials import CONCLUDED, race_lines, read_trials, seed_policy, trial_numbers
 
     store = open_store(storage)
     record = store.require_study(study)
@@ -167,4 +167,5 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
         "best": complete[:top], "failures": [t for t in trials if t["status"] == TrialStatus.FAILED], **counts,
         "verdict": summary, "dropout_masks": masks, "keras_backend": spec.keras_backend,
         "dropout_masks_words": masks_words(masks, builder=spec.model.builder is not None), "procedure": old_word,
+        "race": race_lines(spec.repeats.model_dump(), trials, numbers),
     }

@@ -106,7 +106,10 @@ def _study_and_storage(study: str, storage: str | None) -> tuple[str, str | None
 def run(
     spec_path: str = typer.Argument(..., metavar="SPEC", help="Study spec (YAML)."),
     n_trials: int | None = typer.Option(None, "--n-trials", min=1, help="Trials to finish in all."),
-    repeats: int | None = typer.Option(None, "--repeats", min=1, help="Seeds per config."),
+    repeats: int | None = typer.Option(None, "--repeats", min=1, help="Seeds per config (under a race: the most)."),
+    repeats_strategy: str | None = typer.Option(
+        None, "--repeats-strategy", help="fixed (every config gets every seed) | race (a config gets more seeds only "
+        "while it could still be the best; --repeats sets the most). Default: the spec's repeats.strategy."),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
     sampler: str | None = typer.Option(
         None, "--sampler", help=SAMPLER_HELP),
@@ -123,6 +126,8 @@ def run(
     from tuning.spec import apply_overrides, load_spec
 
     spec = load_spec(spec_path)
+    if repeats_strategy is not None:  # before --repeats, which a race reads as its most seeds
+        spec = apply_overrides(spec, repeats_strategy=repeats_strategy)
     spec = apply_overrides(spec, n_trials=n_trials, repeats=repeats, storage=storage, sampler=sampler, jobs=jobs,
                            runner=runner, backend=backend, keras_backend=keras_backend)
     _run(spec, quiet)
@@ -204,6 +209,8 @@ def _print_status(info: dict) -> None:
         echo(f"  failed trial {trial['number']}: {trial['fail_reason']}")
     for line in info["verdict"].lines:
         echo(f"  {line}")
+    for line in info.get("race", []):
+        echo(f"  {line}")
 
 
 @app.command()
@@ -267,6 +274,38 @@ def report(
         import webbrowser
 
         webbrowser.open(page.resolve().as_uri())
+
+
+@app.command()
+@_guarded
+def replay(
+    study: str = typer.Argument(..., help="Study name, or its spec file (name and storage from the spec)."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    repeats_strategy: str = typer.Option("race", "--repeats-strategy", help="The seed policy replayed: race."),
+    min_seeds: int = typer.Option(3, "--min-seeds", min=2, help="Seeds every config gets before the first test."),
+    max_seeds: int | None = typer.Option(None, "--max-seeds", min=2,
+                                         help="The most seeds a config gets (default: every stored seed)."),
+    alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5, help="The race's error rate."),
+) -> None:
+    """What a race over seeds would have picked on a finished STUDY, whom it would have dropped after
+    how many seeds, and its share of the study's fits and epochs; nothing is trained."""
+    from tuning.analysis import load_results
+    from tuning.racing import Race
+    from tuning.replay import replay_study
+    from tuning.store import open_store
+
+    if repeats_strategy != "race":
+        _fail(f"error: --repeats-strategy: only race can be replayed (got {repeats_strategy!r})", EXIT_USAGE)
+    study, storage = _study_and_storage(study, storage)
+    store = open_store(storage)
+    store.require_study(study)
+    results = load_results(study, store)
+    stored = int(results.fits.groupby("config_key")["seed"].nunique().max()) if len(results.fits) else 0
+    try:
+        race = Race(min_seeds, max_seeds or max(stored, min_seeds), alpha)
+        typer.echo(replay_study(results, race).text)
+    except ValueError as exc:
+        _fail(f"error: study {study!r}: {exc}", EXIT_USAGE)
 
 
 @app.command()

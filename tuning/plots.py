@@ -312,6 +312,28 @@ def draw_importance(data: pd.DataFrame) -> bytes:
     return _png(fig)
 
 
+def race_data(trials: list[dict]) -> pd.DataFrame:
+    """Per config a race decided for: its trial, the seeds it got in the race, and whether it was
+    dropped (empty when the study did not race)."""
+    from tuning.trials import trial_numbers
+
+    numbers = trial_numbers(trials)
+    rows = [{"trial": f"trial {numbers.get(t['config_key'], t['number'])}", "seeds": int(t["race"].get("seeds") or 0),
+             "dropped": t["race"].get("beaten_by") is not None}
+            for t in trials if t.get("race") and t["status"] in (TrialStatus.COMPLETE, TrialStatus.FAILED)]
+    return pd.DataFrame(rows, columns=["trial", "seeds", "dropped"])
+
+
+def draw_race(data: pd.DataFrame) -> bytes:
+    """Seeds each config got in the race, most on top: grey = dropped, blue = left at the end."""
+    data = data.sort_values(["seeds", "dropped"], ascending=[True, False])
+    fig, ax = _figure(6.0, 0.32 * max(len(data), 1) + 1.4)
+    ax.barh(data["trial"], data["seeds"], color=np.where(data["dropped"], "#a6a6a6", "#1f4e79"))
+    ax.set_xlabel("seeds the config got before the race dropped it (grey) or ended (blue)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return _png(fig)
+
+
 def study_plots(results: Results, summary: pd.DataFrame, trials: list[dict], storage: str | Store | None,
                 top: int = TOP) -> list[Plot]:
     """Every plot of the report, in page order; a plot with nothing to show is kept with a note."""
@@ -338,6 +360,10 @@ def study_plots(results: Results, summary: pd.DataFrame, trials: list[dict], sto
     history = history_data(trials, results.direction)
     plots.append(Plot("Optimisation history", "trial objective and best so far",
                       draw_history(history, results.metric) if not history.empty else None))
+    race = race_data(trials)
+    if not race.empty:
+        plots.append(Plot("Racing over seeds", "seeds each config got; the race drops a config once it cannot be "
+                          "the best (tuning status lists who beat it, with p)", draw_race(race)))
     if storage is not None:
         importance, note = importance_data(results.name, storage)
         plots.append(Plot("Parameter importance", note, draw_importance(importance) if not importance.empty else None))

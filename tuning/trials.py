@@ -240,16 +240,18 @@ def read_trials(store: Store, study: str) -> list[dict[str, Any]]:
     return trials
 
 
-def race_lines(spec: StudySpec, trials: list[dict[str, Any]], numbers: dict[str, int]) -> list[str]:
-    """What a raced study's race decided, one line per config it decided for (best first: those
-    left at the end, then the latest dropped); empty for a study that did not race."""
-    if spec.repeats.strategy != "race":
+def race_lines(repeats: dict[str, Any], trials: list[dict[str, Any]], numbers: dict[str, int]) -> list[str]:
+    """What a raced study's race decided (``repeats``: the spec's section, as stored), one line per
+    config it decided for (those left at the end first, then the latest dropped); empty for a
+    study that did not race."""
+    if (repeats or {}).get("strategy") != "race":
         return []
     decided = [t for t in trials if t["status"] in {s.value for s in CONCLUDED} and t.get("race")]
     decided.sort(key=lambda t: (t["race"].get("beaten_by") is not None, -int(t["race"].get("seeds") or 0)))
-    head = (f"race: {spec.repeats.min} to {spec.repeats.max} seeds a config, alpha {spec.repeats.alpha:g}; "
-            f"{sum(int(t.get('n_seeds') or 0) for t in decided)} fits where every config getting {spec.repeats.max} "
-            f"would take {len(decided) * spec.repeats.max}")
+    most = repeats["max"] + repeats.get("confirm", 0)
+    head = (f"race: {repeats['min']} to {repeats['max']} seeds a config, alpha {repeats['alpha']:g}; "
+            f"{sum(int(t.get('n_seeds') or 0) for t in decided)} fits where every config getting {most} "
+            f"would take {len(decided) * most}")
     return [head] + [f"  trial {numbers.get(t['config_key'], t['number'])}: {t['race'].get('seeds')} seeds, "
                      f"{t['race']['outcome']}{_confirmed(t)}" for t in decided]
 

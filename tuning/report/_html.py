@@ -161,7 +161,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
     from tuning.plots import study_plots, varying_params
     from tuning.results import TrialStatus
     from tuning.store import open_store
-    from tuning.trials import read_trials
+    from tuning.trials import race_lines, read_trials, trial_numbers
 
     store = open_store(storage)
     results = load_results(study, store)
@@ -198,6 +198,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
                            "params": ", ".join(f"{k}={v}" for k, v in (t.get("params") or {}).items())}
                           for t in trials if t["status"] == TrialStatus.FAILED],
         "failed_fits": failed_fits, "exports": exports,
+        "race": race_lines(results.spec.get("repeats") or {}, trials, trial_numbers(trials)),
     }
 
 
