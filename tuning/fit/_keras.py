@@ -100,16 +100,7 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
         if bad_epoch is not None:
             return _failed(task, f"diverged at epoch {bad_epoch}, seed {task.seed}", curves, epochs_run, started,
                            weights), None
-        loss = model_config.get("loss")
-        scores = {f"val_{k}": v for k, v in problem.score(y_val, _predict(model, x_val), loss).items()}
-        if custom:
-            scores.update(compiled_metrics(model, "val", x_val, y_val, scores))
-        if problem.has_test:
-            test_scores = problem.score(problem.y_test, _predict(model, problem.x_test), loss)
-            scores.update({f"test_{k}": v for k, v in test_scores.items()})
-            if custom:
-                scores.update(compiled_metrics(model, "test", problem.x_test, problem.y_test, scores))
-        scores["train_loss"] = curves["loss"][-1]
+        scores = scores_of(model, problem, model_config, x_val, y_val, curves)
         if not all(math.isfinite(v) for v in scores.values()):
             return _failed(task, f"diverged: non-finite predictions, seed {task.seed}", curves, epochs_run, started,
                            weights), None
@@ -121,6 +112,24 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
     best_epoch = int(stopper.best_epoch) + 1 if stopper is not None else None
     return FitResult(task.config_key, task.seed, OK, scores, curves, epochs_run, best_epoch,
                      time.perf_counter() - started, trainable_weights=weights), model
+
+
+def scores_of(model, problem, model_config: dict[str, Any], x_val, y_val, curves: dict[str, list[float]]
+              ) -> dict[str, float]:
+    """A trained model's scores: :meth:`~tuning.problems.Problem.score` on the validation (and test)
+    set, a builder's compiled metrics beside them, and the last epoch's training loss."""
+    loss = model_config.get("loss")
+    custom = bool(model_config.get("builder"))
+    scores = {f"val_{k}": v for k, v in problem.score(y_val, _predict(model, x_val), loss).items()}
+    if custom:
+        scores.update(compiled_metrics(model, "val", x_val, y_val, scores))
+    if problem.has_test:
+        test_scores = problem.score(problem.y_test, _predict(model, problem.x_test), loss)
+        scores.update({f"test_{k}": v for k, v in test_scores.items()})
+        if custom:
+            scores.update(compiled_metrics(model, "test", problem.x_test, problem.y_test, scores))
+    scores["train_loss"] = curves["loss"][-1]
+    return scores
 
 
 def trainable_weights(model) -> int:

@@ -6,7 +6,9 @@ protocol); none knows of stores, studies or backends.
   (:class:`ProcessRunner`);
 * ``fused`` - all seeds of a config as replicas of one graph, packed into graphs apart from
   running them on an executor (:class:`FusedRunner`); ``auto``, the default, is the same runner
-  without its notices.
+  without its notices;
+* on Keras's JAX backend, ``auto`` is :class:`JaxFusedRunner`: each config's seeds fused with
+  ``jax.vmap`` (the study's process picks it, :func:`tuning.search.study_record.study_runner`).
 
 A study draws the dropout masks of its configs with dropout one way from its first fit to its
 last, whichever runner each run names (:data:`tuning.vocabulary.DROPOUT_MASKS`, recorded in the
@@ -29,6 +31,7 @@ from collections.abc import Callable
 from tuning.runners._base import Runner
 from tuning.runners._executors import Executor, InProcessExecutor, LokyExecutor
 from tuning.runners._fused import TRIALS_IN_FLIGHT, FusedRunner, no_notice
+from tuning.runners._jax import JaxFusedRunner
 from tuning.runners._processes import ProcessRunner
 from tuning.runners._sequential import SequentialRunner
 from tuning.vocabulary import DROPOUT_MASKS, dropout_masks_of
@@ -76,6 +79,7 @@ __all__ = [
     "Executor",
     "FusedRunner",
     "InProcessExecutor",
+    "JaxFusedRunner",
     "LokyExecutor",
     "ProcessRunner",
     "Runner",

@@ -46,18 +46,19 @@ def masks_notice(study: str, runner: str, masks: str) -> str | None:
 def study_runner(spec: StudySpec, masks: str) -> tuple[Runner, list[str]]:
     """The runner of this run (``spec.runner`` drawing the study's ``masks``) and the notes to show.
 
-    A builder's model, and any model on a Keras backend other than TensorFlow (the fused graph is
-    TensorFlow's), is fitted one seed at a time: ``auto`` means ``sequential`` for it.
+    A builder's model is fitted one seed at a time: ``auto`` means ``sequential`` for it. On JAX
+    ``auto`` fuses each config's seeds with ``jax.vmap`` (:class:`~tuning.runners.JaxFusedRunner`),
+    each replica its seed's standalone fit, masks included.
     """
-    from tuning.runners import make_runner
+    from tuning.runners import JaxFusedRunner, make_runner
 
-    one_by_one = spec.model.builder is not None or spec.keras_backend != "tensorflow"
-    name = "sequential" if one_by_one and spec.runner == "auto" else spec.runner
+    if spec.keras_backend == "jax" and spec.runner == "auto" and spec.model.builder is None:
+        return JaxFusedRunner(spec.jobs), []
+    name = "sequential" if spec.model.builder is not None and spec.runner == "auto" else spec.runner
     runner = make_runner(name, spec.jobs, masks)
     notes = []
     if name != spec.runner:
-        why = "model.builder" if spec.model.builder is not None else f"keras_backend {spec.keras_backend}"
-        notes.append(f"runner auto: {runner.name} for {why} (fused seeds need a built-in family on TensorFlow)")
+        notes.append(f"runner auto: {runner.name} for model.builder (fused seeds need a built-in family)")
     notice = masks_notice(spec.name, name, masks)
     if notice:
         notes.append(notice)
@@ -83,7 +84,7 @@ def open_study(store: Store, spec: StudySpec, baseline: dict, data_fingerprint: 
     record = store.study_record(spec.name)
     model_print = model_fingerprint(spec)
     if record is None:
-        # Only TensorFlow fuses seeds: on another backend every fit is Keras's, masks included.
+        # On JAX every fit is Keras's, masks included (a fused replica is its seed's standalone fit).
         masks = dropout_masks_of(spec.runner, builder=spec.model.builder is not None or spec.keras_backend != "tensorflow")
         store.save_study(spec.name, spec.to_json(), baseline, data_fingerprint, dropout_masks=masks,
                          model_fingerprint=model_print)

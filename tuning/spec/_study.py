@@ -100,8 +100,8 @@ class StudySpec(StrictModel):
         if self.keras_backend == "torch":
             raise ValueError("keras_backend: torch is not supported yet; use jax or tensorflow")
         if self.runner == "fused" and self.keras_backend != "tensorflow":
-            raise ValueError(f"runner: fused trains on keras_backend tensorflow only so far; on {self.keras_backend} "
-                             "use runner auto, sequential or processes (each seed fitted by Keras)")
+            raise ValueError(f"runner: fused names TensorFlow's fused graph; on keras_backend {self.keras_backend} "
+                             "runner auto fuses the seeds (sequential and processes fit one seed at a time)")
         if self.runner == "fused" and self.model.builder is not None:
             raise ValueError("runner: fused trains the built-in families only; a model.builder runs with "
                              "runner auto, sequential or processes")

@@ -1,0 +1,84 @@
+"""Fused seeds on JAX (issue 24): each replica of ``tuning.fit.jax.fit_seeds`` is its seed's
+standalone JAX fit (``fit_one``), dropout masks included, and a diverging replica fails alone.
+
+Keras's backend is chosen per process and this one has TensorFlow, so the fits run in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow  # a JAX process and a few compiled fits: about 20-40 s on 2 cores
+
+# For each config: its seeds fused, then each fitted alone; what the process imported.
+COMPARE = """
+import json, sys
+from tuning.fit import FitTask, fit_one
+from tuning.fit.jax import Unsupported, fit_seeds
+params = {"length": 8, "horizon": 2, "n_train": 40, "n_val": 12, "n_test": 12}
+out = {}
+for name, (config, fit) in json.loads(sys.argv[1]).items():
+    tasks = [FitTask.make("damped_sine", params, fit, config, s, keras_backend="jax") for s in (0, 3, 5)]
+    try:
+        fused = fit_seeds(tasks)
+    except Unsupported as exc:
+        out[name] = str(exc)
+        continue
+    alone = [fit_one(t) for t in tasks]
+    out[name] = [[[f.status, f.scores, f.curves, f.error, f.epochs_run] for f in pair] for pair in zip(fused, alone)]
+print(json.dumps({"tensorflow": "tensorflow" in sys.modules, "out": out}))
+"""
+
+SHUFFLED = {"shuffle": True}
+#: name -> (config, the spec's fit section)
+CONFIGS = {
+    "plain": ({"units": 3, "epochs": 3, "batch_size": 16}, SHUFFLED),
+    "dropout": ({"family": "stacked", "units": 3, "epochs": 3, "batch_size": 16, "dropout": 0.3,
+                 "recurrent_dropout": 0.2}, SHUFFLED),
+    "diverges": ({"units": 4, "optimizer": "sgd", "learning_rate": 1e6, "epochs": 4, "batch_size": 16, "loss": "mse"},
+                 SHUFFLED),
+    "early": ({"units": 3, "epochs": 3, "batch_size": 16}, {"shuffle": True, "early_stopping": {"patience": 1}}),
+}
+
+
+@pytest.fixture(scope="module")
+def compared():
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    done = subprocess.run([sys.executable, "-c", COMPARE, json.dumps(CONFIGS)], capture_output=True, text=True,
+                          timeout=600, env=env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _close(a: float, b: float) -> bool:
+    return a == pytest.approx(b, rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("name", ["plain", "dropout"])
+def test_each_replica_is_its_seeds_standalone_fit(compared, name):
+    assert compared["tensorflow"] is False
+    pairs = compared["out"][name]
+    assert len(pairs) == 3
+    for fused, alone in pairs:
+        assert fused[0] == alone[0] == "ok" and fused[4] == alone[4] == 3
+        assert set(fused[1]) == set(alone[1]) and set(fused[2]) == set(alone[2])
+        assert all(_close(fused[1][k], alone[1][k]) for k in alone[1]), (fused[1], alone[1])
+        assert all(_close(u, v) for k in alone[2] for u, v in zip(fused[2][k], alone[2][k])), (fused[2], alone[2])
+    # the replicas are three seeds, not one fit three times
+    assert len({round(fused[1]["val_loss"], 6) for fused, _ in pairs}) == 3
+
+
+def test_a_diverging_replica_fails_as_its_standalone_fit_does(compared):
+    for fused, alone in compared["out"]["diverges"]:
+        assert fused[0] == alone[0]
+        assert fused[3] == alone[3]  # "diverged at epoch k, seed s", or both fine
+        assert fused[4] == alone[4]
+
+
+def test_early_stopping_is_not_fused_yet(compared):
+    assert "early stopping" in compared["out"]["early"]

@@ -1,0 +1,8 @@
+"""Keras on JAX, beyond what a standalone fit needs: every seed of a config as a replica of one
+compiled step (:func:`fit_seeds`, ``jax.vmap`` over the replica axis). Imports JAX only inside its
+functions, never TensorFlow.
+"""
+
+from tuning.fit.jax._fused import Unsupported, check_fusable, fit_config_seeds, fit_seeds
+
+__all__ = ["Unsupported", "check_fusable", "fit_config_seeds", "fit_seeds"]

@@ -1,0 +1,178 @@
+"""Every seed of one config trained together on Keras's JAX backend: ``jax.vmap`` over replicas.
+
+Each seed's model is built as its standalone fit builds it (``set_random_seed(seed)``, then
+:func:`~tuning.models.build_model`), so a replica starts from that fit's initial weights, optimizer
+state and dropout seed-generator state (Keras keeps the latter among the non-trainable variables).
+Their values are stacked on a leading replica axis, and Keras's own stateless ``train_step`` and
+``test_step`` of the first model (JAX's trainer: ``(state, batch) -> (logs, state)``) are mapped
+over that axis with ``jax.vmap`` and compiled once for all replicas. Replica r is fed the batches
+of :func:`~tuning.fit.pipeline.batch_order` for its own seed, the order its standalone JAX fit
+(:func:`~tuning.fit.fit_one`, through :func:`~tuning.fit.pipeline.numpy_fit_data`) sees; its
+metrics are reset every epoch and its validation is run as Keras's ``fit`` runs it. So each
+replica is its seed's standalone JAX fit, dropout included, to float32 rounding (the batched
+matrix products may round differently): tests/test_fused_jax.py checks it.
+
+Not yet taken (:class:`Unsupported`, the caller fits those seeds one by one): early stopping (a
+per-replica stop and best-weights restore are still to come), and a config's own ``model.builder``.
+A replica whose loss goes non-finite fails as its standalone fit does ("diverged at epoch k"),
+while the others train on.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from typing import Any
+
+from tuning.fit._backend import start_keras
+from tuning.fit._keras import scores_of, trainable_weights, training_arrays
+from tuning.fit._task import FitTask
+from tuning.fit.pipeline import VALIDATION_BATCH, batch_order
+from tuning.problems import cached_problem
+from tuning.results import FAILED, OK, FitResult
+
+
+class Unsupported(Exception):
+    """These tasks cannot be fused on JAX (the message says why); fit them one by one."""
+
+
+def check_fusable(tasks: list[FitTask]) -> None:
+    """Raise :class:`Unsupported` unless ``tasks`` are seeds of one built-in config on JAX."""
+    if not tasks:
+        raise Unsupported("no tasks")
+    first = tasks[0]
+    if any(t.config_key != first.config_key for t in tasks):
+        raise Unsupported("tasks of several configs (one config's seeds fuse)")
+    if len({t.seed for t in tasks}) != len(tasks):
+        raise Unsupported("a seed twice")
+    if first.keras_backend != "jax":
+        raise Unsupported(f"keras_backend {first.keras_backend} (this trainer is JAX's)")
+    if first.config.get("builder"):
+        raise Unsupported("model.builder (fused seeds need a built-in family)")
+    if first.fit.early_stopping is not None:
+        raise Unsupported("early stopping (not yet per replica on JAX)")
+
+
+def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
+    """Fit the seeds of one config (``tasks``, one per seed) as replicas; one result per task, in order.
+
+    Raises:
+        Unsupported: see :func:`check_fusable`.
+    """
+    check_fusable(tasks)
+    start_keras("jax", tasks[0].threads)
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from tuning.space import split_config
+
+    first = tasks[0]
+    settings = first.fit
+    problem = cached_problem(first.problem_name, first.problem_params_json)
+    model_config, _ = split_config(first.config)
+    x, y, x_val, y_val = training_arrays(problem, settings)
+    batch_size = max(1, min(int(settings.batch_size), len(x)))
+    started = time.perf_counter()
+    models = [_standalone_model(task.seed, model_config, problem, x[:batch_size], y[:batch_size]) for task in tasks]
+    template = models[0]
+
+    def stacked(variables_of) -> list:
+        return [jnp.stack(values) for values in zip(*([v.value for v in variables_of(m)] for m in models))]
+
+    trainable = stacked(lambda m: m.trainable_variables)
+    non_trainable = stacked(lambda m: m.non_trainable_variables)
+    optimizer = stacked(lambda m: m.optimizer.variables)
+    template.reset_metrics()
+    fresh_metrics = stacked(lambda m: template.metrics_variables)  # zeros: every epoch starts from them
+    train_step = jax.jit(jax.vmap(template.train_step))
+    test_step = jax.jit(jax.vmap(template.test_step))
+
+    replicas = len(tasks)
+    curves: list[dict[str, list[float]]] = [defaultdict(list) for _ in tasks]
+    diverged: list[int | None] = [None] * replicas
+    val_batch = max(1, min(len(x_val), VALIDATION_BATCH))
+    state = (trainable, non_trainable, optimizer, fresh_metrics)
+    for epoch in range(settings.epochs):
+        orders = [batch_order(len(x), batch_size, task.seed, epoch, settings.shuffle) for task in tasks]
+        state = (*state[:3], fresh_metrics)
+        for step in range(len(orders[0])):
+            rows = np.stack([order[step] for order in orders])  # (replicas, batch)
+            logs, state = train_step(state, (x[rows], y[rows]))
+        val_state = (state[0], state[1], fresh_metrics)
+        for start in range(0, len(x_val), val_batch):
+            xb, yb = x_val[start:start + val_batch], y_val[start:start + val_batch]
+            val_logs, val_state = test_step(val_state, (_repeat(xb, replicas), _repeat(yb, replicas)))
+        # Keras's fit keeps what validation did to the non-trainable variables (a seed generator
+        # a layer advances even when it drops nothing), and so does each replica.
+        state = (state[0], val_state[1], *state[2:])
+        epoch_logs = {**{k: np.asarray(v) for k, v in logs.items()},
+                      **{f"val_{k}": np.asarray(v) for k, v in val_logs.items()}}
+        for r in range(replicas):
+            if diverged[r] is not None:
+                continue
+            for name, values in epoch_logs.items():
+                curves[r][name].append(float(values[r]))
+            if not all(math.isfinite(values[r]) for values in epoch_logs.values()):
+                diverged[r] = epoch + 1  # its standalone fit stops after this epoch and fails
+        if all(d is not None for d in diverged):
+            break
+    seconds = (time.perf_counter() - started) / replicas  # the replicas share the graph's time
+    weights = trainable_weights(template)
+    results = []
+    for r, (task, model) in enumerate(zip(tasks, models)):
+        replica_curves = dict(curves[r])
+        epochs_run = len(replica_curves.get("loss", []))
+        if diverged[r] is not None:
+            results.append(FitResult(task.config_key, task.seed, FAILED, {}, replica_curves, epochs_run, None, seconds,
+                                     f"diverged at epoch {diverged[r]}, seed {task.seed}", weights))
+            continue
+        _assign(model.trainable_variables, state[0], r)
+        _assign(model.non_trainable_variables, state[1], r)
+        scores = scores_of(model, problem, model_config, x_val, y_val, replica_curves)
+        if not all(math.isfinite(v) for v in scores.values()):
+            results.append(FitResult(task.config_key, task.seed, FAILED, {}, replica_curves, epochs_run, None, seconds,
+                                     f"diverged: non-finite predictions, seed {task.seed}", weights))
+            continue
+        results.append(FitResult(task.config_key, task.seed, OK, scores, replica_curves, epochs_run, None, seconds,
+                                 trainable_weights=weights))
+    return results
+
+
+def _standalone_model(seed: int, model_config: dict[str, Any], problem, x_batch, y_batch):
+    """The model seed's standalone fit trains, built as ``fit_one`` builds it, with what Keras's
+    ``fit`` builds before its first step (the optimizer's and the metrics' variables)."""
+    import keras
+
+    from tuning.models import build_model
+
+    keras.backend.clear_session(free_memory=False)
+    keras.utils.set_random_seed(seed)
+    model = build_model(model_config, problem)
+    # What fit() does first; Keras has no public name for it. The data only gives shapes.
+    model._symbolic_build(data_batch=(x_batch, y_batch, None))
+    return model
+
+
+def _repeat(batch, replicas: int):
+    """The same validation batch for every replica (a view, no copy)."""
+    import numpy as np
+
+    return np.broadcast_to(batch, (replicas, *batch.shape))
+
+
+def _assign(variables, stacked_values, replica: int) -> None:
+    for variable, values in zip(variables, stacked_values):
+        variable.assign(values[replica])
+
+
+def fit_config_seeds(tasks: list[FitTask]) -> list[FitResult]:
+    """The seeds of one config fused (:func:`fit_seeds`), or fitted one by one by
+    :func:`~tuning.fit.fit_one` when they cannot be (:class:`Unsupported`): what a runner's worker runs."""
+    try:
+        return fit_seeds(tasks)
+    except Unsupported:
+        from tuning.fit._keras import fit_one
+
+        return [fit_one(task) for task in tasks]
