@@ -8,7 +8,9 @@ which a machine shared with other jobs disturbs less):
 * ``keras-tf`` / ``keras-jax``: a plain Keras loop, one fit after another (``clear_session``,
   ``set_random_seed``, build, ``model.fit`` on NumPy arrays with a validation set), on each backend;
 * ``tuning-tf``: ``tuning run`` on TensorFlow (``runner: auto``: the seeds of a config fused);
-* ``tuning-jax``: ``tuning run`` on JAX (``keras_backend: jax``).
+* ``tuning-jax``: ``tuning run`` on JAX (``keras_backend: jax``; ``runner: auto``: the seeds of a
+  config fused with ``jax.vmap``);
+* ``tuning-jax-seq``: the same with ``runner: sequential`` (one seed at a time, Keras's ``fit``).
 
 The grid is CO2-like: an LSTM of 16 or 32 cells x learning rate 0.01 or 0.001 x 5 seeds (20 fits),
 batch 32, on damped sines (2,000 windows of 50 steps forecasting 5 with ``--size full``; 1,000 of
@@ -42,7 +44,7 @@ SIZES = {
 }
 UNITS = [16, 32]
 LEARNING_RATES = [0.01, 0.001]
-CASES = ("keras-tf", "keras-jax", "tuning-tf", "tuning-jax")
+CASES = ("keras-tf", "keras-jax", "tuning-tf", "tuning-jax", "tuning-jax-seq")
 
 # The plain Keras loop, run in its own process with KERAS_BACKEND set before Keras is imported.
 KERAS_LOOP = """
@@ -64,27 +66,28 @@ for units in args["units"]:
 """
 
 
-def spec_text(name: str, params: dict, epochs: int, seeds: int, keras_backend: str) -> str:
-    """The tuning spec of the grid, on ``keras_backend``."""
+def spec_text(name: str, params: dict, epochs: int, seeds: int, keras_backend: str, runner: str) -> str:
+    """The tuning spec of the grid, on ``keras_backend`` with ``runner``."""
     return json.dumps({
         "name": name, "problem": {"name": "damped_sine", "params": params},
         "model": {"family": "vanilla", "optimizer": "adam", "loss": "mae"},
         "fit": {"epochs": epochs, "batch_size": 32},
         "space": {"units": UNITS, "learning_rate": LEARNING_RATES},
         "sampler": "grid", "repeats": seeds, "objective": {"metric": "val_mae"},
-        "keras_backend": keras_backend,
+        "keras_backend": keras_backend, "runner": runner,
     })
 
 
 def command(case: str, params: dict, epochs: int, seeds: int, workdir: Path) -> tuple[list[str], dict]:
     """The command that runs ``case`` and its environment."""
-    backend = "jax" if case.endswith("jax") else "tensorflow"
+    backend = "jax" if "jax" in case else "tensorflow"
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
     if case.startswith("keras"):
         args = {"params": params, "units": UNITS, "learning_rates": LEARNING_RATES, "epochs": epochs, "seeds": seeds}
         return [sys.executable, "-c", KERAS_LOOP, json.dumps(args)], env
     spec = workdir / f"{case}.yaml"
-    spec.write_text(spec_text(case.replace("-", "_"), params, epochs, seeds, backend))  # JSON is YAML
+    runner = "sequential" if case.endswith("-seq") else "auto"
+    spec.write_text(spec_text(case.replace("-", "_"), params, epochs, seeds, backend, runner))  # JSON is YAML
     return [sys.executable, "-m", "tuning.cli", "run", str(spec), "--quiet",
             "--storage", f"sqlite:///{workdir / 'bench.db'}"], env
 
@@ -128,13 +131,15 @@ def main() -> None:
                   f"load {load:.2f} before)" + ("" if ok else f"  FAILED: {rows[-1]['error']}"), flush=True)
     for measure in ("seconds", "cpu_seconds"):
         by_case = {r["case"]: r[measure] for r in rows if r["ok"]}
-        for a, b in (("keras-jax", "keras-tf"), ("tuning-jax", "tuning-tf"), ("tuning-jax", "keras-jax")):
+        for a, b in (("keras-jax", "keras-tf"), ("tuning-jax", "tuning-tf"), ("tuning-jax", "keras-jax"),
+                     ("tuning-jax", "tuning-jax-seq")):
             if a in by_case and b in by_case:
                 print(f"{a} / {b} ({'wall' if measure == 'seconds' else 'CPU'}): {by_case[a] / by_case[b]:.2f}")
     if args.json:
-        import keras
+        from importlib.metadata import version
 
-        write_json(args.json, {"machine": describe_machine(keras), "size": size, "params": params,
+        versions = {name: version(name) for name in ("keras", "jax", "tensorflow")}
+        write_json(args.json, {"machine": describe_machine(), **versions, "size": size, "params": params,
                                "epochs": epochs, "seeds": seeds, "fits": fits, "rows": rows})
 
 
