@@ -30,7 +30,7 @@ for name, (config, fit) in json.loads(sys.argv[1]).items():
         out[name] = str(exc)
         continue
     alone = [fit_one(t) for t in tasks]
-    out[name] = [[[f.status, f.scores, f.curves, f.error, f.epochs_run] for f in pair] for pair in zip(fused, alone)]
+    out[name] = [[[f.status, f.scores, f.curves, f.error, f.epochs_run, f.best_epoch] for f in pair] for pair in zip(fused, alone)]
 print(json.dumps({"tensorflow": "tensorflow" in sys.modules, "out": out}))
 """
 
@@ -42,7 +42,10 @@ CONFIGS = {
                  "recurrent_dropout": 0.2}, SHUFFLED),
     "diverges": ({"units": 4, "optimizer": "sgd", "learning_rate": 1e6, "epochs": 4, "batch_size": 16, "loss": "mse"},
                  SHUFFLED),
-    "early": ({"units": 3, "epochs": 3, "batch_size": 16}, {"shuffle": True, "early_stopping": {"patience": 1}}),
+    # patience 1 with a min_delta some replicas miss: they stop at different epochs, best weights restored
+    "early": ({"units": 3, "epochs": 6, "batch_size": 16, "learning_rate": 0.05},
+              {"shuffle": True, "early_stopping": {"patience": 1, "min_delta": 0.01, "restore_best_weights": True}}),
+    "builder": ({"builder": "demo_models:conv_lstm", "width": 2, "epochs": 1, "batch_size": 16}, SHUFFLED),
 }
 
 
@@ -80,5 +83,14 @@ def test_a_diverging_replica_fails_as_its_standalone_fit_does(compared):
         assert fused[4] == alone[4]
 
 
-def test_early_stopping_is_not_fused_yet(compared):
-    assert "early stopping" in compared["out"]["early"]
+def test_early_stopping_per_replica_is_each_seeds_own(compared):
+    pairs = compared["out"]["early"]
+    for fused, alone in pairs:
+        assert fused[0] == alone[0] == "ok" and fused[4] == alone[4]  # stopped after the same epoch
+        assert fused[5] == alone[5]  # and kept the same best epoch's weights
+        assert all(_close(fused[1][k], alone[1][k]) for k in alone[1]), (fused[1], alone[1])
+    assert any(alone[4] < 6 for _, alone in pairs), "no replica stopped early: the case tests nothing"
+
+
+def test_a_builders_model_is_not_fused(compared):
+    assert "model.builder" in compared["out"]["builder"]

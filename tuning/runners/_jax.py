@@ -2,8 +2,8 @@
 step (:func:`tuning.fit.jax.fit_config_seeds`), in this process or in ``jobs`` worker processes.
 
 Each replica is its seed's standalone JAX fit (Keras's own dropout masks included), so a study on
-JAX has one kind of fit whichever runner it names; a config the JAX trainer does not take yet
-(early stopping, a ``model.builder``) is fitted one seed at a time in the same worker.
+JAX has one kind of fit whichever runner it names; a config the JAX trainer does not take (a
+``model.builder``'s) is fitted one seed at a time in the same worker.
 """
 
 from __future__ import annotations

@@ -12,10 +12,11 @@ metrics are reset every epoch and its validation is run as Keras's ``fit`` runs 
 replica is its seed's standalone JAX fit, dropout included, to float32 rounding (the batched
 matrix products may round differently): tests/test_fused_jax.py checks it.
 
-Not yet taken (:class:`Unsupported`, the caller fits those seeds one by one): early stopping (a
-per-replica stop and best-weights restore are still to come), and a config's own ``model.builder``.
-A replica whose loss goes non-finite fails as its standalone fit does ("diverged at epoch k"),
-while the others train on.
+Early stopping is Keras's own ``EarlyStopping``, one per replica, told each epoch's logs with its
+replica's weights in its model: a replica that stops keeps the weights it stopped with (or its best
+ones), while the others train on; so does a replica whose loss goes non-finite, which fails as its
+standalone fit does ("diverged at epoch k"). Not taken (:class:`Unsupported`, the caller fits
+those seeds one by one): a config's own ``model.builder``.
 """
 
 from __future__ import annotations
@@ -50,8 +51,6 @@ def check_fusable(tasks: list[FitTask]) -> None:
         raise Unsupported(f"keras_backend {first.keras_backend} (this trainer is JAX's)")
     if first.config.get("builder"):
         raise Unsupported("model.builder (fused seeds need a built-in family)")
-    if first.fit.early_stopping is not None:
-        raise Unsupported("early stopping (not yet per replica on JAX)")
 
 
 def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
@@ -92,6 +91,8 @@ def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
     replicas = len(tasks)
     curves: list[dict[str, list[float]]] = [defaultdict(list) for _ in tasks]
     diverged: list[int | None] = [None] * replicas
+    stoppers = [_early_stopping(settings.early_stopping, model) for model in models]
+    stopped = [False] * replicas
     val_batch = max(1, min(len(x_val), VALIDATION_BATCH))
     state = (trainable, non_trainable, optimizer, fresh_metrics)
     for epoch in range(settings.epochs):
@@ -110,13 +111,17 @@ def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
         epoch_logs = {**{k: np.asarray(v) for k, v in logs.items()},
                       **{f"val_{k}": np.asarray(v) for k, v in val_logs.items()}}
         for r in range(replicas):
-            if diverged[r] is not None:
+            if diverged[r] is not None or stopped[r]:
                 continue
             for name, values in epoch_logs.items():
                 curves[r][name].append(float(values[r]))
             if not all(math.isfinite(values[r]) for values in epoch_logs.values()):
                 diverged[r] = epoch + 1  # its standalone fit stops after this epoch and fails
-        if all(d is not None for d in diverged):
+            elif stoppers[r] is not None:
+                _assign(models[r], state, r)
+                stoppers[r].on_epoch_end(epoch, {k: float(v[r]) for k, v in epoch_logs.items()})
+                stopped[r] = bool(models[r].stop_training)  # its weights stay in its model as they are
+        if all(d is not None or s for d, s in zip(diverged, stopped)):
             break
     seconds = (time.perf_counter() - started) / replicas  # the replicas share the graph's time
     weights = trainable_weights(template)
@@ -128,15 +133,18 @@ def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
             results.append(FitResult(task.config_key, task.seed, FAILED, {}, replica_curves, epochs_run, None, seconds,
                                      f"diverged at epoch {diverged[r]}, seed {task.seed}", weights))
             continue
-        _assign(model.trainable_variables, state[0], r)
-        _assign(model.non_trainable_variables, state[1], r)
+        if not stopped[r]:
+            _assign(model, state, r)
+        if stoppers[r] is not None:
+            stoppers[r].on_train_end()  # restores its best weights, if asked to
         scores = scores_of(model, problem, model_config, x_val, y_val, replica_curves)
         if not all(math.isfinite(v) for v in scores.values()):
             results.append(FitResult(task.config_key, task.seed, FAILED, {}, replica_curves, epochs_run, None, seconds,
                                      f"diverged: non-finite predictions, seed {task.seed}", weights))
             continue
-        results.append(FitResult(task.config_key, task.seed, OK, scores, replica_curves, epochs_run, None, seconds,
-                                 trainable_weights=weights))
+        best_epoch = int(stoppers[r].best_epoch) + 1 if stoppers[r] is not None else None
+        results.append(FitResult(task.config_key, task.seed, OK, scores, replica_curves, epochs_run, best_epoch,
+                                 seconds, trainable_weights=weights))
     return results
 
 
@@ -152,7 +160,21 @@ def _standalone_model(seed: int, model_config: dict[str, Any], problem, x_batch,
     model = build_model(model_config, problem)
     # What fit() does first; Keras has no public name for it. The data only gives shapes.
     model._symbolic_build(data_batch=(x_batch, y_batch, None))
+    model.stop_training = False
     return model
+
+
+def _early_stopping(early, model):
+    """The ``EarlyStopping`` callback ``fit_one`` gives this replica's standalone fit, or ``None``."""
+    if early is None:
+        return None
+    import keras
+
+    stopper = keras.callbacks.EarlyStopping(monitor=early.monitor, patience=early.patience, min_delta=early.min_delta,
+                                            restore_best_weights=early.restore_best_weights)
+    stopper.set_model(model)
+    stopper.on_train_begin()
+    return stopper
 
 
 def _repeat(batch, replicas: int):
@@ -162,9 +184,11 @@ def _repeat(batch, replicas: int):
     return np.broadcast_to(batch, (replicas, *batch.shape))
 
 
-def _assign(variables, stacked_values, replica: int) -> None:
-    for variable, values in zip(variables, stacked_values):
-        variable.assign(values[replica])
+def _assign(model, state, replica: int) -> None:
+    """Replica ``replica``'s trainable and non-trainable values (``state[:2]``) into its model's variables."""
+    for variables, stacked_values in zip((model.trainable_variables, model.non_trainable_variables), state[:2]):
+        for variable, values in zip(variables, stacked_values):
+            variable.assign(values[replica])
 
 
 def fit_config_seeds(tasks: list[FitTask]) -> list[FitResult]:
