@@ -530,11 +530,12 @@ def test_module_path_builder_on_two_worker_processes_with_a_compiled_metric_obje
 
 @pytest.mark.e2e
 @pytest.mark.slow
-def test_kerastuner_build_hp_runs_unchanged_with_space_from_builder(tmp_path):
+@pytest.mark.parametrize("keras_backend", ["tensorflow", "jax"])
+def test_kerastuner_build_hp_runs_unchanged_with_space_from_builder(tmp_path, keras_backend):
     cwd = _project(tmp_path)
     (cwd / "kt.yaml").write_text(_spec_text(
         "kt", '{builder: "demo_models:kerastuner_build", style: kerastuner}', space="from_builder",
-        extra="n_trials: 2\n").replace("sampler: grid", "sampler: random"))
+        extra=f"n_trials: 2\nkeras_backend: {keras_backend}\n").replace("sampler: grid", "sampler: random"))
     result = run_tuning("run", "kt.yaml", "--quiet", cwd=cwd)
     assert result.returncode == 0, result.stderr
     assert "2 complete, 0 failed of 2 planned; 4 fits run" in result.stdout

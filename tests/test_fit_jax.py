@@ -106,15 +106,11 @@ def test_your_builder_on_jax_in_two_worker_processes_and_its_export(tmp_path):
     assert "as stored" in export.stdout and (cwd / "model.keras").is_file()  # the refit on JAX is the stored fit
 
 
-@pytest.mark.e2e
-@pytest.mark.slow
-def test_kerastuner_build_hp_on_jax(tmp_path):
-    from test_builders import _project, _spec_text
 
-    cwd = _project(tmp_path)
-    (cwd / "kt.yaml").write_text(_spec_text(
-        "kt", '{builder: "demo_models:kerastuner_build", style: kerastuner}', space="from_builder",
-        extra="n_trials: 2\nbackend: kerastuner\nkeras_backend: jax\n").replace("sampler: grid", "sampler: random"))
-    result = run_tuning("run", "kt.yaml", "--quiet", cwd=cwd)
-    assert result.returncode == 0, result.stderr
-    assert "2 complete, 0 failed of 2 planned; 4 fits run" in result.stdout
+def test_the_jax_runner_proposes_grid_points_that_share_a_step_together():
+    from tuning.runners import JaxFusedRunner
+
+    points = [{"units": u, "learning_rate": r} for r in (0.1, 0.01) for u in (2, 4)]
+    ordered = JaxFusedRunner(1).order_grid(points)
+    assert sorted(map(str, ordered)) == sorted(map(str, points))
+    assert [p["units"] for p in ordered] == [2, 2, 4, 4]

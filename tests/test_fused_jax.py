@@ -22,8 +22,9 @@ from tuning.fit import FitTask, fit_one
 from tuning.fit.jax import Unsupported, fit_seeds
 params = {"length": 8, "horizon": 2, "n_train": 40, "n_val": 12, "n_test": 12}
 out = {}
-for name, (config, fit) in json.loads(sys.argv[1]).items():
-    tasks = [FitTask.make("damped_sine", params, fit, config, s, keras_backend="jax") for s in (0, 3, 5)]
+for name, (configs, fit) in json.loads(sys.argv[1]).items():
+    configs = configs if isinstance(configs, list) else [configs]
+    tasks = [FitTask.make("damped_sine", params, fit, c, s, keras_backend="jax") for c in configs for s in (0, 3, 5)]
     try:
         fused = fit_seeds(tasks)
     except Unsupported as exc:
@@ -43,6 +44,9 @@ CONFIGS = {
     "diverges": ({"units": 4, "optimizer": "sgd", "learning_rate": 1e6, "epochs": 4, "batch_size": 16, "loss": "mse"},
                  SHUFFLED),
     # patience 1 with a min_delta some replicas miss: they stop at different epochs, best weights restored
+    # configs that differ only in learning rate: replicas of one step, each with its own rate
+    "two_rates": ([{"units": 3, "epochs": 3, "batch_size": 16, "learning_rate": rate} for rate in (0.1, 0.001)],
+                  SHUFFLED),
     "early": ({"units": 3, "epochs": 6, "batch_size": 16, "learning_rate": 0.05},
               {"shuffle": True, "early_stopping": {"patience": 1, "min_delta": 0.01, "restore_best_weights": True}}),
     "builder": ({"builder": "demo_models:conv_lstm", "width": 2, "epochs": 1, "batch_size": 16}, SHUFFLED),
@@ -62,18 +66,18 @@ def _close(a: float, b: float) -> bool:
     return a == pytest.approx(b, rel=1e-5, abs=1e-6)
 
 
-@pytest.mark.parametrize("name", ["plain", "dropout"])
+@pytest.mark.parametrize("name", ["plain", "dropout", "two_rates"])
 def test_each_replica_is_its_seeds_standalone_fit(compared, name):
     assert compared["tensorflow"] is False
     pairs = compared["out"][name]
-    assert len(pairs) == 3
+    assert len(pairs) == (6 if name == "two_rates" else 3)
     for fused, alone in pairs:
         assert fused[0] == alone[0] == "ok" and fused[4] == alone[4] == 3
         assert set(fused[1]) == set(alone[1]) and set(fused[2]) == set(alone[2])
         assert all(_close(fused[1][k], alone[1][k]) for k in alone[1]), (fused[1], alone[1])
         assert all(_close(u, v) for k in alone[2] for u, v in zip(fused[2][k], alone[2][k])), (fused[2], alone[2])
-    # the replicas are three seeds, not one fit three times
-    assert len({round(fused[1]["val_loss"], 6) for fused, _ in pairs}) == 3
+    # the replicas are different fits, not one fit several times
+    assert len({round(fused[1]["val_loss"], 6) for fused, _ in pairs}) == len(pairs)
 
 
 def test_a_diverging_replica_fails_as_its_standalone_fit_does(compared):

@@ -8,6 +8,7 @@ JAX has one kind of fit whichever runner it names; a config the JAX trainer does
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,13 +17,15 @@ from typing import Any
 from tuning.fit import FitTask
 from tuning.results import FitResult
 from tuning.runners._executors import InProcessExecutor, LokyExecutor
+from tuning.runners._fused import TRIALS_IN_FLIGHT
 
 
 class JaxFusedRunner:
-    """Fuses each config's seeds on JAX; with ``jobs`` > 1, groups run in worker processes, a
-    config's seeds split so that every worker has a group while there are fewer configs than workers."""
+    """Fuses each config's seeds on JAX, with those of the configs in flight that differ from it only
+    in learning rate (:func:`tuning.fit.jax.step_key`); with ``jobs`` > 1 the groups run in worker
+    processes, the largest split while there are fewer groups than workers."""
 
-    trials_in_flight = 1
+    trials_in_flight = TRIALS_IN_FLIGHT  # so that configs that can share a step are in flight together
 
     def __init__(self, jobs: int, name: str = "auto"):
         self.name = name
@@ -31,11 +34,11 @@ class JaxFusedRunner:
         self.executor = LokyExecutor(jobs) if jobs > 1 else InProcessExecutor()
 
     def map(self, tasks: list[FitTask]) -> Iterator[FitResult]:
-        from tuning.fit.jax import fit_config_seeds
+        from tuning.fit.jax import fit_config_seeds, step_key
 
         groups: dict[str, list[FitTask]] = {}
         for task in tasks:
-            groups.setdefault(task.config_key, []).append(replace(task, threads=self.threads))
+            groups.setdefault(step_key(task), []).append(replace(task, threads=self.threads))
         work = list(groups.values())
         while len(work) < self.jobs and any(len(group) > 1 for group in work):  # split the largest
             largest = max(work, key=len)
@@ -46,5 +49,14 @@ class JaxFusedRunner:
             yield from results
 
     def order_grid(self, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Unchanged: only one config's seeds share a step."""
-        return list(points)
+        """Points that differ only in learning rate next to each other (in their first one's place),
+        so that they are in flight together and share a step."""
+        from tuning.fit.jax import PER_REPLICA
+
+        def shared(point: dict[str, Any]) -> str:
+            return json.dumps({k: v for k, v in point.items() if k not in PER_REPLICA}, sort_keys=True, default=str)
+
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for point in points:
+            groups.setdefault(shared(point), []).append(point)
+        return [point for group in groups.values() for point in group]

@@ -1,6 +1,8 @@
 """Every seed of one config trained together on Keras's JAX backend: ``jax.vmap`` over replicas.
 
-Each seed's model is built as its standalone fit builds it (``set_random_seed(seed)``, then
+The seeds of a config, and of the configs that differ from it only in learning rate (a value in
+each replica's optimizer state), are replicas of one step. Each seed's model is built as its
+standalone fit builds it (``set_random_seed(seed)``, then
 :func:`~tuning.models.build_model`), so a replica starts from that fit's initial weights, optimizer
 state and dropout seed-generator state (Keras keeps the latter among the non-trainable variables).
 Their values are stacked on a leading replica axis, and Keras's own stateless ``train_step`` and
@@ -21,6 +23,7 @@ those seeds one by one): a config's own ``model.builder``.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections import defaultdict
@@ -34,19 +37,32 @@ from tuning.problems import cached_problem
 from tuning.results import FAILED, OK, FitResult
 
 
+#: What replicas of one step may differ in besides their seed: values Keras keeps in a replica's
+#: own state (the optimizer's learning-rate variable), not in the compiled step.
+PER_REPLICA = ("learning_rate",)
+
+
 class Unsupported(Exception):
     """These tasks cannot be fused on JAX (the message says why); fit them one by one."""
 
 
+def step_key(task: FitTask) -> str:
+    """Tasks with one step key can be replicas of one compiled step: the same problem, fit settings
+    and config but for :data:`PER_REPLICA`."""
+    shared = {k: v for k, v in task.config.items() if k not in PER_REPLICA}
+    return json.dumps([task.problem_name, task.problem_params_json, repr(task.fit), task.keras_backend, shared],
+                      sort_keys=True, default=str)
+
+
 def check_fusable(tasks: list[FitTask]) -> None:
-    """Raise :class:`Unsupported` unless ``tasks`` are seeds of one built-in config on JAX."""
+    """Raise :class:`Unsupported` unless ``tasks`` are seeds of built-in configs on JAX that share a step."""
     if not tasks:
         raise Unsupported("no tasks")
     first = tasks[0]
-    if any(t.config_key != first.config_key for t in tasks):
-        raise Unsupported("tasks of several configs (one config's seeds fuse)")
-    if len({t.seed for t in tasks}) != len(tasks):
-        raise Unsupported("a seed twice")
+    if any(step_key(t) != step_key(first) for t in tasks):
+        raise Unsupported(f"configs that differ in more than {', '.join(PER_REPLICA)}")
+    if len({(t.config_key, t.seed) for t in tasks}) != len(tasks):
+        raise Unsupported("a fit twice")
     if first.keras_backend != "jax":
         raise Unsupported(f"keras_backend {first.keras_backend} (this trainer is JAX's)")
     if first.config.get("builder"):
@@ -54,7 +70,8 @@ def check_fusable(tasks: list[FitTask]) -> None:
 
 
 def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
-    """Fit the seeds of one config (``tasks``, one per seed) as replicas; one result per task, in order.
+    """Fit ``tasks`` (seeds of configs that share a step, :func:`step_key`) as replicas; one result per
+    task, in order.
 
     Raises:
         Unsupported: see :func:`check_fusable`.
@@ -70,11 +87,12 @@ def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
     first = tasks[0]
     settings = first.fit
     problem = cached_problem(first.problem_name, first.problem_params_json)
-    model_config, _ = split_config(first.config)
+    model_configs = [split_config(task.config)[0] for task in tasks]
     x, y, x_val, y_val = training_arrays(problem, settings)
     batch_size = max(1, min(int(settings.batch_size), len(x)))
     started = time.perf_counter()
-    models = [_standalone_model(task.seed, model_config, problem, x[:batch_size], y[:batch_size]) for task in tasks]
+    models = [_standalone_model(task.seed, config, problem, x[:batch_size], y[:batch_size])
+              for task, config in zip(tasks, model_configs)]
     template = models[0]
 
     def stacked(variables_of) -> list:
@@ -137,7 +155,7 @@ def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
             _assign(model, state, r)
         if stoppers[r] is not None:
             stoppers[r].on_train_end()  # restores its best weights, if asked to
-        scores = scores_of(model, problem, model_config, x_val, y_val, replica_curves)
+        scores = scores_of(model, problem, model_configs[r], x_val, y_val, replica_curves)
         if not all(math.isfinite(v) for v in scores.values()):
             results.append(FitResult(task.config_key, task.seed, FAILED, {}, replica_curves, epochs_run, None, seconds,
                                      f"diverged: non-finite predictions, seed {task.seed}", weights))
