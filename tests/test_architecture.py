@@ -35,21 +35,12 @@ LAYERS = (
     ("store and trial records", ("tuning.store", "tuning.trials")),
     ("backends", ("tuning.backends",)),
     ("search", ("tuning.search",)),
+    ("refit", ("tuning.refit",)),
     ("analysis", ("tuning.analysis", "tuning.diagnose", "tuning.replay")),
-    ("refit", ("tuning.refit", "tuning.export")),
     ("report", ("tuning.plots", "tuning.report")),
     ("interfaces", ("tuning.api", "tuning.cli", "tuning")),
 )
 MAX_LINES = 450
-
-#: TEMPORARY, until the analysis split (issue 23, another engineer) lands in full: the modules that
-#: may still break a rule, and which. Remove entries as they come into line (size and cycles: none).
-ALLOWED_UNTIL_ANALYSIS_SPLIT = {
-    "size": (),
-    "cycle": (),
-    "order": ("tuning.analysis.frames",),  # Results.best_model imports tuning.export (refitting)
-}
-
 
 def _module_name(path: Path) -> str:
     parts = path.relative_to(ROOT.parent).with_suffix("").parts
@@ -108,10 +99,6 @@ def _graph(modules: dict[str, Path] = MODULES) -> dict[str, set[str]]:
     for name, target, _ in _edges(modules):
         graph[name].add(target)
     return graph
-
-
-def _allowed(rule: str, module: str) -> bool:
-    return any(module == entry or module.startswith(entry + ".") for entry in ALLOWED_UNTIL_ANALYSIS_SPLIT[rule])
 
 
 def _layer(module: str) -> int | None:
@@ -176,7 +163,7 @@ def test_the_graph_is_read_from_the_real_package():
 
 
 def test_no_import_cycles_in_the_package_type_hints_included():
-    cycles = [c for c in _cycles(_graph()) if not all(_allowed("cycle", m) for m in c)]
+    cycles = _cycles(_graph())
     assert cycles == []
 
 
@@ -199,7 +186,7 @@ def test_every_module_has_a_place_in_the_documented_order():
 
 
 def test_imports_run_down_the_documented_order():
-    wrong = [w for w in _against_the_order(_edges()) if not _allowed("order", w.split(":")[0])]
+    wrong = _against_the_order(_edges())
     assert wrong == []
 
 
@@ -215,7 +202,7 @@ def _too_long(modules: dict[str, Path]) -> list[str]:
 
 
 def test_no_module_is_over_450_lines():
-    assert [line for line in _too_long(MODULES) if not _allowed("size", line.split(":")[0])] == []
+    assert _too_long(MODULES) == []
 
 
 def test_a_long_module_is_found(tmp_path):

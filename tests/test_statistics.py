@@ -15,7 +15,15 @@ import pytest
 from scipy import stats
 
 from tuning import statistics
-from tuning.statistics import aggregate, compare, parse_margin, plan_seeds, power, prob_best, resolve_margin
+from tuning.statistics import (
+    compare,
+    oriented_aggregate,
+    parse_margin,
+    plan_seeds,
+    power,
+    prob_best,
+    resolve_margin,
+)
 
 LEVEL = 0.05
 
@@ -150,13 +158,13 @@ def test_margins_parse_and_resolve():
 
 def test_aggregates_match_their_definitions():
     x = np.array([[5.0, 1.0, 2.0, 3.0, 4.0, 100.0], [1.0, np.nan, 3.0, 2.0, np.nan, np.nan]])
-    assert aggregate(x, "iqm")[0] == pytest.approx(stats.trim_mean(x[0], 0.25))
-    assert aggregate(x, "iqm")[1] == pytest.approx(2.0) and aggregate(x, "median").tolist() == [3.5, 2.0]
-    assert aggregate(x, "worst").tolist() == [100.0, 3.0]
-    assert aggregate(x, "mean_plus_std", 2.0)[1] == pytest.approx(2.0 + 2 * 1.0)
-    from tuning.results import aggregate as trial_aggregate
+    assert oriented_aggregate(x, "iqm")[0] == pytest.approx(stats.trim_mean(x[0], 0.25))
+    assert oriented_aggregate(x, "iqm")[1] == pytest.approx(2.0) and oriented_aggregate(x, "median").tolist() == [3.5, 2.0]
+    assert oriented_aggregate(x, "worst").tolist() == [100.0, 3.0]
+    assert oriented_aggregate(x, "mean_plus_std", 2.0)[1] == pytest.approx(2.0 + 2 * 1.0)
+    from tuning.results import aggregate_seeds as trial_aggregate
 
-    assert trial_aggregate(x[0].tolist(), "iqm", "minimize") == pytest.approx(aggregate(x, "iqm")[0])
+    assert trial_aggregate(x[0].tolist(), "iqm", "minimize") == pytest.approx(oriented_aggregate(x, "iqm")[0])
 
 
 def test_prob_best_is_seeded_joint_and_sums_to_one():

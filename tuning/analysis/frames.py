@@ -109,10 +109,10 @@ class Results:
         """The trained Keras model of ``config`` on ``seed``, refitted as its scores were computed.
 
         ``config``: ``"best"``, ``"simplest"``, a trial number or a config key; ``seed``: by
-        default the config's best seed on the objective (see :mod:`tuning.export`, which this
+        default the config's best seed on the objective (see :mod:`tuning.refit`, which this
         calls: the store keeps no weights, so this refits one fit; TensorFlow is imported here).
         """
-        from tuning.export import refit
+        from tuning.refit import refit
 
         return refit(self, config=config, seed=seed).model
 

@@ -152,7 +152,7 @@ def select(results: StudyFrames, level: float = 0.05, *, margin: object | None =
     sign = -1.0 if results.direction == "maximize" else 1.0
     scores, _ = seed_matrix(fits, metric, keys)
     oriented = sign * scores  # lower is better from here on
-    table["aggregate"] = sign * statistics.aggregate(oriented, how, k) if scores.size else math.nan
+    table["aggregate"] = sign * statistics.oriented_aggregate(oriented, how, k) if scores.size else math.nan
     bounds = np.array([statistics.aggregate_interval(row, how, k, seed=seed) for row in oriented], dtype=float)
     bounds = bounds.reshape(len(table), 2) * sign
     table["aggregate_low"], table["aggregate_high"] = statistics.clip_interval(bounds.min(axis=1), bounds.max(axis=1),

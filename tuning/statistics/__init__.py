@@ -41,7 +41,13 @@ Example:
 """
 
 from tuning.objective import AGGREGATES, DEFAULT_MARGIN, metric_range, parse_margin
-from tuning.statistics._aggregates import N_BOOT, aggregate, aggregate_interval, clip_interval, resolve_margin
+from tuning.statistics._aggregates import (
+    N_BOOT,
+    aggregate_interval,
+    clip_interval,
+    oriented_aggregate,
+    resolve_margin,
+)
 from tuning.statistics._compare import (
     DF_PER_SEED,
     LEVEL,
@@ -73,8 +79,8 @@ from tuning.statistics._range import (
 
 __all__ = [
     "AGGREGATES", "DEFAULT_MARGIN", "DF_PER_SEED", "LEVEL", "MAX_SEEDS", "N_BOOT", "PLANNING_CONFIDENCE", "POWER",
-    "SEEDS_SAID", "Comparison", "aggregate", "aggregate_interval", "clip_interval", "compare", "critical_value",
-    "metric_range", "moderate", "pair_spread", "parse_margin", "plan_seeds", "power", "prior_variance", "prob_best",
+    "SEEDS_SAID", "Comparison", "aggregate_interval", "clip_interval", "compare", "critical_value",
+    "metric_range", "moderate", "oriented_aggregate", "pair_spread", "parse_margin", "plan_seeds", "power", "prior_variance", "prob_best",
     "reorder", "resolvable_margin", "resolve_margin", "seeds_needed", "simultaneous_p", "simultaneous_pvalues",
     "studentized_range_isf", "studentized_range_sf",
 ]

@@ -31,7 +31,7 @@ def resolve_margin(margin: object | None, best_aggregate: float) -> tuple[float,
 # -- aggregates ------------------------------------------------------------------------------------
 
 
-def aggregate(values: np.ndarray, how: str = "mean", k: float = 1.0) -> np.ndarray:
+def oriented_aggregate(values: np.ndarray, how: str = "mean", k: float = 1.0) -> np.ndarray:
     """The aggregate over the last axis, ignoring NaN (NaN where nothing is left). Lower is better.
 
     ``iqm`` is the interquartile mean (``scipy.stats.trim_mean(x, 0.25)``: the lowest and highest
@@ -85,7 +85,7 @@ def aggregate_interval(values, how: str = "mean", k: float = 1.0, *, n_boot: int
         half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
         return float(x.mean() - half), float(x.mean() + half)
     rng = np.random.default_rng(seed)
-    boot = aggregate(x[rng.integers(0, len(x), (n_boot, len(x)))], how, k)
+    boot = oriented_aggregate(x[rng.integers(0, len(x), (n_boot, len(x)))], how, k)
     low, high = np.quantile(boot, [0.025, 0.975])
     return float(low), float(high)
 

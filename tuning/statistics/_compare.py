@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
-from tuning.statistics._aggregates import N_BOOT, aggregate
+from tuning.statistics._aggregates import N_BOOT, oriented_aggregate
 
 LEVEL = 0.05
 DF_PER_SEED = 4.0
@@ -348,7 +348,7 @@ def prob_best(scores, how: str = "mean", k: float = 1.0, *, n_boot: int = N_BOOT
     shares = np.zeros(configs)
     for start in range(0, n_boot, 500):  # in chunks: 50 configs x 20 seeds x 2,000 draws is 16 MB each
         index = rng.integers(0, seeds, (min(500, n_boot - start), seeds))
-        values = aggregate(x[:, index], how, k)  # (configs, draws)
+        values = oriented_aggregate(x[:, index], how, k)  # (configs, draws)
         values = np.where(np.isfinite(values), values, np.inf)
         lowest = values.min(axis=0)
         winners = (values == lowest) & np.isfinite(lowest)
