@@ -43,6 +43,7 @@ print(json.dumps({"backend": keras_backend(), "tensorflow": "tensorflow" in sys.
 """
 
 
+@pytest.mark.slow  # a JAX process and three compiled fits: 18 s at a load of 4 on 2 cores
 def test_a_fit_on_jax_is_deterministic_and_never_imports_tensorflow():
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}  # the task names its backend
     done = subprocess.run([sys.executable, "-c", FIT_ON_JAX], capture_output=True, text=True, timeout=240, env=env)
