@@ -114,6 +114,7 @@ def main() -> None:
     params = SIZES[size]
     fits = len(UNITS) * len(LEARNING_RATES) * seeds
     print(f"{fits} fits (LSTM {UNITS} x lr {LEARNING_RATES} x {seeds} seeds), {epochs} epochs, size {size}: {params}")
+    machine = describe_machine()  # the load average before the first case
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in args.cases.split(","):
@@ -139,7 +140,7 @@ def main() -> None:
         from importlib.metadata import version
 
         versions = {name: version(name) for name in ("keras", "jax", "tensorflow")}
-        write_json(args.json, {"machine": describe_machine(), **versions, "size": size, "params": params,
+        write_json(args.json, {"machine": machine, **versions, "size": size, "params": params,
                                "epochs": epochs, "seeds": seeds, "fits": fits, "rows": rows})
 
 
