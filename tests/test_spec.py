@@ -544,3 +544,34 @@ def test_a_misspelt_field_through_the_cli_is_one_line_with_exit_2(tmp_path):
     assert refused.returncode == 2, (refused.stdout, refused.stderr)
     assert refused.stderr.strip() == "error: typo.yaml: sampeler: unknown field; did you mean 'sampler'?"
     assert not (tmp_path / "tuning.db").exists()
+
+
+# -- keras_backend (issue 24) ---------------------------------------------------------------------
+
+KERAS_SPEC = {"name": "k", "problem": {"name": "tenths"}, "sampler": "grid"}
+
+
+def test_keras_backend_from_the_spec_else_keras_backend_variable_else_tensorflow(monkeypatch):
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    assert apply_overrides(load_spec(KERAS_SPEC)).keras_backend == "tensorflow"
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert apply_overrides(load_spec(KERAS_SPEC)).keras_backend == "jax"
+    named = load_spec({**KERAS_SPEC, "keras_backend": "tensorflow"})
+    assert apply_overrides(named).keras_backend == "tensorflow"  # the spec's own wins over the variable
+    assert apply_overrides(named, keras_backend="jax").keras_backend == "jax"  # and --keras-backend over both
+    # a stored spec names its backend: resuming it ignores the variable
+    assert apply_overrides(load_spec(json.loads(named.to_json()))).keras_backend == "tensorflow"
+
+
+@pytest.mark.parametrize(("spec", "variable", "field", "words"), [
+    ({"keras_backend": "torch"}, None, "keras_backend", "torch is not supported yet"),
+    ({"keras_backend": "jax", "runner": "fused"}, None, "runner", "runner auto fuses the seeds"),
+    ({}, "numpy", "$KERAS_BACKEND", "unknown Keras backend 'numpy'"),
+])
+def test_keras_backend_mistakes_are_one_line_naming_the_field(monkeypatch, spec, variable, field, words):
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    if variable:
+        monkeypatch.setenv("KERAS_BACKEND", variable)
+    with pytest.raises(SpecError) as caught:
+        apply_overrides(load_spec({**KERAS_SPEC, **spec}))
+    assert caught.value.field == field and words in str(caught.value) and "\n" not in str(caught.value)
