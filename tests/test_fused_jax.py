@@ -13,7 +13,9 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.slow  # a JAX process and a few compiled fits: about 20-40 s on 2 cores
+# One JAX process compiles 6 fused steps and 21 standalone fits: 95-225 s on 2 cores at a load of
+# 2-5, so more time than the suite's default timeout.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 # For each config: its seeds fused, then each fitted alone; what the process imported.
 COMPARE = """

@@ -166,6 +166,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
         "baseline_name": baseline_name(results), "transforms": data_transforms(results),
         "best": complete[:top], "failures": [t for t in trials if t["status"] == TrialStatus.FAILED], **counts,
         "verdict": summary, "dropout_masks": masks, "keras_backend": spec.keras_backend,
-        "dropout_masks_words": masks_words(masks, builder=spec.model.builder is not None), "procedure": old_word,
+        "dropout_masks_words": masks_words(masks, builder=spec.model.builder is not None,
+                                           keras_backend=spec.keras_backend), "procedure": old_word,
         "race": race_lines(spec.repeats.model_dump(), trials, numbers),
     }

@@ -27,12 +27,16 @@ MASKS_WORDS = {"seeded": "every config fused, dropout included, as runner auto",
                "keras": "dropout configs fitted one by one with Keras's masks; others may be fused, the same fit"}
 #: A study whose model is the user's builder: nothing is fused, so the line says that instead.
 BUILDER_MASKS_WORDS = "every fit one seed at a time with Keras's own masks: model.builder is never fused"
+#: A study on JAX: its fused replicas are Keras's own fits, masks included.
+JAX_MASKS_WORDS = "Keras's own masks in every fit; on JAX fused seeds draw them too, the same fit"
 
 
-def masks_words(masks: str, *, builder: bool = False) -> str:
+def masks_words(masks: str, *, builder: bool = False, keras_backend: str = "tensorflow") -> str:
     """A study's dropout masks in a few words, as ``tuning status`` says them (``builder``: the model
-    is the user's ``model.builder``, whose fits are never fused)."""
-    return BUILDER_MASKS_WORDS if builder and masks == "keras" else MASKS_WORDS[masks]
+    is the user's ``model.builder``, whose fits are never fused; ``keras_backend``: the study's)."""
+    if builder and masks == "keras":
+        return BUILDER_MASKS_WORDS
+    return JAX_MASKS_WORDS if keras_backend == "jax" and masks == "keras" else MASKS_WORDS[masks]
 
 
 def masks_notice(study: str, runner: str, masks: str) -> str | None:
