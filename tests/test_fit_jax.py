@@ -6,14 +6,10 @@ so every JAX fit here runs in a subprocess of its own (``python -c`` or the real
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from helpers.cli import TINY_SPEC, run_tuning
+from helpers.jax_process import run_json
 
 from tuning import load_results
 from tuning.fit.pipeline import batch_order
@@ -24,7 +20,7 @@ def test_batch_order_is_a_permutation_drawn_from_seed_and_epoch():
     assert [len(b) for b in first] == [4, 4, 3]
     assert sorted(np.concatenate(first).tolist()) == list(range(11))
     again = batch_order(11, 4, seed=3, epoch=0, shuffle=True)
-    assert all((a == b).all() for a, b in zip(first, again))
+    assert all((a == b).all() for a, b in zip(first, again, strict=True))
     later = np.concatenate(batch_order(11, 4, seed=3, epoch=1, shuffle=True))
     other = np.concatenate(batch_order(11, 4, seed=4, epoch=0, shuffle=True))
     assert not (later == np.concatenate(first)).all() and not (other == np.concatenate(first)).all()
@@ -45,10 +41,7 @@ print(json.dumps({"backend": keras_backend(), "tensorflow": "tensorflow" in sys.
 
 @pytest.mark.slow  # a JAX process and three compiled fits: 18 s at a load of 4 on 2 cores
 def test_a_fit_on_jax_is_deterministic_and_never_imports_tensorflow():
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}  # the task names its backend
-    done = subprocess.run([sys.executable, "-c", FIT_ON_JAX], capture_output=True, text=True, timeout=240, env=env)
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = run_json(FIT_ON_JAX, timeout=240)
     assert out["backend"] == "jax" and out["tensorflow"] is False
     (status, scores, curves, error), again, other = out["fits"]
     assert status == "ok" and error is None and {"loss", "val_loss"} <= set(curves) and len(curves["loss"]) == 2

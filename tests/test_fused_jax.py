@@ -7,11 +7,9 @@ Keras's backend is chosen per process and this one has TensorFlow, so the fits r
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from helpers.jax_process import run_json
 
 # One JAX process compiles 6 fused steps and 21 standalone fits: 95-225 s on 2 cores at a load of
 # 2-5, so more time than the suite's default timeout.
@@ -57,11 +55,7 @@ CONFIGS = {
 
 @pytest.fixture(scope="module")
 def compared():
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    done = subprocess.run([sys.executable, "-c", COMPARE, json.dumps(CONFIGS)], capture_output=True, text=True,
-                          timeout=600, env=env)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_json(COMPARE, json.dumps(CONFIGS))
 
 
 def _close(a: float, b: float) -> bool:
@@ -77,7 +71,7 @@ def test_each_replica_is_its_seeds_standalone_fit(compared, name):
         assert fused[0] == alone[0] == "ok" and fused[4] == alone[4] == 3
         assert set(fused[1]) == set(alone[1]) and set(fused[2]) == set(alone[2])
         assert all(_close(fused[1][k], alone[1][k]) for k in alone[1]), (fused[1], alone[1])
-        assert all(_close(u, v) for k in alone[2] for u, v in zip(fused[2][k], alone[2][k])), (fused[2], alone[2])
+        assert all(_close(u, v) for k in alone[2] for u, v in zip(fused[2][k], alone[2][k], strict=True)), (fused[2], alone[2])
     # the replicas are different fits, not one fit several times
     assert len({round(fused[1]["val_loss"], 6) for fused, _ in pairs}) == len(pairs)
 

@@ -4,11 +4,9 @@ standalone JAX fit (a file of its own so that the two xdist workers share the JA
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from helpers.jax_process import run_json
 
 # Measured 2026-12-02 at a load of about 5: relative differences 0 to 1.7e-7 (gru); 136 s in all.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -34,11 +32,7 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def compared():
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    done = subprocess.run([sys.executable, "-c", COMPARE, json.dumps(FAMILIES)], capture_output=True, text=True,
-                          timeout=900, env=env)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_json(COMPARE, json.dumps(FAMILIES))
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

@@ -3,6 +3,13 @@ compiled step (:func:`fit_seeds`, ``jax.vmap`` over the replica axis). Imports J
 functions, never TensorFlow.
 """
 
-from tuning.fit.jax._fused import PER_REPLICA, Unsupported, check_fusable, fit_config_seeds, fit_seeds, step_key
+from tuning.fit.jax._fused import (
+    PER_REPLICA,
+    Unsupported,
+    check_fusable,
+    fit_config_seeds,
+    fit_seeds,
+    step_key,
+)
 
 __all__ = ["PER_REPLICA", "Unsupported", "check_fusable", "fit_config_seeds", "fit_seeds", "step_key"]

@@ -36,7 +36,6 @@ from tuning.fit.pipeline import VALIDATION_BATCH, batch_order
 from tuning.problems import cached_problem
 from tuning.results import FAILED, OK, FitResult
 
-
 #: What replicas of one step may differ in besides their seed: values Keras keeps in a replica's
 #: own state (the optimizer's learning-rate variable), not in the compiled step.
 PER_REPLICA = ("learning_rate",)
@@ -92,11 +91,12 @@ def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
     batch_size = max(1, min(int(settings.batch_size), len(x)))
     started = time.perf_counter()
     models = [_standalone_model(task.seed, config, problem, x[:batch_size], y[:batch_size])
-              for task, config in zip(tasks, model_configs)]
+              for task, config in zip(tasks, model_configs, strict=True)]
     template = models[0]
 
     def stacked(variables_of) -> list:
-        return [jnp.stack(values) for values in zip(*([v.value for v in variables_of(m)] for m in models))]
+        per_model = ([v.value for v in variables_of(m)] for m in models)
+        return [jnp.stack(values) for values in zip(*per_model, strict=True)]
 
     trainable = stacked(lambda m: m.trainable_variables)
     non_trainable = stacked(lambda m: m.non_trainable_variables)
@@ -139,12 +139,12 @@ def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
                 _assign(models[r], state, r)
                 stoppers[r].on_epoch_end(epoch, {k: float(v[r]) for k, v in epoch_logs.items()})
                 stopped[r] = bool(models[r].stop_training)  # its weights stay in its model as they are
-        if all(d is not None or s for d, s in zip(diverged, stopped)):
+        if all(d is not None or s for d, s in zip(diverged, stopped, strict=True)):
             break
     seconds = (time.perf_counter() - started) / replicas  # the replicas share the graph's time
     weights = trainable_weights(template)
     results = []
-    for r, (task, model) in enumerate(zip(tasks, models)):
+    for r, (task, model) in enumerate(zip(tasks, models, strict=True)):
         replica_curves = dict(curves[r])
         epochs_run = len(replica_curves.get("loss", []))
         if diverged[r] is not None:
@@ -204,8 +204,9 @@ def _repeat(batch, replicas: int):
 
 def _assign(model, state, replica: int) -> None:
     """Replica ``replica``'s trainable and non-trainable values (``state[:2]``) into its model's variables."""
-    for variables, stacked_values in zip((model.trainable_variables, model.non_trainable_variables), state[:2]):
-        for variable, values in zip(variables, stacked_values):
+    both = (model.trainable_variables, model.non_trainable_variables)
+    for variables, stacked_values in zip(both, state[:2], strict=True):
+        for variable, values in zip(variables, stacked_values, strict=True):
             variable.assign(values[replica])
 
 
