@@ -16,6 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.builder_project import DEMO
+from helpers.builder_project import arrays as _arrays
+from helpers.builder_project import project as _project
+from helpers.builder_project import spec_text as _spec_text
 from helpers.cli import run_tuning, start_tuning_and_wait_for_fits, stored_fits
 
 from tuning.builders import (
@@ -28,36 +32,6 @@ from tuning.builders import (
 )
 from tuning.errors import SpecError
 from tuning.spec import load_spec
-
-DEMO = Path(__file__).parent / "data" / "demo_models.py"
-
-
-def _arrays(n: int = 48, steps: int = 6, seed: int = 0) -> dict[str, np.ndarray]:
-    """Binary labels: is the mean of channel 0 positive? (train 32, val 16)."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, steps, 2)).astype("float32")
-    y = (x[:, :, 0].mean(axis=1) > 0).astype("int64")
-    return {"x_train": x[:32], "y_train": y[:32], "x_val": x[32:], "y_val": y[32:]}
-
-
-def _project(tmp_path: Path) -> Path:
-    """A working directory with the data and the builders module, as a user's project has."""
-    np.savez(tmp_path / "data.npz", **_arrays())
-    shutil.copy(DEMO, tmp_path / "demo_models.py")
-    return tmp_path
-
-
-def _spec_text(name: str, model: str, *, space: str = "{width: [2, 3, 4]}", extra: str = "") -> str:
-    return textwrap.dedent(f"""\
-        name: {name}
-        problem: {{name: arrays, params: {{path: data.npz}}}}
-        model: {model}
-        space: {space}
-        sampler: grid
-        repeats: 2
-        fit: {{epochs: 1, batch_size: 16}}
-        storage: sqlite:///store.db
-        """) + extra
 
 
 def _one_line_error(result: subprocess.CompletedProcess) -> str:

@@ -86,10 +86,10 @@ def test_a_study_keeps_its_keras_backend_and_says_which(tmp_path):
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_your_builder_on_jax_in_two_worker_processes_and_its_export(tmp_path):
-    from test_builders import _project, _spec_text
+    from helpers.builder_project import project, spec_text
 
-    cwd = _project(tmp_path)
-    (cwd / "own.yaml").write_text(_spec_text("own", '{builder: "demo_models:compiled_with_auc"}', space="{width: [2, 3]}",
+    cwd = project(tmp_path)
+    (cwd / "own.yaml").write_text(spec_text("own", '{builder: "demo_models:compiled_with_auc"}', space="{width: [2, 3]}",
                                              extra="objective: {metric: val_auc}\njobs: 2\nkeras_backend: jax\n"))
     result = run_tuning("run", "own.yaml", "--quiet", cwd=cwd)
     assert result.returncode == 0, result.stderr
