@@ -88,8 +88,10 @@ def test_executor_workers_end_with_their_parent(tmp_path, how):
     """The executor every runner's workers come from, in a bare process (no TensorFlow: seconds)."""
     script = tmp_path / "parent.py"
     script.write_text(
-        "import sys, time\n"
+        "import signal, sys, time\n"
         "from pathlib import Path\n"
+        # a test worker may run with SIGINT ignored, which a child inherits: Ctrl-C as a terminal sends it
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "from tuning.runners import LokyExecutor\n"
         "def work(path):\n"
         "    Path(path).touch()\n"
