@@ -137,9 +137,61 @@ def test_replaying_an_exhaustive_study_gives_the_live_race(tmp_path):
     assert 0.2 < replayed.fit_share < 1.0
 
 
-def test_a_race_with_a_sampler_that_learns_from_values_is_refused_in_words(tmp_path):
-    with pytest.raises(SpecError, match="repeats.strategy: a race runs with the grid or random sampler"):
-        run(race_spec(tmp_path, sampler="tpe", n_trials=4, space={"units": {"low": 1, "high": 8}}))
+def tpe_race(tmp_path, name="tpe race", **changes):
+    return race_spec(tmp_path, name=name, sampler={"name": "tpe", "seed": 3}, n_trials=10,
+                     space={"units": {"low": 1, "high": 30}}, **changes)
+
+
+def test_under_tpe_each_config_races_as_it_arrives_against_those_before_it(tmp_path):
+    """TPE proposes from the values told so far, so configs join the race one at a time: a
+    newcomer is compared at each of its looks with every config that has those seeds; it leaves
+    when beaten (its trial told the aggregate of its few seeds) or with all of ``max``."""
+    from tuning.store import open_store
+    from tuning.trials import read_trials
+
+    outcome, runner = run(tpe_race(tmp_path))
+    assert (outcome.planned, outcome.complete) == (10, 10)
+    trials = sorted((t for t in read_trials(open_store(f"sqlite:///{tmp_path / 'study.db'}"), "tpe race")
+                     if t["status"] == "complete"), key=lambda t: t["number"])
+    assert all(t["value"] is not None and t["race"] for t in trials)  # the sampler got a value for every trial
+    assert len(trials[0]["seeds"]) == 12  # the first config has no rival: it gets every seed
+    dropped = [t for t in trials if t["race"]["beaten_by"] is not None]
+    survived = [t for t in trials if t["race"]["beaten_by"] is None]
+    assert dropped and all(len(t["seeds"]) == t["race"]["seeds"] < 12 for t in dropped)
+    assert all(len(t["seeds"]) == 12 and t["race"]["outcome"].startswith("survived the race") for t in survived)
+    order = {t["config_key"]: t["number"] for t in trials}
+    # a config is beaten by one that came before it, or by one that arrived meanwhile
+    assert all(order[t["race"]["beaten_by"]] != t["number"] for t in dropped)
+    assert len(runner.tasks) == sum(len(t["seeds"]) for t in trials) < 10 * 12
+    best = max(t["params"]["units"] for t in survived)
+    assert all(t["params"]["units"] < best for t in dropped)  # the noise is small next to these gaps
+
+
+def test_a_tpe_race_cut_short_continues_the_interrupted_config_without_refitting(tmp_path):
+    """After a Ctrl-C, the decided configs keep their decisions and the config cut short goes on
+    racing from the seeds it has (TPE's later proposals differ from an uninterrupted run's, as
+    in any resumed Optuna study: its sampler starts again from its seed)."""
+    from tuning.store import open_store
+    from tuning.trials import read_trials
+
+    with pytest.raises(KeyboardInterrupt):
+        run(tpe_race(tmp_path), runner=NoisyRunner(stop_after=30))
+    store = open_store(f"sqlite:///{tmp_path / 'study.db'}")
+    before = {t["config_key"]: t["race"]["outcome"] for t in read_trials(store, "tpe race") if t["status"] == "complete"}
+    cut = [t["config_key"] for t in read_trials(store, "tpe race") if t["status"] == "interrupted"]
+    fitted = store.count_fits("tpe race")
+    assert len(cut) == 1 and fitted == 30
+    _, resumed = run(tpe_race(tmp_path))
+    after = {t["config_key"]: t for t in read_trials(store, "tpe race") if t["status"] == "complete"}
+    assert {key: after[key]["race"]["outcome"] for key in before} == before
+    assert after[cut[0]]["race"]  # the config cut short finished its race
+    assert store.count_fits("tpe race") == len({(f.config_key, f.seed) for f in store.fits("tpe race")})
+    assert len(resumed.tasks) == store.count_fits("tpe race") - fitted
+
+
+def test_a_race_under_kerastuner_is_refused_in_one_line(tmp_path):
+    with pytest.raises(SpecError, match="repeats.strategy: a race runs with backend optuna"):
+        run(race_spec(tmp_path, backend="kerastuner"))
 
 
 @pytest.mark.parametrize(("repeats", "expected"), [

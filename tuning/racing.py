@@ -18,6 +18,15 @@ Elitist: a config is only ever judged on the seeds *it* has, against configs tha
 (:func:`next_round` compares each group of configs at its own seed count), so the incumbent,
 which has the most seeds, is never dropped by a challenger that has not caught up with it.
 
+Two ways configs enter a race. With the grid and random samplers the whole plan is known, so
+every config starts together and the race ends for all at once (one left, all at ``max``, or all
+equivalent). A model-based sampler (TPE, CMA-ES) proposes a config from the values of the trials
+told before, so configs *arrive* one or a few at a time (``Race(arriving=True)``): each newcomer
+races alone against every config that has its seeds, the ones that left before included (SMAC's
+intensification: a challenger runs on the incumbent's seeds), and leaves when it is dropped or
+has ``max`` seeds. Nothing ends such a race early for being the last one running, so every
+survivor has ``max`` seeds and the comparison with the next challenger is on all of them.
+
 The module is pure NumPy: :func:`replay` runs a race on a matrix of scores that is already
 complete (a finished exhaustive study's fits, or a simulated study), which is how the race is
 measured (``benchmarks/racing.py``) and how a user sees what it would have saved on their own
@@ -55,6 +64,7 @@ class Race:
     max_seeds: int = 20
     level: float = LEVEL
     margin: float = math.nan
+    arriving: bool = False  # configs join one or a few at a time (a model-based sampler's proposals)
 
     def __post_init__(self) -> None:
         if not 2 <= self.min_seeds <= self.max_seeds:
@@ -99,11 +109,12 @@ class Elimination:
 
 @dataclass
 class Round:
-    """What :func:`next_round` decided: the configs dropped now, the seed count each config still
-    in the race should reach next (absent: it needs none), and, once nothing is left to fit,
-    why the race ended."""
+    """What :func:`next_round` decided: the configs dropped now, the configs that leave the race
+    still in it (``survived``: the outcome to record), the seed count each config still running should reach next,
+    and, once nothing is left to fit, why the race ended."""
 
     eliminated: list[Elimination] = field(default_factory=list)
+    survived: dict[int, str] = field(default_factory=dict)
     targets: dict[int, int] = field(default_factory=dict)
     finished: str | None = None
 
@@ -132,8 +143,18 @@ def next_round(scores, given, alive, race: Race) -> Round:
     x = np.asarray(scores, dtype=float)
     given = np.asarray(given, dtype=int)
     alive = np.asarray(alive, dtype=bool).copy()
-    decision = Round()
     counts = looks(race)
+    if race.arriving:
+        return _arriving_round(x, given, alive, race, counts)
+    decision = _closed_round(x, given, alive, race, counts)
+    if decision.finished:
+        decision.survived = {int(c): f"left when the race ended: {decision.finished}" for c in np.flatnonzero(alive)}
+    return decision
+
+
+def _closed_round(x: np.ndarray, given: np.ndarray, alive: np.ndarray, race: Race, counts: list[int]) -> Round:
+    """A race among the whole plan, which every config started together."""
+    decision = Round()
     left = np.flatnonzero(alive)
     look = int(given[left].min()) if len(left) else 0
     if len(left) >= 2 and given[left].max() == look and look in counts:
@@ -164,6 +185,28 @@ def next_round(scores, given, alive, race: Race) -> Round:
         decision.targets = {int(c): min(_next_look(counts, int(given[c])), int(top)) for c in behind}
     else:
         decision.targets = {int(c): _next_look(counts, int(given[c])) for c in left}
+    return decision
+
+
+def _arriving_round(x: np.ndarray, given: np.ndarray, alive: np.ndarray, race: Race, counts: list[int]) -> Round:
+    """Each config still running, judged at its own look against every config with its seeds."""
+    decision = Round()
+    for config in np.flatnonzero(alive):
+        have = int(given[config])
+        family = np.flatnonzero(given >= have)
+        if have in counts and len(family) >= 2:
+            comparison = compare(x[family, :have], level=level_at(race, have))
+            position = int(np.searchsorted(family, config))
+            if not comparison.mcb_best[position]:
+                decision.eliminated.append(Elimination(int(config), have, int(family[_beaten_by(comparison, position)]),
+                                                       float(comparison.p_not_best[position])))
+                continue
+        if have >= race.max_seeds:
+            decision.survived[int(config)] = f"survived the race: {race.max_seeds} seeds and no config beats it"
+        else:
+            decision.targets[int(config)] = _next_look(counts, have)
+    if not decision.targets:
+        decision.finished = "every config running has left"
     return decision
 
 

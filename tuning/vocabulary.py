@@ -49,6 +49,9 @@ SAMPLERS = ("grid", "random", "tpe", "cmaes", "bayesian", "hyperband")
 BACKEND_SAMPLERS = {"optuna": ("grid", "random", "tpe", "cmaes"),
                     "kerastuner": ("grid", "random", "bayesian", "hyperband")}
 DEFAULT_SAMPLER = {"optuna": "tpe", "kerastuner": "bayesian"}
+#: Samplers whose proposals do not depend on the values told so far: their trials can all be in
+#: flight at once (a fused runner shares graphs across them; a race starts every config together).
+PLAN_SAMPLERS = ("grid", "random")
 #: A spec's ``runner`` names (``tuning.runners.RUNNERS`` maps each to its runner).
 RUNNERS = ("auto", "sequential", "processes", "fused")
 DEFAULT_RUNNER = "auto"

@@ -26,6 +26,7 @@ import numpy as np
 
 from tuning.racing import Race, next_round
 from tuning.trials import CONCLUDED, FixedSeeds, RacedSeeds, read_trials, trial_numbers
+from tuning.vocabulary import PLAN_SAMPLERS
 
 if TYPE_CHECKING:
     from tuning.spec import StudySpec
@@ -45,6 +46,9 @@ class Step:
 class FixedAllocation:
     """Every config gets the study's seeds in one round; each trial is told when they are in."""
 
+    #: the loop keeps every planned config in flight only for a race among the whole plan
+    races_the_plan = False
+
     def __init__(self, policy: FixedSeeds):
         self.policy = policy
 
@@ -57,11 +61,14 @@ class FixedAllocation:
 
 
 class RaceAllocation:
-    """A race over the study's seed sequence among every config of the study."""
+    """A race over the study's seed sequence: among every config of the plan at once (grid and
+    random samplers), or, under a sampler that proposes from the values told so far (TPE,
+    CMA-ES), each config racing as it arrives against those that went before it."""
 
     def __init__(self, policy: RacedSeeds, spec: StudySpec, store: Store):
         self.policy, self.spec, self.store = policy, spec, store
-        self.race = Race(policy.min_seeds, len(policy.race_seeds), policy.alpha)
+        self.races_the_plan = spec.sampler.name in PLAN_SAMPLERS
+        self.race = Race(policy.min_seeds, len(policy.race_seeds), policy.alpha, arriving=not self.races_the_plan)
 
     @property
     def most_seeds(self) -> int:
@@ -90,10 +97,10 @@ class RaceAllocation:
         for row, key in enumerate(keys):
             if key in steps:
                 continue
-            if decision.finished:  # and fitted on the confirmation seeds, which took no part in it
+            if row in decision.survived:  # and fitted on the confirmation seeds, which took no part in it
                 confirm = list(self.policy.confirm_seeds)
                 steps[key] = Step(sequence[:int(given[row])] + confirm, True, {
-                    "outcome": f"left when the race ended: {decision.finished}", "seeds": int(given[row]),
+                    "outcome": decision.survived[row], "seeds": int(given[row]),
                     "beaten_by": None, "p": None, "confirmed_on": confirm})
             else:
                 steps[key] = Step(sequence[:decision.targets.get(row, int(given[row]))], False)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from tuning.errors import SpecError
 from tuning.progress import SilentReporter, config_summary
 from tuning.spec import StudySpec, load_spec, with_source
+from tuning.vocabulary import PLAN_SAMPLERS
 from tuning.store import Store, open_store, uninterrupted
 
 if TYPE_CHECKING:
@@ -133,11 +134,11 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
     # runner may want more (the fused one: so that configs can share a graph); grid and random
     # proposals do not depend on the trials in flight, TPE's and CMA-ES's do, so only those two.
     batch_size = spec.jobs
-    if spec.sampler.name in ("grid", "random"):
+    if spec.sampler.name in PLAN_SAMPLERS:
         batch_size = max(batch_size, runner.trials_in_flight)
     if not backend.parallel_trials:
         batch_size = 1
-    if spec.repeats.strategy == "race":  # every config of the plan races from the start
+    if allocation.races_the_plan:  # every config of the plan races from the start
         batch_size = max(batch_size, backend.planned())
     with _ctrl_c(stop_requested):
         try:
