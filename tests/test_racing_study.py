@@ -194,6 +194,11 @@ def test_a_race_under_kerastuner_is_refused_in_one_line(tmp_path):
         run(race_spec(tmp_path, backend="kerastuner"))
 
 
+def test_a_race_on_an_aggregate_other_than_the_mean_is_refused_in_one_line(tmp_path):
+    with pytest.raises(SpecError, match="objective.aggregate: a race drops configs on their mean seed scores"):
+        run(race_spec(tmp_path, objective={"metric": "val_loss", "aggregate": "worst"}))
+
+
 @pytest.mark.parametrize(("repeats", "expected"), [
     ({"strategy": "race", "min": 9, "max": 4}, "repeats: min (9) is more than max (4) seeds"),
     ({"count": 3, "min": 2}, "repeats: only strategy race uses min"),

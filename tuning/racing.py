@@ -44,7 +44,7 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -229,35 +229,44 @@ class RaceResult:
 def replay(scores, race: Race) -> RaceResult:
     """Run a race on a complete (configs, seeds) matrix: what it would have given each config,
     whom it would have dropped when, and what it would have picked. Seeds beyond ``max_seeds``
-    are not used; a config whose cell is NaN (a failed fit) simply has one score fewer there."""
+    are not used; a config whose cell is NaN (a failed fit) simply has one score fewer there.
+    Under ``race.arriving`` the configs join one at a time, in row order (a model-based
+    sampler's proposals), each racing until it leaves before the next one joins."""
     full = np.asarray(scores, dtype=float)
     if full.ndim != 2 or full.shape[1] < race.min_seeds:
         raise ValueError(f"replay needs a (configs, seeds) matrix with at least {race.min_seeds} seeds")
-    race = Race(race.min_seeds, min(race.max_seeds, full.shape[1]), race.level, race.margin)
+    race = replace(race, max_seeds=min(race.max_seeds, full.shape[1]))
     configs = full.shape[0]
-    given = np.full(configs, race.min_seeds)
-    alive = np.ones(configs, dtype=bool)
+    given = np.zeros(configs, dtype=int)
+    alive = np.zeros(configs, dtype=bool)
+    survived = np.zeros(configs, dtype=bool)
     eliminations: list[Elimination] = []
     rounds = 0
-    while True:
-        rounds += 1
-        view = np.where(np.arange(full.shape[1])[None, :] < given[:, None], full, np.nan)
-        decision = next_round(view, given, alive, race)
-        eliminations.extend(decision.eliminated)
-        for dropped in decision.eliminated:
-            alive[dropped.config] = False
-        if decision.finished or not decision.targets:
-            break
-        for config, target in decision.targets.items():
-            given[config] = target
-    left = np.flatnonzero(alive)
+    finished = "no seeds left to give"
+    for joining in ([[c] for c in range(configs)] if race.arriving else [list(range(configs))]):
+        alive[joining] = True
+        if not race.arriving:
+            given[joining] = race.min_seeds
+        while True:
+            rounds += 1
+            view = np.where(np.arange(full.shape[1])[None, :] < given[:, None], full, np.nan)
+            decision = next_round(view, given, alive, race)
+            eliminations.extend(decision.eliminated)
+            alive[[dropped.config for dropped in decision.eliminated]] = False
+            alive[list(decision.survived)] = False
+            survived[list(decision.survived)] = True
+            finished = decision.finished or finished
+            if decision.finished or not decision.targets:
+                break
+            for config, target in decision.targets.items():
+                given[config] = target
+    left = np.flatnonzero(survived | alive)
     winner = None
     if len(left):
         most = given[left].max()
         top = left[given[left] == most]
         winner = int(top[np.nanargmin(np.nanmean(full[top, :most], axis=1))])
-    return RaceResult(given.copy(), alive, eliminations, winner, decision.finished or "no seeds left to give",
-                      rounds)
+    return RaceResult(given.copy(), survived | alive, eliminations, winner, finished, rounds)
 
 
 def _next_look(counts: list[int], have: int) -> int:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tuning.racing import Race, next_round
+from tuning.results import OK
 from tuning.trials import CONCLUDED, FixedSeeds, RacedSeeds, read_trials, trial_numbers
 from tuning.vocabulary import PLAN_SAMPLERS
 
@@ -115,13 +116,13 @@ class RaceAllocation:
         fitted = np.zeros(scores.shape, dtype=bool)
         metric = self.spec.objective.metric
         sign = -1.0 if self.spec.objective.direction == "maximize" else 1.0
-        for fit in self.store.fits(self.spec.name):
-            i, j = row.get(fit.config_key), position.get(fit.seed)
+        for key, seed, status, values in self.store.fit_scores(self.spec.name):
+            i, j = row.get(key), position.get(seed)
             if i is None or j is None:
                 continue
             fitted[i, j] = True
-            if fit.ok and metric in fit.scores:
-                scores[i, j] = sign * float(fit.scores[metric])
+            if status == OK and metric in values:
+                scores[i, j] = sign * float(values[metric])
         given = np.where(fitted.all(axis=1), fitted.shape[1], np.argmin(fitted, axis=1))
         return scores, given
 

@@ -57,6 +57,7 @@ class Evaluator:
         self.record = record
         self.finished = finished
         self.keras_backend = keras_backend
+        self._handed_over: set[tuple[str, int]] = set()  # (config key, seed) already given to an on_fit
 
     @classmethod
     def for_spec(cls, runner: Runner, spec: StudySpec, *, record: Callable[[FitResult], None],
@@ -82,6 +83,9 @@ class Evaluator:
         configs it keeps more seeds than those it dropped). Handing the runner every (config,
         seed) of a batch at once keeps all its workers busy: three seeds on two workers would
         otherwise leave one idle for every other round.
+
+        ``on_fit(fit, reused)`` sees each (config, seed) once in the evaluator's life: a race asks
+        again for the seeds a config already has at every round, and those are not news.
         """
         if isinstance(seeds, Mapping):
             wanted = {key: list(seeds[key]) for _, key in configs}
@@ -93,8 +97,7 @@ class Evaluator:
         for config, key in configs:
             done[key] = {f.seed: f for f in self.finished(key) if f.seed in wanted[key]}
             for fit in done[key].values():
-                if on_fit:
-                    on_fit(fit, True)
+                self._hand_over(fit, True, on_fit)
             tasks += self._tasks(config, key, [s for s in wanted[key] if s not in done[key]])
         by_key = {key: config for config, key in configs}
         pending = [key for _, key in configs]
@@ -105,14 +108,20 @@ class Evaluator:
             self.record(fit)
             key = fit.config_key
             done[key][fit.seed] = fit
-            if on_fit:
-                on_fit(fit, False)
+            self._hand_over(fit, False, on_fit)
             if len(done[key]) == len(wanted[key]):
                 pending.remove(key)
                 yield self._result(by_key[key], key, [done[key][s] for s in wanted[key]])
         if pending:  # a runner that drops work is a bug, not a user mistake
             missing = {key: sorted(set(wanted[key]) - set(done[key])) for key in pending}
             raise RuntimeError(f"runner returned no result for {missing}")
+
+    def _hand_over(self, fit: FitResult, reused: bool, on_fit: Callable[[FitResult, bool], None] | None) -> None:
+        if (fit.config_key, fit.seed) in self._handed_over:
+            return
+        self._handed_over.add((fit.config_key, fit.seed))
+        if on_fit:
+            on_fit(fit, reused)
 
     def _tasks(self, config: dict[str, Any], key: str, seeds: list[int]) -> list[FitTask]:
         return [FitTask.make(self.problem_name, self.problem_params_json, self.fit_settings, config, seed, key,

@@ -14,14 +14,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from tuning.errors import SpecError
 from tuning.progress import SilentReporter, config_summary
 from tuning.spec import StudySpec, load_spec, with_source
-from tuning.vocabulary import PLAN_SAMPLERS
 from tuning.store import Store, open_store, uninterrupted
+from tuning.vocabulary import PLAN_SAMPLERS
 
 if TYPE_CHECKING:
     from tuning.runners import Runner
@@ -113,13 +113,7 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
         trial, config = in_flight[fit.config_key]
         store.record_fit(spec.name, config, fit, trial.number)
 
-    reported: set[tuple[int, int]] = set()  # a race hands a trial its stored fits again every round
-
     def on_fit(fit, reused):
-        seen = (in_flight[fit.config_key][0].number, fit.seed)
-        if seen in reported:
-            return
-        reported.add(seen)
         counts["reused" if reused else "run"] += 1
         reporter.fit_done(fit, reused)
         if stop_requested.is_set():  # a Ctrl-C that landed where Python swallowed it
@@ -167,7 +161,7 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
                         step = steps[result.config_key]
                         if not step.concludes:  # a race's survivor: more seeds next round
                             continue
-                        result.race = step.race
+                        result = replace(result, race=step.race)
                         with uninterrupted():
                             trial, _ = in_flight.pop(result.config_key)
                             backend.tell(trial, result)

@@ -105,6 +105,10 @@ class StudySpec(StrictModel):
         if self.runner == "fused" and self.model.builder is not None:
             raise ValueError("runner: fused trains the built-in families only; a model.builder runs with "
                              "runner auto, sequential or processes")
+        if self.repeats.strategy == "race" and self.objective.aggregate != "mean":
+            raise ValueError(f"objective.aggregate: a race drops configs on their mean seed scores (its test is on "
+                             f"mean differences), so it runs with aggregate mean (got {self.objective.aggregate}); "
+                             "use aggregate mean, or repeats strategy fixed")
         if self.repeats.strategy == "race" and self.backend != "optuna":
             raise ValueError("repeats.strategy: a race runs with backend optuna (KerasTuner's oracle decides "
                              "itself when a trial ends, so it cannot stop a config's seeds early); use strategy fixed")

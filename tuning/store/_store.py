@@ -173,6 +173,14 @@ class Store:
             rows = conn.execute(query.order_by(fits_table.c.id)).all()
         return [_fit_from_row(r) for r in rows]
 
+    def fit_scores(self, study: str) -> list[tuple[str, int, str, dict[str, float]]]:
+        """(config_key, seed, status, scores) of every fit of a study, oldest first: what a race
+        decides from at every round, without the curves that are most of a fit's row."""
+        c = fits_table.c
+        query = sa.select(c.config_key, c.seed, c.status, c.scores_json).where(c.study == study).order_by(c.id)
+        with self.engine.connect() as conn:
+            return [(r.config_key, r.seed, r.status, json.loads(r.scores_json)) for r in conn.execute(query)]
+
     def fit_rows(self, study: str) -> Iterator[dict[str, Any]]:
         """Every fit of a study as a plain dict, config included (for tables and reports)."""
         with self.engine.connect() as conn:
