@@ -71,6 +71,28 @@ def test_the_true_best_is_dropped_at_most_at_the_race_level_under_unequal_noise(
     assert dropped / 600 <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 600)
 
 
+def test_configs_that_arrive_one_at_a_time_race_against_those_before_them():
+    rng = np.random.default_rng(4)
+    x = staircase(rng, 12, [0.0, 0.1, 6.0, 7.0, 0.05])
+    result = replay(x, Race(min_seeds=3, max_seeds=12, arriving=True))
+    assert result.seeds[0] == 12  # the first has no rival: every seed
+    assert result.seeds[2] == result.seeds[3] == 3  # far behind the first: out at their first look
+    assert {e.config for e in result.eliminations} >= {2, 3}
+    assert all(e.beaten_by < e.config or e.beaten_by == 4 for e in result.eliminations)
+    survivors = np.flatnonzero(result.alive)
+    assert 0 in survivors and all(result.seeds[c] == 12 for c in survivors)  # no survivor left short
+    assert result.winner in (0, 1, 4)
+
+
+def test_an_arriving_race_drops_the_true_best_at_most_at_its_level():
+    # the true best arrives last, after a tied config 3x noisier and a worse one; 600 races
+    rng = np.random.default_rng(12)
+    race = Race(min_seeds=3, max_seeds=10, arriving=True)
+    dropped = sum(not replay(staircase(rng, 10, [0.0, 0.5, 0.0], scale=[3.0, 1.0, 1.0]), race).alive[2]
+                  for _ in range(600))
+    assert dropped / 600 <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 600)
+
+
 def test_bad_race_settings_are_refused_in_words():
     with pytest.raises(ValueError, match="min <= max"):
         Race(min_seeds=5, max_seeds=3)
