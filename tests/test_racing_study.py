@@ -167,6 +167,18 @@ def test_under_tpe_each_config_races_as_it_arrives_against_those_before_it(tmp_p
     assert all(t["params"]["units"] < best for t in dropped)  # the noise is small next to these gaps
 
 
+def test_a_cmaes_race_tells_every_trial_a_decision(tmp_path):
+    """CMA-ES (which needs the `cmaes` package the project installs) races as TPE does."""
+    from tuning.store import open_store
+    from tuning.trials import read_trials
+
+    outcome, runner = run(race_spec(tmp_path, name="cma", sampler={"name": "cmaes", "seed": 1}, n_trials=5,
+                                    space={"units": {"low": 1, "high": 30}}))
+    trials = read_trials(open_store(f"sqlite:///{tmp_path / 'study.db'}"), "cma")
+    assert outcome.complete == 5 and all(t["race"] and t["value"] is not None for t in trials)
+    assert len(runner.tasks) == sum(len(t["seeds"]) for t in trials)
+
+
 def test_a_tpe_race_cut_short_continues_the_interrupted_config_without_refitting(tmp_path):
     """After a Ctrl-C, the decided configs keep their decisions and the config cut short goes on
     racing from the seeds it has (TPE's later proposals differ from an uninterrupted run's, as
