@@ -137,6 +137,20 @@ def test_replaying_an_exhaustive_study_gives_the_live_race(tmp_path):
     assert 0.2 < replayed.fit_share < 1.0
 
 
+def test_tuning_replay_prints_the_race_on_every_stored_seed(tmp_path):
+    run(race_spec(tmp_path, name="every seed", repeats=12))
+    done = subprocess.run([sys.executable, "-m", "tuning.cli", "replay", "every seed", "--storage",
+                           str(tmp_path / "study.db")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "race: 3 to 12 seeds, alpha 0.05"  # no --max-seeds: every stored seed
+    assert lines[1].startswith("picked trial ") and "of the study's fits" in lines[2]
+    assert len([line for line in lines if line.startswith("  trial ")]) == 5
+    short = subprocess.run([sys.executable, "-m", "tuning.cli", "replay", "every seed", "--storage",
+                            str(tmp_path / "study.db"), "--max-seeds", "5"], capture_output=True, text=True, timeout=120)
+    assert short.returncode == 0 and short.stdout.startswith("race: 3 to 5 seeds")
+
+
 def tpe_race(tmp_path, name="tpe race", **changes):
     return race_spec(tmp_path, name=name, sampler={"name": "tpe", "seed": 3}, n_trials=10,
                      space={"units": {"low": 1, "high": 30}}, **changes)

@@ -300,10 +300,8 @@ def replay(
     store = open_store(storage)
     store.require_study(study)
     results = load_results(study, store)
-    stored = int(results.fits.groupby("config_key")["seed"].nunique().max()) if len(results.fits) else 0
-    try:
-        race = Race(min_seeds, max_seeds or max(stored, min_seeds), alpha)
-        typer.echo(replay_study(results, race).text)
+    try:  # no --max-seeds: no bound but the seeds the study stored
+        typer.echo(replay_study(results, Race(min_seeds, max_seeds or sys.maxsize, alpha)).text)
     except ValueError as exc:
         _fail(f"error: study {study!r}: {exc}", EXIT_USAGE)
 

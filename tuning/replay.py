@@ -13,7 +13,7 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -81,6 +81,7 @@ def replay_study(results: Results, race: Race) -> StudyReplay:
         raise ValueError(f"trial {trial} has {stored[short[0]]} stored seeds; a race starts with {race.min_seeds} "
                          f"(set --min-seeds lower)")
     oriented = -matrix if results.direction == "maximize" else matrix
+    race = replace(race, max_seeds=min(race.max_seeds, len(order)))  # a race has only the seeds stored
     result = replay(oriented, race)
     epochs = fits.pivot_table(index="config_key", columns="seed", values="epochs_run", aggfunc="first") \
         .reindex(index=keys, columns=order).to_numpy(dtype=float)
@@ -116,4 +117,5 @@ def _seed_order(results: Results, fits: pd.DataFrame) -> list[int]:
 
 
 def _trial_names(fits: pd.DataFrame) -> dict[str, int]:
-    return fits.groupby("config_key")["trial"].min().to_dict() if "trial" in fits.columns else {}
+    """config_key -> its name (``load_results`` gives every fit the first trial that ran its config)."""
+    return dict(zip(fits["config_key"], fits["trial"], strict=True)) if "trial" in fits.columns else {}
