@@ -10,8 +10,8 @@ of the configs other than the best three times noisier. Every repetition draws o
 * ``fixed``: all ``max`` seeds per config, the lowest mean (what ``repeats: max`` does);
 * ``race``: :func:`tuning.racing.replay` on the same matrix (seeds from 3 up to ``max``), the
   lowest mean among the configs left with the most seeds;
-* ``arriving``: the race a TPE or CMA-ES study runs (``Race(arriving=True)``), the configs
-  joining one at a time in a random order.
+* ``arriving`` (with ``--arriving``): the race a TPE or CMA-ES study runs
+  (``Race(arriving=True)``), the configs joining one at a time in a random order.
 
 A pick is right when its true mean is within 0.1 seed-sd of the best's (margin 0). Printed per
 scenario: the right-pick rates (with the Monte-Carlo s.e.), the race's share of fixed's fits,
@@ -35,6 +35,7 @@ looks is not kept; it shows what the accounting for repeated looks costs).
     python benchmarks/racing.py --reps 1000 --json out.json
     python benchmarks/racing.py --quick --alpha 0.2  # what a looser race saves
     python benchmarks/racing.py --quick --no-spending
+    python benchmarks/racing.py --quick --arriving   # also the race of a TPE or CMA-ES study (~3x longer)
     python benchmarks/racing.py --real               # a real 16-config study, every seed vs raced (~5 min)
 
 ``--real`` runs one tutorial-size study (the echo problem of studies/tuning_axes.yaml, 16 configs:
@@ -90,25 +91,25 @@ def pair_floor(mu: np.ndarray, scale: np.ndarray, rho: float, race: Race, tolera
 
 
 def scenario(configs: int, gap: float, noise: str, reps: int, rng: np.random.Generator, race: Race,
-             rho: float = 0.5) -> dict:
+             rho: float = 0.5, with_arriving: bool = False) -> dict:
     mu = np.r_[0.0, gap * np.sqrt(np.arange(1, configs))] if gap > 0 else np.zeros(configs)
     scale = np.ones(configs)
     if noise == "unequal":
         scale[1:][: max(1, round(0.2 * configs))] = 3.0
-    right = {"single": 0, "fixed": 0, "race": 0, "arriving": 0}
+    right = {"single": 0, "fixed": 0, "race": 0, **({"arriving": 0} if with_arriving else {})}
     fits = arriving_fits = 0
     best_dropped = arriving_best_dropped = 0
-    arriving_race = replace(race, arriving=True)
     for _ in range(reps):
         x = study(rng, mu, race.max_seeds, rho, scale)
         picks = {"single": int(np.argmin(x[:, 0])), "fixed": int(np.argmin(x.mean(axis=1)))}
         result = replay(x, race)
         picks["race"] = result.winner
-        order = rng.permutation(len(mu))  # configs proposed one at a time, in no particular order
-        arriving = replay(x[order], arriving_race)
-        picks["arriving"] = None if arriving.winner is None else int(order[arriving.winner])
-        arriving_fits += arriving.fits
-        arriving_best_dropped += not arriving.alive[int(np.flatnonzero(order == 0)[0])]
+        if with_arriving:
+            order = rng.permutation(len(mu))  # configs proposed one at a time, in no particular order
+            arriving = replay(x[order], replace(race, arriving=True))
+            picks["arriving"] = None if arriving.winner is None else int(order[arriving.winner])
+            arriving_fits += arriving.fits
+            arriving_best_dropped += not arriving.alive[int(np.flatnonzero(order == 0)[0])]
         for how, pick in picks.items():
             right[how] += pick is not None and mu[pick] <= mu.min() + RIGHT_WITHIN
         fits += result.fits
@@ -118,9 +119,10 @@ def scenario(configs: int, gap: float, noise: str, reps: int, rng: np.random.Gen
            **{f"{how}_correct": count / reps for how, count in right.items()},
            "race_fit_share": fits / (reps * configs * race.max_seeds),
            "pair_floor": pair_floor(mu, scale, rho, race),
-           "best_eliminated": best_dropped / reps,
-           "arriving_fit_share": arriving_fits / (reps * configs * race.max_seeds),
-           "arriving_best_eliminated": arriving_best_dropped / reps}
+           "best_eliminated": best_dropped / reps}
+    if with_arriving:
+        row["arriving_fit_share"] = arriving_fits / (reps * configs * race.max_seeds)
+        row["arriving_best_eliminated"] = arriving_best_dropped / reps
     row["race_se"] = se(row["race_correct"])
     row["fixed_se"] = se(row["fixed_correct"])
     return row
@@ -188,6 +190,8 @@ def main() -> None:
     parser.add_argument("--max-seeds", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--alpha", type=float, default=0.05, help="the race's level")
+    parser.add_argument("--arriving", action="store_true",
+                        help="also race the configs as TPE or CMA-ES proposes them: one at a time (slower)")
     parser.add_argument("--no-spending", action="store_true",
                         help="test every look at the full level (not a valid race; for comparison)")
     parser.add_argument("--json", type=Path, default=None)
@@ -211,22 +215,23 @@ def main() -> None:
     started = time.perf_counter()
     rows = []
     for configs, gap, noise in product((2, 5, 10, 20, 50), (0.5, 1.0, 2.0, 3.0), ("equal", "unequal")):
-        row = scenario(configs, gap, noise, reps, rng, race)
+        row = scenario(configs, gap, noise, reps, rng, race, with_arriving=args.arriving)
         rows.append(row)
         print("  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
-    null = [scenario(configs, 0.0, noise, reps, rng, race) for configs, noise in product((2, 10, 50), ("equal", "unequal"))]
+    null = [scenario(configs, 0.0, noise, reps, rng, race, with_arriving=args.arriving)
+            for configs, noise in product((2, 10, 50), ("equal", "unequal"))]
     for row in null:  # all configs equal: any elimination of the (tied) best is the race's error
         print(f"all equal: configs={row['configs']} noise={row['noise']} best_eliminated={row['best_eliminated']:.3f} "
-              f"race_fit_share={row['race_fit_share']:.3f} arriving_best_eliminated={row['arriving_best_eliminated']:.3f}",
-              flush=True)
-    mean = {key: float(np.mean([r[key] for r in rows]))
-            for key in ("single_correct", "fixed_correct", "race_correct", "race_fit_share", "pair_floor",
-                        "best_eliminated", "arriving_correct", "arriving_fit_share")}
+              f"race_fit_share={row['race_fit_share']:.3f}"
+              + (f" arriving_best_eliminated={row['arriving_best_eliminated']:.3f}" if args.arriving else ""), flush=True)
+    mean = {key: float(np.mean([r[key] for r in rows])) for key in rows[0]
+            if key.endswith(("_correct", "_share", "_floor", "_eliminated"))}
     if args.json:
         write_json(args.json, {"rows": rows, "all_equal": null, "mean": mean, "race": race.__dict__,
                                "seconds": time.perf_counter() - started, "machine": describe_machine(np)})
-    print(f"configs arriving one at a time (TPE, CMA-ES), in random order: right {mean['arriving_correct']:.2f}, "
-          f"share of fixed's fits {mean['arriving_fit_share']:.2f}")
+    if args.arriving:
+        print(f"configs arriving one at a time (TPE, CMA-ES), in random order: right {mean['arriving_correct']:.2f}, "
+              f"share of fixed's fits {mean['arriving_fit_share']:.2f}")
     print(f"oracle pair_floor={mean['pair_floor']:.2f} (the share an oracle knowing the gaps would spend; "
           f"largest shortfall of race against fixed: {min(r['race_correct'] - r['fixed_correct'] for r in rows):.3f})")
     print(f"single_correct={mean['single_correct']:.2f} fixed_correct={mean['fixed_correct']:.2f} "
