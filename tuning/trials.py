@@ -265,8 +265,8 @@ def _confirmed(trial: dict[str, Any]) -> str:
     if not confirmed:
         return ""
     mean = sum(confirmed) / len(confirmed)
-    return (f"; on {len(confirmed)} fresh seeds {mean:.4g} (racing seeds {sum(raced) / max(len(raced), 1):.4g}: "
-            "the difference is the winner's curse)")
+    return (f"; on {len(confirmed)} fresh seeds {mean:.4g}, unbiased (on its racing seeds "
+            f"{sum(raced) / max(len(raced), 1):.4g}, which flatter the configs a race keeps: the winner's curse)")
 
 
 def latest_statuses(trials: list[dict[str, Any]]) -> dict[str, str]:
