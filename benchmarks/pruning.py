@@ -1,19 +1,19 @@
 """Pruning on the seed aggregate against no pruning and pruning on one seed's curve, on synthetic learning curves.
 
 Part (a) of issue 26's proof: no Keras, learning curves whose truth is known. Each scenario is
-a study of ``configs`` configs x ``SEEDS`` seeds x ``epochs`` epochs. Config ``c``'s noiseless
-curve decays to its final value (exponentially for half the configs, as a power law for the
-others): ``final + height * exp(-t / tau)`` or ``final + height * (1 + t / tau) ** -2``, with
-``tau`` about a tenth of the epochs and ``height`` 10 to 20 seed-sd. Final values are a staircase
-in seed-sd units (the best at 0, the ``i``-th ``gap * sqrt(i)`` behind). A seed's curve adds a
-level (seed effect shared by the configs, correlation 0.5, sd 1: the seed-sd), its own speed
-(``tau`` times ``exp(N(0, 0.2))``) and noise at every epoch (sd 0.3 ``low`` or 1.0 ``high``).
-Every fit stops on its own as Keras's ``EarlyStopping`` would with a patience of a fifth of the
-epochs, at least 10 (NaN after). Under ``crossing`` the best is a slow starter (``tau`` an eighth
-of the epochs, 1.5 times as high) and
-a third of the others fast starters (``tau`` halved): at the warm-up the best looks worse than
-configs it beats at the end, the case that makes pruning risky. The configs arrive in a random
-order (the best may be first or last), as a sampler proposes them.
+a study of ``configs`` configs x ``SEEDS`` seeds x ``epochs`` epochs of a validation loss. Config
+``c``'s noiseless curve decays to its final value, exponentially for half the configs and as a
+power law for the others: ``final + height * exp(-t / tau)`` or ``final + height * (1 + t / tau)
+** -3``, ``tau`` a tenth of the epochs and ``height`` 15 seed-sd, each times ``exp(N(0, 0.15))``
+and ``exp(N(0, 0.1))`` per config. Final values are a staircase in seed-sd units (the best at 0,
+the ``i``-th ``gap * sqrt(i)`` behind). A seed's curve adds a level (a seed effect shared by the
+configs, correlation 0.5, sd 1: the seed-sd), its own speed (``tau`` times ``exp(N(0, 0.3))``)
+and noise at every epoch (sd 0.3 ``low`` or 1.0 ``high``). Every fit stops on its own as Keras's
+``EarlyStopping`` would with a patience of a fifth of the epochs, at least 10 (NaN after).
+Under ``crossing`` the best is a slow starter (``tau`` an eighth of the epochs, 1.5 times as
+high) and a third of the others fast starters (``tau`` halved): at the warm-up the best looks
+worse than configs it beats at the end, the case that makes pruning risky. The configs arrive
+in a random order (the best may be first or last), as a sampler proposes them.
 
 The truth: a config's noiseless value at the last epoch; a pick is right within 0.1 seed-sd of
 the best. Every repetition draws one study and picks three ways, with the same pruner
@@ -198,7 +198,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
     print(f"pruner {args.pruner}: {default_settings(args.pruner, None) | settings} "
-          f"(n_warmup_steps / min_resource: a tenth of the epochs unless set)", flush=True)
+          f"(n_warmup_steps / min_resource: a third of the epochs unless set)", flush=True)
     rows = []
     for configs, gap, noise, epochs, kind in product(*grid.values()):
         row = scenario(configs, gap, noise, epochs, kind == "crossing", reps, rng, args.pruner, settings,

@@ -105,7 +105,7 @@ def test_each_name_is_optunas_own_pruner_and_an_unknown_name_is_refused():
     assert set(names) == set(PRUNERS)
     for name, cls in names.items():
         assert type(make_pruner(name, epochs=30)).__name__ == cls
-    assert make_pruner("median", epochs=50)._n_warmup_steps == 5
+    assert make_pruner("median", epochs=60)._n_warmup_steps == 20
     with pytest.raises(ValueError, match="pruner must be one of"):
         make_pruner("asha")
     with pytest.raises(ValueError, match="pruner 'median'"):
