@@ -201,6 +201,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    import optuna
+
     reps = args.reps or (60 if args.quick else 1000)
     grid = QUICK_GRID if args.quick else GRID
     settings = parse_settings(args.set)
@@ -224,7 +226,7 @@ def main() -> None:
     if args.json:
         write_json(args.json, {"rows": rows, "mean": mean, "se": se, "pruner": args.pruner, "settings": settings,
                                "seed": args.seed, "reps": reps, "seconds": seconds,
-                               "machine": describe_machine(np)})
+                               "machine": describe_machine(np, optuna)})
     for kind in ("plain", "crossing"):
         part = [r for r in rows if r["shape"] == kind]
         print(f"{kind}: nopruning {np.mean([r['nopruning_correct'] for r in part]):.3f}  "
