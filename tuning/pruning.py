@@ -218,12 +218,12 @@ class EpochPruner:
     def complete(self, config: Hashable) -> None:
         """The config trained to its end (or every seed stopped on its own): its curve now counts
         among the finished ones the median and percentile pruners compare with."""
+        import optuna
+
         running = self._running.pop(config, None)
         if running is None:
             raise ValueError(f"config {config!r} has nothing reported, or was pruned")
         value = running.last_value if math.isfinite(running.last_value) else None
-        import optuna
-
         if value is None:
             self.study.tell(running.trial, state=optuna.trial.TrialState.FAIL)
         else:
@@ -328,13 +328,15 @@ def _judge(judge: EpochPruner, config: Hashable, decision: np.ndarray, seeds: in
 def _one_at_a_time(judge: EpochPruner, config: int, curves: np.ndarray, own: np.ndarray, direction: str,
                    aggregate: str) -> tuple[int | None, int | None, np.ndarray]:
     used = np.zeros(len(own))
+    reported = False
     for seed in range(len(own)):
         decision = aggregate_curves(curves[: seed + 1], direction, aggregate)[: int(own[seed])]
         stop = _judge(judge, config, decision, seeds=seed + 1) if len(decision) else None
+        reported = reported or len(decision) > 0
         used[seed] = own[seed] if stop is None else min(own[seed], stop)
         if stop is not None:
             return stop, seed, used
-    if config in judge._running:
+    if reported:
         judge.complete(config)
     return None, None, used
 
