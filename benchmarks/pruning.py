@@ -132,6 +132,7 @@ def scenario(configs: int, gap: float, noise: str, epochs: int, crossing: bool, 
     best_pruned = dict.fromkeys(ways, 0)
     spent = dict.fromkeys(ways, 0.0)
     differences = {"pruned": [], "single_seed_pruned": []}  # right minus nopruning's right, per study
+    aggregate_minus_single: list[int] = []
     run_settings = dict(settings)
     if warmup is not None:
         key = "min_resource" if pruner in ("successive_halving", "hyperband") else "n_warmup_steps"
@@ -157,6 +158,7 @@ def scenario(configs: int, gap: float, noise: str, epochs: int, crossing: bool, 
                 spent[way] += 1.0
         for way, paired in differences.items():
             paired.append(_right(picks[way], truth) - _right(picks["nopruning"], truth))
+        aggregate_minus_single.append(_right(picks["pruned"], truth) - _right(picks["single_seed_pruned"], truth))
     row = {"configs": configs, "gap_sd": gap, "noise": noise, "epochs": epochs,
            "shape": "crossing" if crossing else "plain", "reps": reps}
     for way in ways:
@@ -165,6 +167,8 @@ def scenario(configs: int, gap: float, noise: str, epochs: int, crossing: bool, 
         row[f"{way}_se"] = math.sqrt(max(p * (1 - p), 1e-12) / reps)
     for way, paired in differences.items():  # paired by study: the Monte-Carlo error of a difference
         row[f"{way}_minus_nopruning_se"] = float(np.std(paired, ddof=1) / math.sqrt(reps)) if reps > 1 else math.nan
+    row["pruned_minus_single_seed_se"] = float(np.std(aggregate_minus_single, ddof=1) / math.sqrt(reps)) \
+        if reps > 1 else math.nan
     for way in ways[1:]:
         row[f"{way}_epoch_share"] = spent[way] / reps
         row[f"{way}_best_pruned"] = best_pruned[way] / reps
@@ -222,6 +226,8 @@ def main() -> None:
           for way in ("nopruning", "pruned", "single_seed_pruned")}
     paired = [r["pruned_correct"] - r["nopruning_correct"] for r in rows]
     paired_se = math.sqrt(sum(r["pruned_minus_nopruning_se"] ** 2 for r in rows)) / len(rows)
+    single_se = math.sqrt(sum(r["pruned_minus_single_seed_se"] ** 2 for r in rows)) / len(rows)
+    over_single = np.mean([r["pruned_correct"] - r["single_seed_pruned_correct"] for r in rows])
     seconds = time.perf_counter() - started
     if args.json:
         write_json(args.json, {"rows": rows, "mean": mean, "se": se, "pruner": args.pruner, "settings": settings,
@@ -236,7 +242,8 @@ def main() -> None:
               f"(share {np.mean([r['single_seed_pruned_epoch_share'] for r in part]):.2f})")
     print(f"average over {len(rows)} scenarios x {reps} studies in {seconds:.0f} s: MC s.e. of the averages "
           f"{se['nopruning_se']:.3f} / {se['pruned_se']:.3f} / {se['single_seed_pruned_se']:.3f}; "
-          f"pruned - nopruning {np.mean(paired):+.3f} (paired s.e. {paired_se:.3f}); true best pruned {mean['pruned_best_pruned']:.3f} "
+          f"pruned - nopruning {np.mean(paired):+.3f} (paired s.e. {paired_se:.3f}); "
+          f"pruned - single_seed_pruned {over_single:+.3f} (paired s.e. {single_se:.3f}); true best pruned {mean['pruned_best_pruned']:.3f} "
           f"(single seed {mean['single_seed_pruned_best_pruned']:.3f})")
     print(f"nopruning_correct={mean['nopruning_correct']:.2f} pruned_correct={mean['pruned_correct']:.2f} "
           f"single_seed_pruned_correct={mean['single_seed_pruned_correct']:.2f} "
