@@ -126,7 +126,8 @@ def early_stopped(curves: np.ndarray) -> np.ndarray:
 
 
 def scenario(configs: int, gap: float, noise: str, epochs: int, crossing: bool, reps: int, rng: np.random.Generator,
-             pruner: str, settings: dict, sequential: bool, warmup: float | None = None) -> dict:
+             pruner: str, settings: dict, sequential: bool, warmup: float | None = None,
+             min_seeds: int = 1) -> dict:
     ways = ["nopruning", "pruned", "single_seed_pruned"] + (["sequential"] if sequential else [])
     right = dict.fromkeys(ways, 0)
     best_pruned = dict.fromkeys(ways, 0)
@@ -145,7 +146,8 @@ def scenario(configs: int, gap: float, noise: str, epochs: int, crossing: bool, 
         replays = {"pruned": replay_pruning(curves, pruner, **run_settings),
                    "single_seed_pruned": replay_pruning(curves, pruner, decide_on="first_seed", **run_settings)}
         if sequential:
-            replays["sequential"] = replay_pruning(curves, pruner, one_seed_at_a_time=True, **run_settings)
+            replays["sequential"] = replay_pruning(curves, pruner, one_seed_at_a_time=True, min_seeds=min_seeds,
+                                                   **run_settings)
         full = replays["pruned"]
         picks = {"nopruning": int(np.nanargmin(full.final)), **{way: r.pick for way, r in replays.items()}}
         for way in ways:
@@ -202,6 +204,9 @@ def main() -> None:
                         help="an Optuna setting of the pruner, overriding tuning's default")
     parser.add_argument("--warmup", type=float, default=None, metavar="SHARE",
                         help="the warm-up (n_warmup_steps, or min_resource) as a share of the epochs")
+    parser.add_argument("--sequential", action="store_true", help="replay seeds one at a time under --quick too")
+    parser.add_argument("--min-seeds", type=int, default=1,
+                        help="seeds one at a time: the seed from which on seeds are judged (1: the first)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -217,7 +222,8 @@ def main() -> None:
     rows = []
     for configs, gap, noise, epochs, kind in product(*grid.values()):
         row = scenario(configs, gap, noise, epochs, kind == "crossing", reps, rng, args.pruner, settings,
-                       sequential=not args.quick, warmup=args.warmup)
+                       sequential=args.sequential or not args.quick, warmup=args.warmup,
+                       min_seeds=args.min_seeds)
         rows.append(row)
         print("  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
     keys = [k for k in rows[0] if k.endswith(("_correct", "_epoch_share", "_best_pruned"))]

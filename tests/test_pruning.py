@@ -110,3 +110,10 @@ def test_each_name_is_optunas_own_pruner_and_an_unknown_name_is_refused():
         make_pruner("asha")
     with pytest.raises(ValueError, match="pruner 'median'"):
         make_pruner("median", reduction_factor=3)
+
+
+def test_seeds_one_at_a_time_from_min_seeds_train_the_first_seeds_in_full():
+    curves = decaying([0.1, 0.2, 0.3, 0.4, 0.5, 5.0])
+    replay = replay_pruning(curves, "median", n_warmup_steps=4, one_seed_at_a_time=True, min_seeds=2)
+    assert replay.stopped_at[5] == 5 and replay.decided_at_seed[5] == 1
+    assert replay.epochs_spent[5] == EPOCHS + 5  # its first seed in full, its second up to the stop

@@ -272,7 +272,7 @@ class PruningReplay:
 
 def replay_pruning(curves, pruner: str | optuna.pruners.BasePruner = "median", *, direction: str = "minimize",
                    aggregate: str = "mean", decide_on: str = "aggregate", one_seed_at_a_time: bool = False,
-                   **settings) -> PruningReplay:
+                   min_seeds: int = 1, **settings) -> PruningReplay:
     """Replay a pruner over configs in order, on complete validation curves.
 
     Each config in turn reports epoch by epoch (a fresh :class:`EpochPruner`; every config
@@ -290,6 +290,8 @@ def replay_pruning(curves, pruner: str | optuna.pruners.BasePruner = "median", *
         one_seed_at_a_time: seeds fitted one after the other, each seed's epochs judged on the
             aggregate over the seeds fitted so far (see the module's docstring); a pruned seed
             leaves the config's later seeds unfitted.
+        min_seeds: with ``one_seed_at_a_time``, the seed from which on seeds are judged: the
+            ones before it train in full first (1: the first seed is judged on its own curve).
         settings: Optuna keyword arguments overriding :func:`default_settings`.
     """
     x = np.asarray(curves, dtype=float)
@@ -299,6 +301,8 @@ def replay_pruning(curves, pruner: str | optuna.pruners.BasePruner = "median", *
         raise ValueError(f"decide_on must be one of {', '.join(DECIDE_ON)} (got {decide_on!r})")
     if one_seed_at_a_time and decide_on != "aggregate":
         raise ValueError("one_seed_at_a_time decides on the seeds fitted so far, not on the first seed")
+    if not 1 <= min_seeds <= max(1, x.shape[1]):
+        raise ValueError(f"min_seeds must be between 1 and the {x.shape[1]} seeds (got {min_seeds})")
     configs, seeds, epochs = x.shape
     own = _own_epochs(x)
     judge = EpochPruner(pruner, direction, epochs=epochs, **settings)
@@ -307,7 +311,8 @@ def replay_pruning(curves, pruner: str | optuna.pruners.BasePruner = "median", *
     spent = np.zeros(configs)
     for config in range(configs):
         if one_seed_at_a_time:
-            stop, at_seed, used = _one_at_a_time(judge, config, x[config], own[config], direction, aggregate)
+            stop, at_seed, used = _one_at_a_time(judge, config, x[config], own[config], direction, aggregate,
+                                                   min_seeds)
         else:
             decision = aggregate_curves(x[config, :1] if decide_on == "first_seed" else x[config], direction, aggregate)
             last = int(own[config, 0] if decide_on == "first_seed" else own[config].max())
@@ -336,10 +341,11 @@ def _judge(judge: EpochPruner, config: Hashable, decision: np.ndarray, seeds: in
 
 
 def _one_at_a_time(judge: EpochPruner, config: int, curves: np.ndarray, own: np.ndarray, direction: str,
-                   aggregate: str) -> tuple[int | None, int | None, np.ndarray]:
+                   aggregate: str, min_seeds: int) -> tuple[int | None, int | None, np.ndarray]:
     used = np.zeros(len(own))
+    used[: min_seeds - 1] = own[: min_seeds - 1]  # trained in full before any seed is judged
     reported = False
-    for seed in range(len(own)):
+    for seed in range(min_seeds - 1, len(own)):
         decision = aggregate_curves(curves[: seed + 1], direction, aggregate)[: int(own[seed])]
         stop = _judge(judge, config, decision, seeds=seed + 1) if len(decision) else None
         reported = reported or len(decision) > 0
