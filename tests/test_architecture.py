@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1] / "tuning"
 #: module or package of ``tuning`` (a package stands for all its modules).
 LAYERS = (
     ("leaves", ("tuning.errors", "tuning.vocabulary", "tuning.objective", "tuning.quiet")),
-    ("numerics", ("tuning.statistics", "tuning.racing")),
+    ("numerics", ("tuning.statistics", "tuning.racing", "tuning.pruning")),
     ("plain results", ("tuning.results", "tuning.progress")),
     ("your model and data", ("tuning.builders", "tuning.problems")),
     ("spec", ("tuning.spec",)),

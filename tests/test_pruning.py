@@ -1,0 +1,119 @@
+"""Pruning on the seed aggregate (tuning.pruning): who is stopped when, on curves whose truth is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+
+from tuning.pruning import PRUNERS, EpochPruner, aggregate_curves, make_pruner, replay_pruning
+
+EPOCHS = 12
+
+
+def decaying(finals, seeds: int = 3, epochs: int = EPOCHS) -> np.ndarray:
+    """(configs, seeds, epochs) noiseless losses falling to each config's final value."""
+    finals = np.asarray(finals, dtype=float)
+    curve = 2.0 * np.exp(-np.arange(epochs) / 3.0)
+    return finals[:, None, None] + curve[None, None, :] + np.zeros((len(finals), seeds, 1))
+
+
+def test_a_config_clearly_worse_than_the_finished_ones_is_pruned_right_after_the_warm_up():
+    curves = decaying([0.1, 0.2, 0.3, 0.4, 0.5, 5.0])
+    replay = replay_pruning(curves, "median", n_warmup_steps=4)
+    assert replay.stopped_at == [None] * 5 + [5]  # step 4 is the 5th epoch
+    assert replay.pick == 0
+    assert replay.epochs_spent[5] == 5 * 3 and replay.epochs_spent[:5].tolist() == [EPOCHS * 3] * 5
+    assert replay.epoch_share == pytest.approx((5 * EPOCHS * 3 + 15) / (6 * EPOCHS * 3))
+
+
+def test_nothing_is_pruned_before_five_configs_have_finished():
+    replay = replay_pruning(decaying([0.1, 3.0, 4.0, 5.0, 6.0]), "median", n_warmup_steps=1)
+    assert replay.stopped_at == [None] * 5 and replay.epoch_share == 1.0
+
+
+def test_the_aggregate_keeps_a_config_whose_first_seed_alone_looks_hopeless():
+    curves = decaying([1.0, 1.0, 1.0, 1.0, 1.0, 0.2], seeds=5)
+    curves[5, 0, :8] += 3.0  # its first seed starts badly, then catches up with the others
+    on_aggregate = replay_pruning(curves, "median", n_warmup_steps=2)
+    on_first_seed = replay_pruning(curves, "median", n_warmup_steps=2, decide_on="first_seed")
+    assert on_aggregate.stopped_at[5] is None and on_aggregate.pick == 5
+    assert on_first_seed.stopped_at[5] == 3 and on_first_seed.pick != 5
+
+
+def test_a_replay_is_deterministic_hyperband_included():
+    rng = np.random.default_rng(4)
+    curves = decaying(rng.uniform(0, 2, 12)) + rng.normal(0, 0.3, (12, 3, EPOCHS))
+    for name in ("hyperband", "successive_halving", "percentile"):
+        first, second = replay_pruning(curves, name), replay_pruning(curves, name)
+        assert first.stopped_at == second.stopped_at and first.pick == second.pick
+        assert np.array_equal(first.epochs_spent, second.epochs_spent)
+    assert any(replay_pruning(curves, "hyperband").stopped_at)
+
+
+def test_an_accuracy_is_maximised_the_same_way_a_loss_is_minimised():
+    losses = decaying([0.1, 0.2, 0.3, 0.4, 0.5, 5.0])
+    on_loss = replay_pruning(losses, "median", n_warmup_steps=4)
+    on_accuracy = replay_pruning(10.0 - losses, "median", direction="maximize", n_warmup_steps=4)
+    assert on_accuracy.stopped_at == on_loss.stopped_at == [None] * 5 + [5]
+    assert on_accuracy.pick == on_loss.pick == 0
+    assert np.allclose(on_accuracy.final, 10.0 - on_loss.final)
+
+
+def test_none_never_prunes():
+    rng = np.random.default_rng(0)
+    curves = decaying(rng.uniform(0, 5, 10)) + rng.normal(0, 1.0, (10, 3, EPOCHS))
+    replay = replay_pruning(curves, "none")
+    assert replay.stopped_at == [None] * 10 and replay.epoch_share == 1.0
+    assert replay.pick == int(np.argmin(replay.final))
+
+
+def test_a_fit_that_stopped_early_keeps_its_best_value_and_is_not_counted_as_training():
+    curves = np.array([[[3.0, 2.0, 1.0, 1.5], [3.0, 2.0, 2.5, np.nan]]])  # seed 1 stopped after 3 epochs
+    assert aggregate_curves(curves[0]).tolist() == [3.0, 2.0, 1.5, 1.5]  # best so far, carried after the stop
+    assert aggregate_curves(-curves[0], direction="maximize").tolist() == [-3.0, -2.0, -1.5, -1.5]
+    assert replay_pruning(curves, "none").epochs_full.tolist() == [7.0]
+
+
+def test_seeds_one_at_a_time_decide_on_the_seeds_fitted_so_far_and_skip_the_rest():
+    curves = decaying([0.1, 0.2, 0.3, 0.4, 0.5, 5.0, 0.15])
+    replay = replay_pruning(curves, "median", n_warmup_steps=4, one_seed_at_a_time=True)
+    assert replay.stopped_at[5] == 5 and replay.decided_at_seed[5] == 0  # on its first seed's epochs
+    assert replay.epochs_spent[5] == 5  # its other seeds were never fitted
+    assert replay.stopped_at[6] is None and replay.epochs_spent[6] == 3 * EPOCHS
+
+
+def test_the_pruner_keeps_one_value_per_epoch_and_refuses_a_config_it_stopped():
+    pruner = EpochPruner("median", n_startup_trials=1, n_warmup_steps=0)
+    for epoch, value in enumerate([1.0, 0.5]):
+        assert not pruner.report("a", epoch, value)
+    with pytest.raises(ValueError, match="one value per epoch"):
+        pruner.report("a", 1, 0.4)
+    pruner.complete("a")
+    assert pruner.report("b", 0, 9.0) and pruner.stopped == {"b": 1}
+    with pytest.raises(ValueError, match="pruned already"):
+        pruner.report("b", 1, 9.0)
+    assert not pruner.report("c", 0, 0.9, seeds=1)
+    assert not pruner.report("c", 0, 0.8, seeds=2)  # one more seed: a new trial, epoch 0 again
+    states = [t.state for t in pruner.study.trials]
+    assert states.count(optuna.trial.TrialState.FAIL) == 1
+
+
+def test_each_name_is_optunas_own_pruner_and_an_unknown_name_is_refused():
+    names = {"median": "MedianPruner", "percentile": "PercentilePruner", "none": "NopPruner",
+             "successive_halving": "SuccessiveHalvingPruner", "hyperband": "HyperbandPruner"}
+    assert set(names) == set(PRUNERS)
+    for name, cls in names.items():
+        assert type(make_pruner(name, epochs=30)).__name__ == cls
+    assert make_pruner("median", epochs=60)._n_warmup_steps == 20
+    with pytest.raises(ValueError, match="pruner must be one of"):
+        make_pruner("asha")
+    with pytest.raises(ValueError, match="pruner 'median'"):
+        make_pruner("median", reduction_factor=3)
+
+
+def test_seeds_one_at_a_time_from_min_seeds_train_the_first_seeds_in_full():
+    curves = decaying([0.1, 0.2, 0.3, 0.4, 0.5, 5.0])
+    replay = replay_pruning(curves, "median", n_warmup_steps=4, one_seed_at_a_time=True, min_seeds=2)
+    assert replay.stopped_at[5] == 5 and replay.decided_at_seed[5] == 1
+    assert replay.epochs_spent[5] == EPOCHS + 5  # its first seed in full, its second up to the stop
