@@ -151,6 +151,34 @@ def test_tuning_replay_prints_the_race_on_every_stored_seed(tmp_path):
     assert short.returncode == 0 and short.stdout.startswith("race: 3 to 5 seeds")
 
 
+def test_tuning_replay_with_a_pruner_prunes_on_the_stored_curves(tmp_path):
+    """Ten configs with flat curves, each seed's level 1 / (1 + units), the most units first:
+    after five configs have completed, the median pruner stops the later ones, all worse."""
+    from tuning.replay import replay_pruner_on_study
+
+    run(race_spec(tmp_path, name="every epoch", repeats=3, space={"units": list(range(10, 0, -1))}))
+    results = tuning.load_results("every epoch", storage=str(tmp_path / "study.db"))
+    replayed = replay_pruner_on_study(results, "median")
+    table = replayed.table
+    units = results.fits.groupby("config_key")["param_units"].first()
+    pruned = table[table["outcome"].str.startswith("pruned")]
+    assert len(pruned) >= 1 and (pruned["epochs_given"] < pruned["epochs_stored"]).all()
+    assert (table.iloc[:5]["outcome"] != "pruned").all()  # the pruner's first five configs complete
+    first_five = units[table["config_key"].iloc[:5]]
+    assert all(units[key] < first_five.median() for key in pruned["config_key"])  # fewer units: worse
+    assert replayed.picked == replayed.exhaustive_best and units[replayed.picked] > 5
+    assert replayed.epoch_share < 1.0
+    assert replay_pruner_on_study(results, "none").epoch_share == 1.0
+    done = subprocess.run([sys.executable, "-m", "tuning.cli", "replay", "every epoch", "--storage",
+                           str(tmp_path / "study.db"), "--pruner", "median"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("pruner: median on the seed mean of val_loss") and "(the same config)" in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "tuning.cli", "replay", "every epoch", "--storage",
+                          str(tmp_path / "study.db"), "--pruner", "mediun"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.strip() == ("error: --pruner: unknown pruner 'mediun'; choose one of "
+                                                          "median, percentile, successive_halving, hyperband, none")
+
+
 def tpe_race(tmp_path, name="tpe race", **changes):
     return race_spec(tmp_path, name=name, sampler={"name": "tpe", "seed": 3}, n_trials=10,
                      space={"units": {"low": 1, "high": 30}}, **changes)

@@ -286,21 +286,31 @@ def replay(
     max_seeds: int | None = typer.Option(None, "--max-seeds", min=2,
                                          help="The most seeds a config gets (default: every stored seed)."),
     alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5, help="The race's error rate."),
+    pruner: str | None = typer.Option(None, "--pruner", help="Replay this epoch pruner (median | percentile | "
+                                      "successive_halving | hyperband) on the stored curves instead of a race."),
 ) -> None:
-    """What a race over seeds would have picked on a finished STUDY, whom it would have dropped after
-    how many seeds, and its share of the study's fits and epochs; nothing is trained."""
+    """What a race over seeds (or, with --pruner, an epoch pruner) would have picked on a finished
+    STUDY, whom it would have stopped when, and its share of the study's fits and epochs; nothing
+    is trained."""
     from tuning.analysis import load_results
     from tuning.racing import Race
-    from tuning.replay import replay_study
+    from tuning.replay import replay_pruner_on_study, replay_study
     from tuning.store import open_store
+    from tuning.vocabulary import PRUNERS
 
     if repeats_strategy != "race":
         _fail(f"error: --repeats-strategy: only race can be replayed (got {repeats_strategy!r})", EXIT_USAGE)
+    if pruner is not None and pruner not in PRUNERS:
+        _fail(f"error: --pruner: unknown pruner {pruner!r}; choose one of {', '.join(PRUNERS)}", EXIT_USAGE)
     study, storage = _study_and_storage(study, storage)
     store = open_store(storage)
     store.require_study(study)
     results = load_results(study, store)
-    try:  # no --max-seeds: no bound but the seeds the study stored
+    try:
+        if pruner is not None:
+            typer.echo(replay_pruner_on_study(results, pruner).text)
+            return
+        # no --max-seeds: no bound but the seeds the study stored
         typer.echo(replay_study(results, Race(min_seeds, max_seeds or sys.maxsize, alpha)).text)
     except ValueError as exc:
         _fail(f"error: study {study!r}: {exc}", EXIT_USAGE)

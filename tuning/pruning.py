@@ -60,12 +60,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tuning.statistics import oriented_aggregate
+from tuning.vocabulary import PRUNERS
 
 if TYPE_CHECKING:
     import optuna
 
-#: the pruners a study can name (``none``: every config trains all its epochs)
-PRUNERS = ("median", "percentile", "successive_halving", "hyperband", "none")
 #: what a decision is made on: every seed's aggregate, or the first seed's curve alone (what a
 #: pruning callback on one fit does, which is all Optuna offers today)
 DECIDE_ON = ("aggregate", "first_seed")

@@ -119,3 +119,74 @@ def _seed_order(results: Results, fits: pd.DataFrame) -> list[int]:
 def _trial_names(fits: pd.DataFrame) -> dict[str, int]:
     """config_key -> its name (``load_results`` gives every fit the first trial that ran its config)."""
     return dict(zip(fits["config_key"], fits["trial"], strict=True)) if "trial" in fits.columns else {}
+
+
+@dataclass
+class PruningStudyReplay:
+    """A pruner replayed on a stored study's curves (``tuning replay STUDY --pruner NAME``).
+
+    ``table`` has one row per config in the order the study ran them: ``trial``, ``config_key``,
+    ``epochs_stored``, ``epochs_given`` (each summed over the seeds), ``outcome`` (``picked``,
+    ``kept`` or "pruned after 4 epochs").
+    """
+
+    table: pd.DataFrame
+    pruner: str
+    curve: str
+    picked: str | None
+    exhaustive_best: str | None
+    epoch_share: float
+
+    @property
+    def text(self) -> str:
+        name = dict(zip(self.table["config_key"], self.table["trial"], strict=True))
+        picked = f"trial {name[self.picked]}" if self.picked is not None else "nothing"
+        best = f"trial {name[self.exhaustive_best]}" if self.exhaustive_best is not None else "nothing"
+        same = "the same config" if self.picked == self.exhaustive_best else f"every epoch picks {best}"
+        pruned = int(self.table["outcome"].str.startswith("pruned").sum())
+        lines = [f"pruner: {self.pruner} on the seed mean of {self.curve}, configs in the order the study ran them",
+                 f"picked {picked} ({same}); pruned {pruned} of {len(self.table)} configs",
+                 f"spent {self.epoch_share:.0%} of the study's epochs"]
+        lines += [f"  trial {row.trial}: {row.epochs_given}/{row.epochs_stored} epochs, {row.outcome}"
+                  for row in self.table.itertuples()]
+        return "\n".join(lines)
+
+
+def replay_pruner_on_study(results: Results, pruner: str) -> PruningStudyReplay:
+    """Prune the configs of ``results`` on their stored curves, as :func:`tuning.pruning.replay_pruning`
+    does: every seed of a config trained together, the seed mean of the monitored curve judged
+    epoch by epoch by Optuna's ``pruner``, the configs in the order the study ran them.
+
+    The monitored curve is the objective's metric when the fits recorded its curve (``val_loss``,
+    ``val_accuracy``), else ``val_loss`` (minimised). Seeds that some config lacks are left out,
+    so that every config is judged on the same seeds.
+    """
+    from tuning.pruning import replay_pruning
+
+    curves = results.curves
+    if curves.empty:
+        raise ValueError(f"study {results.name!r} has no stored curves to replay a pruner on")
+    curve, direction = (results.metric, results.direction) if results.metric in set(curves["curve"]) \
+        else ("val_loss", "minimize")
+    own = curves[curves["curve"] == curve]
+    if own.empty:
+        raise ValueError(f"study {results.name!r} stored no {curve} curve to prune on")
+    names = _trial_names(results.fits)
+    keys = sorted(own["config_key"].unique(), key=lambda key: (names.get(key, 0), key))
+    seeds = sorted(set.intersection(*(set(own.loc[own["config_key"] == key, "seed"]) for key in keys)))
+    epochs = sorted(own["epoch"].unique())
+    cube = np.full((len(keys), len(seeds), len(epochs)), np.nan)
+    at = {"config_key": {k: i for i, k in enumerate(keys)}, "seed": {s: i for i, s in enumerate(seeds)},
+          "epoch": {e: i for i, e in enumerate(epochs)}}
+    kept = own[own["seed"].isin(seeds)]
+    cube[kept["config_key"].map(at["config_key"]).to_numpy(), kept["seed"].map(at["seed"]).to_numpy(),
+         kept["epoch"].map(at["epoch"]).to_numpy()] = kept["value"].to_numpy(dtype=float)
+    result = replay_pruning(cube, pruner, direction=direction)
+    exhaustive = replay_pruning(cube, "none", direction=direction)
+    outcome = ["picked" if row == result.pick else (f"pruned after {stop} epochs" if stop is not None else "kept")
+               for row, stop in enumerate(result.stopped_at)]
+    table = pd.DataFrame({"trial": [names.get(k) for k in keys], "config_key": keys,
+                          "epochs_stored": result.epochs_full.astype(int), "epochs_given": result.epochs_spent.astype(int),
+                          "outcome": outcome})
+    return PruningStudyReplay(table, pruner, curve, keys[result.pick] if result.pick is not None else None,
+                              keys[exhaustive.pick] if exhaustive.pick is not None else None, result.epoch_share)

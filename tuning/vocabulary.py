@@ -52,6 +52,9 @@ DEFAULT_SAMPLER = {"optuna": "tpe", "kerastuner": "bayesian"}
 #: Samplers whose proposals do not depend on the values told so far: their trials can all be in
 #: flight at once (a fused runner shares graphs across them; a race starts every config together).
 PLAN_SAMPLERS = ("grid", "random")
+#: Epoch pruners (Optuna's classes, judging a config's seed aggregate: tuning.pruning; ``none``:
+#: every config trains all its epochs).
+PRUNERS = ("median", "percentile", "successive_halving", "hyperband", "none")
 #: A spec's ``runner`` names (``tuning.runners.RUNNERS`` maps each to its runner).
 RUNNERS = ("auto", "sequential", "processes", "fused")
 DEFAULT_RUNNER = "auto"
