@@ -57,7 +57,7 @@ class Evaluator:
         self.record = record
         self.finished = finished
         self.keras_backend = keras_backend
-        self._handed_over: set[tuple[str, int]] = set()  # (config key, seed) already given to an on_fit
+        self._handed_over: set[tuple[str, int]] = set()  # (config key, seed) given to on_fit in its trial
 
     @classmethod
     def for_spec(cls, runner: Runner, spec: StudySpec, *, record: Callable[[FitResult], None],
@@ -84,8 +84,9 @@ class Evaluator:
         seed) of a batch at once keeps all its workers busy: three seeds on two workers would
         otherwise leave one idle for every other round.
 
-        ``on_fit(fit, reused)`` sees each (config, seed) once in the evaluator's life: a race asks
-        again for the seeds a config already has at every round, and those are not news.
+        ``on_fit(fit, reused)`` sees each (config, seed) once until :meth:`concluded` is called
+        for the config: a race asks again for the seeds a config already has at every round of
+        its trial, and those are not news; a later trial of the same config reuses them anew.
         """
         if isinstance(seeds, Mapping):
             wanted = {key: list(seeds[key]) for _, key in configs}
@@ -115,6 +116,10 @@ class Evaluator:
         if pending:  # a runner that drops work is a bug, not a user mistake
             missing = {key: sorted(set(wanted[key]) - set(done[key])) for key in pending}
             raise RuntimeError(f"runner returned no result for {missing}")
+
+    def concluded(self, key: str) -> None:
+        """The trial of config ``key`` has been told: a later trial of it reports its fits again."""
+        self._handed_over = {(k, seed) for k, seed in self._handed_over if k != key}
 
     def _hand_over(self, fit: FitResult, reused: bool, on_fit: Callable[[FitResult, bool], None] | None) -> None:
         if (fit.config_key, fit.seed) in self._handed_over:

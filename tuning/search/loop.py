@@ -165,6 +165,7 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
                         with uninterrupted():
                             trial, _ = in_flight.pop(result.config_key)
                             backend.tell(trial, result)
+                        evaluator.concluded(result.config_key)
                         reporter.trial_done(numbers[result.config_key], result)
                 except KeyboardInterrupt:
                     for trial, _ in in_flight.values():
