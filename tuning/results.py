@@ -60,6 +60,10 @@ class FitResult:
         error: one-line reason when failed ("diverged at epoch 7, seed 3").
         trainable_weights: the model's trainable parameter count (what "the simplest config
             equivalent to the best" minimises); ``None`` for fits stored before it was recorded.
+        stopped_by_hook: the epochs the fit had run when its epoch hook stopped it
+            (:class:`tuning.fit.EpochHook`, e.g. a pruner), ``epochs_run`` then; ``None`` when no
+            hook stopped it. Its curves are the epochs it ran and its scores those of the model it
+            stopped with: a fit stopped early, not comparable with the finished ones.
     """
 
     config_key: str
@@ -72,6 +76,7 @@ class FitResult:
     fit_seconds: float = 0.0
     error: str | None = None
     trainable_weights: int | None = None
+    stopped_by_hook: int | None = None
 
     @property
     def ok(self) -> bool:

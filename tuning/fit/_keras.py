@@ -13,20 +13,23 @@ import time
 from typing import Any
 
 from tuning.fit._backend import start_keras
+from tuning.fit._hook import EpochHook, HookCallback
 from tuning.fit._task import FitSettings, FitTask
 from tuning.problems import cached_problem
 from tuning.results import FAILED, OK, FitResult
 
 
-def fit_one(task: FitTask) -> FitResult:
+def fit_one(task: FitTask, epoch_hook: EpochHook | None = None) -> FitResult:
     """Fit ``task.config`` with ``task.seed`` and score it; never raises for a failed fit.
 
     See :func:`fit_and_keep` (which also returns the trained model) for the procedure.
+    ``epoch_hook``: told every epoch's monitored value, it may stop the fit
+    (:class:`~tuning.fit.EpochHook`).
     """
-    return fit_and_keep(task)[0]
+    return fit_and_keep(task, epoch_hook)[0]
 
 
-def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
+def fit_and_keep(task: FitTask, epoch_hook: EpochHook | None = None) -> tuple[FitResult, Any]:
     """(result, trained Keras model) of ``task``: :func:`fit_one`'s procedure, the model kept.
 
     The model is ``None`` when the fit failed. ``tuning export`` and ``Results.best_model`` use
@@ -39,6 +42,8 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
     A config's own builder (``model.builder``) that raises, or returns no Keras model, fails that
     fit with its message instead (another config may build); its scores gain the compiled
     model's own metrics (``val_auc`` ...) beside :meth:`~tuning.problems.Problem.score`'s.
+    An ``epoch_hook`` is called after every epoch (a Keras callback after early stopping's) and
+    may stop the fit: its result then says ``stopped_by_hook``, the epochs it ran.
     """
     start_keras(task.keras_backend, task.threads)
     import keras
@@ -84,6 +89,10 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
                                                 min_delta=early.min_delta,
                                                 restore_best_weights=early.restore_best_weights)
         callbacks.append(stopper)
+    hooked = None
+    if epoch_hook is not None:  # last: a fit the callbacks above end is not stopped by the hook
+        hooked = HookCallback(epoch_hook, (task.config_key, task.seed), settings.epochs)
+        callbacks.append(hooked)
 
     started = time.perf_counter()
     try:
@@ -96,6 +105,7 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
         )
         curves = {name: [float(v) for v in values] for name, values in history.history.items()}
         epochs_run = len(curves.get("loss", []))
+        stopped_by_hook = hooked.stopped_after if hooked is not None else None
         bad_epoch = _first_non_finite(curves)
         if bad_epoch is not None:
             return _failed(task, f"diverged at epoch {bad_epoch}, seed {task.seed}", curves, epochs_run, started,
@@ -103,7 +113,7 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
         scores = scores_of(model, problem, model_config, x_val, y_val, curves)
         if not all(math.isfinite(v) for v in scores.values()):
             return _failed(task, f"diverged: non-finite predictions, seed {task.seed}", curves, epochs_run, started,
-                           weights), None
+                           weights, stopped_by_hook), None
     except TuningError:
         raise
     except Exception as exc:  # a fit that raises is recorded, and the study goes on
@@ -111,7 +121,7 @@ def fit_and_keep(task: FitTask) -> tuple[FitResult, Any]:
     # The epoch whose weights early stopping kept (its own notion of best, min_delta included).
     best_epoch = int(stopper.best_epoch) + 1 if stopper is not None else None
     return FitResult(task.config_key, task.seed, OK, scores, curves, epochs_run, best_epoch,
-                     time.perf_counter() - started, trainable_weights=weights), model
+                     time.perf_counter() - started, trainable_weights=weights, stopped_by_hook=stopped_by_hook), model
 
 
 def scores_of(model, problem, model_config: dict[str, Any], x_val, y_val, curves: dict[str, list[float]]
@@ -178,9 +188,9 @@ def _predict(model, x):
 
 
 def _failed(task: FitTask, reason: str, curves: dict, epochs_run: int, started: float,
-            weights: int | None = None) -> FitResult:
+            weights: int | None = None, stopped_by_hook: int | None = None) -> FitResult:
     return FitResult(task.config_key, task.seed, FAILED, {}, curves, epochs_run, None,
-                     time.perf_counter() - started, reason, weights)
+                     time.perf_counter() - started, reason, weights, stopped_by_hook)
 
 
 def _first_non_finite(curves: dict[str, list[float]]) -> int | None:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from tuning.fit import (
+    EpochHook,
     FitTask,
     cached_problem,
     configure_threads,
@@ -262,17 +263,21 @@ def learning_rate_scales(optimizer_configs: list[dict]) -> np.ndarray | None:
     return np.asarray(rates, dtype=np.float64) / rates[0]
 
 
-def fit_group(tasks: list[FitTask], checked: CheckedModel | None = None) -> list[FitResult]:
+def fit_group(tasks: list[FitTask], checked: CheckedModel | None = None,
+              epoch_hook: EpochHook | None = None) -> list[FitResult]:
     """Fit the seeds of ``tasks`` (one :func:`group_key`) as one fused graph.
 
     ``checked`` is what :func:`plan_graphs` found for ``tasks[0]``, if it was that task: its
     network and initial weights are used instead of building the model again (the same numbers).
     Raises :class:`Unsupported` if the config cannot be fused (the planner checks first).
+    ``epoch_hook`` is told every epoch's monitored value of each replica and may stop some
+    (:class:`~tuning.fit.EpochHook`).
     """
-    return fit_graph(tasks, checked)[0]
+    return fit_graph(tasks, checked, epoch_hook)[0]
 
 
-def fit_graph(tasks: list[FitTask], checked: CheckedModel | None = None) -> tuple[list[FitResult], FusedGraph]:
+def fit_graph(tasks: list[FitTask], checked: CheckedModel | None = None,
+              epoch_hook: EpochHook | None = None) -> tuple[list[FitResult], FusedGraph]:
     """:func:`fit_group`'s results and the trained graph, whose variables hold the weights each
     finished replica was scored with (its best ones when early stopping restores them)."""
     import_tensorflow_quietly()
@@ -324,7 +329,7 @@ def fit_graph(tasks: list[FitTask], checked: CheckedModel | None = None) -> tupl
     trainer = Trainer(graph, optimizer, x, y, batch_size, steps, rate_scales)
     with without_grappler():
         results = train_and_score(tasks, problem, model_config, graph, optimizer, trainer, orders, x_val, y_val,
-                                  epochs, steps, started)
+                                  epochs, steps, started, epoch_hook)
     for result in results:  # replicas share the architecture: one count for all
         result.trainable_weights = checked.trainable_weights
     return results, graph

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from tuning.fit._hook import EpochHook, require_monitor, stop_mask
 from tuning.fit.fused._graph import FusedGraph, loss_values, metric_values, per_replica
 from tuning.fit.fused._net import RnnSpec
 from tuning.results import FAILED, OK, FitResult
@@ -100,12 +101,14 @@ def without_grappler():
 
 
 def train_and_score(tasks, problem, model_config, graph, optimizer, trainer, orders, x_val, y_val,
-                    epochs, steps, started) -> list[FitResult]:
+                    epochs, steps, started, epoch_hook: EpochHook | None = None) -> list[FitResult]:
     """Train the replicas at most ``epochs`` epochs (each stops, fails or finishes on its own) and score each.
 
     Each replica trains its own task's ``fit.epochs`` and stops early by its own
     ``fit.early_stopping`` (the same for all tasks but the patience, or ``None`` for all); a replica
     that is done or failed is masked out of the loss and zeroed, so the others train on as if alone.
+    ``epoch_hook`` is told after every epoch the monitored value of each replica that trained it,
+    and a replica it stops is done as if its early stopping had fired (``stopped_by_hook``).
     """
     import keras
 
@@ -124,8 +127,13 @@ def train_and_score(tasks, problem, model_config, graph, optimizer, trainer, ord
                     for e in (t.fit.early_stopping for t in tasks)]
     final_weights: list[list[np.ndarray] | None] = [None] * replicas
     alive = np.ones(replicas, dtype=bool)
+    hooked: list[int | None] = [None] * replicas  # epochs run when the hook stopped it
+    if epoch_hook is not None:
+        monitor = require_monitor(epoch_hook, names)
+        fits = [(t.config_key, t.seed) for t in tasks]
 
     for epoch in range(epochs):
+        trained = np.flatnonzero(alive) if epoch_hook is not None else None  # before this epoch's deaths
         train_loss, train_metric = trainer.train_epoch(orders[epoch], alive, epoch * steps)
         val_loss, val_metric = trainer.evaluate(x_val, y_val)
         values = None  # the variables as NumPy, read at most once an epoch
@@ -153,6 +161,15 @@ def train_and_score(tasks, problem, model_config, graph, optimizer, trainer, ord
                 if values is None:
                     values = [np.array(v.numpy()) for v in graph.variables]
                 final_weights[r] = [v[r].copy() for v in values]
+        if epoch_hook is not None:
+            told = stop_mask(epoch_hook(epoch, [fits[r] for r in trained],
+                                        np.array([curves[r][monitor][-1] for r in trained])), len(trained))
+            for r in trained[told] if told is not None else ():
+                if status[r] == "running":  # not ended this epoch on its own
+                    status[r], hooked[r] = "done", epoch + 1
+                    if values is None:
+                        values = [np.array(v.numpy()) for v in graph.variables]
+                    final_weights[r] = [v[r].copy() for v in values]
         newly_dead = [r for r in range(replicas) if status[r] != "running" and alive[r]]
         if newly_dead:
             alive[newly_dead] = False
@@ -186,12 +203,12 @@ def train_and_score(tasks, problem, model_config, graph, optimizer, trainer, ord
                 continue
             best_epoch = stoppers[r].best_epoch + 1 if stoppers is not None else None
             results[r] = FitResult(tasks[r].config_key, seeds[r], OK, scores, curves[r], len(curves[r]["loss"]),
-                                   best_epoch, 0.0)
+                                   best_epoch, 0.0, stopped_by_hook=hooked[r])
     share = (time.perf_counter() - started) / replicas  # each replica's share of the graph's time
     out = []
     for r in range(replicas):
         result = results[r] or FitResult(tasks[r].config_key, seeds[r], FAILED, {}, curves[r],
-                                         len(curves[r]["loss"]), None, 0.0, errors[r])
+                                         len(curves[r]["loss"]), None, 0.0, errors[r], stopped_by_hook=hooked[r])
         result.fit_seconds = share
         out.append(result)
     keras.backend.clear_session(free_memory=False)

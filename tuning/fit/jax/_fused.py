@@ -17,7 +17,10 @@ matrix products may round differently): tests/test_fused_jax.py checks it.
 Early stopping is Keras's own ``EarlyStopping``, one per replica, told each epoch's logs with its
 replica's weights in its model: a replica that stops keeps the weights it stopped with (or its best
 ones), while the others train on; so does a replica whose loss goes non-finite, which fails as its
-standalone fit does ("diverged at epoch k"). Not taken (:class:`Unsupported`, the caller fits
+standalone fit does ("diverged at epoch k"). An epoch hook (:class:`~tuning.fit.EpochHook`) is told
+each epoch's monitored value of every replica that trained it, and a replica it stops is kept as
+early stopping keeps one (its weights as they are, or its best ones). The compiled step still
+carries a stopped replica (as it does one that stopped early): what it computes is not recorded. Not taken (:class:`Unsupported`, the caller fits
 those seeds one by one): a config's own ``model.builder``.
 """
 
@@ -30,6 +33,7 @@ from collections import defaultdict
 from typing import Any
 
 from tuning.fit._backend import start_keras
+from tuning.fit._hook import EpochHook, require_monitor, stop_mask
 from tuning.fit._keras import scores_of, trainable_weights, training_arrays
 from tuning.fit._task import FitTask
 from tuning.fit.pipeline import VALIDATION_BATCH, batch_order
@@ -68,9 +72,9 @@ def check_fusable(tasks: list[FitTask]) -> None:
         raise Unsupported("model.builder (fused seeds need a built-in family)")
 
 
-def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
+def fit_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list[FitResult]:
     """Fit ``tasks`` (seeds of configs that share a step, :func:`step_key`) as replicas; one result per
-    task, in order.
+    task, in order. ``epoch_hook`` may stop replicas between epochs (``stopped_by_hook``).
 
     Raises:
         Unsupported: see :func:`check_fusable`.
@@ -111,6 +115,8 @@ def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
     diverged: list[int | None] = [None] * replicas
     stoppers = [_early_stopping(settings.early_stopping, model) for model in models]
     stopped = [False] * replicas
+    hooked: list[int | None] = [None] * replicas  # epochs run when the hook stopped it
+    fits = [(t.config_key, t.seed) for t in tasks]
     val_batch = max(1, min(len(x_val), VALIDATION_BATCH))
     state = (trainable, non_trainable, optimizer, fresh_metrics)
     for epoch in range(settings.epochs):
@@ -128,9 +134,8 @@ def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
         state = (state[0], val_state[1], *state[2:])
         epoch_logs = {**{k: np.asarray(v) for k, v in logs.items()},
                       **{f"val_{k}": np.asarray(v) for k, v in val_logs.items()}}
-        for r in range(replicas):
-            if diverged[r] is not None or stopped[r]:
-                continue
+        trained = [r for r in range(replicas) if diverged[r] is None and not stopped[r]]
+        for r in trained:
             for name, values in epoch_logs.items():
                 curves[r][name].append(float(values[r]))
             if not all(math.isfinite(values[r]) for values in epoch_logs.values()):
@@ -139,6 +144,14 @@ def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
                 _assign(models[r], state, r)
                 stoppers[r].on_epoch_end(epoch, {k: float(v[r]) for k, v in epoch_logs.items()})
                 stopped[r] = bool(models[r].stop_training)  # its weights stay in its model as they are
+        if epoch_hook is not None:
+            monitor = require_monitor(epoch_hook, list(epoch_logs))
+            told = stop_mask(epoch_hook(epoch, [fits[r] for r in trained],
+                                        np.array([curves[r][monitor][-1] for r in trained])), len(trained))
+            for r, stop in zip(trained, told if told is not None else (), strict=False):
+                if stop and diverged[r] is None and not stopped[r] and epoch + 1 < settings.epochs:
+                    _assign(models[r], state, r)  # kept as early stopping keeps it
+                    stopped[r], hooked[r] = True, epoch + 1
         if all(d is not None or s for d, s in zip(diverged, stopped, strict=True)):
             break
     seconds = (time.perf_counter() - started) / replicas  # the replicas share the graph's time
@@ -149,7 +162,7 @@ def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
         epochs_run = len(replica_curves.get("loss", []))
         if diverged[r] is not None:
             results.append(FitResult(task.config_key, task.seed, FAILED, {}, replica_curves, epochs_run, None, seconds,
-                                     f"diverged at epoch {diverged[r]}, seed {task.seed}", weights))
+                                     f"diverged at epoch {diverged[r]}, seed {task.seed}", weights, hooked[r]))
             continue
         if not stopped[r]:
             _assign(model, state, r)
@@ -158,11 +171,11 @@ def fit_seeds(tasks: list[FitTask]) -> list[FitResult]:
         scores = scores_of(model, problem, model_configs[r], x_val, y_val, replica_curves)
         if not all(math.isfinite(v) for v in scores.values()):
             results.append(FitResult(task.config_key, task.seed, FAILED, {}, replica_curves, epochs_run, None, seconds,
-                                     f"diverged: non-finite predictions, seed {task.seed}", weights))
+                                     f"diverged: non-finite predictions, seed {task.seed}", weights, hooked[r]))
             continue
         best_epoch = int(stoppers[r].best_epoch) + 1 if stoppers[r] is not None else None
         results.append(FitResult(task.config_key, task.seed, OK, scores, replica_curves, epochs_run, best_epoch,
-                                 seconds, trainable_weights=weights))
+                                 seconds, trainable_weights=weights, stopped_by_hook=hooked[r]))
     return results
 
 
@@ -210,12 +223,12 @@ def _assign(model, state, replica: int) -> None:
             variable.assign(values[replica])
 
 
-def fit_config_seeds(tasks: list[FitTask]) -> list[FitResult]:
+def fit_config_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list[FitResult]:
     """The seeds of one config fused (:func:`fit_seeds`), or fitted one by one by
     :func:`~tuning.fit.fit_one` when they cannot be (:class:`Unsupported`): what a runner's worker runs."""
     try:
-        return fit_seeds(tasks)
+        return fit_seeds(tasks, epoch_hook)
     except Unsupported:
         from tuning.fit._keras import fit_one
 
-        return [fit_one(task) for task in tasks]
+        return [fit_one(task, epoch_hook) for task in tasks]
