@@ -74,7 +74,17 @@ def test_early_stopping_and_best_weight_restore_per_replica():
         assert_same_fit(result, standalone)
 
 
-def test_a_nan_in_one_replica_fails_that_seed_only(monkeypatch):
+@pytest.fixture(scope="module")
+def short_batches():
+    """Vanilla on the sine in batches of 10 with seeds 0, 4 and 2, and the standalone ``fit_one`` of
+    seeds 0 and 2: shared by the NaN and the short-batch tests (a standalone fit is about 2.5 s of
+    tracing, the fused graph under 1 s). 48 windows in batches of 10: four full batches and a short
+    one of 8 each epoch, which the fused trainer pads with weight-0 samples."""
+    group = tasks({"family": "vanilla", "batch_size": 10}, [0, 4, 2], SINE)
+    return group, {task.seed: fit_one(task) for task in group if task.seed != 4}
+
+
+def test_a_nan_in_one_replica_fails_that_seed_only(monkeypatch, short_batches):
     # The one test that reaches into the planning module: it poisons the weights fit_group copies.
     from tuning.fit.fused import _plan
 
@@ -86,21 +96,21 @@ def test_a_nan_in_one_replica_fails_that_seed_only(monkeypatch):
         return weights
 
     monkeypatch.setattr(_plan, "initial_weights", poisoned)
-    group = tasks({"family": "vanilla"}, [0, 4, 2], SINE)
+    group, standalone = short_batches
     results = fit_group(group)
     assert [r.ok for r in results] == [True, False, True]
     assert results[1].error == "diverged at epoch 1, seed 4" and results[1].scores == {}
     assert results[1].epochs_run == 1 and math.isnan(results[1].curves["loss"][0])
     for index in (0, 2):  # the healthy replicas never saw the NaN: each is still its standalone fit
-        assert_same_fit(results[index], fit_one(group[index]))
+        assert_same_fit(results[index], standalone[group[index].seed])
 
 
-def test_a_training_set_that_does_not_divide_by_the_batch_size_keeps_its_short_last_batch():
-    # 48 windows in batches of 10: four full batches and a short one of 8 each epoch, which the fused
-    # trainer pads with weight-0 samples; every replica must still be its standalone fit.
-    group = tasks({"family": "vanilla", "batch_size": 10}, [0, 3], SINE)
-    for result, task in zip(fit_group(group), group, strict=True):
-        assert_same_fit(result, fit_one(task))
+def test_a_training_set_that_does_not_divide_by_the_batch_size_keeps_its_short_last_batch(short_batches):
+    # Every replica must still be its standalone fit, the short last batch of each epoch included.
+    group, standalone = short_batches
+    pair = [group[0], group[2]]  # seeds 0 and 2, without the poisoned graph mate of the NaN test
+    for result, task in zip(fit_group(pair), pair, strict=True):
+        assert_same_fit(result, standalone[task.seed])
 
 
 def test_ten_epochs_without_deterministic_ops_agree_with_the_sequential_runner():
