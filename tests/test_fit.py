@@ -11,7 +11,7 @@ from tuning.fit import EarlyStopping, FitSettings, FitTask, cached_problem, fit_
 from tuning.spec import FitSpec, config_key
 
 TENTHS = ("tenths", "{}")
-TINY_CONFIG = {"units": 2, "epochs": 2, "batch_size": 5}
+TINY_CONFIG = {"units": 2, "epochs": 20, "batch_size": 5}  # with EARLY: 3 epochs run
 
 
 def task(config=TINY_CONFIG, seed=0, problem=TENTHS, fit=None) -> FitTask:
@@ -19,15 +19,20 @@ def task(config=TINY_CONFIG, seed=0, problem=TENTHS, fit=None) -> FitTask:
     return FitTask(problem[0], problem[1], config, config_key(config), seed, settings)
 
 
+#: No epoch of TINY_CONFIG on tenths improves val_loss by 10: early stopping ends each fit after patience + 1 = 3
+#: epochs and restores epoch 1's weights.
+EARLY = {"shuffle": True, "early_stopping": {"monitor": "val_loss", "patience": 2, "min_delta": 10.0}}
+
+
 @pytest.fixture(scope="module")
 def seed_0_fit():
-    """``fit_one`` of the tiny config on tenths with seed 0, validated on the problem's own set:
-    one Keras fit (about 2 s, most of it tracing) shared by the determinism and the split tests."""
-    return fit_one(task(seed=0))
+    """``fit_one`` of TINY_CONFIG on tenths with seed 0 under EARLY, validated on the problem's own set: one
+    Keras fit (about 2.5 s, most of it tracing) shared by the determinism, early-stopping and split tests."""
+    return fit_one(task(seed=0, fit=EARLY))
 
 
 def test_same_seed_same_scores_and_curves_other_seed_differs(seed_0_fit):
-    first, again, other = seed_0_fit, fit_one(task(seed=0)), fit_one(task(seed=1))
+    first, again, other = seed_0_fit, fit_one(task(seed=0, fit=EARLY)), fit_one(task(seed=1, fit=EARLY))
     assert first.ok and first.scores == again.scores and first.curves == again.curves
     assert first.scores["val_loss"] != other.scores["val_loss"]
 
@@ -54,18 +59,17 @@ def test_nan_loss_fails_the_fit_with_epoch_and_seed():
     assert fit.epochs_run < 4  # training stopped at the first non-finite epoch
 
 
-def test_early_stopping_stops_and_records_best_epoch():
-    early = {"shuffle": True, "early_stopping": {"monitor": "val_loss", "patience": 2, "min_delta": 10.0}}
-    fit = fit_one(task({"units": 2, "epochs": 20, "batch_size": 5}, fit=early))
+def test_early_stopping_stops_and_records_best_epoch(seed_0_fit):
+    fit = seed_0_fit  # 20 epochs allowed under EARLY (min_delta 10)
     # No epoch improves val_loss by 10, so training stops after patience + 1 epochs.
     assert fit.ok and fit.epochs_run == 3 and fit.best_epoch == 1
 
 
 def test_validation_split_holds_out_the_end_of_training_data(seed_0_fit):
     # tenths' 5 training rows: the first 4 train, the last one validates (round(5 * 0.75) = 4)
-    split = {"shuffle": True, "validation": {"source": "split", "fraction": 0.25}}
+    split = {**EARLY, "validation": {"source": "split", "fraction": 0.25}}
     fit = fit_one(task(fit=split))
-    problem_val = seed_0_fit  # the same config and seed, validated on the problem's own set
+    problem_val = seed_0_fit  # the same config, settings and seed, validated on the problem's own set
     assert fit.ok and fit.scores["val_loss"] != problem_val.scores["val_loss"]
     x, y, x_val, y_val = training_arrays(cached_problem(*TENTHS), FitSettings.resolve(split, TINY_CONFIG))
     assert x.ravel().tolist() == pytest.approx([0.0, 0.1, 0.2, 0.3]) and x_val.ravel().tolist() == pytest.approx([0.4])

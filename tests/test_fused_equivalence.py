@@ -115,6 +115,11 @@ def test_a_training_set_that_does_not_divide_by_the_batch_size_keeps_its_short_l
         assert_same_fit(result, standalone[task.seed])
 
 
+# The fast tier's longest real-model run (10 epochs, two standalone fits and the fused graph, 6 to 13 s on
+# 2 cores): the slow tier's. Its code path stays in the fast tier: FusedRunner.map against fit_one through
+# the real loop to 1e-4 (test_search_loop.py, auto study), FusedRunner.map packing and fitting
+# (test_fused.py), shuffled epochs with a short last batch against fit_one (the short-batch test above).
+@pytest.mark.slow
 def test_ten_epochs_without_deterministic_ops_agree_with_the_sequential_runner():
     # Without op determinism TensorFlow may sum in another order each run; over 10 epochs the
     # final scores of the fused and the sequential runner must still agree to 1e-4 relative.
