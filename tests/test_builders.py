@@ -21,6 +21,7 @@ from helpers.builder_project import arrays as _arrays
 from helpers.builder_project import project as _project
 from helpers.builder_project import spec_text as _spec_text
 from helpers.cli import run_tuning, start_tuning_and_wait_for_fits, stored_fits
+from helpers.keras_calls import forward
 
 from tuning.builders import (
     ProblemInfo,
@@ -322,7 +323,7 @@ def test_tuning_compiles_a_builders_model_with_the_loss_of_its_labels_and_output
     assert model.loss == loss
     # its compiled accuracy is tuning's accuracy on the same predictions: the metric matches the labels
     found = model.evaluate(problem.x_val, problem.y_val, verbose=0, return_dict=True)
-    scored = problem.score(problem.y_val, model.predict(problem.x_val, verbose=0))
+    scored = problem.score(problem.y_val, forward(model, problem.x_val))
     assert found["accuracy"] == pytest.approx(scored["accuracy"])
     assert found["loss"] == pytest.approx(scored["loss"], rel=1e-4)
 
@@ -396,9 +397,9 @@ def _padded_pair(family: str, **extra):
 ])
 def test_with_mask_value_the_prediction_does_not_depend_on_the_padding(family, extra):
     (short, long), seq, padded = _padded_pair(family, mask_value=-1.0, **extra)
-    np.testing.assert_allclose(long.predict(padded, verbose=0), short.predict(seq, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(forward(long, padded), forward(short, seq), atol=1e-6)
     (short, long), seq, padded = _padded_pair(family, **extra)  # without masking the padding counts
-    assert np.abs(long.predict(padded, verbose=0) - short.predict(seq, verbose=0)).max() > 1e-4
+    assert np.abs(forward(long, padded) - forward(short, seq)).max() > 1e-4
 
 
 def test_masked_configs_fall_back_from_the_fused_runner_and_masking_changes_the_fit(tmp_path):

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from tuning.fit import EarlyStopping, FitSettings, FitTask, fit_one
+from tuning.fit import EarlyStopping, FitSettings, FitTask, cached_problem, fit_one, training_arrays
 from tuning.spec import FitSpec, config_key
 
 TENTHS = ("tenths", "{}")
-TINY_CONFIG = {"units": 2, "epochs": 2, "batch_size": 5}
+TINY_CONFIG = {"units": 2, "epochs": 20, "batch_size": 5}  # with EARLY: 3 epochs run
 
 
 def task(config=TINY_CONFIG, seed=0, problem=TENTHS, fit=None) -> FitTask:
@@ -19,8 +19,20 @@ def task(config=TINY_CONFIG, seed=0, problem=TENTHS, fit=None) -> FitTask:
     return FitTask(problem[0], problem[1], config, config_key(config), seed, settings)
 
 
-def test_same_seed_same_scores_and_curves_other_seed_differs():
-    first, again, other = fit_one(task(seed=0)), fit_one(task(seed=0)), fit_one(task(seed=1))
+#: No epoch of TINY_CONFIG on tenths improves val_loss by 10: early stopping ends each fit after patience + 1 = 3
+#: epochs and restores epoch 1's weights.
+EARLY = {"shuffle": True, "early_stopping": {"monitor": "val_loss", "patience": 2, "min_delta": 10.0}}
+
+
+@pytest.fixture(scope="module")
+def seed_0_fit():
+    """``fit_one`` of TINY_CONFIG on tenths with seed 0 under EARLY, validated on the problem's own set: one
+    Keras fit (about 2.5 s, most of it tracing) shared by the determinism, early-stopping and split tests."""
+    return fit_one(task(seed=0, fit=EARLY))
+
+
+def test_same_seed_same_scores_and_curves_other_seed_differs(seed_0_fit):
+    first, again, other = seed_0_fit, fit_one(task(seed=0, fit=EARLY)), fit_one(task(seed=1, fit=EARLY))
     assert first.ok and first.scores == again.scores and first.curves == again.curves
     assert first.scores["val_loss"] != other.scores["val_loss"]
 
@@ -47,19 +59,21 @@ def test_nan_loss_fails_the_fit_with_epoch_and_seed():
     assert fit.epochs_run < 4  # training stopped at the first non-finite epoch
 
 
-def test_early_stopping_stops_and_records_best_epoch():
-    early = {"shuffle": True, "early_stopping": {"monitor": "val_loss", "patience": 2, "min_delta": 10.0}}
-    fit = fit_one(task({"units": 2, "epochs": 20, "batch_size": 5}, fit=early))
+def test_early_stopping_stops_and_records_best_epoch(seed_0_fit):
+    fit = seed_0_fit  # 20 epochs allowed under EARLY (min_delta 10)
     # No epoch improves val_loss by 10, so training stops after patience + 1 epochs.
     assert fit.ok and fit.epochs_run == 3 and fit.best_epoch == 1
 
 
-def test_validation_split_holds_out_the_end_of_training_data():
-    sine = ("damped_sine", json.dumps({"length": 10, "n_train": 40, "n_val": 8, "n_test": 0}))
-    split = {"shuffle": True, "validation": {"source": "split", "fraction": 0.25}}
-    fit = fit_one(task({"units": 2, "epochs": 1, "batch_size": 40}, problem=sine, fit=split))
-    problem_val = fit_one(task({"units": 2, "epochs": 1, "batch_size": 40}, problem=sine))
+def test_validation_split_holds_out_the_end_of_training_data(seed_0_fit):
+    # tenths' 5 training rows: the first 4 train, the last one validates (round(5 * 0.75) = 4)
+    split = {**EARLY, "validation": {"source": "split", "fraction": 0.25}}
+    fit = fit_one(task(fit=split))
+    problem_val = seed_0_fit  # the same config, settings and seed, validated on the problem's own set
     assert fit.ok and fit.scores["val_loss"] != problem_val.scores["val_loss"]
+    x, y, x_val, y_val = training_arrays(cached_problem(*TENTHS), FitSettings.resolve(split, TINY_CONFIG))
+    assert x.ravel().tolist() == pytest.approx([0.0, 0.1, 0.2, 0.3]) and x_val.ravel().tolist() == pytest.approx([0.4])
+    assert (len(y), y_val.ravel().tolist()) == (4, pytest.approx([0.5]))
 
 
 def test_settings_take_the_spec_defaults_and_the_configs_searched_values():

@@ -28,9 +28,10 @@ from tuning.fit.fused import fit_group
 from tuning.runners import FusedRunner, SequentialRunner
 
 FAMILY_CASES = [
-    pytest.param({"family": "stacked"}, CUMSUM, id="stacked-binary-per-step"),
+    # two bidirectional LSTM layers: a stack of tanh LSTMs (what the stacked family builds, two layers
+    # by default) and both directions in one case, which cost two standalone fits before
+    pytest.param({"family": "bidirectional", "layers": 2}, CUMSUM, id="bidirectional-stacked-binary-per-step"),
     pytest.param({"family": "gru", "layers": 2}, ECHO, id="gru-multiclass"),
-    pytest.param({"family": "bidirectional"}, CUMSUM, id="bidirectional-binary-per-step"),
     pytest.param({"family": "cnn_lstm", "pool_size": 2, "filters": 4}, SINE, id="cnn_lstm-pooled"),
     pytest.param({"family": "encoder_decoder"}, ADDITION, id="encoder_decoder-multiclass-sequence"),
     pytest.param({"family": "encoder_decoder", "cell": "gru"}, SINE, id="encoder_decoder-gru-horizon"),
@@ -42,7 +43,8 @@ FAMILY_CASES = [
 ]
 
 
-# vanilla: test_each_of_several_replicas_is_its_standalone_twin (and the NaN / early-stopping tests).
+# vanilla: test_each_of_several_replicas_is_its_standalone_twin (slow tier), the NaN and short-batch tests
+# here, and the early-stopping test (slow tier).
 @pytest.mark.parametrize(("config", "problem"), FAMILY_CASES)
 def test_one_replica_reproduces_fit_one_over_three_epochs(config, problem):
     (task,) = tasks(config, [5], problem)
@@ -74,7 +76,17 @@ def test_early_stopping_and_best_weight_restore_per_replica():
         assert_same_fit(result, standalone)
 
 
-def test_a_nan_in_one_replica_fails_that_seed_only(monkeypatch):
+@pytest.fixture(scope="module")
+def short_batches():
+    """Vanilla on the sine in batches of 10 with seeds 0, 4 and 2, and the standalone ``fit_one`` of
+    seeds 0 and 2: shared by the NaN and the short-batch tests (a standalone fit is about 2.5 s of
+    tracing, the fused graph under 1 s). 48 windows in batches of 10: four full batches and a short
+    one of 8 each epoch, which the fused trainer pads with weight-0 samples."""
+    group = tasks({"family": "vanilla", "batch_size": 10}, [0, 4, 2], SINE)
+    return group, {task.seed: fit_one(task) for task in group if task.seed != 4}
+
+
+def test_a_nan_in_one_replica_fails_that_seed_only(monkeypatch, short_batches):
     # The one test that reaches into the planning module: it poisons the weights fit_group copies.
     from tuning.fit.fused import _plan
 
@@ -86,23 +98,28 @@ def test_a_nan_in_one_replica_fails_that_seed_only(monkeypatch):
         return weights
 
     monkeypatch.setattr(_plan, "initial_weights", poisoned)
-    group = tasks({"family": "vanilla"}, [0, 4, 2], SINE)
+    group, standalone = short_batches
     results = fit_group(group)
     assert [r.ok for r in results] == [True, False, True]
     assert results[1].error == "diverged at epoch 1, seed 4" and results[1].scores == {}
     assert results[1].epochs_run == 1 and math.isnan(results[1].curves["loss"][0])
     for index in (0, 2):  # the healthy replicas never saw the NaN: each is still its standalone fit
-        assert_same_fit(results[index], fit_one(group[index]))
+        assert_same_fit(results[index], standalone[group[index].seed])
 
 
-def test_a_training_set_that_does_not_divide_by_the_batch_size_keeps_its_short_last_batch():
-    # 48 windows in batches of 10: four full batches and a short one of 8 each epoch, which the fused
-    # trainer pads with weight-0 samples; every replica must still be its standalone fit.
-    group = tasks({"family": "vanilla", "batch_size": 10}, [0, 3], SINE)
-    for result, task in zip(fit_group(group), group, strict=True):
-        assert_same_fit(result, fit_one(task))
+def test_a_training_set_that_does_not_divide_by_the_batch_size_keeps_its_short_last_batch(short_batches):
+    # Every replica must still be its standalone fit, the short last batch of each epoch included.
+    group, standalone = short_batches
+    pair = [group[0], group[2]]  # seeds 0 and 2, without the poisoned graph mate of the NaN test
+    for result, task in zip(fit_group(pair), pair, strict=True):
+        assert_same_fit(result, standalone[task.seed])
 
 
+# The fast tier's longest real-model run (10 epochs, two standalone fits and the fused graph, 6 to 13 s on
+# 2 cores): the slow tier's. Its code path stays in the fast tier: FusedRunner.map against fit_one through
+# the real loop to 1e-4 (test_search_loop.py, auto study), FusedRunner.map packing and fitting
+# (test_fused.py), shuffled epochs with a short last batch against fit_one (the short-batch test above).
+@pytest.mark.slow
 def test_ten_epochs_without_deterministic_ops_agree_with_the_sequential_runner():
     # Without op determinism TensorFlow may sum in another order each run; over 10 epochs the
     # final scores of the fused and the sequential runner must still agree to 1e-4 relative.

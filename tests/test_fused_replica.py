@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 from helpers.fused_cases import CUMSUM, ECHO, SINE, assert_same_fit, tasks
+from helpers.keras_calls import forward
 
 from tuning.fit import cached_problem, fit_and_keep
 from tuning.fit.fused import fit_group, fit_replica_model
@@ -32,11 +33,11 @@ def test_a_replica_fitted_alone_is_its_fit_in_a_graph_of_five_and_its_model_scor
     for index in (0, 3):  # the graph's first replica, and one inside it
         result, model = fit_replica_model(group[index])
         assert_same_fit(result, five[index], tolerance=1e-6)
-        own = data.score(data.y_val, model.predict(data.x_val, verbose=0), None)
+        own = data.score(data.y_val, forward(model, data.x_val), None)  # model.predict's outputs, no trace
         for name, value in own.items():
             assert value == pytest.approx(result.scores[f"val_{name}"], rel=1e-6, abs=1e-7), name
         if data.has_test:
-            test = data.score(data.y_test, model.predict(data.x_test, verbose=0), None)
+            test = data.score(data.y_test, forward(model, data.x_test), None)
             assert test["loss"] == pytest.approx(result.scores["test_loss"], rel=1e-6)
 
 
@@ -47,7 +48,7 @@ def test_without_dropout_the_replica_model_is_fit_ones_model():
     assert_same_fit(result, standalone)
     assert model.count_params() == result.trainable_weights
     x_val = cached_problem(task.problem_name, task.problem_params_json).x_val
-    assert model.predict(x_val, verbose=0) == pytest.approx(keras_model.predict(x_val, verbose=0), rel=1e-4, abs=1e-6)
+    assert forward(model, x_val) == pytest.approx(forward(keras_model, x_val), rel=1e-4, abs=1e-6)
 
 
 def test_a_failed_replica_gives_no_model():

@@ -38,8 +38,12 @@ def _spec(name: str, db: Path, **extra) -> dict:
 
 @pytest.fixture(scope="module")
 def memory_study(tmp_path_factory):
+    """2 configs x 2 seeds on in-memory arrays, fitted by the default runner (auto: each config's
+    seeds one fused graph, about 1 s, where four standalone fits took about 10 s; the in-memory
+    arrays reach a fit task the same way whichever in-process runner fits it, and the sequential
+    runner on them is the killed-and-resumed test's, slow tier)."""
     db = tmp_path_factory.mktemp("memory") / "m.db"
-    spec = _spec("mem", db, runner="sequential")
+    spec = _spec("mem", db)
     first = tuning.run_study(spec, data=_arrays())
     return spec, db, first
 
