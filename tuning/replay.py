@@ -45,13 +45,10 @@ class StudyReplay:
 
     @property
     def text(self) -> str:
-        name = dict(zip(self.table["config_key"], self.table["trial"], strict=True))
-        picked = f"trial {name[self.picked]}" if self.picked is not None else "nothing"
-        best = f"trial {name[self.exhaustive_best]}" if self.exhaustive_best is not None else "nothing"
-        same = "the same config" if self.picked == self.exhaustive_best else f"every seed picks {best}"
         lines = [f"race: {self.race.min_seeds} to {self.race.max_seeds} seeds, alpha {self.race.level:g}"
                  + (f", margin {self.race.margin:g}" if math.isfinite(self.race.margin) else ""),
-                 f"picked {picked} ({same}); it ended because {self.result.finished}",
+                 f"{_picked(self.table, self.picked, self.exhaustive_best, 'every seed')}; "
+                 f"it ended because {self.result.finished}",
                  f"spent {self.fit_share:.0%} of the study's fits and {self.epoch_share:.0%} of its epochs"]
         lines += [f"  trial {row.trial}: {row.seeds_given}/{row.seeds_stored} seeds, {row.outcome}"
                   for row in self.table.itertuples()]
@@ -108,6 +105,14 @@ def replay_study(results: Results, race: Race) -> StudyReplay:
                        float((epochs * given_mask).sum()) / total_epochs if total_epochs else math.nan, order)
 
 
+def _picked(table: pd.DataFrame, picked: str | None, best: str | None, everything: str) -> str:
+    """"picked trial 7 (the same config)", or what spending ``everything`` picks instead."""
+    name = dict(zip(table["config_key"], table["trial"], strict=True))
+    label = {key: f"trial {name[key]}" if key is not None else "nothing" for key in (picked, best)}
+    same = "the same config" if picked == best else f"{everything} picks {label[best]}"
+    return f"picked {label[picked]} ({same})"
+
+
 def _seed_order(results: Results, fits: pd.DataFrame) -> list[int]:
     """The spec's own seed list when it names one (the order a race would draw), else ascending."""
     stored = sorted(int(s) for s in fits["seed"].unique())
@@ -139,13 +144,10 @@ class PruningStudyReplay:
 
     @property
     def text(self) -> str:
-        name = dict(zip(self.table["config_key"], self.table["trial"], strict=True))
-        picked = f"trial {name[self.picked]}" if self.picked is not None else "nothing"
-        best = f"trial {name[self.exhaustive_best]}" if self.exhaustive_best is not None else "nothing"
-        same = "the same config" if self.picked == self.exhaustive_best else f"every epoch picks {best}"
         pruned = int(self.table["outcome"].str.startswith("pruned").sum())
         lines = [f"pruner: {self.pruner} on the seed mean of {self.curve}, configs in the order the study ran them",
-                 f"picked {picked} ({same}); pruned {pruned} of {len(self.table)} configs",
+                 f"{_picked(self.table, self.picked, self.exhaustive_best, 'every epoch')}; "
+                 f"pruned {pruned} of {len(self.table)} configs",
                  f"spent {self.epoch_share:.0%} of the study's epochs"]
         lines += [f"  trial {row.trial}: {row.epochs_given}/{row.epochs_stored} epochs, {row.outcome}"
                   for row in self.table.itertuples()]
