@@ -101,6 +101,21 @@ def stop_mask(answer: Any, count: int) -> np.ndarray | None:
     return mask if mask.any() else None
 
 
+def ask(hook: EpochHook, epoch: int, fits: Sequence[tuple[str, int]], values) -> list[int]:
+    """Positions in ``fits`` that ``hook`` asks to stop after ``epoch`` (told ``values``, one per fit)."""
+    mask = stop_mask(hook(epoch, fits, np.asarray(values, dtype=float)), len(fits))
+    return [] if mask is None else np.flatnonzero(mask).tolist()
+
+
+def replicas_to_stop(hook: EpochHook, epoch: int, fits: Sequence[tuple[str, int]],
+                     curves: Sequence[dict[str, list[float]]], monitor: str, trained: Sequence[int]) -> list[int]:
+    """The replicas among ``trained`` (those that trained ``epoch``) that ``hook`` asks to stop,
+    told each one's latest ``monitor`` value: what both fused trainers ask between epochs."""
+    trained = list(trained)
+    asked = ask(hook, epoch, [fits[r] for r in trained], [curves[r][monitor][-1] for r in trained])
+    return [trained[i] for i in asked]
+
+
 class HookCallback:
     """The Keras callback that calls ``hook`` for one fit after every epoch and stops the fit when
     asked (``model.stop_training``, which Keras's ``fit`` reads on every backend).
@@ -123,8 +138,7 @@ class HookCallback:
             def on_epoch_end(self, epoch, logs=None):
                 logs = logs or {}
                 require_monitor(hook, list(logs))
-                mask = stop_mask(hook(epoch, fits, np.array([float(logs[monitor])])), 1)
-                if mask is not None and not self.model.stop_training and epoch + 1 < epochs:
+                if ask(hook, epoch, fits, [logs[monitor]]) and not self.model.stop_training and epoch + 1 < epochs:
                     self.model.stop_training = True
                     self.stopped_after = epoch + 1
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from tuning.fit._hook import EpochHook, require_monitor, stop_mask
+from tuning.fit._hook import EpochHook, replicas_to_stop, require_monitor
 from tuning.fit.fused._graph import FusedGraph, loss_values, metric_values, per_replica
 from tuning.fit.fused._net import RnnSpec
 from tuning.results import FAILED, OK, FitResult
@@ -162,9 +162,7 @@ def train_and_score(tasks, problem, model_config, graph, optimizer, trainer, ord
                     values = [np.array(v.numpy()) for v in graph.variables]
                 final_weights[r] = [v[r].copy() for v in values]
         if epoch_hook is not None:
-            told = stop_mask(epoch_hook(epoch, [fits[r] for r in trained],
-                                        np.array([curves[r][monitor][-1] for r in trained])), len(trained))
-            for r in trained[told] if told is not None else ():
+            for r in replicas_to_stop(epoch_hook, epoch, fits, curves, monitor, trained):
                 if status[r] == "running":  # not ended this epoch on its own
                     status[r], hooked[r] = "done", epoch + 1
                     if values is None:

@@ -33,7 +33,7 @@ from collections import defaultdict
 from typing import Any
 
 from tuning.fit._backend import start_keras
-from tuning.fit._hook import EpochHook, require_monitor, stop_mask
+from tuning.fit._hook import EpochHook, replicas_to_stop, require_monitor
 from tuning.fit._keras import scores_of, trainable_weights, training_arrays
 from tuning.fit._task import FitTask
 from tuning.fit.pipeline import VALIDATION_BATCH, batch_order
@@ -146,10 +146,8 @@ def fit_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list
                 stopped[r] = bool(models[r].stop_training)  # its weights stay in its model as they are
         if epoch_hook is not None:
             monitor = require_monitor(epoch_hook, list(epoch_logs))
-            told = stop_mask(epoch_hook(epoch, [fits[r] for r in trained],
-                                        np.array([curves[r][monitor][-1] for r in trained])), len(trained))
-            for r, stop in zip(trained, told if told is not None else (), strict=False):
-                if stop and diverged[r] is None and not stopped[r] and epoch + 1 < settings.epochs:
+            for r in replicas_to_stop(epoch_hook, epoch, fits, curves, monitor, trained):
+                if diverged[r] is None and not stopped[r] and epoch + 1 < settings.epochs:
                     _assign(models[r], state, r)  # kept as early stopping keeps it
                     stopped[r], hooked[r] = True, epoch + 1
         if all(d is not None or s for d, s in zip(diverged, stopped, strict=True)):
