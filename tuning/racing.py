@@ -158,13 +158,9 @@ def _closed_round(x: np.ndarray, given: np.ndarray, alive: np.ndarray, race: Rac
     left = np.flatnonzero(alive)
     look = int(given[left].min()) if len(left) else 0
     if len(left) >= 2 and given[left].max() == look and look in counts:
-        family = np.flatnonzero(given >= look)
-        comparison = compare(x[family, :look], level=level_at(race, look))
-        for position in np.flatnonzero(~comparison.mcb_best):
-            config = int(family[position])
+        for config, dropped in _ruled_out(x, np.flatnonzero(given >= look), look, race).items():
             if alive[config]:
-                decision.eliminated.append(Elimination(config, look, int(family[_beaten_by(comparison, position)]),
-                                                       float(comparison.p_not_best[position])))
+                decision.eliminated.append(dropped)
                 alive[config] = False
     left = np.flatnonzero(alive)
     if len(left) <= 1:
@@ -195,11 +191,9 @@ def _arriving_round(x: np.ndarray, given: np.ndarray, alive: np.ndarray, race: R
         have = int(given[config])
         family = np.flatnonzero(given >= have)
         if have in counts and len(family) >= 2:
-            comparison = compare(x[family, :have], level=level_at(race, have))
-            position = int(np.searchsorted(family, config))
-            if not comparison.mcb_best[position]:
-                decision.eliminated.append(Elimination(int(config), have, int(family[_beaten_by(comparison, position)]),
-                                                       float(comparison.p_not_best[position])))
+            dropped = _ruled_out(x, family, have, race).get(int(config))
+            if dropped is not None:
+                decision.eliminated.append(dropped)
                 continue
         if have >= race.max_seeds:
             decision.survived[int(config)] = f"survived the race: {race.max_seeds} seeds and no config beats it"
@@ -272,6 +266,15 @@ def replay(scores, race: Race) -> RaceResult:
 def _next_look(counts: list[int], have: int) -> int:
     later = [c for c in counts if c > have]
     return later[0] if later else have
+
+
+def _ruled_out(x: np.ndarray, family: np.ndarray, look: int, race: Race) -> dict[int, Elimination]:
+    """The configs of ``family`` (rows of ``x``) that Hsu's MCB rules out as the best on their
+    first ``look`` seeds, at the look's share of the race's level: why each would be dropped."""
+    comparison = compare(x[family, :look], level=level_at(race, look))
+    return {int(family[p]): Elimination(int(family[p]), look, int(family[_beaten_by(comparison, p)]),
+                                        float(comparison.p_not_best[p]))
+            for p in np.flatnonzero(~comparison.mcb_best)}
 
 
 def _beaten_by(comparison, position: int) -> int:
