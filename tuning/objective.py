@@ -14,6 +14,18 @@ AGGREGATES = ("mean", "median", "worst", "mean_plus_std", "iqm")
 #: the equivalence margin when a study sets none
 DEFAULT_MARGIN = "5%"
 
+def orientation(direction: str) -> float:
+    """+1 for ``minimize``, -1 for ``maximize``: a score times this is lower when better, the way
+    the statistics, the race, the pruner and the tables compare configs.
+
+    Raises:
+        ValueError: ``direction`` is neither.
+    """
+    if direction not in ("minimize", "maximize"):
+        raise ValueError(f"direction must be minimize or maximize (got {direction!r})")
+    return -1.0 if direction == "maximize" else 1.0
+
+
 def parse_margin(value: object) -> tuple[float, bool]:
     """``0.01`` -> (0.01, False): in the metric's units; ``"2%"`` -> (0.02, True): of the best's aggregate.
 

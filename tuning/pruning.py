@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tuning.objective import orientation
 from tuning.statistics import oriented_aggregate
 from tuning.vocabulary import PRUNERS
 
@@ -139,7 +140,7 @@ def aggregate_curves(curves, direction: str = "minimize", aggregate: str = "mean
     x = np.asarray(curves, dtype=float)
     if x.ndim not in (2, 3):
         raise ValueError(f"curves must be (seeds, epochs) or (configs, seeds, epochs), got shape {x.shape}")
-    sign = _sign(direction)
+    sign = orientation(direction)
     best_so_far = np.fmin.accumulate(sign * x, axis=-1)  # fmin skips NaN: a stopped seed keeps its best
     return sign * oriented_aggregate(np.moveaxis(best_so_far, -2, -1), aggregate)
 
@@ -181,7 +182,7 @@ class EpochPruner:
                  epochs: int | None = None, **settings) -> None:
         import optuna
 
-        _sign(direction)
+        orientation(direction)  # refuses a direction that is neither
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.pruner = make_pruner(pruner, epochs, **settings) if isinstance(pruner, str) else pruner
         self.direction = direction
@@ -325,7 +326,7 @@ def replay_pruning(curves, pruner: str | optuna.pruners.BasePruner = "median", *
     final = aggregate_curves(x, direction, aggregate)[:, -1]
     kept = np.flatnonzero([stop is None for stop in stopped])
     pick = None
-    oriented = _sign(direction) * final[kept]
+    oriented = orientation(direction) * final[kept]
     if len(kept) and np.isfinite(oriented).any():
         pick = int(kept[np.nanargmin(oriented)])
     return PruningReplay(stopped, spent, own.sum(axis=1).astype(float), final, pick, decided_at)
@@ -362,8 +363,3 @@ def _own_epochs(x: np.ndarray) -> np.ndarray:
     last = x.shape[-1] - np.argmax(finite[..., ::-1], axis=-1)
     return np.where(finite.any(axis=-1), last, 0)
 
-
-def _sign(direction: str) -> float:
-    if direction not in ("minimize", "maximize"):
-        raise ValueError(f"direction must be minimize or maximize (got {direction!r})")
-    return -1.0 if direction == "maximize" else 1.0

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from tuning.objective import orientation
 from tuning.racing import Race, RaceResult, replay
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def replay_study(results: Results, race: Race) -> StudyReplay:
         trial = _trial_names(fits).get(keys[short[0]], "?")
         raise ValueError(f"trial {trial} has {stored[short[0]]} stored seeds; a race starts with {race.min_seeds} "
                          f"(set --min-seeds lower)")
-    oriented = -matrix if results.direction == "maximize" else matrix
+    oriented = orientation(results.direction) * matrix
     race = replace(race, max_seeds=min(race.max_seeds, len(order)))  # a race has only the seeds stored
     result = replay(oriented, race)
     epochs = fits.pivot_table(index="config_key", columns="seed", values="epochs_run", aggfunc="first") \
@@ -184,11 +185,12 @@ def replay_pruner_on_study(results: Results, pruner: str) -> PruningStudyReplay:
     cube[kept["config_key"].map(at["config_key"]).to_numpy(), kept["seed"].map(at["seed"]).to_numpy(),
          kept["epoch"].map(at["epoch"]).to_numpy()] = kept["value"].to_numpy(dtype=float)
     result = replay_pruning(cube, pruner, direction=direction)
-    exhaustive = replay_pruning(cube, "none", direction=direction)
+    final = orientation(direction) * result.final  # every config's aggregate with every epoch, lower is better
+    exhaustive = int(np.nanargmin(final)) if np.isfinite(final).any() else None
     outcome = ["picked" if row == result.pick else (f"pruned after {stop} epochs" if stop is not None else "kept")
                for row, stop in enumerate(result.stopped_at)]
     table = pd.DataFrame({"trial": [names.get(k) for k in keys], "config_key": keys,
                           "epochs_stored": result.epochs_full.astype(int), "epochs_given": result.epochs_spent.astype(int),
                           "outcome": outcome})
     return PruningStudyReplay(table, pruner, curve, keys[result.pick] if result.pick is not None else None,
-                              keys[exhaustive.pick] if exhaustive.pick is not None else None, result.epoch_share)
+                              keys[exhaustive] if exhaustive is not None else None, result.epoch_share)

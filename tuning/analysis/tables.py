@@ -30,6 +30,7 @@ import pandas as pd
 from tuning import statistics
 from tuning.analysis.diagnose import Thresholds, diagnose_study
 from tuning.analysis.seeds import config_table, good_scores, seed_matrix
+from tuning.objective import orientation
 from tuning.results import TrialStatus
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ def select(results: StudyFrames, level: float = 0.05, *, margin: object | None =
                          statistics.resolve_margin(margin, math.nan)[1], level, how)
     table = config_table(fits, metric)
     keys = table["config_key"].tolist()
-    sign = -1.0 if results.direction == "maximize" else 1.0
+    sign = orientation(results.direction)
     scores, _ = seed_matrix(fits, metric, keys)
     oriented = sign * scores  # lower is better from here on
     table["aggregate"] = sign * statistics.oriented_aggregate(oriented, how, k) if scores.size else math.nan

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tuning.errors import DataError
+from tuning.objective import orientation
 
 TASKS = ("regression", "binary", "multiclass")
 TASK_LOSSES = {"regression": "mse", "binary": "binary_crossentropy", "multiclass": "categorical_crossentropy"}
@@ -281,7 +282,7 @@ class Problem:
         scores are shown with it, never used to choose it unless the objective is a test score.
         """
         every = self.baseline_scores()
-        sign = -1.0 if direction == "maximize" else 1.0
+        sign = orientation(direction)
 
         def rank(name: str) -> float:
             value = every[name].get(metric, every[name]["val_loss"])

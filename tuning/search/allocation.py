@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tuning.objective import orientation
 from tuning.racing import Race, next_round
 from tuning.results import OK
 from tuning.trials import CONCLUDED, FixedSeeds, RacedSeeds, read_trials, trial_numbers
@@ -115,7 +116,7 @@ class RaceAllocation:
         scores = np.full((len(order), len(position)), np.nan)
         fitted = np.zeros(scores.shape, dtype=bool)
         metric = self.spec.objective.metric
-        sign = -1.0 if self.spec.objective.direction == "maximize" else 1.0
+        sign = orientation(self.spec.objective.direction)
         for key, seed, status, values in self.store.fit_scores(self.spec.name):
             i, j = row.get(key), position.get(seed)
             if i is None or j is None:
