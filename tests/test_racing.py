@@ -78,7 +78,7 @@ def test_configs_that_arrive_one_at_a_time_race_against_those_before_them():
     assert result.seeds[0] == 12  # the first has no rival: every seed
     assert result.seeds[2] == result.seeds[3] == 3  # far behind the first: out at their first look
     assert {e.config for e in result.eliminations} >= {2, 3}
-    assert all(e.beaten_by < e.config or e.beaten_by == 4 for e in result.eliminations)
+    assert all(e.beaten_by < e.config for e in result.eliminations)  # only those that came before
     survivors = np.flatnonzero(result.alive)
     assert 0 in survivors and all(result.seeds[c] == 12 for c in survivors)  # no survivor left short
     assert result.winner in (0, 1, 4)
