@@ -31,6 +31,7 @@ from tuning.analysis.labels import (
     Thresholds,
 )
 from tuning.analysis.shape import as_array, curve_shape, pct
+from tuning.results import PRUNED
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -235,7 +236,11 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
         entry = by_config.setdefault(key, {"curves": {}, "scores": [], "baseline": baseline, "options": options,
                                            "found": {}})
         row = {"scope": "fit", "config_key": key, "seed": seed, "status": fit.get("status")}
-        if pair[0] or pair[1]:
+        if fit.get("status") == PRUNED:  # cut short by the pruner: its curve would read as underfit
+            row.update(label=None, evidence=f"pruned after {fit.get('epochs_run')} epochs: stopped early by the "
+                       "study's pruner, not diagnosed", suggestion=None)
+            entry["pruned"] = row["evidence"]
+        elif pair[0] or pair[1]:
             try:
                 found = diagnose_curve(*pair, thresholds, baseline, extrapolate=extrapolate_fits, **options)
             except ValueError as error:  # not a loss (a score, negative values): said in one line
@@ -253,7 +258,9 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
         rows.append(row)
     for key, entry in by_config.items():
         row = {"scope": "config", "config_key": key, "seed": None, "status": None}
-        if entry["curves"]:
+        if entry.get("pruned"):
+            row.update(label=None, evidence=f"config {entry['pruned']}", suggestion=None)
+        elif entry["curves"]:
             found = diagnose_config(entry["curves"], entry["scores"] or None, thresholds, entry["baseline"],
                                     per_seed=entry["found"], **entry["options"])
             row.update(found.to_dict())
