@@ -9,6 +9,7 @@ Heavy imports (TensorFlow, Optuna, pandas) happen inside the commands that need 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -296,6 +297,9 @@ def replay(
     alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5, help="The race's error rate."),
     pruner: str | None = typer.Option(None, "--pruner", help="Replay this epoch pruner (median | percentile | "
                                       "successive_halving | hyperband) on the stored curves instead of a race."),
+    pruner_settings: str | None = typer.Option(
+        None, "--pruner-settings", help="The replayed pruner's Optuna settings as JSON, e.g. "
+        "'{\"n_startup_trials\": 3}' (default: the study's pruner.settings when it ran this pruner)."),
 ) -> None:
     """What a race over seeds (or, with --pruner, an epoch pruner) would have picked on a finished
     STUDY, whom it would have stopped when, and its share of the study's fits and epochs; nothing
@@ -316,12 +320,25 @@ def replay(
     results = load_results(study, store)
     try:
         if pruner is not None:
-            typer.echo(replay_pruner_on_study(results, pruner).text)
+            typer.echo(replay_pruner_on_study(results, pruner, _json_option("--pruner-settings", pruner_settings)).text)
             return
         # no --max-seeds: no bound but the seeds the study stored
         typer.echo(replay_study(results, Race(min_seeds, max_seeds or sys.maxsize, alpha)).text)
     except ValueError as exc:
         _fail(f"error: study {study!r}: {exc}", EXIT_USAGE)
+
+
+def _json_option(flag: str, text: str | None) -> dict | None:
+    """A JSON-object option's value (``None`` when not given); a mistake is one line, exit 2."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"error: {flag}: not JSON ({exc.msg} at character {exc.pos})", EXIT_USAGE)
+    if not isinstance(value, dict):
+        _fail(f"error: {flag}: a JSON object of settings, like '{{\"n_startup_trials\": 3}}' (got {text!r})", EXIT_USAGE)
+    return value
 
 
 @app.command()

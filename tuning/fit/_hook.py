@@ -41,9 +41,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from tuning.errors import SpecError
-
-#: the curve a hook is told when it names none: Keras's ``EarlyStopping`` default
-DEFAULT_MONITOR = "val_loss"
+from tuning.vocabulary import DEFAULT_MONITOR
 
 
 class EpochHook(Protocol):

@@ -50,7 +50,7 @@ Example:
     ([None, None, None, None, None, 3], 0)
 """
 
-from tuning.pruning._hook import Concluded, SeedAggregatePruning, stored_decisions
+from tuning.pruning._hook import Concluded, SeedAggregatePruning, monitored_curve, stored_decisions
 from tuning.pruning._judge import (
            DECIDE_ON,
            STUDY_NAME,
@@ -63,4 +63,4 @@ from tuning.pruning._replay import PruningReplay, replay_pruning
 from tuning.vocabulary import PRUNERS
 
 __all__ = ["DECIDE_ON", "PRUNERS", "STUDY_NAME", "Concluded", "EpochPruner", "PruningReplay", "SeedAggregatePruning",
-           "aggregate_curves", "default_settings", "make_pruner", "replay_pruning", "stored_decisions"]
+           "aggregate_curves", "default_settings", "make_pruner", "monitored_curve", "replay_pruning", "stored_decisions"]

@@ -38,6 +38,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tuning.pruning._judge import EpochPruner, aggregate_curves
+from tuning.vocabulary import DEFAULT_MONITOR, direction_of
+
+
+def monitored_curve(spec: dict) -> tuple[str, str]:
+    """(the curve a study's pruner judges, its direction), from the spec as stored (a plain dict):
+    ``pruner.monitor``, else the early stopping's monitor, else ``val_loss``; better in the
+    direction its name says (``val_accuracy`` higher). The live pruner and ``tuning replay`` both ask here."""
+    early = (spec.get("fit") or {}).get("early_stopping") or {}
+    monitor = ((spec.get("pruner") or {}).get("monitor") or early.get("monitor") or DEFAULT_MONITOR)
+    return monitor, direction_of(monitor.removeprefix("val_"))
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,8 @@ class Concluded:
 
 
 def stored_decisions(fits: Iterable[tuple[str, int, bool, Sequence[float] | None]], *, direction: str,
-                     aggregate: str, training: Iterable[str] = ()) -> tuple[list[Concluded], dict[str, list[list[float]]]]:
+                     aggregate: str, training: Iterable[str] = ()
+                     ) -> tuple[list[Concluded], dict[str, list[list[float]]], dict[str, int]]:
     """What the study's pruner had decided, rebuilt from its stored fits.
 
     Args:
@@ -61,20 +72,25 @@ def stored_decisions(fits: Iterable[tuple[str, int, bool, Sequence[float] | None
 
     Returns:
         (the configs concluded, in the order their last fit was stored; per config of ``training``
-        the curves of its seeds already stored, which join its aggregate).
+        the curves of its seeds already stored, which join its aggregate; the configs of
+        ``training`` pruned already, with the epochs their pruned seed ran: a study interrupted
+        after the pruner stopped one seed must not start the config's next seeds on resume).
     """
     training = set(training)
     curves: dict[str, list[Sequence[float]]] = {}
     pruned: dict[str, bool] = {}
     order: dict[str, int] = {}
+    stopped: dict[str, int] = {}
     for position, (key, _seed, was_pruned, curve) in enumerate(fits):
         order[key] = position
         pruned[key] = pruned.get(key, False) or was_pruned
+        if was_pruned and key in training:
+            stopped[key] = max(stopped.get(key, 0), len(curve or ()))
         if curve is not None and len(curve):
             curves.setdefault(key, []).append(curve)
     history = [Concluded(key, tuple(_aggregate(curves[key], direction, aggregate)), pruned[key])
                for key in sorted(order, key=order.get) if key not in training and key in curves]
-    return history, {key: [list(c) for c in curves.get(key, [])] for key in training}
+    return history, {key: [list(c) for c in curves.get(key, [])] for key in training}, stopped
 
 
 def _aggregate(curves: Sequence[Sequence[float]], direction: str, aggregate: str) -> np.ndarray:

@@ -12,6 +12,7 @@ from tuning.spec._names import COMPILE_KEYS, FIT_KEYS, MODEL_KEYS, STYLES
 from tuning.vocabulary import (
     ACTIVATIONS,
     CELLS,
+    DEFAULT_MONITOR,
     DEFAULT_PATIENCE,
     FAMILIES,
     INITIALIZERS,
@@ -126,7 +127,7 @@ def _default(model: type[BaseModel], name: str) -> Any:
 
 
 class EarlyStoppingSpec(StrictModel):
-    monitor: str = "val_loss"
+    monitor: str = DEFAULT_MONITOR
     patience: int = Field(default=DEFAULT_PATIENCE, ge=0)
     min_delta: float = Field(default=0.0, ge=0.0)
     restore_best_weights: bool = True
