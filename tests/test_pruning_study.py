@@ -160,3 +160,27 @@ def test_a_pruner_with_kerastuner_or_an_unknown_name_is_refused_in_one_line(tmp_
         assert done.returncode == 2, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1 and words in done.stderr, done.stderr
     assert not (tmp_path / "refused.db").exists()  # refused before the store is touched
+
+
+def test_a_race_over_seeds_and_a_pruner_over_epochs_run_in_one_study(tmp_path):
+    from tuning.trials import read_trials
+
+    data = spec(tmp_path, "both", pruner=MEDIAN)
+    data["repeats"] = {"strategy": "race", "min": 3, "max": 8}
+    outcome, runner = run(data)
+    from tuning.store import open_store
+
+    trials = [t for t in read_trials(open_store(data["storage"]), "both") if t["config_key"]]
+    by_status = {}
+    for t in trials:
+        by_status.setdefault(t["status"], []).append(t)
+    assert by_status.get("pruned") and by_status.get("complete")
+    outcomes = [t["race"]["outcome"] for t in by_status["complete"]]
+    assert any(o.startswith("eliminated") for o in outcomes)  # the race dropped a config at a look
+    assert all(len(t["seeds"]) == 8 for t in by_status["complete"] if t["race"]["outcome"].startswith("left"))
+    assert all(t["pruned_at"] < EPOCHS and not t.get("race") for t in by_status["pruned"])  # pruned, not raced out
+    fits = stored(tmp_path, "both")
+    assert all(status == "pruned" for (units, _), (status, _, _) in fits.items()
+               if units in {t["params"]["units"] for t in by_status["pruned"]} and status != "ok")
+    assert len(runner.tasks) == len(fits) < 8 * 8  # nothing fitted twice; fewer fits than every config x every seed
+    assert outcome.pruned == len(by_status["pruned"])
