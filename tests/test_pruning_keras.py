@@ -42,10 +42,9 @@ def fits(path, name: str) -> dict[tuple[str, int], tuple[str, int, list[float], 
 
 
 def test_a_pruned_fused_group_stops_only_its_pruned_replicas(tmp_path):
-    # configs that differ only in learning rate share one fused graph without a pruner; under one each
-    # config's seeds are a graph of their own (so a pruned config frees its compute), judged by
-    # successive halving at epochs 2 and 4 on their seed means; the replicas the pruner does not
-    # stop train exactly as in the unpruned study's shared graph
+    # configs that differ only in learning rate share one fused graph; successive halving judges
+    # them at epochs 2 and 4 on their seed means while they train together; the replicas it does
+    # not stop train exactly as in the unpruned study's graph
     space = {"learning_rate": [0.01, 0.0001, 0.02, 0.00005]}
     halving = {"name": "successive_halving", "settings": {"min_resource": 2, "reduction_factor": 2}}
     for name, pruner in (("full", "none"), ("pruned", halving)):

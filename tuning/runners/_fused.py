@@ -96,12 +96,8 @@ class FusedRunner:
         """Grid points that can share a graph made adjacent, so that they are in flight together."""
         return order_for_sharing(points, keras_masks=self.keras_masks)
 
-    def pack(self, tasks: list[FitTask], *, one_config_per_graph: bool = False) -> tuple[list[FusedPlan], list[FitTask]]:
+    def pack(self, tasks: list[FitTask]) -> tuple[list[FusedPlan], list[FitTask]]:
         """(graphs to fit, tasks for the fallback runner): planning only, nothing is trained.
-
-        ``one_config_per_graph``: each graph holds the seeds of one config only (what ``map`` does
-        under an epoch hook: a graph computes its stopped replicas until its last one stops, so a
-        config a pruner stops frees its compute only in a graph of its own).
 
         A config that cannot be fused goes to the fallback with a notice; under ``keras_masks`` a
         config with dropout goes there silently. Spec mistakes (``TuningError``) are raised: every
@@ -111,8 +107,7 @@ class FusedRunner:
 
         groups: dict[tuple, list[FitTask]] = {}
         for task in tasks:  # configs that differ only in per-replica settings share a graph
-            key = group_key(task, self.keras_masks)
-            groups.setdefault((key, task.config_key) if one_config_per_graph else key, []).append(task)
+            groups.setdefault(group_key(task, self.keras_masks), []).append(task)
         plans: list[FusedPlan] = []
         fallback: list[FitTask] = []
         for group in groups.values():
@@ -132,7 +127,7 @@ class FusedRunner:
     def map(self, tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> Iterator[FitResult]:
         if self.executor.in_process:  # pins this process's TensorFlow threads if no op has run yet
             configure_threads(self.threads)
-        plans, fallback = self.pack(tasks, one_config_per_graph=epoch_hook is not None)
+        plans, fallback = self.pack(tasks)
         if fallback:
             yield from self._fall_back(fallback, epoch_hook)
         if not self.executor.in_process:  # each worker pins its own threads; every worker gets a graph

@@ -37,10 +37,9 @@ class JaxFusedRunner:
     def map(self, tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> Iterator[FitResult]:
         from tuning.fit.jax import fit_config_seeds, step_key
 
-        groups: dict[Any, list[FitTask]] = {}
-        for task in tasks:  # under an epoch hook, one config per step: a config it stops frees its compute
-            key = (step_key(task), task.config_key) if epoch_hook is not None else step_key(task)
-            groups.setdefault(key, []).append(replace(task, threads=self.threads))
+        groups: dict[str, list[FitTask]] = {}
+        for task in tasks:
+            groups.setdefault(step_key(task), []).append(replace(task, threads=self.threads))
         work = list(groups.values())
         while len(work) < self.jobs and any(len(group) > 1 for group in work):  # split the largest
             largest = max(work, key=len)
