@@ -128,11 +128,18 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
         return Diagnosis(label, evidence + stop_text, SUGGESTIONS[suggestion], **fields)
 
     significant = th.significance
-    for curve, side in ((tr, "train"), (m if len(v) else None, "val")):
-        if curve is not None and curve.erratic(th):
-            return result(UNSTABLE, f"{side} {name} jumps {pct(curve.noise / curve.level)} epoch to epoch "
-                                    f"({pct(curve.share(curve.noise))} of all it improved): the optimiser thrashes",
-                          "erratic")
+
+    def thrashing(curve, side: str) -> Diagnosis:
+        return result(UNSTABLE, f"{side} {name} jumps {pct(curve.noise / curve.level)} epoch to epoch "
+                                f"({pct(curve.share(curve.noise))} of all it improved): the optimiser thrashes", "erratic")
+
+    if tr is not None and tr.erratic(th):
+        return thrashing(tr, "train")
+    # A noisy val curve under a smooth train curve may be overfitting (round 4): its overfitting
+    # readings are tried before val's thrashing is.
+    val_erratic = bool(len(v)) and m.erratic(th)
+    if val_erratic and (tr is None or not len(v)):
+        return thrashing(m, "val")
     if tr is not None:
         t_rise = tr.share(tr.rise)
         if t_rise >= th.diverge_rise and tr.rise_z() >= significant:
@@ -159,8 +166,10 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
                                         f"{pct(fields['val_rise'])} higher over {last} while train rose too "
                                         f"({pct(tr.share(tr.level - train_then))} of its improvement): erratic, "
                                         "not overfitting", "erratic")
+    if val_erratic:
+        return thrashing(m, "val")
     versus = f"; {1 - skill:.3g}x the naive baseline ({baseline:.3g})" if math.isfinite(skill) else ""
-    falling = m.falling >= significant
+    falling = m.falling >= th.improving_significance
     more = f"; {gain.text()}" if math.isfinite(gain.gain) else ""
     # More to gain: the slope continued would add a share of the improvement so far, or the
     # extrapolation lowers the current level by a share of it that is also visible on the curve.
@@ -176,6 +185,11 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
         return result(UNSTABLE, f"{main_name} {level} is stuck at {1 - skill:.3g}x the naive baseline's ({baseline:.3g}) "
                                 f"after improving {pct(m.improvement / m.level)} of that level in all: worse than a "
                                 "model that learnt nothing; the optimiser likely blew the weights up", "diverged")
+    if math.isfinite(skill) and 1 - skill >= th.high_loss and n >= th.wander_epochs and m.noise >= th.wander_noise * m.level \
+            and m.share(m.noise) >= th.wander_share:
+        return result(UNSTABLE, f"{main_name} {level} wanders at {1 - skill:.3g}x the naive baseline's ({baseline:.3g}): "
+                                f"its epoch noise ({pct(m.noise / m.level)} per epoch) is {pct(m.share(m.noise))} of all "
+                                "it improved, so the optimiser is moving the weights without learning", "erratic")
     change = (float(m.smooth.max()) - float(m.smooth.min())) / max(abs(float(m.smooth.max())), 1e-12)
     if change < th.flat_change and not (math.isfinite(skill) and 1 - skill < th.high_loss):
         return result(UNDERFIT, f"{main_name} flat: within {pct(change)} over {n} epochs "

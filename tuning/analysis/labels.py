@@ -25,6 +25,8 @@ SUGGESTIONS = {
     "improving": "train for more epochs: the loss was still falling when training stopped",
     "flat": "the model is not learning: raise the learning rate, add capacity or check inputs and targets",
     "high": "add capacity (more units or layers) or train longer; try a higher learning rate",
+    "capacity": "add capacity (more units or layers) or train longer: another config of the study reached a much "
+                "lower loss",
     "good": "nothing to fix; compare configs by their seed scores",
     "stopped_falling": "raise the early-stopping patience (or min_delta lower): the loss was still falling "
                        "when early stopping ended the run",
@@ -89,6 +91,7 @@ class Thresholds:
     tail_fraction: float = 0.25
     significance: float = 3.0
     improving_share: float = 0.2
+    improving_significance: float = 4.0
     improving_gain: float = 0.1
     improving_visible: float = 0.05
     overfit_rise: float = 0.10
@@ -109,6 +112,10 @@ class Thresholds:
     seeds_share: float = 0.1
     unstable_share: float = 0.25
     high_loss: float = 0.9
+    wander_share: float = 0.1
+    wander_noise: float = 0.01
+    wander_epochs: int = 10
+    capacity_ratio: float = 2.0
 
 
 @dataclass(frozen=True)
