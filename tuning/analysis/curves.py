@@ -26,14 +26,17 @@ The rules, in the order they are tried (the first that fires wins):
    had improved -> unstable;
 4. the val loss stalls or rises while train keeps falling and the val/train gap widens, beyond
    the noise, val ending above train -> overfit, whether or not early stopping cut the run (with restored weights the
-   curves are read up to the restored epoch: the patience epochs are what it stopped);
+   curves are read up to the restored epoch: the patience epochs are what it stopped); a val curve
+   that thrashes is read as such only after these (round 4: a small training set makes val noisy);
 5. the loss is still falling: the slope adds a share of the improvement so far, or the
    extrapolation (:func:`extrapolated_gain`) lowers the current level by ``improving_gain`` ->
-   underfit (early-stopped runs too: the fix is more patience); flat, or close to the naive
-   baseline -> underfit;
+   underfit (early-stopped runs too: the fix is more patience); a val loss near the naive
+   baseline's that only wanders (round 4) -> unstable; flat, or close to the naive baseline ->
+   underfit;
 6. otherwise good fit.
 
-A config's label comes from its seeds (:func:`tuning.analysis.diagnose.diagnose_config`).
+A config's label comes from its seeds (:func:`tuning.analysis.diagnose.diagnose_config`), and a
+good fit that another config of the study beat by far is underfit (:mod:`tuning.analysis.relative`).
 Curves are losses (lower is better, not negative): a score or a negative curve is refused in
 one line (``ValueError``). Nothing here imports TensorFlow: reading a
 study's curves must work where no backend is installed.
@@ -121,7 +124,7 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
     last = f"the last {m.k} epochs"
     level = f"{m.level:.3g} (median of the last {m.k} of {n} epochs)"
     noise_text = f"noise {pct(fields['noise'])} per epoch"
-    gain = extrapolated_gain(main) if extrapolate else NO_GAIN
+    gain = extrapolated_gain(main, train=t if len(v) and len(t) else None) if extrapolate else NO_GAIN
     fields.update(gain_2x=gain.gain, gain_low=gain.low, gain_high=gain.high)
 
     def result(label: str, evidence: str, suggestion: str) -> Diagnosis:
@@ -173,7 +176,7 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
     more = f"; {gain.text()}" if math.isfinite(gain.gain) else ""
     # More to gain: the slope continued would add a share of the improvement so far, or the
     # extrapolation lowers the current level by a share of it that is also visible on the curve.
-    gain_now = gain if math.isfinite(gain.gain) or extrapolate else extrapolated_gain(main)
+    gain_now = gain if math.isfinite(gain.gain) or extrapolate else extrapolated_gain(main, train=t if len(v) and len(t) else None)
     visible_gain = gain_now.gain * m.level / max(m.improvement, m.noise, 1e-300) if math.isfinite(gain_now.gain) else 0.0
     improving = falling and (m.still_improving >= th.improving_share
                              or (gain_now.gain >= th.improving_gain and visible_gain >= th.improving_visible))
