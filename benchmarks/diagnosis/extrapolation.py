@@ -12,8 +12,12 @@ first three, Wilson for the coverage), then one line
 
     median_error=.. median_abs_error=.. spearman=.. coverage80=..
 
-The interval was calibrated on the old corpus's val curves (so its coverage there is in-sample);
-each fresh set was made after it was frozen (the second one after round 3's freeze, a815229).
+Round 4 corrects the families' forecast with a prior made from the val curves of the old corpus and
+the first two fresh sets (``fit_prior.py``): a development set is forecast without its own curves in
+the prior (leave one set out), and the train curve's first half is given beside a val curve. The
+interval's quantiles saw every development set's out-of-set errors (so its coverage there is
+partly in-sample; ``fit_prior.py`` prints the nested coverage). The third fresh set
+(``diagnosis_fresh3.json``) was made after the round-4 freeze (880860b).
 
     python benchmarks/diagnosis/extrapolation.py [--corpus PATH] [--curve val|train]
 """

@@ -16,6 +16,12 @@ tuned on it and on both halves of the old corpus, and its claim is the second fr
 after the round-3 freeze (commit a815229) and scored once:
 
     python benchmarks/diagnosis/score.py --corpus tests/data/diagnosis_fresh2.json --half all
+
+Round 4 reads each config against the others of its study (the configs of the file that share
+problem, split and loss; ``--no-study`` turns it off), tuned on all three earlier sets; its claim
+is the third fresh set, made after the round-4 freeze (commit 880860b) and scored once:
+
+    python benchmarks/diagnosis/score.py --corpus tests/data/diagnosis_fresh3.json --half all
 """
 
 from __future__ import annotations
