@@ -872,3 +872,26 @@ def test_the_shipped_prior_is_what_fit_prior_makes_from_the_development_curves()
         n, m = len(val), len(val) // 2
         features, _ = prior_row(np.asarray(val[:m]), n / m, train=np.asarray(train[:m]))
         assert np.allclose(features, stored, atol=2e-5, equal_nan=True)
+
+
+FRESH3 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh3.json").read_text())["configs"]
+
+
+def test_third_fresh_set_has_every_label_and_its_measured_agreement_holds():
+    # Made after the round-4 freeze (commit 880860b), committed before scoring, scored once: 76/88 fits
+    # (0.86) and 19/22 configs (0.86), BELOW the goals of 0.92 and 0.95 (docs/analysis.md, round 4);
+    # 74/88 and 19/22 without the study comparison. This guards the measured numbers.
+    assert len(FRESH3) == 22 and sum(len(c["fits"]) for c in FRESH3) == 88
+    assert Counter(c["truth"] for c in FRESH3) == {UNDERFIT: 6, OVERFIT: 6, GOOD_FIT: 5, UNSTABLE: 5}
+    assert _agreement(FRESH3) == (76, 88, 19)
+    assert _agreement(FRESH3, study=False) == (74, 88, 19)
+
+
+def test_extrapolation_on_the_third_fresh_set_cut_at_half():
+    # Held out from the prior. The benchmark (which also gives the train curve) measured median error
+    # -0.004, |error| 0.169, Spearman 0.48, coverage 0.71; without the train curve, as here: -0.000,
+    # 0.159, coverage 0.74. The bias goal holds, the others do not (docs/analysis.md, round 4).
+    real, pred, low, high = _cut_at_half(FRESH3)
+    assert len(real) == 72
+    assert abs(np.median(pred - real)) <= 0.03
+    assert 0.65 <= np.mean((real >= low) & (real <= high)) <= 0.8
