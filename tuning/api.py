@@ -144,11 +144,12 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     trials = read_trials(store, study)
     counts = {s.value: sum(1 for t in trials if t["status"] == s)
               for s in (TrialStatus.COMPLETE, TrialStatus.RUNNING, TrialStatus.FAILED, TrialStatus.INTERRUPTED,
-                        TrialStatus.RESUMED)}
+                        TrialStatus.RESUMED, TrialStatus.PRUNED)}
     grid_size = len(SearchSpace.from_spec(spec).grid()) if spec.sampler.name == "grid" else None
     planned = planned_trials(spec, grid_size)
     policy = seed_policy(spec)
-    finished = sum(1 for t in trials if t["status"] in CONCLUDED and policy.covers(t["seeds"], t.get("race")))
+    finished = sum(1 for t in trials if t["status"] in CONCLUDED
+                   and policy.covers(t["seeds"], t.get("race"), pruned=t["status"] == TrialStatus.PRUNED))
     numbers = trial_numbers(trials)  # a config is named by the first trial that ran it
     complete = [{**t, "number": numbers.get(t["config_key"], t["number"])}
                 for t in trials if t["status"] == TrialStatus.COMPLETE]

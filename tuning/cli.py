@@ -9,6 +9,7 @@ Heavy imports (TensorFlow, Optuna, pandas) happen inside the commands that need 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from tuning.vocabulary import (
     DEFAULT_KERAS_BACKEND,
     DEFAULT_STORAGE,
     KERAS_BACKEND_VARIABLE,
+    PRUNERS,
     STORAGE_VARIABLE,
 )
 
@@ -37,6 +39,8 @@ BACKEND_HELP = (f"{DEFAULT_BACKEND} (default) | {' | '.join(b for b in BACKENDS 
 KERAS_BACKEND_HELP = (f"jax | tensorflow: the Keras backend that fits (default: the spec's keras_backend, else "
                       f"${KERAS_BACKEND_VARIABLE}, else {DEFAULT_KERAS_BACKEND}); a study keeps the one it was started with.")
 SAMPLER_HELP = "; ".join(f"{' | '.join(names)} ({backend})" for backend, names in BACKEND_SAMPLERS.items()) + "."
+PRUNER_HELP = (f"Stop a config's fits early when its seed aggregate is hopeless: {' | '.join(PRUNERS)} "
+               "(Optuna's pruners on the config's seed mean, epoch by epoch). Default: the spec's pruner, else none.")
 MARGIN_HELP = ("How much worse than the best still counts as good as it: a number in the metric's units or a "
                "percentage like 2% of the best's aggregate (default: the spec's objective.margin, else 5%).")
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
@@ -79,10 +83,12 @@ def _run(spec, quiet: bool) -> None:
         _fail(f"interrupted: every finished fit is stored; continue with `{_command('resume', spec.name, spec.storage)}`",
               EXIT_INTERRUPTED)
     typer.echo(
-        f"study {outcome.name}: {outcome.complete} complete, {outcome.failed} failed of {outcome.planned} planned; "
+        f"study {outcome.name}: {outcome.complete} complete, "
+        + (f"{outcome.pruned} pruned, " if outcome.pruned else "")
+        + f"{outcome.failed} failed of {outcome.planned} planned; "
         f"{outcome.fits_run} fits run, {outcome.fits_reused} reused ({outcome.storage})"
     )
-    if outcome.failed and not outcome.complete:
+    if outcome.failed and not outcome.complete and not outcome.pruned:
         _fail(f"error: every trial of study {outcome.name!r} failed; see `{_command('status', outcome.name, outcome.storage)}`", 1)
     typer.echo(f"next: `{_command('status', outcome.name, outcome.storage)}` or "
                f"`{_command('report', outcome.name, outcome.storage)}`")
@@ -120,6 +126,7 @@ def run(
         "for a config it cannot fuse). A stored study keeps the dropout masks it was started with."),
     backend: str | None = typer.Option(None, "--backend", help=BACKEND_HELP),
     keras_backend: str | None = typer.Option(None, "--keras-backend", help=KERAS_BACKEND_HELP),
+    pruner: str | None = typer.Option(None, "--pruner", help=PRUNER_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Run a study from SPEC; on an existing study, continue it."""
@@ -129,7 +136,7 @@ def run(
     if repeats_strategy is not None:  # before --repeats, which a race reads as its most seeds
         spec = apply_overrides(spec, repeats_strategy=repeats_strategy)
     spec = apply_overrides(spec, n_trials=n_trials, repeats=repeats, storage=storage, sampler=sampler, jobs=jobs,
-                           runner=runner, backend=backend, keras_backend=keras_backend)
+                           runner=runner, backend=backend, keras_backend=keras_backend, pruner=pruner)
     _run(spec, quiet)
 
 
@@ -189,7 +196,9 @@ def _print_status(info: dict) -> None:
 
     echo = typer.echo
     echo(f"study {info['name']}  ({info['storage']})")
-    echo(f"  trials: {info['complete']} complete, {info['running']} running, {info['failed']} failed, "
+    echo(f"  trials: {info['complete']} complete, "
+         + (f"{info['pruned']} pruned (stopped early by the pruner, not compared), " if info.get("pruned") else "")
+         + f"{info['running']} running, {info['failed']} failed, "
          f"{info['interrupted']} interrupted, {info['remaining']} remaining of {info['planned']}; {info['fits']} fits stored"
          + (f"; {info['resumed']} interrupted trial(s) resumed, their fits reused" if info.get("resumed") else ""))
     baseline = info["baseline"]
@@ -288,6 +297,9 @@ def replay(
     alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5, help="The race's error rate."),
     pruner: str | None = typer.Option(None, "--pruner", help="Replay this epoch pruner (median | percentile | "
                                       "successive_halving | hyperband) on the stored curves instead of a race."),
+    pruner_settings: str | None = typer.Option(
+        None, "--pruner-settings", help="The replayed pruner's Optuna settings as JSON, e.g. "
+        "'{\"n_startup_trials\": 3}' (default: the study's pruner.settings when it ran this pruner)."),
 ) -> None:
     """What a race over seeds (or, with --pruner, an epoch pruner) would have picked on a finished
     STUDY, whom it would have stopped when, and its share of the study's fits and epochs; nothing
@@ -308,12 +320,25 @@ def replay(
     results = load_results(study, store)
     try:
         if pruner is not None:
-            typer.echo(replay_pruner_on_study(results, pruner).text)
+            typer.echo(replay_pruner_on_study(results, pruner, _json_option("--pruner-settings", pruner_settings)).text)
             return
         # no --max-seeds: no bound but the seeds the study stored
         typer.echo(replay_study(results, Race(min_seeds, max_seeds or sys.maxsize, alpha)).text)
     except ValueError as exc:
         _fail(f"error: study {study!r}: {exc}", EXIT_USAGE)
+
+
+def _json_option(flag: str, text: str | None) -> dict | None:
+    """A JSON-object option's value (``None`` when not given); a mistake is one line, exit 2."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"error: {flag}: not JSON ({exc.msg} at character {exc.pos})", EXIT_USAGE)
+    if not isinstance(value, dict):
+        _fail(f"error: {flag}: a JSON object of settings, like '{{\"n_startup_trials\": 3}}' (got {text!r})", EXIT_USAGE)
+    return value
 
 
 @app.command()

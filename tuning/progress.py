@@ -68,7 +68,9 @@ class RichReporter(SilentReporter):
     def trial_done(self, number: int, result: TrialResult) -> None:
         self.progress.advance(self.trials_task)
         label = self.labels.pop(number, "")
-        if result.value is None:
+        if result.pruned:
+            line = f"trial {number}: [yellow]pruned[/] after {result.pruned_at} epochs (n={len(result.fits)})  {_escape(label)}"
+        elif result.value is None:
             line = f"trial {number}: [red]failed[/] {_escape(result.failure or '')}"
         else:
             line = (f"trial {number}: {result.metric} {result.mean:.4g} ± {result.std:.2g} "

@@ -155,22 +155,30 @@ class PruningStudyReplay:
         return "\n".join(lines)
 
 
-def replay_pruner_on_study(results: Results, pruner: str) -> PruningStudyReplay:
+def replay_pruner_on_study(results: Results, pruner: str, settings: dict | None = None) -> PruningStudyReplay:
     """Prune the configs of ``results`` on their stored curves, as :func:`tuning.pruning.replay_pruning`
-    does: every seed of a config trained together, the seed mean of the monitored curve judged
+    does: every seed of a config trained together, the seed aggregate of the monitored curve judged
     epoch by epoch by Optuna's ``pruner``, the configs in the order the study ran them.
 
-    The monitored curve is the objective's metric when the fits recorded its curve (``val_loss``,
-    ``val_accuracy``), else ``val_loss`` (minimised). Seeds that some config lacks are left out,
+    The same rules as a live pruner (:mod:`tuning.pruning`): the curve of
+    :func:`~tuning.pruning.monitored_curve` (``val_loss`` unless the spec names another), the
+    objective's aggregate, and ``settings`` (Optuna keyword arguments; default: the study's own
+    ``pruner.settings`` when it ran this pruner, else :func:`~tuning.pruning.default_settings`).
+    A fused study whose configs each had a graph of their own and ran one batch after another
+    (``jobs: 1``) reaches the live pruner's decisions. Seeds that some config lacks are left out,
     so that every config is judged on the same seeds.
     """
-    from tuning.pruning import replay_pruning
+    from tuning.pruning import monitored_curve, replay_pruning
 
     curves = results.curves
     if curves.empty:
         raise ValueError(f"study {results.name!r} has no stored curves to replay a pruner on")
-    curve, direction = (results.metric, results.direction) if results.metric in set(curves["curve"]) \
-        else ("val_loss", "minimize")
+    spec = results.spec or {}
+    curve, direction = monitored_curve(spec)
+    if settings is None:
+        own = spec.get("pruner") or {}
+        settings = dict(own.get("settings") or {}) if own.get("name") == pruner else {}
+    aggregate = (spec.get("objective") or {}).get("aggregate", "mean")
     own = curves[curves["curve"] == curve]
     if own.empty:
         raise ValueError(f"study {results.name!r} stored no {curve} curve to prune on")
@@ -184,7 +192,7 @@ def replay_pruner_on_study(results: Results, pruner: str) -> PruningStudyReplay:
     kept = own[own["seed"].isin(seeds)]
     cube[kept["config_key"].map(at["config_key"]).to_numpy(), kept["seed"].map(at["seed"]).to_numpy(),
          kept["epoch"].map(at["epoch"]).to_numpy()] = kept["value"].to_numpy(dtype=float)
-    result = replay_pruning(cube, pruner, direction=direction)
+    result = replay_pruning(cube, pruner, direction=direction, aggregate=aggregate, **settings)
     final = orientation(direction) * result.final  # every config's aggregate with every epoch, lower is better
     exhaustive = int(np.nanargmin(final)) if np.isfinite(final).any() else None
     outcome = ["picked" if row == result.pick else (f"pruned after {stop} epochs" if stop is not None else "kept")

@@ -20,6 +20,9 @@ import numpy as np
 
 OK = "ok"
 FAILED = "failed"
+#: a fit its study's pruner stopped (tuning.pruning): its curves up to then, its scores those of the
+#: model it stopped with; neither a finished seed nor a failed one
+PRUNED = "pruned"
 
 
 class TrialStatus(str, Enum):
@@ -37,6 +40,7 @@ class TrialStatus(str, Enum):
     WAITING = "waiting"
     SUPERSEDED = "superseded"  # an older trial of a config re-run with more seeds
     RESUMED = "resumed"  # interrupted, then continued by a later trial of its config (its fits reused)
+    PRUNED = "pruned"  # concluded: the pruner stopped its seeds early (stopped early, not comparable)
 
     def __str__(self) -> str:
         return self.value
@@ -49,7 +53,8 @@ class FitResult:
     Attributes:
         config_key: digest of the config (see :func:`tuning.spec.config_key`).
         seed: the seed that set weights, dropout masks and shuffling.
-        status: ``"ok"`` or ``"failed"``.
+        status: ``"ok"``, ``"failed"`` or ``"pruned"`` (the study's pruner stopped it: see
+            ``stopped_by_hook``).
         scores: final scores, e.g. ``val_loss``, ``val_mae`` (original units), ``test_loss``,
             ``train_loss``; empty when the fit failed.
         curves: per-epoch values of every loss and metric Keras logged, train and validation
@@ -95,7 +100,9 @@ class FitResult:
 class TrialResult:
     """All seeds of one config, and the objective the trial reports.
 
-    ``value`` is ``None`` when any seed failed; ``failure`` then says which and why.
+    ``value`` is ``None`` when any seed failed (``failure`` then says which and why) or when the
+    study's pruner stopped the config (``pruned_at``: a config stopped early is not comparable
+    with the finished ones, so it has no objective).
     """
 
     config: dict[str, Any]
@@ -105,6 +112,11 @@ class TrialResult:
     value: float | None
     failure: str | None = None
     race: dict[str, Any] | None = None  # in a race: what it decided for this config (tuning.trials)
+    pruned_at: int | None = None  # the epochs its seeds had trained when the pruner stopped them
+
+    @property
+    def pruned(self) -> bool:
+        return self.pruned_at is not None
 
     @property
     def seed_values(self) -> dict[int, float]:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from tuning.store import Store
 
 #: Statuses of trials that concluded on their own (not interrupted, not a parked duplicate).
-CONCLUDED = (TrialStatus.COMPLETE, TrialStatus.FAILED)
+CONCLUDED = (TrialStatus.COMPLETE, TrialStatus.FAILED, TrialStatus.PRUNED)
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,11 @@ class FixedSeeds:
         have = set(recorded or [])
         return [s for s in self.seeds if s not in have]
 
-    def covers(self, recorded: Iterable[int] | None, race: dict[str, Any] | None = None) -> bool:
-        """Does a concluded trial that recorded these seeds (and this race outcome) need nothing more?"""
-        return not self.missing(recorded)
+    def covers(self, recorded: Iterable[int] | None, race: dict[str, Any] | None = None, *,
+               pruned: bool = False) -> bool:
+        """Does a concluded trial that recorded these seeds (and this race outcome) need nothing
+        more? A config the pruner stopped needs nothing more, whatever seeds it has."""
+        return pruned or not self.missing(recorded)
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,9 @@ class RacedSeeds(FixedSeeds):
     def confirm_seeds(self) -> tuple[int, ...]:
         return self.seeds[len(self.seeds) - self.confirm:]
 
-    def covers(self, recorded: Iterable[int] | None, race: dict[str, Any] | None = None) -> bool:
-        return race is not None or not self.missing(recorded)
+    def covers(self, recorded: Iterable[int] | None, race: dict[str, Any] | None = None, *,
+               pruned: bool = False) -> bool:
+        return pruned or race is not None or not self.missing(recorded)
 
 
 def seed_policy(spec: StudySpec) -> FixedSeeds:
@@ -163,7 +166,9 @@ def outcome_attrs(result: TrialResult) -> dict[str, Any]:
                              "n_seeds": len(result.fits), "mean": result.mean, "std": result.std}
     if result.race is not None:
         attrs["race"] = result.race
-    if result.value is None:
+    if result.pruned:
+        attrs.update(tuning_status=TrialStatus.PRUNED.value, pruned_at=result.pruned_at)
+    elif result.value is None:
         attrs.update(tuning_status=TrialStatus.FAILED.value, fail_reason=result.failure)
     else:
         attrs["tuning_status"] = TrialStatus.COMPLETE.value
@@ -226,7 +231,7 @@ def read_trials(store: Store, study: str) -> list[dict[str, Any]]:
         {"number": t.number, "status": status_of(t).value, "config_key": t.user_attrs.get("config_key"),
          "value": t.value, "params": t.params,
          **{k: t.user_attrs.get(k) for k in ("mean", "std", "n_seeds", "seeds", "seed_values", "fail_reason", "config",
-                                             "race")}}
+                                             "race", "pruned_at")}}
         for t in loaded.get_trials(deepcopy=False)
     ]
     concluded = {s.value for s in CONCLUDED}

@@ -99,6 +99,11 @@ DEFAULT_PATIENCE = 10
 MAXIMIZED = ("accuracy", "exact_match", "auc", "precision", "recall", "f1")
 
 
+#: the per-epoch curve watched when nothing names one: Keras's ``EarlyStopping`` default, also
+#: early stopping's, an epoch hook's and the pruner's
+DEFAULT_MONITOR = "val_loss"
+
+
 def direction_of(metric: str) -> str:
     """``"maximize"`` for a metric whose name says larger is better (accuracy, AUC, ...), else ``"minimize"``."""
     return "maximize" if any(word in metric for word in MAXIMIZED) else "minimize"

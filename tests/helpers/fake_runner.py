@@ -4,13 +4,17 @@ records and the store are tested in milliseconds (on real SQLite and real Optuna
 Each (config, seed) gets made-up but deterministic scores and curves: ``val_loss`` falls with
 ``units`` and varies a little with the seed, so a study has a best config and seed noise. A config
 with ``learning_rate`` >= 1 "diverges" (a failed fit, as a real diverging fit is recorded), and
-``fail_seeds`` fail whatever the config. Every task handed over is kept in ``tasks``.
+``fail_seeds`` fail whatever the config. Every task handed over is kept in ``tasks``. An epoch
+hook (a pruner) is told each fit's ``val_loss`` curve as ``fit_one`` tells it (:func:`hooked`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from tuning.fit import FitTask
 from tuning.results import FAILED, OK, FitResult
@@ -34,6 +38,22 @@ def fake_fit(task: FitTask, *, fail: bool = False) -> FitResult:
     return FitResult(task.config_key, task.seed, OK, scores, curves, epochs, epochs, 0.001, None, 10 * epochs)
 
 
+def hooked(fit: FitResult, epoch_hook) -> FitResult:
+    """``fit`` as one seed at a time would end with ``epoch_hook`` told its ``val_loss`` epoch by epoch
+    (what ``fit_one``'s callback does): cut where the hook stops it, or not started if it skips it."""
+    if epoch_hook is None or not fit.ok:
+        return fit
+    key = (fit.config_key, fit.seed)
+    if getattr(epoch_hook, "skips", None) and epoch_hook.skips(key):
+        return FitResult(fit.config_key, fit.seed, OK, stopped_by_hook=0)
+    curve = fit.curves["val_loss"]
+    for epoch, value in enumerate(curve[:-1]):  # a stop asked after the last epoch is no stop
+        if np.asarray(epoch_hook(epoch, [key], np.array([value]))).any():
+            cut = {name: values[: epoch + 1] for name, values in fit.curves.items()}
+            return replace(fit, curves=cut, epochs_run=epoch + 1, stopped_by_hook=epoch + 1)
+    return fit
+
+
 class FakeRunner:
     """Implements :class:`tuning.runners.Runner` with :func:`fake_fit`; ``drop``: seeds it "loses"."""
 
@@ -44,11 +64,11 @@ class FakeRunner:
         self.fail_seeds, self.drop = set(fail_seeds), set(drop)
         self.tasks: list[FitTask] = []
 
-    def map(self, tasks: list[FitTask]) -> Iterator[FitResult]:
+    def map(self, tasks: list[FitTask], epoch_hook=None) -> Iterator[FitResult]:
         for task in tasks:
             self.tasks.append(task)
             if task.seed not in self.drop:
-                yield fake_fit(task, fail=task.seed in self.fail_seeds)
+                yield hooked(fake_fit(task, fail=task.seed in self.fail_seeds), epoch_hook)
 
     def order_grid(self, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return list(points)

@@ -32,6 +32,7 @@ from tuning.analysis.labels import (
 )
 from tuning.analysis.relative import against_study, study_minima
 from tuning.analysis.shape import as_array, curve_shape, pct
+from tuning.results import PRUNED
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -252,7 +253,11 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
         entry = by_config.setdefault(key, {"curves": {}, "scores": [], "baseline": baseline, "options": options,
                                            "found": {}, "rows": {}, "loss": fit.get("param_loss")})
         row = {"scope": "fit", "config_key": key, "seed": seed, "status": fit.get("status")}
-        if pair[0] or pair[1]:
+        if fit.get("status") == PRUNED:  # cut short by the pruner: its curve would read as underfit
+            row.update(label=None, evidence=f"pruned after {fit.get('epochs_run')} epochs: stopped early by the "
+                       "study's pruner, not diagnosed", suggestion=None)
+            entry["pruned"] = row["evidence"]
+        elif pair[0] or pair[1]:
             try:
                 found = diagnose_curve(*pair, thresholds, baseline, extrapolate=extrapolate_fits, **options)
             except ValueError as error:  # not a loss (a score, negative values): said in one line
@@ -275,7 +280,9 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
         for seed, found in entry["found"].items():  # each fit read against the study too
             entry["rows"][seed].update(against_study(found, entry["curves"][seed][1], reference, thresholds,
                                                      name=curve).to_dict())
-        if entry["curves"]:
+        if entry.get("pruned"):
+            row.update(label=None, evidence=f"config {entry['pruned']}", suggestion=None)
+        elif entry["curves"]:
             found = diagnose_config(entry["curves"], entry["scores"] or None, thresholds, entry["baseline"],
                                     per_seed=entry["found"], **entry["options"])
             mean_val = common_mean_curve([va for _, va in entry["curves"].values()])

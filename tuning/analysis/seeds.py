@@ -12,13 +12,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from tuning.results import FAILED, OK, PRUNED
+
 
 def good_scores(fits: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Fits that finished with a finite score on the metric."""
+    """Fits that finished with a finite score on the metric, of configs the pruner did not stop.
+
+    A pruned config is stopped early, not comparable: its seeds fitted in full before the pruner
+    stopped a later one do not make it a finished config with fewer seeds.
+    """
     if metric not in fits.columns:
         return fits.iloc[0:0].assign(**{metric: pd.Series(dtype=float)})
     values = pd.to_numeric(fits[metric], errors="coerce")
-    return fits[(fits["status"] == "ok") & np.isfinite(values)].assign(**{metric: values})
+    pruned = fits.loc[fits["status"] == PRUNED, "config_key"]
+    return fits[(fits["status"] == OK) & np.isfinite(values) & ~fits["config_key"].isin(pruned)].assign(
+        **{metric: values})
 
 
 def config_table(fits: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -26,7 +34,7 @@ def config_table(fits: pd.DataFrame, metric: str) -> pd.DataFrame:
 
     Columns: ``config_key``, every ``param_<name>``, ``n_seeds`` (fits with a finite score),
     ``mean``, ``std``, ``min``, ``median``, ``max``, ``sem``, ``ci95_low``, ``ci95_high``
-    (Student-t, kept inside the metric's range: a loss's never below 0), ``n_failed``,
+    (Student-t, kept inside the metric's range: a loss's never below 0), ``n_failed``, ``n_pruned``,
     ``divergence_rate``, ``trainable_weights``, ``fit_seconds`` (mean wall time per fit, failed
     fits included). One seed gives a mean but no spread: std, sem and
     the interval are NaN, not zero.
@@ -49,9 +57,10 @@ def config_table(fits: pd.DataFrame, metric: str) -> pd.DataFrame:
     low, high = clip_interval((table["mean"] - half).to_numpy(dtype=float), (table["mean"] + half).to_numpy(dtype=float),
                               metric)
     table["ci95_low"], table["ci95_high"] = low, high
-    table["n_failed"] = (fits["status"] != "ok").groupby(fits["config_key"], sort=False).sum().astype(int)
+    table["n_failed"] = (fits["status"] == FAILED).groupby(fits["config_key"], sort=False).sum().astype(int)
+    table["n_pruned"] = (fits["status"] == PRUNED).groupby(fits["config_key"], sort=False).sum().astype(int)
     errors = fits["error"] if "error" in fits.columns else pd.Series(None, index=fits.index, dtype=object)
-    diverged = (fits["status"] != "ok") & errors.fillna("").astype(str).str.startswith("diverged")
+    diverged = (fits["status"] == FAILED) & errors.fillna("").astype(str).str.startswith("diverged")
     table["divergence_rate"] = diverged.groupby(fits["config_key"], sort=False).mean().astype(float)
     weights = fits["trainable_weights"] if "trainable_weights" in fits.columns else pd.Series(math.nan, fits.index)
     table["trainable_weights"] = pd.to_numeric(weights, errors="coerce").groupby(

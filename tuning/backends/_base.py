@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tuning import trials as records
+from tuning.results import TrialStatus
 from tuning.trials import CONCLUDED, FixedSeeds, seed_policy, status_of
 
 if TYPE_CHECKING:
@@ -94,7 +95,8 @@ class Backend(ABC):
         return [t for t in self.trials() if status_of(t) in CONCLUDED]
 
     def covers_seeds(self, trial: optuna.trial.FrozenTrial) -> bool:
-        return self.seeds.covers(records.seeds_of(trial), records.race_of(trial))
+        return self.seeds.covers(records.seeds_of(trial), records.race_of(trial),
+                                 pruned=status_of(trial) == TrialStatus.PRUNED)
 
     def done_keys(self) -> set[str]:
         """Configs with a finished trial on every seed the policy asks for."""

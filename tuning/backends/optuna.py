@@ -158,7 +158,9 @@ class OptunaBackend(Backend):
     def tell(self, trial: optuna.Trial, result: TrialResult) -> None:
         """Record a trial's outcome: the objective and every seed's value, or why it failed."""
         records.write(trial.set_user_attr, records.outcome_attrs(result))
-        if result.value is None:
+        if result.pruned:  # Optuna's word for it: its sampler counts the config among the worst
+            self.study.tell(trial, state=TrialState.PRUNED)
+        elif result.value is None:
             self.study.tell(trial, state=TrialState.FAIL)
         else:
             self.study.tell(trial, result.value)

@@ -41,9 +41,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from tuning.errors import SpecError
-
-#: the curve a hook is told when it names none: Keras's ``EarlyStopping`` default
-DEFAULT_MONITOR = "val_loss"
+from tuning.vocabulary import DEFAULT_MONITOR
 
 
 class EpochHook(Protocol):
@@ -61,6 +59,11 @@ class EpochHook(Protocol):
 
     Returns:
         ``None`` or ``False``: none stops; ``True``: all stop; else one bool per fit.
+
+    Two optional methods, for hooks that decide per config (a pruner): ``skips((config_key,
+    seed))`` - True when that fit need not start (:func:`tuning.fit.fit_one` then returns it
+    stopped after 0 epochs); ``config_done(config_key)`` - the study's evaluator calls it in its
+    process once every fit of the config in the runner's batch is in.
     """
 
     def __call__(self, epoch: int, fits: Sequence[tuple[str, int]], values: np.ndarray) -> Any: ...

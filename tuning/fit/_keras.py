@@ -24,8 +24,11 @@ def fit_one(task: FitTask, epoch_hook: EpochHook | None = None) -> FitResult:
 
     See :func:`fit_and_keep` (which also returns the trained model) for the procedure.
     ``epoch_hook``: told every epoch's monitored value, it may stop the fit
-    (:class:`~tuning.fit.EpochHook`).
+    (:class:`~tuning.fit.EpochHook`). A hook that says it ``skips`` the fit (a pruner that pruned
+    its config while an earlier seed trained) has it not started: 0 epochs, ``stopped_by_hook=0``.
     """
+    if epoch_hook is not None and getattr(epoch_hook, "skips", None) and epoch_hook.skips((task.config_key, task.seed)):
+        return FitResult(task.config_key, task.seed, OK, stopped_by_hook=0)
     return fit_and_keep(task, epoch_hook)[0]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from tuning.fit import FitTask
+from tuning.fit import EpochHook, FitTask
 from tuning.results import FitResult
 
 
@@ -28,8 +28,12 @@ class Runner(Protocol):
     name: str
     trials_in_flight: int
 
-    def map(self, tasks: list[FitTask]) -> Iterator[FitResult]:
-        """One result per task, in any order, each yielded as soon as it is done (so it is stored at once)."""
+    def map(self, tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> Iterator[FitResult]:
+        """One result per task, in any order, each yielded as soon as it is done (so it is stored at once).
+
+        ``epoch_hook`` goes to every fit path the runner uses (:class:`~tuning.fit.EpochHook`): in
+        worker processes each worker has its copy, deciding on what its own fits report.
+        """
         ...
 
     def order_grid(self, points: list[dict[str, Any]]) -> list[dict[str, Any]]:

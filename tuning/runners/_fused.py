@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
-from tuning.fit import FitTask, configure_threads
+from tuning.fit import EpochHook, FitTask, configure_threads
 from tuning.fit.fused import (
     DEFAULT_MEMORY_BUDGET,
     GRAPH_THREADS,
@@ -95,8 +96,12 @@ class FusedRunner:
         """Grid points that can share a graph made adjacent, so that they are in flight together."""
         return order_for_sharing(points, keras_masks=self.keras_masks)
 
-    def pack(self, tasks: list[FitTask]) -> tuple[list[FusedPlan], list[FitTask]]:
+    def pack(self, tasks: list[FitTask], *, one_config_per_graph: bool = False) -> tuple[list[FusedPlan], list[FitTask]]:
         """(graphs to fit, tasks for the fallback runner): planning only, nothing is trained.
+
+        ``one_config_per_graph``: each graph holds the seeds of one config only (what ``map`` does
+        under an epoch hook: a graph computes its stopped replicas until its last one stops, so a
+        config a pruner stops frees its compute only in a graph of its own).
 
         A config that cannot be fused goes to the fallback with a notice; under ``keras_masks`` a
         config with dropout goes there silently. Spec mistakes (``TuningError``) are raised: every
@@ -106,7 +111,8 @@ class FusedRunner:
 
         groups: dict[tuple, list[FitTask]] = {}
         for task in tasks:  # configs that differ only in per-replica settings share a graph
-            groups.setdefault(group_key(task, self.keras_masks), []).append(task)
+            key = group_key(task, self.keras_masks)
+            groups.setdefault((key, task.config_key) if one_config_per_graph else key, []).append(task)
         plans: list[FusedPlan] = []
         fallback: list[FitTask] = []
         for group in groups.values():
@@ -123,17 +129,18 @@ class FusedRunner:
                 fallback += group
         return plans, fallback
 
-    def map(self, tasks: list[FitTask]) -> Iterator[FitResult]:
+    def map(self, tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> Iterator[FitResult]:
         if self.executor.in_process:  # pins this process's TensorFlow threads if no op has run yet
             configure_threads(self.threads)
-        plans, fallback = self.pack(tasks)
+        plans, fallback = self.pack(tasks, one_config_per_graph=epoch_hook is not None)
         if fallback:
-            yield from self._fall_back(fallback)
+            yield from self._fall_back(fallback, epoch_hook)
         if not self.executor.in_process:  # each worker pins its own threads; every worker gets a graph
             plans = [plan.with_threads(self.threads) for plan in spread(plans, self.executor.workers)]
         indexed = list(enumerate(plans))
         failed: list[FitTask] = []
-        for index, results in self.executor.map_unordered(fit_plan_or_error, indexed):
+        fit = partial(fit_plan_or_error, epoch_hook=epoch_hook)
+        for index, results in self.executor.map_unordered(fit, indexed):
             if isinstance(results, str):  # the graph failed as a whole: refit its seeds one by one
                 # Without dropout the fallback's fit is the seed's fused fit (to float32 rounding);
                 # with dropout only a graph of its own is (another mask), see _refit_alone.
@@ -142,15 +149,15 @@ class FusedRunner:
                 if chunk:
                     self.notice(f"fused runner: config {chunk[0].config_key} failed fused ({results}); "
                                 f"refitting its {len(chunk)} seed(s) with the fallback runner")
-                    yield from self._fall_back(chunk)
+                    yield from self._fall_back(chunk, epoch_hook)
             else:
                 for result in results:
                     self.counts["fused"] += 1
                     yield result
         if failed:
-            yield from self._refit_alone(failed)
+            yield from self._refit_alone(failed, epoch_hook)
 
-    def _refit_alone(self, tasks: list[FitTask]) -> Iterator[FitResult]:
+    def _refit_alone(self, tasks: list[FitTask], epoch_hook: EpochHook | None) -> Iterator[FitResult]:
         """The seeds of failed graphs, each as a graph of its own (seeded masks, as fused).
 
         Keras's masks are not the study's masks for a config with dropout, and a replica's fit
@@ -162,7 +169,8 @@ class FusedRunner:
             alone = [plan.with_threads(self.threads) for plan in alone]
         self.notice(f"fused runner: {len(tasks)} seed(s) of config(s) {', '.join(sorted({t.config_key for t in tasks}))} "
                     "failed in a shared graph; refitting each seed as a graph of its own")
-        for index, results in self.executor.map_unordered(fit_plan_or_error, list(enumerate(alone))):
+        fit = partial(fit_plan_or_error, epoch_hook=epoch_hook)
+        for index, results in self.executor.map_unordered(fit, list(enumerate(alone))):
             task = alone[index].tasks[0]
             self.counts["fused"] += 1
             if isinstance(results, str):
@@ -171,13 +179,13 @@ class FusedRunner:
             else:
                 yield from results
 
-    def _fall_back(self, tasks: list[FitTask]) -> Iterator[FitResult]:
-        for result in self.fallback.map(tasks):
+    def _fall_back(self, tasks: list[FitTask], epoch_hook: EpochHook | None) -> Iterator[FitResult]:
+        for result in self.fallback.map(tasks, epoch_hook):
             self.counts["fallback"] += 1
             yield result
 
 
-def fit_plan_or_error(item: tuple[int, FusedPlan]) -> tuple[int, list[FitResult] | str]:
+def fit_plan_or_error(item: tuple[int, FusedPlan], epoch_hook: EpochHook | None = None) -> tuple[int, list[FitResult] | str]:
     """Run on an executor: (index, results), or (index, one-line error) if the fused fit raised.
 
     A bug or an exhausted resource must not lose the seeds: the runner refits them with its
@@ -187,7 +195,7 @@ def fit_plan_or_error(item: tuple[int, FusedPlan]) -> tuple[int, list[FitResult]
 
     index, plan = item
     try:
-        return index, plan.fit()
+        return index, plan.fit(epoch_hook)
     except TuningError:
         raise
     except Exception as exc:

@@ -12,9 +12,10 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
-from tuning.fit import FitTask
+from tuning.fit import EpochHook, FitTask
 from tuning.results import FitResult
 from tuning.runners._executors import InProcessExecutor, LokyExecutor
 from tuning.runners._fused import TRIALS_IN_FLIGHT
@@ -33,19 +34,20 @@ class JaxFusedRunner:
         self.threads = max(1, (os.cpu_count() or 1) // jobs)
         self.executor = LokyExecutor(jobs) if jobs > 1 else InProcessExecutor()
 
-    def map(self, tasks: list[FitTask]) -> Iterator[FitResult]:
+    def map(self, tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> Iterator[FitResult]:
         from tuning.fit.jax import fit_config_seeds, step_key
 
-        groups: dict[str, list[FitTask]] = {}
-        for task in tasks:
-            groups.setdefault(step_key(task), []).append(replace(task, threads=self.threads))
+        groups: dict[Any, list[FitTask]] = {}
+        for task in tasks:  # under an epoch hook, one config per step: a config it stops frees its compute
+            key = (step_key(task), task.config_key) if epoch_hook is not None else step_key(task)
+            groups.setdefault(key, []).append(replace(task, threads=self.threads))
         work = list(groups.values())
         while len(work) < self.jobs and any(len(group) > 1 for group in work):  # split the largest
             largest = max(work, key=len)
             work.remove(largest)
             half = len(largest) // 2
             work += [largest[:half], largest[half:]]
-        for results in self.executor.map_unordered(fit_config_seeds, work):
+        for results in self.executor.map_unordered(partial(fit_config_seeds, epoch_hook=epoch_hook), work):
             yield from results
 
     def order_grid(self, points: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
-from tuning.fit import FitTask, fit_one
+from tuning.fit import EpochHook, FitTask, fit_one
 from tuning.results import FitResult
 from tuning.runners._executors import LokyExecutor
 
@@ -27,8 +28,9 @@ class ProcessRunner:
         self.threads = max(1, (os.cpu_count() or 1) // jobs)
         self.executor = LokyExecutor(jobs)
 
-    def map(self, tasks: list[FitTask]) -> Iterator[FitResult]:
-        yield from self.executor.map_unordered(fit_one, [replace(t, threads=self.threads) for t in tasks])
+    def map(self, tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> Iterator[FitResult]:
+        fit = partial(fit_one, epoch_hook=epoch_hook)  # each worker its copy of the hook
+        yield from self.executor.map_unordered(fit, [replace(t, threads=self.threads) for t in tasks])
 
     def order_grid(self, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Unchanged: separate fits gain nothing from any order."""

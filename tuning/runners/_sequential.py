@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from tuning.fit import FitTask, fit_one
+from tuning.fit import EpochHook, FitTask, fit_one
 from tuning.results import FitResult
 
 
@@ -15,9 +15,9 @@ class SequentialRunner:
     name = "sequential"
     trials_in_flight = 1
 
-    def map(self, tasks: list[FitTask]) -> Iterator[FitResult]:
+    def map(self, tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> Iterator[FitResult]:
         for task in tasks:
-            yield fit_one(task)
+            yield fit_one(task, epoch_hook)
 
     def order_grid(self, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Unchanged: one fit at a time gains nothing from any order."""

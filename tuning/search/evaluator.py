@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from tuning.fit import FitTask
-from tuning.results import FitResult, TrialResult, aggregate_seeds
+from tuning.fit import EpochHook, FitTask
+from tuning.results import OK, PRUNED, FitResult, TrialResult, aggregate_seeds
 from tuning.trials import FixedSeeds
 from tuning.vocabulary import DEFAULT_KERAS_BACKEND
 
@@ -76,7 +77,8 @@ class Evaluator:
 
     def evaluate_many(self, configs: list[tuple[dict[str, Any], str]],
                       seeds: Iterable[int] | FixedSeeds | Mapping[str, list[int]],
-                      on_fit: Callable[[FitResult, bool], None] | None = None) -> Iterator[TrialResult]:
+                      on_fit: Callable[[FitResult, bool], None] | None = None,
+                      epoch_hook: EpochHook | None = None) -> Iterator[TrialResult]:
         """Evaluate several configs with one runner call; yield each as soon as its seeds are in.
 
         ``seeds``: the seeds every config gets, or per config key its own (a race gives the
@@ -87,6 +89,9 @@ class Evaluator:
         ``on_fit(fit, reused)`` sees each (config, seed) once until :meth:`concluded` is called
         for the config: a race asks again for the seeds a config already has at every round of
         its trial, and those are not news; a later trial of the same config reuses them anew.
+
+        ``epoch_hook`` goes to the runner's fit paths (a pruner: :mod:`tuning.pruning`); a fit it
+        stopped is recorded with status ``pruned``, and its config's trial with ``pruned_at``.
         """
         if isinstance(seeds, Mapping):
             wanted = {key: list(seeds[key]) for _, key in configs}
@@ -105,13 +110,17 @@ class Evaluator:
         for key in [k for k in pending if len(done[k]) == len(wanted[k])]:
             pending.remove(key)
             yield self._result(by_key[key], key, [done[key][s] for s in wanted[key]])
-        for fit in self.runner.map(tasks):
+        for fit in self.runner.map(tasks, epoch_hook):
+            if fit.stopped_by_hook is not None and fit.status == OK:
+                fit = replace(fit, status=PRUNED)
             self.record(fit)
             key = fit.config_key
             done[key][fit.seed] = fit
             self._hand_over(fit, False, on_fit)
             if len(done[key]) == len(wanted[key]):
                 pending.remove(key)
+                if hasattr(epoch_hook, "config_done"):  # a pruner: this config now counts as finished
+                    epoch_hook.config_done(key)
                 yield self._result(by_key[key], key, [done[key][s] for s in wanted[key]])
         if pending:  # a runner that drops work is a bug, not a user mistake
             missing = {key: sorted(set(wanted[key]) - set(done[key])) for key in pending}
@@ -133,6 +142,9 @@ class Evaluator:
                              self.keras_backend) for seed in seeds]
 
     def _result(self, config: dict[str, Any], key: str, fits: list[FitResult]) -> TrialResult:
+        pruned = [f.epochs_run for f in fits if f.status == PRUNED]
+        if pruned:  # stopped early, not comparable: no objective (a failed seed beside it is in its fits)
+            return TrialResult(config, key, fits, self.metric, None, pruned_at=max(pruned))
         failed = [f for f in fits if not f.ok]
         if failed:
             reasons = "; ".join(f.error or "failed" for f in failed)

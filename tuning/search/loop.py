@@ -35,10 +35,11 @@ class StudyOutcome:
     storage: str
     planned: int
     complete: int
-    failed: int
+    failed: int  # concluded without an objective for a reason of their own (pruned ones not among them)
     fits_run: int
     fits_reused: int
     recovered: list[int]
+    pruned: int = 0
 
 
 def resolve_resume_spec(name: str, storage: str | Store | None) -> StudySpec:
@@ -101,6 +102,7 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
         reporter.note(f"recovered interrupted trial(s) {', '.join(map(str, recovered))}")
 
     from tuning.search.allocation import seed_allocation
+    from tuning.search.epoch_pruning import batch_pruner
     from tuning.trials import read_trials, trial_numbers
 
     # A config is named by the first trial that ran it (a resumed config keeps its number).
@@ -155,11 +157,12 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
                     if not in_flight:
                         break
                     steps = allocation.step(list(in_flight))
+                    hook = batch_pruner(spec, store, list(in_flight))  # None without a pruner
                     for result in evaluator.evaluate_many([(c, k) for k, (_, c) in in_flight.items()],
                                                           {key: step.seeds for key, step in steps.items()},
-                                                          on_fit=on_fit):
+                                                          on_fit=on_fit, epoch_hook=hook):
                         step = steps[result.config_key]
-                        if not step.concludes:  # a race's survivor: more seeds next round
+                        if not step.concludes and not result.pruned:  # a race's survivor: more seeds next round
                             continue
                         result = replace(result, race=step.race)
                         with uninterrupted():
@@ -185,8 +188,9 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
             reporter.stop()
     finished = backend.done()
     complete = sum(1 for t in finished if t.state.name == "COMPLETE")
-    return StudyOutcome(spec.name, store.url, backend.planned(), complete, len(finished) - complete,
-                        counts["run"], counts["reused"], recovered)
+    pruned = sum(1 for t in finished if t.state.name == "PRUNED")
+    return StudyOutcome(spec.name, store.url, backend.planned(), complete, len(finished) - complete - pruned,
+                        counts["run"], counts["reused"], recovered, pruned)
 
 
 def _try_builder(spec: StudySpec, problem: Any, config: dict[str, Any]) -> set[str]:

@@ -32,6 +32,7 @@ from tuning.spec._sections import (
     ModelSpec,
     ObjectiveSpec,
     ProblemSpec,
+    PrunerSpec,
     RepeatsSpec,
     SamplerSpec,
     ValidationSpec,
@@ -56,6 +57,6 @@ __all__ = [
     "ACTIVATIONS", "AGGREGATES", "BACKENDS", "BACKEND_SAMPLERS", "CELLS", "COMPILE_KEYS", "DEFAULT_SAMPLER",
     "FAMILIES", "FIT_KEYS", "INITIALIZERS", "MAXIMIZED", "MODEL_KEYS", "OPTIMIZERS", "RUNNERS", "SAMPLERS",
     "SEARCHABLE", "SPEC_LOSSES", "STYLES", "EarlyStoppingSpec", "FitSpec", "ModelSpec", "ObjectiveSpec",
-    "ParamSpec", "ProblemSpec", "RepeatsSpec", "SamplerSpec", "StudySpec", "ValidationSpec", "apply_overrides",
+    "ParamSpec", "ProblemSpec", "PrunerSpec", "RepeatsSpec", "SamplerSpec", "StudySpec", "ValidationSpec", "apply_overrides",
     "config_key", "did_you_mean", "load_spec", "read_spec_file", "resolve_builder_space", "with_source",
 ]

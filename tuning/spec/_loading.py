@@ -100,7 +100,7 @@ def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
     """Return ``spec`` with CLI flags applied (``None`` values are ignored), re-validated.
 
     ``repeats`` may be a count (under a race: its ``max``) or a list of seeds;
-    ``repeats_strategy`` ``fixed`` or ``race``; ``sampler`` a sampler name; ``backend``
+    ``repeats_strategy`` ``fixed`` or ``race``; ``sampler`` and ``pruner`` a name; ``backend``
     ``optuna`` or ``kerastuner`` (a spec that named no sampler then gets that backend's default).
     A spec that names no ``storage`` and gets none here takes ``$TUNING_STORAGE`` (the rule of
     :func:`tuning.vocabulary.default_storage`, for the CLI and the Python API alike); one that
@@ -129,6 +129,9 @@ def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
             data["repeats"] = {**data["repeats"], count: value, "seeds": None}
         elif key == "sampler" and isinstance(value, str):
             data["sampler"] = {**data["sampler"], "name": value}
+        elif key == "pruner" and isinstance(value, str):  # another pruner's settings would not fit it
+            same = value == data["pruner"]["name"]
+            data["pruner"] = {**data["pruner"], "name": value, "settings": data["pruner"]["settings"] if same else {}}
         else:
             data[key] = value
     return _validate(data, spec._source)

@@ -12,10 +12,12 @@ from tuning.spec._names import COMPILE_KEYS, FIT_KEYS, MODEL_KEYS, STYLES
 from tuning.vocabulary import (
     ACTIVATIONS,
     CELLS,
+    DEFAULT_MONITOR,
     DEFAULT_PATIENCE,
     FAMILIES,
     INITIALIZERS,
     OPTIMIZERS,
+    PRUNERS,
     SAMPLERS,
     SPEC_LOSSES,
     direction_of,
@@ -125,7 +127,7 @@ def _default(model: type[BaseModel], name: str) -> Any:
 
 
 class EarlyStoppingSpec(StrictModel):
-    monitor: str = "val_loss"
+    monitor: str = DEFAULT_MONITOR
     patience: int = Field(default=DEFAULT_PATIENCE, ge=0)
     min_delta: float = Field(default=0.0, ge=0.0)
     restore_best_weights: bool = True
@@ -273,3 +275,40 @@ class SamplerSpec(StrictModel):
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
         return {"name": value} if isinstance(value, str) else value
+
+
+class PrunerSpec(StrictModel):
+    """``pruner``: stop a config's fits early when its seed aggregate is hopeless (:mod:`tuning.pruning`).
+
+    ``pruner: median`` or ``pruner: {name: median, monitor: val_loss, settings: {n_warmup_steps: 10}}``;
+    ``settings`` are the Optuna pruner's own keyword arguments, over :func:`tuning.pruning.default_settings`.
+    ``monitor`` (default: the early stopping's monitor) is the per-epoch curve judged, in the
+    direction its name says (``val_accuracy`` higher is better).
+    """
+
+    name: Literal[PRUNERS] = "none"  # type: ignore[valid-type]
+    monitor: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _settings_known(self) -> PrunerSpec:
+        if self.name == "none":
+            if self.settings:
+                raise ValueError("pruner.settings: pruner none takes no settings")
+            return self
+        from tuning.pruning import make_pruner  # Optuna only: checks the keyword arguments once, here
+
+        try:
+            make_pruner(self.name, 10, **self.settings)
+        except ValueError as exc:
+            raise ValueError(f"pruner.settings: {exc}") from None
+        return self
+
+    @property
+    def active(self) -> bool:
+        return self.name != "none"

@@ -9,7 +9,15 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_
 
 from tuning.spec._axes import ParamSpec, StrictModel, as_numbers
 from tuning.spec._names import COMPILE_KEYS, FIT_KEYS, MODEL_KEYS, SEARCHABLE, did_you_mean
-from tuning.spec._sections import FitSpec, ModelSpec, ObjectiveSpec, ProblemSpec, RepeatsSpec, SamplerSpec
+from tuning.spec._sections import (
+    FitSpec,
+    ModelSpec,
+    ObjectiveSpec,
+    ProblemSpec,
+    PrunerSpec,
+    RepeatsSpec,
+    SamplerSpec,
+)
 from tuning.vocabulary import (
     BACKEND_SAMPLERS,
     BACKENDS,
@@ -35,6 +43,7 @@ class StudySpec(StrictModel):
     repeats: RepeatsSpec = RepeatsSpec()
     objective: ObjectiveSpec = ObjectiveSpec()
     fit: FitSpec = FitSpec()
+    pruner: PrunerSpec = PrunerSpec()
     storage: str = DEFAULT_STORAGE
     backend: Literal[BACKENDS] = DEFAULT_BACKEND  # type: ignore[valid-type]
     _source: str = PrivateAttr(default="<spec>")  # the file it was read from, for error messages
@@ -112,6 +121,11 @@ class StudySpec(StrictModel):
         if self.repeats.strategy == "race" and self.backend != "optuna":
             raise ValueError("repeats.strategy: a race runs with backend optuna (KerasTuner's oracle decides "
                              "itself when a trial ends, so it cannot stop a config's seeds early); use strategy fixed")
+        if self.pruner.active and self.backend != "optuna":
+            raise ValueError(f"pruner: pruner {self.pruner.name} runs with backend optuna (KerasTuner's oracle ends "
+                             "its trials itself); use pruner none, or its hyperband sampler")
+        if self.pruner.active and self.sampler.name == "hyperband":
+            raise ValueError("pruner: the hyperband sampler already stops trials early; use pruner none with it")
         if isinstance(self.space, str):  # checked once resolve_builder_space has read it
             return self
         offered = BACKEND_SAMPLERS[self.backend]

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tuning.errors import StoreError
-from tuning.results import FitResult
+from tuning.results import PRUNED, FitResult
 from tuning.store._migrations import check_version, dropout_masks_from_v2, stored_version, upgrade
 from tuning.store._schema import backend_state_table, fits_table, metadata, studies_table
 from tuning.store._signals import uninterrupted
@@ -254,4 +254,5 @@ def _fit_from_row(row: Any) -> FitResult:
         config_key=row.config_key, seed=row.seed, status=row.status, scores=json.loads(row.scores_json),
         curves=json.loads(row.curves_json), epochs_run=row.epochs_run, best_epoch=row.best_epoch,
         fit_seconds=row.fit_seconds, error=row.error, trainable_weights=getattr(row, "trainable_weights", None),
+        stopped_by_hook=row.epochs_run if row.status == PRUNED else None,  # a pruned fit stopped where its curves end
     )

@@ -116,8 +116,8 @@ class FusedPlan:
         """The same plan for a worker process that pins its TensorFlow threads to ``threads``."""
         return replace(self, tasks=[replace(t, threads=threads) for t in self.tasks])
 
-    def fit(self) -> list[FitResult]:
-        return fit_group(self.tasks, self.checked)
+    def fit(self, epoch_hook: EpochHook | None = None) -> list[FitResult]:
+        return fit_group(self.tasks, self.checked, epoch_hook)
 
 
 def check_fusable(task: FitTask, problem) -> CheckedModel:
