@@ -37,6 +37,8 @@ from tuning.analysis.diagnose import (
     extrapolated_gain,
     mean_curve,
 )
+from tuning.analysis.relative import against_study, study_minima
+from tuning.analysis.shape import curve_shape
 
 EPOCHS = np.arange(100)
 CORPUS = json.loads((Path(__file__).parent / "data" / "diagnosis_corpus.json").read_text())["configs"]
@@ -264,13 +266,40 @@ def _options(config: dict) -> dict:
                 restored=bool(config["restore_best_weights"]) if config["patience"] is not None else True)
 
 
-def _diagnose(config: dict):
+def _diagnose(config: dict, reference: tuple | None = None):
+    """Each seed's and the config's diagnosis; ``reference`` reads them against the config's study (round 4)."""
     runs = {f["seed"]: (_curve(f["train"]), _curve(f["val"])) for f in config["fits"] if f["train"] or f["val"]}
     # as diagnose_study: the baseline's val loss is not comparable with a config's own loss (mae)
     baseline = None if config.get("loss") else config["baseline_val_loss"]
-    per_seed = {s: diagnose_curve(*pair, baseline=baseline, **_options(config)) for s, pair in runs.items()}
+    per_seed = {s: against_study(diagnose_curve(*pair, baseline=baseline, **_options(config)), pair[1], reference)
+                for s, pair in runs.items()}
     whole = diagnose_config(runs, baseline=baseline, per_seed=per_seed, **_options(config))
+    whole = against_study(whole, common_mean_curve([va for _, va in runs.values()]), reference)
     return per_seed, whole
+
+
+def _studies(configs: list[dict]) -> dict[str, tuple]:
+    """Config name -> the lowest minimum another config on the same data and loss reached (as score.py groups them)."""
+    studies: dict[tuple, dict] = {}
+    for c in configs:
+        key = (c["problem"], c["baseline_val_loss"], c.get("loss"))
+        studies.setdefault(key, {})[c["name"]] = common_mean_curve([_curve(f["val"]) for f in c["fits"] if f["val"]])
+    found: dict[str, tuple] = {}
+    for members in studies.values():
+        found.update(study_minima(members))
+    return found
+
+
+def _agreement(configs: list[dict], study: bool = True) -> tuple[int, int, int]:
+    """(fits right, fits, configs right) of a set, each config read against its study unless ``study`` is false."""
+    refs = _studies(configs) if study else {}
+    fit_hits = fits = config_hits = 0
+    for config in configs:
+        per_seed, whole = _diagnose(config, refs.get(config["name"]))
+        config_hits += whole.label == config["truth"]
+        fits += len(per_seed)
+        fit_hits += sum(per_seed[f["seed"]].label == f["truth"] for f in config["fits"] if f["seed"] in per_seed)
+    return fit_hits, fits, config_hits
 
 
 def test_corpus_is_split_by_config_with_every_label_on_both_sides():
@@ -397,7 +426,7 @@ def test_train_only_cannot_overfit_and_says_which_curve():
 def test_extrapolated_gain_of_twice_the_epochs():
     e = np.arange(40, dtype=float)
     assert extrapolated_gain(0.1 + np.exp(-e / 100)).gain > 0.2  # far from its floor of 0.1: much to gain
-    assert extrapolated_gain(0.1 + np.exp(-e / 3)).gain < 0.01   # at its floor already
+    assert abs(extrapolated_gain(0.1 + np.exp(-e / 3)).gain) < 0.01   # at its floor already
     assert math.isnan(extrapolated_gain([1.0, 0.9]).gain)
 
 
@@ -530,11 +559,12 @@ def test_still_falling_tiny_model_is_underfit_by_its_current_level():
 
 def test_good_fit_quotes_its_extrapolation_and_the_config_quotes_the_seed_mean():
     found = diagnose_curve(*good_curves())
-    assert found.label == GOOD_FIT and "another 60 epochs would lower it by about" in found.evidence
+    assert found.label == GOOD_FIT and re.search(r"another 60 epochs would (lower|raise) it by about", found.evidence)
     assert abs(found.gain_2x) < 0.02
     runs = {s: good_curves(s) for s in range(3)}
     config = diagnose_config(runs)
-    mean = extrapolated_gain(common_mean_curve([v for _, v in runs.values()]))
+    mean = extrapolated_gain(common_mean_curve([v for _, v in runs.values()]),
+                             train=common_mean_curve([t for t, _ in runs.values()]))
     assert config.gain_2x == pytest.approx(mean.gain) and config.gain_high == pytest.approx(mean.high)
 
 
@@ -543,8 +573,10 @@ def test_good_fit_quotes_its_extrapolation_and_the_config_quotes_the_seed_mean()
     ("power law", lambda t: 0.05 + 1.0 * t ** -0.7),
 ])
 def test_extrapolated_gain_recovers_a_known_curve(family, truth):
+    # The families alone (prior=False) recover a noise-free curve of their own shape; the default
+    # moves it by what real curves of that shape did next (round 4, tested below).
     t = np.arange(1, 41, dtype=float)
-    found = extrapolated_gain(truth(t), factor=2.0)
+    found = extrapolated_gain(truth(t), factor=2.0, prior=False)
     k = 4  # the level is the mean over the last tenth of the run
     real = 1 - truth(np.arange(77, 81, dtype=float)).mean() / truth(np.arange(37, 41, dtype=float)).mean()
     assert found.gain == pytest.approx(real, abs=0.06), (family, found)  # the shape grid's resolution
@@ -600,9 +632,11 @@ def _cut_at_half(configs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def test_extrapolation_on_the_corpus_cut_at_half_is_unbiased_and_its_interval_covers_80_percent():
     real, pred, low, high = _cut_at_half(CORPUS)
     assert len(real) == 150
-    assert abs(np.median(pred - real)) <= 0.03  # measured +0.002 (docs/analysis.md)
+    # Round 4: the prior holds these curves, so this is in-sample (the cross-validated numbers are
+    # benchmarks/diagnosis/fit_prior.py's); measured -0.000, coverage 0.79, too low 51 %.
+    assert abs(np.median(pred - real)) <= 0.03
     coverage = np.mean((real >= low) & (real <= high))
-    assert 0.75 <= coverage <= 0.87, coverage  # calibrated here: 0.81 in-sample
+    assert 0.75 <= coverage <= 0.87, coverage
     assert 0.45 <= np.mean(pred < real) <= 0.6  # no longer too low 82 % of the time
 
 
@@ -638,22 +672,18 @@ FRESH = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh.json").rea
 def test_fresh_set_has_every_label_and_its_measured_agreement_holds():
     assert len(FRESH) == 20 and sum(len(c["fits"]) for c in FRESH) == 80
     assert {c["truth"] for c in FRESH} == set(LABELS)
-    fit_hits = fits = config_hits = 0
-    for config in FRESH:
-        per_seed, whole = _diagnose(config)
-        config_hits += whole.label == config["truth"]
-        fits += len(per_seed)
-        fit_hits += sum(per_seed[f["seed"]].label == f["truth"] for f in config["fits"] if f["seed"] in per_seed)
-    # Round 2's frozen rules scored it once: 67/80 fits and 18/20 configs. Round 3 tuned on it (it is
-    # development data now, docs/analysis.md): 71/80 and 18/20. This guards the measured numbers.
-    assert (fit_hits, fits, config_hits) == (71, 80, 18)
+    # Round 2's frozen rules scored it once: 67/80 fits and 18/20 configs. Rounds 3 and 4 tuned on it (it
+    # is development data, docs/analysis.md): 71/80 and 18/20 in round 3; in round 4 71/80 and 18/20 per
+    # curve, 75/80 and 19/20 read against the study. This guards the measured numbers.
+    assert _agreement(FRESH, study=False) == (71, 80, 18)
+    assert _agreement(FRESH) == (75, 80, 19)
 
 
 def test_extrapolation_on_the_fresh_set_cut_at_half():
     real, pred, low, high = _cut_at_half(FRESH)
     assert len(real) == 68
-    assert abs(np.median(pred - real)) <= 0.03  # measured +0.001
-    assert 0.75 <= np.mean((real >= low) & (real <= high)) <= 0.92  # measured 0.88 (60/68)
+    assert abs(np.median(pred - real)) <= 0.03  # round 4, in-sample (the prior holds these curves): +0.000
+    assert 0.75 <= np.mean((real >= low) & (real <= high)) <= 0.92  # round 4, in-sample: 0.88
 
 
 # -- round 3 (issue 22): the stall rule's thresholds, val below train, the second fresh set ----------------
@@ -697,16 +727,171 @@ def test_second_fresh_set_has_every_label_and_its_measured_agreement_holds():
     # configs (0.86), BELOW the goals of 0.92 and 0.95 (docs/analysis.md). This guards the numbers.
     assert len(FRESH2) == 22 and sum(len(c["fits"]) for c in FRESH2) == 88
     assert Counter(c["truth"] for c in FRESH2) == {UNDERFIT: 6, OVERFIT: 6, GOOD_FIT: 5, UNSTABLE: 5}
-    fit_hits = config_hits = 0
-    for config in FRESH2:
-        per_seed, whole = _diagnose(config)
-        config_hits += whole.label == config["truth"]
-        fit_hits += sum(per_seed[f["seed"]].label == f["truth"] for f in config["fits"] if f["seed"] in per_seed)
-    assert (fit_hits, config_hits) == (75, 19)
+    # Round 4 tuned on it (development data since it was scored): 81/88 and 20/22 per curve, 84/88 and
+    # 21/22 read against the study.
+    assert _agreement(FRESH2, study=False) == (81, 88, 20)
+    assert _agreement(FRESH2) == (84, 88, 21)
 
 
 def test_extrapolation_on_the_second_fresh_set_cut_at_half():
     real, pred, low, high = _cut_at_half(FRESH2)
     assert len(real) == 76
-    assert abs(np.median(pred - real)) <= 0.03  # measured -0.001
-    assert 0.7 <= np.mean((real >= low) & (real <= high)) <= 0.9  # measured 0.80 (61/76)
+    assert abs(np.median(pred - real)) <= 0.03  # round 4, in-sample (the prior holds these curves): -0.002
+    assert 0.7 <= np.mean((real >= low) & (real <= high)) <= 0.9  # round 4, in-sample: 0.87
+
+
+# -- round 4 (issue 22): thrashing after overfitting, wandering near the baseline, 4 s.e., the study, the prior --
+
+
+def noisy_overfit_curves(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Train falls smoothly; val bottoms out near epoch 40 and climbs, jumping ~16 % epoch to epoch."""
+    rng = np.random.default_rng(seed)
+    e = np.arange(120)
+    train = (0.02 + 0.9 * np.exp(-e / 10)) * (1 + 0.01 * rng.standard_normal(120))
+    val = (0.25 + 0.9 * np.exp(-e / 10) + 0.0015 * np.clip(e - 40, 0, None)) * (1 + 0.14 * rng.standard_normal(120))
+    return train, val
+
+
+def test_a_noisy_val_curve_that_rises_while_train_falls_is_overfit_not_thrashing():
+    # A 64-cell GRU on 130 series did this on the second fresh set: its val noise met the thrashing
+    # thresholds, and thrashing was tried before the overfitting readings.
+    for seed in (0, 1):
+        train, val = noisy_overfit_curves(seed)
+        shape = curve_shape(val, Thresholds())
+        assert shape.erratic(Thresholds()), seed  # the thrashing thresholds are met ...
+        found = diagnose_curve(train, val)
+        assert found.label == OVERFIT, found.evidence  # ... but the overfitting reading comes first
+        assert "higher over the last 30 epochs while train fell" in found.evidence
+    # A val curve as noisy whose noise meets no overfitting reading is still thrashing. (The cost of
+    # the order: with 15-25 % noise, two of these three draws dip early enough by chance to read as
+    # a rise, docs/analysis.md, round 4.)
+    e = np.arange(40)
+    clean = 0.3 + 0.5 * np.exp(-e / 4)
+    noisy = clean * (1 + 0.15 * np.random.default_rng(1).standard_normal(40))
+    found = diagnose_curve(0.95 * clean, noisy)
+    assert found.label == UNSTABLE and "thrashes" in found.evidence, found.evidence
+
+
+def wandering_curves(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Adam at lr 0.5 on a classification: val jumps 1-3 % around 1.04x the naive baseline's for 30 epochs."""
+    rng = np.random.default_rng(seed)
+    val = 2.6 * (1 + 0.03 * rng.standard_normal(30))
+    val[0] = 2.7
+    return 2.55 * (1 + 0.01 * rng.standard_normal(30)), val
+
+
+def test_a_val_loss_wandering_near_the_baseline_is_unstable_and_a_smooth_one_underfit():
+    for seed in range(3):
+        train, val = wandering_curves(seed)
+        found = diagnose_curve(train, val, baseline=2.49)
+        assert found.label == UNSTABLE and "wanders at 1.0" in found.evidence, found.evidence
+        # Without the rule it is "close to the baseline": underfit, as round 3 said.
+        assert diagnose_curve(train, val, Thresholds(wander_share=math.inf), baseline=2.49).label == UNDERFIT
+    # A learning rate too small: smooth, near the baseline, barely improving: underfit, not unstable.
+    smooth = 2.7 - 0.1 * np.arange(30) / 29
+    assert diagnose_curve(0.98 * smooth, smooth, baseline=2.49).label == UNDERFIT
+
+
+def test_still_falling_needs_4_standard_errors():
+    # A converged curve whose noise leaves a tail slope of 3.6 s.e.: round 3 (3 s.e.) called it underfit.
+    e = np.arange(60)
+    rng = np.random.default_rng(15)
+    clean = 0.3 + 0.7 * np.exp(-e / 5) - 0.001 * e
+    val = clean * (1 + 0.06 * rng.standard_normal(60))
+    assert 3 <= curve_shape(val, Thresholds()).falling < 4
+    assert diagnose_curve(0.9 * clean, val).label == GOOD_FIT
+    assert diagnose_curve(0.9 * clean, val, Thresholds(improving_significance=3.0)).label == UNDERFIT
+
+
+def _two_config_study(small_val: np.ndarray, big_val: np.ndarray) -> pd.DataFrame:
+    curves = {(key, seed): {"loss": list(0.95 * v), "val_loss": list(v)}
+              for key, v in (("small", small_val), ("big", big_val)) for seed in (0, 1)}
+    fits = pd.DataFrame([{"config_key": key, "seed": seed, "status": "ok", "param_epochs": 20,
+                          "val_loss": curves[(key, seed)]["val_loss"][-1], "error": None}
+                         for key, seed in curves])
+    return diagnose_study(Results("s", fits, pd.DataFrame(), curves, {}, "val_loss", "minimize", {}))
+
+
+def test_a_good_fit_another_config_beat_by_far_is_underfit_for_the_fit_and_the_config():
+    # A 4-cell model flattens at 0.30 after 20 epochs; a larger one reaches 0.06. Alone, the small
+    # model's curve reads as converged; its study shows it is too small.
+    e = np.arange(20)
+    small = 0.30 + 0.6 * np.exp(-e / 3)
+    big = 0.06 + 0.8 * np.exp(-e / 3)
+    assert diagnose_curve(0.95 * small, small).label == GOOD_FIT
+    table = _two_config_study(small, big).set_index(["scope", "config_key", "seed"]).sort_index()
+    for row in (table.loc[("fit", "small", 0)], table.loc[("config", "small", pd.NA)]):
+        assert row["label"] == UNDERFIT and "config big of the same study reached 0.06" in row["evidence"]
+        assert "add capacity" in row["suggestion"]
+    assert (table.loc[("fit", "big")]["label"] == GOOD_FIT).all()
+    # Without the rule (capacity_ratio infinite) the small model is a good fit again.
+    reference = study_minima({"small": small, "big": big})["small"]
+    assert against_study(diagnose_curve(0.95 * small, small), small, reference,
+                         Thresholds(capacity_ratio=math.inf)).label == GOOD_FIT
+
+
+def test_a_curve_that_turned_up_is_not_made_underfit_by_the_study():
+    # Its minimum came before the tail: whatever its level, it is not short of capacity.
+    e = np.arange(40)
+    risen = np.where(e < 15, 0.9 - 0.04 * e, 0.3 + 0.002 * (e - 15))
+    found = diagnose_curve(0.9 * risen, risen, Thresholds(overfit_rise=math.inf, gap_ratio=math.inf,
+                                                           stall_val_fall=-math.inf))
+    assert found.label == GOOD_FIT, found.evidence
+    assert against_study(found, risen, (0.01, "big")).label == GOOD_FIT
+
+
+def test_the_prior_moves_the_families_forecast_by_its_nearest_curves_median():
+    from tuning.analysis.curve_prior import load_prior, prior_correction
+    from tuning.analysis.extrapolation import log_ratio, prior_row
+
+    curve = tiny_model_curve() + [tiny_model_curve()[-1] * 0.98 ** i for i in range(1, 6)]
+    with_prior, families = extrapolated_gain(curve), extrapolated_gain(curve, prior=False)
+    features, base = prior_row(curve)
+    assert base == pytest.approx(families.gain)
+    correction, spread = prior_correction(features, load_prior())
+    assert with_prior.gain == pytest.approx(1 - math.exp(-(log_ratio(base) + correction)))
+    assert with_prior.families[-1][0] == "nearest curves" and spread >= 0
+    # Leaving every stored curve out gives the families' gain back.
+    prior = load_prior()
+    every = {g for groups in prior["groups"] for g in groups}
+    assert prior_correction(features, prior, every) == (0.0, 0.0)
+
+
+def test_the_shipped_prior_is_what_fit_prior_makes_from_the_development_curves():
+    # benchmarks/diagnosis/fit_prior.py writes tuning/data/curve_prior.json; its first rows, recomputed
+    # by the package's own prior_row, must be the stored ones.
+    from tuning.analysis.curve_prior import FEATURES, load_prior
+    from tuning.analysis.extrapolation import prior_row
+
+    prior = load_prior()
+    assert prior is not None and prior["features"] == list(FEATURES) and prior["aggregate"] == "median"
+    assert len(prior["rows"]) == 294 and prior["k"] == 10
+    rows = [(f["val"], f["train"]) for c in CORPUS for f in c["fits"]
+            if len(f["val"]) >= 20 and all(v is not None and math.isfinite(v) for v in f["val"])]
+    for (val, train), stored in zip(rows[:5], prior["rows"][:5], strict=True):
+        n, m = len(val), len(val) // 2
+        features, _ = prior_row(np.asarray(val[:m]), n / m, train=np.asarray(train[:m]))
+        assert np.allclose(features, stored, atol=2e-5, equal_nan=True)
+
+
+FRESH3 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh3.json").read_text())["configs"]
+
+
+def test_third_fresh_set_has_every_label_and_its_measured_agreement_holds():
+    # Made after the round-4 freeze (commit 880860b), committed before scoring, scored once: 76/88 fits
+    # (0.86) and 19/22 configs (0.86), BELOW the goals of 0.92 and 0.95 (docs/analysis.md, round 4);
+    # 74/88 and 19/22 without the study comparison. This guards the measured numbers.
+    assert len(FRESH3) == 22 and sum(len(c["fits"]) for c in FRESH3) == 88
+    assert Counter(c["truth"] for c in FRESH3) == {UNDERFIT: 6, OVERFIT: 6, GOOD_FIT: 5, UNSTABLE: 5}
+    assert _agreement(FRESH3) == (76, 88, 19)
+    assert _agreement(FRESH3, study=False) == (74, 88, 19)
+
+
+def test_extrapolation_on_the_third_fresh_set_cut_at_half():
+    # Held out from the prior. The benchmark (which also gives the train curve) measured median error
+    # -0.004, |error| 0.169, Spearman 0.48, coverage 0.71; without the train curve, as here: -0.000,
+    # 0.159, coverage 0.74. The bias goal holds, the others do not (docs/analysis.md, round 4).
+    real, pred, low, high = _cut_at_half(FRESH3)
+    assert len(real) == 72
+    assert abs(np.median(pred - real)) <= 0.03
+    assert 0.65 <= np.mean((real >= low) & (real <= high)) <= 0.8

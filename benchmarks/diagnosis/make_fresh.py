@@ -2,7 +2,8 @@
 
 ``--set 1`` (round 2: ``fresh_cases.py``, after the method was frozen in commit a9567c7) writes
 ``tests/data/diagnosis_fresh.json``; ``--set 2`` (round 3: ``fresh2_cases.py``, after the round-3
-method was frozen) writes ``tests/data/diagnosis_fresh2.json``. Each set is scored once by
+method was frozen) writes ``tests/data/diagnosis_fresh2.json``; ``--set 3`` (round 4: ``fresh3_cases.py``, after the round-4
+method was frozen in commit 880860b) writes ``tests/data/diagnosis_fresh3.json``. Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
 and labels are exported in the corpus's format (every config ``split: "fresh"``).
@@ -27,6 +28,7 @@ BUNDLED = ROOT / "tuning" / "data" / "example_series.csv"
 sys.path.insert(0, str(HERE))
 
 from fresh2_cases import FRESH2  # noqa: E402
+from fresh3_cases import FRESH3  # noqa: E402
 from fresh_cases import FRESH  # noqa: E402
 
 #: set -> (its cases, the data file, its store, what the file says it is)
@@ -39,6 +41,10 @@ SETS = {
         "Second fresh held-out set of issue 22 (round 3): real Keras fits made after the round-3 diagnosis was "
         "frozen, labelled by construction (benchmarks/diagnosis/fresh2_cases.py); every seed's truth is its "
         "config's. Same format as diagnosis_corpus.json."),
+    3: (FRESH3, "diagnosis_fresh3.json", "fresh3.db",
+        "Third fresh held-out set of issue 22 (round 4): real Keras fits made after the round-4 diagnosis was "
+        "frozen (commit 880860b), labelled by construction (benchmarks/diagnosis/fresh3_cases.py); every seed's "
+        "truth is its config's. Same format as diagnosis_corpus.json."),
 }
 
 
@@ -50,6 +56,21 @@ def write_series2(work: Path) -> None:
         + np.cumsum(0.15 * rng.standard_normal(len(t))) + 0.8 * rng.standard_normal(len(t))
     noisy = np.sin(2 * np.pi * t / 29) + 0.7 * np.sin(2 * np.pi * t / 7) + 0.8 * rng.standard_normal(len(t))
     for name, values in (("fresh2_weekly.csv", weekly), ("fresh2_noisy.csv", noisy)):
+        path = work / name
+        if not path.exists():
+            path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+
+
+def write_series3(work: Path) -> None:
+    """Set 3's two new series: an hourly-like one (a daily cycle, a change of regime, noise) and a seasonal walk."""
+    rng = np.random.default_rng(2028)
+    t = np.arange(2400)
+    regime = np.where(t < 1300, 1.0, 1.6)
+    hourly = 10 + regime * (2 * np.sin(2 * np.pi * t / 24) + 0.7 * np.sin(2 * np.pi * t / 168)) \
+        + 0.5 * np.sin(2 * np.pi * t / 7.3) + 0.9 * rng.standard_normal(len(t))
+    walk = np.cumsum(0.3 * rng.standard_normal(1200)) + 3 * np.sin(2 * np.pi * np.arange(1200) / 12) \
+        + 0.6 * rng.standard_normal(1200)
+    for name, values in (("fresh3_hourly.csv", hourly), ("fresh3_walk.csv", walk)):
         path = work / name
         if not path.exists():
             path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
@@ -112,7 +133,7 @@ def export(storage: str, path: Path, cases: list[dict], about: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=int, choices=sorted(SETS), default=1)
-    parser.add_argument("--storage", help="default: work/fresh.db (set 1), work/fresh2.db (set 2)")
+    parser.add_argument("--storage", help="default: work/fresh.db (set 1), work/fresh2.db (set 2), work/fresh3.db (set 3)")
     parser.add_argument("--no-fit", action="store_true")
     parser.add_argument("--only", nargs="*")
     args = parser.parse_args()
@@ -121,6 +142,7 @@ def main() -> None:
     data_path = ROOT / "tests" / "data" / file
     write_series(WORK)
     write_series2(WORK)
+    write_series3(WORK)
     if not args.no_fit:
         import tuning
 

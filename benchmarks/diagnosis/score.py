@@ -16,6 +16,12 @@ tuned on it and on both halves of the old corpus, and its claim is the second fr
 after the round-3 freeze (commit a815229) and scored once:
 
     python benchmarks/diagnosis/score.py --corpus tests/data/diagnosis_fresh2.json --half all
+
+Round 4 reads each config against the others of its study (the configs of the file that share
+problem, split and loss; ``--no-study`` turns it off), tuned on all three earlier sets; its claim
+is the third fresh set, made after the round-4 freeze (commit 880860b) and scored once:
+
+    python benchmarks/diagnosis/score.py --corpus tests/data/diagnosis_fresh3.json --half all
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ import json
 import math
 from pathlib import Path
 
-from tuning.analysis.diagnose import LABELS, diagnose_config, diagnose_curve
+from tuning.analysis.diagnose import LABELS, common_mean_curve, diagnose_config, diagnose_curve
+from tuning.analysis.relative import against_study, study_minima
 
 CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "diagnosis_corpus.json"
 
@@ -38,16 +45,39 @@ def curve(values: list) -> list[float]:
     return [math.nan if v is None else float(v) for v in values]
 
 
-def diagnose(config: dict) -> tuple[dict[int, str], str, dict]:
-    """(seed -> label, config label, seed -> Diagnosis) of one corpus config."""
+def study_of(config: dict) -> tuple:
+    """The configs a study would hold together: the same problem, split (its baseline) and loss.
+
+    Every case is its own one-config study, but cases on the same data and loss are what a study
+    searching over cells, epochs or learning rates would compare (round 4's study-level rule).
+    """
+    return config["problem"], config["baseline_val_loss"], config.get("loss")
+
+
+def references(configs: list[dict]) -> dict[str, tuple]:
+    """Config name -> the lowest minimum another config of its study reached (:func:`study_minima`)."""
+    studies: dict[tuple, dict[str, list]] = {}
+    for config in configs:
+        vals = [curve(f["val"]) for f in config["fits"] if f["val"]]
+        studies.setdefault(study_of(config), {})[config["name"]] = common_mean_curve(vals)
+    found = {}
+    for members in studies.values():
+        found.update(study_minima(members))
+    return found
+
+
+def diagnose(config: dict, reference: tuple | None = None) -> tuple[dict[int, str], str, dict]:
+    """(seed -> label, config label, seed -> Diagnosis) of one corpus config, read against its study."""
     options = dict(max_epochs=config["max_epochs"], patience=config["patience"],
                    restored=config["restore_best_weights"] if config["patience"] is not None else True)
     baseline = config["baseline_val_loss"]
     if config.get("loss"):
         baseline = None
     runs = {f["seed"]: (curve(f["train"]), curve(f["val"])) for f in config["fits"] if f["train"] or f["val"]}
-    found = {s: diagnose_curve(tr, va, baseline=baseline, **options) for s, (tr, va) in runs.items()}
+    found = {s: against_study(diagnose_curve(tr, va, baseline=baseline, **options), va, reference)
+             for s, (tr, va) in runs.items()}
     whole = diagnose_config(runs, baseline=baseline, per_seed=found, **options)
+    whole = against_study(whole, common_mean_curve([va for _, va in runs.values()]), reference)
     return {s: d.label for s, d in found.items()}, whole.label, found
 
 
@@ -69,10 +99,11 @@ def matrix(pairs: list[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def score(configs: list[dict], show_wrong: bool = False) -> dict:
+def score(configs: list[dict], show_wrong: bool = False, study: bool = True) -> dict:
     fit_pairs, config_pairs, wrong = [], [], []
+    refs = references(configs) if study else {}
     for config in configs:
-        per_fit, label, found = diagnose(config)
+        per_fit, label, found = diagnose(config, refs.get(config["name"]))
         config_pairs.append((config["truth"], label))
         if label != config["truth"]:
             wrong.append(f"config {config['name']}: truth {config['truth']}, said {label}")
@@ -104,10 +135,12 @@ def main() -> None:
     parser.add_argument("--half", choices=("heldout", "tune", "all"), default="heldout")
     parser.add_argument("--wrong", action="store_true", help="list the fits and configs labelled wrong")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--no-study", action="store_true",
+                        help="each config alone, without round 4's comparison with the other configs of its study")
     args = parser.parse_args()
     configs = [c for c in load(args.corpus) if args.half == "all" or c["split"] == args.half]
     print(f"{args.half} half of {args.corpus.name}\n")
-    result = score(configs, args.wrong)
+    result = score(configs, args.wrong, study=not args.no_study)
     print(f"per_fit_agreement={result['per_fit']:.2f} config_agreement={result['config']:.2f} "
           f"n_fits={result['n_fits']} n_configs={result['n_configs']}")
 

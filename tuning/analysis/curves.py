@@ -26,14 +26,17 @@ The rules, in the order they are tried (the first that fires wins):
    had improved -> unstable;
 4. the val loss stalls or rises while train keeps falling and the val/train gap widens, beyond
    the noise, val ending above train -> overfit, whether or not early stopping cut the run (with restored weights the
-   curves are read up to the restored epoch: the patience epochs are what it stopped);
+   curves are read up to the restored epoch: the patience epochs are what it stopped); a val curve
+   that thrashes is read as such only after these (round 4: a small training set makes val noisy);
 5. the loss is still falling: the slope adds a share of the improvement so far, or the
    extrapolation (:func:`extrapolated_gain`) lowers the current level by ``improving_gain`` ->
-   underfit (early-stopped runs too: the fix is more patience); flat, or close to the naive
-   baseline -> underfit;
+   underfit (early-stopped runs too: the fix is more patience); a val loss near the naive
+   baseline's that only wanders (round 4) -> unstable; flat, or close to the naive baseline ->
+   underfit;
 6. otherwise good fit.
 
-A config's label comes from its seeds (:func:`tuning.analysis.diagnose.diagnose_config`).
+A config's label comes from its seeds (:func:`tuning.analysis.diagnose.diagnose_config`), and a
+good fit that another config of the study beat by far is underfit (:mod:`tuning.analysis.relative`).
 Curves are losses (lower is better, not negative): a score or a negative curve is refused in
 one line (``ValueError``). Nothing here imports TensorFlow: reading a
 study's curves must work where no backend is installed.
@@ -121,18 +124,25 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
     last = f"the last {m.k} epochs"
     level = f"{m.level:.3g} (median of the last {m.k} of {n} epochs)"
     noise_text = f"noise {pct(fields['noise'])} per epoch"
-    gain = extrapolated_gain(main) if extrapolate else NO_GAIN
+    gain = extrapolated_gain(main, train=t if len(v) and len(t) else None) if extrapolate else NO_GAIN
     fields.update(gain_2x=gain.gain, gain_low=gain.low, gain_high=gain.high)
 
     def result(label: str, evidence: str, suggestion: str) -> Diagnosis:
         return Diagnosis(label, evidence + stop_text, SUGGESTIONS[suggestion], **fields)
 
     significant = th.significance
-    for curve, side in ((tr, "train"), (m if len(v) else None, "val")):
-        if curve is not None and curve.erratic(th):
-            return result(UNSTABLE, f"{side} {name} jumps {pct(curve.noise / curve.level)} epoch to epoch "
-                                    f"({pct(curve.share(curve.noise))} of all it improved): the optimiser thrashes",
-                          "erratic")
+
+    def thrashing(curve, side: str) -> Diagnosis:
+        return result(UNSTABLE, f"{side} {name} jumps {pct(curve.noise / curve.level)} epoch to epoch "
+                                f"({pct(curve.share(curve.noise))} of all it improved): the optimiser thrashes", "erratic")
+
+    if tr is not None and tr.erratic(th):
+        return thrashing(tr, "train")
+    # A noisy val curve under a smooth train curve may be overfitting (round 4): its overfitting
+    # readings are tried before val's thrashing is.
+    val_erratic = bool(len(v)) and m.erratic(th)
+    if val_erratic and (tr is None or not len(v)):
+        return thrashing(m, "val")
     if tr is not None:
         t_rise = tr.share(tr.rise)
         if t_rise >= th.diverge_rise and tr.rise_z() >= significant:
@@ -159,12 +169,14 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
                                         f"{pct(fields['val_rise'])} higher over {last} while train rose too "
                                         f"({pct(tr.share(tr.level - train_then))} of its improvement): erratic, "
                                         "not overfitting", "erratic")
+    if val_erratic:
+        return thrashing(m, "val")
     versus = f"; {1 - skill:.3g}x the naive baseline ({baseline:.3g})" if math.isfinite(skill) else ""
-    falling = m.falling >= significant
+    falling = m.falling >= th.improving_significance
     more = f"; {gain.text()}" if math.isfinite(gain.gain) else ""
     # More to gain: the slope continued would add a share of the improvement so far, or the
     # extrapolation lowers the current level by a share of it that is also visible on the curve.
-    gain_now = gain if math.isfinite(gain.gain) or extrapolate else extrapolated_gain(main)
+    gain_now = gain if math.isfinite(gain.gain) or extrapolate else extrapolated_gain(main, train=t if len(v) and len(t) else None)
     visible_gain = gain_now.gain * m.level / max(m.improvement, m.noise, 1e-300) if math.isfinite(gain_now.gain) else 0.0
     improving = falling and (m.still_improving >= th.improving_share
                              or (gain_now.gain >= th.improving_gain and visible_gain >= th.improving_visible))
@@ -176,6 +188,11 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
         return result(UNSTABLE, f"{main_name} {level} is stuck at {1 - skill:.3g}x the naive baseline's ({baseline:.3g}) "
                                 f"after improving {pct(m.improvement / m.level)} of that level in all: worse than a "
                                 "model that learnt nothing; the optimiser likely blew the weights up", "diverged")
+    if math.isfinite(skill) and 1 - skill >= th.high_loss and n >= th.wander_epochs and m.noise >= th.wander_noise * m.level \
+            and m.share(m.noise) >= th.wander_share:
+        return result(UNSTABLE, f"{main_name} {level} wanders at {1 - skill:.3g}x the naive baseline's ({baseline:.3g}): "
+                                f"its epoch noise ({pct(m.noise / m.level)} per epoch) is {pct(m.share(m.noise))} of all "
+                                "it improved, so the optimiser is moving the weights without learning", "erratic")
     change = (float(m.smooth.max()) - float(m.smooth.min())) / max(abs(float(m.smooth.max())), 1e-12)
     if change < th.flat_change and not (math.isfinite(skill) and 1 - skill < th.high_loss):
         return result(UNDERFIT, f"{main_name} flat: within {pct(change)} over {n} epochs "

@@ -30,6 +30,7 @@ from tuning.analysis.labels import (
     Diagnosis,
     Thresholds,
 )
+from tuning.analysis.relative import against_study, study_minima
 from tuning.analysis.shape import as_array, curve_shape, pct
 from tuning.results import PRUNED
 
@@ -201,6 +202,20 @@ def _early_stopping(results: StudyFrames):
     return EarlyStoppingSpec() if early is True else EarlyStoppingSpec.model_validate(early)
 
 
+def _study_references(by_config: dict, thresholds: Thresholds, curve: str) -> dict:
+    """Each config's lowest other-config val minimum (:func:`study_minima`), among configs of the same loss."""
+    groups: dict[Any, dict] = {}
+    for key, entry in by_config.items():
+        vals = [va for _, va in entry["curves"].values() if len(va)]
+        if vals:
+            loss = entry["loss"] if isinstance(entry["loss"], str) and entry["loss"] else None
+            groups.setdefault(loss, {})[key] = common_mean_curve(vals)
+    found: dict = {}
+    for members in groups.values():
+        found.update(study_minima(members, thresholds))
+    return found
+
+
 def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), *, curve: str = "loss",
                    extrapolate_fits: bool = False) -> pd.DataFrame:
     """One row per fit (``scope == "fit"``) and one per config (``scope == "config"``).
@@ -210,7 +225,9 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
     default; ``mae`` uses ``mae``/``val_mae`` and no baseline). A curve that is not a loss (a
     score such as accuracy, or negative values) gets an NA label and the one-line reason. Each
     config's ``gain_2x``/``gain_low``/``gain_high`` is the extrapolation of its seed-mean curve;
-    a fit's own is computed with ``extrapolate_fits=True``.
+    a fit's own is computed with ``extrapolate_fits=True``. A good fit still at its lowest whose
+    val loss another config of the study (same loss) beat ``capacity_ratio`` times over is
+    underfit (:mod:`tuning.analysis.relative`), for the fit and for the config.
     """
     import pandas as pd
 
@@ -234,7 +251,7 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
                        restored=early.restore_best_weights if early is not None else True)
         baseline = _baseline_for(results, curve, fit)
         entry = by_config.setdefault(key, {"curves": {}, "scores": [], "baseline": baseline, "options": options,
-                                           "found": {}})
+                                           "found": {}, "rows": {}, "loss": fit.get("param_loss")})
         row = {"scope": "fit", "config_key": key, "seed": seed, "status": fit.get("status")}
         if fit.get("status") == PRUNED:  # cut short by the pruner: its curve would read as underfit
             row.update(label=None, evidence=f"pruned after {fit.get('epochs_run')} epochs: stopped early by the "
@@ -247,23 +264,29 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
                 row.update(label=None, evidence=str(error), suggestion=None)
                 entry["refused"] = str(error)
             else:
-                row.update(found.to_dict())
                 entry["curves"][seed] = pair
                 entry["found"][seed] = found
+                entry["rows"][seed] = row
         else:
             row.update(label=None, evidence=f"no curve: {fit.get('error') or 'no epoch logged'}", suggestion=None)
         score = fit.get(results.metric)
         if fit.get("status") == "ok" and score is not None and score == score:
             entry["scores"].append(float(score))
         rows.append(row)
+    references = _study_references(by_config, thresholds, curve)
     for key, entry in by_config.items():
         row = {"scope": "config", "config_key": key, "seed": None, "status": None}
+        reference = references.get(key)
+        for seed, found in entry["found"].items():  # each fit read against the study too
+            entry["rows"][seed].update(against_study(found, entry["curves"][seed][1], reference, thresholds,
+                                                     name=curve).to_dict())
         if entry.get("pruned"):
             row.update(label=None, evidence=f"config {entry['pruned']}", suggestion=None)
         elif entry["curves"]:
             found = diagnose_config(entry["curves"], entry["scores"] or None, thresholds, entry["baseline"],
                                     per_seed=entry["found"], **entry["options"])
-            row.update(found.to_dict())
+            mean_val = common_mean_curve([va for _, va in entry["curves"].values()])
+            row.update(against_study(found, mean_val, reference, thresholds, name=curve).to_dict())
         else:
             row.update(label=None, evidence=entry.get("refused") or "no curve logged for any seed", suggestion=None)
         rows.append(row)

@@ -1,8 +1,10 @@
 """The forecast of a loss curve: how much lower it would be after ``factor`` times its epochs.
 
 :func:`extrapolated_gain` fits saturating curve families, weights them by their fit and returns
-the expected gain with a calibrated 80 % interval (docs/analysis.md, "The extrapolation"). The
-diagnosis, the report and the benchmark call this one function.
+the expected gain with a calibrated 80 % interval (docs/analysis.md, "The extrapolation"); since
+round 4 the families' forecast is corrected by what the nearest real development curves did next
+(:mod:`tuning.analysis.curve_prior`). The diagnosis, the report and the benchmark call this one
+function.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from tuning.analysis.curve_prior import curve_features, load_prior, prior_correction
 from tuning.analysis.shape import as_array, epoch_noise, negative_message, pct
 
-__all__ = ["Gain", "extrapolated_gain"]
+__all__ = ["Gain", "extrapolated_gain", "forecast", "log_ratio", "prior_row"]
 
 
 class Gain(NamedTuple):
@@ -96,27 +99,9 @@ def _fit_family(basis: np.ndarray, y: np.ndarray) -> tuple[float, float, int, fl
     return float(c[j]), float(a[j]), j, float(sse[j])
 
 
-def extrapolated_gain(curve: Any, factor: float = 2.0) -> Gain:
-    """How much lower a loss curve would be after ``factor`` times its epochs, with an 80 % interval.
-
-    Three saturating families are fitted to the curve from a quarter of its epochs on (power law
-    ``c + a t^-b``, exponential ``c + a exp(-t/tau)`` and log-power ``c + a / (1 + (t/s)^b)``,
-    each with its floor ``c >= 0``) and weighted by their fit (Akaike weights, AICc). The gain is
-    ``1 - f(later) / f(now)`` with ``f`` the weighted curves averaged over a tenth of the run
-    ending now and ending at ``factor`` times the epochs, so it is a share of the current level:
-    0.12 means 12 % lower. The 80 % interval is calibrated on real curves cut at half
-    (docs/analysis.md: its coverage and bias, measured on curves it was not calibrated on); at
-    other factors than 2 it is widened by ``log(factor) / log(2)``.
-
-    Returns ``Gain(nan, nan, nan, 0)`` for curves shorter than 8 epochs or with a non-finite
-    value. Raises ``ValueError`` (one line) for a curve with negative values: it is not a loss.
-    """
-    y = as_array(curve)
+def _families(y: np.ndarray, factor: float) -> tuple[float, dict[str, float], tuple]:
+    """The saturating families' forecast: (AICc-weighted gain, each family's gain, (name, gain, weight) rows)."""
     n = len(y)
-    if n and np.nanmin(y) < 0:
-        raise ValueError(negative_message(y, "curve"))
-    if n < 8 or not np.all(np.isfinite(y)) or factor <= 1:
-        return NO_GAIN
     k = level_window(n)
     start = n // 4  # the first epochs' steep drop says little about the slow tail
     t = np.arange(1, n + 1, dtype=float)
@@ -126,7 +111,8 @@ def extrapolated_gain(curve: Any, factor: float = 2.0) -> Gain:
     end = int(round(factor * n))
     now, later = t[n - k:], np.arange(end - k + 1, end + 1, dtype=float)
     gains, scores = [], []
-    for _family, (q, basis) in _family_bases(n).items():
+    bases = _family_bases(n)
+    for _family, (q, basis) in bases.items():
         c, a, j, sse = _fit_family(basis(t[start:]), z)
         f_now = c + a * float(basis(now)[:, j].mean())
         f_later = c + a * float(basis(later)[:, j].mean())
@@ -135,15 +121,89 @@ def extrapolated_gain(curve: Any, factor: float = 2.0) -> Gain:
     aicc = np.asarray(scores)
     weights = np.exp(-(aicc - aicc.min()) / 2)
     weights /= weights.sum()
-    gain = float(weights @ np.asarray(gains))
+    rows = tuple((name, round(g, 4), round(float(w), 3)) for name, g, w in zip(bases, gains, weights, strict=True))
+    return float(weights @ np.asarray(gains)), dict(zip(bases, gains, strict=True)), rows
+
+
+def log_ratio(gain: float) -> float:
+    """log(level now / level later) of a gain, with the gain kept in [-5, 0.999] (a loss does not reach 0)."""
+    return -math.log(1.0 - min(max(gain, -5.0), 0.999))
+
+
+def _features(y: np.ndarray, factor: float, train: Any, base: float, family_gains: dict[str, float]) -> np.ndarray:
+    n = len(y)
+    t = as_array(train)
+    t = t[:n] if len(t) >= n and np.all(np.isfinite(t[:n])) and float(np.min(t[:n])) > 0 else None
+    train_gain = _families(t, factor)[0] if t is not None else math.nan
+    return curve_features(y, family_gains, base, level_window(n), t, train_gain)
+
+
+def prior_row(curve: Any, factor: float = 2.0, *, train: Any = None) -> tuple[np.ndarray, float]:
+    """(the shape features the prior compares, the families' own gain) of a positive, finite curve of >= 8 epochs.
+
+    What ``benchmarks/diagnosis/fit_prior.py`` stores for each development curve, so that the
+    stored rows and a new curve's are computed by the same code.
+    """
+    y = as_array(curve)
+    base, family_gains, _rows = _families(y, factor)
+    return _features(y, factor, train, base, family_gains), base
+
+
+def forecast(curve: Any, factor: float = 2.0, *, train: Any = None, prior: bool = True,
+             exclude: set | frozenset = frozenset()) -> Gain:
+    """:func:`extrapolated_gain`, with the stored curves of the groups in ``exclude`` left out of the prior.
+
+    The benchmark forecasts each development curve without the curves of its own set (leave one
+    set out), so what it measures on them is not the prior remembering them.
+    """
+    y = as_array(curve)
+    n = len(y)
+    if n and np.nanmin(y) < 0:
+        raise ValueError(negative_message(y, "curve"))
+    if n < 8 or not np.all(np.isfinite(y)) or factor <= 1:
+        return NO_GAIN
+    k = level_window(n)
+    end = int(round(factor * n))
+    base, family_gains, rows = _families(y, factor)
+    gain, q, neighbours = base, _INTERVAL_Q, 0.0
+    stored = load_prior() if prior else None
+    if stored is not None and n >= stored["min_epochs"] and float(np.min(y)) > 0:
+        features = _features(y, factor, train, base, family_gains)
+        correction, neighbours = prior_correction(features, stored, exclude)
+        correction *= math.log(factor) / math.log(2.0)
+        gain = 1.0 - math.exp(-(log_ratio(base) + correction))
+        rows = (*rows, ("nearest curves", round(gain - base, 4), int(stored["k"])))
+        q = tuple(stored["interval_q"])
     level = float(np.median(y[-k:]))
     noise = epoch_noise(y) / level if level > 0 else 0.0
-    spread = (abs(gain) + 3 * noise + 0.01) * max(1.0, math.log(factor) / math.log(2.0))
-    low, high = gain + _INTERVAL_Q[0] * spread, gain + _INTERVAL_Q[1] * spread
-    families = tuple((name, round(g, 4), round(float(w), 3)) for name, g, w in zip(_family_bases(n), gains, weights,
-                                                                                   strict=True))
-    return Gain(gain, low, min(high, 1.0), end - n, families)
+    # The interval's scale: the gain itself, the epoch noise, and (round 4) how much the nearest
+    # curves disagreed about what came next.
+    spread = (abs(gain) + 3 * noise + 0.01 + neighbours) * max(1.0, math.log(factor) / math.log(2.0))
+    low, high = gain + q[0] * spread, gain + q[1] * spread
+    return Gain(gain, low, min(high, 1.0), end - n, rows)
 
+
+def extrapolated_gain(curve: Any, factor: float = 2.0, *, train: Any = None, prior: bool = True) -> Gain:
+    """How much lower a loss curve would be after ``factor`` times its epochs, with an 80 % interval.
+
+    Three saturating families are fitted to the curve from a quarter of its epochs on (power law
+    ``c + a t^-b``, exponential ``c + a exp(-t/tau)`` and log-power ``c + a / (1 + (t/s)^b)``,
+    each with its floor ``c >= 0``) and weighted by their fit (Akaike weights, AICc). Round 4 then
+    corrects that forecast by what real curves of a similar shape did next (:mod:`curve_prior`:
+    the nearest development curves, from the curve's recent fall, its minimum, noise, and, given
+    ``train``, the train curve's fall and the widening val/train gap), in log-levels, scaled by
+    ``log(factor) / log(2)`` (it was learnt at twice the epochs). The gain is a share of the
+    current level (each level the median of a tenth of the run): 0.12 means 12 % lower. The 80 %
+    interval is calibrated on the development curves' out-of-set errors (docs/analysis.md); at
+    other factors than 2 it is widened by ``log(factor) / log(2)``. Curves under the prior's
+    ``min_epochs`` (10), and ``prior=False``, get the families' forecast alone, with round 2's
+    interval: on a noise-free curve of one of the families that is the exact answer, and the prior
+    (learnt on real, noisy curves) moves it by what real curves of that shape did.
+
+    Returns ``Gain(nan, nan, nan, 0)`` for curves shorter than 8 epochs or with a non-finite
+    value. Raises ``ValueError`` (one line) for a curve with negative values: it is not a loss.
+    """
+    return forecast(curve, factor, train=train, prior=prior)
 
 
 def pct_range(low: float, high: float) -> str:

@@ -25,6 +25,8 @@ SUGGESTIONS = {
     "improving": "train for more epochs: the loss was still falling when training stopped",
     "flat": "the model is not learning: raise the learning rate, add capacity or check inputs and targets",
     "high": "add capacity (more units or layers) or train longer; try a higher learning rate",
+    "capacity": "add capacity (more units or layers) or train longer: another config of the study reached a much "
+                "lower loss",
     "good": "nothing to fix; compare configs by their seed scores",
     "stopped_falling": "raise the early-stopping patience (or min_delta lower): the loss was still falling "
                        "when early stopping ended the run",
@@ -72,6 +74,17 @@ class Thresholds:
         high_loss: val loss at 0.9x the naive baseline's or worse -> underfit (baseline known).
         improving_gain, improving_visible: or still improving when another run as long would lower
             the current level by 10 % (extrapolated) and that drop is 5 % of the improvement.
+        improving_significance: still improving needs the tail's fall at this many standard errors
+            (round 4: 4, was ``significance``'s 3; three converged good fits of the development sets
+            fell at 3.2-3.7 s.e.).
+        wander_share, wander_noise, wander_epochs: a val loss at ``high_loss`` x the baseline or
+            worse, not falling, whose epoch noise is >= 10 % of all it improved and >= 1 % of its
+            level after >= 10 epochs -> unstable (round 4: the optimiser moves the weights without
+            learning; Adam at lr 0.5 left cross-entropies at 1.05-1.1x the baseline like this). A
+            learning rate too small is smooth there, and stays underfit.
+        capacity_ratio: a good fit still at its lowest whose level is this many times the lowest
+            minimum another config of the study reached -> underfit (round 4, study level:
+            :mod:`tuning.analysis.relative`).
         stall_val_fall, stall_train_fall, stall_gap_growth: overfit when over the second half of
             the run val fell < 20 % of its level while train fell >= 20 % (3 s.e.) and val/train
             grew >= 25 % (round 3: were 10 % and 30 %, tuned on the old corpus and the first fresh
@@ -89,6 +102,7 @@ class Thresholds:
     tail_fraction: float = 0.25
     significance: float = 3.0
     improving_share: float = 0.2
+    improving_significance: float = 4.0
     improving_gain: float = 0.1
     improving_visible: float = 0.05
     overfit_rise: float = 0.10
@@ -109,6 +123,10 @@ class Thresholds:
     seeds_share: float = 0.1
     unstable_share: float = 0.25
     high_loss: float = 0.9
+    wander_share: float = 0.1
+    wander_noise: float = 0.01
+    wander_epochs: int = 10
+    capacity_ratio: float = 2.0
 
 
 @dataclass(frozen=True)

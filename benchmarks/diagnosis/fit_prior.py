@@ -1,0 +1,140 @@
+"""Make the extrapolation's learned prior (``tuning/data/curve_prior.json``) and measure it by cross-validation.
+
+Every val curve of >= 20 finite epochs in the development sets (the old corpus and the first two
+fresh sets) is cut at half, as ``extrapolation.py`` does. Its first half becomes a row of shape
+features (:func:`tuning.analysis.extrapolation.prior_row`), and its target is what the second half
+really did beyond the saturating families' forecast, as a log-ratio of levels clipped to +-2. A
+new curve's correction is the median of its ``k`` nearest rows' (:mod:`tuning.analysis.curve_prior`).
+Chosen by the numbers below among k = 10, 15, 20 and a distance-weighted mean or a median (the
+median of 10: the best cross-validated error, and one close but odd neighbour cannot set it).
+
+Measured, never in-sample:
+
+* leave one set out: each set's curves forecast from the rows of the other two;
+* grouped 10-fold: configs dealt into 10 folds (all seeds of a config in one), each fold's
+  curves forecast from the other nine.
+
+The 80 % interval's quantiles are calibrated on the leave-one-set-out errors and their coverage
+measured nested: each set's interval calibrated on the other two sets' own out-of-set errors.
+
+    python benchmarks/diagnosis/fit_prior.py            # writes the prior, prints the numbers
+    python benchmarks/diagnosis/fit_prior.py --check    # the numbers only, the file untouched
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import zlib
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from tuning.analysis.curve_prior import FEATURES, PRIOR_PATH, load_prior
+from tuning.analysis.extrapolation import forecast, level_window, log_ratio, prior_row
+
+DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
+SETS = ("diagnosis_corpus.json", "diagnosis_fresh.json", "diagnosis_fresh2.json")
+K = 10          # neighbours
+MIN_EPOCHS = 10  # the shortest first half stored (curves of >= 20 epochs)
+FOLDS = 10
+
+
+def finite(values: list) -> np.ndarray | None:
+    if not values or any(v is None or not math.isfinite(v) for v in values):
+        return None
+    return np.asarray(values, dtype=float)
+
+
+def development_rows(sets: tuple[str, ...] = SETS) -> list[dict]:
+    """One dict per usable val curve: its features, target, real gain, groups and noise."""
+    rows = []
+    for file in sets:
+        for config in json.loads((DATA / file).read_text())["configs"]:
+            for fit in config["fits"]:
+                y = finite(fit["val"])
+                if y is None or len(y) < 2 * MIN_EPOCHS or float(y.min()) <= 0:
+                    continue
+                n, m = len(y), len(y) // 2
+                k = level_window(m)
+                t = finite(fit["train"])
+                real = 1.0 - float(np.median(y[n - k:])) / float(np.median(y[m - k:m]))
+                features, base = prior_row(y[:m], n / m, train=t[:m] if t is not None else None)
+                target = float(np.clip(-math.log(max(1.0 - real, 1e-3)) - log_ratio(base), -2, 2))
+                fold = zlib.crc32(f"{file}:{config['name']}".encode()) % FOLDS
+                rows.append({"features": features, "target": target, "real": real, "set": file, "fold": fold,
+                             "groups": [f"set:{file}", f"fold:{fold}"], "y": y[:m], "factor": n / m,
+                             "train": t[:m] if t is not None else None})
+    return rows
+
+
+def write_prior(rows: list[dict], interval_q: tuple[float, float], path: Path = PRIOR_PATH) -> None:
+    table = np.asarray([r["features"] for r in rows])
+    data = {"about": "Nearest-neighbour prior of tuning.extrapolated_gain (issue 22, round 4): the shape features "
+                     "of the development val curves cut at half and what their second half did beyond the "
+                     "families' forecast (log-ratio of levels). Made by benchmarks/diagnosis/fit_prior.py.",
+            "features": list(FEATURES), "k": K, "aggregate": "median", "min_epochs": MIN_EPOCHS, "interval_q": [round(q, 4) for q in interval_q],
+            "mean": [round(float(x), 6) for x in np.nanmean(table, axis=0)],
+            "std": [round(float(x), 6) for x in np.nanstd(table, axis=0)],
+            "rows": [[round(float(x), 5) if math.isfinite(x) else None for x in r["features"]] for r in rows],
+            "target": [round(r["target"], 5) for r in rows], "groups": [r["groups"] for r in rows]}
+    text = json.dumps(data, separators=(",", ":")).replace("NaN", "null")
+    path.write_text(text + "\n")
+
+
+def predictions(rows: list[dict], group: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's forecast with its own ``group`` (its set, or its fold) left out of the prior, and its interval's scale.
+
+    The scale is read back from the interval: ``low = gain + q_low * scale`` with the stored ``q_low``.
+    """
+    q_low = load_prior()["interval_q"][0]
+    found = [forecast(r["y"], r["factor"], train=r["train"], exclude={r["groups"][0 if group == "set" else 1]})
+             for r in rows]
+    return np.asarray([g.gain for g in found]), np.asarray([(g.low - g.gain) / q_low for g in found])
+
+
+def quantiles(real: np.ndarray, pred: np.ndarray, scale: np.ndarray) -> tuple[float, float]:
+    return tuple(float(q) for q in np.quantile((real - pred) / scale, [0.1, 0.9]))
+
+
+def summary(real: np.ndarray, pred: np.ndarray) -> str:
+    err = pred - real
+    return (f"median_error={np.median(err):.3f} median_abs_error={np.median(np.abs(err)):.3f} "
+            f"spearman={spearmanr(pred, real)[0]:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="measure the stored prior; do not write it")
+    args = parser.parse_args()
+    rows = development_rows()
+    if not args.check:
+        write_prior(rows, (-1.5, 0.7))  # provisional quantiles: the forecasts below need the rows
+        load_prior.cache_clear()
+    real = np.asarray([r["real"] for r in rows])
+    sets = np.asarray([r["set"] for r in rows])
+    families = np.asarray([prior_row(r["y"], r["factor"], train=r["train"])[1] for r in rows])
+    (by_set, scale), (by_fold, _) = predictions(rows, "set"), predictions(rows, "fold")
+    print(f"{len(rows)} development val curves of >= 20 epochs, cut at half; k = {K}")
+    print(f"  families alone (round 3)        {summary(real, families)}")
+    print(f"  + prior, leave one set out      {summary(real, by_set)}")
+    print(f"  + prior, grouped {FOLDS}-fold       {summary(real, by_fold)}")
+    q = quantiles(real, by_set, scale)
+    for file in SETS:
+        own = sets == file
+        inner = quantiles(real[~own], by_set[~own], scale[~own])  # calibrated on the other two sets only
+        low, high = by_set[own] + inner[0] * scale[own], np.minimum(by_set[own] + inner[1] * scale[own], 1)
+        covered = np.mean((real[own] >= low) & (real[own] <= high))
+        print(f"  {file:24s} n={own.sum():3d} families {summary(real[own], families[own])}")
+        print(f"  {'':24s}       prior    {summary(real[own], by_set[own])} coverage80={covered:.2f} "
+              f"(quantiles {inner[0]:.3f}, {inner[1]:.3f} from the other sets)")
+    print(f"interval quantiles from all out-of-set errors: {q[0]:.3f}, {q[1]:.3f}")
+    if not args.check:
+        write_prior(rows, q)
+        print(f"wrote {PRIOR_PATH}")
+
+
+if __name__ == "__main__":
+    main()
