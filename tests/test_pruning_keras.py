@@ -33,11 +33,11 @@ def run_in_process(spec: dict):
     return run_search(apply_overrides(load_spec(spec)))
 
 
-def fits(path, name: str) -> dict[tuple[str, int], tuple[str, int, list[float], str]]:
-    """(config_key, seed) -> (status, epochs run, val_loss curve, scores JSON)."""
+def fits(path, name: str) -> dict[tuple[str, int], tuple[str, int, list[float], dict[str, float]]]:
+    """(config_key, seed) -> (status, epochs run, val_loss curve, scores)."""
     from tuning.store import open_store
 
-    return {(f.config_key, f.seed): (f.status, f.epochs_run, f.curves.get("val_loss", []), str(sorted(f.scores.items())))
+    return {(f.config_key, f.seed): (f.status, f.epochs_run, f.curves.get("val_loss", []), f.scores)
             for f in open_store(f"sqlite:///{path / 'study.db'}").fits(name)}
 
 
@@ -59,6 +59,7 @@ def test_a_pruned_fused_group_stops_only_its_pruned_replicas(tmp_path):
             assert epochs < 8 and curve == pytest.approx(full[key][2][:epochs], rel=1e-5)
         else:  # trained on as if its graph mates had not stopped
             assert (status, epochs) == ("ok", 8) and curve == pytest.approx(full[key][2], rel=1e-5)
+            assert scores == pytest.approx(full[key][3], rel=1e-5)
     assert {k for k, _ in stopped} and all((k, s) in stopped for k, _ in stopped for s in (0, 1))  # seeds together
 
 
