@@ -14,7 +14,7 @@ best complete trial) and whether it is the exhaustive run's pick. The last line:
 
     study_epoch_share=.. same_pick=.. wall_ratio=..      (for the first --pruner)
 
-    python benchmarks/pruning_study.py                      # two runs, about 3-5 minutes on 2 cores
+    python benchmarks/pruning_study.py                      # two runs, about 70 s on 2 cores
     python benchmarks/pruning_study.py --pruner median --pruner successive_halving --json out.json
 """
 
