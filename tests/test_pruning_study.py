@@ -184,3 +184,15 @@ def test_a_race_over_seeds_and_a_pruner_over_epochs_run_in_one_study(tmp_path):
                if units in {t["params"]["units"] for t in by_status["pruned"]} and status != "ok")
     assert len(runner.tasks) == len(fits) < 8 * 8  # nothing fitted twice; fewer fits than every config x every seed
     assert outcome.pruned == len(by_status["pruned"])
+
+
+def test_status_and_the_report_count_pruned_trials_apart_from_failed(pruned_study, tmp_path):
+    from tuning.api import study_status
+    from tuning.report import render_report
+
+    root, _, outcome, _ = pruned_study
+    storage = f"sqlite:///{root / 'pruned' / 'study.db'}"
+    info = study_status("pruned", storage)
+    assert (info["pruned"], info["failed"], info["remaining"]) == (outcome.pruned, 0, 0)
+    page = render_report("pruned", storage, tmp_path / "report")
+    assert f"{outcome.pruned} pruned (stopped early, not compared)" in page and ", 0 failed" in page

@@ -188,7 +188,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
         "n_fits": len(results.fits), "n_configs": len(summary),
         "keras_backend": results.spec.get("keras_backend", DEFAULT_KERAS_BACKEND),  # stored before it was: TF
         "counts": {s.value: sum(1 for t in trials if t["status"] == s)
-                   for s in (TrialStatus.COMPLETE, TrialStatus.RUNNING, TrialStatus.FAILED)},
+                   for s in (TrialStatus.COMPLETE, TrialStatus.PRUNED, TrialStatus.RUNNING, TrialStatus.FAILED)},
         "spec_text": yaml.safe_dump(results.spec, sort_keys=True, allow_unicode=True),
         "best": best_config(summary, params, gains) if len(summary) else None,
         "summary": summary_rows(summary, params, objective.get("aggregate") or "mean", gains),
