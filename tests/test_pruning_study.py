@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 from helpers.cli import tuning_command
-from helpers.fake_runner import FakeRunner, hooked
+from helpers.fake_runner import FakeRunner
 
 from tuning.results import OK, FitResult
 
@@ -21,19 +21,14 @@ class CurveRunner(FakeRunner):
     mislead; ``stop_after``: a Ctrl-C once that many fits were handed over."""
 
     def __init__(self, stop_after: int | None = None):
-        super().__init__(trials_in_flight=1)
-        self.stop_after = stop_after
+        super().__init__(trials_in_flight=1, stop_after=stop_after)
 
-    def map(self, tasks, epoch_hook=None):
-        for task in tasks:
-            if self.stop_after is not None and len(self.tasks) >= self.stop_after:
-                raise KeyboardInterrupt
-            self.tasks.append(task)
-            units = task.config["units"]
-            final = 1.0 / (1.0 + units) + np.random.default_rng([units, task.seed]).normal(0.0, 0.05)
-            curve = [float(final * (1.0 + 2.0 * np.exp(-e / 3.0))) for e in range(EPOCHS)]
-            yield hooked(FitResult(task.config_key, task.seed, OK, {"val_loss": curve[-1], "loss": curve[-1]},
-                                   {"loss": curve, "val_loss": curve}, EPOCHS, EPOCHS, 0.001, None, 10), epoch_hook)
+    def fit(self, task):
+        units = task.config["units"]
+        final = 1.0 / (1.0 + units) + np.random.default_rng([units, task.seed]).normal(0.0, 0.05)
+        curve = [float(final * (1.0 + 2.0 * np.exp(-e / 3.0))) for e in range(EPOCHS)]
+        return FitResult(task.config_key, task.seed, OK, {"val_loss": curve[-1], "loss": curve[-1]},
+                         {"loss": curve, "val_loss": curve}, EPOCHS, EPOCHS, 0.001, None, 10)
 
 
 def spec(tmp_path, name: str = "pruned", pruner: str | dict = "none") -> dict:

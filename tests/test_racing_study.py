@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers.fake_runner import FakeRunner, hooked
+from helpers.fake_runner import FakeRunner
 
 import tuning
 from tuning.errors import SpecError
@@ -21,19 +21,13 @@ class NoisyRunner(FakeRunner):
     that many fits have been handed over."""
 
     def __init__(self, stop_after: int | None = None):
-        super().__init__(trials_in_flight=1)
-        self.stop_after = stop_after
+        super().__init__(trials_in_flight=1, stop_after=stop_after)
 
-    def map(self, tasks, epoch_hook=None):
-        for task in tasks:
-            if self.stop_after is not None and len(self.tasks) >= self.stop_after:
-                raise KeyboardInterrupt
-            self.tasks.append(task)
-            units = task.config["units"]
-            noise = np.random.default_rng([units, task.seed]).normal(0.0, 0.05)
-            val = 1.0 / (1.0 + units) + noise
-            yield hooked(FitResult(task.config_key, task.seed, OK, {"val_loss": val, "loss": val},
-                                   {"loss": [val] * 3, "val_loss": [val] * 3}, 3, 3, 0.001, None, 10), epoch_hook)
+    def fit(self, task):
+        units = task.config["units"]
+        val = 1.0 / (1.0 + units) + np.random.default_rng([units, task.seed]).normal(0.0, 0.05)
+        return FitResult(task.config_key, task.seed, OK, {"val_loss": val, "loss": val},
+                         {"loss": [val] * 3, "val_loss": [val] * 3}, 3, 3, 0.001, None, 10)
 
 
 def race_spec(tmp_path, name: str = "race", **changes) -> dict:

@@ -55,20 +55,29 @@ def hooked(fit: FitResult, epoch_hook) -> FitResult:
 
 
 class FakeRunner:
-    """Implements :class:`tuning.runners.Runner` with :func:`fake_fit`; ``drop``: seeds it "loses"."""
+    """Implements :class:`tuning.runners.Runner` with :func:`fake_fit`; ``drop``: seeds it "loses";
+    ``stop_after``: raise KeyboardInterrupt (a Ctrl-C) once that many tasks were handed over.
+    Subclasses change the fits by overriding :meth:`fit`."""
 
     name = "fake"
 
-    def __init__(self, *, trials_in_flight: int = 1, fail_seeds: tuple[int, ...] = (), drop: tuple[int, ...] = ()):
+    def __init__(self, *, trials_in_flight: int = 1, fail_seeds: tuple[int, ...] = (), drop: tuple[int, ...] = (),
+                 stop_after: int | None = None):
         self.trials_in_flight = trials_in_flight
         self.fail_seeds, self.drop = set(fail_seeds), set(drop)
+        self.stop_after = stop_after
         self.tasks: list[FitTask] = []
+
+    def fit(self, task: FitTask) -> FitResult:
+        return fake_fit(task, fail=task.seed in self.fail_seeds)
 
     def map(self, tasks: list[FitTask], epoch_hook=None) -> Iterator[FitResult]:
         for task in tasks:
+            if self.stop_after is not None and len(self.tasks) >= self.stop_after:
+                raise KeyboardInterrupt
             self.tasks.append(task)
             if task.seed not in self.drop:
-                yield hooked(fake_fit(task, fail=task.seed in self.fail_seeds), epoch_hook)
+                yield hooked(self.fit(task), epoch_hook)
 
     def order_grid(self, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return list(points)
