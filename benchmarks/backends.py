@@ -10,7 +10,11 @@ which a machine shared with other jobs disturbs less):
 * ``tuning-tf``: ``tuning run`` on TensorFlow (``runner: auto``: the seeds of a config fused);
 * ``tuning-jax``: ``tuning run`` on JAX (``keras_backend: jax``; ``runner: auto``: the seeds of a
   config fused with ``jax.vmap``);
-* ``tuning-jax-seq``: the same with ``runner: sequential`` (one seed at a time, Keras's ``fit``).
+* ``tuning-jax-seq``: the same with ``runner: sequential`` (one seed at a time, Keras's ``fit``);
+* ``tuning-jax-warm``: ``tuning-jax`` again, a second study of the same shapes: JAX's persistent
+  compilation cache (``$TUNING_JAX_CACHE``) now holds what ``tuning-jax`` compiled, as it does on a
+  machine that has run such a study before. Every other JAX case starts from an empty cache of
+  its own, so it measures the compiles.
 
 The grid is CO2-like: an LSTM of 16 or 32 cells x learning rate 0.01 or 0.001 x 5 seeds (20 fits),
 batch 32, on damped sines (2,000 windows of 50 steps forecasting 5 with ``--size full``; 1,000 of
@@ -44,7 +48,7 @@ SIZES = {
 }
 UNITS = [16, 32]
 LEARNING_RATES = [0.01, 0.001]
-CASES = ("keras-tf", "keras-jax", "tuning-tf", "tuning-jax", "tuning-jax-seq")
+CASES = ("keras-tf", "keras-jax", "tuning-tf", "tuning-jax", "tuning-jax-warm", "tuning-jax-seq")
 
 # The plain Keras loop, run in its own process with KERAS_BACKEND set before Keras is imported.
 KERAS_LOOP = """
@@ -81,12 +85,15 @@ def spec_text(name: str, params: dict, epochs: int, seeds: int, keras_backend: s
 def command(case: str, params: dict, epochs: int, seeds: int, workdir: Path) -> tuple[list[str], dict]:
     """The command that runs ``case`` and its environment."""
     backend = "jax" if "jax" in case else "tensorflow"
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # each JAX case its own empty compilation cache, but the warm one, which finds tuning-jax's
+    cache = workdir / f"jax-cache-{case.removesuffix('-warm')}"
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2", "TUNING_JAX_CACHE": str(cache)}
     if case.startswith("keras"):
         args = {"params": params, "units": UNITS, "learning_rates": LEARNING_RATES, "epochs": epochs, "seeds": seeds}
         return [sys.executable, "-c", KERAS_LOOP, json.dumps(args)], env
     spec = workdir / f"{case}.yaml"
     runner = "sequential" if case.endswith("-seq") else "auto"
+    # a study of its own (a second run of one study would reuse the stored fits)
     spec.write_text(spec_text(case.replace("-", "_"), params, epochs, seeds, backend, runner))  # JSON is YAML
     return [sys.executable, "-m", "tuning.cli", "run", str(spec), "--quiet",
             "--storage", f"sqlite:///{workdir / 'bench.db'}"], env
@@ -110,6 +117,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny data, 2 epochs, 2 seeds: a smoke run")
     parser.add_argument("--json", type=Path, help="write the numbers here")
     args = parser.parse_args()
+    cases = args.cases.split(",")
+    if "tuning-jax-warm" in cases and "tuning-jax" not in cases[:cases.index("tuning-jax-warm")]:
+        parser.error("tuning-jax-warm finds the programs tuning-jax compiled: name tuning-jax before it")
     size, epochs, seeds = ("quick", 2, 2) if args.quick else (args.size, args.epochs, args.seeds)
     params = SIZES[size]
     fits = len(UNITS) * len(LEARNING_RATES) * seeds
@@ -117,7 +127,7 @@ def main() -> None:
     machine = describe_machine()  # the load average before the first case
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for case in args.cases.split(","):
+        for case in cases:
             cmd, env = command(case, params, epochs, seeds, Path(tmp))
             load = os.getloadavg()[0]
             cpu_before = _children_cpu()
@@ -128,12 +138,12 @@ def main() -> None:
             ok = done.returncode == 0
             rows.append({"case": case, "seconds": seconds, "cpu_seconds": cpu, "load_before": load, "ok": ok,
                          "error": None if ok else (done.stderr.strip().splitlines() or ["?"])[-1]})
-            print(f"{case:11s} {seconds:7.1f} s wall, {cpu:7.1f} s CPU  ({seconds / fits:.2f} s a fit; "
+            print(f"{case:15s} {seconds:7.1f} s wall, {cpu:7.1f} s CPU  ({seconds / fits:.2f} s a fit; "
                   f"load {load:.2f} before)" + ("" if ok else f"  FAILED: {rows[-1]['error']}"), flush=True)
     for measure in ("seconds", "cpu_seconds"):
         by_case = {r["case"]: r[measure] for r in rows if r["ok"]}
-        for a, b in (("keras-jax", "keras-tf"), ("tuning-jax", "tuning-tf"), ("tuning-jax", "keras-jax"),
-                     ("tuning-jax", "tuning-jax-seq")):
+        for a, b in (("keras-jax", "keras-tf"), ("tuning-jax", "tuning-tf"), ("tuning-jax-warm", "tuning-tf"),
+                     ("tuning-jax", "keras-jax"), ("tuning-jax", "tuning-jax-seq")):
             if a in by_case and b in by_case:
                 print(f"{a} / {b} ({'wall' if measure == 'seconds' else 'CPU'}): {by_case[a] / by_case[b]:.2f}")
     if args.json:

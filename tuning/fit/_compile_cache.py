@@ -1,0 +1,57 @@
+"""JAX's persistent compilation cache: a program XLA compiled once is loaded, not compiled again.
+
+On a 2-core CPU compiling is most of a short fused JAX fit (docs/performance.md, "Keras backends"):
+about 1.2-1.6 s for each vmapped train step (two a config: the last batch of an epoch is shorter),
+0.3-0.5 s for the test and predict steps, and 1-2 s of small programs that initialise a new
+shape's weights. The programs depend on a config's shapes and fit settings, not on its seeds, its
+learning rate or the study, so the configs of one shape, the worker processes of a run, a resumed
+study and the next study with the same families compile each program once. JAX keys a program
+by its computation, the jaxlib version, the device and XLA's flags, so a loaded program is the
+program a compile would give: the scores are the same to the bit (tests/test_jax_cache.py).
+
+The cache lives in the user's cache directory (``$XDG_CACHE_HOME/tuning/jax``, else
+``~/.cache/tuning/jax``), not beside the store: a store may be a database on another machine or
+in memory, while the programs are this machine's (its CPU, its jaxlib). ``$TUNING_JAX_CACHE`` names
+another directory, or ``off``. Imports JAX only inside :func:`use_compilation_cache`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tuning.vocabulary import DEFAULT_JAX_CACHE, JAX_CACHE_VARIABLE
+
+#: Programs that compile faster than this are not written (JAX's default is 1 s, which leaves out
+#: the test and predict steps and the weight initialisers, together more than the train step).
+MIN_COMPILE_SECONDS = 0.05
+
+
+def compilation_cache_dir() -> Path | None:
+    """The directory of the cache (``$TUNING_JAX_CACHE``, else the user's cache directory), or
+    ``None`` when ``$TUNING_JAX_CACHE`` is ``off``."""
+    named = os.environ.get(JAX_CACHE_VARIABLE, "").strip()
+    if named.lower() == "off":
+        return None
+    if named:
+        return Path(named).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / DEFAULT_JAX_CACHE
+
+
+def use_compilation_cache() -> Path | None:
+    """Have this process's JAX read and write :func:`compilation_cache_dir` (once; before its first
+    compile, so before a fit). The directory it uses, or ``None``."""
+    import jax
+
+    directory = compilation_cache_dir()
+    if directory is None or jax.config.jax_compilation_cache_dir == str(directory):
+        return directory
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only home: compile every time, as without a cache
+        return None
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return directory
