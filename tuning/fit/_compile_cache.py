@@ -1,4 +1,5 @@
-"""JAX's persistent compilation cache: a program XLA compiled once is loaded, not compiled again.
+"""JAX's compiled programs: kept on disk across fits, processes and studies, dropped from memory
+between fits.
 
 On a 2-core CPU compiling is most of a short fused JAX fit (docs/performance.md, "Keras backends"):
 about 1.2-1.6 s for each vmapped train step (two a config: the last batch of an epoch is shorter),
@@ -8,6 +9,11 @@ learning rate or the study, so the configs of one shape, the worker processes of
 study and the next study with the same families compile each program once. JAX keys a program
 by its computation, the jaxlib version, the device and XLA's flags, so a loaded program is the
 program a compile would give: the scores are the same to the bit (tests/test_jax_cache.py).
+
+In memory JAX keeps every program it compiled for as long as the process lives, a fit's step
+and every small program a new shape needed (about 4.5 MB a fit through ``tuning run``, 690 MB
+over 200 fits; docs/performance.md), so each JAX fit starts by dropping them
+(:func:`forget_compiled`); what a later fit needs again is loaded from the disk cache.
 
 The cache lives in the user's cache directory (``$XDG_CACHE_HOME/tuning/jax``, else
 ``~/.cache/tuning/jax``), not beside the store: a store may be a database on another machine or
@@ -55,3 +61,12 @@ def use_compilation_cache() -> Path | None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return directory
+
+
+def forget_compiled() -> None:
+    """Drop the programs JAX holds in memory (not the disk cache): before each JAX fit, so that a
+    process running many fits does not grow with them. A program needed again is loaded from
+    the disk cache or compiled again, the same program either way."""
+    import jax
+
+    jax.clear_caches()

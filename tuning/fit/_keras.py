@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tuning.fit._backend import start_keras
+from tuning.fit._compile_cache import forget_compiled
 from tuning.fit._hook import EpochHook, HookCallback
 from tuning.fit._task import FitSettings, FitTask
 from tuning.problems import cached_problem
@@ -50,6 +51,8 @@ def fit_and_keep(task: FitTask, epoch_hook: EpochHook | None = None) -> tuple[Fi
     may stop the fit: its result then says ``stopped_by_hook``, the epochs it ran.
     """
     start_keras(task.keras_backend, task.threads)
+    if task.keras_backend == "jax":
+        forget_compiled()  # the programs of earlier fits: a process of many fits stays flat
     import keras
 
     # Each fit builds a new model, so its train step is traced anew; TF's warning about

@@ -34,6 +34,7 @@ from functools import partial
 from typing import Any
 
 from tuning.fit._backend import start_keras
+from tuning.fit._compile_cache import forget_compiled
 from tuning.fit._hook import EpochHook, replicas_to_stop, require_monitor
 from tuning.fit._keras import scores_of, trainable_weights, training_arrays
 from tuning.fit._task import FitTask
@@ -82,6 +83,7 @@ def fit_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list
     """
     check_fusable(tasks)
     start_keras("jax", tasks[0].threads)
+    forget_compiled()  # the programs of earlier fits: a process of many fits stays flat
     import jax
     import jax.numpy as jnp
     import numpy as np
