@@ -28,9 +28,11 @@ from pathlib import Path
 
 from tuning.vocabulary import DEFAULT_JAX_CACHE, JAX_CACHE_VARIABLE
 
-#: Programs that compile faster than this are not written (JAX's default is 1 s, which leaves out
-#: the test and predict steps and the weight initialisers, together more than the train step).
-MIN_COMPILE_SECONDS = 0.05
+#: Every program is written, however fast it compiled (JAX's default leaves out those under 1 s):
+#: since each fit drops what JAX holds in memory (:func:`forget_compiled`), the small programs a
+#: fit needs (weight initialisers, Keras's metric updates, about 20 ms each) would be compiled
+#: again by every fit, 0.4 of a 2.1 s Conv1D+LSTM fit, where loading them takes a few ms.
+MIN_COMPILE_SECONDS = 0.0
 
 
 def compilation_cache_dir() -> Path | None:
