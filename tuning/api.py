@@ -33,7 +33,7 @@ def run_study(spec: str | Path | dict | StudySpec, *, data: Any = None, build: C
     ``module:qualname`` in the store; a function of a notebook runs in this process (``jobs: 1``).
 
     Keyword overrides mirror the CLI flags: ``n_trials``, ``repeats`` (a count or a list of
-    seeds), ``storage``, ``sampler``, ``jobs``, ``runner``.
+    seeds), ``storage``, ``sampler``, ``jobs``, ``runner``, ``pruner`` (a name).
     """
     from tuning.progress import RichReporter, SilentReporter
     from tuning.search.loop import run_search as _run
