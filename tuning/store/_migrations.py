@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from tuning.errors import StoreError
-from tuning.store._schema import SCHEMA_VERSION, schema_table
+from tuning.store._schema import SCHEMA_VERSION, claims_table, fit_starts_table, schema_table, workers_table
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,18 @@ def _to_3(conn: sa.Connection) -> None:
                      {"masks": masks, "name": name})
 
 
+def _to_4(conn: sa.Connection) -> None:
+    # New tables only (an older tuning never wrote them); the owner tags of older trials name no
+    # worker, so their RUNNING trials count as orphaned under leases, as their processes are gone.
+    for table in (claims_table, workers_table, fit_starts_table):
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS = (
     Migration(2, "the columns added one by one before versions were kept: trainable_weights, data_fingerprint, "
                  "procedure, model_fingerprint", _to_2),
     Migration(3, "tuning_studies.dropout_masks (seeded | keras) from the procedure column (fused | standalone)", _to_3),
+    Migration(4, "tuning_claims, tuning_workers, tuning_fit_starts: leases of workers sharing a study", _to_4),
 )
 
 
