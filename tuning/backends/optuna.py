@@ -24,6 +24,7 @@ same config is finished, reusing every fit already stored.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import optuna
@@ -103,8 +104,11 @@ class OptunaBackend(Backend):
     def _interrupt(self, number: int, params: dict[str, Any], reason: str) -> None:
         storage, trial_id = self.study._storage, self.study._storage.get_trial_id_from_study_id_trial_number(
             self.study._study_id, number)
-        records.write(lambda name, value: storage.set_trial_user_attr(trial_id, name, value),
-                      records.interrupted_attrs(reason))
+        try:
+            records.write(lambda name, value: storage.set_trial_user_attr(trial_id, name, value),
+                          records.interrupted_attrs(reason))
+        except optuna.exceptions.UpdateFinishedTrialError:  # another worker recovered it first
+            return
         self.study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
         if self.grid is None and params:
             self.study.enqueue_trial(params, user_attrs=records.origin_attrs(resumed_from=number))
@@ -163,7 +167,9 @@ class OptunaBackend(Backend):
                 continue
             # Every parameter fixed by the sampler: a trial enqueued by another worker (Optuna's
             # queue is shared) could be popped by this one instead.
-            self.study.sampler = optuna.samplers.PartialFixedSampler(point, self._sampler(0))
+            with warnings.catch_warnings():  # "experimental" since Optuna 2.4, and what a grid point is
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                self.study.sampler = optuna.samplers.PartialFixedSampler(point, self._sampler(0))
             trial = self.study.ask(self.space.distributions(point))
             if self.space.to_config(dict(trial.params), self.base) != config:  # a WAITING trial of an older run
                 records.write(trial.set_user_attr, records.duplicate_attrs())
@@ -180,8 +186,15 @@ class OptunaBackend(Backend):
         return [p for p in self.grid if config_key(self.space.to_config(p, self.base)) not in done]
 
     def tell(self, trial: optuna.Trial, result: TrialResult) -> None:
-        """Record a trial's outcome: the objective and every seed's value, or why it failed."""
-        records.write(trial.set_user_attr, records.outcome_attrs(result))
+        """Record a trial's outcome: the objective and every seed's value, or why it failed.
+
+        A trial another worker already recovered (this worker's lease ran out while it worked,
+        e.g. the database was away for longer than a lease) is left as that worker marked it:
+        its fits are stored, and the config's next trial reuses them."""
+        try:
+            records.write(trial.set_user_attr, records.outcome_attrs(result))
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return
         if result.pruned:  # Optuna's word for it: its sampler counts the config among the worst
             self.study.tell(trial, state=TrialState.PRUNED)
         elif result.value is None:

@@ -121,6 +121,29 @@ class WorkerSession:
         return max(0.2, min(2.0, self.options.lease / 6))
 
 
+def worker_lines(store: Store, study: str, now: float | None = None) -> list[str]:
+    """What ``tuning status`` says of the workers that joined ``study``: each one alive or not,
+    what it holds now, the fits it started and the stale claims it took over; then the fits
+    started in all against the fits stored (a dead worker's lost fits are the difference)."""
+    now = time.time() if now is None else now
+    workers = store.workers(study)
+    if not workers:
+        return []
+    lines = []
+    for w in workers:
+        points = sum(1 for item in w["holds"] if item.startswith("point:"))
+        fits = len(w["holds"]) - points
+        state = {"running": f"alive (heartbeat {now - w['heartbeat_at']:.0f} s ago)",
+                 "lost": f"lost (no heartbeat for {now - w['heartbeat_at']:.0f} s: its claims are taken over)",
+                 "stopped": "stopped"}[w["state"]]
+        lines.append(f"worker {w['owner']}: {state}; holds {points} config(s), {fits} fit(s); "
+                     f"{w['fits_started']} fits started, {w['takeovers']} stale claim(s) taken over")
+    alive = sum(1 for w in workers if w["state"] == "running")
+    lines.append(f"workers: {alive} alive of {len(workers)}; {store.count_fit_starts(study)} fits started, "
+                 f"{store.count_fits(study)} stored")
+    return lines
+
+
 def _process_gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -97,7 +97,14 @@ class Store:
             import optuna
 
             kwargs = {"connect_args": {"timeout": 60}} if self.url.startswith("sqlite") else None
-            self._optuna = optuna.storages.RDBStorage(self.url, engine_kwargs=kwargs)
+            for attempt in range(5):
+                try:
+                    self._optuna = optuna.storages.RDBStorage(self.url, engine_kwargs=kwargs)
+                    break
+                except sa.exc.SQLAlchemyError:  # workers started at once all creating Optuna's tables
+                    if attempt == 4:
+                        raise
+                    time.sleep(0.2 + 0.3 * attempt)
         return self._optuna
 
     # -- studies -------------------------------------------------------------------------------
