@@ -105,7 +105,10 @@ def test_a_worker_killed_mid_fit_loses_only_what_it_held(tmp_path):
     db = tmp_path / "w.db"
     victim = procs[0]
     owner = f"{os.uname().nodename}:{victim.pid}:"
-    held = lambda: query(db, "SELECT item FROM tuning_claims WHERE owner LIKE ? AND item LIKE 'fit:%'", owner + "%")
+
+    def held() -> list[tuple]:
+        return query(db, "SELECT item FROM tuning_claims WHERE owner LIKE ? AND item LIKE 'fit:%'", owner + "%")
+
     wait_for(lambda: len(query(db, "SELECT id FROM tuning_fits")) >= 3 and held(), procs)
     victim.send_signal(signal.SIGKILL)
     victim.wait()

@@ -103,9 +103,13 @@ def test_three_workers_one_killed_mid_fit(storage, tmp_path):
     procs = [worker(spec) for _ in range(3)]
     victim = procs[0]
     mine = f"{os.uname().nodename}:{victim.pid}:%"
-    held = lambda: rows(storage, "SELECT item FROM tuning_claims WHERE owner LIKE :o AND item LIKE 'fit:%'", o=mine)
-    stored = lambda: rows(storage, "SELECT config_key, seed FROM tuning_fits") if rows(
-        storage, "SELECT 1 FROM tuning_claims LIMIT 1") is not None else []
+
+    def held() -> list[tuple]:  # the fits the victim holds now
+        return rows(storage, "SELECT item FROM tuning_claims WHERE owner LIKE :o AND item LIKE 'fit:%'", o=mine)
+
+    def stored() -> list[tuple]:
+        return rows(storage, "SELECT config_key, seed FROM tuning_fits")
+
     wait_until(lambda: held() and len(stored()) >= 1, procs)
     victim.send_signal(signal.SIGKILL)
     victim.wait()

@@ -192,7 +192,11 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
                         if held:
                             time.sleep(session.poll_seconds)
                             session.expire_gone()
-                            recovered += backend.recover(store.live_owners(spec.name))
+                            orphans = backend.recover(store.live_owners(spec.name))
+                            if orphans:
+                                reporter.note(f"trial(s) {', '.join(map(str, orphans))} of a worker whose "
+                                              "lease ran out: interrupted, their work taken over")
+                            recovered += orphans
                         continue
                     settled = False
                     steps = allocation.step(list(in_flight))
