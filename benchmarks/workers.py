@@ -8,7 +8,10 @@ What is measured
    then by two ``tuning worker`` processes started together on another fresh store. Every worker
    process is pinned to one thread in both arms (``TF_NUM_INTRAOP_THREADS=1``,
    ``TF_NUM_INTEROP_THREADS=1``, ``OMP_NUM_THREADS=1``), so the second arm can use the second core
-   and nothing else differs. The arms alternate (1, 2, 1, 2 with ``--rounds 2``) so that neither
+   and nothing else differs. The CPU seconds of the worker processes (user + system) are
+   recorded with each arm, and the load average: on a machine shared with other jobs the second
+   core is only partly free, which CPU seconds per fit tell apart from work done twice. The arms
+   alternate (1, 2, 1, 2 with ``--rounds 2``) so that neither
    gets the quieter minutes of a shared machine. Two rates per run: over the wall time from the
    first process's start to the last one's exit (start-up included: importing TensorFlow), and
    over the fitting phase (first fit started to last fit stored, from the store's records).
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -66,6 +70,8 @@ def run_arm(workers: int, folder: Path, quick: bool) -> dict:
                                 units="[8, 16]" if quick else "[8, 12, 16, 20, 24, 28]", db=db))
     env = {**os.environ, **ONE_THREAD, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     command = [sys.executable, "-m", "tuning.cli", "worker", str(spec), "--quiet"]
+    load_before = os.getloadavg()[0]
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
     procs = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
              for _ in range(workers)]
@@ -77,6 +83,8 @@ def run_arm(workers: int, folder: Path, quick: bool) -> dict:
                 proc.kill()
                 proc.wait()
     wall = time.time() - start
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     if any(proc.returncode for proc in procs):
         raise RuntimeError(f"a worker failed: {errors}")
     with sqlite3.connect(db) as conn:
@@ -85,7 +93,8 @@ def run_arm(workers: int, folder: Path, quick: bool) -> dict:
         per_worker = [n for (n,) in conn.execute("SELECT fits_started FROM tuning_workers")]
     fitting = fits[1] - first_start[0]
     return {"workers": workers, "fits": fits[0], "fits_started": first_start[1], "fits_per_worker": per_worker,
-            "wall_s": round(wall, 2), "fitting_s": round(fitting, 2),
+            "wall_s": round(wall, 2), "fitting_s": round(fitting, 2), "cpu_s": round(cpu, 1),
+            "cpu_s_per_fit": round(cpu / fits[0], 2), "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "fits_per_min_wall": round(60 * fits[0] / wall, 2), "fits_per_min_fitting": round(60 * fits[0] / fitting, 2)}
 
 

@@ -39,9 +39,25 @@ storage: sqlite:///{db}
 """
 
 
-def start_workers(tmp_path: Path, count: int, fit_seconds: float, lease: float = 30) -> list[subprocess.Popen]:
+RANDOM_SPEC = """\
+name: w
+problem: {{name: tenths}}
+model: {{units: 2}}
+fit: {{epochs: 2, batch_size: 5}}
+space:
+  units: [1, 2, 3]
+  learning_rate: {{low: 1.0e-4, high: 1.0e-2, log: true}}
+sampler: {{name: random, seed: 3}}
+n_trials: 6
+repeats: 3
+storage: sqlite:///{db}
+"""
+
+
+def start_workers(tmp_path: Path, count: int, fit_seconds: float, lease: float = 30,
+                  text: str = SPEC) -> list[subprocess.Popen]:
     spec = tmp_path / "w.yaml"
-    spec.write_text(SPEC.format(db=tmp_path / "w.db"))
+    spec.write_text(text.format(db=tmp_path / "w.db"))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
                                                         os.environ.get("PYTHONPATH", "")])}
     return [subprocess.Popen([sys.executable, str(HELPER), str(spec), str(fit_seconds), str(lease)], env=env,
@@ -98,6 +114,21 @@ def test_three_workers_share_a_grid_without_trialling_or_fitting_anything_twice(
     assert query(db, "SELECT COUNT(*) FROM trials WHERE state = 'FAIL'") == [(0,)]  # no duplicate trial either
     started = sorted(n for (n,) in query(db, "SELECT fits_started FROM tuning_workers"))
     assert len(started) == 3 and all(n > 0 for n in started), started  # the work was shared
+
+
+def test_three_workers_share_random_proposals_without_fitting_anything_twice(tmp_path):
+    """Workers started together draw the same random proposals: each proposal another worker holds
+    is dropped and the sampler reseeded past it, so the workers still split the study."""
+    results = finish(start_workers(tmp_path, 3, fit_seconds=0.15, text=RANDOM_SPEC))
+    assert [code for code, _, _ in results] == [0, 0, 0], results
+    db = tmp_path / "w.db"
+    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
+    assert len(fits) == len(set(fits)) and len(fits) % SEEDS == 0
+    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(len(fits),)]
+    complete = query(db, "SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'")[0][0]
+    assert 6 <= complete <= 6 + 2 and len(fits) == complete * SEEDS  # at most one extra trial per other worker
+    assert dict(query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state")).get("RUNNING", 0) == 0
+    assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
 
 
 def test_a_worker_killed_mid_fit_loses_only_what_it_held(tmp_path):

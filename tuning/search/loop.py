@@ -171,7 +171,7 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
                     # backend has started is either in `in_flight` (and is marked interrupted below) or
                     # told: none is left RUNNING. (The fused runner delivers a config's seeds together,
                     # so a Ctrl-C just after a fit often lands right here.)
-                    while len(in_flight) < batch_size:
+                    while len(in_flight) < _fair_share(batch_size, spec, store, backend, allocation):
                         with uninterrupted():
                             proposal = backend.ask(busy=set(in_flight))
                             if proposal is not None:
@@ -244,6 +244,20 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
     pruned = sum(1 for t in finished if t.state.name == "PRUNED")
     return StudyOutcome(spec.name, store.url, backend.planned(), complete, len(finished) - complete - pruned,
                         counts["run"], counts["reused"], sorted(set(recovered)), pruned)
+
+
+def _fair_share(batch_size: int, spec: StudySpec, store: Store, backend: Any, allocation: Any) -> int:
+    """How many trials this worker keeps in flight: its runner's batch, but no more than its share
+    of what is left among the live workers, so that the first worker of a grid under the fused
+    runner (8 trials in flight) does not take most of the grid while the others wait. A race keeps
+    its whole plan in flight (its looks compare every config)."""
+    if batch_size <= spec.jobs or allocation.races_the_plan:
+        return batch_size
+    workers = len(store.live_owners(spec.name))
+    if workers <= 1:
+        return batch_size
+    left = max(0, backend.planned() - len(backend.done()))
+    return max(spec.jobs, min(batch_size, -(-left // workers)))
 
 
 def _only_worker(spec: StudySpec, store: Store, session: WorkerSession) -> None:
