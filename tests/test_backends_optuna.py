@@ -124,6 +124,13 @@ def test_a_running_trial_is_recovered_once_its_owners_lease_is_gone_whatever_its
     assert config2 == config and trial2.number != trial.number
 
 
+def test_tpe_lies_about_running_trials_so_that_parallel_workers_spread_out(tmp_path):
+    spec = load_spec({"name": "b", "problem": {"name": "tenths"}, "model": {"units": 2}, "fit": {"epochs": 2},
+                      "space": {"learning_rate": {"low": 1.0e-4, "high": 1.0e-2, "log": True}}, "sampler": "tpe",
+                      "n_trials": 4, "storage": f"sqlite:///{tmp_path / 'b.db'}"})
+    assert backend_of(spec).study.sampler._constant_liar  # Optuna's constant liar: a running trial counts as bad
+
+
 def test_two_workers_never_trial_the_same_grid_point(tmp_path):
     """Each backend claims a point in the store before its trial starts: a second worker asks for
     the next point, and once every point is held or done there is nothing to ask for."""

@@ -158,13 +158,14 @@ def test_a_worker_killed_mid_fit_loses_only_what_it_held(tmp_path):
     assert any("workers: 0 alive of 3" in line for line in lines), lines
 
 
-def test_sigterm_stops_a_worker_at_once_with_its_claims_released(tmp_path):
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigterm_or_ctrl_c_stops_a_worker_at_once_with_its_claims_released(tmp_path, signum, exit_code):
     (proc,) = start_workers(tmp_path, 1, fit_seconds=0.5)
     db = tmp_path / "w.db"
     wait_for(lambda: query(db, "SELECT item FROM tuning_claims WHERE item LIKE 'fit:%'"), [proc])
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     ((code, _, stderr),) = finish([proc], timeout=30)
-    assert code == 143, stderr
+    assert code == exit_code, stderr
     assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
     assert query(db, "SELECT state FROM tuning_workers") == [("stopped",)]
     assert query(db, "SELECT COUNT(*) FROM trials WHERE state = 'RUNNING'") == [(0,)]

@@ -11,6 +11,7 @@ than this code knows is refused with the upgrade to run.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -103,13 +104,20 @@ def check_version(version: int | None, url: str) -> None:
 def upgrade(engine: sa.Engine, create_tables: Callable[[sa.Connection], None], url: str) -> int | None:
     """Bring the store to :data:`SCHEMA_VERSION` (creating it if empty); return the version it had
     (``None``: it was empty). Another process upgrading the same store at once is no error."""
-    try:
-        return _upgrade(engine, create_tables, url)
-    except sa.exc.SQLAlchemyError:
-        with engine.connect() as conn:
-            if stored_version(conn) == SCHEMA_VERSION:  # the other process got there first
-                return SCHEMA_VERSION
-        raise
+    for attempt in range(6):
+        try:
+            return _upgrade(engine, create_tables, url)
+        except sa.exc.SQLAlchemyError:
+            # Workers started together on a new store all create its tables (SQLite runs each
+            # CREATE TABLE in its own transaction): wait for the other one, or take its tables as
+            # they are and finish the job.
+            time.sleep(0.1 * (attempt + 1))
+            with engine.connect() as conn:
+                if stored_version(conn) == SCHEMA_VERSION:  # the other process got there first
+                    return SCHEMA_VERSION
+            if attempt == 5:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _upgrade(engine: sa.Engine, create_tables: Callable[[sa.Connection], None], url: str) -> int | None:
