@@ -3,6 +3,7 @@ them, the seed policy, and who owns a trial. Real Optuna on a real SQLite store;
 
 from __future__ import annotations
 
+import datetime
 import os
 
 import optuna
@@ -102,3 +103,9 @@ def test_a_trial_is_orphaned_when_its_owner_holds_no_live_lease_on_any_host():
     assert not trials.is_orphaned(mine, {trials.owner_tag()}) and trials.is_orphaned(mine, set())
     assert not trials.is_orphaned(remote, {"another-host:1:ab"}) and trials.is_orphaned(remote, {trials.owner_tag()})
     assert trials.owner_tag().startswith(f"{host}:{os.getpid()}:")  # a reused pid is another owner
+    # Asked for a moment ago, its owner not written yet: another worker must not recover it.
+    fresh = optuna.trial.create_trial(state=TrialState.COMPLETE, value=1.0)
+    fresh.datetime_start = datetime.datetime.now()
+    assert not trials.is_orphaned(fresh, set())
+    fresh.datetime_start -= datetime.timedelta(seconds=trials.OWNERLESS_GRACE + 1)
+    assert trials.is_orphaned(fresh, set())

@@ -22,6 +22,7 @@ Optuna is imported only by the functions that read or write trials.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -137,10 +138,20 @@ def owner_tag() -> str:
     return f"{os.uname().nodename}:{os.getpid()}:{_NONCE}"
 
 
+#: Seconds a RUNNING trial may go without an owner: between Optuna's ask and the owner's record
+#: another worker must not take it for orphaned (a worker killed right there leaves one for good).
+OWNERLESS_GRACE = 120.0
+
+
 def is_orphaned(trial: optuna.trial.FrozenTrial, alive: set[str]) -> bool:
     """A trial whose owner is not among the workers whose lease is ``alive`` (on any host): it was
-    killed, its machine rebooted, or it lost the database; it cannot finish the trial."""
-    return owner_of(trial) not in alive
+    killed, its machine rebooted, or it lost the database; it cannot finish the trial. A trial
+    just asked for has no owner yet: it is orphaned only once :data:`OWNERLESS_GRACE` has passed."""
+    owner = owner_of(trial)
+    if owner is None:
+        started = trial.datetime_start
+        return started is None or (datetime.datetime.now() - started).total_seconds() > OWNERLESS_GRACE
+    return owner not in alive
 
 
 def start_attrs(owner: str, config: dict[str, Any], key: str) -> dict[str, Any]:
