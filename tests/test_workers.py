@@ -131,6 +131,23 @@ def test_three_workers_share_random_proposals_without_fitting_anything_twice(tmp
     assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
 
 
+@pytest.mark.parametrize("extra", ["repeats: {{strategy: race, min: 2, max: 4}}\n",
+                                   "pruner: {{name: median, settings: {{n_startup_trials: 1}}}}\n"])
+def test_racing_and_pruning_decide_from_the_store_with_two_workers(tmp_path, extra):
+    """A race's looks and a pruner's decisions are re-derived from the stored fits, so a second
+    worker on the study continues them; nothing is fitted twice and every trial concludes."""
+    text = SPEC.replace("repeats: 3\n", "") + extra if "race" in extra else SPEC + extra
+    results = finish(start_workers(tmp_path, 2, fit_seconds=0.05, text=text))
+    assert [code for code, _, _ in results] == [0, 0], results
+    db = tmp_path / "w.db"
+    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
+    assert fits and len(fits) == len(set(fits))
+    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(len(fits),)]
+    states = dict(query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state"))
+    assert states.get("RUNNING", 0) == 0 and states.get("COMPLETE", 0) + states.get("PRUNED", 0) >= POINTS
+    assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
+
+
 def test_a_worker_killed_mid_fit_loses_only_what_it_held(tmp_path):
     procs = start_workers(tmp_path, 3, fit_seconds=0.4, lease=30)
     db = tmp_path / "w.db"

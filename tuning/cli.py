@@ -184,13 +184,15 @@ def worker(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Join STUDY as one more worker: fit configs and seeds no other worker holds until it is done."""
+    from pathlib import Path
+
     from tuning.search.loop import resolve_resume_spec
     from tuning.search.workers import WorkerOptions, parse_until
     from tuning.spec import apply_overrides, load_spec
     from tuning.vocabulary import default_storage
 
     options = WorkerOptions(lease, max_fits, parse_until(until) if until else None)
-    if study.endswith((".yaml", ".yml")):
+    if study.endswith((".yaml", ".yml")) or Path(study).is_file():
         spec = apply_overrides(load_spec(study), storage=storage, jobs=jobs, runner=runner)
     else:
         url = default_storage(storage)

@@ -120,9 +120,13 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
     if not backend.shared:
         _only_worker(spec, store, session)
     backend.leases = session.leases
-    recovered = backend.recover(store.live_owners(spec.name))
+    alive = store.live_owners(spec.name)
+    recovered = backend.recover(alive)
     if recovered:
         reporter.note(f"recovered interrupted trial(s) {', '.join(map(str, recovered))}")
+    if alive - {session.owner}:
+        reporter.note(f"{len(alive - {session.owner})} other worker(s) on study {spec.name!r}: the configs and fits "
+                      "they hold are left to them (`tuning status` lists them)")
 
     # A config is named by the first trial that ran it (a resumed config keeps its number).
     numbers = trial_numbers(read_trials(store, spec.name))
