@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.cli import run_tuning
 
 from tuning.api import status_lines, study_status
 from tuning.errors import SpecError
@@ -214,3 +215,35 @@ def test_until_takes_a_duration_a_clock_time_or_a_date():
     assert now < clock <= now + 86400
     with pytest.raises(SpecError, match="--until: not a time"):
         parse_until("soon", now)
+
+
+def test_a_worker_given_bad_input_says_so_in_one_line(tmp_path):
+    Store(f"sqlite:///{tmp_path / 'w.db'}")
+    missing = run_tuning("worker", "nosuch", "--storage", str(tmp_path / "w.db"), cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1, missing
+    assert "no study named 'nosuch'" in missing.stderr and "Traceback" not in missing.stderr
+    spec = tmp_path / "w.yaml"
+    spec.write_text(SPEC.format(db=tmp_path / "w.db"))
+    soon = run_tuning("worker", str(spec), "--until", "soon", cwd=tmp_path)
+    assert soon.returncode == 2 and soon.stderr.startswith("error: --until: not a time"), soon
+    assert query(tmp_path / "w.db", "SELECT COUNT(*) FROM tuning_workers") == [(0,)]  # nothing started
+
+
+def test_max_fits_stops_a_worker_cleanly_and_the_next_one_reuses_its_fits(tmp_path):
+    from helpers.fake_runner import FakeRunner
+
+    from tuning.search.loop import run_search
+    from tuning.search.workers import WorkerOptions
+    from tuning.spec import load_spec
+
+    spec = tmp_path / "w.yaml"
+    spec.write_text(SPEC.format(db=tmp_path / "w.db"))
+    first = run_search(load_spec(str(spec)), runner=FakeRunner(), worker=WorkerOptions(max_fits=2))
+    assert first.fits_run == 2 and first.complete == 0
+    db = tmp_path / "w.db"
+    assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
+    assert query(db, "SELECT state FROM trials") == [("FAIL",)]  # interrupted, not left RUNNING
+    reason = query(db, "SELECT value_json FROM trial_user_attributes WHERE key = 'fail_reason'")
+    assert "--max-fits 2 reached" in reason[0][0]
+    rest = run_search(load_spec(str(spec)), runner=FakeRunner())
+    assert (rest.complete, rest.fits_run, rest.fits_reused) == (POINTS, POINTS * SEEDS - 2, 2)
