@@ -44,7 +44,7 @@ class Backend(ABC):
       store before it trials it, :meth:`claim`).
 
     Subclasses set ``spec`` and ``study`` (the Optuna study holding the trial records). The loop
-    sets ``leases``, this worker's claims on the study, before it asks for a trial.
+    hands the backend this worker's claims on the study (:meth:`join`) before it asks for a trial.
     """
 
     name: ClassVar[str]
@@ -87,6 +87,10 @@ class Backend(ABC):
         """Mark a trial cut short; it is proposed again on the next run."""
 
     # -- bookkeeping shared by every backend (it only reads the trial records) --------------------
+
+    def join(self, leases: Leases, alone: bool) -> None:
+        """Claim through ``leases`` from now on (``alone``: no other worker is on the study now)."""
+        self.leases = leases
 
     @property
     def owner(self) -> str:

@@ -23,6 +23,7 @@ same config is finished, reusing every fit already stored.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import warnings
 from typing import Any
@@ -36,7 +37,7 @@ from tuning.backends._base import Backend, GridOrder
 from tuning.results import TrialResult
 from tuning.space import SearchSpace
 from tuning.spec import StudySpec, config_key
-from tuning.store import Store, point_item
+from tuning.store import Leases, Store, point_item
 from tuning.vocabulary import BACKEND_SAMPLERS
 
 optuna.logging.set_verbosity(logging.WARNING)
@@ -72,6 +73,16 @@ class OptunaBackend(Backend):
         if name == "cmaes":
             return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
         return optuna.samplers.RandomSampler(seed=seed)  # random, and grid (whose points are enqueued)
+
+    def join(self, leases: Leases, alone: bool) -> None:
+        """Claim through ``leases`` from now on. A worker that joins others draws its sampler's
+        proposals from a seed of its own (the study's seed, the trials so far and its owner tag):
+        workers started on one study would otherwise all draw the same proposals, and all but one
+        be dropped. The first worker (``alone``) keeps the study's seed, as a single run does."""
+        self.leases = leases
+        if not alone and self.grid is None:
+            salt = int.from_bytes(hashlib.sha256(leases.owner.encode()).digest()[:3], "big")
+            self.study.sampler = self._sampler(len(self.trials()) + salt)
 
     # -- bookkeeping ---------------------------------------------------------------------------
 

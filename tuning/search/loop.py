@@ -25,6 +25,9 @@ from tuning.spec import StudySpec, load_spec, with_source
 from tuning.store import Store, open_store, uninterrupted
 from tuning.vocabulary import PLAN_SAMPLERS
 
+#: The claim of the worker that runs a study's race (the race's plan is never split between workers).
+RACE_ITEM = "race"
+
 if TYPE_CHECKING:
     from tuning.runners import Runner
 
@@ -119,8 +122,8 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
     session.expire_gone()
     if not backend.shared:
         _only_worker(spec, store, session)
-    backend.leases = session.leases
     alive = store.live_owners(spec.name)
+    backend.join(session.leases, alone=not alive - {session.owner})
     recovered = backend.recover(alive)
     if recovered:
         reporter.note(f"recovered interrupted trial(s) {', '.join(map(str, recovered))}")
@@ -175,7 +178,10 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
                     # backend has started is either in `in_flight` (and is marked interrupted below) or
                     # told: none is left RUNNING. (The fused runner delivers a config's seeds together,
                     # so a Ctrl-C just after a fit often lands right here.)
-                    while len(in_flight) < _fair_share(batch_size, spec, store, backend, allocation):
+                    # A race keeps its whole plan in one worker (its looks compare every config at
+                    # once): the worker holding the study's race claim runs it, the others wait.
+                    ours = not allocation.races_the_plan or bool(session.leases.claim([RACE_ITEM]))
+                    while ours and len(in_flight) < _fair_share(batch_size, spec, store, backend, allocation):
                         with uninterrupted():
                             proposal = backend.ask(busy=set(in_flight))
                             if proposal is not None:
@@ -189,7 +195,7 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
                         # Nothing to start: done, or the rest is held by other workers. Wait while
                         # they hold it (a dead one's lease runs out and its work is taken over);
                         # ask once more after the last claim is gone before leaving.
-                        held = backend.held_elsewhere()
+                        held = backend.held_elsewhere() or not ours
                         if settled and not held:
                             break
                         settled = not held
