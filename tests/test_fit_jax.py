@@ -63,6 +63,11 @@ def test_a_study_keeps_its_keras_backend_and_says_which(tmp_path):
     # runner auto on JAX fuses a config's seeds (jax.vmap): they share one step and its time equally
     assert (fits.groupby("config_key")["fit_seconds"].nunique() == 1).all()
 
+    # The best model exported: refitted alone on JAX (fit_one), it is the fused replica stored.
+    export = run_tuning("export", "tiny", "--storage", str(db), "--out", str(tmp_path / "best.keras"), cwd=tmp_path)
+    assert export.returncode == 0, export.stderr
+    assert "as stored" in export.stdout and (tmp_path / "best.keras").is_file(), export.stdout
+
     # The same spec on TensorFlow (the default) is another study's scores: refused in one line.
     for refused in (run_tuning("run", str(spec), "--quiet", cwd=tmp_path),
                     run_tuning("resume", "tiny", "--storage", str(db), "--keras-backend", "tensorflow", cwd=tmp_path)):

@@ -68,6 +68,13 @@ DEFAULT_KERAS_BACKEND = "tensorflow"
 KERAS_BACKEND_VARIABLE = "KERAS_BACKEND"
 
 
+#: Where JAX keeps the programs it compiles, so that a step of one shape is compiled once for all
+#: the configs, processes and studies on this machine (``tuning.fit._compile_cache``): a
+#: directory, or ``off``. Unset: :data:`DEFAULT_JAX_CACHE` under ``$XDG_CACHE_HOME`` (``~/.cache``).
+JAX_CACHE_VARIABLE = "TUNING_JAX_CACHE"
+DEFAULT_JAX_CACHE = "tuning/jax"
+
+
 def default_keras_backend(name: str | None = None) -> str:
     """``name`` if given, else ``$KERAS_BACKEND``, else :data:`DEFAULT_KERAS_BACKEND` (the one rule)."""
     return name or os.environ.get(KERAS_BACKEND_VARIABLE) or DEFAULT_KERAS_BACKEND

@@ -15,6 +15,7 @@ import os
 import sys
 
 from tuning.errors import SpecError
+from tuning.fit._compile_cache import use_compilation_cache
 from tuning.fit._tf import configure_threads
 from tuning.quiet import import_tensorflow_quietly
 from tuning.vocabulary import KERAS_BACKEND_VARIABLE
@@ -47,13 +48,16 @@ def use_keras_backend(name: str, threads: int | None = None) -> None:
 
 def start_keras(name: str, threads: int | None = None) -> None:
     """Before a fit: Keras on ``name`` (:func:`use_keras_backend`), TensorFlow imported quietly
-    with its threads pinned if that is the backend; on any other backend TensorFlow stays out."""
+    with its threads pinned if that is the backend; on any other backend TensorFlow stays out,
+    and on JAX compiled programs are kept on disk (:mod:`tuning.fit._compile_cache`)."""
     use_keras_backend(name, threads)
     if name == "tensorflow":
         import_tensorflow_quietly()
         configure_threads(threads)
     else:
         _keras_without_tensorflow()
+        if name == "jax":
+            use_compilation_cache()
 
 
 def _keras_without_tensorflow() -> None:

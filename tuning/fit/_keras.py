@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tuning.fit._backend import start_keras
+from tuning.fit._compile_cache import forget_compiled
 from tuning.fit._hook import EpochHook, HookCallback
 from tuning.fit._task import FitSettings, FitTask
 from tuning.problems import cached_problem
@@ -49,6 +51,8 @@ def fit_and_keep(task: FitTask, epoch_hook: EpochHook | None = None) -> tuple[Fi
     may stop the fit: its result then says ``stopped_by_hook``, the epochs it ran.
     """
     start_keras(task.keras_backend, task.threads)
+    if task.keras_backend == "jax":
+        forget_compiled()  # the programs of earlier fits: a process of many fits stays flat
     import keras
 
     # Each fit builds a new model, so its train step is traced anew; TF's warning about
@@ -127,17 +131,22 @@ def fit_and_keep(task: FitTask, epoch_hook: EpochHook | None = None) -> tuple[Fi
                      time.perf_counter() - started, trainable_weights=weights, stopped_by_hook=stopped_by_hook), model
 
 
-def scores_of(model, problem, model_config: dict[str, Any], x_val, y_val, curves: dict[str, list[float]]
-              ) -> dict[str, float]:
+def scores_of(model, problem, model_config: dict[str, Any], x_val, y_val, curves: dict[str, list[float]],
+              predict: Callable[[Any], Any] | None = None) -> dict[str, float]:
     """A trained model's scores: :meth:`~tuning.problems.Problem.score` on the validation (and test)
-    set, a builder's compiled metrics beside them, and the last epoch's training loss."""
+    set, a builder's compiled metrics beside them, and the last epoch's training loss.
+
+    ``predict(x)``: the model's predictions for ``x`` when the caller has them already (fused
+    replicas predict together, one compiled call for all); else ``model.predict``.
+    """
+    predict = predict or (lambda x: _predict(model, x))
     loss = model_config.get("loss")
     custom = bool(model_config.get("builder"))
-    scores = {f"val_{k}": v for k, v in problem.score(y_val, _predict(model, x_val), loss).items()}
+    scores = {f"val_{k}": v for k, v in problem.score(y_val, predict(x_val), loss).items()}
     if custom:
         scores.update(compiled_metrics(model, "val", x_val, y_val, scores))
     if problem.has_test:
-        test_scores = problem.score(problem.y_test, _predict(model, problem.x_test), loss)
+        test_scores = problem.score(problem.y_test, predict(problem.x_test), loss)
         scores.update({f"test_{k}": v for k, v in test_scores.items()})
         if custom:
             scores.update(compiled_metrics(model, "test", problem.x_test, problem.y_test, scores))

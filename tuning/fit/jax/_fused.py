@@ -30,9 +30,11 @@ import json
 import math
 import time
 from collections import defaultdict
+from functools import partial
 from typing import Any
 
 from tuning.fit._backend import start_keras
+from tuning.fit._compile_cache import forget_compiled
 from tuning.fit._hook import EpochHook, replicas_to_stop, require_monitor
 from tuning.fit._keras import scores_of, trainable_weights, training_arrays
 from tuning.fit._task import FitTask
@@ -81,6 +83,7 @@ def fit_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list
     """
     check_fusable(tasks)
     start_keras("jax", tasks[0].threads)
+    forget_compiled()  # the programs of earlier fits: a process of many fits stays flat
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -154,6 +157,13 @@ def fit_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list
             break
     seconds = (time.perf_counter() - started) / replicas  # the replicas share the graph's time
     weights = trainable_weights(template)
+    for r, model in enumerate(models):
+        if diverged[r] is None:
+            if not stopped[r]:
+                _assign(model, state, r)
+            if stoppers[r] is not None:
+                stoppers[r].on_train_end()  # restores its best weights, if asked to
+    predictions = _Predictions(template, models)
     results = []
     for r, (task, model) in enumerate(zip(tasks, models, strict=True)):
         replica_curves = dict(curves[r])
@@ -162,11 +172,8 @@ def fit_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list
             results.append(FitResult(task.config_key, task.seed, FAILED, {}, replica_curves, epochs_run, None, seconds,
                                      f"diverged at epoch {diverged[r]}, seed {task.seed}", weights, hooked[r]))
             continue
-        if not stopped[r]:
-            _assign(model, state, r)
-        if stoppers[r] is not None:
-            stoppers[r].on_train_end()  # restores its best weights, if asked to
-        scores = scores_of(model, problem, model_configs[r], x_val, y_val, replica_curves)
+        scores = scores_of(model, problem, model_configs[r], x_val, y_val, replica_curves,
+                           partial(predictions.of, r))
         if not all(math.isfinite(v) for v in scores.values()):
             results.append(FitResult(task.config_key, task.seed, FAILED, {}, replica_curves, epochs_run, None, seconds,
                                      f"diverged: non-finite predictions, seed {task.seed}", weights, hooked[r]))
@@ -211,6 +218,40 @@ def _repeat(batch, replicas: int):
     import numpy as np
 
     return np.broadcast_to(batch, (replicas, *batch.shape))
+
+
+class _Predictions:
+    """Every replica's predictions, from one compiled call for all: Keras's stateless
+    ``predict_step`` mapped with ``jax.vmap`` over the replicas' final weights (those in their
+    models: early stopping may have restored a replica's best ones). A ``model.predict`` per
+    replica compiles a program per replica, about 0.3 s each on a 2-core CPU (docs/performance.md);
+    the batches are :func:`~tuning.fit._keras.fit_one`'s (``VALIDATION_BATCH`` rows)."""
+
+    def __init__(self, template, models):
+        import jax
+        import jax.numpy as jnp
+
+        def stacked(variables_of) -> list:
+            per_model = ([v.value for v in variables_of(m)] for m in models)
+            return [jnp.stack(values) for values in zip(*per_model, strict=True)]
+
+        self._state = (stacked(lambda m: m.trainable_variables), stacked(lambda m: m.non_trainable_variables))
+        self._step = jax.jit(jax.vmap(template.predict_step, in_axes=(0, None)))
+        self._done: dict[int, tuple[Any, Any]] = {}  # id(x) -> (x, every replica's predictions)
+
+    def of(self, replica: int, x):
+        """Replica ``replica``'s predictions for ``x`` (all replicas' computed on the first call)."""
+        import numpy as np
+
+        if id(x) not in self._done:
+            batch = max(1, min(len(x), VALIDATION_BATCH))
+            state, outputs = self._state, []
+            for start in range(0, len(x), batch):
+                out, non_trainable = self._step(state, x[start:start + batch])
+                state = (state[0], non_trainable)
+                outputs.append(np.asarray(out))
+            self._done[id(x)] = (x, np.concatenate(outputs, axis=1))
+        return self._done[id(x)][1][replica]
 
 
 def _assign(model, state, replica: int) -> None:
