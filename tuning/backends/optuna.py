@@ -10,9 +10,9 @@ The backend only decides *what* to try next and records what a trial concluded:
 
 Several workers: before a trial starts, its config is claimed in the store (:meth:`Backend.claim`),
 so no two workers trial one config at once. A grid point is then asked with every parameter fixed
-(not through Optuna's queue of enqueued trials, which any worker may pop); a sampler's proposal
-that another worker holds is dropped and the sampler reseeded past it (two workers started at once
-would otherwise draw the same proposals). TPE runs with Optuna's constant liar (a running trial
+(not through Optuna's queue of enqueued trials, which any worker may pop). A worker that joins
+others draws from a seed of its own (:meth:`OptunaBackend.join`), and a sampler's proposal that
+another worker holds is dropped and the sampler reseeded past it. TPE runs with Optuna's constant liar (a running trial
 counts as a bad one), as Optuna advises for parallel workers.
 
 Recovery: a trial records its owner (the worker's tag). A RUNNING trial whose owner no longer
