@@ -18,7 +18,7 @@ from tuning.backends._base import Backend
 from tuning.results import OK, FitResult, TrialResult, TrialStatus
 from tuning.space import SearchSpace, base_config
 from tuning.spec import load_spec
-from tuning.store import Store
+from tuning.store import Store, point_item
 
 
 def spec_of(tmp_path, *, sampler="grid", seeds=2, n_trials=None, units=(1, 2, 3)):
@@ -80,7 +80,8 @@ def test_records_are_what_status_reads_back(tmp_path):
     assert read[0]["config"]["units"] == 1 and read[0]["config_key"]
     assert read[1]["fail_reason"] == "seed 0 diverged"
     frozen = optuna.load_study(study_name="b", storage=Store(spec.storage).optuna_storage()).get_trials()
-    assert frozen[0].user_attrs["owner"] == f"{os.uname().nodename}:{os.getpid()}"
+    assert frozen[0].user_attrs["owner"] == records.owner_tag()
+    assert records.owner_tag().startswith(f"{os.uname().nodename}:{os.getpid()}:")
     assert records.status_of(frozen[1]) is TrialStatus.FAILED
 
 
@@ -105,19 +106,50 @@ def test_a_busy_config_is_not_proposed_twice(tmp_path):
     backend.tell(trial, result(config, key, [0, 1]))
 
 
-def test_a_dead_owners_running_trial_is_recovered_and_proposed_again(tmp_path):
+def test_a_running_trial_is_recovered_once_its_owners_lease_is_gone_whatever_its_host(tmp_path):
     spec = spec_of(tmp_path, sampler="random", n_trials=1)
+    store = Store(spec.storage)
     backend = backend_of(spec)
     trial, config, key = backend.ask()
-    trial.set_user_attr("owner", "another-machine:1")  # another machine's trial is left alone
-    assert backend_of(spec).recover() == []
-    trial.set_user_attr("owner", f"{os.uname().nodename}:999999999")  # this machine, a process long gone
+    trial.set_user_attr("owner", "another-machine:1:abcdef")
+    other = store.leases("b", "another-machine:1:abcdef", lease=30)
+    other.register("another-machine", 1)  # its worker renews its lease: the trial is left to it
+    assert backend_of(spec).recover(store.live_owners("b")) == []
+    other.expire(["another-machine:1:abcdef"])  # its lease ran out: no pid is looked at
     again = backend_of(spec)
-    assert again.recover() == [trial.number]
+    assert again.recover(store.live_owners("b")) == [trial.number]
     read = records.read_trials(Store(spec.storage), "b")
     assert read[0]["status"] == TrialStatus.INTERRUPTED and "owner process gone" in read[0]["fail_reason"]
     trial2, config2, _ = again.ask()
     assert config2 == config and trial2.number != trial.number
+
+
+def test_tpe_lies_about_running_trials_so_that_parallel_workers_spread_out(tmp_path):
+    spec = load_spec({"name": "b", "problem": {"name": "tenths"}, "model": {"units": 2}, "fit": {"epochs": 2},
+                      "space": {"learning_rate": {"low": 1.0e-4, "high": 1.0e-2, "log": True}}, "sampler": "tpe",
+                      "n_trials": 4, "storage": f"sqlite:///{tmp_path / 'b.db'}"})
+    assert backend_of(spec).study.sampler._constant_liar  # Optuna's constant liar: a running trial counts as bad
+
+
+def test_two_workers_never_trial_the_same_grid_point(tmp_path):
+    """Each backend claims a point in the store before its trial starts: a second worker asks for
+    the next point, and once every point is held or done there is nothing to ask for."""
+    spec = spec_of(tmp_path, units=(1, 2, 3))
+    store = Store(spec.storage)
+    workers = [backend_of(spec) for _ in range(4)]
+    for number, backend in enumerate(workers):
+        backend.leases = store.leases("b", f"worker-{number}", 30)
+    asked = [backend.ask() for backend in workers[:3]]
+    assert len({key for _, _, key in asked}) == 3  # three workers, three points
+    assert workers[3].ask() is None  # every point held by a live worker
+    trial, config, key = asked[0]
+    workers[0].tell(trial, result(config, key, [0, 1]))
+    workers[0].leases.release([point_item(key)])
+    assert workers[3].ask() is None  # done now, not trialled again
+    workers[1].leases.expire(["worker-1"])  # worker 1 died: its point is taken over
+    taken = workers[3].ask()
+    assert taken is not None and taken[2] == asked[1][2]
+    assert store.workers("b") == []  # none of them registered as a process; the claims alone did it
 
 
 def test_fixed_seeds_is_the_one_rule_for_coverage():

@@ -117,3 +117,37 @@ def test_seeds_one_at_a_time_from_min_seeds_train_the_first_seeds_in_full():
     replay = replay_pruning(curves, "median", n_warmup_steps=4, one_seed_at_a_time=True, min_seeds=2)
     assert replay.stopped_at[5] == 5 and replay.decided_at_seed[5] == 1
     assert replay.epochs_spent[5] == EPOCHS + 5  # its first seed in full, its second up to the stop
+
+
+def test_the_pruning_hook_pickles_to_a_worker_and_decides_there_as_here():
+    import pickle
+
+    from tuning.pruning import SeedAggregatePruning, stored_decisions
+
+    epochs = np.arange(12)
+    good = [list(0.1 + np.exp(-epochs / 3)), list(0.12 + np.exp(-epochs / 3))]
+    fits = [("a", 0, False, good[0]), ("a", 1, False, good[1]), ("b", 0, False, good[0]), ("b", 1, False, good[1]),
+            ("c", 0, True, list(2.0 + np.exp(-epochs[:4] / 3))), ("d", 0, False, good[0][:6])]
+    history, stored, pruned = stored_decisions(fits, direction="minimize", aggregate="mean", training=["d", "e"])
+    assert [(c.config, c.pruned, len(c.curve)) for c in history] == [("a", False, 12), ("b", False, 12), ("c", True, 4)]
+    assert stored == {"d": [good[0][:6]], "e": []} and pruned == {}
+    hook = SeedAggregatePruning("median", "val_loss", "minimize", "mean", 12,
+                                {"n_startup_trials": 1, "n_warmup_steps": 1}, history, stored)
+    copy = pickle.loads(pickle.dumps(hook))  # before any call: what a worker process receives
+    bad = 3.0 + np.exp(-epochs / 3)
+    here = [hook(e, [("e", 0), ("e", 1)], np.array([bad[e], bad[e]])) for e in range(3)]
+    there = [copy(e, [("e", 0), ("e", 1)], np.array([bad[e], bad[e]])) for e in range(3)]
+    assert [list(a) for a in here] == [list(a) for a in there] == [[False, False], [True, True], [True, True]]
+    assert hook.pruned == copy.pruned == {"e": 2} and hook.skips(("e", 2))
+    # d: one seed stored, a second one training: judged on the two seeds' aggregate, good enough to go on
+    assert not hook(0, [("d", 1)], np.array([good[1][0]])).any()
+
+
+def test_a_config_whose_pruned_seed_is_stored_is_pruned_before_it_trains_again():
+    from tuning.pruning import SeedAggregatePruning, stored_decisions
+
+    fits = [("a", 0, False, [1.0, 0.5, 0.4]), ("b", 0, True, [3.0, 2.9])]
+    history, stored, pruned = stored_decisions(fits, direction="minimize", aggregate="mean", training=["b"])
+    assert [c.config for c in history] == ["a"] and pruned == {"b": 2}
+    hook = SeedAggregatePruning("median", "val_loss", "minimize", "mean", 3, {}, history, stored, pruned)
+    assert hook.skips(("b", 1)) and not hook.skips(("a", 1))

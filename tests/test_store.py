@@ -66,6 +66,24 @@ def test_a_new_store_carries_the_schema_version_its_migrations_lead_to(tmp_path)
     assert schema_version(path) == [(SCHEMA_VERSION,)]
 
 
+def test_a_version_3_store_gains_the_tables_of_workers_and_is_read_as_it_is_before(tmp_path):
+    path = tmp_path / "v3.db"
+    Store(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:  # as version 3 wrote it: no claims, workers or fit starts
+        for table in ("tuning_claims", "tuning_workers", "tuning_fit_starts"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("UPDATE tuning_schema SET version = 3")
+    read = Store(f"sqlite:///{path}", create=False)  # a read-only command: nothing altered
+    assert read.workers("s") == [] and read.count_fit_starts("s") == 0 and read.live_owners("s") == set()
+    assert schema_version(path) == [(3,)]
+    Store(f"sqlite:///{path}")
+    assert schema_version(path) == [(SCHEMA_VERSION,)]
+    with sqlite3.connect(path) as conn:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"tuning_claims", "tuning_workers", "tuning_fit_starts"} <= tables
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)  # several workers on one host
+
+
 def test_a_version_2_store_gains_the_dropout_masks_of_its_procedure(tmp_path):
     """A store as the code before schema versions wrote it: a ``procedure`` column (fused | standalone,
     or NULL for a study stored before that column, read from its runner then)."""

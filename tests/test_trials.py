@@ -3,9 +3,8 @@ them, the seed policy, and who owns a trial. Real Optuna on a real SQLite store;
 
 from __future__ import annotations
 
+import datetime
 import os
-import subprocess
-import sys
 
 import optuna
 import pytest
@@ -97,12 +96,16 @@ def test_origin_and_mirror_attributes():
     assert trials.mirrored_of(optuna.trial.create_trial(state=TrialState.COMPLETE, value=1.0)) == (None, None)
 
 
-def test_a_trial_of_a_dead_process_is_orphaned_and_one_of_another_host_is_not():
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+def test_a_trial_is_orphaned_when_its_owner_holds_no_live_lease_on_any_host():
     host = os.uname().nodename
-    assert trials.owner_is_dead(f"{host}:{int(done.stdout)}")  # that process has ended
-    assert not trials.owner_is_dead(trials.owner_tag())  # this one runs
-    assert not trials.owner_is_dead("another-host:1")  # another machine's: left to it
-    assert trials.owner_is_dead(None) and trials.owner_is_dead("no-pid")
-    frozen = optuna.trial.create_trial(state=TrialState.COMPLETE, value=1.0, user_attrs={"owner": f"{host}:{int(done.stdout)}"})
-    assert trials.is_orphaned(frozen)
+    mine = optuna.trial.create_trial(state=TrialState.COMPLETE, value=1.0, user_attrs={"owner": trials.owner_tag()})
+    remote = optuna.trial.create_trial(state=TrialState.COMPLETE, value=1.0, user_attrs={"owner": "another-host:1:ab"})
+    assert not trials.is_orphaned(mine, {trials.owner_tag()}) and trials.is_orphaned(mine, set())
+    assert not trials.is_orphaned(remote, {"another-host:1:ab"}) and trials.is_orphaned(remote, {trials.owner_tag()})
+    assert trials.owner_tag().startswith(f"{host}:{os.getpid()}:")  # a reused pid is another owner
+    # Asked for a moment ago, its owner not written yet: another worker must not recover it.
+    fresh = optuna.trial.create_trial(state=TrialState.COMPLETE, value=1.0)
+    fresh.datetime_start = datetime.datetime.now()
+    assert not trials.is_orphaned(fresh, set())
+    fresh.datetime_start -= datetime.timedelta(seconds=trials.OWNERLESS_GRACE + 1)
+    assert trials.is_orphaned(fresh, set())

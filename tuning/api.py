@@ -33,7 +33,7 @@ def run_study(spec: str | Path | dict | StudySpec, *, data: Any = None, build: C
     ``module:qualname`` in the store; a function of a notebook runs in this process (``jobs: 1``).
 
     Keyword overrides mirror the CLI flags: ``n_trials``, ``repeats`` (a count or a list of
-    seeds), ``storage``, ``sampler``, ``jobs``, ``runner``.
+    seeds), ``storage``, ``sampler``, ``jobs``, ``runner``, ``pruner`` (a name).
     """
     from tuning.progress import RichReporter, SilentReporter
     from tuning.search.loop import run_search as _run
@@ -133,6 +133,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     from tuning.backends import planned_trials
     from tuning.results import TrialStatus
     from tuning.search.study_record import masks_words
+    from tuning.search.workers import worker_lines
     from tuning.space import SearchSpace
     from tuning.spec import load_spec
     from tuning.store import PROCEDURE_MASKS, open_store
@@ -169,5 +170,39 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
         "verdict": summary, "dropout_masks": masks, "keras_backend": spec.keras_backend,
         "dropout_masks_words": masks_words(masks, builder=spec.model.builder is not None,
                                            keras_backend=spec.keras_backend), "procedure": old_word,
-        "race": race_lines(spec.repeats.model_dump(), trials, numbers),
+        "race": race_lines(spec.repeats.model_dump(), trials, numbers), "workers": worker_lines(store, study),
     }
+
+
+def status_lines(info: dict[str, Any]) -> list[str]:
+    """What ``tuning status`` prints for one study, from :func:`study_status`'s ``info``."""
+    from tuning.progress import config_summary
+
+    lines: list[str] = []
+    echo = lines.append
+    echo(f"study {info['name']}  ({info['storage']})")
+    echo(f"  trials: {info['complete']} complete, "
+         + (f"{info['pruned']} pruned (stopped early by the pruner, not compared), " if info.get("pruned") else "")
+         + f"{info['running']} running, {info['failed']} failed, "
+         f"{info['interrupted']} interrupted, {info['remaining']} remaining of {info['planned']}; {info['fits']} fits stored"
+         + (f"; {info['resumed']} interrupted trial(s) resumed, their fits reused" if info.get("resumed") else ""))
+    baseline = info["baseline"]
+    echo(f"  objective: {info['aggregate']} {info['metric']} ({info['direction']})"
+         + (f"; naive baseline ({info['baseline_name']}) {baseline:.4g}" if baseline is not None else ""))
+    if info.get("transforms"):
+        echo(f"  data transforms: {info['transforms']}")
+    echo(f"  dropout masks: {info['dropout_masks']} ({info['dropout_masks_words']})")
+    echo(f"  keras backend: {info['keras_backend']} (every fit of the study; another backend gives other scores)")
+    for line in info["verdict"].warnings:
+        echo(f"  warning: {line}")
+    for rank, trial in enumerate(info["best"], 1):
+        searched = {k: v for k, v in trial["params"].items()}
+        echo(f"  {rank}. trial {trial['number']}: {trial['mean']:.4g} ± {trial['std']:.2g} (n={trial['n_seeds']})  "
+             f"{config_summary(searched)}")
+    for trial in info["failures"][:5]:
+        echo(f"  failed trial {trial['number']}: {trial['fail_reason']}")
+    for line in info["verdict"].lines:
+        echo(f"  {line}")
+    for line in info.get("race", []) + info.get("workers", []):
+        echo(f"  {line}")
+    return lines

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import typer
 
-from tuning.errors import TuningError
+from tuning.errors import Terminated, TuningError
 from tuning.vocabulary import (
     BACKEND_SAMPLERS,
     BACKENDS,
@@ -43,7 +43,7 @@ PRUNER_HELP = (f"Stop a config's fits early when its seed aggregate is hopeless:
                "(Optuna's pruners on the config's seed mean, epoch by epoch). Default: the spec's pruner, else none.")
 MARGIN_HELP = ("How much worse than the best still counts as good as it: a number in the metric's units or a "
                "percentage like 2% of the best's aggregate (default: the spec's objective.margin, else 5%).")
-EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
+EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 130, 143
 
 
 def _fail(message: str, code: int) -> None:
@@ -60,8 +60,9 @@ def _guarded(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except TuningError as exc:
             _fail(f"error: {exc}", EXIT_USAGE)
-        except KeyboardInterrupt:  # _run names the study and its store; elsewhere nothing was half done
-            _fail("interrupted", EXIT_INTERRUPTED)
+        except KeyboardInterrupt as exc:  # _run names the study and its store; elsewhere nothing was half done
+            _fail("terminated" if isinstance(exc, Terminated) else "interrupted",
+                  EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
 
     return wrapper
 
@@ -73,15 +74,16 @@ def _command(verb: str, name: str, storage: str) -> str:
     return f"tuning {verb} {shlex.quote(name)} --storage {shlex.quote(storage)}"
 
 
-def _run(spec, quiet: bool) -> None:
+def _run(spec, quiet: bool, worker=None) -> None:
     from tuning.progress import RichReporter, SilentReporter
     from tuning.search.loop import run_search
 
     try:
-        outcome = run_search(spec, reporter=SilentReporter() if quiet else RichReporter())
-    except KeyboardInterrupt:
-        _fail(f"interrupted: every finished fit is stored; continue with `{_command('resume', spec.name, spec.storage)}`",
-              EXIT_INTERRUPTED)
+        outcome = run_search(spec, reporter=SilentReporter() if quiet else RichReporter(), worker=worker)
+    except KeyboardInterrupt as exc:
+        how, code = ("terminated", EXIT_TERMINATED) if isinstance(exc, Terminated) else ("interrupted", EXIT_INTERRUPTED)
+        _fail(f"{how}: every finished fit is stored, this worker's claims released; continue with "
+              f"`{_command('resume', spec.name, spec.storage)}`", code)
     typer.echo(
         f"study {outcome.name}: {outcome.complete} complete, "
         + (f"{outcome.pruned} pruned, " if outcome.pruned else "")
@@ -169,6 +171,37 @@ def resume(
 
 @app.command()
 @_guarded
+def worker(
+    study: str = typer.Argument(..., help="Study name, or its spec file (which creates the study if not stored yet)."),
+    storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
+    jobs: int | None = typer.Option(None, "--jobs", min=1, help="Worker processes for this worker's fits."),
+    runner: str | None = typer.Option(None, "--runner", help="auto | sequential | processes | fused (the study keeps "
+                                      "its dropout masks)."),
+    max_fits: int | None = typer.Option(None, "--max-fits", min=1, help="Stop after computing this many fits."),
+    until: str | None = typer.Option(None, "--until", help="Stop at this time: 30m, 2h, 18:30 or 2026-12-24T08:00."),
+    lease: float = typer.Option(60.0, "--lease", min=1.0, help="Seconds without a heartbeat before another worker "
+                                "takes this one's work over."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Join STUDY as one more worker: fit configs and seeds no other worker holds until it is done."""
+    from pathlib import Path
+
+    from tuning.search.loop import resolve_resume_spec
+    from tuning.search.workers import WorkerOptions, parse_until
+    from tuning.spec import apply_overrides, load_spec
+    from tuning.vocabulary import default_storage
+
+    options = WorkerOptions(lease, max_fits, parse_until(until) if until else None)
+    if study.endswith((".yaml", ".yml")) or Path(study).is_file():
+        spec = apply_overrides(load_spec(study), storage=storage, jobs=jobs, runner=runner)
+    else:
+        url = default_storage(storage)
+        spec = apply_overrides(resolve_resume_spec(study, url), storage=url, jobs=jobs, runner=runner)
+    _run(spec, quiet, worker=options)
+
+
+@app.command()
+@_guarded
 def status(
     study: str | None = typer.Argument(None, help="Study name, or its spec file (default: every study in the store)."),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
@@ -192,34 +225,10 @@ def status(
 
 
 def _print_status(info: dict) -> None:
-    from tuning.progress import config_summary
+    from tuning.api import status_lines
 
-    echo = typer.echo
-    echo(f"study {info['name']}  ({info['storage']})")
-    echo(f"  trials: {info['complete']} complete, "
-         + (f"{info['pruned']} pruned (stopped early by the pruner, not compared), " if info.get("pruned") else "")
-         + f"{info['running']} running, {info['failed']} failed, "
-         f"{info['interrupted']} interrupted, {info['remaining']} remaining of {info['planned']}; {info['fits']} fits stored"
-         + (f"; {info['resumed']} interrupted trial(s) resumed, their fits reused" if info.get("resumed") else ""))
-    baseline = info["baseline"]
-    echo(f"  objective: {info['aggregate']} {info['metric']} ({info['direction']})"
-         + (f"; naive baseline ({info['baseline_name']}) {baseline:.4g}" if baseline is not None else ""))
-    if info.get("transforms"):
-        echo(f"  data transforms: {info['transforms']}")
-    echo(f"  dropout masks: {info['dropout_masks']} ({info['dropout_masks_words']})")
-    echo(f"  keras backend: {info['keras_backend']} (every fit of the study; another backend gives other scores)")
-    for line in info["verdict"].warnings:
-        echo(f"  warning: {line}")
-    for rank, trial in enumerate(info["best"], 1):
-        searched = {k: v for k, v in trial["params"].items()}
-        echo(f"  {rank}. trial {trial['number']}: {trial['mean']:.4g} ± {trial['std']:.2g} (n={trial['n_seeds']})  "
-             f"{config_summary(searched)}")
-    for trial in info["failures"][:5]:
-        echo(f"  failed trial {trial['number']}: {trial['fail_reason']}")
-    for line in info["verdict"].lines:
-        echo(f"  {line}")
-    for line in info.get("race", []):
-        echo(f"  {line}")
+    for line in status_lines(info):
+        typer.echo(line)
 
 
 @app.command()

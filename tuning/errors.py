@@ -9,6 +9,9 @@ Every error the library raises on purpose derives from :class:`TuningError`, so 
      ├── StoreError       the store cannot be opened or holds no such study
      └── FitFailed        one (config, seed) fit failed (diverged, or raised); recorded, not fatal
 
+Beside them, :class:`Terminated` (a ``KeyboardInterrupt``): a worker stopped by SIGTERM, which
+leaves the study as a Ctrl-C does and exits 143.
+
 User mistakes (``SpecError``, ``DataError``, ``StoreError``) are printed as one line by the CLI,
 which exits with code 2. ``FitFailed`` never reaches the user as an exception: the evaluator
 records it in the store and the study goes on.
@@ -42,6 +45,10 @@ class DataError(TuningError):
 
 class StoreError(TuningError):
     """The store cannot be opened, or it holds no study of the given name."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM reached a worker: it stops as after a Ctrl-C (trials interrupted, claims released)."""
 
 
 class FitFailed(TuningError):

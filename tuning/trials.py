@@ -4,8 +4,8 @@ Both backends keep their trials in Optuna's tables of the study's store (KerasTu
 of its own), so ``tuning status``, the report, resuming and the analysis read one place. This
 module is the only one that knows the names of the user attributes a trial carries:
 
-* when it starts: ``owner`` (``host:pid``, for recovery after ``kill -9``: :func:`owner_tag`,
-  :func:`owner_is_dead`), ``config_key``, ``config``;
+* when it starts: ``owner`` (the worker's :func:`owner_tag`; a RUNNING trial whose owner no longer
+  renews its lease is orphaned, :func:`is_orphaned`), ``config_key``, ``config``;
 * when it ends: ``seeds``, ``seed_values``, ``n_seeds``, ``mean``, ``std``, ``tuning_status``
   (a :class:`~tuning.results.TrialStatus`), when it failed, ``fail_reason``, and in a race,
   ``race`` (what the race decided for its config: ``outcome``, ``seeds``, ``beaten_by``, ``p``);
@@ -22,6 +22,7 @@ Optuna is imported only by the functions that read or write trials.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -128,30 +129,29 @@ def fail_reason_of(trial: optuna.trial.FrozenTrial) -> str | None:
     return trial.user_attrs.get("fail_reason")
 
 
+#: Told apart from an earlier process with the same pid on the same host (pids are reused).
+_NONCE = os.urandom(3).hex()
+
+
 def owner_tag() -> str:
-    """Who runs a trial: ``host:pid``, so a later run can tell a dead owner from a live one."""
-    return f"{os.uname().nodename}:{os.getpid()}"
+    """Who runs a trial: ``host:pid:nonce``, the same for the whole process, never for another."""
+    return f"{os.uname().nodename}:{os.getpid()}:{_NONCE}"
 
 
-def owner_is_dead(tag: str | None) -> bool:
-    """True when ``tag`` names a process on this host that no longer runs (or no tag at all)."""
-    if not tag or ":" not in tag:
-        return True
-    host, _, pid = tag.rpartition(":")
-    if host != os.uname().nodename:
-        return False  # another machine's trial: leave it to that machine (or to a heartbeat)
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except (PermissionError, ValueError):
-        return False
-    return False
+#: Seconds a RUNNING trial may go without an owner: between Optuna's ask and the owner's record
+#: another worker must not take it for orphaned (a worker killed right there leaves one for good).
+OWNERLESS_GRACE = 120.0
 
 
-def is_orphaned(trial: optuna.trial.FrozenTrial) -> bool:
-    """A trial whose owner process is gone (it cannot finish it)."""
-    return owner_is_dead(owner_of(trial))
+def is_orphaned(trial: optuna.trial.FrozenTrial, alive: set[str]) -> bool:
+    """A trial whose owner is not among the workers whose lease is ``alive`` (on any host): it was
+    killed, its machine rebooted, or it lost the database; it cannot finish the trial. A trial
+    just asked for has no owner yet: it is orphaned only once :data:`OWNERLESS_GRACE` has passed."""
+    owner = owner_of(trial)
+    if owner is None:
+        started = trial.datetime_start
+        return started is None or (datetime.datetime.now() - started).total_seconds() > OWNERLESS_GRACE
+    return owner not in alive
 
 
 def start_attrs(owner: str, config: dict[str, Any], key: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from tuning.results import TrialResult
     from tuning.space import SearchSpace
     from tuning.spec import StudySpec
-    from tuning.store import Store
+    from tuning.store import Leases, Store
 
 #: Reorders grid points (the runner's, so that configs able to share its work are asked together).
 GridOrder = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
@@ -39,18 +39,23 @@ class Backend(ABC):
     * ``samplers``: the sampler names it offers (``tuning.vocabulary.BACKEND_SAMPLERS`` is the table);
     * ``parallel_trials``: whether several trials may be in flight at once (KerasTuner's oracle
       proposes one at a time);
-    * ``resumable``: whether its search state survives ``kill -9`` (both keep it in the store).
+    * ``resumable``: whether its search state survives ``kill -9`` (both keep it in the store);
+    * ``shared``: whether several workers may run the study at once (each claims a config in the
+      store before it trials it, :meth:`claim`).
 
-    Subclasses set ``spec`` and ``study`` (the Optuna study holding the trial records).
+    Subclasses set ``spec`` and ``study`` (the Optuna study holding the trial records). The loop
+    hands the backend this worker's claims on the study (:meth:`join`) before it asks for a trial.
     """
 
     name: ClassVar[str]
     samplers: ClassVar[tuple[str, ...]]
     parallel_trials: ClassVar[bool] = True
     resumable: ClassVar[bool] = True
+    shared: ClassVar[bool] = True
 
     spec: StudySpec
     study: optuna.Study
+    leases: Leases | None = None
 
     @abstractmethod
     def __init__(self, spec: StudySpec, store: Store, space: SearchSpace, base: dict[str, Any], *,
@@ -65,8 +70,9 @@ class Backend(ABC):
         """Finished trials that count towards the plan (evaluated on every seed the policy asks for)."""
 
     @abstractmethod
-    def recover(self) -> list[int]:
-        """Mark trials left RUNNING by a dead process interrupted; return their numbers."""
+    def recover(self, alive: set[str]) -> list[int]:
+        """Mark trials left RUNNING by a worker whose owner tag is not in ``alive`` (those whose lease
+        is renewed) interrupted; return their numbers."""
 
     @abstractmethod
     def ask(self, busy: set[str] | None = None) -> tuple[Any, dict[str, Any], str] | None:
@@ -81,6 +87,27 @@ class Backend(ABC):
         """Mark a trial cut short; it is proposed again on the next run."""
 
     # -- bookkeeping shared by every backend (it only reads the trial records) --------------------
+
+    def join(self, leases: Leases, alone: bool) -> None:
+        """Claim through ``leases`` from now on (``alone``: no other worker is on the study now)."""
+        self.leases = leases
+
+    @property
+    def owner(self) -> str:
+        """The tag a trial started here records: this worker's (its leases'), else this process's."""
+        return self.leases.owner if self.leases is not None else records.owner_tag()
+
+    def claim(self, key: str) -> bool:
+        """Claim config ``key`` for this worker's trial (always granted without leases)."""
+        from tuning.store import point_item
+
+        return self.leases is None or bool(self.leases.claim([point_item(key)]))
+
+    def held_elsewhere(self) -> set[str]:
+        """Config keys another live worker is trialling now."""
+        if self.leases is None:
+            return set()
+        return {item.removeprefix("point:") for item in self.leases.held_by_others("point:")}
 
     @property
     def seeds(self) -> FixedSeeds:

@@ -125,6 +125,7 @@ class KerasTunerBackend(Backend):
     name = "kerastuner"
     samplers = BACKEND_SAMPLERS["kerastuner"]
     parallel_trials = False  # KerasTuner's oracle proposes one trial at a time
+    shared = False  # its oracle's state is one process's files, saved whole: a second worker would overwrite it
 
     def __init__(self, spec: StudySpec, store: Store, space: SearchSpace, base: dict[str, Any], *,
                  order_grid: GridOrder | None = None):  # KerasTuner orders its own grid
@@ -221,11 +222,11 @@ class KerasTunerBackend(Backend):
         mirrors = [t for t in self.finished() if records.mirrored_of(t)[0] == kt_trial_id and self.covers_seeds(t)]
         return mirrors[-1] if mirrors else None
 
-    def recover(self) -> list[int]:
-        """Mark mirrors left RUNNING by a dead process interrupted (KerasTuner retries the trial)."""
+    def recover(self, alive: set[str]) -> list[int]:
+        """Mark mirrors left RUNNING by a worker whose lease is gone interrupted (KerasTuner retries the trial)."""
         recovered = []
         for trial in self.trials():
-            if trial.state == TrialState.RUNNING and records.is_orphaned(trial):
+            if trial.state == TrialState.RUNNING and records.is_orphaned(trial, alive):
                 self._interrupt(self.storage.get_trial_id_from_study_id_trial_number(self.study_id, trial.number),
                                 trial.number, reason="owner process gone")
                 recovered.append(trial.number)
@@ -265,7 +266,7 @@ class KerasTunerBackend(Backend):
     def _start(self, point: dict[str, Any], kt_trial: Any, extra: dict[str, Any]):
         config = self.space.to_config(point, self.base)
         key = config_key(config)
-        attrs = {**records.start_attrs(records.owner_tag(), config, key), **records.mirror_attrs(None, None), **extra}
+        attrs = {**records.start_attrs(self.owner, config, key), **records.mirror_attrs(None, None), **extra}
         frozen = optuna.trial.create_trial(state=TrialState.RUNNING, params=point,
                                            distributions=self.mapping.distributions(point), user_attrs=attrs)
         trial_id = self.storage.create_new_trial(self.study_id, template_trial=frozen)
@@ -324,5 +325,17 @@ def _remove_stale_folders() -> None:
     root = Path(tempfile.gettempdir())
     for folder in root.glob(f"{FOLDER_PREFIX}*-*"):
         pid = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and records.owner_is_dead(f"{os.uname().nodename}:{pid}"):
+        if pid.isdigit() and _process_gone(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_gone(pid: int) -> bool:
+    """Whether process ``pid`` of this host has ended: only for this host's temporary folders (trials
+    are recovered by their owner's lease, on any host)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

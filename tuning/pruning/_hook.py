@@ -149,7 +149,7 @@ class SeedAggregatePruning:
         """Every fit of ``config`` in this batch is in: a config that trained to its end now counts
         among the finished ones (the median's), for the configs judged after it in this process."""
         judge = self.judge()
-        if config not in self.pruned and config in judge._running:
+        if config not in self.pruned and judge.running(config):
             judge.complete(config)
 
     def skips(self, fit: tuple[str, int]) -> bool:

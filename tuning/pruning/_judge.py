@@ -207,6 +207,10 @@ class EpochPruner:
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
             self.completed[config] = math.nan
 
+    def running(self, config: Hashable) -> bool:
+        """Has ``config`` reported epochs, and neither been pruned nor completed?"""
+        return config in self._running
+
     def complete(self, config: Hashable) -> None:
         """The config trained to its end (or every seed stopped on its own): its curve now counts
         among the finished ones the median and percentile pruners compare with."""

@@ -1,13 +1,16 @@
 """The evaluator: fit one config once per seed, keep every seed, report the aggregate.
 
-For each config it takes the finished fits from the store, sends the missing (config, seed)
-tasks to the runner (:mod:`tuning.runners`: *where* fits run), writes each result the moment it
-arrives, checks that every seed came back, and aggregates the objective over the seeds.
+For each config it takes the finished fits from the store, claims the missing (config, seed) fits
+for this worker (when several workers share the study: :mod:`tuning.store._claims`), sends the
+claimed tasks to the runner (:mod:`tuning.runners`: *where* fits run), writes each result the
+moment it arrives, waits for the fits another worker holds (taking one over if that worker's
+lease runs out), checks that every seed came back, and aggregates the objective over the seeds.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -20,6 +23,7 @@ from tuning.vocabulary import DEFAULT_KERAS_BACKEND
 if TYPE_CHECKING:
     from tuning.runners import Runner
     from tuning.spec import FitSpec, StudySpec
+    from tuning.store import Leases
 
 
 class Evaluator:
@@ -33,6 +37,8 @@ class Evaluator:
         fit_settings: the spec's ``fit`` section (a ``FitSpec`` or its dict); each config's
             :class:`~tuning.fit.FitSettings` are resolved from it once, when its tasks are made.
         keras_backend: the study's Keras backend, carried by every task.
+        leases: this worker's claims (``None``: the only worker, nothing to claim).
+        poll_seconds: how often to look for a fit another worker holds.
     """
 
     def __init__(
@@ -49,6 +55,8 @@ class Evaluator:
         record: Callable[[FitResult], None],
         finished: Callable[[str], list[FitResult]],
         keras_backend: str = DEFAULT_KERAS_BACKEND,
+        leases: Leases | None = None,
+        poll_seconds: float = 1.0,
     ):
         self.runner = runner
         self.problem_name = problem_name
@@ -58,16 +66,19 @@ class Evaluator:
         self.record = record
         self.finished = finished
         self.keras_backend = keras_backend
+        self.leases, self.poll_seconds = leases, poll_seconds
         self._handed_over: set[tuple[str, int]] = set()  # (config key, seed) given to on_fit in its trial
 
     @classmethod
     def for_spec(cls, runner: Runner, spec: StudySpec, *, record: Callable[[FitResult], None],
-                 finished: Callable[[str], list[FitResult]]) -> Evaluator:
+                 finished: Callable[[str], list[FitResult]], leases: Leases | None = None,
+                 poll_seconds: float = 1.0) -> Evaluator:
         """The evaluator of a study: its problem, fit settings and objective from the spec."""
         objective = spec.objective
         return cls(runner, problem_name=spec.problem.name, problem_params=spec.problem.params, fit_settings=spec.fit,
                    metric=objective.metric, aggregate=objective.aggregate, direction=objective.direction,
-                   k=objective.k, record=record, finished=finished, keras_backend=spec.keras_backend)
+                   k=objective.k, record=record, finished=finished, keras_backend=spec.keras_backend,
+                   leases=leases, poll_seconds=poll_seconds)
 
     def evaluate(self, config: dict[str, Any], key: str, seeds: Iterable[int],
                  on_fit: Callable[[FitResult, bool], None] | None = None) -> TrialResult:
@@ -110,21 +121,54 @@ class Evaluator:
         for key in [k for k in pending if len(done[k]) == len(wanted[k])]:
             pending.remove(key)
             yield self._result(by_key[key], key, [done[key][s] for s in wanted[key]])
-        for fit in self.runner.map(tasks, epoch_hook):
-            if fit.stopped_by_hook is not None and fit.status == OK:
-                fit = replace(fit, status=PRUNED)
-            self.record(fit)
+
+        def arrived(fit: FitResult, reused: bool) -> TrialResult | None:
             key = fit.config_key
             done[key][fit.seed] = fit
-            self._hand_over(fit, False, on_fit)
-            if len(done[key]) == len(wanted[key]):
-                pending.remove(key)
-                if hasattr(epoch_hook, "config_done"):  # a pruner: this config now counts as finished
-                    epoch_hook.config_done(key)
-                yield self._result(by_key[key], key, [done[key][s] for s in wanted[key]])
+            self._hand_over(fit, reused, on_fit)
+            if len(done[key]) < len(wanted[key]) or key not in pending:
+                return None
+            pending.remove(key)
+            if hasattr(epoch_hook, "config_done"):  # a pruner: this config now counts as finished
+                epoch_hook.config_done(key)
+            return self._result(by_key[key], key, [done[key][s] for s in wanted[key]])
+
+        while tasks:
+            mine, elsewhere = self._claim(tasks)
+            for fit in self.runner.map(mine, epoch_hook):
+                if fit.stopped_by_hook is not None and fit.status == OK:
+                    fit = replace(fit, status=PRUNED)
+                self.record(fit)
+                result = arrived(fit, False)
+                if result is not None:
+                    yield result
+            # Fits another worker holds: its results from the store once there, or the fit taken
+            # over when its lease runs out (claimed again on the next turn).
+            tasks = []
+            for task in elsewhere:
+                stored = {f.seed: f for f in self.finished(task.config_key)}
+                if task.seed in stored:
+                    result = arrived(stored[task.seed], True)
+                    if result is not None:
+                        yield result
+                else:
+                    tasks.append(task)
+            if tasks and len(tasks) == len(elsewhere):
+                time.sleep(self.poll_seconds)
         if pending:  # a runner that drops work is a bug, not a user mistake
             missing = {key: sorted(set(wanted[key]) - set(done[key])) for key in pending}
             raise RuntimeError(f"runner returned no result for {missing}")
+
+    def _claim(self, tasks: list[FitTask]) -> tuple[list[FitTask], list[FitTask]]:
+        """``tasks`` split into those this worker now holds and those another worker is fitting."""
+        if self.leases is None or not tasks:
+            return tasks, []
+        from tuning.store import fit_item
+
+        held = set(self.leases.claim([fit_item(t.config_key, t.seed) for t in tasks],
+                                     fits=[(t.config_key, t.seed) for t in tasks]))
+        mine = [t for t in tasks if fit_item(t.config_key, t.seed) in held]
+        return mine, [t for t in tasks if fit_item(t.config_key, t.seed) not in held]
 
     def concluded(self, key: str) -> None:
         """The trial of config ``key`` has been told: a later trial of it reports its fits again."""

@@ -12,16 +12,21 @@ import json
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from tuning.errors import SpecError
+from tuning.errors import SpecError, Terminated
 from tuning.progress import SilentReporter, config_summary
+from tuning.search.workers import WorkerLimit, WorkerOptions, WorkerSession
 from tuning.spec import StudySpec, load_spec, with_source
 from tuning.store import Store, open_store, uninterrupted
 from tuning.vocabulary import PLAN_SAMPLERS
+
+#: The claim of the worker that runs a study's race (the race's plan is never split between workers).
+RACE_ITEM = "race"
 
 if TYPE_CHECKING:
     from tuning.runners import Runner
@@ -49,16 +54,19 @@ def resolve_resume_spec(name: str, storage: str | Store | None) -> StudySpec:
     return load_spec(record["spec"], label=f"study {name!r} in {store.url}")
 
 
-def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runner: Runner | None = None) -> StudyOutcome:
-    """Run (or continue) ``spec`` until its trials are done. Ctrl-C raises KeyboardInterrupt
-    after the running trial has been marked interrupted; every finished fit is already stored.
+def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runner: Runner | None = None,
+               worker: WorkerOptions | None = None) -> StudyOutcome:
+    """Run (or continue) ``spec`` as one worker until its trials are done (other workers on the
+    same store share the work). Ctrl-C raises KeyboardInterrupt, SIGTERM :class:`Terminated`, after
+    the running trials have been marked interrupted and this worker's claims released; every
+    finished fit is already stored.
 
     ``runner``: where the fits run; by default the spec's runner drawing the study's dropout masks
     (:func:`tuning.search.study_record.study_runner`). The tests pass a runner without Keras.
+    ``worker``: this worker's lease and limits (:class:`~tuning.search.workers.WorkerOptions`).
     """
     from tuning.backends import make_backend
     from tuning.problems import cached_problem
-    from tuning.search.evaluator import Evaluator
     from tuning.search.study_record import open_study, study_runner
     from tuning.space import SearchSpace, base_config
 
@@ -97,31 +105,54 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
         backend = make_backend(spec, store, space, base, order_grid=runner.order_grid)
     except SpecError as exc:  # e.g. KerasTuner's bayesian sampler without scikit-learn
         raise with_source(exc, spec._source) from None
-    recovered = backend.recover()
-    if recovered:
-        reporter.note(f"recovered interrupted trial(s) {', '.join(map(str, recovered))}")
+    session = WorkerSession(store, spec.name, worker)
+    with session:  # this worker's lease, renewed while it works; every claim released however it ends
+        return _search(spec, store, backend, runner, session, reporter)
 
+
+def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session: WorkerSession,
+            reporter: SilentReporter) -> StudyOutcome:
+    """The loop of one worker: ask (claiming each config), evaluate (claiming each fit), tell."""
     from tuning.search.allocation import seed_allocation
     from tuning.search.epoch_pruning import batch_pruner
+    from tuning.search.evaluator import Evaluator
+    from tuning.store import point_item
     from tuning.trials import read_trials, trial_numbers
+
+    session.expire_gone()
+    if not backend.shared:
+        _only_worker(spec, store, session)
+    alive = store.live_owners(spec.name)
+    backend.join(session.leases, alone=not alive - {session.owner})
+    recovered = backend.recover(alive)
+    if recovered:
+        reporter.note(f"recovered interrupted trial(s) {', '.join(map(str, recovered))}")
+    if alive - {session.owner}:
+        reporter.note(f"{len(alive - {session.owner})} other worker(s) on study {spec.name!r}: the configs and fits "
+                      "they hold are left to them (`tuning status` lists them)")
 
     # A config is named by the first trial that ran it (a resumed config keeps its number).
     numbers = trial_numbers(read_trials(store, spec.name))
     counts = {"run": 0, "reused": 0}
     in_flight: dict[str, tuple[Any, dict[str, Any]]] = {}  # config_key -> (trial, config)
     stop_requested = threading.Event()
+    settled = False  # nothing to ask for, and no other worker holding work, seen once already
 
     def record(fit):
         trial, config = in_flight[fit.config_key]
-        store.record_fit(spec.name, config, fit, trial.number)
+        store.record_fit(spec.name, config, fit, trial.number, owner=session.owner)
 
     def on_fit(fit, reused):
         counts["reused" if reused else "run"] += 1
         reporter.fit_done(fit, reused)
         if stop_requested.is_set():  # a Ctrl-C that landed where Python swallowed it
-            raise KeyboardInterrupt
+            raise _stop_error(stop_requested)
+        limit = session.options.reached(counts["run"])
+        if limit:
+            raise WorkerLimit(limit)
 
-    evaluator = Evaluator.for_spec(runner, spec, record=record, finished=lambda key: store.fits(spec.name, key))
+    evaluator = Evaluator.for_spec(runner, spec, record=record, finished=lambda key: store.fits(spec.name, key),
+                                   leases=session.leases, poll_seconds=session.poll_seconds)
     allocation = seed_allocation(spec, store)  # which seeds each config gets, and when its trial is told
     reporter.start(spec.name, backend.planned(), len(backend.done()), store.count_fits(spec.name))
     searched = sorted(spec.space) + (["epochs"] if spec.sampler.name == "hyperband" else [])
@@ -140,11 +171,17 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
         try:
             while not stop_requested.is_set():
                 try:
+                    limit = session.options.reached(counts["run"])
+                    if limit:
+                        raise WorkerLimit(limit)
                     # A Ctrl-C is held while a trial is asked for or told, so that every trial the
                     # backend has started is either in `in_flight` (and is marked interrupted below) or
                     # told: none is left RUNNING. (The fused runner delivers a config's seeds together,
                     # so a Ctrl-C just after a fit often lands right here.)
-                    while len(in_flight) < batch_size:
+                    # A race keeps its whole plan in one worker (its looks compare every config at
+                    # once): the worker holding the study's race claim runs it, the others wait.
+                    ours = not allocation.races_the_plan or bool(session.leases.claim([RACE_ITEM]))
+                    while ours and len(in_flight) < _fair_share(batch_size, spec, store, backend, allocation):
                         with uninterrupted():
                             proposal = backend.ask(busy=set(in_flight))
                             if proposal is not None:
@@ -155,7 +192,23 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
                         number = numbers.setdefault(key, trial.number)
                         reporter.trial_started(number, config_summary(config, searched), allocation.most_seeds)
                     if not in_flight:
-                        break
+                        # Nothing to start: done, or the rest is held by other workers. Wait while
+                        # they hold it (a dead one's lease runs out and its work is taken over);
+                        # ask once more after the last claim is gone before leaving.
+                        held = backend.held_elsewhere() or not ours
+                        if settled and not held:
+                            break
+                        settled = not held
+                        if held:
+                            time.sleep(session.poll_seconds)
+                            session.expire_gone()
+                            orphans = backend.recover(store.live_owners(spec.name))
+                            if orphans:
+                                reporter.note(f"trial(s) {', '.join(map(str, orphans))} of a worker whose "
+                                              "lease ran out: interrupted, their work taken over")
+                            recovered += orphans
+                        continue
+                    settled = False
                     steps = allocation.step(list(in_flight))
                     hook = batch_pruner(spec, store, list(in_flight))  # None without a pruner
                     for result in evaluator.evaluate_many([(c, k) for k, (_, c) in in_flight.items()],
@@ -168,11 +221,20 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
                         with uninterrupted():
                             trial, _ = in_flight.pop(result.config_key)
                             backend.tell(trial, result)
+                            session.leases.release([point_item(result.config_key)])
                         evaluator.concluded(result.config_key)
                         reporter.trial_done(numbers[result.config_key], result)
-                except KeyboardInterrupt:
+                except WorkerLimit as exc:  # --max-fits / --until: stop as after a Ctrl-C, but exit 0
                     for trial, _ in in_flight.values():
-                        backend.interrupt(trial)
+                        backend.interrupt(trial, reason=f"worker stopped: {exc}")
+                    session.leases.release([point_item(key) for key in in_flight])
+                    in_flight.clear()
+                    reporter.note(f"worker stopped: {exc}")
+                    break
+                except KeyboardInterrupt as exc:
+                    for trial, _ in in_flight.values():
+                        backend.interrupt(trial, reason="stopped by SIGTERM" if isinstance(exc, Terminated)
+                                          else "stopped by the user")
                     raise
                 except SpecError as exc:  # found while building the model: every config would fail
                     for trial, _ in in_flight.values():
@@ -183,14 +245,38 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
                         backend.interrupt(trial, reason="error")
                     raise
             if stop_requested.is_set():
-                raise KeyboardInterrupt
+                raise _stop_error(stop_requested)
         finally:
             reporter.stop()
+    recovered += backend.recover(store.live_owners(spec.name))  # a dead worker's trial, no longer RUNNING
     finished = backend.done()
     complete = sum(1 for t in finished if t.state.name == "COMPLETE")
     pruned = sum(1 for t in finished if t.state.name == "PRUNED")
     return StudyOutcome(spec.name, store.url, backend.planned(), complete, len(finished) - complete - pruned,
-                        counts["run"], counts["reused"], recovered, pruned)
+                        counts["run"], counts["reused"], sorted(set(recovered)), pruned)
+
+
+def _fair_share(batch_size: int, spec: StudySpec, store: Store, backend: Any, allocation: Any) -> int:
+    """How many trials this worker keeps in flight: its runner's batch, but no more than its share
+    of what is left among the live workers, so that the first worker of a grid under the fused
+    runner (8 trials in flight) does not take most of the grid while the others wait. A race keeps
+    its whole plan in flight (its looks compare every config)."""
+    if batch_size <= spec.jobs or allocation.races_the_plan:
+        return batch_size
+    workers = len(store.live_owners(spec.name))
+    if workers <= 1:
+        return batch_size
+    left = max(0, backend.planned() - len(backend.done()))
+    return max(spec.jobs, min(batch_size, -(-left // workers)))
+
+
+def _only_worker(spec: StudySpec, store: Store, session: WorkerSession) -> None:
+    """Refuse a second worker on a study whose backend keeps its search state in one process."""
+    others = store.live_owners(spec.name) - {session.owner}
+    if others:
+        raise SpecError(f"study {spec.name!r} is searched by {spec.backend}, whose search state one process keeps: "
+                        f"one worker per study, and {sorted(others)[0]} is running it", source=spec._source,
+                        field="backend")
 
 
 def _try_builder(spec: StudySpec, problem: Any, config: dict[str, Any]) -> set[str]:
@@ -217,30 +303,41 @@ def _try_builder(spec: StudySpec, problem: Any, config: dict[str, Any]) -> set[s
     return {f"{split}_{name}" for name in names for split in splits}
 
 
+def _stop_error(stop_requested: threading.Event) -> KeyboardInterrupt:
+    """What a stop request raises: :class:`Terminated` for SIGTERM, KeyboardInterrupt for Ctrl-C."""
+    return Terminated() if getattr(stop_requested, "terminated", False) else KeyboardInterrupt()
+
+
 @contextmanager
 def _ctrl_c(stop_requested: threading.Event) -> Iterator[None]:
-    """Make Ctrl-C both raise at once and leave a flag the loop checks after every fit.
+    """Make Ctrl-C (and SIGTERM) both raise at once and leave a flag the loop checks after every fit.
 
     Python drops a KeyboardInterrupt raised inside a finaliser or weakref callback (TensorFlow
-    runs many), so a plain ``default_int_handler`` sometimes loses the user's Ctrl-C.
+    runs many), so a plain ``default_int_handler`` sometimes loses the user's Ctrl-C. SIGTERM
+    raises :class:`Terminated`, a KeyboardInterrupt, so that it takes the same way out: trials
+    marked interrupted, claims released, and the command exits 143.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum, frame):
+        stop_requested.terminated = signum == signal.SIGTERM
         stop_requested.set()
-        raise KeyboardInterrupt
+        raise _stop_error(stop_requested)
 
     def quiet_unraisable(unraisable):
         # The swallowed Ctrl-C has set the flag; the loop stops after the running fit.
         if not isinstance(unraisable.exc_value, KeyboardInterrupt):
             previous_hook(unraisable)
 
-    previous, previous_hook = signal.signal(signal.SIGINT, handler), sys.unraisablehook
+    previous = signal.signal(signal.SIGINT, handler)
+    previous_term = signal.signal(signal.SIGTERM, handler)
+    previous_hook = sys.unraisablehook
     sys.unraisablehook = quiet_unraisable
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
         sys.unraisablehook = previous_hook

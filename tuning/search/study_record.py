@@ -90,9 +90,10 @@ def open_study(store: Store, spec: StudySpec, baseline: dict, data_fingerprint: 
     if record is None:
         # On JAX every fit is Keras's, masks included (a fused replica is its seed's standalone fit).
         masks = dropout_masks_of(spec.runner, builder=spec.model.builder is not None or spec.keras_backend != "tensorflow")
-        store.save_study(spec.name, spec.to_json(), baseline, data_fingerprint, dropout_masks=masks,
-                         model_fingerprint=model_print)
-        return masks
+        if store.save_study(spec.name, spec.to_json(), baseline, data_fingerprint, dropout_masks=masks,
+                            model_fingerprint=model_print):
+            return masks
+        return open_study(store, spec, baseline, data_fingerprint)  # another worker created it first
     stored = load_spec(record["spec"], label=f"study {spec.name!r}")
     _same_data(store, spec, record.get("data_fingerprint"), data_fingerprint)
     _same_study(store, spec, stored, record.get("model_fingerprint"), model_print)

@@ -11,13 +11,14 @@ than this code knows is refused with the upgrade to run.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from tuning.errors import StoreError
-from tuning.store._schema import SCHEMA_VERSION, schema_table
+from tuning.store._schema import SCHEMA_VERSION, claims_table, fit_starts_table, schema_table, workers_table
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,18 @@ def _to_3(conn: sa.Connection) -> None:
                      {"masks": masks, "name": name})
 
 
+def _to_4(conn: sa.Connection) -> None:
+    # New tables only (an older tuning never wrote them); the owner tags of older trials name no
+    # worker, so their RUNNING trials count as orphaned under leases, as their processes are gone.
+    for table in (claims_table, workers_table, fit_starts_table):
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS = (
     Migration(2, "the columns added one by one before versions were kept: trainable_weights, data_fingerprint, "
                  "procedure, model_fingerprint", _to_2),
     Migration(3, "tuning_studies.dropout_masks (seeded | keras) from the procedure column (fused | standalone)", _to_3),
+    Migration(4, "tuning_claims, tuning_workers, tuning_fit_starts: leases of workers sharing a study", _to_4),
 )
 
 
@@ -95,13 +104,20 @@ def check_version(version: int | None, url: str) -> None:
 def upgrade(engine: sa.Engine, create_tables: Callable[[sa.Connection], None], url: str) -> int | None:
     """Bring the store to :data:`SCHEMA_VERSION` (creating it if empty); return the version it had
     (``None``: it was empty). Another process upgrading the same store at once is no error."""
-    try:
-        return _upgrade(engine, create_tables, url)
-    except sa.exc.SQLAlchemyError:
-        with engine.connect() as conn:
-            if stored_version(conn) == SCHEMA_VERSION:  # the other process got there first
-                return SCHEMA_VERSION
-        raise
+    for attempt in range(6):
+        try:
+            return _upgrade(engine, create_tables, url)
+        except sa.exc.SQLAlchemyError:
+            # Workers started together on a new store all create its tables (SQLite runs each
+            # CREATE TABLE in its own transaction): wait for the other one, or take its tables as
+            # they are and finish the job.
+            time.sleep(0.1 * (attempt + 1))
+            with engine.connect() as conn:
+                if stored_version(conn) == SCHEMA_VERSION:  # the other process got there first
+                    return SCHEMA_VERSION
+            if attempt == 5:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _upgrade(engine: sa.Engine, create_tables: Callable[[sa.Connection], None], url: str) -> int | None:

@@ -7,6 +7,9 @@
   run, fit seconds, status, error text and the model's trainable weight count;
 * ``tuning_backend_state``: the search state of the KerasTuner backend (its project files), so
   that a KerasTuner study resumes from the store alone;
+* ``tuning_claims``, ``tuning_workers``, ``tuning_fit_starts``: who works on a study now (leases
+  renewed by a heartbeat, :mod:`._claims`) and every fit a worker started, so that several workers
+  share one study without computing a config or a fit twice;
 * ``tuning_schema``: one row, the schema version of the tables above (:mod:`._migrations`).
 """
 
@@ -15,7 +18,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 #: The schema version this code writes; :data:`tuning.store._migrations.MIGRATIONS` lead up to it.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = sa.MetaData()
 
@@ -66,6 +69,50 @@ backend_state_table = sa.Table(
     sa.Column("path", sa.String(512), primary_key=True),
     sa.Column("content", sa.Text, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+#: One row per piece of work a worker holds: ``point:<config_key>`` (a config being trialled) or
+#: ``fit:<config_key>:<seed>``. The primary key makes a claim atomic on every database; a row whose
+#: ``expires_at`` has passed (its worker stopped renewing it) may be taken over by another worker.
+claims_table = sa.Table(
+    "tuning_claims",
+    metadata,
+    sa.Column("study", sa.String(255), primary_key=True),
+    sa.Column("item", sa.String(160), primary_key=True),
+    sa.Column("owner", sa.String(255), nullable=False, index=True),
+    sa.Column("claimed_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("taken_from", sa.String(255)),  # the owner whose lease had expired, when taken over
+)
+
+#: One row per worker process that joined a study: its lease (renewed with its claims), what it
+#: started and took over, and whether it stopped cleanly (``tuning status`` lists them).
+workers_table = sa.Table(
+    "tuning_workers",
+    metadata,
+    sa.Column("owner", sa.String(255), primary_key=True),
+    sa.Column("study", sa.String(255), nullable=False, index=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("heartbeat_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # running | stopped (lost: running, lease expired)
+    sa.Column("fits_started", sa.Integer, nullable=False, default=0),
+    sa.Column("takeovers", sa.Integer, nullable=False, default=0),
+)
+
+#: Every fit a worker started, written in the transaction that claimed it: fits computed = rows
+#: here (a fit whose worker died holding it appears twice: once per worker that started it).
+fit_starts_table = sa.Table(
+    "tuning_fit_starts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("study", sa.String(255), nullable=False, index=True),
+    sa.Column("config_key", sa.String(32), nullable=False),
+    sa.Column("seed", sa.Integer, nullable=False),
+    sa.Column("owner", sa.String(255), nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
 )
 
 #: The schema version of this store's tables: one row.

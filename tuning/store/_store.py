@@ -19,8 +19,17 @@ import sqlalchemy as sa
 
 from tuning.errors import StoreError
 from tuning.results import PRUNED, FitResult
+from tuning.store._claims import (
+    DEFAULT_LEASE,
+    Leases,
+    count_fit_starts,
+    fit_item,
+    live_owners,
+    retrying,
+    workers_of,
+)
 from tuning.store._migrations import check_version, dropout_masks_from_v2, stored_version, upgrade
-from tuning.store._schema import backend_state_table, fits_table, metadata, studies_table
+from tuning.store._schema import backend_state_table, claims_table, fits_table, metadata, studies_table
 from tuning.store._signals import uninterrupted
 from tuning.vocabulary import default_storage
 
@@ -69,6 +78,11 @@ class Store:
             self.engine = sa.create_engine(self.url, **kwargs)
             if create:
                 upgrade(self.engine, metadata.create_all, self.url)
+                if self.engine.dialect.name == "sqlite" and path_of_file(self.url):
+                    # Readers do not block the writer nor it them: several workers on one host
+                    # (the mode is the file's, kept for every later connection).
+                    with self.engine.connect() as conn:
+                        retrying(lambda: conn.exec_driver_sql("PRAGMA journal_mode=WAL"))
             else:
                 with self.engine.connect() as conn:
                     check_version(stored_version(conn), self.url)
@@ -83,20 +97,32 @@ class Store:
             import optuna
 
             kwargs = {"connect_args": {"timeout": 60}} if self.url.startswith("sqlite") else None
-            self._optuna = optuna.storages.RDBStorage(self.url, engine_kwargs=kwargs)
+            for attempt in range(5):
+                try:
+                    self._optuna = optuna.storages.RDBStorage(self.url, engine_kwargs=kwargs)
+                    break
+                except sa.exc.SQLAlchemyError:  # workers started at once all creating Optuna's tables
+                    if attempt == 4:
+                        raise
+                    time.sleep(0.2 + 0.3 * attempt)
         return self._optuna
 
     # -- studies -------------------------------------------------------------------------------
 
     def save_study(self, name: str, spec_json: str, baseline: dict[str, float], fingerprint: str | None = None,
-                   dropout_masks: str | None = None, model_fingerprint: str | None = None) -> None:
-        with uninterrupted(), self.engine.begin() as conn:
-            conn.execute(
-                studies_table.insert().values(
-                    name=name, spec_json=spec_json, baseline_json=json.dumps(baseline), created_at=time.time(),
-                    data_fingerprint=fingerprint, dropout_masks=dropout_masks, model_fingerprint=model_fingerprint,
+                   dropout_masks: str | None = None, model_fingerprint: str | None = None) -> bool:
+        """Create a study's record; False when another worker created it first (nothing written)."""
+        try:
+            with uninterrupted(), self.engine.begin() as conn:
+                conn.execute(
+                    studies_table.insert().values(
+                        name=name, spec_json=spec_json, baseline_json=json.dumps(baseline), created_at=time.time(),
+                        data_fingerprint=fingerprint, dropout_masks=dropout_masks, model_fingerprint=model_fingerprint,
+                    )
                 )
-            )
+        except sa.exc.IntegrityError:
+            return False
+        return True
 
     def update_study(self, name: str, **columns: Any) -> None:
         """Set columns of a study's record: ``spec_json`` (more trials or seeds, another runner), or
@@ -147,8 +173,12 @@ class Store:
 
     # -- fits ----------------------------------------------------------------------------------
 
-    def record_fit(self, study: str, config: dict[str, Any], fit: FitResult, trial_number: int | None) -> bool:
-        """Store one finished fit at once, in its own transaction. Returns False if it was there."""
+    def record_fit(self, study: str, config: dict[str, Any], fit: FitResult, trial_number: int | None,
+                   owner: str | None = None) -> bool:
+        """Store one finished fit at once, in its own transaction. Returns False if it was there.
+
+        ``owner``: the worker whose claim on the fit is released in the same transaction, so that
+        no other worker sees the fit neither stored nor claimed."""
         row = dict(
             study=study, config_key=fit.config_key, seed=fit.seed, config_json=json.dumps(config, sort_keys=True),
             status=fit.status, scores_json=json.dumps(fit.scores), curves_json=json.dumps(fit.curves),
@@ -156,13 +186,23 @@ class Store:
             error=fit.error, trial_number=trial_number, created_at=time.time(),
             trainable_weights=fit.trainable_weights,
         )
-        with uninterrupted():
+        def act() -> bool:
             try:
                 with self.engine.begin() as conn:
                     conn.execute(fits_table.insert().values(**row))
+                    if owner is not None:
+                        c = claims_table.c
+                        conn.execute(claims_table.delete().where(
+                            c.study == study, c.owner == owner, c.item == fit_item(fit.config_key, fit.seed)))
             except sa.exc.IntegrityError:
                 return False
-        return True
+            return True
+
+        with uninterrupted():
+            stored = retrying(act)
+            if not stored and owner is not None:  # stored already (by a worker whose lease ran out): let go
+                self.leases(study, owner).release([fit_item(fit.config_key, fit.seed)])
+        return stored
 
     def fits(self, study: str, config_key: str | None = None) -> list[FitResult]:
         """Finished fits of a study (of one config if ``config_key`` is given), oldest first."""
@@ -223,6 +263,24 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).where(fits_table.c.study == study)).scalar_one()
 
+    # -- workers sharing a study (claims with leases: _claims) ----------------------------------
+
+    def leases(self, study: str, owner: str, lease: float = DEFAULT_LEASE) -> Leases:
+        """The claims of worker ``owner`` on ``study``."""
+        return Leases(self.engine, study, owner, lease)
+
+    def live_owners(self, study: str) -> set[str]:
+        """Workers on ``study`` whose lease is still renewed."""
+        return live_owners(self.engine, study)
+
+    def workers(self, study: str) -> list[dict[str, Any]]:
+        """Every worker that joined ``study`` and what it holds (``tuning status``)."""
+        return workers_of(self.engine, study)
+
+    def count_fit_starts(self, study: str) -> int:
+        """Fits started on ``study`` by every worker: the fits computed, a dead worker's included."""
+        return count_fit_starts(self.engine, study)
+
     # -- backend state (KerasTuner's project files) ---------------------------------------------
 
     def save_backend_state(self, study: str, files: dict[str, str]) -> None:
@@ -247,6 +305,13 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(table.c.path, table.c.content).where(table.c.study == study)).all()
         return {r.path: r.content for r in rows}
+
+
+def path_of_file(url: str) -> str | None:
+    """The file of a SQLite URL, ``None`` for an in-memory database or another database."""
+    if not url.startswith("sqlite:///") or url.startswith("sqlite:///:memory:"):
+        return None
+    return url.removeprefix("sqlite:///")
 
 
 def _fit_from_row(row: Any) -> FitResult:

@@ -1,0 +1,250 @@
+"""Several workers on one study, in seconds: claims with leases, takeover after a kill, SIGTERM.
+
+Each worker is a real process running the study's loop on a real SQLite file with real Optuna;
+only the fits are the fake runner's (tests/helpers/fake_worker.py), each taking a fraction of a
+second so that workers overlap and a kill lands mid-fit. The same proofs with the real ``tuning
+worker`` command and Keras fits, on SQLite and PostgreSQL, are in test_workers_e2e.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers.cli import run_tuning
+
+from tuning.api import status_lines, study_status
+from tuning.errors import SpecError
+from tuning.search.workers import parse_until
+from tuning.store import Store, fit_item
+
+HELPER = Path(__file__).resolve().parent / "helpers" / "fake_worker.py"
+POINTS, SEEDS = 6, 3
+
+SPEC = """\
+name: w
+problem: {{name: tenths}}
+model: {{units: 2}}
+fit: {{epochs: 2, batch_size: 5}}
+space:
+  units: [1, 2, 3, 4, 5, 6]
+sampler: grid
+repeats: 3
+storage: sqlite:///{db}
+"""
+
+
+RANDOM_SPEC = """\
+name: w
+problem: {{name: tenths}}
+model: {{units: 2}}
+fit: {{epochs: 2, batch_size: 5}}
+space:
+  units: [1, 2, 3]
+  learning_rate: {{low: 1.0e-4, high: 1.0e-2, log: true}}
+sampler: {{name: random, seed: 3}}
+n_trials: 6
+repeats: 3
+storage: sqlite:///{db}
+"""
+
+
+def start_workers(tmp_path: Path, count: int, fit_seconds: float, lease: float = 30,
+                  text: str = SPEC) -> list[subprocess.Popen]:
+    spec = tmp_path / "w.yaml"
+    spec.write_text(text.format(db=tmp_path / "w.db"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    return [subprocess.Popen([sys.executable, str(HELPER), str(spec), str(fit_seconds), str(lease)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(count)]
+
+
+def finish(procs: list[subprocess.Popen], timeout: float = 120) -> list[tuple[int, str, str]]:
+    out = []
+    for proc in procs:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        out.append((proc.returncode, stdout, stderr))
+    return out
+
+
+def query(db: Path, sql: str, *args) -> list[tuple]:
+    with sqlite3.connect(db, timeout=30) as conn:
+        try:
+            return conn.execute(sql, args).fetchall()
+        except sqlite3.OperationalError:  # tables not made yet
+            return []
+
+
+def wait_for(condition, procs, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert all(p.poll() is None for p in procs), finish(procs)
+        assert time.monotonic() < deadline, "no progress"
+        time.sleep(0.05)
+
+
+def check_done_once(db: Path) -> None:
+    """Every grid point x seed stored once, every point trialled once, no trial left RUNNING."""
+    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
+    assert len(fits) == len(set(fits)) == POINTS * SEEDS
+    states = query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state")
+    assert dict(states).get("RUNNING", 0) == 0
+    complete = query(db, "SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'")[0][0]
+    assert complete == POINTS
+    assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
+
+
+def test_three_workers_share_a_grid_without_trialling_or_fitting_anything_twice(tmp_path):
+    procs = start_workers(tmp_path, 3, fit_seconds=0.15)
+    results = finish(procs)
+    assert [code for code, _, _ in results] == [0, 0, 0], results
+    db = tmp_path / "w.db"
+    check_done_once(db)
+    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(POINTS * SEEDS,)]  # none computed twice
+    assert query(db, "SELECT COUNT(*) FROM trials WHERE state = 'FAIL'") == [(0,)]  # no duplicate trial either
+    started = sorted(n for (n,) in query(db, "SELECT fits_started FROM tuning_workers"))
+    assert len(started) == 3 and all(n > 0 for n in started), started  # the work was shared
+
+
+def test_three_workers_share_random_proposals_without_fitting_anything_twice(tmp_path):
+    """Workers started together draw the same random proposals: each proposal another worker holds
+    is dropped and the sampler reseeded past it, so the workers still split the study."""
+    results = finish(start_workers(tmp_path, 3, fit_seconds=0.15, text=RANDOM_SPEC))
+    assert [code for code, _, _ in results] == [0, 0, 0], results
+    db = tmp_path / "w.db"
+    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
+    assert len(fits) == len(set(fits)) and len(fits) % SEEDS == 0
+    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(len(fits),)]
+    configs = query(db, "SELECT COUNT(DISTINCT value_json) FROM trial_user_attributes a JOIN trials t "
+                        "ON a.trial_id = t.trial_id WHERE a.key = 'config_key' AND t.state = 'COMPLETE'")[0][0]
+    assert 6 <= configs <= 6 + 2 and len(fits) == configs * SEEDS  # at most one extra config per other worker
+    assert dict(query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state")).get("RUNNING", 0) == 0
+    assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
+
+
+@pytest.mark.parametrize("extra", ["repeats: {{strategy: race, min: 2, max: 4}}\n",
+                                   "pruner: {{name: median, settings: {{n_startup_trials: 1}}}}\n"])
+def test_racing_and_pruning_decide_from_the_store_with_two_workers(tmp_path, extra):
+    """A race's looks and a pruner's decisions are re-derived from the stored fits, so a second
+    worker on the study continues them; nothing is fitted twice and every trial concludes."""
+    text = SPEC.replace("repeats: 3\n", "") + extra if "race" in extra else SPEC + extra
+    results = finish(start_workers(tmp_path, 2, fit_seconds=0.05, text=text))
+    assert [code for code, _, _ in results] == [0, 0], results
+    db = tmp_path / "w.db"
+    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
+    assert fits and len(fits) == len(set(fits))
+    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(len(fits),)]
+    states = dict(query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state"))
+    assert states.get("RUNNING", 0) == 0 and states.get("COMPLETE", 0) + states.get("PRUNED", 0) >= POINTS
+    assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
+
+
+def test_a_worker_killed_mid_fit_loses_only_what_it_held(tmp_path):
+    procs = start_workers(tmp_path, 3, fit_seconds=0.4, lease=30)
+    db = tmp_path / "w.db"
+    victim = procs[0]
+    owner = f"{os.uname().nodename}:{victim.pid}:"
+
+    def held() -> list[tuple]:
+        return query(db, "SELECT item FROM tuning_claims WHERE owner LIKE ? AND item LIKE 'fit:%'", owner + "%")
+
+    wait_for(lambda: len(query(db, "SELECT id FROM tuning_fits")) >= 3 and held(), procs)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    lost = len(held())  # the fits it held when it died: computed again by the others
+    results = finish(procs[1:])
+    assert [code for code, _, _ in results] == [0, 0], results
+    check_done_once(db)
+    starts = query(db, "SELECT COUNT(*) FROM tuning_fit_starts")[0][0]
+    assert POINTS * SEEDS <= starts <= POINTS * SEEDS + lost
+    # The others took its claims over (a process of this host that is gone: no waiting out the lease).
+    assert sum(n for (n,) in query(db, "SELECT takeovers FROM tuning_workers")) >= 1
+    interrupted = query(db, "SELECT COUNT(*) FROM trials WHERE state = 'FAIL'")[0][0]
+    assert interrupted == 1  # its trial, marked interrupted by a survivor
+    lines = status_lines(study_status("w", Store(f"sqlite:///{db}", create=False)))
+    assert any(line.strip().startswith(f"worker {owner}") and "lost" in line for line in lines), lines
+    assert any("workers: 0 alive of 3" in line for line in lines), lines
+
+
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigterm_or_ctrl_c_stops_a_worker_at_once_with_its_claims_released(tmp_path, signum, exit_code):
+    (proc,) = start_workers(tmp_path, 1, fit_seconds=0.5)
+    db = tmp_path / "w.db"
+    wait_for(lambda: query(db, "SELECT item FROM tuning_claims WHERE item LIKE 'fit:%'"), [proc])
+    proc.send_signal(signum)
+    ((code, _, stderr),) = finish([proc], timeout=30)
+    assert code == exit_code, stderr
+    assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
+    assert query(db, "SELECT state FROM tuning_workers") == [("stopped",)]
+    assert query(db, "SELECT COUNT(*) FROM trials WHERE state = 'RUNNING'") == [(0,)]
+    assert "Traceback" not in stderr
+
+
+def test_an_expired_claim_is_taken_over_and_a_live_one_is_not(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'c.db'}")
+    first, second = store.leases("s", "first", lease=0.3), store.leases("s", "second", lease=30)
+    first.register("elsewhere", 1)  # another host: only its lease tells whether it lives
+    item = fit_item("k", 0)
+    assert first.claim([item], fits=[("k", 0)]) == [item]
+    assert second.claim([item], fits=[("k", 0)]) == []
+    assert first.claim([item]) == [item]  # held already: still its own, no second fit start
+    time.sleep(0.4)
+    assert store.live_owners("s") == set()
+    assert second.claim([item], fits=[("k", 0)]) == [item]
+    assert store.count_fit_starts("s") == 2
+    workers = {w["owner"]: w for w in store.workers("s")}
+    assert workers["first"]["state"] == "lost" and workers["first"]["fits_started"] == 1
+    assert first.renew() == 0  # its claim is gone: a late heartbeat does not win it back
+
+
+def test_until_takes_a_duration_a_clock_time_or_a_date():
+    now = 1_000_000.0
+    assert parse_until("90s", now) == now + 90 and parse_until("2h", now) == now + 7200
+    assert parse_until("2026-12-24T08:00", now) > now
+    clock = parse_until("00:00", now)
+    assert now < clock <= now + 86400
+    with pytest.raises(SpecError, match="--until: not a time"):
+        parse_until("soon", now)
+
+
+def test_a_worker_given_bad_input_says_so_in_one_line(tmp_path):
+    Store(f"sqlite:///{tmp_path / 'w.db'}")
+    missing = run_tuning("worker", "nosuch", "--storage", str(tmp_path / "w.db"), cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1, missing
+    assert "no study named 'nosuch'" in missing.stderr and "Traceback" not in missing.stderr
+    spec = tmp_path / "w.yaml"
+    spec.write_text(SPEC.format(db=tmp_path / "w.db"))
+    soon = run_tuning("worker", str(spec), "--until", "soon", cwd=tmp_path)
+    assert soon.returncode == 2 and soon.stderr.startswith("error: --until: not a time"), soon
+    assert query(tmp_path / "w.db", "SELECT COUNT(*) FROM tuning_workers") == [(0,)]  # nothing started
+
+
+def test_max_fits_stops_a_worker_cleanly_and_the_next_one_reuses_its_fits(tmp_path):
+    from helpers.fake_runner import FakeRunner
+
+    from tuning.search.loop import run_search
+    from tuning.search.workers import WorkerOptions
+    from tuning.spec import load_spec
+
+    spec = tmp_path / "w.yaml"
+    spec.write_text(SPEC.format(db=tmp_path / "w.db"))
+    first = run_search(load_spec(str(spec)), runner=FakeRunner(), worker=WorkerOptions(max_fits=2))
+    assert first.fits_run == 2 and first.complete == 0
+    db = tmp_path / "w.db"
+    assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
+    assert query(db, "SELECT state FROM trials") == [("FAIL",)]  # interrupted, not left RUNNING
+    reason = query(db, "SELECT value_json FROM trial_user_attributes WHERE key = 'fail_reason'")
+    assert "--max-fits 2 reached" in reason[0][0]
+    rest = run_search(load_spec(str(spec)), runner=FakeRunner())
+    assert (rest.complete, rest.fits_run, rest.fits_reused) == (POINTS, POINTS * SEEDS - 2, 2)

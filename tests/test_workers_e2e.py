@@ -1,0 +1,163 @@
+"""Several ``tuning worker`` commands on one study, with real Keras fits, on one SQLite file and on a
+real PostgreSQL server: one killed with SIGKILL mid-fit, the others finish it; SIGTERM of a
+worker fitting with ``--jobs 2`` exits 143 and frees its claims at once; a KerasTuner study
+refuses a second worker in one line.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from helpers.cli import run_tuning, tuning_command
+from helpers.postgres import postgres_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # Keras fits in several processes; a PostgreSQL server
+
+POINTS, SEEDS = 4, 2
+SPEC = """\
+name: shared
+problem: {{name: tenths}}
+model: {{units: 2}}
+fit: {{epochs: {epochs}, batch_size: 5}}
+space:
+  units: [1, 2, 3, 4]
+sampler: grid
+repeats: 2
+runner: sequential
+storage: {storage}
+"""
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def storage(request, tmp_path_factory):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'shared.db'}"
+    else:
+        with postgres_server() as url:
+            yield url
+
+
+def rows(url: str, sql: str, **params) -> list[tuple]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("tuning_claims") or not sa.inspect(conn).has_table("trials"):
+                return []
+            return [tuple(r) for r in conn.execute(sa.text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+def clear(url: str) -> None:
+    """Drop every table, so that each test of the module starts from an empty store."""
+    engine = sa.create_engine(url)
+    try:
+        meta = sa.MetaData()
+        meta.reflect(engine)
+        meta.drop_all(engine)
+    finally:
+        engine.dispose()
+
+
+def worker(spec: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.Popen([*tuning_command(), "worker", str(spec), "--quiet", "--lease", "10", *args],
+                            cwd=spec.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def end(procs: list[subprocess.Popen], timeout: float = 600) -> list[tuple[int, str]]:
+    """Wait for every process, killing (with its fit processes) any still running after ``timeout``
+    seconds in all: (exit code, stderr) of each."""
+    out = []
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        try:
+            _, stderr = proc.communicate(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            _, stderr = proc.communicate()
+        out.append((proc.returncode, stderr))
+    return out
+
+
+def wait_until(condition, procs, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if any(p.poll() is not None for p in procs) or time.monotonic() > deadline:
+            results = end(procs, timeout=5)
+            pytest.fail(f"no progress: {results}")
+        time.sleep(0.2)
+
+
+def test_three_workers_one_killed_mid_fit(storage, tmp_path):
+    clear(storage)
+    spec = tmp_path / "shared.yaml"
+    spec.write_text(SPEC.format(epochs=20, storage=storage))
+    procs = [worker(spec) for _ in range(3)]
+    victim = procs[0]
+    mine = f"{os.uname().nodename}:{victim.pid}:%"
+
+    def held() -> list[tuple]:  # the fits the victim holds now
+        return rows(storage, "SELECT item FROM tuning_claims WHERE owner LIKE :o AND item LIKE 'fit:%'", o=mine)
+
+    def stored() -> list[tuple]:
+        return rows(storage, "SELECT config_key, seed FROM tuning_fits")
+
+    wait_until(lambda: held() and len(stored()) >= 1, procs)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    lost = len(held())
+    results = end(procs)
+    assert [code for code, _ in results[1:]] == [0, 0], results
+    assert results[0][0] == -signal.SIGKILL
+    fits = stored()
+    assert len(fits) == len(set(fits)) == POINTS * SEEDS  # every grid point x seed stored once
+    (starts,), = rows(storage, "SELECT COUNT(*) FROM tuning_fit_starts")
+    assert POINTS * SEEDS <= starts <= POINTS * SEEDS + lost, (starts, lost)
+    assert rows(storage, "SELECT COUNT(*) FROM trials WHERE state = 'RUNNING'") == [(0,)]
+    assert rows(storage, "SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'") == [(POINTS,)]
+    assert rows(storage, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
+    status = run_tuning("status", "shared", "--storage", storage, cwd=tmp_path)
+    assert status.returncode == 0 and "workers: 0 alive of 3" in status.stdout, status
+    assert "lost (no heartbeat" in status.stdout
+
+
+def test_sigterm_of_a_worker_with_two_jobs_frees_its_claims_at_once(storage, tmp_path):
+    clear(storage)
+    spec = tmp_path / "shared.yaml"
+    spec.write_text(SPEC.format(epochs=40, storage=storage))
+    proc = worker(spec, "--jobs", "2", "--runner", "processes")
+    wait_until(lambda: rows(storage, "SELECT item FROM tuning_claims WHERE item LIKE 'fit:%'"), [proc])
+    proc.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    ((code, stderr),) = end([proc], timeout=60)
+    assert code == 143, stderr
+    assert time.monotonic() - started < 30
+    assert rows(storage, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]  # at once, not a lease later
+    assert rows(storage, "SELECT state FROM tuning_workers") == [("stopped",)]
+    assert rows(storage, "SELECT COUNT(*) FROM trials WHERE state = 'RUNNING'") == [(0,)]
+    assert "Traceback" not in stderr and "terminated" in stderr
+
+
+def test_a_kerastuner_study_refuses_a_second_worker(tmp_path):
+    db = tmp_path / "kt.db"
+    spec = tmp_path / "kt.yaml"
+    spec.write_text(SPEC.format(epochs=40, storage=f"sqlite:///{db}") + "backend: kerastuner\n")
+    first = worker(spec)
+    try:
+        wait_until(lambda: rows(f"sqlite:///{db}", "SELECT item FROM tuning_claims WHERE item LIKE 'fit:%'"), [first])
+        second = run_tuning("worker", str(spec), "--quiet", cwd=tmp_path)
+        assert second.returncode == 2, second
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and "one worker per study" in lines[0] and "backend" in lines[0], lines
+    finally:
+        first.send_signal(signal.SIGTERM)
+        ((code, stderr),) = end([first], timeout=60)
+    assert code == 143, stderr
