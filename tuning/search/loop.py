@@ -252,6 +252,7 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
     finished = backend.done()
     complete = sum(1 for t in finished if t.state.name == "COMPLETE")
     pruned = sum(1 for t in finished if t.state.name == "PRUNED")
+    store.checkpoint()  # the .db file alone now holds the study (a copy of it copies everything)
     return StudyOutcome(spec.name, store.url, backend.planned(), complete, len(finished) - complete - pruned,
                         counts["run"], counts["reused"], sorted(set(recovered)), pruned)
 

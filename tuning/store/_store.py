@@ -91,6 +91,18 @@ class Store:
         except ModuleNotFoundError as exc:
             raise StoreError(f"{self.url}: database driver missing: {exc.name}") from None
 
+    def checkpoint(self) -> None:
+        """Write a SQLite file's write-ahead log back into the file (best effort; nothing for other
+        databases): once a run ends, the ``.db`` file alone holds the study, so copying or mailing
+        it copies everything (with WAL, recent commits live in ``-wal`` until a checkpoint)."""
+        if self.engine.dialect.name != "sqlite" or not path_of_file(self.url):
+            return
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sa.exc.SQLAlchemyError:  # another worker busy writing: its own end checkpoints
+            pass
+
     def optuna_storage(self):
         """An Optuna ``RDBStorage`` on the same database (one per store: it opens its own engine)."""
         if self._optuna is None:
