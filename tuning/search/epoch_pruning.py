@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tuning.pruning import SeedAggregatePruning, monitored_curve, stored_decisions
 from tuning.results import OK, PRUNED
 
 if TYPE_CHECKING:
+    from tuning.pruning import SeedAggregatePruning
     from tuning.spec import StudySpec
     from tuning.store import Store
 
@@ -23,6 +23,12 @@ def batch_pruner(spec: StudySpec, store: Store, training: list[str]) -> SeedAggr
     as of the decisions in ``store``; ``None`` when the study has no pruner."""
     if not spec.pruner.active:
         return None
+    from tuning.pruning import (  # SciPy: only with a pruner
+        SeedAggregatePruning,
+        monitored_curve,
+        stored_decisions,
+    )
+
     monitor, direction = monitored_curve(spec.model_dump(mode="json"))
     fits = [(f.config_key, f.seed, f.status == PRUNED, f.curves.get(monitor) if f.status in (OK, PRUNED) else None)
             for f in store.fits(spec.name)]
