@@ -1,7 +1,7 @@
 """A stopped study leaves no process behind: ``kill -9``, SIGTERM or Ctrl-C (SIGINT) of ``tuning run``
 ends its worker processes and their resource trackers within seconds, whatever the runner.
 
-Each study runs in a session of its own, so every process it starts (loky workers, resource
+Each study runs in a session of its own, so every process it starts (worker processes, resource
 trackers) is found by its session id in ``/proc`` even after the study's death re-parents it.
 Only the ``tuning`` process gets the signal, as from ``kill`` in another terminal.
 """
@@ -39,6 +39,8 @@ runner: {runner}
 jobs: 2
 """
 
+#: What a worker process's command line holds (tuning.runners.ProcessPool starts them).
+WORKER_MARK = "tuning.runners._pool"
 SIGNALS = {"kill -9": signal.SIGKILL, "SIGTERM": signal.SIGTERM, "Ctrl-C": signal.SIGINT}
 #: (runner, signal) of the end-to-end tests: every runner and every signal once (about 30 s each);
 #: all twelve pairs passed when the fix was made, and all runners' workers come from one executor.
@@ -63,11 +65,11 @@ def session_processes(session: int) -> dict[int, str]:
 
 
 def stop_and_wait(proc: subprocess.Popen, signum: int, workers: int) -> tuple[dict[int, str], dict[int, str]]:
-    """Send ``signum`` to ``proc`` alone once it runs ``workers`` loky workers; return (its session's
+    """Send ``signum`` to ``proc`` alone once it runs ``workers`` worker processes; return (its session's
     processes just before, those still alive ``GRACE`` seconds after, or none as soon as all ended).
     Whatever is left is killed, so a failing test leaves nothing behind."""
     before = session_processes(proc.pid)
-    assert sum("loky" in c and "resource_tracker" not in c for c in before.values()) >= workers, before
+    assert sum(WORKER_MARK in c for c in before.values()) >= workers, before
     proc.send_signal(signum)
     deadline = time.monotonic() + GRACE
     try:
@@ -92,11 +94,11 @@ def test_executor_workers_end_with_their_parent(tmp_path, how):
         "from pathlib import Path\n"
         # a test worker may run with SIGINT ignored, which a child inherits: Ctrl-C as a terminal sends it
         "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-        "from tuning.runners import LokyExecutor\n"
+        "from tuning.runners import ProcessPool\n"
         "def work(path):\n"
         "    Path(path).touch()\n"
         "    time.sleep(600)\n"
-        f"for _ in LokyExecutor(2).map_unordered(work, [{str(tmp_path / 'a')!r}, {str(tmp_path / 'b')!r}]):\n"
+        f"for _ in ProcessPool(2).map_unordered(work, [{str(tmp_path / 'a')!r}, {str(tmp_path / 'b')!r}]):\n"
         "    pass\n")
     proc = subprocess.Popen([sys.executable, str(script)], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

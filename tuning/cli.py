@@ -109,6 +109,13 @@ def _study_and_storage(study: str, storage: str | None) -> tuple[str, str | None
     return spec.name, spec.storage
 
 
+RUNNER_HELP = ("auto (the default: all seeds of a config in one graph, dropout included) | sequential | processes "
+               "(one fit at a time, Keras's own dropout masks) | fused (as auto, with a notice for a config it cannot "
+               "fuse) | dask (as auto, on a Dask cluster). A stored study keeps the dropout masks it was started with.")
+SCHEDULER_HELP = ("With --runner dask: the Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: $DASK_SCHEDULER_ADDRESS, "
+                  "else a LocalCluster on this machine).")
+
+
 @app.command()
 @_guarded
 def run(
@@ -122,10 +129,8 @@ def run(
     sampler: str | None = typer.Option(
         None, "--sampler", help=SAMPLER_HELP),
     jobs: int | None = typer.Option(None, "--jobs", min=1, help="Worker processes for fits."),
-    runner: str | None = typer.Option(
-        None, "--runner", help="auto (the default: all seeds of a config in one graph, dropout included) | "
-        "sequential | processes (one fit at a time, Keras's own dropout masks) | fused (as auto, with a notice "
-        "for a config it cannot fuse). A stored study keeps the dropout masks it was started with."),
+    runner: str | None = typer.Option(None, "--runner", help=RUNNER_HELP),
+    scheduler: str | None = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
     backend: str | None = typer.Option(None, "--backend", help=BACKEND_HELP),
     keras_backend: str | None = typer.Option(None, "--keras-backend", help=KERAS_BACKEND_HELP),
     pruner: str | None = typer.Option(None, "--pruner", help=PRUNER_HELP),
@@ -138,7 +143,8 @@ def run(
     if repeats_strategy is not None:  # before --repeats, which a race reads as its most seeds
         spec = apply_overrides(spec, repeats_strategy=repeats_strategy)
     spec = apply_overrides(spec, n_trials=n_trials, repeats=repeats, storage=storage, sampler=sampler, jobs=jobs,
-                           runner=runner, backend=backend, keras_backend=keras_backend, pruner=pruner)
+                           runner=runner, scheduler=scheduler, backend=backend, keras_backend=keras_backend,
+                           pruner=pruner)
     _run(spec, quiet)
 
 
@@ -151,6 +157,8 @@ def resume(
     repeats: int | None = typer.Option(
         None, "--repeats", min=1, help="Seeds per config; finished configs are topped up with the new seeds."),
     jobs: int | None = typer.Option(None, "--jobs", min=1, help="Worker processes for fits."),
+    runner: str | None = typer.Option(None, "--runner", help=RUNNER_HELP),
+    scheduler: str | None = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
     backend: str | None = typer.Option(
         None, "--backend", help="optuna | kerastuner; must be the stored study's backend (the default)."),
     keras_backend: str | None = typer.Option(
@@ -165,7 +173,7 @@ def resume(
     study, storage = _study_and_storage(study, storage)
     url = default_storage(storage)
     spec = apply_overrides(resolve_resume_spec(study, url), storage=url, n_trials=n_trials, repeats=repeats,
-                           jobs=jobs, backend=backend, keras_backend=keras_backend)
+                           jobs=jobs, runner=runner, scheduler=scheduler, backend=backend, keras_backend=keras_backend)
     _run(spec, quiet)
 
 
@@ -175,8 +183,8 @@ def worker(
     study: str = typer.Argument(..., help="Study name, or its spec file (which creates the study if not stored yet)."),
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
     jobs: int | None = typer.Option(None, "--jobs", min=1, help="Worker processes for this worker's fits."),
-    runner: str | None = typer.Option(None, "--runner", help="auto | sequential | processes | fused (the study keeps "
-                                      "its dropout masks)."),
+    runner: str | None = typer.Option(None, "--runner", help=RUNNER_HELP),
+    scheduler: str | None = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
     max_fits: int | None = typer.Option(None, "--max-fits", min=1, help="Stop after computing this many fits."),
     until: str | None = typer.Option(None, "--until", help="Stop at this time: 30m, 2h, 18:30 or 2026-12-24T08:00."),
     lease: float = typer.Option(60.0, "--lease", min=1.0, help="Seconds without a heartbeat before another worker "
@@ -193,10 +201,11 @@ def worker(
 
     options = WorkerOptions(lease, max_fits, parse_until(until) if until else None)
     if study.endswith((".yaml", ".yml")) or Path(study).is_file():
-        spec = apply_overrides(load_spec(study), storage=storage, jobs=jobs, runner=runner)
+        spec = apply_overrides(load_spec(study), storage=storage, jobs=jobs, runner=runner, scheduler=scheduler)
     else:
         url = default_storage(storage)
-        spec = apply_overrides(resolve_resume_spec(study, url), storage=url, jobs=jobs, runner=runner)
+        spec = apply_overrides(resolve_resume_spec(study, url), storage=url, jobs=jobs, runner=runner,
+                               scheduler=scheduler)
     _run(spec, quiet, worker=options)
 
 

@@ -56,8 +56,13 @@ PLAN_SAMPLERS = ("grid", "random")
 #: every config trains all its epochs).
 PRUNERS = ("median", "percentile", "successive_halving", "hyperband", "none")
 #: A spec's ``runner`` names (``tuning.runners.RUNNERS`` maps each to its runner).
-RUNNERS = ("auto", "sequential", "processes", "fused")
+RUNNERS = ("auto", "sequential", "processes", "fused", "dask")
 DEFAULT_RUNNER = "auto"
+#: When a worker process on this host is replaced (``recycle`` in a spec, ``tuning.runners.Recycle``):
+#: after this many tasks (a fit, or a fused graph of a config's seeds) ...
+RECYCLE_TASKS = 1000
+#: ... or once its resident memory grew this much (MB) since its first task ended.
+RECYCLE_GROWTH_MB = 150.0
 
 #: Keras 3's backends a spec may name (``keras_backend``); a study keeps the one it was started
 #: with, since the same seeds give other scores on another backend. ``torch`` is refused for now.
@@ -87,7 +92,8 @@ def default_keras_backend(name: str | None = None) -> str:
 #: rounding). The two give the same distribution of scores over seeds, other values.
 DROPOUT_MASKS = ("seeded", "keras")
 #: The dropout masks a new study started with each runner draws.
-RUNNER_DROPOUT_MASKS = {"auto": "seeded", "fused": "seeded", "sequential": "keras", "processes": "keras"}
+RUNNER_DROPOUT_MASKS = {"auto": "seeded", "fused": "seeded", "dask": "seeded", "sequential": "keras",
+                        "processes": "keras"}
 
 
 def dropout_masks_of(runner: str, *, builder: bool = False) -> str:

@@ -3,8 +3,8 @@
 Packing and running are separate steps. :meth:`FusedRunner.pack` groups the tasks and checks
 each group (:func:`tuning.fit.fused.plan_graphs`), giving plain :class:`~tuning.fit.fused.FusedPlan`
 objects and the tasks left for the fallback; the plans then go to an executor
-(:mod:`tuning.runners._executors`): this process with ``jobs`` == 1, loky worker processes
-otherwise, and any executor with the same two-method surface (a Dask cluster next).
+(:mod:`tuning.runners._executors`): this process, worker processes on this host, or a Dask
+cluster; the fallback's fits run on the same executor.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from tuning.fit.fused import (
 )
 from tuning.results import FAILED, FitResult
 from tuning.runners._base import Runner
-from tuning.runners._executors import Executor, InProcessExecutor, LokyExecutor
+from tuning.runners._executors import Executor, InProcessExecutor
+from tuning.runners._pool import ProcessPool
 from tuning.runners._processes import ProcessRunner
 from tuning.runners._sequential import SequentialRunner
 from tuning.space import split_config
@@ -62,8 +63,9 @@ class FusedRunner:
         notice: called with each one-line notice (a config not fused, a fused fit that failed);
             ``None`` prints it on stderr, :func:`no_notice` drops it.
         name: the spec's ``runner`` value this runner stands for (``fused``, or ``auto``).
-        executor: where the graphs run (default: this process with ``jobs`` == 1, else
-            ``jobs`` loky workers).
+        executor: where the graphs and the fallback's fits run (default: this process with
+            ``jobs`` == 1, else ``jobs`` worker processes; a study's comes from
+            :func:`tuning.runners.make_executor`).
 
     ``counts`` tells where this runner's fits went: ``{"fused": n, "fallback": m}``, one per
     (config, seed) result it yielded.
@@ -84,12 +86,13 @@ class FusedRunner:
         self.jobs = max(1, int(jobs))
         self.max_replicas = max_replicas
         self.memory_budget = memory_budget
-        self.fallback = fallback or (ProcessRunner(self.jobs) if self.jobs > 1 else SequentialRunner())
+        self.executor = executor or (InProcessExecutor() if self.jobs == 1 else ProcessPool(self.jobs))
+        self.fallback = fallback or (SequentialRunner() if self.executor.in_process
+                                     else ProcessRunner(self.jobs, self.executor))
         self.notice = notice or _print_notice
         self.keras_masks = keras_masks
         self.name = name
-        self.threads = GRAPH_THREADS  # in this process (jobs == 1) or in each worker
-        self.executor = executor or (InProcessExecutor() if self.jobs == 1 else LokyExecutor(self.jobs))
+        self.threads = GRAPH_THREADS  # in this process or in each worker
         self.counts = {"fused": 0, "fallback": 0}
 
     def order_grid(self, points: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -17,7 +17,8 @@ from typing import Any
 
 from tuning.fit import EpochHook, FitTask
 from tuning.results import FitResult
-from tuning.runners._executors import InProcessExecutor, LokyExecutor
+from tuning.runners._executors import Executor, InProcessExecutor
+from tuning.runners._pool import ProcessPool
 from tuning.runners._fused import TRIALS_IN_FLIGHT
 
 
@@ -28,11 +29,11 @@ class JaxFusedRunner:
 
     trials_in_flight = TRIALS_IN_FLIGHT  # so that configs that can share a step are in flight together
 
-    def __init__(self, jobs: int, name: str = "auto"):
+    def __init__(self, jobs: int, name: str = "auto", executor: Executor | None = None):
         self.name = name
-        self.jobs = jobs
-        self.threads = max(1, (os.cpu_count() or 1) // jobs)
-        self.executor = LokyExecutor(jobs) if jobs > 1 else InProcessExecutor()
+        self.executor = executor or (ProcessPool(jobs) if jobs > 1 else InProcessExecutor())
+        self.jobs = self.executor.workers
+        self.threads = self.executor.threads or os.cpu_count() or 1
 
     def map(self, tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> Iterator[FitResult]:
         from tuning.fit.jax import fit_config_seeds, step_key

@@ -1,8 +1,7 @@
-"""The process runner: fits in joblib worker processes, each with its share of the CPU threads."""
+"""The process runner: fits one seed at a time on an executor's workers, each with its share of the CPU threads."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import partial
@@ -10,23 +9,25 @@ from typing import Any
 
 from tuning.fit import EpochHook, FitTask, fit_one
 from tuning.results import FitResult
-from tuning.runners._executors import LokyExecutor
+from tuning.runners._executors import Executor
+from tuning.runners._pool import ProcessPool
 
 
 class ProcessRunner:
-    """Fits in ``jobs`` joblib worker processes (loky), reused across trials.
+    """Fits on ``executor`` (default: ``jobs`` worker processes on this host, replaced before they grow).
 
-    Each worker gets ``cores // jobs`` TensorFlow threads (at least one), so N workers do not
-    oversubscribe the cores; results stream back as they finish, so each is stored at once.
+    Each fit gets ``cores // workers`` TensorFlow threads (at least one) on this host's processes
+    and one on a Dask cluster's (one task per worker thread), so the workers do not oversubscribe
+    the cores; results stream back as they finish, so each is stored at once.
     """
 
-    name = "processes"
     trials_in_flight = 1  # the study keeps ``jobs`` trials in flight anyway
 
-    def __init__(self, jobs: int):
-        self.jobs = jobs
-        self.threads = max(1, (os.cpu_count() or 1) // jobs)
-        self.executor = LokyExecutor(jobs)
+    def __init__(self, jobs: int, executor: Executor | None = None, name: str = "processes"):
+        self.executor = executor or ProcessPool(jobs)
+        self.jobs = self.executor.workers
+        self.name = name
+        self.threads = self.executor.threads
 
     def map(self, tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> Iterator[FitResult]:
         fit = partial(fit_one, epoch_hook=epoch_hook)  # each worker its copy of the hook
@@ -35,3 +36,4 @@ class ProcessRunner:
     def order_grid(self, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Unchanged: separate fits gain nothing from any order."""
         return list(points)
+

@@ -7,6 +7,7 @@ from typing import Any
 
 from tuning.fit import EpochHook, FitTask, fit_one
 from tuning.results import FitResult
+from tuning.runners._executors import InProcessExecutor
 
 
 class SequentialRunner:
@@ -14,6 +15,7 @@ class SequentialRunner:
 
     name = "sequential"
     trials_in_flight = 1
+    executor = InProcessExecutor()
 
     def map(self, tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> Iterator[FitResult]:
         for task in tasks:

@@ -8,6 +8,7 @@ a dead process are recovered, and finished grid points are not proposed again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -97,17 +98,19 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
                         f"choose one of {', '.join(sorted(scored))}", source=spec._source, field="objective.metric")
     store = Store(spec.storage)
     masks = open_study(store, spec, baseline, problem.fingerprint())  # the same study, or a new one
-    if runner is None:
-        runner, notes = study_runner(spec, masks)  # the study's dropout masks, whatever this run names
-        for note in notes:
-            reporter.note(note)
-    try:
-        backend = make_backend(spec, store, space, base, order_grid=runner.order_grid)
-    except SpecError as exc:  # e.g. KerasTuner's bayesian sampler without scikit-learn
-        raise with_source(exc, spec._source) from None
-    session = WorkerSession(store, spec.name, worker)
-    with session:  # this worker's lease, renewed while it works; every claim released however it ends
-        return _search(spec, store, backend, runner, session, reporter)
+    with contextlib.ExitStack() as started:
+        if runner is None:
+            runner, notes = study_runner(spec, masks)  # the study's dropout masks, whatever this run names
+            started.callback(runner.executor.close)  # its worker processes or cluster end with the run
+            for note in notes:
+                reporter.note(note)
+        try:
+            backend = make_backend(spec, store, space, base, order_grid=runner.order_grid)
+        except SpecError as exc:  # e.g. KerasTuner's bayesian sampler without scikit-learn
+            raise with_source(exc, spec._source) from None
+        session = WorkerSession(store, spec.name, worker)
+        with session:  # this worker's lease, renewed while it works; every claim released however it ends
+            return _search(spec, store, backend, runner, session, reporter)
 
 
 def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session: WorkerSession,

@@ -50,23 +50,47 @@ def masks_notice(study: str, runner: str, masks: str) -> str | None:
 def study_runner(spec: StudySpec, masks: str) -> tuple[Runner, list[str]]:
     """The runner of this run (``spec.runner`` drawing the study's ``masks``) and the notes to show.
 
+    Fits run where :func:`fits_in_process` says: in worker processes replaced before they grow
+    (on TensorFlow, every model a process builds leaves memory behind), or in this process when
+    the study's data or model lives only here, or its memory stays flat anyway (JAX). The
+    caller closes the runner's executor when the run ends.
+
     A builder's model is fitted one seed at a time: ``auto`` means ``sequential`` for it. On JAX
     ``auto`` fuses each config's seeds with ``jax.vmap`` (:class:`~tuning.runners.JaxFusedRunner`),
     each replica its seed's standalone fit, masks included.
     """
-    from tuning.runners import JaxFusedRunner, make_runner
+    from tuning.runners import JaxFusedRunner, Recycle, make_executor, make_runner
 
-    if spec.keras_backend == "jax" and spec.runner == "auto" and spec.model.builder is None:
-        return JaxFusedRunner(spec.jobs), []
-    name = "sequential" if spec.model.builder is not None and spec.runner == "auto" else spec.runner
-    runner = make_runner(name, spec.jobs, masks)
+    builder_auto = spec.model.builder is not None and spec.runner in ("auto", "dask")
+    executor = make_executor(spec.runner, spec.jobs, in_process=fits_in_process(spec), scheduler=spec.scheduler,
+                             recycle=Recycle(spec.recycle.tasks, spec.recycle.growth_mb))
+    if spec.keras_backend == "jax" and spec.runner in ("auto", "dask") and spec.model.builder is None:
+        return JaxFusedRunner(spec.jobs, name=spec.runner, executor=executor), []
+    name = "sequential" if builder_auto else spec.runner
+    runner = make_runner(name, spec.jobs, masks, executor)
     notes = []
-    if name != spec.runner:
-        notes.append(f"runner auto: {runner.name} for model.builder (fused seeds need a built-in family)")
+    if builder_auto:
+        notes.append(f"runner {spec.runner}: {runner.name} for model.builder (fused seeds need a built-in family)")
     notice = masks_notice(spec.name, name, masks)
     if notice:
         notes.append(notice)
     return runner, notes
+
+
+def fits_in_process(spec: StudySpec) -> bool:
+    """Whether a run with one job fits in this process rather than in a worker process.
+
+    In this process: in-memory arrays and a builder that only this process can call (a notebook's
+    function), which no other process can see; and a study on JAX, whose memory stays flat over
+    thousands of fits (docs/performance.md, "Bounded memory"). Everything else runs in a worker
+    process replaced before it grows.
+    """
+    from tuning.builders import importable_by_workers
+    from tuning.problems import IN_MEMORY
+
+    builder = spec.model.builder
+    return (spec.problem.name == IN_MEMORY or (builder is not None and not importable_by_workers(builder))
+            or spec.keras_backend == "jax")
 
 
 def model_fingerprint(spec: StudySpec) -> str | None:

@@ -33,6 +33,7 @@ from tuning.spec._sections import (
     ObjectiveSpec,
     ProblemSpec,
     PrunerSpec,
+    RecycleSpec,
     RepeatsSpec,
     SamplerSpec,
     ValidationSpec,
@@ -57,6 +58,6 @@ __all__ = [
     "ACTIVATIONS", "AGGREGATES", "BACKENDS", "BACKEND_SAMPLERS", "CELLS", "COMPILE_KEYS", "DEFAULT_SAMPLER",
     "FAMILIES", "FIT_KEYS", "INITIALIZERS", "MAXIMIZED", "MODEL_KEYS", "OPTIMIZERS", "RUNNERS", "SAMPLERS",
     "SEARCHABLE", "SPEC_LOSSES", "STYLES", "EarlyStoppingSpec", "FitSpec", "ModelSpec", "ObjectiveSpec",
-    "ParamSpec", "ProblemSpec", "PrunerSpec", "RepeatsSpec", "SamplerSpec", "StudySpec", "ValidationSpec", "apply_overrides",
+    "ParamSpec", "ProblemSpec", "PrunerSpec", "RecycleSpec", "RepeatsSpec", "SamplerSpec", "StudySpec", "ValidationSpec", "apply_overrides",
     "config_key", "did_you_mean", "load_spec", "read_spec_file", "resolve_builder_space", "with_source",
 ]

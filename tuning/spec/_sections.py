@@ -10,6 +10,8 @@ from tuning.objective import AGGREGATES, parse_margin
 from tuning.spec._axes import StrictModel
 from tuning.spec._names import COMPILE_KEYS, FIT_KEYS, MODEL_KEYS, STYLES
 from tuning.vocabulary import (
+    RECYCLE_GROWTH_MB,
+    RECYCLE_TASKS,
     ACTIVATIONS,
     CELLS,
     DEFAULT_MONITOR,
@@ -312,3 +314,15 @@ class PrunerSpec(StrictModel):
     @property
     def active(self) -> bool:
         return self.name != "none"
+
+
+class RecycleSpec(StrictModel):
+    """``recycle``: when a worker process is replaced by a fresh one, so that a long study's memory
+    stays bounded (Keras on TensorFlow keeps state for every model a process built).
+
+    ``tasks``: after this many tasks (a fit, or a fused graph of a config's seeds); ``growth_mb``:
+    once its resident memory grew this many MB since its first task. ``null`` turns a rule off.
+    """
+
+    tasks: int | None = Field(default=RECYCLE_TASKS, ge=1)
+    growth_mb: float | None = Field(default=RECYCLE_GROWTH_MB, gt=0)

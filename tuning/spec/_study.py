@@ -15,6 +15,7 @@ from tuning.spec._sections import (
     ObjectiveSpec,
     ProblemSpec,
     PrunerSpec,
+    RecycleSpec,
     RepeatsSpec,
     SamplerSpec,
 )
@@ -49,6 +50,8 @@ class StudySpec(StrictModel):
     _source: str = PrivateAttr(default="<spec>")  # the file it was read from, for error messages
     runner: Literal[RUNNERS] = DEFAULT_RUNNER  # type: ignore[valid-type]
     jobs: int = Field(default=1, ge=1)
+    scheduler: str | None = None  # runner dask: the scheduler's address (else $DASK_SCHEDULER_ADDRESS / LocalCluster)
+    recycle: RecycleSpec = RecycleSpec()
     keras_backend: Literal[KERAS_BACKENDS] = DEFAULT_KERAS_BACKEND  # type: ignore[valid-type]
 
     @model_validator(mode="before")
@@ -114,6 +117,11 @@ class StudySpec(StrictModel):
         if self.runner == "fused" and self.model.builder is not None:
             raise ValueError("runner: fused trains the built-in families only; a model.builder runs with "
                              "runner auto, sequential or processes")
+        if self.scheduler is not None and self.runner != "dask":
+            raise ValueError(f"scheduler: a Dask scheduler's address, for runner dask (runner is {self.runner})")
+        if self.runner == "dask" and self.problem.name == "in_memory":
+            raise ValueError("runner: in-memory arrays are fitted in this process; save them with numpy.savez and "
+                             "use problem arrays to fit on a Dask cluster")
         if self.repeats.strategy == "race" and self.objective.aggregate != "mean":
             raise ValueError(f"objective.aggregate: a race drops configs on their mean seed scores (its test is on "
                              f"mean differences), so it runs with aggregate mean (got {self.objective.aggregate}); "

@@ -1,0 +1,82 @@
+"""Fits on a Dask cluster: the executor of ``runner: dask``.
+
+Each task (one fit, or one fused graph of a config's seeds: plain picklable data) is a Dask
+future; results come back as they finish (``as_completed``) and the study's process stores each
+the moment it arrives, so only this process writes to the store and a fit is stored once. A
+Dask worker that dies mid-task has its task re-run elsewhere by the scheduler (up to Dask's
+``distributed.scheduler.allowed-failures``), and the stored fit is the one that finished.
+
+Without a scheduler address (``--scheduler``, the spec's ``scheduler`` or
+``$DASK_SCHEDULER_ADDRESS``) a ``LocalCluster`` is started on this machine: one worker process
+per core (or per ``jobs``), one thread each, no dashboard; it stops with the study, and its
+workers end with this process however it ends. ``distributed`` is imported here only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from tuning.errors import TuningError
+
+#: Dask's own variable for the scheduler to connect to, honoured as Dask does.
+SCHEDULER_VARIABLE = "DASK_SCHEDULER_ADDRESS"
+#: Seconds to wait for a scheduler before saying it cannot be reached.
+CONNECT_TIMEOUT = 10
+
+
+class DaskUnavailable(TuningError):
+    """``distributed`` is not installed, or its scheduler cannot be reached."""
+
+
+class DaskExecutor:
+    """Tasks as Dask futures on the scheduler at ``address`` (else a ``LocalCluster`` of ``workers`` processes).
+
+    ``workers`` becomes the number of tasks the cluster runs at once (its threads), which the
+    fused runner uses to split graphs so that every worker has one; each task gets one CPU thread.
+    """
+
+    in_process = False
+    threads = 1
+
+    def __init__(self, address: str | None = None, workers: int | None = None):
+        try:
+            import distributed
+        except ImportError:
+            raise DaskUnavailable("runner dask needs the distributed package: pip install 'tuning[dask]'") from None
+        address = address or os.environ.get(SCHEDULER_VARIABLE) or None
+        self.address = address
+        self.cluster = None
+        if address is None:
+            self.cluster = distributed.LocalCluster(
+                n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                dashboard_address=None, silence_logs=40)  # logging.ERROR
+            self.client = distributed.Client(self.cluster)
+        else:
+            try:
+                self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
+            except (OSError, TimeoutError, ValueError) as why:
+                raise DaskUnavailable(f"cannot reach the Dask scheduler at {address}: {_first_line(why)}") from None
+        self.workers = max(1, sum(self.client.nthreads().values()))
+
+    def map_unordered(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        from distributed import as_completed
+
+        futures = self.client.map(function, list(items), pure=False)
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:  # stopped early (Ctrl-C, SIGTERM, an error): the cluster drops what is left
+            self.client.cancel([f for f in futures if not f.done()])
+
+    def close(self) -> None:
+        """Disconnect, and stop the ``LocalCluster`` if this executor started one."""
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
