@@ -25,8 +25,8 @@ from tuning.errors import SpecError
 from tuning.problems._arrays import PROBLEMS as _ARRAY_PROBLEMS
 from tuning.problems._base import REACH_TOLERANCE, Baseline, Problem, check_rank
 from tuning.problems._csv import PROBLEMS as _CSV_PROBLEMS
-from tuning.problems._memory import PROBLEMS as _MEMORY_PROBLEMS
 from tuning.problems._memory import NAME as IN_MEMORY
+from tuning.problems._memory import PROBLEMS as _MEMORY_PROBLEMS
 from tuning.problems._memory import ArrayProblem, register_arrays, stamp
 from tuning.problems._starter import starter_spec
 from tuning.problems._synthetic import PROBLEMS as _SYNTHETIC_PROBLEMS

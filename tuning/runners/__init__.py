@@ -34,6 +34,7 @@ for the study's dropout masks.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from tuning.runners._base import Runner
 from tuning.runners._executors import Executor, InProcessExecutor
@@ -46,14 +47,15 @@ from tuning.vocabulary import DROPOUT_MASKS, dropout_masks_of
 
 
 def make_executor(runner: str, jobs: int, *, in_process: bool = False, scheduler: str | None = None,
-                  recycle: Recycle | None = None) -> Executor:
+                  recycle: Recycle | None = None, keras_backend: str | None = None) -> Executor:
     """Where a run's fits go: the one place that decides.
 
     ``dask``: the cluster at ``scheduler`` (or ``$DASK_SCHEDULER_ADDRESS``), else a ``LocalCluster``
     of ``jobs`` processes (one per core with ``jobs`` 1). Otherwise ``jobs`` worker processes on
     this host, replaced per ``recycle`` so that memory stays bounded; with ``in_process`` and one
     job, this process (a study whose data or model lives only here, or one whose memory stays flat
-    without recycling).
+    without recycling). With ``keras_backend``, worker processes start at once and import Keras on
+    it while this process prepares the study.
     """
     if runner == "dask":
         from tuning.runners._dask import DaskExecutor
@@ -61,7 +63,11 @@ def make_executor(runner: str, jobs: int, *, in_process: bool = False, scheduler
         return DaskExecutor(scheduler, workers=jobs if jobs > 1 else None)
     if in_process and jobs == 1:
         return InProcessExecutor()
-    return ProcessPool(jobs, recycle)
+    if keras_backend is None:
+        return ProcessPool(jobs, recycle)
+    from tuning.fit import start_keras
+
+    return ProcessPool(jobs, recycle, warm=partial(start_keras, keras_backend))
 
 
 def _sequential(jobs: int, executor: Executor) -> Runner:

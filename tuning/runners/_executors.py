@@ -11,7 +11,9 @@ place that picks it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class Executor(Protocol):
@@ -46,3 +48,17 @@ class InProcessExecutor:
 
     def close(self) -> None:
         """Nothing to stop."""
+
+
+def share_out(work: list[list[T]], workers: int) -> list[list[T]]:
+    """``work`` (lists of tasks that run together) with the largest split in two until every worker has
+    one, or nothing splits further: R seeds as two halves on two cores finish sooner than R on one."""
+    work = [chunk for chunk in work if chunk]
+    while 0 < len(work) < workers:
+        largest = max(range(len(work)), key=lambda i: len(work[i]))
+        if len(work[largest]) < 2:
+            break
+        chunk = work.pop(largest)
+        half = (len(chunk) + 1) // 2
+        work += [chunk[:half], chunk[half:]]
+    return work

@@ -24,13 +24,11 @@ from tuning.fit.fused import (
     group_key,
     order_for_sharing,
     plan_graphs,
-    spread,
 )
 from tuning.results import FAILED, FitResult
 from tuning.runners._base import Runner
-from tuning.runners._executors import Executor, InProcessExecutor
+from tuning.runners._executors import Executor, InProcessExecutor, share_out
 from tuning.runners._pool import ProcessPool
-from tuning.runners._processes import ProcessRunner
 from tuning.runners._sequential import SequentialRunner
 from tuning.space import split_config
 
@@ -48,12 +46,13 @@ class FusedRunner:
     together (and, unless ``keras_masks``, in dropout rates, as long as the same layers drop); each
     group is split into graphs of at most ``max_replicas`` replicas (by default as many as
     :data:`~tuning.fit.fused.DEFAULT_MEMORY_BUDGET` allows for the model's size, at most
-    :data:`~tuning.fit.fused.MAX_REPLICAS`). With ``jobs`` > 1 the graphs run in joblib worker
-    processes, the largest split until every worker has one. Graphs run with
-    :data:`~tuning.fit.fused.GRAPH_THREADS` TensorFlow threads: with ``jobs`` == 1 the whole
-    process is pinned to them before its first TensorFlow op (so the fallback's fits in this
-    process run with them too; a standalone fit was as fast with one thread as with TensorFlow's
-    default in ``benchmarks/fused.py``).
+    :data:`~tuning.fit.fused.MAX_REPLICAS`). On an executor of worker processes or a Dask
+    cluster, each worker packs and fits its share of the groups itself (:func:`fuse_here`), the
+    largest split until every worker has one, and the fallback's fits run there too. Graphs run
+    with :data:`~tuning.fit.fused.GRAPH_THREADS` TensorFlow threads: the process that fits them is
+    pinned to them before its first TensorFlow op (so the fallback's fits there run with them
+    too; a standalone fit was as fast with one thread as with TensorFlow's default in
+    ``benchmarks/fused.py``).
 
     Args:
         keras_masks: fuse only configs whose fused fit reproduces ``fit_one`` (no dropout or
@@ -66,6 +65,8 @@ class FusedRunner:
         executor: where the graphs and the fallback's fits run (default: this process with
             ``jobs`` == 1, else ``jobs`` worker processes; a study's comes from
             :func:`tuning.runners.make_executor`).
+        fallback: the runner of the configs not fused, in the process that packs them (default:
+            one fit after another there).
 
     ``counts`` tells where this runner's fits went: ``{"fused": n, "fallback": m}``, one per
     (config, seed) result it yielded.
@@ -87,8 +88,7 @@ class FusedRunner:
         self.max_replicas = max_replicas
         self.memory_budget = memory_budget
         self.executor = executor or (InProcessExecutor() if self.jobs == 1 else ProcessPool(self.jobs))
-        self.fallback = fallback or (SequentialRunner() if self.executor.in_process
-                                     else ProcessRunner(self.jobs, self.executor))
+        self.fallback = fallback or SequentialRunner()
         self.notice = notice or _print_notice
         self.keras_masks = keras_masks
         self.name = name
@@ -128,13 +128,13 @@ class FusedRunner:
         return plans, fallback
 
     def map(self, tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> Iterator[FitResult]:
-        if self.executor.in_process:  # pins this process's TensorFlow threads if no op has run yet
-            configure_threads(self.threads)
+        if not self.executor.in_process:
+            yield from self._map_on_workers(tasks, epoch_hook)
+            return
+        configure_threads(self.threads)  # pins this process's TensorFlow threads if no op has run yet
         plans, fallback = self.pack(tasks)
         if fallback:
             yield from self._fall_back(fallback, epoch_hook)
-        if not self.executor.in_process:  # each worker pins its own threads; every worker gets a graph
-            plans = [plan.with_threads(self.threads) for plan in spread(plans, self.executor.workers)]
         indexed = list(enumerate(plans))
         failed: list[FitTask] = []
         fit = partial(fit_plan_or_error, epoch_hook=epoch_hook)
@@ -154,6 +154,27 @@ class FusedRunner:
                     yield result
         if failed:
             yield from self._refit_alone(failed, epoch_hook)
+
+    def _map_on_workers(self, tasks: list[FitTask], epoch_hook: EpochHook | None) -> Iterator[FitResult]:
+        """Each worker packs and fits its share as this runner would in its process (:func:`fuse_here`).
+
+        Packing builds a config's standalone model to check it and size its graphs; done here, it
+        would import TensorFlow into the study's process and leave a model's memory behind per
+        config, which recycling the workers cannot give back. The tasks that can share a graph are
+        sent together, the largest share split until every worker has one.
+        """
+        groups: dict[tuple, list[FitTask]] = {}
+        for task in tasks:
+            groups.setdefault(group_key(task, self.keras_masks), []).append(task)
+        here = partial(fuse_here, max_replicas=self.max_replicas, memory_budget=self.memory_budget,
+                       keras_masks=self.keras_masks, epoch_hook=epoch_hook)
+        for results, notices, counts in self.executor.map_unordered(here, share_out(list(groups.values()),
+                                                                                      self.executor.workers)):
+            for notice in notices:
+                self.notice(notice)
+            for where, count in counts.items():
+                self.counts[where] += count
+            yield from results
 
     def _refit_alone(self, tasks: list[FitTask], epoch_hook: EpochHook | None) -> Iterator[FitResult]:
         """The seeds of failed graphs, each as a graph of its own (seeded masks, as fused).
@@ -181,6 +202,16 @@ class FusedRunner:
         for result in self.fallback.map(tasks, epoch_hook):
             self.counts["fallback"] += 1
             yield result
+
+
+def fuse_here(tasks: list[FitTask], *, max_replicas: int | None, memory_budget: int, keras_masks: bool,
+              epoch_hook: EpochHook | None = None) -> tuple[list[FitResult], list[str], dict[str, int]]:
+    """Run on a worker: ``tasks`` packed and fitted by a fused runner in that process, with the
+    fallback's fits there too; (results, its notices, where its fits went)."""
+    notices: list[str] = []
+    runner = FusedRunner(1, max_replicas=max_replicas, memory_budget=memory_budget, keras_masks=keras_masks,
+                         notice=notices.append)
+    return list(runner.map(tasks, epoch_hook)), notices, runner.counts
 
 
 def fit_plan_or_error(item: tuple[int, FusedPlan], epoch_hook: EpochHook | None = None) -> tuple[int, list[FitResult] | str]:

@@ -17,9 +17,9 @@ from typing import Any
 
 from tuning.fit import EpochHook, FitTask
 from tuning.results import FitResult
-from tuning.runners._executors import Executor, InProcessExecutor
-from tuning.runners._pool import ProcessPool
+from tuning.runners._executors import Executor, InProcessExecutor, share_out
 from tuning.runners._fused import TRIALS_IN_FLIGHT
+from tuning.runners._pool import ProcessPool
 
 
 class JaxFusedRunner:
@@ -41,12 +41,7 @@ class JaxFusedRunner:
         groups: dict[str, list[FitTask]] = {}
         for task in tasks:
             groups.setdefault(step_key(task), []).append(replace(task, threads=self.threads))
-        work = list(groups.values())
-        while len(work) < self.jobs and any(len(group) > 1 for group in work):  # split the largest
-            largest = max(work, key=len)
-            work.remove(largest)
-            half = len(largest) // 2
-            work += [largest[:half], largest[half:]]
+        work = share_out(list(groups.values()), self.executor.workers)
         for results in self.executor.map_unordered(partial(fit_config_seeds, epoch_hook=epoch_hook), work):
             yield from results
 

@@ -4,7 +4,7 @@ Keras on TensorFlow keeps state for every model a process has built, so a proces
 models one after another grows by megabytes per fit (docs/performance.md, "Bounded memory") and
 a long study would exhaust the machine. Celery's ``max-tasks-per-child`` and Dask's memory-limit
 restarts answer the same problem: here each worker reports its resident memory after each task,
-and the pool retires it (between tasks, never during one) once it has run
+and the pool retires it (killed between tasks, never during one) once it has run
 :attr:`Recycle.tasks` tasks or has grown more than :attr:`Recycle.growth_mb` since its first
 task; the next task starts a fresh process. A task is one call of the mapped function: one fit,
 or one fused graph of a config's seeds.
@@ -36,8 +36,6 @@ from tuning.vocabulary import RECYCLE_GROWTH_MB, RECYCLE_TASKS
 
 #: Seconds between a worker's looks at its parent: a worker outlives its killed parent by at most this.
 PARENT_POLL = 0.5
-#: Seconds a retired worker gets to exit before it is killed.
-RETIRE_GRACE = 10.0
 
 
 @dataclass(frozen=True)
@@ -72,14 +70,19 @@ class ProcessPool:
 
     in_process = False
 
-    def __init__(self, workers: int, recycle: Recycle | None = None):
+    def __init__(self, workers: int, recycle: Recycle | None = None, warm: Callable[[], Any] | None = None):
+        import cloudpickle
+
         self.workers = max(1, int(workers))
         self.recycle = recycle or Recycle()
         self.threads = max(1, (os.cpu_count() or 1) // self.workers)
         self.replaced = 0
+        self._warm = cloudpickle.dumps(warm) if warm is not None else None
         self._idle: list[_Worker] = []
         self._busy: dict[Any, tuple[_Worker, int, bytes]] = {}  # connection -> (worker, task index, task)
         self._finalizer = weakref.finalize(self, _stop_all, self._idle, self._busy)
+        if warm is not None:  # started now, so that their imports overlap this process's own start
+            self._idle += [_Worker.start(self._warm) for _ in range(self.workers)]
 
     def map_unordered(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         import cloudpickle
@@ -91,7 +94,7 @@ class ProcessPool:
         try:
             while pending or busy:
                 while pending and len(busy) < self.workers:
-                    worker = self._idle.pop() if self._idle else _Worker.start()
+                    worker = self._idle.pop() if self._idle else _Worker.start(self._warm)
                     index, item = pending.popleft()
                     worker.send(code, item)
                     busy[worker.conn] = (worker, index, item)
@@ -110,7 +113,7 @@ class ProcessPool:
                         continue
                     worker.after_task(rss)
                     if self.recycle.due(worker.tasks, worker.growth_mb):
-                        worker.retire()
+                        worker.kill()
                         self.replaced += 1
                     else:
                         self._idle.append(worker)
@@ -143,7 +146,8 @@ class _Worker:
         self.growth_mb = 0.0
 
     @classmethod
-    def start(cls) -> _Worker:
+    def start(cls, warm: bytes | None = None) -> _Worker:
+        """A new worker; it runs ``warm`` (a pickled function) first, while it waits for a task."""
         task_read, task_write = os.pipe()
         result_read, result_write = os.pipe()
         path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))  # this process's imports
@@ -154,11 +158,14 @@ class _Worker:
             pass_fds=(task_read, result_write), stdin=subprocess.DEVNULL, env=env)
         os.close(task_read)
         os.close(result_write)
-        return cls(process, connection.Connection(task_write, readable=False),
-                   connection.Connection(result_read, writable=False))
+        worker = cls(process, connection.Connection(task_write, readable=False),
+                     connection.Connection(result_read, writable=False))
+        if warm is not None:
+            worker.tasks_out.send_bytes(pickle.dumps(("warm", warm)))
+        return worker
 
     def send(self, code: bytes, item: bytes) -> None:
-        self.tasks_out.send_bytes(pickle.dumps((code if code != self.code else None, item)))
+        self.tasks_out.send_bytes(pickle.dumps(("task", code if code != self.code else None, item)))
         self.code = code
 
     def after_task(self, rss: int) -> None:
@@ -167,15 +174,9 @@ class _Worker:
             self.first_rss = rss
         self.growth_mb = (rss - self.first_rss) / 2**20
 
-    def retire(self) -> None:
-        try:
-            self.tasks_out.send_bytes(pickle.dumps(None))
-            self.process.wait(RETIRE_GRACE)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        self.kill()
-
     def kill(self) -> None:
+        """End the worker at once: between tasks it holds nothing unwritten (results are sent whole),
+        and TensorFlow's own exit takes seconds."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
@@ -187,7 +188,7 @@ def _stop_all(idle: list[_Worker], busy: dict[Any, tuple[_Worker, int, bytes]]) 
     while busy:
         busy.popitem()[1][0].kill()
     while idle:
-        idle.pop().retire()
+        idle.pop().kill()
 
 
 def serve(tasks_fd: int, results_fd: int, parent: int) -> None:
@@ -206,7 +207,13 @@ def serve(tasks_fd: int, results_fd: int, parent: int) -> None:
             return
         if message is None:
             return
-        code, item = message
+        if message[0] == "warm":  # imports, before the first task comes
+            try:
+                pickle.loads(message[1])()
+            except Exception:  # noqa: BLE001 - the first task meets the same error and reports it
+                pass
+            continue
+        _, code, item = message
         if code is not None:
             function = pickle.loads(code)
         try:

@@ -68,7 +68,7 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
     """
     from tuning.backends import make_backend
     from tuning.problems import cached_problem
-    from tuning.search.study_record import open_study, study_runner
+    from tuning.search.study_record import open_study, study_executor, study_runner
     from tuning.space import SearchSpace, base_config
 
     reporter = reporter or SilentReporter()
@@ -96,12 +96,14 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
     if spec.objective.metric not in scored:
         raise SpecError(f"unknown metric {spec.objective.metric!r} for problem {problem.name!r}; "
                         f"choose one of {', '.join(sorted(scored))}", source=spec._source, field="objective.metric")
-    store = Store(spec.storage)
-    masks = open_study(store, spec, baseline, problem.fingerprint())  # the same study, or a new one
     with contextlib.ExitStack() as started:
+        if runner is None:  # its worker processes or cluster end with the run
+            executor = study_executor(spec)
+            started.callback(executor.close)
+        store = Store(spec.storage)
+        masks = open_study(store, spec, baseline, problem.fingerprint())  # the same study, or a new one
         if runner is None:
-            runner, notes = study_runner(spec, masks)  # the study's dropout masks, whatever this run names
-            started.callback(runner.executor.close)  # its worker processes or cluster end with the run
+            runner, notes = study_runner(spec, masks, executor)  # the study's masks, whatever this run names
             for note in notes:
                 reporter.note(note)
         try:

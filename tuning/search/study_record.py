@@ -19,7 +19,7 @@ from tuning.spec import StudySpec, load_spec
 from tuning.vocabulary import dropout_masks_of
 
 if TYPE_CHECKING:
-    from tuning.runners import Runner
+    from tuning.runners import Executor, Runner
     from tuning.store import Store
 
 #: Each way of drawing dropout masks in a few words (``tuning status`` and the notices say it so).
@@ -47,23 +47,32 @@ def masks_notice(study: str, runner: str, masks: str) -> str | None:
             f"runner {runner!r} would fit its dropout configs another way")
 
 
-def study_runner(spec: StudySpec, masks: str) -> tuple[Runner, list[str]]:
-    """The runner of this run (``spec.runner`` drawing the study's ``masks``) and the notes to show.
+def study_executor(spec: StudySpec) -> Executor:
+    """Where this run's fits go (made before the study is touched: a Dask scheduler that cannot be
+    reached stores nothing). The caller closes it when the run ends.
 
     Fits run where :func:`fits_in_process` says: in worker processes replaced before they grow
     (on TensorFlow, every model a process builds leaves memory behind), or in this process when
-    the study's data or model lives only here, or its memory stays flat anyway (JAX). The
-    caller closes the runner's executor when the run ends.
+    the study's data or model lives only here, or its memory stays flat anyway (JAX); or on a
+    Dask cluster with ``runner: dask``.
+    """
+    from tuning.runners import Recycle, make_executor
+
+    return make_executor(spec.runner, spec.jobs, in_process=fits_in_process(spec), scheduler=spec.scheduler,
+                         recycle=Recycle(spec.recycle.tasks, spec.recycle.growth_mb), keras_backend=spec.keras_backend)
+
+
+def study_runner(spec: StudySpec, masks: str, executor: Executor) -> tuple[Runner, list[str]]:
+    """The runner of this run (``spec.runner`` on ``executor``, drawing the study's ``masks``) and the
+    notes to show.
 
     A builder's model is fitted one seed at a time: ``auto`` means ``sequential`` for it. On JAX
     ``auto`` fuses each config's seeds with ``jax.vmap`` (:class:`~tuning.runners.JaxFusedRunner`),
     each replica its seed's standalone fit, masks included.
     """
-    from tuning.runners import JaxFusedRunner, Recycle, make_executor, make_runner
+    from tuning.runners import JaxFusedRunner, make_runner
 
     builder_auto = spec.model.builder is not None and spec.runner in ("auto", "dask")
-    executor = make_executor(spec.runner, spec.jobs, in_process=fits_in_process(spec), scheduler=spec.scheduler,
-                             recycle=Recycle(spec.recycle.tasks, spec.recycle.growth_mb))
     if spec.keras_backend == "jax" and spec.runner in ("auto", "dask") and spec.model.builder is None:
         return JaxFusedRunner(spec.jobs, name=spec.runner, executor=executor), []
     name = "sequential" if builder_auto else spec.runner

@@ -10,8 +10,6 @@ from tuning.objective import AGGREGATES, parse_margin
 from tuning.spec._axes import StrictModel
 from tuning.spec._names import COMPILE_KEYS, FIT_KEYS, MODEL_KEYS, STYLES
 from tuning.vocabulary import (
-    RECYCLE_GROWTH_MB,
-    RECYCLE_TASKS,
     ACTIVATIONS,
     CELLS,
     DEFAULT_MONITOR,
@@ -20,6 +18,8 @@ from tuning.vocabulary import (
     INITIALIZERS,
     OPTIMIZERS,
     PRUNERS,
+    RECYCLE_GROWTH_MB,
+    RECYCLE_TASKS,
     SAMPLERS,
     SPEC_LOSSES,
     direction_of,

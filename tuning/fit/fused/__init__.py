@@ -78,7 +78,6 @@ from tuning.fit.fused._plan import (
     plan_graphs,
     replicas_per_graph,
     shared_part,
-    spread,
 )
 from tuning.fit.fused._replica import fit_replica_model
 from tuning.fit.fused._train import batch_orders
@@ -106,5 +105,4 @@ __all__ = [
     "plan_graphs",
     "replicas_per_graph",
     "shared_part",
-    "spread",
 ]

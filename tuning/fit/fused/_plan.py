@@ -185,23 +185,6 @@ def replicas_per_graph(net: FusedNet, problem, batch_size: int, memory_budget: i
     return int(max(1, min(MAX_REPLICAS, memory_budget // per_replica)))
 
 
-def spread(plans: list[FusedPlan], workers: int) -> list[FusedPlan]:
-    """Split the largest graphs in two until every worker has one (one graph runs on one core).
-
-    A graph's cost grows with its replicas once they are a handful, so R replicas as two graphs
-    of R/2 on two cores finish sooner than one graph of R on one core.
-    """
-    plans = [plan for plan in plans if plan.tasks]
-    while 0 < len(plans) < workers:
-        largest = max(range(len(plans)), key=lambda i: len(plans[i].tasks))
-        if len(plans[largest].tasks) < 2:
-            break
-        plan = plans.pop(largest)
-        half = (len(plan.tasks) + 1) // 2
-        plans += [replace(plan, tasks=plan.tasks[:half]), replace(plan, tasks=plan.tasks[half:], checked=None)]
-    return plans
-
-
 def drops(value) -> bool:
     """Whether a dropout rate drops anything (a number > 0)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0

@@ -1,0 +1,127 @@
+"""``runner: dask``: fits as tasks of a real Dask cluster (a LocalCluster on loopback), stored once each.
+
+The cluster of the first tests is the test's own (scheduler + 2 worker processes, one thread
+each), reached by ``--scheduler`` as a remote one would be; the last starts none and lets
+``tuning run`` start its own LocalCluster, then kills ``tuning run`` with ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from helpers.cli import TINY_SPEC, stored_fits, tuning_command, wait_for_fits
+from test_orphans import GRACE, session_processes
+
+distributed = pytest.importorskip("distributed")
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A scheduler and two single-threaded worker processes on 127.0.0.1, for this module."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None, silence_logs=40) as local, \
+            distributed.Client(local) as client:
+        yield local, client
+
+
+def write_spec(tmp_path: Path, name: str, epochs: int, units: str = "[1, 2, 3]") -> tuple[Path, Path]:
+    db = tmp_path / "store.db"
+    spec = tmp_path / f"{name}.yaml"
+    spec.write_text(TINY_SPEC.format(name=name, epochs=epochs, db=db).replace("[1, 2, 3]", units))
+    return spec, db
+
+
+def fit_rows(db: Path) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT config_key, seed, status FROM tuning_fits").fetchall()
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_grid_study_on_a_dask_cluster_stores_every_fit_once(tmp_path, cluster):
+    local, client = cluster
+    spec, db = write_spec(tmp_path, "on_dask", epochs=2)
+    done = subprocess.run([*tuning_command(), "run", str(spec), "--runner", "dask", "--scheduler",
+                           local.scheduler_address, "--quiet"], cwd=tmp_path, env=ENV, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    rows = fit_rows(db)
+    assert len(rows) == 6 and len({(key, seed) for key, seed, _ in rows}) == 6, rows
+    assert {status for _, _, status in rows} == {"ok"}
+    # The fits ran on the cluster: its workers' logs of finished tasks hold them.
+    assert sum(len(log) for log in client.run(lambda dask_worker: list(dask_worker.state.log)).values()) > 0
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_dask_worker_killed_mid_task_has_its_task_run_again(tmp_path, cluster):
+    """Fits of about ten seconds; once a task is being processed, its worker process is killed with
+    SIGKILL. The scheduler runs the task again on a worker the nanny restarted: every fit once."""
+    local, client = cluster
+    spec, db = write_spec(tmp_path, "killed_dask_worker", epochs=300, units="[1, 2]")
+    proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--runner", "dask", "--scheduler",
+                             local.scheduler_address, "--quiet"], cwd=tmp_path, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while True:  # a worker with a task of this study in progress
+            busy = [address for address, keys in client.processing().items() if keys]
+            if busy:
+                break
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        time.sleep(2)  # into the task
+        victim = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+        os.kill(victim, signal.SIGKILL)
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    rows = fit_rows(db)
+    assert len(rows) == 4 and len({(key, seed) for key, seed, _ in rows}) == 4, rows
+    assert {status for _, _, status in rows} == {"ok"}, rows
+    client.wait_for_workers(2, timeout=120)  # the nanny brought the killed worker back
+
+
+@pytest.mark.e2e
+def test_an_unreachable_scheduler_is_one_line_and_stores_nothing(tmp_path):
+    spec, db = write_spec(tmp_path, "nowhere", epochs=1)
+    done = subprocess.run([*tuning_command(), "run", str(spec), "--runner", "dask", "--scheduler",
+                           "tcp://127.0.0.1:9"], cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "tcp://127.0.0.1:9" in lines[0] and "Traceback" not in done.stderr, done.stderr
+    assert not db.exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_kill_9_of_a_study_with_its_own_local_cluster_leaves_no_process(tmp_path):
+    spec, db = write_spec(tmp_path, "own_cluster", epochs=200)
+    with open(tmp_path / "stderr", "w") as err:
+        proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--runner", "dask", "--jobs", "2", "--quiet"],
+                                cwd=tmp_path, env=ENV, start_new_session=True, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        wait_for_fits(proc, db, 1)
+        before = session_processes(proc.pid)
+        assert len(before) >= 3, before  # tuning run and its two Dask worker processes at least
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + GRACE
+        while session_processes(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        alive = session_processes(proc.pid)
+    finally:
+        for pid in session_processes(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+    assert not alive, f"alive {GRACE} s after kill -9: {alive} (of {before})"
+    assert len(stored_fits(db)) >= 1
