@@ -125,3 +125,34 @@ def test_kill_9_of_a_study_with_its_own_local_cluster_leaves_no_process(tmp_path
             os.kill(pid, signal.SIGKILL)
     assert not alive, f"alive {GRACE} s after kill -9: {alive} (of {before})"
     assert len(stored_fits(db)) >= 1
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_ctrl_c_cancels_the_cluster_s_tasks_and_resume_runs_exactly_the_missing_fits(tmp_path, cluster):
+    local, client = cluster
+    spec, db = write_spec(tmp_path, "stopped_on_dask", epochs=150, units="[1, 2, 3, 4]")
+    proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--runner", "dask", "--scheduler",
+                             local.scheduler_address, "--quiet"], cwd=tmp_path, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_fits(proc, db, 1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    deadline = time.monotonic() + 30
+    while any(client.processing().values()):  # the run's tasks were cancelled, not left running
+        assert time.monotonic() < deadline, client.processing()
+        time.sleep(0.2)
+    before = {(key, seed) for key, seed, _ in fit_rows(db)}
+    assert 1 <= len(before) < 8
+    resumed = subprocess.run([*tuning_command(), "resume", "stopped_on_dask", "--storage", f"sqlite:///{db}",
+                              "--scheduler", local.scheduler_address, "--quiet"], cwd=tmp_path, env=ENV,
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    rows = fit_rows(db)
+    assert len(rows) == 8 and len({(key, seed) for key, seed, _ in rows}) == 8, rows
+    assert f"{8 - len(before)} fits run, {len(before)} reused" in resumed.stdout + resumed.stderr

@@ -161,3 +161,21 @@ def test_a_map_stopped_early_kills_its_busy_workers_at_once():
                 os.kill(pid, 0)
     finally:
         pool.close()
+
+
+def test_fits_kept_in_this_process_on_tensorflow_warn_once_past_the_growth(capsys):
+    from tuning.runners import InProcessExecutor, make_executor
+    from tuning.vocabulary import IN_PROCESS_WARN_MB
+
+    here = make_executor("auto", 1, in_process=True, keras_backend="tensorflow")
+    assert isinstance(here, InProcessExecutor) and here.warn_growth_mb == IN_PROCESS_WARN_MB
+    assert make_executor("auto", 1, in_process=True, keras_backend="jax").warn_growth_mb is None  # flat on JAX
+    assert isinstance(make_executor("auto", 1, keras_backend="tensorflow"), ProcessPool)
+
+    watched = InProcessExecutor(50, why="save the arrays")
+    assert list(watched.map_unordered(pid_after_growing, [20, 20, 20])) == [os.getpid()] * 3
+    assert capsys.readouterr().err == ""  # +40 MB after the first: not yet
+    list(watched.map_unordered(pid_after_growing, [20, 20, 20]))
+    warned = capsys.readouterr().err.strip().splitlines()
+    assert len(warned) == 1 and "grew by" in warned[0] and warned[0].endswith("save the arrays"), warned
+    _held.clear()

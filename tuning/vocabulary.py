@@ -63,6 +63,9 @@ DEFAULT_RUNNER = "auto"
 RECYCLE_TASKS = 1000
 #: ... or once its resident memory grew this much (MB) since its first task ended.
 RECYCLE_GROWTH_MB = 150.0
+#: Growth (MB) of a study's own process, fitting on TensorFlow because its data or model lives only
+#: there, past which it warns once (at the 13 MB per fit measured, after about 80 fits).
+IN_PROCESS_WARN_MB = 1000.0
 
 #: Keras 3's backends a spec may name (``keras_backend``); a study keeps the one it was started
 #: with, since the same seeds give other scores on another backend. ``torch`` is refused for now.

@@ -43,7 +43,7 @@ from tuning.runners._jax import JaxFusedRunner
 from tuning.runners._pool import ProcessPool, Recycle, WorkerDied
 from tuning.runners._processes import ProcessRunner
 from tuning.runners._sequential import SequentialRunner
-from tuning.vocabulary import DROPOUT_MASKS, dropout_masks_of
+from tuning.vocabulary import DROPOUT_MASKS, IN_PROCESS_WARN_MB, dropout_masks_of
 
 
 def make_executor(runner: str, jobs: int, *, in_process: bool = False, scheduler: str | None = None,
@@ -55,14 +55,19 @@ def make_executor(runner: str, jobs: int, *, in_process: bool = False, scheduler
     this host, replaced per ``recycle`` so that memory stays bounded; with ``in_process`` and one
     job, this process (a study whose data or model lives only here, or one whose memory stays flat
     without recycling). With ``keras_backend``, worker processes start at once and import Keras on
-    it while this process prepares the study.
+    it while this process prepares the study; in this process on TensorFlow, a warning says when
+    it has grown by :data:`~tuning.vocabulary.IN_PROCESS_WARN_MB`.
     """
     if runner == "dask":
         from tuning.runners._dask import DaskExecutor
 
         return DaskExecutor(scheduler, workers=jobs if jobs > 1 else None)
     if in_process and jobs == 1:
-        return InProcessExecutor()
+        if keras_backend != "tensorflow":
+            return InProcessExecutor()
+        return InProcessExecutor(IN_PROCESS_WARN_MB, why="fits of in-memory arrays or of a notebook's builder "
+                                 "run here; save the arrays with numpy.savez (problem: arrays) and put the builder "
+                                 "in a module to fit in worker processes that are replaced before they grow")
     if keras_backend is None:
         return ProcessPool(jobs, recycle)
     from tuning.fit import start_keras

@@ -10,6 +10,7 @@ place that picks it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, TypeVar
 
@@ -36,15 +37,45 @@ class Executor(Protocol):
 
 
 class InProcessExecutor:
-    """One call after another in this process, each result yielded before the next call starts."""
+    """One call after another in this process, each result yielded before the next call starts.
+
+    This process cannot be replaced when it grows: with ``warn_growth_mb`` it measures its resident
+    memory after each call and, once it has grown that much since the first call ended, says so
+    once on stderr with ``why`` (what keeps the fits here, and what to do instead).
+    """
 
     workers = 1
     in_process = True
     threads = None
 
+    def __init__(self, warn_growth_mb: float | None = None, why: str = ""):
+        self.warn_growth_mb = warn_growth_mb
+        self.why = why
+        self._first: int | None = None
+        self._calls = 0
+
     def map_unordered(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         for item in items:
-            yield function(item)
+            result = function(item)
+            self._watch()
+            yield result
+
+    def _watch(self) -> None:
+        if self.warn_growth_mb is None:
+            return
+        from tuning.runners._pool import resident_bytes
+
+        self._calls += 1
+        now = resident_bytes()
+        if self._first is None:
+            self._first = now
+            return
+        grown = (now - self._first) / 2**20
+        if grown > self.warn_growth_mb:
+            print(f"warning: this process grew by {grown:.0f} MB over its last {self._calls - 1} fit task(s) "
+                  f"(Keras on TensorFlow keeps memory for every model a process builds); {self.why}",
+                  file=sys.stderr, flush=True)
+            self.warn_growth_mb = None  # once
 
     def close(self) -> None:
         """Nothing to stop."""
