@@ -17,6 +17,9 @@ What is measured
    gets the quieter minutes of a shared machine. Two rates per run: over the wall time from the
    first process's start to the last one's exit (start-up included: importing TensorFlow), and
    over the fitting phase (first fit started to last fit stored, from the store's records).
+   Two more arms fuse each config's seeds (``runner: auto``): one process, and ``--runner dask
+   --jobs 2``, a Dask LocalCluster of two single-threaded worker processes that the run starts
+   (and stops); the ratio of the two is what a Dask cluster of 2 gives over one process.
 2. **Claim overhead per fit.** The study's loop run in this process with a runner that fits
    nothing (made-up scores, no Keras), so that the store's work is all there is: 30 configs x 3
    seeds, once on a SQLite file and once on a PostgreSQL server started for the purpose
@@ -65,7 +68,16 @@ ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP
               "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
-def run_arm(workers: int, folder: Path, quick: bool, separate: bool = False, epochs: int = 8) -> dict:
+#: name -> (processes started, each on a study of its own, runner, jobs). The first three fit one
+#: seed at a time in each process; the last two fuse each config's seeds (``auto``), in one process
+#: or on a Dask LocalCluster of two single-threaded worker processes started by the run.
+ARMS = {"1 worker": (1, False, "sequential", 1), "2 workers on one study": (2, False, "sequential", 1),
+        "2 separate studies": (2, True, "sequential", 1), "1 fused process": (1, False, "auto", 1),
+        "Dask LocalCluster of 2": (1, False, "dask", 2)}
+
+
+def run_arm(workers: int, folder: Path, quick: bool, separate: bool = False, epochs: int = 8,
+            runner: str = "sequential", jobs: int = 1) -> dict:
     """One study to the end with ``workers`` processes; its rates. ``separate``: the control, each
     process a single worker on a study of its own (its own store), all at once: what the machine
     gives ``workers`` processes fitting side by side when they share nothing."""
@@ -77,7 +89,8 @@ def run_arm(workers: int, folder: Path, quick: bool, separate: bool = False, epo
         spec.write_text(SPEC.format(n_train=120 if quick else 600, n_val=40 if quick else 150,
                                     epochs=2 if quick else epochs, units="[8, 16]" if quick else "[8, 12, 16, 20, 24, 28]",
                                     db=db))
-        commands.append([sys.executable, "-m", "tuning.cli", "worker", str(spec), "--quiet"])
+        commands.append([sys.executable, "-m", "tuning.cli", "worker", str(spec), "--quiet", "--runner", runner,
+                         "--jobs", str(jobs)])
     if not separate:
         commands *= workers
     env = {**os.environ, **ONE_THREAD, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
@@ -107,7 +120,8 @@ def run_arm(workers: int, folder: Path, quick: bool, separate: bool = False, epo
         counts, first, last, starts = counts + n, min(first, begin), max(last, end), starts + started
     fits = (counts, last)
     fitting = last - first
-    return {"workers": workers, "separate_studies": separate, "fits": fits[0], "fits_started": starts,
+    return {"workers": workers, "separate_studies": separate, "runner": runner, "jobs": jobs,
+            "fits": fits[0], "fits_started": starts,
             "fits_per_worker": per_worker,
             "wall_s": round(wall, 2), "fitting_s": round(fitting, 2), "cpu_s": round(cpu, 1),
             "cpu_s_per_fit": round(cpu / fits[0], 2), "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
@@ -159,6 +173,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run, not a measurement")
     parser.add_argument("--epochs", type=int, default=8, help="epochs of every fit (longer fits amortise start-up)")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--dask-only", action="store_true", help="only the fused arms: 1 process, and Dask")
     parser.add_argument("--json", type=Path, help="also write the numbers here as JSON")
     args = parser.parse_args()
 
@@ -171,19 +186,27 @@ def main() -> None:
         if not args.skip_throughput:
             arms = []
             for round_number in range(args.rounds):
-                for workers, separate in ((1, False), (2, False), (2, True)):
-                    arm = {"round": round_number, **run_arm(workers, folder, args.quick, separate, args.epochs)}
+                for name, (workers, separate, runner, jobs) in ARMS.items():
+                    if args.dask_only and runner not in ("auto", "dask"):
+                        continue
+                    arm = {"round": round_number, "arm": name,
+                           **run_arm(workers, folder, args.quick, separate, args.epochs, runner, jobs)}
                     print(json.dumps(arm), flush=True)
                     arms.append(arm)
             report["throughput"] = arms
             for key in ("fits_per_min_wall", "fits_per_min_fitting"):
-                one = sum(a[key] for a in arms if a["workers"] == 1) / args.rounds
-                two = sum(a[key] for a in arms if a["workers"] == 2 and not a["separate_studies"]) / args.rounds
-                apart = sum(a[key] for a in arms if a["separate_studies"]) / args.rounds
-                report[f"speedup_{key}"] = round(two / one, 3)
-                report[f"speedup_separate_{key}"] = round(apart / one, 3)
-                print(f"{key}: 1 worker {one:.2f}, 2 workers on one study {two:.2f} ({two / one:.2f}x), "
-                      f"2 separate studies {apart:.2f} ({apart / one:.2f}x)", flush=True)
+                rate = {name: sum(a[key] for a in arms if a["arm"] == name) / args.rounds for name in ARMS
+                        if any(a["arm"] == name for a in arms)}
+                for name in rate:
+                    base = rate["1 fused process"] if ARMS[name][2] in ("auto", "dask") else rate.get("1 worker")
+                    if base:
+                        report[f"speedup_{key}_{name.replace(' ', '_')}"] = round(rate[name] / base, 3)
+                print(f"{key}: " + ", ".join(f"{name} {value:.2f}" for name, value in rate.items())
+                      + (f"; 2 workers / 1 {rate['2 workers on one study'] / rate['1 worker']:.2f}x, "
+                         f"2 separate / 1 {rate['2 separate studies'] / rate['1 worker']:.2f}x"
+                         if "1 worker" in rate else "")
+                      + f"; Dask LocalCluster of 2 / 1 fused process "
+                        f"{rate['Dask LocalCluster of 2'] / rate['1 fused process']:.2f}x", flush=True)
         configs = 5 if args.quick else 30
         report["claims_sqlite"] = claim_overhead(f"sqlite:///{folder / 'claims.db'}", configs)
         print("sqlite", report["claims_sqlite"], flush=True)

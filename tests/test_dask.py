@@ -58,6 +58,19 @@ def test_a_grid_study_on_a_dask_cluster_stores_every_fit_once(tmp_path, cluster)
     assert {status for _, _, status in rows} == {"ok"}
     # The fits ran on the cluster: its workers' logs of finished tasks hold them.
     assert sum(len(log) for log in client.run(lambda dask_worker: list(dask_worker.state.log)).values()) > 0
+    # ... and computed what runner auto computes on this machine, value for value.
+    here = tmp_path / "here"
+    here.mkdir()
+    same, same_db = write_spec(here, "on_dask", epochs=2)
+    assert subprocess.run([*tuning_command(), "run", str(same), "--quiet"], cwd=here, env=ENV, capture_output=True,
+                          timeout=600).returncode == 0
+    assert scores(same_db) == scores(db)
+
+
+def scores(db: Path) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT config_key, seed, scores_json, curves_json FROM tuning_fits "
+                            "ORDER BY config_key, seed").fetchall()
 
 
 @pytest.mark.e2e

@@ -170,14 +170,14 @@ def test_with_dropout_fused_and_standalone_scores_and_curves_are_indistinguishab
     assert plain[0].scores["val_loss"] != fused_scores[0]
 
 
-def test_graphs_are_spread_over_the_workers():
-    ten = FusedPlan(tasks({"family": "vanilla"}, list(range(10))))
-    three = FusedPlan(tasks({"family": "vanilla", "units": 2}, [0, 1, 2]))
-    spread = fit_fused.spread
-    assert [len(c.tasks) for c in spread([ten], 2)] == [5, 5]
-    assert [len(c.tasks) for c in spread([ten, three], 2)] == [10, 3]  # every worker has a graph already
-    assert [len(c.tasks) for c in spread([FusedPlan(three.tasks[:1])], 2)] == [1]  # one replica cannot be split
-    assert sorted(t.seed for c in spread([ten], 4) for t in c.tasks) == list(range(10))
+def test_the_work_is_shared_out_over_the_workers():
+    from tuning.runners._executors import share_out
+
+    ten, three = tasks({"family": "vanilla"}, list(range(10))), tasks({"family": "vanilla", "units": 2}, [0, 1, 2])
+    assert [len(c) for c in share_out([ten], 2)] == [5, 5]
+    assert [len(c) for c in share_out([ten, three], 2)] == [10, 3]  # every worker has a share already
+    assert [len(c) for c in share_out([three[:1]], 2)] == [1]  # one task cannot be split
+    assert sorted(t.seed for c in share_out([ten], 4) for t in c) == list(range(10))
 
 
 def test_grid_points_that_can_share_a_graph_are_made_adjacent():

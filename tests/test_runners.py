@@ -45,13 +45,15 @@ def test_make_runner_auto_is_a_silent_fused_runner_and_keras_masks_for_a_keras_m
     assert isinstance(runner, FusedRunner) and not runner.keras_masks and runner.name == "auto"
     assert isinstance(runner.fallback, SequentialRunner) and runner.notice is runners.no_notice
     parallel = make_runner("auto", 2)
-    assert not parallel.keras_masks and parallel.jobs == 2 and parallel.fallback.name == "processes"
+    # on two worker processes, each packing its share and fitting what it cannot fuse itself
+    assert not parallel.keras_masks and isinstance(parallel.executor, runners.ProcessPool)
+    assert parallel.executor.workers == 2 and parallel.fallback.name == "sequential"
     explicit = make_runner("fused", 1)
     assert not explicit.keras_masks and explicit.name == "fused" and explicit.notice is not runners.no_notice
     # A study of keras masks: auto and fused fuse only where the fused fit is fit_one's.
     old_auto = make_runner("auto", 2, "keras")
     assert old_auto.keras_masks and old_auto.name == "auto" and old_auto.notice is runners.no_notice
-    assert old_auto.fallback.name == "processes"
+    assert old_auto.executor.workers == 2 and old_auto.fallback.name == "sequential"
     assert make_runner("fused", 1, "keras").keras_masks
     assert isinstance(make_runner("sequential", 1, "keras"), SequentialRunner)
     # A study of seeded masks: sequential and processes give way to auto.
