@@ -58,13 +58,20 @@ def test_a_grid_study_on_a_dask_cluster_stores_every_fit_once(tmp_path, cluster)
     assert {status for _, _, status in rows} == {"ok"}
     # The fits ran on the cluster: its workers' logs of finished tasks hold them.
     assert sum(len(log) for log in client.run(lambda dask_worker: list(dask_worker.state.log)).values()) > 0
-    # ... and computed what runner auto computes on this machine, value for value.
-    here = tmp_path / "here"
+    # ... and computed what runner auto computes on this machine, value for value, again on the
+    # same (now warm) workers: a Dask worker's own threads draw from Python's global random, from
+    # which Keras seeds its initializers, so fits in the worker's thread got other weights now and then.
+    here, again = tmp_path / "here", tmp_path / "again"
     here.mkdir()
+    again.mkdir()
     same, same_db = write_spec(here, "on_dask", epochs=2)
     assert subprocess.run([*tuning_command(), "run", str(same), "--quiet"], cwd=here, env=ENV, capture_output=True,
                           timeout=600).returncode == 0
-    assert scores(same_db) == scores(db)
+    rerun, rerun_db = write_spec(again, "on_dask", epochs=2)
+    assert subprocess.run([*tuning_command(), "run", str(rerun), "--runner", "dask", "--scheduler",
+                           local.scheduler_address, "--quiet"], cwd=again, env=ENV, capture_output=True,
+                          timeout=600).returncode == 0
+    assert scores(same_db) == scores(db) == scores(rerun_db)
 
 
 def scores(db: Path) -> list[tuple]:
@@ -168,4 +175,6 @@ def test_ctrl_c_cancels_the_cluster_s_tasks_and_resume_runs_exactly_the_missing_
     assert resumed.returncode == 0, resumed.stderr
     rows = fit_rows(db)
     assert len(rows) == 8 and len({(key, seed) for key, seed, _ in rows}) == 8, rows
-    assert f"{8 - len(before)} fits run, {len(before)} reused" in resumed.stdout + resumed.stderr
+    # exactly the missing fits ran ("reused" counts only the fits of trials left unfinished, and a
+    # config whose graph came back before Ctrl-C is a finished trial)
+    assert f"{8 - len(before)} fits run," in resumed.stdout, resumed.stdout

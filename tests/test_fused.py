@@ -14,7 +14,7 @@ from helpers.fused_cases import ECHO, EXACT, SINE, assert_same_fit, tasks
 
 from tuning.fit import fit_one
 from tuning.fit import fused as fit_fused
-from tuning.fit.fused import FusedPlan, fit_group
+from tuning.fit.fused import fit_group
 from tuning.runners import FusedRunner, SequentialRunner, make_runner
 
 

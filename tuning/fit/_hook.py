@@ -35,7 +35,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -62,11 +63,40 @@ class EpochHook(Protocol):
 
     Two optional methods, for hooks that decide per config (a pruner): ``skips((config_key,
     seed))`` - True when that fit need not start (:func:`tuning.fit.fit_one` then returns it
-    stopped after 0 epochs); ``config_done(config_key)`` - the study's evaluator calls it in its
-    process once every fit of the config in the runner's batch is in.
+    stopped after 0 epochs); ``config_done(config_key)`` - called once every fit of the config in
+    the runner's batch is in: by the study's evaluator in its process, and by a runner in the
+    process where the fits ran (:func:`tell_configs_done`), whose copy of the hook judges that
+    process's next configs.
     """
 
     def __call__(self, epoch: int, fits: Sequence[tuple[str, int]], values: np.ndarray) -> Any: ...
+
+
+class ConfigsDone:
+    """Tells ``hook.config_done(config_key)`` (if it has one) at the last fit of each config of ``tasks``.
+
+    A pruner's median counts the configs that finished, and the ones a process fits next are
+    judged against them: in a worker process the hook is that process's copy, which only this
+    tells (the evaluator tells the study's copy). A copy that ran only some of a config's fits is
+    never told; telling one copy twice changes nothing.
+    """
+
+    def __init__(self, tasks: Sequence[Any], hook: EpochHook | None):
+        self.hook = hook
+        self.left = Counter(task.config_key for task in tasks)
+
+    def arrived(self, config_key: str) -> None:
+        self.left[config_key] -= 1
+        if self.left[config_key] == 0 and hasattr(self.hook, "config_done"):
+            self.hook.config_done(config_key)
+
+
+def tell_configs_done(results: Iterable[Any], tasks: Sequence[Any], hook: EpochHook | None) -> Iterator[Any]:
+    """``results`` (fit results of ``tasks``) passed on, each config's last told first (:class:`ConfigsDone`)."""
+    done = ConfigsDone(tasks, hook)
+    for result in results:
+        done.arrived(result.config_key)
+        yield result
 
 
 def monitor_of(hook: EpochHook) -> str:

@@ -58,10 +58,13 @@ def make_executor(runner: str, jobs: int, *, in_process: bool = False, scheduler
     it while this process prepares the study; in this process on TensorFlow, a warning says when
     it has grown by :data:`~tuning.vocabulary.IN_PROCESS_WARN_MB`.
     """
+    from tuning.fit import start_keras
+
     if runner == "dask":
         from tuning.runners._dask import DaskExecutor
 
-        return DaskExecutor(scheduler, workers=jobs if jobs > 1 else None)
+        warm = None if keras_backend is None else partial(start_keras, keras_backend)
+        return DaskExecutor(scheduler, workers=jobs if jobs > 1 else None, recycle=recycle, warm=warm)
     if in_process and jobs == 1:
         if keras_backend != "tensorflow":
             return InProcessExecutor()
@@ -70,8 +73,6 @@ def make_executor(runner: str, jobs: int, *, in_process: bool = False, scheduler
                                  "in a module to fit in worker processes that are replaced before they grow")
     if keras_backend is None:
         return ProcessPool(jobs, recycle)
-    from tuning.fit import start_keras
-
     return ProcessPool(jobs, recycle, warm=partial(start_keras, keras_backend))
 
 

@@ -1,7 +1,7 @@
 """Fits on a Dask cluster: the executor of ``runner: dask``.
 
 Each task (one fit, or one fused graph of a config's seeds: plain picklable data) is a Dask
-future; results come back as they finish (``as_completed``) and the study's process stores each
+future, which the Dask worker runs in a process of its own (:func:`in_worker_process`); results come back as they finish (``as_completed``) and the study's process stores each
 the moment it arrives, so only this process writes to the store and a fit is stored once. A
 Dask worker that dies mid-task has its task re-run elsewhere by the scheduler (up to Dask's
 ``distributed.scheduler.allowed-failures``), and the stored fit is the one that finished.
@@ -10,15 +10,27 @@ Without a scheduler address (``--scheduler``, the spec's ``scheduler`` or
 ``$DASK_SCHEDULER_ADDRESS``) a ``LocalCluster`` is started on this machine: one worker process
 per core (or per ``jobs``), one thread each, no dashboard; it stops with the study, and its
 workers end with this process however it ends. ``distributed`` is imported here only.
+
+Why a process of its own: a Dask worker's event loop and heartbeats share the interpreter with its
+tasks and draw from Python's global ``random`` while a task runs (measured: ``random.seed(0)``
+then three seconds later ``random.random()`` in a task gave 0.8451, not 0.8444). Keras seeds a
+model's initializers from that generator after ``keras.utils.set_random_seed``, so a model built in
+a Dask worker's thread got other initial weights now and then, and the same spec and seeds gave
+other scores. In a process of its own nothing else draws; and that process is replaced as
+:class:`~tuning.runners.Recycle` says, which bounds a Dask worker's memory as it bounds a local
+worker's (Dask's memory limit sees the worker process, not what Keras holds in a child).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import Any
 
 from tuning.errors import TuningError
+from tuning.runners._pool import ProcessPool, Recycle
 
 #: Dask's own variable for the scheduler to connect to, honoured as Dask does.
 SCHEDULER_VARIABLE = "DASK_SCHEDULER_ADDRESS"
@@ -40,13 +52,16 @@ class DaskExecutor:
     in_process = False
     threads = 1
 
-    def __init__(self, address: str | None = None, workers: int | None = None):
+    def __init__(self, address: str | None = None, workers: int | None = None, recycle: Recycle | None = None,
+                 warm: Callable[[], Any] | None = None):
         try:
             import distributed
         except ImportError:
             raise DaskUnavailable("runner dask needs the distributed package: pip install 'tuning[dask]'") from None
         address = address or os.environ.get(SCHEDULER_VARIABLE) or None
         self.address = address
+        self.recycle = recycle or Recycle()
+        self.warm = warm
         self.cluster = None
         if address is None:
             self.cluster = distributed.LocalCluster(
@@ -63,7 +78,8 @@ class DaskExecutor:
     def map_unordered(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         from distributed import as_completed
 
-        futures = self.client.map(function, list(items), pure=False)
+        task = partial(in_worker_process, function, self.recycle, self.warm)
+        futures = self.client.map(task, list(items), pure=False)
         try:
             for future in as_completed(futures):
                 yield future.result()
@@ -75,6 +91,24 @@ class DaskExecutor:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+_pools = threading.local()
+
+
+def in_worker_process(function: Callable[[Any], Any], recycle: Recycle, warm: Callable[[], Any] | None,
+                      item: Any) -> Any:
+    """Run on a Dask worker: ``function(item)`` in this worker thread's own child process.
+
+    The child (a :class:`~tuning.runners.ProcessPool` of one, kept for the thread's later tasks)
+    is a fresh interpreter with nothing else drawing random numbers, replaced per ``recycle``, and
+    it dies with the Dask worker, however that one ends.
+    """
+    pool = getattr(_pools, "pool", None)
+    if pool is None:
+        pool = _pools.pool = ProcessPool(1, recycle, warm)
+    [result] = pool.map_unordered(function, [item])
+    return result
 
 
 def _first_line(error: BaseException) -> str:

@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 from tuning.fit import EpochHook, FitTask, configure_threads
+from tuning.fit._hook import tell_configs_done
 from tuning.fit.fused import (
     DEFAULT_MEMORY_BUDGET,
     GRAPH_THREADS,
@@ -130,7 +131,10 @@ class FusedRunner:
     def map(self, tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> Iterator[FitResult]:
         if not self.executor.in_process:
             yield from self._map_on_workers(tasks, epoch_hook)
-            return
+        else:  # graphs run here, one after another: a pruner judges each against those finished
+            yield from tell_configs_done(self._map_here(tasks, epoch_hook), tasks, epoch_hook)
+
+    def _map_here(self, tasks: list[FitTask], epoch_hook: EpochHook | None) -> Iterator[FitResult]:
         configure_threads(self.threads)  # pins this process's TensorFlow threads if no op has run yet
         plans, fallback = self.pack(tasks)
         if fallback:

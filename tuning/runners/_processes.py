@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 
 from tuning.fit import EpochHook, FitTask, fit_one
+from tuning.fit._hook import ConfigsDone
 from tuning.results import FitResult
 from tuning.runners._executors import Executor
 from tuning.runners._pool import ProcessPool
@@ -30,10 +31,17 @@ class ProcessRunner:
         self.threads = self.executor.threads
 
     def map(self, tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> Iterator[FitResult]:
-        fit = partial(fit_one, epoch_hook=epoch_hook)  # each worker its copy of the hook
+        fit = partial(fit_and_tell, ConfigsDone(tasks, epoch_hook))  # each worker its copy of the hook
         yield from self.executor.map_unordered(fit, [replace(t, threads=self.threads) for t in tasks])
 
     def order_grid(self, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Unchanged: separate fits gain nothing from any order."""
         return list(points)
 
+
+def fit_and_tell(done: ConfigsDone, task: FitTask) -> FitResult:
+    """Run on a worker: ``task`` fitted with the worker's copy of the hook, which is then told if it
+    has now seen every fit of the task's config."""
+    result = fit_one(task, done.hook)
+    done.arrived(task.config_key)
+    return result

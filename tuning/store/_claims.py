@@ -27,6 +27,10 @@ import sqlalchemy as sa
 
 from tuning.store._schema import claims_table, fit_starts_table, workers_table
 
+#: The retries' jitter, drawn from a generator of its own: the heartbeat thread retries while a
+#: fit in this process builds its model, and Keras seeds initializers from Python's global one.
+_jitter = random.Random()
+
 #: Seconds a claim lives without a heartbeat; the heartbeat renews it every third of that.
 DEFAULT_LEASE = 60.0
 
@@ -57,7 +61,7 @@ def retrying(action: Callable[[], T], attempts: int = 30) -> T:
             text = str(exc.orig or exc).lower()
             if attempt == attempts - 1 or ("locked" not in text and "busy" not in text):
                 raise
-            time.sleep(min(2.0, 0.02 * 2 ** attempt) * (0.5 + random.random()))
+            time.sleep(min(2.0, 0.02 * 2 ** attempt) * (0.5 + _jitter.random()))
     raise AssertionError("unreachable")
 
 
