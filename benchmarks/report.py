@@ -70,7 +70,7 @@ from _machine import describe_machine
 
 TABLES_TARGET = 10.0  # seconds, load_results + tables + export_tables
 ALL_TARGET = 60.0  # seconds, build_report with every plot
-CACHE_VERSION = 1  # bump when the generator changes, so that stale caches are not reused
+CACHE_VERSION = 2  # bump when the generator changes, so that stale caches are not reused
 
 UNITS = [8, 16, 32, 64]
 DROPOUT_STEP = 0.1
@@ -216,6 +216,7 @@ def generate(path: Path, trials: int, seeds: int, epochs: int) -> str:
         conn.execute(fits_table.insert(), rows)
     study = optuna.create_study(storage=store.optuna_storage(), study_name=name, direction="minimize")
     study.add_trials(frozen)
+    store.checkpoint()  # the file is renamed into the cache next: without this its data stays in -wal
     store.engine.dispose()
     return name
 
@@ -233,6 +234,8 @@ def cached_store(trials: int, seeds: int, epochs: int, regenerate: bool) -> tupl
     started = time.perf_counter()
     generate(partial, trials, seeds, epochs)
     partial.replace(path)  # only a complete store is ever cached
+    for suffix in ("-wal", "-shm"):  # the (checkpointed, empty) companions of the partial file
+        Path(f"{partial}{suffix}").unlink(missing_ok=True)
     return f"sqlite:///{path}", name, time.perf_counter() - started
 
 
