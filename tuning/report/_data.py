@@ -157,6 +157,7 @@ def index_data(results, selected, trials: list[dict], names: dict[str, str], par
             "high": number(rec["aggregate_high"]), "could_be_best": flag(rec["could_be_best"]),
             "pruned": key in pruned_keys,
             "race": decided.get("outcome"), "dropped": decided.get("beaten_by") is not None,
+            "race_seeds": number(decided.get("seeds")) if decided else None,
             "seeds": [int(s) for s in ok["seed"]], "scores": [number(v) for v in score[ok.index]],
             "seconds": [number(v) for v in ok["fit_seconds"]],
             "cut": [[int(s), number(v), number(e)] for s, v, e in

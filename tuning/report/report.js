@@ -116,6 +116,19 @@
     draw("plot-history", traces, {xaxis: {title: {text: "trial"}}, yaxis: {title: {text: data.metric}}});
   }
 
+  function race() {
+    var raced = data.configs.filter(function (c) { return c.race_seeds !== null && c.race_seeds !== undefined; })
+      .sort(function (a, b) { return a.race_seeds - b.race_seeds || b.dropped - a.dropped; });
+    if (!raced.length) { return; }
+    draw("plot-race", [{type: "bar", orientation: "h", y: raced.map(function (c) { return "trial " + c.trial; }),
+                        x: raced.map(function (c) { return c.race_seeds; }),
+                        marker: {color: raced.map(function (c) { return c.dropped ? "#a6a6a6" : "#1f4e79"; })},
+                        customdata: raced.map(function (c) { return [plain(c.name), plain(c.race || "")]; }),
+                        hovertemplate: "%{customdata[0]}: %{x} seeds<br>%{customdata[1]}<extra></extra>"}],
+         {xaxis: {title: {text: "seeds the config got"}, dtick: 1}, yaxis: {automargin: true}, showlegend: false,
+          height: Math.min(1200, 120 + 22 * raced.length)});
+  }
+
   function slices() {
     var box = document.getElementById("plot-slices");
     if (!box) { return; }
@@ -343,6 +356,7 @@
     compareOptions();
     if (first) {
       whenVisible("plot-compare", compare);
+      whenVisible("plot-race", race);
       whenVisible("plot-slices", slices);
       whenVisible("plot-parallel", parallel);
       whenVisible("plot-importance", importance);
@@ -353,6 +367,7 @@
       window.addEventListener("hashchange", function () { compareOptions.done = false; compareOptions(); compare(); });
     } else {
       if (drawn["plot-compare"]) { compare(); }
+      if (drawn["plot-race"]) { race(); }
       if (drawn["plot-slice-0"]) { slices(); }
       if (drawn["plot-parallel"]) { parallel(); }
       if (drawn["plot-importance"]) { importance(); }
