@@ -70,7 +70,9 @@ def write_config_pages(results, selected, tables: dict[str, pd.DataFrame], data:
                 per_fit[(rec["config_key"], int(rec["seed"]))] = rec
     rows = {c["key"]: c for c in data["configs"]}
     best = _best_row(summary, rows)
-    fits_by_key = {k: g for k, g in results.fits.groupby("config_key", sort=False)} if len(results.fits) else {}
+    fits_by_key: dict[str, list[dict]] = {}
+    for fit in results.fits.to_dict("records"):  # once: a to_dict per config costs seconds at 1,000 configs
+        fits_by_key.setdefault(fit["config_key"], []).append(fit)
     for rec in summary.to_dict("records"):
         key = rec["config_key"]
         found = per_config.get(key) or {}

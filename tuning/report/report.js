@@ -61,6 +61,9 @@
     });
     return {x: xs, y: ys, customdata: cd};
   }
+  /* Past this many dots a plot draws with WebGL: 10,000 SVG circles took the index page over its
+     3 s budget (docs/performance_report.md). */
+  var GL_ABOVE = 3000;
   var SEED_HOVER = "%{customdata[3]}<br>seed %{customdata[0]}: %{customdata[1]}<br>fit %{customdata[2]} s" +
                    "<br>config's aggregate %{customdata[4]}<extra></extra>";
 
@@ -68,7 +71,7 @@
     var cs = data.configs.filter(function (c) { return c.trial !== null; })
       .sort(function (a, b) { return a.trial - b.trial; });
     var dots = seedPoints(cs, function (c) { return c.trial; });
-    var traces = [Object.assign({type: "scatter", mode: "markers", name: "seed score", hovertemplate: SEED_HOVER,
+    var traces = [Object.assign({type: dots.x.length > GL_ABOVE ? "scattergl" : "scatter", mode: "markers", name: "seed score", hovertemplate: SEED_HOVER,
                                  marker: {size: 6, color: "#1f77b4", opacity: 0.55}}, dots)];
     var ranked = cs.filter(function (c) { return c.aggregate !== null && !c.pruned; });
     var kept = ranked.filter(function (c) { return !c.dropped; });
@@ -139,8 +142,9 @@
       }
       var value = function (c) { return p.categorical ? String(c.params[i]) : c.params[i]; };
       var ranked = data.configs.filter(function (c) { return c.aggregate !== null; });
-      draw(id, [Object.assign({type: "scatter", mode: "markers", name: "seed score", hovertemplate: SEED_HOVER,
-                               marker: {size: 6, opacity: 0.5, color: "#1f77b4"}}, seedPoints(data.configs, value)),
+      var dots = seedPoints(data.configs, value);
+      draw(id, [Object.assign({type: dots.x.length > GL_ABOVE ? "scattergl" : "scatter", mode: "markers", name: "seed score",
+                               hovertemplate: SEED_HOVER, marker: {size: 6, opacity: 0.5, color: "#1f77b4"}}, dots),
                 {type: "scatter", mode: "markers", name: "config " + data.aggregate, x: ranked.map(value),
                  y: ranked.map(function (c) { return c.aggregate; }), marker: {symbol: "diamond", size: 8, color: "#d62728"},
                  customdata: ranked.map(function (c) { return plain(c.name); }),
