@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from helpers.cli import tuning_command
+from helpers.cli import start_tuning_and_wait_for_fits, tuning_command
 from helpers.stores import add_fit, tiny_store
 
 from tuning.report import build_report
@@ -146,6 +146,27 @@ def test_served_report_gains_a_new_fit_without_a_reload(browser, store_url, tmp_
         assert 7 in seeds
         assert problems == []
         page.close()
+
+
+def test_served_report_follows_a_running_study(browser, tiny_spec, tmp_path):
+    """A real `tuning run` writes fits while `tuning serve` serves its store: dots arrive, no reload."""
+    spec, db = tiny_spec(name="running", epochs=60, runner="sequential")
+    proc = start_tuning_and_wait_for_fits(spec, db, tmp_path, 1)
+    try:
+        with serving(f"sqlite:///{db}", tmp_path, "--refresh", "0.5") as base:
+            page, problems = open_page(browser, base + "study/running/")
+            page.wait_for_selector("#plot-history .main-svg")
+            first = dots(page)
+            assert first < 6, "the study finished before the page opened: nothing left to watch"
+            page.evaluate("window.sameDocument = true")
+            page.wait_for_function(f"document.getElementById('plot-history').data[0].x.length > {first}",
+                                   timeout=240_000)
+            assert page.evaluate("window.sameDocument") is True and page.evaluate("window.tuningUpdates") >= 1
+            assert problems == []
+            page.close()
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
 
 
 def test_report_file_never_polls(browser, store_url, tmp_path):

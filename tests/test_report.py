@@ -6,7 +6,6 @@ rename or add to a store never disturb another module.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import shutil
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from helpers.cli import run_tuning, tuning_command
-from helpers.stores import PNG, add_fit, tiny_store
+from helpers.stores import add_fit, tiny_store
 
 from tuning.report import build_report
 from tuning.store import Store

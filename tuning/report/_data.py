@@ -224,8 +224,9 @@ def config_page(results, summary_row: dict[str, Any], best_row: dict[str, Any] |
     curves = []
     for fit in fits:
         named = results.fit_curves.get((key, fit["seed"])) or {}
-        curves.append('{"seed":%d,"curves":{%s}}' % (fit["seed"], ",".join(
-            f"{json.dumps(name)}:{short_numbers(values)}" for name, values in sorted(named.items()) if values)))
+        named_json = ",".join(f"{json.dumps(name)}:{short_numbers(values)}"
+                              for name, values in sorted(named.items()) if values)
+        curves.append(f'{{"seed":{int(fit["seed"])},"curves":{{{named_json}}}}}')
     comparison = None
     if best_row is not None:
         mine = {f["seed"]: f["score"] for f in fits if f["status"] == "ok" and f["score"] is not None}
