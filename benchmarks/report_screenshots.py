@@ -5,7 +5,7 @@ searched axes, one on a log scale, some failed fits; no Keras involved, see benc
 built with ``build_report`` and opened from ``file://`` in Debian's headless Chromium through
 Playwright at 1,280 px. Each view is captured as the user sees it: the optimisation history with a
 seed dot hovered, the slice plots, the parallel coordinates, the importances beside the seed-noise
-share, the compare view with two configs picked, and a config's page with its curves on a log
+share, the configs table at 1,280 px, the compare view with two configs picked, and a config's page with its curves on a log
 scale and one seed hidden.
 
 Usage::
@@ -60,6 +60,10 @@ def shoot(index: Path, out: Path) -> list[Path]:
         page.set_viewport_size({"width": 1280, "height": 1100})
         page.screenshot(path=str(out / "report-index.png"))  # the top: verdict, best config, the table
         shots.append(out / "report-index.png")
+        box = page.locator("#summary").bounding_box()  # the configs table's first rows, at 1,280 px
+        page.screenshot(path=str(out / "report-configs.png"), full_page=True,
+                        clip={"x": 0, "y": box["y"] - 60, "width": 1280, "height": min(box["height"], 640) + 60})
+        shots.append(out / "report-configs.png")
         page.locator("#plot-history").scroll_into_view_if_needed()
         hover_first_dot(page, "plot-history")
         grab("history", "#plot-history")
