@@ -215,6 +215,21 @@ def test_hover_a_seed_dot_and_zoom(browser, store_url, tmp_path):
     page.close()
 
 
+def test_pruned_fits_are_marked_on_the_history(browser, store_url, tmp_path):
+    copy = tmp_path / "pruned.db"
+    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
+    add_fit(f"sqlite:///{copy}", "tiny", 5, status="pruned")  # as the pruner stores a fit it stopped
+    index = build_report("tiny", f"sqlite:///{copy}", tmp_path / "report")
+    page, problems = open_page(browser, index.as_uri())
+    page.wait_for_selector("#plot-history .main-svg")
+    names = page.evaluate("document.getElementById('plot-history').data.map(t => t.name)")
+    assert "pruned fit (stopped early)" in names
+    cut = page.evaluate("document.getElementById('plot-history').data.find(t => (t.name || '').startsWith('pruned')).customdata")
+    assert [row[1] for row in cut] == [5]
+    assert problems == []
+    page.close()
+
+
 def test_config_page_log_scale_and_seed_toggles(browser, store_url, tmp_path):
     index = build_report("tiny", store_url, tmp_path / "report")
     page, problems = open_page(browser, index.as_uri())
