@@ -95,7 +95,7 @@ def importance(rows: list[dict[str, Any]], kinds: list[dict[str, Any]], directio
     import optuna
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-    usable = [r for r in rows if r["aggregate"] is not None]
+    usable = [r for r in rows if r["aggregate"] is not None and None not in r["params"]]  # fANOVA needs every axis
     if len(usable) < 2 or not kinds:
         return {}, f"importance skipped: {len(usable)} config(s) with an aggregate, need at least 2"
     if len(kinds) == 1:
@@ -128,6 +128,14 @@ def importance(rows: list[dict[str, Any]], kinds: list[dict[str, Any]], directio
     return {k: float(v) for k, v in found.items()}, f"fANOVA (Optuna's) on the seed aggregate of {len(usable)} configs"
 
 
+def _setting(value: Any, kind: dict[str, Any]) -> Any:
+    """A config's value of a searched parameter for the plots: a number on a numeric axis (None
+    where the config has none, as in a conditional space), text on a categorical one."""
+    if kind["categorical"]:
+        return None if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else str(value)
+    return number(value)
+
+
 def _single(distribution) -> bool:
     return distribution.single()
 
@@ -156,7 +164,7 @@ def index_data(results, selected, trials: list[dict], names: dict[str, str], par
         decided = race.get(key) or {}
         configs.append({
             "key": key, "name": names.get(key, key), "trial": number(first["trial"]), "page": page_name(key),
-            "params": [number(first[p]) if number(first[p]) is not None else str(first[p]) for p in params],
+            "params": [_setting(first[p], kind) for p, kind in zip(params, kinds, strict=True)],
             "rank": number(rec["rank"]), "aggregate": number(rec["aggregate"]), "low": number(rec["aggregate_low"]),
             "high": number(rec["aggregate_high"]), "could_be_best": flag(rec["could_be_best"]),
             "pruned": key in pruned_keys,

@@ -116,7 +116,7 @@
                    marker: {symbol: "x", size: 7, color: "#7f7f7f"},
                    hovertemplate: "%{customdata[0]}<br>seed %{customdata[1]} pruned after %{customdata[2]} epochs: %{y:.4g}<extra></extra>"});
     }
-    draw("plot-history", traces, {xaxis: {title: {text: "trial"}}, yaxis: {title: {text: data.metric}}});
+    draw("plot-history", traces, {xaxis: {title: {text: "trial"}}, yaxis: {title: {text: plain(data.metric)}}});
   }
 
   function race() {
@@ -140,7 +140,7 @@
       if (!document.getElementById(id)) {
         box.appendChild(el("div", null, {id: id, "class": "plot", role: "img", "aria-label": "slice plot of " + p.name}));
       }
-      var value = function (c) { return p.categorical ? String(c.params[i]) : c.params[i]; };
+      var value = function (c) { return p.categorical ? plain(c.params[i]) : c.params[i]; };
       var ranked = data.configs.filter(function (c) { return c.aggregate !== null; });
       var dots = seedPoints(data.configs, value);
       draw(id, [Object.assign({type: dots.x.length > GL_ABOVE ? "scattergl" : "scatter", mode: "markers", name: "seed score",
@@ -149,8 +149,8 @@
                  y: ranked.map(function (c) { return c.aggregate; }), marker: {symbol: "diamond", size: 8, color: "#d62728"},
                  customdata: ranked.map(function (c) { return plain(c.name); }),
                  hovertemplate: "%{customdata}<br>" + data.aggregate + " %{y:.4g}<extra></extra>"}],
-           {xaxis: {title: {text: p.name}, type: p.log ? "log" : (p.categorical ? "category" : "-")},
-            yaxis: {title: {text: data.metric}}, showlegend: i === 0, height: 340});
+           {xaxis: {title: {text: plain(p.name)}, type: p.log ? "log" : (p.categorical ? "category" : "-")},
+            yaxis: {title: {text: plain(data.metric)}}, showlegend: i === 0, height: 340});
     });
   }
 
@@ -161,29 +161,29 @@
       var values = ranked.map(function (c) { return c.params[i]; });
       if (p.categorical) {
         var levels = Array.from(new Set(values.map(String))).sort();
-        return {label: p.name, values: values.map(function (v) { return levels.indexOf(String(v)); }),
-                tickvals: levels.map(function (_, k) { return k; }), ticktext: levels};
+        return {label: plain(p.name), values: values.map(function (v) { return levels.indexOf(String(v)); }),
+                tickvals: levels.map(function (_, k) { return k; }), ticktext: levels.map(plain)};
       }
       if (p.log) {
         var logs = values.map(function (v) { return Math.log10(v); });
         var ticks = [];
         for (var t = Math.floor(Math.min.apply(null, logs)); t <= Math.ceil(Math.max.apply(null, logs)); t++) { ticks.push(t); }
-        return {label: p.name + " (log)", values: logs, tickvals: ticks, ticktext: ticks.map(function (t) { return "1e" + t; })};
+        return {label: plain(p.name) + " (log)", values: logs, tickvals: ticks, ticktext: ticks.map(function (t) { return "1e" + t; })};
       }
-      return {label: p.name, values: values};
+      return {label: plain(p.name), values: values};
     });
     var agg = ranked.map(function (c) { return c.aggregate; });
-    dims.push({label: data.aggregate + " " + data.metric, values: agg});
+    dims.push({label: data.aggregate + " " + plain(data.metric), values: agg});
     draw("plot-parallel", [{type: "parcoords", dimensions: dims,
                             line: {color: agg, colorscale: "Viridis", reversescale: data.direction !== "maximize",
-                                   showscale: true, colorbar: {title: {text: data.metric}}}}],
+                                   showscale: true, colorbar: {title: {text: plain(data.metric)}}}}],
          {margin: {l: 70, r: 70, t: 50, b: 30}});
   }
 
   function importance() {
     var v = data.variance;
     if (!v || v.seed === null) { return; }
-    var names = ["seed noise"].concat(v.params.map(function (p) { return p[0]; }));
+    var names = ["seed noise"].concat(v.params.map(function (p) { return plain(p[0]); }));
     var shares = [v.seed].concat(v.params.map(function (p) { return p[1]; }));
     draw("plot-importance", [{type: "bar", orientation: "h", y: names.slice().reverse(),
                               x: shares.map(function (s) { return 100 * s; }).reverse(),
@@ -191,7 +191,7 @@
                               textposition: "auto",
                               marker: {color: names.map(function (n, i) { return i === 0 ? "#7f7f7f" : "#1f77b4"; }).reverse()},
                               hovertemplate: "%{y}: %{x:.1f} % of the variance<extra></extra>"}],
-         {xaxis: {title: {text: "% of the variance in " + data.metric}, range: [0, 100]}, showlegend: false,
+         {xaxis: {title: {text: "% of the variance in " + plain(data.metric)}, range: [0, 100]}, showlegend: false,
           height: 120 + 40 * names.length, margin: {l: 130, r: 20, t: 10, b: 50}});
   }
 
@@ -304,7 +304,7 @@
                            customdata: pairs.map(function (p) { return [fmt(p[1]), fmt(p[2])]; }),
                            hovertemplate: "seed %{x}: A %{customdata[0]}, B %{customdata[1]}, A − B %{y:.4g}<extra></extra>",
                            name: "A − B"}],
-         {xaxis: {title: {text: "seed"}, type: "category"}, yaxis: {title: {text: "A − B (" + data.metric + ")"},
+         {xaxis: {title: {text: "seed"}, type: "category"}, yaxis: {title: {text: "A − B (" + plain(data.metric) + ")"},
           zeroline: true, zerolinewidth: 2}, showlegend: false, height: 320});
   }
 
@@ -407,11 +407,11 @@
         traces.push({type: "scatter", mode: "lines", name: group, legendgroup: group, showlegend: j === 0 || !f.curves[base],
                      x: y.map(function (_, e) { return e + 1; }), y: y, line: {color: colour, dash: part[1], width: 1.6},
                      visible: hidden[f.seed] ? "legendonly" : true, meta: f.seed,
-                     hovertemplate: group + " " + part[2] + " " + part[0] + "<br>epoch %{x}: %{y:.4g}<extra></extra>"});
+                     hovertemplate: group + " " + part[2] + " " + plain(part[0]) + "<br>epoch %{x}: %{y:.4g}<extra></extra>"});
       });
     });
     var log = document.getElementById("log-scale").checked;
-    draw("plot-curves", traces, {xaxis: {title: {text: "epoch"}}, yaxis: {title: {text: base}, type: log ? "log" : "linear"},
+    draw("plot-curves", traces, {xaxis: {title: {text: "epoch"}}, yaxis: {title: {text: plain(base)}, type: log ? "log" : "linear"},
                                  legend: {orientation: "v", x: 1.02, y: 1}, margin: {l: 60, r: 120, t: 20, b: 50}});
     var box = document.getElementById("seed-toggles");
     box.textContent = "";
