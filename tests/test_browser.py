@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from helpers.cli import start_tuning_and_wait_for_fits, tuning_command
-from helpers.stores import add_fit, tiny_store
+from helpers.stores import add_fit, rename_study, tiny_store
 
 from tuning.report import build_report
 
@@ -213,6 +213,31 @@ def test_hover_a_seed_dot_and_zoom(browser, store_url, tmp_path):
     assert after[1] - after[0] < 0.5 * (before[1] - before[0])  # zoomed in on the dragged box
     assert problems == []
     page.close()
+
+
+def test_hostile_text_is_shown_never_run(browser, store_url, tmp_path):
+    """A study named like a script and an error holding markup, on every page and in the tooltips."""
+    copy = tmp_path / "xss.db"
+    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
+    url = f"sqlite:///{copy}"
+    name = "<script>alert(1)</script><b>x</b>"
+    rename_study(url, "tiny", name)
+    add_fit(url, name, 9, status="failed", scores={}, error='<img src=x onerror="alert(2)">')
+    index = build_report(name, url, tmp_path / "report")
+    dialogs: list[str] = []
+    shown: list[str] = []
+    for target in [index, *sorted((index.parent / "configs").glob("*.html"))]:
+        page, problems = open_page(browser, target.as_uri())
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.wait_for_selector(".js-plotly-plot .main-svg")
+        assert name in page.inner_text("body") or target != index
+        assert page.locator("b", has_text="x").count() == 0 and page.locator("img[src=x]").count() == 0
+        page.wait_for_timeout(300)
+        shown.append(page.inner_text("body"))
+        assert problems == []
+        page.close()
+    assert dialogs == []
+    assert any('<img src=x onerror="alert(2)">' in text for text in shown[1:])  # the error, as text, on its config's page
 
 
 def test_pruned_fits_are_marked_on_the_history(browser, store_url, tmp_path):

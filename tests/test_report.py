@@ -18,12 +18,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from helpers.cli import run_tuning, tuning_command
-from helpers.stores import add_fit, tiny_store
+from helpers.stores import add_fit, rename_study, tiny_store
 
 from tuning.report import build_report
-from tuning.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -46,14 +44,6 @@ def table_rows(html: str, table_id: str) -> list[str]:
     table = re.search(rf'<table id="{table_id}".*?</table>', html, re.S).group(0)
     body = re.search(r"<tbody[^>]*>(.*?)</tbody>", table, re.S).group(1)
     return re.findall(r"<tr>.*?</tr>", body, re.S)
-
-
-def rename_study(url: str, old: str, new: str) -> None:
-    """Give a stored study another name in our tables and Optuna's (a name nobody would type)."""
-    with Store(url, create=False).engine.begin() as conn:
-        conn.execute(sa.text("UPDATE tuning_studies SET name = :new WHERE name = :old"), {"new": new, "old": old})
-        conn.execute(sa.text("UPDATE tuning_fits SET study = :new WHERE study = :old"), {"new": new, "old": old})
-        conn.execute(sa.text("UPDATE studies SET study_name = :new WHERE study_name = :old"), {"new": new, "old": old})
 
 
 def test_report_writes_page_and_exports(page):
