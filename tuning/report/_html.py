@@ -127,8 +127,10 @@ def frame_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[dict]]]:
     return list(map(str, frame.columns)), [[cell(_plain(v)) for v in rec] for rec in frame.itertuples(index=False)]
 
 
-def best_config(summary: pd.DataFrame, params: list[str], gains: dict[str, str] | None = None) -> dict | None:
-    """The rank-1 config: its settings, mean ± std and 95 % interval over seeds."""
+def best_config(summary: pd.DataFrame, params: list[str], gains: dict[str, str] | None = None,
+                page=None) -> dict | None:
+    """The rank-1 config: its settings, mean ± std and 95 % interval over seeds (``page``: its
+    config page's file name from its key)."""
     ranked = summary[summary["rank"].notna()]
     if ranked.empty:
         return None
@@ -136,7 +138,8 @@ def best_config(summary: pd.DataFrame, params: list[str], gains: dict[str, str] 
     return {"config_key": rec["config_key"], "settings": [(p.removeprefix("param_"), fmt(rec[p])) for p in params],
             "mean": fmt(rec["mean"]), "std": fmt(rec["std"]), "ci_low": fmt(rec["ci95_low"]),
             "ci_high": fmt(rec["ci95_high"]), "n_seeds": rec["n_seeds"], "diagnosis": rec.get("diagnosis"),
-            "evidence": rec.get("diagnosis_evidence"), "gain": (gains or {}).get(str(rec["config_key"]))}
+            "evidence": rec.get("diagnosis_evidence"), "gain": (gains or {}).get(str(rec["config_key"])),
+            "page": page(str(rec["config_key"])) if page else None}
 
 
 def baseline_context(results) -> dict[str, Any]:
@@ -195,7 +198,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
         "counts": {s.value: sum(1 for t in trials if t["status"] == s)
                    for s in (TrialStatus.COMPLETE, TrialStatus.PRUNED, TrialStatus.RUNNING, TrialStatus.FAILED)},
         "spec_text": yaml.safe_dump(results.spec, sort_keys=True, allow_unicode=True),
-        "best": best_config(summary, params, gains) if len(summary) else None,
+        "best": best_config(summary, params, gains, page_name) if len(summary) else None,
         "summary": (headers, rows), "compact": compact_columns(headers),
         "marginals": frame_rows(tables["marginals"]), "verdict": reading.lines,
         "variance": data["variance"], "data_json": Markup(script_json(data)),
