@@ -6,7 +6,7 @@ built with ``build_report`` and opened from ``file://`` in Debian's headless Chr
 Playwright at 1,280 px. Each view is captured as the user sees it: the optimisation history with a
 seed dot hovered, the slice plots, the parallel coordinates, the importances beside the seed-noise
 share, the configs table at 1,280 px, the compare view with two configs picked, and a config's page with its curves on a log
-scale and one seed hidden.
+scale, one seed hidden, and its paired differences from the best.
 
 Usage::
 
@@ -81,7 +81,7 @@ def shoot(index: Path, out: Path) -> list[Path]:
         page.select_option("#compare-b", keys[2])
         page.wait_for_timeout(300)
         grab("compare", "#compare")
-        page.locator("#summary tbody tr").first.locator("a").click()
+        page.locator("#summary tbody tr").nth(1).locator("a").click()  # rank 2: its comparison with the best
         page.wait_for_selector("#plot-curves .main-svg")
         page.locator("#log-scale").check()
         page.locator("#seed-toggles input").nth(1).uncheck()
