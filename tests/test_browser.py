@@ -148,6 +148,27 @@ def test_served_report_gains_a_new_fit_without_a_reload(browser, store_url, tmp_
         page.close()
 
 
+def test_served_config_page_gains_the_new_seed_without_a_reload(browser, store_url, tmp_path):
+    from tuning.report._data import page_name
+    from tuning.store import Store
+
+    copy = tmp_path / "live.db"
+    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
+    url = f"sqlite:///{copy}"
+    key = next(Store(url, create=False).fit_rows("tiny"))["config_key"]  # the config add_fit extends
+    with serving(url, tmp_path, "--refresh", "0.5") as base:
+        page, problems = open_page(browser, base + f"study/tiny/configs/{page_name(key)}")
+        page.wait_for_selector("#plot-curves .main-svg")
+        assert page.locator("#seed-toggles input").count() == 2
+        page.evaluate("window.sameDocument = true")
+        add_fit(url, "tiny", 8)
+        page.wait_for_function("document.querySelectorAll('#seed-toggles input').length === 3", timeout=90_000)
+        assert page.evaluate("window.sameDocument") is True
+        assert page.locator("#fits tbody tr").count() == 3 and "8" in page.locator("#fits tbody").inner_text()
+        assert problems == []
+        page.close()
+
+
 def test_served_report_follows_a_running_study(browser, tiny_spec, tmp_path):
     """A real `tuning run` writes fits while `tuning serve` serves its store: dots arrive, no reload."""
     spec, db = tiny_spec(name="running", epochs=60, runner="sequential")
