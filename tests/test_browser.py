@@ -279,8 +279,10 @@ def test_pruned_fits_are_marked_on_the_history(browser, store_url, tmp_path):
 def test_config_page_log_scale_and_seed_toggles(browser, store_url, tmp_path):
     index = build_report("tiny", store_url, tmp_path / "report")
     page, problems = open_page(browser, index.as_uri())
-    page.locator("#summary tbody tr").first.locator("a").click()  # a config row opens its page
-    page.wait_for_url("**/configs/*.html")
+    row = page.locator("#summary tbody tr").first
+    target = row.locator("a").get_attribute("href")
+    row.locator("td").first.click()  # a click on the row (its rank), not its link, opens the config's page
+    page.wait_for_url(f"**/{target}")
     page.wait_for_selector("#plot-curves .main-svg")
     assert page.locator("h1").inner_text().startswith("trial ")
     assert page.evaluate("document.getElementById('plot-curves')._fullLayout.yaxis.type") == "linear"

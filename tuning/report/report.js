@@ -336,6 +336,15 @@
         th.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(); } });
       });
     });
+    /* A click anywhere on a config's row opens its page (the config cell is the link keyboards reach). */
+    var rows = document.getElementById("summary-body");
+    if (rows) {
+      rows.addEventListener("click", function (e) {
+        if (e.target.closest("a") || (window.getSelection && String(window.getSelection()))) { return; }
+        var row = e.target.closest("tr"), link = row && row.querySelector("a[href]");
+        if (link) { location.href = link.href; }
+      });
+    }
     var all = document.getElementById("all-columns");
     if (all) {
       all.addEventListener("change", function () {
