@@ -40,3 +40,21 @@ def test_the_sentence_gives_seed_noise_and_each_parameter_its_share():
     assert told["sentence"] == expected
     assert math.isclose(sum(share for _, share in told["params"]) + told["seed"], 1.0)
     assert variance_text(split_variance(np.ones((1, 3))), {}, "x", "m")["seed"] is None
+
+
+def test_importance_is_of_the_seed_aggregate_and_says_why_when_it_cannot():
+    from tuning.report._data import importance
+
+    kinds = [{"name": "lr", "log": True, "categorical": False}, {"name": "units", "log": False, "categorical": False},
+             {"name": "act", "log": False, "categorical": True}]
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(60):
+        lr, units, act = float(10 ** rng.uniform(-4, -1)), int(rng.choice([8, 16, 32])), str(rng.choice(["relu", "tanh"]))
+        rows.append({"params": [lr, units, act], "aggregate": (np.log10(lr) + 2.5) ** 2 + 0.01 * rng.normal()})
+    found, note = importance(rows, kinds, "minimize")
+    assert max(found, key=found.get) == "lr" and found["lr"] > 0.8 and "fANOVA" in note  # only lr moves the score
+    assert importance(rows[:1], kinds, "minimize") == ({}, "importance skipped: 1 config(s) with an aggregate, need at least 2")
+    flat = [{**r, "aggregate": 1.0} for r in rows]  # nothing to explain: no crash, a reason or zeros
+    shares, _ = importance(flat, kinds, "minimize")
+    assert all(math.isfinite(v) for v in shares.values())

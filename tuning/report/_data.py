@@ -123,6 +123,8 @@ def importance(rows: list[dict[str, Any]], kinds: list[dict[str, Any]], directio
         study.add_trials(trials)
         found = optuna.importance.get_param_importances(
             study, evaluator=optuna.importance.FanovaImportanceEvaluator(n_trees=32, max_depth=8, seed=0))
+    except (ValueError, RuntimeError, ZeroDivisionError) as error:  # a report is not lost to its importance plot
+        return {}, f"importance skipped: fANOVA could not run on these configs ({error})"
     finally:
         optuna.logging.set_verbosity(level)
     return {k: float(v) for k, v in found.items()}, f"fANOVA (Optuna's) on the seed aggregate of {len(usable)} configs"
