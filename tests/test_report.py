@@ -117,6 +117,9 @@ def test_config_page_shows_seeds_diagnosis_comparison_errors_and_export(store_ur
         assert mine == other["scores"][other["seeds"].index(seed)] and theirs == best["scores"][best["seeds"].index(seed)]
         assert diff == pytest.approx(mine - theirs)
     assert "p = " in text and "margin" in text and "Evidence:" in text
+    assert page["other_scores"] and "val_loss" not in page["other_scores"]  # every other score of each seed
+    assert all(len(f["others"]) == len(page["other_scores"]) for f in page["fits"])
+    assert all(f"<th>{name}</th>" in text for name in page["other_scores"])
     assert f"tuning export tiny --config {other['key']} --out {other['key']}.keras --storage {url}" in text
     first = (out / "configs" / sorted(data["configs"], key=lambda c: c["trial"])[0]["page"]).read_text(encoding="utf-8")
     assert "diverged at epoch 2 (loss nan)" in first  # add_fit adds to the first config: its error is on its page

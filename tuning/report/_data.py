@@ -218,6 +218,17 @@ def variance_text(split, found: dict[str, float], note: str, metric: str) -> dic
             "within": split.within, "between": split.between, "configs": split.configs, "scores": split.scores}
 
 
+#: Columns of ``results.fits`` that are not a score (besides the ``param_`` ones).
+NOT_SCORES = {"trial", "config_key", "seed", "status", "epochs_run", "best_epoch", "fit_seconds", "error",
+              "trainable_weights"}
+
+
+def other_scores(results) -> list[str]:
+    """The final scores a study stored besides its objective (val_mae, train_loss ...), in store order."""
+    return [c for c in results.fits.columns
+            if c not in NOT_SCORES and not c.startswith("param_") and c != results.metric]
+
+
 def config_page(results, summary_row: dict[str, Any], best_row: dict[str, Any] | None, margin: float,
                 diagnosis: dict[str, Any], gain: str | None, names: dict[str, str], storage: str,
                 fit_rows: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
@@ -225,9 +236,11 @@ def config_page(results, summary_row: dict[str, Any], best_row: dict[str, Any] |
 
     ``fit_rows``: the config's rows of ``results.fits`` as records."""
     key, metric = summary_row["config_key"], results.metric
+    others = other_scores(results)
     fits = []
     for rec in sorted(fit_rows, key=lambda r: int(r["seed"])):
         fits.append({"seed": int(rec["seed"]), "status": rec["status"], "score": number(rec.get(metric)),
+                     "others": [number(rec.get(name)) for name in others],
                      "epochs": number(rec.get("epochs_run")), "best_epoch": number(rec.get("best_epoch")),
                      "seconds": number(rec.get("fit_seconds")),
                      "error": rec["error"] if isinstance(rec.get("error"), str) and rec["error"] else None})
@@ -250,6 +263,7 @@ def config_page(results, summary_row: dict[str, Any], best_row: dict[str, Any] |
                       "diff": number(summary_row.get("diff_vs_best"))}
     command = ["tuning", "export", results.name, "--config", str(key), "--out", f"{key}.keras", "--storage", storage]
     data = {"key": key, "name": names.get(key, key), "metric": metric, "direction": results.direction,
+            "other_scores": others,
             "fits": fits, "comparison": comparison, "export": shlex.join(command),
             "diagnosis": diagnosis, "gain": gain,
             "stats": {k: number(summary_row.get(k)) for k in ("mean", "std", "aggregate", "aggregate_low",
