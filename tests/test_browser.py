@@ -1,4 +1,5 @@
-"""The report in a real headless Chromium: rows, sorting by a header click, images, no JS errors.
+"""The report in a real headless Chromium: rows, sorting, the interactive plots (hover a seed dot,
+zoom, log scale, toggle a seed), the config pages, the compare view, live updates, no JS errors.
 
 This drives Debian's ``/usr/bin/chromium`` through Playwright's Python package; Playwright's own
 browser download is never used (the machine has no network beyond package registries). A missing
@@ -17,8 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from helpers.cli import tuning_command
-from helpers.stores import add_fit, tiny_store
+from helpers.cli import start_tuning_and_wait_for_fits, tuning_command
+from helpers.stores import add_fit, rename_study, tiny_store
 
 from tuning.report import build_report
 
@@ -91,8 +92,7 @@ def column(page, header: str) -> list[str]:
 
 def check_report(page, problems: list[str]) -> None:
     assert page.locator("#summary tbody tr").count() == 3
-    widths = page.eval_on_selector_all("img", "els => els.map(e => e.complete ? e.naturalWidth : 0)")
-    assert len(widths) >= 4 and all(w > 0 for w in widths), widths
+    page.wait_for_selector("#plot-history .main-svg")  # Plotly loaded from beside the page and drew
     ranked = column(page, "config")
     page.locator("#summary thead th", has_text="mean").first.click()
     ascending = [float(x) for x in column(page, "mean")]
@@ -122,20 +122,72 @@ def test_report_file_works_offline(browser, store_url, tmp_path):
     page.close()
 
 
-def test_served_report_reloads_itself_when_fits_arrive(browser, store_url, tmp_path):
+def dots(page) -> int:
+    """How many seed dots the optimisation history draws (its first trace)."""
+    return page.evaluate("document.getElementById('plot-history').data[0].x.length")
+
+
+def test_served_report_gains_a_new_fit_without_a_reload(browser, store_url, tmp_path):
     copy = tmp_path / "live.db"
     shutil.copy(store_url.removeprefix("sqlite:///"), copy)
     url = f"sqlite:///{copy}"
     with serving(url, tmp_path, "--refresh", "0.5") as base:
         page, problems = open_page(browser, base + "study/tiny/")
+        page.wait_for_selector("#plot-history .main-svg")
         assert page.locator("#live").is_visible()
-        assert "6 fits" in page.inner_text("body")
-        page.wait_for_timeout(1500)  # a few polls with nothing new: no reload
-        assert "6 fits" in page.inner_text("body")
+        assert "6 fits" in page.inner_text("#meta") and dots(page) == 6
+        page.evaluate("window.sameDocument = true")  # gone if the page reloaded
+        page.wait_for_timeout(1500)  # a few polls with nothing new: nothing redrawn
+        assert page.evaluate("window.tuningUpdates || 0") == 0
         add_fit(url, "tiny", 7)  # as a running study's worker would
-        page.wait_for_function("document.body.innerText.includes('7 fits')", timeout=90_000)
+        page.wait_for_function("document.getElementById('plot-history').data[0].x.length === 7", timeout=90_000)
+        assert page.evaluate("window.sameDocument") is True and "7 fits" in page.inner_text("#meta")
+        seeds = page.evaluate("document.getElementById('plot-history').data[0].customdata.map(d => d[0])")
+        assert 7 in seeds
         assert problems == []
         page.close()
+
+
+def test_served_config_page_gains_the_new_seed_without_a_reload(browser, store_url, tmp_path):
+    from tuning.report._data import page_name
+    from tuning.store import Store
+
+    copy = tmp_path / "live.db"
+    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
+    url = f"sqlite:///{copy}"
+    key = next(Store(url, create=False).fit_rows("tiny"))["config_key"]  # the config add_fit extends
+    with serving(url, tmp_path, "--refresh", "0.5") as base:
+        page, problems = open_page(browser, base + f"study/tiny/configs/{page_name(key)}")
+        page.wait_for_selector("#plot-curves .main-svg")
+        assert page.locator("#seed-toggles input").count() == 2
+        page.evaluate("window.sameDocument = true")
+        add_fit(url, "tiny", 8)
+        page.wait_for_function("document.querySelectorAll('#seed-toggles input').length === 3", timeout=90_000)
+        assert page.evaluate("window.sameDocument") is True
+        assert page.locator("#fits tbody tr").count() == 3 and "8" in page.locator("#fits tbody").inner_text()
+        assert problems == []
+        page.close()
+
+
+def test_served_report_follows_a_running_study(browser, tiny_spec, tmp_path):
+    """A real `tuning run` writes fits while `tuning serve` serves its store: dots arrive, no reload."""
+    spec, db = tiny_spec(name="running", epochs=60, runner="sequential")
+    proc = start_tuning_and_wait_for_fits(spec, db, tmp_path, 1)
+    try:
+        with serving(f"sqlite:///{db}", tmp_path, "--refresh", "0.5") as base:
+            page, problems = open_page(browser, base + "study/running/")
+            page.wait_for_selector("#plot-history .main-svg")
+            first = dots(page)
+            assert first < 6, "the study finished before the page opened: nothing left to watch"
+            page.evaluate("window.sameDocument = true")
+            page.wait_for_function(f"document.getElementById('plot-history').data[0].x.length > {first}",
+                                   timeout=240_000)
+            assert page.evaluate("window.sameDocument") is True and page.evaluate("window.tuningUpdates") >= 1
+            assert problems == []
+            page.close()
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
 
 
 def test_report_file_never_polls(browser, store_url, tmp_path):
@@ -145,4 +197,187 @@ def test_report_file_never_polls(browser, store_url, tmp_path):
     page.on("request", lambda r: requests.append(r.url))
     page.wait_for_timeout(1000)
     assert not page.locator("#live").is_visible() and requests == [] and problems == []
+    page.close()
+
+
+def point_on_screen(page, plot: str, trace: int, index: int) -> tuple[float, float]:
+    """Where Plotly drew point ``index`` of trace ``trace`` of ``plot``, in page pixels."""
+    return tuple(page.evaluate("""([id, t, i]) => {
+        const gd = document.getElementById(id), xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+        const box = gd.getBoundingClientRect(), trace = gd._fullData[t];
+        return [box.left + xa._offset + xa.l2p(xa.d2l(trace.x[i])), box.top + ya._offset + ya.l2p(ya.d2l(trace.y[i]))];
+    }""", [plot, trace, index]))
+
+
+def test_hover_a_seed_dot_and_zoom(browser, store_url, tmp_path):
+    index = build_report("tiny", store_url, tmp_path / "report")
+    page, problems = open_page(browser, index.as_uri())
+    page.wait_for_selector("#plot-history .main-svg")
+    page.locator("#plot-history").scroll_into_view_if_needed()
+    seed, score, seconds, name = page.evaluate("""(() => { const d = document.getElementById('plot-history').data[0];
+        return [d.customdata[0][0], d.y[0], d.customdata[0][2], d.customdata[0][3]]; })()""")
+    x, y = point_on_screen(page, "plot-history", 0, 0)
+    page.mouse.move(x, y)
+    tip = page.locator("#plot-history .hoverlayer .hovertext").first
+    tip.wait_for()
+    text = tip.text_content()
+    assert f"seed {seed}: {float(f'{score:.4g}'):g}" in text, text
+    assert f"fit {seconds} s" in text and name.split(" (")[0] in text
+    before = page.evaluate("document.getElementById('plot-history')._fullLayout.xaxis.range.slice()")
+    box = page.locator("#plot-history .nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.6 * box["width"], box["y"] + 0.7 * box["height"], steps=8)
+    page.mouse.up()
+    page.wait_for_function(f"document.getElementById('plot-history')._fullLayout.xaxis.range[1] < {before[1]}")
+    after = page.evaluate("document.getElementById('plot-history')._fullLayout.xaxis.range.slice()")
+    assert after[1] - after[0] < 0.5 * (before[1] - before[0])  # zoomed in on the dragged box
+    assert problems == []
+    page.close()
+
+
+def test_hostile_text_is_shown_never_run(browser, store_url, tmp_path):
+    """A study named like a script and an error holding markup, on every page and in the tooltips."""
+    copy = tmp_path / "xss.db"
+    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
+    url = f"sqlite:///{copy}"
+    name = "<script>alert(1)</script><b>x</b>"
+    rename_study(url, "tiny", name)
+    add_fit(url, name, 9, status="failed", scores={}, error='<img src=x onerror="alert(2)">')
+    index = build_report(name, url, tmp_path / "report")
+    dialogs: list[str] = []
+    shown: list[str] = []
+    for target in [index, *sorted((index.parent / "configs").glob("*.html"))]:
+        page, problems = open_page(browser, target.as_uri())
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.wait_for_selector(".js-plotly-plot .main-svg")
+        assert name in page.inner_text("body") or target != index
+        assert page.locator("b", has_text="x").count() == 0 and page.locator("img[src=x]").count() == 0
+        page.wait_for_timeout(300)
+        shown.append(page.inner_text("body"))
+        assert problems == []
+        page.close()
+    assert dialogs == []
+    assert any('<img src=x onerror="alert(2)">' in text for text in shown[1:])  # the error, as text, on its config's page
+
+
+def test_pruned_fits_are_marked_on_the_history(browser, store_url, tmp_path):
+    copy = tmp_path / "pruned.db"
+    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
+    add_fit(f"sqlite:///{copy}", "tiny", 5, status="pruned")  # as the pruner stores a fit it stopped
+    index = build_report("tiny", f"sqlite:///{copy}", tmp_path / "report")
+    page, problems = open_page(browser, index.as_uri())
+    page.wait_for_selector("#plot-history .main-svg")
+    names = page.evaluate("document.getElementById('plot-history').data.map(t => t.name)")
+    assert "pruned fit (stopped early)" in names
+    cut = page.evaluate("document.getElementById('plot-history').data.find(t => (t.name || '').startsWith('pruned')).customdata")
+    assert [row[1] for row in cut] == [5]
+    assert problems == []
+    page.close()
+
+
+def test_config_page_log_scale_and_seed_toggles(browser, store_url, tmp_path):
+    index = build_report("tiny", store_url, tmp_path / "report")
+    page, problems = open_page(browser, index.as_uri())
+    row = page.locator("#summary tbody tr").first
+    target = row.locator("a").get_attribute("href")
+    row.locator("td").first.click()  # a click on the row (its rank), not its link, opens the config's page
+    page.wait_for_url(f"**/{target}")
+    page.wait_for_selector("#plot-curves .main-svg")
+    assert page.locator("h1").inner_text().startswith("trial ")
+    assert page.evaluate("document.getElementById('plot-curves')._fullLayout.yaxis.type") == "linear"
+    page.locator("#log-scale").check()
+    page.wait_for_function("document.getElementById('plot-curves')._fullLayout.yaxis.type === 'log'")
+    lines = "document.querySelectorAll('#plot-curves .scatterlayer .trace').length"
+    shown = page.evaluate(lines)
+    assert shown == 4  # 2 seeds x (train, val)
+    first = page.locator("#seed-toggles input").first
+    seed = int(first.get_attribute("data-seed"))
+    first.uncheck()
+    page.wait_for_function(f"{lines} === 2")
+    hidden = page.evaluate(f"document.getElementById('plot-curves').data.filter(t => t.meta === {seed}).map(t => t.visible)")
+    assert hidden == ["legendonly", "legendonly"]
+    first.check()
+    page.wait_for_function(f"{lines} === 4")
+    assert "tuning export tiny --config " in page.locator("#export-command").inner_text()
+    assert problems == []
+    page.close()
+
+
+def test_compare_view(browser, store_url, tmp_path):
+    from scipy import stats
+
+    index = build_report("tiny", store_url, tmp_path / "report")
+    page, problems = open_page(browser, index.as_uri())
+    page.locator("#compare").scroll_into_view_if_needed()
+    page.wait_for_selector("#plot-compare .main-svg")
+    keys = page.eval_on_selector_all("#compare-a option", "os => os.map(o => o.value)")
+    assert len(keys) == 3
+    page.select_option("#compare-a", keys[2])
+    page.select_option("#compare-b", keys[0])
+    verdict = page.locator("#compare-verdict").inner_text()
+    assert "paired t over 2 shared seeds" in verdict and "p = " in verdict, verdict
+    assert page.locator("#compare-table tbody tr").count() == 2
+    assert page.evaluate("document.getElementById('plot-compare').data[0].y.length") == 2
+    for t, df in ((0.5, 1), (2.3, 4), (-3.1, 9), (12.0, 2)):  # the page's Student t against SciPy's
+        assert page.evaluate(f"window.tuningStudentP({t}, {df})") == pytest.approx(2 * stats.t.sf(abs(t), df), rel=1e-6)
+    page.select_option("#compare-b", keys[2])
+    assert "the same config twice" in page.locator("#compare-verdict").inner_text()
+    assert problems == []
+    page.close()
+
+
+def test_compare_view_opens_from_a_link(browser, store_url, tmp_path):
+    index = build_report("tiny", store_url, tmp_path / "report")
+    page, problems = open_page(browser, index.as_uri())
+    keys = page.evaluate("JSON.parse(document.getElementById('page-data').textContent).configs.map(c => c.key)")
+    page.goto(index.as_uri() + f"#compare={keys[1]},{keys[2]}")
+    page.reload()
+    page.wait_for_selector("#plot-compare .main-svg")
+    assert page.input_value("#compare-a") == keys[1] and page.input_value("#compare-b") == keys[2]
+    assert problems == []
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def wide_report(tmp_path_factory) -> Path:
+    """The benchmark's synthetic study at 40 trials x 4 seeds x 30 epochs (4 searched axes, a log
+    one, failed fits): the configs table a real search makes."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import report as bench
+    finally:
+        sys.path.pop(0)
+    folder = tmp_path_factory.mktemp("wide")
+    name = bench.generate(folder / "wide.db", 40, 4, 30)
+    return build_report(name, f"sqlite:///{folder / 'wide.db'}", folder / "report")
+
+
+def test_the_configs_table_fits_1280_px_and_every_plot_draws(browser, wide_report):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(wide_report.as_uri())
+    page.wait_for_selector("#plot-history .main-svg")
+    page.locator("#summary").scroll_into_view_if_needed()  # laid out once on screen (content-visibility)
+    page.wait_for_timeout(200)
+    width = "(() => { const s = document.querySelector('#summary').parentElement; return [s.scrollWidth, s.clientWidth]; })()"
+    scroll, client = page.evaluate(width)
+    assert scroll <= client and client > 1000, (scroll, client)  # no sideways scrolling
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.locator("#all-columns").check()  # every column one click away (this one may scroll)
+    assert page.locator("#summary th", has_text="seed corr").is_visible()
+    for plot in ("plot-slices", "plot-parallel", "plot-importance"):
+        page.locator(f"#{plot}").scroll_into_view_if_needed()
+        page.wait_for_selector(f"#{plot} .main-svg")
+    assert page.locator("#plot-slices .js-plotly-plot").count() == 4
+    assert page.evaluate("document.getElementById('plot-slice-2')._fullLayout.xaxis.type") in ("log", "category", "linear")
+    log_axis = page.evaluate("JSON.parse(document.getElementById('page-data').textContent).params.findIndex(p => p.log)")
+    assert page.evaluate(f"document.getElementById('plot-slice-{log_axis}')._fullLayout.xaxis.type") == "log"
+    sentence = page.locator("#variance-sentence").inner_text()
+    assert sentence.startswith("seed noise explains ") and "learning_rate" in sentence
+    assert problems == []
     page.close()

@@ -3,6 +3,8 @@ on real SQLite and Optuna with a fit double that tells the pruner its curves as 
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 
 import numpy as np
@@ -191,3 +193,6 @@ def test_status_and_the_report_count_pruned_trials_apart_from_failed(pruned_stud
     assert (info["pruned"], info["failed"], info["remaining"]) == (outcome.pruned, 0, 0)
     page = render_report("pruned", storage, tmp_path / "report")
     assert f"{outcome.pruned} pruned (stopped early, not compared)" in page and ", 0 failed" in page
+    data = json.loads(re.search(r'id="page-data">(.*?)</script>', page, re.S).group(1))  # what the plots draw
+    cut = [c for c in data["configs"] if c["pruned"]]
+    assert len(cut) == outcome.pruned and all(c["cut"] for c in cut)  # the history marks each pruned fit

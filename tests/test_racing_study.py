@@ -3,6 +3,8 @@ without Keras, on real SQLite and Optuna; the CLI in a subprocess)."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 
@@ -77,6 +79,10 @@ def test_a_raced_grid_gives_worse_configs_fewer_seeds_and_records_why(tmp_path):
     page = render_report("race", store)
     assert 'id="race"' in page and "eliminated after 3 seeds: worse than trial" in page
     assert "seeds each config got; the race drops a config" in page  # the plot's caption
+    data = json.loads(re.search(r'id="page-data">(.*?)</script>', page, re.S).group(1))  # what the plots draw
+    raced = {c["params"][0]: c for c in data["configs"]}
+    assert raced[1]["dropped"] and raced[1]["race_seeds"] == 3 and raced[1]["race"].startswith("eliminated after 3")
+    assert not raced[8]["dropped"] and raced[8]["race"].startswith("left when the race ended")
 
 
 def test_the_configs_left_are_confirmed_on_seeds_that_took_no_part_in_the_race(tmp_path):

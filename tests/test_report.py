@@ -6,7 +6,6 @@ rename or add to a store never disturb another module.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import shutil
@@ -19,12 +18,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from helpers.cli import run_tuning, tuning_command
-from helpers.stores import PNG, add_fit, tiny_store
+from helpers.stores import add_fit, rename_study, tiny_store
 
 from tuning.report import build_report
-from tuning.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -45,22 +42,16 @@ def page(store_url, tmp_path_factory) -> tuple[Path, str]:
 
 def table_rows(html: str, table_id: str) -> list[str]:
     table = re.search(rf'<table id="{table_id}".*?</table>', html, re.S).group(0)
-    body = re.search(r"<tbody>(.*?)</tbody>", table, re.S).group(1)
+    body = re.search(r"<tbody[^>]*>(.*?)</tbody>", table, re.S).group(1)
     return re.findall(r"<tr>.*?</tr>", body, re.S)
-
-
-def rename_study(url: str, old: str, new: str) -> None:
-    """Give a stored study another name in our tables and Optuna's (a name nobody would type)."""
-    with Store(url, create=False).engine.begin() as conn:
-        conn.execute(sa.text("UPDATE tuning_studies SET name = :new WHERE name = :old"), {"new": new, "old": old})
-        conn.execute(sa.text("UPDATE tuning_fits SET study = :new WHERE study = :old"), {"new": new, "old": old})
-        conn.execute(sa.text("UPDATE studies SET study_name = :new WHERE study_name = :old"), {"new": new, "old": old})
 
 
 def test_report_writes_page_and_exports(page):
     out, _ = page
-    for name in ("index.html", "summary.csv", "summary.json", "marginals.csv", "fits.json", "curves.csv"):
+    for name in ("index.html", "summary.csv", "summary.json", "marginals.csv", "fits.json", "curves.csv",
+                 "plotly.min.js", "report.js"):
         assert (out / name).is_file(), name
+    assert len(list((out / "configs").glob("*.html"))) == 3  # a page per config
 
 
 def test_report_has_one_row_per_config_and_the_sections(page):
@@ -90,14 +81,68 @@ def test_report_margin_overrides_the_default_and_names_the_command(store_url, tm
 
 
 def test_report_is_self_contained(page):
-    _, html = page
-    sources = re.findall(r'<img[^>]*\ssrc="([^"]*)"', html)
-    assert len(sources) >= 4
-    for src in sources:
-        assert src.startswith("data:image/png;base64,")
-        assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG)
+    out, html = page
+    # the scripts are Plotly and the report's own, both beside the page; the data is inline JSON
+    assert re.findall(r'<script[^>]*\ssrc="([^"]*)"', html) == ["plotly.min.js", "report.js"]
+    assert (out / "plotly.min.js").stat().st_size > 1_000_000 and "Plotly" in (out / "plotly.min.js").read_text()[:5000]
     assert not re.search(r'(src|href)="(https?:)?//', html)  # nothing fetched from the network
-    assert "<style>" in html and "<script>" in html
+    assert "https://cdn" not in (out / "report.js").read_text()
+    data = json.loads(re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html, re.S).group(1))
+    assert len(data["configs"]) == 3 and data["metric"] == "val_loss"
+    assert all(len(c["seeds"]) == 2 and len(c["scores"]) == 2 and len(c["seconds"]) == 2 for c in data["configs"])
+    assert "curves" not in data and '"loss"' not in html  # curves load with a config's page, never the index
+    for config in (out / "configs").glob("*.html"):
+        text = config.read_text(encoding="utf-8")
+        assert re.findall(r'<script[^>]*\ssrc="([^"]*)"', text) == ["../plotly.min.js", "../report.js"]
+        assert not re.search(r'(src|href)="(https?:)?//', text)
+
+
+def test_config_page_shows_seeds_diagnosis_comparison_errors_and_export(store_url, tmp_path):
+    copy = tmp_path / "config.db"
+    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
+    url = f"sqlite:///{copy}"
+    add_fit(url, "tiny", 9, status="failed", scores={}, error="diverged at epoch 2 (loss nan)")
+    out = tmp_path / "out"
+    index = build_report("tiny", url, out).read_text(encoding="utf-8")
+    data = json.loads(re.search(r'id="page-data">(.*?)</script>', index, re.S).group(1))
+    best, other = sorted((c for c in data["configs"]), key=lambda c: c["rank"])[:2]
+    assert f'href="configs/{best["page"]}"' in index
+    text = (out / "configs" / other["page"]).read_text(encoding="utf-8")
+    page = json.loads(re.search(r'id="page-data">(.*?)</script>', text, re.S).group(1))
+    assert [c["seed"] for c in page["curves"]] == sorted(other["seeds"])
+    assert all(len(c["curves"]["loss"]) == 3 and len(c["curves"]["val_loss"]) == 3 for c in page["curves"])
+    pairs = page["comparison"]["pairs"]  # paired by seed: this config's score minus the best's
+    assert [p[0] for p in pairs] == sorted(set(best["seeds"]) & set(other["seeds"]))
+    for seed, mine, theirs, diff in pairs:
+        assert mine == other["scores"][other["seeds"].index(seed)] and theirs == best["scores"][best["seeds"].index(seed)]
+        assert diff == pytest.approx(mine - theirs)
+    assert "p = " in text and "margin" in text and "Evidence:" in text
+    assert page["other_scores"] and "val_loss" not in page["other_scores"]  # every other score of each seed
+    assert all(len(f["others"]) == len(page["other_scores"]) for f in page["fits"])
+    assert all(f"<th>{name}</th>" in text for name in page["other_scores"])
+    assert f"tuning export tiny --config {other['key']} --out {other['key']}.keras --storage {url}" in text
+    first = (out / "configs" / sorted(data["configs"], key=lambda c: c["trial"])[0]["page"]).read_text(encoding="utf-8")
+    assert "diverged at epoch 2 (loss nan)" in first  # add_fit adds to the first config: its error is on its page
+    done = run_tuning("export", "--help", cwd=tmp_path)
+    assert "--config" in done.stdout and "--out" in done.stdout and "--storage" in done.stdout  # the command's real flags
+
+
+def test_importance_sits_beside_the_seed_noise_share(page, store_url):
+    import numpy as np
+
+    from tuning.analysis import load_results
+    from tuning.analysis.variance import split_variance
+
+    _, html = page
+    data = json.loads(re.search(r'id="page-data">(.*?)</script>', html, re.S).group(1))
+    results = load_results("tiny", store_url)
+    matrix = results.fits.pivot_table(index="config_key", columns="seed", values="val_loss").to_numpy()
+    share = split_variance(np.asarray(matrix, dtype=float)).seed_share
+    assert data["variance"]["seed"] == pytest.approx(share)
+    sentence = data["variance"]["sentence"]
+    assert sentence.startswith(f"seed noise explains {100 * share:.0f} % of the variance in val_loss; units ")
+    assert data["variance"]["params"][0][1] == pytest.approx(1 - share)  # one parameter: all the rest
+    assert sentence in html
 
 
 def test_user_text_is_escaped(store_url, tmp_path):
@@ -110,7 +155,14 @@ def test_user_text_is_escaped(store_url, tmp_path):
     assert XSS not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<img src=x" not in html and "&lt;img src=x onerror=" in html
-    assert html.count("<script") == 1  # only the page's own sorting script
+    # Plotly, the report's script and the data (JSON, inert); inside it no "<" can close the element
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="plotly.min.js" defer>', '<script src="report.js" defer>',
+                                                   '<script type="application/json" id="page-data">']
+    data = re.search(r'id="page-data">(.*?)</script>', html, re.S).group(1)
+    assert "<" not in data and json.loads(data)["study"] == XSS
+    for config in (tmp_path / "out" / "configs").glob("*.html"):
+        text = config.read_text(encoding="utf-8")
+        assert XSS not in text and "<img src=x" not in text and len(re.findall(r"<script", text)) == 3
 
 
 def test_report_command(store_url, tmp_path):
@@ -181,7 +233,7 @@ def test_serve_rebuilds_when_the_study_has_new_fits(store_url, tmp_path):
         status, html = get(base + "study/a%2Fb%20c/")
         assert status == 200 and "6 fits" in html and cache.builds == 1
         assert get(base + "study/a%2Fb%20c/")[0] == 200 and cache.builds == 1  # unchanged: not rebuilt
-        assert '<meta name="tuning-live" content="5">' in html  # the served page polls ...
+        assert re.search(r'<meta name="tuning-live" content="5" data-built="[^"]+">', html)  # the served page polls ...
         live = json.loads(get(base + "study/a%2Fb%20c/live.json")[1])
         assert live["built"] == live["current"]
         add_fit(url, "a/b c", 7)
@@ -190,6 +242,11 @@ def test_serve_rebuilds_when_the_study_has_new_fits(store_url, tmp_path):
         status, html = get(base + "study/a%2Fb%20c/")
         assert status == 200 and "7 fits" in html and cache.builds == 2
         assert get(base + "study/a%2Fb%20c/summary.csv")[0] == 200
+        assert get(base + "study/a%2Fb%20c/plotly.min.js")[0] == 200
+        config = re.search(r'href="(configs/[^"]+)"', html).group(1)
+        status, page = get(base + "study/a%2Fb%20c/" + config)
+        assert status == 200 and "tuning-live" in page and cache.builds == 2
+        assert json.loads(get(base + "study/a%2Fb%20c/configs/live.json")[1])["current"] == live["current"]
         assert get(base + "study/nope/")[0] == 404
         assert get(base + "study/a%2Fb%20c/..%2F..%2Fstore.db")[0] == 404
     finally:

@@ -388,7 +388,7 @@ def serve(
     refresh: float = typer.Option(5.0, "--refresh", min=0,
                                   help="Seconds between an open report's checks for new fits (0: never)."),
 ) -> None:
-    """Serve a live report of every study in the store; an open report reloads itself on new fits."""
+    """Serve a live report of every study in the store; an open report shows new fits without a reload."""
     from tuning.report.serve import make_server, server_url
     from tuning.vocabulary import default_storage
 

@@ -1,8 +1,10 @@
-"""The tiny study's store (3 configs x 2 seeds, real fits, run once per session) and a fit added to it."""
+"""The tiny study's store (3 configs x 2 seeds, real fits, run once per session), a fit added to it, a rename."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from tuning.results import FitResult
 from tuning.store import Store
@@ -32,3 +34,11 @@ def add_fit(url: str, study: str, seed: int, **fields) -> None:
                     scores=fields.pop("scores", first["scores"]), curves=first["curves"], epochs_run=3,
                     fit_seconds=0.1, **fields)
     assert store.record_fit(study, first["config"], fit, first["trial_number"])
+
+
+def rename_study(url: str, old: str, new: str) -> None:
+    """Give a stored study another name in our tables and Optuna's (a name nobody would type)."""
+    with Store(url, create=False).engine.begin() as conn:
+        conn.execute(sa.text("UPDATE tuning_studies SET name = :new WHERE name = :old"), {"new": new, "old": old})
+        conn.execute(sa.text("UPDATE tuning_fits SET study = :new WHERE study = :old"), {"new": new, "old": old})
+        conn.execute(sa.text("UPDATE studies SET study_name = :new WHERE study_name = :old"), {"new": new, "old": old})

@@ -1,10 +1,14 @@
-"""A study's report: one self-contained ``index.html`` plus every table as CSV and JSON.
+"""A study's report: ``index.html``, a page per config in ``configs/``, and every table as CSV and JSON.
 
-Self-contained means the page needs nothing but itself: images are base64 data URIs, CSS and
-the few lines of sorting JavaScript are inline, and nothing is fetched from the network, so the
-file can be mailed, archived or opened from ``file://`` on an offline machine. Every piece of
-text that came from a user (study name, parameter values, error messages, the spec) goes
-through jinja2's autoescaping: a study called ``<script>...`` is shown, never run.
+The pages are interactive and still work offline: each carries its data as inline JSON and is
+drawn in the browser by Plotly, whose ``plotly.min.js`` is written once into the report
+directory beside the report's own ``report.js`` (nothing is fetched from the network, so the
+directory can be archived, mailed as a zip or opened from ``file://`` on an offline machine).
+The index holds every seed's score of every config, never a curve: a config's curves load with
+its page, so the index stays fast at 1,000 trials x 10 seeds (docs/performance_report.md).
+Every piece of text that came from a user (study name, parameter values, error messages, the
+spec) goes through jinja2's autoescaping, and the inline JSON has ``<`` escaped: a study called
+``<script>...`` is shown, never run. The seaborn PNGs of :mod:`tuning.plots` stay for notebooks.
 
 Example:
     >>> build_report("quickstart", "sqlite:///tuning.db")          # doctest: +SKIP
@@ -31,7 +35,8 @@ def default_out_dir(study: str) -> Path:
 
 def render_report(study: str, storage: str | Store | None = None, out_dir: str | Path | None = None, *,
                   margin: object | None = None) -> str:
-    """The report page of ``study`` as HTML text; exports are written into ``out_dir`` if given.
+    """The index page of ``study`` as HTML text; exports, config pages and scripts are written into
+    ``out_dir`` if given (without it the page has no ``plotly.min.js`` beside it to draw with).
 
     ``storage``: an open store, a URL, or None for ``$TUNING_STORAGE`` / ``sqlite:///tuning.db``;
     the whole report is read through one :class:`~tuning.store.Store`.
@@ -45,7 +50,8 @@ def render_report(study: str, storage: str | Store | None = None, out_dir: str |
 
 def build_report(study: str, storage: str | Store | None = None, out_dir: str | Path | None = None, *,
                  margin: object | None = None) -> Path:
-    """Write ``index.html`` and the CSV/JSON exports of ``study`` into ``out_dir``; return the page."""
+    """Write ``index.html``, ``configs/*.html``, the scripts they load and the CSV/JSON exports of
+    ``study`` into ``out_dir``; return the index page."""
     out = Path(out_dir) if out_dir is not None else default_out_dir(study)
     out.mkdir(parents=True, exist_ok=True)
     page = out / "index.html"

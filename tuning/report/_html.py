@@ -8,20 +8,18 @@ so no value can be escaped twice or forgotten.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pandas as pd
+from markupsafe import Markup
 
+from tuning.report._pages import ENVIRONMENT
 from tuning.vocabulary import DEFAULT_KERAS_BACKEND
 
 TEMPLATE = "report.html.j2"
-_env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent), autoescape=True,
-                          trim_blocks=True, lstrip_blocks=True)
 
 
 def fmt(value: Any) -> str:
@@ -129,8 +127,10 @@ def frame_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[dict]]]:
     return list(map(str, frame.columns)), [[cell(_plain(v)) for v in rec] for rec in frame.itertuples(index=False)]
 
 
-def best_config(summary: pd.DataFrame, params: list[str], gains: dict[str, str] | None = None) -> dict | None:
-    """The rank-1 config: its settings, mean ± std and 95 % interval over seeds."""
+def best_config(summary: pd.DataFrame, params: list[str], gains: dict[str, str] | None = None,
+                page=None) -> dict | None:
+    """The rank-1 config: its settings, mean ± std and 95 % interval over seeds (``page``: its
+    config page's file name from its key)."""
     ranked = summary[summary["rank"].notna()]
     if ranked.empty:
         return None
@@ -138,7 +138,8 @@ def best_config(summary: pd.DataFrame, params: list[str], gains: dict[str, str] 
     return {"config_key": rec["config_key"], "settings": [(p.removeprefix("param_"), fmt(rec[p])) for p in params],
             "mean": fmt(rec["mean"]), "std": fmt(rec["std"]), "ci_low": fmt(rec["ci95_low"]),
             "ci_high": fmt(rec["ci95_high"]), "n_seeds": rec["n_seeds"], "diagnosis": rec.get("diagnosis"),
-            "evidence": rec.get("diagnosis_evidence"), "gain": (gains or {}).get(str(rec["config_key"]))}
+            "evidence": rec.get("diagnosis_evidence"), "gain": (gains or {}).get(str(rec["config_key"])),
+            "page": page(str(rec["config_key"])) if page else None}
 
 
 def baseline_context(results) -> dict[str, Any]:
@@ -154,11 +155,13 @@ def baseline_context(results) -> dict[str, Any]:
 
 
 def context(study: str, storage, out_dir: str | Path | None = None, margin: object | None = None) -> dict[str, Any]:
-    """Everything the template shows, computed from the store (exports written when ``out_dir``)."""
+    """Everything the index page shows, computed from the store (exports and config pages written
+    when ``out_dir``)."""
     import yaml
 
-    from tuning.analysis import analysis_tables, export_tables, load_results, select, verdict
-    from tuning.plots import study_plots, varying_params
+    from tuning.analysis import analysis_tables, config_names, export_tables, load_results, select, verdict
+    from tuning.plots import varying_params
+    from tuning.report._data import index_data, page_name, script_json
     from tuning.results import TrialStatus
     from tuning.store import open_store
     from tuning.trials import race_lines, read_trials, trial_numbers
@@ -172,13 +175,18 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
     trials = read_trials(store, study)
     reading = verdict(results, selected, storage=store.url)
     params = varying_params(results) if not results.fits.empty else []
+    names = config_names(results)
+    data = index_data(results, selected, trials, names, params)
     exports = []
     if out_dir is not None:
+        from tuning.report._pages import write_config_pages
+
         exports = [p.name for p in export_tables(results, out_dir, tables=tables)]
-    plots = [{"title": p.title, "caption": p.caption,
-              "src": "data:image/png;base64," + base64.b64encode(p.png).decode("ascii") if p.png else None}
-             for p in (study_plots(results, summary, trials, store) if not results.fits.empty else [])]
-    objective = results.spec.get("objective", {})
+        write_config_pages(results, selected, tables, data, gains, names, store.url, out_dir)
+    headers, rows = summary_rows(summary, params, objective_of_spec(results).get("aggregate") or "mean", gains)
+    for row, key in zip(rows, summary["config_key"], strict=True):
+        row[1]["href"] = "configs/" + page_name(key)
+    objective = objective_of_spec(results)
     failed_fits = [] if results.fits.empty else [
         {"config_key": r["config_key"], "seed": r["seed"], "error": r["error"] or r["status"]}
         for r in results.fits[results.fits["status"] != "ok"].to_dict("records")]
@@ -190,10 +198,11 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
         "counts": {s.value: sum(1 for t in trials if t["status"] == s)
                    for s in (TrialStatus.COMPLETE, TrialStatus.PRUNED, TrialStatus.RUNNING, TrialStatus.FAILED)},
         "spec_text": yaml.safe_dump(results.spec, sort_keys=True, allow_unicode=True),
-        "best": best_config(summary, params, gains) if len(summary) else None,
-        "summary": summary_rows(summary, params, objective.get("aggregate") or "mean", gains),
+        "best": best_config(summary, params, gains, page_name) if len(summary) else None,
+        "summary": (headers, rows), "compact": compact_columns(headers),
         "marginals": frame_rows(tables["marginals"]), "verdict": reading.lines,
-        "plots": plots, "warnings": reading.warnings, **baseline_context(results),
+        "variance": data["variance"], "data_json": Markup(script_json(data)),
+        "warnings": reading.warnings, **baseline_context(results),
         "failed_trials": [{"number": t["number"], "reason": t.get("fail_reason") or "(no reason recorded)",
                            "params": ", ".join(f"{k}={v}" for k, v in (t.get("params") or {}).items())}
                           for t in trials if t["status"] == TrialStatus.FAILED],
@@ -202,6 +211,21 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
     }
 
 
+def objective_of_spec(results) -> dict[str, Any]:
+    return results.spec.get("objective", {}) or {}
+
+
+#: Columns hidden until "all columns" is ticked, so the configs table fits a 1,280 px window; each
+#: stays in the CSV/JSON exports and one click away.
+DETAIL_COLUMNS = ("failed", "diverged", "std", "95 % CI", "its 95 % interval", "p worse", "paired", "seed corr",
+                  "weights", "skill vs naive", "baseline", "fit s")
+
+
+def compact_columns(headers: list[str]) -> list[int]:
+    """1-based positions of the detail columns (for the page's CSS ``nth-child`` rules)."""
+    return [i + 1 for i, h in enumerate(headers) if h in DETAIL_COLUMNS]
+
+
 def render(study: str, storage, out_dir: str | Path | None = None, margin: object | None = None) -> str:
     """The report page as HTML text."""
-    return _env.get_template(TEMPLATE).render(**context(study, storage, out_dir, margin))
+    return ENVIRONMENT.get_template(TEMPLATE).render(**context(study, storage, out_dir, margin))

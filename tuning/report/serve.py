@@ -1,9 +1,10 @@
 """``tuning serve``: every study of a store as a live report, on stdlib ``http.server`` only.
 
 A report is rebuilt when its study's data changed since it was built, so a running study can be
-watched in the browser: the served page asks ``live.json`` every few seconds whether the store
-moved past the report it shows, and reloads itself when it did (a report opened from a file
-never polls). "Changed" is a cheap fingerprint read per request (count and highest id of the
+watched in the browser: a served page (the index or a config's) asks ``live.json`` every few
+seconds whether the store moved past the report it shows, and when it did fetches its own HTML
+again and swaps the changed parts and its plot data in place: new fits appear without a reload
+(a report opened from a file never polls). "Changed" is a cheap fingerprint read per request (count and highest id of the
 study's fits, and its trials by state) instead of rebuilding on every hit: building draws all the
 plots and takes seconds. Reports are written into a private cache
 directory, one sub-directory per study named by a hash (study names can hold any character),
@@ -84,12 +85,21 @@ def index_page(store: Store) -> str:
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
             "<title>tuning studies</title><style>body{font:15px system-ui,sans-serif;margin:2em}</style></head>"
             f"<body><h1>Studies in <code>{html.escape(store.url)}</code></h1><ul>{items}</ul>"
-            "<p>A report is rebuilt when its study has new fits; an open report reloads itself.</p></body></html>")
+            "<p>A report is rebuilt when its study has new fits; an open report shows them without a reload.</p>"
+            "</body></html>")
 
 
 def make_handler(cache: ReportCache, refresh: float = 5.0) -> type[BaseHTTPRequestHandler]:
     """Request handler over ``cache``; served reports poll for new fits every ``refresh`` s (0: never)."""
-    live_tag = f'<meta name="tuning-live" content="{refresh:g}">'.encode() if refresh > 0 else b""
+
+    def live_tag(study: str) -> bytes:
+        """The tag that turns polling on, with the fingerprint the page was built from (the page
+        compares it with ``live.json``'s ``current``, so it also catches up on a build another
+        browser caused)."""
+        if refresh <= 0:
+            return b""
+        built = html.escape(repr(cache.built.get(study)), quote=True)
+        return f'<meta name="tuning-live" content="{refresh:g}" data-built="{built}">'.encode()
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "tuning-serve"
@@ -109,23 +119,26 @@ def make_handler(cache: ReportCache, refresh: float = 5.0) -> type[BaseHTTPReque
                 return None
             if study not in cache.store.study_names():
                 return self.send_error(HTTPStatus.NOT_FOUND, "no such study")
-            if rest == "live.json":  # cheap: never builds
+            if rest.rpartition("/")[2] == "live.json":  # cheap: never builds (asked from config pages too)
                 return self._send(json.dumps(cache.live(study)).encode(), "application/json")
             out = cache.report(study)
+            top = out.resolve()
             file = (out / (unquote(rest) or "index.html")).resolve()
-            if file.parent != out.resolve() or not file.is_file():  # no escaping the report directory
+            if top not in file.parents or not file.is_file():  # no escaping the report directory
                 return self.send_error(HTTPStatus.NOT_FOUND)
             kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
             body = file.read_bytes()
-            if file.name == "index.html":  # the page on disk stays static; the served one polls
-                body = body.replace(b"</head>", live_tag + b"</head>", 1)
-            return self._send(body, kind + ("; charset=utf-8" if kind.startswith("text/") else ""))
+            if file.suffix == ".html":  # the pages on disk stay static; the served ones poll
+                body = body.replace(b"</head>", live_tag(study) + b"</head>", 1)
+            # Plotly (4.7 MB) and the report's script change only with the installed packages
+            cached = file.suffix == ".js"
+            return self._send(body, kind + ("; charset=utf-8" if kind.startswith("text/") else ""), cached)
 
-        def _send(self, body: bytes, kind: str) -> None:
+        def _send(self, body: bytes, kind: str, cached: bool = False) -> None:
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
+            self.send_header("Cache-Control", "max-age=600" if cached else "no-store")
             self.end_headers()
             self.wfile.write(body)
 
