@@ -14,7 +14,7 @@ commands that only read the store start without it.
 """
 
 from tuning.fit._backend import keras_backend, start_keras, use_keras_backend
-from tuning.fit._hook import DEFAULT_MONITOR, EpochHook
+from tuning.fit._hook import DEFAULT_MONITOR, ConfigsDone, EpochHook, tell_configs_done
 from tuning.fit._keras import fit_and_keep, fit_one, trainable_weights, training_arrays
 from tuning.fit._task import EarlyStopping, FitSettings, FitTask
 from tuning.fit._tf import configure_threads
@@ -23,6 +23,7 @@ from tuning.quiet import import_tensorflow_quietly, silenced_stderr
 
 __all__ = [
     "DEFAULT_MONITOR",
+    "ConfigsDone",
     "EarlyStopping",
     "EpochHook",
     "FitSettings",
@@ -34,6 +35,7 @@ __all__ = [
     "import_tensorflow_quietly",
     "keras_backend",
     "start_keras",
+    "tell_configs_done",
     "silenced_stderr",
     "trainable_weights",
     "training_arrays",

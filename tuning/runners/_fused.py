@@ -14,8 +14,7 @@ from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
-from tuning.fit import EpochHook, FitTask, configure_threads
-from tuning.fit._hook import tell_configs_done
+from tuning.fit import EpochHook, FitTask, configure_threads, tell_configs_done
 from tuning.fit.fused import (
     DEFAULT_MEMORY_BUDGET,
     GRAPH_THREADS,

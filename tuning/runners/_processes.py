@@ -7,8 +7,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from tuning.fit import EpochHook, FitTask, fit_one
-from tuning.fit._hook import ConfigsDone
+from tuning.fit import ConfigsDone, EpochHook, FitTask, fit_one
 from tuning.results import FitResult
 from tuning.runners._executors import Executor
 from tuning.runners._pool import ProcessPool
