@@ -125,7 +125,7 @@ def soak(runner: str, fits: int, code: Path | None, recycle: str, workdir: Path)
         xs, ys = [n for n, _ in after], [r for _, r in after]
         mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
         var = sum((x - mx) ** 2 for x in xs)
-        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var if var else float("nan")
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else float("nan")
     return {"runner": runner, "fits": done, "rss_at_fit_100_mb": round(at_100, 1), "peak_after_100_mb": round(peak, 1),
             "rss_growth_mb": round(peak - at_100, 1), "slope_mb_per_fit": round(slope, 3), "wall_s": round(wall, 1),
             "processes_seen": len(pids) - 1, "code": str(code or ROOT), "recycle": recycle, "samples": samples}

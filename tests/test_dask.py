@@ -39,6 +39,13 @@ def write_spec(tmp_path: Path, name: str, epochs: int, units: str = "[1, 2, 3]")
     return spec, db
 
 
+def start_on_cluster(spec: Path, local, cwd: Path) -> subprocess.Popen:
+    """``tuning run SPEC --runner dask`` on the test's cluster, in the background."""
+    return subprocess.Popen([*tuning_command(), "run", str(spec), "--runner", "dask", "--scheduler",
+                             local.scheduler_address, "--quiet"], cwd=cwd, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def fit_rows(db: Path) -> list[tuple]:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT config_key, seed, status FROM tuning_fits").fetchall()
@@ -87,9 +94,7 @@ def test_a_dask_worker_killed_mid_task_has_its_task_run_again(tmp_path, cluster)
     SIGKILL. The scheduler runs the task again on a worker the nanny restarted: every fit once."""
     local, client = cluster
     spec, db = write_spec(tmp_path, "killed_dask_worker", epochs=300, units="[1, 2]")
-    proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--runner", "dask", "--scheduler",
-                             local.scheduler_address, "--quiet"], cwd=tmp_path, env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_on_cluster(spec, local, tmp_path)
     try:
         deadline = time.monotonic() + 300
         while True:  # a worker with a task of this study in progress
@@ -152,9 +157,7 @@ def test_kill_9_of_a_study_with_its_own_local_cluster_leaves_no_process(tmp_path
 def test_ctrl_c_cancels_the_cluster_s_tasks_and_resume_runs_exactly_the_missing_fits(tmp_path, cluster):
     local, client = cluster
     spec, db = write_spec(tmp_path, "stopped_on_dask", epochs=150, units="[1, 2, 3, 4]")
-    proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--runner", "dask", "--scheduler",
-                             local.scheduler_address, "--quiet"], cwd=tmp_path, env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_on_cluster(spec, local, tmp_path)
     try:
         wait_for_fits(proc, db, 1)
         proc.send_signal(signal.SIGINT)
