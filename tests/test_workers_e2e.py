@@ -149,7 +149,9 @@ def test_sigterm_of_a_worker_with_two_jobs_frees_its_claims_at_once(storage, tmp
 def test_a_kerastuner_study_refuses_a_second_worker(tmp_path):
     db = tmp_path / "kt.db"
     spec = tmp_path / "kt.yaml"
-    spec.write_text(SPEC.format(epochs=40, storage=f"sqlite:///{db}") + "backend: kerastuner\n")
+    # fits long enough that the first worker is still at work when the second has started (under
+    # load, starting one takes longer than 8 fits of 40 epochs, and then there is nothing to refuse)
+    spec.write_text(SPEC.format(epochs=2000, storage=f"sqlite:///{db}") + "backend: kerastuner\n")
     first = worker(spec)
     try:
         wait_until(lambda: rows(f"sqlite:///{db}", "SELECT item FROM tuning_claims WHERE item LIKE 'fit:%'"), [first])
