@@ -122,7 +122,7 @@ def test_read_only_commands_do_not_import_tensorflow_or_jax(finished_study):
         "import sys\nfrom tuning.cli import app\n"
         "for args in (['status', '--storage', sys.argv[1]], ['list', '--storage', sys.argv[1]], ['--help']):\n"
         "    try:\n        app(args)\n    except SystemExit:\n        pass\n"
-        "print('HEAVY', sorted(m for m in ('tensorflow', 'jax', 'keras', 'dask') if m in sys.modules))\n"
+        "print('HEAVY', sorted(m for m in ('tensorflow', 'jax', 'keras', 'dask', 'distributed') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe, str(db)], capture_output=True, text=True, timeout=60)
     assert "3 complete" in out.stdout and "HEAVY []" in out.stdout, out.stdout + out.stderr
