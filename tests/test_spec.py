@@ -11,6 +11,7 @@ import json
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tuning.errors import SpecError, TuningError
@@ -575,3 +576,14 @@ def test_keras_backend_mistakes_are_one_line_naming_the_field(monkeypatch, spec,
     with pytest.raises(SpecError) as caught:
         apply_overrides(load_spec({**KERAS_SPEC, **spec}))
     assert caught.value.field == field and words in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_in_memory_arrays_are_refused_on_worker_processes_and_on_dask():
+    from tuning.api import run_study
+
+    x = np.zeros((20, 4, 1), dtype="float32")
+    for extra, field in (({"jobs": 2}, "jobs"), ({"runner": "dask"}, "runner")):
+        with pytest.raises(SpecError) as caught:
+            run_study({"name": "mem", "model": {"units": 2}, "fit": {"epochs": 1}, "storage": "sqlite:///:memory:",
+                       **extra}, data=(x, x[:, -1], x, x[:, -1]), quiet=True)
+        assert caught.value.field == field and "in-memory arrays are fitted in this process" in str(caught.value)

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tuning.vocabulary import IN_MEMORY_PROBLEM
+
 if TYPE_CHECKING:
     from tuning.search.loop import StudyOutcome
     from tuning.spec import StudySpec
@@ -44,11 +46,6 @@ def run_study(spec: str | Path | dict | StudySpec, *, data: Any = None, build: C
     elif not isinstance(spec, StudySpec):
         spec = load_spec(spec)
     spec = apply_overrides(spec, **overrides)
-    if spec.problem.name == "in_memory" and spec.jobs > 1:
-        from tuning.errors import SpecError
-
-        raise SpecError("in-memory arrays are fitted in this process: use jobs 1, or save them with numpy.savez "
-                        "and use problem arrays for worker processes", source=spec._source, field="jobs")
     return _run(spec, reporter=SilentReporter() if quiet else RichReporter())
 
 
@@ -70,13 +67,13 @@ def _in_memory(spec: str | Path | dict | StudySpec, data: Any, build: Callable |
         from tuning.problems import ArrayProblem, register_arrays
 
         problem = fields.get("problem")
-        if problem is not None and (problem.get("name") if isinstance(problem, dict) else None) != "in_memory":
+        if problem is not None and (problem.get("name") if isinstance(problem, dict) else None) != IN_MEMORY_PROBLEM:
             raise SpecError("give the data either as data= or as the spec's problem, not both", source=label,
                             field="problem")
         arrays = ArrayProblem.of(data)
         if name:
             register_arrays(name, arrays)
-        fields["problem"] = {"name": "in_memory", "params": arrays.params(name)}
+        fields["problem"] = {"name": IN_MEMORY_PROBLEM, "params": arrays.params(name)}
     if build is not None:
         from tuning.builders import register_builder
 

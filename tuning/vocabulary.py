@@ -58,6 +58,8 @@ PRUNERS = ("median", "percentile", "successive_halving", "hyperband", "none")
 #: A spec's ``runner`` names (``tuning.runners.RUNNERS`` maps each to its runner).
 RUNNERS = ("auto", "sequential", "processes", "fused", "dask")
 DEFAULT_RUNNER = "auto"
+#: The problem of arrays handed to ``tuning.run_study``: they live in that process only, so its fits run there.
+IN_MEMORY_PROBLEM = "in_memory"
 #: When a worker process on this host is replaced (``recycle`` in a spec, ``tuning.runners.Recycle``):
 #: after this many tasks (a fit, or a fused graph of a config's seeds) ...
 RECYCLE_TASKS = 1000

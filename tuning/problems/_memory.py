@@ -24,8 +24,9 @@ import numpy as np
 from tuning.errors import SpecError
 from tuning.problems._arrays import EXPECTED_KEYS, OPTIONAL, REQUIRED, from_arrays
 from tuning.problems._base import Problem
+from tuning.vocabulary import IN_MEMORY_PROBLEM
 
-NAME = "in_memory"
+NAME = IN_MEMORY_PROBLEM
 _registered: dict[str, tuple[int, dict[str, np.ndarray]]] = {}  # key -> (token, arrays)
 _tokens = itertools.count(1)
 

@@ -60,10 +60,10 @@ def make_executor(runner: str, jobs: int, *, in_process: bool = False, scheduler
     """
     from tuning.fit import start_keras
 
+    warm = None if keras_backend is None else partial(start_keras, keras_backend)
     if runner == "dask":
         from tuning.runners._dask import DaskExecutor
 
-        warm = None if keras_backend is None else partial(start_keras, keras_backend)
         return DaskExecutor(scheduler, workers=jobs if jobs > 1 else None, recycle=recycle, warm=warm)
     if in_process and jobs == 1:
         if keras_backend != "tensorflow":
@@ -71,9 +71,7 @@ def make_executor(runner: str, jobs: int, *, in_process: bool = False, scheduler
         return InProcessExecutor(IN_PROCESS_WARN_MB, why="fits of in-memory arrays or of a notebook's builder "
                                  "run here; save the arrays with numpy.savez (problem: arrays) and put the builder "
                                  "in a module to fit in worker processes that are replaced before they grow")
-    if keras_backend is None:
-        return ProcessPool(jobs, recycle)
-    return ProcessPool(jobs, recycle, warm=partial(start_keras, keras_backend))
+    return ProcessPool(jobs, recycle, warm=warm)
 
 
 def _sequential(jobs: int, executor: Executor) -> Runner:

@@ -72,8 +72,9 @@ def study_runner(spec: StudySpec, masks: str, executor: Executor) -> tuple[Runne
     """
     from tuning.runners import JaxFusedRunner, make_runner
 
-    builder_auto = spec.model.builder is not None and spec.runner in ("auto", "dask")
-    if spec.keras_backend == "jax" and spec.runner in ("auto", "dask") and spec.model.builder is None:
+    fuses = spec.runner in ("auto", "dask")  # the runners that fuse what they can, silently
+    builder_auto = fuses and spec.model.builder is not None
+    if spec.keras_backend == "jax" and fuses and spec.model.builder is None:
         return JaxFusedRunner(spec.jobs, name=spec.runner, executor=executor), []
     name = "sequential" if builder_auto else spec.runner
     runner = make_runner(name, spec.jobs, masks, executor)

@@ -27,6 +27,7 @@ from tuning.vocabulary import (
     DEFAULT_RUNNER,
     DEFAULT_SAMPLER,
     DEFAULT_STORAGE,
+    IN_MEMORY_PROBLEM,
     KERAS_BACKENDS,
     RUNNERS,
 )
@@ -119,9 +120,10 @@ class StudySpec(StrictModel):
                              "runner auto, sequential or processes")
         if self.scheduler is not None and self.runner != "dask":
             raise ValueError(f"scheduler: a Dask scheduler's address, for runner dask (runner is {self.runner})")
-        if self.runner == "dask" and self.problem.name == "in_memory":
-            raise ValueError("runner: in-memory arrays are fitted in this process; save them with numpy.savez and "
-                             "use problem arrays to fit on a Dask cluster")
+        if self.problem.name == IN_MEMORY_PROBLEM and (self.jobs > 1 or self.runner == "dask"):
+            field = "jobs" if self.jobs > 1 else "runner"
+            raise ValueError(f"{field}: in-memory arrays are fitted in this process (jobs 1, not runner dask); save "
+                             "them with numpy.savez and use problem arrays for worker processes or a Dask cluster")
         if self.repeats.strategy == "race" and self.objective.aggregate != "mean":
             raise ValueError(f"objective.aggregate: a race drops configs on their mean seed scores (its test is on "
                              f"mean differences), so it runs with aggregate mean (got {self.objective.aggregate}); "
