@@ -248,3 +248,113 @@ def test_max_fits_stops_a_worker_cleanly_and_the_next_one_reuses_its_fits(tmp_pa
     assert "--max-fits 2 reached" in reason[0][0]
     rest = run_search(load_spec(str(spec)), runner=FakeRunner())
     assert (rest.complete, rest.fits_run, rest.fits_reused) == (POINTS, POINTS * SEEDS - 2, 2)
+
+
+class RecordingReporter:
+    """A reporter that keeps what a watched worker is told: its workers rows and its notes."""
+
+    shows_workers = True
+
+    def __init__(self):
+        self.rows: list[str] = []
+        self.notes: list[str] = []
+
+    def start(self, *args) -> None: ...
+    def trial_started(self, *args) -> None: ...
+    def fit_done(self, *args) -> None: ...
+    def trial_done(self, *args) -> None: ...
+    def stop(self) -> None: ...
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+    def workers(self, line: str) -> None:
+        self.rows.append(line)
+
+
+def test_the_live_view_shows_what_each_other_worker_holds_and_who_joined_stopped_or_was_lost(tmp_path):
+    from tuning.search.workers import WorkerOptions, WorkerSession
+
+    store = Store(f"sqlite:///{tmp_path / 'v.db'}")
+    other = store.leases("s", "elsewhere:1:a", lease=0.5)
+    other.register("elsewhere", 1)
+    assert other.claim([fit_item("k", 0), fit_item("k", 1)], fits=[("k", 0), ("k", 1)])
+    watch = RecordingReporter()
+    with WorkerSession(store, "s", WorkerOptions(lease=30), watch=watch) as session:
+        session.show_workers()
+        assert watch.rows[-1] == "2 alive · this one holds 0 config(s), 0 fit(s) · elsewhere:1 0 config(s), 2 fit(s)"
+        assert watch.notes == []  # the first look: a worker already there did not just join
+        third = store.leases("s", "third:2:b", lease=30)
+        third.register("third", 2)
+        session.show_workers()
+        assert watch.notes == ["worker third:2:b joined the study"]
+        assert "3 alive" in watch.rows[-1] and "third:2 0 config(s), 0 fit(s)" in watch.rows[-1]
+        time.sleep(0.6)  # the first other's lease runs out: lost, its two fits up for takeover
+        third.stop()
+        session.show_workers()
+        assert sorted(watch.notes[1:]) == ["worker elsewhere:1:a lost (no heartbeat for a lease): its claims are taken "
+                                           "over", "worker third:2:b stopped: its claims released"]
+        assert watch.rows[-1].startswith("1 alive, 1 lost · this one holds")
+        assert "elsewhere:1" not in watch.rows[-1]  # a lost worker holds nothing it will compute
+        mine = store.leases("s", session.owner, lease=30)
+        assert mine.claim([fit_item("k", 0)], fits=[("k", 0)]) == [fit_item("k", 0)]  # taken over
+        session.show_workers()
+        assert watch.rows[-1] == "1 alive, 1 lost · this one holds 0 config(s), 1 fit(s) · 1 stale claim(s) taken over"
+    # Alone on the study, nothing to show: the row disappears.
+    alone = RecordingReporter()
+    with WorkerSession(Store(f"sqlite:///{tmp_path / 'alone.db'}"), "s", watch=alone) as session:
+        session.show_workers()
+    assert alone.rows == [""] and alone.notes == []
+
+
+def test_a_watched_worker_shows_the_other_workers_row_while_it_runs(tmp_path):
+    from helpers.fake_runner import FakeRunner
+
+    from tuning.search.loop import run_search
+    from tuning.spec import load_spec
+
+    spec = tmp_path / "w.yaml"
+    spec.write_text(SPEC.format(db=tmp_path / "w.db"))
+    other = Store(f"sqlite:///{tmp_path / 'w.db'}").leases("w", "elsewhere:7:c", lease=60)
+    other.register("elsewhere", 7)  # another live worker on the study, holding nothing
+    watch = RecordingReporter()
+    outcome = run_search(load_spec(str(spec)), runner=FakeRunner(), reporter=watch)
+    assert outcome.complete == POINTS
+    assert watch.rows and watch.rows[0].startswith("2 alive · this one holds")
+    assert "elsewhere:7 0 config(s), 0 fit(s)" in watch.rows[0]
+    # The worker's heartbeat stores the lease it was given: `tuning status` shows it.
+    lines = status_lines(study_status("w", Store(f"sqlite:///{tmp_path / 'w.db'}", create=False)))
+    assert any("worker elsewhere:7:c: alive" in line and "lease 60 s" in line for line in lines), lines
+
+
+CMAES_SPEC = """\
+name: w
+problem: {{name: tenths}}
+model: {{units: 2}}
+fit: {{epochs: 2, batch_size: 5}}
+space:
+  learning_rate: {{low: 1.0e-4, high: 1.0e-2, log: true}}
+  dropout: {{low: 0.0, high: 0.5}}
+sampler: {{name: cmaes, seed: 3}}
+n_trials: 8
+repeats: 3
+storage: sqlite:///{db}
+"""
+
+
+def test_three_workers_share_a_cmaes_study_without_fitting_anything_twice(tmp_path):
+    """CMA-ES proposes from the trials finished so far, as Optuna's sampler does with many workers:
+    three workers started together get n_trials between them, no config fitted twice, every fit
+    started once, every trial concluded."""
+    results = finish(start_workers(tmp_path, 3, fit_seconds=0.05, text=CMAES_SPEC))
+    assert [code for code, _, _ in results] == [0, 0, 0], results
+    db = tmp_path / "w.db"
+    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
+    assert len(fits) == len(set(fits)) and len(fits) % SEEDS == 0
+    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(len(fits),)]
+    states = dict(query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state"))
+    assert states.get("RUNNING", 0) == 0 and states.get("FAIL", 0) == 0, states
+    assert 8 <= states["COMPLETE"] <= 8 + 2 and len(fits) == states["COMPLETE"] * SEEDS  # n_trials, as Optuna counts
+    sampled = query(db, "SELECT COUNT(*) FROM trial_system_attributes WHERE key LIKE 'cma:%'")
+    assert sampled[0][0] > 0, "CMA-ES itself proposed (not only its random start-up trials)"
+    assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]

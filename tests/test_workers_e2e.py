@@ -1,6 +1,7 @@
 """Several ``tuning worker`` commands on one study, with real Keras fits, on one SQLite file and on a
 real PostgreSQL server: one killed with SIGKILL mid-fit, the others finish it; SIGTERM of a
-worker fitting with ``--jobs 2`` exits 143 and frees its claims at once; a KerasTuner study
+worker and Ctrl-C of a `tuning run` fitting with ``--jobs 2`` exit 143 and 130 and free their
+claims at once; a KerasTuner study
 refuses a second worker in one line.
 """
 
@@ -65,11 +66,25 @@ def clear(url: str) -> None:
         engine.dispose()
 
 
-def worker(spec: Path, *args: str) -> subprocess.Popen:
+def worker(spec: Path, *args: str, verb: str = "worker", lease: str = "10") -> subprocess.Popen:
+    """``tuning VERB SPEC --quiet --lease LEASE ARGS`` in a session of its own (its process group is
+    what a terminal's Ctrl-C reaches)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.Popen([*tuning_command(), "worker", str(spec), "--quiet", "--lease", "10", *args],
+    return subprocess.Popen([*tuning_command(), verb, str(spec), "--quiet", "--lease", lease, *args],
                             cwd=spec.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
+
+
+def group_gone(pgid: int, timeout: float = 15) -> bool:
+    """Whether every process of the group (the command and its fit processes) has ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def end(procs: list[subprocess.Popen], timeout: float = 600) -> list[tuple[int, str]]:
@@ -129,21 +144,32 @@ def test_three_workers_one_killed_mid_fit(storage, tmp_path):
     assert "lost (no heartbeat" in status.stdout
 
 
-def test_sigterm_of_a_worker_with_two_jobs_frees_its_claims_at_once(storage, tmp_path):
+@pytest.mark.parametrize(("verb", "signum", "exit_code", "said"), [("worker", signal.SIGTERM, 143, "terminated"),
+                                                                  ("run", signal.SIGINT, 130, "interrupted")])
+def test_a_worker_with_two_jobs_stops_at_once_on_sigterm_or_ctrl_c(storage, tmp_path, verb, signum, exit_code, said):
+    """SIGTERM to a `tuning worker`, and Ctrl-C (to the whole process group, as a terminal sends it)
+    of a `tuning run` (the study's first worker, with its own --lease), each fitting with two
+    processes: the exit code, every claim released at once, no trial left RUNNING, no process left."""
     clear(storage)
     spec = tmp_path / "shared.yaml"
     spec.write_text(SPEC.format(epochs=40, storage=storage))
-    proc = worker(spec, "--jobs", "2", "--runner", "processes")
+    proc = worker(spec, "--jobs", "2", "--runner", "processes", verb=verb, lease="7")
     wait_until(lambda: rows(storage, "SELECT item FROM tuning_claims WHERE item LIKE 'fit:%'"), [proc])
-    proc.send_signal(signal.SIGTERM)
+    (lease,), = rows(storage, "SELECT expires_at - heartbeat_at FROM tuning_workers WHERE state = 'running'")
+    assert lease == pytest.approx(7.0)  # --lease reaches the store, on `run` as on `worker`
+    if signum == signal.SIGINT:
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signum)
     started = time.monotonic()
     ((code, stderr),) = end([proc], timeout=60)
-    assert code == 143, stderr
+    assert code == exit_code, stderr
     assert time.monotonic() - started < 30
     assert rows(storage, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]  # at once, not a lease later
     assert rows(storage, "SELECT state FROM tuning_workers") == [("stopped",)]
     assert rows(storage, "SELECT COUNT(*) FROM trials WHERE state = 'RUNNING'") == [(0,)]
-    assert "Traceback" not in stderr and "terminated" in stderr
+    assert "Traceback" not in stderr and said in stderr
+    assert group_gone(proc.pid), "a fit process outlived its worker"
 
 
 def test_a_kerastuner_study_refuses_a_second_worker(tmp_path):

@@ -22,6 +22,7 @@ from tuning.vocabulary import (
     BACKENDS,
     DEFAULT_BACKEND,
     DEFAULT_KERAS_BACKEND,
+    DEFAULT_LEASE,
     DEFAULT_STORAGE,
     KERAS_BACKEND_VARIABLE,
     PRUNERS,
@@ -96,6 +97,13 @@ def _run(spec, quiet: bool, worker=None) -> None:
                f"`{_command('report', outcome.name, outcome.storage)}`")
 
 
+def _worker_options(lease: float, max_fits: int | None = None, until: str | None = None):
+    """This process's lease and limits as a worker of its study (``run`` and ``resume`` are workers too)."""
+    from tuning.search.workers import WorkerOptions, parse_until
+
+    return WorkerOptions(lease, max_fits, parse_until(until) if until else None)
+
+
 def _study_and_storage(study: str, storage: str | None) -> tuple[str, str | None]:
     """A study name, or a spec file (``*.yaml``, ``*.yml``, or any existing file) whose name and
     storage are used: the user need not repeat the storage URL the spec already names."""
@@ -112,6 +120,8 @@ def _study_and_storage(study: str, storage: str | None) -> tuple[str, str | None
 RUNNER_HELP = ("auto (the default: all seeds of a config in one graph, dropout included) | sequential | processes "
                "(one fit at a time, Keras's own dropout masks) | fused (as auto, with a notice for a config it cannot "
                "fuse) | dask (as auto, on a Dask cluster). A stored study keeps the dropout masks it was started with.")
+LEASE_HELP = ("Seconds without a heartbeat before another worker takes this one's claims over (after a kill, "
+              "a crash or a lost machine). Pick it above the longest pause you expect.")
 SCHEDULER_HELP = ("With --runner dask: the Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: $DASK_SCHEDULER_ADDRESS, "
                   "else a LocalCluster on this machine).")
 
@@ -134,9 +144,11 @@ def run(
     backend: str | None = typer.Option(None, "--backend", help=BACKEND_HELP),
     keras_backend: str | None = typer.Option(None, "--keras-backend", help=KERAS_BACKEND_HELP),
     pruner: str | None = typer.Option(None, "--pruner", help=PRUNER_HELP),
+    lease: float = typer.Option(DEFAULT_LEASE, "--lease", min=1.0, help=LEASE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
-    """Run a study from SPEC; on an existing study, continue it."""
+    """Run a study from SPEC; on an existing study, continue it. Run is the study's first worker:
+    `tuning worker` started elsewhere on the same store shares its work."""
     from tuning.spec import apply_overrides, load_spec
 
     spec = load_spec(spec_path)
@@ -145,7 +157,7 @@ def run(
     spec = apply_overrides(spec, n_trials=n_trials, repeats=repeats, storage=storage, sampler=sampler, jobs=jobs,
                            runner=runner, scheduler=scheduler, backend=backend, keras_backend=keras_backend,
                            pruner=pruner)
-    _run(spec, quiet)
+    _run(spec, quiet, worker=_worker_options(lease))
 
 
 @app.command()
@@ -163,6 +175,7 @@ def resume(
         None, "--backend", help="optuna | kerastuner; must be the stored study's backend (the default)."),
     keras_backend: str | None = typer.Option(
         None, "--keras-backend", help="jax | tensorflow; must be the stored study's Keras backend (the default)."),
+    lease: float = typer.Option(DEFAULT_LEASE, "--lease", min=1.0, help=LEASE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Continue STUDY from its store: nothing finished is recomputed."""
@@ -174,7 +187,7 @@ def resume(
     url = default_storage(storage)
     spec = apply_overrides(resolve_resume_spec(study, url), storage=url, n_trials=n_trials, repeats=repeats,
                            jobs=jobs, runner=runner, scheduler=scheduler, backend=backend, keras_backend=keras_backend)
-    _run(spec, quiet)
+    _run(spec, quiet, worker=_worker_options(lease))
 
 
 @app.command()
@@ -187,19 +200,17 @@ def worker(
     scheduler: str | None = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
     max_fits: int | None = typer.Option(None, "--max-fits", min=1, help="Stop after computing this many fits."),
     until: str | None = typer.Option(None, "--until", help="Stop at this time: 30m, 2h, 18:30 or 2026-12-24T08:00."),
-    lease: float = typer.Option(60.0, "--lease", min=1.0, help="Seconds without a heartbeat before another worker "
-                                "takes this one's work over."),
+    lease: float = typer.Option(DEFAULT_LEASE, "--lease", min=1.0, help=LEASE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Join STUDY as one more worker: fit configs and seeds no other worker holds until it is done."""
     from pathlib import Path
 
     from tuning.search.loop import resolve_resume_spec
-    from tuning.search.workers import WorkerOptions, parse_until
     from tuning.spec import apply_overrides, load_spec
     from tuning.vocabulary import default_storage
 
-    options = WorkerOptions(lease, max_fits, parse_until(until) if until else None)
+    options = _worker_options(lease, max_fits, until)
     if study.endswith((".yaml", ".yml")) or Path(study).is_file():
         spec = apply_overrides(load_spec(study), storage=storage, jobs=jobs, runner=runner, scheduler=scheduler)
     else:

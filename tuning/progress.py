@@ -12,18 +12,28 @@ from tuning.results import FitResult, TrialResult
 
 
 class SilentReporter:
-    """Shows nothing. Subclasses override the hooks they care about."""
+    """Shows nothing. Subclasses override the hooks they care about.
+
+    ``shows_workers``: whether :meth:`workers` is worth calling (the worker then re-reads who
+    else works on the study every few seconds; nobody watching, it does not).
+    """
+
+    shows_workers = False
 
     def start(self, name: str, planned: int, finished: int, fits_stored: int) -> None: ...
     def trial_started(self, number: int, config_label: str, n_seeds: int) -> None: ...
     def fit_done(self, fit: FitResult, reused: bool) -> None: ...
     def trial_done(self, number: int, result: TrialResult) -> None: ...
     def note(self, message: str) -> None: ...
+    def workers(self, line: str) -> None: ...
     def stop(self) -> None: ...
 
 
 class RichReporter(SilentReporter):
-    """Progress bars (trials, seeds) with elapsed time and ETA, and one line per trial."""
+    """Progress bars (trials, seeds) with elapsed time and ETA, one line per trial, and a row of
+    the other workers on the study while there are any (what each holds, who was lost)."""
+
+    shows_workers = True
 
     def __init__(self) -> None:
         from rich.console import Console
@@ -35,9 +45,20 @@ class RichReporter(SilentReporter):
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
+        from rich.text import Text
+
+        class WithWorkers(Progress):
+            """The bars, then the other workers' row (a line of text, no bar) while there is one."""
+
+            workers_line = ""
+
+            def get_renderables(self):
+                yield from super().get_renderables()
+                if self.workers_line:
+                    yield Text(self.workers_line)  # plain text: an owner tag is not markup
 
         self.console = Console(stderr=True)
-        self.progress = Progress(
+        self.progress = WithWorkers(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("eta"), TimeRemainingColumn(), console=self.console, transient=False,
         )
@@ -79,6 +100,10 @@ class RichReporter(SilentReporter):
 
     def note(self, message: str) -> None:
         self.console.print(_escape(message), soft_wrap=True)  # a note is one line, however narrow the terminal
+
+    def workers(self, line: str) -> None:
+        self.progress.workers_line = f"workers {line}" if line else ""
+        self.progress.refresh()
 
     def stop(self) -> None:
         self.progress.stop()

@@ -133,6 +133,9 @@ def direction_of(metric: str) -> str:
 DEFAULT_STORAGE = "sqlite:///tuning.db"
 #: The environment variable that sets the default store.
 STORAGE_VARIABLE = "TUNING_STORAGE"
+#: Seconds a worker's claims live without a heartbeat (``--lease``); the heartbeat renews them
+#: every third of that, and a killed worker's work is taken over this long after its last beat.
+DEFAULT_LEASE = 60.0
 
 
 def default_storage(storage: str | None = None) -> str:

@@ -49,10 +49,11 @@ class InProcessExecutor:
     threads = None
 
     def __init__(self, warn_growth_mb: float | None = None, why: str = ""):
+        from tuning.runners._pool import Growth
+
         self.warn_growth_mb = warn_growth_mb
         self.why = why
-        self._first: int | None = None
-        self._calls = 0
+        self._growth = Growth()
 
     def map_unordered(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         for item in items:
@@ -65,14 +66,9 @@ class InProcessExecutor:
             return
         from tuning.runners._pool import resident_bytes
 
-        self._calls += 1
-        now = resident_bytes()
-        if self._first is None:
-            self._first = now
-            return
-        grown = (now - self._first) / 2**20
+        grown = self._growth.after_task(resident_bytes())
         if grown > self.warn_growth_mb:
-            print(f"warning: this process grew by {grown:.0f} MB over its last {self._calls - 1} fit task(s) "
+            print(f"warning: this process grew by {grown:.0f} MB over its last {self._growth.tasks - 1} fit task(s) "
                   f"(Keras on TensorFlow keeps memory for every model a process builds); {self.why}",
                   file=sys.stderr, flush=True)
             self.warn_growth_mb = None  # once

@@ -57,6 +57,24 @@ class Recycle:
                 or (self.growth_mb is not None and growth_mb > self.growth_mb))
 
 
+class Growth:
+    """A process's resident memory growth since its first task ended, and its tasks so far: what
+    recycling a worker, and the warning of a process that cannot be recycled, both judge."""
+
+    def __init__(self) -> None:
+        self.tasks = 0
+        self.mb = 0.0
+        self._first: int | None = None
+
+    def after_task(self, rss: int) -> float:
+        """Count a task that ended at ``rss`` resident bytes; the growth since the first, in MB."""
+        self.tasks += 1
+        if self._first is None:
+            self._first = rss
+        self.mb = (rss - self._first) / 2**20
+        return self.mb
+
+
 class WorkerDied(RuntimeError):
     """A worker process ended in the middle of a task twice (killed, out of memory, crashed)."""
 
@@ -111,8 +129,8 @@ class ProcessPool:
                                              f"(exit code {worker.process.returncode})") from None
                         pending.appendleft((index, item))
                         continue
-                    worker.after_task(rss)
-                    if self.recycle.due(worker.tasks, worker.growth_mb):
+                    worker.growth.after_task(rss)
+                    if self.recycle.due(worker.growth.tasks, worker.growth.mb):
                         worker.kill()
                         self.replaced += 1
                     else:
@@ -141,9 +159,7 @@ class _Worker:
     def __init__(self, process: subprocess.Popen, tasks_out: connection.Connection, results_in: connection.Connection):
         self.process, self.tasks_out, self.conn = process, tasks_out, results_in
         self.code: bytes | None = None
-        self.tasks = 0
-        self.first_rss: int | None = None
-        self.growth_mb = 0.0
+        self.growth = Growth()
 
     @classmethod
     def start(cls, warm: bytes | None = None) -> _Worker:
@@ -167,12 +183,6 @@ class _Worker:
     def send(self, code: bytes, item: bytes) -> None:
         self.tasks_out.send_bytes(pickle.dumps(("task", code if code != self.code else None, item)))
         self.code = code
-
-    def after_task(self, rss: int) -> None:
-        self.tasks += 1
-        if self.first_rss is None:
-            self.first_rss = rss
-        self.growth_mb = (rss - self.first_rss) / 2**20
 
     def kill(self) -> None:
         """End the worker at once: between tasks it holds nothing unwritten (results are sent whole),

@@ -110,7 +110,7 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
             backend = make_backend(spec, store, space, base, order_grid=runner.order_grid)
         except SpecError as exc:  # e.g. KerasTuner's bayesian sampler without scikit-learn
             raise with_source(exc, spec._source) from None
-        session = WorkerSession(store, spec.name, worker)
+        session = WorkerSession(store, spec.name, worker, watch=reporter if reporter.shows_workers else None)
         with session:  # this worker's lease, renewed while it works; every claim released however it ends
             return _search(spec, store, backend, runner, session, reporter)
 
@@ -160,6 +160,7 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
                                    leases=session.leases, poll_seconds=session.poll_seconds)
     allocation = seed_allocation(spec, store)  # which seeds each config gets, and when its trial is told
     reporter.start(spec.name, backend.planned(), len(backend.done()), store.count_fits(spec.name))
+    session.show_workers()  # the others' row from the start; the heartbeat thread keeps it current
     searched = sorted(spec.space) + (["epochs"] if spec.sampler.name == "hyperband" else [])
     # With N worker processes, N trials run at once so that no worker waits for a trial's last seed
     # (KerasTuner's oracle proposes one trial at a time: there, the workers share its seeds). A

@@ -17,11 +17,11 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tuning.errors import SpecError
-from tuning.store import DEFAULT_LEASE
 from tuning.trials import owner_tag
+from tuning.vocabulary import DEFAULT_LEASE
 
 if TYPE_CHECKING:
     from tuning.store import Leases, Store
@@ -73,14 +73,25 @@ def parse_until(text: str, now: float | None = None) -> float:
                         "date and time like 2026-12-24T08:00)", field="--until") from None
 
 
+#: How often a worker re-reads who else works on its study for its live progress (seconds).
+VIEW_SECONDS = 5.0
+
+
 class WorkerSession:
     """This process's lease on ``study``: registered on entry, renewed by a heartbeat thread,
-    every claim released on exit. ``leases`` is what the backend and the evaluator claim with."""
+    every claim released on exit. ``leases`` is what the backend and the evaluator claim with.
 
-    def __init__(self, store: Store, study: str, options: WorkerOptions | None = None):
+    ``watch``: the reporter to tell, from the heartbeat thread every :data:`VIEW_SECONDS`, what
+    the study's other workers are doing (:func:`workers_line`) and when one joins, stops or is
+    lost (:func:`worker_events`); ``None`` for a worker nobody watches.
+    """
+
+    def __init__(self, store: Store, study: str, options: WorkerOptions | None = None, watch: Any = None):
         self.options = options or WorkerOptions()
         self.owner = owner_tag()
         self.leases: Leases = store.leases(study, self.owner, self.options.lease)
+        self._store, self._study, self._watch = store, study, watch
+        self._seen: dict[str, str] = {}  # owner -> state, as last shown
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="tuning-heartbeat", daemon=True)
         self.heartbeat_failures = 0
@@ -108,12 +119,32 @@ class WorkerSession:
         self.leases.expire(gone)
         return gone
 
+    def show_workers(self) -> None:
+        """Tell the watching reporter what the other workers hold now, and who joined, stopped or
+        was lost since the last look (a look that fails is skipped: the view is not worth a crash)."""
+        if self._watch is None:
+            return
+        try:
+            workers = self._store.workers(self._study)
+        except Exception:
+            return
+        for event in worker_events(self._seen, workers, self.owner):
+            self._watch.note(event)
+        self._seen = {w["owner"]: w["state"] for w in workers}
+        self._watch.workers(workers_line(workers, self.owner))
+
     def _beat(self) -> None:
-        while not self._stop.wait(self.options.lease / 3):
-            try:
-                self.leases.renew()
-            except Exception:  # the database is away for a moment; the next beat tries again
-                self.heartbeat_failures += 1
+        renew_every = self.options.lease / 3
+        tick = min(renew_every, VIEW_SECONDS) if self._watch is not None else renew_every
+        renewed = time.monotonic()
+        while not self._stop.wait(tick):
+            if time.monotonic() - renewed >= renew_every - 0.01:
+                try:
+                    self.leases.renew()
+                    renewed = time.monotonic()
+                except Exception:  # the database is away for a moment; the next beat tries again
+                    self.heartbeat_failures += 1
+            self.show_workers()
 
     @property
     def poll_seconds(self) -> float:
@@ -131,17 +162,74 @@ def worker_lines(store: Store, study: str, now: float | None = None) -> list[str
         return []
     lines = []
     for w in workers:
-        points = sum(1 for item in w["holds"] if item.startswith("point:"))
-        fits = len(w["holds"]) - points
-        state = {"running": f"alive (heartbeat {now - w['heartbeat_at']:.0f} s ago)",
-                 "lost": f"lost (no heartbeat for {now - w['heartbeat_at']:.0f} s: its claims are taken over)",
-                 "stopped": "stopped"}[w["state"]]
-        lines.append(f"worker {w['owner']}: {state}; holds {points} config(s), {fits} fit(s); "
+        since = now - w["heartbeat_at"]
+        if w["state"] == "running":
+            state = f"alive (heartbeat {since:.0f} s ago, lease {w['lease']:.0f} s)"
+        elif w["state"] == "lost":
+            state = f"lost (no heartbeat for {since:.0f} s: its claims are taken over)"
+        else:
+            state = "stopped"
+        lines.append(f"worker {w['owner']}: {state}; holds {_holding(w)}; "
                      f"{w['fits_started']} fits started, {w['takeovers']} stale claim(s) taken over")
     alive = sum(1 for w in workers if w["state"] == "running")
     lines.append(f"workers: {alive} alive of {len(workers)}; {store.count_fit_starts(study)} fits started, "
                  f"{store.count_fits(study)} stored")
     return lines
+
+
+def workers_line(workers: list[dict[str, Any]], me: str) -> str:
+    """The live progress row of the workers on a study (``workers`` as :meth:`Store.workers` gives
+    them): how many are alive and lost, what this worker and each other live one holds, the stale
+    claims taken over. Empty while this worker is the only live one and none was lost."""
+    others = [w for w in workers if w["owner"] != me and w["state"] != "stopped"]
+    if not others:
+        return ""
+    alive = sum(1 for w in workers if w["state"] == "running")
+    lost = sum(1 for w in workers if w["state"] == "lost")
+    parts = [f"{alive} alive" + (f", {lost} lost" if lost else "")]
+    mine = next((w for w in workers if w["owner"] == me), None)
+    if mine is not None:
+        parts.append(f"this one holds {_holding(mine)}")
+    shown = [w for w in others if w["state"] == "running"][:_SHOWN_OTHERS]
+    parts += [f"{_short_owner(w['owner'])} {_holding(w)}" for w in shown]
+    hidden = sum(1 for w in others if w["state"] == "running") - len(shown)
+    if hidden:
+        parts.append(f"{hidden} more")
+    takeovers = sum(w["takeovers"] for w in workers)
+    if takeovers:
+        parts.append(f"{takeovers} stale claim(s) taken over")
+    return " · ".join(parts)
+
+
+def worker_events(seen: dict[str, str], workers: list[dict[str, Any]], me: str) -> list[str]:
+    """One line per other worker that joined, stopped or was lost since ``seen`` (owner -> state
+    at the last look; empty at the first look, when only the lost ones are worth a line)."""
+    events = []
+    for w in workers:
+        owner, state, before = w["owner"], w["state"], seen.get(w["owner"])
+        if owner == me or state == before:
+            continue
+        if state == "running" and seen:
+            events.append(f"worker {owner} joined the study")
+        elif state == "lost":
+            events.append(f"worker {owner} lost (no heartbeat for a lease): its claims are taken over")
+        elif state == "stopped" and before == "running":
+            events.append(f"worker {owner} stopped: its claims released")
+    return events
+
+
+_SHOWN_OTHERS = 4
+
+
+def _holding(worker: dict[str, Any]) -> str:
+    points = sum(1 for item in worker["holds"] if item.startswith("point:"))
+    fits = sum(1 for item in worker["holds"] if item.startswith("fit:"))
+    return f"{points} config(s), {fits} fit(s)"
+
+
+def _short_owner(owner: str) -> str:
+    """``host:pid`` of a ``host:pid:nonce`` tag: enough to find the process."""
+    return ":".join(owner.split(":")[:2])
 
 
 def _process_gone(pid: int) -> bool:

@@ -26,13 +26,11 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from tuning.store._schema import claims_table, fit_starts_table, workers_table
+from tuning.vocabulary import DEFAULT_LEASE
 
 #: The retries' jitter, drawn from a generator of its own: the heartbeat thread retries while a
 #: fit in this process builds its model, and Keras seeds initializers from Python's global one.
 _jitter = random.Random()
-
-#: Seconds a claim lives without a heartbeat; the heartbeat renews it every third of that.
-DEFAULT_LEASE = 60.0
 
 T = TypeVar("T")
 
@@ -249,8 +247,10 @@ def workers_of(engine: sa.Engine, study: str) -> list[dict[str, Any]]:
     for r in rows:
         held = [cl.item for cl in claims if cl.owner == r.owner]
         state = r.state if r.state != "running" or r.expires_at >= now else "lost"
+        # A running worker's lease is how far each heartbeat pushes its expiry (both set at one moment).
+        lease = r.expires_at - r.heartbeat_at if r.state == "running" else None
         out.append(dict(owner=r.owner, host=r.host, pid=r.pid, state=state, started_at=r.started_at,
-                        heartbeat_at=r.heartbeat_at, holds=held, fits_started=r.fits_started,
+                        heartbeat_at=r.heartbeat_at, lease=lease, holds=held, fits_started=r.fits_started,
                         takeovers=r.takeovers))
     return out
 

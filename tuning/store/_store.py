@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from tuning.errors import StoreError
 from tuning.results import PRUNED, FitResult
 from tuning.store._claims import (
-    DEFAULT_LEASE,
     Leases,
     count_fit_starts,
     fit_item,
@@ -31,7 +30,7 @@ from tuning.store._claims import (
 from tuning.store._migrations import check_version, dropout_masks_from_v2, stored_version, upgrade
 from tuning.store._schema import backend_state_table, claims_table, fits_table, metadata, studies_table
 from tuning.store._signals import uninterrupted
-from tuning.vocabulary import default_storage
+from tuning.vocabulary import DEFAULT_LEASE, default_storage
 
 
 def normalise_url(storage: str) -> str:
