@@ -111,18 +111,22 @@ def run_arm(workers: int, folder: Path, quick: bool, separate: bool = False, epo
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     if any(proc.returncode for proc in procs):
         raise RuntimeError(f"a worker failed: {errors}")
-    counts, first, last, starts, per_worker = 0, math.inf, 0.0, 0, []
+    counts, first, last, starts, per_worker, tails = 0, math.inf, 0.0, 0, [], []
     for db in stores:
         with sqlite3.connect(db) as conn:
             n, end = conn.execute("SELECT COUNT(*), MAX(created_at) FROM tuning_fits").fetchone()
             begin, started = conn.execute("SELECT MIN(started_at), COUNT(*) FROM tuning_fit_starts").fetchone()
             per_worker += [k for (k,) in conn.execute("SELECT fits_started FROM tuning_workers")]
+            # Each worker's last fit stored: how long it had nothing to fit before the study ended.
+            ends = conn.execute("SELECT s.owner, MAX(f.created_at) FROM tuning_fit_starts s JOIN tuning_fits f "
+                                "ON f.config_key = s.config_key AND f.seed = s.seed GROUP BY s.owner").fetchall()
+            tails += [round(end - owner_end, 1) for _, owner_end in ends]
         counts, first, last, starts = counts + n, min(first, begin), max(last, end), starts + started
     fits = (counts, last)
     fitting = last - first
     return {"workers": workers, "separate_studies": separate, "runner": runner, "jobs": jobs,
             "fits": fits[0], "fits_started": starts,
-            "fits_per_worker": per_worker,
+            "fits_per_worker": per_worker, "idle_at_the_end_s": sorted(tails),
             "wall_s": round(wall, 2), "fitting_s": round(fitting, 2), "cpu_s": round(cpu, 1),
             "cpu_s_per_fit": round(cpu / fits[0], 2), "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "fits_per_min_wall": round(60 * fits[0] / wall, 2), "fits_per_min_fitting": round(60 * fits[0] / fitting, 2)}
@@ -174,6 +178,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8, help="epochs of every fit (longer fits amortise start-up)")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--dask-only", action="store_true", help="only the fused arms: 1 process, and Dask")
+    parser.add_argument("--workers-only", action="store_true",
+                        help="only the one-seed-at-a-time arms: 1 worker, 2 workers, 2 separate studies")
+    parser.add_argument("--skip-claims", action="store_true", help="no claim-overhead measurement")
     parser.add_argument("--json", type=Path, help="also write the numbers here as JSON")
     args = parser.parse_args()
 
@@ -187,7 +194,8 @@ def main() -> None:
             arms = []
             for round_number in range(args.rounds):
                 for name, (workers, separate, runner, jobs) in ARMS.items():
-                    if args.dask_only and runner not in ("auto", "dask"):
+                    if (args.dask_only and runner not in ("auto", "dask")) or (
+                            args.workers_only and runner in ("auto", "dask")):
                         continue
                     arm = {"round": round_number, "arm": name,
                            **run_arm(workers, folder, args.quick, separate, args.epochs, runner, jobs)}
@@ -205,8 +213,15 @@ def main() -> None:
                       + (f"; 2 workers / 1 {rate['2 workers on one study'] / rate['1 worker']:.2f}x, "
                          f"2 separate / 1 {rate['2 separate studies'] / rate['1 worker']:.2f}x"
                          if "1 worker" in rate else "")
-                      + f"; Dask LocalCluster of 2 / 1 fused process "
-                        f"{rate['Dask LocalCluster of 2'] / rate['1 fused process']:.2f}x", flush=True)
+                      + (f"; Dask LocalCluster of 2 / 1 fused process "
+                         f"{rate['Dask LocalCluster of 2'] / rate['1 fused process']:.2f}x"
+                         if "1 fused process" in rate else ""), flush=True)
+    if args.skip_claims:
+        if args.json:
+            write_json(args.json, report)
+        return
+    with tempfile.TemporaryDirectory(prefix="tuning-workers-") as tmp:
+        folder = Path(tmp)
         configs = 5 if args.quick else 30
         report["claims_sqlite"] = claim_overhead(f"sqlite:///{folder / 'claims.db'}", configs)
         print("sqlite", report["claims_sqlite"], flush=True)

@@ -358,3 +358,41 @@ def test_three_workers_share_a_cmaes_study_without_fitting_anything_twice(tmp_pa
     sampled = query(db, "SELECT COUNT(*) FROM trial_system_attributes WHERE key LIKE 'cma:%'")
     assert sampled[0][0] > 0, "CMA-ES itself proposed (not only its random start-up trials)"
     assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
+
+
+ONE_CONFIG_SPEC = """\
+name: w
+problem: {{name: tenths}}
+model: {{units: 2}}
+fit: {{epochs: 2, batch_size: 5}}
+space:
+  units: [3]
+sampler: grid
+repeats: 12
+storage: sqlite:///{db}
+"""
+
+
+def test_idle_workers_fit_the_seeds_of_a_config_another_worker_is_trialling(tmp_path):
+    """One config, twelve seeds, three workers: the one trialling it hands its runner one seed at a
+    time, each claimed just before it starts, and the others fit the seeds nobody has claimed, so
+    all three work; the trial concludes once, with every seed stored once and none computed twice.
+
+    A fourth live worker, registered first and holding nothing, makes the study shared from the
+    start whatever order the three processes start in: a worker that is alone when its batch
+    starts claims the batch whole (the others then help with the next config, of which there is
+    none here)."""
+    Store(f"sqlite:///{tmp_path / 'w.db'}").leases("w", "elsewhere:9:z", lease=600).register("elsewhere", 9)
+    # a short lease: an idle worker looks for work every second (a sixth of it)
+    results = finish(start_workers(tmp_path, 3, fit_seconds=0.5, lease=6, text=ONE_CONFIG_SPEC))
+    assert [code for code, _, _ in results] == [0, 0, 0], results
+    db = tmp_path / "w.db"
+    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
+    assert len(fits) == len(set(fits)) == 12
+    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(12,)]  # none computed twice
+    started = sorted(n for (n,) in query(db, "SELECT fits_started FROM tuning_workers WHERE host != 'elsewhere'"))
+    assert len(started) == 3 and all(n > 0 for n in started), started  # every worker fitted seeds
+    assert query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state") == [("COMPLETE", 1)]
+    numbers = query(db, "SELECT DISTINCT trial_number FROM tuning_fits")
+    assert len(numbers) == 1  # every seed stored under the one trial of the config
+    assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]

@@ -110,6 +110,11 @@ def config_key_of(trial: optuna.trial.FrozenTrial) -> str | None:
     return trial.user_attrs.get("config_key")
 
 
+def config_of(trial: optuna.trial.FrozenTrial) -> dict[str, Any] | None:
+    """The config a trial recorded when it started (``None`` for a trial that never started)."""
+    return trial.user_attrs.get("config")
+
+
 def seeds_of(trial: optuna.trial.FrozenTrial) -> list[int] | None:
     """The seeds a concluded trial was fitted with (``None`` before it concluded)."""
     return trial.user_attrs.get("seeds")

@@ -62,8 +62,9 @@ class FakeRunner:
     name = "fake"
 
     def __init__(self, *, trials_in_flight: int = 1, fail_seeds: tuple[int, ...] = (), drop: tuple[int, ...] = (),
-                 stop_after: int | None = None):
+                 stop_after: int | None = None, fits_at_once: int | None = None):
         self.trials_in_flight = trials_in_flight
+        self.fits_at_once = fits_at_once  # None: handed every batch whole, as a fusing runner is
         self.fail_seeds, self.drop = set(fail_seeds), set(drop)
         self.stop_after = stop_after
         self.tasks: list[FitTask] = []

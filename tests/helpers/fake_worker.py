@@ -19,7 +19,7 @@ from helpers.fake_runner import FakeRunner, fake_fit  # noqa: E402
 
 class SlowFakeRunner(FakeRunner):
     def __init__(self, seconds: float):
-        super().__init__(trials_in_flight=1)
+        super().__init__(trials_in_flight=1, fits_at_once=1)  # one fit at a time, as `runner: sequential`
         self.seconds = seconds
 
     def fit(self, task):

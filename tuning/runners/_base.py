@@ -23,10 +23,14 @@ class Runner(Protocol):
         name: the spec's ``runner`` value this runner implements (``sequential``, ``fused`` ...).
         trials_in_flight: how many trials the study may hand over at once to keep this runner
             busy (1: one trial's seeds are enough).
+        fits_at_once: how many separate fits it computes at once, when fits are handed to it a
+            few at a time (while other workers share the study, so that they can help with a
+            config's seeds); ``None`` for a runner that fuses a batch's seeds and wants it whole.
     """
 
     name: str
     trials_in_flight: int
+    fits_at_once: int | None
 
     def map(self, tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> Iterator[FitResult]:
         """One result per task, in any order, each yielded as soon as it is done (so it is stored at once).

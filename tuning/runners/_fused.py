@@ -80,6 +80,7 @@ class FusedRunner:
 
     #: Trials a study may keep in flight for this runner (see :data:`TRIALS_IN_FLIGHT`).
     trials_in_flight = TRIALS_IN_FLIGHT
+    fits_at_once = None  # a config's seeds share one graph: handed over whole
 
     def __init__(self, jobs: int = 1, *, max_replicas: int | None = None, fallback: Runner | None = None,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET, notice=None, keras_masks: bool = False,

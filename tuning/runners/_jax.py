@@ -28,6 +28,7 @@ class JaxFusedRunner:
     processes, the largest split while there are fewer groups than workers."""
 
     trials_in_flight = TRIALS_IN_FLIGHT  # so that configs that can share a step are in flight together
+    fits_at_once = None  # a config's seeds share one step: handed over whole
 
     def __init__(self, jobs: int, name: str = "auto", executor: Executor | None = None):
         self.name = name

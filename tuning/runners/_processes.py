@@ -26,6 +26,7 @@ class ProcessRunner:
     def __init__(self, jobs: int, executor: Executor | None = None, name: str = "processes"):
         self.executor = executor or ProcessPool(jobs)
         self.jobs = self.executor.workers
+        self.fits_at_once = self.jobs
         self.name = name
         self.threads = self.executor.threads
 

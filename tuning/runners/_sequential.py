@@ -15,6 +15,7 @@ class SequentialRunner:
 
     name = "sequential"
     trials_in_flight = 1
+    fits_at_once = 1
     executor = InProcessExecutor()
 
     def map(self, tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> Iterator[FitResult]:

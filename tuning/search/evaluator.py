@@ -39,6 +39,10 @@ class Evaluator:
         keras_backend: the study's Keras backend, carried by every task.
         leases: this worker's claims (``None``: the only worker, nothing to claim).
         poll_seconds: how often to look for a fit another worker holds.
+        shared: whether other live workers share the study now. While they do, a runner that
+            computes separate fits (``fits_at_once``) is handed a config's seeds a few at a time,
+            each claimed just before it starts, so that an idle worker can take the others
+            (:meth:`lend_a_hand`); alone, or fusing seeds, a batch is claimed and handed over whole.
     """
 
     def __init__(
@@ -57,6 +61,7 @@ class Evaluator:
         keras_backend: str = DEFAULT_KERAS_BACKEND,
         leases: Leases | None = None,
         poll_seconds: float = 1.0,
+        shared: Callable[[], bool] | None = None,
     ):
         self.runner = runner
         self.problem_name = problem_name
@@ -67,18 +72,19 @@ class Evaluator:
         self.finished = finished
         self.keras_backend = keras_backend
         self.leases, self.poll_seconds = leases, poll_seconds
+        self.shared = shared
         self._handed_over: set[tuple[str, int]] = set()  # (config key, seed) given to on_fit in its trial
 
     @classmethod
     def for_spec(cls, runner: Runner, spec: StudySpec, *, record: Callable[[FitResult], None],
                  finished: Callable[[str], list[FitResult]], leases: Leases | None = None,
-                 poll_seconds: float = 1.0) -> Evaluator:
+                 poll_seconds: float = 1.0, shared: Callable[[], bool] | None = None) -> Evaluator:
         """The evaluator of a study: its problem, fit settings and objective from the spec."""
         objective = spec.objective
         return cls(runner, problem_name=spec.problem.name, problem_params=spec.problem.params, fit_settings=spec.fit,
                    metric=objective.metric, aggregate=objective.aggregate, direction=objective.direction,
                    k=objective.k, record=record, finished=finished, keras_backend=spec.keras_backend,
-                   leases=leases, poll_seconds=poll_seconds)
+                   leases=leases, poll_seconds=poll_seconds, shared=shared)
 
     def evaluate(self, config: dict[str, Any], key: str, seeds: Iterable[int],
                  on_fit: Callable[[FitResult, bool], None] | None = None) -> TrialResult:
@@ -133,8 +139,13 @@ class Evaluator:
                 epoch_hook.config_done(key)
             return self._result(by_key[key], key, [done[key][s] for s in wanted[key]])
 
-        while tasks:
-            mine, elsewhere = self._claim(tasks)
+        waiting: list[FitTask] = []  # fits another worker holds
+        while tasks or waiting:
+            if not tasks:  # claimed again: taken over if that worker's lease ran out
+                tasks, waiting = waiting, []
+            width = None if epoch_hook is not None else self._handed_at_once()  # a pruner judges whole batches
+            batch, tasks = (tasks, []) if width is None else (tasks[:width], tasks[width:])
+            mine, elsewhere = self._claim(batch)
             for fit in self.runner.map(mine, epoch_hook):
                 if fit.stopped_by_hook is not None and fit.status == OK:
                     fit = replace(fit, status=PRUNED)
@@ -142,22 +153,48 @@ class Evaluator:
                 result = arrived(fit, False)
                 if result is not None:
                     yield result
-            # Fits another worker holds: its results from the store once there, or the fit taken
-            # over when its lease runs out (claimed again on the next turn).
-            tasks = []
-            for task in elsewhere:
+            # Fits another worker holds: their results from the store once there.
+            before, still = len(waiting) + len(elsewhere), []
+            for task in waiting + elsewhere:
                 stored = {f.seed: f for f in self.finished(task.config_key)}
                 if task.seed in stored:
                     result = arrived(stored[task.seed], True)
                     if result is not None:
                         yield result
                 else:
-                    tasks.append(task)
-            if tasks and len(tasks) == len(elsewhere):
+                    still.append(task)
+            waiting = still
+            if waiting and not tasks and not mine and len(waiting) == before:
                 time.sleep(self.poll_seconds)
         if pending:  # a runner that drops work is a bug, not a user mistake
             missing = {key: sorted(set(wanted[key]) - set(done[key])) for key in pending}
             raise RuntimeError(f"runner returned no result for {missing}")
+
+    def lend_a_hand(self, config: dict[str, Any], key: str, seeds: Iterable[int],
+                    record: Callable[[FitResult], None]) -> int:
+        """Fit seeds of a config another worker is trialling that nobody has stored or claimed yet,
+        as many as the runner computes at once; each stored through ``record`` the moment it
+        exists. The worker trialling the config then finds them stored and reuses them. How many
+        were fitted (0: nothing left to take, or a runner that fuses seeds)."""
+        width = getattr(self.runner, "fits_at_once", None)
+        if width is None or self.leases is None:
+            return 0
+        stored = {f.seed for f in self.finished(key)}
+        mine: list[FitTask] = []
+        for task in self._tasks(config, key, [s for s in seeds if s not in stored]):
+            if len(mine) == width:
+                break
+            mine += self._claim([task])[0]  # one at a time: never more than it will fit now
+        for fit in self.runner.map(mine):
+            record(fit)
+        return len(mine)
+
+    def _handed_at_once(self) -> int | None:
+        """How many of a batch's fits to claim and hand to the runner at a time (``None``: all)."""
+        width = getattr(self.runner, "fits_at_once", None)
+        if width is None or self.shared is None or not self.shared():
+            return None
+        return width
 
     def _claim(self, tasks: list[FitTask]) -> tuple[list[FitTask], list[FitTask]]:
         """``tasks`` split into those this worker now holds and those another worker is fitting."""

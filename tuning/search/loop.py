@@ -118,7 +118,7 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
 def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session: WorkerSession,
             reporter: SilentReporter) -> StudyOutcome:
     """The loop of one worker: ask (claiming each config), evaluate (claiming each fit), tell."""
-    from tuning.search.allocation import seed_allocation
+    from tuning.search.allocation import FixedAllocation, seed_allocation
     from tuning.search.epoch_pruning import batch_pruner
     from tuning.search.evaluator import Evaluator
     from tuning.store import point_item
@@ -157,7 +157,8 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
             raise WorkerLimit(limit)
 
     evaluator = Evaluator.for_spec(runner, spec, record=record, finished=lambda key: store.fits(spec.name, key),
-                                   leases=session.leases, poll_seconds=session.poll_seconds)
+                                   leases=session.leases, poll_seconds=session.poll_seconds,
+                                   shared=lambda: bool(store.live_owners(spec.name) - {session.owner}))
     allocation = seed_allocation(spec, store)  # which seeds each config gets, and when its trial is told
     reporter.start(spec.name, backend.planned(), len(backend.done()), store.count_fits(spec.name))
     session.show_workers()  # the others' row from the start; the heartbeat thread keeps it current
@@ -205,6 +206,11 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
                         if settled and not held:
                             break
                         settled = not held
+                        if held and ours and isinstance(allocation, FixedAllocation) and not spec.pruner.active:
+                            helped = _lend_a_hand(spec, store, backend, evaluator, session.owner)
+                            counts["run"] += helped
+                            if helped:  # more may be left to take: look again at once
+                                continue
                         if held:
                             time.sleep(session.poll_seconds)
                             session.expire_gone()
@@ -261,6 +267,29 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
     store.checkpoint()  # the .db file alone now holds the study (a copy of it copies everything)
     return StudyOutcome(spec.name, store.url, backend.planned(), complete, len(finished) - complete - pruned,
                         counts["run"], counts["reused"], sorted(set(recovered)), pruned)
+
+
+def _lend_a_hand(spec: StudySpec, store: Store, backend: Any, evaluator: Any, owner: str) -> int:
+    """With no config left to trial, fit seeds of the configs other workers are trialling that
+    nobody has claimed (a few, as the runner fits at once), stored under their trial: the last
+    configs of a study then use every worker instead of one each. How many were fitted."""
+    from tuning.trials import config_key_of, config_of, owner_of
+
+    seeds = backend.seeds.seeds  # every config gets these (a race is not helped: it decides per look)
+    others = backend.held_elsewhere()
+    for trial in backend.trials():
+        key = config_key_of(trial)
+        if trial.state.name != "RUNNING" or key not in others or owner_of(trial) == owner:
+            continue
+        config = config_of(trial)
+
+        def record(fit, config=config, number=trial.number):
+            store.record_fit(spec.name, config, fit, number, owner=owner)
+
+        helped = evaluator.lend_a_hand(config, key, seeds, record)
+        if helped:
+            return helped
+    return 0
 
 
 def _fair_share(batch_size: int, spec: StudySpec, store: Store, backend: Any, allocation: Any) -> int:

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from tuning.store._schema import claims_table, fit_starts_table, workers_table
+from tuning.store._schema import claims_table, fit_starts_table, fits_table, workers_table
 from tuning.vocabulary import DEFAULT_LEASE
 
 #: The retries' jitter, drawn from a generator of its own: the heartbeat thread retries while a
@@ -154,7 +154,8 @@ class Leases:
         """Claim ``items`` in one transaction; return those now held by this worker (free ones, ones
         it already held, and expired ones taken over). ``fits``: the (config_key, seed) of the fit
         items, whose start is recorded in ``tuning_fit_starts`` when claimed here (not when already
-        held, so a fit is counted once per worker that starts it)."""
+        held, so a fit is counted once per worker that starts it). A fit already stored is never
+        claimed: another worker may have fitted it and released its claim a moment ago."""
         items = list(items)
         starts = {fit_item(key, seed): (key, seed) for key, seed in fits}
 
@@ -163,7 +164,15 @@ class Leases:
             got, taken = [], 0
             c = claims_table.c
             with self.engine.begin() as conn:
+                stored = set()
+                if starts:
+                    f = fits_table.c
+                    keys = sorted({key for key, _ in starts.values()})
+                    stored = {fit_item(r.config_key, r.seed) for r in conn.execute(
+                        sa.select(f.config_key, f.seed).where(f.study == self.study, f.config_key.in_(keys)))}
                 for item in items:
+                    if item in stored:
+                        continue
                     inserted = conn.execute(_insert_ignoring(self.engine, claims_table).values(
                         study=self.study, item=item, owner=self.owner, claimed_at=now,
                         expires_at=now + self.lease)).rowcount
