@@ -181,6 +181,7 @@ def main() -> None:
     parser.add_argument("--workers-only", action="store_true",
                         help="only the one-seed-at-a-time arms: 1 worker, 2 workers, 2 separate studies")
     parser.add_argument("--skip-claims", action="store_true", help="no claim-overhead measurement")
+    parser.add_argument("--no-control", action="store_true", help="without the arm of 2 separate studies")
     parser.add_argument("--json", type=Path, help="also write the numbers here as JSON")
     args = parser.parse_args()
 
@@ -195,7 +196,7 @@ def main() -> None:
             for round_number in range(args.rounds):
                 for name, (workers, separate, runner, jobs) in ARMS.items():
                     if (args.dask_only and runner not in ("auto", "dask")) or (
-                            args.workers_only and runner in ("auto", "dask")):
+                            args.workers_only and runner in ("auto", "dask")) or (args.no_control and separate):
                         continue
                     arm = {"round": round_number, "arm": name,
                            **run_arm(workers, folder, args.quick, separate, args.epochs, runner, jobs)}
@@ -211,7 +212,8 @@ def main() -> None:
                         report[f"speedup_{key}_{name.replace(' ', '_')}"] = round(rate[name] / base, 3)
                 print(f"{key}: " + ", ".join(f"{name} {value:.2f}" for name, value in rate.items())
                       + (f"; 2 workers / 1 {rate['2 workers on one study'] / rate['1 worker']:.2f}x, "
-                         f"2 separate / 1 {rate['2 separate studies'] / rate['1 worker']:.2f}x"
+                         + (f"2 separate / 1 {rate['2 separate studies'] / rate['1 worker']:.2f}x"
+                            if "2 separate studies" in rate else "")
                          if "1 worker" in rate else "")
                       + (f"; Dask LocalCluster of 2 / 1 fused process "
                          f"{rate['Dask LocalCluster of 2'] / rate['1 fused process']:.2f}x"

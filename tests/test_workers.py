@@ -396,3 +396,18 @@ def test_idle_workers_fit_the_seeds_of_a_config_another_worker_is_trialling(tmp_
     numbers = query(db, "SELECT DISTINCT trial_number FROM tuning_fits")
     assert len(numbers) == 1  # every seed stored under the one trial of the config
     assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
+
+
+def test_four_workers_with_instant_fits_race_for_every_claim_and_nothing_is_fitted_twice(tmp_path):
+    """Fits that take no time put every claim, release and store of four workers within
+    milliseconds of each other on one SQLite file: no worker crashes ("database is locked", a
+    trial read half-written), and no fit is started twice, not even one another worker stored
+    the instant before it was claimed."""
+    text = SPEC.replace("units: [1, 2, 3, 4, 5, 6]", f"units: {list(range(1, 21))}")
+    results = finish(start_workers(tmp_path, 4, fit_seconds=0.0, text=text))
+    assert [code for code, _, _ in results] == [0, 0, 0, 0], results
+    db = tmp_path / "w.db"
+    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
+    assert len(fits) == len(set(fits)) == 20 * SEEDS
+    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(20 * SEEDS,)]
+    assert query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state") == [("COMPLETE", 20)]

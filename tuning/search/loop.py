@@ -282,6 +282,8 @@ def _lend_a_hand(spec: StudySpec, store: Store, backend: Any, evaluator: Any, ow
         if trial.state.name != "RUNNING" or key not in others or owner_of(trial) == owner:
             continue
         config = config_of(trial)
+        if config is None:  # its attributes are still being written
+            continue
 
         def record(fit, config=config, number=trial.number):
             store.record_fit(spec.name, config, fit, number, owner=owner)

@@ -164,15 +164,7 @@ class Leases:
             got, taken = [], 0
             c = claims_table.c
             with self.engine.begin() as conn:
-                stored = set()
-                if starts:
-                    f = fits_table.c
-                    keys = sorted({key for key, _ in starts.values()})
-                    stored = {fit_item(r.config_key, r.seed) for r in conn.execute(
-                        sa.select(f.config_key, f.seed).where(f.study == self.study, f.config_key.in_(keys)))}
                 for item in items:
-                    if item in stored:
-                        continue
                     inserted = conn.execute(_insert_ignoring(self.engine, claims_table).values(
                         study=self.study, item=item, owner=self.owner, claimed_at=now,
                         expires_at=now + self.lease)).rowcount
@@ -192,6 +184,14 @@ class Leases:
                     if updated:
                         got.append((item, True))
                         taken += 1
+                # A fit stored a moment ago by a worker that has just released its claim is not
+                # computed again. Read after this transaction's first write: on SQLite the write
+                # lock is held from there on, so no store can commit in between.
+                stored = self._stored([item for item, _ in got if item in starts], starts, conn)
+                if stored:
+                    conn.execute(claims_table.delete().where(c.study == self.study, c.owner == self.owner,
+                                                             c.item.in_(stored)))
+                    got = [(item, new) for item, new in got if item not in stored]
                 new_fits = [starts[item] for item, new in got if new and item in starts]
                 if new_fits:
                     conn.execute(fit_starts_table.insert(), [dict(study=self.study, config_key=key, seed=seed,
@@ -204,6 +204,15 @@ class Leases:
             return [item for item, _ in got]
 
         return retrying(act)
+
+    def _stored(self, items: list[str], starts: dict[str, tuple[str, int]], conn: sa.Connection) -> set[str]:
+        """Which of the fit ``items`` are stored already (read on ``conn``, inside its transaction)."""
+        if not items:
+            return set()
+        f = fits_table.c
+        keys = sorted({starts[item][0] for item in items})
+        rows = conn.execute(sa.select(f.config_key, f.seed).where(f.study == self.study, f.config_key.in_(keys)))
+        return {fit_item(r.config_key, r.seed) for r in rows} & set(items)
 
     def release(self, items: Iterable[str]) -> None:
         """Give ``items`` back (a trial told or interrupted, a fit stored)."""
