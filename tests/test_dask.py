@@ -130,7 +130,11 @@ def test_an_unreachable_scheduler_is_one_line_and_stores_nothing(tmp_path):
 
 @pytest.mark.e2e
 @pytest.mark.slow
-def test_kill_9_of_a_study_with_its_own_local_cluster_leaves_no_process(tmp_path):
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGTERM, 143),
+                                                  (signal.SIGINT, 130)], ids=["kill -9", "SIGTERM", "Ctrl-C"])
+def test_a_study_with_its_own_local_cluster_leaves_no_process_however_it_ends(tmp_path, signum, exit_code):
+    """kill -9, SIGTERM, or Ctrl-C (to the process group, as a terminal sends it) of a run that
+    started its own LocalCluster: the run's exit code, and no process of its session left."""
     spec, db = write_spec(tmp_path, "own_cluster", epochs=200)
     with open(tmp_path / "stderr", "w") as err:
         proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--runner", "dask", "--jobs", "2", "--quiet"],
@@ -139,8 +143,11 @@ def test_kill_9_of_a_study_with_its_own_local_cluster_leaves_no_process(tmp_path
         wait_for_fits(proc, db, 1)
         before = session_processes(proc.pid)
         assert len(before) >= 3, before  # tuning run and its two Dask worker processes at least
-        proc.kill()
-        proc.wait()
+        if signum == signal.SIGINT:
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signum)
+        code = proc.wait(timeout=120)
         deadline = time.monotonic() + GRACE
         while session_processes(proc.pid) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -148,7 +155,8 @@ def test_kill_9_of_a_study_with_its_own_local_cluster_leaves_no_process(tmp_path
     finally:
         for pid in session_processes(proc.pid):
             os.kill(pid, signal.SIGKILL)
-    assert not alive, f"alive {GRACE} s after kill -9: {alive} (of {before})"
+    assert not alive, f"alive {GRACE} s after the signal: {alive} (of {before})"
+    assert code == exit_code, (tmp_path / "stderr").read_text()
     assert len(stored_fits(db)) >= 1
 
 
