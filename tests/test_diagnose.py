@@ -926,3 +926,27 @@ def test_a_short_run_that_only_falls_is_underfit_not_thrashing():
     # A short run that jumps up and down that much still thrashes.
     jumpy = np.array([0.137, 0.060, 0.120, 0.045, 0.110, 0.050])
     assert diagnose_curve(jumpy, 1.1 * jumpy, max_epochs=6).label == UNSTABLE
+
+
+FRESH4 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh4.json").read_text())["configs"]
+
+
+def test_fourth_fresh_set_has_every_label_and_its_measured_agreement_holds():
+    # Made after the round-5 freeze (commit 9144704), committed before scoring, scored once: 67/88 fits
+    # (0.76) and 18/22 configs (0.82), BELOW the goals of 0.92 and 0.95 (docs/analysis.md, round 5);
+    # the same without the study comparison, and the same under round 4's rules. This guards the
+    # measured numbers.
+    assert len(FRESH4) == 22 and sum(len(c["fits"]) for c in FRESH4) == 88
+    assert Counter(c["truth"] for c in FRESH4) == {UNDERFIT: 6, OVERFIT: 6, GOOD_FIT: 5, UNSTABLE: 5}
+    assert _agreement(FRESH4) == (67, 88, 18)
+    assert _agreement(FRESH4, study=False) == (67, 88, 18)
+
+
+def test_extrapolation_on_the_fourth_fresh_set_cut_at_half():
+    # Held out from the prior. The benchmark (which also gives the train curve) measured median error
+    # -0.003, |error| 0.062, Spearman 0.76, coverage 0.90; without the train curve, as here: -0.015,
+    # 0.081, coverage 0.90. The bias goal holds; the interval covers more than 0.85 (docs/analysis.md).
+    real, pred, low, high = _cut_at_half(FRESH4)
+    assert len(real) == 67
+    assert abs(np.median(pred - real)) <= 0.03
+    assert 0.85 < np.mean((real >= low) & (real <= high)) <= 0.95
