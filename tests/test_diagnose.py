@@ -878,13 +878,14 @@ FRESH3 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh3.json").r
 
 
 def test_third_fresh_set_has_every_label_and_its_measured_agreement_holds():
-    # Made after the round-4 freeze (commit 880860b), committed before scoring, scored once: 76/88 fits
-    # (0.86) and 19/22 configs (0.86), BELOW the goals of 0.92 and 0.95 (docs/analysis.md, round 4);
-    # 74/88 and 19/22 without the study comparison. This guards the measured numbers.
+    # Made after the round-4 freeze (commit 880860b), committed before scoring, scored once by round 4:
+    # 76/88 fits (0.86) and 19/22 configs (0.86), BELOW the goals of 0.92 and 0.95 (docs/analysis.md,
+    # round 4). Round 5 was written on its misses, so it is development data now: 83/88 and 20/22
+    # (81/88 and 20/22 without the study comparison). This guards the numbers as the method stands.
     assert len(FRESH3) == 22 and sum(len(c["fits"]) for c in FRESH3) == 88
     assert Counter(c["truth"] for c in FRESH3) == {UNDERFIT: 6, OVERFIT: 6, GOOD_FIT: 5, UNSTABLE: 5}
-    assert _agreement(FRESH3) == (76, 88, 19)
-    assert _agreement(FRESH3, study=False) == (74, 88, 19)
+    assert _agreement(FRESH3) == (83, 88, 20)
+    assert _agreement(FRESH3, study=False) == (81, 88, 20)
 
 
 def test_extrapolation_on_the_third_fresh_set_cut_at_half():
@@ -895,3 +896,57 @@ def test_extrapolation_on_the_third_fresh_set_cut_at_half():
     assert len(real) == 72
     assert abs(np.median(pred - real)) <= 0.03
     assert 0.65 <= np.mean((real >= low) & (real <= high)) <= 0.8
+
+
+# -- round 5: the two measurement flaws fresh set 3 showed, on hand-made curves ---------------------
+
+
+def test_a_period_two_oscillation_is_unstable_not_still_falling():
+    """SGD at too high a rate can make the loss alternate between two levels every epoch: second
+    differences then take two values whose median absolute deviation is 0, and round 4 read the
+    noise as nil and the curve as "still falling at > 99 s.e.". The noise is now half the step."""
+    n = 30
+    val = np.array([1.52 if e % 2 else 0.47 for e in range(n)]) * np.linspace(1.0, 0.97, n)
+    train = np.linspace(1.0, 0.8, n)
+    shape = curve_shape(val, Thresholds())
+    assert shape.noise == pytest.approx(np.median(np.abs(np.diff(val[n // 2:]))) / 2)
+    found = diagnose_curve(train, val)
+    assert found.label == UNSTABLE and "thrashes" in found.evidence, found.evidence
+    white = np.random.default_rng(0).normal(0.5, 0.01, 200)  # white noise alternates about 2/3 of the time
+    assert curve_shape(white, Thresholds()).noise == pytest.approx(0.01, rel=0.25)
+
+
+def test_a_short_run_that_only_falls_is_underfit_not_thrashing():
+    """Five epochs falling steeply (0.137 to 0.030): under 8 epochs the noise is measured on the
+    whole run, and round 4 read the bend of the fall as noise, 16-62 % an epoch ("the optimiser
+    thrashes"). A run that never goes up has no noise to measure, and is still falling."""
+    train = np.array([0.137, 0.102, 0.051, 0.037, 0.030])
+    found = diagnose_curve(train, 1.1 * train, max_epochs=5)
+    assert found.label == UNDERFIT and "still falling" in found.evidence, found.evidence
+    # A short run that jumps up and down that much still thrashes.
+    jumpy = np.array([0.137, 0.060, 0.120, 0.045, 0.110, 0.050])
+    assert diagnose_curve(jumpy, 1.1 * jumpy, max_epochs=6).label == UNSTABLE
+
+
+FRESH4 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh4.json").read_text())["configs"]
+
+
+def test_fourth_fresh_set_has_every_label_and_its_measured_agreement_holds():
+    # Made after the round-5 freeze (commit 9144704), committed before scoring, scored once: 67/88 fits
+    # (0.76) and 18/22 configs (0.82), BELOW the goals of 0.92 and 0.95 (docs/analysis.md, round 5);
+    # the same without the study comparison, and the same under round 4's rules. This guards the
+    # measured numbers.
+    assert len(FRESH4) == 22 and sum(len(c["fits"]) for c in FRESH4) == 88
+    assert Counter(c["truth"] for c in FRESH4) == {UNDERFIT: 6, OVERFIT: 6, GOOD_FIT: 5, UNSTABLE: 5}
+    assert _agreement(FRESH4) == (67, 88, 18)
+    assert _agreement(FRESH4, study=False) == (67, 88, 18)
+
+
+def test_extrapolation_on_the_fourth_fresh_set_cut_at_half():
+    # Held out from the prior. The benchmark (which also gives the train curve) measured median error
+    # -0.003, |error| 0.062, Spearman 0.76, coverage 0.90; without the train curve, as here: -0.015,
+    # 0.081, coverage 0.90. The bias goal holds; the interval covers more than 0.85 (docs/analysis.md).
+    real, pred, low, high = _cut_at_half(FRESH4)
+    assert len(real) == 67
+    assert abs(np.median(pred - real)) <= 0.03
+    assert 0.85 < np.mean((real >= low) & (real <= high)) <= 0.95

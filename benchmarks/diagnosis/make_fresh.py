@@ -3,7 +3,9 @@
 ``--set 1`` (round 2: ``fresh_cases.py``, after the method was frozen in commit a9567c7) writes
 ``tests/data/diagnosis_fresh.json``; ``--set 2`` (round 3: ``fresh2_cases.py``, after the round-3
 method was frozen) writes ``tests/data/diagnosis_fresh2.json``; ``--set 3`` (round 4: ``fresh3_cases.py``, after the round-4
-method was frozen in commit 880860b) writes ``tests/data/diagnosis_fresh3.json``. Each set is scored once by
+method was frozen in commit 880860b) writes ``tests/data/diagnosis_fresh3.json``; ``--set 4`` (round 5:
+``fresh4_cases.py``, after the round-5 method was frozen in commit 9144704) writes
+``tests/data/diagnosis_fresh4.json``. Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
 and labels are exported in the corpus's format (every config ``split: "fresh"``).
@@ -29,6 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from fresh2_cases import FRESH2  # noqa: E402
 from fresh3_cases import FRESH3  # noqa: E402
+from fresh4_cases import FRESH4  # noqa: E402
 from fresh_cases import FRESH  # noqa: E402
 
 #: set -> (its cases, the data file, its store, what the file says it is)
@@ -44,6 +47,10 @@ SETS = {
     3: (FRESH3, "diagnosis_fresh3.json", "fresh3.db",
         "Third fresh held-out set of issue 22 (round 4): real Keras fits made after the round-4 diagnosis was "
         "frozen (commit 880860b), labelled by construction (benchmarks/diagnosis/fresh3_cases.py); every seed's "
+        "truth is its config's. Same format as diagnosis_corpus.json."),
+    4: (FRESH4, "diagnosis_fresh4.json", "fresh4.db",
+        "Fourth fresh held-out set of issue 22 (round 5): real Keras fits made after the round-5 diagnosis was "
+        "frozen (commit 9144704), labelled by construction (benchmarks/diagnosis/fresh4_cases.py); every seed's "
         "truth is its config's. Same format as diagnosis_corpus.json."),
 }
 
@@ -71,6 +78,22 @@ def write_series3(work: Path) -> None:
     walk = np.cumsum(0.3 * rng.standard_normal(1200)) + 3 * np.sin(2 * np.pi * np.arange(1200) / 12) \
         + 0.6 * rng.standard_normal(1200)
     for name, values in (("fresh3_hourly.csv", hourly), ("fresh3_walk.csv", walk)):
+        path = work / name
+        if not path.exists():
+            path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+
+
+def write_series4(work: Path) -> None:
+    """Set 4's two new series: a load-like one (daily and weekly cycles times a slow trend, noise) and a
+    bursty one (an AR(1) process with rare jumps)."""
+    rng = np.random.default_rng(2029)
+    t = np.arange(1800)
+    load = (1 + 0.0003 * t) * (20 + 3 * np.sin(2 * np.pi * t / 24) + 1.2 * np.sin(2 * np.pi * t / 168)) \
+        + 0.6 * rng.standard_normal(len(t))
+    bursty = np.zeros(len(t))
+    for i in range(1, len(t)):
+        bursty[i] = 0.85 * bursty[i - 1] + 0.3 * rng.standard_normal() + (3.0 if rng.random() < 0.01 else 0.0)
+    for name, values in (("fresh4_load.csv", load), ("fresh4_bursty.csv", bursty)):
         path = work / name
         if not path.exists():
             path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
@@ -143,6 +166,7 @@ def main() -> None:
     write_series(WORK)
     write_series2(WORK)
     write_series3(WORK)
+    write_series4(WORK)
     if not args.no_fit:
         import tuning
 

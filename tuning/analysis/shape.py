@@ -52,6 +52,7 @@ class Shape:
     slope: float           # per epoch, least squares over the tail
     slope_se: float
     rise: float            # level - minimum, when the minimum came before the tail (else 0)
+    rises: bool            # whether it ever goes up from one epoch to the next
 
     def share(self, amount: float) -> float:
         """``amount`` as a share of the curve's improvement (its noise when it never improved)."""
@@ -69,8 +70,10 @@ class Shape:
         return -self.slope / self.slope_se if self.slope_se > 0 else (math.inf if self.slope < 0 else 0.0)
 
     def erratic(self, th: Thresholds) -> bool:
-        """Jumps epoch to epoch by a sizeable share of both its level and all it ever improved."""
-        return self.noise >= th.erratic_noise * self.level and self.share(self.noise) >= th.erratic_share
+        """Jumps epoch to epoch by a sizeable share of both its level and all it ever improved, up as
+        well as down: a short run that only ever falls steeply is not thrashing (round 5)."""
+        return (self.noise >= th.erratic_noise * self.level and self.share(self.noise) >= th.erratic_share
+                and self.rises)
 
     def rise_z(self) -> float:
         """The rise above the minimum in standard errors of the tail level and of the minimum."""
@@ -101,12 +104,37 @@ def epoch_noise(y: np.ndarray) -> float:
     For white noise of std s the second difference has std s*sqrt(6); the median absolute
     deviation ignores the few epochs of a spike. The first half is left out because the early,
     steep part of a curve is not noise.
+
+    A curve that goes up and down every epoch (a period-2 oscillation, as SGD at too high a rate
+    makes) has second differences of two values, ±4 times the swing, whose median absolute
+    deviation is 0 when one value is the majority: there the noise is half the epoch-to-epoch
+    step instead (round 5).
+
+    A run too short to leave out its start (under 8 epochs) that never goes up has no noise to
+    measure: its second differences are the bend of its steep fall, not noise (round 5).
     """
     part = y[len(y) // 2:] if len(y) >= 8 else y
-    if len(part) < 3:
+    if len(part) < 3 or (len(y) < 8 and not np.any(np.diff(y) > 0)):
         return 0.0
     d2 = np.diff(part, 2)
-    return float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / math.sqrt(6))
+    noise = float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / math.sqrt(6))
+    d1 = np.diff(part)
+    if len(d1) >= ALTERNATION_STEPS and alternation(d1) >= ALTERNATION:
+        noise = max(noise, float(np.median(np.abs(d1))) / 2)
+    return noise
+
+
+#: A curve whose epoch-to-epoch steps change sign at least this often (white noise: about 2/3 of
+#: the time) over at least ``ALTERNATION_STEPS`` steps oscillates with period 2.
+ALTERNATION = 0.85
+ALTERNATION_STEPS = 6
+
+
+def alternation(steps: np.ndarray) -> float:
+    """The share of consecutive epoch-to-epoch steps that change sign."""
+    if len(steps) < 2:
+        return 0.0
+    return float(np.mean(np.sign(steps[1:]) * np.sign(steps[:-1]) < 0))
 
 
 def curve_shape(y: np.ndarray, th: Thresholds) -> Shape:
@@ -124,7 +152,8 @@ def curve_shape(y: np.ndarray, th: Thresholds) -> Shape:
     slope = float(x @ (tail - tail.mean())) / sxx if sxx else 0.0
     slope_se = noise / math.sqrt(sxx) if sxx else math.inf
     rise = max(0.0, level - minimum) if best < n - k else 0.0  # a minimum inside the tail is too recent to call
-    return Shape(n, k, smooth, best, minimum, level, noise, improvement, slope, slope_se, rise)
+    rises = bool(np.any(np.diff(y) > 0))
+    return Shape(n, k, smooth, best, minimum, level, noise, improvement, slope, slope_se, rise, rises)
 
 
 #: Curve names that are scores (higher is better), not losses: refused by :func:`diagnose_curve`.
