@@ -327,19 +327,9 @@ def test_a_watched_worker_shows_the_other_workers_row_while_it_runs(tmp_path):
     assert any("worker elsewhere:7:c: alive" in line and "lease 60 s" in line for line in lines), lines
 
 
-CMAES_SPEC = """\
-name: w
-problem: {{name: tenths}}
-model: {{units: 2}}
-fit: {{epochs: 2, batch_size: 5}}
-space:
-  learning_rate: {{low: 1.0e-4, high: 1.0e-2, log: true}}
-  dropout: {{low: 0.0, high: 0.5}}
-sampler: {{name: cmaes, seed: 3}}
-n_trials: 8
-repeats: 3
-storage: sqlite:///{db}
-"""
+# The random study's, with two continuous parameters (CMA-ES samples those) and 8 trials.
+CMAES_SPEC = (RANDOM_SPEC.replace("  units: [1, 2, 3]\n", "  dropout: {{low: 0.0, high: 0.5}}\n")
+              .replace("{{name: random, seed: 3}}", "{{name: cmaes, seed: 3}}").replace("n_trials: 6", "n_trials: 8"))
 
 
 def test_three_workers_share_a_cmaes_study_without_fitting_anything_twice(tmp_path):
@@ -360,17 +350,7 @@ def test_three_workers_share_a_cmaes_study_without_fitting_anything_twice(tmp_pa
     assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
 
 
-ONE_CONFIG_SPEC = """\
-name: w
-problem: {{name: tenths}}
-model: {{units: 2}}
-fit: {{epochs: 2, batch_size: 5}}
-space:
-  units: [3]
-sampler: grid
-repeats: 12
-storage: sqlite:///{db}
-"""
+ONE_CONFIG_SPEC = SPEC.replace("units: [1, 2, 3, 4, 5, 6]", "units: [3]").replace("repeats: 3", "repeats: 12")
 
 
 def test_idle_workers_fit_the_seeds_of_a_config_another_worker_is_trialling(tmp_path):

@@ -160,8 +160,11 @@ def is_orphaned(trial: optuna.trial.FrozenTrial, alive: set[str]) -> bool:
 
 
 def start_attrs(owner: str, config: dict[str, Any], key: str) -> dict[str, Any]:
-    """The attributes a trial carries from its start: who runs it and which config it is."""
-    return {"owner": owner, "config_key": key, "config": json.loads(json.dumps(config))}
+    """The attributes a trial carries from its start: who runs it and which config it is.
+
+    The key comes last: each attribute is written in a transaction of its own, so a worker that
+    finds a trial by its key (to help with its seeds) finds its config there too."""
+    return {"owner": owner, "config": json.loads(json.dumps(config)), "config_key": key}
 
 
 def outcome_attrs(result: TrialResult) -> dict[str, Any]:

@@ -82,6 +82,12 @@ class Shape:
         return self.rise / se if se > 0 else (math.inf if self.rise > 0 else 0.0)
 
 
+#: A curve whose epoch-to-epoch steps change sign at least this often (white noise: about 2/3 of
+#: the time) over at least ``ALTERNATION_STEPS`` steps oscillates with period 2 (:func:`epoch_noise`).
+ALTERNATION = 0.85
+ALTERNATION_STEPS = 6
+
+
 def median_window(n: int) -> int:
     """Running-median width: about a tenth of the run, odd, 3 to 11 epochs."""
     w = int(round(n / 10)) | 1
@@ -114,7 +120,7 @@ def epoch_noise(y: np.ndarray) -> float:
     measure: its second differences are the bend of its steep fall, not noise (round 5).
     """
     part = y[len(y) // 2:] if len(y) >= 8 else y
-    if len(part) < 3 or (len(y) < 8 and not np.any(np.diff(y) > 0)):
+    if len(part) < 3 or (len(y) < 8 and not goes_up(y)):
         return 0.0
     d2 = np.diff(part, 2)
     noise = float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / math.sqrt(6))
@@ -124,10 +130,9 @@ def epoch_noise(y: np.ndarray) -> float:
     return noise
 
 
-#: A curve whose epoch-to-epoch steps change sign at least this often (white noise: about 2/3 of
-#: the time) over at least ``ALTERNATION_STEPS`` steps oscillates with period 2.
-ALTERNATION = 0.85
-ALTERNATION_STEPS = 6
+def goes_up(y: np.ndarray) -> bool:
+    """Whether the curve ever rises from one epoch to the next."""
+    return bool(np.any(np.diff(y) > 0))
 
 
 def alternation(steps: np.ndarray) -> float:
@@ -152,8 +157,7 @@ def curve_shape(y: np.ndarray, th: Thresholds) -> Shape:
     slope = float(x @ (tail - tail.mean())) / sxx if sxx else 0.0
     slope_se = noise / math.sqrt(sxx) if sxx else math.inf
     rise = max(0.0, level - minimum) if best < n - k else 0.0  # a minimum inside the tail is too recent to call
-    rises = bool(np.any(np.diff(y) > 0))
-    return Shape(n, k, smooth, best, minimum, level, noise, improvement, slope, slope_se, rise, rises)
+    return Shape(n, k, smooth, best, minimum, level, noise, improvement, slope, slope_se, rise, goes_up(y))
 
 
 #: Curve names that are scores (higher is better), not losses: refused by :func:`diagnose_curve`.

@@ -176,7 +176,7 @@ class Evaluator:
         as many as the runner computes at once; each stored through ``record`` the moment it
         exists. The worker trialling the config then finds them stored and reuses them. How many
         were fitted (0: nothing left to take, or a runner that fuses seeds)."""
-        width = getattr(self.runner, "fits_at_once", None)
+        width = self.runner.fits_at_once
         if width is None or self.leases is None:
             return 0
         stored = {f.seed for f in self.finished(key)}
@@ -191,7 +191,7 @@ class Evaluator:
 
     def _handed_at_once(self) -> int | None:
         """How many of a batch's fits to claim and hand to the runner at a time (``None``: all)."""
-        width = getattr(self.runner, "fits_at_once", None)
+        width = self.runner.fits_at_once
         if width is None or self.shared is None or not self.shared():
             return None
         return width

@@ -281,9 +281,7 @@ def _lend_a_hand(spec: StudySpec, store: Store, backend: Any, evaluator: Any, ow
         key = config_key_of(trial)
         if trial.state.name != "RUNNING" or key not in others or owner_of(trial) == owner:
             continue
-        config = config_of(trial)
-        if config is None:  # its attributes are still being written
-            continue
+        config = config_of(trial)  # written before its key (trials.start_attrs)
 
         def record(fit, config=config, number=trial.number):
             store.record_fit(spec.name, config, fit, number, owner=owner)

@@ -190,11 +190,10 @@ def workers_line(workers: list[dict[str, Any]], me: str) -> str:
     mine = next((w for w in workers if w["owner"] == me), None)
     if mine is not None:
         parts.append(f"this one holds {_holding(mine)}")
-    shown = [w for w in others if w["state"] == "running"][:_SHOWN_OTHERS]
-    parts += [f"{_short_owner(w['owner'])} {_holding(w)}" for w in shown]
-    hidden = sum(1 for w in others if w["state"] == "running") - len(shown)
-    if hidden:
-        parts.append(f"{hidden} more")
+    running = [w for w in others if w["state"] == "running"]
+    parts += [f"{_short_owner(w['owner'])} {_holding(w)}" for w in running[:_SHOWN_OTHERS]]
+    if len(running) > _SHOWN_OTHERS:
+        parts.append(f"{len(running) - _SHOWN_OTHERS} more")
     takeovers = sum(w["takeovers"] for w in workers)
     if takeovers:
         parts.append(f"{takeovers} stale claim(s) taken over")
