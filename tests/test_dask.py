@@ -120,8 +120,9 @@ def test_a_dask_worker_killed_mid_task_has_its_task_run_again(tmp_path, cluster)
 @pytest.mark.e2e
 def test_an_unreachable_scheduler_is_one_line_and_stores_nothing(tmp_path):
     spec, db = write_spec(tmp_path, "nowhere", epochs=1)
+    env = {**ENV, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}  # Dask's own setting, honoured (10 s without)
     done = subprocess.run([*tuning_command(), "run", str(spec), "--runner", "dask", "--scheduler",
-                           "tcp://127.0.0.1:9"], cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)
+                           "tcp://127.0.0.1:9"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "tcp://127.0.0.1:9" in lines[0] and "Traceback" not in done.stderr, done.stderr

@@ -1,6 +1,6 @@
 """How a study scores a config: the aggregate over its seeds, the margin that matters, a metric's range.
 
-A leaf (no NumPy, no SciPy): the spec validates these names and margins while it loads, and the
+A leaf (NumPy, no SciPy): the spec validates these names and margins while it loads, and the
 statistics, the tables and the report read the same rules from here.
 """
 
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import re
+
+import numpy as np
 
 #: the aggregates over a config's seeds a study can optimise (lower is better after orienting)
 AGGREGATES = ("mean", "median", "worst", "mean_plus_std", "iqm")
@@ -60,3 +62,40 @@ def metric_range(metric: str) -> tuple[float, float]:
     if any(word in name for word in _NON_NEGATIVE):
         return 0.0, math.inf
     return -math.inf, math.inf
+
+
+def oriented_aggregate(values: np.ndarray, how: str = "mean", k: float = 1.0) -> np.ndarray:
+    """The aggregate over the last axis, ignoring NaN (NaN where nothing is left). Lower is better.
+
+    ``iqm`` is the interquartile mean (``scipy.stats.trim_mean(x, 0.25)``: the lowest and highest
+    ``floor(n/4)`` seeds dropped), robust to a diverging seed yet less wasteful than the median.
+    """
+    x = np.asarray(values, dtype=float)
+    finite = np.isfinite(x)
+    count = finite.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if how == "mean":
+            out = np.where(finite, x, 0.0).sum(axis=-1) / count
+        elif how == "worst":
+            out = np.where(finite, x, -np.inf).max(axis=-1)
+        elif how == "mean_plus_std":
+            mean = np.where(finite, x, 0.0).sum(axis=-1) / count
+            squares = np.where(finite, (x - mean[..., None]) ** 2, 0.0).sum(axis=-1)
+            std = np.where(count > 1, np.sqrt(squares / np.maximum(count - 1, 1)), 0.0)
+            out = mean + k * std
+        elif how in ("median", "iqm"):
+            ordered = np.sort(np.where(finite, x, np.inf), axis=-1)  # missing values sort last
+            cut = count // 4 if how == "iqm" else None
+            if how == "median":
+                low = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0)[..., None], -1)[..., 0]
+                high = np.take_along_axis(ordered, np.maximum(count // 2, 0)[..., None], -1)[..., 0]
+                out = (low + high) / 2
+            else:
+                sums = np.concatenate([np.zeros(ordered.shape[:-1] + (1,)),
+                                       np.cumsum(np.where(np.isfinite(ordered), ordered, 0.0), -1)], -1)
+                top = np.take_along_axis(sums, (count - cut)[..., None], -1)[..., 0]
+                bottom = np.take_along_axis(sums, cut[..., None], -1)[..., 0]
+                out = (top - bottom) / (count - 2 * cut)
+        else:
+            raise ValueError(f"unknown aggregate {how!r}; expected one of {', '.join(AGGREGATES)}")
+    return np.where(count > 0, out, np.nan)

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from tuning.objective import oriented_aggregate
+
 OK = "ok"
 FAILED = "failed"
 #: a fit its study's pruner stopped (tuning.pruning): its curves up to then, its scores those of the
@@ -140,12 +142,10 @@ def aggregate_seeds(values: list[float], how: str, direction: str, k: float = 1.
     the mean ``k`` sample standard deviations towards the bad side. Both reward configs whose
     seeds agree, which a plain mean does not. ``iqm`` is the interquartile mean (the lowest and
     highest ``floor(n/4)`` seeds dropped). One rule for the objective and the analysis: this is
-    :func:`tuning.statistics.oriented_aggregate` on the scores oriented so that lower is better.
+    :func:`tuning.objective.oriented_aggregate` on the scores oriented so that lower is better.
     """
     if not values:
         raise ValueError("no values to aggregate")
-    from tuning.statistics import oriented_aggregate
-
     sign = 1.0 if direction == "minimize" else -1.0
     return sign * float(oriented_aggregate(sign * np.asarray(values, dtype=float), how, k))
 

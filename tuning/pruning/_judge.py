@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tuning.objective import orientation
-from tuning.statistics import oriented_aggregate
+from tuning.objective import orientation, oriented_aggregate
 from tuning.vocabulary import PRUNERS
 
 if TYPE_CHECKING:

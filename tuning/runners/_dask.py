@@ -34,8 +34,10 @@ from tuning.runners._pool import ProcessPool, Recycle
 
 #: Dask's own variable for the scheduler to connect to, honoured as Dask does.
 SCHEDULER_VARIABLE = "DASK_SCHEDULER_ADDRESS"
-#: Seconds to wait for a scheduler before saying it cannot be reached.
+#: Seconds to wait for a scheduler before saying it cannot be reached, unless Dask's own setting
+#: for it is in the environment (then Dask's value, as a ``Client`` takes it).
 CONNECT_TIMEOUT = 10
+CONNECT_TIMEOUT_VARIABLE = "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT"
 
 
 class DaskUnavailable(TuningError):
@@ -70,7 +72,8 @@ class DaskExecutor:
             self.client = distributed.Client(self.cluster)
         else:
             try:
-                self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
+                timeout = {} if CONNECT_TIMEOUT_VARIABLE in os.environ else {"timeout": CONNECT_TIMEOUT}
+                self.client = distributed.Client(address, **timeout)
             except (OSError, TimeoutError, ValueError) as why:
                 raise DaskUnavailable(f"cannot reach the Dask scheduler at {address}: {_first_line(why)}") from None
         self.workers = max(1, sum(self.client.nthreads().values()))

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tuning.objective import orientation
-from tuning.racing import Race, next_round
 from tuning.results import OK
 from tuning.trials import CONCLUDED, FixedSeeds, RacedSeeds, read_trials, trial_numbers
 from tuning.vocabulary import PLAN_SAMPLERS
@@ -68,6 +67,8 @@ class RaceAllocation:
     CMA-ES), each config racing as it arrives against those that went before it."""
 
     def __init__(self, policy: RacedSeeds, spec: StudySpec, store: Store):
+        from tuning.racing import Race  # SciPy's statistics, loaded by studies that race only
+
         self.policy, self.spec, self.store = policy, spec, store
         self.races_the_plan = spec.sampler.name in PLAN_SAMPLERS
         self.race = Race(policy.min_seeds, len(policy.race_seeds), policy.alpha, arriving=not self.races_the_plan)
@@ -85,6 +86,8 @@ class RaceAllocation:
         order = list(keys) + [k for k in concluded if k not in keys]
         scores, given = self._state(order)
         alive = np.array([key in keys for key in order])
+        from tuning.racing import next_round
+
         decision = next_round(scores, given, alive, self.race)
         names = trial_numbers(trials)
         sequence = list(self.policy.race_seeds)
