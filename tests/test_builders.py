@@ -449,7 +449,7 @@ def test_a_builder_study_killed_and_resumed_redoes_no_fit(killed_study):
     assert after[: len(before)] == before and len({(k, s) for _, k, s, _ in after}) == 6
     # auto says once, in one line, that a builder runs one seed at a time
     notes = [line for line in resumed.stderr.splitlines() if "runner auto" in line]
-    assert notes == ["runner auto: sequential for model.builder (fused seeds need a built-in family)"]
+    assert notes == ["runner auto: sequential for model.builder (TensorFlow's fused seeds need a built-in family)"]
     # the config whose build raises failed with the builder's own message; the others completed
     with sqlite3.connect(cwd / "store.db") as conn:
         rows = conn.execute("SELECT config_json, status, error FROM tuning_fits").fetchall()

@@ -101,6 +101,8 @@ def test_your_builder_on_jax_in_two_worker_processes_and_its_export(tmp_path):
     assert "2 complete, 0 failed of 2 planned; 4 fits run" in result.stdout
     fits = load_results("own", storage=str(cwd / "store.db")).fits
     assert (fits["status"] == "ok").all() and fits["val_auc"].notna().all()
+    # a builder's seeds are fused on JAX too: replicas of one step share its time equally
+    assert (fits.groupby("config_key")["fit_seconds"].nunique() == 1).all()
     export = run_tuning("export", "own", "--storage", "store.db", "--out", "model.keras", cwd=cwd)
     assert export.returncode == 0, export.stderr
     assert "as stored" in export.stdout and (cwd / "model.keras").is_file()  # the refit on JAX is the stored fit

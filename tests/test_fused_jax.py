@@ -7,26 +7,28 @@ Keras's backend is chosen per process and this one has TensorFlow, so the fits r
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from helpers.jax_process import run_json
 
-# One JAX process compiles 6 fused steps and 21 standalone fits: 95-225 s on 2 cores at a load of
+# One JAX process compiles 6 fused steps and 30 standalone fits: 105-250 s on 2 cores at a load of
 # 2-5, so more time than the suite's default timeout.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 # For each config: its seeds fused, then each fitted alone; what the process imported.
 COMPARE = """
 import json, sys
+sys.path.insert(0, sys.argv[2])  # the builders of tests/data
 from tuning.fit import FitTask, fit_one
-from tuning.fit.jax import Unsupported, fit_seeds
+from tuning.fit.jax import Unsupported, fit_config_seeds, fit_seeds
 params = {"length": 8, "horizon": 2, "n_train": 40, "n_val": 12, "n_test": 12}
 out = {}
 for name, (configs, fit) in json.loads(sys.argv[1]).items():
     configs = configs if isinstance(configs, list) else [configs]
     tasks = [FitTask.make("damped_sine", params, fit, c, s, keras_backend="jax") for c in configs for s in (0, 3, 5)]
     try:
-        fused = fit_seeds(tasks)
+        fused = (fit_config_seeds if name.startswith("fallback") else fit_seeds)(tasks)
     except Unsupported as exc:
         out[name] = str(exc)
         continue
@@ -49,20 +51,24 @@ CONFIGS = {
                   SHUFFLED),
     "early": ({"units": 3, "epochs": 6, "batch_size": 16, "learning_rate": 0.05},
               {"shuffle": True, "early_stopping": {"patience": 1, "min_delta": 0.01, "restore_best_weights": True}}),
-    "builder": ({"builder": "demo_models:conv_lstm", "width": 2, "epochs": 1, "batch_size": 16}, SHUFFLED),
+    # a builder's model: its seeds are replicas too
+    "builder": ({"builder": "demo_models:conv_lstm", "width": 2, "epochs": 3, "batch_size": 16}, SHUFFLED),
+    # a builder that raises for this config: each seed fitted alone, failed with the builder's message
+    "fallback_builder": ({"builder": "demo_models:fails_for_wide", "width": 3, "epochs": 3, "batch_size": 16},
+                         SHUFFLED),
 }
 
 
 @pytest.fixture(scope="module")
 def compared():
-    return run_json(COMPARE, json.dumps(CONFIGS))
+    return run_json(COMPARE, json.dumps(CONFIGS), str(Path(__file__).resolve().parent / "data"))
 
 
 def _close(a: float, b: float) -> bool:
     return a == pytest.approx(b, rel=1e-5, abs=1e-6)
 
 
-@pytest.mark.parametrize("name", ["plain", "dropout", "two_rates"])
+@pytest.mark.parametrize("name", ["plain", "dropout", "two_rates", "builder"])
 def test_each_replica_is_its_seeds_standalone_fit(compared, name):
     assert compared["tensorflow"] is False
     pairs = compared["out"][name]
@@ -92,5 +98,9 @@ def test_early_stopping_per_replica_is_each_seeds_own(compared):
     assert any(alone[4] < 6 for _, alone in pairs), "no replica stopped early: the case tests nothing"
 
 
-def test_a_builders_model_is_not_fused(compared):
-    assert "model.builder" in compared["out"]["builder"]
+def test_a_builder_that_raises_fails_each_seed_as_its_standalone_fit_does(compared):
+    pairs = compared["out"]["fallback_builder"]
+    assert len(pairs) == 3
+    for fused, alone in pairs:
+        assert fused[0] == alone[0] == "failed" and fused[3] == alone[3]
+        assert "width 3 is not supported" in fused[3]

@@ -25,16 +25,16 @@ if TYPE_CHECKING:
 #: Each way of drawing dropout masks in a few words (``tuning status`` and the notices say it so).
 MASKS_WORDS = {"seeded": "every config fused, dropout included, as runner auto",
                "keras": "dropout configs fitted one by one with Keras's masks; others may be fused, the same fit"}
-#: A study whose model is the user's builder: nothing is fused, so the line says that instead.
-BUILDER_MASKS_WORDS = "every fit one seed at a time with Keras's own masks: model.builder is never fused"
+#: A study on TensorFlow whose model is the user's builder: nothing is fused, so the line says that instead.
+BUILDER_MASKS_WORDS = "every fit one seed at a time with Keras's own masks: model.builder is not fused on TensorFlow"
 #: A study on JAX: its fused replicas are Keras's own fits, masks included.
 JAX_MASKS_WORDS = "Keras's own masks in every fit; on JAX fused seeds draw them too, the same fit"
 
 
 def masks_words(masks: str, *, builder: bool = False, keras_backend: str = "tensorflow") -> str:
     """A study's dropout masks in a few words, as ``tuning status`` says them (``builder``: the model
-    is the user's ``model.builder``, whose fits are never fused; ``keras_backend``: the study's)."""
-    if builder and masks == "keras":
+    is the user's ``model.builder``, not fused on TensorFlow; ``keras_backend``: the study's)."""
+    if builder and masks == "keras" and keras_backend != "jax":
         return BUILDER_MASKS_WORDS
     return JAX_MASKS_WORDS if keras_backend == "jax" and masks == "keras" else MASKS_WORDS[masks]
 
@@ -66,21 +66,22 @@ def study_runner(spec: StudySpec, masks: str, executor: Executor) -> tuple[Runne
     """The runner of this run (``spec.runner`` on ``executor``, drawing the study's ``masks``) and the
     notes to show.
 
-    A builder's model is fitted one seed at a time: ``auto`` means ``sequential`` for it. On JAX
-    ``auto`` fuses each config's seeds with ``jax.vmap`` (:class:`~tuning.runners.JaxFusedRunner`),
-    each replica its seed's standalone fit, masks included.
+    On JAX ``auto`` fuses each config's seeds with ``jax.vmap`` (:class:`~tuning.runners.JaxFusedRunner`),
+    each replica its seed's standalone fit, masks included, a builder's model too. On TensorFlow a
+    builder's model is fitted one seed at a time: ``auto`` means ``sequential`` for it.
     """
     from tuning.runners import JaxFusedRunner, make_runner
 
     fuses = spec.runner in ("auto", "dask")  # the runners that fuse what they can, silently
-    builder_auto = fuses and spec.model.builder is not None
-    if spec.keras_backend == "jax" and fuses and spec.model.builder is None:
+    if spec.keras_backend == "jax" and fuses:
         return JaxFusedRunner(spec.jobs, name=spec.runner, executor=executor), []
+    builder_auto = fuses and spec.model.builder is not None
     name = "sequential" if builder_auto else spec.runner
     runner = make_runner(name, spec.jobs, masks, executor)
     notes = []
     if builder_auto:
-        notes.append(f"runner {spec.runner}: {runner.name} for model.builder (fused seeds need a built-in family)")
+        notes.append(f"runner {spec.runner}: {runner.name} for model.builder (TensorFlow's fused seeds need a "
+                     "built-in family)")
     notice = masks_notice(spec.name, name, masks)
     if notice:
         notes.append(notice)

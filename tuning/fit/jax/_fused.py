@@ -20,8 +20,13 @@ ones), while the others train on; so does a replica whose loss goes non-finite, 
 standalone fit does ("diverged at epoch k"). An epoch hook (:class:`~tuning.fit.EpochHook`) is told
 each epoch's monitored value of every replica that trained it, and a replica it stops is kept as
 early stopping keeps one (its weights as they are, or its best ones). The compiled step still
-carries a stopped replica (as it does one that stopped early): what it computes is not recorded. Not taken (:class:`Unsupported`, the caller fits
-those seeds one by one): a config's own ``model.builder``.
+carries a stopped replica (as it does one that stopped early): what it computes is not recorded.
+
+A ``model.builder``'s models are fused the same way, the seeds of one config only (a builder may
+use any of its config's values anywhere, a learning rate in its own schedule say, so no value of
+it is taken for per-replica state). When its models cannot be replicas of one step (the builder
+raises, builds seeds of different shapes, or its model's step does not map over replicas), the
+caller fits those seeds one by one (:class:`Unsupported`), where ``fit_one`` records what went wrong.
 """
 
 from __future__ import annotations
@@ -53,14 +58,15 @@ class Unsupported(Exception):
 
 def step_key(task: FitTask) -> str:
     """Tasks with one step key can be replicas of one compiled step: the same problem, fit settings
-    and config but for :data:`PER_REPLICA`."""
-    shared = {k: v for k, v in task.config.items() if k not in PER_REPLICA}
+    and config but for :data:`PER_REPLICA` (for a builder's config: nothing)."""
+    per_replica = () if task.config.get("builder") else PER_REPLICA
+    shared = {k: v for k, v in task.config.items() if k not in per_replica}
     return json.dumps([task.problem_name, task.problem_params_json, repr(task.fit), task.keras_backend, shared],
                       sort_keys=True, default=str)
 
 
 def check_fusable(tasks: list[FitTask]) -> None:
-    """Raise :class:`Unsupported` unless ``tasks`` are seeds of built-in configs on JAX that share a step."""
+    """Raise :class:`Unsupported` unless ``tasks`` are seeds on JAX that share a step."""
     if not tasks:
         raise Unsupported("no tasks")
     first = tasks[0]
@@ -70,8 +76,6 @@ def check_fusable(tasks: list[FitTask]) -> None:
         raise Unsupported("a fit twice")
     if first.keras_backend != "jax":
         raise Unsupported(f"keras_backend {first.keras_backend} (this trainer is JAX's)")
-    if first.config.get("builder"):
-        raise Unsupported("model.builder (fused seeds need a built-in family)")
 
 
 def fit_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list[FitResult]:
@@ -265,9 +269,15 @@ def _assign(model, state, replica: int) -> None:
 def fit_config_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list[FitResult]:
     """The seeds of one config fused (:func:`fit_seeds`), or fitted one by one by
     :func:`~tuning.fit.fit_one` when they cannot be (:class:`Unsupported`): what a runner's worker runs."""
+    from tuning.errors import TuningError
+
     try:
         return fit_seeds(tasks, epoch_hook)
     except Unsupported:
-        from tuning.fit._keras import fit_one
+        pass
+    except Exception as exc:  # a builder's model that is not replicas of one step: its seeds alone
+        if isinstance(exc, TuningError) or not tasks[0].config.get("builder"):
+            raise
+    from tuning.fit._keras import fit_one
 
-        return [fit_one(task, epoch_hook) for task in tasks]
+    return [fit_one(task, epoch_hook) for task in tasks]
