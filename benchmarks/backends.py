@@ -25,7 +25,8 @@ full``; 1,000 of 30 with ``--size small``, the default, kinder to a shared 2-cor
   encoder_decoder) of 16 cells x 3 seeds (18 fits), 50 epochs; ``tuning`` cases only;
 * ``builder``: your own model, a Conv1D + LSTM builder on an ``arrays`` problem read from an
   ``.npz`` file (the same windows), 8 or 16 filters x 16 or 32 cells x 2 seeds (8 fits), 20
-  epochs, fitted one at a time (a builder's models are not fused); ``tuning`` cases only.
+  epochs; on TensorFlow fitted one at a time (a builder's models are not fused there), on JAX
+  each config's 2 seeds fused (``tuning-jax-seq``: one at a time); ``tuning`` cases only.
 
 The load average is printed before each case: on a shared machine compare cases of one run, not runs.
 

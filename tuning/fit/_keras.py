@@ -132,24 +132,26 @@ def fit_and_keep(task: FitTask, epoch_hook: EpochHook | None = None) -> tuple[Fi
 
 
 def scores_of(model, problem, model_config: dict[str, Any], x_val, y_val, curves: dict[str, list[float]],
-              predict: Callable[[Any], Any] | None = None) -> dict[str, float]:
+              predict: Callable[[Any], Any] | None = None,
+              evaluate: Callable[[Any, Any], dict[str, Any]] | None = None) -> dict[str, float]:
     """A trained model's scores: :meth:`~tuning.problems.Problem.score` on the validation (and test)
     set, a builder's compiled metrics beside them, and the last epoch's training loss.
 
-    ``predict(x)``: the model's predictions for ``x`` when the caller has them already (fused
-    replicas predict together, one compiled call for all); else ``model.predict``.
+    ``predict(x)`` and ``evaluate(x, y)``: the model's predictions for ``x`` and its compiled
+    metrics on ``(x, y)`` when the caller has them already (fused replicas predict and evaluate
+    together, one compiled call for all); else ``model.predict`` and ``model.evaluate``.
     """
     predict = predict or (lambda x: _predict(model, x))
     loss = model_config.get("loss")
     custom = bool(model_config.get("builder"))
     scores = {f"val_{k}": v for k, v in problem.score(y_val, predict(x_val), loss).items()}
     if custom:
-        scores.update(compiled_metrics(model, "val", x_val, y_val, scores))
+        scores.update(compiled_metrics(model, "val", x_val, y_val, scores, evaluate))
     if problem.has_test:
         test_scores = problem.score(problem.y_test, predict(problem.x_test), loss)
         scores.update({f"test_{k}": v for k, v in test_scores.items()})
         if custom:
-            scores.update(compiled_metrics(model, "test", problem.x_test, problem.y_test, scores))
+            scores.update(compiled_metrics(model, "test", problem.x_test, problem.y_test, scores, evaluate))
     scores["train_loss"] = curves["loss"][-1]
     return scores
 
@@ -171,15 +173,20 @@ def training_arrays(problem, settings: FitSettings) -> tuple:
     return x, y, problem.x_val, problem.y_val
 
 
-def compiled_metrics(model, split: str, x, y, scores: dict[str, float]) -> dict[str, float]:
-    """``<split>_<name>`` for each metric the compiled model reports that ``scores`` lacks.
+def compiled_metrics(model, split: str, x, y, scores: dict[str, float],
+                     evaluate: Callable[[Any, Any], dict[str, Any]] | None = None) -> dict[str, float]:
+    """``<split>_<name>`` for each metric the compiled model reports that ``scores`` lacks
+    (``evaluate(x, y)``: those metrics, when the caller has them; else ``model.evaluate``).
 
     ``Problem.score`` computes the scores every model shares (so they compare with the baseline);
     a builder's model may report more (``auc``, ``precision``), which the objective can then name.
     """
     from tuning.fit.pipeline import VALIDATION_BATCH
 
-    found = model.evaluate(x, y, batch_size=max(1, min(len(x), VALIDATION_BATCH)), verbose=0, return_dict=True)
+    if evaluate is not None:
+        found = evaluate(x, y)
+    else:
+        found = model.evaluate(x, y, batch_size=max(1, min(len(x), VALIDATION_BATCH)), verbose=0, return_dict=True)
     return {f"{split}_{name}": float(value) for name, value in found.items()
             if f"{split}_{name}" not in scores and name != "loss" and _is_number(value)}
 

@@ -124,7 +124,6 @@ def fit_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list
     stopped = [False] * replicas
     hooked: list[int | None] = [None] * replicas  # epochs run when the hook stopped it
     fits = [(t.config_key, t.seed) for t in tasks]
-    val_batch = max(1, min(len(x_val), VALIDATION_BATCH))
     state = (trainable, non_trainable, optimizer, fresh_metrics)
     for epoch in range(settings.epochs):
         orders = [batch_order(len(x), batch_size, task.seed, epoch, settings.shuffle) for task in tasks]
@@ -133,8 +132,8 @@ def fit_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list
             rows = np.stack([order[step] for order in orders])  # (replicas, batch)
             logs, state = train_step(state, (x[rows], y[rows]))
         val_state = (state[0], state[1], fresh_metrics)
-        for start in range(0, len(x_val), val_batch):
-            xb, yb = x_val[start:start + val_batch], y_val[start:start + val_batch]
+        for start, stop in _batches(len(x_val)):
+            xb, yb = x_val[start:stop], y_val[start:stop]
             val_logs, val_state = test_step(val_state, (_repeat(xb, replicas), _repeat(yb, replicas)))
         # Keras's fit keeps what validation did to the non-trainable variables (a seed generator
         # a layer advances even when it drops nothing), and so does each replica.
@@ -167,7 +166,7 @@ def fit_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list
                 _assign(model, state, r)
             if stoppers[r] is not None:
                 stoppers[r].on_train_end()  # restores its best weights, if asked to
-    predictions = _Predictions(template, models)
+    final = _FinalWeights(template, models, test_step, fresh_metrics)
     results = []
     for r, (task, model) in enumerate(zip(tasks, models, strict=True)):
         replica_curves = dict(curves[r])
@@ -177,7 +176,7 @@ def fit_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list
                                      f"diverged at epoch {diverged[r]}, seed {task.seed}", weights, hooked[r]))
             continue
         scores = scores_of(model, problem, model_configs[r], x_val, y_val, replica_curves,
-                           partial(predictions.of, r))
+                           partial(final.predictions, r), partial(final.evaluation, r))
         if not all(math.isfinite(v) for v in scores.values()):
             results.append(FitResult(task.config_key, task.seed, FAILED, {}, replica_curves, epochs_run, None, seconds,
                                      f"diverged: non-finite predictions, seed {task.seed}", weights, hooked[r]))
@@ -224,14 +223,15 @@ def _repeat(batch, replicas: int):
     return np.broadcast_to(batch, (replicas, *batch.shape))
 
 
-class _Predictions:
-    """Every replica's predictions, from one compiled call for all: Keras's stateless
-    ``predict_step`` mapped with ``jax.vmap`` over the replicas' final weights (those in their
-    models: early stopping may have restored a replica's best ones). A ``model.predict`` per
-    replica compiles a program per replica, about 0.3 s each on a 2-core CPU (docs/performance.md);
-    the batches are :func:`~tuning.fit._keras.fit_one`'s (``VALIDATION_BATCH`` rows)."""
+class _FinalWeights:
+    """Every replica's predictions and compiled metrics from its final weights (those in its model:
+    early stopping may have restored its best ones), one compiled call for all replicas: Keras's
+    stateless ``predict_step`` and the fit's vmapped ``test_step``. A ``model.predict`` or
+    ``model.evaluate`` per replica compiles a program per replica, about 0.3 s each on a 2-core
+    CPU (docs/performance.md); the batches are :func:`~tuning.fit._keras.fit_one`'s
+    (``VALIDATION_BATCH`` rows)."""
 
-    def __init__(self, template, models):
+    def __init__(self, template, models, test_step, fresh_metrics):
         import jax
         import jax.numpy as jnp
 
@@ -240,22 +240,44 @@ class _Predictions:
             return [jnp.stack(values) for values in zip(*per_model, strict=True)]
 
         self._state = (stacked(lambda m: m.trainable_variables), stacked(lambda m: m.non_trainable_variables))
-        self._step = jax.jit(jax.vmap(template.predict_step, in_axes=(0, None)))
-        self._done: dict[int, tuple[Any, Any]] = {}  # id(x) -> (x, every replica's predictions)
+        self._predict_step = jax.jit(jax.vmap(template.predict_step, in_axes=(0, None)))
+        self._test_step, self._fresh_metrics = test_step, fresh_metrics
+        self._replicas = len(models)
+        self._done: dict[tuple, tuple[Any, Any]] = {}  # (what, id(x)) -> (x, every replica's answer)
 
-    def of(self, replica: int, x):
+    def predictions(self, replica: int, x):
         """Replica ``replica``'s predictions for ``x`` (all replicas' computed on the first call)."""
         import numpy as np
 
-        if id(x) not in self._done:
-            batch = max(1, min(len(x), VALIDATION_BATCH))
+        key = ("predict", id(x))
+        if key not in self._done:
             state, outputs = self._state, []
-            for start in range(0, len(x), batch):
-                out, non_trainable = self._step(state, x[start:start + batch])
+            for start, stop in _batches(len(x)):
+                out, non_trainable = self._predict_step(state, x[start:stop])
                 state = (state[0], non_trainable)
                 outputs.append(np.asarray(out))
-            self._done[id(x)] = (x, np.concatenate(outputs, axis=1))
-        return self._done[id(x)][1][replica]
+            self._done[key] = (x, np.concatenate(outputs, axis=1))
+        return self._done[key][1][replica]
+
+    def evaluation(self, replica: int, x, y) -> dict[str, float]:
+        """Replica ``replica``'s compiled metrics on ``(x, y)``, as ``model.evaluate`` reports them."""
+        import numpy as np
+
+        key = ("evaluate", id(x))
+        if key not in self._done:
+            state, logs = (*self._state, self._fresh_metrics), {}
+            for start, stop in _batches(len(x)):
+                logs, state = self._test_step(state, (_repeat(x[start:stop], self._replicas),
+                                                      _repeat(y[start:stop], self._replicas)))
+            self._done[key] = (x, {name: np.asarray(values) for name, values in logs.items()
+                                   if np.ndim(values) == 1})  # a number per replica, as evaluate's
+        return {name: float(values[replica]) for name, values in self._done[key][1].items()}
+
+
+def _batches(rows: int) -> list[tuple[int, int]]:
+    """(start, stop) of the batches ``fit_one`` predicts and evaluates in."""
+    batch = max(1, min(rows, VALIDATION_BATCH))
+    return [(start, min(start + batch, rows)) for start in range(0, rows, batch)]
 
 
 def _assign(model, state, replica: int) -> None:
