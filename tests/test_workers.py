@@ -1,153 +1,28 @@
-"""Several workers on one study, in seconds: claims with leases, takeover after a kill, SIGTERM.
+"""Several workers on one study, in seconds: claims with leases, takeover after a kill, SIGTERM,
+what a worker shows of the others.
 
 Each worker is a real process running the study's loop on a real SQLite file with real Optuna;
 only the fits are the fake runner's (tests/helpers/fake_worker.py), each taking a fraction of a
-second so that workers overlap and a kill lands mid-fit. The same proofs with the real ``tuning
-worker`` command and Keras fits, on SQLite and PostgreSQL, are in test_workers_e2e.py.
+second so that workers overlap and a kill lands mid-fit. How the workers share a study's work
+(grid, random, CMA-ES, races, a config's seeds, a stress run) is in test_workers_sharing.py; the
+same proofs with the real ``tuning worker`` command and Keras fits, on SQLite and PostgreSQL, are
+in test_workers_e2e.py.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import sqlite3
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from helpers.cli import run_tuning
+from helpers.worker_study import POINTS, SEEDS, SPEC, check_done_once, finish, query, start_workers, wait_for
 
 from tuning.api import status_lines, study_status
 from tuning.errors import SpecError
 from tuning.search.workers import parse_until
 from tuning.store import Store, fit_item
-
-HELPER = Path(__file__).resolve().parent / "helpers" / "fake_worker.py"
-POINTS, SEEDS = 6, 3
-
-SPEC = """\
-name: w
-problem: {{name: tenths}}
-model: {{units: 2}}
-fit: {{epochs: 2, batch_size: 5}}
-space:
-  units: [1, 2, 3, 4, 5, 6]
-sampler: grid
-repeats: 3
-storage: sqlite:///{db}
-"""
-
-
-RANDOM_SPEC = """\
-name: w
-problem: {{name: tenths}}
-model: {{units: 2}}
-fit: {{epochs: 2, batch_size: 5}}
-space:
-  units: [1, 2, 3]
-  learning_rate: {{low: 1.0e-4, high: 1.0e-2, log: true}}
-sampler: {{name: random, seed: 3}}
-n_trials: 6
-repeats: 3
-storage: sqlite:///{db}
-"""
-
-
-def start_workers(tmp_path: Path, count: int, fit_seconds: float, lease: float = 30,
-                  text: str = SPEC) -> list[subprocess.Popen]:
-    spec = tmp_path / "w.yaml"
-    spec.write_text(text.format(db=tmp_path / "w.db"))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
-                                                        os.environ.get("PYTHONPATH", "")])}
-    return [subprocess.Popen([sys.executable, str(HELPER), str(spec), str(fit_seconds), str(lease)], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(count)]
-
-
-def finish(procs: list[subprocess.Popen], timeout: float = 120) -> list[tuple[int, str, str]]:
-    out = []
-    for proc in procs:
-        try:
-            stdout, stderr = proc.communicate(timeout=timeout)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        out.append((proc.returncode, stdout, stderr))
-    return out
-
-
-def query(db: Path, sql: str, *args) -> list[tuple]:
-    with sqlite3.connect(db, timeout=30) as conn:
-        try:
-            return conn.execute(sql, args).fetchall()
-        except sqlite3.OperationalError:  # tables not made yet
-            return []
-
-
-def wait_for(condition, procs, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert all(p.poll() is None for p in procs), finish(procs)
-        assert time.monotonic() < deadline, "no progress"
-        time.sleep(0.05)
-
-
-def check_done_once(db: Path) -> None:
-    """Every grid point x seed stored once, every point trialled once, no trial left RUNNING."""
-    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
-    assert len(fits) == len(set(fits)) == POINTS * SEEDS
-    states = query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state")
-    assert dict(states).get("RUNNING", 0) == 0
-    complete = query(db, "SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'")[0][0]
-    assert complete == POINTS
-    assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
-
-
-def test_three_workers_share_a_grid_without_trialling_or_fitting_anything_twice(tmp_path):
-    procs = start_workers(tmp_path, 3, fit_seconds=0.15)
-    results = finish(procs)
-    assert [code for code, _, _ in results] == [0, 0, 0], results
-    db = tmp_path / "w.db"
-    check_done_once(db)
-    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(POINTS * SEEDS,)]  # none computed twice
-    assert query(db, "SELECT COUNT(*) FROM trials WHERE state = 'FAIL'") == [(0,)]  # no duplicate trial either
-    started = sorted(n for (n,) in query(db, "SELECT fits_started FROM tuning_workers"))
-    assert len(started) == 3 and all(n > 0 for n in started), started  # the work was shared
-
-
-def test_three_workers_share_random_proposals_without_fitting_anything_twice(tmp_path):
-    """Workers started together draw the same random proposals: each proposal another worker holds
-    is dropped and the sampler reseeded past it, so the workers still split the study."""
-    results = finish(start_workers(tmp_path, 3, fit_seconds=0.15, text=RANDOM_SPEC))
-    assert [code for code, _, _ in results] == [0, 0, 0], results
-    db = tmp_path / "w.db"
-    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
-    assert len(fits) == len(set(fits)) and len(fits) % SEEDS == 0
-    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(len(fits),)]
-    configs = query(db, "SELECT COUNT(DISTINCT value_json) FROM trial_user_attributes a JOIN trials t "
-                        "ON a.trial_id = t.trial_id WHERE a.key = 'config_key' AND t.state = 'COMPLETE'")[0][0]
-    assert 6 <= configs <= 6 + 2 and len(fits) == configs * SEEDS  # at most one extra config per other worker
-    assert dict(query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state")).get("RUNNING", 0) == 0
-    assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
-
-
-@pytest.mark.parametrize("extra", ["repeats: {{strategy: race, min: 2, max: 4}}\n",
-                                   "pruner: {{name: median, settings: {{n_startup_trials: 1}}}}\n"])
-def test_racing_and_pruning_decide_from_the_store_with_two_workers(tmp_path, extra):
-    """A race's looks and a pruner's decisions are re-derived from the stored fits, so a second
-    worker on the study continues them; nothing is fitted twice and every trial concludes."""
-    text = SPEC.replace("repeats: 3\n", "") + extra if "race" in extra else SPEC + extra
-    results = finish(start_workers(tmp_path, 2, fit_seconds=0.05, text=text))
-    assert [code for code, _, _ in results] == [0, 0], results
-    db = tmp_path / "w.db"
-    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
-    assert fits and len(fits) == len(set(fits))
-    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(len(fits),)]
-    states = dict(query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state"))
-    assert states.get("RUNNING", 0) == 0 and states.get("COMPLETE", 0) + states.get("PRUNED", 0) >= POINTS
-    assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
 
 
 def test_a_worker_killed_mid_fit_loses_only_what_it_held(tmp_path):
@@ -325,69 +200,3 @@ def test_a_watched_worker_shows_the_other_workers_row_while_it_runs(tmp_path):
     # The worker's heartbeat stores the lease it was given: `tuning status` shows it.
     lines = status_lines(study_status("w", Store(f"sqlite:///{tmp_path / 'w.db'}", create=False)))
     assert any("worker elsewhere:7:c: alive" in line and "lease 60 s" in line for line in lines), lines
-
-
-# The random study's, with two continuous parameters (CMA-ES samples those) and 8 trials.
-CMAES_SPEC = (RANDOM_SPEC.replace("  units: [1, 2, 3]\n", "  dropout: {{low: 0.0, high: 0.5}}\n")
-              .replace("{{name: random, seed: 3}}", "{{name: cmaes, seed: 3}}").replace("n_trials: 6", "n_trials: 8"))
-
-
-def test_three_workers_share_a_cmaes_study_without_fitting_anything_twice(tmp_path):
-    """CMA-ES proposes from the trials finished so far, as Optuna's sampler does with many workers:
-    three workers started together get n_trials between them, no config fitted twice, every fit
-    started once, every trial concluded."""
-    results = finish(start_workers(tmp_path, 3, fit_seconds=0.05, text=CMAES_SPEC))
-    assert [code for code, _, _ in results] == [0, 0, 0], results
-    db = tmp_path / "w.db"
-    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
-    assert len(fits) == len(set(fits)) and len(fits) % SEEDS == 0
-    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(len(fits),)]
-    states = dict(query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state"))
-    assert states.get("RUNNING", 0) == 0 and states.get("FAIL", 0) == 0, states
-    assert 8 <= states["COMPLETE"] <= 8 + 2 and len(fits) == states["COMPLETE"] * SEEDS  # n_trials, as Optuna counts
-    sampled = query(db, "SELECT COUNT(*) FROM trial_system_attributes WHERE key LIKE 'cma:%'")
-    assert sampled[0][0] > 0, "CMA-ES itself proposed (not only its random start-up trials)"
-    assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
-
-
-ONE_CONFIG_SPEC = SPEC.replace("units: [1, 2, 3, 4, 5, 6]", "units: [3]").replace("repeats: 3", "repeats: 12")
-
-
-def test_idle_workers_fit_the_seeds_of_a_config_another_worker_is_trialling(tmp_path):
-    """One config, twelve seeds, three workers: the one trialling it hands its runner one seed at a
-    time, each claimed just before it starts, and the others fit the seeds nobody has claimed, so
-    all three work; the trial concludes once, with every seed stored once and none computed twice.
-
-    A fourth live worker, registered first and holding nothing, makes the study shared from the
-    start whatever order the three processes start in: a worker that is alone when its batch
-    starts claims the batch whole (the others then help with the next config, of which there is
-    none here)."""
-    Store(f"sqlite:///{tmp_path / 'w.db'}").leases("w", "elsewhere:9:z", lease=600).register("elsewhere", 9)
-    # a short lease: an idle worker looks for work every second (a sixth of it)
-    results = finish(start_workers(tmp_path, 3, fit_seconds=0.5, lease=6, text=ONE_CONFIG_SPEC))
-    assert [code for code, _, _ in results] == [0, 0, 0], results
-    db = tmp_path / "w.db"
-    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
-    assert len(fits) == len(set(fits)) == 12
-    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(12,)]  # none computed twice
-    started = sorted(n for (n,) in query(db, "SELECT fits_started FROM tuning_workers WHERE host != 'elsewhere'"))
-    assert len(started) == 3 and all(n > 0 for n in started), started  # every worker fitted seeds
-    assert query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state") == [("COMPLETE", 1)]
-    numbers = query(db, "SELECT DISTINCT trial_number FROM tuning_fits")
-    assert len(numbers) == 1  # every seed stored under the one trial of the config
-    assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
-
-
-def test_four_workers_with_instant_fits_race_for_every_claim_and_nothing_is_fitted_twice(tmp_path):
-    """Fits that take no time put every claim, release and store of four workers within
-    milliseconds of each other on one SQLite file: no worker crashes ("database is locked", a
-    trial read half-written), and no fit is started twice, not even one another worker stored
-    the instant before it was claimed."""
-    text = SPEC.replace("units: [1, 2, 3, 4, 5, 6]", f"units: {list(range(1, 21))}")
-    results = finish(start_workers(tmp_path, 4, fit_seconds=0.0, text=text))
-    assert [code for code, _, _ in results] == [0, 0, 0, 0], results
-    db = tmp_path / "w.db"
-    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
-    assert len(fits) == len(set(fits)) == 20 * SEEDS
-    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(20 * SEEDS,)]
-    assert query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state") == [("COMPLETE", 20)]
