@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from helpers.jax_process import run_json
 
-# One JAX process compiles 6 fused steps and 30 standalone fits: 105-250 s on 2 cores at a load of
+# One JAX process compiles 6 fused steps and 36 standalone fits: 110-260 s on 2 cores at a load of
 # 2-5, so more time than the suite's default timeout.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -33,7 +33,7 @@ for name, (configs, fit) in json.loads(sys.argv[1]).items():
         out[name] = str(exc)
         continue
     alone = [fit_one(t) for t in tasks]
-    out[name] = [[[f.status, f.scores, f.curves, f.error, f.epochs_run, f.best_epoch] for f in pair] for pair in zip(fused, alone)]
+    out[name] = [[[f.status, f.scores, f.curves, f.error, f.epochs_run, f.best_epoch, f.trainable_weights] for f in pair] for pair in zip(fused, alone)]
 print(json.dumps({"tensorflow": "tensorflow" in sys.modules, "out": out}))
 """
 
@@ -56,6 +56,8 @@ CONFIGS = {
     # a builder that raises for this config: each seed fitted alone, failed with the builder's message
     "fallback_builder": ({"builder": "demo_models:fails_for_wide", "width": 3, "epochs": 3, "batch_size": 16},
                          SHUFFLED),
+    # a builder whose seeds build models of different shapes: each seed fitted alone
+    "fallback_shapes": ({"builder": "demo_models:width_from_seed", "epochs": 2, "batch_size": 16}, SHUFFLED),
 }
 
 
@@ -104,3 +106,12 @@ def test_a_builder_that_raises_fails_each_seed_as_its_standalone_fit_does(compar
     for fused, alone in pairs:
         assert fused[0] == alone[0] == "failed" and fused[3] == alone[3]
         assert "width 3 is not supported" in fused[3]
+
+
+def test_a_builder_whose_seeds_differ_in_shape_is_fitted_one_seed_at_a_time(compared):
+    pairs = compared["out"]["fallback_shapes"]
+    assert len({alone[6] for _, alone in pairs}) > 1  # the seeds' models really differ in size
+    for fused, alone in pairs:
+        assert fused[0] == alone[0] == "ok" and fused[6] == alone[6]
+        assert fused[1] == alone[1] and fused[2] == alone[2]  # the standalone fit itself, to the bit
+

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -308,3 +309,27 @@ def test_kill_9_mid_race_then_resume_reaches_the_uninterrupted_table(tmp_path):
     assert len(after) == len({(key, seed) for _, key, seed, _ in after})  # no fit twice
     assert before <= {(key, seed) for _, key, seed, _ in after}
     assert final_table(tmp_path / "killed") == final_table(tmp_path / "whole")
+
+
+# A study of fake fits in a process of its own; what it loaded of SciPy's statistics.
+LOADS_SCIPY = """
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from helpers.fake_runner import FakeRunner
+from tuning.search.loop import run_search
+from tuning.spec import load_spec
+run_search(load_spec(json.loads(sys.argv[1])), runner=FakeRunner())
+print(json.dumps("scipy.stats" in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(("repeats", "loads"), [(3, False), ({"strategy": "race", "min": 3, "max": 5}, True)])
+def test_only_a_study_that_races_loads_scipy(tmp_path, repeats, loads):
+    """SciPy's statistics take about a second to import in every worker process: a study whose
+    seeds are fixed never needs them (its aggregate is tuning.objective's), a race does."""
+
+    data = race_spec(tmp_path, repeats=repeats, space={"units": [1, 2]})
+    done = subprocess.run([sys.executable, "-c", LOADS_SCIPY, json.dumps(data), str(Path(__file__).resolve().parent)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) is loads

@@ -16,6 +16,7 @@ from helpers.worker_study import (
     SPEC,
     check_done_once,
     finish,
+    fitted_once,
     query,
     start_workers,
 )
@@ -29,7 +30,7 @@ def test_three_workers_share_a_grid_without_trialling_or_fitting_anything_twice(
     assert [code for code, _, _ in results] == [0, 0, 0], results
     db = tmp_path / "w.db"
     check_done_once(db)
-    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(POINTS * SEEDS,)]  # none computed twice
+    assert len(fitted_once(db)) == POINTS * SEEDS  # none computed twice
     assert query(db, "SELECT COUNT(*) FROM trials WHERE state = 'FAIL'") == [(0,)]  # no duplicate trial either
     started = sorted(n for (n,) in query(db, "SELECT fits_started FROM tuning_workers"))
     assert len(started) == 3 and all(n > 0 for n in started), started  # the work was shared
@@ -41,9 +42,8 @@ def test_three_workers_share_random_proposals_without_fitting_anything_twice(tmp
     results = finish(start_workers(tmp_path, 3, fit_seconds=0.15, text=RANDOM_SPEC))
     assert [code for code, _, _ in results] == [0, 0, 0], results
     db = tmp_path / "w.db"
-    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
-    assert len(fits) == len(set(fits)) and len(fits) % SEEDS == 0
-    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(len(fits),)]
+    fits = fitted_once(db)
+    assert len(fits) % SEEDS == 0
     configs = query(db, "SELECT COUNT(DISTINCT value_json) FROM trial_user_attributes a JOIN trials t "
                         "ON a.trial_id = t.trial_id WHERE a.key = 'config_key' AND t.state = 'COMPLETE'")[0][0]
     assert 6 <= configs <= 6 + 2 and len(fits) == configs * SEEDS  # at most one extra config per other worker
@@ -60,9 +60,7 @@ def test_racing_and_pruning_decide_from_the_store_with_two_workers(tmp_path, ext
     results = finish(start_workers(tmp_path, 2, fit_seconds=0.05, text=text))
     assert [code for code, _, _ in results] == [0, 0], results
     db = tmp_path / "w.db"
-    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
-    assert fits and len(fits) == len(set(fits))
-    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(len(fits),)]
+    assert fitted_once(db)
     states = dict(query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state"))
     assert states.get("RUNNING", 0) == 0 and states.get("COMPLETE", 0) + states.get("PRUNED", 0) >= POINTS
     assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
@@ -80,9 +78,8 @@ def test_three_workers_share_a_cmaes_study_without_fitting_anything_twice(tmp_pa
     results = finish(start_workers(tmp_path, 3, fit_seconds=0.05, text=CMAES_SPEC))
     assert [code for code, _, _ in results] == [0, 0, 0], results
     db = tmp_path / "w.db"
-    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
-    assert len(fits) == len(set(fits)) and len(fits) % SEEDS == 0
-    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(len(fits),)]
+    fits = fitted_once(db)
+    assert len(fits) % SEEDS == 0
     states = dict(query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state"))
     assert states.get("RUNNING", 0) == 0 and states.get("FAIL", 0) == 0, states
     assert 8 <= states["COMPLETE"] <= 8 + 2 and len(fits) == states["COMPLETE"] * SEEDS  # n_trials, as Optuna counts
@@ -108,9 +105,7 @@ def test_idle_workers_fit_the_seeds_of_a_config_another_worker_is_trialling(tmp_
     results = finish(start_workers(tmp_path, 3, fit_seconds=0.5, lease=6, text=ONE_CONFIG_SPEC))
     assert [code for code, _, _ in results] == [0, 0, 0], results
     db = tmp_path / "w.db"
-    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
-    assert len(fits) == len(set(fits)) == 12
-    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(12,)]  # none computed twice
+    assert len(fitted_once(db)) == 12
     started = sorted(n for (n,) in query(db, "SELECT fits_started FROM tuning_workers WHERE host != 'elsewhere'"))
     assert len(started) == 3 and all(n > 0 for n in started), started  # every worker fitted seeds
     assert query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state") == [("COMPLETE", 1)]
@@ -128,7 +123,5 @@ def test_four_workers_with_instant_fits_race_for_every_claim_and_nothing_is_fitt
     results = finish(start_workers(tmp_path, 4, fit_seconds=0.0, text=text))
     assert [code for code, _, _ in results] == [0, 0, 0, 0], results
     db = tmp_path / "w.db"
-    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
-    assert len(fits) == len(set(fits)) == 20 * SEEDS
-    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(20 * SEEDS,)]
+    assert len(fitted_once(db)) == 20 * SEEDS
     assert query(db, "SELECT state, COUNT(*) FROM trials GROUP BY state") == [("COMPLETE", 20)]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tuning.objective import oriented_aggregate
+from tuning.objective import orientation, oriented_aggregate
 
 OK = "ok"
 FAILED = "failed"
@@ -146,7 +146,7 @@ def aggregate_seeds(values: list[float], how: str, direction: str, k: float = 1.
     """
     if not values:
         raise ValueError("no values to aggregate")
-    sign = 1.0 if direction == "minimize" else -1.0
+    sign = orientation(direction)
     return sign * float(oriented_aggregate(sign * np.asarray(values, dtype=float), how, k))
 
 

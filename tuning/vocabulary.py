@@ -105,7 +105,8 @@ def dropout_masks_of(runner: str, *, builder: bool = False) -> str:
     """How a new study run with ``runner`` draws its dropout masks: the one rule.
 
     ``keras`` for a model of the user's ``model.builder`` (not fused on TensorFlow, whose fused graph
-    builds the built-in families only; on JAX its seeds are fused with Keras's own masks) and for ``sequential`` / ``processes``; ``seeded`` for ``auto`` and ``fused``.
+    builds the built-in families only; on JAX its seeds are fused with Keras's own masks) and for
+    ``sequential`` / ``processes``; ``seeded`` for ``auto`` and ``fused``.
     """
     return "keras" if builder else RUNNER_DROPOUT_MASKS[runner]
 

@@ -28,6 +28,14 @@ def fails_for_wide(config, problem):
     return conv_lstm(config, problem)
 
 
+def width_from_seed(config, problem):
+    """An LSTM whose width NumPy's random state picks (the fit's seed sets it): the seeds of one
+    config build models of different shapes, which cannot be replicas of one step."""
+    import numpy as np
+
+    return conv_lstm({**config, "width": int(np.random.randint(2, 6))}, problem)
+
+
 def returns_none(config, problem):
     return None
 

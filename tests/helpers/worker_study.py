@@ -80,6 +80,15 @@ def wait_for(condition, procs, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
+def fitted_once(db: Path) -> list[tuple]:
+    """The stored fits' (config_key, seed), having checked that each is stored once and was
+    started once (none computed twice, not even by a worker that lost the race to store it)."""
+    fits = query(db, "SELECT config_key, seed FROM tuning_fits")
+    assert len(fits) == len(set(fits)), fits
+    assert query(db, "SELECT COUNT(*) FROM tuning_fit_starts") == [(len(fits),)]
+    return fits
+
+
 def check_done_once(db: Path) -> None:
     """Every grid point x seed stored once, every point trialled once, no trial left RUNNING."""
     fits = query(db, "SELECT config_key, seed FROM tuning_fits")

@@ -80,14 +80,14 @@ class RaceAllocation:
     def step(self, keys: list[str]) -> dict[str, Step]:
         """The next round for the configs ``keys`` in flight (every other config of the study has
         concluded: dropped by the race, or told when it ended)."""
+        from tuning.racing import next_round  # with Race (__init__): SciPy only where a study races
+
         trials = read_trials(self.store, self.spec.name)
         concluded = {t["config_key"]: t.get("race") for t in trials
                      if t["config_key"] and t["status"] in {s.value for s in CONCLUDED} and t["config_key"] not in keys}
         order = list(keys) + [k for k in concluded if k not in keys]
         scores, given = self._state(order)
         alive = np.array([key in keys for key in order])
-        from tuning.racing import next_round
-
         decision = next_round(scores, given, alive, self.race)
         names = trial_numbers(trials)
         sequence = list(self.policy.race_seeds)

@@ -34,9 +34,9 @@ JAX_MASKS_WORDS = "Keras's own masks in every fit; on JAX fused seeds draw them 
 def masks_words(masks: str, *, builder: bool = False, keras_backend: str = "tensorflow") -> str:
     """A study's dropout masks in a few words, as ``tuning status`` says them (``builder``: the model
     is the user's ``model.builder``, not fused on TensorFlow; ``keras_backend``: the study's)."""
-    if builder and masks == "keras" and keras_backend != "jax":
-        return BUILDER_MASKS_WORDS
-    return JAX_MASKS_WORDS if keras_backend == "jax" and masks == "keras" else MASKS_WORDS[masks]
+    if masks == "keras" and keras_backend == "jax":
+        return JAX_MASKS_WORDS
+    return BUILDER_MASKS_WORDS if builder and masks == "keras" else MASKS_WORDS[masks]
 
 
 def masks_notice(study: str, runner: str, masks: str) -> str | None:

@@ -29,9 +29,9 @@ Why these methods (round 2, issue 21):
 
 The package: :mod:`~tuning.statistics._compare` (could be best, equivalence, ``prob_best``),
 :mod:`~tuning.statistics._planning` (power and seeds needed), :mod:`~tuning.statistics._aggregates`
-(a config's aggregate and interval), :mod:`~tuning.statistics._range` (Tukey's studentized range,
-for the anchors); the scipy-free rules (aggregate names, margins, a metric's range) live in
-:mod:`tuning.objective`.
+(a config's interval, margins), :mod:`~tuning.statistics._range` (Tukey's studentized range, for
+the anchors); the scipy-free rules (the aggregates and their names, margins, a metric's range) live
+in :mod:`tuning.objective`, so that a study that does not race never loads SciPy.
 
 Example:
     >>> import numpy as np
@@ -40,14 +40,8 @@ Example:
     [True, True, False]
 """
 
-from tuning.objective import AGGREGATES, DEFAULT_MARGIN, metric_range, parse_margin
-from tuning.statistics._aggregates import (
-    N_BOOT,
-    aggregate_interval,
-    clip_interval,
-    oriented_aggregate,
-    resolve_margin,
-)
+from tuning.objective import AGGREGATES, DEFAULT_MARGIN, metric_range, oriented_aggregate, parse_margin
+from tuning.statistics._aggregates import N_BOOT, aggregate_interval, clip_interval, resolve_margin
 from tuning.statistics._compare import (
     DF_PER_SEED,
     LEVEL,

@@ -1,4 +1,5 @@
-"""A config's aggregate over its seeds and its 95 % interval; margins in the metric's units."""
+"""A config's 95 % interval of its aggregate over its seeds (the aggregate: :func:`tuning.objective.oriented_aggregate`);
+margins in the metric's units."""
 
 from __future__ import annotations
 

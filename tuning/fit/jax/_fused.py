@@ -38,6 +38,7 @@ from collections import defaultdict
 from functools import partial
 from typing import Any
 
+from tuning.errors import TuningError
 from tuning.fit._backend import start_keras
 from tuning.fit._compile_cache import forget_compiled
 from tuning.fit._hook import EpochHook, replicas_to_stop, require_monitor
@@ -89,7 +90,6 @@ def fit_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list
     start_keras("jax", tasks[0].threads)
     forget_compiled()  # the programs of earlier fits: a process of many fits stays flat
     import jax
-    import jax.numpy as jnp
     import numpy as np
 
     from tuning.space import split_config
@@ -104,16 +104,11 @@ def fit_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list
     models = [_standalone_model(task.seed, config, problem, x[:batch_size], y[:batch_size])
               for task, config in zip(tasks, model_configs, strict=True)]
     template = models[0]
-
-    def stacked(variables_of) -> list:
-        per_model = ([v.value for v in variables_of(m)] for m in models)
-        return [jnp.stack(values) for values in zip(*per_model, strict=True)]
-
-    trainable = stacked(lambda m: m.trainable_variables)
-    non_trainable = stacked(lambda m: m.non_trainable_variables)
-    optimizer = stacked(lambda m: m.optimizer.variables)
+    trainable = _stacked(models, lambda m: m.trainable_variables)
+    non_trainable = _stacked(models, lambda m: m.non_trainable_variables)
+    optimizer = _stacked(models, lambda m: m.optimizer.variables)
     template.reset_metrics()
-    fresh_metrics = stacked(lambda m: template.metrics_variables)  # zeros: every epoch starts from them
+    fresh_metrics = _stacked(models, lambda m: template.metrics_variables)  # zeros: every epoch starts from them
     train_step = jax.jit(jax.vmap(template.train_step))
     test_step = jax.jit(jax.vmap(template.test_step))
 
@@ -131,10 +126,7 @@ def fit_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list
         for step in range(len(orders[0])):
             rows = np.stack([order[step] for order in orders])  # (replicas, batch)
             logs, state = train_step(state, (x[rows], y[rows]))
-        val_state = (state[0], state[1], fresh_metrics)
-        for start, stop in _batches(len(x_val)):
-            xb, yb = x_val[start:stop], y_val[start:stop]
-            val_logs, val_state = test_step(val_state, (_repeat(xb, replicas), _repeat(yb, replicas)))
+        val_logs, val_state = _test_all(test_step, (state[0], state[1], fresh_metrics), x_val, y_val)
         # Keras's fit keeps what validation did to the non-trainable variables (a seed generator
         # a layer advances even when it drops nothing), and so does each replica.
         state = (state[0], val_state[1], *state[2:])
@@ -216,11 +208,27 @@ def _early_stopping(early, model):
     return stopper
 
 
-def _repeat(batch, replicas: int):
-    """The same validation batch for every replica (a view, no copy)."""
+def _stacked(models, variables_of) -> list:
+    """The values of ``variables_of(model)`` of every model, each stacked on a leading replica axis."""
+    import jax.numpy as jnp
+
+    per_model = ([v.value for v in variables_of(m)] for m in models)
+    return [jnp.stack(values) for values in zip(*per_model, strict=True)]
+
+
+def _test_all(test_step, state, x, y) -> tuple[dict[str, Any], Any]:
+    """Every replica's vmapped ``test_step`` over ``(x, y)`` in ``fit_one``'s batches, as Keras's
+    validation and ``evaluate`` run it: (the last batch's logs, the state after it). The replica
+    count is the state's leading axis; each replica sees the same rows (a view, no copy)."""
+    import jax
     import numpy as np
 
-    return np.broadcast_to(batch, (replicas, *batch.shape))
+    replicas = jax.tree_util.tree_leaves(state)[0].shape[0]
+    logs: dict[str, Any] = {}
+    for start, stop in _batches(len(x)):
+        batch = tuple(np.broadcast_to(part, (replicas, *part.shape)) for part in (x[start:stop], y[start:stop]))
+        logs, state = test_step(state, batch)
+    return logs, state
 
 
 class _FinalWeights:
@@ -233,16 +241,11 @@ class _FinalWeights:
 
     def __init__(self, template, models, test_step, fresh_metrics):
         import jax
-        import jax.numpy as jnp
 
-        def stacked(variables_of) -> list:
-            per_model = ([v.value for v in variables_of(m)] for m in models)
-            return [jnp.stack(values) for values in zip(*per_model, strict=True)]
-
-        self._state = (stacked(lambda m: m.trainable_variables), stacked(lambda m: m.non_trainable_variables))
+        self._state = (_stacked(models, lambda m: m.trainable_variables),
+                       _stacked(models, lambda m: m.non_trainable_variables))
         self._predict_step = jax.jit(jax.vmap(template.predict_step, in_axes=(0, None)))
         self._test_step, self._fresh_metrics = test_step, fresh_metrics
-        self._replicas = len(models)
         self._done: dict[tuple, tuple[Any, Any]] = {}  # (what, id(x)) -> (x, every replica's answer)
 
     def predictions(self, replica: int, x):
@@ -265,10 +268,7 @@ class _FinalWeights:
 
         key = ("evaluate", id(x))
         if key not in self._done:
-            state, logs = (*self._state, self._fresh_metrics), {}
-            for start, stop in _batches(len(x)):
-                logs, state = self._test_step(state, (_repeat(x[start:stop], self._replicas),
-                                                      _repeat(y[start:stop], self._replicas)))
+            logs, _ = _test_all(self._test_step, (*self._state, self._fresh_metrics), x, y)
             self._done[key] = (x, {name: np.asarray(values) for name, values in logs.items()
                                    if np.ndim(values) == 1})  # a number per replica, as evaluate's
         return {name: float(values[replica]) for name, values in self._done[key][1].items()}
@@ -291,8 +291,6 @@ def _assign(model, state, replica: int) -> None:
 def fit_config_seeds(tasks: list[FitTask], epoch_hook: EpochHook | None = None) -> list[FitResult]:
     """The seeds of one config fused (:func:`fit_seeds`), or fitted one by one by
     :func:`~tuning.fit.fit_one` when they cannot be (:class:`Unsupported`): what a runner's worker runs."""
-    from tuning.errors import TuningError
-
     try:
         return fit_seeds(tasks, epoch_hook)
     except Unsupported:
