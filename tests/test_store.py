@@ -3,13 +3,16 @@ written before it did, and carries a schema version its numbered migrations lead
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import time
 
 import pytest
 
 from tuning.errors import StoreError
 from tuning.results import FitResult
-from tuning.store import MIGRATIONS, SCHEMA_VERSION, Store
+from tuning.store import MIGRATIONS, SCHEMA_VERSION, Store, uninterrupted
 
 
 def fit(seed: int, weights: int | None) -> FitResult:
@@ -117,3 +120,28 @@ def test_a_store_of_a_newer_schema_is_refused_in_one_line(tmp_path):
         with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1} is newer") as error:
             Store(f"sqlite:///{path}", create=create)
         assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_a_signal_during_a_store_write_is_held_until_the_write_is_done(tmp_path, signum):
+    """Ctrl-C or SIGTERM arriving mid-write waits for the write; then the handler in place gets it
+    (a SIGTERM raised inside SQLAlchemy's session once left SQLite locked for the interrupt record)."""
+    delivered: list[str] = []
+
+    def handler(got, frame):
+        delivered.append("handler")
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signum, handler)
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with uninterrupted():
+                os.kill(os.getpid(), signum)
+                time.sleep(0.05)  # a signal is handled between bytecodes: it has arrived by now
+                delivered.append("write")
+                store.record_fit("s", {"units": 3}, fit(0, 64), 0)
+    finally:
+        signal.signal(signum, previous)
+    assert delivered == ["write", "handler"]
+    assert [f.seed for f in store.fits("s")] == [0]

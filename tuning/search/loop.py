@@ -244,9 +244,10 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
                     reporter.note(f"worker stopped: {exc}")
                     break
                 except KeyboardInterrupt as exc:
-                    for trial, _ in in_flight.values():
-                        backend.interrupt(trial, reason="stopped by SIGTERM" if isinstance(exc, Terminated)
-                                          else "stopped by the user")
+                    with uninterrupted():  # a second Ctrl-C waits until the trials say why they stopped
+                        for trial, _ in in_flight.values():
+                            backend.interrupt(trial, reason="stopped by SIGTERM" if isinstance(exc, Terminated)
+                                              else "stopped by the user")
                     raise
                 except SpecError as exc:  # found while building the model: every config would fail
                     for trial, _ in in_flight.values():
