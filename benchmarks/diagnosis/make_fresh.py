@@ -5,7 +5,8 @@
 method was frozen) writes ``tests/data/diagnosis_fresh2.json``; ``--set 3`` (round 4: ``fresh3_cases.py``, after the round-4
 method was frozen in commit 880860b) writes ``tests/data/diagnosis_fresh3.json``; ``--set 4`` (round 5:
 ``fresh4_cases.py``, after the round-5 method was frozen in commit 9144704) writes
-``tests/data/diagnosis_fresh4.json``. Each set is scored once by
+``tests/data/diagnosis_fresh4.json``; ``--set 5`` (round 6: ``fresh5_cases.py``, after round 6's plain
+definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.json``. Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
 and labels are exported in the corpus's format (every config ``split: "fresh"``).
@@ -32,6 +33,7 @@ sys.path.insert(0, str(HERE))
 from fresh2_cases import FRESH2  # noqa: E402
 from fresh3_cases import FRESH3  # noqa: E402
 from fresh4_cases import FRESH4  # noqa: E402
+from fresh5_cases import FRESH5  # noqa: E402
 from fresh_cases import FRESH  # noqa: E402
 
 #: set -> (its cases, the data file, its store, what the file says it is)
@@ -52,6 +54,11 @@ SETS = {
         "Fourth fresh held-out set of issue 22 (round 5): real Keras fits made after the round-5 diagnosis was "
         "frozen (commit 9144704), labelled by construction (benchmarks/diagnosis/fresh4_cases.py); every seed's "
         "truth is its config's. Same format as diagnosis_corpus.json."),
+    5: (FRESH5, "diagnosis_fresh5.json", "fresh5.db",
+        "Fifth fresh held-out set of issue 22 (round 6): real Keras fits made after the round-5 diagnosis and "
+        "round 6's plain definitions (truth.py) were frozen, six constructions per label "
+        "(benchmarks/diagnosis/fresh5_cases.py); every seed's truth is its config's. Same format as "
+        "diagnosis_corpus.json."),
 }
 
 
@@ -94,6 +101,20 @@ def write_series4(work: Path) -> None:
     for i in range(1, len(t)):
         bursty[i] = 0.85 * bursty[i - 1] + 0.3 * rng.standard_normal() + (3.0 if rng.random() < 0.01 else 0.0)
     for name, values in (("fresh4_load.csv", load), ("fresh4_bursty.csv", bursty)):
+        path = work / name
+        if not path.exists():
+            path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+
+
+def write_series5(work: Path) -> None:
+    """Set 5's two new series: "sales" in its own units (a level near 300 with a weekly cycle, a trend and
+    multiplicative noise) and a sawtooth of period 20 with noise."""
+    rng = np.random.default_rng(2031)
+    t = np.arange(1600)
+    sales = (300 + 0.05 * t + 40 * np.sin(2 * np.pi * t / 7)) * (1 + 0.08 * rng.standard_normal(len(t)))
+    t = np.arange(2000)
+    saw = (t % 20) / 20.0 + 0.15 * rng.standard_normal(len(t))
+    for name, values in (("fresh5_sales.csv", sales), ("fresh5_saw.csv", saw)):
         path = work / name
         if not path.exists():
             path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
@@ -167,6 +188,7 @@ def main() -> None:
     write_series2(WORK)
     write_series3(WORK)
     write_series4(WORK)
+    write_series5(WORK)
     if not args.no_fit:
         import tuning
 

@@ -29,8 +29,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from truth import confirmed_config, shows
 from tuning.analysis.diagnose import LABELS, common_mean_curve, diagnose_config, diagnose_curve
 from tuning.analysis.relative import against_study, study_minima
 
@@ -99,16 +103,35 @@ def matrix(pairs: list[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def score(configs: list[dict], show_wrong: bool = False, study: bool = True) -> dict:
-    fit_pairs, config_pairs, wrong = [], [], []
-    refs = references(configs) if study else {}
+def confirmations(config: dict) -> dict[int, bool]:
+    """Seed -> whether the fit shows its own truth by the plain definitions of ``truth.py`` (round 6)."""
+    baseline = None if config.get("loss") else config["baseline_val_loss"]
+    restored = config["restore_best_weights"] if config["patience"] is not None else True
+    return {f["seed"]: shows(f["truth"], curve(f["train"]), curve(f["val"]), max_epochs=config["max_epochs"],
+                             patience=config["patience"], restored=restored, baseline=baseline)
+            for f in config["fits"]}
+
+
+def score(configs: list[dict], show_wrong: bool = False, study: bool = True, confirmed: bool = False) -> dict:
+    """Agreement of the diagnosis with the labels; with ``confirmed``, only on the fits (and configs)
+    whose curves show their label by ``truth.py``'s definitions, the others counted apart."""
+    fit_pairs, config_pairs, wrong, left_out = [], [], [], {"fits": 0, "configs": 0, "names": []}
+    refs = references(configs) if study else {}  # the study is every config, confirmed or not
     for config in configs:
         per_fit, label, found = diagnose(config, refs.get(config["name"]))
-        config_pairs.append((config["truth"], label))
-        if label != config["truth"]:
-            wrong.append(f"config {config['name']}: truth {config['truth']}, said {label}")
+        shown = confirmations(config) if confirmed else {f["seed"]: True for f in config["fits"]}
+        if confirmed_config([shown[s] for s in per_fit]):
+            config_pairs.append((config["truth"], label))
+            if label != config["truth"]:
+                wrong.append(f"config {config['name']}: truth {config['truth']}, said {label}")
+        else:
+            left_out["configs"] += 1
+            left_out["names"].append(config["name"])
         for fit in config["fits"]:
             if fit["seed"] not in per_fit:
+                continue
+            if not shown[fit["seed"]]:
+                left_out["fits"] += 1
                 continue
             said = per_fit[fit["seed"]]
             fit_pairs.append((fit["truth"], said))
@@ -117,6 +140,9 @@ def score(configs: list[dict], show_wrong: bool = False, study: bool = True) -> 
                              f"{found[fit['seed']].evidence}")
     fit_hits = sum(t == s for t, s in fit_pairs)
     config_hits = sum(t == s for t, s in config_pairs)
+    if confirmed:
+        print(f"confirmed by truth.py: left out {left_out['fits']} fits and {left_out['configs']} configs "
+              f"whose curves do not show their label ({', '.join(left_out['names']) or 'no config'})\n")
     print(f"per fit ({len(fit_pairs)} fits of {len(configs)} configs):")
     print(matrix(fit_pairs))
     print(f"\nper config ({len(config_pairs)} configs):")
@@ -137,10 +163,12 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--no-study", action="store_true",
                         help="each config alone, without round 4's comparison with the other configs of its study")
+    parser.add_argument("--confirmed", action="store_true",
+                        help="only the fits and configs whose curves show their label by truth.py (round 6)")
     args = parser.parse_args()
     configs = [c for c in load(args.corpus) if args.half == "all" or c["split"] == args.half]
     print(f"{args.half} half of {args.corpus.name}\n")
-    result = score(configs, args.wrong, study=not args.no_study)
+    result = score(configs, args.wrong, study=not args.no_study, confirmed=args.confirmed)
     print(f"per_fit_agreement={result['per_fit']:.2f} config_agreement={result['config']:.2f} "
           f"n_fits={result['n_fits']} n_configs={result['n_configs']}")
 
