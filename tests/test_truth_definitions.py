@@ -1,0 +1,91 @@
+"""The plain definitions that confirm a labelled case did what it was built for (benchmarks/diagnosis/truth.py).
+
+They are a measuring instrument of issue 22, round 6: ``score.py --confirmed`` scores the diagnosis
+only on fits whose curves show their label by these definitions. Each is checked on hand-made
+curves of every regime: it must accept its own and refuse the other three, so a definition that
+accepted everything (and confirmed every construction) would fail here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("diagnosis_truth", ROOT / "benchmarks" / "diagnosis" / "truth.py")
+truth = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(truth)
+
+EPOCHS = np.arange(60)
+NOISE = np.random.default_rng(5).normal(0, 0.004, 60)
+
+
+def _curves() -> dict[str, tuple[list, list]]:
+    """label -> (train, val), each plainly that regime."""
+    fall = np.exp(-EPOCHS / 8)
+    good_val = 0.3 + 0.7 * fall + NOISE
+    good_train = 0.28 + 0.72 * fall
+    slow = 1.0 - 0.005 * EPOCHS  # a learning rate far too small: a straight, slow fall
+    over_train = 0.05 + 0.95 * np.exp(-EPOCHS / 12)
+    over_val = 0.4 + 0.6 * np.exp(-EPOCHS / 6) + 0.006 * np.maximum(0, EPOCHS - 15)
+    jumpy = np.where(EPOCHS % 2, 1.4, 0.5) * (1 - 0.002 * EPOCHS)
+    return {truth.UNDERFIT: (list(slow), list(slow + 0.01)),
+            truth.OVERFIT: (list(over_train), list(over_val)),
+            truth.GOOD_FIT: (list(good_train), list(good_val)),
+            truth.UNSTABLE: (list(0.9 * jumpy), list(jumpy))}
+
+
+@pytest.mark.parametrize("label", [truth.UNDERFIT, truth.OVERFIT, truth.GOOD_FIT, truth.UNSTABLE])
+def test_each_definition_accepts_its_own_regime_and_refuses_the_others(label):
+    for regime, (train, val) in _curves().items():
+        shown = truth.shows(label, train, val, max_epochs=60, baseline=2.0)
+        assert shown == (regime == label), (label, regime)
+
+
+def test_a_stalled_validation_with_a_widening_gap_is_overfit_and_not_settled():
+    train = list(0.6 * np.exp(-EPOCHS / 20) + 0.02)
+    val = list(0.5 + 0.5 * np.exp(-EPOCHS / 4) + NOISE)  # flat at 0.5 after epoch 20, train still falling
+    assert truth.overfitting(train, val)
+    assert not truth.settled(train, val, max_epochs=60)
+
+
+def test_a_settled_curve_barely_better_than_naive_is_not_confirmed_a_good_fit():
+    train, val = _curves()[truth.GOOD_FIT]
+    assert truth.settled(train, val, max_epochs=60, baseline=0.3 / 0.7)  # the settled level 0.7 of naive
+    assert not truth.settled(train, val, max_epochs=60, baseline=0.3 / 0.85)
+
+
+def test_an_early_stopped_run_is_judged_up_to_its_restored_epoch():
+    train, val = _curves()[truth.GOOD_FIT]
+    stopped_train, stopped_val = train[:40], val[:30] + [v * 1.02 for v in val[30:40]]
+    assert truth.settled(stopped_train, stopped_val, max_epochs=100, patience=10)
+    rising = val[:30] + [val[29] * (1 + 0.03 * k) for k in range(1, 11)]  # 30 % up in the patience epochs
+    assert not truth.settled(stopped_train, rising, max_epochs=100, patience=10)
+
+
+def test_a_non_finite_loss_is_unstable_and_nothing_else():
+    train, val = _curves()[truth.GOOD_FIT]
+    broken = val[:20] + [math.nan] * 40
+    assert truth.shows(truth.UNSTABLE, train, broken, max_epochs=60)
+    for label in (truth.UNDERFIT, truth.OVERFIT, truth.GOOD_FIT):
+        assert not truth.shows(label, train, broken, max_epochs=60)
+
+
+def test_fresh_set_5_has_the_confirmed_counts_the_round_6_notes_report():
+    """docs/analysis.md, round 6: 79 of 96 fits and 19 of 24 configs show their label."""
+    configs = json.loads((ROOT / "tests" / "data" / "diagnosis_fresh5.json").read_text())["configs"]
+    fits = configs_confirmed = 0
+    for config in configs:
+        baseline = None if config.get("loss") else config["baseline_val_loss"]
+        shown = [truth.shows(f["truth"], [math.nan if v is None else v for v in f["train"]],
+                             [math.nan if v is None else v for v in f["val"]], max_epochs=config["max_epochs"],
+                             patience=config["patience"], restored=bool(config["restore_best_weights"]),
+                             baseline=baseline) for f in config["fits"]]
+        fits += sum(shown)
+        configs_confirmed += truth.confirmed_config(shown)
+    assert (fits, configs_confirmed) == (79, 19)
