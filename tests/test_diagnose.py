@@ -177,6 +177,19 @@ def test_stuck_far_above_the_naive_baseline_is_unstable():
     assert found.label == UNDERFIT and "x the naive baseline" in found.evidence, found.evidence
 
 
+def test_a_slow_learner_far_above_the_baseline_is_underfit_not_stuck():
+    """Round 7 (fresh set 5, ``sales-raw-8-epochs``): lr 1e-3 on a target in its own units near 300
+    leaves the val loss at 57x the naive baseline's, falling 0.6 % over 8 epochs and never up. That
+    is a learner far too slow for its target's scale, not weights blown up: underfit. A curve that
+    sits flat to the digit there is still stuck."""
+    slow = [134800.0, 134700.0, 134700.0, 134600.0, 134600.0, 134500.0, 134100.0, 134000.0]
+    train = [v * 0.82 for v in slow]
+    found = diagnose_curve(train, slow, baseline=2336.0, max_epochs=8)
+    assert found.label == UNDERFIT, found.evidence
+    saturated = [7.62] * 30
+    assert diagnose_curve([7.5] * 30, saturated, baseline=0.26).label == UNSTABLE
+
+
 def test_diverged_nan_is_unstable_with_the_epoch():
     train = [1.0, 0.8, 0.7, 0.9, 3.0, 40.0, math.nan]
     found = diagnose_curve(train, [1.0, 0.9, 0.8, 1.0, 4.0, math.inf, math.nan])
@@ -891,12 +904,13 @@ FRESH5 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh5.json").r
 #   the same without the study comparison, and the same under round 4's rules;
 # - set 5 (round 6: the method unchanged, six constructions per label, frozen with truth.py in
 #   4b377c3): 86/96 fits (0.90) and 22/24 configs (0.92), below the goals; on the 79 fits and 19
-#   configs whose curves show their label by truth.py, 76/79 (0.96) and 18/19 (0.95).
+#   configs whose curves show their label by truth.py, 76/79 (0.96) and 18/19 (0.95). Round 7 was
+#   written on its misses (a slow learner is not stuck), so it is development data now: 87/96, 23/24.
 # This guards the numbers as the method stands.
 @pytest.mark.parametrize(("configs", "labels", "with_study", "without_study"), [
     (FRESH3, (6, 6, 5, 5), (83, 88, 20), (81, 88, 20)),
     (FRESH4, (6, 6, 5, 5), (67, 88, 18), (67, 88, 18)),
-    (FRESH5, (6, 6, 6, 6), (86, 96, 22), (86, 96, 22)),
+    (FRESH5, (6, 6, 6, 6), (87, 96, 23), (87, 96, 23)),
 ], ids=["fresh set 3", "fresh set 4", "fresh set 5"])
 def test_a_fresh_set_has_every_label_and_its_measured_agreement_holds(configs, labels, with_study, without_study):
     assert sum(len(c["fits"]) for c in configs) == 4 * len(configs)

@@ -8,7 +8,9 @@ diagnosis. Round 5's advice was to make the truth firmer before scoring again; t
 
 Each definition says whether one fit shows the regime its case claims, in the words a practitioner
 would use, with round numbers fixed in this file before any curve of fresh set 5 existed (the
-commit that adds it comes before ``fresh5_cases.py`` is fitted). They are deliberately cruder than
+commit that adds it comes before ``fresh5_cases.py`` is fitted). Round 7 (after set 5 was scored,
+before set 6 existed) judged the good fits on medians of epochs rather than single noisy epochs,
+and an early-stopped run by whether the epochs after its best carry a falling trend on. They are deliberately cruder than
 ``tuning.diagnose``: no noise model, no extrapolation, no study comparison, only the claimed label
 is checked, and they import nothing from ``tuning``.
 
@@ -22,9 +24,11 @@ is checked, and they import nothing from ``tuning``.
   the second half while the training loss fell at least 30 % and the validation/training ratio
   grew by at least half.
 * **good fit**: settled. The best validation loss improved less than 5 % over the last quarter of
-  the run that counts (up to the restored epoch when early stopping restored weights), the
-  validation loss did not climb more than 10 % above that best afterwards, training did not fall
-  another 10 % with the ratio growing (that would be the stall above), and where the study has a
+  the run and the median of its last three epochs is within 10 % of that best; or, when early
+  stopping restored the best epoch, the epochs after it do not carry a falling trend on (the
+  median of their second half is not 5 % below that of their first: early stopping found the
+  minimum rather than a dip in the noise of a falling curve). In both, training did not fall
+  another 10 % with the ratio growing up to the epoch that counts (that would be the stall above), and where the study has a
   naive baseline the loss that counts (the last, or the restored) is at most 0.8 of it: clearly
   better than naive, not in the 0.8-0.9 band where "the data allow no more" and "the model is too
   small" look alike.
@@ -107,6 +111,11 @@ def overfitting(train: list[float], val: list[float]) -> bool:
     return rising or stalled
 
 
+def _median(values: list[float]) -> float:
+    return float(sorted(values)[len(values) // 2]) if len(values) % 2 else \
+        float(sum(sorted(values)[len(values) // 2 - 1: len(values) // 2 + 1]) / 2)
+
+
 def settled(train: list[float], val: list[float], *, max_epochs: int, patience: int | None = None,
             restored: bool = True, baseline: float | None = None) -> bool:
     n = len(val)
@@ -118,11 +127,17 @@ def settled(train: list[float], val: list[float], *, max_epochs: int, patience: 
     if end < 3:
         return False
     start = end - _quarter(end + 1)
-    improved = (min(val[: start + 1]) - val[best]) / abs(val[best]) if val[best] else 0.0
-    climbed = val[-1] > (1 + ROSE) * val[best]
     stall = min(train) > 0 and train[end] <= (1 - TRAIN_FELL) * train[start] \
         and val[end] / train[end] >= GAP_GREW * val[start] / train[start]
     learned = baseline is None or not math.isfinite(baseline) or val[end] <= LEARNED_WELL * baseline
+    if stopped and restored:
+        # Early stopping found the minimum if the epochs after it do not carry a falling trend on:
+        # the median of their second half is not 5 % below that of their first (round 7).
+        after = val[best + 1:]
+        flattened = len(after) >= 4 and _median(after[len(after) // 2:]) >= (1 - SETTLED) * _median(after[: len(after) // 2])
+        return flattened and not stall and learned
+    improved = (min(val[: start + 1]) - val[best]) / abs(val[best]) if val[best] else 0.0
+    climbed = _median(val[-3:]) > (1 + ROSE) * val[best]
     return improved < SETTLED and not climbed and not stall and learned
 
 
