@@ -6,7 +6,8 @@ method was frozen) writes ``tests/data/diagnosis_fresh2.json``; ``--set 3`` (rou
 method was frozen in commit 880860b) writes ``tests/data/diagnosis_fresh3.json``; ``--set 4`` (round 5:
 ``fresh4_cases.py``, after the round-5 method was frozen in commit 9144704) writes
 ``tests/data/diagnosis_fresh4.json``; ``--set 5`` (round 6: ``fresh5_cases.py``, after round 6's plain
-definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.json``. Each set is scored once by
+definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.json``; ``--set 6`` (round 7:
+``fresh6_cases.py``, after commit a53b08b) writes ``tests/data/diagnosis_fresh6.json``. Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
 and labels are exported in the corpus's format (every config ``split: "fresh"``).
@@ -34,6 +35,7 @@ from fresh2_cases import FRESH2  # noqa: E402
 from fresh3_cases import FRESH3  # noqa: E402
 from fresh4_cases import FRESH4  # noqa: E402
 from fresh5_cases import FRESH5  # noqa: E402
+from fresh6_cases import FRESH6  # noqa: E402
 from fresh_cases import FRESH  # noqa: E402
 
 #: set -> (its cases, the data file, its store, what the file says it is)
@@ -58,6 +60,11 @@ SETS = {
         "Fifth fresh held-out set of issue 22 (round 6): real Keras fits made after the round-5 diagnosis and "
         "round 6's plain definitions (truth.py) were frozen, six constructions per label "
         "(benchmarks/diagnosis/fresh5_cases.py); every seed's truth is its config's. Same format as "
+        "diagnosis_corpus.json."),
+    6: (FRESH6, "diagnosis_fresh6.json", "fresh6.db",
+        "Sixth fresh held-out set of issue 22 (round 7): real Keras fits made after the round-7 diagnosis and "
+        "round 7's plain definitions (truth.py) were frozen (commit a53b08b), seven constructions per label "
+        "(benchmarks/diagnosis/fresh6_cases.py); every seed's truth is its config's. Same format as "
         "diagnosis_corpus.json."),
 }
 
@@ -115,6 +122,23 @@ def write_series5(work: Path) -> None:
     t = np.arange(2000)
     saw = (t % 20) / 20.0 + 0.15 * rng.standard_normal(len(t))
     for name, values in (("fresh5_sales.csv", sales), ("fresh5_saw.csv", saw)):
+        path = work / name
+        if not path.exists():
+            path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+
+
+def write_series6(work: Path) -> None:
+    """Set 6's two new series: a temperature-like one (a cycle of 73 steps, AR(1) weather, level near 15)
+    and Poisson counts around 20 with a weekly cycle and a trend."""
+    rng = np.random.default_rng(2033)
+    t = np.arange(2000)
+    weather = np.zeros(len(t))
+    for i in range(1, len(t)):
+        weather[i] = 0.7 * weather[i - 1] + 1.2 * rng.standard_normal()
+    temp = 15 + 8 * np.sin(2 * np.pi * t / 73) + weather
+    t = np.arange(1800)
+    counts = rng.poisson(20 + 6 * np.sin(2 * np.pi * t / 7) + 0.004 * t).astype(float)
+    for name, values in (("fresh6_temp.csv", temp), ("fresh6_counts.csv", counts)):
         path = work / name
         if not path.exists():
             path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
@@ -189,6 +213,7 @@ def main() -> None:
     write_series3(WORK)
     write_series4(WORK)
     write_series5(WORK)
+    write_series6(WORK)
     if not args.no_fit:
         import tuning
 
