@@ -896,6 +896,9 @@ FRESH4 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh4.json").r
 FRESH5 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh5.json").read_text())["configs"]
 
 
+FRESH6 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh6.json").read_text())["configs"]
+
+
 # Each fresh set was made after a freeze, committed before scoring, and scored once (docs/analysis.md):
 # - set 3 (frozen in 880860b) by round 4: 76/88 fits (0.86) and 19/22 configs (0.86), below the goals
 #   of 0.92 and 0.95. Round 5 was written on its misses, so it is development data now: 83/88 and
@@ -905,13 +908,17 @@ FRESH5 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh5.json").r
 # - set 5 (round 6: the method unchanged, six constructions per label, frozen with truth.py in
 #   4b377c3): 86/96 fits (0.90) and 22/24 configs (0.92), below the goals; on the 79 fits and 19
 #   configs whose curves show their label by truth.py, 76/79 (0.96) and 18/19 (0.95). Round 7 was
-#   written on its misses (a slow learner is not stuck), so it is development data now: 87/96, 23/24.
+#   written on its misses (a slow learner is not stuck), so it is development data now: 87/96, 23/24;
+# - set 6 (round 7, frozen in a53b08b, seven constructions per label): 99/112 fits (0.88) and 24/28
+#   configs (0.86), below the goals; on the 98 fits and 24 configs whose curves show their label by
+#   truth.py, 93/98 (0.95) and 23/24 (0.96) (tests/test_truth_definitions.py guards the 98 and 24).
 # This guards the numbers as the method stands.
 @pytest.mark.parametrize(("configs", "labels", "with_study", "without_study"), [
     (FRESH3, (6, 6, 5, 5), (83, 88, 20), (81, 88, 20)),
     (FRESH4, (6, 6, 5, 5), (67, 88, 18), (67, 88, 18)),
     (FRESH5, (6, 6, 6, 6), (87, 96, 23), (87, 96, 23)),
-], ids=["fresh set 3", "fresh set 4", "fresh set 5"])
+    (FRESH6, (7, 7, 7, 7), (99, 112, 24), (99, 112, 24)),
+], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6"])
 def test_a_fresh_set_has_every_label_and_its_measured_agreement_holds(configs, labels, with_study, without_study):
     assert sum(len(c["fits"]) for c in configs) == 4 * len(configs)
     assert Counter(c["truth"] for c in configs) == dict(zip((UNDERFIT, OVERFIT, GOOD_FIT, UNSTABLE), labels))
@@ -975,5 +982,15 @@ def test_extrapolation_on_the_fifth_fresh_set_cut_at_half():
     # here: -0.001, 0.071, coverage 0.65. The bias goal holds; the interval is too narrow.
     real, pred, low, high = _cut_at_half(FRESH5)
     assert len(real) == 79
+    assert abs(np.median(pred - real)) <= 0.03
+    assert 0.55 <= np.mean((real >= low) & (real <= high)) < 0.75
+
+
+def test_extrapolation_on_the_sixth_fresh_set_cut_at_half():
+    # Held out from the prior (round 7). The benchmark (which also gives the train curve) measured
+    # median error -0.012, |error| 0.071, Spearman 0.17, coverage 0.73; without the train curve, as
+    # here: -0.010, 0.084, coverage 0.64. The bias goal holds; the interval is too narrow.
+    real, pred, low, high = _cut_at_half(FRESH6)
+    assert len(real) == 84
     assert abs(np.median(pred - real)) <= 0.03
     assert 0.55 <= np.mean((real >= low) & (real <= high)) < 0.75
