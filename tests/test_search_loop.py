@@ -19,17 +19,11 @@ def spec(tmp_path, **changes) -> dict:
     return base
 
 
-# The loop's bookkeeping (top-ups, reuse, proposals) is the same on every Keras backend; the slow
-# tests of it that are not about TensorFlow's fused graph or its determinism fit on JAX, which
-# starts and fits these in about half TensorFlow's time.
-ON_JAX = {"keras_backend": "jax"}
-
-
 @pytest.mark.slow
 def test_more_seeds_top_up_every_config_without_refitting(tmp_path):
-    first = tuning.run_study(spec(tmp_path, **ON_JAX))
+    first = tuning.run_study(spec(tmp_path))
     assert (first.complete, first.fits_run) == (2, 2)
-    more = tuning.run_study(spec(tmp_path, **ON_JAX), repeats=3)
+    more = tuning.run_study(spec(tmp_path), repeats=3)
     assert (more.complete, more.fits_run, more.fits_reused) == (2, 4, 2)
     results = tuning.load_results("s", storage=str(tmp_path / "study.db"))
     assert sorted(results.trials["n_seeds"]) == [3, 3]
@@ -41,7 +35,7 @@ def test_more_seeds_top_up_every_config_without_refitting(tmp_path):
 @pytest.mark.slow
 def test_random_sampler_tops_up_and_proposes_new_trials(tmp_path):
     random_spec = spec(tmp_path, sampler={"name": "random", "seed": 1}, n_trials=2,
-                       space={"learning_rate": {"low": 1.0e-3, "high": 1.0e-2, "log": True}}, **ON_JAX)
+                       space={"learning_rate": {"low": 1.0e-3, "high": 1.0e-2, "log": True}})
     first = tuning.run_study(random_spec)
     assert first.complete == 2
     more = tuning.run_study(random_spec, repeats=2, n_trials=3)
@@ -85,7 +79,7 @@ def test_same_spec_and_seeds_give_the_same_per_seed_scores(tmp_path):
 
 @pytest.mark.slow
 def test_parallel_batches_finish_even_when_the_sampler_repeats_a_running_config(tmp_path):
-    one_config = spec(tmp_path, sampler={"name": "random", "seed": 0}, n_trials=3, space={"units": [2]}, **ON_JAX)
+    one_config = spec(tmp_path, sampler={"name": "random", "seed": 0}, n_trials=3, space={"units": [2]})
     outcome = tuning.run_study(one_config, jobs=2)
     # three trials of the one config: the first fits it, the others reuse its stored fit
     assert (outcome.complete, outcome.fits_run, outcome.fits_reused) == (3, 1, 2)
@@ -166,7 +160,7 @@ def test_a_study_stored_as_sequential_keeps_it_on_resume_and_may_switch_to_auto(
     from tuning.store import Store
 
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    old = spec(tmp_path, runner="sequential", **ON_JAX)
+    old = spec(tmp_path, runner="sequential")
     assert tuning.run_study(old).complete == 2
     resumed = resolve_resume_spec("s", url)  # what `tuning resume s` continues
     assert resumed.runner == "sequential"
