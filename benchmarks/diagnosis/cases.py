@@ -63,6 +63,10 @@ def lstm(units: int = 20, **more: Any) -> dict:
     return {"family": "vanilla", "units": units, **more}
 
 
+def gru(units: int = 20, **more: Any) -> dict:
+    return lstm(units, cell="gru", **more)
+
+
 def stacked(units: int = 64, **more: Any) -> dict:
     return {"family": "stacked", "layers": 2, "units": units, **more}
 

@@ -25,16 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cases import GOOD_FIT, OVERFIT, UNDERFIT, UNSTABLE, csv, early, lstm, stacked  # noqa: E402
+from cases import GOOD_FIT, OVERFIT, UNDERFIT, UNSTABLE, csv, early, gru, lstm, stacked  # noqa: E402
 from cases import case as labelled_case  # noqa: E402
 
 SEEDS = {"count": 4, "base_seed": 11000}
 
 case = partial(labelled_case, seeds=SEEDS, prefix="fresh6")
-
-
-def gru(units: int, **more) -> dict:
-    return lstm(units, cell="gru", **more)
 
 
 CUMSUM = {"name": "cumsum", "params": {"n_timesteps": 10, "n_train": 1500, "n_val": 300, "n_test": 10, "seed": 67}}

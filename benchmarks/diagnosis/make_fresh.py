@@ -69,6 +69,15 @@ SETS = {
 }
 
 
+def _write_missing(work: Path, series: dict[str, np.ndarray]) -> None:
+    """Each series as a one-column CSV in ``work``, unless its file is already there (the fresh sets
+    were fitted on those very bytes)."""
+    for name, values in series.items():
+        path = work / name
+        if not path.exists():
+            path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+
+
 def write_series2(work: Path) -> None:
     """Set 2's two new series: a weekly-like seasonal series near 50 with a trend, and a noisy two-period one."""
     rng = np.random.default_rng(2027)
@@ -76,10 +85,7 @@ def write_series2(work: Path) -> None:
     weekly = 50 + 0.004 * t + 4 * np.sin(2 * np.pi * t / 52) + 1.5 * np.sin(2 * np.pi * t / 13) \
         + np.cumsum(0.15 * rng.standard_normal(len(t))) + 0.8 * rng.standard_normal(len(t))
     noisy = np.sin(2 * np.pi * t / 29) + 0.7 * np.sin(2 * np.pi * t / 7) + 0.8 * rng.standard_normal(len(t))
-    for name, values in (("fresh2_weekly.csv", weekly), ("fresh2_noisy.csv", noisy)):
-        path = work / name
-        if not path.exists():
-            path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+    _write_missing(work, {"fresh2_weekly.csv": weekly, "fresh2_noisy.csv": noisy})
 
 
 def write_series3(work: Path) -> None:
@@ -91,10 +97,7 @@ def write_series3(work: Path) -> None:
         + 0.5 * np.sin(2 * np.pi * t / 7.3) + 0.9 * rng.standard_normal(len(t))
     walk = np.cumsum(0.3 * rng.standard_normal(1200)) + 3 * np.sin(2 * np.pi * np.arange(1200) / 12) \
         + 0.6 * rng.standard_normal(1200)
-    for name, values in (("fresh3_hourly.csv", hourly), ("fresh3_walk.csv", walk)):
-        path = work / name
-        if not path.exists():
-            path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+    _write_missing(work, {"fresh3_hourly.csv": hourly, "fresh3_walk.csv": walk})
 
 
 def write_series4(work: Path) -> None:
@@ -107,10 +110,7 @@ def write_series4(work: Path) -> None:
     bursty = np.zeros(len(t))
     for i in range(1, len(t)):
         bursty[i] = 0.85 * bursty[i - 1] + 0.3 * rng.standard_normal() + (3.0 if rng.random() < 0.01 else 0.0)
-    for name, values in (("fresh4_load.csv", load), ("fresh4_bursty.csv", bursty)):
-        path = work / name
-        if not path.exists():
-            path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+    _write_missing(work, {"fresh4_load.csv": load, "fresh4_bursty.csv": bursty})
 
 
 def write_series5(work: Path) -> None:
@@ -121,10 +121,7 @@ def write_series5(work: Path) -> None:
     sales = (300 + 0.05 * t + 40 * np.sin(2 * np.pi * t / 7)) * (1 + 0.08 * rng.standard_normal(len(t)))
     t = np.arange(2000)
     saw = (t % 20) / 20.0 + 0.15 * rng.standard_normal(len(t))
-    for name, values in (("fresh5_sales.csv", sales), ("fresh5_saw.csv", saw)):
-        path = work / name
-        if not path.exists():
-            path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+    _write_missing(work, {"fresh5_sales.csv": sales, "fresh5_saw.csv": saw})
 
 
 def write_series6(work: Path) -> None:
@@ -138,10 +135,7 @@ def write_series6(work: Path) -> None:
     temp = 15 + 8 * np.sin(2 * np.pi * t / 73) + weather
     t = np.arange(1800)
     counts = rng.poisson(20 + 6 * np.sin(2 * np.pi * t / 7) + 0.004 * t).astype(float)
-    for name, values in (("fresh6_temp.csv", temp), ("fresh6_counts.csv", counts)):
-        path = work / name
-        if not path.exists():
-            path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+    _write_missing(work, {"fresh6_temp.csv": temp, "fresh6_counts.csv": counts})
 
 
 def write_series(work: Path) -> None:
@@ -154,7 +148,7 @@ def write_series(work: Path) -> None:
     t = np.arange(2000)
     values = (np.sin(2 * np.pi * t / 37) + 0.5 * np.sin(2 * np.pi * t / 11) + 0.3 * np.sin(2 * np.pi * t / 500)
               + 0.5 * rng.standard_normal(len(t)))
-    path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+    _write_missing(work, {path.name: values})
 
 
 def resolved(entry: dict, storage: str) -> dict:

@@ -34,7 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from truth import confirmed_config, shows
+from truth import confirmations, confirmed_config
+
 from tuning.analysis.diagnose import LABELS, common_mean_curve, diagnose_config, diagnose_curve
 from tuning.analysis.relative import against_study, study_minima
 
@@ -101,15 +102,6 @@ def matrix(pairs: list[tuple[str, str]]) -> str:
         row = [sum(1 for t, s in pairs if t == truth and s == said) for said in LABELS]
         lines.append(truth.ljust(width + 2) + "".join(str(x).rjust(width) for x in row))
     return "\n".join(lines)
-
-
-def confirmations(config: dict) -> dict[int, bool]:
-    """Seed -> whether the fit shows its own truth by the plain definitions of ``truth.py`` (round 6)."""
-    baseline = None if config.get("loss") else config["baseline_val_loss"]
-    restored = config["restore_best_weights"] if config["patience"] is not None else True
-    return {f["seed"]: shows(f["truth"], curve(f["train"]), curve(f["val"]), max_epochs=config["max_epochs"],
-                             patience=config["patience"], restored=restored, baseline=baseline)
-            for f in config["fits"]}
 
 
 def score(configs: list[dict], show_wrong: bool = False, study: bool = True, confirmed: bool = False) -> dict:

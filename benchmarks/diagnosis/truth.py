@@ -46,6 +46,7 @@ many were left out.
 from __future__ import annotations
 
 import math
+from statistics import median
 
 UNDERFIT, OVERFIT, GOOD_FIT, UNSTABLE = "underfit", "overfit", "good fit", "unstable"
 
@@ -111,11 +112,6 @@ def overfitting(train: list[float], val: list[float]) -> bool:
     return rising or stalled
 
 
-def _median(values: list[float]) -> float:
-    return float(sorted(values)[len(values) // 2]) if len(values) % 2 else \
-        float(sum(sorted(values)[len(values) // 2 - 1: len(values) // 2 + 1]) / 2)
-
-
 def settled(train: list[float], val: list[float], *, max_epochs: int, patience: int | None = None,
             restored: bool = True, baseline: float | None = None) -> bool:
     n = len(val)
@@ -134,18 +130,18 @@ def settled(train: list[float], val: list[float], *, max_epochs: int, patience: 
         # Early stopping found the minimum if the epochs after it do not carry a falling trend on:
         # the median of their second half is not 5 % below that of their first (round 7).
         after = val[best + 1:]
-        flattened = len(after) >= 4 and _median(after[len(after) // 2:]) >= (1 - SETTLED) * _median(after[: len(after) // 2])
+        flattened = len(after) >= 4 and median(after[len(after) // 2:]) >= (1 - SETTLED) * median(after[: len(after) // 2])
         return flattened and not stall and learned
     improved = (min(val[: start + 1]) - val[best]) / abs(val[best]) if val[best] else 0.0
-    climbed = _median(val[-3:]) > (1 + ROSE) * val[best]
+    climbed = median(val[-3:]) > (1 + ROSE) * val[best]
     return improved < SETTLED and not climbed and not stall and learned
 
 
 def erratic(train: list[float], val: list[float], baseline: float | None = None) -> bool:
     if not (_finite(train) and _finite(val)):
         return True
-    jumps = sum(1 for a, b in zip(val, val[1:]) if a > 0 and b >= JUMP * a)
-    train_jumps = sum(1 for a, b in zip(train, train[1:]) if a > 0 and b >= JUMP * a)
+    jumps = sum(1 for a, b in zip(val, val[1:], strict=False) if a > 0 and b >= JUMP * a)
+    train_jumps = sum(1 for a, b in zip(train, train[1:], strict=False) if a > 0 and b >= JUMP * a)
     stuck = baseline is not None and math.isfinite(baseline) and baseline > 0 and min(val) >= STUCK * baseline \
         and not _falling_at_the_end(train, val)
     return jumps >= 2 or train_jumps >= 1 or (len(train) > 1 and train[-1] >= train[0]) or stuck
@@ -168,3 +164,17 @@ def shows(label: str, train: list[float], val: list[float], *, max_epochs: int, 
 def confirmed_config(fits_confirmed: list[bool]) -> bool:
     """A config is confirmed when most of its seeds are (3 of 4)."""
     return bool(fits_confirmed) and sum(fits_confirmed) > len(fits_confirmed) / 2
+
+
+def _curve(values: list) -> list[float]:
+    return [math.nan if v is None else float(v) for v in values]
+
+
+def confirmations(config: dict) -> dict[int, bool]:
+    """Seed -> whether the fit shows its own truth, for one config of a corpus file
+    (``tests/data/diagnosis_*.json``: its curves, epochs asked, early stopping, naive baseline)."""
+    baseline = None if config.get("loss") else config["baseline_val_loss"]  # the baseline is in the problem's loss
+    restored = config["restore_best_weights"] if config["patience"] is not None else True
+    return {f["seed"]: shows(f["truth"], _curve(f["train"]), _curve(f["val"]), max_epochs=config["max_epochs"],
+                             patience=config["patience"], restored=restored, baseline=baseline)
+            for f in config["fits"]}
