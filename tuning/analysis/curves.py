@@ -186,7 +186,7 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
                                 f"{noise_text}){more}{versus}", why)
     # A val curve that never went up and fell visibly (a saturated one stays put to the digit) is
     # a slow learner, however slow, not a broken one (round 7).
-    slow_learner = not m.rises and main[-1] < (1 - th.flat_change / 10) * main[0]
+    slow_learner = not m.rises and main[-1] < (1 - th.slow_fall) * main[0]
     if math.isfinite(skill) and 1 - skill >= th.stuck_loss and m.improvement < th.stuck_gain * m.level \
             and not slow_learner:
         return result(UNSTABLE, f"{main_name} {level} is stuck at {1 - skill:.3g}x the naive baseline's ({baseline:.3g}) "

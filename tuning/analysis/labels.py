@@ -66,6 +66,9 @@ class Thresholds:
             never improved by more than 25 % of its level -> unstable (a model that learnt
             nothing would do better: the weights were blown up). One that did improve and is
             still that high is underfit (``high_loss``).
+        slow_fall: ... unless it never went up and fell by at least this share of its first
+            epoch's value: a learner far too slow for its target's scale, not a broken one
+            (round 7; a loss saturated flat to the digit is still stuck).
         seeds_ratio: seeds with different labels whose final val losses differ by this factor or
             more (10x when all seeds have the same label), by more than their own noise explains
             and by ``seeds_share`` of what training improved -> unstable (config level).
@@ -119,6 +122,7 @@ class Thresholds:
     diverge_rise: float = 0.5
     stuck_loss: float = 3.0
     stuck_gain: float = 0.25
+    slow_fall: float = 0.001
     seeds_ratio: float = 3.0
     seeds_share: float = 0.1
     unstable_share: float = 0.25
