@@ -41,7 +41,14 @@ from tuning.analysis.relative import against_study, study_minima
 from tuning.analysis.shape import curve_shape
 
 EPOCHS = np.arange(100)
-CORPUS = json.loads((Path(__file__).parent / "data" / "diagnosis_corpus.json").read_text())["configs"]
+
+
+def labelled(name: str) -> list[dict]:
+    """The configs of a labelled set of real fits in tests/data (the corpus or a fresh set)."""
+    return json.loads((Path(__file__).parent / "data" / f"diagnosis_{name}.json").read_text())["configs"]
+
+
+CORPUS = labelled("corpus")
 HELDOUT = [c for c in CORPUS if c["split"] == "heldout"]
 
 
@@ -679,7 +686,7 @@ def test_the_report_shows_each_configs_extrapolation_beside_its_label():
 
 # -- the fresh held-out set (issue 22): made after the method was frozen, scored once ---------------------
 
-FRESH = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh.json").read_text())["configs"]
+FRESH = labelled("fresh")
 
 
 def test_fresh_set_has_every_label_and_its_measured_agreement_holds():
@@ -732,7 +739,7 @@ def test_val_rising_but_ending_below_train_is_not_overfitting():
     assert found.label != OVERFIT, found.evidence
 
 
-FRESH2 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh2.json").read_text())["configs"]
+FRESH2 = labelled("fresh2")
 
 
 def test_second_fresh_set_has_every_label_and_its_measured_agreement_holds():
@@ -887,16 +894,10 @@ def test_the_shipped_prior_is_what_fit_prior_makes_from_the_development_curves()
         assert np.allclose(features, stored, atol=2e-5, equal_nan=True)
 
 
-FRESH3 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh3.json").read_text())["configs"]
+FRESH3 = labelled("fresh3")
 
 
-FRESH4 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh4.json").read_text())["configs"]
-
-
-FRESH5 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh5.json").read_text())["configs"]
-
-
-FRESH6 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh6.json").read_text())["configs"]
+FRESH4, FRESH5, FRESH6 = labelled("fresh4"), labelled("fresh5"), labelled("fresh6")
 
 
 # Each fresh set was made after a freeze, committed before scoring, and scored once (docs/analysis.md):
@@ -921,7 +922,7 @@ FRESH6 = json.loads((Path(__file__).parent / "data" / "diagnosis_fresh6.json").r
 ], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6"])
 def test_a_fresh_set_has_every_label_and_its_measured_agreement_holds(configs, labels, with_study, without_study):
     assert sum(len(c["fits"]) for c in configs) == 4 * len(configs)
-    assert Counter(c["truth"] for c in configs) == dict(zip((UNDERFIT, OVERFIT, GOOD_FIT, UNSTABLE), labels))
+    assert Counter(c["truth"] for c in configs) == dict(zip((UNDERFIT, OVERFIT, GOOD_FIT, UNSTABLE), labels, strict=True))
     assert _agreement(configs) == with_study
     assert _agreement(configs, study=False) == without_study
 

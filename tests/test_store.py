@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
@@ -145,3 +147,25 @@ def test_a_signal_during_a_store_write_is_held_until_the_write_is_done(tmp_path,
         signal.signal(signum, previous)
     assert delivered == ["write", "handler"]
     assert [f.seed for f in store.fits("s")] == [0]
+
+
+HELD_UNDER_THE_DEFAULT = """
+import os, signal, sys, time
+from tuning.store import Store, uninterrupted
+store = Store(sys.argv[1])
+with uninterrupted():
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(0.05)
+    store.checkpoint()
+    print("written", flush=True)
+print("not reached", flush=True)
+"""
+
+
+def test_a_sigterm_held_where_no_handler_was_set_still_ends_the_process_after_the_write(tmp_path):
+    """A process that never set a SIGTERM handler (a worker, a read command) is ended by it as
+    before, only after the write: holding a signal must not swallow it."""
+    done = subprocess.run([sys.executable, "-c", HELD_UNDER_THE_DEFAULT, f"sqlite:///{tmp_path / 's.db'}"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGTERM, done.stderr
+    assert done.stdout.split() == ["written"]
