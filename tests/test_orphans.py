@@ -85,19 +85,29 @@ def stop_and_wait(proc: subprocess.Popen, signum: int, workers: int) -> tuple[di
         proc.wait()
 
 
+#: What a worker does when its parent is stopped: waits with the GIL released, or holds the GIL in
+#: one long C call (catastrophic backtracking in ``re``, as TensorFlow's library load or a long C++
+#: call holds it), when a thread of the worker's own cannot run to notice its parent is gone.
+WORK = {
+    "sleeping": "    time.sleep(600)\n",
+    "holding the GIL": "    re.match(r'(a+)+$', 'a' * 40 + 'b')\n",
+}
+
+
+@pytest.mark.parametrize("work", WORK)
 @pytest.mark.parametrize("how", SIGNALS)
-def test_executor_workers_end_with_their_parent(tmp_path, how):
+def test_executor_workers_end_with_their_parent(tmp_path, how, work):
     """The executor every runner's workers come from, in a bare process (no TensorFlow: seconds)."""
     script = tmp_path / "parent.py"
     script.write_text(
-        "import signal, sys, time\n"
+        "import re, signal, sys, time\n"
         "from pathlib import Path\n"
         # a test worker may run with SIGINT ignored, which a child inherits: Ctrl-C as a terminal sends it
         "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "from tuning.runners import ProcessPool\n"
         "def work(path):\n"
         "    Path(path).touch()\n"
-        "    time.sleep(600)\n"
+        f"{WORK[work]}"
         f"for _ in ProcessPool(2).map_unordered(work, [{str(tmp_path / 'a')!r}, {str(tmp_path / 'b')!r}]):\n"
         "    pass\n")
     proc = subprocess.Popen([sys.executable, str(script)], start_new_session=True,

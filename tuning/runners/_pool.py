@@ -10,8 +10,9 @@ task; the next task starts a fresh process. A task is one call of the mapped fun
 or one fused graph of a config's seeds.
 
 The workers are fresh interpreters (no forked copy of a parent's TensorFlow threads), ignore Ctrl-C
-(the parent decides what to stop), and die with the parent however it ends: each polls its
-parent's pid (:func:`exit_with_parent`), so ``kill -9`` of a study leaves no worker behind.
+(the parent decides what to stop), and die with the parent however it ends
+(:func:`exit_with_parent`: the kernel's parent-death signal, and a thread polling the parent's
+pid), so ``kill -9`` of a study leaves no worker behind.
 A worker that dies in a task (killed, out of memory) gets its task re-run once in a new worker.
 """
 
@@ -170,7 +171,8 @@ class _Worker:
         env = {**os.environ, "PYTHONPATH": path}
         process = subprocess.Popen(
             [sys.executable, "-c", "import sys; from tuning.runners._pool import serve; serve(*map(int, sys.argv[1:]))",
-             str(task_read), str(result_write), str(os.getpid())],
+             str(task_read), str(result_write), str(os.getpid()),
+             str(int(threading.current_thread() is threading.main_thread()))],
             pass_fds=(task_read, result_write), stdin=subprocess.DEVNULL, env=env)
         os.close(task_read)
         os.close(result_write)
@@ -201,10 +203,10 @@ def _stop_all(idle: list[_Worker], busy: dict[Any, tuple[_Worker, int, bytes]]) 
         idle.pop().kill()
 
 
-def serve(tasks_fd: int, results_fd: int, parent: int) -> None:
+def serve(tasks_fd: int, results_fd: int, parent: int, started_by_main_thread: int = 0) -> None:
     """A worker's life: run each task it is sent, answer (ok, result or error, resident bytes)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
-    exit_with_parent(parent)
+    exit_with_parent(parent, bool(started_by_main_thread))
     import cloudpickle
 
     tasks = connection.Connection(tasks_fd, writable=False)
@@ -255,15 +257,27 @@ def resident_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def exit_with_parent(parent: int) -> None:
-    """End this process as soon as ``parent`` (its starter) is gone: a daemon thread polls the parent pid.
+def exit_with_parent(parent: int, started_by_main_thread: bool = False) -> None:
+    """End this process as soon as ``parent`` (its starter) is gone.
 
     A worker blocked on its pipe would notice a dead parent, but one in a fit runs it to its end
-    (minutes), holding hundreds of MB. Once re-parented it exits at once with ``os._exit``: a dead
-    parent's pipes have nothing to flush to. ``parent`` comes from the parent, so a worker whose
-    parent died before this ran exits too. Not ``PR_SET_PDEATHSIG``: it fires when the *thread*
-    that started the worker ends.
+    (minutes), holding hundreds of MB. Two watchers, because each misses a case:
+
+    - The kernel's parent-death signal (Linux ``PR_SET_PDEATHSIG``, SIGKILL), when the parent's main
+      thread started this worker. It needs nothing of this process, so it fires even while the
+      worker's main thread holds the GIL for seconds (loading TensorFlow's shared library, a long
+      C++ call), which starved the polling thread past 10 s on a loaded machine. Not for a worker
+      started from another thread: the signal fires when the *thread* that started it ends.
+    - A daemon thread polling the parent pid every :data:`PARENT_POLL` seconds, everywhere else.
+
+    Once re-parented the worker exits at once with ``os._exit``: a dead parent's pipes have nothing
+    to flush to. ``parent`` comes from the parent, so a worker whose parent died before this ran
+    exits too.
     """
+    if started_by_main_thread:
+        _kill_with_parent_thread()
+    if os.getppid() != parent:
+        os._exit(1)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -271,3 +285,16 @@ def exit_with_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _kill_with_parent_thread() -> None:
+    """Ask Linux for SIGKILL when the thread that started this process ends (no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl in this libc: the polling thread still watches
+        pass
