@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -94,13 +95,12 @@ WORK = {
 }
 
 
-@pytest.mark.parametrize("work", WORK)
-@pytest.mark.parametrize("how", SIGNALS)
-def test_executor_workers_end_with_their_parent(tmp_path, how, work):
-    """The executor every runner's workers come from, in a bare process (no TensorFlow: seconds)."""
+def start_executor_parent(tmp_path: Path, work: str, in_thread: bool = False) -> subprocess.Popen:
+    """A bare process (no TensorFlow: seconds) whose two pool workers both do ``WORK[work]``, the pool
+    used from its main thread or from a thread of its own; returned once both workers work."""
     script = tmp_path / "parent.py"
     script.write_text(
-        "import re, signal, sys, time\n"
+        "import re, signal, sys, threading, time\n"
         "from pathlib import Path\n"
         # a test worker may run with SIGINT ignored, which a child inherits: Ctrl-C as a terminal sends it
         "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
@@ -108,16 +108,56 @@ def test_executor_workers_end_with_their_parent(tmp_path, how, work):
         "def work(path):\n"
         "    Path(path).touch()\n"
         f"{WORK[work]}"
-        f"for _ in ProcessPool(2).map_unordered(work, [{str(tmp_path / 'a')!r}, {str(tmp_path / 'b')!r}]):\n"
-        "    pass\n")
+        "def use_pool():\n"
+        f"    for _ in ProcessPool(2).map_unordered(work, [{str(tmp_path / 'a')!r}, {str(tmp_path / 'b')!r}]):\n"
+        "        pass\n"
+        + ("thread = threading.Thread(target=use_pool)\nthread.start()\nthread.join()\n" if in_thread else
+           "use_pool()\n"))
     proc = subprocess.Popen([sys.executable, str(script)], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not ((tmp_path / "a").exists() and (tmp_path / "b").exists()):  # both workers are working
         assert proc.poll() is None and time.monotonic() < deadline, "the workers never started"
         time.sleep(0.1)
+    return proc
+
+
+@pytest.mark.parametrize("work", WORK)
+@pytest.mark.parametrize("how", SIGNALS)
+def test_executor_workers_end_with_their_parent(tmp_path, how, work):
+    """The executor every runner's workers come from, used from the parent's main thread."""
+    proc = start_executor_parent(tmp_path, work)
     before, alive = stop_and_wait(proc, SIGNALS[how], workers=2)
     assert not alive, f"alive {GRACE} s after {how}: {alive} (of {before})"
+
+
+def test_workers_started_from_another_thread_end_with_their_parent_even_holding_the_gil(tmp_path):
+    """A pool used from a thread that is not the main one (a Dask worker's task thread): its workers
+    still get the kernel's parent-death signal."""
+    proc = start_executor_parent(tmp_path, "holding the GIL", in_thread=True)
+    before, alive = stop_and_wait(proc, signal.SIGKILL, workers=2)
+    assert not alive, f"alive {GRACE} s after kill -9: {alive} (of {before})"
+
+
+def test_a_worker_outlives_the_thread_that_started_it():
+    """The parent-death signal follows the thread that started a worker; a pool's worker started from
+    a thread that then ends still serves the pool's next task (the same process)."""
+    from tuning.runners import ProcessPool
+
+    def worker_pid(_):
+        return os.getpid()
+
+    pool = ProcessPool(1)
+    first = []
+    thread = threading.Thread(target=lambda: first.extend(pool.map_unordered(worker_pid, [None])))
+    try:
+        thread.start()
+        thread.join()
+        time.sleep(1)  # a signal on the thread's end would have killed the worker by now
+        assert list(pool.map_unordered(worker_pid, [None])) == first != [os.getpid()]
+        assert pool.replaced == 0
+    finally:
+        pool.close()
 
 
 @pytest.mark.e2e

@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import queue
 import signal
 import subprocess
 import sys
@@ -29,7 +30,9 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing import connection
 from typing import Any
 
@@ -169,11 +172,11 @@ class _Worker:
         result_read, result_write = os.pipe()
         path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))  # this process's imports
         env = {**os.environ, "PYTHONPATH": path}
-        process = subprocess.Popen(
+        process = _from_a_lasting_thread(partial(
+            subprocess.Popen,
             [sys.executable, "-c", "import sys; from tuning.runners._pool import serve; serve(*map(int, sys.argv[1:]))",
-             str(task_read), str(result_write), str(os.getpid()),
-             str(int(threading.current_thread() is threading.main_thread()))],
-            pass_fds=(task_read, result_write), stdin=subprocess.DEVNULL, env=env)
+             str(task_read), str(result_write), str(os.getpid())],
+            pass_fds=(task_read, result_write), stdin=subprocess.DEVNULL, env=env))
         os.close(task_read)
         os.close(result_write)
         worker = cls(process, connection.Connection(task_write, readable=False),
@@ -203,10 +206,10 @@ def _stop_all(idle: list[_Worker], busy: dict[Any, tuple[_Worker, int, bytes]]) 
         idle.pop().kill()
 
 
-def serve(tasks_fd: int, results_fd: int, parent: int, started_by_main_thread: int = 0) -> None:
+def serve(tasks_fd: int, results_fd: int, parent: int) -> None:
     """A worker's life: run each task it is sent, answer (ok, result or error, resident bytes)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
-    exit_with_parent(parent, bool(started_by_main_thread))
+    exit_with_parent(parent)
     import cloudpickle
 
     tasks = connection.Connection(tasks_fd, writable=False)
@@ -257,25 +260,26 @@ def resident_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def exit_with_parent(parent: int, started_by_main_thread: bool = False) -> None:
+def exit_with_parent(parent: int) -> None:
     """End this process as soon as ``parent`` (its starter) is gone.
 
     A worker blocked on its pipe would notice a dead parent, but one in a fit runs it to its end
     (minutes), holding hundreds of MB. Two watchers, because each misses a case:
 
-    - The kernel's parent-death signal (Linux ``PR_SET_PDEATHSIG``, SIGKILL), when the parent's main
-      thread started this worker. It needs nothing of this process, so it fires even while the
-      worker's main thread holds the GIL for seconds (loading TensorFlow's shared library, a long
-      C++ call), which starved the polling thread past 10 s on a loaded machine. Not for a worker
-      started from another thread: the signal fires when the *thread* that started it ends.
-    - A daemon thread polling the parent pid every :data:`PARENT_POLL` seconds, everywhere else.
+    - The kernel's parent-death signal (Linux ``PR_SET_PDEATHSIG``, SIGKILL). It needs nothing of
+      this process, so it fires even while the worker's main thread holds the GIL for seconds
+      (loading TensorFlow's shared library, a long C++ call), which starved the polling thread
+      past 10 s on a loaded machine. It fires when the *thread* that started the worker ends,
+      which is why workers are started from the main thread or one that lasts as long
+      (:func:`_from_a_lasting_thread`).
+    - A daemon thread polling the parent pid every :data:`PARENT_POLL` seconds, where there is no
+      such signal.
 
     Once re-parented the worker exits at once with ``os._exit``: a dead parent's pipes have nothing
     to flush to. ``parent`` comes from the parent, so a worker whose parent died before this ran
     exits too.
     """
-    if started_by_main_thread:
-        _kill_with_parent_thread()
+    _kill_with_parent_thread()
     if os.getppid() != parent:
         os._exit(1)
 
@@ -285,6 +289,36 @@ def exit_with_parent(parent: int, started_by_main_thread: bool = False) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+_starter: queue.SimpleQueue | None = None
+_starter_lock = threading.Lock()
+
+
+def _from_a_lasting_thread(start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+    """``start()`` (a process start) run on a thread that ends only with this process: the main
+    thread, or else one daemon thread kept for it. A worker started from a thread that ends (a Dask
+    worker's task thread, a user's own thread) would otherwise get its parent-death signal then,
+    while its parent lives on."""
+    global _starter
+    if threading.current_thread() is threading.main_thread():
+        return start()
+    with _starter_lock:
+        if _starter is None:
+            _starter = queue.SimpleQueue()
+            threading.Thread(target=_run_starts, args=(_starter,), name="tuning-worker-starter", daemon=True).start()
+    future: Future = Future()
+    _starter.put((start, future))
+    return future.result()
+
+
+def _run_starts(requests: queue.SimpleQueue) -> None:
+    while True:
+        start, future = requests.get()
+        try:
+            future.set_result(start())
+        except BaseException as error:  # noqa: BLE001 - raised in the thread that asked
+            future.set_exception(error)
 
 
 def _kill_with_parent_thread() -> None:
