@@ -76,7 +76,7 @@ def _jax_keras(replicas: int, units: int, steps: int, unroll: bool) -> dict:
     models = [model(seed) for seed in range(replicas)]
 
     def stacked(variables_of):
-        return [np.stack([np.asarray(v) for v in same]) for same in zip(*[variables_of(m) for m in models])]
+        return [np.stack([np.asarray(v) for v in same]) for same in zip(*[variables_of(m) for m in models], strict=True)]
 
     state = [stacked(lambda m: m.trainable_variables), stacked(lambda m: m.non_trainable_variables),
              stacked(lambda m: m.optimizer.variables), stacked(lambda m: m.metrics_variables)]
