@@ -3,7 +3,8 @@
 The notebook is executed the way Jupyter would run it: nbclient starts the ``python3`` kernel
 that ipykernel (a test extra) installs into this environment, the kernel's working directory is
 notebooks/, and the notebook's parameters come from environment variables, set here to a small
-study (few epochs, 2 seeds, fits in the kernel itself) in a temporary store.
+study (few epochs, 2 seeds, the notebook's default runner with one worker process) in a temporary
+store. The own-data notebook fits in the kernel itself (its arrays live only there).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def test_quickstart_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("TUNING_NB_EPOCHS", "10")
     monkeypatch.setenv("TUNING_NB_SEEDS", "2")
     monkeypatch.setenv("TUNING_NB_STORAGE", str(store))
-    monkeypatch.setenv("TUNING_NB_RUNNER", "sequential")
+    monkeypatch.setenv("TUNING_NB_RUNNER", "auto")
     monkeypatch.setenv("TUNING_NB_JOBS", "1")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
 
