@@ -13,7 +13,9 @@ One training step (forward and gradient) of R replicas of an LSTM layer with a l
   were the slow part.
 
 Printed per way: the seconds of the first call (tracing and compiling), and milliseconds a step,
-wall and CPU (CPU counts every thread of the process: what a step costs a shared machine).
+wall and CPU (CPU counts every thread of the process: what a step costs a shared machine). The
+TensorFlow row is ``benchmarks/recurrence.py``'s measurement (CPU only; the gradient without the
+optimizer's update, which the JAX rows include: plain SGD).
 
     python benchmarks/jax_recurrence.py                       # R = 10, LSTM(16), 30 steps: ~1 min
     python benchmarks/jax_recurrence.py --replicas 3 --units 32 --steps 50
@@ -53,8 +55,9 @@ def _timed(step, *, steps: int = 60) -> dict:
 
 
 def _tf_hand_written(replicas: int, units: int, steps: int) -> dict:
-    from recurrence import time_step
+    from recurrence import as_the_fused_runner_runs, time_step
 
+    as_the_fused_runner_runs()
     row = time_step(replicas, units, steps, "hand-written", batch=BATCH)
     return {"first_call_seconds": row["trace_seconds"], "wall_ms_per_step": None,
             "cpu_ms_per_step": row["cpu_ms_per_step"]}

@@ -70,6 +70,19 @@ def time_step(replicas: int, units: int, steps: int, variant: str, batch: int = 
             "cpu_ms_per_step": 1000 * min(cpu)}
 
 
+def as_the_fused_runner_runs():
+    """Set this process's TensorFlow up as the fused runner's worker runs (one thread, Grappler off),
+    before any op; returns the ``tensorflow`` module."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from tuning.fit import configure_threads
+
+    configure_threads(1)
+    import tensorflow as tf
+
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})  # as fused.py runs
+    return tf
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicas", nargs="*", type=int, default=[1, 10])
@@ -78,13 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from tuning.fit import configure_threads
-
-    configure_threads(1)
-    import tensorflow as tf
-
-    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})  # as fused.py runs
+    tf = as_the_fused_runner_runs()
     machine = describe_machine(tf)
     print(f"machine: {machine['cpu']}, {machine['cores']} cores; TF threads 1; LSTM({args.units}), "
           f"{args.steps} steps, batch 32")
