@@ -160,6 +160,36 @@ def test_a_worker_outlives_the_thread_that_started_it():
         pool.close()
 
 
+FORKED_AFTER_A_THREAD_STARTED_A_WORKER = """
+import os, sys, threading
+from tuning.runners import ProcessPool
+def pid(_):
+    return os.getpid()
+def use_pool():
+    print(len(list(ProcessPool(1).map_unordered(pid, [None]))), flush=True)
+thread = threading.Thread(target=use_pool)
+thread.start()
+thread.join()
+child = os.fork()
+if child == 0:
+    thread = threading.Thread(target=use_pool)
+    thread.start()
+    thread.join(60)
+    os._exit(0 if not thread.is_alive() else 3)
+_, status = os.waitpid(child, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_forked_child_starts_workers_from_a_thread_of_its_own():
+    """The thread that starts workers for other threads is not copied by ``fork``: a child that
+    starts workers from a thread makes its own instead of waiting on the parent's forever."""
+    done = subprocess.run([sys.executable, "-c", FORKED_AFTER_A_THREAD_STARTED_A_WORKER],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "1"]
+
+
 @pytest.mark.e2e
 @pytest.mark.slow
 @pytest.mark.parametrize(("runner", "how"), STUDY_CASES)

@@ -299,7 +299,8 @@ def _from_a_lasting_thread(start: Callable[[], subprocess.Popen]) -> subprocess.
     """``start()`` (a process start) run on a thread that ends only with this process: the main
     thread, or else one daemon thread kept for it. A worker started from a thread that ends (a Dask
     worker's task thread, a user's own thread) would otherwise get its parent-death signal then,
-    while its parent lives on."""
+    while its parent lives on. Not a ``ThreadPoolExecutor``: it refuses new work once the interpreter
+    starts shutting down and ends its thread then, which would signal the workers it started."""
     global _starter
     if threading.current_thread() is threading.main_thread():
         return start()
@@ -310,6 +311,15 @@ def _from_a_lasting_thread(start: Callable[[], subprocess.Popen]) -> subprocess.
     future: Future = Future()
     _starter.put((start, future))
     return future.result()
+
+
+def _forget_starter() -> None:
+    """In a forked child: the starter thread was not copied, so a start there makes its own."""
+    global _starter
+    _starter = None
+
+
+os.register_at_fork(after_in_child=_forget_starter)
 
 
 def _run_starts(requests: queue.SimpleQueue) -> None:
