@@ -8,6 +8,8 @@ Every spec is a YAML file written into ``tmp_path``, so the file-name part of th
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -587,3 +589,89 @@ def test_in_memory_arrays_are_refused_on_worker_processes_and_on_dask():
             run_study({"name": "mem", "model": {"units": 2}, "fit": {"epochs": 1}, "storage": "sqlite:///:memory:",
                        **extra}, data=(x, x[:, -1], x, x[:, -1]), quiet=True)
         assert caught.value.field == field and "in-memory arrays are fitted in this process" in str(caught.value)
+
+
+# -- values the models refuse, refused before the study is stored --------------------------------
+
+@pytest.mark.parametrize(("extra", "words"), [
+    ("space: {batch_size: [0, 16]}\n", "space.batch_size: 0 is not a whole number >= 1"),
+    ("space: {epochs: [1, 0]}\n", "space.epochs: 0 is not a whole number >= 1"),
+    ("space: {epochs: {low: 0, high: 3}}\n", "space.epochs: 0 is not a whole number >= 1"),
+    ("space: {patience: [-1, 2]}\n", "space.patience: -1 is not a whole number >= 0"),
+    ("space: {batch_size: [8, 2.5]}\n", "space.batch_size: 2.5 is not a whole number >= 1"),
+    ("space: {units: [2, '4']}\n", "space.units: '4' is not a number"),
+])
+def test_a_searched_fit_setting_takes_what_the_fit_section_takes(tmp_path, extra, words):
+    assert words in str(spec_error(tmp_path, extra, base=TENTHS))
+
+
+def test_yaml_exponents_without_a_dot_are_still_numbers(tmp_path):
+    spec = spec_from(tmp_path, "space: {learning_rate: [1e-4, 1.0e-3]}\n", base=TENTHS)
+    assert spec.space["learning_rate"].values == [1e-4, 1e-3]
+
+
+#: name -> (spec lines after TENTHS-like header, the one line's end); each is refused by the models'
+#: own checks (tuning.models.check_configs) before the store is created.
+MODEL_MISTAKES = {
+    "units_per_layer": ("model: {family: stacked, units: [4, 8, 16]}\n",
+                        "model.units: has 3 entries but layers is 2; give one width per layer"),
+    "zero_units": ("space: {units: [0, 2]}\n", "space.units: must be an integer >= 1 (got 0)"),
+    "dropout": ("space: {dropout: [0.0, 1.5]}\n", "space.dropout: must be a number in [0, 1) (got 1.5)"),
+    "depth_and_widths": ("space: {layers: [1, 2]}\nmodel: {units: [3, 4]}\n",
+                         "model.units: has 2 entries but layers is 1; give one width per layer"),
+    "range_end": ("sampler: random\nn_trials: 2\nspace: {learning_rate: {low: 0.0, high: 0.1}}\n",
+                  "space.learning_rate: must be a number > 0 (got 0.0)"),
+    "steps": ("model: {family: vanilla}\n", "model.family: family 'vanilla' cannot map 8 input steps to 2 output "
+              "steps; use family: encoder_decoder"),
+}
+
+
+@pytest.fixture(scope="module")
+def model_mistakes(tmp_path_factory):
+    """``tuning run`` on every mistaken spec at once (each refused before Keras builds a model)."""
+    from helpers.cli import tuning_command
+
+    started = {}
+    for name, (extra, _) in MODEL_MISTAKES.items():
+        folder = tmp_path_factory.mktemp(name)
+        problem = "addition" if name == "steps" else "tenths"
+        header = f"name: {name}\nproblem: {{name: {problem}}}\nfit: {{epochs: 1}}\nrepeats: 1\nstorage: sqlite:///s.db\n"
+        sampler = "" if "sampler:" in extra else "sampler: grid\n"
+        (folder / "spec.yaml").write_text(header + sampler + extra)
+        started[name] = folder, subprocess.Popen([*tuning_command(), "run", "spec.yaml", "--quiet"], cwd=folder,
+                                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = {}
+    for name, (folder, proc) in started.items():
+        out, err = proc.communicate(timeout=120)
+        done[name] = folder, proc.returncode, err
+    return done
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", list(MODEL_MISTAKES))
+def test_a_value_the_models_refuse_is_one_line_before_the_study_is_stored(model_mistakes, name):
+    folder, code, err = model_mistakes[name]
+    assert code == 2, err
+    assert err.strip() == f"error: spec.yaml: {MODEL_MISTAKES[name][1]}" and "Traceback" not in err
+    assert not (folder / "s.db").exists()  # nothing stored: the corrected spec may take the same name
+
+
+def test_the_configs_checked_are_every_grid_point_or_each_axis_at_its_ends():
+    from tuning.space import SearchSpace
+    from tuning.spec import ParamSpec
+
+    grid = SearchSpace({"units": ParamSpec.model_validate([1, 2]), "dropout": ParamSpec.model_validate([0.0, 0.5])})
+    assert len(grid.points_to_check()) == 4
+    ranged = SearchSpace({"units": ParamSpec.model_validate({"low": 1, "high": 64}),
+                          "learning_rate": ParamSpec.model_validate({"low": 1e-4, "high": 1e-1, "log": True})})
+    checked = ranged.points_to_check(limit=10)  # 64 grid points over the limit: the ends instead
+    assert {p["units"] for p in checked} == {1, 64} and {p["learning_rate"] for p in checked} == {1e-4, 1e-1}
+
+
+def test_tuning_models_checks_configs_without_keras():
+    done = subprocess.run([sys.executable, "-c", (
+        "import sys; from tuning.models import check_configs\n"
+        "from tuning.problems import cached_problem\n"
+        "check_configs([{'units': 2}], cached_problem('tenths', '{}'))\n"
+        "print('keras' in sys.modules)")], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "False", done.stderr

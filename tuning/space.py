@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import itertools
+import math
 from typing import TYPE_CHECKING, Any
 
 from tuning.spec import FIT_KEYS, ParamSpec, StudySpec
@@ -78,6 +79,33 @@ class SearchSpace:
             depth = int(point.get("layers", self.default_layers))
             point.update({f"units_{i}": self.params["units"].grid_values()[0] for i in range(1, depth + 1)})
         return point
+
+    def points_to_check(self, limit: int = 5000) -> list[dict[str, Any]]:
+        """Points whose configs are checked before a study is stored: every grid point when the
+        grid is finite and at most ``limit`` points; otherwise the first point with each axis in
+        turn at each of its listed values and at both ends of its range."""
+        try:
+            size = math.prod(len(axis.grid_values()) for axis in self._plain_axes().values())
+            if self.per_layer_units:  # one width per layer, at the deepest
+                layers = self.params.get("layers")
+                depth = max(layers.grid_values()) if layers is not None else self.default_layers
+                size *= len(self.params["units"].grid_values()) ** int(depth)
+            if size <= limit:
+                return self.grid()
+        except ValueError:  # a float range without step has no grid
+            pass
+        first = self.first_point()
+        points = [first]
+        for name, axis in self.params.items():
+            ends = axis.values if axis.values is not None else [axis.low, axis.high]
+            if axis.type == "int":
+                ends = [int(v) for v in ends]
+            for value in ends:
+                if name == "units" and self.per_layer_units:
+                    points.append({**first, **{k: value for k in first if k.startswith("units_")}})
+                else:
+                    points.append({**first, name: value})
+        return points
 
     def distributions(self, point: dict[str, Any]) -> dict[str, optuna.distributions.BaseDistribution]:
         """Optuna distributions for the parameters present in ``point`` (grid values as choices)."""

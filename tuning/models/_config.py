@@ -1,12 +1,16 @@
 """A model config resolved and checked: every key :func:`tuning.models.build_model` reads, with its
-default, each value in range (Keras only to look up a loss name)."""
+default, each value in range, and the family able to give the problem's target shape (Keras only
+to look up a loss name). :func:`check_configs` runs these checks on a study's configs before the
+study is stored, so a value the models would refuse never leaves a study behind."""
 
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable
+from typing import Any
 
-from tuning.errors import SpecError
+from tuning.errors import DataError, SpecError
 from tuning.spec import COMPILE_KEYS, ModelSpec
 from tuning.vocabulary import (
     ACTIVATIONS,
@@ -148,3 +152,47 @@ def _check_loss(loss) -> None:
             "categorical_crossentropy)",
             field="model.loss",
         )
+
+
+def check_shapes(cfg: dict, problem: Any) -> tuple[int, ...]:
+    """The shape of one sample's target, after checking that ``cfg``'s family can produce it.
+
+    ``cfg`` is a config :func:`resolve` returned; ``problem`` anything with ``name``, ``input_shape``,
+    ``output_shape`` and ``sequence_output`` (a :class:`~tuning.problems.Problem`).
+    """
+    shape = tuple(problem.output_shape)
+    if len(shape) != (2 if problem.sequence_output else 1):
+        kind = "[samples, out_steps, outputs]" if problem.sequence_output else "[samples, outputs]"
+        raise DataError(f"problem {problem.name}: targets of one sample have shape {shape}; expected {kind}")
+    in_steps = problem.input_shape[0]
+    per_step = len(shape) == 2
+    if per_step and cfg["family"] != "encoder_decoder" and shape[0] != in_steps:
+        raise SpecError(f"family {cfg['family']!r} cannot map {in_steps} input steps to {shape[0]} output steps; "
+                        "use family: encoder_decoder", field="model.family")
+    pool = cfg.get("pool_size", 1) if cfg["family"] == "cnn_lstm" else 1
+    # Pooling shortens the sequence, which breaks one-prediction-per-input-step targets and leaves
+    # nothing to recur over when the pool is wider than the input.
+    if pool > 1 and per_step:
+        raise SpecError(f"pool_size {pool} would shorten {in_steps} steps to {in_steps // pool}; "
+                        "per-step targets need pool_size: 1", field="model.pool_size")
+    if pool > in_steps:
+        raise SpecError(f"pool_size {pool} exceeds the {in_steps} input steps", field="model.pool_size")
+    return shape
+
+
+def check_configs(configs: Iterable[dict], problem: Any, searched: Iterable[str] = ()) -> None:
+    """Raise the first :class:`SpecError` :func:`resolve` or :func:`check_shapes` would raise for a
+    built-in family's config among ``configs``, before anything is fitted or stored.
+
+    ``searched``: the space's axes; an error on one of them names ``space.<key>`` (where the user
+    wrote the value) rather than ``model.<key>``.
+    """
+    searched = set(searched)
+    for config in configs:
+        try:
+            check_shapes(resolve(config), problem)
+        except SpecError as exc:
+            key = (exc.field or "").removeprefix("model.")
+            if key in searched:
+                raise SpecError(exc.detail, field=f"space.{key}") from None
+            raise

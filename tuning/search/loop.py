@@ -93,6 +93,13 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
     scored = {k for k, v in baseline.items() if isinstance(v, float)}
     if spec.model.builder is not None:  # tried once before the store is touched; its model may score more
         scored |= _try_builder(spec, problem, space.to_config(space.first_point(), base))
+    else:  # every value the models would refuse, refused now rather than after the study is stored
+        from tuning.models import check_configs
+
+        try:
+            check_configs((space.to_config(p, base) for p in space.points_to_check()), problem, space.params)
+        except SpecError as exc:
+            raise with_source(exc, spec._source) from None
     if spec.objective.metric not in scored:
         raise SpecError(f"unknown metric {spec.objective.metric!r} for problem {problem.name!r}; "
                         f"choose one of {', '.join(sorted(scored))}", source=spec._source, field="objective.metric")

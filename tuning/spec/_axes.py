@@ -102,11 +102,14 @@ class ParamSpec(StrictModel):
 
 
 def as_numbers(name: str, values: list[Any]) -> list[int | float]:
-    """Values of a numeric axis as numbers; YAML reads ``1e-4`` (no dot) as a string."""
+    """Values of a numeric axis as numbers; YAML reads ``1e-4`` (no dot) as a string, the only text
+    taken as a number (a quoted ``"4"`` is text, as the spec's fields take it)."""
     numbers = []
     for value in values:
         if isinstance(value, str):
             try:
+                if "e" not in value.lower():
+                    raise ValueError
                 value = float(value)
             except ValueError:
                 raise ValueError(f"space.{name}: {value!r} is not a number") from None

@@ -10,6 +10,7 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_
 from tuning.spec._axes import ParamSpec, StrictModel, as_numbers
 from tuning.spec._names import COMPILE_KEYS, FIT_KEYS, MODEL_KEYS, SEARCHABLE, did_you_mean
 from tuning.spec._sections import (
+    EarlyStoppingSpec,
     FitSpec,
     ModelSpec,
     ObjectiveSpec,
@@ -96,6 +97,8 @@ class StudySpec(StrictModel):
             if MODEL_KEYS.get(name) is None:  # a numeric axis
                 if param.values is not None:
                     space[name] = param.model_copy(update={"grid": as_numbers(name, param.values), "choices": None})
+                if name in FIT_KEYS:
+                    _check_fit_axis(name, space[name])
             elif param.values is None:
                 raise ValueError(f"space.{name}: takes a list of values, not a range")
             allowed = MODEL_KEYS.get(name)
@@ -183,3 +186,15 @@ class StudySpec(StrictModel):
         data = self.model_dump(mode="json")
         data["objective"].pop("margin", None)
         return {k: data[k] for k in ("problem", "model", "space", "objective", "fit")}
+
+
+def _check_fit_axis(name: str, axis: ParamSpec) -> None:
+    """A searched fit setting takes the values the fit section takes: whole numbers from the
+    field's own minimum up (``epochs`` and ``batch_size`` 1, ``patience`` 0)."""
+    field = (EarlyStoppingSpec if name == "patience" else FitSpec).model_fields[name]
+    least = next(rule.ge for rule in field.metadata if hasattr(rule, "ge"))
+    values = axis.values if axis.values is not None else [axis.low, axis.high]
+    for value in values:
+        value = int(value) if axis.type == "int" else value
+        if isinstance(value, bool) or not float(value).is_integer() or value < least:
+            raise ValueError(f"space.{name}: {value!r} is not a whole number >= {least}")
