@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import tuning
@@ -255,6 +256,20 @@ def test_a_grid_study_fits_every_point_once_per_seed_and_tops_up_without_refitti
     assert (status["complete"], status["remaining"]) == (3, 0)
     assert status["best"][0]["config"]["units"] == 3  # the fake scores fall with units
     assert (status["dropout_masks"], status["procedure"]) == ("seeded", "fused")  # and the key's old name
+
+
+def test_status_ranks_the_configs_on_every_stored_seed_after_other_seeds_are_added(tmp_path):
+    """A study run with seeds [3, 7] and then with 3 seeds (0, 1, 2) holds five seeds a config; the
+    trial that ran last was scored on its own three, while status, like the report, uses all five."""
+    from helpers.fake_runner import fake_scores
+
+    run_fake(spec(tmp_path, space={"units": [1, 2]}, repeats=[3, 7]))
+    run_fake(spec(tmp_path, space={"units": [1, 2]}), repeats=3)
+    status = tuning.study_status("s", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    for row in status["best"]:
+        every = [fake_scores({"units": row["config"]["units"]}, seed)["val_loss"] for seed in (0, 1, 2, 3, 7)]
+        assert row["n_seeds"] == 5 and row["mean"] == pytest.approx(np.mean(every))
+    assert [row["config"]["units"] for row in status["best"]] == [2, 1]  # the fake scores fall with units
 
 
 def test_a_diverging_config_fails_its_trial_and_the_study_goes_on(tmp_path):

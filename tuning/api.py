@@ -149,12 +149,17 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     finished = sum(1 for t in trials if t["status"] in CONCLUDED
                    and policy.covers(t["seeds"], t.get("race"), pruned=t["status"] == TrialStatus.PRUNED))
     numbers = trial_numbers(trials)  # a config is named by the first trial that ran it
-    complete = [{**t, "number": numbers.get(t["config_key"], t["number"])}
-                for t in trials if t["status"] == TrialStatus.COMPLETE]
-    reverse = spec.objective.direction == "maximize"
-    complete.sort(key=lambda t: t["value"], reverse=reverse)
     check_margin(margin)
     results = load_results(study, store)
+    # The best configs on every stored seed (the summary table's rank, as the report ranks them),
+    # not on the seeds a trial itself was scored on: a later run may have added seeds.
+    complete = {t["config_key"]: t for t in reversed(trials) if t["status"] == TrialStatus.COMPLETE}
+    best = []
+    for row in results.summary.dropna(subset=["rank"]).sort_values("rank", kind="stable").itertuples():
+        trial = complete.get(row.config_key)
+        if trial is not None:
+            best.append({**trial, "number": numbers.get(row.config_key, trial["number"]), "mean": row.mean,
+                         "std": row.std, "n_seeds": row.n_seeds})
     summary = verdict(results, select(results, margin=margin), storage=store.url)
     masks = record["dropout_masks"]
     old_word = {m: p for p, m in PROCEDURE_MASKS.items()}[masks]  # "procedure": the key's old name and words
@@ -163,7 +168,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,
         "direction": spec.objective.direction, "baseline": record["baseline"].get(spec.objective.metric),
         "baseline_name": baseline_name(results), "transforms": data_transforms(results),
-        "best": complete[:top], "failures": [t for t in trials if t["status"] == TrialStatus.FAILED], **counts,
+        "best": best[:top], "failures": [t for t in trials if t["status"] == TrialStatus.FAILED], **counts,
         "verdict": summary, "dropout_masks": masks, "keras_backend": spec.keras_backend,
         "dropout_masks_words": masks_words(masks, builder=spec.model.builder is not None,
                                            keras_backend=spec.keras_backend), "procedure": old_word,
