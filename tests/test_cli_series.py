@@ -154,7 +154,7 @@ def test_report_of_a_spec_file_names_the_baseline_and_warns(trend_studies):
 
 
 @pytest.mark.slow
-def test_an_edited_csv_is_refused_on_resume_in_one_line(trend_studies):
+def test_an_edited_csv_is_refused_on_resume_and_export_in_one_line(trend_studies):
     folder = trend_studies["folder"]
     original = (folder / "trend.csv").read_text()
     _trend_csv(folder / "trend.csv", bump=7.0)  # one value of the test split changed
@@ -164,6 +164,11 @@ def test_an_edited_csv_is_refused_on_resume_in_one_line(trend_studies):
             assert refused.returncode == 2, (command, refused.stdout, refused.stderr)
             lines = refused.stderr.strip().splitlines()
             assert len(lines) == 1 and "already exists in sqlite:///series.db with other data" in lines[0], lines
+        # a refit on the edited data would not be the stored model: export refuses too, writing nothing
+        refused = run_tuning("export", "levels.yaml", "--out", "levels.keras", cwd=folder)
+        assert refused.returncode == 2, (refused.stdout, refused.stderr)
+        assert refused.stderr.strip().startswith("error: trend.csv: problem: study 'levels' was fitted on other data")
+        assert "\n" not in refused.stderr.strip() and not (folder / "levels.keras").exists()
     finally:  # the module's other tests read the series as the studies saw it
         (folder / "trend.csv").write_text(original)
 

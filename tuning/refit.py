@@ -17,6 +17,7 @@ optimistic estimate: the config's mean over seeds (the report) is the honest one
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,7 +130,9 @@ def refit(results, *, config: str | int = "best", seed: int | None = None) -> Re
     row = results.fits[(results.fits["config_key"] == key) & (results.fits["seed"] == seed)].iloc[0]
     stored_config = store.fit_config(study, key)
     task = FitTask.from_spec(spec, stored_config, seed, key)
-    result, model, how = _fit_as(store.require_study(study)["dropout_masks"], task)
+    record = store.require_study(study)
+    _same_data(study, record.get("data_fingerprint"), task)
+    result, model, how = _fit_as(record["dropout_masks"], task)
     if model is None:
         raise SpecError(f"the refit of config {key}, seed {seed} failed: {result.error}", field="--config")
     metric = results.metric
@@ -137,6 +140,21 @@ def refit(results, *, config: str | int = "best", seed: int | None = None) -> Re
     trial = row.get("trial")
     return Refit(model, study, key, None if trial is None or trial != trial else int(trial), seed, stored_config,
                  metric, float(row[metric]), refitted, how)
+
+
+def _same_data(study: str, stored_print: str | None, task) -> None:
+    """Refuse a refit on data other than the study's (a CSV or ``.npz`` edited since): its model
+    would not be the one the stored scores describe, whatever the refit's score says."""
+    from tuning.problems import cached_problem
+
+    if stored_print is None:  # stored before fingerprints were kept
+        return
+    now = cached_problem(task.problem_name, task.problem_params_json).fingerprint()
+    if now != stored_print:
+        path = json.loads(task.problem_params_json).get("path")  # the file that changed, if the data is one
+        raise SpecError(f"study {study!r} was fitted on other data (data fingerprint {stored_print}, now {now}): a "
+                        "refit would not be the stored model; restore the data, or run the study again under a new "
+                        "name", source=None if path is None else str(path), field="problem")
 
 
 def _fit_as(dropout_masks: str, task) -> tuple[Any, Any, str]:
