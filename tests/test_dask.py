@@ -130,6 +130,45 @@ def test_an_unreachable_scheduler_is_one_line_and_stores_nothing(tmp_path):
 
 
 @pytest.mark.e2e
+def test_an_address_where_no_dask_scheduler_answers_is_one_line_within_its_timeout(tmp_path):
+    """Something listens at the address (here a socket that accepts and never speaks; a web server or
+    a database alike), so the connection opens and Dask's handshake would wait for an answer forever."""
+    import socket
+
+    spec, db = write_spec(tmp_path, "silent", epochs=1)
+    env = {**ENV, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        done = subprocess.run([*tuning_command(), "run", str(spec), "--runner", "dask", "--scheduler", address],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (f"error: cannot reach the Dask scheduler at {address}: something listens there but "
+                                   "no Dask scheduler answered within 6 s")
+    assert not db.exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_ctrl_c_before_the_study_is_stored_says_there_is_nothing_to_resume(tmp_path):
+    """Stopped while it waits for a scheduler (15 s here), the run has stored nothing: the resume
+    command it would print cannot find the study, so it says to run it again instead."""
+    import socket
+
+    spec, db = write_spec(tmp_path, "waiting", epochs=1)
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--runner", "dask", "--scheduler", address],
+                                cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        silent.settimeout(60)
+        silent.accept()  # the run is connecting: Ctrl-C now
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip() == "interrupted before study 'waiting' was stored: nothing to resume; run it again"
+    assert not db.exists()
+
+
+@pytest.mark.e2e
 @pytest.mark.slow
 @pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGTERM, 143),
                                                   (signal.SIGINT, 130)], ids=["kill -9", "SIGTERM", "Ctrl-C"])

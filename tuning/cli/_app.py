@@ -79,6 +79,8 @@ def run_spec(spec, quiet: bool, worker=None) -> None:
         outcome = run_search(spec, reporter=SilentReporter() if quiet else RichReporter(), worker=worker)
     except KeyboardInterrupt as exc:
         how, code = ("terminated", EXIT_TERMINATED) if isinstance(exc, Terminated) else ("interrupted", EXIT_INTERRUPTED)
+        if not _stored(spec):
+            fail(f"{how} before study {spec.name!r} was stored: nothing to resume; run it again", code)
         fail(f"{how}: every finished fit is stored, this worker's claims released; continue with "
               f"`{command_line('resume', spec.name, spec.storage)}`", code)
     typer.echo(
@@ -91,6 +93,18 @@ def run_spec(spec, quiet: bool, worker=None) -> None:
         fail(f"error: every trial of study {outcome.name!r} failed; see `{command_line('status', outcome.name, outcome.storage)}`", 1)
     typer.echo(f"next: `{command_line('status', outcome.name, outcome.storage)}` or "
                f"`{command_line('report', outcome.name, outcome.storage)}`")
+
+
+def _stored(spec) -> bool:
+    """Whether the spec's study is in its store (a stop while connecting to a cluster, or before the
+    first trial, comes before it is): only then can ``tuning resume`` continue it."""
+    from tuning.errors import StoreError
+    from tuning.store import open_store
+
+    try:
+        return open_store(spec.storage).study_record(spec.name) is not None
+    except StoreError:  # no store file yet
+        return False
 
 
 def worker_options(lease: float, max_fits: int | None = None, until: str | None = None):

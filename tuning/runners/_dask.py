@@ -40,6 +40,46 @@ CONNECT_TIMEOUT = 10
 CONNECT_TIMEOUT_VARIABLE = "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT"
 
 
+#: Seconds a scheduler may take to answer Dask's handshake once the connection is open.
+HANDSHAKE_SECONDS = 5
+
+
+def _connect(distributed: Any, address: str) -> Any:
+    """A ``Client`` of the scheduler at ``address``, or :class:`TimeoutError` once the connect timeout
+    and :data:`HANDSHAKE_SECONDS` have passed.
+
+    Dask bounds the opening of the connection but not the scheduler's answer to its handshake, so
+    an address where something else listens (a web server, a database) would make the ``Client``
+    wait forever; it is built in a daemon thread that is left behind when nothing answers.
+    """
+    import dask
+
+    from_dask = CONNECT_TIMEOUT_VARIABLE in os.environ
+    seconds = (dask.utils.parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="seconds")
+               if from_dask else CONNECT_TIMEOUT)
+    made: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            made["client"] = distributed.Client(address, **({} if from_dask else {"timeout": CONNECT_TIMEOUT}))
+        except BaseException as exc:  # handed to the caller's thread
+            made["error"] = exc
+
+    thread = threading.Thread(target=connect, name="tuning-dask-connect", daemon=True)
+    thread.start()
+    thread.join(seconds + HANDSHAKE_SECONDS)
+    if thread.is_alive():
+        raise TimeoutError(f"something listens there but no Dask scheduler answered within "
+                           f"{seconds + HANDSHAKE_SECONDS:g} s")
+    error = made.get("error")
+    if isinstance(error, KeyboardInterrupt) or error is not None and not isinstance(error, Exception):
+        raise error
+    if error is not None:  # whatever answered was no Dask scheduler (a proxy's HTTP reply read as a frame size)
+        raise error if isinstance(error, OSError | TimeoutError | ValueError) else OSError(
+            f"what answered is no Dask scheduler ({type(error).__name__}: {_first_line(error)})")
+    return made["client"]
+
+
 class DaskUnavailable(TuningError):
     """``distributed`` is not installed, or its scheduler cannot be reached."""
 
@@ -72,8 +112,7 @@ class DaskExecutor:
             self.client = distributed.Client(self.cluster)
         else:
             try:
-                timeout = {} if CONNECT_TIMEOUT_VARIABLE in os.environ else {"timeout": CONNECT_TIMEOUT}
-                self.client = distributed.Client(address, **timeout)
+                self.client = _connect(distributed, address)
             except (OSError, TimeoutError, ValueError) as why:
                 raise DaskUnavailable(f"cannot reach the Dask scheduler at {address}: {_first_line(why)}") from None
         self.workers = max(1, sum(self.client.nthreads().values()))
