@@ -17,6 +17,7 @@ from helpers.cli import TINY_SPEC, run_tuning, tuning_command
 from helpers.postgres import postgres_server
 
 from tuning import load_results
+from tuning.store import normalise_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # starts a PostgreSQL server
 
@@ -30,7 +31,7 @@ def pg_url():
 
 
 def fits(url: str) -> list[tuple]:
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(normalise_url(url))  # the driver tuning picks
     try:
         with engine.connect() as conn:
             if not sa.inspect(conn).has_table("tuning_fits"):

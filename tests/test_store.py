@@ -169,3 +169,26 @@ def test_a_sigterm_held_where_no_handler_was_set_still_ends_the_process_after_th
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == -signal.SIGTERM, done.stderr
     assert done.stdout.split() == ["written"]
+
+
+def test_a_postgresql_url_without_a_driver_gets_the_installed_one():
+    import importlib.util
+
+    from tuning.store import normalise_url
+
+    driver = next(d for d in ("psycopg", "psycopg2") if importlib.util.find_spec(d) is not None)
+    for written in ("postgresql://u@h/db", "postgres://u@h/db"):  # postgres://: many hosts' spelling
+        assert normalise_url(written) == f"postgresql+{driver}://u@h/db"
+    assert normalise_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"  # a driver named stays
+    assert normalise_url("runs/a.db") == "sqlite:///runs/a.db"
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("postgresql://u@127.0.0.1:notaport/db", "cannot open store: ValueError: invalid literal"),
+    ("nosuchdb://x/y", "no database of that kind"),
+    ("postgresql://nobody@127.0.0.1:1/x", "cannot open store: OperationalError: connection to server at"),
+])
+def test_a_store_that_cannot_be_opened_is_one_line_naming_its_url(url, words):
+    with pytest.raises(StoreError) as caught:
+        Store(url, create=False)
+    assert words in str(caught.value) and "\n" not in str(caught.value), str(caught.value)

@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from helpers.cli import run_tuning, tuning_command
 from helpers.postgres import postgres_server
 
+from tuning.store import normalise_url
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # Keras fits in several processes; a PostgreSQL server
 
 POINTS, SEEDS = 4, 2
@@ -45,7 +47,7 @@ def storage(request, tmp_path_factory):
 
 
 def rows(url: str, sql: str, **params) -> list[tuple]:
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(normalise_url(url))  # the driver tuning picks
     try:
         with engine.connect() as conn:
             if not sa.inspect(conn).has_table("tuning_claims") or not sa.inspect(conn).has_table("trials"):
@@ -57,7 +59,7 @@ def rows(url: str, sql: str, **params) -> list[tuple]:
 
 def clear(url: str) -> None:
     """Drop every table, so that each test of the module starts from an empty store."""
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(normalise_url(url))  # the driver tuning picks
     try:
         meta = sa.MetaData()
         meta.reflect(engine)

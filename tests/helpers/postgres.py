@@ -71,7 +71,7 @@ def postgres_server() -> Iterator[str]:
                 raise RuntimeError(f"PostgreSQL did not start: {log.read_text()[-2000:]}")
             time.sleep(0.2)
         subprocess.run([str(bin_dir / "createdb"), "-h", str(sock), "-p", str(port), "-U", "postgres", "tuning"], **run)
-        yield f"postgresql+psycopg2://postgres@/tuning?host={sock}&port={port}"
+        yield f"postgresql://postgres@/tuning?host={sock}&port={port}"  # no driver named, as the docs write it
     finally:
         subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
                        capture_output=True, timeout=60)

@@ -34,10 +34,19 @@ from tuning.vocabulary import DEFAULT_LEASE, default_storage
 
 
 def normalise_url(storage: str) -> str:
-    """Accept a bare file path as shorthand for a SQLite URL."""
-    if "://" in storage:
-        return storage
-    return f"sqlite:///{storage}"
+    """The SQLAlchemy URL a storage names: a bare file path is a SQLite file; ``postgres://`` (the
+    spelling of many hosting services, which SQLAlchemy dropped) is ``postgresql://``; and a
+    ``postgresql://`` naming no driver gets the one installed (SQLAlchemy 2.1 assumes psycopg 3,
+    while psycopg2 is the common one: ``pip install 'tuning[postgres]'``)."""
+    if "://" not in storage:
+        return f"sqlite:///{storage}"
+    scheme, rest = storage.split("://", 1)
+    if scheme in ("postgres", "postgresql"):
+        import importlib.util
+
+        installed = [d for d in ("psycopg", "psycopg2") if importlib.util.find_spec(d) is not None]
+        return f"postgresql+{installed[0]}://{rest}" if installed else f"postgresql://{rest}"
+    return storage
 
 
 def open_store(storage: str | Store | None = None, *, create: bool = False) -> Store:
@@ -49,6 +58,12 @@ def open_store(storage: str | Store | None = None, *, create: bool = False) -> S
     if isinstance(storage, Store):
         return storage
     return Store(default_storage(storage), create=create)
+
+
+def _first_line(error: BaseException) -> str:
+    """A driver's message on one line (libpq's spans several: the error, then hints)."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
 
 
 class Store:
@@ -85,10 +100,15 @@ class Store:
             else:
                 with self.engine.connect() as conn:
                     check_version(stored_version(conn), self.url)
-        except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"{self.url}: cannot open store: {exc.__class__.__name__}: {exc.orig or exc}") from None
+        except sa.exc.NoSuchModuleError:
+            raise StoreError(f"{self.url}: no database of that kind (e.g. sqlite:///file.db, "
+                             "postgresql://user@host/db)") from None
+        except (sa.exc.SQLAlchemyError, ValueError) as exc:  # ValueError: a URL SQLAlchemy cannot read
+            why = getattr(exc, "orig", None) or exc
+            raise StoreError(f"{self.url}: cannot open store: {type(why).__name__}: {_first_line(why)}") from None
         except ModuleNotFoundError as exc:
-            raise StoreError(f"{self.url}: database driver missing: {exc.name}") from None
+            hint = " (pip install 'tuning[postgres]')" if self.url.startswith("postgresql") else ""
+            raise StoreError(f"{self.url}: database driver missing: {exc.name}{hint}") from None
 
     def checkpoint(self) -> None:
         """Write a SQLite file's write-ahead log back into the file (best effort; nothing for other
