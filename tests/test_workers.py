@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -200,3 +202,20 @@ def test_a_watched_worker_shows_the_other_workers_row_while_it_runs(tmp_path):
     # The worker's heartbeat stores the lease it was given: `tuning status` shows it.
     lines = status_lines(study_status("w", Store(f"sqlite:///{tmp_path / 'w.db'}", create=False)))
     assert any("worker elsewhere:7:c: alive" in line and "lease 60 s" in line for line in lines), lines
+
+
+def test_status_calls_a_worker_of_this_host_whose_process_is_gone_lost_within_its_lease(tmp_path):
+    """After a kill -9 the dead worker's lease still runs (60 s here), but on its own host the
+    process can be looked at: status says it is lost, as the next worker or resume treats it."""
+    from tuning.search.workers import worker_lines
+
+    store = Store(f"sqlite:///{tmp_path / 'w.db'}")
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    host = os.uname().nodename
+    store.leases("s", f"{host}:{ended.pid}:dead", lease=60).register(host, ended.pid)
+    store.leases("s", f"{host}:{os.getpid()}:me", lease=60).register(host, os.getpid())
+    lines = worker_lines(store, "s")
+    assert any(f"{host}:{ended.pid}:dead: lost (its process {ended.pid} is gone" in line for line in lines), lines
+    assert any(f"{host}:{os.getpid()}:me: alive (heartbeat" in line for line in lines), lines
+    assert lines[-1].startswith("workers: 1 alive of 2;"), lines

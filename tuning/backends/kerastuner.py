@@ -60,7 +60,7 @@ from tuning.errors import SpecError
 from tuning.results import TrialResult
 from tuning.space import SearchSpace
 from tuning.spec import StudySpec, config_key
-from tuning.store import Store
+from tuning.store import Store, process_gone
 from tuning.vocabulary import BACKEND_SAMPLERS
 
 #: The spec's sampler name -> KerasTuner's tuner class.
@@ -325,17 +325,7 @@ def _remove_stale_folders() -> None:
     root = Path(tempfile.gettempdir())
     for folder in root.glob(f"{FOLDER_PREFIX}*-*"):
         pid = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and _process_gone(int(pid)):
+        if pid.isdigit() and process_gone(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _process_gone(pid: int) -> bool:
-    """Whether process ``pid`` of this host has ended: only for this host's temporary folders (trials
-    are recovered by their owner's lease, on any host)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False

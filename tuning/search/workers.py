@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tuning.errors import SpecError
+from tuning.store import process_gone
 from tuning.trials import owner_tag
 from tuning.vocabulary import DEFAULT_LEASE
 
@@ -115,7 +116,7 @@ class WorkerSession:
         (``kill -9``, a crash): their work is taken over now instead of a lease later. Workers of
         other hosts, and a reused pid, wait out their lease. Returns their owner tags."""
         host = os.uname().nodename
-        gone = [owner for owner, pid in self.leases.running_on(host) if owner != self.owner and _process_gone(pid)]
+        gone = [owner for owner, pid in self.leases.running_on(host) if owner != self.owner and process_gone(pid)]
         self.leases.expire(gone)
         return gone
 
@@ -161,17 +162,22 @@ def worker_lines(store: Store, study: str, now: float | None = None) -> list[str
     if not workers:
         return []
     lines = []
+    host = os.uname().nodename
+    alive = 0
     for w in workers:
         since = now - w["heartbeat_at"]
-        if w["state"] == "running":
+        if w["state"] == "running" and w["host"] == host and process_gone(w["pid"]):
+            # killed (kill -9, a crash) within its lease: the next worker or resume here takes over at once
+            state = f"lost (its process {w['pid']} is gone; heartbeat {since:.0f} s ago: its claims are taken over)"
+        elif w["state"] == "running":
             state = f"alive (heartbeat {since:.0f} s ago, lease {w['lease']:.0f} s)"
+            alive += 1
         elif w["state"] == "lost":
             state = f"lost (no heartbeat for {since:.0f} s: its claims are taken over)"
         else:
             state = "stopped"
         lines.append(f"worker {w['owner']}: {state}; holds {_holding(w)}; "
                      f"{w['fits_started']} fits started, {w['takeovers']} stale claim(s) taken over")
-    alive = sum(1 for w in workers if w["state"] == "running")
     lines.append(f"workers: {alive} alive of {len(workers)}; {store.count_fit_starts(study)} fits started, "
                  f"{store.count_fits(study)} stored")
     return lines
@@ -231,11 +237,3 @@ def _short_owner(owner: str) -> str:
     return ":".join(owner.split(":")[:2])
 
 
-def _process_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # another user's process: it runs
-        return False
-    return False

@@ -10,7 +10,7 @@ The default store and the ``$TUNING_STORAGE`` rule live in :mod:`tuning.vocabula
 (:func:`default_storage`, re-exported here).
 """
 
-from tuning.store._claims import Leases, fit_item, point_item
+from tuning.store._claims import Leases, fit_item, point_item, process_gone
 from tuning.store._migrations import MIGRATIONS, PROCEDURE_MASKS, Migration
 from tuning.store._schema import SCHEMA_VERSION, backend_state_table, fits_table, studies_table
 from tuning.store._signals import uninterrupted
@@ -32,6 +32,7 @@ __all__ = [
     "normalise_url",
     "open_store",
     "point_item",
+    "process_gone",
     "studies_table",
     "uninterrupted",
 ]

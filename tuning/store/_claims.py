@@ -18,6 +18,7 @@ waits up to a minute for a lock, and each claim transaction is retried when SQLi
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -279,3 +280,15 @@ def count_fit_starts(engine: sa.Engine, study: str) -> int:
         return 0
     with engine.connect() as conn:
         return conn.execute(sa.select(sa.func.count()).where(fit_starts_table.c.study == study)).scalar_one()
+
+
+def process_gone(pid: int) -> bool:
+    """Whether process ``pid`` of this host has ended (another user's process still runs). Only a
+    same-host owner can be looked at; on other hosts the lease alone tells."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
