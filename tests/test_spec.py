@@ -623,6 +623,12 @@ MODEL_MISTAKES = {
                   "space.learning_rate: must be a number > 0 (got 0.0)"),
     "steps": ("model: {family: vanilla}\n", "model.family: family 'vanilla' cannot map 8 input steps to 2 output "
               "steps; use family: encoder_decoder"),
+    "pruner_monitor": ("pruner: {name: median, monitor: val_zzz}\n",
+                       "pruner.monitor: 'val_zzz' is not a curve these fits log; they log loss, mae, val_loss, val_mae"),
+    # a searched loss changes the curves: with mae the metric logged beside it is mse
+    "early_stopping_monitor": ("fit: {epochs: 1, early_stopping: {monitor: val_mae}}\nspace: {loss: [mse, mae]}\n",
+                               "fit.early_stopping.monitor: 'val_mae' is not a curve these fits log; they log loss, "
+                               "mse, val_loss, val_mse"),
 }
 
 
@@ -635,7 +641,8 @@ def model_mistakes(tmp_path_factory):
     for name, (extra, _) in MODEL_MISTAKES.items():
         folder = tmp_path_factory.mktemp(name)
         problem = "addition" if name == "steps" else "tenths"
-        header = f"name: {name}\nproblem: {{name: {problem}}}\nfit: {{epochs: 1}}\nrepeats: 1\nstorage: sqlite:///s.db\n"
+        fit = "" if "fit:" in extra else "fit: {epochs: 1}\n"
+        header = f"name: {name}\nproblem: {{name: {problem}}}\n{fit}repeats: 1\nstorage: sqlite:///s.db\n"
         sampler = "" if "sampler:" in extra else "sampler: grid\n"
         (folder / "spec.yaml").write_text(header + sampler + extra)
         started[name] = folder, subprocess.Popen([*tuning_command(), "run", "spec.yaml", "--quiet"], cwd=folder,

@@ -10,13 +10,12 @@ import keras
 
 from tuning.builders import SPARSE_LOSSES
 from tuning.errors import SpecError, one_line
-from tuning.models._config import check_shapes, resolve, resolve_compile
+from tuning.models._config import check_shapes, compiled_metric, resolve, resolve_compile
 from tuning.problems import Problem
 
 __all__ = ["build_model", "try_builder"]
 
 _HEAD_ACTIVATIONS = {"regression": "linear", "binary": "sigmoid", "multiclass": "softmax"}
-_MAE_LOSSES = ("mae", "mean_absolute_error")
 
 def build_model(config: dict, problem: Problem) -> keras.Model:
     """Build and compile the model ``config`` describes, shaped for ``problem``.
@@ -71,12 +70,9 @@ def _compile(model: keras.Model, cfg: dict, problem: Problem, loss: str | None =
     """Compile with the config's optimizer and learning rate and the config's loss, else ``loss``,
     else the problem's (the labels': sparse crossentropy for class indices)."""
     loss = cfg["loss"] or loss or problem.loss
-    if problem.task == "regression":
-        metrics = ["mse"] if loss in _MAE_LOSSES else ["mae"]
-    elif loss in SPARSE_LOSSES:  # class indices: the accuracy of the argmax against the index
+    metrics = [compiled_metric(problem.task, loss)]
+    if loss in SPARSE_LOSSES:  # class indices: the accuracy of the argmax against the index
         metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-    else:
-        metrics = ["accuracy"]
     model.compile(optimizer=_optimizer(cfg), loss=loss, metrics=metrics)
 
 

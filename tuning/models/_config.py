@@ -19,6 +19,7 @@ from tuning.vocabulary import (
     INITIALIZERS,
     OPTIMIZERS,
     SGD_MOMENTUM,
+    SPEC_LOSSES,
     default_layers,
 )
 
@@ -140,6 +141,8 @@ def _per_layer_units(key: str, value, layers: int, layers_key: str) -> list[int]
 
 
 def _check_loss(loss) -> None:
+    if loss in SPEC_LOSSES:  # the names a spec takes: known without starting Keras
+        return
     try:
         import keras
 
@@ -180,19 +183,44 @@ def check_shapes(cfg: dict, problem: Any) -> tuple[int, ...]:
     return shape
 
 
-def check_configs(configs: Iterable[dict], problem: Any, searched: Iterable[str] = ()) -> None:
+_MAE_LOSSES = ("mae", "mean_absolute_error")
+
+
+def compiled_metric(task: str, loss: str) -> str:
+    """The metric a built-in family is compiled with beside its loss: ``mae`` for a regression (``mse``
+    when the loss is already the MAE), ``accuracy`` for a classification."""
+    if task == "regression":
+        return "mse" if loss in _MAE_LOSSES else "mae"
+    return "accuracy"
+
+
+def logged_curves(cfg: dict, problem: Any) -> list[str]:
+    """The curves a built-in family's fit logs every epoch: its loss and metric, then on validation."""
+    names = ["loss", compiled_metric(problem.task, cfg["loss"] or problem.loss)]
+    return names + [f"val_{name}" for name in names]
+
+
+def check_configs(configs: Iterable[dict], problem: Any, searched: Iterable[str] = (),
+                  monitors: Iterable[tuple[str, str]] = ()) -> None:
     """Raise the first :class:`SpecError` :func:`resolve` or :func:`check_shapes` would raise for a
     built-in family's config among ``configs``, before anything is fitted or stored.
 
     ``searched``: the space's axes; an error on one of them names ``space.<key>`` (where the user
-    wrote the value) rather than ``model.<key>``.
+    wrote the value) rather than ``model.<key>``. ``monitors``: (field, curve) pairs, e.g.
+    ``("pruner.monitor", "val_mae")``, each a curve every config's fit must log.
     """
-    searched = set(searched)
+    searched, monitors = set(searched), list(monitors)
     for config in configs:
         try:
-            check_shapes(resolve(config), problem)
+            cfg = resolve(config)
+            check_shapes(cfg, problem)
         except SpecError as exc:
             key = (exc.field or "").removeprefix("model.")
             if key in searched:
                 raise SpecError(exc.detail, field=f"space.{key}") from None
             raise
+        logged = logged_curves(cfg, problem)
+        for field, monitor in monitors:
+            if monitor not in logged:
+                raise SpecError(f"{monitor!r} is not a curve these fits log; they log {', '.join(logged)}",
+                                field=field)

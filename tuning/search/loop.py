@@ -97,7 +97,8 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
         from tuning.models import check_configs
 
         try:
-            check_configs((space.to_config(p, base) for p in space.points_to_check()), problem, space.params)
+            check_configs((space.to_config(p, base) for p in space.points_to_check()), problem, space.params,
+                          monitors=_monitors(spec))
         except SpecError as exc:
             raise with_source(exc, spec._source) from None
     if spec.objective.metric not in scored:
@@ -321,6 +322,20 @@ def _only_worker(spec: StudySpec, store: Store, session: WorkerSession) -> None:
         raise SpecError(f"study {spec.name!r} is searched by {spec.backend}, whose search state one process keeps: "
                         f"one worker per study, and {sorted(others)[0]} is running it", source=spec._source,
                         field="backend")
+
+
+def _monitors(spec: StudySpec) -> list[tuple[str, str]]:
+    """The curves the spec's early stopping and pruner watch, with the field that names them."""
+    watched = []
+    if spec.fit.early_stopping is not None:
+        watched.append(("fit.early_stopping.monitor", spec.fit.early_stopping.monitor))
+    if spec.pruner.active:
+        from tuning.pruning import monitored_curve
+
+        stated = spec.pruner.monitor is not None
+        watched.append(("pruner.monitor" if stated else "fit.early_stopping.monitor",
+                        monitored_curve(spec.model_dump(mode="json"))[0]))
+    return watched
 
 
 def _try_builder(spec: StudySpec, problem: Any, config: dict[str, Any]) -> set[str]:
