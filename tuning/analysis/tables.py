@@ -358,9 +358,20 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
         # a number nobody will run says less than what it means (issue 21)
         resolved = statistics.resolvable_margin(comparison, selected.scores, int(first), int(second), 20)
         out.seeds_needed = needed
-        out.lines.append(f"{head}: {count} seeds per config, more than anyone runs: {a} and {b} differ by less than "
-                         f"this margin can resolve at their own seed noise; call them equivalent, or widen the margin "
-                         f"(20 seeds per config resolve a gap of about {resolved:.3g})")
+        gap = abs(float(table.at[second, "aggregate"]) - float(table.at[first, "aggregate"]))
+        if gap > resolved:  # not a plan (that stays on the margin): what to do with a gap this wide
+            command = f"tuning resume {shlex.quote(results.name)} --repeats 20"
+            if storage:
+                command += f" --storage {shlex.quote(storage)}"
+            out.command = command
+            out.lines.append(f"{head}: {count} seeds per config, more than anyone runs, at their seed noise; but "
+                             f"their gap so far, {gap:.4g}, is wider than the {resolved:.3g} that 20 seeds per config "
+                             f"resolve, so 20 seeds would tell whether it holds (`{command}`)")
+        else:
+            out.lines.append(f"{head}: {count} seeds per config, more than anyone runs: at their seed noise a gap "
+                             f"the size of the margin cannot be resolved (20 seeds per config resolve a gap of about "
+                             f"{resolved:.3g}, and theirs so far is {gap:.4g}); call them equivalent, or widen the "
+                             "margin")
         return out
     out.seeds_needed = needed
     if needed <= out.current_seeds:
