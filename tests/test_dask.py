@@ -198,6 +198,9 @@ def test_a_study_with_its_own_local_cluster_leaves_no_process_however_it_ends(tm
     assert not alive, f"alive {GRACE} s after the signal: {alive} (of {before})"
     assert code == exit_code, (tmp_path / "stderr").read_text()
     assert len(stored_fits(db)) >= 1
+    if signum != signal.SIGKILL:  # the run's one line, not the cluster's processes' tracebacks
+        lines = (tmp_path / "stderr").read_text().strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(("interrupted: ", "terminated: ")), lines
 
 
 @pytest.mark.e2e

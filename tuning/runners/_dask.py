@@ -8,7 +8,7 @@ Dask worker that dies mid-task has its task re-run elsewhere by the scheduler (u
 
 Without a scheduler address (``--scheduler``, the spec's ``scheduler`` or
 ``$DASK_SCHEDULER_ADDRESS``) a ``LocalCluster`` is started on this machine: one worker process
-per core (or per ``jobs``), one thread each, no dashboard; it stops with the study, and its
+per core (or per ``jobs``), one thread each, its web routes on a free loopback port; it stops with the study, and its
 workers end with this process however it ends. ``distributed`` is imported here only.
 
 Why a process of its own: a Dask worker's event loop and heartbeats share the interpreter with its
@@ -23,7 +23,9 @@ worker's (Dask's memory limit sees the worker process, not what Keras holds in a
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -38,6 +40,22 @@ SCHEDULER_VARIABLE = "DASK_SCHEDULER_ADDRESS"
 #: for it is in the environment (then Dask's value, as a ``Client`` takes it).
 CONNECT_TIMEOUT = 10
 CONNECT_TIMEOUT_VARIABLE = "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT"
+
+
+@contextlib.contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """SIGINT ignored while processes are started, which inherit that: a terminal's Ctrl-C reaches
+    the whole process group, and a Dask worker process interrupted in its event loop prints
+    tracebacks over the study's one line. This process still gets it, and closing the cluster
+    (or its death) ends them. Only the main thread can change a signal's handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 #: Seconds a scheduler may take to answer Dask's handshake once the connection is open.
@@ -106,9 +124,12 @@ class DaskExecutor:
         self.warm = warm
         self.cluster = None
         if address is None:
-            self.cluster = distributed.LocalCluster(
-                n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=40)  # logging.ERROR
+            with _ctrl_c_ignored():  # the cluster's processes leave Ctrl-C to this one, which stops them
+                # A port of its own on loopback for the scheduler's web routes: None still takes :8787,
+                # which a second study's cluster on the machine then fights over, warning in many lines.
+                self.cluster = distributed.LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                    dashboard_address="127.0.0.1:0", silence_logs=40)  # logging.ERROR
             self.client = distributed.Client(self.cluster)
         else:
             try:
