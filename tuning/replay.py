@@ -21,6 +21,7 @@ import pandas as pd
 
 from tuning.objective import orientation
 from tuning.racing import Race, RaceResult, replay
+from tuning.results import PRUNED
 
 if TYPE_CHECKING:
     from tuning.analysis import Results
@@ -173,6 +174,10 @@ def replay_pruner_on_study(results: Results, pruner: str, settings: dict | None 
     curves = results.curves
     if curves.empty:
         raise ValueError(f"study {results.name!r} has no stored curves to replay a pruner on")
+    cut = results.fits.loc[results.fits["status"] == PRUNED, "config_key"].nunique() if "status" in results.fits else 0
+    if cut:  # its curves stop where its own pruner stopped them: read as complete they would mislead
+        raise ValueError(f"study {results.name!r} was pruned itself ({cut} config(s) stopped early): a replay needs "
+                         "every config trained to its end; replay a study run without a pruner")
     spec = results.spec or {}
     curve, direction = monitored_curve(spec)
     if settings is None:
