@@ -152,6 +152,19 @@ def test_status_names_the_simplest_equivalent_and_the_seeds_needed_command(finis
     assert fewer and int(fewer.group(1)) < int(needed.group(1)), wider.stdout
 
 
+@pytest.mark.parametrize(("args", "line"), [
+    (("run", "x.yaml", "--jobs", "0"), "error: Invalid value for '--jobs': Input should be greater than or equal to 1"),
+    (("worker", "x", "--lease", "0"), "error: Invalid value for '--lease': Input should be greater than or equal to 1"),
+    (("run", "x.yaml", "--jbs", "2"), "error: No such option: --jbs (Possible options: --jobs)"),
+    (("run",), "error: Missing argument 'SPEC'."),
+    (("nosuch",), "error: No such command 'nosuch'."),
+])
+def test_a_command_line_mistake_is_one_line_exit_2(tmp_path, args, line):
+    result = run_tuning(*args, cwd=tmp_path)
+    assert (result.returncode, result.stderr, result.stdout) == (2, line + "\n", "")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("command", ["status", "report"])
 def test_a_bad_margin_is_one_line_exit_2(finished_study, tmp_path, command):
     folder, db = finished_study
