@@ -151,7 +151,7 @@ def test_a_pruner_with_kerastuner_or_an_unknown_name_is_refused_in_one_line(tmp_
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump({k: v for k, v in spec(tmp_path).items() if k != "storage"}))
     for args, words in ((["--backend", "kerastuner", "--pruner", "median"], "pruner: pruner median runs with backend optuna"),
-                        (["--pruner", "sometimes"], "pruner.name")):
+                        (["--pruner", "sometimes"], "error: --pruner: Input should be 'median'")):
         done = subprocess.run([*tuning_command(), "run", str(path), "--storage",
                                f"sqlite:///{tmp_path / 'refused.db'}", *args], capture_output=True, text=True)
         assert done.returncode == 2, done.stderr

@@ -366,14 +366,16 @@ def test_none_overrides_are_ignored(tmp_path):
 
 @pytest.mark.parametrize(
     ("overrides", "field"),
-    [({"jobs": 0}, "jobs"), ({"n_trials": 0}, "n_trials"), ({"sampler": "annealing"}, "sampler.name"),
-     ({"repeats": 0}, "repeats.count")],
+    [({"jobs": 0}, "--jobs"), ({"n_trials": 0}, "--n-trials"), ({"sampler": "annealing"}, "--sampler"),
+     ({"repeats": 0}, "--repeats"), ({"runner": "bogus"}, "--runner"), ({"pruner": "bogus"}, "--pruner"),
+     ({"repeats_strategy": "bogus"}, "--repeats-strategy")],
 )
-def test_invalid_override_raises(tmp_path, overrides, field):
+def test_invalid_override_names_the_flag_not_the_file(tmp_path, overrides, field):
     spec = load_spec(write(tmp_path, FULL))
     with pytest.raises(SpecError) as caught:
         apply_overrides(spec, **overrides)
-    assert caught.value.field == field
+    assert caught.value.field == field and caught.value.source is None, str(caught.value)
+    assert str(caught.value).startswith(f"{field}: ")
 
 
 def test_override_to_non_grid_sampler_needs_n_trials():

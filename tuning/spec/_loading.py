@@ -117,6 +117,7 @@ def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
     backend = overrides.get("backend")
     if backend in DEFAULT_SAMPLER and overrides.get("sampler") is None and "sampler" not in spec.model_fields_set:
         data["sampler"] = {**data["sampler"], "name": DEFAULT_SAMPLER[backend]}
+    given = {key for key, value in overrides.items() if value is not None}
     strategy = overrides.pop("repeats_strategy", None)
     if strategy is not None and strategy != data["repeats"].get("strategy"):
         # the new strategy's own defaults: a race's bounds, or none for fixed seeds
@@ -134,7 +135,14 @@ def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
             data["pruner"] = {**data["pruner"], "name": value, "settings": data["pruner"]["settings"] if same else {}}
         else:
             data[key] = value
-    return _validate(data, spec._source)
+    try:
+        return _validate(data, spec._source)
+    except SpecError as exc:  # a value a flag gave is the flag's mistake, not the file's
+        top = (exc.field or "").split(".")[0]
+        flag = next((key for key in (top, f"{top}_strategy") if key in given), None)
+        if flag is None:
+            raise
+        raise SpecError(exc.detail, field="--" + flag.replace("_", "-")) from None
 
 
 def _fields_at(path: list) -> list[str]:
