@@ -684,3 +684,8 @@ def test_tuning_models_checks_configs_without_keras():
         "check_configs([{'units': 2}], cached_problem('tenths', '{}'))\n"
         "print('keras' in sys.modules)")], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "False", done.stderr
+
+
+def test_a_key_given_twice_is_refused_with_its_line(tmp_path):
+    error = spec_error(tmp_path, "fit: {epochs: 1}\nrepeats: 2\nfit: {epochs: 3}\n", base=TENTHS)
+    assert error.field == "line 6" and error.detail == "invalid YAML: 'fit' is given twice in one mapping; keep one"

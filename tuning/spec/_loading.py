@@ -77,7 +77,7 @@ def read_spec_file(source: str | Path, label: str | None = None) -> dict:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_unique_keys_loader(yaml))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
@@ -87,6 +87,24 @@ def read_spec_file(source: str | Path, label: str | None = None) -> dict:
     if not isinstance(data, dict):
         raise SpecError("must be a mapping with at least name and problem", source=label)
     return data
+
+
+def _unique_keys_loader(yaml):
+    """YAML's safe loader, refusing a key given twice in one mapping: PyYAML keeps the last, so
+    ``fit: {epochs: 1}`` then another ``fit:`` further down would silently win over the first."""
+
+    class UniqueKeys(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"{key!r} is given twice in one mapping; keep one", key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    return UniqueKeys
 
 
 def with_source(error: SpecError, source: str) -> SpecError:
