@@ -114,6 +114,10 @@ def test_missing_study_and_missing_store(finished_study, tmp_path):
     _, db = finished_study
     result = run_tuning("resume", "ghost", "--storage", str(db), cwd=tmp_path)
     assert result.returncode == 2 and "no study named 'ghost'" in result.stderr and "tiny" in result.stderr
+    for storage in (str(db), str(tmp_path / "none.db")):  # a report of nothing writes no folder either
+        result = run_tuning("report", "ghost", "--storage", storage, cwd=tmp_path)
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_read_only_commands_do_not_import_tensorflow_or_jax(finished_study):

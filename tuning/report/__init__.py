@@ -52,10 +52,14 @@ def build_report(study: str, storage: str | Store | None = None, out_dir: str | 
                  margin: object | None = None) -> Path:
     """Write ``index.html``, ``configs/*.html``, the scripts they load and the CSV/JSON exports of
     ``study`` into ``out_dir``; return the index page."""
+    from tuning.store import open_store
+
     out = Path(out_dir) if out_dir is not None else default_out_dir(study)
+    store = open_store(storage)
+    store.require_study(study)  # a mistyped study or store leaves no empty folder behind
     out.mkdir(parents=True, exist_ok=True)
     page = out / "index.html"
-    text = render_report(study, storage, out, margin=margin)
+    text = render_report(study, store, out, margin=margin)
     tmp = page.with_suffix(".html.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(page)  # a browser reloading mid-write sees the old page or the new, never half
