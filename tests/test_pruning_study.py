@@ -210,3 +210,16 @@ def test_a_replay_refuses_a_study_that_its_own_pruner_cut_short(pruned_study):
     full = subprocess.run([*tuning_command(), "replay", "full", "--storage", str(root / "full" / "study.db"),
                            "--pruner", "median"], capture_output=True, text=True, timeout=120)
     assert full.returncode == 0 and full.stdout.startswith("pruner: median"), full.stderr
+
+
+def test_with_min_seeds_2_the_first_seed_trains_to_its_end_and_is_judged_with_the_second(pruned_study, tmp_path):
+    """The default judges a config's first seed on its own curve, and this grid loses configs on
+    it; ``min_seeds: 2`` never does: every config's first seed is fitted whole, a config is stopped
+    on its second seed at the earliest."""
+    root, *_ = pruned_study
+    alone = stored(root / "pruned")
+    assert any(status == "pruned" for (_, seed), (status, _, _) in alone.items() if seed == 0)
+    run(spec(tmp_path, "two", pruner={**MEDIAN, "min_seeds": 2}))
+    fits = stored(tmp_path, "two")
+    assert {fits[(units, 0)][:2] for units in {u for u, _ in fits}} == {("ok", EPOCHS)}
+    assert any(status == "pruned" for status, _, _ in fits.values())  # it still prunes, from the second seed

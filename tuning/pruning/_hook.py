@@ -114,6 +114,8 @@ class SeedAggregatePruning:
         settings: Optuna keyword arguments over :func:`tuning.pruning.default_settings`.
         history: the configs concluded before this batch (:func:`stored_decisions`).
         stored: per config of this batch, the curves of its seeds already stored.
+        min_seeds: the fewest seeds a config is judged on (``pruner.min_seeds``): with seeds fitted
+            one at a time, 2 lets the first seed train to its end and judges it with the second.
     """
 
     pruner: str
@@ -125,6 +127,7 @@ class SeedAggregatePruning:
     history: list[Concluded] = field(default_factory=list)
     stored: dict[str, list[list[float]]] = field(default_factory=dict)
     pruned: dict[str, int] = field(default_factory=dict)  # config -> epochs trained when pruned, this batch
+    min_seeds: int = 1
 
     def __post_init__(self) -> None:
         self._judge: EpochPruner | None = None
@@ -169,6 +172,8 @@ class SeedAggregatePruning:
                 stop[where] = True
                 continue
             curves = self.stored.get(key, []) + list(self._seen[key].values())
+            if len(curves) < self.min_seeds:  # too few seeds yet to judge the config on
+                continue
             value = _aggregate([c[: epoch + 1] for c in curves], self.direction, self.aggregate)[epoch]
             if math.isfinite(value) and judge.report(key, epoch, value, seeds=len(curves)):
                 self.pruned[key] = epoch + 1

@@ -285,12 +285,17 @@ class PrunerSpec(StrictModel):
     ``pruner: median`` or ``pruner: {name: median, monitor: val_loss, settings: {n_warmup_steps: 10}}``;
     ``settings`` are the Optuna pruner's own keyword arguments, over :func:`tuning.pruning.default_settings`.
     ``monitor`` (default: the early stopping's monitor) is the per-epoch curve judged, in the
-    direction its name says (``val_accuracy`` higher is better).
+    direction its name says (``val_accuracy`` higher is better). ``min_seeds``: with seeds fitted
+    one at a time (``sequential``, ``processes``), the seed from which on a config is judged: 1 (the
+    default) judges the first seed on its own curve; 2 lets it train to its end and judges the
+    second with it, so one seed's bad start cannot stop a config (docs/statistics.md measures
+    both). Seeds trained together (the fused runner) are judged together either way.
     """
 
     name: Literal[PRUNERS] = "none"  # type: ignore[valid-type]
     monitor: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
+    min_seeds: int = Field(default=1, ge=1)
 
     @model_validator(mode="before")
     @classmethod
