@@ -124,12 +124,15 @@ class DaskExecutor:
         self.warm = warm
         self.cluster = None
         if address is None:
-            with _ctrl_c_ignored():  # the cluster's processes leave Ctrl-C to this one, which stops them
+            # The cluster's processes leave Ctrl-C to this one, which stops them, and log nothing below
+            # CRITICAL: a task's error reaches the study through its future; a worker's "failed to
+            # reach the scheduler" as the run stops it would only bury the run's one line.
+            with _ctrl_c_ignored():
                 # A port of its own on loopback for the scheduler's web routes: None still takes :8787,
                 # which a second study's cluster on the machine then fights over, warning in many lines.
                 self.cluster = distributed.LocalCluster(
                     n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                    dashboard_address="127.0.0.1:0", silence_logs=40)  # logging.ERROR
+                    dashboard_address="127.0.0.1:0", silence_logs=50)  # logging.CRITICAL
             self.client = distributed.Client(self.cluster)
         else:
             try:
