@@ -205,7 +205,7 @@ def test_a_replay_refuses_a_study_that_its_own_pruner_cut_short(pruned_study):
     done = subprocess.run([*tuning_command(), "replay", "pruned", "--storage", str(root / "pruned" / "study.db"),
                            "--pruner", "median"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stdout
-    assert re.fullmatch(r"error: study 'pruned' was pruned itself \(\d+ config\(s\) stopped early\): a replay needs "
+    assert re.fullmatch(r"error: study 'pruned': it was pruned itself \(\d+ config\(s\) stopped early\): a replay needs "
                         r"every config trained to its end; replay a study run without a pruner\n", done.stderr)
     full = subprocess.run([*tuning_command(), "replay", "full", "--storage", str(root / "full" / "study.db"),
                            "--pruner", "median"], capture_output=True, text=True, timeout=120)

@@ -153,7 +153,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     results = load_results(study, store)
     # The best configs on every stored seed (the summary table's rank, as the report ranks them),
     # not on the seeds a trial itself was scored on: a later run may have added seeds.
-    complete = {t["config_key"]: t for t in reversed(trials) if t["status"] == TrialStatus.COMPLETE}
+    complete = {t["config_key"]: t for t in trials if t["status"] == TrialStatus.COMPLETE}
     best = []
     for row in results.summary.dropna(subset=["rank"]).sort_values("rank", kind="stable").itertuples():
         trial = complete.get(row.config_key)

@@ -68,7 +68,7 @@ def replay_study(results: Results, race: Race) -> StudyReplay:
     selection = results.selection.table
     keys = list(selection["config_key"])
     if not keys:
-        raise ValueError(f"study {results.name!r} has no finished fits to replay")
+        raise ValueError("no finished fits to replay")
     fits = results.fits
     order = _seed_order(results, fits)
     metric = results.metric
@@ -173,11 +173,11 @@ def replay_pruner_on_study(results: Results, pruner: str, settings: dict | None 
 
     curves = results.curves
     if curves.empty:
-        raise ValueError(f"study {results.name!r} has no stored curves to replay a pruner on")
+        raise ValueError("no stored curves to replay a pruner on")
     cut = results.fits.loc[results.fits["status"] == PRUNED, "config_key"].nunique() if "status" in results.fits else 0
     if cut:  # its curves stop where its own pruner stopped them: read as complete they would mislead
-        raise ValueError(f"study {results.name!r} was pruned itself ({cut} config(s) stopped early): a replay needs "
-                         "every config trained to its end; replay a study run without a pruner")
+        raise ValueError(f"it was pruned itself ({cut} config(s) stopped early): a replay needs every config "
+                         "trained to its end; replay a study run without a pruner")
     spec = results.spec or {}
     curve, direction = monitored_curve(spec)
     if settings is None:
@@ -186,7 +186,7 @@ def replay_pruner_on_study(results: Results, pruner: str, settings: dict | None 
     aggregate = (spec.get("objective") or {}).get("aggregate", "mean")
     own = curves[curves["curve"] == curve]
     if own.empty:
-        raise ValueError(f"study {results.name!r} stored no {curve} curve to prune on")
+        raise ValueError(f"no {curve} curve stored to prune on")
     names = _trial_names(results.fits)
     keys = sorted(own["config_key"].unique(), key=lambda key: (names.get(key, 0), key))
     seeds = sorted(set.intersection(*(set(own.loc[own["config_key"] == key, "seed"]) for key in keys)))

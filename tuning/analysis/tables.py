@@ -293,8 +293,6 @@ def config_names(results: StudyFrames) -> dict[str, str]:
 def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = None) -> Verdict:
     """Which configs could be the best, the simplest equivalent to it, and the seeds it would take
     to tell the top two apart at the margin, with the command that runs them."""
-    import shlex
-
     table, comparison = selected.table, selected.comparison
     out = Verdict(margin=selected.margin, margin_source=selected.margin_source,
                   warnings=data_warnings(results, table))
@@ -360,10 +358,7 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
         out.seeds_needed = needed
         gap = abs(float(table.at[second, "aggregate"]) - float(table.at[first, "aggregate"]))
         if gap > resolved:  # not a plan (that stays on the margin): what to do with a gap this wide
-            command = f"tuning resume {shlex.quote(results.name)} --repeats 20"
-            if storage:
-                command += f" --storage {shlex.quote(storage)}"
-            out.command = command
+            out.command = command = _resume_command(results.name, 20, storage)
             out.lines.append(f"{head}: {count} seeds per config, more than anyone runs, at their seed noise; but "
                              f"their gap so far, {gap:.4g}, is wider than the {resolved:.3g} that 20 seeds per config "
                              f"resolve, so 20 seeds would tell whether it holds (`{command}`)")
@@ -377,12 +372,17 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
     if needed <= out.current_seeds:
         out.lines.append(f"{head}: about {needed} seeds per config; the {out.current_seeds} run are enough")
         return out
-    command = f"tuning resume {shlex.quote(results.name)} --repeats {needed}"
-    if storage:
-        command += f" --storage {shlex.quote(storage)}"
-    out.command = command
+    out.command = command = _resume_command(results.name, needed, storage)
     out.lines.append(f"{head}: about {needed} seeds per config (now {out.current_seeds}); `{command}` adds them")
     return out
+
+
+def _resume_command(study: str, repeats: int, storage: str | None) -> str:
+    """The command that gives every config of ``study`` ``repeats`` seeds."""
+    import shlex
+
+    command = f"tuning resume {shlex.quote(study)} --repeats {repeats}"
+    return command + (f" --storage {shlex.quote(storage)}" if storage else "")
 
 
 def marginals(results: StudyFrames, *, varying_only: bool = True) -> pd.DataFrame:

@@ -81,9 +81,8 @@ def replay(
             return
         # no --max-seeds: no bound but the seeds the study stored
         typer.echo(replay_study(results, Race(min_seeds, max_seeds or sys.maxsize, alpha)).text)
-    except ValueError as exc:  # the replay's own messages name the study; the race's settings do not
-        fail(f"error: {exc}" if str(exc).startswith(f"study {study!r}") else f"error: study {study!r}: {exc}",
-             EXIT_USAGE)
+    except ValueError as exc:
+        fail(f"error: study {study!r}: {exc}", EXIT_USAGE)
 
 
 def _json_option(flag: str, text: str | None) -> dict | None:

@@ -65,11 +65,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuning.models._config import check_configs, model_defaults, resolve
+from tuning.models._config import check_configs, model_defaults
 from tuning.vocabulary import ACTIVATIONS, CELLS, FAMILIES, INITIALIZERS, OPTIMIZERS
 
 __all__ = ["ACTIVATIONS", "CELLS", "FAMILIES", "INITIALIZERS", "OPTIMIZERS", "build_model", "check_configs",
-           "model_defaults", "resolve", "try_builder"]
+           "model_defaults", "try_builder"]
 
 
 def __getattr__(name: str) -> Any:

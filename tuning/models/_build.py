@@ -17,6 +17,7 @@ __all__ = ["build_model", "try_builder"]
 
 _HEAD_ACTIVATIONS = {"regression": "linear", "binary": "sigmoid", "multiclass": "softmax"}
 
+
 def build_model(config: dict, problem: Problem) -> keras.Model:
     """Build and compile the model ``config`` describes, shaped for ``problem``.
 
@@ -70,10 +71,10 @@ def _compile(model: keras.Model, cfg: dict, problem: Problem, loss: str | None =
     """Compile with the config's optimizer and learning rate and the config's loss, else ``loss``,
     else the problem's (the labels': sparse crossentropy for class indices)."""
     loss = cfg["loss"] or loss or problem.loss
-    metrics = [compiled_metric(problem.task, loss)]
-    if loss in SPARSE_LOSSES:  # class indices: the accuracy of the argmax against the index
-        metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-    model.compile(optimizer=_optimizer(cfg), loss=loss, metrics=metrics)
+    # class indices: the accuracy of the argmax against the index, under the same name
+    metric = (keras.metrics.SparseCategoricalAccuracy(name="accuracy") if loss in SPARSE_LOSSES
+              else compiled_metric(problem.task, loss))
+    model.compile(optimizer=_optimizer(cfg), loss=loss, metrics=[metric])
 
 
 def _from_builder(config: dict, problem: Problem) -> keras.Model:

@@ -8,8 +8,8 @@ Dask worker that dies mid-task has its task re-run elsewhere by the scheduler (u
 
 Without a scheduler address (``--scheduler``, the spec's ``scheduler`` or
 ``$DASK_SCHEDULER_ADDRESS``) a ``LocalCluster`` is started on this machine: one worker process
-per core (or per ``jobs``), one thread each, its web routes on a free loopback port; it stops with the study, and its
-workers end with this process however it ends. ``distributed`` is imported here only.
+per core (or per ``jobs``), one thread each, its web routes on a free loopback port; it stops
+with the study, and its workers end with this process however it ends. ``distributed`` is imported here only.
 
 Why a process of its own: a Dask worker's event loop and heartbeats share the interpreter with its
 tasks and draw from Python's global ``random`` while a task runs (measured: ``random.seed(0)``
@@ -90,12 +90,12 @@ def _connect(distributed: Any, address: str) -> Any:
         raise TimeoutError(f"something listens there but no Dask scheduler answered within "
                            f"{seconds + HANDSHAKE_SECONDS:g} s")
     error = made.get("error")
-    if isinstance(error, KeyboardInterrupt) or error is not None and not isinstance(error, Exception):
+    if error is None:
+        return made["client"]
+    if isinstance(error, OSError | ValueError) or not isinstance(error, Exception):  # Ctrl-C stays Ctrl-C
         raise error
-    if error is not None:  # whatever answered was no Dask scheduler (a proxy's HTTP reply read as a frame size)
-        raise error if isinstance(error, OSError | TimeoutError | ValueError) else OSError(
-            f"what answered is no Dask scheduler ({type(error).__name__}: {_first_line(error)})")
-    return made["client"]
+    # whatever answered was no Dask scheduler (a proxy's HTTP reply read as a frame size ...)
+    raise OSError(f"what answered is no Dask scheduler ({type(error).__name__}: {_first_line(error)})")
 
 
 class DaskUnavailable(TuningError):
@@ -137,7 +137,7 @@ class DaskExecutor:
         else:
             try:
                 self.client = _connect(distributed, address)
-            except (OSError, TimeoutError, ValueError) as why:
+            except (OSError, ValueError) as why:  # TimeoutError is an OSError
                 raise DaskUnavailable(f"cannot reach the Dask scheduler at {address}: {_first_line(why)}") from None
         self.workers = max(1, sum(self.client.nthreads().values()))
 

@@ -35,4 +35,5 @@ def batch_pruner(spec: StudySpec, store: Store, training: list[str]) -> SeedAggr
     history, stored, pruned = stored_decisions(fits, direction=direction, aggregate=spec.objective.aggregate,
                                                training=training)
     return SeedAggregatePruning(spec.pruner.name, monitor, direction, spec.objective.aggregate, spec.fit.epochs,
-                                dict(spec.pruner.settings), history, stored, pruned, min_seeds=min(spec.pruner.min_seeds, len(spec.seeds)))
+                                dict(spec.pruner.settings), history, stored, pruned,
+                                min_seeds=min(spec.pruner.min_seeds, len(spec.seeds)))

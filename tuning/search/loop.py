@@ -325,16 +325,13 @@ def _only_worker(spec: StudySpec, store: Store, session: WorkerSession) -> None:
 
 
 def _monitors(spec: StudySpec) -> list[tuple[str, str]]:
-    """The curves the spec's early stopping and pruner watch, with the field that names them."""
+    """The curves the spec names for early stopping and the pruner, with their fields (a pruner
+    naming none watches early stopping's, or ``val_loss``, which every fit logs)."""
     watched = []
     if spec.fit.early_stopping is not None:
         watched.append(("fit.early_stopping.monitor", spec.fit.early_stopping.monitor))
-    if spec.pruner.active:
-        from tuning.pruning import monitored_curve
-
-        stated = spec.pruner.monitor is not None
-        watched.append(("pruner.monitor" if stated else "fit.early_stopping.monitor",
-                        monitored_curve(spec.model_dump(mode="json"))[0]))
+    if spec.pruner.active and spec.pruner.monitor is not None:
+        watched.append(("pruner.monitor", spec.pruner.monitor))
     return watched
 
 
