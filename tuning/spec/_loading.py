@@ -157,7 +157,8 @@ def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
         return _validate(data, spec._source)
     except SpecError as exc:  # a value a flag gave is the flag's mistake, not the file's
         top = (exc.field or "").split(".")[0]
-        flag = next((key for key in (top, f"{top}_strategy") if key in given), None)
+        flags = (top, "repeats_strategy") if top == "repeats" else (top,)  # --repeats-strategy sets repeats too
+        flag = next((key for key in flags if key in given), None)
         if flag is None:
             raise
         raise SpecError(exc.detail, field="--" + flag.replace("_", "-")) from None
