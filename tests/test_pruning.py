@@ -108,8 +108,12 @@ def test_each_name_is_optunas_own_pruner_and_an_unknown_name_is_refused():
     assert make_pruner("median", epochs=60)._n_warmup_steps == 20
     with pytest.raises(ValueError, match="pruner must be one of"):
         make_pruner("asha")
-    with pytest.raises(ValueError, match="pruner 'median'"):
+    # a misspelt setting is named beside the ones the pruner has, not as Optuna's __init__ TypeError
+    with pytest.raises(ValueError, match="pruner 'median' has no setting 'reduction_factor'; its settings: "
+                                         "n_startup_trials, n_warmup_steps, interval_steps, n_min_trials$"):
         make_pruner("median", reduction_factor=3)
+    with pytest.raises(ValueError, match="'n_startup_trial'; its settings: percentile, n_startup_trials, "):
+        make_pruner("percentile", n_startup_trial=3)
 
 
 def test_seeds_one_at_a_time_from_min_seeds_train_the_first_seeds_in_full():

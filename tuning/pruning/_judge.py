@@ -61,12 +61,19 @@ def make_pruner(name: str = "median", epochs: int | None = None, **settings) -> 
         >>> type(make_pruner("hyperband", epochs=50)).__name__
         'HyperbandPruner'
     """
+    import inspect
+
     import optuna
 
     arguments = {**default_settings(name, epochs), **settings}
     classes = {"median": optuna.pruners.MedianPruner, "percentile": optuna.pruners.PercentilePruner,
                "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
                "hyperband": optuna.pruners.HyperbandPruner, "none": optuna.pruners.NopPruner}
+    accepted = [p for p in inspect.signature(classes[name]).parameters if p != "self"]
+    unknown = [k for k in settings if k not in accepted]
+    if unknown:  # Optuna's own TypeError names the class's __init__, not the setting's place
+        raise ValueError(f"pruner {name!r} has no setting {', '.join(map(repr, unknown))}; "
+                         f"its settings: {', '.join(accepted) or 'none'}")
     try:
         return classes[name](**arguments)
     except TypeError as error:
