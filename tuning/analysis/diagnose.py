@@ -183,6 +183,14 @@ def diagnose_config(curves_by_seed: dict[int, tuple[list, list]], final_scores: 
                    gain_high=mean.gain_high)
 
 
+def _pruned_when(epochs_run) -> str:
+    """ "stopped after 3 epochs"; a seed the pruner stopped before it trained (its config already
+    pruned on earlier seeds) has no epoch to speak of."""
+    if epochs_run is None or epochs_run != epochs_run or int(epochs_run) == 0:
+        return "stopped before its first epoch"
+    return f"stopped after {int(epochs_run)} epoch{'s' if int(epochs_run) != 1 else ''}"
+
+
 def _baseline_for(results: StudyFrames, curve: str, row: dict[str, Any]) -> float | None:
     """The baseline's val loss is comparable only with the problem's own loss, in model space."""
     override = row.get("param_loss")
@@ -254,8 +262,8 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
                                            "found": {}, "rows": {}, "loss": fit.get("param_loss")})
         row = {"scope": "fit", "config_key": key, "seed": seed, "status": fit.get("status")}
         if fit.get("status") == PRUNED:  # cut short by the pruner: its curve would read as underfit
-            row.update(label=None, evidence=f"pruned after {fit.get('epochs_run')} epochs: stopped early by the "
-                       "study's pruner, not diagnosed", suggestion=None)
+            row.update(label=None, evidence=f"{_pruned_when(fit.get('epochs_run'))} by the study's pruner, "
+                       "not diagnosed", suggestion=None)
             entry["pruned"] = row["evidence"]
         elif pair[0] or pair[1]:
             try:
