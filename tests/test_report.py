@@ -252,3 +252,16 @@ def test_serve_rebuilds_when_the_study_has_new_fits(store_url, tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_default_report_folder_keeps_a_plain_name_and_never_merges_two_studies():
+    from tuning.report import default_out_dir
+
+    assert default_out_dir("quickstart") == Path("reports/quickstart")
+    assert default_out_dir("étude-2") == Path("reports/étude-2")  # letters of any script are kept
+    # names a folder cannot carry as they are: readable, and never the folder of another study
+    names = ["sales v2", "sales_v2", "sales/v2", "sales:v2", "..", ".", "", ".hidden", "hidden"]
+    folders = [default_out_dir(n) for n in names]
+    assert len(set(folders)) == len(names)
+    assert all(f.parent == Path("reports") and f.name not in ("", ".", "..") and "/" not in f.name for f in folders)
+    assert folders[0].name.startswith("sales_v2-") and folders[1] == Path("reports/sales_v2")

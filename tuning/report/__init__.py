@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,8 +29,17 @@ __all__ = ["build_report", "default_out_dir", "render_report"]
 
 
 def default_out_dir(study: str) -> Path:
-    """``reports/<study>/``, with characters a file name should not hold replaced by ``_``."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", study).strip(".") or "study"
+    """``reports/<study>/``; a name a folder cannot carry as it is (a space, a slash, a leading dot)
+    has those characters replaced by ``_`` and a short digest of the name added, so that two
+    studies ("sales v2" and "sales_v2") never write into one folder.
+
+    Example:
+        >>> default_out_dir("quickstart"), default_out_dir("étude")
+        (PosixPath('reports/quickstart'), PosixPath('reports/étude'))
+    """
+    safe = re.sub(r"[^\w.-]", "_", study).strip(".")
+    if safe != study or not safe:
+        safe = f"{safe or 'study'}-{hashlib.sha1(study.encode()).hexdigest()[:6]}"
     return Path("reports") / safe
 
 
