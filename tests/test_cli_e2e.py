@@ -120,6 +120,22 @@ def test_missing_study_and_missing_store(finished_study, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_n_trials_below_the_finished_trials_is_refused_with_the_number_that_runs_more(finished_study, tmp_path):
+    db = tmp_path / "store.db"
+    shutil.copy(finished_study[1], db)  # 3 finished trials
+    before = db.read_bytes()
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC.format(name="tiny", epochs=1, db=db))
+    for args in (("resume", "tiny", "--storage", str(db)), ("run", str(spec))):
+        refused = run_tuning(*args, "--n-trials", "2", cwd=tmp_path)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert refused.stderr.strip() == ("error: --n-trials 2: study 'tiny' has 3 finished trials already, and "
+                                          "--n-trials counts trials in all; --n-trials 4 runs one more")
+    assert db.read_bytes() == before  # refused before anything was written
+    same = run_tuning("resume", "tiny", "--storage", str(db), "--n-trials", "3", "--quiet", cwd=tmp_path)
+    assert same.returncode == 0 and "3 complete, 0 failed of 3 planned; 0 fits run" in same.stdout, same.stderr
+
+
 def test_read_only_commands_do_not_import_tensorflow_or_jax(finished_study):
     _, db = finished_study
     probe = (

@@ -134,7 +134,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     from tuning.space import SearchSpace
     from tuning.spec import load_spec
     from tuning.store import PROCEDURE_MASKS, open_store
-    from tuning.trials import CONCLUDED, race_lines, read_trials, seed_policy, trial_numbers
+    from tuning.trials import finished_trials, race_lines, read_trials, trial_numbers
 
     store = open_store(storage)
     record = store.require_study(study)
@@ -145,9 +145,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
                         TrialStatus.RESUMED, TrialStatus.PRUNED)}
     grid_size = len(SearchSpace.from_spec(spec).grid()) if spec.sampler.name == "grid" else None
     planned = planned_trials(spec, grid_size)
-    policy = seed_policy(spec)
-    finished = sum(1 for t in trials if t["status"] in CONCLUDED
-                   and policy.covers(t["seeds"], t.get("race"), pruned=t["status"] == TrialStatus.PRUNED))
+    finished = finished_trials(trials, spec)
     numbers = trial_numbers(trials)  # a config is named by the first trial that ran it
     check_margin(margin)
     results = load_results(study, store)

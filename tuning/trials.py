@@ -92,6 +92,14 @@ def seed_policy(spec: StudySpec) -> FixedSeeds:
     return FixedSeeds(tuple(spec.seeds))
 
 
+def finished_trials(trials: list[dict[str, Any]], spec: StudySpec) -> int:
+    """How many of a study's trials (:func:`read_trials`) count towards its plan: concluded on
+    every seed the spec asks for (``tuning status``'s "remaining", ``tuning resume``'s check)."""
+    policy = seed_policy(spec)
+    return sum(1 for t in trials if t["status"] in CONCLUDED
+               and policy.covers(t["seeds"], t.get("race"), pruned=t["status"] == TrialStatus.PRUNED))
+
+
 def status_of(trial: optuna.trial.FrozenTrial) -> TrialStatus:
     """What a trial concluded, in ``tuning``'s words (running trials say ``running``)."""
     from optuna.trial import TrialState

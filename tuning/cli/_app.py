@@ -71,10 +71,12 @@ def command_line(verb: str, name: str, storage: str) -> str:
     return f"tuning {verb} {shlex.quote(name)} --storage {shlex.quote(storage)}"
 
 
-def run_spec(spec, quiet: bool, worker=None) -> None:
+def run_spec(spec, quiet: bool, worker=None, *, n_trials_flag: int | None = None) -> None:
     from tuning.progress import RichReporter, SilentReporter
     from tuning.search.loop import run_search
 
+    if n_trials_flag is not None:
+        _check_n_trials(spec, n_trials_flag)
     try:
         outcome = run_search(spec, reporter=SilentReporter() if quiet else RichReporter(), worker=worker)
     except KeyboardInterrupt as exc:
@@ -93,6 +95,26 @@ def run_spec(spec, quiet: bool, worker=None) -> None:
         fail(f"error: every trial of study {outcome.name!r} failed; see `{command_line('status', outcome.name, outcome.storage)}`", 1)
     typer.echo(f"next: `{command_line('status', outcome.name, outcome.storage)}` or "
                f"`{command_line('report', outcome.name, outcome.storage)}`")
+
+
+def _check_n_trials(spec, n_trials: int) -> None:
+    """``--n-trials`` counts a study's trials in all (Optuna's ``optimize(n_trials=)`` counts more):
+    a number below the trials a stored study has finished would run nothing, which is refused
+    with the number that runs more rather than done silently."""
+    from tuning.errors import StoreError
+    from tuning.store import open_store
+    from tuning.trials import finished_trials, read_trials
+
+    try:
+        store = open_store(spec.storage)
+        if store.study_record(spec.name) is None:
+            return
+    except StoreError:  # no store yet: a new study
+        return
+    done = finished_trials(read_trials(store, spec.name), spec)
+    if n_trials < done:
+        fail(f"error: --n-trials {n_trials}: study {spec.name!r} has {done} finished trials already, and --n-trials "
+             f"counts trials in all; --n-trials {done + 1} runs one more", EXIT_USAGE)
 
 
 def _stored(spec) -> bool:

@@ -56,7 +56,7 @@ def run(
     spec = apply_overrides(spec, n_trials=n_trials, repeats=repeats, storage=storage, sampler=sampler, jobs=jobs,
                            runner=runner, scheduler=scheduler, backend=backend, keras_backend=keras_backend,
                            pruner=pruner)
-    run_spec(spec, quiet, worker=worker_options(lease))
+    run_spec(spec, quiet, worker=worker_options(lease), n_trials_flag=n_trials)
 
 
 @app.command()
@@ -86,7 +86,7 @@ def resume(
     url = default_storage(storage)
     spec = apply_overrides(resolve_resume_spec(study, url), storage=url, n_trials=n_trials, repeats=repeats,
                            jobs=jobs, runner=runner, scheduler=scheduler, backend=backend, keras_backend=keras_backend)
-    run_spec(spec, quiet, worker=worker_options(lease))
+    run_spec(spec, quiet, worker=worker_options(lease), n_trials_flag=n_trials)
 
 
 @app.command()
