@@ -155,3 +155,36 @@ def test_a_config_whose_pruned_seed_is_stored_is_pruned_before_it_trains_again()
     assert [c.config for c in history] == ["a"] and pruned == {"b": 2}
     hook = SeedAggregatePruning("median", "val_loss", "minimize", "mean", 3, {}, history, stored, pruned)
     assert hook.skips(("b", 1)) and not hook.skips(("a", 1))
+
+
+@pytest.mark.parametrize("name", ["median", "percentile"])
+def test_the_reason_a_pruner_pruned_nothing_is_given_exactly_when_it_could_not_have(name):
+    """The note after a run: checked against Optuna's pruner itself, on a study whose last config is
+    hopeless (it is pruned whenever the pruner can prune at all)."""
+    from tuning.pruning import why_nothing_pruned
+
+    for n_configs in range(2, 8):
+        for startup in range(1, 7):
+            for warmup in (2, EPOCHS - 1, EPOCHS, EPOCHS + 3):
+                settings = {"n_startup_trials": startup, "n_warmup_steps": warmup}
+                replay = replay_pruning(decaying([0.1 * (i + 1) for i in range(n_configs - 1)] + [5.0]), name,
+                                        **settings)
+                pruned = any(stop is not None for stop in replay.stopped_at)
+                reason = why_nothing_pruned(name, settings, EPOCHS, finished=n_configs)
+                assert (reason is not None) == (not pruned), (n_configs, settings, reason)
+    assert why_nothing_pruned(name, {}, None, finished=9) is None  # searched epochs, enough configs
+    assert why_nothing_pruned(name, {"n_warmup_steps": 50}, None, finished=9) is None  # not known to be too long
+    assert why_nothing_pruned(name, {}, 30, finished=3) == (
+        f"pruner {name} pruned nothing: it judges a config only once n_startup_trials=5 others have finished, "
+        "and this study finished 3 (pruner.settings: {n_startup_trials: 1} starts sooner)")
+
+
+@pytest.mark.parametrize("name", ["successive_halving", "hyperband"])
+def test_a_rung_as_long_as_the_fits_is_the_reason_nothing_was_pruned(name):
+    from tuning.pruning import why_nothing_pruned
+
+    curves = decaying([0.1, 0.2, 0.3, 0.4, 0.5, 5.0, 5.1, 5.2])
+    for first_rung in (2, EPOCHS):
+        replay = replay_pruning(curves, name, min_resource=first_rung)
+        reason = why_nothing_pruned(name, {"min_resource": first_rung}, EPOCHS, finished=8)
+        assert (reason is None) == any(stop is not None for stop in replay.stopped_at), (first_rung, reason)

@@ -91,6 +91,13 @@ def run_spec(spec, quiet: bool, worker=None, *, n_trials_flag: int | None = None
         + f"{outcome.failed} failed of {outcome.planned} planned; "
         f"{outcome.fits_run} fits run, {outcome.fits_reused} reused ({outcome.storage})"
     )
+    if spec.pruner.active and not outcome.pruned:
+        from tuning.pruning import why_nothing_pruned
+
+        epochs = None if "epochs" in spec.space or spec.sampler.name == "hyperband" else spec.fit.epochs
+        reason = why_nothing_pruned(spec.pruner.name, spec.pruner.settings, epochs, outcome.complete)
+        if reason:
+            typer.echo(f"note: {reason}")
     if outcome.failed and not outcome.complete and not outcome.pruned:
         fail(f"error: every trial of study {outcome.name!r} failed; see `{command_line('status', outcome.name, outcome.storage)}`", 1)
     typer.echo(f"next: `{command_line('status', outcome.name, outcome.storage)}` or "

@@ -58,9 +58,11 @@ from tuning.pruning._judge import (
            aggregate_curves,
            default_settings,
            make_pruner,
+           why_nothing_pruned,
 )
 from tuning.pruning._replay import PruningReplay, replay_pruning
 from tuning.vocabulary import PRUNERS
 
 __all__ = ["DECIDE_ON", "PRUNERS", "STUDY_NAME", "Concluded", "EpochPruner", "PruningReplay", "SeedAggregatePruning",
-           "aggregate_curves", "default_settings", "make_pruner", "monitored_curve", "replay_pruning", "stored_decisions"]
+           "aggregate_curves", "default_settings", "make_pruner", "monitored_curve", "replay_pruning", "stored_decisions",
+           "why_nothing_pruned"]

@@ -54,6 +54,31 @@ def default_settings(name: str, epochs: int | None = None) -> dict:
     return {}
 
 
+def why_nothing_pruned(name: str, settings: dict, epochs: int | None, finished: int) -> str | None:
+    """Why pruner ``name`` with ``settings`` could not have pruned a config of a study whose fits
+    ran ``epochs`` epochs (None: searched, not one number) and that finished ``finished`` configs, or None if it could have.
+
+    A pruner that never fires leaves a study that looks unpruned by choice; these are its
+    settings' reasons, said after the run: a warm-up as long as the fits, or fewer finished
+    configs than the median needs before it judges one.
+    """
+    if name not in PRUNERS or name == "none":
+        return None
+    arguments = {**default_settings(name, epochs), **settings}
+    warmup_name = "n_warmup_steps" if name in ("median", "percentile") else "min_resource"
+    warmup = arguments.get(warmup_name)
+    if epochs is not None and isinstance(warmup, int | float) and warmup >= epochs:
+        return (f"pruner {name} pruned nothing: its {warmup_name} is {warmup:g} and the fits run {epochs} epochs, "
+                f"so it never judged one (pruner.settings: {{{warmup_name}: {max(1, epochs // 3)}}} judges from "
+                f"epoch {max(1, epochs // 3) + 1})")
+    startup = arguments.get("n_startup_trials")
+    if name in ("median", "percentile") and startup is not None and finished <= startup:
+        return (f"pruner {name} pruned nothing: it judges a config only once n_startup_trials={startup} others "
+                f"have finished, and this study finished {finished} (pruner.settings: {{n_startup_trials: "
+                f"{max(1, finished - 2)}}} starts sooner)")
+    return None
+
+
 def make_pruner(name: str = "median", epochs: int | None = None, **settings) -> optuna.pruners.BasePruner:
     """Optuna's pruner ``name`` with :func:`default_settings`, any of them overridden by ``settings``.
 
