@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.results import CURVE_COLUMNS, make_results
 from scipy import stats
 
 from tuning.analysis import (
@@ -24,35 +25,6 @@ from tuning.analysis import (
     summary_table,
     verdict,
 )
-
-CURVE_COLUMNS = ["config_key", "seed", "epoch", "curve", "value"]
-
-
-def make_results(scores: dict[str, list[float]], *, direction: str = "minimize", metric: str = "val_loss",
-                 baseline: float = 1.0, params: dict[str, dict] | None = None, curves: pd.DataFrame | None = None,
-                 failed: dict[str, int] | None = None, seeds: dict[str, list[int]] | None = None,
-                 objective: dict | None = None) -> Results:
-    """A study as load_results returns it, built by hand: one fit row per (config, seed).
-
-    ``seeds`` gives a config's seed numbers (default 0, 1, ...); ``objective`` the spec's objective.
-    """
-    rows = []
-    for c, (key, values) in enumerate(scores.items()):
-        settings = (params or {}).get(key, {"units": c})
-        numbers = (seeds or {}).get(key, list(range(len(values))))
-        for seed, value in zip(numbers, values, strict=True):
-            rows.append({"trial": c, "config_key": key, "seed": seed, "status": "ok",
-                         **{f"param_{k}": v for k, v in settings.items()}, metric: value, "train_loss": value / 2,
-                         "epochs_run": 10, "best_epoch": None, "fit_seconds": 1.0 + seed, "error": None})
-        for seed in range(len(values), len(values) + (failed or {}).get(key, 0)):
-            rows.append({"trial": c, "config_key": key, "seed": seed, "status": "failed",
-                         **{f"param_{k}": v for k, v in settings.items()}, metric: math.nan, "train_loss": math.nan,
-                         "epochs_run": 0, "best_epoch": None, "fit_seconds": 0.5, "error": "diverged at epoch 1"})
-    spec = {"objective": objective} if objective else {}
-    return Results("synthetic", pd.DataFrame(rows), pd.DataFrame(),
-                   curves if curves is not None else pd.DataFrame(columns=CURVE_COLUMNS),
-                   {metric: baseline}, metric, direction, spec)
-
 
 # -- could be the best (the statistics themselves: tests/test_statistics.py) -------------------------
 
@@ -74,6 +46,37 @@ def test_one_seed_cannot_be_tested():
     single = table.set_index("config_key").loc["b"]
     assert single["n_seeds"] == 1 and pd.isna(single["could_be_best"]) and math.isnan(single["p_vs_best"])
     assert math.isnan(single["std"]) and math.isnan(single["ci95_low"]) and single["mean"] == 1.05
+
+
+def test_a_one_seed_config_that_ranks_first_is_named_left_out_not_made_the_best():
+    """The best the margin, the verdict and the report's box measure against is the best compared
+    (2 or more seeds); a one-seed config ranked first is named, with the command that gives it seeds."""
+    from tuning.analysis.tables import best_row
+
+    results = make_results({"a": [1.0, 1.1, 0.9], "b": [1.5, 1.6, 1.4], "lucky": [0.5], "other": [2.5]})
+    selected = select(results)
+    table = selected.table.set_index("config_key")
+    assert table.loc["lucky", "rank"] == 1 and table.loc["a", "rank"] == 2
+    assert selected.table.at[best_row(selected.table), "config_key"] == "a"
+    assert selected.margin == pytest.approx(0.05 * 1.0)  # 5 % of the best compared, not of the lucky seed
+    # P(best) among the compared only: with one seed, a config would win every resample drawing that seed
+    assert math.isnan(table.loc["lucky", "prob_best"]) and math.isnan(table.loc["other", "prob_best"])
+    assert table.loc["a", "prob_best"] + table.loc["b", "prob_best"] == pytest.approx(1.0)
+    said = verdict(results, selected, storage="sqlite:///s.db")
+    assert said.best == "trial 0 (units=0)"
+    left = [line for line in said.lines if line.startswith("not compared")]
+    assert left == ["not compared, with 1 seed (one cannot separate a config from seed noise): trial 2 (units=2), "
+                    "trial 3 (units=3); trial 2 scored better on its one seed than trial 0, the best compared: "
+                    "`tuning resume synthetic --repeats 3 --storage sqlite:///s.db` gives it 3"]
+    # a one-seed config behind the best is named, with no command
+    behind = verdict(results := make_results({"a": [1.0, 1.1, 0.9], "b": [1.5, 1.6, 1.4], "late": [3.0]}),
+                     select(results))
+    assert [line for line in behind.lines if line.startswith("not compared")] == [
+        "not compared, with 1 seed (one cannot separate a config from seed noise): trial 2 (units=2)"]
+    # every config on one seed: nothing compared, the best is rank 1, and P(best) is not made up
+    alone = make_results({"x": [1.0], "y": [2.0]})
+    table = select(alone).table
+    assert table["prob_best"].isna().all() and verdict(alone, select(alone)).best == "trial 0 (units=0)"
 
 
 def test_configs_sharing_fewer_than_two_seeds_are_compared_unpaired():

@@ -58,3 +58,15 @@ def test_importance_is_of_the_seed_aggregate_and_says_why_when_it_cannot():
     flat = [{**r, "aggregate": 1.0} for r in rows]  # nothing to explain: no crash, a reason or zeros
     shares, _ = importance(flat, kinds, "minimize")
     assert all(math.isfinite(v) for v in shares.values())
+
+
+def test_the_best_config_box_is_the_best_compared_not_a_lucky_single_seed():
+    from helpers.results import make_results
+
+    from tuning.analysis import summary_table
+    from tuning.report._html import best_config
+
+    summary = summary_table(make_results({"a": [1.0, 1.1, 0.9], "b": [1.5, 1.6, 1.4], "lucky": [0.5]}))
+    assert summary.iloc[0]["config_key"] == "lucky"  # ranked first on its one seed
+    box = best_config(summary, ["param_units"])
+    assert box["config_key"] == "a" and box["n_seeds"] == 3

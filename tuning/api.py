@@ -151,18 +151,24 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     results = load_results(study, store)
     # The best configs on every stored seed (the summary table's rank, as the report ranks them),
     # not on the seeds a trial itself was scored on: a later run may have added seeds.
+    # A config still running (or interrupted) is ranked on its stored seeds too, as the verdict
+    # below compares it, and says so.
+    latest = {t["config_key"]: t for t in sorted(trials, key=lambda t: t["number"])
+              if t["config_key"] and t["status"] != TrialStatus.DUPLICATE}
     complete = {t["config_key"]: t for t in trials if t["status"] == TrialStatus.COMPLETE}
     best = []
     for row in results.summary.dropna(subset=["rank"]).sort_values("rank", kind="stable").itertuples():
-        trial = complete.get(row.config_key)
+        trial = complete.get(row.config_key) or latest.get(row.config_key)
         if trial is not None:
+            state = None if row.config_key in complete else TrialStatus(trial["status"]).value
             best.append({**trial, "number": numbers.get(row.config_key, trial["number"]), "mean": row.mean,
-                         "std": row.std, "n_seeds": row.n_seeds})
+                         "std": row.std, "n_seeds": row.n_seeds, "state": state})
     summary = verdict(results, select(results, margin=margin), storage=store.url)
     masks = record["dropout_masks"]
     old_word = {m: p for p, m in PROCEDURE_MASKS.items()}[masks]  # "procedure": the key's old name and words
     return {
-        "name": study, "storage": store.url, "planned": planned, "remaining": max(planned - finished, 0),
+        "name": study, "storage": store.url, "planned": planned,
+        "remaining": max(planned - finished - counts[TrialStatus.RUNNING.value], 0),
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,
         "direction": spec.objective.direction, "baseline": record["baseline"].get(spec.objective.metric),
         "baseline_name": baseline_name(results), "transforms": data_transforms(results),
@@ -197,7 +203,9 @@ def status_lines(info: dict[str, Any]) -> list[str]:
         echo(f"  warning: {line}")
     for rank, trial in enumerate(info["best"], 1):
         searched = {k: v for k, v in trial["params"].items()}
-        echo(f"  {rank}. trial {trial['number']}: {trial['mean']:.4g} ± {trial['std']:.2g} (n={trial['n_seeds']})  "
+        spread = f"{trial['std']:.2g}" if trial["n_seeds"] >= 2 else "–"
+        state = f", {trial['state']}" if trial.get("state") else ""
+        echo(f"  {rank}. trial {trial['number']}: {trial['mean']:.4g} ± {spread} (n={trial['n_seeds']}{state})  "
              f"{config_summary(searched)}")
     for trial in info["failures"][:5]:
         echo(f"  failed trial {trial['number']}: {trial['fail_reason']}")

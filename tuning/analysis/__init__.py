@@ -35,15 +35,13 @@ from tuning.analysis.tables import (
     SELECTION,
     STATS,
     Selection,
-    Verdict,
-    config_names,
     marginals,
     objective_of,
     select,
     skill_score,
     summary_table,
-    verdict,
 )
+from tuning.analysis.verdicts import Verdict, config_names, verdict
 
 __all__ = [
     "CURVE_COLUMNS", "DESCRIBE", "SELECTION", "STATS", "Diagnosis", "FitCurves", "Results", "Selection",

@@ -101,7 +101,7 @@ class Results:
     @cached_property
     def verdict(self):
         """Could be best, the simplest equivalent config, seeds needed (:func:`tuning.analysis.verdict`)."""
-        from tuning.analysis.tables import verdict
+        from tuning.analysis.verdicts import verdict
 
         return verdict(self, self.selection, storage=self.storage)
 

@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -132,6 +132,22 @@ class Selection:
     aggregate: str
 
 
+def best_row(table: pd.DataFrame) -> object | None:
+    """The index of the config a study's comparisons are made against: rank 1 among the configs
+    with 2 or more seeds (one seed cannot separate a config from seed noise), else rank 1.
+
+    One rule for the verdict, the margin ("5 % of the best's aggregate"), ``tuning status`` and
+    the report's best-config box: a config fitted on one seed may rank first, but it is named as
+    left out of the comparison (:func:`verdict`), not made the best the others are measured by.
+    """
+    ranked = table[table["rank"].notna()]
+    if ranked.empty:
+        return None
+    ranked = ranked.sort_values(["rank", "n_seeds"], ascending=[True, False], kind="stable")
+    compared = ranked[ranked["n_seeds"] >= 2]
+    return (compared if len(compared) else ranked).index[0]
+
+
 def select(results: StudyFrames, level: float = 0.05, *, margin: object | None = None,
            n_boot: int = statistics.N_BOOT, seed: int = 0) -> Selection:
     """The seed statistics and :data:`SELECTION` per config, best first, without the diagnosis
@@ -159,10 +175,9 @@ def select(results: StudyFrames, level: float = 0.05, *, margin: object | None =
     table["aggregate_low"], table["aggregate_high"] = statistics.clip_interval(bounds.min(axis=1), bounds.max(axis=1),
                                                                                metric)
     table["rank"] = (sign * table["aggregate"]).rank(method="min").astype("Int64")
-    ranked = table[table["rank"].notna()].sort_values(["rank", "n_seeds"], ascending=[True, False], kind="stable")
-    comparable = [i for i in ranked.index if table.at[i, "n_seeds"] >= 2]
-    best = comparable[0] if comparable else None
-    best_aggregate = table.at[ranked.index[0], "aggregate"] if len(ranked) else math.nan
+    first = best_row(table)
+    best = first if first is not None and table.at[first, "n_seeds"] >= 2 else None
+    best_aggregate = table.at[first, "aggregate"] if first is not None else math.nan
     margin_value, margin_source = statistics.resolve_margin(margin, best_aggregate)
     comparison = statistics.compare(oriented, margin=margin_value, level=level, best=best) if scores.size else None
     _selection_columns(table, comparison, oriented, how, k, n_boot, seed)
@@ -197,7 +212,12 @@ def _selection_columns(table: pd.DataFrame, comparison, oriented: np.ndarray, ho
                         dtype="boolean")
 
     table["could_be_best"] = flags(comparison.could_be_best)
-    table["prob_best"] = statistics.prob_best(oriented, how, k, n_boot=n_boot, seed=seed)
+    # among the compared configs only: with one seed a config wins every resample that draws that
+    # seed's column (1 - (1 - 1/n)^n of them), whatever its score
+    prob = np.full(rows, np.nan)
+    if enough:
+        prob[comparable] = statistics.prob_best(oriented[comparable], how, k, n_boot=n_boot, seed=seed)
+    table["prob_best"] = prob
     table["p_vs_best"] = np.where(comparable, comparison.p_worse, np.nan)
     table["paired"] = flags(comparison.paired)
     table["seed_corr"] = comparison.seed_corr
@@ -249,140 +269,6 @@ def summary_table(results: StudyFrames, level: float = 0.05, thresholds: Thresho
     table["status"] = [statuses.get(k, TrialStatus.COMPLETE.value if f == 0 else TrialStatus.FAILED.value)
                        for k, f in zip(table["config_key"], table["n_failed"], strict=True)]
     return table[["config_key", *params, *STATS]]
-
-
-@dataclass
-class Verdict:
-    """What a study says about its best configs, as plain data and as the lines ``tuning status``
-    and the report print (the same sentences in both)."""
-
-    best: str | None = None
-    could_be_best: list[str] = field(default_factory=list)
-    margin: float = math.nan
-    margin_source: str = ""
-    simplest: str | None = None
-    simplest_key: str | None = None
-    seeds_needed: int | None = None
-    current_seeds: int = 0
-    command: str | None = None
-    lines: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-def config_names(results: StudyFrames) -> dict[str, str]:
-    """config_key -> "trial 3 (units=5)": its trial number and the settings that vary in the study.
-
-    The number is the fits' ``trial``: :func:`~tuning.analysis.load_results` sets it to the first
-    trial that ran the config (:func:`tuning.trials.trial_numbers`), so a resumed config keeps it.
-    """
-    fits = results.fits
-    if fits.empty:
-        return {}
-    numbers = fits.groupby("config_key", sort=False)["trial"].min().to_dict()
-    params = [c for c in fits.columns if c.startswith("param_") and fits[c].astype(str).nunique() > 1]
-    firsts = fits.drop_duplicates("config_key").set_index("config_key")
-    names = {}
-    for key in firsts.index:
-        settings = ", ".join(f"{p.removeprefix('param_')}={firsts.at[key, p]}" for p in params)
-        number = numbers.get(key)
-        head = f"trial {int(number)}" if number is not None and not pd.isna(number) else f"config {key[:8]}"
-        names[key] = f"{head} ({settings})" if settings else head
-    return names
-
-
-def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = None) -> Verdict:
-    """Which configs could be the best, the simplest equivalent to it, and the seeds it would take
-    to tell the top two apart at the margin, with the command that runs them."""
-    table, comparison = selected.table, selected.comparison
-    out = Verdict(margin=selected.margin, margin_source=selected.margin_source,
-                  warnings=data_warnings(results, table))
-    names = config_names(results)
-    comparable = table[table["n_seeds"] >= 2]
-    if table.empty or table["rank"].isna().all():
-        out.lines.append("no config has a finished seed yet")
-        return out
-    out.best = names.get(table.at[0, "config_key"])
-    if comparison is None or comparison.configs < 2:
-        out.lines.append("could be the best: needs two configs with 2 or more seeds each (one seed cannot "
-                         "separate a config from seed noise)")
-        return out
-    could = comparable[comparable["could_be_best"].fillna(False).astype(bool)]
-    out.could_be_best = [names[k] for k in could["config_key"]]
-    pairing = ("paired by seed" if comparison.paired[comparison.best] and comparable["paired"].fillna(False).all()
-               else "paired by seed where seeds are shared" if comparable["paired"].fillna(False).any()
-               else "unpaired (configs share fewer than 2 seeds)")
-    corr = f", seed correlation {comparison.study_corr:.2f}" if math.isfinite(comparison.study_corr) else ""
-    shown = ", ".join(out.could_be_best[:5]) + (f" and {len(out.could_be_best) - 5} more" if len(could) > 5 else "")
-    out.lines.append(f"could be the best: {len(could)} of {len(comparable)} configs ({shown}); {pairing}{corr}; "
-                     f"level {selected.level:g} over all {comparison.configs} compared")
-    if not math.isfinite(selected.margin):
-        out.lines.append(f"margin: cannot be resolved ({selected.margin_source}: the best's aggregate is 0); "
-                         "set objective.margin in the metric's units or pass --margin")
-        return out
-    out.lines.append(f"margin: {selected.margin:.4g} ({selected.margin_source})")
-    equivalent = comparable[comparable["equivalent_to_best"].fillna(False).astype(bool)]
-    head = f"simplest config equivalent to the best (within {selected.margin:.4g})"
-    if len(equivalent):
-        weights = pd.to_numeric(equivalent["trainable_weights"], errors="coerce").astype(float)
-        ordered = equivalent.assign(_w=weights.fillna(np.inf)).sort_values(["_w", "fit_seconds"], kind="stable")
-        pick = ordered.iloc[0]
-        out.simplest_key = pick["config_key"]
-        out.simplest = names.get(pick["config_key"])
-        size = (f"{int(pick['trainable_weights']):,} trainable weights" if not pd.isna(pick["trainable_weights"])
-                else "trainable weights not recorded; the fastest")
-        others = len(equivalent) - 1
-        out.lines.append(f"{head}: {out.simplest}, {size}" + (f"; {others} other config(s) equivalent" if others else
-                                                                "; no other config is shown equivalent"))
-    elif comparison.upper_vs_best is not None:
-        bound = comparison.upper_vs_best[comparison.best] if comparison.best is not None else math.nan
-        out.lines.append(f"{head}: none shown, not even {names.get(table.at[0, 'config_key'], 'the best')}: "
-                         f"its lead is known only to within {bound:.4g} of the others (95 % upper bound, "
-                         "Hsu's comparisons with the best); more seeds or a wider margin")
-    if len(comparable) < 2:
-        return out
-    first, second = comparable.index[0], comparable.index[1]  # the top two by rank
-    needed = statistics.plan_seeds(comparison, selected.scores, int(first), int(second), selected.margin)
-    a, b = names[table.at[first, "config_key"]].split(" (")[0], names[table.at[second, "config_key"]].split(" (")[0]
-    out.current_seeds = int(min(table.at[first, "n_seeds"], table.at[second, "n_seeds"]))
-    head = f"seeds needed: to separate {a} from {b} at {selected.margin:.4g} with 80 % power"
-    count = f"more than {statistics.MAX_SEEDS}" if needed is None else f"about {needed}"
-    shown_worse = table.at[second, "could_be_best"]
-    if pd.notna(shown_worse) and not shown_worse:  # the seeds run already tell the top two apart
-        out.seeds_needed = out.current_seeds
-        out.lines.append(f"seeds needed: none more; the {out.current_seeds} run already show {b} worse than {a} "
-                         f"(a gap as small as the margin, {selected.margin:.4g}, would take {count} per config)")
-        return out
-    if needed is None or needed > statistics.SEEDS_SAID:
-        # a number nobody will run says less than what it means (issue 21)
-        resolved = statistics.resolvable_margin(comparison, selected.scores, int(first), int(second), 20)
-        out.seeds_needed = needed
-        gap = abs(float(table.at[second, "aggregate"]) - float(table.at[first, "aggregate"]))
-        if gap > resolved:  # not a plan (that stays on the margin): what to do with a gap this wide
-            out.command = command = _resume_command(results.name, 20, storage)
-            out.lines.append(f"{head}: {count} seeds per config, more than anyone runs, at their seed noise; but "
-                             f"their gap so far, {gap:.4g}, is wider than the {resolved:.3g} that 20 seeds per config "
-                             f"resolve, so 20 seeds would tell whether it holds (`{command}`)")
-        else:
-            out.lines.append(f"{head}: {count} seeds per config, more than anyone runs: at their seed noise a gap "
-                             f"the size of the margin cannot be resolved (20 seeds per config resolve a gap of about "
-                             f"{resolved:.3g}, and theirs so far is {gap:.4g}); call them equivalent, or widen the "
-                             "margin")
-        return out
-    out.seeds_needed = needed
-    if needed <= out.current_seeds:
-        out.lines.append(f"{head}: about {needed} seeds per config; the {out.current_seeds} run are enough")
-        return out
-    out.command = command = _resume_command(results.name, needed, storage)
-    out.lines.append(f"{head}: about {needed} seeds per config (now {out.current_seeds}); `{command}` adds them")
-    return out
-
-
-def _resume_command(study: str, repeats: int, storage: str | None) -> str:
-    """The command that gives every config of ``study`` ``repeats`` seeds."""
-    import shlex
-
-    command = f"tuning resume {shlex.quote(study)} --repeats {repeats}"
-    return command + (f" --storage {shlex.quote(storage)}" if storage else "")
 
 
 def marginals(results: StudyFrames, *, varying_only: bool = True) -> pd.DataFrame:

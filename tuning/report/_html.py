@@ -129,12 +129,15 @@ def frame_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[dict]]]:
 
 def best_config(summary: pd.DataFrame, params: list[str], gains: dict[str, str] | None = None,
                 page=None) -> dict | None:
-    """The rank-1 config: its settings, mean ± std and 95 % interval over seeds (``page``: its
-    config page's file name from its key)."""
-    ranked = summary[summary["rank"].notna()]
-    if ranked.empty:
+    """The config the comparisons are against (rank 1 among those with 2 or more seeds,
+    :func:`~tuning.analysis.tables.best_row`): its settings, mean ± std and 95 % interval over
+    seeds (``page``: its config page's file name from its key)."""
+    from tuning.analysis.tables import best_row
+
+    best = best_row(summary)
+    if best is None:
         return None
-    rec = {k: _plain(v) for k, v in ranked.iloc[0].to_dict().items()}
+    rec = {k: _plain(v) for k, v in summary.loc[best].to_dict().items()}
     return {"config_key": rec["config_key"], "settings": [(p.removeprefix("param_"), fmt(rec[p])) for p in params],
             "mean": fmt(rec["mean"]), "std": fmt(rec["std"]), "ci_low": fmt(rec["ci95_low"]),
             "ci_high": fmt(rec["ci95_high"]), "n_seeds": rec["n_seeds"], "diagnosis": rec.get("diagnosis"),

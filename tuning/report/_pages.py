@@ -91,11 +91,14 @@ def write_config_pages(results, selected, tables: dict[str, pd.DataFrame], data:
 
 
 def _best_row(summary: pd.DataFrame, rows: dict[str, dict]) -> dict[str, Any] | None:
-    """The rank-1 config with 2 or more seeds (what the comparisons are against), seed -> score."""
-    ranked = summary[summary["rank"].notna() & (summary["n_seeds"] >= 2)]
-    if ranked.empty:
+    """The config the comparisons are against (:func:`~tuning.analysis.tables.best_row`), seed -> score;
+    None when no config has 2 seeds."""
+    from tuning.analysis.tables import best_row
+
+    best = best_row(summary)
+    if best is None or summary.at[best, "n_seeds"] < 2:
         return None
-    row = rows[ranked.iloc[0]["config_key"]]
+    row = rows[summary.at[best, "config_key"]]
     return {"key": row["key"], "name": row["name"], "page": row["page"],
             "scores": {s: v for s, v in zip(row["seeds"], row["scores"], strict=True) if v is not None}}
 
