@@ -136,6 +136,17 @@ def test_n_trials_below_the_finished_trials_is_refused_with_the_number_that_runs
     assert same.returncode == 0 and "3 complete, 0 failed of 3 planned; 0 fits run" in same.stdout, same.stderr
 
 
+def test_a_report_out_that_cannot_be_a_folder_is_one_line(finished_study, tmp_path):
+    _, db = finished_study
+    (tmp_path / "notes.txt").write_text("mine")
+    for out, said in (("notes.txt", "error: --out: notes.txt is a file; the report is a folder"),
+                      ("notes.txt/sub", "error: --out: cannot make the folder notes.txt/sub: Not a directory")):
+        result = run_tuning("report", "tiny", "--storage", str(db), "--out", out, cwd=tmp_path)
+        assert result.returncode == 2 and result.stderr.strip().startswith(said), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "notes.txt").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
 def test_read_only_commands_do_not_import_tensorflow_or_jax(finished_study):
     _, db = finished_study
     probe = (

@@ -62,12 +62,18 @@ def build_report(study: str, storage: str | Store | None = None, out_dir: str | 
                  margin: object | None = None) -> Path:
     """Write ``index.html``, ``configs/*.html``, the scripts they load and the CSV/JSON exports of
     ``study`` into ``out_dir``; return the index page."""
+    from tuning.errors import SpecError
     from tuning.store import open_store
 
     out = Path(out_dir) if out_dir is not None else default_out_dir(study)
     store = open_store(storage)
     store.require_study(study)  # a mistyped study or store leaves no empty folder behind
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"{out} is a file; the report is a folder (index.html, configs/, exports)", field="--out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file on the way, no permission, a read-only disk
+        raise SpecError(f"cannot make the folder {out}: {exc.strerror or exc}", field="--out") from None
     page = out / "index.html"
     text = render_report(study, store, out, margin=margin)
     tmp = page.with_suffix(".html.tmp")
