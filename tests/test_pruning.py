@@ -188,3 +188,23 @@ def test_a_rung_as_long_as_the_fits_is_the_reason_nothing_was_pruned(name):
         replay = replay_pruning(curves, name, min_resource=first_rung)
         reason = why_nothing_pruned(name, {"min_resource": first_rung}, EPOCHS, finished=8)
         assert (reason is None) == any(stop is not None for stop in replay.stopped_at), (first_rung, reason)
+
+
+def test_a_replayed_pruner_picks_by_the_studys_objective_not_by_the_curves_lowest_epoch():
+    """Config b dips lowest mid-run but ends worse; a, steady, ends best and is the study's best by
+    its final scores. Without pruning the replay picks a, and says it is the study's best."""
+    import pandas as pd
+    from helpers.results import make_results
+
+    from tuning.replay import replay_pruner_on_study
+
+    epochs = np.arange(10)
+    shapes = {"a": 1.0 - 0.05 * epochs, "b": np.where(epochs < 5, 1.0 - 0.15 * epochs, 0.9)}
+    rows = [{"config_key": key, "seed": seed, "epoch": int(e), "curve": "val_loss", "value": float(v) + 0.01 * seed}
+            for key, shape in shapes.items() for seed in range(3) for e, v in zip(epochs, shape, strict=True)]
+    finals = {key: [float(shape[-1]) + 0.01 * seed for seed in range(3)] for key, shape in shapes.items()}
+    results = make_results(finals, curves=pd.DataFrame(rows))
+    assert results.selection.table.iloc[0]["config_key"] == "a"  # 0.55 at the end against 0.9
+    replayed = replay_pruner_on_study(results, "none")
+    assert replayed.picked == replayed.exhaustive_best == "a"
+    assert replayed.text.splitlines()[1].startswith("picked trial 0, the study's best with every epoch too")

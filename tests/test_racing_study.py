@@ -173,7 +173,7 @@ def test_tuning_replay_with_a_pruner_prunes_on_the_stored_curves(tmp_path):
     done = subprocess.run([sys.executable, "-m", "tuning.cli", "replay", "every epoch", "--storage",
                            str(tmp_path / "study.db"), "--pruner", "median"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("pruner: median on the seed mean of val_loss") and "(the same config)" in done.stdout
+    assert done.stdout.startswith("pruner: median on the seed mean of val_loss") and ", the study's best with every epoch too" in done.stdout
     bad = subprocess.run([sys.executable, "-m", "tuning.cli", "replay", "every epoch", "--storage",
                           str(tmp_path / "study.db"), "--pruner", "mediun"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.strip() == ("error: --pruner: unknown pruner 'mediun'; choose one of "

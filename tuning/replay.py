@@ -108,11 +108,12 @@ def replay_study(results: Results, race: Race) -> StudyReplay:
 
 
 def _picked(table: pd.DataFrame, picked: str | None, best: str | None, everything: str) -> str:
-    """"picked trial 7 (the same config)", or what spending ``everything`` picks instead."""
+    """"picked trial 7, the study's best with every epoch too", or the best spending ``everything`` gives instead."""
     name = dict(zip(table["config_key"], table["trial"], strict=True))
     label = {key: f"trial {name[key]}" if key is not None else "nothing" for key in (picked, best)}
-    same = "the same config" if picked == best else f"{everything} picks {label[best]}"
-    return f"picked {label[picked]} ({same})"
+    if picked == best:
+        return f"picked {label[picked]}, the study's best with {everything} too"
+    return f"picked {label[picked]}; with {everything} the study's best is {label[best]}"
 
 
 def _seed_order(results: Results, fits: pd.DataFrame) -> list[int]:
@@ -134,7 +135,9 @@ class PruningStudyReplay:
 
     ``table`` has one row per config in the order the study ran them: ``trial``, ``config_key``,
     ``epochs_stored``, ``epochs_given`` (each summed over the seeds), ``outcome`` (``picked``,
-    ``kept`` or "pruned after 4 epochs").
+    ``kept`` or "pruned after 4 epochs"). ``picked`` is the study's best by its own objective (as
+    ``tuning status`` ranks it) among the configs the pruner let finish; ``exhaustive_best`` its
+    best with every epoch spent.
     """
 
     table: pd.DataFrame
@@ -198,12 +201,19 @@ def replay_pruner_on_study(results: Results, pruner: str, settings: dict | None 
     cube[kept["config_key"].map(at["config_key"]).to_numpy(), kept["seed"].map(at["seed"]).to_numpy(),
          kept["epoch"].map(at["epoch"]).to_numpy()] = kept["value"].to_numpy(dtype=float)
     result = replay_pruning(cube, pruner, direction=direction, aggregate=aggregate, **settings)
-    final = orientation(direction) * result.final  # every config's aggregate with every epoch, lower is better
-    exhaustive = int(np.nanargmin(final)) if np.isfinite(final).any() else None
-    outcome = ["picked" if row == result.pick else (f"pruned after {stop} epochs" if stop is not None else "kept")
-               for row, stop in enumerate(result.stopped_at)]
+    from tuning.analysis.tables import best_row
+
+    # What the study would have ended with: its best by its own objective (as `tuning status` ranks
+    # it) among the configs the pruner let finish, against its best with every epoch spent.
+    ranking = results.selection.table
+    kept = ranking[ranking["config_key"].isin([k for k, stop in zip(keys, result.stopped_at, strict=True)
+                                                if stop is None])]
+    picked, best = (best_row(table) for table in (kept, ranking))
+    picked = ranking.at[picked, "config_key"] if picked is not None else None
+    outcome = ["picked" if key == picked else (f"pruned after {stop} epochs" if stop is not None else "kept")
+               for key, stop in zip(keys, result.stopped_at, strict=True)]
     table = pd.DataFrame({"trial": [names.get(k) for k in keys], "config_key": keys,
                           "epochs_stored": result.epochs_full.astype(int), "epochs_given": result.epochs_spent.astype(int),
                           "outcome": outcome})
-    return PruningStudyReplay(table, pruner, curve, keys[result.pick] if result.pick is not None else None,
-                              keys[exhaustive] if exhaustive is not None else None, result.epoch_share)
+    return PruningStudyReplay(table, pruner, curve, picked, ranking.at[best, "config_key"] if best is not None else None,
+                              result.epoch_share)
