@@ -995,3 +995,31 @@ def test_extrapolation_on_the_sixth_fresh_set_cut_at_half():
     assert len(real) == 84
     assert abs(np.median(pred - real)) <= 0.03
     assert 0.55 <= np.mean((real >= low) & (real <= high)) < 0.75
+
+
+def test_a_configs_tally_counts_the_labels_its_fits_show_after_the_study_rule():
+    """Three seeds of a small config flatten at 0.5 while another config reaches 0.1: each fit is
+    relabelled underfit against the study, and the config's evidence counts those labels, not the
+    good fits they were before (a config page listed one tally beside other labels)."""
+    from helpers.results import make_results
+
+    from tuning.analysis import diagnose_study
+
+    rng = np.random.default_rng(1)
+    t = np.arange(40)
+    rows = []
+    levels = {"small": 0.5, "big": 0.1}
+    for key, level in levels.items():
+        for seed in range(3):
+            val = np.minimum.accumulate(level + level * np.exp(-t / 4) - 1e-4 * t * level
+                                        + rng.normal(0, level * 0.002, 40))
+            rows += [{"config_key": key, "seed": seed, "epoch": int(e), "curve": curve, "value": float(v)}
+                     for e in t for curve, v in (("val_loss", val[e]), ("loss", 0.95 * val[e]))]
+    table = diagnose_study(make_results({k: [v] * 3 for k, v in levels.items()}, curves=pd.DataFrame(rows)))
+    fits = table[table["scope"] == "fit"]
+    assert (fits.loc[fits["config_key"] == "small", "label"] == "underfit").all()  # the study rule fired
+    for config in table[table["scope"] == "config"].itertuples():
+        labels = fits.loc[fits["config_key"] == config.config_key, "label"].value_counts().to_dict()
+        count, of, label = re.match(r"(\d+) of (\d+) seeds (underfit|overfit|good fit|unstable)\b", config.evidence).groups()
+        assert labels.get(label) == int(count) and sum(labels.values()) == int(of), (config.evidence, labels)
+        assert config.label == label

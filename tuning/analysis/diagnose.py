@@ -285,9 +285,10 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
     for key, entry in by_config.items():
         row = {"scope": "config", "config_key": key, "seed": None, "status": None}
         reference = references.get(key)
-        for seed, found in entry["found"].items():  # each fit read against the study too
-            entry["rows"][seed].update(against_study(found, entry["curves"][seed][1], reference, thresholds,
-                                                     name=curve).to_dict())
+        for seed, found in entry["found"].items():  # each fit read against the study too, before the
+            # config's tally counts it: the labels a config page lists are the ones its evidence counts
+            entry["found"][seed] = against_study(found, entry["curves"][seed][1], reference, thresholds, name=curve)
+            entry["rows"][seed].update(entry["found"][seed].to_dict())
         if entry.get("pruned"):
             row.update(label=None, evidence=f"config {entry['pruned']}", suggestion=None)
         elif entry["curves"]:
