@@ -1023,3 +1023,24 @@ def test_a_configs_tally_counts_the_labels_its_fits_show_after_the_study_rule():
         count, of, label = re.match(r"(\d+) of (\d+) seeds (underfit|overfit|good fit|unstable)\b", config.evidence).groups()
         assert labels.get(label) == int(count) and sum(labels.values()) == int(of), (config.evidence, labels)
         assert config.label == label
+
+
+def test_a_good_fit_whose_forecast_is_clearly_above_nothing_is_told_to_train_longer():
+    """Noisy curves 0.2 + exp(-t / tau) the label reads as good fit either way: cut at epoch 20 of a
+    tau-30 decay (doubling the epochs truly lowers it by 35 %) and run 45 epochs of a tau-8 one (2 %).
+    Only the first is told to train on, by its forecast; the label is left as the rules give it."""
+    from tuning.analysis import diagnose_config
+    from tuning.analysis.labels import GOOD_FIT, SUGGESTIONS
+
+    def seeds(epochs, tau):
+        rng = np.random.default_rng(4)
+        t = np.arange(epochs)
+        return {s: (list(0.9 * (0.2 + np.exp(-t / tau)) * np.exp(rng.normal(0, 0.05 / 3, epochs))),
+                    list((0.2 + np.exp(-t / tau)) * np.exp(rng.normal(0, 0.05, epochs)))) for s in range(3)}
+
+    for epochs, tau, true_gain in ((20, 30, 0.35), (45, 8, 0.02)):
+        level, later = (0.2 + math.exp(-epochs / tau)), (0.2 + math.exp(-2 * epochs / tau))
+        assert 1 - later / level == pytest.approx(true_gain, abs=0.01)
+        found = diagnose_config(seeds(epochs, tau))
+        assert found.label == GOOD_FIT
+        assert found.suggestion == SUGGESTIONS["good_but_falling" if true_gain > 0.05 else "good"], found.gain_low

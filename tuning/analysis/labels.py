@@ -28,6 +28,8 @@ SUGGESTIONS = {
     "capacity": "add capacity (more units or layers) or train longer: another config of the study reached a much "
                 "lower loss",
     "good": "nothing to fix; compare configs by their seed scores",
+    "good_but_falling": "converged by its curve's shape, but its forecast (beside the label) says more epochs would "
+                        "still lower the loss: train longer before trusting the ranking",
     "stopped_falling": "raise the early-stopping patience (or min_delta lower): the loss was still falling "
                        "when early stopping ended the run",
     "stopped": "nothing to fix: early stopping kept the best epoch; compare configs by their seed scores",
