@@ -356,3 +356,15 @@ def test_two_tied_best_in_different_clusters_keep_the_level_after_the_others_dro
             (configs, seeds))
         flagged += not compare(x).could_be_best[:2].all()
     assert flagged / draws <= mc_bound(LEVEL, draws), flagged / draws
+
+
+def test_a_margin_far_beyond_the_seed_noise_needs_the_fewest_seeds_not_the_most():
+    """SciPy's noncentral t is NaN far in its tail; the plan read that as never reaching the power
+    and said 1,000 seeds for a margin of a million seed sds (or for configs identical but a shift)."""
+    from tuning.statistics import power, seeds_needed
+
+    for sd in (1e-16, 1e-3, 1.0):
+        for margin in (1e3 * sd, 1e9 * sd, 1e18 * sd):
+            assert power(2, sd, margin, 2) == pytest.approx(1.0) or power(3, sd, margin, 2) == pytest.approx(1.0)
+            assert seeds_needed(sd, margin, 2) in (2, 3), (sd, margin)
+    assert power(5, 1.0, 1e-12, 2) < 0.05  # a margin far below the noise: no power, not NaN

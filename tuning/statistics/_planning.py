@@ -29,7 +29,11 @@ def power(seeds: int, sd_diff: float, margin: float, configs: int, *, paired: bo
     own = seeds - 1 if paired else 2 * (seeds - 1)
     df = min(own + prior_df, DF_PER_SEED * own, (configs - 1) * own if paired else configs * (seeds - 1))
     crit = stats.t.isf(level / (configs * (configs - 1)), df)
-    return float(stats.nct.sf(crit, df, margin * math.sqrt(seeds) / sd_diff))
+    shift = margin * math.sqrt(seeds) / sd_diff
+    value = float(stats.nct.sf(crit, df, shift))
+    if not math.isfinite(value):  # SciPy's noncentral t gives NaN far out (a shift of 1e14 sds), where
+        value = 1.0 if shift > crit else 0.0  # the power is 0 or 1 to every digit shown
+    return value
 
 
 def seeds_needed(sd_diff: float, margin: float, configs: int, *, paired: bool = True, target: float = POWER,
