@@ -201,7 +201,7 @@ def test_diverged_nan_is_unstable_with_the_epoch():
     train = [1.0, 0.8, 0.7, 0.9, 3.0, 40.0, math.nan]
     found = diagnose_curve(train, [1.0, 0.9, 0.8, 1.0, 4.0, math.inf, math.nan])
     assert found.label == UNSTABLE and found.diverged_epoch == 6
-    assert found.evidence == "diverged at epoch 6/7 (val loss inf)" and "learning rate" in found.suggestion
+    assert found.evidence == "diverged at epoch 6 of 7 (val loss inf)" and "learning rate" in found.suggestion
 
 
 def test_rising_train_loss_is_unstable():
@@ -1044,3 +1044,23 @@ def test_a_good_fit_whose_forecast_is_clearly_above_nothing_is_told_to_train_lon
         found = diagnose_config(seeds(epochs, tau))
         assert found.label == GOOD_FIT
         assert found.suggestion == SUGGESTIONS["good_but_falling" if true_gain > 0.05 else "good"], found.gain_low
+
+
+def test_the_study_table_reads_a_run_shorter_than_the_epochs_asked_as_the_scorer_does():
+    """Epochs not searched: the spec's fit.epochs is what was asked (the benchmark's scorer passes
+    it too), so an early-stopped fit is read as stopped, and a diverged one says of how many."""
+    import pandas as pd
+    from helpers.results import make_results
+
+    from tuning.analysis import diagnose_study
+
+    t = np.arange(12)
+    val = 0.3 + np.exp(-t / 2) + np.where(t > 6, 0.02 * (t - 6), 0)  # turned up at epoch 7, stopped at 12
+    rows = [{"config_key": "a", "seed": 0, "epoch": int(e), "curve": c, "value": float(v)}
+            for e in t for c, v in (("val_loss", val[e]), ("loss", 0.5 * val[e]))]
+    rows += [{"config_key": "b", "seed": 0, "epoch": 0, "curve": c, "value": math.nan} for c in ("loss", "val_loss")]
+    spec = {"fit": {"epochs": 40, "early_stopping": {"patience": 5}}}
+    table = diagnose_study(make_results({"a": [1.3], "b": [math.nan]}, curves=pd.DataFrame(rows), spec=spec))
+    fits = table[table["scope"] == "fit"].set_index("config_key")
+    assert "stopped at epoch 12 (best 7) of 40" in fits.loc["a", "evidence"], fits.loc["a", "evidence"]
+    assert fits.loc["b", "evidence"].startswith("diverged at epoch 1 of 40")

@@ -14,10 +14,11 @@ CURVE_COLUMNS = ["config_key", "seed", "epoch", "curve", "value"]
 def make_results(scores: dict[str, list[float]], *, direction: str = "minimize", metric: str = "val_loss",
                  baseline: float = 1.0, params: dict[str, dict] | None = None, curves: pd.DataFrame | None = None,
                  failed: dict[str, int] | None = None, seeds: dict[str, list[int]] | None = None,
-                 objective: dict | None = None) -> Results:
+                 objective: dict | None = None, spec: dict | None = None) -> Results:
     """A study as load_results returns it, built by hand: one fit row per (config, seed).
 
-    ``seeds`` gives a config's seed numbers (default 0, 1, ...); ``objective`` the spec's objective.
+    ``seeds`` gives a config's seed numbers (default 0, 1, ...); ``objective`` the spec's objective,
+    ``spec`` the rest of the stored spec (``fit`` say).
     """
     rows = []
     for c, (key, values) in enumerate(scores.items()):
@@ -31,7 +32,7 @@ def make_results(scores: dict[str, list[float]], *, direction: str = "minimize",
             rows.append({"trial": c, "config_key": key, "seed": seed, "status": "failed",
                          **{f"param_{k}": v for k, v in settings.items()}, metric: math.nan, "train_loss": math.nan,
                          "epochs_run": 0, "best_epoch": None, "fit_seconds": 0.5, "error": "diverged at epoch 1"})
-    spec = {"objective": objective} if objective else {}
+    spec = {**(spec or {}), **({"objective": objective} if objective else {})}
     return Results("synthetic", pd.DataFrame(rows), pd.DataFrame(),
                    curves if curves is not None else pd.DataFrame(columns=CURVE_COLUMNS),
                    {metric: baseline}, metric, direction, spec)

@@ -90,7 +90,7 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
     bad = [(int(i), side, curve[i]) for curve, side in ((t, "train"), (v, "val")) for i in np.flatnonzero(~np.isfinite(curve))]
     if bad:
         first, side, value = min(bad, key=lambda b: b[0])
-        return Diagnosis(UNSTABLE, f"diverged at epoch {first + 1}/{n} ({side} {name} {value})",
+        return Diagnosis(UNSTABLE, f"diverged at epoch {first + 1} of {max(max_epochs or n, n)} ({side} {name} {value})",
                          SUGGESTIONS["diverged"], epochs=n, diverged_epoch=first + 1)
     if n < th.min_epochs:
         return Diagnosis(UNDERFIT, f"{n} epoch{'s' if n > 1 else ''}: too few to judge a trend (need >= {th.min_epochs})",

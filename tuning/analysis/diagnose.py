@@ -252,12 +252,14 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
         return pd.DataFrame(columns=columns)
     rows, by_config = [], {}
     early = _early_stopping(results)
+    asked = ((results.spec or {}).get("fit") or {}).get("epochs")
+    asked = int(asked) if isinstance(asked, int | float) else None
     for fit in results.fits.to_dict("records"):
         key, seed = fit["config_key"], int(fit["seed"])
         logged = results.fit_curves.get((key, seed), {})
         pair = (logged.get(curve) or [], logged.get(f"val_{curve}") or [])
-        epochs = fit.get("param_epochs")
-        max_epochs = int(epochs) if epochs is not None and epochs == epochs else None
+        epochs = fit.get("param_epochs")  # searched: the config's own; else the spec's, as the scorer has it
+        max_epochs = int(epochs) if epochs is not None and epochs == epochs else asked
         patience = None
         if early is not None:  # a searched patience is the config's own
             searched = fit.get("param_patience")
