@@ -374,3 +374,11 @@ def test_public_names_kept_by_the_split_of_the_diagnosis():
     assert tuning.Thresholds is diagnose.Thresholds is labels.Thresholds
     for name in diagnose.__all__:
         assert getattr(tuning.diagnose, name) is getattr(diagnose, name), name
+
+
+def test_a_study_whose_every_fit_failed_is_not_said_to_be_waiting_for_one():
+    failed = make_results({"a": [], "b": []}, failed={"a": 2, "b": 2})
+    assert verdict(failed, select(failed)).lines == [
+        "no config has a finished seed: every stored fit failed (see the failed trials' errors)"]
+    empty = make_results({})
+    assert verdict(empty, select(empty)).lines == ["no config has a finished seed yet"]

@@ -312,3 +312,17 @@ def test_a_trial_left_running_by_a_dead_process_is_recovered(tmp_path):
         orphan.set_user_attr(name, value)
     outcome, _ = run_fake(spec(tmp_path, space={"units": [1]}))
     assert outcome.recovered == [orphan.number]
+
+
+def test_a_study_whose_every_fit_failed_reads_back_with_its_objective_column_and_a_verdict(tmp_path):
+    """Fake fits that all diverge (learning rate >= 1): the objective's column is there (NaN), the
+    tables and the verdict read it without error, and nothing is said to be waiting for a seed."""
+    run_fake(spec(tmp_path, model={"units": 2, "learning_rate": 2.0}, repeats=2))
+    results = tuning.load_results("s", storage=str(tmp_path / "study.db"))
+    assert len(results.fits) == 4 and (results.fits["status"] == "failed").all()
+    assert results.fits["val_loss"].isna().all()
+    assert results.summary["n_failed"].tolist() == [2, 2] and results.summary["rank"].isna().all()
+    assert results.verdict.lines == ["no config has a finished seed: every stored fit failed (see the failed "
+                                     "trials' errors)"]
+    status = tuning.study_status("s", storage=str(tmp_path / "study.db"))
+    assert status["failed"] == 2 and status["best"] == []

@@ -191,6 +191,8 @@ def load_results(study: str, storage: str | Store | None = None) -> Results:
         fit_rows.append(row)
         fit_curves[(fit["config_key"], fit["seed"])] = fit["curves"]
     fits = pd.DataFrame(fit_rows)
+    if len(fits) and metric not in fits.columns:  # every fit failed: the objective's column is still there
+        fits[metric] = math.nan
     trials = trials_table(fits, metric, statuses)
     return Results(study, fits, trials, fit_curves, record["baseline"], metric, direction, record["spec"], store.url)
 

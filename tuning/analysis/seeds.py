@@ -25,8 +25,9 @@ def good_scores(fits: pd.DataFrame, metric: str) -> pd.DataFrame:
         return fits.iloc[0:0].assign(**{metric: pd.Series(dtype=float)})
     values = pd.to_numeric(fits[metric], errors="coerce")
     pruned = fits.loc[fits["status"] == PRUNED, "config_key"]
-    return fits[(fits["status"] == OK) & np.isfinite(values) & ~fits["config_key"].isin(pruned)].assign(
-        **{metric: values})
+    keep = (fits["status"] == OK) & np.isfinite(values) & ~fits["config_key"].isin(pruned)
+    # the values of the kept rows only: a whole column assigned to an empty frame gives it their rows
+    return fits[keep].assign(**{metric: values[keep]})
 
 
 def config_table(fits: pd.DataFrame, metric: str) -> pd.DataFrame:

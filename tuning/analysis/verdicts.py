@@ -71,7 +71,9 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
     names = config_names(results)
     comparable = table[table["n_seeds"] >= 2]
     if table.empty or table["rank"].isna().all():
-        out.lines.append("no config has a finished seed yet")
+        failed = len(results.fits) and (results.fits["status"] != "ok").all()
+        out.lines.append("no config has a finished seed: every stored fit failed (see the failed trials' errors)"
+                         if failed else "no config has a finished seed yet")
         return out
     best = best_row(table)
     out.best = names.get(table.at[best, "config_key"])
