@@ -33,6 +33,12 @@ BAD_DATA = {
     "inf": (f"t,value\n1,1\n2,inf\n{_ROWS}", "", "column 'value' has 1 infinite value(s), the first inf in data row 2"),
     "minus_inf": (f"t,value\n1,1\n2,2\n3,-inf\n{_ROWS[5:]}", "", "the first -inf in data row 3"),
     "empty": ("", "", "file is empty"),
+    # a field more than the header, and not an empty one at the end of every row: refused, not shifted
+    "extra_field": ("t,value\n" + "".join(f"{i},{i},x\n" for i in range(20)), "",
+                    "data rows have up to 3 fields but the header names 2 ('t', 'value'): a column without a name, or the "
+                    "separator inside a value"),
+    "not_csv": ("name: bad\nmodel: {units: 2}\nspace:\n  units: [1, 2, 3, 4]\n", "",
+                "not a readable CSV file (Error tokenizing data. C error: Expected 1 fields in line 4, saw 4)"),
     "header_only": ("t,value\n", "", "file has a header but no rows"),
     "missing_time": (f"t,value\n1,1\n,2\n{_ROWS}", "", "column 't' (time_column) has no value in data row 2"),
     "unparseable_time": ("t,value\n2000-01,1\n2000-02,2\nlast March,3\n" + "".join(

@@ -287,3 +287,18 @@ def test_init_quotes_names_yaml_would_misread(tmp_path):
     assert data["problem"]["params"]["target"] == "temp #1"
     assert data["problem"]["params"]["path"] == str(path) and data["name"] == "my data"
     assert load_spec(data).problem.params["target"] == "temp #1"
+
+
+def test_rows_ending_with_a_separator_are_read_as_the_header_says(tmp_path):
+    """Some spreadsheet exports end every row with a comma: one field more than the header. pandas
+    then takes the first column for an index and shifts every name by one; the series is read as
+    if the commas were not there (the starter spec targets 'spots' by 'year', not 'year' alone)."""
+    spots = 80 + 60 * np.sin(2 * np.pi * np.arange(150) / 11)
+    plain, trailing = tmp_path / "plain.csv", tmp_path / "trailing.csv"
+    plain.write_text("year,spots\n" + "".join(f"{1800 + i},{v:.1f}\n" for i, v in enumerate(spots)))
+    trailing.write_text("year,spots\n" + "".join(f"{1800 + i},{v:.1f},\n" for i, v in enumerate(spots)))
+    text = starter_spec(str(trailing))
+    assert "target: spots" in text and "time_column: year" in text
+    a, b = (load_problem("csv", {"path": str(p), "target": "spots", "time_column": "year", "look_back": 11})
+            for p in (plain, trailing))
+    assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_val, b.y_val)

@@ -4,6 +4,7 @@ init`` read through here)."""
 
 from __future__ import annotations
 
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,17 +31,34 @@ def read_frame(source, shown: str):
     if not source.is_file():
         raise SpecError(f"{shown}: file not found", field="problem.params.path")
     try:
-        # as_file gives a real path even when the package is installed as a zip archive.
-        with resources.as_file(source) as file:
-            frame = pd.read_csv(file)
+        # as_file gives a real path even when the package is installed as a zip archive. Without
+        # index_col=False, rows one field longer than the header would make the first column an
+        # index and shift every name by one; with it, a separator ending each row (some spreadsheet
+        # exports) is read away, and any other longer row makes pandas warn, which is refused.
+        with resources.as_file(source) as file, warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(file, index_col=False)
+    except pd.errors.ParserWarning:
+        raise _rows_longer_than_header(source, shown) from None
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{shown}: file is empty") from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"{shown}: not a readable CSV file ({exc})") from exc
+        raise DataError(f"{shown}: not a readable CSV file ({' '.join(str(exc).split())})") from exc
     if frame.empty:
         raise DataError(f"{shown}: file has a header but no rows")
     frame.attrs["lines"] = str(source)  # for _row: the file whose line numbers messages give
     return frame
+
+
+def _rows_longer_than_header(source, shown: str) -> DataError:
+    """The one line for a file some of whose rows have more fields than its header names."""
+    import csv
+
+    with resources.as_file(source) as file, open(file, encoding="utf-8", errors="replace", newline="") as text:
+        records = [r for r in csv.reader(text) if r]
+    header, longest = records[0], max(len(r) for r in records[1:])
+    return DataError(f"{shown}: data rows have up to {longest} fields but the header names {len(header)} "
+                     f"({', '.join(map(repr, header))}): a column without a name, or the separator inside a value")
 
 
 def column_not_found(shown: str, column: str, frame) -> DataError:
