@@ -480,6 +480,11 @@ def test_resume_with_another_builder_or_changed_builder_code_is_refused(killed_s
     try:
         line = _one_line_error(run_tuning("run", str(spec), cwd=cwd))
         assert "another version of builder demo_models.py:fails_for_wide" in line and "model.builder" in line
+        # and a refit for export: it would build another model than the stored scores describe
+        line = _one_line_error(run_tuning("export", "conv", "--storage", "store.db", "--out", "m.keras", cwd=cwd))
+        assert line.startswith("error: model.builder: study 'conv' was fitted with another version of builder "
+                               "demo_models.py:fails_for_wide"), line
+        assert not (cwd / "m.keras").exists()
     finally:
         (cwd / "demo_models.py").write_text(source)
     assert stored_fits(cwd / "store.db") == fits

@@ -132,6 +132,7 @@ def refit(results, *, config: str | int = "best", seed: int | None = None) -> Re
     task = FitTask.from_spec(spec, stored_config, seed, key)
     record = store.require_study(study)
     _same_data(study, record.get("data_fingerprint"), task)
+    _same_builder(study, record.get("model_fingerprint"), spec.model.builder)
     result, model, how = _fit_as(record["dropout_masks"], task)
     if model is None:
         raise SpecError(f"the refit of config {key}, seed {seed} failed: {result.error}", field="--config")
@@ -155,6 +156,20 @@ def _same_data(study: str, stored_print: str | None, task) -> None:
         raise SpecError(f"study {study!r} was fitted on other data (data fingerprint {stored_print}, now {now}): a "
                         "refit would not be the stored model; restore the data, or run the study again under a new "
                         "name", source=None if path is None else str(path), field="problem")
+
+
+def _same_builder(study: str, stored_print: str | None, builder: str | None) -> None:
+    """Refuse a refit with a builder whose code changed since the study ran, as a run or resume does:
+    the refit would build another model than the one the stored scores describe."""
+    if builder is None or stored_print is None:  # the built-in families, or stored before fingerprints
+        return
+    from tuning.builders import fingerprint
+
+    now = fingerprint(builder)
+    if now != stored_print:
+        raise SpecError(f"study {study!r} was fitted with another version of builder {builder} (builder fingerprint "
+                        f"{stored_print}, now {now}): a refit would not be the stored model; restore its code, or "
+                        "run the study again under a new name", field="model.builder")
 
 
 def _fit_as(dropout_masks: str, task) -> tuple[Any, Any, str]:
