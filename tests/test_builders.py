@@ -226,6 +226,36 @@ def test_a_builder_model_scores_its_compiled_metrics_and_a_raising_config_fails_
     assert not none.ok and "returned None, not a keras.Model" in none.error
 
 
+def test_the_check_before_the_study_calls_the_builder_with_the_config_a_fit_gives_it(tmp_path, npz_problem):
+    """The builder is tried once before the store is touched; it gets the model settings a fit
+    gives it (docs/own-data.md: no epochs or batch_size), or a builder reading them would pass
+    the check and fail every fit. The fits here are fake: the check is what is looked at."""
+    import keras
+    from helpers.fake_runner import FakeRunner
+
+    from tuning.builders import user_config
+    from tuning.search.loop import run_search
+    from tuning.space import split_config
+
+    params, _ = npz_problem
+    seen = []
+
+    def recorded(config, problem):
+        seen.append(dict(config))
+        inputs = keras.Input(problem.input_shape)
+        return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(inputs)))
+
+    name = register_builder(recorded)
+    spec = {"name": "seen", "problem": {"name": "arrays", "params": params},
+            "model": {"builder": name, "params": {"width": 2}}, "space": {"batch_size": [8, 16]}, "sampler": "grid",
+            "repeats": 1, "fit": {"epochs": 3, "batch_size": 16, "early_stopping": {"patience": 2}},
+            "storage": f"sqlite:///{tmp_path / 's.db'}"}
+    runner = FakeRunner()
+    run_search(load_spec(spec), runner=runner)
+    assert seen == [{"width": 2}]  # the check's call; the fake fits build nothing
+    assert seen[0] == user_config(split_config(runner.tasks[0].config)[0])  # what fit_one would pass
+
+
 @pytest.mark.slow  # over 6 s of real fits or simulations on 2 cores: out of the fast tier
 def test_a_registered_in_process_builder_runs_a_study_and_is_refused_with_workers(tmp_path, npz_problem):
     import keras

@@ -69,7 +69,7 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
     from tuning.backends import make_backend
     from tuning.problems import cached_problem
     from tuning.search.study_record import open_study, study_executor, study_runner
-    from tuning.space import SearchSpace, base_config
+    from tuning.space import SearchSpace, base_config, split_config
 
     reporter = reporter or SilentReporter()
     if runner is None:  # this process's Keras on the study's backend, before anything imports Keras
@@ -92,7 +92,8 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
     base = base_config(spec)
     scored = {k for k, v in baseline.items() if isinstance(v, float)}
     if spec.model.builder is not None:  # tried once before the store is touched; its model may score more
-        scored |= _try_builder(spec, problem, space.to_config(space.first_point(), base))
+        # the model settings alone, as a fit builds it (split_config): epochs and batch_size are the fit's
+        scored |= _try_builder(spec, problem, split_config(space.to_config(space.first_point(), base))[0])
     else:  # every value the models would refuse, refused now rather than after the study is stored
         from tuning.models import check_configs
 
