@@ -160,6 +160,34 @@ def test_report_of_a_spec_file_names_the_baseline_and_warns(trend_studies):
 
 
 @pytest.mark.slow
+def test_an_exported_csv_model_says_it_works_in_model_space_and_the_docs_recipe_gives_series_units(
+        trend_studies, monkeypatch):
+    """docs/series.md's recipe, as printed, on the differenced study's exported model: its forecasts
+    in the series' units give the stored val_mae, and the truth it maps back is the CSV's own values."""
+    import pandas as pd
+
+    import tuning
+
+    folder = trend_studies["folder"]
+    done = run_tuning("export", "changes.yaml", "--out", "changes.keras", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert "as stored" in done.stdout and done.stdout.strip().splitlines()[-1].startswith(
+        "note: it reads windows of the series scaled (and transformed) as the study prepared them")
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "series.md").read_text()
+    recipe = docs.split("## Using an exported model", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    recipe = recipe.replace('"levels"', '"changes"').replace("levels.keras", "changes.keras")
+    monkeypatch.chdir(folder)
+    scope: dict = {}
+    exec(recipe, scope)  # noqa: S102 - the documented code, run as a user would
+    stored = tuning.load_results("changes", "sqlite:///series.db").fits
+    seed_scores = stored[stored["config_key"] == stored["config_key"].iloc[0]]["val_mae"].tolist()
+    mae = float(np.mean(np.abs(scope["forecast"] - scope["truth"])))
+    assert any(mae == pytest.approx(v, rel=1e-4) for v in seed_scores), (mae, seed_scores)
+    values = pd.read_csv(folder / "trend.csv")["value"].to_numpy()
+    assert (np.abs(scope["truth"][:, :1] - values[None, :]).min(axis=1) < 1e-3).all()  # float32 round trips
+
+
+@pytest.mark.slow
 def test_an_edited_csv_is_refused_on_resume_and_export_in_one_line(trend_studies):
     folder = trend_studies["folder"]
     original = (folder / "trend.csv").read_text()

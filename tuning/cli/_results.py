@@ -113,9 +113,13 @@ def export(
     from tuning.refit import export_model
 
     study, storage = study_and_storage(study, storage)
-    done = export_model(load_results(study, storage), out, config=config, seed=seed)
+    results = load_results(study, storage)
+    done = export_model(results, out, config=config, seed=seed)
     typer.echo(done.line())
     typer.echo(f"model: {out}")
+    if results.spec["problem"]["name"] == "csv":  # its numbers are the study's, not the series'
+        typer.echo("note: it reads windows of the series scaled (and transformed) as the study prepared them, and "
+                   "forecasts in that space; docs/series.md, \"Using an exported model\", turns both ways")
 
 
 @app.command()
