@@ -145,6 +145,10 @@ def test_with_a_builder_space_may_name_any_parameter_and_params_reach_the_config
 @pytest.mark.parametrize(("spec", "field", "words"), [
     (_builder_spec(units=8), "model.units", "put your builder's settings in model.params"),
     (_builder_spec(mask_value=0.0), "model.mask_value", "built-in families"),
+    # written at their defaults too (tuning init's starter spec has family and cell): never read
+    (_builder_spec(family="vanilla"), "model.family", "which a builder replaces"),
+    (_builder_spec(cell="lstm"), "model.cell", "which a builder replaces"),
+    (_builder_spec(dropout=0.0), "model.dropout", "which a builder replaces"),
     (_builder_spec(params={"epochs": 3}), "model.params.epochs", "set it as fit.epochs"),
     ({**_builder_spec(params={"width": 3}), "space": {"width": [1, 2]}}, "space.width", "one place"),
     ({**_builder_spec(), "runner": "fused"}, "runner", "built-in families only"),

@@ -96,8 +96,8 @@ class ModelSpec(StrictModel):
                 wrong = "style" if self.style != "config" else "params"
                 raise ValueError(f"model.{wrong}: applies to a model.builder only")
             return self
-        for name in self._builtin_keys():
-            if getattr(self, name) != _default(ModelSpec, name):
+        for name in self._builtin_keys():  # written, even at its default value: the builder never reads it
+            if name in self.model_fields_set or getattr(self, name) != _default(ModelSpec, name):
                 raise ValueError(f"model.{name}: a setting of the built-in families, which a builder replaces; "
                                  "put your builder's settings in model.params (they reach it in the config)")
         for name in self.params:
