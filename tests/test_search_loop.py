@@ -326,3 +326,18 @@ def test_a_study_whose_every_fit_failed_reads_back_with_its_objective_column_and
                                      "trials' errors)"]
     status = tuning.study_status("s", storage=str(tmp_path / "study.db"))
     assert status["failed"] == 2 and status["best"] == []
+
+
+def test_status_ranks_by_the_aggregate_and_says_it_beside_the_mean(tmp_path):
+    """With aggregate mean_plus_std a config may rank above one with a lower mean: the line shows
+    the number it is ranked by, then the mean and its spread."""
+    from tuning.api import status_lines
+
+    run_fake(spec(tmp_path, space={"units": [1, 2, 3]}, repeats=3, objective={"aggregate": "mean_plus_std"}))
+    info = tuning.study_status("s", storage=str(tmp_path / "study.db"))
+    ranked = [line for line in status_lines(info) if line.startswith("  1. ") or line.startswith("  2. ")]
+    results = tuning.load_results("s", storage=str(tmp_path / "study.db"))
+    top = results.summary.iloc[0]
+    assert ranked[0].startswith(f"  1. trial {info['best'][0]['number']}: "
+                                f"mean_plus_std {top['aggregate']:.4g}; mean {top['mean']:.4g} ± ")
+    assert top["aggregate"] == pytest.approx(top["mean"] + top["std"])

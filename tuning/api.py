@@ -162,7 +162,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
         if trial is not None:
             state = None if row.config_key in complete else TrialStatus(trial["status"]).value
             best.append({**trial, "number": numbers.get(row.config_key, trial["number"]), "mean": row.mean,
-                         "std": row.std, "n_seeds": row.n_seeds, "state": state})
+                         "std": row.std, "n_seeds": row.n_seeds, "state": state, "aggregate": row.aggregate})
     summary = verdict(results, select(results, margin=margin), storage=store.url)
     masks = record["dropout_masks"]
     old_word = {m: p for p, m in PROCEDURE_MASKS.items()}[masks]  # "procedure": the key's old name and words
@@ -205,8 +205,10 @@ def status_lines(info: dict[str, Any]) -> list[str]:
         searched = {k: v for k, v in trial["params"].items()}
         spread = f"{trial['std']:.2g}" if trial["n_seeds"] >= 2 else "–"
         state = f", {trial['state']}" if trial.get("state") else ""
-        echo(f"  {rank}. trial {trial['number']}: {trial['mean']:.4g} ± {spread} (n={trial['n_seeds']}{state})  "
-             f"{config_summary(searched)}")
+        # ranked by the study's aggregate: said first when it is not the mean the ± goes with
+        ranked_by = "" if info["aggregate"] == "mean" else f"{info['aggregate']} {trial['aggregate']:.4g}; mean "
+        echo(f"  {rank}. trial {trial['number']}: {ranked_by}{trial['mean']:.4g} ± {spread} (n={trial['n_seeds']}"
+             f"{state})  {config_summary(searched)}")
     for trial in info["failures"][:5]:
         echo(f"  failed trial {trial['number']}: {trial['fail_reason']}")
     for line in info["verdict"].lines:
