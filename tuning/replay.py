@@ -77,8 +77,9 @@ def replay_study(results: Results, race: Race) -> StudyReplay:
     stored = fits.groupby("config_key")["seed"].nunique().reindex(keys).fillna(0).astype(int).to_numpy()
     if (short := np.flatnonzero(stored < race.min_seeds)).size:
         trial = _trial_names(fits).get(keys[short[0]], "?")
-        raise ValueError(f"trial {trial} has {stored[short[0]]} stored seeds; a race starts with {race.min_seeds} "
-                         f"(set --min-seeds lower)")
+        count = stored[short[0]]
+        raise ValueError(f"trial {trial} has {count} stored seed{'s' if count != 1 else ''}; a race starts with "
+                         f"{race.min_seeds} (set --min-seeds lower)")
     oriented = orientation(results.direction) * matrix
     race = replace(race, max_seeds=min(race.max_seeds, len(order)))  # a race has only the seeds stored
     result = replay(oriented, race)
