@@ -189,12 +189,12 @@ def test_hyperband_trains_each_trial_its_budget_of_epochs(tmp_path):
     ("args", "text", "message"),
     [
         (["--backend", "kerastuner"], "sampler: tpe\nn_trials: 3\n",
-         "sampler: sampler 'tpe' is only available with backend 'optuna'; "
-         "backend 'kerastuner' offers grid, random, bayesian, hyperband"),
+         "sampler: sampler 'tpe' is only available with backend 'optuna' (--backend optuna, or backend: optuna "
+         "in the spec); backend 'kerastuner' offers grid, random, bayesian, hyperband"),
         ([], "backend: kerastuner\nsampler: cmaes\nn_trials: 3\n", "sampler 'cmaes' is only available with backend 'optuna'"),
         (["--sampler", "bayesian"], "sampler: grid\n",  # the flag's value at fault: the flag is named
-         "--sampler: sampler 'bayesian' is only available with backend 'kerastuner'; "
-         "backend 'optuna' offers grid, random, tpe, cmaes"),
+         "--sampler: sampler 'bayesian' is only available with backend 'kerastuner' (--backend kerastuner, or "
+         "backend: kerastuner in the spec); backend 'optuna' offers grid, random, tpe, cmaes"),
         ([], "sampler: hyperband\n", "sampler 'hyperband' is only available with backend 'kerastuner'"),
         ([], "backend: kerastuner\nsampler: hyperband\nspace: {epochs: [1, 2]}\n", "space.epochs: the hyperband sampler"),
         (["--backend", "keras"], "sampler: grid\n", "--backend: Input should be 'optuna' or 'kerastuner'"),

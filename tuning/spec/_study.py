@@ -145,8 +145,8 @@ class StudySpec(StrictModel):
         if self.sampler.name not in offered:
             owner = next(b for b, names in BACKEND_SAMPLERS.items() if self.sampler.name in names)
             raise ValueError(
-                f"sampler: sampler {self.sampler.name!r} is only available with backend {owner!r}; "
-                f"backend {self.backend!r} offers {', '.join(offered)}"
+                f"sampler: sampler {self.sampler.name!r} is only available with backend {owner!r} (--backend {owner}, "
+                f"or backend: {owner} in the spec); backend {self.backend!r} offers {', '.join(offered)}"
             )
         if self.sampler.name == "hyperband" and "epochs" in self.space:
             raise ValueError("space.epochs: the hyperband sampler sets each trial's epochs itself (up to fit.epochs); "
