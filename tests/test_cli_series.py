@@ -48,7 +48,7 @@ BAD_DATA = {
     "duplicate_time": ("t,value\n" + "".join(f"2000-{m:02d},{m}\n" for m in range(1, 13)) + "2000-05,99\n", "",
                        "column 't' (time_column) has '2000-05' twice, in data rows 5 and 13 (lines 6 and 14 of the file); "
                        "one row per time step"),
-    "unknown_target": (f"t,value\n{_ROWS}", ", target: price", "column 'price' not found; columns are 't', 'value'"),
+    "unknown_target": (f"t,value\n{_ROWS}", ", target: price", "column 'price' (target) not found; columns are 't', 'value'"),
     # The only value column, numbers but for one text cell; a blank line makes data row and line differ.
     "text_value": (f"t,value\n1,1\n2,2\n\n3,n.a.\n{_ROWS[5:]}", "",
                    "column 'value' has a non-numeric value 'n.a.' in data row 3 (line 5 of the file); "

@@ -343,9 +343,9 @@ def test_csv_missing_path_or_file(tmp_path):
 def test_csv_missing_column(counting_csv):
     with pytest.raises(DataError) as caught:
         load_problem("csv", {"path": counting_csv, "columns": ["value", "price"]})
-    assert str(caught.value).startswith(f"{counting_csv}: column 'price' not found; columns are")
+    assert str(caught.value).startswith(f"{counting_csv}: column 'price' (columns) not found; columns are")
     assert "'step'" in str(caught.value)
-    with pytest.raises(DataError, match="column 'when' not found"):
+    with pytest.raises(DataError, match=r"column 'when' \(time_column\) not found; columns are"):
         load_problem("csv", {"path": counting_csv, "time_column": "when"})
 
 

@@ -211,9 +211,9 @@ def csv_series(
             raise DataError(f"{shown}: no numeric columns to forecast; columns are {listed}")
     elif not columns:
         raise SpecError("must name at least one column", field="problem.params.columns")
-    for column in [*columns, *([target] if target is not None else [])]:
+    for column, role in [*((c, "columns") for c in columns), *([(target, "target")] if target is not None else [])]:
         if column not in frame.columns:
-            raise column_not_found(shown, column, frame)
+            raise column_not_found(shown, column, frame, role)
     target = columns[0] if target is None else target
     if target not in columns and not columns_given:
         numeric_values(frame, target, shown)  # a text target was left out for that reason: say so

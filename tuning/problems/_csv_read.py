@@ -61,9 +61,11 @@ def _rows_longer_than_header(source, shown: str) -> DataError:
                      f"({', '.join(map(repr, header))}): a column without a name, or the separator inside a value")
 
 
-def column_not_found(shown: str, column: str, frame) -> DataError:
+def column_not_found(shown: str, column: str, frame, role: str) -> DataError:
+    """ "data.csv: column 'Month' (time_column) not found; columns are ...": ``role`` is the
+    problem parameter that named it, as the other column messages say."""
     listed = ", ".join(repr(c) for c in frame.columns)
-    return DataError(f"{shown}: column {column!r} not found; columns are {listed}")
+    return DataError(f"{shown}: column {column!r} ({role}) not found; columns are {listed}")
 
 
 def _data_row(frame, position: int) -> int:
@@ -151,7 +153,7 @@ def sort_by_time(frame, time_column: str, shown: str):
     import pandas as pd
 
     if time_column not in frame.columns:
-        raise column_not_found(shown, time_column, frame)
+        raise column_not_found(shown, time_column, frame, "time_column")
     stamps = frame[time_column]
     where = f"{shown}: column {time_column!r} (time_column)"
     if stamps.isna().any():
@@ -218,7 +220,7 @@ def read_series(path: str, target: str | None = None) -> SeriesRead:
             raise DataError(f"{shown}: no numeric columns to forecast; columns are {listed}")
         target = numeric[0]
     elif target not in frame.columns:
-        raise column_not_found(shown, target, frame)
+        raise column_not_found(shown, target, frame, "target")
     values = numeric_values(frame, target, shown)
     dates = None
     if time_column is not None and not pd.api.types.is_numeric_dtype(frame[time_column]):
