@@ -37,6 +37,10 @@ BAD_DATA = {
     "extra_field": ("t,value\n" + "".join(f"{i},{i},x\n" for i in range(20)), "",
                     "data rows have up to 3 fields but the header names 2 ('t', 'value'): a column without a name, or the "
                     "separator inside a value"),
+    "semicolons": ("t;value\n" + "".join(f"{i};{i},5\n" for i in range(20)), "",
+                   "one column, 't;value': its fields seem separated by ';', and tuning reads comma-separated files"),
+    "tabs": ("t\tvalue\n" + "".join(f"{i}\t{i}.5\n" for i in range(20)), "",
+             "one column, 't\\tvalue': its fields seem separated by tabs"),
     "not_csv": ("name: bad\nmodel: {units: 2}\nspace:\n  units: [1, 2, 3, 4]\n", "",
                 "not a readable CSV file (Error tokenizing data. C error: Expected 1 fields in line 4, saw 4)"),
     "header_only": ("t,value\n", "", "file has a header but no rows"),

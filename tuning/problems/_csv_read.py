@@ -44,6 +44,8 @@ def read_frame(source, shown: str):
         raise DataError(f"{shown}: file is empty") from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataError(f"{shown}: not a readable CSV file ({' '.join(str(exc).split())})") from exc
+    if len(frame.columns) == 1 and (error := _other_separator(shown, str(frame.columns[0]))):
+        raise error
     if frame.empty:
         raise DataError(f"{shown}: file has a header but no rows")
     frame.attrs["lines"] = str(source)  # for _row: the file whose line numbers messages give
@@ -57,8 +59,20 @@ def _rows_longer_than_header(source, shown: str) -> DataError:
     with resources.as_file(source) as file, open(file, encoding="utf-8", errors="replace", newline="") as text:
         records = [r for r in csv.reader(text) if r]
     header, longest = records[0], max(len(r) for r in records[1:])
+    if len(header) == 1 and (error := _other_separator(shown, header[0])):
+        return error  # "1;2,5" read with commas: a field more than the header "a;b"
     return DataError(f"{shown}: data rows have up to {longest} fields but the header names {len(header)} "
                      f"({', '.join(map(repr, header))}): a column without a name, or the separator inside a value")
+
+
+def _other_separator(shown: str, header: str) -> DataError | None:
+    """The one line for a file whose only "column" is a header joined by ';', tabs or '|'."""
+    other = next((c for c in ";\t|" if c in header), None)
+    if other is None:
+        return None
+    return DataError(f"{shown}: one column, {header!r}: its fields seem separated by "
+                     f"{'tabs' if other == chr(9) else repr(other)}, and tuning reads comma-separated files; save it "
+                     "as CSV with commas (and decimal points)")
 
 
 def column_not_found(shown: str, column: str, frame, role: str) -> DataError:
