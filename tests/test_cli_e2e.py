@@ -189,6 +189,7 @@ def test_status_names_the_simplest_equivalent_and_the_seeds_needed_command(finis
     (("run", "x.yaml", "--jbs", "2"), "error: No such option: --jbs (Possible options: --jobs)"),
     (("run",), "error: Missing argument 'SPEC'."),
     (("nosuch",), "error: No such command 'nosuch'."),
+    (("init", "nofile.csv"), "error: nofile.csv: file not found"),  # the argument, not a spec field
 ])
 def test_a_command_line_mistake_is_one_line_exit_2(tmp_path, args, line):
     result = run_tuning(*args, cwd=tmp_path)

@@ -165,7 +165,11 @@ def init(
     from tuning.errors import SpecError
     from tuning.problems import starter_spec
 
-    text = starter_spec(data, target)
+    try:
+        text = starter_spec(data, target)
+    except SpecError as exc:  # the spec's fields are this command's DATA and --target
+        flag = {"problem.params.target": "--target"}.get(exc.field or "")
+        raise SpecError(exc.detail, field=flag) from None
     path = Path(out) if out else Path(f"{'example' if data == 'example' else Path(data).stem}.yaml")
     if path.exists() and not force:
         raise SpecError(f"{path} exists; pass --force to overwrite it, or --out another file", field="--out")
