@@ -397,3 +397,12 @@ def test_csv_bad_settings_name_field(counting_csv, params, field):
     with pytest.raises(SpecError) as caught:
         load_problem("csv", {"path": counting_csv, **params})
     assert caught.value.field == f"problem.params.{field}"
+
+
+def test_a_target_column_of_dates_is_named_as_dates_not_as_a_typo_in_row_one(tmp_path):
+    path = tmp_path / "monthly.csv"
+    path.write_text("month,sales\n" + "".join(f"20{10 + i // 12}-{i % 12 + 1:02d},{i}.5\n" for i in range(40)))
+    with pytest.raises(DataError) as caught:
+        load_problem("csv", {"path": str(path), "target": "month", "columns": ["month"]})
+    assert str(caught.value) == (f"{path}: column 'month' holds dates (the time column?), not numbers ('2010-01' in "
+                                 "data row 1 (line 2 of the file)); only numbers can be forecast: name another column")

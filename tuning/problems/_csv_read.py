@@ -142,6 +142,10 @@ def numeric_values(frame, column: str, shown: str) -> np.ndarray:
     raw = frame[column]
     values = pd.to_numeric(raw, errors="coerce")
     not_numbers = values.isna() & raw.notna()
+    if not_numbers.all():  # not one number: the column holds something else (dates, names)
+        kind = "dates (the time column?)" if _mostly_dates(raw) else "text"
+        raise DataError(f"{shown}: column {column!r} holds {kind}, not numbers ({raw.iloc[0]!r} in "
+                        f"{rows_named(frame, 0)}); only numbers can be forecast: name another column")
     if not_numbers.any():
         row = int(np.flatnonzero(not_numbers.to_numpy())[0])
         raise DataError(f"{shown}: column {column!r} has a non-numeric value {raw.iloc[row]!r} in "
@@ -157,6 +161,17 @@ def numeric_values(frame, column: str, shown: str) -> np.ndarray:
         raise DataError(f"{shown}: column {column!r} has {int(infinite.sum())} infinite value(s), the first "
                         f"{values[row]} in {rows_named(frame, row)}; only finite numbers can be forecast")
     return values
+
+
+def _mostly_dates(raw) -> bool:
+    """Whether most of a text column reads as dates."""
+    import warnings
+
+    import pandas as pd
+
+    with warnings.catch_warnings():  # pandas warns when it guesses each element's format
+        warnings.simplefilter("ignore")
+        return bool(pd.to_datetime(raw.astype(str), errors="coerce").notna().mean() > 0.5)
 
 
 def sort_by_time(frame, time_column: str, shown: str):
