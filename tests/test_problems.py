@@ -378,8 +378,11 @@ def test_csv_too_few_rows_names_split_and_need(counting_csv):
 
 def test_csv_text_target_is_reported_as_non_numeric(tmp_path):
     path = _write_csv(tmp_path / "labels.csv", "value,label", [(i, "up") for i in range(30)])
-    with pytest.raises(DataError, match="column 'label' has a non-numeric value 'up'"):
+    with pytest.raises(DataError, match=r"column 'label' holds text, not numbers \('up' in data row 1"):
         load_problem("csv", {"path": path, "target": "label"})
+    mixed = _write_csv(tmp_path / "mixed.csv", "value,label", [(i, "up" if i == 3 else i) for i in range(30)])
+    with pytest.raises(DataError, match="column 'label' has a non-numeric value 'up' in data row 4"):
+        load_problem("csv", {"path": mixed, "target": "label"})
 
 
 @pytest.mark.parametrize(
