@@ -341,3 +341,18 @@ def test_status_ranks_by_the_aggregate_and_says_it_beside_the_mean(tmp_path):
     assert ranked[0].startswith(f"  1. trial {info['best'][0]['number']}: "
                                 f"mean_plus_std {top['aggregate']:.4g}; mean {top['mean']:.4g} ± ")
     assert top["aggregate"] == pytest.approx(top["mean"] + top["std"])
+
+
+def test_status_counts_add_up_after_a_ctrl_c(tmp_path):
+    """A Ctrl-C mid-trial: the interrupted trial's config is among the remaining, and the line says so
+    (1 complete + 3 remaining of 4 read beside '1 interrupted' as five)."""
+    from helpers.fake_runner import FakeRunner
+
+    from tuning.api import status_lines
+
+    with pytest.raises(KeyboardInterrupt):
+        run_fake(spec(tmp_path, space={"units": [1, 2, 3, 4]}, repeats=2), runner=FakeRunner(stop_after=3))
+    info = tuning.study_status("s", storage=str(tmp_path / "study.db"))
+    assert (info["complete"], info["interrupted"], info["running"], info["remaining"]) == (1, 1, 0, 3)
+    assert ("1 complete, 0 running, 0 failed, 1 interrupted, 3 remaining of 4 (the interrupted among them: their "
+            "configs run again)") in status_lines(info)[1]

@@ -190,7 +190,9 @@ def status_lines(info: dict[str, Any]) -> list[str]:
     echo(f"  trials: {info['complete']} complete, "
          + (f"{info['pruned']} pruned (stopped early by the pruner, not compared), " if info.get("pruned") else "")
          + f"{info['running']} running, {info['failed']} failed, "
-         f"{info['interrupted']} interrupted, {info['remaining']} remaining of {info['planned']}; {info['fits']} fits stored"
+         f"{info['interrupted']} interrupted, {info['remaining']} remaining of {info['planned']}"
+         + (" (the interrupted among them: their configs run again)" if info["interrupted"] and info["remaining"] else "")
+         + f"; {info['fits']} fits stored"
          + (f"; {info['resumed']} interrupted trial(s) resumed, their fits reused" if info.get("resumed") else ""))
     baseline = info["baseline"]
     echo(f"  objective: {info['aggregate']} {info['metric']} ({info['direction']})"
