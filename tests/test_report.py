@@ -57,6 +57,10 @@ def test_report_writes_page_and_exports(page):
 def test_report_has_one_row_per_config_and_the_sections(page):
     _, html = page
     assert len(table_rows(html, "summary")) == 3
+    # each config named as tuning status names it, its key in the tooltip and its page's name
+    named = re.findall(r'<td data-sort="(\d+)\.0" title="config ([0-9a-f]{16})"><a href="configs/\2\.html">'
+                       r'trial (\d+)</a></td>', html)
+    assert len(named) == 3 and all(a == b for a, _, b in named), named
     assert len(table_rows(html, "marginals")) == 3  # units = 1, 2, 3
     for text in ("Best config", "95 % CI", "Naive baseline", "Optimisation history", "Parameter importance",
                  "only one searched parameter", "No failed trials or fits", "metric: val_loss"):

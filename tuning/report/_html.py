@@ -82,10 +82,13 @@ PROB_BEST_NOTE = ("share of joint seed resamples in which this config is best: n
 
 
 def summary_rows(summary: pd.DataFrame, params: list[str], aggregate: str = "mean",
-                 gains: dict[str, str] | None = None) -> tuple[list[str], list[list[dict]]]:
+                 gains: dict[str, str] | None = None,
+                 names: dict[str, str] | None = None) -> tuple[list[str], list[list[dict]]]:
     """Headers and cells of the per-config table, best first (the order summary_table gives).
 
     ``gains``: config_key -> its extrapolation (:func:`gain_texts`), shown beside the diagnosis.
+    ``names``: config_key -> "trial 3 (units=5)" (:func:`~tuning.analysis.config_names`): a config
+    is shown as "trial 3", as ``tuning status`` and the verdict name it, its key in the tooltip.
     """
     headers = ["rank", "config", *[p.removeprefix("param_") for p in params], "seeds", "failed", "diverged",
                "mean", "std", "95 % CI", f"aggregate ({aggregate})", "its 95 % interval", "could be best", "P(best)",
@@ -111,7 +114,11 @@ def summary_rows(summary: pd.DataFrame, params: list[str], aggregate: str = "mea
         diagnosis["note"] = (gains or {}).get(str(rec["config_key"])) if label else None
         ci = cell(rec["ci95_low"], text=f"[{fmt(rec['ci95_low'])}, {fmt(rec['ci95_high'])}]")
         interval = cell(rec["aggregate_low"], text=f"[{fmt(rec['aggregate_low'])}, {fmt(rec['aggregate_high'])}]")
-        rows.append([cell(rec["rank"]), cell(None, text=str(rec["config_key"])), *[cell(rec[p]) for p in params],
+        key = str(rec["config_key"])
+        name = (names or {}).get(key, key).split(" (")[0]
+        number = name.removeprefix("trial ")  # sorted as a number: trial 10 after trial 9
+        shown = cell(int(number) if number.isdigit() else None, text=name, title=f"config {key}")
+        rows.append([cell(rec["rank"]), shown, *[cell(rec[p]) for p in params],
                      cell(rec["n_seeds"]), cell(rec["n_failed"]), cell(rec["divergence_rate"]), cell(rec["mean"]),
                      cell(rec["std"]), ci, cell(rec["aggregate"]), interval, could,
                      cell(rec["prob_best"], title=PROB_BEST_NOTE),
@@ -186,7 +193,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
 
         exports = [p.name for p in export_tables(results, out_dir, tables=tables)]
         write_config_pages(results, selected, tables, data, gains, names, store.url, out_dir)
-    headers, rows = summary_rows(summary, params, objective_of_spec(results).get("aggregate") or "mean", gains)
+    headers, rows = summary_rows(summary, params, objective_of_spec(results).get("aggregate") or "mean", gains, names)
     for row, key in zip(rows, summary["config_key"], strict=True):
         row[1]["href"] = "configs/" + page_name(key)
     objective = objective_of_spec(results)
