@@ -394,6 +394,14 @@ def _is_file(module_part: str) -> bool:
     return module_part.endswith(".py") or "/" in module_part or os.sep in module_part
 
 
+def _cwd_importable() -> None:
+    """The current directory first on the import path, like ``python -m``: a builder module beside
+    the spec, where the user runs ``tuning``, imports (the console script alone would not find it)."""
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+
+
 def _source_file(path: str) -> Path | None:
     if path in _REGISTRY:
         return None
@@ -404,6 +412,7 @@ def _source_file(path: str) -> Path | None:
     module = sys.modules.get(module_part)
     origin = getattr(module, "__file__", None)
     if origin is None:
+        _cwd_importable()  # found where _import finds it: a fingerprint before the first import is the same
         try:
             spec = importlib.util.find_spec(module_part)
         except (ImportError, ValueError):
@@ -434,9 +443,7 @@ def _import(module_part: str, path: str):
             raise SpecError(f"{path}: {module_part} does not import: {one_line(exc)}", field=_FIELD) from None
         module.__tuning_mtime__ = resolved.stat().st_mtime_ns
         return module
-    cwd = os.getcwd()
-    if cwd not in sys.path:  # like `python -m`: modules beside the spec's directory of work import
-        sys.path.insert(0, cwd)
+    _cwd_importable()
     try:
         return importlib.import_module(module_part)
     except Exception as exc:
