@@ -382,9 +382,7 @@ def _numeric_axis(param: Any, kind: str, path: str) -> Any:
 
 def parse_path(path: str) -> tuple[str, str]:
     """(module or file, attribute) of a builder path; ``SpecError`` if it is not one."""
-    if not isinstance(path, str) or path.count(":") < 1:
-        raise SpecError(f"{path!r}: name the function as module:function or path/to/file.py:function", field=_FIELD)
-    module_part, _, attribute = path.rpartition(":")
+    module_part, _, attribute = path.rpartition(":") if isinstance(path, str) else ("", "", "")
     if not module_part or not attribute or not all(p.isidentifier() for p in attribute.split(".")):
         raise SpecError(f"{path!r}: name the function as module:function or path/to/file.py:function", field=_FIELD)
     return module_part, attribute
@@ -395,11 +393,9 @@ def _is_file(module_part: str) -> bool:
 
 
 def _cwd_importable() -> None:
-    """The current directory first on the import path, like ``python -m``: a builder module beside
-    the spec, where the user runs ``tuning``, imports (the console script alone would not find it)."""
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
+    """The current directory first on the import path, like ``python -m`` (a console script's is not)."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
 
 
 def _source_file(path: str) -> Path | None:
@@ -407,8 +403,7 @@ def _source_file(path: str) -> Path | None:
         return None
     module_part, _ = parse_path(path)
     if _is_file(module_part):
-        file = Path(module_part)
-        return file if file.is_file() else None
+        return Path(module_part) if Path(module_part).is_file() else None
     module = sys.modules.get(module_part)
     origin = getattr(module, "__file__", None)
     if origin is None:
