@@ -178,6 +178,11 @@ def test_tuning_replay_with_a_pruner_prunes_on_the_stored_curves(tmp_path):
                           str(tmp_path / "study.db"), "--pruner", "mediun"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.strip() == ("error: --pruner: unknown pruner 'mediun'; choose one of "
                                                           "median, percentile, successive_halving, hyperband, none")
+    alone = subprocess.run([sys.executable, "-m", "tuning.cli", "replay", "every epoch", "--storage",
+                            str(tmp_path / "study.db"), "--pruner-settings", '{"n_startup_trials": 2}'],
+                           capture_output=True, text=True, timeout=120)  # not a race with the settings unread
+    assert alone.returncode == 2 and alone.stderr.strip() == ("error: --pruner-settings: settings of a pruner; name it "
+                                                              "with --pruner")
 
 
 def tpe_race(tmp_path, name="tpe race", **changes):

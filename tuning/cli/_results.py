@@ -71,6 +71,8 @@ def replay(
         fail(f"error: --repeats-strategy: only race can be replayed (got {repeats_strategy!r})", EXIT_USAGE)
     if pruner is not None and pruner not in PRUNERS:
         fail(f"error: --pruner: unknown pruner {pruner!r}; choose one of {', '.join(PRUNERS)}", EXIT_USAGE)
+    if pruner is None and pruner_settings is not None:  # else a race would be replayed, the settings unread
+        fail("error: --pruner-settings: settings of a pruner; name it with --pruner", EXIT_USAGE)
     study, storage = study_and_storage(study, storage)
     store = open_store(storage)
     store.require_study(study)

@@ -117,7 +117,7 @@ class Comparison:
     se_vs_best: np.ndarray
     equivalent_to_best: np.ndarray  # its simultaneous upper bound on mean - best other mean < margin
     best: int | None
-    study_corr: float           # 1 - pooled var(difference) / (2 pooled var): the seed effect's share
+    study_corr: float           # 1 - pooled var(difference) / (2 pooled var), clipped to [-1, 1]: the seed effect's share
     sd_paired: float            # pooled sd of a per-seed difference between two configs
     sd_within: float            # pooled sd of one config's seed scores
     df_paired: float            # pooled degrees of freedom of the paired differences
@@ -313,7 +313,9 @@ def compare(scores, *, margin: float | None = None, level: float = LEVEL, best: 
     paired_row = row(pairable, True).astype(bool) & comparable
     diff_row, se_row = row(difference, 0.0), row(se, 0.0)
     corr_row = np.where(row(shared, 0) >= 3, row(p["corr"], 1.0), np.nan)
-    study_corr = 1 - sd_paired**2 / (2 * sd_within**2) if sd_within and math.isfinite(sd_paired) else math.nan
+    # An estimate from few seeds leaves [-1, 1] (2 or 3 seeds: -1.7 seen); a correlation cannot.
+    study_corr = float(np.clip(1 - sd_paired**2 / (2 * sd_within**2), -1.0, 1.0)) \
+        if sd_within and math.isfinite(sd_paired) else math.nan
     return Comparison(comparable, could.astype(bool), p_worse, paired_row, corr_row, diff_row, se_row, equivalent,
                       best, study_corr, sd_paired, sd_within, df_paired, df_unpaired, int(could.sum()), k,
                       upper_bound, prior[1], difference, se, df, mcb, p_not_best)
