@@ -382,3 +382,10 @@ def test_a_study_whose_every_fit_failed_is_not_said_to_be_waiting_for_one():
         "no config has a finished seed: every stored fit failed (see the failed trials' errors)"]
     empty = make_results({})
     assert verdict(empty, select(empty)).lines == ["no config has a finished seed yet"]
+
+
+def test_a_study_of_one_config_is_not_told_it_lacks_seeds():
+    single = make_results({"a": [1.0, 1.1, 0.9]})
+    assert verdict(single, select(single)).lines == ["could be the best: one config, nothing to compare it with"]
+    two = make_results({"a": [1.0, 1.1, 0.9], "b": [2.0]})
+    assert "needs two configs with 2 or more seeds each" in verdict(two, select(two)).lines[-1]

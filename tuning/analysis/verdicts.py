@@ -79,7 +79,9 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
     out.best = names.get(table.at[best, "config_key"])
     out.lines.extend(_left_out(results, table, best, names, storage))
     if comparison is None or comparison.configs < 2:
-        out.lines.append("could be the best: needs two configs with 2 or more seeds each (one seed cannot "
+        ranked = int(table["rank"].notna().sum())
+        out.lines.append("could be the best: one config, nothing to compare it with" if ranked == 1 else
+                         "could be the best: needs two configs with 2 or more seeds each (one seed cannot "
                          "separate a config from seed noise)")
         return out
     could = comparable[comparable["could_be_best"].fillna(False).astype(bool)]
