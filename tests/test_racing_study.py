@@ -86,6 +86,19 @@ def test_a_raced_grid_gives_worse_configs_fewer_seeds_and_records_why(tmp_path):
     assert not raced[8]["dropped"] and raced[8]["race"].startswith("left when the race ended")
 
 
+def test_a_race_replay_of_a_study_that_raced_itself_is_refused(tmp_path):
+    """Its eliminated configs have only the seeds the race gave them: replayed, the race would call
+    its own cut data 'every seed' (a user read '100 % of the study's fits')."""
+    from tuning.racing import Race
+    from tuning.replay import replay_study
+
+    run(race_spec(tmp_path))
+    results = tuning.load_results("race", storage=str(tmp_path / "study.db"))
+    with pytest.raises(ValueError, match="it raced itself: the configs it eliminated have only the seeds the race "
+                                         "gave them"):
+        replay_study(results, Race(3, 12, 0.05))
+
+
 def test_the_configs_left_are_confirmed_on_seeds_that_took_no_part_in_the_race(tmp_path):
     outcome, runner = run(race_spec(tmp_path, repeats={"strategy": "race", "min": 3, "max": 12, "confirm": 4}))
     assert outcome.complete == 5

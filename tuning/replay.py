@@ -65,6 +65,10 @@ def replay_study(results: Results, race: Race) -> StudyReplay:
     """
     from tuning.analysis import seed_matrix
 
+    _not_pruned(results)
+    if ((results.spec or {}).get("repeats") or {}).get("strategy") == "race":
+        raise ValueError("it raced itself: the configs it eliminated have only the seeds the race gave them; a "
+                         "replay needs every config on every seed: replay a study run with fixed seeds")
     selection = results.selection.table
     keys = list(selection["config_key"])
     if not keys:
@@ -106,6 +110,16 @@ def replay_study(results: Results, race: Race) -> StudyReplay:
     return StudyReplay(table, race, result, keys[result.winner] if result.winner is not None else None, keys[0],
                        result.fits / int(stored.sum()),
                        float((epochs * given_mask).sum()) / total_epochs if total_epochs else math.nan, order)
+
+
+def _not_pruned(results: Results) -> None:
+    """Refuse a study its own pruner cut short: its stopped configs' curves and scores, read as
+    complete, would mislead any replay."""
+    fits = results.fits
+    cut = fits.loc[fits["status"] == PRUNED, "config_key"].nunique() if "status" in fits else 0
+    if cut:
+        raise ValueError(f"it was pruned itself ({cut} config(s) stopped early): a replay needs every config "
+                         "trained to its end; replay a study run without a pruner")
 
 
 def _picked(table: pd.DataFrame, picked: str | None, best: str | None, everything: str) -> str:
@@ -178,10 +192,7 @@ def replay_pruner_on_study(results: Results, pruner: str, settings: dict | None 
     curves = results.curves
     if curves.empty:
         raise ValueError("no stored curves to replay a pruner on")
-    cut = results.fits.loc[results.fits["status"] == PRUNED, "config_key"].nunique() if "status" in results.fits else 0
-    if cut:  # its curves stop where its own pruner stopped them: read as complete they would mislead
-        raise ValueError(f"it was pruned itself ({cut} config(s) stopped early): a replay needs every config "
-                         "trained to its end; replay a study run without a pruner")
+    _not_pruned(results)
     spec = results.spec or {}
     curve, direction = monitored_curve(spec)
     if settings is None:
