@@ -202,6 +202,23 @@ def test_status_and_the_report_count_pruned_trials_apart_from_failed(pruned_stud
     data = json.loads(re.search(r'id="page-data">(.*?)</script>', page, re.S).group(1))  # what the plots draw
     cut = [c for c in data["configs"] if c["pruned"]]
     assert len(cut) == outcome.pruned and all(c["cut"] for c in cut)  # the history marks each pruned fit
+    # a pruned config's page says it was pruned, not "fewer than 2 seeds", and offers no export that fails
+    from tuning.analysis import load_results
+    from tuning.errors import SpecError
+    from tuning.refit import choose
+    from tuning.report._data import page_name
+
+    results = load_results("pruned", storage)
+    pruned_keys = set(results.fits.loc[results.fits["status"] == "pruned", "config_key"]) - set(
+        results.fits.loc[results.fits["status"] == "ok", "config_key"])
+    assert pruned_keys
+    for key in pruned_keys:
+        config_page = (tmp_path / "report" / "configs" / page_name(key)).read_text()
+        assert "Pruned: the study's pruner stopped its seeds early" in config_page
+        assert "fewer than 2 seeds" not in config_page and "No seed shared" not in config_page
+        assert 'id="export-command"' not in config_page and "No finished fit to refit and export (pruned)" in config_page
+        with pytest.raises(SpecError, match=f"config {key} has no finished fit to export \\(its fits: pruned\\)"):
+            choose(results, key)
 
 
 def test_a_replay_refuses_a_study_that_its_own_pruner_cut_short(pruned_study):

@@ -89,6 +89,10 @@ def choose(results, config: str | int = "best", seed: int | None = None) -> tupl
         key = rows["config_key"].iloc[0]
     elif chosen in set(ok["config_key"]):
         key = chosen
+    elif chosen in set(fits["config_key"]):  # a config of the study, none of whose fits finished
+        states = sorted(set(fits.loc[fits["config_key"] == chosen, "status"]))
+        raise SpecError(f"config {chosen} has no finished fit to export (its fits: {', '.join(states)})",
+                        field="--config")
     else:
         raise SpecError(f"{chosen!r} is not best, simplest, a trial number or a config key of this study",
                         field="--config")

@@ -262,9 +262,12 @@ def config_page(results, summary_row: dict[str, Any], best_row: dict[str, Any] |
                       "equivalent": flag(summary_row.get("equivalent_to_best")),
                       "diff": number(summary_row.get("diff_vs_best"))}
     command = ["tuning", "export", results.name, "--config", str(key), "--out", f"{key}.keras", "--storage", storage]
+    finished = [f for f in fits if f["status"] == "ok" and f["score"] is not None]
+    # Why a config with no finished seed is not compared or exported: said instead of "fewer than 2 seeds"
+    unfinished = None if finished else ("pruned" if any(f["status"] == "pruned" for f in fits) else "failed")
     data = {"key": key, "name": names.get(key, key), "metric": metric, "direction": results.direction,
-            "other_scores": others,
-            "fits": fits, "comparison": comparison, "export": shlex.join(command),
+            "other_scores": others, "unfinished": unfinished,
+            "fits": fits, "comparison": comparison, "export": shlex.join(command) if finished else None,
             "diagnosis": diagnosis, "gain": gain,
             "stats": {k: number(summary_row.get(k)) for k in ("mean", "std", "aggregate", "aggregate_low",
                                                                "aggregate_high", "rank", "n_seeds", "n_failed")}}
