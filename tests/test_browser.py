@@ -374,6 +374,11 @@ def test_the_configs_table_fits_1280_px_and_every_plot_draws(browser, wide_repor
         page.locator(f"#{plot}").scroll_into_view_if_needed()
         page.wait_for_selector(f"#{plot} .main-svg")
     assert page.locator("#plot-slices .js-plotly-plot").count() == 4
+    # each slice drawn as wide as its own grid cell, none under its neighbour (the first one was drawn
+    # while alone in the grid, twice as wide, and half hidden)
+    sizes = page.evaluate("[0, 1, 2, 3].map(i => { const d = document.getElementById('plot-slice-' + i); "
+                          "return [d._fullLayout.width, d.getBoundingClientRect().width]; })")
+    assert all(abs(drawn - cell) <= 2 for drawn, cell in sizes), sizes
     assert page.evaluate("document.getElementById('plot-slice-2')._fullLayout.xaxis.type") in ("log", "category", "linear")
     log_axis = page.evaluate("JSON.parse(document.getElementById('page-data').textContent).params.findIndex(p => p.log)")
     assert page.evaluate(f"document.getElementById('plot-slice-{log_axis}')._fullLayout.xaxis.type") == "log"

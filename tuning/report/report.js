@@ -135,11 +135,16 @@
   function slices() {
     var box = document.getElementById("plot-slices");
     if (!box) { return; }
+    /* Every cell of the grid first: a plot drawn while it is the grid's only item takes the
+       whole row's width and keeps it, half hidden under the next one. */
+    data.params.forEach(function (p, i) {
+      if (!document.getElementById("plot-slice-" + i)) {
+        box.appendChild(el("div", null, {id: "plot-slice-" + i, "class": "plot", role: "img",
+                                         "aria-label": "slice plot of " + p.name}));
+      }
+    });
     data.params.forEach(function (p, i) {
       var id = "plot-slice-" + i;
-      if (!document.getElementById(id)) {
-        box.appendChild(el("div", null, {id: id, "class": "plot", role: "img", "aria-label": "slice plot of " + p.name}));
-      }
       var value = function (c) { return p.categorical ? plain(c.params[i]) : c.params[i]; };
       var ranked = data.configs.filter(function (c) { return c.aggregate !== null; });
       var dots = seedPoints(data.configs, value);
