@@ -169,6 +169,25 @@ def test_served_config_page_gains_the_new_seed_without_a_reload(browser, store_u
         page.close()
 
 
+def test_a_sorted_configs_table_stays_sorted_when_a_new_fit_arrives(browser, store_url, tmp_path):
+    copy = tmp_path / "sorted.db"
+    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
+    url = f"sqlite:///{copy}"
+    with serving(url, tmp_path, "--refresh", "0.5") as base:
+        page, problems = open_page(browser, base + "study/tiny/")
+        page.wait_for_selector("#plot-history .main-svg")
+        ranked = column(page, "units")
+        header = page.locator("#summary thead th", has_text="units").first
+        header.click()  # ascending: not the rank order (more units fit this study better)
+        ascending = column(page, "units")
+        assert ascending == sorted(ascending, key=float) and ascending != ranked
+        add_fit(url, "tiny", 8)
+        page.wait_for_function("(window.tuningUpdates || 0) >= 1", timeout=90_000)
+        assert column(page, "units") == ascending and header.get_attribute("aria-sort") == "ascending"
+        assert problems == []
+        page.close()
+
+
 def test_served_report_follows_a_running_study(browser, tiny_spec, tmp_path):
     """A real `tuning run` writes fits while `tuning serve` serves its store: dots arrive, no reload."""
     spec, db = tiny_spec(name="running", epochs=60, runner="sequential")

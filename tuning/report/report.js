@@ -313,29 +313,45 @@
           zeroline: true, zerolinewidth: 2}, showlegend: false, height: 320});
   }
 
+  /* Rows of a sortable table in the order of column `col`; "–" (no value) last either way. */
+  function sortRows(table, col, asc) {
+    var tbody = table.tBodies[0];
+    var rows = Array.prototype.slice.call(tbody.rows);
+    var key = function (row) {
+      var c = row.cells[col];
+      if (c.hasAttribute("data-sort")) { return c.getAttribute("data-sort"); }
+      var text = c.textContent.trim();
+      return text === "–" ? "" : text;
+    };
+    var numeric = rows.every(function (r) { return r.cells[col].hasAttribute("data-sort") || key(r) === ""; });
+    rows.sort(function (x, y) {
+      var p = key(x), q = key(y);
+      if (p === "" || q === "") { return (p === "") - (q === ""); }
+      if (numeric) { return asc ? parseFloat(p) - parseFloat(q) : parseFloat(q) - parseFloat(p); }
+      return asc ? p.localeCompare(q) : q.localeCompare(p);
+    });
+    rows.forEach(function (r) { tbody.appendChild(r); });
+    table.setAttribute("data-sorted", col + (asc ? ":asc" : ":desc"));  /* kept across live updates */
+  }
+
+  /* After a live update replaced a table's rows: in the order the user had chosen. */
+  function resort() {
+    document.querySelectorAll("table.sortable[data-sorted]").forEach(function (table) {
+      var how = table.getAttribute("data-sorted").split(":");
+      sortRows(table, parseInt(how[0], 10), how[1] === "asc");
+    });
+  }
+
   function sortable() {
     document.querySelectorAll("table.sortable").forEach(function (table) {
       var headers = table.tHead.rows[0].cells;
       Array.prototype.forEach.call(headers, function (th, col) {
         th.tabIndex = 0;
         var sort = function () {
-          var tbody = table.tBodies[0];
-          var rows = Array.prototype.slice.call(tbody.rows);
           var asc = th.getAttribute("aria-sort") !== "ascending";
           Array.prototype.forEach.call(headers, function (h) { h.removeAttribute("aria-sort"); });
           th.setAttribute("aria-sort", asc ? "ascending" : "descending");
-          var key = function (row) {
-            var c = row.cells[col];
-            return c.hasAttribute("data-sort") ? c.getAttribute("data-sort") : c.textContent.trim();
-          };
-          var numeric = rows.every(function (r) { return r.cells[col].hasAttribute("data-sort"); });
-          rows.sort(function (x, y) {
-            var p = key(x), q = key(y);
-            if (p === "" || q === "") { return (p === "") - (q === ""); }
-            if (numeric) { return asc ? parseFloat(p) - parseFloat(q) : parseFloat(q) - parseFloat(p); }
-            return asc ? p.localeCompare(q) : q.localeCompare(p);
-          });
-          rows.forEach(function (r) { tbody.appendChild(r); });
+          sortRows(table, col, asc);
         };
         th.addEventListener("click", sort);
         th.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(); } });
@@ -499,6 +515,7 @@
           var mine = document.getElementById(fresh.id);
           if (mine) { mine.innerHTML = fresh.innerHTML; }
         });
+        resort();
         var stamp = doc.querySelector('meta[name="tuning-live"]');
         if (stamp) { built = stamp.getAttribute("data-built"); }
         data = readData(doc) || data;
