@@ -95,9 +95,11 @@ def run_spec(spec, quiet: bool, worker=None, *, n_trials_flag: int | None = None
         from tuning.pruning import why_nothing_pruned
 
         epochs = None if "epochs" in spec.space or spec.sampler.name == "hyperband" else spec.fit.epochs
-        reason = why_nothing_pruned(spec.pruner.name, spec.pruner.settings, epochs, outcome.complete)
-        if reason:
-            typer.echo(f"note: {reason}")
+        reason = why_nothing_pruned(spec.pruner.name, spec.pruner.settings, epochs, outcome.complete) or (
+            f"pruner {spec.pruner.name} pruned nothing: no config fell behind the configs finished before it at the "
+            "same epoch (configs trained at the same time, as the fused runner trains a grid's, are judged only "
+            "against those finished earlier)")
+        typer.echo(f"note: {reason}")
     if outcome.failed and not outcome.complete and not outcome.pruned:
         fail(f"error: every trial of study {outcome.name!r} failed; see `{command_line('status', outcome.name, outcome.storage)}`", 1)
     typer.echo(f"next: `{command_line('status', outcome.name, outcome.storage)}` or "
