@@ -99,6 +99,37 @@ def test_a_race_replay_of_a_study_that_raced_itself_is_refused(tmp_path):
         replay_study(results, Race(3, 12, 0.05))
 
 
+def test_a_config_the_race_eliminated_is_not_called_could_be_best(tmp_path):
+    """The race's sequential test dropped it; the comparison on every stored seed (with 3 seeds for it
+    and 12 for the survivors) may not, and the report said 'could be best' beside 'eliminated'."""
+    from tuning.trials import read_trials
+
+    run(race_spec(tmp_path))
+    results = tuning.load_results("race", storage=str(tmp_path / "study.db"))
+    trials = results.trials.set_index("config_key")
+    store = tuning.store.open_store(f"sqlite:///{tmp_path / 'study.db'}")
+    said = {t["config_key"]: t["race"]["outcome"] for t in read_trials(store, "race")
+            if t.get("race") and t["race"].get("beaten_by") is not None}
+    assert said and trials["race_eliminated"].dropna().to_dict() == said
+    summary = results.summary.set_index("config_key")
+    assert (summary.loc[list(said), "could_be_best"] == False).all()  # noqa: E712 - a nullable boolean column
+    comparison = results.selection.comparison  # the survivors keep what the comparison says of them
+    for row, key in enumerate(results.selection.table["config_key"]):
+        if key not in said and comparison.comparable[row]:
+            assert bool(summary.loc[key, "could_be_best"]) == bool(comparison.could_be_best[row])
+    from tuning.analysis import config_names
+
+    could = next(line for line in results.verdict.lines if line.startswith("could be the best"))
+    assert not any(config_names(results)[key] in could for key in said), could
+    from tuning.report import build_report
+    from tuning.report._data import page_name
+
+    build_report("race", f"sqlite:///{tmp_path / 'study.db'}", tmp_path / "report")
+    for key, outcome in said.items():  # its page says what the race decided, not "could be the best"
+        page = (tmp_path / "report" / "configs" / page_name(key)).read_text()
+        assert f"eliminated by the study's race</strong> ({outcome.removeprefix('eliminated ')}" in page
+
+
 def test_the_configs_left_are_confirmed_on_seeds_that_took_no_part_in_the_race(tmp_path):
     outcome, runner = run(race_spec(tmp_path, repeats={"strategy": "race", "min": 3, "max": 12, "confirm": 4}))
     assert outcome.complete == 5

@@ -290,6 +290,13 @@ def _confirmed(trial: dict[str, Any]) -> str:
             f"{sum(raced) / max(len(raced), 1):.4g}, which flatter the configs a race keeps: the winner's curse)")
 
 
+def race_eliminations(trials: list[dict[str, Any]]) -> dict[str, str]:
+    """config_key -> what the study's race said when it eliminated the config ("eliminated after 3
+    seeds: worse than trial 7, p = 0.013"); configs it kept or never raced are absent."""
+    return {t["config_key"]: t["race"]["outcome"] for t in trials
+            if t["config_key"] and (t.get("race") or {}).get("beaten_by") is not None}
+
+
 def latest_statuses(trials: list[dict[str, Any]]) -> dict[str, str]:
     """config_key -> the latest conclusion of its trial (complete / failed / running ...)."""
     return {t["config_key"]: t["status"] for t in trials if t["config_key"]}

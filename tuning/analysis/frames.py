@@ -33,7 +33,8 @@ class Results:
             stored before it was recorded).
         trials: one row per config with a finished fit, like scikit-learn's ``cv_results_``:
             ``param_<name>``, ``seed<k>_<metric>``, ``n_seeds``, ``mean``, ``std``, ``min``,
-            ``max``, ``mean_fit_seconds``, ``status`` of its trial.
+            ``max``, ``mean_fit_seconds``, ``status`` of its trial; in a raced study
+            ``race_eliminated``, what the race said when it dropped the config (None if it did not).
         fit_curves: each fit's curves as plain lists, keyed by ``(config_key, seed)``: what the
             diagnosis and the plots read (one lookup per fit instead of filtering a long table).
         curves: the same values in long format, one row per (config, seed, epoch, curve):
@@ -171,7 +172,7 @@ def load_results(study: str, storage: str | Store | None = None) -> Results:
     """
     import pandas as pd
 
-    from tuning.trials import latest_statuses, read_trials, trial_numbers
+    from tuning.trials import latest_statuses, race_eliminations, read_trials, trial_numbers
 
     store = open_store(storage)
     record = store.require_study(study)
@@ -193,7 +194,7 @@ def load_results(study: str, storage: str | Store | None = None) -> Results:
     fits = pd.DataFrame(fit_rows)
     if len(fits) and metric not in fits.columns:  # every fit failed: the objective's column is still there
         fits[metric] = math.nan
-    trials = trials_table(fits, metric, statuses)
+    trials = trials_table(fits, metric, statuses, race_eliminations(trials))
     return Results(study, fits, trials, fit_curves, record["baseline"], metric, direction, record["spec"], store.url)
 
 
@@ -205,9 +206,11 @@ def _cell(value: Any) -> Any:
 TRIAL_STATS = ["n_seeds", "n_failed", "mean", "std", "min", "median", "max", "fit_seconds"]
 
 
-def trials_table(fits: pd.DataFrame, metric: str, statuses: dict[str, str]) -> pd.DataFrame:
+def trials_table(fits: pd.DataFrame, metric: str, statuses: dict[str, str],
+                 eliminated: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per config like scikit-learn's ``cv_results_``: its trial and status, its params,
-    each seed's score (``seed<k>_<metric>``), and the seed statistics of :func:`config_table`."""
+    each seed's score (``seed<k>_<metric>``), and the seed statistics of :func:`config_table`;
+    in a raced study, ``race_eliminated``: what the race said when it eliminated the config (else None)."""
     import pandas as pd
 
     if fits.empty:
@@ -222,4 +225,6 @@ def trials_table(fits: pd.DataFrame, metric: str, statuses: dict[str, str]) -> p
     per_seed = ok.pivot_table(index="config_key", columns="seed", values="_score", aggfunc="first", sort=True)
     per_seed.columns = [f"seed{int(s)}_{metric}" for s in per_seed.columns]
     table = table.join(per_seed).join(stats[TRIAL_STATS])
+    if eliminated:
+        table["race_eliminated"] = [eliminated.get(k) for k in table.index]
     return table.rename_axis("config_key").reset_index()

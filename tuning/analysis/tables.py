@@ -181,6 +181,7 @@ def select(results: StudyFrames, level: float = 0.05, *, margin: object | None =
     margin_value, margin_source = statistics.resolve_margin(margin, best_aggregate)
     comparison = statistics.compare(oriented, margin=margin_value, level=level, best=best) if scores.size else None
     _selection_columns(table, comparison, oriented, how, k, n_boot, seed)
+    _race_decisions(table, results)
     order = table.sort_values("rank", na_position="last", kind="stable").index
     table = table.loc[order].reset_index(drop=True)
     if comparison is not None:
@@ -225,6 +226,20 @@ def _selection_columns(table: pd.DataFrame, comparison, oriented: np.ndarray, ho
     table["diff_vs_best"] = np.where(comparable, sign_diff, np.nan)
     table["equivalent_to_best"] = flags(comparison.equivalent_to_best)
     # Deprecated alias, kept for one release: the old column's name, the new column's meaning.
+    table["tied_with_best"] = table["could_be_best"].copy()
+
+
+def _race_decisions(table: pd.DataFrame, results: StudyFrames) -> None:
+    """A config the study's race eliminated cannot be the best: its sequential test decided so (at
+    the race's own error rate, docs/statistics.md), on the seeds it had then. The comparison on
+    every stored seed, with fewer seeds for it than for the survivors, may not reach the same
+    verdict, and calling it "could be best" beside "eliminated" said two things at once."""
+    trials = getattr(results, "trials", None)
+    if trials is None or "race_eliminated" not in getattr(trials, "columns", ()):
+        return
+    out = set(trials.loc[trials["race_eliminated"].notna(), "config_key"])
+    hit = table["config_key"].isin(out) & table["could_be_best"].notna()
+    table.loc[hit, "could_be_best"] = False
     table["tied_with_best"] = table["could_be_best"].copy()
 
 

@@ -265,8 +265,11 @@ def config_page(results, summary_row: dict[str, Any], best_row: dict[str, Any] |
     finished = [f for f in fits if f["status"] == "ok" and f["score"] is not None]
     # Why a config with no finished seed is not compared or exported: said instead of "fewer than 2 seeds"
     unfinished = None if finished else ("pruned" if any(f["status"] == "pruned" for f in fits) else "failed")
+    trials = results.trials
+    raced = trials.loc[trials["config_key"] == key, "race_eliminated"].dropna() \
+        if "race_eliminated" in getattr(trials, "columns", ()) else ()
     data = {"key": key, "name": names.get(key, key), "metric": metric, "direction": results.direction,
-            "other_scores": others, "unfinished": unfinished,
+            "other_scores": others, "unfinished": unfinished, "race": raced.iloc[0].removeprefix("eliminated ") if len(raced) else None,
             "fits": fits, "comparison": comparison, "export": shlex.join(command) if finished else None,
             "diagnosis": diagnosis, "gain": gain,
             "stats": {k: number(summary_row.get(k)) for k in ("mean", "std", "aggregate", "aggregate_low",
