@@ -68,6 +68,16 @@ def serving(store_url: str, cwd: Path, *options: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def live_copy(store_url, tmp_path) -> Iterator[tuple[str, str]]:
+    """A copy of the tiny study's store that a test may add fits to, served with a fast refresh:
+    (its URL, the server's)."""
+    copy = tmp_path / "live.db"
+    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
+    with serving(f"sqlite:///{copy}", tmp_path, "--refresh", "0.5") as base:
+        yield f"sqlite:///{copy}", base
+
+
+@pytest.fixture
 def server(store_url, tmp_path):
     with serving(store_url, tmp_path) as url:
         yield url
@@ -127,65 +137,56 @@ def dots(page) -> int:
     return page.evaluate("document.getElementById('plot-history').data[0].x.length")
 
 
-def test_served_report_gains_a_new_fit_without_a_reload(browser, store_url, tmp_path):
-    copy = tmp_path / "live.db"
-    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
-    url = f"sqlite:///{copy}"
-    with serving(url, tmp_path, "--refresh", "0.5") as base:
-        page, problems = open_page(browser, base + "study/tiny/")
-        page.wait_for_selector("#plot-history .main-svg")
-        assert page.locator("#live").is_visible()
-        assert "6 fits" in page.inner_text("#meta") and dots(page) == 6
-        page.evaluate("window.sameDocument = true")  # gone if the page reloaded
-        page.wait_for_timeout(1500)  # a few polls with nothing new: nothing redrawn
-        assert page.evaluate("window.tuningUpdates || 0") == 0
-        add_fit(url, "tiny", 7)  # as a running study's worker would
-        page.wait_for_function("document.getElementById('plot-history').data[0].x.length === 7", timeout=90_000)
-        assert page.evaluate("window.sameDocument") is True and "7 fits" in page.inner_text("#meta")
-        seeds = page.evaluate("document.getElementById('plot-history').data[0].customdata.map(d => d[0])")
-        assert 7 in seeds
-        assert problems == []
-        page.close()
+def test_served_report_gains_a_new_fit_without_a_reload(browser, live_copy):
+    url, base = live_copy
+    page, problems = open_page(browser, base + "study/tiny/")
+    page.wait_for_selector("#plot-history .main-svg")
+    assert page.locator("#live").is_visible()
+    assert "6 fits" in page.inner_text("#meta") and dots(page) == 6
+    page.evaluate("window.sameDocument = true")  # gone if the page reloaded
+    page.wait_for_timeout(1500)  # a few polls with nothing new: nothing redrawn
+    assert page.evaluate("window.tuningUpdates || 0") == 0
+    add_fit(url, "tiny", 7)  # as a running study's worker would
+    page.wait_for_function("document.getElementById('plot-history').data[0].x.length === 7", timeout=90_000)
+    assert page.evaluate("window.sameDocument") is True and "7 fits" in page.inner_text("#meta")
+    seeds = page.evaluate("document.getElementById('plot-history').data[0].customdata.map(d => d[0])")
+    assert 7 in seeds
+    assert problems == []
+    page.close()
 
 
-def test_served_config_page_gains_the_new_seed_without_a_reload(browser, store_url, tmp_path):
+def test_served_config_page_gains_the_new_seed_without_a_reload(browser, live_copy):
     from tuning.report._data import page_name
     from tuning.store import Store
 
-    copy = tmp_path / "live.db"
-    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
-    url = f"sqlite:///{copy}"
+    url, base = live_copy
     key = next(Store(url, create=False).fit_rows("tiny"))["config_key"]  # the config add_fit extends
-    with serving(url, tmp_path, "--refresh", "0.5") as base:
-        page, problems = open_page(browser, base + f"study/tiny/configs/{page_name(key)}")
-        page.wait_for_selector("#plot-curves .main-svg")
-        assert page.locator("#seed-toggles input").count() == 2
-        page.evaluate("window.sameDocument = true")
-        add_fit(url, "tiny", 8)
-        page.wait_for_function("document.querySelectorAll('#seed-toggles input').length === 3", timeout=90_000)
-        assert page.evaluate("window.sameDocument") is True
-        assert page.locator("#fits tbody tr").count() == 3 and "8" in page.locator("#fits tbody").inner_text()
-        assert problems == []
-        page.close()
+    page, problems = open_page(browser, base + f"study/tiny/configs/{page_name(key)}")
+    page.wait_for_selector("#plot-curves .main-svg")
+    assert page.locator("#seed-toggles input").count() == 2
+    page.evaluate("window.sameDocument = true")
+    add_fit(url, "tiny", 8)
+    page.wait_for_function("document.querySelectorAll('#seed-toggles input').length === 3", timeout=90_000)
+    assert page.evaluate("window.sameDocument") is True
+    assert page.locator("#fits tbody tr").count() == 3 and "8" in page.locator("#fits tbody").inner_text()
+    assert problems == []
+    page.close()
 
 
-def test_a_sorted_configs_table_stays_sorted_when_a_new_fit_arrives(browser, store_url, tmp_path):
-    copy = tmp_path / "sorted.db"
-    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
-    url = f"sqlite:///{copy}"
-    with serving(url, tmp_path, "--refresh", "0.5") as base:
-        page, problems = open_page(browser, base + "study/tiny/")
-        page.wait_for_selector("#plot-history .main-svg")
-        ranked = column(page, "units")
-        header = page.locator("#summary thead th", has_text="units").first
-        header.click()  # ascending: not the rank order (more units fit this study better)
-        ascending = column(page, "units")
-        assert ascending == sorted(ascending, key=float) and ascending != ranked
-        add_fit(url, "tiny", 8)
-        page.wait_for_function("(window.tuningUpdates || 0) >= 1", timeout=90_000)
-        assert column(page, "units") == ascending and header.get_attribute("aria-sort") == "ascending"
-        assert problems == []
-        page.close()
+def test_a_sorted_configs_table_stays_sorted_when_a_new_fit_arrives(browser, live_copy):
+    url, base = live_copy
+    page, problems = open_page(browser, base + "study/tiny/")
+    page.wait_for_selector("#plot-history .main-svg")
+    ranked = column(page, "units")
+    header = page.locator("#summary thead th", has_text="units").first
+    header.click()  # ascending: not the rank order (more units fit this study better)
+    ascending = column(page, "units")
+    assert ascending == sorted(ascending, key=float) and ascending != ranked
+    add_fit(url, "tiny", 8)
+    page.wait_for_function("(window.tuningUpdates || 0) >= 1", timeout=90_000)
+    assert column(page, "units") == ascending and header.get_attribute("aria-sort") == "ascending"
+    assert problems == []
+    page.close()
 
 
 def test_served_report_follows_a_running_study(browser, tiny_spec, tmp_path):
