@@ -35,14 +35,16 @@ def test_rich_reporter_counts_trials_and_seeds_and_prints_a_line_per_trial():
         reporter.fit_done(FitResult("k", seed, OK), reused=seed == 0)
     reporter.trial_done(4, trial(2, 0.15))
     reporter.trial_done(5, trial(2, None, "seed 1 diverged [at epoch 3]"))
+    reporter.trial_done(6, trial(1, 0.1))  # one seed: no spread, as tuning status says it
     reporter.note("recovered interrupted trial(s) 2")
     reporter.stop()
-    assert reporter.progress.tasks[reporter.trials_task].completed == 3
+    assert reporter.progress.tasks[reporter.trials_task].completed == 4
     assert reporter.progress.tasks[reporter.seeds_task].completed == 2
     text = out.getvalue()
     assert "study demo: 1/3 trials done, 2 fits stored" in text
     assert "trial 4: val_loss 0.15 ± 0.071 (n=2)  units=2" in text
     assert "trial 5: failed seed 1 diverged [at epoch 3]" in text  # rich markup in a message is shown, not applied
+    assert "trial 6: val_loss 0.1 ± – (n=1)" in text
     assert "recovered interrupted trial(s) 2" in text
 
 

@@ -61,6 +61,7 @@ def test_report_has_one_row_per_config_and_the_sections(page):
     named = re.findall(r'<td data-sort="(\d+)\.0" title="config ([0-9a-f]{16})"><a href="configs/\2\.html">'
                        r'trial (\d+)</a></td>', html)
     assert len(named) == 3 and all(a == b for a, _, b in named), named
+    assert html.count('title="the config every other is compared with">the best</td>') == 1  # not "paired" to itself
     assert len(table_rows(html, "marginals")) == 3  # units = 1, 2, 3
     for text in ("Best config", "95 % CI", "Naive baseline", "Optimisation history", "Parameter importance",
                  "only one searched parameter", "No failed trials or fits", "metric: val_loss"):

@@ -94,7 +94,8 @@ class RichReporter(SilentReporter):
         elif result.value is None:
             line = f"trial {number}: [red]failed[/] {_escape(result.failure or '')}"
         else:
-            line = (f"trial {number}: {result.metric} {result.mean:.4g} ± {result.std:.2g} "
+            spread = f"{result.std:.2g}" if len(result.seed_values) >= 2 else "–"  # as tuning status says it
+            line = (f"trial {number}: {result.metric} {result.mean:.4g} ± {spread} "
                     f"(n={len(result.fits)})  {_escape(label)}")
         self.progress.console.print(line)
 

@@ -94,7 +94,11 @@ def summary_rows(summary: pd.DataFrame, params: list[str], aggregate: str = "mea
                "mean", "std", "95 % CI", f"aggregate ({aggregate})", "its 95 % interval", "could be best", "P(best)",
                "p worse", "paired", "seed corr", "equivalent", "weights", "skill vs naive", "baseline", "diagnosis", "fit s",
                "status"]
+    from tuning.analysis.tables import best_row
+
     few = "fewer than 2 seeds"
+    best = best_row(summary)
+    best_key = summary.at[best, "config_key"] if best is not None and summary.at[best, "n_seeds"] >= 2 else None
     rows = []
     for rec in summary.to_dict("records"):
         rec = {k: _plain(v) for k, v in rec.items()}
@@ -103,6 +107,8 @@ def summary_rows(summary: pd.DataFrame, params: list[str], aggregate: str = "mea
                       ("worse", "worse", "some config is better beyond seed noise"), few)
         paired = _flag(rec["paired"], ("paired", "na-off", "compared with the best on the seeds both have"),
                        ("unpaired", "na-off", "shares fewer than 2 seeds with the best"), few)
+        if rec["config_key"] == best_key:  # not paired with itself: the one the others are compared with
+            paired = cell(None, text="the best", title="the config every other is compared with")
         equivalent = _flag(rec["equivalent_to_best"], ("equivalent", "tie", "within the margin of the true best at level 0.05 (Hsu's comparisons with the best)"),
                            ("not shown", "na-off", "not shown to be within the margin of the best"), few)
         # A config whose fits all failed before training (its builder raised) has no diagnosis: NaN.
