@@ -405,3 +405,11 @@ def test_a_config_its_race_eliminated_cannot_be_best_whatever_the_final_comparis
     assert table.loc["a", "could_be_best"] == True and table.loc["b", "could_be_best"] == False  # noqa: E712
     assert table["tied_with_best"].equals(table["could_be_best"])
     assert verdict(raced, select(raced)).lines[0].startswith("could be the best: 1 of 2 configs (trial 0 (units=0))")
+
+
+def test_config_names_write_sampled_floats_short():
+    from tuning.analysis import config_names
+
+    results = make_results({"a": [1.0, 1.1], "b": [2.0, 2.1]},
+                           params={"a": {"lr": 0.19376823391999684, "units": 2}, "b": {"lr": 0.001, "units": 3}})
+    assert config_names(results) == {"a": "trial 0 (lr=0.1938, units=2)", "b": "trial 1 (lr=0.001, units=3)"}
