@@ -109,3 +109,20 @@ def test_a_trial_is_orphaned_when_its_owner_holds_no_live_lease_on_any_host():
     assert not trials.is_orphaned(fresh, set())
     fresh.datetime_start -= datetime.timedelta(seconds=trials.OWNERLESS_GRACE + 1)
     assert trials.is_orphaned(fresh, set())
+
+
+def test_the_race_lines_count_every_concluded_config_a_pruned_one_too():
+    """A race with a pruner: a config the pruner stopped has no race record, and was left out of the
+    fits counted and of 'every config getting max would take' (a user read 48 of 48 for 59 of 60)."""
+    from tuning.trials import race_lines
+
+    repeats = {"strategy": "race", "min": 3, "max": 6, "alpha": 0.05}
+    raced = [{"number": i, "config_key": f"k{i}", "status": "complete", "n_seeds": 6,
+              "race": {"seeds": 6, "outcome": "left when the race ended", "beaten_by": None}} for i in range(2)]
+    out = {"number": 2, "config_key": "k2", "status": "complete", "n_seeds": 3,
+           "race": {"seeds": 3, "outcome": "eliminated after 3 seeds: worse than trial 0, p = 0.01", "beaten_by": "k0"}}
+    pruned = {"number": 3, "config_key": "k3", "status": "pruned", "n_seeds": 4, "pruned_at": 8}
+    lines = race_lines(repeats, [*raced, out, pruned], {})
+    assert lines[0].endswith("; 19 fits where every config getting 6 would take 24")
+    assert lines[-1] == "  trial 3: 4 seeds, pruned after 8 epochs by the study's pruner"
+    assert len(lines) == 5

@@ -267,14 +267,20 @@ def race_lines(repeats: dict[str, Any], trials: list[dict[str, Any]], numbers: d
     study that did not race."""
     if (repeats or {}).get("strategy") != "race":
         return []
-    decided = [t for t in trials if t["status"] in {s.value for s in CONCLUDED} and t.get("race")]
+    # every config the study concluded counts in the fits, a pruned one too (the pruner stopped it
+    # before the race decided: it has no race record, only the fits it was given)
+    concluded = [t for t in trials if t["status"] in {s.value for s in CONCLUDED}]
+    decided = [t for t in concluded if t.get("race")]
     decided.sort(key=lambda t: (t["race"].get("beaten_by") is not None, -int(t["race"].get("seeds") or 0)))
+    pruned = [t for t in concluded if not t.get("race") and t["status"] == TrialStatus.PRUNED]
     most = repeats["max"] + repeats.get("confirm", 0)
     head = (f"race: {repeats['min']} to {repeats['max']} seeds a config, alpha {repeats['alpha']:g}; "
-            f"{sum(int(t.get('n_seeds') or 0) for t in decided)} fits where every config getting {most} "
-            f"would take {len(decided) * most}")
+            f"{sum(int(t.get('n_seeds') or 0) for t in concluded)} fits where every config getting {most} "
+            f"would take {len(concluded) * most}")
     return [head] + [f"  trial {numbers.get(t['config_key'], t['number'])}: {t['race'].get('seeds')} seeds, "
-                     f"{t['race']['outcome']}{_confirmed(t)}" for t in decided]
+                     f"{t['race']['outcome']}{_confirmed(t)}" for t in decided] + [
+        f"  trial {numbers.get(t['config_key'], t['number'])}: {t.get('n_seeds')} seeds, pruned after "
+        f"{t.get('pruned_at')} epochs by the study's pruner" for t in pruned]
 
 
 def _confirmed(trial: dict[str, Any]) -> str:
