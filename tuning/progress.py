@@ -113,14 +113,15 @@ class RichReporter(SilentReporter):
 def config_summary(config: dict[str, Any], keys: list[str] | None = None) -> str:
     """A short ``key=value`` rendering of the searched parts of a config."""
     items = config.items() if keys is None else ((k, config[k]) for k in keys if k in config)
-    return " ".join(f"{k}={_short(v)}" for k, v in items)
+    return " ".join(f"{k}={short_value(v)}" for k, v in items)
 
 
-def _short(value: Any) -> str:
+def short_value(value: Any) -> str:
+    """A setting as people write it: a float to 4 significant digits (0.1938, not 0.19376823391999684)."""
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list):
-        return "[" + ",".join(_short(v) for v in value) + "]"
+        return "[" + ",".join(short_value(v) for v in value) + "]"
     return str(value)
 
 

@@ -187,6 +187,7 @@ def replay_pruner_on_study(results: Results, pruner: str, settings: dict | None 
     (``jobs: 1``) reaches the live pruner's decisions. Seeds that some config lacks are left out,
     so that every config is judged on the same seeds.
     """
+    from tuning.analysis.tables import best_row
     from tuning.pruning import monitored_curve, replay_pruning
 
     curves = results.curves
@@ -213,8 +214,6 @@ def replay_pruner_on_study(results: Results, pruner: str, settings: dict | None 
     cube[kept["config_key"].map(at["config_key"]).to_numpy(), kept["seed"].map(at["seed"]).to_numpy(),
          kept["epoch"].map(at["epoch"]).to_numpy()] = kept["value"].to_numpy(dtype=float)
     result = replay_pruning(cube, pruner, direction=direction, aggregate=aggregate, **settings)
-    from tuning.analysis.tables import best_row
-
     # What the study would have ended with: its best by its own objective (as `tuning status` ranks
     # it) among the configs the pruner let finish, against its best with every epoch spent.
     ranking = results.selection.table

@@ -180,8 +180,7 @@ def select(results: StudyFrames, level: float = 0.05, *, margin: object | None =
     best_aggregate = table.at[first, "aggregate"] if first is not None else math.nan
     margin_value, margin_source = statistics.resolve_margin(margin, best_aggregate)
     comparison = statistics.compare(oriented, margin=margin_value, level=level, best=best) if scores.size else None
-    _selection_columns(table, comparison, oriented, how, k, n_boot, seed)
-    _race_decisions(table, results)
+    _selection_columns(table, comparison, oriented, how, k, n_boot, seed, _race_eliminated(results))
     order = table.sort_values("rank", na_position="last", kind="stable").index
     table = table.loc[order].reset_index(drop=True)
     if comparison is not None:
@@ -194,9 +193,10 @@ _LATER = ("skill_vs_baseline", "baseline", "diagnosis", "diagnosis_evidence", "d
 
 
 def _selection_columns(table: pd.DataFrame, comparison, oriented: np.ndarray, how: str, k: float,
-                       n_boot: int, seed: int) -> None:
+                       n_boot: int, seed: int, eliminated: set[str] = frozenset()) -> None:
     """could_be_best, prob_best, p_vs_best, paired, seed_corr, diff_vs_best, equivalent_to_best
-    (NA where a config has fewer than 2 seeds: one seed cannot separate config from seed noise)."""
+    (NA where a config has fewer than 2 seeds: one seed cannot separate config from seed noise;
+    ``could_be_best`` False for the configs the study's race ``eliminated``)."""
     rows = len(table)
     na_bool = pd.array([pd.NA] * rows, dtype="boolean")
     if comparison is None:
@@ -212,7 +212,8 @@ def _selection_columns(table: pd.DataFrame, comparison, oriented: np.ndarray, ho
         return pd.array([bool(v) if c and enough else pd.NA for v, c in zip(values, comparable, strict=True)],
                         dtype="boolean")
 
-    table["could_be_best"] = flags(comparison.could_be_best)
+    out = table["config_key"].isin(eliminated).to_numpy()
+    table["could_be_best"] = flags(comparison.could_be_best & ~out)
     # among the compared configs only: with one seed a config wins every resample that draws that
     # seed's column (1 - (1 - 1/n)^n of them), whatever its score
     prob = np.full(rows, np.nan)
@@ -229,18 +230,15 @@ def _selection_columns(table: pd.DataFrame, comparison, oriented: np.ndarray, ho
     table["tied_with_best"] = table["could_be_best"].copy()
 
 
-def _race_decisions(table: pd.DataFrame, results: StudyFrames) -> None:
-    """A config the study's race eliminated cannot be the best: its sequential test decided so (at
-    the race's own error rate, docs/statistics.md), on the seeds it had then. The comparison on
-    every stored seed, with fewer seeds for it than for the survivors, may not reach the same
-    verdict, and calling it "could be best" beside "eliminated" said two things at once."""
+def _race_eliminated(results: StudyFrames) -> set[str]:
+    """The configs the study's race eliminated (``results.trials.race_eliminated``). None of them can
+    be the best: the race's sequential test decided so, at its own error rate (docs/statistics.md),
+    on the seeds each had then; the comparison on every stored seed, with fewer seeds for them than
+    for the survivors, may not say it again, and "could be best" beside "eliminated" said both."""
     trials = getattr(results, "trials", None)
     if trials is None or "race_eliminated" not in getattr(trials, "columns", ()):
-        return
-    out = set(trials.loc[trials["race_eliminated"].notna(), "config_key"])
-    hit = table["config_key"].isin(out) & table["could_be_best"].notna()
-    table.loc[hit, "could_be_best"] = False
-    table["tied_with_best"] = table["could_be_best"].copy()
+        return set()
+    return set(trials.loc[trials["race_eliminated"].notna(), "config_key"])
 
 
 def summary_table(results: StudyFrames, level: float = 0.05, thresholds: Thresholds = Thresholds(), *,

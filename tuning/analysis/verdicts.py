@@ -16,6 +16,7 @@ import pandas as pd
 
 from tuning import statistics
 from tuning.analysis.tables import Selection, best_row, data_warnings
+from tuning.progress import short_value
 
 if TYPE_CHECKING:
     from tuning.analysis.inputs import StudyFrames
@@ -55,16 +56,11 @@ def config_names(results: StudyFrames) -> dict[str, str]:
     firsts = fits.drop_duplicates("config_key").set_index("config_key")
     names = {}
     for key in firsts.index:
-        settings = ", ".join(f"{p.removeprefix('param_')}={_short(firsts.at[key, p])}" for p in params)
+        settings = ", ".join(f"{p.removeprefix('param_')}={short_value(firsts.at[key, p])}" for p in params)
         number = numbers.get(key)
         head = f"trial {int(number)}" if number is not None and not pd.isna(number) else f"config {key[:8]}"
         names[key] = f"{head} ({settings})" if settings else head
     return names
-
-
-def _short(value: object) -> object:
-    """A sampled float as people write it (0.1938, not 0.19376823391999684); anything else as it is."""
-    return f"{value:.4g}" if isinstance(value, float) else value
 
 
 def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = None) -> Verdict:

@@ -81,7 +81,7 @@ def run_spec(spec, quiet: bool, worker=None, *, n_trials_flag: int | None = None
         outcome = run_search(spec, reporter=SilentReporter() if quiet else RichReporter(), worker=worker)
     except KeyboardInterrupt as exc:
         how, code = ("terminated", EXIT_TERMINATED) if isinstance(exc, Terminated) else ("interrupted", EXIT_INTERRUPTED)
-        if not _stored(spec):
+        if _stored(spec) is None:
             fail(f"{how} before study {spec.name!r} was stored: nothing to resume; run it again", code)
         fail(f"{how}: every finished fit is stored, this worker's claims released; continue with "
               f"`{command_line('resume', spec.name, spec.storage)}`", code)
@@ -110,15 +110,10 @@ def _check_n_trials(spec, n_trials: int) -> None:
     """``--n-trials`` counts a study's trials in all (Optuna's ``optimize(n_trials=)`` counts more):
     a number below the trials a stored study has finished would run nothing, which is refused
     with the number that runs more rather than done silently."""
-    from tuning.errors import StoreError
-    from tuning.store import open_store
     from tuning.trials import finished_trials, read_trials
 
-    try:
-        store = open_store(spec.storage)
-        if store.study_record(spec.name) is None:
-            return
-    except StoreError:  # no store yet: a new study
+    store = _stored(spec)
+    if store is None:  # a new study
         return
     done = finished_trials(read_trials(store, spec.name), spec)
     if n_trials < done:
@@ -126,16 +121,17 @@ def _check_n_trials(spec, n_trials: int) -> None:
              f"counts trials in all; --n-trials {done + 1} runs one more", EXIT_USAGE)
 
 
-def _stored(spec) -> bool:
-    """Whether the spec's study is in its store (a stop while connecting to a cluster, or before the
-    first trial, comes before it is): only then can ``tuning resume`` continue it."""
+def _stored(spec):
+    """The spec's store if its study is in it, else None (a stop while connecting to a cluster, or
+    before the first trial, comes before it is: only a stored study can ``tuning resume`` continue)."""
     from tuning.errors import StoreError
     from tuning.store import open_store
 
     try:
-        return open_store(spec.storage).study_record(spec.name) is not None
+        store = open_store(spec.storage)
+        return store if store.study_record(spec.name) is not None else None
     except StoreError:  # no store file yet
-        return False
+        return None
 
 
 def worker_options(lease: float, max_fits: int | None = None, until: str | None = None):
