@@ -51,6 +51,33 @@ def test_a_changed_space_on_an_existing_study_is_refused(tmp_path):
     assert info.value.field == "space" and "already exists" in str(info.value)
 
 
+def test_a_study_stored_before_fingerprints_adopts_this_runs_then_refuses_other_data(tmp_path):
+    from tuning.store import Store
+
+    run_fake(spec(tmp_path))
+    store = Store(f"sqlite:///{tmp_path / 'study.db'}", create=False)
+    kept = store.study_record("s")["data_fingerprint"]
+    store.update_study("s", data_fingerprint=None)  # as a store of before fingerprints holds it
+    again, runner = run_fake(spec(tmp_path))
+    assert again.fits_run == 0 and store.study_record("s")["data_fingerprint"] == kept
+    store.update_study("s", data_fingerprint="0123456789ab")  # as if the data had changed since
+    with pytest.raises(SpecError) as info:
+        run_fake(spec(tmp_path))
+    assert info.value.field == "problem" and "other data (data fingerprint 0123456789ab, now " in str(info.value)
+
+
+def test_what_changed_is_one_rule_for_data_and_builder_code_and_trusts_records_without_prints():
+    from tuning.search.study_record import what_changed
+
+    record = {"data_fingerprint": "d1", "model_fingerprint": "m1"}
+    assert what_changed(record, "d1", "my:build", "m1") is None
+    assert what_changed(record, "d2", "my:build", "m2")[0] == "problem"  # the data is named first
+    field, words = what_changed(record, "d1", "my:build", "m2")
+    assert field == "model.builder" and words == "another version of builder my:build (builder fingerprint m1, now m2)"
+    assert what_changed(record, None, None, None) is None  # a refit of a built-in family that does not read the data
+    assert what_changed({"data_fingerprint": None, "model_fingerprint": None}, "d2", "my:build", "m2") is None
+
+
 @pytest.mark.slow
 def test_diverging_configs_fail_with_reasons_and_the_study_goes_on(tmp_path):
     diverging = spec(

@@ -135,8 +135,7 @@ def refit(results, *, config: str | int = "best", seed: int | None = None) -> Re
     stored_config = store.fit_config(study, key)
     task = FitTask.from_spec(spec, stored_config, seed, key)
     record = store.require_study(study)
-    _same_data(study, record.get("data_fingerprint"), task)
-    _same_builder(study, record.get("model_fingerprint"), spec.model.builder)
+    _same_data_and_code(study, record, task, spec.model.builder)
     result, model, how = _fit_as(record["dropout_masks"], task)
     if model is None:
         raise SpecError(f"the refit of config {key}, seed {seed} failed: {result.error}", field="--config")
@@ -147,33 +146,26 @@ def refit(results, *, config: str | int = "best", seed: int | None = None) -> Re
                  metric, float(row[metric]), refitted, how)
 
 
-def _same_data(study: str, stored_print: str | None, task) -> None:
-    """Refuse a refit on data other than the study's (a CSV or ``.npz`` edited since): its model
-    would not be the one the stored scores describe, whatever the refit's score says."""
-    from tuning.problems import cached_problem
-
-    if stored_print is None:  # stored before fingerprints were kept
-        return
-    now = cached_problem(task.problem_name, task.problem_params_json).fingerprint()
-    if now != stored_print:
-        path = json.loads(task.problem_params_json).get("path")  # the file that changed, if the data is one
-        raise SpecError(f"study {study!r} was fitted on other data (data fingerprint {stored_print}, now {now}): a "
-                        "refit would not be the stored model; restore the data, or run the study again under a new "
-                        "name", source=None if path is None else str(path), field="problem")
-
-
-def _same_builder(study: str, stored_print: str | None, builder: str | None) -> None:
-    """Refuse a refit with a builder whose code changed since the study ran, as a run or resume does:
-    the refit would build another model than the one the stored scores describe."""
-    if builder is None or stored_print is None:  # the built-in families, or stored before fingerprints
-        return
+def _same_data_and_code(study: str, record: dict, task, builder: str | None) -> None:
+    """Refuse a refit on data other than the study's (a CSV or ``.npz`` edited since) or with a
+    builder whose code changed, as a run or resume does: the refit would not be the model the
+    stored scores describe, whatever its own score says."""
     from tuning.builders import fingerprint
+    from tuning.problems import cached_problem
+    from tuning.search.study_record import what_changed
 
-    now = fingerprint(builder)
-    if now != stored_print:
-        raise SpecError(f"study {study!r} was fitted with another version of builder {builder} (builder fingerprint "
-                        f"{stored_print}, now {now}): a refit would not be the stored model; restore its code, or "
-                        "run the study again under a new name", field="model.builder")
+    data_now = None
+    if record.get("data_fingerprint") is not None:  # else stored before fingerprints were kept: no check
+        data_now = cached_problem(task.problem_name, task.problem_params_json).fingerprint()
+    changed = what_changed(record, data_now, builder, None if builder is None else fingerprint(builder))
+    if changed is None:
+        return
+    field, what = changed
+    path = json.loads(task.problem_params_json).get("path") if field == "problem" else None  # the file that changed
+    on, restore = ("on", "the data") if field == "problem" else ("with", "its code")
+    raise SpecError(f"study {study!r} was fitted {on} {what}: a refit would not be the stored model; restore "
+                    f"{restore}, or run the study again under a new name", source=None if path is None else str(path),
+                    field=field)
 
 
 def _fit_as(dropout_masks: str, task) -> tuple[Any, Any, str]:

@@ -130,27 +130,37 @@ def open_study(store: Store, spec: StudySpec, baseline: dict, data_fingerprint: 
             return masks
         return open_study(store, spec, baseline, data_fingerprint)  # another worker created it first
     stored = load_spec(record["spec"], label=f"study {spec.name!r}")
-    _same_data(store, spec, record.get("data_fingerprint"), data_fingerprint)
-    _same_study(store, spec, stored, record.get("model_fingerprint"), model_print)
+    adopted = {column: now for column, now in (("data_fingerprint", data_fingerprint), ("model_fingerprint", model_print))
+               if record.get(column) is None and now is not None}
+    if adopted:  # stored before fingerprints were kept: this run's data and code are the record
+        store.update_study(spec.name, **adopted)
+    _same_study(store, spec, stored, what_changed(record, data_fingerprint, spec.model.builder, model_print))
     if spec.to_json() != stored.to_json():  # more trials or seeds, another sampler or runner
         store.update_study(spec.name, spec_json=spec.to_json())
     return record["dropout_masks"]
+
+
+def what_changed(record: dict, data_print: str | None, builder: str | None,
+                 model_print: str | None) -> tuple[str, str] | None:
+    """``(field, words)`` when the study's data or its builder's code is not what its fits were
+    computed with, else ``None``: the one rule a run, a resume and a refit (``tuning export``,
+    ``best_model()``) all apply. A record kept before fingerprints were has nothing to compare
+    with and is taken as the same; ``data_print`` ``None`` means the caller does not check the data.
+    """
+    stored = record.get("data_fingerprint")
+    if None not in (stored, data_print) and stored != data_print:
+        return "problem", f"other data (data fingerprint {stored}, now {data_print})"
+    stored = record.get("model_fingerprint")
+    if builder is not None and stored is not None and stored != model_print:
+        return "model.builder", f"another version of builder {builder} (builder fingerprint {stored}, now {model_print})"
+    return None
 
 
 def _refuse(spec: StudySpec, store: Store, what: str, field: str) -> SpecError:
     return SpecError(f"study {spec.name!r} already exists in {store.url} with {what}", source=spec._source, field=field)
 
 
-def _same_data(store: Store, spec: StudySpec, stored_print: str | None, fingerprint: str) -> None:
-    if stored_print is None:  # stored before fingerprints were kept: this run's data is the record
-        store.update_study(spec.name, data_fingerprint=fingerprint)
-    elif stored_print != fingerprint:
-        raise _refuse(spec, store, f"other data (data fingerprint {stored_print}, now {fingerprint}): its fits were "
-                      "computed on the data as it was; give the study a new name to start afresh", "problem")
-
-
-def _same_study(store: Store, spec: StudySpec, stored: StudySpec, stored_model: str | None,
-                model_print: str | None) -> None:
+def _same_study(store: Store, spec: StudySpec, stored: StudySpec, changed: tuple[str, str] | None) -> None:
     if spec.keras_backend != stored.keras_backend:  # a spec stored before the field was: tensorflow
         raise _refuse(spec, store, f"keras_backend {stored.keras_backend!r}, whose scores another backend would not "
                       f"reproduce; continue it with --keras-backend {stored.keras_backend} (or `tuning resume "
@@ -159,10 +169,11 @@ def _same_study(store: Store, spec: StudySpec, stored: StudySpec, stored_model: 
     if mine != theirs:
         field = next(k for k in mine if mine[k] != theirs.get(k))
         raise _refuse(spec, store, f"a different {field}; give the study a new name to start afresh", field)
-    if stored_model != model_print:
-        raise _refuse(spec, store, f"another version of builder {spec.model.builder} (builder fingerprint "
-                      f"{stored_model}, now {model_print}): its code changed since the study's fits were computed; "
-                      "give the study a new name to start afresh", "model.builder")
+    if changed is not None:
+        field, what = changed
+        cause = "the data as it was" if field == "problem" else "the builder's code as it was"
+        raise _refuse(spec, store, f"{what}: its fits were computed on {cause}; give the study a new name to start "
+                      "afresh", field)
     if spec.backend != stored.backend:
         raise _refuse(spec, store, f"backend {stored.backend!r}; it cannot continue with backend {spec.backend!r} "
                       f"(the search state is the backend's own); continue it with --backend {stored.backend} "

@@ -157,7 +157,7 @@ class Store:
 
     def update_study(self, name: str, **columns: Any) -> None:
         """Set columns of a study's record: ``spec_json`` (more trials or seeds, another runner), or
-        the ``data_fingerprint`` of a study stored before it was kept."""
+        the data and model fingerprints of a study stored before they were kept."""
         with uninterrupted(), self.engine.begin() as conn:
             conn.execute(studies_table.update().where(studies_table.c.name == name).values(**columns))
 
