@@ -163,22 +163,24 @@ def numeric_values(frame, column: str, shown: str) -> np.ndarray:
     return values
 
 
-def _mostly_dates(raw) -> bool:
-    """Whether most of a text column reads as dates."""
-    import warnings
-
+def as_dates(column):
+    """``column`` read as dates, NaT where a cell is not one: the one way this loader parses a time
+    column (pandas warns when it guesses each cell's format; that guess is what is wanted here)."""
     import pandas as pd
 
-    with warnings.catch_warnings():  # pandas warns when it guesses each element's format
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return bool(pd.to_datetime(raw.astype(str), errors="coerce").notna().mean() > 0.5)
+        return pd.to_datetime(column, errors="coerce")
+
+
+def _mostly_dates(raw) -> bool:
+    """Whether most of a text column reads as dates."""
+    return bool(as_dates(raw.astype(str)).notna().mean() > 0.5)
 
 
 def sort_by_time(frame, time_column: str, shown: str):
     """Rows in time order; a gap, a stamp that is neither a number nor a date, or a repeated
     stamp is refused (two rows of one time step make "the next step" ambiguous)."""
-    import warnings
-
     import pandas as pd
 
     if time_column not in frame.columns:
@@ -190,9 +192,7 @@ def sort_by_time(frame, time_column: str, shown: str):
         raise DataError(f"{where} has no value in {rows_named(frame, row)}")
     if not pd.api.types.is_numeric_dtype(stamps):
         # Dates written as text sort correctly only once parsed ("9/1/2020" < "10/1/2020").
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = pd.to_datetime(stamps, errors="coerce")
+        parsed = as_dates(stamps)
         if parsed.isna().any():
             row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
             raise DataError(f"{where} has {stamps.iloc[row]!r} in {rows_named(frame, row)}, which is "
@@ -227,8 +227,6 @@ def read_series(path: str, target: str | None = None) -> SeriesRead:
     target is ``target`` or the first other column of numbers (a column of numbers with a few text
     cells counts, and its first text cell is then the error). Every check of the loader applies.
     """
-    import warnings
-
     import pandas as pd
 
     source, shown = resolve_path(path)
@@ -253,7 +251,5 @@ def read_series(path: str, target: str | None = None) -> SeriesRead:
     values = numeric_values(frame, target, shown)
     dates = None
     if time_column is not None and not pd.api.types.is_numeric_dtype(frame[time_column]):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            dates = pd.DatetimeIndex(pd.to_datetime(frame[time_column], errors="coerce"))
+        dates = pd.DatetimeIndex(as_dates(frame[time_column]))
     return SeriesRead(shown, time_column, target, values, dates)
