@@ -99,9 +99,10 @@ def test_a_race_replay_of_a_study_that_raced_itself_is_refused(tmp_path):
         replay_study(results, Race(3, 12, 0.05))
 
 
-def test_a_config_the_race_eliminated_is_not_called_could_be_best(tmp_path):
-    """The race's sequential test dropped it; the comparison on every stored seed (with 3 seeds for it
-    and 12 for the survivors) may not, and the report said 'could be best' beside 'eliminated'."""
+def test_a_config_the_race_eliminated_keeps_the_comparisons_verdict_and_its_page_says_both(tmp_path):
+    """The race's sequential test dropped it, the comparison on every stored seed (3 seeds for it, 12
+    for the survivors) decides could_be_best: the race promises only not to drop the true best, the
+    table's flag holds its level over all configs. The verdict and its page say what the race did."""
     from tuning.trials import read_trials
 
     run(race_spec(tmp_path))
@@ -112,22 +113,25 @@ def test_a_config_the_race_eliminated_is_not_called_could_be_best(tmp_path):
             if t.get("race") and t["race"].get("beaten_by") is not None}
     assert said and trials["race_eliminated"].dropna().to_dict() == said
     summary = results.summary.set_index("config_key")
-    assert (summary.loc[list(said), "could_be_best"] == False).all()  # noqa: E712 - a nullable boolean column
-    comparison = results.selection.comparison  # the survivors keep what the comparison says of them
+    comparison = results.selection.comparison
     for row, key in enumerate(results.selection.table["config_key"]):
-        if key not in said and comparison.comparable[row]:
+        if comparison.comparable[row]:
             assert bool(summary.loc[key, "could_be_best"]) == bool(comparison.could_be_best[row])
     from tuning.analysis import config_names
 
-    could = next(line for line in results.verdict.lines if line.startswith("could be the best"))
-    assert not any(config_names(results)[key] in could for key in said), could
+    names = config_names(results)
+    still = [key for key in said if summary.loc[key, "could_be_best"] == True]  # noqa: E712 - nullable booleans
+    raced_line = [line for line in results.verdict.lines if line.startswith("of them the race eliminated")]
+    assert bool(still) == bool(raced_line) and all(names[key] in raced_line[0] for key in still)
     from tuning.report import build_report
     from tuning.report._data import page_name
 
     build_report("race", f"sqlite:///{tmp_path / 'study.db'}", tmp_path / "report")
-    for key, outcome in said.items():  # its page says what the race decided, not "could be the best"
+    for key, outcome in said.items():  # its page says what the race decided, then what the comparison says
         page = (tmp_path / "report" / "configs" / page_name(key)).read_text()
         assert f"eliminated by the study's race</strong> ({outcome.removeprefix('eliminated ')}" in page
+        words = "could be the best</strong>" if key in still else "is <strong>worse</strong>"
+        assert words in page.split("eliminated by the study's race")[1].split("Compare seed by seed")[0]
 
 
 def test_the_configs_left_are_confirmed_on_seeds_that_took_no_part_in_the_race(tmp_path):

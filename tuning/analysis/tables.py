@@ -180,7 +180,7 @@ def select(results: StudyFrames, level: float = 0.05, *, margin: object | None =
     best_aggregate = table.at[first, "aggregate"] if first is not None else math.nan
     margin_value, margin_source = statistics.resolve_margin(margin, best_aggregate)
     comparison = statistics.compare(oriented, margin=margin_value, level=level, best=best) if scores.size else None
-    _selection_columns(table, comparison, oriented, how, k, n_boot, seed, _race_eliminated(results))
+    _selection_columns(table, comparison, oriented, how, k, n_boot, seed)
     order = table.sort_values("rank", na_position="last", kind="stable").index
     table = table.loc[order].reset_index(drop=True)
     if comparison is not None:
@@ -193,10 +193,14 @@ _LATER = ("skill_vs_baseline", "baseline", "diagnosis", "diagnosis_evidence", "d
 
 
 def _selection_columns(table: pd.DataFrame, comparison, oriented: np.ndarray, how: str, k: float,
-                       n_boot: int, seed: int, eliminated: set[str] = frozenset()) -> None:
+                       n_boot: int, seed: int) -> None:
     """could_be_best, prob_best, p_vs_best, paired, seed_corr, diff_vs_best, equivalent_to_best
-    (NA where a config has fewer than 2 seeds: one seed cannot separate config from seed noise;
-    ``could_be_best`` False for the configs the study's race ``eliminated``)."""
+    (NA where a config has fewer than 2 seeds: one seed cannot separate config from seed noise).
+
+    A config a race eliminated keeps what this comparison says of it: the step-down holds its level
+    over the whole table, the race's test promises only not to drop the true best (two tied configs
+    may lose either), so its eliminations are not the table's "worse" (``results.trials.race_eliminated``
+    says what the race decided)."""
     rows = len(table)
     na_bool = pd.array([pd.NA] * rows, dtype="boolean")
     if comparison is None:
@@ -212,8 +216,7 @@ def _selection_columns(table: pd.DataFrame, comparison, oriented: np.ndarray, ho
         return pd.array([bool(v) if c and enough else pd.NA for v, c in zip(values, comparable, strict=True)],
                         dtype="boolean")
 
-    out = table["config_key"].isin(eliminated).to_numpy()
-    table["could_be_best"] = flags(comparison.could_be_best & ~out)
+    table["could_be_best"] = flags(comparison.could_be_best)
     # among the compared configs only: with one seed a config wins every resample that draws that
     # seed's column (1 - (1 - 1/n)^n of them), whatever its score
     prob = np.full(rows, np.nan)
@@ -228,17 +231,6 @@ def _selection_columns(table: pd.DataFrame, comparison, oriented: np.ndarray, ho
     table["equivalent_to_best"] = flags(comparison.equivalent_to_best)
     # Deprecated alias, kept for one release: the old column's name, the new column's meaning.
     table["tied_with_best"] = table["could_be_best"].copy()
-
-
-def _race_eliminated(results: StudyFrames) -> set[str]:
-    """The configs the study's race eliminated (``results.trials.race_eliminated``). None of them can
-    be the best: the race's sequential test decided so, at its own error rate (docs/statistics.md),
-    on the seeds each had then; the comparison on every stored seed, with fewer seeds for them than
-    for the survivors, may not say it again, and "could be best" beside "eliminated" said both."""
-    trials = getattr(results, "trials", None)
-    if trials is None or "race_eliminated" not in getattr(trials, "columns", ()):
-        return set()
-    return set(trials.loc[trials["race_eliminated"].notna(), "config_key"])
 
 
 def summary_table(results: StudyFrames, level: float = 0.05, thresholds: Thresholds = Thresholds(), *,

@@ -94,6 +94,10 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
     shown = ", ".join(out.could_be_best[:5]) + (f" and {len(out.could_be_best) - 5} more" if len(could) > 5 else "")
     out.lines.append(f"could be the best: {len(could)} of {len(comparable)} configs ({shown}); {pairing}{corr}; "
                      f"level {selected.level:g} over all {comparison.configs} compared")
+    raced = _race_eliminated(results) & set(could["config_key"])
+    if raced:  # the race's test promises only not to drop the true best: a tied config may go
+        out.lines.append("of them the race eliminated " + ", ".join(names[k] for k in could["config_key"] if k in raced)
+                         + " on the seeds they had then; on every stored seed they are not shown worse")
     if not math.isfinite(selected.margin):
         out.lines.append(f"margin: cannot be resolved ({selected.margin_source}: the best's aggregate is 0); "
                          "set objective.margin in the metric's units or pass --margin")
@@ -154,6 +158,14 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
     out.command = command = _resume_command(results.name, needed, storage)
     out.lines.append(f"{head}: about {needed} seeds per config (now {out.current_seeds}); `{command}` adds them")
     return out
+
+
+def _race_eliminated(results: StudyFrames) -> set[str]:
+    """The configs the study's race eliminated (``results.trials.race_eliminated``)."""
+    trials = getattr(results, "trials", None)
+    if trials is None or "race_eliminated" not in getattr(trials, "columns", ()):
+        return set()
+    return set(trials.loc[trials["race_eliminated"].notna(), "config_key"])
 
 
 def _left_out(results: StudyFrames, table: pd.DataFrame, best, names: dict[str, str],
