@@ -417,3 +417,32 @@ def test_config_names_write_sampled_floats_short():
     results = make_results({"a": [1.0, 1.1], "b": [2.0, 2.1]},
                            params={"a": {"lr": 0.19376823391999684, "units": 2}, "b": {"lr": 0.001, "units": 3}})
     assert config_names(results) == {"a": "trial 0 (lr=0.1938, units=2)", "b": "trial 1 (lr=0.001, units=3)"}
+
+
+def test_seeds_needed_says_what_the_runs_settled_when_they_did_not_separate_the_top_two():
+    """Paired seed differences built with a known mean and sd (10 seeds, sd 0.01): a runner-up shown
+    within the margin gets 'none more' even where the plan at the margin asks for more seeds (a new
+    user read 'equivalent' and then 'about 12 seeds per config (now 10)'); seeds enough for the margin
+    that did not separate the two say their gap is probably smaller, not that they are 'enough'."""
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=10)
+    z = (z - z.mean()) / z.std(ddof=1)  # exactly mean 0, sd 1
+    base = 1.0 + rng.normal(0, 0.05, 10)
+    se = 0.01 / np.sqrt(10)
+
+    def reading(gap: float, margin: float):
+        results = make_results({"a": base.tolist(), "b": (base + gap * se + 0.01 * z).tolist()})
+        selected = select(results, margin=margin)
+        told = verdict(results, selected, storage="sqlite:///s.db")
+        return selected.table, told, next(line for line in told.lines if line.startswith("seeds needed"))
+
+    table, told, line = reading(1.4, 0.0103)  # the plan at this margin: 12 seeds
+    assert table["equivalent_to_best"].tolist() == [True, True] and table["could_be_best"].tolist() == [True, True]
+    assert line.startswith("seeds needed: none more; trial 1 is shown within the margin (0.0103) of trial 0, "
+                           "equivalent (separating a gap as small as the margin would take about 12 per config)")
+    assert told.command is None
+    table, told, line = reading(2.2, 0.01265)  # the plan: 9 seeds; 10 run, neither worse nor within the margin
+    assert table["equivalent_to_best"].tolist() == [True, False] and table["could_be_best"].tolist() == [True, True]
+    assert told.seeds_needed == 9 and told.command is None
+    assert line.endswith("about 9 seeds per config; the 10 run would separate a gap of the margin 4 times in 5 and "
+                         "did not, so their gap is probably smaller")

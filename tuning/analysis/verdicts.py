@@ -135,6 +135,12 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
         out.lines.append(f"seeds needed: none more; the {out.current_seeds} run already show {b} worse than {a} "
                          f"(a gap as small as the margin, {selected.margin:.4g}, would take {count} per config)")
         return out
+    within = table.at[second, "equivalent_to_best"]
+    if pd.notna(within) and within:  # the margin question is settled the other way: within it, not to be separated
+        out.seeds_needed = out.current_seeds
+        out.lines.append(f"seeds needed: none more; {b} is shown within the margin ({selected.margin:.4g}) of {a}, "
+                         f"equivalent (separating a gap as small as the margin would take {count} per config)")
+        return out
     if needed is None or needed > statistics.SEEDS_SAID:
         # a number nobody will run says less than what it means (issue 21)
         resolved = statistics.resolvable_margin(comparison, selected.scores, int(first), int(second), 20)
@@ -144,7 +150,8 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
             out.command = command = _resume_command(results.name, 20, storage)
             out.lines.append(f"{head}: {count} seeds per config, more than anyone runs, at their seed noise; but "
                              f"their gap so far, {gap:.4g}, is wider than the {resolved:.3g} that 20 seeds per config "
-                             f"resolve, so 20 seeds would tell whether it holds (`{command}`)")
+                             f"resolve, so 20 seeds would show whether a gap that wide is real (`{command}`); a gap "
+                             "seen on few seeds is often wider than the true one")
         else:
             out.lines.append(f"{head}: {count} seeds per config, more than anyone runs: at their seed noise a gap "
                              f"the size of the margin cannot be resolved (20 seeds per config resolve a gap of about "
@@ -152,8 +159,9 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
                              "margin")
         return out
     out.seeds_needed = needed
-    if needed <= out.current_seeds:
-        out.lines.append(f"{head}: about {needed} seeds per config; the {out.current_seeds} run are enough")
+    if needed <= out.current_seeds:  # enough power at the margin, yet no separation: the gap is probably below it
+        out.lines.append(f"{head}: about {needed} seeds per config; the {out.current_seeds} run would separate a "
+                         "gap of the margin 4 times in 5 and did not, so their gap is probably smaller")
         return out
     out.command = command = _resume_command(results.name, needed, storage)
     out.lines.append(f"{head}: about {needed} seeds per config (now {out.current_seeds}); `{command}` adds them")
