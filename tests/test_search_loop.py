@@ -368,6 +368,8 @@ def test_status_ranks_by_the_aggregate_and_says_it_beside_the_mean(tmp_path):
     assert ranked[0].startswith(f"  1. trial {info['best'][0]['number']}: "
                                 f"mean_plus_std {top['aggregate']:.4g}; mean {top['mean']:.4g} ± ")
     assert top["aggregate"] == pytest.approx(top["mean"] + top["std"])
+    lines = status_lines(info)  # the ± is named once, above the list (a reader took it for an interval)
+    assert lines[lines.index(ranked[0]) - 1] == "  best configs by mean_plus_std val_loss: mean ± std over seeds (n seeds)"
 
 
 def test_status_counts_add_up_after_a_ctrl_c(tmp_path):

@@ -203,6 +203,8 @@ def status_lines(info: dict[str, Any]) -> list[str]:
     echo(f"  keras backend: {info['keras_backend']} (every fit of the study; another backend gives other scores)")
     for line in info["verdict"].warnings:
         echo(f"  warning: {line}")
+    if info["best"]:  # the ± is the seeds' spread, not an interval: said once, as the report's table heads it
+        echo(f"  best configs by {info['aggregate']} {info['metric']}: mean ± std over seeds (n seeds)")
     for rank, trial in enumerate(info["best"], 1):
         searched = {k: v for k, v in trial["params"].items()}
         spread = f"{trial['std']:.2g}" if trial["n_seeds"] >= 2 else "–"
