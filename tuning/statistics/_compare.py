@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
-from tuning.statistics._aggregates import N_BOOT, oriented_aggregate
+from tuning.objective import oriented_aggregate
+from tuning.statistics._aggregates import N_BOOT
 
 LEVEL = 0.05
 DF_PER_SEED = 4.0
