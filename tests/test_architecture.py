@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1] / "tuning"
 #: its own layer and the layers below, never from a layer above. Each entry names a top-level
 #: module or package of ``tuning`` (a package stands for all its modules).
 LAYERS = (
-    ("leaves", ("tuning.errors", "tuning.vocabulary", "tuning.objective", "tuning.quiet")),
+    ("leaves", ("tuning.errors", "tuning.vocabulary", "tuning.objective", "tuning.quiet", "tuning.urls")),
     ("numerics", ("tuning.statistics", "tuning.racing", "tuning.pruning")),
     ("plain results", ("tuning.results", "tuning.progress")),
     ("your model and data", ("tuning.builders", "tuning.problems")),

@@ -75,3 +75,30 @@ def test_study_killed_and_resumed_on_postgresql(pg_url, tmp_path):
     report = run_tuning("report", "tiny", "--storage", pg_url, "--out", str(tmp_path / "report"), cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     assert (tmp_path / "report" / "index.html").exists()
+
+
+def test_a_password_in_the_url_appears_in_no_output_report_or_stored_spec(pg_url, tmp_path):
+    """The server trusts local connections, so a URL with a password connects as the docs' URL does;
+    the password must not reach the terminal, the shared report or the study's record. A database
+    no run has used yet says 'no study' in one line (it printed the driver's traceback)."""
+    secret = pg_url.replace("postgresql://postgres@", "postgresql://postgres:s3cret@")
+    spec = tmp_path / "pw.yaml"
+    spec.write_text(TINY_SPEC.format(name="pw", epochs=1, db="unused.db"))
+    outputs = [run_tuning("run", str(spec), "--storage", secret, "--quiet", cwd=tmp_path),
+               run_tuning("resume", "pw", "--storage", secret, "--quiet", cwd=tmp_path),
+               run_tuning("status", "pw", "--storage", secret, cwd=tmp_path),
+               run_tuning("report", "pw", "--storage", secret, "--out", str(tmp_path / "report"), cwd=tmp_path),
+               run_tuning("status", "nosuch", "--storage", secret, cwd=tmp_path)]
+    assert [done.returncode for done in outputs] == [0, 0, 0, 0, 2], [done.stderr for done in outputs]
+    assert all("s3cret" not in done.stdout + done.stderr for done in outputs)
+    assert "postgres:***@" in outputs[2].stdout
+    pages = [p.read_text() for p in (tmp_path / "report").rglob("*.html")]
+    assert pages and not any("s3cret" in page for page in pages)
+    engine = sa.create_engine(normalise_url(pg_url))
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT spec_json FROM tuning_studies WHERE name = 'pw'")).scalar()
+    engine.dispose()
+    assert "s3cret" not in stored and "postgres:***@" in stored
+    fresh = pg_url.replace("/tuning?", "/postgres?")  # the server's own database: no tables of ours
+    empty = run_tuning("status", "pw", "--storage", fresh, cwd=tmp_path)
+    assert empty.returncode == 2 and empty.stderr.strip().endswith("no study named 'pw' (studies: none)"), empty.stderr

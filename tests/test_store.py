@@ -192,3 +192,27 @@ def test_a_store_that_cannot_be_opened_is_one_line_naming_its_url(url, words):
     with pytest.raises(StoreError) as caught:
         Store(url, create=False)
     assert words in str(caught.value) and "\n" not in str(caught.value), str(caught.value)
+
+
+def test_a_database_without_the_projects_tables_holds_no_study_and_says_so_in_one_line(tmp_path):
+    """A new PostgreSQL database that no run has used yet (here SQLite, the same path): a worker or
+    status asking for a study by name gets the one-line 'no study', not the database's traceback."""
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE unrelated (a INTEGER)")
+    store = Store(f"sqlite:///{path}", create=False)
+    assert store.study_record("w1") is None and store.study_names() == []
+    with pytest.raises(StoreError, match=r"no study named 'w1' \(studies: none\)"):
+        store.require_study("w1")
+
+
+def test_a_password_in_the_url_is_shown_as_stars_and_never_stored():
+    from tuning.spec import load_spec
+    from tuning.urls import shown_url
+
+    url = "postgresql://tuning:s3cret@db-host:5432/tuning"
+    assert shown_url(url) == "postgresql://tuning:***@db-host:5432/tuning"
+    assert shown_url("sqlite:////tmp/a@b:c.db") == "sqlite:////tmp/a@b:c.db"  # a file name is not a password
+    spec = load_spec({"name": "s", "problem": {"name": "tenths"}, "model": {"units": 2}, "sampler": "grid",
+                     "space": {"units": [1, 2]}, "storage": url})
+    assert spec.storage == url and "s3cret" not in spec.to_json() and "tuning:***@db-host" in spec.to_json()

@@ -163,11 +163,11 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
             state = None if row.config_key in complete else TrialStatus(trial["status"]).value
             best.append({**trial, "number": numbers.get(row.config_key, trial["number"]), "mean": row.mean,
                          "std": row.std, "n_seeds": row.n_seeds, "state": state, "aggregate": row.aggregate})
-    summary = verdict(results, select(results, margin=margin), storage=store.url)
+    summary = verdict(results, select(results, margin=margin), storage=store.shown)
     masks = record["dropout_masks"]
     old_word = {m: p for p, m in PROCEDURE_MASKS.items()}[masks]  # "procedure": the key's old name and words
     return {
-        "name": study, "storage": store.url, "planned": planned,
+        "name": study, "storage": store.shown, "planned": planned,
         "remaining": max(planned - finished - counts[TrialStatus.RUNNING.value], 0),
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,
         "direction": spec.objective.direction, "baseline": record["baseline"].get(spec.objective.metric),

@@ -130,7 +130,7 @@ def refit(results, *, config: str | int = "best", seed: int | None = None) -> Re
     store = open_store(results.storage)
     study = results.name
     key, seed = choose(results, config, seed)
-    spec = load_spec(results.spec, label=f"study {study!r} in {store.url}")
+    spec = load_spec(results.spec, label=f"study {study!r} in {store.shown}")
     row = results.fits[(results.fits["config_key"] == key) & (results.fits["seed"] == seed)].iloc[0]
     stored_config = store.fit_config(study, key)
     task = FitTask.from_spec(spec, stored_config, seed, key)

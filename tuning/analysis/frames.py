@@ -103,8 +103,9 @@ class Results:
     def verdict(self):
         """Could be best, the simplest equivalent config, seeds needed (:func:`tuning.analysis.verdict`)."""
         from tuning.analysis.verdicts import verdict
+        from tuning.urls import shown_url
 
-        return verdict(self, self.selection, storage=self.storage)
+        return verdict(self, self.selection, storage=None if self.storage is None else shown_url(self.storage))
 
     def best_model(self, config: str | int = "best", seed: int | None = None):
         """The trained Keras model of ``config`` on ``seed``, refitted as its scores were computed.

@@ -65,10 +65,13 @@ def guarded(command: Callable) -> Callable:
 
 
 def command_line(verb: str, name: str, storage: str) -> str:
-    """The exact command line that finds this study in this store, from the same directory."""
+    """The command line that finds this study in this store, from the same directory (a password in
+    the URL shown as ``***``: the line is printed)."""
     import shlex
 
-    return f"tuning {verb} {shlex.quote(name)} --storage {shlex.quote(storage)}"
+    from tuning.urls import shown_url
+
+    return f"tuning {verb} {shlex.quote(name)} --storage {shlex.quote(shown_url(storage))}"
 
 
 def run_spec(spec, quiet: bool, worker=None, *, n_trials_flag: int | None = None) -> None:

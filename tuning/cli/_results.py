@@ -175,7 +175,7 @@ def dashboard(
         command = [sys.executable, "-m", "optuna_dashboard", *options]
     else:
         fail("error: optuna-dashboard is not installed; run `pip install optuna-dashboard`", EXIT_USAGE)
-    typer.echo(f"optuna-dashboard for {store.url} on http://{host}:{port}/ ; pick study {study!r} (Ctrl-C to stop)")
+    typer.echo(f"optuna-dashboard for {store.shown} on http://{host}:{port}/ ; pick study {study!r} (Ctrl-C to stop)")
     sys.stdout.flush()
     # Become the dashboard (no wrapper process): signals reach it directly, and stopping this
     # command can never leave an orphaned server behind.

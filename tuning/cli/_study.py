@@ -138,7 +138,7 @@ def status(
     check_margin(margin)
     names = [study] if study else store.study_names()
     if not names:
-        typer.echo(f"no studies in {store.url}")
+        typer.echo(f"no studies in {store.shown}")
     for name in names:
         print_status(study_status(name, store, top=top, margin=margin))
 
@@ -188,7 +188,7 @@ def list_studies(storage: str | None = STORAGE) -> None:
     store = open_store(storage)
     names = store.study_names()
     if not names:
-        typer.echo(f"no studies in {store.url}")
+        typer.echo(f"no studies in {store.shown}")
     for name in names:
         trials = read_trials(store, name)
         done = sum(1 for t in trials if t["status"] == TrialStatus.COMPLETE)

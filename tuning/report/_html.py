@@ -189,7 +189,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
     summary = tables["summary"]
     gains = gain_texts(tables.get("diagnosis"))
     trials = read_trials(store, study)
-    reading = verdict(results, selected, storage=store.url)
+    reading = verdict(results, selected, storage=store.shown)
     params = varying_params(results) if not results.fits.empty else []
     names = config_names(results)
     data = index_data(results, selected, trials, names, params)
@@ -198,7 +198,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
         from tuning.report._pages import write_config_pages
 
         exports = [p.name for p in export_tables(results, out_dir, tables=tables)]
-        write_config_pages(results, selected, tables, data, gains, names, store.url, out_dir)
+        write_config_pages(results, selected, tables, data, gains, names, store.shown, out_dir)
     headers, rows = summary_rows(summary, params, objective_of_spec(results).get("aggregate") or "mean", gains, names)
     for row, key in zip(rows, summary["config_key"], strict=True):
         row[1]["href"] = "configs/" + page_name(key)
@@ -207,7 +207,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
         {"config_key": r["config_key"], "seed": r["seed"], "error": r["error"] or r["status"]}
         for r in results.fits[results.fits["status"] != "ok"].to_dict("records")]
     return {
-        "study": study, "storage": store.url, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+        "study": study, "storage": store.shown, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
         "metric": results.metric, "direction": results.direction, "aggregate": objective.get("aggregate"),
         "n_fits": len(results.fits), "n_configs": len(summary),
         "keras_backend": results.spec.get("keras_backend", DEFAULT_KERAS_BACKEND),  # stored before it was: TF

@@ -84,7 +84,7 @@ def index_page(store: Store) -> str:
         for name in store.study_names()) or "<li>no studies yet</li>"
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
             "<title>tuning studies</title><style>body{font:15px system-ui,sans-serif;margin:2em}</style></head>"
-            f"<body><h1>Studies in <code>{html.escape(store.url)}</code></h1><ul>{items}</ul>"
+            f"<body><h1>Studies in <code>{html.escape(store.shown)}</code></h1><ul>{items}</ul>"
             "<p>A report is rebuilt when its study has new fits; an open report shows them without a reload.</p>"
             "</body></html>")
 

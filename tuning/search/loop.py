@@ -52,7 +52,7 @@ def resolve_resume_spec(name: str, storage: str | Store | None) -> StudySpec:
     """The spec a stored study was run with (what ``tuning resume NAME`` continues)."""
     store = open_store(storage)
     record = store.require_study(name)
-    return load_spec(record["spec"], label=f"study {name!r} in {store.url}")
+    return load_spec(record["spec"], label=f"study {name!r} in {store.shown}")
 
 
 def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runner: Runner | None = None,
@@ -275,7 +275,7 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
     complete = sum(1 for t in finished if t.state.name == "COMPLETE")
     pruned = sum(1 for t in finished if t.state.name == "PRUNED")
     store.checkpoint()  # the .db file alone now holds the study (a copy of it copies everything)
-    return StudyOutcome(spec.name, store.url, backend.planned(), complete, len(finished) - complete - pruned,
+    return StudyOutcome(spec.name, store.shown, backend.planned(), complete, len(finished) - complete - pruned,
                         counts["run"], counts["reused"], sorted(set(recovered)), pruned)
 
 

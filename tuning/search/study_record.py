@@ -157,7 +157,7 @@ def what_changed(record: dict, data_print: str | None, builder: str | None,
 
 
 def _refuse(spec: StudySpec, store: Store, what: str, field: str) -> SpecError:
-    return SpecError(f"study {spec.name!r} already exists in {store.url} with {what}", source=spec._source, field=field)
+    return SpecError(f"study {spec.name!r} already exists in {store.shown} with {what}", source=spec._source, field=field)
 
 
 def _same_study(store: Store, spec: StudySpec, stored: StudySpec, changed: tuple[str, str] | None) -> None:

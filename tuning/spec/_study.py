@@ -173,7 +173,14 @@ class StudySpec(StrictModel):
         return self.repeats.seed_list
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """The spec as stored with the study: a password in ``storage`` is kept out (``***``), since
+        everyone who reads the store reads the record; a run and a resume take the URL they are given."""
+        from tuning.urls import shown_url
+
+        data = self.model_dump(mode="json")
+        if data.get("storage"):
+            data["storage"] = shown_url(data["storage"])
+        return json.dumps(data, sort_keys=True)
 
     def identity(self) -> dict[str, Any]:
         """The fields that decide what a fit computes; a stored study must agree on all of them.

@@ -30,6 +30,7 @@ from tuning.store._claims import (
 from tuning.store._migrations import check_version, dropout_masks_from_v2, stored_version, upgrade
 from tuning.store._schema import backend_state_table, claims_table, fits_table, metadata, studies_table
 from tuning.store._signals import uninterrupted
+from tuning.urls import shown_url
 from tuning.vocabulary import DEFAULT_LEASE, default_storage
 
 
@@ -77,6 +78,7 @@ class Store:
 
     def __init__(self, url: str, *, create: bool = True):
         self.url = normalise_url(url)
+        self.shown = shown_url(self.url)  #: the URL as printed and written into reports: no password
         self._optuna = None
         self._columns_of: dict[str, list] = {}  # table -> the columns this database has
         if self.url.startswith("sqlite:///") and not self.url.startswith("sqlite:///:memory:"):
@@ -91,7 +93,7 @@ class Store:
         try:
             self.engine = sa.create_engine(self.url, **kwargs)
             if create:
-                upgrade(self.engine, metadata.create_all, self.url)
+                upgrade(self.engine, metadata.create_all, self.shown)
                 if self.engine.dialect.name == "sqlite" and path_of_file(self.url):
                     # Readers do not block the writer nor it them: several workers on one host
                     # (the mode is the file's, kept for every later connection).
@@ -99,16 +101,16 @@ class Store:
                         retrying(lambda: conn.exec_driver_sql("PRAGMA journal_mode=WAL"))
             else:
                 with self.engine.connect() as conn:
-                    check_version(stored_version(conn), self.url)
+                    check_version(stored_version(conn), self.shown)
         except sa.exc.NoSuchModuleError:
-            raise StoreError(f"{self.url}: no database of that kind (e.g. sqlite:///file.db, "
+            raise StoreError(f"{self.shown}: no database of that kind (e.g. sqlite:///file.db, "
                              "postgresql://user@host/db)") from None
         except (sa.exc.SQLAlchemyError, ValueError) as exc:  # ValueError: a URL SQLAlchemy cannot read
             why = getattr(exc, "orig", None) or exc
-            raise StoreError(f"{self.url}: cannot open store: {type(why).__name__}: {_first_line(why)}") from None
+            raise StoreError(f"{self.shown}: cannot open store: {type(why).__name__}: {_first_line(why)}") from None
         except ModuleNotFoundError as exc:
             hint = " (pip install 'tuning[postgres]')" if self.url.startswith("postgresql") else ""
-            raise StoreError(f"{self.url}: database driver missing: {exc.name}{hint}") from None
+            raise StoreError(f"{self.shown}: database driver missing: {exc.name}{hint}") from None
 
     def checkpoint(self) -> None:
         """Write a SQLite file's write-ahead log back into the file (best effort; nothing for other
@@ -165,8 +167,11 @@ class Store:
         """The stored spec (as a dict) and baseline of a study, or ``None``.
 
         Read from a store of an older schema version as it is (reading never alters a store):
-        ``dropout_masks`` is then what the migration would write.
+        ``dropout_masks`` is then what the migration would write. A database without the project's
+        tables (a new PostgreSQL database no run has used yet) holds no study.
         """
+        if not sa.inspect(self.engine).has_table("tuning_studies"):
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(*self._present_columns(studies_table))
                                .where(studies_table.c.name == name)).first()
@@ -193,7 +198,7 @@ class Store:
         record = self.study_record(name)
         if record is None:
             known = ", ".join(self.study_names()) or "none"
-            raise StoreError(f"{self.url}: no study named {name!r} (studies: {known})")
+            raise StoreError(f"{self.shown}: no study named {name!r} (studies: {known})")
         return record
 
     def study_names(self) -> list[str]:
