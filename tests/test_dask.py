@@ -232,3 +232,49 @@ def test_ctrl_c_cancels_the_cluster_s_tasks_and_resume_runs_exactly_the_missing_
     # exactly the missing fits ran ("reused" counts only the fits of trials left unfinished, and a
     # config whose graph came back before Ctrl-C is a finished trial)
     assert f"{8 - len(before)} fits run," in resumed.stdout, resumed.stdout
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_scheduler_killed_mid_study_is_one_line_and_loses_no_finished_fit(tmp_path):
+    """A scheduler and a worker of their own (processes, as on a real cluster); the scheduler is
+    killed with SIGKILL once the study has stored a fit. The run ends in one line naming the
+    address (it printed Dask's traceback), and a resume on a LocalCluster finishes the study."""
+    import socket
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {**ENV, "DASK_LOGGING__DISTRIBUTED": "critical"}
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                  "--port", str(port), "--no-dashboard"], env=quiet,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                               "--no-dashboard"], env=quiet, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    spec, db = write_spec(tmp_path, "lost_scheduler", epochs=60)
+    proc = None
+    try:
+        proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--runner", "dask", "--scheduler", address,
+                                 "--quiet"], cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        wait_for_fits(proc, db, 1, timeout=300)
+        scheduler.kill()
+        out, err = proc.communicate(timeout=180)
+    finally:
+        for process in (proc, scheduler, worker):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    lines = err.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, err
+    assert lines[0].startswith(f"error: lost the Dask scheduler at {address} mid-study (") and "Traceback" not in err
+    kept = fit_rows(db)
+    assert kept and all(status == "ok" for _, _, status in kept)
+    resumed = subprocess.run([*tuning_command(), "resume", "lost_scheduler", "--storage", f"sqlite:///{db}",
+                              "--runner", "sequential", "--quiet"], cwd=tmp_path, env=ENV, capture_output=True,
+                             text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    rows = fit_rows(db)
+    assert len(rows) == 6 and set(kept) <= set(rows)

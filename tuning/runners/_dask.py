@@ -24,6 +24,7 @@ worker's (Dask's memory limit sees the worker process, not what Keras holds in a
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import threading
@@ -135,6 +136,10 @@ class DaskExecutor:
                     dashboard_address="127.0.0.1:0", silence_logs=50)  # logging.CRITICAL
             self.client = distributed.Client(self.cluster)
         else:
+            # The client's own logging (reconnect attempts, a lost scheduler's traceback) would bury the
+            # run's one line: what goes wrong reaches the study through the futures and is said there.
+            for name in ["distributed", *[n for n in logging.root.manager.loggerDict if n.startswith("distributed.")]]:
+                logging.getLogger(name).setLevel(logging.CRITICAL)  # Dask's config sets some children's own
             try:
                 self.client = _connect(distributed, address)
             except (OSError, ValueError) as why:  # TimeoutError is an OSError
@@ -142,13 +147,20 @@ class DaskExecutor:
         self.workers = max(1, sum(self.client.nthreads().values()))
 
     def map_unordered(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        from concurrent.futures import CancelledError
+
         from distributed import as_completed
+        from distributed.comm.core import CommClosedError
 
         task = partial(in_worker_process, function, self.recycle, self.warm)
         futures = self.client.map(task, list(items), pure=False)
         try:
             for future in as_completed(futures):
                 yield future.result()
+        except (CancelledError, CommClosedError) as why:  # the scheduler went away mid-study
+            where = f"the Dask scheduler at {self.address}" if self.address else "the study's LocalCluster"
+            raise DaskUnavailable(f"lost {where} mid-study ({_first_line(why)}); every finished fit is stored: "
+                                  "resume the study once the scheduler is back") from None
         finally:  # stopped early (Ctrl-C, SIGTERM, an error): the cluster drops what is left
             self.client.cancel([f for f in futures if not f.done()])
 

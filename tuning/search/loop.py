@@ -52,7 +52,9 @@ def resolve_resume_spec(name: str, storage: str | Store | None) -> StudySpec:
     """The spec a stored study was run with (what ``tuning resume NAME`` continues)."""
     store = open_store(storage)
     record = store.require_study(name)
-    return load_spec(record["spec"], label=f"study {name!r} in {store.shown}")
+    # a scheduler's address is the run's, not the study's (an older version stored it): a resume's own
+    stored = {**record["spec"], "scheduler": None}
+    return load_spec(stored, label=f"study {name!r} in {store.shown}")
 
 
 def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runner: Runner | None = None,

@@ -174,12 +174,15 @@ class StudySpec(StrictModel):
 
     def to_json(self) -> str:
         """The spec as stored with the study: a password in ``storage`` is kept out (``***``), since
-        everyone who reads the store reads the record; a run and a resume take the URL they are given."""
+        everyone who reads the store reads the record; a run and a resume take the URL they are given.
+        ``scheduler`` is this run's, not the study's (a cluster's address changes from one batch job
+        to the next): a resume takes ``--scheduler``, ``$DASK_SCHEDULER_ADDRESS`` or a LocalCluster."""
         from tuning.urls import shown_url
 
         data = self.model_dump(mode="json")
         if data.get("storage"):
             data["storage"] = shown_url(data["storage"])
+        data["scheduler"] = None
         return json.dumps(data, sort_keys=True)
 
     def identity(self) -> dict[str, Any]:
