@@ -385,3 +385,26 @@ def test_status_counts_add_up_after_a_ctrl_c(tmp_path):
     assert (info["complete"], info["interrupted"], info["running"], info["remaining"]) == (1, 1, 0, 3)
     assert ("1 complete, 0 running, 0 failed, 1 interrupted, 3 remaining of 4 (the interrupted among them: their "
             "configs run again)") in status_lines(info)[1]
+
+
+def test_tuning_resume_of_an_edited_spec_file_refuses_or_names_what_it_does_not_apply(tmp_path):
+    """resume SPEC.yaml continues the stored study; an edit the study cannot take (fit.epochs) is
+    refused in one line as `tuning run` refuses it, and an edit it would take only through a flag
+    (n_trials) is named with that flag (a new user's edited file was silently ignored)."""
+    import yaml
+    from helpers.cli import run_tuning
+
+    data = spec(tmp_path, space={"units": [1, 2]}, repeats=2)
+    run_fake(data)  # the study is complete: a resume below fits nothing
+    edited = {**data, "fit": {"epochs": 2, "batch_size": 5}}
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(edited))
+    refused = run_tuning("resume", str(path), cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
+        f"error: {path}: fit: study 's' was run with a different fit; resume continues it as stored: give the study "
+        "a new name to run the edited spec"], refused.stderr
+    path.write_text(yaml.safe_dump({**data, "sampler": {"name": "random", "seed": 1}, "n_trials": 9}))
+    noted = run_tuning("resume", str(path), "--quiet", cwd=tmp_path)
+    assert noted.returncode == 0, noted.stderr
+    assert (f"note: {path}: resume continues the stored settings; to apply the file's, pass --n-trials 9"
+            in noted.stderr), noted.stderr

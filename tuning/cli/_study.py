@@ -82,11 +82,38 @@ def resume(
     from tuning.spec import apply_overrides
     from tuning.vocabulary import default_storage
 
+    given = study
     study, storage = study_and_storage(study, storage)
     url = default_storage(storage)
-    spec = apply_overrides(resolve_resume_spec(study, url), storage=url, n_trials=n_trials, repeats=repeats,
+    stored = resolve_resume_spec(study, url)
+    if given != study:  # a spec file: its edits are not applied, so say so rather than drop them silently
+        _refuse_an_edited_spec(given, stored)
+    spec = apply_overrides(stored, storage=url, n_trials=n_trials, repeats=repeats,
                            jobs=jobs, runner=runner, scheduler=scheduler, backend=backend, keras_backend=keras_backend)
     run_spec(spec, quiet, worker=worker_options(lease), n_trials_flag=n_trials)
+
+
+def _refuse_an_edited_spec(path: str, stored) -> None:
+    """``tuning resume SPEC.yaml`` continues the stored study and takes only the name and storage
+    from the file: a file that differs in what a fit computes is refused in one line, as ``tuning
+    run`` refuses it; one that differs in how much to run gets a note naming the flags that apply it."""
+    from tuning.errors import SpecError
+    from tuning.spec import load_spec
+
+    edited = load_spec(path)
+    mine, theirs = edited.identity(), stored.identity()
+    if mine != theirs:
+        field = next(k for k in mine if mine[k] != theirs.get(k))
+        raise SpecError(f"study {stored.name!r} was run with a different {field}; resume continues it as stored: "
+                        "give the study a new name to run the edited spec", source=path, field=field)
+    flags = {"n_trials": "--n-trials", "repeats": "--repeats", "jobs": "--jobs", "runner": "--runner"}
+    changed = [f"{flag} {getattr(edited, key)}" for key, flag in flags.items()
+               if key != "repeats" and getattr(edited, key) != getattr(stored, key)]
+    if edited.repeats != stored.repeats:
+        changed.append("--repeats (the file's repeats differ from the stored study's)")
+    if changed:
+        typer.echo(f"note: {path}: resume continues the stored settings; to apply the file's, pass "
+                   f"{', '.join(changed)}", err=True)
 
 
 @app.command()
