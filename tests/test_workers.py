@@ -54,6 +54,25 @@ def test_a_worker_killed_mid_fit_loses_only_what_it_held(tmp_path):
     assert any("workers: 0 alive of 3" in line for line in lines), lines
 
 
+def test_a_killed_workers_trial_is_interrupted_when_its_claims_are_taken_over_not_at_the_end(tmp_path):
+    """One survivor that never waits (nothing is held elsewhere once the other is dead) used to mark
+    the dead worker's trial interrupted only when the study ended, leaving it RUNNING beside the
+    new trial of its config all along."""
+    procs = start_workers(tmp_path, 2, fit_seconds=0.3, lease=1.5)  # its claims expire while the other works
+    db = tmp_path / "w.db"
+    victim = procs[0]
+    owner = f"{os.uname().nodename}:{victim.pid}:"
+    wait_for(lambda: query(db, "SELECT item FROM tuning_claims WHERE owner LIKE ? AND item LIKE 'point:%'",
+                           owner + "%") and len(query(db, "SELECT id FROM tuning_fits")) >= 2, procs)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert [code for code, _, _ in finish(procs[1:])] == [0]
+    check_done_once(db)
+    (marked,) = query(db, "SELECT datetime_complete FROM trials WHERE state = 'FAIL'")[0]
+    (last,) = query(db, "SELECT MAX(datetime_complete) FROM trials WHERE state = 'COMPLETE'")[0]
+    assert marked < last, (marked, last)
+
+
 @pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_sigterm_or_ctrl_c_stops_a_worker_at_once_with_its_claims_released(tmp_path, signum, exit_code):
     (proc,) = start_workers(tmp_path, 1, fit_seconds=0.5)

@@ -185,10 +185,25 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
         batch_size = 1
     if allocation.races_the_plan:  # every config of the plan races from the start
         batch_size = max(batch_size, backend.planned())
+    taken_over = [session.leases.takeovers]
+
+    def recover_taken_over() -> None:
+        """Once this worker has taken a dead worker's claims over, its trials are interrupted at once
+        (not left RUNNING beside the new trial of the same config until the study ends)."""
+        if session.leases.takeovers == taken_over[0]:
+            return
+        taken_over[0] = session.leases.takeovers
+        orphans = backend.recover(store.live_owners(spec.name))
+        if orphans:
+            reporter.note(f"trial(s) {', '.join(map(str, orphans))} of a worker that is gone: interrupted, "
+                          "their work taken over")
+        recovered.extend(orphans)
+
     with _ctrl_c(stop_requested):
         try:
             while not stop_requested.is_set():
                 try:
+                    recover_taken_over()
                     limit = session.options.reached(counts["run"])
                     if limit:
                         raise WorkerLimit(limit)
@@ -209,6 +224,7 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
                             break
                         number = numbers.setdefault(key, trial.number)
                         reporter.trial_started(number, config_summary(config, searched), allocation.most_seeds)
+                    recover_taken_over()
                     if not in_flight:
                         # Nothing to start: done, or the rest is held by other workers. Wait while
                         # they hold it (a dead one's lease runs out and its work is taken over);

@@ -85,6 +85,7 @@ class Leases:
 
     def __init__(self, engine: sa.Engine, study: str, owner: str, lease: float = DEFAULT_LEASE):
         self.engine, self.study, self.owner, self.lease = engine, study, owner, lease
+        self.takeovers = 0  #: stale claims this worker took over so far (its loop then recovers their trials)
 
     # -- the worker's own row ------------------------------------------------------------------
 
@@ -202,9 +203,11 @@ class Leases:
                     w = workers_table.c
                     conn.execute(workers_table.update().where(w.owner == self.owner).values(
                         fits_started=w.fits_started + len(new_fits), takeovers=w.takeovers + taken))
-            return [item for item, _ in got]
+            return [item for item, _ in got], taken
 
-        return retrying(act)
+        held, taken = retrying(act)
+        self.takeovers += taken
+        return held
 
     def _stored(self, items: list[str], starts: dict[str, tuple[str, int]], conn: sa.Connection) -> set[str]:
         """Which of the fit ``items`` are stored already (read on ``conn``, inside its transaction)."""
