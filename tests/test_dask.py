@@ -130,6 +130,7 @@ def test_an_unreachable_scheduler_is_one_line_and_stores_nothing(tmp_path):
 
 
 @pytest.mark.e2e
+@pytest.mark.slow  # Dask waits out its handshake timeout (6 s); the unreachable case stays fast
 def test_an_address_where_no_dask_scheduler_answers_is_one_line_within_its_timeout(tmp_path):
     """Something listens at the address (here a socket that accepts and never speaks; a web server or
     a database alike), so the connection opens and Dask's handshake would wait for an answer forever."""

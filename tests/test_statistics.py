@@ -209,6 +209,7 @@ def test_seeds_needed_grows_as_the_margin_shrinks_and_none_past_the_cap():
     assert statistics.seeds_needed(1.0, 0.001, 5) is None
 
 
+@pytest.mark.slow  # over 6 s of simulations on 2 cores: out of the fast tier
 def test_stepping_down_past_a_far_and_noisy_config_keeps_the_error_rate_and_gains_power():
     # the cells study's shape: two good configs 1 sd apart, a third far behind and 4x noisier
     draws = 600

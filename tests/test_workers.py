@@ -54,6 +54,7 @@ def test_a_worker_killed_mid_fit_loses_only_what_it_held(tmp_path):
     assert any("workers: 0 alive of 3" in line for line in lines), lines
 
 
+@pytest.mark.slow  # worker processes for 7 s; the fast tier keeps the killed-mid-fit case
 def test_a_killed_workers_trial_is_interrupted_when_its_claims_are_taken_over_not_at_the_end(tmp_path):
     """One survivor that never waits (nothing is held elsewhere once the other is dead) used to mark
     the dead worker's trial interrupted only when the study ended, leaving it RUNNING beside the

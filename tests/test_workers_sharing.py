@@ -36,6 +36,7 @@ def test_three_workers_share_a_grid_without_trialling_or_fitting_anything_twice(
     assert len(started) == 3 and all(n > 0 for n in started), started  # the work was shared
 
 
+@pytest.mark.slow  # real worker processes for several seconds: the fast tier keeps the grid and instant-fit cases
 def test_three_workers_share_random_proposals_without_fitting_anything_twice(tmp_path):
     """Workers started together draw the same random proposals: each proposal another worker holds
     is dropped and the sampler reseeded past it, so the workers still split the study."""
@@ -51,6 +52,7 @@ def test_three_workers_share_random_proposals_without_fitting_anything_twice(tmp
     assert query(db, "SELECT COUNT(*) FROM tuning_claims") == [(0,)]
 
 
+@pytest.mark.slow  # real worker processes for several seconds: the fast tier keeps the grid and instant-fit cases
 @pytest.mark.parametrize("extra", ["repeats: {{strategy: race, min: 2, max: 4}}\n",
                                    "pruner: {{name: median, settings: {{n_startup_trials: 1}}}}\n"])
 def test_racing_and_pruning_decide_from_the_store_with_two_workers(tmp_path, extra):
@@ -71,6 +73,7 @@ CMAES_SPEC = (RANDOM_SPEC.replace("  units: [1, 2, 3]\n", "  dropout: {{low: 0.0
               .replace("{{name: random, seed: 3}}", "{{name: cmaes, seed: 3}}").replace("n_trials: 6", "n_trials: 8"))
 
 
+@pytest.mark.slow  # real worker processes for several seconds: the fast tier keeps the grid and instant-fit cases
 def test_three_workers_share_a_cmaes_study_without_fitting_anything_twice(tmp_path):
     """CMA-ES proposes from the trials finished so far, as Optuna's sampler does with many workers:
     three workers started together get n_trials between them, no config fitted twice, every fit
@@ -91,6 +94,7 @@ def test_three_workers_share_a_cmaes_study_without_fitting_anything_twice(tmp_pa
 ONE_CONFIG_SPEC = SPEC.replace("units: [1, 2, 3, 4, 5, 6]", "units: [3]").replace("repeats: 3", "repeats: 12")
 
 
+@pytest.mark.slow  # real worker processes for several seconds: the fast tier keeps the grid and instant-fit cases
 def test_idle_workers_fit_the_seeds_of_a_config_another_worker_is_trialling(tmp_path):
     """One config, twelve seeds, three workers: the one trialling it hands its runner one seed at a
     time, each claimed just before it starts, and the others fit the seeds nobody has claimed, so
