@@ -197,6 +197,15 @@ def test_the_live_view_shows_what_each_other_worker_holds_and_who_joined_stopped
         assert mine.claim([fit_item("k", 0)], fits=[("k", 0)]) == [fit_item("k", 0)]  # taken over
         session.show_workers()
         assert watch.rows[-1] == "1 alive, 1 lost · this one holds 0 config(s), 1 fit(s) · 1 stale claim(s) taken over"
+        ended = subprocess.Popen(["true"])
+        ended.wait()  # a worker of this host killed within its lease: its process is gone, not its heartbeat
+        node = os.uname().nodename
+        store.leases("s", f"{node}:{ended.pid}:c", lease=30).register(node, ended.pid)
+        session.show_workers()
+        session.expire_gone()
+        session.show_workers()
+        assert watch.notes[-1] == (f"worker {node}:{ended.pid}:c lost (its process {ended.pid} is gone): its claims "
+                                   "are taken over")
     # Alone on the study, nothing to show: the row disappears.
     alone = RecordingReporter()
     with WorkerSession(Store(f"sqlite:///{tmp_path / 'alone.db'}"), "s", watch=alone) as session:

@@ -217,7 +217,9 @@ def worker_events(seen: dict[str, str], workers: list[dict[str, Any]], me: str) 
         if state == "running" and seen:
             events.append(f"worker {owner} joined the study")
         elif state == "lost":
-            events.append(f"worker {owner} lost (no heartbeat for a lease): its claims are taken over")
+            why = (f"its process {w['pid']} is gone" if w["host"] == os.uname().nodename and process_gone(w["pid"])
+                   else "no heartbeat for a lease")  # as `tuning status` says it
+            events.append(f"worker {owner} lost ({why}): its claims are taken over")
         elif state == "stopped" and before == "running":
             events.append(f"worker {owner} stopped: its claims released")
     return events
