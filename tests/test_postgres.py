@@ -102,3 +102,35 @@ def test_a_password_in_the_url_appears_in_no_output_report_or_stored_spec(pg_url
     fresh = pg_url.replace("/tuning?", "/postgres?")  # the server's own database: no tables of ours
     empty = run_tuning("status", "pw", "--storage", fresh, cwd=tmp_path)
     assert empty.returncode == 2 and empty.stderr.strip().endswith("no study named 'pw' (studies: none)"), empty.stderr
+
+
+def test_a_server_stopped_under_a_running_study_is_one_line_naming_the_resume(tmp_path):
+    """A server of its own, stopped at once (as a crash or `pg_ctl stop -m immediate`) while the
+    study fits: the run ends in one line naming the database's error and the resume command (it
+    printed 82 frames ending in Optuna's 'invalid data in the commit')."""
+    import signal
+    from pathlib import Path
+    from urllib.parse import parse_qs, urlparse
+
+    with postgres_server() as url:
+        spec = tmp_path / "gone.yaml"
+        spec.write_text(TINY_SPEC.format(name="gone", epochs=150, db="unused.db"))
+        proc = subprocess.Popen([*tuning_command(), "run", str(spec), "--storage", url, "--quiet"], cwd=tmp_path,
+                                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 300
+            while len(fits(url)) < 1:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+                time.sleep(0.2)
+            data = Path(parse_qs(urlparse(url).query)["host"][0]).parent / "data"
+            postmaster = int((data / "postmaster.pid").read_text().split()[0])
+            os.kill(postmaster, signal.SIGQUIT)  # immediate shutdown
+            out, err = proc.communicate(timeout=300)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    lines = err.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1, err
+    assert lines[0].startswith("error: the store went away mid-run (") and "tuning resume gone --storage" in lines[0]

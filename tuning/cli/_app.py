@@ -88,6 +88,12 @@ def run_spec(spec, quiet: bool, worker=None, *, n_trials_flag: int | None = None
             fail(f"{how} before study {spec.name!r} was stored: nothing to resume; run it again", code)
         fail(f"{how}: every finished fit is stored, this worker's claims released; continue with "
               f"`{command_line('resume', spec.name, spec.storage)}`", code)
+    except Exception as exc:
+        why = _database_gone(exc)
+        if why is None:
+            raise
+        fail(f"error: the store went away mid-run ({why}); every fit finished before is stored: continue with "
+             f"`{command_line('resume', spec.name, spec.storage)}` once it is back", 1)
     typer.echo(
         f"study {outcome.name}: {outcome.complete} complete, "
         + (f"{outcome.pruned} pruned, " if outcome.pruned else "")
@@ -142,6 +148,22 @@ def worker_options(lease: float, max_fits: int | None = None, until: str | None 
     from tuning.search.workers import WorkerOptions, parse_until
 
     return WorkerOptions(lease, max_fits, parse_until(until) if until else None)
+
+
+def _database_gone(exc: BaseException) -> str | None:
+    """The database's own first line when ``exc`` comes from the store's connection failing (a
+    PostgreSQL server stopped or restarted, a network lost) rather than from the project's code;
+    else ``None``. Optuna wraps it in a StorageInternalError that blames "invalid data"."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+            text = str(getattr(exc, "orig", None) or exc).strip()
+            return text.splitlines()[0] if text else type(exc).__name__
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def study_and_storage(study: str, storage: str | None) -> tuple[str, str | None]:
