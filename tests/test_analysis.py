@@ -68,6 +68,15 @@ def test_a_one_seed_config_that_ranks_first_is_named_left_out_not_made_the_best(
     assert left == ["not compared, with 1 seed (one cannot separate a config from seed noise): trial 2 (units=2), "
                     "trial 3 (units=3); trial 2 scored better on its one seed than trial 0, the best compared: "
                     "`tuning resume synthetic --repeats 3 --storage sqlite:///s.db` gives it 3"]
+    # ... unless it is still running (a race giving it seeds): it gets them without a command
+    import pandas as pd
+
+    trials = pd.DataFrame({"config_key": ["a", "b", "lucky", "other"],
+                           "status": ["complete", "complete", "running", "complete"]})
+    racing = Results(results.name, results.fits, trials, results.fit_curves, results.baseline, results.metric,
+                     results.direction, results.spec)
+    assert [line for line in verdict(racing, select(racing)).lines if line.startswith("not compared")] == [
+        "not compared, with 1 seed (one cannot separate a config from seed noise): trial 2 (units=2), trial 3 (units=3)"]
     # a one-seed config behind the best is named, with no command
     behind = verdict(results := make_results({"a": [1.0, 1.1, 0.9], "b": [1.5, 1.6, 1.4], "late": [3.0]}),
                      select(results))

@@ -123,6 +123,11 @@ def test_the_race_lines_count_every_concluded_config_a_pruned_one_too():
            "race": {"seeds": 3, "outcome": "eliminated after 3 seeds: worse than trial 0, p = 0.01", "beaten_by": "k0"}}
     pruned = {"number": 3, "config_key": "k3", "status": "pruned", "n_seeds": 4, "pruned_at": 8}
     lines = race_lines(repeats, [*raced, out, pruned], {})
-    assert lines[0].endswith("; 19 fits where every config getting 6 would take 24")
+    assert lines[0].endswith("; 19 fits for the 4 config(s) it concluded, where every config getting 6 would take 24")
     assert lines[-1] == "  trial 3: 4 seeds, pruned after 8 epochs by the study's pruner"
     assert len(lines) == 5
+    # mid-race (a new user read '0 fits where every config getting 4 would take 0' while it ran)
+    running = {"number": 4, "config_key": "k4", "status": "running", "n_seeds": 2}
+    assert race_lines(repeats, [running], {}) == [
+        "race: 3 to 6 seeds a config, alpha 0.05; no config concluded yet; 1 config(s) still racing"]
+    assert race_lines(repeats, [*raced, running], {})[0].endswith("would take 12; 1 config(s) still racing")

@@ -274,9 +274,12 @@ def race_lines(repeats: dict[str, Any], trials: list[dict[str, Any]], numbers: d
     decided.sort(key=lambda t: (t["race"].get("beaten_by") is not None, -int(t["race"].get("seeds") or 0)))
     pruned = [t for t in concluded if not t.get("race") and t["status"] == TrialStatus.PRUNED]
     most = repeats["max"] + repeats.get("confirm", 0)
+    racing = sum(1 for t in trials if t["status"] == TrialStatus.RUNNING)
     head = (f"race: {repeats['min']} to {repeats['max']} seeds a config, alpha {repeats['alpha']:g}; "
-            f"{sum(int(t.get('n_seeds') or 0) for t in concluded)} fits where every config getting {most} "
-            f"would take {len(concluded) * most}")
+            + (f"{sum(int(t.get('n_seeds') or 0) for t in concluded)} fits for the {len(concluded)} config(s) it "
+               f"concluded, where every config getting {most} would take {len(concluded) * most}" if concluded
+               else "no config concluded yet")
+            + (f"; {racing} config(s) still racing" if racing else ""))
     return [head] + [f"  trial {numbers.get(t['config_key'], t['number'])}: {t['race'].get('seeds')} seeds, "
                      f"{t['race']['outcome']}{_confirmed(t)}" for t in decided] + [
         f"  trial {numbers.get(t['config_key'], t['number'])}: {t.get('n_seeds')} seeds, pruned after "

@@ -186,7 +186,11 @@ def _left_out(results: StudyFrames, table: pd.DataFrame, best, names: dict[str, 
     shown = ", ".join(names.get(k, k) for k in alone["config_key"][:5]) + (
         f" and {len(alone) - 5} more" if len(alone) > 5 else "")
     line = f"not compared, with 1 seed (one cannot separate a config from seed noise): {shown}"
-    ahead = alone[alone["rank"] < table.at[best, "rank"]]
+    # a config still running (a race giving it seeds, a trial mid-way) gets its seeds without a command
+    trials = getattr(results, "trials", None)
+    running = (set(trials.loc[trials["status"] == "running", "config_key"])
+               if trials is not None and "status" in getattr(trials, "columns", ()) else set())
+    ahead = alone[(alone["rank"] < table.at[best, "rank"]) & ~alone["config_key"].isin(running)]
     if len(ahead):
         seeds = int(table["n_seeds"].max())
         short = names.get(ahead["config_key"].iloc[0], "").split(" (")[0]
