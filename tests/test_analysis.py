@@ -447,8 +447,8 @@ def test_seeds_needed_says_what_the_runs_settled_when_they_did_not_separate_the_
 
     table, told, line = reading(1.4, 0.0103)  # the plan at this margin: 12 seeds
     assert table["equivalent_to_best"].tolist() == [True, True] and table["could_be_best"].tolist() == [True, True]
-    assert line.startswith("seeds needed: none more; trial 1 is shown within the margin (0.0103) of trial 0, "
-                           "equivalent (separating a gap as small as the margin would take about 12 per config)")
+    assert line.startswith("seeds needed: none more; the 10 run show trial 1 within the margin (0.0103) of trial 0, "
+                           "equivalent (separating a gap as small as the margin would take about 12 seeds per config)")
     assert told.command is None
     table, told, line = reading(2.2, 0.01265)  # the plan: 9 seeds; 10 run, neither worse nor within the margin
     assert table["equivalent_to_best"].tolist() == [True, False] and table["could_be_best"].tolist() == [True, True]

@@ -179,7 +179,7 @@ def test_status_names_the_simplest_equivalent_and_the_seeds_needed_command(finis
                        rf"--storage sqlite:///{re.escape(str(db))}` adds them", wide.stdout)
     assert needed and needed.group(1) == needed.group(2), wide.stdout
     wider = run_tuning("status", "tiny", "--storage", str(db), "--margin", "200%", cwd=folder)
-    fewer = re.search(r"about (\d+) seeds per config", wider.stdout)  # a wider margin needs fewer seeds
+    fewer = re.search(r"about (\d+) seeds per config", wider.stdout)  # a wider margin needs fewer seeds (or none more)
     assert fewer and int(fewer.group(1)) < int(needed.group(1)), wider.stdout
 
 
@@ -231,7 +231,7 @@ def test_margin_is_not_the_study_identity_and_resume_tops_up_seeds(finished_stud
     assert "3 fits run, 6 reused" in more.stdout  # every finished config got its third seed
     assert len(stored_fits(db)) == 9
     after = run_tuning("status", "tiny", "--storage", str(db), cwd=tmp_path)
-    assert "(n=3)" in after.stdout and "(now 3)" in after.stdout
+    assert "(n=3)" in after.stdout and re.search(r"\(now 3\)|the 3 run", after.stdout), after.stdout
 
 
 def test_the_quickstart_shows_what_the_tool_is_for(tmp_path):

@@ -138,8 +138,9 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
     within = table.at[second, "equivalent_to_best"]
     if pd.notna(within) and within:  # the margin question is settled the other way: within it, not to be separated
         out.seeds_needed = out.current_seeds
-        out.lines.append(f"seeds needed: none more; {b} is shown within the margin ({selected.margin:.4g}) of {a}, "
-                         f"equivalent (separating a gap as small as the margin would take {count} per config)")
+        out.lines.append(f"seeds needed: none more; the {out.current_seeds} run show {b} within the margin "
+                         f"({selected.margin:.4g}) of {a}, equivalent (separating a gap as small as the margin would "
+                         f"take {count} seeds per config)")
         return out
     if needed is None or needed > statistics.SEEDS_SAID:
         # a number nobody will run says less than what it means (issue 21)
