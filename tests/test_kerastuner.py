@@ -226,3 +226,24 @@ def test_importing_the_cli_loads_neither_keras_tuner_nor_tensorflow():
     probe = "import sys, tuning.cli; print(sorted(m for m in ('keras_tuner', 'tensorflow', 'keras') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_a_true_false_axis_reaches_the_model_as_bools_on_kerastuner(tmp_path):
+    """KerasTuner's Choice turns [False, True] into 0 and 1: a builder checking for a bool failed
+    every trial, and the config (and its key) differed from the Optuna backend's."""
+    from keras_tuner import HyperParameters
+
+    from tuning.backends._kt_space import SpaceMapping
+    from tuning.space import SearchSpace
+    from tuning.spec import load_spec
+
+    spec = load_spec(_spec(tmp_path, "flags", model={"builder": "demo_models:conv_lstm"},
+                           space={"width": [1, 2], "use_bias": [False, True]}))
+    for grid in (True, False):
+        mapping = SpaceMapping(SearchSpace.from_spec(spec), grid=grid)
+        hp = HyperParameters()
+        mapping.declare(hp)
+        for value in (False, True):
+            hp.values["use_bias"] = mapping._choices("use_bias", SearchSpace.from_spec(spec).params["use_bias"])[value]
+            point = mapping.to_point(hp.values)
+            assert point["use_bias"] is value and type(point["width"]) is int, point

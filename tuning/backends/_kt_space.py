@@ -28,7 +28,9 @@ class SpaceMapping:
     def _choices(self, name: str, axis: ParamSpec) -> list[Any]:
         values = axis.grid_values() if self.grid else list(axis.values or [])
         kinds = {type(v) for v in values}
-        if len(kinds) == 1 and kinds <= {int, float, str, bool}:
+        # bools are encoded too: KerasTuner's Choice turns [False, True] into [0, 1], which would
+        # reach the model (and the config key) as integers
+        if len(kinds) == 1 and kinds <= {int, float, str}:
             return values
         if kinds <= {int, float} and len({float(v) for v in values}) == len(values):
             encoded = [float(v) for v in values]  # 0 and 0.2 on one axis: one type for KerasTuner
