@@ -299,6 +299,35 @@ def test_init_monthly_dates_take_12_from_the_calendar(tmp_path):
     assert comment.startswith("    # season: 12: the calendar (monthly dates), autocorrelation of the changes"), comment
 
 
+@pytest.mark.parametrize("written", ["%d/%m/%Y", "%m/%d/%Y", "%Y-%m-%d"])
+def test_init_reads_monthly_dates_day_first_month_first_or_iso_alike(tmp_path, written):
+    """'01/02/2015' is the 1st of February day-first: read month-first (pandas' guess from the first
+    cell) a monthly series became twelve January days a year and init chose a season of 7."""
+    import pandas as pd
+
+    dates = pd.date_range("2015-01-01", periods=96, freq="MS")
+    months = np.arange(96)
+    values = 10 + 3 * np.sin(2 * np.pi * months / 12) + 0.05 * months + 0.2 * np.random.default_rng(1).standard_normal(96)
+    (tmp_path / "monthly.csv").write_text("month,sales\n" + "".join(
+        f"{d.strftime(written)},{v:.3f}\n" for d, v in zip(dates, values, strict=True)))
+    _, spec, comment = _init(tmp_path, "monthly.csv")
+    assert spec["problem"]["params"]["season"] == 12, comment
+    assert comment.startswith("    # season: 12: the calendar (monthly dates), autocorrelation"), comment
+
+
+def test_day_first_daily_dates_are_read_not_refused(tmp_path):
+    """'13/01/2020' is a date, day-first: it was refused as 'neither a number nor a date'."""
+    import pandas as pd
+
+    from tuning.problems._csv_read import read_series
+
+    dates = pd.date_range("2020-01-01", periods=60)
+    (tmp_path / "daily.csv").write_text("day,visits\n" + "".join(
+        f"{d:%d/%m/%Y},{i % 7 + 0.5 * i}\n" for i, d in enumerate(dates)))
+    read = read_series(str(tmp_path / "daily.csv"))
+    assert list(read.dates) == list(dates) and read.values[13] == 13 % 7 + 6.5
+
+
 @pytest.mark.slow
 def test_init_weekly_then_run_as_written(tmp_path):
     _weekly_csv(tmp_path / "co2.csv")

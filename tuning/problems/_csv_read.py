@@ -4,6 +4,7 @@ init`` read through here)."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -165,12 +166,34 @@ def numeric_values(frame, column: str, shown: str) -> np.ndarray:
 
 def as_dates(column):
     """``column`` read as dates, NaT where a cell is not one: the one way this loader parses a time
-    column (pandas warns when it guesses each cell's format; that guess is what is wanted here)."""
+    column. Written with slashes or dots, ``01/02/2015`` is the 2nd of January month-first and the
+    1st of February day-first: pandas guesses month-first from the first cell, so a day-first file
+    is read day-first when that parses more of its cells (``13/01/2020``) or, all cells parsing
+    both ways, when it makes the time steps more regular (the 1st of every month, not twelve
+    January days a year)."""
     import pandas as pd
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # pandas warns when it guesses each cell's format; the guess is wanted
         warnings.simplefilter("ignore")
-        return pd.to_datetime(column, errors="coerce")
+        guessed = pd.to_datetime(column, errors="coerce")
+        if pd.api.types.is_numeric_dtype(column):
+            return guessed
+        day_first = pd.to_datetime(column, errors="coerce", dayfirst=True)
+    parsed, parsed_day_first = int(guessed.notna().sum()), int(day_first.notna().sum())
+    if parsed_day_first > parsed:
+        return day_first
+    if parsed_day_first == parsed and _irregularity(day_first) < _irregularity(guessed):
+        return day_first
+    return guessed
+
+
+def _irregularity(dates) -> float:
+    """How unequal the steps between the distinct dates are (their coefficient of variation)."""
+    stamps = np.sort(dates.dropna().unique().astype("int64"))
+    steps = np.diff(stamps).astype(float)
+    if len(steps) < 2 or steps.mean() <= 0:
+        return math.inf
+    return float(steps.std() / steps.mean())
 
 
 def _mostly_dates(raw) -> bool:

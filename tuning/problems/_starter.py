@@ -104,11 +104,15 @@ def choose_season(values: np.ndarray, dates=None) -> tuple[int | None, str]:
     scores = _changes_autocorrelation(values)
     calendar = calendar_of(dates) if dates is not None else None
     doubt = ""
+    if calendar is not None and calendar[1] > len(values):  # more of the calendar missing than present
+        doubt = (f"; the {calendar[0]} dates are not read as a calendar: {calendar[1]} of its rows would be "
+                 f"missing, more than the {len(values)} present")
+        calendar = None
     if calendar is not None:
         name, missing = calendar
         season = CALENDAR_SEASONS[name]
         dated = f"{name} dates" + (f", {missing} missing" if missing else "")
-        shortest = min(season - 1, int(np.floor(season * len(values) / (len(values) + missing))) - 1)
+        shortest = max(2, min(season - 1, int(np.floor(season * len(values) / (len(values) + missing))) - 1))
         near = {lag: scores[lag] for lag in range(shortest, season + 2) if lag in scores}
         if near:
             lag = max(near, key=near.get)
