@@ -66,6 +66,28 @@ def test_a_study_stored_before_fingerprints_adopts_this_runs_then_refuses_other_
     assert info.value.field == "problem" and "other data (data fingerprint 0123456789ab, now " in str(info.value)
 
 
+def test_a_refusal_names_the_flag_that_gave_the_value_or_the_file_that_did(tmp_path):
+    """spec.md: a value a flag gave is named by its flag (a new user's --sampler was blamed on the file)."""
+    from tuning.spec import apply_overrides, load_spec
+
+    run_fake(spec(tmp_path))
+    flagged = apply_overrides(load_spec(spec(tmp_path)), keras_backend="jax")
+    assert flagged.named_field("keras_backend") == (None, "--keras-backend")
+    with pytest.raises(SpecError) as info:
+        run_fake(spec(tmp_path), keras_backend="jax")
+    assert info.value.field == "--keras-backend" and info.value.source is None, info.value
+    import yaml
+    from helpers.fake_runner import FakeRunner
+
+    from tuning.search.loop import run_search
+
+    in_file = tmp_path / "jax.yaml"
+    in_file.write_text(yaml.safe_dump({**spec(tmp_path), "keras_backend": "jax"}))
+    with pytest.raises(SpecError) as info:
+        run_search(apply_overrides(load_spec(in_file)), runner=FakeRunner())
+    assert info.value.field == "keras_backend" and info.value.source == str(in_file), info.value
+
+
 def test_what_changed_is_one_rule_for_data_and_builder_code_and_trusts_records_without_prints():
     from tuning.search.study_record import what_changed
 

@@ -157,7 +157,8 @@ def what_changed(record: dict, data_print: str | None, builder: str | None,
 
 
 def _refuse(spec: StudySpec, store: Store, what: str, field: str) -> SpecError:
-    return SpecError(f"study {spec.name!r} already exists in {store.shown} with {what}", source=spec._source, field=field)
+    source, named = spec.named_field(field)  # a value a flag gave is named by its flag
+    return SpecError(f"study {spec.name!r} already exists in {store.shown} with {what}", source=source, field=named)
 
 
 def _same_study(store: Store, spec: StudySpec, stored: StudySpec, changed: tuple[str, str] | None) -> None:

@@ -154,7 +154,9 @@ def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
         else:
             data[key] = value
     try:
-        return _validate(data, spec._source)
+        out = _validate(data, spec._source)
+        out._flags = frozenset(spec._flags | given - {"storage"})
+        return out
     except SpecError as exc:  # a value a flag gave is the flag's mistake, not the file's
         top = (exc.field or "").split(".")[0]
         flags = (top, "repeats_strategy") if top == "repeats" else (top,)  # --repeats-strategy sets repeats too

@@ -50,6 +50,15 @@ class StudySpec(StrictModel):
     storage: str = DEFAULT_STORAGE
     backend: Literal[BACKENDS] = DEFAULT_BACKEND  # type: ignore[valid-type]
     _source: str = PrivateAttr(default="<spec>")  # the file it was read from, for error messages
+    _flags: frozenset = PrivateAttr(default=frozenset())  # fields a command-line flag set: errors name the flag
+
+    def named_field(self, field: str) -> tuple[str | None, str]:
+        """(source, field) an error about ``field`` names: ``--flag`` when a flag gave it (no file),
+        else this spec's file and the field."""
+        top = field.split(".")[0]
+        if top in self._flags:
+            return None, "--" + top.replace("_", "-")
+        return self._source, field
     runner: Literal[RUNNERS] = DEFAULT_RUNNER  # type: ignore[valid-type]
     jobs: int = Field(default=1, ge=1)
     scheduler: str | None = None  # runner dask: the scheduler's address (else $DASK_SCHEDULER_ADDRESS / LocalCluster)
