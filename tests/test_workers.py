@@ -74,6 +74,21 @@ def test_a_killed_workers_trial_is_interrupted_when_its_claims_are_taken_over_no
     assert marked < last, (marked, last)
 
 
+def test_status_after_a_kill_says_the_running_trial_is_a_gone_workers(tmp_path):
+    """Read before anyone resumes: the trial is still RUNNING in the store (reading alters nothing),
+    and status said '1 running' beside the worker line 'lost (its process is gone)'."""
+    (victim,) = start_workers(tmp_path, 1, fit_seconds=0.5)
+    db = tmp_path / "w.db"
+    wait_for(lambda: query(db, "SELECT id FROM tuning_fits"), [victim])
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    store = Store(f"sqlite:///{db}", create=False)
+    info = study_status("w", store)
+    assert info["running"] >= 1 and info["stranded"] == info["running"], info
+    line = status_lines(info)[1]
+    assert f"{info['running']} running ({info['stranded']} of them left by a worker that is gone: " in line, line
+
+
 @pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_sigterm_or_ctrl_c_stops_a_worker_at_once_with_its_claims_released(tmp_path, signum, exit_code):
     (proc,) = start_workers(tmp_path, 1, fit_seconds=0.5)

@@ -167,6 +167,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     masks = record["dropout_masks"]
     old_word = {m: p for p, m in PROCEDURE_MASKS.items()}[masks]  # "procedure": the key's old name and words
     return {
+        "stranded": _stranded(store, study, trials),
         "name": study, "storage": store.shown, "planned": planned,
         "remaining": max(planned - finished - counts[TrialStatus.RUNNING.value], 0),
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,
@@ -180,6 +181,24 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     }
 
 
+def _stranded(store, study: str, trials: list[dict[str, Any]]) -> int:
+    """Trials still RUNNING in the store whose worker is gone (its lease ran out, or its process on
+    this host ended: a `kill -9`): read as they are, since reading never alters a store."""
+    import os
+
+    from tuning.results import TrialStatus
+    from tuning.store import process_gone
+
+    host = os.uname().nodename
+
+    def gone(owner: str) -> bool:
+        here, pid = owner.rsplit(":", 2)[:2] if owner.count(":") >= 2 else (None, None)
+        return owner not in live or (here == host and pid is not None and pid.isdigit() and process_gone(int(pid)))
+
+    live = store.live_owners(study)
+    return sum(1 for t in trials if t["status"] == TrialStatus.RUNNING and t.get("owner") and gone(t["owner"]))
+
+
 def status_lines(info: dict[str, Any]) -> list[str]:
     """What ``tuning status`` prints for one study, from :func:`study_status`'s ``info``."""
     from tuning.progress import config_summary
@@ -189,11 +208,15 @@ def status_lines(info: dict[str, Any]) -> list[str]:
     echo(f"study {info['name']}  ({info['storage']})")
     echo(f"  trials: {info['complete']} complete, "
          + (f"{info['pruned']} pruned (stopped early by the pruner, not compared), " if info.get("pruned") else "")
-         + f"{info['running']} running, {info['failed']} failed, "
+         + f"{info['running']} running"
+         + (f" ({info['stranded']} of them left by a worker that is gone: the next run or worker on the study "
+            "marks them interrupted and takes their configs over)" if info.get("stranded") else "")
+         + f", {info['failed']} failed, "
          f"{info['interrupted']} interrupted, {info['remaining']} remaining of {info['planned']}"
          + (" (the interrupted among them: their configs run again)" if info["interrupted"] and info["remaining"] else "")
          + f"; {info['fits']} fits stored"
-         + (f"; {info['resumed']} interrupted trial(s) resumed, their fits reused" if info.get("resumed") else ""))
+         + (f"; {info['resumed']} interrupted trial(s) taken up again by a later trial of their config"
+            if info.get("resumed") else ""))
     baseline = info["baseline"]
     echo(f"  objective: {info['aggregate']} {info['metric']} ({info['direction']})"
          + (f"; naive baseline ({info['baseline_name']}) {baseline:.4g}" if baseline is not None else ""))

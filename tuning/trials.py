@@ -245,7 +245,7 @@ def read_trials(store: Store, study: str) -> list[dict[str, Any]]:
         return []
     trials = [
         {"number": t.number, "status": status_of(t).value, "config_key": t.user_attrs.get("config_key"),
-         "value": t.value, "params": t.params,
+         "value": t.value, "params": t.params, "owner": owner_of(t),
          **{k: t.user_attrs.get(k) for k in ("mean", "std", "n_seeds", "seeds", "seed_values", "fail_reason", "config",
                                              "race", "pruned_at")}}
         for t in loaded.get_trials(deepcopy=False)
