@@ -116,3 +116,21 @@ def test_the_jax_runner_proposes_grid_points_that_share_a_step_together():
     ordered = JaxFusedRunner(1).order_grid(points)
     assert sorted(map(str, ordered)) == sorted(map(str, points))
     assert [p["units"] for p in ordered] == [2, 2, 4, 4]
+
+
+def test_keras_on_another_backend_is_refused_with_advice_the_user_can_follow():
+    """A stored JAX study's best_model() in a process with Keras on TensorFlow was told to 'use
+    keras_backend: tensorflow', which its stored scores rule out: only a new study may take it."""
+    import keras
+
+    from tuning.errors import SpecError
+    from tuning.fit import use_keras_backend
+
+    assert keras.backend.backend() == "tensorflow"  # this test process's Keras
+    with pytest.raises(SpecError) as refit:
+        use_keras_backend("jax")
+    assert str(refit.value).endswith("set KERAS_BACKEND=jax before importing keras (the study's fits ran on jax; "
+                                     "a model rebuilt on tensorflow would not be theirs)"), refit.value
+    with pytest.raises(SpecError) as new:
+        use_keras_backend("jax", new_study=True)
+    assert str(new.value).endswith("or give a new study keras_backend: tensorflow"), new.value

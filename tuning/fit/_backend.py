@@ -21,9 +21,11 @@ from tuning.quiet import import_tensorflow_quietly
 from tuning.vocabulary import KERAS_BACKEND_VARIABLE
 
 
-def use_keras_backend(name: str, threads: int | None = None) -> None:
+def use_keras_backend(name: str, threads: int | None = None, *, new_study: bool = False) -> None:
     """Make Keras run on ``name`` in this process, once Keras is imported (which this leaves to the
-    caller: the study's process may never need it). ``threads``: the CPU threads a worker may use.
+    caller: the study's process may never need it). ``threads``: the CPU threads a worker may use;
+    ``new_study``: a study about to be created, which could still take this process's backend (a
+    stored study's refit cannot: its scores were computed on ``name``).
 
     Raises:
         SpecError: Keras was already imported on another backend in this process (a script that
@@ -34,9 +36,10 @@ def use_keras_backend(name: str, threads: int | None = None) -> None:
 
         current = keras.backend.backend()
         if current != name:
+            other = (f", or give a new study keras_backend: {current}" if new_study else
+                     f" (the study's fits ran on {name}; a model rebuilt on {current} would not be theirs)")
             raise SpecError(f"this process imported Keras on {current} before the study could choose {name}: "
-                            f"set {KERAS_BACKEND_VARIABLE}={name} before importing keras, or use keras_backend: "
-                            f"{current}", field="keras_backend")
+                            f"set {KERAS_BACKEND_VARIABLE}={name} before importing keras{other}", field="keras_backend")
     else:
         os.environ[KERAS_BACKEND_VARIABLE] = name
         if name == "jax" and threads == 1 and "jax" not in sys.modules:

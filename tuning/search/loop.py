@@ -77,7 +77,7 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
     if runner is None:  # this process's Keras on the study's backend, before anything imports Keras
         from tuning.fit import use_keras_backend
 
-        use_keras_backend(spec.keras_backend)
+        use_keras_backend(spec.keras_backend, new_study=True)
     if spec.space == "from_builder":  # a KerasTuner build(hp)'s own space, read by a dry run
         from tuning.fit import start_keras
         from tuning.spec import resolve_builder_space
