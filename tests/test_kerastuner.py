@@ -184,6 +184,22 @@ def test_hyperband_trains_each_trial_its_budget_of_epochs(tmp_path):
     assert (status["planned"], status["complete"], status["remaining"]) == (6, 6, 0)
 
 
+def test_hyperband_that_runs_out_of_new_configs_shrinks_its_plan_and_says_why(tmp_path):
+    """Four configs cannot fill Hyperband's six trials: the tuner stops after five, and status said
+    '1 remaining of 6' forever (every resume did nothing)."""
+    from tuning.api import status_lines
+
+    spec = _spec(tmp_path, "hb4", sampler="hyperband", repeats=1, fit={"epochs": 3, "batch_size": 5},
+                 space={"units": [1, 2, 3, 4]})
+    outcome = tuning.run_study(spec)
+    assert outcome.complete < 6 and outcome.planned == outcome.complete, outcome
+    status = tuning.study_status("hb4", storage=str(tmp_path / "hb4.db"))
+    assert (status["planned"], status["remaining"], status["tuner_ended"]) == (outcome.complete, 0, outcome.complete)
+    assert f"(KerasTuner's hyperband ended after {outcome.complete}: it ran out of new configs)" in status_lines(status)[1]
+    again = tuning.run_study(spec)  # a resume finds the study done
+    assert (again.planned, again.complete, again.fits_run) == (outcome.complete, outcome.complete, 0)
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize(
     ("args", "text", "message"),

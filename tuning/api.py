@@ -134,7 +134,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     from tuning.space import SearchSpace
     from tuning.spec import load_spec
     from tuning.store import PROCEDURE_MASKS, open_store
-    from tuning.trials import finished_trials, race_lines, read_trials, trial_numbers
+    from tuning.trials import finished_trials, race_lines, read_trials, trial_numbers, tuner_ended_after
 
     store = open_store(storage)
     record = store.require_study(study)
@@ -145,6 +145,9 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
                         TrialStatus.RESUMED, TrialStatus.PRUNED)}
     grid_size = len(SearchSpace.from_spec(spec).grid()) if spec.sampler.name == "grid" else None
     planned = planned_trials(spec, grid_size)
+    ended = tuner_ended_after(store, study) if spec.backend == "kerastuner" else None
+    if ended is not None:
+        planned = min(planned, ended)
     finished = finished_trials(trials, spec)
     numbers = trial_numbers(trials)  # a config is named by the first trial that ran it
     check_margin(margin)
@@ -167,7 +170,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     masks = record["dropout_masks"]
     old_word = {m: p for p, m in PROCEDURE_MASKS.items()}[masks]  # "procedure": the key's old name and words
     return {
-        "stranded": _stranded(store, study, trials),
+        "stranded": _stranded(store, study, trials), "tuner_ended": ended, "sampler": spec.sampler.name,
         "name": study, "storage": store.shown, "planned": planned,
         "remaining": max(planned - finished - counts[TrialStatus.RUNNING.value], 0),
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,
@@ -214,6 +217,8 @@ def status_lines(info: dict[str, Any]) -> list[str]:
          + f", {info['failed']} failed, "
          f"{info['interrupted']} interrupted, {info['remaining']} remaining of {info['planned']}"
          + (" (the interrupted among them: their configs run again)" if info["interrupted"] and info["remaining"] else "")
+         + (f" (KerasTuner's {info['sampler']} ended after {info['tuner_ended']}: it ran out of new configs)"
+            if info.get("tuner_ended") is not None else "")
          + f"; {info['fits']} fits stored"
          + (f"; {info['resumed']} interrupted trial(s) taken up again by a later trial of their config"
             if info.get("resumed") else ""))

@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 #: Statuses of trials that concluded on their own (not interrupted, not a parked duplicate).
 CONCLUDED = (TrialStatus.COMPLETE, TrialStatus.FAILED, TrialStatus.PRUNED)
+#: The study's attribute holding how many trials KerasTuner's tuner ran when it ended short of the
+#: plan (its random or Hyperband sampling ran out of new configs): the plan is then that many.
+TUNER_ENDED = "tuner_ended_after"
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,17 @@ def write(set_attr: Callable[[str, Any], None], attrs: dict[str, Any]) -> None:
     """Write ``attrs`` with the backend's setter (``trial.set_user_attr`` or the storage's)."""
     for name, value in attrs.items():
         set_attr(name, value)
+
+
+def tuner_ended_after(store: Store, study: str) -> int | None:
+    """How many trials KerasTuner's tuner ran when it ended short of the plan, or ``None``."""
+    import optuna
+
+    try:
+        ended = optuna.load_study(study_name=study, storage=store.optuna_storage()).user_attrs.get(TUNER_ENDED)
+    except KeyError:
+        return None
+    return None if ended is None else int(ended)
 
 
 def read_trials(store: Store, study: str) -> list[dict[str, Any]]:
