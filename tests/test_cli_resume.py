@@ -53,7 +53,7 @@ def test_sigkill_then_resume_recomputes_nothing(tiny_spec, tmp_path):
     status = run_tuning("status", "tiny", "--storage", str(db), cwd=tmp_path)
     assert status.returncode == 0, status.stderr
     assert "3 complete, 0 running, 0 failed, 0 interrupted, 0 remaining of 3" in status.stdout, status.stdout
-    assert "1 interrupted trial(s) resumed" in status.stdout, status.stdout
+    assert "1 interrupted trial(s) taken up again by a later trial of their config" in status.stdout, status.stdout
     listed = [line.split(":")[0].split()[-1] for line in status.stdout.splitlines() if ". trial " in line]
     assert len(set(listed)) == GRID_POINTS and str(killed) in listed, status.stdout
 
