@@ -430,3 +430,5 @@ def test_tuning_resume_of_an_edited_spec_file_refuses_or_names_what_it_does_not_
     assert noted.returncode == 0, noted.stderr
     assert (f"note: {path}: resume continues the stored settings; to apply the file's, pass --n-trials 9"
             in noted.stderr), noted.stderr
+    flagged = run_tuning("resume", str(path), "--n-trials", "9", "--quiet", cwd=tmp_path)  # what the note asks
+    assert flagged.returncode == 0 and "note:" not in flagged.stderr, flagged.stderr

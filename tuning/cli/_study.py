@@ -87,16 +87,17 @@ def resume(
     url = default_storage(storage)
     stored = resolve_resume_spec(study, url)
     if given != study:  # a spec file: its edits are not applied, so say so rather than drop them silently
-        _refuse_an_edited_spec(given, stored)
+        _refuse_an_edited_spec(given, stored, {"n_trials": n_trials, "repeats": repeats, "jobs": jobs, "runner": runner})
     spec = apply_overrides(stored, storage=url, n_trials=n_trials, repeats=repeats,
                            jobs=jobs, runner=runner, scheduler=scheduler, backend=backend, keras_backend=keras_backend)
     run_spec(spec, quiet, worker=worker_options(lease), n_trials_flag=n_trials)
 
 
-def _refuse_an_edited_spec(path: str, stored) -> None:
+def _refuse_an_edited_spec(path: str, stored, flags_given: dict) -> None:
     """``tuning resume SPEC.yaml`` continues the stored study and takes only the name and storage
     from the file: a file that differs in what a fit computes is refused in one line, as ``tuning
-    run`` refuses it; one that differs in how much to run gets a note naming the flags that apply it."""
+    run`` refuses it; one that differs in how much to run gets a note naming the flags that apply it
+    (those not already given)."""
     from tuning.errors import SpecError
     from tuning.spec import load_spec
 
@@ -107,9 +108,10 @@ def _refuse_an_edited_spec(path: str, stored) -> None:
         raise SpecError(f"study {stored.name!r} was run with a different {field}; resume continues it as stored: "
                         "give the study a new name to run the edited spec", source=path, field=field)
     flags = {"n_trials": "--n-trials", "repeats": "--repeats", "jobs": "--jobs", "runner": "--runner"}
+    flags = {key: flag for key, flag in flags.items() if flags_given.get(key) is None}
     changed = [f"{flag} {getattr(edited, key)}" for key, flag in flags.items()
                if key != "repeats" and getattr(edited, key) != getattr(stored, key)]
-    if edited.repeats != stored.repeats:
+    if "repeats" in flags and edited.repeats != stored.repeats:
         changed.append("--repeats (the file's repeats differ from the stored study's)")
     if changed:
         typer.echo(f"note: {path}: resume continues the stored settings; to apply the file's, pass "
