@@ -130,7 +130,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     from tuning.backends import planned_trials
     from tuning.results import TrialStatus
     from tuning.search.study_record import masks_words
-    from tuning.search.workers import worker_lines
+    from tuning.search.workers import live_owners, worker_lines
     from tuning.space import SearchSpace
     from tuning.spec import load_spec
     from tuning.store import PROCEDURE_MASKS, open_store
@@ -168,9 +168,12 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
                          "std": row.std, "n_seeds": row.n_seeds, "state": state, "aggregate": row.aggregate})
     summary = verdict(results, select(results, margin=margin), storage=store.shown)
     masks = record["dropout_masks"]
+    live = live_owners(store, study)
     old_word = {m: p for p, m in PROCEDURE_MASKS.items()}[masks]  # "procedure": the key's old name and words
     return {
-        "stranded": _stranded(store, study, trials), "tuner_ended": ended, "sampler": spec.sampler.name,
+        "stranded": sum(1 for t in trials if t["status"] == TrialStatus.RUNNING and t.get("owner")
+                        and t["owner"] not in live),  # left by a worker that is gone (reading alters nothing)
+        "tuner_ended": ended, "sampler": spec.sampler.name,
         "name": study, "storage": store.shown, "planned": planned,
         "remaining": max(planned - finished - counts[TrialStatus.RUNNING.value], 0),
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,
@@ -182,24 +185,6 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
                                            keras_backend=spec.keras_backend), "procedure": old_word,
         "race": race_lines(spec.repeats.model_dump(), trials, numbers), "workers": worker_lines(store, study),
     }
-
-
-def _stranded(store, study: str, trials: list[dict[str, Any]]) -> int:
-    """Trials still RUNNING in the store whose worker is gone (its lease ran out, or its process on
-    this host ended: a `kill -9`): read as they are, since reading never alters a store."""
-    import os
-
-    from tuning.results import TrialStatus
-    from tuning.store import process_gone
-
-    host = os.uname().nodename
-
-    def gone(owner: str) -> bool:
-        here, pid = owner.rsplit(":", 2)[:2] if owner.count(":") >= 2 else (None, None)
-        return owner not in live or (here == host and pid is not None and pid.isdigit() and process_gone(int(pid)))
-
-    live = store.live_owners(study)
-    return sum(1 for t in trials if t["status"] == TrialStatus.RUNNING and t.get("owner") and gone(t["owner"]))
 
 
 def status_lines(info: dict[str, Any]) -> list[str]:

@@ -153,6 +153,17 @@ class WorkerSession:
         return max(0.2, min(2.0, self.options.lease / 6))
 
 
+def ended_here(worker: dict[str, Any]) -> bool:
+    """A worker of this host whose process has ended (``kill -9``, a crash): gone before its lease
+    says so. Workers of other hosts are known by their lease alone."""
+    return worker["host"] == os.uname().nodename and process_gone(worker["pid"])
+
+
+def live_owners(store: Store, study: str) -> set[str]:
+    """The owners that can still finish what they started: their lease runs, their process lives."""
+    return store.live_owners(study) - {w["owner"] for w in store.workers(study) if ended_here(w)}
+
+
 def worker_lines(store: Store, study: str, now: float | None = None) -> list[str]:
     """What ``tuning status`` says of the workers that joined ``study``: each one alive or not,
     what it holds now, the fits it started and the stale claims it took over; then the fits
@@ -162,11 +173,10 @@ def worker_lines(store: Store, study: str, now: float | None = None) -> list[str
     if not workers:
         return []
     lines = []
-    host = os.uname().nodename
     alive = 0
     for w in workers:
         since = now - w["heartbeat_at"]
-        if w["state"] == "running" and w["host"] == host and process_gone(w["pid"]):
+        if w["state"] == "running" and ended_here(w):
             # killed (kill -9, a crash) within its lease: the next worker or resume here takes over at once
             state = f"lost (its process {w['pid']} is gone; heartbeat {since:.0f} s ago: its claims are taken over)"
         elif w["state"] == "running":
@@ -217,8 +227,7 @@ def worker_events(seen: dict[str, str], workers: list[dict[str, Any]], me: str) 
         if state == "running" and seen:
             events.append(f"worker {owner} joined the study")
         elif state == "lost":
-            why = (f"its process {w['pid']} is gone" if w["host"] == os.uname().nodename and process_gone(w["pid"])
-                   else "no heartbeat for a lease")  # as `tuning status` says it
+            why = f"its process {w['pid']} is gone" if ended_here(w) else "no heartbeat for a lease"  # as status says
             events.append(f"worker {owner} lost ({why}): its claims are taken over")
         elif state == "stopped" and before == "running":
             events.append(f"worker {owner} stopped: its claims released")
