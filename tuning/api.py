@@ -144,10 +144,8 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
               for s in (TrialStatus.COMPLETE, TrialStatus.RUNNING, TrialStatus.FAILED, TrialStatus.INTERRUPTED,
                         TrialStatus.RESUMED, TrialStatus.PRUNED)}
     grid_size = len(SearchSpace.from_spec(spec).grid()) if spec.sampler.name == "grid" else None
-    planned = planned_trials(spec, grid_size)
     ended = tuner_ended_after(store, study) if spec.backend == "kerastuner" else None
-    if ended is not None:
-        planned = min(planned, ended)
+    planned = planned_trials(spec, grid_size, ended)
     finished = finished_trials(trials, spec)
     numbers = trial_numbers(trials)  # a config is named by the first trial that ran it
     check_margin(margin)

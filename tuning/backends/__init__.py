@@ -47,16 +47,20 @@ def hyperband_trials(max_epochs: int, factor: int = HYPERBAND_FACTOR, iterations
     return per_iteration * iterations
 
 
-def planned_trials(spec, grid_size: int | None = None) -> int:
+def planned_trials(spec, grid_size: int | None = None, tuner_ended: int | None = None) -> int:
     """How many trials a study is to finish in all: a grid caps them at its size, Hyperband's
-    schedule at its own, otherwise ``n_trials``. One rule for both backends and ``tuning status``
-    (which passes ``grid_size`` itself, to stay off Optuna and KerasTuner)."""
+    schedule at its own, otherwise ``n_trials``; ``tuner_ended``, the trials KerasTuner's tuner
+    ran when it ended short of that (its sampling out of new configs), caps them again. One rule
+    for both backends and ``tuning status`` (which passes ``grid_size`` itself, to stay off Optuna
+    and KerasTuner)."""
     if grid_size is not None:
-        return min(spec.n_trials or grid_size, grid_size)
-    if spec.sampler.name == "hyperband":
+        planned = min(spec.n_trials or grid_size, grid_size)
+    elif spec.sampler.name == "hyperband":
         size = hyperband_trials(spec.fit.epochs)
-        return min(spec.n_trials, size) if spec.n_trials else size
-    return int(spec.n_trials or 0)
+        planned = min(spec.n_trials, size) if spec.n_trials else size
+    else:
+        planned = int(spec.n_trials or 0)
+    return planned if tuner_ended is None else min(planned, tuner_ended)
 
 
 def make_backend(spec: StudySpec, store: Store, space: SearchSpace, base: dict[str, Any], *,

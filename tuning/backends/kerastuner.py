@@ -209,9 +209,9 @@ class KerasTunerBackend(Backend):
     def planned(self) -> int:
         """How many trials the study is to finish in all: the plan, or fewer once KerasTuner's tuner
         ended early (its random or Hyperband sampling ran out of new configs)."""
-        planned = planned_trials(self.spec, None if self.grid is None else len(self.grid))
         ended = self.study.user_attrs.get(records.TUNER_ENDED)
-        return planned if ended is None else min(planned, int(ended))
+        return planned_trials(self.spec, None if self.grid is None else len(self.grid),
+                              None if ended is None else int(ended))
 
     def done(self) -> list[optuna.trial.FrozenTrial]:
         """Finished mirrors evaluated on every current seed, one per KerasTuner trial (per grid point)."""
@@ -256,7 +256,7 @@ class KerasTunerBackend(Backend):
                 kt_trial = self.oracle.create_trial(TUNER_ID)
             if kt_trial.status != "RUNNING":  # STOPPED: the tuner is done (IDLE only with other trials running)
                 done = len(self.done())
-                if done < planned_trials(self.spec, None if self.grid is None else len(self.grid)):
+                if done < self.planned():
                     self.study.set_user_attr(records.TUNER_ENDED, done)  # the plan shrinks to what it ran
                 return None
             self._snapshot()  # the trial is RUNNING in the stored state: a kill now retries it
