@@ -102,9 +102,8 @@ def _refuse_an_edited_spec(path: str, stored, flags_given: dict) -> None:
     from tuning.spec import load_spec
 
     edited = load_spec(path)
-    mine, theirs = edited.identity(), stored.identity()
-    if mine != theirs:
-        field = next(k for k in mine if mine[k] != theirs.get(k))
+    field = edited.identity_change(stored)
+    if field is not None:
         raise SpecError(f"study {stored.name!r} was run with a different {field}; resume continues it as stored: "
                         "give the study a new name to run the edited spec", source=path, field=field)
     flags = {"n_trials": "--n-trials", "repeats": "--repeats", "jobs": "--jobs", "runner": "--runner"}

@@ -166,9 +166,8 @@ def _same_study(store: Store, spec: StudySpec, stored: StudySpec, changed: tuple
         raise _refuse(spec, store, f"keras_backend {stored.keras_backend!r}, whose scores another backend would not "
                       f"reproduce; continue it with --keras-backend {stored.keras_backend} (or `tuning resume "
                       f"{spec.name}`), or give the study a new name", "keras_backend")
-    mine, theirs = spec.identity(), stored.identity()
-    if mine != theirs:
-        field = next(k for k in mine if mine[k] != theirs.get(k))
+    field = spec.identity_change(stored)
+    if field is not None:
         raise _refuse(spec, store, f"a different {field}; give the study a new name to start afresh", field)
     if changed is not None:
         field, what = changed

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from tuning.errors import SpecError
 from tuning.spec._names import did_you_mean
-from tuning.spec._study import StudySpec
+from tuning.spec._study import StudySpec, flag_for
 from tuning.vocabulary import (
     DEFAULT_SAMPLER,
     KERAS_BACKEND_VARIABLE,
@@ -158,12 +158,10 @@ def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
         out._flags = frozenset(spec._flags | given - {"storage"})
         return out
     except SpecError as exc:  # a value a flag gave is the flag's mistake, not the file's
-        top = (exc.field or "").split(".")[0]
-        flags = (top, "repeats_strategy") if top == "repeats" else (top,)  # --repeats-strategy sets repeats too
-        flag = next((key for key in flags if key in given), None)
+        flag = flag_for(exc.field, given)
         if flag is None:
             raise
-        raise SpecError(exc.detail, field="--" + flag.replace("_", "-")) from None
+        raise SpecError(exc.detail, field=flag) from None
 
 
 def _fields_at(path: list) -> list[str]:

@@ -34,6 +34,16 @@ from tuning.vocabulary import (
 )
 
 
+def flag_for(field: str, flags_given) -> str | None:
+    """The command-line flag that gave ``field`` its value (``--n-trials``), or None when none of
+    ``flags_given`` (the spec's field names a flag set) did: ``--repeats-strategy`` sets ``repeats`` too."""
+    top = (field or "").split(".")[0]
+    for key in (top, "repeats_strategy") if top == "repeats" else (top,):
+        if key in flags_given:
+            return "--" + key.replace("_", "-")
+    return None
+
+
 class StudySpec(StrictModel):
     """A validated study spec. Fields mirror the YAML file; see ``docs/spec.md``."""
 
@@ -55,10 +65,13 @@ class StudySpec(StrictModel):
     def named_field(self, field: str) -> tuple[str | None, str]:
         """(source, field) an error about ``field`` names: ``--flag`` when a flag gave it (no file),
         else this spec's file and the field."""
-        top = field.split(".")[0]
-        if top in self._flags:
-            return None, "--" + top.replace("_", "-")
-        return self._source, field
+        flag = flag_for(field, self._flags)
+        return (None, flag) if flag else (self._source, field)
+
+    def identity_change(self, stored: StudySpec) -> str | None:
+        """The first field of :meth:`identity` in which this spec differs from ``stored``, or None."""
+        mine, theirs = self.identity(), stored.identity()
+        return next((k for k in mine if mine[k] != theirs.get(k)), None)
     runner: Literal[RUNNERS] = DEFAULT_RUNNER  # type: ignore[valid-type]
     jobs: int = Field(default=1, ge=1)
     scheduler: str | None = None  # runner dask: the scheduler's address (else $DASK_SCHEDULER_ADDRESS / LocalCluster)
