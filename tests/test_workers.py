@@ -162,6 +162,30 @@ def test_max_fits_stops_a_worker_cleanly_and_the_next_one_reuses_its_fits(tmp_pa
     assert (rest.complete, rest.fits_run, rest.fits_reused) == (POINTS, POINTS * SEEDS - 2, 2)
 
 
+def test_max_fits_claims_no_more_than_it_may_compute_even_from_a_runner_that_fuses_seeds(tmp_path):
+    """A fusing runner computes every fit it is handed: a worker with --max-fits 2 on a config of
+    three seeds claims two of them, so no fit is computed and then dropped (it used to claim all
+    three, compute them, store two and report "3 fits started")."""
+    from helpers.fake_runner import FakeRunner
+
+    from tuning.search.loop import run_search
+    from tuning.search.workers import WorkerOptions
+    from tuning.spec import load_spec
+
+    class FusingRunner(FakeRunner):
+        def map(self, tasks, epoch_hook=None):
+            fits = list(super().map(tasks, epoch_hook))  # all seeds computed before the first is told
+            yield from fits
+
+    spec = tmp_path / "w.yaml"
+    spec.write_text(SPEC.format(db=tmp_path / "w.db"))
+    runner = FusingRunner()
+    first = run_search(load_spec(str(spec)), runner=runner, worker=WorkerOptions(max_fits=2))
+    assert first.fits_run == 2 and len(runner.tasks) == 2
+    assert query(tmp_path / "w.db", "SELECT COUNT(*) FROM tuning_fits") == [(2,)]
+    assert query(tmp_path / "w.db", "SELECT COUNT(*) FROM tuning_fit_starts") == [(2,)]  # what status calls started
+
+
 class RecordingReporter:
     """A reporter that keeps what a watched worker is told: its workers rows and its notes."""
 

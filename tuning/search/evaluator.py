@@ -43,6 +43,8 @@ class Evaluator:
             computes separate fits (``fits_at_once``) is handed a config's seeds a few at a time,
             each claimed just before it starts, so that an idle worker can take the others
             (:meth:`lend_a_hand`); alone, or fusing seeds, a batch is claimed and handed over whole.
+        fits_left: how many more fits this worker may compute (``None``: no limit; a worker's
+            ``--max-fits``): no claim is larger, so that no fit is computed and then dropped.
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class Evaluator:
         leases: Leases | None = None,
         poll_seconds: float = 1.0,
         shared: Callable[[], bool] | None = None,
+        fits_left: Callable[[], int | None] | None = None,
     ):
         self.runner = runner
         self.problem_name = problem_name
@@ -73,18 +76,20 @@ class Evaluator:
         self.keras_backend = keras_backend
         self.leases, self.poll_seconds = leases, poll_seconds
         self.shared = shared
+        self.fits_left = fits_left
         self._handed_over: set[tuple[str, int]] = set()  # (config key, seed) given to on_fit in its trial
 
     @classmethod
     def for_spec(cls, runner: Runner, spec: StudySpec, *, record: Callable[[FitResult], None],
                  finished: Callable[[str], list[FitResult]], leases: Leases | None = None,
-                 poll_seconds: float = 1.0, shared: Callable[[], bool] | None = None) -> Evaluator:
+                 poll_seconds: float = 1.0, shared: Callable[[], bool] | None = None,
+                 fits_left: Callable[[], int | None] | None = None) -> Evaluator:
         """The evaluator of a study: its problem, fit settings and objective from the spec."""
         objective = spec.objective
         return cls(runner, problem_name=spec.problem.name, problem_params=spec.problem.params, fit_settings=spec.fit,
                    metric=objective.metric, aggregate=objective.aggregate, direction=objective.direction,
                    k=objective.k, record=record, finished=finished, keras_backend=spec.keras_backend,
-                   leases=leases, poll_seconds=poll_seconds, shared=shared)
+                   leases=leases, poll_seconds=poll_seconds, shared=shared, fits_left=fits_left)
 
     def evaluate(self, config: dict[str, Any], key: str, seeds: Iterable[int],
                  on_fit: Callable[[FitResult, bool], None] | None = None) -> TrialResult:
@@ -144,6 +149,9 @@ class Evaluator:
             if not tasks:  # claimed again: taken over if that worker's lease ran out
                 tasks, waiting = waiting, []
             width = None if epoch_hook is not None else self._handed_at_once()  # a pruner judges whole batches
+            left = self.fits_left() if self.fits_left else None
+            if left is not None:
+                width = max(min(width or left, left), 1)  # 0 left: the worker stopped on its last fit
             batch, tasks = (tasks, []) if width is None else (tasks[:width], tasks[width:])
             mine, elsewhere = self._claim(batch)
             for fit in self.runner.map(mine, epoch_hook):
@@ -177,8 +185,10 @@ class Evaluator:
         exists. The worker trialling the config then finds them stored and reuses them. How many
         were fitted (0: nothing left to take, or a runner that fuses seeds)."""
         width = self.runner.fits_at_once
-        if width is None or self.leases is None:
+        left = self.fits_left() if self.fits_left else None
+        if width is None or self.leases is None or left == 0:
             return 0
+        width = width if left is None else min(width, left)
         stored = {f.seed for f in self.finished(key)}
         mine: list[FitTask] = []
         for task in self._tasks(config, key, [s for s in seeds if s not in stored]):

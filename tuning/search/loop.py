@@ -169,7 +169,8 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
 
     evaluator = Evaluator.for_spec(runner, spec, record=record, finished=lambda key: store.fits(spec.name, key),
                                    leases=session.leases, poll_seconds=session.poll_seconds,
-                                   shared=lambda: bool(store.live_owners(spec.name) - {session.owner}))
+                                   shared=lambda: bool(store.live_owners(spec.name) - {session.owner}),
+                                   fits_left=lambda: session.options.fits_left(counts["run"]))
     allocation = seed_allocation(spec, store)  # which seeds each config gets, and when its trial is told
     reporter.start(spec.name, backend.planned(), len(backend.done()), store.count_fits(spec.name))
     session.show_workers()  # the others' row from the start; the heartbeat thread keeps it current

@@ -46,6 +46,11 @@ class WorkerOptions:
     max_fits: int | None = None
     until: float | None = None
 
+    def fits_left(self, fits_run: int) -> int | None:
+        """How many more fits this worker may claim (``None``: no limit): a runner that fuses a
+        config's seeds computes every fit it is handed, so a claim never exceeds what is left."""
+        return None if self.max_fits is None else max(self.max_fits - fits_run, 0)
+
     def reached(self, fits_run: int) -> str | None:
         """Why this worker should stop now, or ``None``."""
         if self.max_fits is not None and fits_run >= self.max_fits:
