@@ -179,6 +179,23 @@ def test_report_command(store_url, tmp_path):
     assert missing.returncode == 2 and "no study named 'nope'" in missing.stderr
 
 
+def test_a_report_into_another_studys_report_folder_is_refused_in_one_line(store_url, tmp_path):
+    """Its config pages would stay beside the new study's and be browsed as if they were its own."""
+    out = tmp_path / "shared"
+    assert run_tuning("report", "tiny", "--storage", store_url, "--out", str(out), cwd=tmp_path).returncode == 0
+    before = sorted(p.name for p in (out / "configs").iterdir())
+    copy = tmp_path / "other.db"
+    shutil.copy(store_url.removeprefix("sqlite:///"), copy)
+    rename_study(f"sqlite:///{copy}", "tiny", "other")
+    refused = run_tuning("report", "other", "--storage", str(copy), "--out", str(out), cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert f"--out: {out} holds the report of study 'tiny'" in refused.stderr and "reports/other" in refused.stderr
+    assert sorted(p.name for p in (out / "configs").iterdir()) == before
+    assert "tuning report: tiny" in (out / "index.html").read_text(encoding="utf-8")
+    again = run_tuning("report", "tiny", "--storage", store_url, "--out", str(out), cwd=tmp_path)  # its own: rewritten
+    assert again.returncode == 0, again.stderr
+
+
 def test_dashboard_serves_the_study_from_the_same_store(store_url, tmp_path):
     import socket
 

@@ -58,6 +58,19 @@ def render_report(study: str, storage: str | Store | None = None, out_dir: str |
     return render(study, storage, out_dir, margin)
 
 
+def reported_study(out_dir: str | Path) -> str | None:
+    """The study whose report ``out_dir`` holds (``None``: no report of ours, or one written before
+    reports named their study)."""
+    import html
+
+    index = Path(out_dir) / "index.html"
+    if not index.is_file():
+        return None
+    head = index.read_text(encoding="utf-8", errors="replace")[:4000]
+    found = re.search(r'<meta name="tuning-study" content="([^"]*)">', head)
+    return html.unescape(found[1]) if found else None
+
+
 def build_report(study: str, storage: str | Store | None = None, out_dir: str | Path | None = None, *,
                  margin: object | None = None) -> Path:
     """Write ``index.html``, ``configs/*.html``, the scripts they load and the CSV/JSON exports of
@@ -70,6 +83,10 @@ def build_report(study: str, storage: str | Store | None = None, out_dir: str | 
     store.require_study(study)  # a mistyped study or store leaves no empty folder behind
     if out.exists() and not out.is_dir():
         raise SpecError(f"{out} is a file; the report is a folder (index.html, configs/, exports)", field="--out")
+    other = reported_study(out)
+    if other is not None and other != study:  # its config pages would stay beside this study's
+        raise SpecError(f"{out} holds the report of study {other!r}; write this one into another folder "
+                        f"(the default: {default_out_dir(study)}) or delete that one first", field="--out")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file on the way, no permission, a read-only disk
