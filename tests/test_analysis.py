@@ -259,6 +259,12 @@ def test_marginals_match_describe_per_value():
     assert "cell" in set(marginals(results, varying_only=False)["param"])
 
 
+def test_marginals_order_list_valued_units_by_their_numbers_not_their_text():
+    params = {f"c{i}": {"units": units} for i, units in enumerate(([32, 32], [8, 8], [16], [8]))}
+    results = make_results({k: [0.1, 0.2] for k in params}, params=params)
+    assert marginals(results)["value"].tolist() == ["[8]", "[8, 8]", "[16]", "[32, 32]"]  # text order: [16] first
+
+
 def test_exports_round_trip(tmp_path):
     results = marginal_study()
     paths = export_tables(results, tmp_path / "out")

@@ -70,3 +70,17 @@ def test_the_best_config_box_is_the_best_compared_not_a_lucky_single_seed():
     assert summary.iloc[0]["config_key"] == "lucky"  # ranked first on its one seed
     box = best_config(summary, ["param_units"])
     assert box["config_key"] == "a" and box["n_seeds"] == 3
+
+
+def test_a_list_valued_axis_is_drawn_in_the_order_of_its_numbers():
+    """``units: [[32, 32], [8, 8], [16]]`` is a categorical axis whose text order ([16] first) is wrong."""
+    from helpers.results import make_results
+
+    from tuning.report._data import _param_kinds
+
+    params = {f"c{i}": {"units": units, "act": act}
+              for i, (units, act) in enumerate((([32, 32], "tanh"), ([8, 8], "relu"), ([16], "tanh")))}
+    results = make_results({k: [0.1, 0.2] for k in params}, params=params)
+    units, act = _param_kinds(results, ["param_units", "param_act"])
+    assert units["categorical"] and units["levels"] == ["[8, 8]", "[16]", "[32, 32]"]
+    assert act["levels"] == ["relu", "tanh"]

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from tuning.analysis import Results
+from tuning.analysis.inputs import param_cell
 
 CURVE_COLUMNS = ["config_key", "seed", "epoch", "curve", "value"]
 
@@ -26,11 +27,11 @@ def make_results(scores: dict[str, list[float]], *, direction: str = "minimize",
         numbers = (seeds or {}).get(key, list(range(len(values))))
         for seed, value in zip(numbers, values, strict=True):
             rows.append({"trial": c, "config_key": key, "seed": seed, "status": "ok",
-                         **{f"param_{k}": v for k, v in settings.items()}, metric: value, "train_loss": value / 2,
+                         **{f"param_{k}": param_cell(v) for k, v in settings.items()}, metric: value, "train_loss": value / 2,
                          "epochs_run": 10, "best_epoch": None, "fit_seconds": 1.0 + seed, "error": None})
         for seed in range(len(values), len(values) + (failed or {}).get(key, 0)):
             rows.append({"trial": c, "config_key": key, "seed": seed, "status": "failed",
-                         **{f"param_{k}": v for k, v in settings.items()}, metric: math.nan, "train_loss": math.nan,
+                         **{f"param_{k}": param_cell(v) for k, v in settings.items()}, metric: math.nan, "train_loss": math.nan,
                          "epochs_run": 0, "best_epoch": None, "fit_seconds": 0.5, "error": "diverged at epoch 1"})
     spec = {**(spec or {}), **({"objective": objective} if objective else {})}
     return Results("synthetic", pd.DataFrame(rows), pd.DataFrame(),

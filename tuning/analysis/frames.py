@@ -13,7 +13,7 @@ import math
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from tuning.analysis.inputs import FitCurves
+from tuning.analysis.inputs import FitCurves, param_cell
 from tuning.analysis.seeds import config_table
 from tuning.store import Store, open_store
 
@@ -186,7 +186,7 @@ def load_results(study: str, storage: str | Store | None = None) -> Results:
         # a config is named by the first trial that ran it, whichever later trial stored this fit
         trial = numbers.get(fit["config_key"], fit["trial_number"])
         row = {"trial": trial, "config_key": fit["config_key"], "seed": fit["seed"], "status": fit["status"]}
-        row.update({f"param_{k}": _cell(v) for k, v in sorted(fit["config"].items())})
+        row.update({f"param_{k}": param_cell(v) for k, v in sorted(fit["config"].items())})
         row.update(fit["scores"])
         row.update(epochs_run=fit["epochs_run"], best_epoch=fit["best_epoch"], fit_seconds=fit["fit_seconds"],
                    error=fit["error"], trainable_weights=fit["trainable_weights"])
@@ -198,9 +198,6 @@ def load_results(study: str, storage: str | Store | None = None) -> Results:
     trials = trials_table(fits, metric, statuses, race_eliminations(trials))
     return Results(study, fits, trials, fit_curves, record["baseline"], metric, direction, record["spec"], store.url)
 
-
-def _cell(value: Any) -> Any:
-    return str(value) if isinstance(value, list) else value
 
 
 #: The columns of ``results.trials`` after the params and the per-seed scores.

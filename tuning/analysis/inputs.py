@@ -10,12 +10,13 @@ protocol instead of importing ``Results``, so the imports inside the package run
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FitCurves", "StudyFrames"]
+__all__ = ["FitCurves", "StudyFrames", "param_cell", "param_order"]
 
 FitCurves = dict[tuple[str, int], dict[str, list[float]]]
 """(config_key, seed) -> curve name (``loss``, ``val_loss`` ...) -> one value per epoch."""
@@ -36,3 +37,22 @@ class StudyFrames(Protocol):
 
     @property
     def curves(self) -> pd.DataFrame: ...
+
+
+def param_cell(value: Any) -> Any:
+    """A parameter's value as the frames hold it in ``param_*`` columns: a list (``units: [8, 8]``)
+    as its text, so that it can be grouped and compared like any other value."""
+    return str(value) if isinstance(value, list) else value
+
+
+def param_order(value: Any) -> tuple:
+    """Sort key of a ``param_*`` cell: numbers by size, and a list-valued one (held as its text) by its
+    numbers, so ``[8, 8]`` comes before ``[16]`` and ``[32, 32]``; then text, then missing values."""
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            return (0, tuple(float(v) for v in json.loads(value)))
+        except (ValueError, TypeError):
+            pass
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (1, (0.0,)) if value != value else (0, (float(value),))
+    return (2, (str(value),)) if value is not None else (3, ())

@@ -29,6 +29,7 @@ import pandas as pd
 
 from tuning import statistics
 from tuning.analysis.diagnose import Thresholds, diagnose_study
+from tuning.analysis.inputs import param_order
 from tuning.analysis.seeds import config_table, good_scores, seed_matrix
 from tuning.objective import orientation
 from tuning.results import TrialStatus
@@ -297,7 +298,8 @@ def marginals(results: StudyFrames, *, varying_only: bool = True) -> pd.DataFram
         described.insert(0, "n_configs", grouped["config_key"].nunique())
         described.insert(0, "value", pd.Series(list(described.index), index=described.index, dtype=object))
         described.insert(0, "param", column.removeprefix("param_"))
-        parts.append(described.reset_index(drop=True))
+        order = sorted(range(len(described)), key=lambda i: param_order(described["value"].iloc[i]))
+        parts.append(described.iloc[order].reset_index(drop=True))
     if not parts:
         return pd.DataFrame(columns=columns)
     table = pd.concat(parts, ignore_index=True)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tuning.analysis.inputs import param_order
 from tuning.results import PRUNED
 
 __all__ = ["config_page", "importance", "index_data", "page_name", "script_json"]
@@ -68,7 +69,8 @@ def short_numbers(values) -> str:
 
 
 def _param_kinds(results, params: list[str]) -> list[dict[str, Any]]:
-    """Each searched parameter: its name, whether its axis is logarithmic, whether it is categorical."""
+    """Each searched parameter: its name, whether its axis is logarithmic, whether it is categorical
+    (and then its ``levels`` in order)."""
     space = (results.spec or {}).get("space") or {}
     kinds = []
     for column in params:
@@ -77,7 +79,10 @@ def _param_kinds(results, params: list[str]) -> list[dict[str, Any]]:
         numeric = len(values) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         setting = space.get(name)
         log = bool(isinstance(setting, dict) and setting.get("log"))
-        kinds.append({"name": name, "log": log and bool(numeric), "categorical": not numeric})
+        kind = {"name": name, "log": log and bool(numeric), "categorical": not numeric}
+        if not numeric:  # the order the plots draw its values in: [8, 8] before [16], not as text
+            kind["levels"] = list(dict.fromkeys(str(v) for v in sorted(set(values), key=param_order)))
+        kinds.append(kind)
     return kinds
 
 

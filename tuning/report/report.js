@@ -154,7 +154,8 @@
                  y: ranked.map(function (c) { return c.aggregate; }), marker: {symbol: "diamond", size: 8, color: "#d62728"},
                  customdata: ranked.map(function (c) { return plain(c.name); }),
                  hovertemplate: "%{customdata}<br>" + data.aggregate + " %{y:.4g}<extra></extra>"}],
-           {xaxis: {title: {text: plain(p.name)}, type: p.log ? "log" : (p.categorical ? "category" : "-")},
+           {xaxis: {title: {text: plain(p.name)}, type: p.log ? "log" : (p.categorical ? "category" : "-"),
+                    categoryorder: p.levels ? "array" : "trace", categoryarray: (p.levels || []).map(plain)},
             yaxis: {title: {text: plain(data.metric)}}, showlegend: i === 0, height: 340});
     });
   }
@@ -165,7 +166,7 @@
     var dims = data.params.map(function (p, i) {
       var values = ranked.map(function (c) { return c.params[i]; });
       if (p.categorical) {
-        var levels = Array.from(new Set(values.map(String))).sort();
+        var levels = p.levels || Array.from(new Set(values.map(String))).sort();
         return {label: plain(p.name), values: values.map(function (v) { return levels.indexOf(String(v)); }),
                 tickvals: levels.map(function (_, k) { return k; }), ticktext: levels.map(plain)};
       }
