@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -305,6 +307,33 @@ def test_a_grid_study_fits_every_point_once_per_seed_and_tops_up_without_refitti
     assert (status["complete"], status["remaining"]) == (3, 0)
     assert status["best"][0]["config"]["units"] == 3  # the fake scores fall with units
     assert (status["dropout_masks"], status["procedure"]) == ("seeded", "fused")  # and the key's old name
+
+
+def test_a_grid_larger_than_n_trials_is_sampled_at_random_the_same_way_every_time(tmp_path):
+    """8 trials of a 16-point grid used to be its first 8 in product order: every one with the first
+    value of the first axis (a user's LSTM-vs-GRU question never asked)."""
+    import tuning.store
+    from tuning.api import status_lines
+    from tuning.trials import read_trials
+
+    grid = {"cell": ["lstm", "gru"], "units": [1, 2], "dropout": [0.0, 0.1], "learning_rate": [0.01, 0.003]}
+
+    def configs(folder):
+        store = tuning.store.open_store(f"sqlite:///{folder / 'study.db'}")
+        return {json.dumps({k: t["params"][k] for k in grid}, sort_keys=True) for t in read_trials(store, "s")}
+
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    first, _ = run_fake(spec(tmp_path / "a", space=grid, n_trials=8))
+    assert (first.planned, first.complete) == (8, 8)
+    chosen = configs(tmp_path / "a")
+    assert {json.loads(c)["cell"] for c in chosen} == {"lstm", "gru"}  # both values of the first axis
+    run_fake(spec(tmp_path / "b", space=grid, n_trials=8))
+    assert configs(tmp_path / "b") == chosen  # the same seed, the same points
+    status = tuning.study_status("s", storage=f"sqlite:///{tmp_path / 'a' / 'study.db'}")
+    assert "8 of the grid's 16 points (drawn at random with the sampler's seed (0)" in status_lines(status)[1]
+    whole, _ = run_fake(spec(tmp_path / "a", space=grid, n_trials=8), n_trials=16)  # the rest, the 8 kept
+    assert (whole.complete, whole.fits_run, whole.fits_reused) == (16, 8, 0) and len(configs(tmp_path / "a")) == 16
+    assert "grid" not in status_lines(tuning.study_status("s", storage=f"sqlite:///{tmp_path / 'a' / 'study.db'}"))[1]
 
 
 def test_status_ranks_the_configs_on_every_stored_seed_after_other_seeds_are_added(tmp_path):

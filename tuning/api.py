@@ -127,7 +127,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     """
     from tuning.analysis import load_results, select, verdict
     from tuning.analysis.tables import baseline_name, data_transforms
-    from tuning.backends import planned_trials
+    from tuning.backends import grid_sample_words, planned_trials
     from tuning.results import TrialStatus
     from tuning.search.study_record import masks_words
     from tuning.search.workers import live_owners, worker_lines
@@ -171,7 +171,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     return {
         "stranded": sum(1 for t in trials if t["status"] == TrialStatus.RUNNING and t.get("owner")
                         and t["owner"] not in live),  # left by a worker that is gone (reading alters nothing)
-        "tuner_ended": ended, "sampler": spec.sampler.name,
+        "tuner_ended": ended, "sampler": spec.sampler.name, "grid_sampled": grid_sample_words(spec, grid_size),
         "name": study, "storage": store.shown, "planned": planned,
         "remaining": max(planned - finished - counts[TrialStatus.RUNNING.value], 0),
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,
@@ -200,6 +200,7 @@ def status_lines(info: dict[str, Any]) -> list[str]:
          + f", {info['failed']} failed, "
          f"{info['interrupted']} interrupted, {info['remaining']} remaining of {info['planned']}"
          + (" (the interrupted among them: their configs run again)" if info["interrupted"] and info["remaining"] else "")
+         + (f" ({info['grid_sampled']})" if info.get("grid_sampled") else "")
          + (f" (KerasTuner's {info['sampler']} ended after {info['tuner_ended']}: it ran out of new configs)"
             if info.get("tuner_ended") is not None else "")
          + f"; {info['fits']} fits stored"

@@ -63,6 +63,35 @@ def planned_trials(spec, grid_size: int | None = None, tuner_ended: int | None =
     return planned if tuner_ended is None else min(planned, tuner_ended)
 
 
+def grid_plan(points: list, n_trials: int | None, seed: int, order: GridOrder | None = None) -> list:
+    """The order a grid's points are asked in. A grid larger than ``n_trials`` is sampled: its points
+    in a random order drawn from the sampler's seed (as Optuna's ``GridSampler`` visits a grid), so
+    that 8 trials of a 16-point grid are not its first 8 in ``itertools.product`` order (every one
+    with the first value of the first axis); the permutation depends on the seed and the grid
+    alone, so a resume asks the same points, and a larger ``--n-trials`` keeps them and adds
+    more. ``order`` (the runner's, so that points sharing a graph are in flight together)
+    reorders the points to be run."""
+    order = order or (lambda chosen: chosen)
+    if n_trials is None or n_trials >= len(points):
+        return order(list(points))
+    import random
+
+    shuffled = list(points)
+    random.Random(seed).shuffle(shuffled)
+    return order(shuffled[:n_trials]) + shuffled[n_trials:]
+
+
+def grid_sample_words(spec, grid_size: int | None) -> str | None:
+    """How a grid larger than the study's ``n_trials`` is sampled, in words (``None``: the whole grid
+    runs); one sentence for the run's note and ``tuning status``."""
+    planned = planned_trials(spec, grid_size) if grid_size is not None else None
+    if planned is None or planned >= grid_size:
+        return None
+    how = ("KerasTuner's GridSearch takes them in its own order" if spec.backend == "kerastuner" else
+           f"drawn at random with the sampler's seed ({spec.sampler.seed}), the same on every resume")
+    return f"{planned} of the grid's {grid_size} points ({how}); --n-trials {grid_size} runs the whole grid"
+
+
 def make_backend(spec: StudySpec, store: Store, space: SearchSpace, base: dict[str, Any], *,
                  order_grid: GridOrder | None = None) -> Backend:
     """The backend ``spec.backend`` names, for this study (``order_grid``: the runner's grid order)."""

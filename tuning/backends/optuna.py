@@ -32,7 +32,7 @@ import optuna
 from optuna.trial import TrialState
 
 from tuning import trials as records
-from tuning.backends import planned_trials
+from tuning.backends import grid_plan, planned_trials
 from tuning.backends._base import Backend, GridOrder
 from tuning.results import TrialResult
 from tuning.space import SearchSpace
@@ -58,12 +58,11 @@ class OptunaBackend(Backend):
             sampler=optuna.samplers.RandomSampler(seed=spec.sampler.seed),
         )
         self.study.sampler = self._sampler(len(self.study.get_trials(deepcopy=False)))
-        self.grid = space.grid() if spec.sampler.name == "grid" else None
-        if self.grid is not None and order_grid is not None:
-            # The runner's order (the study passes ``runner.order_grid``): under the fused runner,
-            # points that can share a graph are asked one after another, so that the trials in
-            # flight together share graphs (the trial numbers follow this order).
-            self.grid = order_grid(self.grid)
+        # The runner's order (the study passes ``runner.order_grid``): under the fused runner,
+        # points that can share a graph are asked one after another, so that the trials in flight
+        # together share graphs (the trial numbers follow this order).
+        self.grid = grid_plan(space.grid(), spec.n_trials, spec.sampler.seed, order_grid) \
+            if spec.sampler.name == "grid" else None
 
     def _sampler(self, trials_so_far: int) -> optuna.samplers.BaseSampler:
         seed = self.spec.sampler.seed + trials_so_far

@@ -68,7 +68,7 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
     (:func:`tuning.search.study_record.study_runner`). The tests pass a runner without Keras.
     ``worker``: this worker's lease and limits (:class:`~tuning.search.workers.WorkerOptions`).
     """
-    from tuning.backends import make_backend
+    from tuning.backends import grid_sample_words, make_backend
     from tuning.problems import cached_problem
     from tuning.search.study_record import open_study, study_executor, study_runner
     from tuning.space import SearchSpace, base_config, split_config
@@ -121,6 +121,9 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
             backend = make_backend(spec, store, space, base, order_grid=runner.order_grid)
         except SpecError as exc:  # e.g. KerasTuner's bayesian sampler without scikit-learn
             raise with_source(exc, spec._source) from None
+        sampled = grid_sample_words(spec, len(space.grid()) if spec.sampler.name == "grid" else None)
+        if sampled:
+            reporter.note(f"grid sampled: {sampled}")
         session = WorkerSession(store, spec.name, worker, watch=reporter if reporter.shows_workers else None)
         with session:  # this worker's lease, renewed while it works; every claim released however it ends
             return _search(spec, store, backend, runner, session, reporter)
