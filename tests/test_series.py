@@ -302,3 +302,61 @@ def test_rows_ending_with_a_separator_are_read_as_the_header_says(tmp_path):
     a, b = (load_problem("csv", {"path": str(p), "target": "spots", "time_column": "year", "look_back": 11})
             for p in (plain, trailing))
     assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_val, b.y_val)
+
+
+# -- dates the calendar misses --------------------------------------------------------------------
+
+
+def _dated(path, dates: pd.DatetimeIndex, values: np.ndarray) -> str:
+    pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "load": values}).to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.mark.parametrize("dates", [pd.date_range("2022-01-03", periods=120, freq="D"),
+                                   pd.bdate_range("2022-01-03", periods=120),
+                                   pd.date_range("2015-01-01", periods=120, freq="MS"),
+                                   pd.date_range("2015-01-01", periods=120, freq="MS") + pd.Timedelta(days=14),
+                                   pd.date_range("2015-01-31", periods=120, freq="ME")],
+                         ids=["daily", "business-daily", "month-start", "mid-month", "month-end"])
+def test_missing_dates_interpolated_give_the_problem_of_the_complete_calendar(tmp_path, dates):
+    """Known truth: a straight line in time has its missing dates filled exactly by linear
+    interpolation, so the gapped file must give the complete file's windows and baselines; kept as
+    rows, it does not, and its data line says why."""
+    values = 100.0 + 0.5 * np.arange(len(dates))
+    params = {"time_column": "date", "look_back": 7, "season": 7}
+    complete = load_problem("csv", {"path": _dated(tmp_path / "all.csv", dates, values), **params})
+    kept = np.ones(len(dates), bool)
+    kept[[9, 40, 41, 77, 100]] = False
+    gapped = _dated(tmp_path / "gaps.csv", dates[kept], values[kept])
+    filled = load_problem("csv", {"path": gapped, **params, "missing_dates": "interpolate"})
+    for split in ("train", "val", "test"):
+        for kind in ("x", "y"):
+            np.testing.assert_allclose(getattr(filled, f"{kind}_{split}"), getattr(complete, f"{kind}_{split}"), rtol=1e-6)
+    assert [b.val.tolist() for b in filled.baselines] == [b.val.tolist() for b in complete.baselines]
+    assert filled.transforms.startswith("5 missing") and "filled in by linear interpolation" in filled.transforms
+    rows = load_problem("csv", {"path": gapped, **params})
+    assert len(rows.x_train) + len(rows.x_val) < len(complete.x_train) + len(complete.x_val)
+    assert rows.transforms.startswith("5 ") and "count rows, not the calendar (missing_dates: interpolate" in rows.transforms
+    assert load_problem("csv", {"path": _dated(tmp_path / "all.csv", dates, values), **params}).transforms == ""
+
+
+def test_missing_dates_off_any_calendar_or_a_wrong_setting_are_refused_in_one_line(tmp_path):
+    dates = pd.date_range("2015-01-01", periods=60, freq="MS") + pd.to_timedelta(np.arange(60) % 3, unit="D")
+    kept = np.ones(60, bool)
+    kept[20] = False
+    path = _dated(tmp_path / "ragged.csv", dates[kept], np.arange(60.0)[kept])
+    with pytest.raises(DataError, match=r"ragged.csv: column 'date' \(time_column\): its monthly dates do not fall on one"):
+        load_problem("csv", {"path": path, "time_column": "date", "missing_dates": "interpolate"})
+    with pytest.raises(SpecError, match="must be one of rows, interpolate") as refused:
+        load_problem("csv", {"path": path, "time_column": "date", "missing_dates": "linear"})
+    assert refused.value.field == "problem.params.missing_dates"
+
+
+def test_init_fills_missing_dates_and_says_how_many(tmp_path):
+    dates = pd.date_range("2022-01-01", periods=400, freq="D")
+    values = 10 + np.sin(2 * np.pi * np.arange(400) / 7) + np.random.default_rng(0).normal(0, 0.1, 400)
+    kept = np.ones(400, bool)
+    kept[[50, 51, 300]] = False
+    text = starter_spec(_dated(tmp_path / "gaps.csv", dates[kept], values[kept]))
+    assert "missing_dates: interpolate   # 3 daily date(s) missing" in text
+    assert "missing_dates:" not in starter_spec(_dated(tmp_path / "all.csv", dates, values))

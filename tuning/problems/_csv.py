@@ -18,6 +18,7 @@ from tuning.errors import DataError, SpecError
 from tuning.problems._base import Baseline, Problem
 from tuning.problems._csv_read import (
     column_not_found,
+    fill_missing_dates,
     numeric_values,
     read_frame,
     resolve_path,
@@ -30,6 +31,8 @@ from tuning.problems._transforms import POWERS, SeriesTransform, fit_boxcox
 
 #: ``path`` value that selects the series shipped with the package.
 SCALINGS = ("minmax", "standard", "none")
+#: What ``missing_dates`` may say about dates the calendar of ``time_column`` misses.
+MISSING_DATES = ("rows", "interpolate")
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,7 @@ def csv_series(
     seasonal_difference: int = 0,
     transform: str = "none",
     season: int | None = None,
+    missing_dates: str = "rows",
     seed: int = 0,
 ) -> Problem:
     """Forecast the next values of one column of your own CSV time series (regression).
@@ -192,6 +196,12 @@ def csv_series(
         transform: ``"log"`` or ``"boxcox"`` (lambda fitted on the training rows) before
             differencing, for a variance that grows with the level; values must be > 0.
         season: season length of the seasonal-naive baseline (default ``seasonal_difference``).
+        missing_dates: when ``time_column`` holds dates spaced by a calendar (hourly, daily,
+            business-daily, weekly, monthly, quarterly) with some of its dates missing:
+            ``"rows"`` keeps the rows as they are (windows, seasons and the seasonal naive
+            baseline then count rows, and the study's data line says so), ``"interpolate"`` adds
+            a row on each missing date with its values linearly interpolated, so that they count
+            the calendar ("the same day last week" is 7 rows back).
         seed: accepted so every problem has the same interface; nothing here is random.
     """
     if not path:
@@ -200,8 +210,13 @@ def csv_series(
     _check_transforms(difference, seasonal_difference, transform, season)
     source, shown = resolve_path(path)
     frame = read_frame(source, shown)
+    if missing_dates not in MISSING_DATES:
+        raise SpecError(f"must be one of {', '.join(MISSING_DATES)}, got {missing_dates!r}",
+                        field="problem.params.missing_dates")
+    gaps = ""
     if time_column is not None:
         frame = sort_by_time(frame, time_column, shown)
+        frame, gaps = fill_missing_dates(frame, time_column, missing_dates, shown)
 
     columns_given = columns is not None
     if columns is None:
@@ -272,8 +287,9 @@ def csv_series(
     params = dict(path=path, columns=list(columns), target=target, look_back=look_back, horizon=horizon,
                   scaling=scaling, train_fraction=train_fraction, val_fraction=val_fraction,
                   time_column=time_column, difference=difference, seasonal_difference=seasonal_difference,
-                  transform=transform, season=season, seed=seed)
+                  transform=transform, season=season, missing_dates=missing_dates, seed=seed)
     done = series.describe()
+    told = "; ".join(part for part in (gaps, "" if done == "none" else f"{done} (fitted on the training rows)") if part)
     return Problem(
         name="csv",
         task="regression",
@@ -286,7 +302,7 @@ def csv_series(
         baselines=baselines,
         inverse=inverse,
         history=history if memory else None,
-        transforms="" if done == "none" else f"{done} (fitted on the training rows)",
+        transforms=told,
         check_range=True,
         description=f"{summary_line(csv_series)} [{shown}: {target!r}, {horizon} step(s) "
                     f"from {look_back} of {len(columns)} column(s)"

@@ -276,3 +276,105 @@ def read_series(path: str, target: str | None = None) -> SeriesRead:
     if time_column is not None and not pd.api.types.is_numeric_dtype(frame[time_column]):
         dates = pd.DatetimeIndex(as_dates(frame[time_column]))
     return SeriesRead(shown, time_column, target, values, dates)
+
+
+#: Calendar seasons: the rows in one cycle of the calendar for each spacing of the dates.
+CALENDAR_SEASONS = {"hourly": 24, "daily": 7, "business-daily": 5, "weekly": 52, "monthly": 12, "quarterly": 4}
+#: The spacing of each, in days, on average (a business day: weekends are no rows).
+_SPACING_DAYS = {"hourly": 1 / 24, "daily": 1.0, "business-daily": 7 / 5, "weekly": 7.0, "monthly": 365.25 / 12,
+                 "quarterly": 365.25 / 4}
+#: Median spacings, in days, recognised when ``pandas.infer_freq`` finds no frequency (a missed
+#: week or month): (low, high, name).
+_MEDIANS = ((1 / 24 - 1e-6, 1 / 24 + 1e-6, "hourly"), (1 - 1e-6, 1 + 1e-6, "daily"), (7 - 1e-6, 7 + 1e-6, "weekly"),
+            (28, 31, "monthly"), (89, 92, "quarterly"))
+
+
+def calendar_of(dates) -> tuple[str, int] | None:
+    """How the dates are spaced (``"weekly"``, ...; a key of :data:`CALENDAR_SEASONS`) and how many
+    rows that spacing misses between the first and the last date (0 when ``pandas.infer_freq``
+    finds the frequency; with gaps it finds none, and the median spacing says it instead);
+    ``None`` for dates spaced otherwise (yearly, every 2 weeks, irregular)."""
+    import warnings
+
+    import pandas as pd
+
+    dates = pd.DatetimeIndex(dates)
+    if len(dates) < 3:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            freq = pd.infer_freq(dates)
+        except (TypeError, ValueError):
+            freq = None
+    freq = getattr(freq, "freqstr", freq)  # a string now; an offset in a later pandas
+    if freq:
+        code = freq.split("-")[0].upper()
+        kind = code.removesuffix("S").removesuffix("E")
+        named = {"H": "hourly", "D": "daily", "B": "business-daily", "W": "weekly", "M": "monthly", "BM": "monthly",
+                 "Q": "quarterly", "BQ": "quarterly"}.get(kind if kind in ("M", "BM", "Q", "BQ") else code)
+        return (named, 0) if named else None
+    spacing = float(np.median((dates[1:] - dates[:-1]).total_seconds())) / 86_400  # in days
+    named = next((name for low, high, name in _MEDIANS if low <= spacing <= high), None)
+    if named is None:
+        return None
+    if named == "daily" and not (dates.dayofweek >= 5).any():
+        named = "business-daily"  # no Saturday or Sunday: business days with a few holidays
+        expected = int(np.busday_count(dates[0].date(), dates[-1].date())) + 1
+    else:
+        expected = int(round((dates[-1] - dates[0]).total_seconds() / 86_400 / _SPACING_DAYS[named])) + 1
+    return named, max(expected - len(dates), 0)
+
+def fill_missing_dates(frame, time_column: str, how: str, shown: str) -> tuple[Any, str]:
+    """``frame`` (in time order) and what was done about dates its calendar misses, in words for
+    the study's data line ("" when none are missing, or the stamps are not calendar dates).
+
+    ``how="rows"`` keeps the rows as they are (a window, a season and the seasonal naive baseline
+    then count rows, not days: say so); ``"interpolate"`` puts a row on every missing date, its
+    values linearly interpolated between the rows either side, so that they count the calendar.
+    """
+    import pandas as pd
+
+    stamps = frame[time_column]
+    if pd.api.types.is_numeric_dtype(stamps):
+        return frame, ""
+    dates = pd.DatetimeIndex(as_dates(stamps))
+    calendar = calendar_of(dates)
+    if calendar is None or not calendar[1]:
+        return frame, ""
+    name, missing = calendar
+    if how == "rows":
+        return frame, (f"{missing} {name} date(s) missing between the first and the last: windows, seasons and "
+                       "the seasonal naive baseline count rows, not the calendar (missing_dates: interpolate "
+                       "fills them in)")
+    every = _calendar_dates(dates, name)
+    if every is None or not dates.isin(every).all():
+        raise DataError(f"{shown}: column {time_column!r} (time_column): its {name} dates do not fall on one "
+                        "calendar, so the missing ones cannot be filled in; fill them in the file, or set "
+                        "missing_dates: rows")
+    filled = frame.set_index(dates).reindex(every)
+    numbers = [c for c in filled.columns if c != time_column and pd.api.types.is_numeric_dtype(filled[c])]
+    filled[numbers] = filled[numbers].interpolate(method="linear")
+    filled[time_column] = every.strftime("%Y-%m-%d %H:%M:%S" if name == "hourly" else "%Y-%m-%d")
+    return filled.reset_index(drop=True), f"{len(every) - len(dates)} missing {name} date(s) filled in by " \
+                                          "linear interpolation"
+
+
+def _calendar_dates(dates, name: str):
+    """Every date of the ``name`` calendar from the first of ``dates`` to the last, or ``None``."""
+    import pandas as pd
+
+    first, last = dates[0], dates[-1]
+    if name == "business-daily":
+        return pd.bdate_range(first, last)
+    if name in ("hourly", "daily", "weekly"):
+        return pd.date_range(first, last, freq=pd.Timedelta(hours=1) if name == "hourly" else
+                             pd.Timedelta(days=1 if name == "daily" else 7))
+    months = 1 if name == "monthly" else 3
+    day = int(dates[0].day)
+    if (dates.day == day).all() and day <= 28:  # the same day of every month (the 1st, the 15th ...)
+        return pd.date_range(first.replace(day=1), last, freq=f"{months}MS") + pd.Timedelta(days=day - 1)
+    if dates.is_month_end.all():
+        return pd.DatetimeIndex([d + pd.offsets.MonthEnd(0) for d in
+                                 pd.date_range(first.replace(day=1), last, freq=f"{months}MS")])
+    return None

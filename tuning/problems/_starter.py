@@ -14,22 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from tuning.problems._base import REACH_TOLERANCE
-from tuning.problems._csv_read import EXAMPLE_PATH, read_series
+from tuning.problems._csv_read import CALENDAR_SEASONS, EXAMPLE_PATH, calendar_of, read_series
 
 #: The shares ``csv`` splits by default: what the starter's look_back has to fit into.
 _TRAIN, _VAL = 0.7, 0.15
 _MIN_AUTOCORRELATION = 0.3
-
-
-#: Calendar seasons: the rows in one cycle of the calendar for each spacing of the dates.
-CALENDAR_SEASONS = {"hourly": 24, "daily": 7, "business-daily": 5, "weekly": 52, "monthly": 12, "quarterly": 4}
-#: The spacing of each, in days, on average (a business day: weekends are no rows).
-_SPACING_DAYS = {"hourly": 1 / 24, "daily": 1.0, "business-daily": 7 / 5, "weekly": 7.0, "monthly": 365.25 / 12,
-                 "quarterly": 365.25 / 4}
-#: Median spacings, in days, recognised when ``pandas.infer_freq`` finds no frequency (a missed
-#: week or month): (low, high, name).
-_MEDIANS = ((1 / 24 - 1e-6, 1 / 24 + 1e-6, "hourly"), (1 - 1e-6, 1 + 1e-6, "daily"), (7 - 1e-6, 7 + 1e-6, "weekly"),
-            (28, 31, "monthly"), (89, 92, "quarterly"))
 
 
 def _changes_autocorrelation(values: np.ndarray) -> dict[int, float]:
@@ -53,43 +42,6 @@ def season_of(values: np.ndarray) -> int | None:
     best = max(scores.values())
     # A season's multiples correlate about as well as the season itself: take the shortest.
     return min(lag for lag, score in scores.items() if score >= 0.9 * best)
-
-
-def calendar_of(dates) -> tuple[str, int] | None:
-    """How the dates are spaced (``"weekly"``, ...; a key of :data:`CALENDAR_SEASONS`) and how many
-    rows that spacing misses between the first and the last date (0 when ``pandas.infer_freq``
-    finds the frequency; with gaps it finds none, and the median spacing says it instead);
-    ``None`` for dates spaced otherwise (yearly, every 2 weeks, irregular)."""
-    import warnings
-
-    import pandas as pd
-
-    dates = pd.DatetimeIndex(dates)
-    if len(dates) < 3:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            freq = pd.infer_freq(dates)
-        except (TypeError, ValueError):
-            freq = None
-    freq = getattr(freq, "freqstr", freq)  # a string now; an offset in a later pandas
-    if freq:
-        code = freq.split("-")[0].upper()
-        kind = code.removesuffix("S").removesuffix("E")
-        named = {"H": "hourly", "D": "daily", "B": "business-daily", "W": "weekly", "M": "monthly", "BM": "monthly",
-                 "Q": "quarterly", "BQ": "quarterly"}.get(kind if kind in ("M", "BM", "Q", "BQ") else code)
-        return (named, 0) if named else None
-    spacing = float(np.median((dates[1:] - dates[:-1]).total_seconds())) / 86_400  # in days
-    named = next((name for low, high, name in _MEDIANS if low <= spacing <= high), None)
-    if named is None:
-        return None
-    if named == "daily" and not (dates.dayofweek >= 5).any():
-        named = "business-daily"  # no Saturday or Sunday: business days with a few holidays
-        expected = int(np.busday_count(dates[0].date(), dates[-1].date())) + 1
-    else:
-        expected = int(round((dates[-1] - dates[0]).total_seconds() / 86_400 / _SPACING_DAYS[named])) + 1
-    return named, max(expected - len(dates), 0)
 
 
 def choose_season(values: np.ndarray, dates=None) -> tuple[int | None, str]:
@@ -185,6 +137,10 @@ def starter_spec(path: str, target: str | None = None, name: str | None = None) 
     ]
     if time_column is not None:
         lines.append(_line(f"    time_column: {_scalar(time_column)}", "rows are sorted by it"))
+    calendar = calendar_of(dates) if dates is not None else None
+    if calendar is not None and 0 < calendar[1] <= n:
+        lines.append(_line("    missing_dates: interpolate", f"{calendar[1]} {calendar[0]} date(s) missing: filled in, "
+                                                             "so windows and seasons count the calendar"))
     lines.append(f"    # season: {season if season is not None else 'none'}: {chosen}")
     lines.append(_line(f"    look_back: {look_back}", f"input window: {why}"))
     lines.append("    horizon: 1")
