@@ -136,6 +136,23 @@ def test_equivalence_and_the_simplest_equivalent_config():
     assert narrow["equivalent_to_best"].tolist() == [True, False, False]
 
 
+def test_a_study_only_python_can_continue_is_told_the_python_call_not_a_command_that_refuses_it():
+    """In-memory arrays and a builder of __main__ are not in the store: `tuning resume` refuses such a
+    study, so its advice is the run_study call (and the report's export is best_model)."""
+    rng = np.random.default_rng(6)
+    noise = {k: rng.normal(0, 0.1, 5) for k in "ab"}
+    scores = {"a": (1.0 + noise["a"]).tolist(), "b": (1.001 + noise["b"]).tolist()}
+    for spec, call in (({"problem": {"name": "in_memory"}}, "data=..."),
+                       ({"problem": {"name": "tenths"}, "model": {"builder": "__main__:build"}}, "build=..."),
+                       ({"problem": {"name": "in_memory"}, "model": {"builder": "__main__:build"}}, "data=..., build=...")):
+        results = make_results(scores, spec=spec)
+        told = verdict(results, select(results, margin=0.1), storage="sqlite:///s.db")
+        assert told.command == f"tuning.run_study(spec, {call}, repeats={told.seeds_needed})"
+        assert any(f"`{told.command}` adds them" in line for line in told.lines)
+    plain = make_results(scores, spec={"problem": {"name": "tenths"}, "model": {"builder": "mymodels:build"}})
+    assert verdict(plain, select(plain, margin=0.1), storage="sqlite:///s.db").command.startswith("tuning resume")
+
+
 def test_seeds_needed_line_names_the_command_and_never_uses_the_observed_gap():
     rng = np.random.default_rng(6)
     noise = {k: rng.normal(0, 0.1, 5) for k in "ab"}

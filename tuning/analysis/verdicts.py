@@ -148,7 +148,7 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
         out.seeds_needed = needed
         gap = abs(float(table.at[second, "aggregate"]) - float(table.at[first, "aggregate"]))
         if gap > resolved:  # not a plan (that stays on the margin): what to do with a gap this wide
-            out.command = command = _resume_command(results.name, 20, storage)
+            out.command = command = _resume_command(results, 20, storage)
             out.lines.append(f"{head}: {count} seeds per config, more than anyone runs, at their seed noise; but "
                              f"their gap so far, {gap:.4g}, is wider than the {resolved:.3g} that 20 seeds per config "
                              f"resolve, so 20 seeds would show whether a gap that wide is real (`{command}`); a gap "
@@ -164,7 +164,7 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
         out.lines.append(f"{head}: about {needed} seeds per config; the {out.current_seeds} run would separate a "
                          "gap of the margin 4 times in 5 and did not, so their gap is probably smaller")
         return out
-    out.command = command = _resume_command(results.name, needed, storage)
+    out.command = command = _resume_command(results, needed, storage)
     out.lines.append(f"{head}: about {needed} seeds per config (now {out.current_seeds}); `{command}` adds them")
     return out
 
@@ -196,7 +196,7 @@ def _left_out(results: StudyFrames, table: pd.DataFrame, best, names: dict[str, 
         seeds = int(table["n_seeds"].max())
         short = names.get(ahead["config_key"].iloc[0], "").split(" (")[0]
         line += (f"; {short} scored better on its one seed than {_short_name(names, table, best)}, the best compared: "
-                 f"`{_resume_command(results.name, seeds, storage)}` gives it {seeds}")
+                 f"`{_resume_command(results, seeds, storage)}` gives it {seeds}")
     return [line]
 
 
@@ -205,9 +205,26 @@ def _short_name(names: dict[str, str], table: pd.DataFrame, row) -> str:
     return names.get(table.at[row, "config_key"], "the best").split(" (")[0]
 
 
-def _resume_command(study: str, repeats: int, storage: str | None) -> str:
-    """The command that gives every config of ``study`` ``repeats`` seeds."""
+def python_only(spec: dict | None) -> list[str]:
+    """What only the Python process that ran a study can give again, as ``run_study``'s keywords:
+    ``data`` (in-memory arrays, which the store does not keep) and ``build`` (a builder defined in
+    ``__main__``: a notebook's or a script's function, which no ``tuning`` command can import).
+    Empty when the command line can continue the study."""
+    from tuning.vocabulary import IN_MEMORY_PROBLEM
+
+    spec = spec or {}
+    needs = ["data"] if (spec.get("problem") or {}).get("name") == IN_MEMORY_PROBLEM else []
+    builder = (spec.get("model") or {}).get("builder") or ""
+    return needs + (["build"] if builder.startswith("__main__:") else [])
+
+
+def _resume_command(results: StudyFrames, repeats: int, storage: str | None) -> str:
+    """The command that gives every config of the study ``repeats`` seeds: ``tuning resume``, or the
+    Python call for a study only its own process can continue (:func:`python_only`)."""
     import shlex
 
-    command = f"tuning resume {shlex.quote(study)} --repeats {repeats}"
+    needs = python_only(results.spec)
+    if needs:  # in Python, with the same arrays and builder: the `tuning` command cannot reload them
+        return f"tuning.run_study(spec, {', '.join(f'{k}=...' for k in needs)}, repeats={repeats})"
+    command = f"tuning resume {shlex.quote(results.name)} --repeats {repeats}"
     return command + (f" --storage {shlex.quote(storage)}" if storage else "")

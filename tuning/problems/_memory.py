@@ -110,8 +110,8 @@ def in_memory(*, key: str, task: str | None = None, n_classes: int | None = None
     if entry is None:
         raise SpecError(
             f"study {key!r} was made from in-memory arrays (tuning.run_study(spec, data=...)), which the store "
-            "does not keep: in Python, run_study(spec, data=...) with the same arrays registers them again (it "
-            "refits nothing stored), then resume, best_model() and refits work; or save them with numpy.savez "
+            "does not keep: in Python, run_study(spec, data=...) with the same arrays continues it (it refits "
+            "nothing stored; repeats=N adds seeds), and then best_model() and refits work; or save them with numpy.savez "
             "and start a study on problem arrays", field="problem")
     return from_arrays(entry[1], "data", task=task, n_classes=n_classes, persistence_feature=persistence_feature,
                        name=NAME, description="in-memory arrays", params={"key": key})

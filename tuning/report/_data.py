@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tuning.analysis.inputs import param_order
+from tuning.analysis.verdicts import python_only
 from tuning.results import PRUNED
 
 __all__ = ["config_page", "importance", "index_data", "page_name", "script_json"]
@@ -266,7 +267,17 @@ def config_page(results, summary_row: dict[str, Any], best_row: dict[str, Any] |
                       "could_be_best": flag(summary_row.get("could_be_best")),
                       "equivalent": flag(summary_row.get("equivalent_to_best")),
                       "diff": number(summary_row.get("diff_vs_best"))}
-    command = ["tuning", "export", results.name, "--config", str(key), "--out", f"{key}.keras", "--storage", storage]
+    needs = python_only(results.spec)
+    if needs:  # the `tuning` command cannot reload in-memory arrays or a __main__ builder: Python can
+        export = (f"tuning.load_results({results.name!r}, storage={storage!r}).best_model(config={str(key)!r})"
+                  f".save({key + '.keras'!r})")
+        export_note = ("in the Python process that ran the study, or after tuning.run_study(spec, "
+                       f"{', '.join(f'{k}=...' for k in needs)}) has given it the same "
+                       f"{' and '.join({'data': 'arrays', 'build': 'builder'}[k] for k in needs)} again")
+    else:
+        export = shlex.join(["tuning", "export", results.name, "--config", str(key), "--out", f"{key}.keras",
+                             "--storage", storage])
+        export_note = None
     finished = [f for f in fits if f["status"] == "ok" and f["score"] is not None]
     # Why a config with no finished seed is not compared or exported: said instead of "fewer than 2 seeds"
     unfinished = None if finished else ("pruned" if any(f["status"] == "pruned" for f in fits) else "failed")
@@ -275,7 +286,7 @@ def config_page(results, summary_row: dict[str, Any], best_row: dict[str, Any] |
         if "race_eliminated" in getattr(trials, "columns", ()) else ()
     data = {"key": key, "name": names.get(key, key), "metric": metric, "direction": results.direction,
             "other_scores": others, "unfinished": unfinished, "race": raced.iloc[0].removeprefix("eliminated ") if len(raced) else None,
-            "fits": fits, "comparison": comparison, "export": shlex.join(command) if finished else None,
+            "fits": fits, "comparison": comparison, "export": export if finished else None, "export_note": export_note,
             "diagnosis": diagnosis, "gain": gain,
             "stats": {k: number(summary_row.get(k)) for k in ("mean", "std", "aggregate", "aggregate_low",
                                                                "aggregate_high", "rank", "n_seeds", "n_failed")}}
