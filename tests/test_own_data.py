@@ -74,7 +74,7 @@ def test_tuning_resume_of_an_in_memory_study_says_why_in_one_line(memory_study, 
     done = run_tuning("resume", "mem", "--storage", str(db), cwd=tmp_path)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "in-memory arrays" in lines[0] and "registers them again" in lines[0], done.stderr
+    assert len(lines) == 1 and "in-memory arrays" in lines[0] and "with the same arrays continues it" in lines[0], done.stderr
     assert stored_fits(db) == before
     # an export has the same remedy, and says it in one line
     done = run_tuning("export", "mem", "--storage", str(db), "--out", "m.keras", cwd=tmp_path)
