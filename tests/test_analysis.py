@@ -206,9 +206,9 @@ def test_rank_follows_the_direction_and_equal_means_share_a_rank():
 def test_columns_and_seed_statistics():
     values = [0.3, 0.1, 0.2, 0.6]
     table = summary_table(make_results({"a": values}, failed={"a": 1}))
-    assert table.columns.tolist() == ["config_key", "param_units", *STATS]
+    assert table.columns.tolist() == ["config_key", "trial", "param_units", *STATS]  # trial: as the sentences name it
     row = table.iloc[0]
-    assert (row["n_seeds"], row["n_failed"], row["status"]) == (4, 1, "failed")
+    assert (row["trial"], row["n_seeds"], row["n_failed"], row["status"]) == (0, 4, 1, "failed")
     assert row["mean"] == pytest.approx(0.3) and row["median"] == pytest.approx(0.25)
     assert row["std"] == pytest.approx(np.std(values, ddof=1)) and row["sem"] == pytest.approx(row["std"] / 2)
     assert (row["min"], row["max"]) == (0.1, 0.6) and row["fit_seconds"] == pytest.approx((1 + 2 + 3 + 4 + 0.5) / 5)
@@ -478,3 +478,19 @@ def test_seeds_needed_says_what_the_runs_settled_when_they_did_not_separate_the_
     assert told.seeds_needed == 9 and told.command is None
     assert line.endswith("about 9 seeds per config; the 10 run would separate a gap of the margin 4 times in 5 and "
                          "did not, so their gap is probably smaller")
+
+
+def test_best_params_and_score_are_the_compared_best_like_scikit_learns():
+    """best_params / best_score (scikit-learn's best_params_ / best_score_) name the config the
+    verdict calls the best: a lucky config fitted on one seed ranks first but is not it."""
+    params = {"lucky": {"units": [4, 4], "dropout": 0.0}, "good": {"units": [8], "dropout": 0.1},
+              "worse": {"units": [2], "dropout": 0.1}}
+    results = make_results({"lucky": [0.1], "good": [0.5, 0.52, 0.51], "worse": [0.9, 0.92, 0.91]}, params=params,
+                           spec={"space": {"units": [[4, 4], [8], [2]]}})
+    assert results.summary["config_key"].tolist()[0] == "lucky"
+    assert results.best_config_key == "good" and results.verdict.best.startswith("trial 1")
+    assert results.best_params == {"units": [8]}  # the searched settings, as the spec gives them
+    assert results.best_score == pytest.approx(np.mean([0.5, 0.52, 0.51]))
+    assert results.summary.set_index("config_key")["trial"].to_dict() == {"lucky": 0, "good": 1, "worse": 2}
+    empty = make_results({})
+    assert (empty.best_config_key, empty.best_params, empty.best_score) == (None, None, None)

@@ -31,10 +31,15 @@ class Results:
             ``param_<name>`` for every config setting, every final score, ``epochs_run``,
             ``best_epoch``, ``fit_seconds``, ``error``, ``trainable_weights`` (None for fits
             stored before it was recorded).
-        trials: one row per config with a finished fit, like scikit-learn's ``cv_results_``:
-            ``param_<name>``, ``seed<k>_<metric>``, ``n_seeds``, ``mean``, ``std``, ``min``,
-            ``max``, ``mean_fit_seconds``, ``status`` of its trial; in a raced study
-            ``race_eliminated``, what the race said when it dropped the config (None if it did not).
+        trials: one row per config with a finished fit, in trial order, like scikit-learn's
+            ``cv_results_``: ``config_key``, ``trial`` (the first trial that ran it, the number
+            the sentences name it by), ``status`` of its trial, ``param_<name>``,
+            ``seed<k>_<metric>`` (``split<k>_test_score``), ``n_seeds``, ``n_failed``, ``mean``,
+            ``std`` (NaN for one seed: a spread unknown, not zero), ``min``, ``median``, ``max``,
+            ``fit_seconds`` (the mean over its seeds); in a raced study ``race_eliminated``, what
+            the race said when it dropped the config (None if it did not). Its ranks are in
+            ``summary`` (best first; both have a plain 0-based index, so select by ``config_key``
+            or ``trial``, not by ``loc``).
         fit_curves: each fit's curves as plain lists, keyed by ``(config_key, seed)``: what the
             diagnosis and the plots read (one lookup per fit instead of filtering a long table).
         curves: the same values in long format, one row per (config, seed, epoch, curve):
@@ -49,6 +54,11 @@ class Results:
         verdict: which configs could be the best, the simplest one equivalent to it at the spec's
             margin, and the seeds that would tell the top two apart (:class:`tuning.analysis.Verdict`;
             ``verdict.lines`` are the sentences ``tuning status`` prints).
+        best_config_key, best_params, best_score: the best config (``summary``'s rank 1 among
+            the configs compared, those with 2 or more seeds), its searched settings and its
+            aggregate over seeds (scikit-learn's ``best_params_`` and ``best_score_``); ``None``
+            when no config has a score.
+        name, spec: the study's name and its spec as stored (a dict).
         storage: the store it was read from (None when built by hand).
 
     ``curves`` may be given either way: as the long DataFrame or as a :data:`FitCurves` mapping.
@@ -107,6 +117,32 @@ class Results:
 
         return verdict(self, self.selection, storage=None if self.storage is None else shown_url(self.storage))
 
+    @property
+    def best_config_key(self) -> str | None:
+        from tuning.analysis.tables import best_row
+
+        table = self.selection.table
+        row = best_row(table) if len(table) else None
+        return None if row is None else str(table.at[row, "config_key"])
+
+    @property
+    def best_params(self) -> dict[str, Any] | None:
+        key = self.best_config_key
+        if key is None:
+            return None
+        row = self.fits[self.fits["config_key"] == key].iloc[0]
+        searched = self.spec.get("space") if isinstance(self.spec.get("space"), dict) else None
+        names = [c.removeprefix("param_") for c in self.fits.columns if c.startswith("param_")]
+        return {n: _plain(row[f"param_{n}"]) for n in names if searched is None or n in searched}
+
+    @property
+    def best_score(self) -> float | None:
+        key = self.best_config_key
+        if key is None:
+            return None
+        table = self.selection.table
+        return float(table.loc[table["config_key"] == key, "aggregate"].iloc[0])
+
     def best_model(self, config: str | int = "best", seed: int | None = None):
         """The trained Keras model of ``config`` on ``seed``, refitted as its scores were computed.
 
@@ -124,6 +160,18 @@ class Results:
         from tuning.analysis.tables import marginals
 
         return marginals(self)
+
+
+def _plain(value: Any) -> Any:
+    """A ``param_*`` cell as the value the spec gave: a list back from its text, NumPy scalars as Python's."""
+    import json
+
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value.item() if hasattr(value, "item") else value
 
 
 def _long_curves(fit_curves: FitCurves) -> pd.DataFrame:

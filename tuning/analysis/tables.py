@@ -249,7 +249,8 @@ def summary_table(results: StudyFrames, level: float = 0.05, thresholds: Thresho
         selected: a precomputed :func:`select`, likewise.
 
     Returns:
-        ``config_key``, ``param_<name>`` ..., then :data:`STATS`. ``rank`` orders the study's
+        ``config_key``, ``trial`` (the number its sentences name it by: "trial 5"),
+        ``param_<name>`` ..., then :data:`STATS`. ``rank`` orders the study's
         aggregate in its direction (equal values share the lower rank). ``could_be_best`` is
         False for a config some other config beats beyond the simultaneous critical value, and
         NA where it has fewer than 2 seeds; ``tied_with_best`` is its deprecated alias.
@@ -259,7 +260,7 @@ def summary_table(results: StudyFrames, level: float = 0.05, thresholds: Thresho
     table = selected.table.copy()
     params = [c for c in results.fits.columns if c.startswith("param_")]
     if results.fits.empty:
-        return pd.DataFrame(columns=["config_key", *params, *STATS])
+        return pd.DataFrame(columns=["config_key", "trial", *params, *STATS])
     baseline = results.baseline.get(results.metric)
     table["skill_vs_baseline"] = [skill_score(m, baseline, results.direction) for m in table["mean"]]
     table["baseline"] = baseline_name(results) if baseline is not None else None
@@ -274,7 +275,9 @@ def summary_table(results: StudyFrames, level: float = 0.05, thresholds: Thresho
         statuses = dict(zip(results.trials["config_key"], results.trials["status"], strict=True))
     table["status"] = [statuses.get(k, TrialStatus.COMPLETE.value if f == 0 else TrialStatus.FAILED.value)
                        for k, f in zip(table["config_key"], table["n_failed"], strict=True)]
-    return table[["config_key", *params, *STATS]]
+    first_trial = results.fits.groupby("config_key")["trial"].min() if "trial" in results.fits.columns else {}
+    table["trial"] = pd.array([first_trial.get(k) for k in table["config_key"]], dtype="Int64")
+    return table[["config_key", "trial", *params, *STATS]]
 
 
 def marginals(results: StudyFrames, *, varying_only: bool = True) -> pd.DataFrame:
