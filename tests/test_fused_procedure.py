@@ -13,21 +13,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers.reporters import Notes
 
 from tuning.fit import FitTask, fit_one
 from tuning.fit.fused import fit_group
-from tuning.progress import SilentReporter
 from tuning.search.loop import run_search as run_study
 from tuning.spec import apply_overrides, load_spec
 from tuning.store import Store
-
-
-class Notes(SilentReporter):
-    def __init__(self):
-        self.notes: list[str] = []
-
-    def note(self, message: str) -> None:
-        self.notes.append(message)
 
 
 def spec(folder, name="s", **changes) -> dict:

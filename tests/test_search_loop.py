@@ -336,6 +336,24 @@ def test_a_grid_larger_than_n_trials_is_sampled_at_random_the_same_way_every_tim
     assert "grid" not in status_lines(tuning.study_status("s", storage=f"sqlite:///{tmp_path / 'a' / 'study.db'}"))[1]
 
 
+def test_an_objective_on_the_test_split_is_noted_and_not_offered(tmp_path):
+    from helpers.fake_runner import FakeRunner
+    from helpers.reporters import Notes
+
+    from tuning.search.loop import run_search
+    from tuning.spec import load_spec
+
+    problem = {"name": "damped_sine", "params": {"length": 10, "n_train": 32, "n_val": 16, "n_test": 16}}
+    notes = Notes()
+    run_search(load_spec(spec(tmp_path, problem=problem, objective={"metric": "test_mae"})), runner=FakeRunner(),
+               reporter=notes)
+    assert any(n.startswith("objective.metric test_mae: the configs are chosen on the test split") for n in notes.notes)
+    with pytest.raises(SpecError, match="unknown metric 'val_mea'") as refused:
+        run_search(load_spec(spec(tmp_path, name="t", problem=problem, objective={"metric": "val_mea"})),
+                   runner=FakeRunner())
+    assert "val_mae" in str(refused.value) and "test_" not in str(refused.value)  # the leak is not suggested
+
+
 def test_status_ranks_the_configs_on_every_stored_seed_after_other_seeds_are_added(tmp_path):
     """A study run with seeds [3, 7] and then with 3 seeds (0, 1, 2) holds five seeds a config; the
     trial that ran last was scored on its own three, while status, like the report, uses all five."""

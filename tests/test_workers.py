@@ -19,6 +19,7 @@ import time
 
 import pytest
 from helpers.cli import run_tuning
+from helpers.reporters import Notes
 from helpers.worker_study import POINTS, SEEDS, SPEC, check_done_once, finish, query, start_workers, wait_for
 
 from tuning.api import status_lines, study_status
@@ -186,23 +187,14 @@ def test_max_fits_claims_no_more_than_it_may_compute_even_from_a_runner_that_fus
     assert query(tmp_path / "w.db", "SELECT COUNT(*) FROM tuning_fit_starts") == [(2,)]  # what status calls started
 
 
-class RecordingReporter:
+class RecordingReporter(Notes):
     """A reporter that keeps what a watched worker is told: its workers rows and its notes."""
 
     shows_workers = True
 
     def __init__(self):
+        super().__init__()
         self.rows: list[str] = []
-        self.notes: list[str] = []
-
-    def start(self, *args) -> None: ...
-    def trial_started(self, *args) -> None: ...
-    def fit_done(self, *args) -> None: ...
-    def trial_done(self, *args) -> None: ...
-    def stop(self) -> None: ...
-
-    def note(self, message: str) -> None:
-        self.notes.append(message)
 
     def workers(self, line: str) -> None:
         self.rows.append(line)

@@ -105,8 +105,13 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
         except SpecError as exc:
             raise with_source(exc, spec._source) from None
     if spec.objective.metric not in scored:
+        offered = sorted(m for m in scored if not m.startswith("test_")) or sorted(scored)
         raise SpecError(f"unknown metric {spec.objective.metric!r} for problem {problem.name!r}; "
-                        f"choose one of {', '.join(sorted(scored))}", source=spec._source, field="objective.metric")
+                        f"choose one of {', '.join(offered)}", source=spec._source, field="objective.metric")
+    if spec.objective.metric.startswith("test_"):
+        reporter.note(f"objective.metric {spec.objective.metric}: the configs are chosen on the test split, so the "
+                      "best one's test score is no longer an estimate of unseen data; a val_ metric keeps the test "
+                      "split for the final check")
     with contextlib.ExitStack() as started:
         if runner is None:  # its worker processes or cluster end with the run
             executor = study_executor(spec)
