@@ -541,6 +541,22 @@ def test_a_misspelt_name_or_value_says_which_was_meant(tmp_path, extra, field, m
     assert "\n" not in str(error)
 
 
+@pytest.mark.parametrize(
+    ("extra", "field", "words"),
+    [
+        ("space: {units: {low: 8, high: '64'}}\n", "space.units", "high: '64' is text, not a number; write it without quotes"),
+        ("model: {family: lstm}\n", "model.family", "lstm is a cell: family: vanilla (or stacked ...) with cell: lstm"),
+        ("model: {family: gru}\ncell: x\n", "cell", "unknown field"),  # gru is a family too: no hint needed
+        ("repeats: five\n", "repeats", "must be a number of seeds (5), a list of seeds ([0, 1, 2]) or a mapping"),
+        ("pruner: 3\n", "pruner", "must be a pruner's name (median, percentile, successive_halving, hyperband, none)"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_is_told_what_it_may_be_not_an_internal_name(tmp_path, extra, field, words):
+    error = spec_error(tmp_path, "problem: {name: tenths}\nsampler: grid\n" + extra, base="name: demo\n")
+    assert error.field == field and words in error.detail, (error.field, error.detail)
+    assert "Spec" not in error.detail and "did you mean 'cnn_lstm'" not in error.detail
+
+
 def test_a_misspelt_field_through_the_cli_is_one_line_with_exit_2(tmp_path):
     from helpers.cli import run_tuning
 

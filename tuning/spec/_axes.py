@@ -41,6 +41,9 @@ class ParamSpec(StrictModel):
         if isinstance(value, dict) and "type" not in value and "low" in value and "high" in value:
             # Read the type as written: `low: 1, high: 64` is an int axis (also on a log scale),
             # `low: 0.0, high: 0.5` or `low: 1.0e-4` a float one.
+            for k in ("low", "high", "step"):  # YAML reads 1e-4 (no dot) as text; a quoted "64" is text
+                if isinstance(value.get(k), str) and "e" not in value[k].lower():
+                    raise ValueError(f"{k}: {value[k]!r} is text, not a number; write it without quotes")
             bounds = [value.get(k) for k in ("low", "high", "step") if value.get(k) is not None]
             whole = all(isinstance(v, int) and not isinstance(v, bool) for v in bounds)
             return {**value, "type": "int" if whole else "float"}

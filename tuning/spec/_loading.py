@@ -12,9 +12,11 @@ from tuning.errors import SpecError
 from tuning.spec._names import did_you_mean
 from tuning.spec._study import StudySpec, flag_for
 from tuning.vocabulary import (
+    CELLS,
     DEFAULT_SAMPLER,
     KERAS_BACKEND_VARIABLE,
     KERAS_BACKENDS,
+    PRUNERS,
     default_keras_backend,
     default_storage,
 )
@@ -189,6 +191,14 @@ def _fields_at(path: list) -> list[str]:
     return []
 
 
+#: What a section written in a word may be instead, for the message that refuses the word.
+SECTION_FORMS = {
+    "repeats": "must be a number of seeds (5), a list of seeds ([0, 1, 2]) or a mapping such as {count: 5}",
+    "sampler": "must be a sampler's name (grid, random, tpe, cmaes ...) or a mapping such as {name: tpe, seed: 0}",
+    "pruner": f"must be a pruner's name ({', '.join(PRUNERS)}) or a mapping such as {{name: median}}",
+}
+
+
 def _validate(data: dict, label: str) -> StudySpec:
     try:
         spec = StudySpec.model_validate(data)
@@ -208,9 +218,14 @@ def _validate(data: dict, label: str) -> StudySpec:
             message = "required field is missing"
         if "input" in first and first["type"] not in ("missing", "extra_forbidden", "value_error"):
             message = f"{message} (got {first['input']!r})"
+        if first["type"] == "model_type":  # a section given as a word: what it may be instead
+            message = f"{SECTION_FORMS.get(field, 'must be a mapping of its fields')} (got {first.get('input')!r})"
         if first["type"] == "literal_error" and isinstance(first.get("input"), str):
             expected = re.findall(r"'([^']*)'", first.get("ctx", {}).get("expected", ""))
-            message += did_you_mean(first["input"], expected, None)
+            if field == "model.family" and first["input"] in CELLS:
+                message += f"; {first['input']} is a cell: family: vanilla (or stacked ...) with cell: {first['input']}"
+            else:
+                message += did_you_mean(first["input"], expected, None)
         # A value_error raised by a study-level validator carries its own field path in the message.
         head = message.split(": ", 1)[0]
         if first["type"] == "value_error" and ": " in message and " " not in head \
