@@ -615,6 +615,30 @@ def test_extrapolated_gain_is_public_scale_free_and_refuses_what_is_not_a_loss()
         extrapolated_gain([1.0, 0.5, -0.2] + [0.1] * 10)
 
 
+@pytest.mark.parametrize(("curve", "kwargs", "words"), [
+    ("loss", {"factor": 1.0}, "factor: a number above 1"),
+    ("loss", {"factor": 0.5}, "factor: a number above 1"),
+    ("loss", {"factor": float("nan")}, "factor: a number above 1"),
+    ("loss", {"factor": float("inf")}, "factor: a number above 1"),
+    ("loss", {"factor": "2"}, "factor: a number above 1"),
+    ("grid", {}, "curve: one loss per epoch (a 1-D sequence), got an array of shape (2, 20)"),
+    ("loss", {"train": [0.5] * 5}, "train: the training loss of the same epochs (20), got 5 values"),
+])
+def test_extrapolated_gain_refuses_what_it_cannot_forecast_in_one_line(curve, kwargs, words):
+    loss = [1.0 / (1 + 0.2 * t) for t in range(20)]
+    with pytest.raises(ValueError) as refused:
+        extrapolated_gain(loss if curve == "loss" else [loss, loss], **kwargs)
+    assert words in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_extrapolated_gain_of_a_loss_flat_at_zero_is_no_gain_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's divide by zero used to leak out
+        assert math.isnan(extrapolated_gain([0.0] * 20).gain) and math.isnan(extrapolated_gain([1.0] * 10 + [0.0] * 10).gain)
+
+
 def test_negative_or_score_curves_are_refused_in_one_line():
     shifted = [x - 1.0 for x in tiny_model_curve()]  # a loss with a negative offset
     with pytest.raises(ValueError, match="val loss has negative values") as error:

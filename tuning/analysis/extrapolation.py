@@ -163,6 +163,8 @@ def forecast(curve: Any, factor: float = 2.0, *, train: Any = None, prior: bool 
     if n < 8 or not np.all(np.isfinite(y)) or factor <= 1:
         return NO_GAIN
     k = level_window(n)
+    if not float(np.median(y[-k:])) > 0:  # at zero: nothing left to gain, and no share of a zero level
+        return NO_GAIN
     end = int(round(factor * n))
     base, family_gains, rows = _families(y, factor)
     gain, q, neighbours = base, _INTERVAL_Q, 0.0
@@ -175,7 +177,7 @@ def forecast(curve: Any, factor: float = 2.0, *, train: Any = None, prior: bool 
         rows = (*rows, ("nearest curves", round(gain - base, 4), int(stored["k"])))
         q = tuple(stored["interval_q"])
     level = float(np.median(y[-k:]))
-    noise = epoch_noise(y) / level if level > 0 else 0.0
+    noise = epoch_noise(y) / level
     # The interval's scale: the gain itself, the epoch noise, and (round 4) how much the nearest
     # curves disagreed about what came next.
     spread = (abs(gain) + 3 * noise + 0.01 + neighbours) * max(1.0, math.log(factor) / math.log(2.0))
@@ -200,10 +202,21 @@ def extrapolated_gain(curve: Any, factor: float = 2.0, *, train: Any = None, pri
     interval: on a noise-free curve of one of the families that is the exact answer, and the prior
     (learnt on real, noisy curves) moves it by what real curves of that shape did.
 
-    Returns ``Gain(nan, nan, nan, 0)`` for curves shorter than 8 epochs or with a non-finite
-    value. Raises ``ValueError`` (one line) for a curve with negative values: it is not a loss.
+    ``curve`` is a loss, lower is better (a metric such as accuracy: pass ``1 - accuracy``); ``train``
+    the same run's training loss, epoch for epoch. Returns ``Gain(nan, nan, nan, 0)`` for curves
+    shorter than 8 epochs, with a non-finite value or flat at zero. Raises ``ValueError`` (one
+    line) for a curve with negative values (it is not a loss), one that is not a sequence of
+    numbers, a ``train`` of another length, and a ``factor`` that is not a number above 1.
     """
-    return forecast(curve, factor, train=train, prior=prior)
+    y = as_array(curve)
+    if y.ndim != 1:
+        raise ValueError(f"curve: one loss per epoch (a 1-D sequence), got an array of shape {y.shape}")
+    if isinstance(factor, bool) or not isinstance(factor, int | float) or not math.isfinite(factor) or factor <= 1:
+        raise ValueError(f"factor: a number above 1, the epochs forecast for over those run (2.0: twice as many), "
+                         f"got {factor!r}")
+    if train is not None and len(as_array(train)) and as_array(train).shape != y.shape:
+        raise ValueError(f"train: the training loss of the same epochs ({len(y)}), got {len(as_array(train))} values")
+    return forecast(y, float(factor), train=train, prior=prior)
 
 
 def pct_range(low: float, high: float) -> str:
