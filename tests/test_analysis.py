@@ -494,3 +494,16 @@ def test_best_params_and_score_are_the_compared_best_like_scikit_learns():
     assert results.summary.set_index("config_key")["trial"].to_dict() == {"lucky": 0, "good": 1, "worse": 2}
     empty = make_results({})
     assert (empty.best_config_key, empty.best_params, empty.best_score) == (None, None, None)
+
+
+def test_a_long_could_be_best_list_names_the_configs_shown_worse_instead_of_hiding_members():
+    """8 configs, 7 of them close and one far worse: "7 of 8 configs (a, b, c, d, e and 2 more)" hid
+    which two; the shorter list, the one shown worse, says it all."""
+    rng = np.random.default_rng(3)
+    scores = {f"c{i}": (1.0 + 0.01 * i + rng.normal(0, 0.05, 4)).tolist() for i in range(7)}
+    scores["far"] = (5.0 + rng.normal(0, 0.05, 4)).tolist()
+    results = make_results(scores)
+    line = next(x for x in results.verdict.lines if x.startswith("could be the best"))
+    assert line.startswith("could be the best: 7 of 8 configs (every one but trial 7 (units=7), shown worse)"), line
+    few = make_results({k: scores[k] for k in ("c0", "c1", "far")})
+    assert "2 of 3 configs (trial " in next(x for x in few.verdict.lines if x.startswith("could be"))  # short: named

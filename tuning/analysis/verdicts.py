@@ -91,7 +91,11 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
                else "paired by seed where seeds are shared" if comparable["paired"].fillna(False).any()
                else "unpaired (configs share fewer than 2 seeds)")
     corr = f", seed correlation {comparison.study_corr:.2f}" if math.isfinite(comparison.study_corr) else ""
-    shown = ", ".join(out.could_be_best[:5]) + (f" and {len(out.could_be_best) - 5} more" if len(could) > 5 else "")
+    worse = [names[k] for k in comparable["config_key"] if k not in set(could["config_key"])]
+    if len(could) > 5 and len(worse) <= 5:  # the shorter list, so that no member hides behind "and 1 more"
+        shown = "every one but " + ", ".join(worse) + ", shown worse"
+    else:
+        shown = ", ".join(out.could_be_best[:5]) + (f" and {len(could) - 5} more" if len(could) > 5 else "")
     out.lines.append(f"could be the best: {len(could)} of {len(comparable)} configs ({shown}); {pairing}{corr}; "
                      f"level {selected.level:g} over all {comparison.configs} compared")
     raced = _race_eliminated(results) & set(could["config_key"])
