@@ -131,7 +131,10 @@ def test_equivalence_and_the_simplest_equivalent_config():
     reading = verdict(results, selected, storage="sqlite:///x.db")
     assert reading.simplest_key == "small" and "units=5" in reading.simplest
     assert any(line.startswith("simplest config equivalent to the best") and "50 trainable weights" in line
-               for line in reading.lines)
+               and "(the best itself)" not in line for line in reading.lines)
+    best_only = verdict(results, select(results, margin=0.0001), storage="sqlite:///x.db")
+    assert any(line.startswith("simplest config equivalent to the best (within 0.0001): trial ")
+               and "(the best itself)" in line for line in best_only.lines), best_only.lines
     narrow = select(results, margin=0.0001).table.set_index("config_key")  # --margin overrides the spec
     assert narrow["equivalent_to_best"].tolist() == [True, False, False]
 

@@ -118,7 +118,8 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
         size = (f"{int(pick['trainable_weights']):,} trainable weights" if not pd.isna(pick["trainable_weights"])
                 else "trainable weights not recorded; the fastest")
         others = len(equivalent) - 1
-        out.lines.append(f"{head}: {out.simplest}, {size}" + (f"; {others} other config(s) equivalent" if others else
+        itself = " (the best itself)" if pick["config_key"] == table.at[best, "config_key"] else ""
+        out.lines.append(f"{head}: {out.simplest}{itself}, {size}" + (f"; {others} other config(s) equivalent" if others else
                                                                 "; no other config is shown equivalent"))
     elif comparison.upper_vs_best is not None:
         bound = comparison.upper_vs_best[comparison.best] if comparison.best is not None else math.nan
