@@ -195,6 +195,8 @@ def test_tuning_replay_prints_the_race_on_every_stored_seed(tmp_path):
     assert lines[0] == "race: 3 to 12 seeds, alpha 0.05"  # no --max-seeds: every stored seed
     assert lines[1].startswith("picked trial ") and "of the study's fits" in lines[2]
     assert len([line for line in lines if line.startswith("  trial ")]) == 5
+    assert "eliminated after" in done.stdout  # its p is the race's, not the table's: said so
+    assert lines[-1].startswith("p: the race's comparison at that look, among the configs still racing")
     short = subprocess.run([sys.executable, "-m", "tuning.cli", "replay", "every seed", "--storage",
                             str(tmp_path / "study.db"), "--max-seeds", "5"], capture_output=True, text=True, timeout=120)
     assert short.returncode == 0 and short.stdout.startswith("race: 3 to 5 seeds")

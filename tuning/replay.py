@@ -54,6 +54,11 @@ class StudyReplay:
                  f"spent {self.fit_share:.0%} of the study's fits and {self.epoch_share:.0%} of its epochs"]
         lines += [f"  trial {row.trial}: {row.seeds_given}/{row.seeds_stored} seeds, {row.outcome}"
                   for row in self.table.itertuples()]
+        if self.result.eliminations:
+            lines.append("p: the race's comparison at that look, among the configs still racing, on the seeds they "
+                         "had then, against that look's share of alpha; `tuning status` compares every config on "
+                         "every stored seed at once, and may still call a config eliminated here could-be-best "
+                         "(docs/statistics.md, racing)")
         return "\n".join(lines)
 
 
