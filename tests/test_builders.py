@@ -400,6 +400,24 @@ def test_a_model_that_does_not_fit_the_labels_is_one_line_saying_which_loss_or_o
     assert message.endswith(f"(for the first config {config})")
 
 
+def test_a_sequential_builder_without_an_input_is_told_to_start_with_one(npz_problem):
+    import keras
+
+    from tuning.builders import register_builder
+    from tuning.models import try_builder
+
+    def no_input(config, problem):
+        return keras.Sequential([keras.layers.LSTM(2), keras.layers.Dense(1)])
+
+    path = register_builder(no_input, "tests:no_input")
+    with pytest.raises(SpecError) as caught:
+        try_builder({"builder": path, "units": 2}, npz_problem[1])
+    message = str(caught.value)
+    assert caught.value.field == "model.builder" and "\n" not in message
+    assert message.endswith("start the model with keras.Input(problem.input_shape): a Sequential without an Input "
+                            "has no shape until it sees data"), message
+
+
 # ---- mask_value --------------------------------------------------------------------------------
 
 def _padded_pair(family: str, **extra):

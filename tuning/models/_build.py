@@ -124,7 +124,10 @@ def try_builder(config: dict, problem: Problem) -> list[str]:
     except NotAModel as exc:
         raise SpecError(f"{exc} (for the first config {shown})", field="model.builder") from None
     except Exception as exc:
-        raise SpecError(f"builder {path} failed on the first config {shown}: {one_line(exc)}",
+        unbuilt = "output shape" in str(exc) or "not yet been built" in str(exc) or "has no input" in str(exc)
+        hint = ("; start the model with keras.Input(problem.input_shape): a Sequential without an Input has no "
+                "shape until it sees data" if unbuilt else "")
+        raise SpecError(f"builder {path} failed on the first config {shown}: {one_line(exc)}{hint}",
                         field="model.builder") from None
     finally:
         keras.backend.clear_session(free_memory=False)
