@@ -44,6 +44,10 @@ class Refit:
     stored: float
     refitted: float
     fitted_as: str  # "fused replica" (seeded dropout masks) or "standalone fit" (Keras's own)
+    #: When the seed was the config's best (no ``--seed``): how many seeds it was the best of, and the
+    #: config's mean over them (the luckiest of N seeds scores better than the config: say so).
+    best_of: int = 0
+    config_mean: float = math.nan
 
     @property
     def procedure(self) -> str:
@@ -59,7 +63,9 @@ class Refit:
     def line(self) -> str:
         """One sentence for the terminal: what was refitted and whether its score is the stored one."""
         trial = f"trial {self.trial}, " if self.trial is not None else ""
-        head = (f"study {self.study}: {trial}config {self.config_key}, seed {self.seed} ({self.fitted_as}); "
+        picked = (f", the best of its {self.best_of} seeds on {self.metric} (their mean {self.config_mean:.6g}; "
+                  "--seed picks another)" if self.best_of > 1 else "")
+        head = (f"study {self.study}: {trial}config {self.config_key}, seed {self.seed}{picked} ({self.fitted_as}); "
                 f"{self.metric} {self.refitted:.6g}")
         if self.same:
             return f"{head}, as stored"
@@ -129,6 +135,7 @@ def refit(results, *, config: str | int = "best", seed: int | None = None) -> Re
         raise SpecError("these results were not read from a store: nothing to refit", field="--config")
     store = open_store(results.storage)
     study = results.name
+    asked_seed = seed
     key, seed = choose(results, config, seed)
     spec = load_spec(results.spec, label=f"study {study!r} in {store.shown}")
     row = results.fits[(results.fits["config_key"] == key) & (results.fits["seed"] == seed)].iloc[0]
@@ -142,8 +149,11 @@ def refit(results, *, config: str | int = "best", seed: int | None = None) -> Re
     metric = results.metric
     refitted = float(result.scores.get(metric, math.nan))
     trial = row.get("trial")
+    scores = results.fits.loc[(results.fits["config_key"] == key) & (results.fits["status"] == "ok"), metric]
+    scores = scores[scores.notna()].astype(float)
+    best_of = len(scores) if asked_seed is None else 0
     return Refit(model, study, key, None if trial is None or trial != trial else int(trial), seed, stored_config,
-                 metric, float(row[metric]), refitted, how)
+                 metric, float(row[metric]), refitted, how, best_of, float(scores.mean()) if len(scores) else math.nan)
 
 
 def _same_data_and_code(study: str, record: dict, task, builder: str | None) -> None:
