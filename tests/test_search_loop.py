@@ -354,6 +354,22 @@ def test_an_objective_on_the_test_split_is_noted_and_not_offered(tmp_path):
     assert "val_mae" in str(refused.value) and "test_" not in str(refused.value)  # the leak is not suggested
 
 
+def test_python_callers_are_told_the_keyword_they_gave_not_the_cli_flag(tmp_path):
+    run_fake(spec(tmp_path, repeats=2))
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    with pytest.raises(SpecError) as typo:
+        tuning.run_study(spec(tmp_path), n_trial=3)
+    assert typo.value.field == "n_trial" and str(typo.value).startswith("n_trial: unknown field; did you mean 'n_trials'")
+    with pytest.raises(SpecError) as margin:
+        tuning.study_status("s", storage=url, margin=-1)
+    assert margin.value.field == "margin" and "--" not in str(margin.value)
+    results = tuning.load_results("s", storage=url)
+    for kwargs, field in (({"config": "bestest"}, "config"), ({"seed": 99}, "seed")):
+        with pytest.raises(SpecError) as refused:
+            results.best_model(**kwargs)
+        assert refused.value.field == field and "--" not in str(refused.value), str(refused.value)
+
+
 def test_status_ranks_the_configs_on_every_stored_seed_after_other_seeds_are_added(tmp_path):
     """A study run with seeds [3, 7] and then with 3 seeds (0, 1, 2) holds five seeds a config; the
     trial that ran last was scored on its own three, while status, like the report, uses all five."""

@@ -37,16 +37,18 @@ def run_study(spec: str | Path | dict | StudySpec, *, data: Any = None, build: C
     Keyword overrides mirror the CLI flags: ``n_trials``, ``repeats`` (a count or a list of
     seeds), ``storage``, ``sampler``, ``jobs``, ``runner``, ``pruner`` (a name).
     """
+    from tuning.errors import keyword_fields
     from tuning.progress import RichReporter, SilentReporter
     from tuning.search.loop import run_search as _run
     from tuning.spec import StudySpec, apply_overrides, load_spec
 
-    if data is not None or build is not None:
-        spec = _in_memory(spec, data, build)
-    elif not isinstance(spec, StudySpec):
-        spec = load_spec(spec)
-    spec = apply_overrides(spec, **overrides)
-    return _run(spec, reporter=SilentReporter() if quiet else RichReporter())
+    with keyword_fields():  # a mistake in an override names the keyword given, not the CLI's flag
+        if data is not None or build is not None:
+            spec = _in_memory(spec, data, build)
+        elif not isinstance(spec, StudySpec):
+            spec = load_spec(spec)
+        spec = apply_overrides(spec, **overrides)
+        return _run(spec, reporter=SilentReporter() if quiet else RichReporter())
 
 
 def _in_memory(spec: str | Path | dict | StudySpec, data: Any, build: Callable | None) -> StudySpec:
@@ -148,7 +150,10 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     planned = planned_trials(spec, grid_size, ended)
     finished = finished_trials(trials, spec)
     numbers = trial_numbers(trials)  # a config is named by the first trial that ran it
-    check_margin(margin)
+    from tuning.errors import keyword_fields
+
+    with keyword_fields():
+        check_margin(margin)
     results = load_results(study, store)
     # The best configs on every stored seed (the summary table's rank, as the report ranks them),
     # not on the seeds a trial itself was scored on: a later run may have added seeds.

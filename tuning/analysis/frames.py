@@ -150,9 +150,11 @@ class Results:
         default the config's best seed on the objective (see :mod:`tuning.refit`, which this
         calls: the store keeps no weights, so this refits one fit; TensorFlow is imported here).
         """
+        from tuning.errors import keyword_fields
         from tuning.refit import refit
 
-        return refit(self, config=config, seed=seed).model
+        with keyword_fields():
+            return refit(self, config=config, seed=seed).model
 
     @cached_property
     def marginals(self) -> pd.DataFrame:
