@@ -88,6 +88,12 @@ def test_status_after_a_kill_says_the_running_trial_is_a_gone_workers(tmp_path):
     assert info["running"] >= 1 and info["stranded"] == info["running"], info
     line = status_lines(info)[1]
     assert f"{info['running']} running ({info['stranded']} of them left by a worker that is gone: " in line, line
+    started = query(db, "SELECT COUNT(*) FROM tuning_fit_starts")[0][0]
+    stored = query(db, "SELECT COUNT(*) FROM tuning_fits")[0][0]
+    assert started > stored  # the killed worker was fitting: the difference is said, not left to read as lost
+    assert info["workers"][-1] == (f"workers: 0 alive of 1; {started} fits started, {stored} stored ({started - stored} "
+                                   "started and not stored: running now, or in flight when their worker stopped or "
+                                   "was lost; they are fitted again, and no finished fit is lost)")
 
 
 @pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])

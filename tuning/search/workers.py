@@ -193,8 +193,10 @@ def worker_lines(store: Store, study: str, now: float | None = None) -> list[str
             state = "stopped"
         lines.append(f"worker {w['owner']}: {state}; holds {_holding(w)}; "
                      f"{w['fits_started']} fits started, {w['takeovers']} stale claim(s) taken over")
-    lines.append(f"workers: {alive} alive of {len(workers)}; {store.count_fit_starts(study)} fits started, "
-                 f"{store.count_fits(study)} stored")
+    started, stored = store.count_fit_starts(study), store.count_fits(study)
+    unfinished = (f" ({started - stored} started and not stored: running now, or in flight when their worker "
+                  "stopped or was lost; they are fitted again, and no finished fit is lost)" if started > stored else "")
+    lines.append(f"workers: {alive} alive of {len(workers)}; {started} fits started, {stored} stored{unfinished}")
     return lines
 
 
