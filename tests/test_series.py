@@ -360,3 +360,14 @@ def test_init_fills_missing_dates_and_says_how_many(tmp_path):
     text = starter_spec(_dated(tmp_path / "gaps.csv", dates[kept], values[kept]))
     assert "missing_dates: interpolate   # 3 daily date(s) missing" in text
     assert "missing_dates:" not in starter_spec(_dated(tmp_path / "all.csv", dates, values))
+
+
+def test_init_on_a_very_short_series_says_why_its_window_is_one_row(tmp_path):
+    path = tmp_path / "short.csv"
+    pd.DataFrame({"t": range(40), "v": np.sin(np.arange(40) / 3)}).to_csv(path, index=False)
+    line = next(x for x in starter_spec(str(path)).splitlines() if x.strip().startswith("look_back:"))
+    assert line.split("#")[0].strip() == "look_back: 1"
+    assert "only 40 rows, 6 of them for validation: too few for a longer window or a score to trust" in line
+    long = tmp_path / "long.csv"
+    pd.DataFrame({"t": range(400), "v": np.sin(np.arange(400) / 3)}).to_csv(long, index=False)
+    assert "too few" not in starter_spec(str(long))

@@ -121,7 +121,10 @@ def starter_spec(path: str, target: str | None = None, name: str | None = None) 
         look_back, why = season, f"one season ({season} rows)"
     else:
         look_back = max(1, min(10, room, n // 10))
-        why = f"{look_back} rows" + ("" if season is None else f" (a season of {season} does not fit the splits)")
+        why = f"{look_back} row(s)" + ("" if season is None else f" (a season of {season} does not fit the splits)")
+        if look_back < 3:
+            why += (f"; only {n} rows, {val_rows} of them for validation: too few for a longer window or a score "
+                    "to trust; a longer series helps most")
     stem = Path(shown).stem if path != EXAMPLE_PATH else "example"
     name = name or stem
     lines = [
