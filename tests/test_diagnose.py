@@ -372,6 +372,19 @@ def test_mean_curve_averages_the_seeds_still_running():
     assert common_mean_curve([[1.0, 2.0, 3.0], [3.0, 4.0], []]).tolist() == [2.0, 3.0]
 
 
+def test_a_config_whose_mean_curve_agrees_with_the_majority_still_tallies_the_seeds():
+    """"1 of 3 seeds overfit; mean of 3 seeds: ..." hid which way the other two went; the tally is
+    given whenever the seeds disagree, as it is when the mean curve disagrees."""
+    train, val = overfit_curves()
+    flat = np.where(EPOCHS <= 29, 1.0 - 0.7 * EPOCHS / 29, 0.3)
+    found = diagnose_config({0: (train, val), 1: (train, val), 2: ((0.95 * flat).tolist(), flat.tolist())})
+    assert found.label == OVERFIT
+    assert found.evidence.startswith("2 of 3 seeds overfit (per seed: 2 overfit, 1 good fit); mean of 3 seeds: "), \
+        found.evidence
+    unanimous = diagnose_config({0: (train, val), 1: (train, val)})
+    assert unanimous.evidence.startswith("2 of 2 seeds overfit; mean of 2 seeds: ")
+
+
 def test_config_with_early_stopped_seeds_of_unequal_length_votes_per_seed():
     train, val = overfit_curves()
     found = diagnose_config({0: (train, val), 1: (train[:80], val[:80]), 2: (train[:40], val[:40])})

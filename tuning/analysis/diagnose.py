@@ -175,7 +175,8 @@ def diagnose_config(curves_by_seed: dict[int, tuple[list, list]], final_scores: 
     common = f" over the {lengths[0]} epochs all ran" if len(lengths) > 1 else ""
     source = mean if mean.label == label else next(d for d in per_seed.values() if d.label == label)
     if mean.label == label:
-        evidence = f"{tally_counts[label]} of {count} seeds {label}; mean of {count} seeds{common}: {mean.evidence}"
+        split = f" (per seed: {tally})" if len(tally_counts) > 1 else ""  # which way the others went, as below
+        evidence = f"{tally_counts[label]} of {count} seeds {label}{split}; mean of {count} seeds{common}: {mean.evidence}"
     else:
         seed = next(s for s, d in per_seed.items() if d.label == label)
         evidence = (f"{tally_counts[label]} of {count} seeds {label} (per seed: {tally}); seed {seed}: "
