@@ -370,6 +370,14 @@ def test_python_callers_are_told_the_keyword_they_gave_not_the_cli_flag(tmp_path
         assert refused.value.field == field and "--" not in str(refused.value), str(refused.value)
 
 
+def test_the_fits_whole_number_columns_have_one_dtype_with_or_without_values(tmp_path):
+    """best_epoch was object (all None) without early stopping and float64 with it."""
+    run_fake(spec(tmp_path, repeats=2))
+    fits = tuning.load_results("s", storage=f"sqlite:///{tmp_path / 'study.db'}").fits
+    assert {c: str(fits[c].dtype) for c in ("epochs_run", "best_epoch")} == {"epochs_run": "Int64", "best_epoch": "Int64"}
+    assert fits["epochs_run"].tolist() == [1] * 4
+
+
 def test_status_ranks_the_configs_on_every_stored_seed_after_other_seeds_are_added(tmp_path):
     """A study run with seeds [3, 7] and then with 3 seeds (0, 1, 2) holds five seeds a config; the
     trial that ran last was scored on its own three, while status, like the report, uses all five."""

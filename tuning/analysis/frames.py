@@ -245,6 +245,9 @@ def load_results(study: str, storage: str | Store | None = None) -> Results:
     fits = pd.DataFrame(fit_rows)
     if len(fits) and metric not in fits.columns:  # every fit failed: the objective's column is still there
         fits[metric] = math.nan
+    for column in ("epochs_run", "best_epoch", "trainable_weights"):  # whole numbers, or missing: one dtype
+        if column in fits.columns:
+            fits[column] = pd.to_numeric(fits[column], errors="coerce").round().astype("Int64")
     trials = trials_table(fits, metric, statuses, race_eliminations(trials))
     return Results(study, fits, trials, fit_curves, record["baseline"], metric, direction, record["spec"], store.url)
 
