@@ -132,7 +132,7 @@ class TrialResult:
     @property
     def std(self) -> float:
         values = list(self.seed_values.values())
-        return statistics.stdev(values) if len(values) > 1 else 0.0
+        return statistics.stdev(values) if len(values) > 1 else math.nan  # one seed: a spread unknown, not zero
 
 
 def aggregate_seeds(values: list[float], how: str, direction: str, k: float = 1.0) -> float:
