@@ -378,6 +378,40 @@ def test_the_fits_whole_number_columns_have_one_dtype_with_or_without_values(tmp
     assert fits["epochs_run"].tolist() == [1] * 4
 
 
+def test_a_deleted_study_leaves_nothing_behind_and_its_name_starts_afresh(tmp_path):
+    """optuna.delete_study left this package's tables behind (tuning list still showed the fits), and
+    a refusal could only say 'give the study a new name'."""
+    import optuna
+    from helpers.cli import run_tuning
+
+    from tuning.store import Store
+
+    db = tmp_path / "study.db"
+    run_fake(spec(tmp_path, repeats=2))
+    run_fake(spec(tmp_path, name="other", repeats=1))
+    asked = run_tuning("delete", "s", "--storage", str(db), cwd=tmp_path)  # no terminal to confirm on
+    assert asked.returncode == 2 and "pass --yes to confirm" in asked.stderr and asked.stderr.count("\n") == 1
+    assert Store(f"sqlite:///{db}", create=False).count_fits("s") == 4  # nothing deleted
+    other = Store(f"sqlite:///{db}", create=False).leases("s", "elsewhere:1:a", lease=30)
+    other.register("elsewhere", 1)
+    with pytest.raises(SpecError, match="has 1 live worker"):
+        tuning.delete_study("s", storage=f"sqlite:///{db}")
+    other.stop()  # the worker ends: now it may go
+    done = run_tuning("delete", "s", "--storage", str(db), "--yes", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("deleted study 's' (4 fits)")
+    assert run_tuning("list", "--storage", str(db), cwd=tmp_path).stdout.splitlines() == ["other\t2 complete trials\t2 fits"]
+    store = Store(f"sqlite:///{db}", create=False)
+    assert store.study_names() == ["other"] and store.count_fits("s") == 0 and store.workers("s") == []
+    assert [s.study_name for s in optuna.get_all_study_summaries(f"sqlite:///{db}")] == ["other"]
+    again, _ = run_fake(spec(tmp_path, repeats=2))
+    assert (again.fits_run, again.fits_reused) == (4, 0)  # a new study of that name, nothing of the old one
+    with pytest.raises(SpecError) as refused:  # another study under that name: both ways out are named
+        run_fake(spec(tmp_path, problem={"name": "damped_sine"}))
+    assert str(refused.value).endswith(f"to start afresh, give the study a new name, or delete the stored one "
+                                       f"(`tuning delete s --storage sqlite:///{db}`)"), str(refused.value)
+
+
 def test_status_ranks_the_configs_on_every_stored_seed_after_other_seeds_are_added(tmp_path):
     """A study run with seeds [3, 7] and then with 3 seeds (0, 1, 2) holds five seeds a config; the
     trial that ran last was scored on its own three, while status, like the report, uses all five."""

@@ -9,7 +9,7 @@ function that needs them is called.
 
 import typing as _typing
 
-from tuning.api import run_study, study_status
+from tuning.api import delete_study, run_study, study_status
 from tuning.errors import DataError, FitFailed, SpecError, StoreError, TuningError
 from tuning.results import FitResult, TrialResult, aggregate, aggregate_seeds
 
@@ -58,6 +58,7 @@ __all__ = [
     "TuningError",
     "aggregate",
     "aggregate_seeds",
+    "delete_study",
     "diagnose_config",
     "diagnose_curve",
     "extrapolated_gain",

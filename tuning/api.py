@@ -117,6 +117,22 @@ def check_margin(margin: object | None, label: str = "--margin") -> object | Non
     return margin
 
 
+def delete_study(study: str, storage: str | Store | None = None) -> int:
+    """Remove ``study`` and everything stored of it (its trials, fits and curves); the number of
+    fits removed. Refused while a live worker holds it (optuna.delete_study would leave this
+    package's own tables behind). The Python form of ``tuning delete``."""
+    from tuning.errors import SpecError
+    from tuning.store import open_store
+
+    store = open_store(storage)
+    store.require_study(study)
+    live = store.live_owners(study)
+    if live:
+        raise SpecError(f"study {study!r} has {len(live)} live worker(s) ({', '.join(sorted(live))}): stop them "
+                        "first, then delete it", field="study")
+    return store.delete_study(study)
+
+
 def study_status(study: str, storage: str | Store | None = None, top: int = 5, *,
                  margin: object | None = None) -> dict[str, Any]:
     """Counts of trials by state, trials remaining, the best configs (mean ± std, n seeds), the naive

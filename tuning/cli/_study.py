@@ -1,5 +1,5 @@
 """The commands that run a study and say where it stands: ``run``, ``resume``, ``worker``,
-``status``, ``init``, ``list``."""
+``status``, ``init``, ``list``, ``delete``."""
 
 from __future__ import annotations
 
@@ -221,3 +221,32 @@ def list_studies(storage: str | None = STORAGE) -> None:
         trials = read_trials(store, name)
         done = sum(1 for t in trials if t["status"] == TrialStatus.COMPLETE)
         typer.echo(f"{name}\t{done} complete trials\t{store.count_fits(name)} fits")
+
+
+@app.command()
+@guarded
+def delete(
+    study: str = typer.Argument(..., help="Study name, or its spec file."),
+    storage: str | None = STORAGE,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking (required without a terminal)."),
+) -> None:
+    """Delete a study: its trials, fits and curves; the store's other studies stay."""
+    import sys
+
+    from tuning.api import delete_study
+    from tuning.errors import SpecError
+    from tuning.store import open_store
+
+    study, storage = study_and_storage(study, storage)
+    store = open_store(storage)
+    store.require_study(study)
+    fits = store.count_fits(study)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise SpecError(f"deleting study {study!r} and its {fits} fits cannot be undone: pass --yes to confirm",
+                            field="--yes")
+        if not typer.confirm(f"delete study {study!r} and its {fits} fits from {store.shown}?"):
+            typer.echo("nothing deleted")
+            raise typer.Exit(1)
+    removed = delete_study(study, store)
+    typer.echo(f"deleted study {study!r} ({removed} fits) from {store.shown}")

@@ -157,28 +157,33 @@ def what_changed(record: dict, data_print: str | None, builder: str | None,
 
 
 def _refuse(spec: StudySpec, store: Store, what: str, field: str) -> SpecError:
+    """The one refusal of a run that is not the stored study: what differs, and (every time) the
+    two ways to start afresh: another name, or deleting the stored study first."""
+    import shlex
+
     source, named = spec.named_field(field)  # a value a flag gave is named by its flag
-    return SpecError(f"study {spec.name!r} already exists in {store.shown} with {what}", source=source, field=named)
+    delete = f"tuning delete {shlex.quote(spec.name)} --storage {shlex.quote(store.shown)}"
+    return SpecError(f"study {spec.name!r} already exists in {store.shown} with {what}; to start afresh, give the "
+                     f"study a new name, or delete the stored one (`{delete}`)", source=source, field=named)
 
 
 def _same_study(store: Store, spec: StudySpec, stored: StudySpec, changed: tuple[str, str] | None) -> None:
     if spec.keras_backend != stored.keras_backend:  # a spec stored before the field was: tensorflow
         raise _refuse(spec, store, f"keras_backend {stored.keras_backend!r}, whose scores another backend would not "
                       f"reproduce; continue it with --keras-backend {stored.keras_backend} (or `tuning resume "
-                      f"{spec.name}`), or give the study a new name", "keras_backend")
+                      f"{spec.name}`)", "keras_backend")
     field = spec.identity_change(stored)
     if field is not None:
-        raise _refuse(spec, store, f"a different {field}; give the study a new name to start afresh", field)
+        raise _refuse(spec, store, f"a different {field}", field)
     if changed is not None:
         field, what = changed
         cause = "the data as it was" if field == "problem" else "the builder's code as it was"
-        raise _refuse(spec, store, f"{what}: its fits were computed on {cause}; give the study a new name to start "
-                      "afresh", field)
+        raise _refuse(spec, store, f"{what}: its fits were computed on {cause}", field)
     if spec.backend != stored.backend:
         raise _refuse(spec, store, f"backend {stored.backend!r}; it cannot continue with backend {spec.backend!r} "
                       f"(the search state is the backend's own); continue it with --backend {stored.backend} "
-                      f"(or `tuning resume {spec.name}`), or give the study a new name", "backend")
+                      f"(or `tuning resume {spec.name}`)", "backend")
     if spec.backend == "kerastuner" and spec.sampler != stored.sampler:
         was, now = stored.sampler, spec.sampler
         raise _refuse(spec, store, f"KerasTuner sampler {was.name!r} (seed {was.seed}), whose state is stored; it "
-                      f"cannot continue as {now.name!r} (seed {now.seed}); give the study a new name", "sampler")
+                      f"cannot continue as {now.name!r} (seed {now.seed})", "sampler")

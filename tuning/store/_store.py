@@ -299,6 +299,30 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).where(fits_table.c.study == study)).scalar_one()
 
+    def delete_study(self, name: str) -> int:
+        """Remove ``name`` from the store: Optuna's study and trials, then its record, fits, claims,
+        workers' rows and backend state; the number of fits removed. Optuna's goes first: stopped
+        in between (a Ctrl-C is held until both are done), the store still lists the study, and a
+        second delete finishes it, while the other order would leave Optuna's trials for a new
+        study of the same name to continue. The caller checks that no live worker holds it."""
+        import optuna
+
+        from tuning.store._schema import fit_starts_table, workers_table
+
+        fits = self.count_fits(name)
+        with uninterrupted():
+            try:
+                optuna.delete_study(study_name=name, storage=self.optuna_storage())
+            except KeyError:  # no Optuna study of that name (already deleted, or never asked)
+                pass
+            present = set(sa.inspect(self.engine).get_table_names())
+            with self.engine.begin() as conn:
+                for table in (fits_table, claims_table, workers_table, fit_starts_table, backend_state_table):
+                    if table.name in present:
+                        conn.execute(table.delete().where(table.c.study == name))
+                conn.execute(studies_table.delete().where(studies_table.c.name == name))
+        return fits
+
     # -- workers sharing a study (claims with leases: _claims) ----------------------------------
 
     def leases(self, study: str, owner: str, lease: float = DEFAULT_LEASE) -> Leases:
