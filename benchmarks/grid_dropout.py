@@ -133,10 +133,10 @@ def run_tuning(csv: Path, family: str, sizes: dict[str, Any], jobs: int) -> tupl
         for row in rows:
             scores.setdefault(f"{row['config']['units']}/{row['config']['dropout']}", []).append(row["scores"]["val_loss"])
         graphs = len({(row["config"]["units"], row["fit_seconds"]) for row in rows})
-        procedure = store.study_record(f"grid-{family}")["procedure"]
+        masks = store.study_record(f"grid-{family}")["dropout_masks"]
         store.engine.dispose()
     return seconds, {k: float(np.mean(v)) for k, v in scores.items()}, {"fits": len(rows), "graphs": graphs,
-                                                                        "procedure": procedure}
+                                                                        "dropout_masks": masks}
 
 
 def main(argv: list[str] | None = None) -> int:
