@@ -508,5 +508,8 @@ def test_a_long_could_be_best_list_names_the_configs_shown_worse_instead_of_hidi
     results = make_results(scores)
     line = next(x for x in results.verdict.lines if x.startswith("could be the best"))
     assert line.startswith("could be the best: 7 of 8 configs (every one but trial 7 (units=7), shown worse)"), line
+    close = make_results({k: v for k, v in scores.items() if k != "far"})  # none worse: no empty list
+    line = next(x for x in close.verdict.lines if x.startswith("could be the best"))
+    assert line.startswith("could be the best: 7 of 7 configs (all of them: none is shown worse)"), line
     few = make_results({k: scores[k] for k in ("c0", "c1", "far")})
     assert "2 of 3 configs (trial " in next(x for x in few.verdict.lines if x.startswith("could be"))  # short: named

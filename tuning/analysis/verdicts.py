@@ -92,7 +92,9 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
                else "unpaired (configs share fewer than 2 seeds)")
     corr = f", seed correlation {comparison.study_corr:.2f}" if math.isfinite(comparison.study_corr) else ""
     worse = [names[k] for k in comparable["config_key"] if k not in set(could["config_key"])]
-    if len(could) > 5 and len(worse) <= 5:  # the shorter list, so that no member hides behind "and 1 more"
+    if len(could) > 5 and not worse:
+        shown = "all of them: none is shown worse"
+    elif len(could) > 5 and len(worse) <= 5:  # the shorter list, so that no member hides behind "and 1 more"
         shown = "every one but " + ", ".join(worse) + ", shown worse"
     else:
         shown = ", ".join(out.could_be_best[:5]) + (f" and {len(could) - 5} more" if len(could) > 5 else "")
