@@ -412,6 +412,20 @@ def test_a_deleted_study_leaves_nothing_behind_and_its_name_starts_afresh(tmp_pa
                                        f"(`tuning delete s --storage sqlite:///{db}`)"), str(refused.value)
 
 
+def test_a_worker_on_a_jax_study_given_its_spec_file_can_follow_the_refusals_advice(tmp_path):
+    """The refusal says 'continue it with --keras-backend jax': tuning worker had no such flag."""
+    import yaml
+    from helpers.cli import run_tuning
+
+    run_fake(spec(tmp_path, keras_backend="jax"))
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(spec(tmp_path)))  # the file does not name the backend
+    refused = run_tuning("worker", str(path), "--quiet", cwd=tmp_path)
+    assert refused.returncode == 2 and "continue it with --keras-backend jax" in refused.stderr, refused.stderr
+    joined = run_tuning("worker", str(path), "--keras-backend", "jax", "--quiet", cwd=tmp_path)
+    assert joined.returncode == 0, joined.stderr  # the study is done: the worker finds nothing left
+
+
 def test_status_ranks_the_configs_on_every_stored_seed_after_other_seeds_are_added(tmp_path):
     """A study run with seeds [3, 7] and then with 3 seeds (0, 1, 2) holds five seeds a config; the
     trial that ran last was scored on its own three, while status, like the report, uses all five."""

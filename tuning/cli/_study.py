@@ -127,6 +127,8 @@ def worker(
     scheduler: str | None = SCHEDULER,
     max_fits: int | None = typer.Option(None, "--max-fits", min=1, help="Stop after computing this many fits."),
     until: str | None = typer.Option(None, "--until", help="Stop at this time: 30m, 2h, 18:30 or 2026-12-24T08:00."),
+    keras_backend: str | None = typer.Option(
+        None, "--keras-backend", help="jax | tensorflow: a new study's (default: the spec's); a stored study keeps its own."),
     lease: float = LEASE,
     quiet: bool = QUIET,
 ) -> None:
@@ -139,11 +141,12 @@ def worker(
 
     options = worker_options(lease, max_fits, until)
     if study.endswith((".yaml", ".yml")) or Path(study).is_file():
-        spec = apply_overrides(load_spec(study), storage=storage, jobs=jobs, runner=runner, scheduler=scheduler)
+        spec = apply_overrides(load_spec(study), storage=storage, jobs=jobs, runner=runner, scheduler=scheduler,
+                               keras_backend=keras_backend)
     else:
         url = default_storage(storage)
         spec = apply_overrides(resolve_resume_spec(study, url), storage=url, jobs=jobs, runner=runner,
-                               scheduler=scheduler)
+                               scheduler=scheduler, keras_backend=keras_backend)
     run_spec(spec, quiet, worker=options)
 
 
