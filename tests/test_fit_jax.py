@@ -134,3 +134,22 @@ def test_keras_on_another_backend_is_refused_with_advice_the_user_can_follow():
     with pytest.raises(SpecError) as new:
         use_keras_backend("jax", new_study=True)
     assert str(new.value).endswith("or give a new study keras_backend: tensorflow"), new.value
+
+
+@pytest.mark.slow
+def test_a_jax_platform_this_machine_lacks_is_one_line_before_the_study_is_stored(tmp_path):
+    """JAX_PLATFORMS=cuda on a CPU-only machine raised a bare AssertionError from inside the first
+    fit (119 lines) and left the study's trials interrupted."""
+    import os
+    import subprocess
+
+    from helpers.cli import tuning_command
+
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_SPEC.format(name="tiny", epochs=1, db=tmp_path / "store.db") + "keras_backend: jax\n")
+    done = subprocess.run([*tuning_command(), "run", str(spec), "--quiet"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "JAX_PLATFORMS": "cuda", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert len(errors) == 1 and "keras_backend: JAX cannot start a device on this machine" in errors[0]
+    assert "JAX_PLATFORMS=cuda" in errors[0] and not (tmp_path / "store.db").exists()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-from tuning.errors import SpecError
+from tuning.errors import SpecError, one_line
 from tuning.fit._compile_cache import use_compilation_cache
 from tuning.fit._tf import configure_threads
 from tuning.quiet import import_tensorflow_quietly
@@ -60,7 +60,23 @@ def start_keras(name: str, threads: int | None = None) -> None:
     else:
         _keras_without_tensorflow()
         if name == "jax":
+            _jax_starts()
             use_compilation_cache()
+
+
+def _jax_starts() -> None:
+    """Refuse in one line a JAX that cannot start a device here (``JAX_PLATFORMS=cuda`` on a machine
+    without CUDA raised a bare ``AssertionError`` from inside the first fit): a spec error that
+    every fit would hit alike, so the study stops instead of failing each fit."""
+    import jax
+
+    try:
+        jax.devices()
+    except Exception as exc:  # AssertionError, RuntimeError: whatever JAX raises for a platform it lacks
+        asked = os.environ.get("JAX_PLATFORMS")
+        raise SpecError(f"JAX cannot start a device on this machine ({one_line(exc)}; "
+                        + (f"JAX_PLATFORMS={asked}" if asked else "its default platforms")
+                        + "): set JAX_PLATFORMS to one this machine has, e.g. cpu", field="keras_backend") from None
 
 
 def _keras_without_tensorflow() -> None:

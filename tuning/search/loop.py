@@ -116,6 +116,13 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
         if runner is None:  # its worker processes or cluster end with the run
             executor = study_executor(spec)
             started.callback(executor.close)
+            if executor.in_process and spec.keras_backend != "tensorflow":  # fits here: a backend that cannot
+                from tuning.fit import start_keras  # start is refused before the study is stored
+
+                try:
+                    start_keras(spec.keras_backend)
+                except SpecError as exc:
+                    raise with_source(exc, spec._source) from None
         store = Store(spec.storage)
         masks = open_study(store, spec, baseline, problem.fingerprint())  # the same study, or a new one
         if runner is None:
