@@ -29,6 +29,17 @@ def test_the_cache_is_in_the_users_cache_directory_unless_named_or_off(monkeypat
     assert compilation_cache_dir() is None
 
 
+def test_a_named_cache_that_cannot_be_written_is_said_not_silently_skipped(monkeypatch, tmp_path):
+    """A typo in $TUNING_JAX_CACHE (a file's name) made every run cold without a word."""
+    from tuning.fit._compile_cache import use_compilation_cache
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    monkeypatch.setenv(JAX_CACHE_VARIABLE, str(blocker))
+    with pytest.warns(UserWarning, match=rf"\$TUNING_JAX_CACHE={blocker} cannot hold JAX's compiled programs"):
+        assert use_compilation_cache() is None
+
+
 # Two seeds of a tiny config fused on JAX with the cache set by argv[1]; what JAX's cache did.
 FUSED = """
 import json, os, sys

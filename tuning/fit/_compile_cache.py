@@ -57,7 +57,14 @@ def use_compilation_cache() -> Path | None:
         return directory
     try:
         directory.mkdir(parents=True, exist_ok=True)
-    except OSError:  # a read-only home: compile every time, as without a cache
+        if not os.access(directory, os.W_OK):
+            raise PermissionError(f"{directory} is not writable")
+    except OSError as exc:  # a read-only home, a file in the way: compile every time, as without a cache
+        if os.environ.get(JAX_CACHE_VARIABLE, "").strip():  # one the user named: a typo makes every run cold
+            import warnings
+
+            warnings.warn(f"${JAX_CACHE_VARIABLE}={directory} cannot hold JAX's compiled programs "
+                          f"({exc.strerror or exc}): every JAX fit compiles anew", stacklevel=2)
         return None
     jax.config.update("jax_compilation_cache_dir", str(directory))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
