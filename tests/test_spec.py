@@ -705,3 +705,13 @@ def test_tuning_models_checks_configs_without_keras():
 def test_a_key_given_twice_is_refused_with_its_line(tmp_path):
     error = spec_error(tmp_path, "fit: {epochs: 1}\nrepeats: 2\nfit: {epochs: 3}\n", base=TENTHS)
     assert error.field == "line 6" and error.detail == "invalid YAML: 'fit' is given twice in one mapping; keep one"
+
+
+def test_a_spec_that_searches_nothing_runs_its_one_config_without_naming_a_sampler():
+    """It was refused: 'n_trials: required with the tpe sampler' for a study of one config."""
+    one = load_spec({"name": "one", "problem": {"name": "tenths"}, "model": {"units": 4}})
+    assert one.sampler.name == "grid" and one.n_trials is None
+    searched = load_spec({"name": "s", "problem": {"name": "tenths"}, "space": {"units": [1, 2]}, "n_trials": 2})
+    assert searched.sampler.name == "tpe"  # the default sampler of a search is unchanged
+    with pytest.raises(SpecError, match="n_trials: required with the tpe sampler"):
+        load_spec({"name": "s", "problem": {"name": "tenths"}, "space": {"units": [1, 2]}})

@@ -81,7 +81,11 @@ class StudySpec(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _backend_default_sampler(cls, value: Any) -> Any:
-        # A spec that names no sampler gets its backend's default (tpe, or bayesian for kerastuner).
+        # A spec that names no sampler gets its backend's default (tpe, or bayesian for kerastuner);
+        # one that searches nothing is its one config: a grid of one point, which needs no n_trials.
+        if isinstance(value, dict) and "sampler" not in value and not value.get("space") \
+                and value.get("backend", "optuna") == "optuna":
+            return {**value, "sampler": "grid"}
         if isinstance(value, dict) and "sampler" not in value and value.get("backend") in DEFAULT_SAMPLER:
             return {**value, "sampler": DEFAULT_SAMPLER[value["backend"]]}
         return value
