@@ -400,7 +400,7 @@ def test_a_deleted_study_leaves_nothing_behind_and_its_name_starts_afresh(tmp_pa
     done = run_tuning("delete", "s", "--storage", str(db), "--yes", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("deleted study 's' (4 fits)")
-    assert run_tuning("list", "--storage", str(db), cwd=tmp_path).stdout.splitlines() == ["other\t2 complete trials\t2 fits"]
+    assert run_tuning("list", "--storage", str(db), cwd=tmp_path).stdout.splitlines() == ["other\t2 complete trials\t2 fits\ttensorflow"]
     store = Store(f"sqlite:///{db}", create=False)
     assert store.study_names() == ["other"] and store.count_fits("s") == 0 and store.workers("s") == []
     assert [s.study_name for s in optuna.get_all_study_summaries(f"sqlite:///{db}")] == ["other"]
@@ -424,6 +424,8 @@ def test_a_worker_on_a_jax_study_given_its_spec_file_can_follow_the_refusals_adv
     assert refused.returncode == 2 and "continue it with --keras-backend jax" in refused.stderr, refused.stderr
     joined = run_tuning("worker", str(path), "--keras-backend", "jax", "--quiet", cwd=tmp_path)
     assert joined.returncode == 0, joined.stderr  # the study is done: the worker finds nothing left
+    listed = run_tuning("list", "--storage", str(tmp_path / "study.db"), cwd=tmp_path).stdout
+    assert listed.splitlines() == ["s\t2 complete trials\t2 fits\tjax"]  # list says which backend fitted it
 
 
 def test_status_ranks_the_configs_on_every_stored_seed_after_other_seeds_are_added(tmp_path):

@@ -211,7 +211,7 @@ def init(
 @app.command("list")
 @guarded
 def list_studies(storage: str | None = STORAGE) -> None:
-    """Studies in a store, with trial and fit counts."""
+    """Studies in a store, with trial and fit counts and the Keras backend that fitted them."""
     from tuning.results import TrialStatus
     from tuning.store import open_store
     from tuning.trials import read_trials
@@ -223,7 +223,9 @@ def list_studies(storage: str | None = STORAGE) -> None:
     for name in names:
         trials = read_trials(store, name)
         done = sum(1 for t in trials if t["status"] == TrialStatus.COMPLETE)
-        typer.echo(f"{name}\t{done} complete trials\t{store.count_fits(name)} fits")
+        spec = (store.study_record(name) or {}).get("spec") or {}
+        fitted_on = spec.get("keras_backend") or "tensorflow"  # a study stored before the field: TensorFlow's
+        typer.echo(f"{name}\t{done} complete trials\t{store.count_fits(name)} fits\t{fitted_on}")
 
 
 @app.command()
