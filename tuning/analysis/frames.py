@@ -13,7 +13,7 @@ import math
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from tuning.analysis.inputs import FitCurves, param_cell
+from tuning.analysis.inputs import FitCurves, param_cell, param_value
 from tuning.analysis.seeds import config_table
 from tuning.store import Store, open_store
 
@@ -133,7 +133,7 @@ class Results:
         row = self.fits[self.fits["config_key"] == key].iloc[0]
         searched = self.spec.get("space") if isinstance(self.spec.get("space"), dict) else None
         names = [c.removeprefix("param_") for c in self.fits.columns if c.startswith("param_")]
-        return {n: _plain(row[f"param_{n}"]) for n in names if searched is None or n in searched}
+        return {n: param_value(row[f"param_{n}"]) for n in names if searched is None or n in searched}
 
     @property
     def best_score(self) -> float | None:
@@ -162,18 +162,6 @@ class Results:
         from tuning.analysis.tables import marginals
 
         return marginals(self)
-
-
-def _plain(value: Any) -> Any:
-    """A ``param_*`` cell as the value the spec gave: a list back from its text, NumPy scalars as Python's."""
-    import json
-
-    if isinstance(value, str) and value.startswith("["):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value.item() if hasattr(value, "item") else value
 
 
 def _long_curves(fit_curves: FitCurves) -> pd.DataFrame:

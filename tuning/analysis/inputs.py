@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FitCurves", "StudyFrames", "param_cell", "param_order"]
+__all__ = ["FitCurves", "StudyFrames", "param_cell", "param_order", "param_value"]
 
 FitCurves = dict[tuple[str, int], dict[str, list[float]]]
 """(config_key, seed) -> curve name (``loss``, ``val_loss`` ...) -> one value per epoch."""
@@ -45,12 +45,24 @@ def param_cell(value: Any) -> Any:
     return str(value) if isinstance(value, list) else value
 
 
+def param_value(cell: Any) -> Any:
+    """A ``param_*`` cell back to the value the spec gave (:func:`param_cell`'s inverse): a list from
+    its text, a NumPy scalar as Python's."""
+    if isinstance(cell, str) and cell.startswith("["):
+        try:
+            return json.loads(cell)
+        except ValueError:
+            return cell
+    return cell.item() if hasattr(cell, "item") else cell
+
+
 def param_order(value: Any) -> tuple:
     """Sort key of a ``param_*`` cell: numbers by size, and a list-valued one (held as its text) by its
     numbers, so ``[8, 8]`` comes before ``[16]`` and ``[32, 32]``; then text, then missing values."""
-    if isinstance(value, str) and value.startswith("["):
+    listed = param_value(value) if isinstance(value, str) else None
+    if isinstance(listed, list):
         try:
-            return (0, tuple(float(v) for v in json.loads(value)))
+            return (0, tuple(float(v) for v in listed))
         except (ValueError, TypeError):
             pass
     if isinstance(value, int | float) and not isinstance(value, bool):
