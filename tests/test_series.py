@@ -347,6 +347,12 @@ def test_missing_dates_off_any_calendar_or_a_wrong_setting_are_refused_in_one_li
     path = _dated(tmp_path / "ragged.csv", dates[kept], np.arange(60.0)[kept])
     with pytest.raises(DataError, match=r"ragged.csv: column 'date' \(time_column\): its monthly dates do not fall on one"):
         load_problem("csv", {"path": path, "time_column": "date", "missing_dates": "interpolate"})
+    days = pd.date_range("2020-01-01", periods=600, freq="D")
+    sparse = days[np.arange(600) % 15 < 5]  # runs of 5 days, 10 missing after each: daily, yet mostly missing
+    sparse_path = _dated(tmp_path / "sparse.csv", sparse, np.arange(len(sparse), dtype=float))
+    with pytest.raises(DataError, match=r"would be missing, more than the 200 present, so they are not filled in"):
+        load_problem("csv", {"path": sparse_path, "time_column": "date", "missing_dates": "interpolate"})
+    assert load_problem("csv", {"path": sparse_path, "time_column": "date", "look_back": 3}).transforms == ""
     with pytest.raises(SpecError, match="must be one of rows, interpolate") as refused:
         load_problem("csv", {"path": path, "time_column": "date", "missing_dates": "linear"})
     assert refused.value.field == "problem.params.missing_dates"

@@ -343,6 +343,11 @@ def fill_missing_dates(frame, time_column: str, how: str, shown: str) -> tuple[A
     if calendar is None or not calendar[1]:
         return frame, ""
     name, missing = calendar
+    if missing > len(dates):  # more of the calendar missing than present: not that calendar (as tuning init reads it)
+        if how == "rows":
+            return frame, ""
+        raise DataError(f"{shown}: column {time_column!r} (time_column): {missing} {name} dates would be missing, "
+                        f"more than the {len(dates)} present, so they are not filled in; set missing_dates: rows")
     if how == "rows":
         return frame, (f"{missing} {name} date(s) missing between the first and the last: windows, seasons and "
                        "the seasonal naive baseline count rows, not the calendar (missing_dates: interpolate "
