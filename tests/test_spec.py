@@ -711,6 +711,8 @@ def test_a_spec_that_searches_nothing_runs_its_one_config_without_naming_a_sampl
     """It was refused: 'n_trials: required with the tpe sampler' for a study of one config."""
     one = load_spec({"name": "one", "problem": {"name": "tenths"}, "model": {"units": 4}})
     assert one.sampler.name == "grid" and one.n_trials is None
+    counted = load_spec({"name": "one", "problem": {"name": "tenths"}, "n_trials": 2})
+    assert counted.sampler.name == "tpe"  # n_trials named: the default sampler, as before
     searched = load_spec({"name": "s", "problem": {"name": "tenths"}, "space": {"units": [1, 2]}, "n_trials": 2})
     assert searched.sampler.name == "tpe"  # the default sampler of a search is unchanged
     with pytest.raises(SpecError, match="n_trials: required with the tpe sampler"):

@@ -82,9 +82,10 @@ class StudySpec(StrictModel):
     @classmethod
     def _backend_default_sampler(cls, value: Any) -> Any:
         # A spec that names no sampler gets its backend's default (tpe, or bayesian for kerastuner);
-        # one that searches nothing is its one config: a grid of one point, which needs no n_trials.
+        # one that searches nothing and names no n_trials is its one config: a grid of one point
+        # (the default sampler would refuse it for want of n_trials).
         if isinstance(value, dict) and "sampler" not in value and not value.get("space") \
-                and value.get("backend", "optuna") == "optuna":
+                and value.get("n_trials") is None and value.get("backend", "optuna") == "optuna":
             return {**value, "sampler": "grid"}
         if isinstance(value, dict) and "sampler" not in value and value.get("backend") in DEFAULT_SAMPLER:
             return {**value, "sampler": DEFAULT_SAMPLER[value["backend"]]}
