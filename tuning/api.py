@@ -166,10 +166,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
     planned = planned_trials(spec, grid_size, ended)
     finished = finished_trials(trials, spec)
     numbers = trial_numbers(trials)  # a config is named by the first trial that ran it
-    from tuning.errors import keyword_fields
-
-    with keyword_fields():
-        check_margin(margin)
+    check_margin(margin, "margin")  # named as Python's keyword (the CLI checks it first, as --margin)
     results = load_results(study, store)
     # The best configs on every stored seed (the summary table's rank, as the report ranks them),
     # not on the seeds a trial itself was scored on: a later run may have added seeds.

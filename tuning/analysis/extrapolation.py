@@ -163,7 +163,8 @@ def forecast(curve: Any, factor: float = 2.0, *, train: Any = None, prior: bool 
     if n < 8 or not np.all(np.isfinite(y)) or factor <= 1:
         return NO_GAIN
     k = level_window(n)
-    if not float(np.median(y[-k:])) > 0:  # at zero: nothing left to gain, and no share of a zero level
+    level = float(np.median(y[-k:]))
+    if not level > 0:  # at zero: nothing left to gain, and no share of a zero level
         return NO_GAIN
     end = int(round(factor * n))
     base, family_gains, rows = _families(y, factor)
@@ -176,7 +177,6 @@ def forecast(curve: Any, factor: float = 2.0, *, train: Any = None, prior: bool 
         gain = 1.0 - math.exp(-(log_ratio(base) + correction))
         rows = (*rows, ("nearest curves", round(gain - base, 4), int(stored["k"])))
         q = tuple(stored["interval_q"])
-    level = float(np.median(y[-k:]))
     noise = epoch_noise(y) / level
     # The interval's scale: the gain itself, the epoch noise, and (round 4) how much the nearest
     # curves disagreed about what came next.
@@ -214,8 +214,9 @@ def extrapolated_gain(curve: Any, factor: float = 2.0, *, train: Any = None, pri
     if isinstance(factor, bool) or not isinstance(factor, int | float) or not math.isfinite(factor) or factor <= 1:
         raise ValueError(f"factor: a number above 1, the epochs forecast for over those run (2.0: twice as many), "
                          f"got {factor!r}")
-    if train is not None and len(as_array(train)) and as_array(train).shape != y.shape:
-        raise ValueError(f"train: the training loss of the same epochs ({len(y)}), got {len(as_array(train))} values")
+    given = as_array(train)
+    if len(given) and given.shape != y.shape:
+        raise ValueError(f"train: the training loss of the same epochs ({len(y)}), got {len(given)} values")
     return forecast(y, float(factor), train=train, prior=prior)
 
 

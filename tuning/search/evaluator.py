@@ -148,10 +148,9 @@ class Evaluator:
         while tasks or waiting:
             if not tasks:  # claimed again: taken over if that worker's lease ran out
                 tasks, waiting = waiting, []
-            width = None if epoch_hook is not None else self._handed_at_once()  # a pruner judges whole batches
-            left = self.fits_left() if self.fits_left else None
-            if left is not None:
-                width = max(min(width or left, left), 1)  # 0 left: the worker stopped on its last fit
+            width = self._within_limit(None if epoch_hook is not None else self._handed_at_once())
+            if width == 0:  # the worker stopped on its last fit; a claim of none would never end the loop
+                width = 1
             batch, tasks = (tasks, []) if width is None else (tasks[:width], tasks[width:])
             mine, elsewhere = self._claim(batch)
             for fit in self.runner.map(mine, epoch_hook):
@@ -184,11 +183,11 @@ class Evaluator:
         as many as the runner computes at once; each stored through ``record`` the moment it
         exists. The worker trialling the config then finds them stored and reuses them. How many
         were fitted (0: nothing left to take, or a runner that fuses seeds)."""
-        width = self.runner.fits_at_once
-        left = self.fits_left() if self.fits_left else None
-        if width is None or self.leases is None or left == 0:
+        if self.runner.fits_at_once is None or self.leases is None:
             return 0
-        width = width if left is None else min(width, left)
+        width = self._within_limit(self.runner.fits_at_once)
+        if not width:
+            return 0
         stored = {f.seed for f in self.finished(key)}
         mine: list[FitTask] = []
         for task in self._tasks(config, key, [s for s in seeds if s not in stored]):
@@ -198,6 +197,14 @@ class Evaluator:
         for fit in self.runner.map(mine):
             record(fit)
         return len(mine)
+
+    def _within_limit(self, width: int | None) -> int | None:
+        """``width`` fits to claim at a time (``None``: all), no more than this worker may still
+        compute (``fits_left``)."""
+        left = self.fits_left() if self.fits_left else None
+        if left is None:
+            return width
+        return left if width is None else min(width, left)
 
     def _handed_at_once(self) -> int | None:
         """How many of a batch's fits to claim and hand to the runner at a time (``None``: all)."""
