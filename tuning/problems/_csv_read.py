@@ -289,9 +289,23 @@ _MEDIANS = ((1 / 24 - 1e-6, 1 / 24 + 1e-6, "hourly"), (1 - 1e-6, 1 + 1e-6, "dail
             (28, 31, "monthly"), (89, 92, "quarterly"))
 
 
-def calendar_of(dates) -> tuple[str, int] | None:
-    """How the dates are spaced (``"weekly"``, ...; a key of :data:`CALENDAR_SEASONS`) and how many
-    rows that spacing misses between the first and the last date (0 when ``pandas.infer_freq``
+class Calendar(NamedTuple):
+    """How dates are spaced: ``name`` (a key of :data:`CALENDAR_SEASONS`), the rows that spacing
+    misses between the first date and the last, and the rows present."""
+
+    name: str
+    missing: int
+    present: int
+
+    @property
+    def sparse(self) -> bool:
+        """More of the calendar missing than present: the dates are not read as that calendar (for
+        the season ``tuning init`` chooses, or for filling the missing dates in)."""
+        return self.missing > self.present
+
+
+def calendar_of(dates) -> Calendar | None:
+    """How the dates are spaced and how many rows that spacing misses (0 when ``pandas.infer_freq``
     finds the frequency; with gaps it finds none, and the median spacing says it instead);
     ``None`` for dates spaced otherwise (yearly, every 2 weeks, irregular)."""
     import warnings
@@ -313,7 +327,7 @@ def calendar_of(dates) -> tuple[str, int] | None:
         kind = code.removesuffix("S").removesuffix("E")
         named = {"H": "hourly", "D": "daily", "B": "business-daily", "W": "weekly", "M": "monthly", "BM": "monthly",
                  "Q": "quarterly", "BQ": "quarterly"}.get(kind if kind in ("M", "BM", "Q", "BQ") else code)
-        return (named, 0) if named else None
+        return Calendar(named, 0, len(dates)) if named else None
     spacing = float(np.median((dates[1:] - dates[:-1]).total_seconds())) / 86_400  # in days
     named = next((name for low, high, name in _MEDIANS if low <= spacing <= high), None)
     if named is None:
@@ -323,7 +337,7 @@ def calendar_of(dates) -> tuple[str, int] | None:
         expected = int(np.busday_count(dates[0].date(), dates[-1].date())) + 1
     else:
         expected = int(round((dates[-1] - dates[0]).total_seconds() / 86_400 / _SPACING_DAYS[named])) + 1
-    return named, max(expected - len(dates), 0)
+    return Calendar(named, max(expected - len(dates), 0), len(dates))
 
 def fill_missing_dates(frame, time_column: str, how: str, shown: str) -> tuple[Any, str]:
     """``frame`` (in time order) and what was done about dates its calendar misses, in words for
@@ -340,14 +354,12 @@ def fill_missing_dates(frame, time_column: str, how: str, shown: str) -> tuple[A
         return frame, ""
     dates = pd.DatetimeIndex(as_dates(stamps))
     calendar = calendar_of(dates)
-    if calendar is None or not calendar[1]:
+    if calendar is None or not calendar.missing or (calendar.sparse and how == "rows"):
         return frame, ""
-    name, missing = calendar
-    if missing > len(dates):  # more of the calendar missing than present: not that calendar (as tuning init reads it)
-        if how == "rows":
-            return frame, ""
+    name, missing, present = calendar
+    if calendar.sparse:
         raise DataError(f"{shown}: column {time_column!r} (time_column): {missing} {name} dates would be missing, "
-                        f"more than the {len(dates)} present, so they are not filled in; set missing_dates: rows")
+                        f"more than the {present} present, so they are not filled in; set missing_dates: rows")
     if how == "rows":
         return frame, (f"{missing} {name} date(s) missing between the first and the last: windows, seasons and "
                        "the seasonal naive baseline count rows, not the calendar (missing_dates: interpolate "

@@ -56,12 +56,12 @@ def choose_season(values: np.ndarray, dates=None) -> tuple[int | None, str]:
     scores = _changes_autocorrelation(values)
     calendar = calendar_of(dates) if dates is not None else None
     doubt = ""
-    if calendar is not None and calendar[1] > len(values):  # more of the calendar missing than present
-        doubt = (f"; the {calendar[0]} dates are not read as a calendar: {calendar[1]} of its rows would be "
-                 f"missing, more than the {len(values)} present")
+    if calendar is not None and calendar.sparse:
+        doubt = (f"; the {calendar.name} dates are not read as a calendar: {calendar.missing} of its rows would be "
+                 f"missing, more than the {calendar.present} present")
         calendar = None
     if calendar is not None:
-        name, missing = calendar
+        name, missing, _ = calendar
         season = CALENDAR_SEASONS[name]
         dated = f"{name} dates" + (f", {missing} missing" if missing else "")
         shortest = max(2, min(season - 1, int(np.floor(season * len(values) / (len(values) + missing))) - 1))
@@ -141,9 +141,9 @@ def starter_spec(path: str, target: str | None = None, name: str | None = None) 
     if time_column is not None:
         lines.append(_line(f"    time_column: {_scalar(time_column)}", "rows are sorted by it"))
     calendar = calendar_of(dates) if dates is not None else None
-    if calendar is not None and 0 < calendar[1] <= n:
-        lines.append(_line("    missing_dates: interpolate", f"{calendar[1]} {calendar[0]} date(s) missing: filled in, "
-                                                             "so windows and seasons count the calendar"))
+    if calendar is not None and calendar.missing and not calendar.sparse:
+        lines.append(_line("    missing_dates: interpolate", f"{calendar.missing} {calendar.name} date(s) missing: "
+                                                             "filled in, so windows and seasons count the calendar"))
     lines.append(f"    # season: {season if season is not None else 'none'}: {chosen}")
     lines.append(_line(f"    look_back: {look_back}", f"input window: {why}"))
     lines.append("    horizon: 1")
