@@ -108,7 +108,6 @@ def test_your_builder_on_jax_in_two_worker_processes_and_its_export(tmp_path):
     assert "as stored" in export.stdout and (cwd / "model.keras").is_file()  # the refit on JAX is the stored fit
 
 
-
 def test_the_jax_runner_proposes_grid_points_that_share_a_step_together():
     from tuning.runners import JaxFusedRunner
 

@@ -149,11 +149,10 @@ def refit(results, *, config: str | int = "best", seed: int | None = None) -> Re
     metric = results.metric
     refitted = float(result.scores.get(metric, math.nan))
     trial = row.get("trial")
-    scores = results.fits.loc[(results.fits["config_key"] == key) & (results.fits["status"] == "ok"), metric]
-    scores = scores[scores.notna()].astype(float)
-    best_of = len(scores) if asked_seed is None else 0
+    stats = results.selection.table.set_index("config_key").loc[key]  # the seeds status counts, and their mean
+    best_of = int(stats["n_seeds"]) if asked_seed is None else 0
     return Refit(model, study, key, None if trial is None or trial != trial else int(trial), seed, stored_config,
-                 metric, float(row[metric]), refitted, how, best_of, float(scores.mean()) if len(scores) else math.nan)
+                 metric, float(row[metric]), refitted, how, best_of, float(stats["mean"]))
 
 
 def _same_data_and_code(study: str, record: dict, task, builder: str | None) -> None:

@@ -85,6 +85,12 @@ JAX_CACHE_VARIABLE = "TUNING_JAX_CACHE"
 DEFAULT_JAX_CACHE = "tuning/jax"
 
 
+def stored_keras_backend(spec: dict) -> str:
+    """The Keras backend that fitted a stored study (its spec as a dict): a study stored before the
+    field existed was fitted on :data:`DEFAULT_KERAS_BACKEND`, whatever ``$KERAS_BACKEND`` says now."""
+    return spec.get("keras_backend") or DEFAULT_KERAS_BACKEND
+
+
 def default_keras_backend(name: str | None = None) -> str:
     """``name`` if given, else ``$KERAS_BACKEND``, else :data:`DEFAULT_KERAS_BACKEND` (the one rule)."""
     return name or os.environ.get(KERAS_BACKEND_VARIABLE) or DEFAULT_KERAS_BACKEND

@@ -117,31 +117,33 @@ class Results:
 
         return verdict(self, self.selection, storage=None if self.storage is None else shown_url(self.storage))
 
-    @property
-    def best_config_key(self) -> str | None:
+    def _best(self) -> pd.Series | None:
+        """The best config's row of ``selection.table`` (:func:`~tuning.analysis.tables.best_row`)."""
         from tuning.analysis.tables import best_row
 
         table = self.selection.table
         row = best_row(table) if len(table) else None
-        return None if row is None else str(table.at[row, "config_key"])
+        return None if row is None else table.loc[row]
+
+    @property
+    def best_config_key(self) -> str | None:
+        best = self._best()
+        return None if best is None else str(best["config_key"])
 
     @property
     def best_params(self) -> dict[str, Any] | None:
-        key = self.best_config_key
-        if key is None:
+        best = self._best()
+        if best is None:
             return None
-        row = self.fits[self.fits["config_key"] == key].iloc[0]
+        fit = self.fits[self.fits["config_key"] == best["config_key"]].iloc[0]
         searched = self.spec.get("space") if isinstance(self.spec.get("space"), dict) else None
         names = [c.removeprefix("param_") for c in self.fits.columns if c.startswith("param_")]
-        return {n: param_value(row[f"param_{n}"]) for n in names if searched is None or n in searched}
+        return {n: param_value(fit[f"param_{n}"]) for n in names if searched is None or n in searched}
 
     @property
     def best_score(self) -> float | None:
-        key = self.best_config_key
-        if key is None:
-            return None
-        table = self.selection.table
-        return float(table.loc[table["config_key"] == key, "aggregate"].iloc[0])
+        best = self._best()
+        return None if best is None else float(best["aggregate"])
 
     def best_model(self, config: str | int = "best", seed: int | None = None):
         """The trained Keras model of ``config`` on ``seed``, refitted as its scores were computed.
@@ -238,7 +240,6 @@ def load_results(study: str, storage: str | Store | None = None) -> Results:
             fits[column] = pd.to_numeric(fits[column], errors="coerce").round().astype("Int64")
     trials = trials_table(fits, metric, statuses, race_eliminations(trials))
     return Results(study, fits, trials, fit_curves, record["baseline"], metric, direction, record["spec"], store.url)
-
 
 
 #: The columns of ``results.trials`` after the params and the per-seed scores.

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FitCurves", "StudyFrames", "param_cell", "param_order", "param_value"]
+__all__ = ["FitCurves", "StudyFrames", "config_numbers", "param_cell", "param_order", "param_value"]
 
 FitCurves = dict[tuple[str, int], dict[str, list[float]]]
 """(config_key, seed) -> curve name (``loss``, ``val_loss`` ...) -> one value per epoch."""
@@ -68,3 +68,12 @@ def param_order(value: Any) -> tuple:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return (1, (0.0,)) if value != value else (0, (float(value),))
     return (2, (str(value),)) if value is not None else (3, ())
+
+
+def config_numbers(fits: pd.DataFrame) -> dict[str, int]:
+    """config_key -> the trial number the sentences name it by ("trial 3"): the fits' ``trial``,
+    which :func:`~tuning.analysis.load_results` sets to the first trial that ran the config
+    (:func:`tuning.trials.trial_numbers`), so a resumed config keeps it."""
+    if fits.empty or "trial" not in fits.columns:
+        return {}
+    return {key: int(n) for key, n in fits.groupby("config_key", sort=False)["trial"].min().items() if n == n}

@@ -29,7 +29,7 @@ import pandas as pd
 
 from tuning import statistics
 from tuning.analysis.diagnose import Thresholds, diagnose_study
-from tuning.analysis.inputs import param_order
+from tuning.analysis.inputs import config_numbers, param_order
 from tuning.analysis.seeds import config_table, good_scores, seed_matrix
 from tuning.objective import orientation
 from tuning.results import TrialStatus
@@ -275,8 +275,8 @@ def summary_table(results: StudyFrames, level: float = 0.05, thresholds: Thresho
         statuses = dict(zip(results.trials["config_key"], results.trials["status"], strict=True))
     table["status"] = [statuses.get(k, TrialStatus.COMPLETE.value if f == 0 else TrialStatus.FAILED.value)
                        for k, f in zip(table["config_key"], table["n_failed"], strict=True)]
-    first_trial = results.fits.groupby("config_key")["trial"].min() if "trial" in results.fits.columns else {}
-    table["trial"] = pd.array([first_trial.get(k) for k in table["config_key"]], dtype="Int64")
+    numbers = config_numbers(results.fits)
+    table["trial"] = pd.array([numbers.get(k) for k in table["config_key"]], dtype="Int64")
     return table[["config_key", "trial", *params, *STATS]]
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tuning import statistics
+from tuning.analysis.inputs import config_numbers
 from tuning.analysis.tables import Selection, best_row, data_warnings
 from tuning.progress import short_value
 
@@ -45,20 +46,19 @@ class Verdict:
 def config_names(results: StudyFrames) -> dict[str, str]:
     """config_key -> "trial 3 (units=5)": its trial number and the settings that vary in the study.
 
-    The number is the fits' ``trial``: :func:`~tuning.analysis.load_results` sets it to the first
-    trial that ran the config (:func:`tuning.trials.trial_numbers`), so a resumed config keeps it.
+    The number is :func:`~tuning.analysis.inputs.config_numbers`'.
     """
     fits = results.fits
     if fits.empty:
         return {}
-    numbers = fits.groupby("config_key", sort=False)["trial"].min().to_dict()
+    numbers = config_numbers(fits)
     params = [c for c in fits.columns if c.startswith("param_") and fits[c].astype(str).nunique() > 1]
     firsts = fits.drop_duplicates("config_key").set_index("config_key")
     names = {}
     for key in firsts.index:
         settings = ", ".join(f"{p.removeprefix('param_')}={short_value(firsts.at[key, p])}" for p in params)
         number = numbers.get(key)
-        head = f"trial {int(number)}" if number is not None and not pd.isna(number) else f"config {key[:8]}"
+        head = f"trial {number}" if number is not None else f"config {key[:8]}"
         names[key] = f"{head} ({settings})" if settings else head
     return names
 
@@ -225,6 +225,13 @@ def python_only(spec: dict | None) -> list[str]:
     return needs + (["build"] if builder.startswith("__main__:") else [])
 
 
+def run_study_call(needs: list[str], **given: object) -> str:
+    """``tuning.run_study(spec, data=..., repeats=50)``: the Python call that continues a study only
+    its own process can (``needs``: :func:`python_only`'s keywords; ``given``: values to show)."""
+    arguments = [f"{k}=..." for k in needs] + [f"{k}={v}" for k, v in given.items()]
+    return f"tuning.run_study(spec, {', '.join(arguments)})"
+
+
 def _resume_command(results: StudyFrames, repeats: int, storage: str | None) -> str:
     """The command that gives every config of the study ``repeats`` seeds: ``tuning resume``, or the
     Python call for a study only its own process can continue (:func:`python_only`)."""
@@ -232,6 +239,6 @@ def _resume_command(results: StudyFrames, repeats: int, storage: str | None) -> 
 
     needs = python_only(results.spec)
     if needs:  # in Python, with the same arrays and builder: the `tuning` command cannot reload them
-        return f"tuning.run_study(spec, {', '.join(f'{k}=...' for k in needs)}, repeats={repeats})"
+        return run_study_call(needs, repeats=repeats)
     command = f"tuning resume {shlex.quote(results.name)} --repeats {repeats}"
     return command + (f" --storage {shlex.quote(storage)}" if storage else "")

@@ -215,6 +215,7 @@ def list_studies(storage: str | None = STORAGE) -> None:
     from tuning.results import TrialStatus
     from tuning.store import open_store
     from tuning.trials import read_trials
+    from tuning.vocabulary import stored_keras_backend
 
     store = open_store(storage)
     names = store.study_names()
@@ -223,8 +224,7 @@ def list_studies(storage: str | None = STORAGE) -> None:
     for name in names:
         trials = read_trials(store, name)
         done = sum(1 for t in trials if t["status"] == TrialStatus.COMPLETE)
-        spec = (store.study_record(name) or {}).get("spec") or {}
-        fitted_on = spec.get("keras_backend") or "tensorflow"  # a study stored before the field: TensorFlow's
+        fitted_on = stored_keras_backend((store.study_record(name) or {}).get("spec") or {})
         typer.echo(f"{name}\t{done} complete trials\t{store.count_fits(name)} fits\t{fitted_on}")
 
 

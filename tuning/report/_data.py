@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tuning.analysis.inputs import param_order
-from tuning.analysis.verdicts import python_only
+from tuning.analysis.verdicts import python_only, run_study_call
 from tuning.results import PRUNED
 
 __all__ = ["config_page", "importance", "index_data", "page_name", "script_json"]
@@ -271,9 +271,8 @@ def config_page(results, summary_row: dict[str, Any], best_row: dict[str, Any] |
     if needs:  # the `tuning` command cannot reload in-memory arrays or a __main__ builder: Python can
         export = (f"tuning.load_results({results.name!r}, storage={storage!r}).best_model(config={str(key)!r})"
                   f".save({key + '.keras'!r})")
-        export_note = ("in the Python process that ran the study, or after tuning.run_study(spec, "
-                       f"{', '.join(f'{k}=...' for k in needs)}) has given it the same "
-                       f"{' and '.join({'data': 'arrays', 'build': 'builder'}[k] for k in needs)} again")
+        export_note = (f"in the Python process that ran the study, or after {run_study_call(needs)} has given it "
+                       f"the same {' and '.join({'data': 'arrays', 'build': 'builder'}[k] for k in needs)} again")
     else:
         export = shlex.join(["tuning", "export", results.name, "--config", str(key), "--out", f"{key}.keras",
                              "--storage", storage])

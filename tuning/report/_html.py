@@ -17,7 +17,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from tuning.report._pages import ENVIRONMENT
-from tuning.vocabulary import DEFAULT_KERAS_BACKEND
+from tuning.vocabulary import stored_keras_backend
 
 TEMPLATE = "report.html.j2"
 
@@ -210,7 +210,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
         "study": study, "storage": store.shown, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
         "metric": results.metric, "direction": results.direction, "aggregate": objective.get("aggregate"),
         "n_fits": len(results.fits), "n_configs": len(summary),
-        "keras_backend": results.spec.get("keras_backend", DEFAULT_KERAS_BACKEND),  # stored before it was: TF
+        "keras_backend": stored_keras_backend(results.spec),
         "counts": {s.value: sum(1 for t in trials if t["status"] == s)
                    for s in (TrialStatus.COMPLETE, TrialStatus.PRUNED, TrialStatus.RUNNING, TrialStatus.FAILED)},
         "spec_text": yaml.safe_dump(results.spec, sort_keys=True, allow_unicode=True),

@@ -17,6 +17,7 @@ from tuning.vocabulary import (
     KERAS_BACKEND_VARIABLE,
     KERAS_BACKENDS,
     PRUNERS,
+    SAMPLERS,
     default_keras_backend,
     default_storage,
 )
@@ -194,7 +195,7 @@ def _fields_at(path: list) -> list[str]:
 #: What a section written in a word may be instead, for the message that refuses the word.
 SECTION_FORMS = {
     "repeats": "must be a number of seeds (5), a list of seeds ([0, 1, 2]) or a mapping such as {count: 5}",
-    "sampler": "must be a sampler's name (grid, random, tpe, cmaes ...) or a mapping such as {name: tpe, seed: 0}",
+    "sampler": f"must be a sampler's name ({', '.join(SAMPLERS)}) or a mapping such as {{name: tpe, seed: 0}}",
     "pruner": f"must be a pruner's name ({', '.join(PRUNERS)}) or a mapping such as {{name: median}}",
 }
 
