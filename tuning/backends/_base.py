@@ -43,7 +43,8 @@ class Backend(ABC):
     * ``shared``: whether several workers may run the study at once (each claims a config in the
       store before it trials it, :meth:`claim`).
 
-    Subclasses set ``spec`` and ``study`` (the Optuna study holding the trial records). The loop
+    Subclasses set ``spec``, ``study`` (the Optuna study holding the trial records) and ``grid``
+    (a grid sampler's points in the order they are asked, else ``None``). The loop
     hands the backend this worker's claims on the study (:meth:`join`) before it asks for a trial.
     """
 
@@ -55,6 +56,7 @@ class Backend(ABC):
 
     spec: StudySpec
     study: optuna.Study
+    grid: list[dict[str, Any]] | None = None
     leases: Leases | None = None
 
     @abstractmethod

@@ -133,7 +133,7 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
             backend = make_backend(spec, store, space, base, order_grid=runner.order_grid)
         except SpecError as exc:  # e.g. KerasTuner's bayesian sampler without scikit-learn
             raise with_source(exc, spec._source) from None
-        sampled = grid_sample_words(spec, len(space.grid()) if spec.sampler.name == "grid" else None)
+        sampled = grid_sample_words(spec, None if backend.grid is None else len(backend.grid))  # the grid it built
         if sampled:
             reporter.note(f"grid sampled: {sampled}")
         session = WorkerSession(store, spec.name, worker, watch=reporter if reporter.shows_workers else None)
