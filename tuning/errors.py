@@ -19,6 +19,9 @@ records it in the store and the study goes on.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class TuningError(Exception):
     """Root of every error ``tuning`` raises on purpose."""
@@ -66,17 +69,15 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
-class keyword_fields:  # noqa: N801 (a context manager read as a clause: ``with keyword_fields():``)
+@contextmanager
+def keyword_fields() -> Iterator[None]:
     """Inside ``with keyword_fields():`` a :class:`SpecError` that names a command-line flag
     (``--n-trials``, ``--config``) names the Python keyword instead (``n_trials``, ``config``): the
     checks are shared by the CLI and the Python API, and each side is told in its own words."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, error, trace) -> bool:
-        if isinstance(error, SpecError) and error.field and error.field.startswith("--"):
-            keyword = error.field.removeprefix("--").replace("-", "_")
-            raise SpecError(error.detail.replace(error.field, keyword), source=error.source,
-                            field=keyword).with_traceback(None) from None
-        return False
+    try:
+        yield
+    except SpecError as error:
+        if not (error.field or "").startswith("--"):
+            raise
+        keyword = error.field.removeprefix("--").replace("-", "_")
+        raise SpecError(error.detail.replace(error.field, keyword), source=error.source, field=keyword) from None

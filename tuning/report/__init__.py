@@ -66,7 +66,8 @@ def reported_study(out_dir: str | Path) -> str | None:
     index = Path(out_dir) / "index.html"
     if not index.is_file():
         return None
-    head = index.read_text(encoding="utf-8", errors="replace")[:4000]
+    with index.open(encoding="utf-8", errors="replace") as page:
+        head = page.read(4000)  # the meta tag is in the head: not the megabytes of a large study's page
     found = re.search(r'<meta name="tuning-study" content="([^"]*)">', head)
     return html.unescape(found[1]) if found else None
 
