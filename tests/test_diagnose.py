@@ -950,12 +950,14 @@ FRESH4, FRESH5, FRESH6 = labelled("fresh4"), labelled("fresh5"), labelled("fresh
 # - set 6 (round 7, frozen in a53b08b, seven constructions per label): 99/112 fits (0.88) and 24/28
 #   configs (0.86), below the goals; on the 98 fits and 24 configs whose curves show their label by
 #   truth.py, 93/98 (0.95) and 23/24 (0.96) (tests/test_truth_definitions.py guards the 98 and 24).
+#   Round 9 (a curve still learning through its noise neither thrashes nor wanders) was written on
+#   a user's study and checked on every set: set 6 is development data now, 99/112 and 25/28.
 # This guards the numbers as the method stands.
 @pytest.mark.parametrize(("configs", "labels", "with_study", "without_study"), [
     (FRESH3, (6, 6, 5, 5), (83, 88, 20), (81, 88, 20)),
     (FRESH4, (6, 6, 5, 5), (67, 88, 18), (67, 88, 18)),
     (FRESH5, (6, 6, 6, 6), (87, 96, 23), (87, 96, 23)),
-    (FRESH6, (7, 7, 7, 7), (99, 112, 24), (99, 112, 24)),
+    (FRESH6, (7, 7, 7, 7), (99, 112, 25), (99, 112, 25)),
 ], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6"])
 def test_a_fresh_set_has_every_label_and_its_measured_agreement_holds(configs, labels, with_study, without_study):
     assert sum(len(c["fits"]) for c in configs) == 4 * len(configs)

@@ -193,7 +193,7 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
                                 f"after improving {pct(m.improvement / m.level)} of that level in all: worse than a "
                                 "model that learnt nothing; the optimiser likely blew the weights up", "diverged")
     if math.isfinite(skill) and 1 - skill >= th.high_loss and n >= th.wander_epochs and m.noise >= th.wander_noise * m.level \
-            and m.share(m.noise) >= th.wander_share:
+            and m.share(m.noise) >= th.wander_share and m.falling < significant and not m.learning(th):
         return result(UNSTABLE, f"{main_name} {level} wanders at {1 - skill:.3g}x the naive baseline's ({baseline:.3g}): "
                                 f"its epoch noise ({pct(m.noise / m.level)} per epoch) is {pct(m.share(m.noise))} of all "
                                 "it improved, so the optimiser is moving the weights without learning", "erratic")
@@ -203,7 +203,7 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
                                 f"({main[0]:.3g} -> {main[-1]:.3g}){versus}", "flat")
     if math.isfinite(skill) and 1 - skill >= th.high_loss:
         return result(UNDERFIT, f"{main_name} {level} is {1 - skill:.3g}x the naive baseline's ({baseline:.3g}){more}",
-                      "high")
+                      "high_stopped" if stopped and patience is not None else "high")
     converged = f"converged ({noise_text})" if not falling else f"still falling but slowly ({se_text(m.falling)}, {noise_text})"
     return result(GOOD_FIT, f"{main_name} {level}, {pct(fields.get('val_rise', m.rise / max(m.minimum, 1e-300)))} "
                             f"above its minimum at epoch {m.best + 1}; {converged}{more}{gap_text}{versus}",

@@ -30,7 +30,7 @@ from tuning.analysis.labels import (
     Diagnosis,
     Thresholds,
 )
-from tuning.analysis.relative import against_study, study_minima
+from tuning.analysis.relative import advise_against_study, against_study, lower_rates, study_minima
 from tuning.analysis.shape import as_array, curve_shape, pct
 from tuning.results import PRUNED
 
@@ -292,20 +292,23 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
             entry["scores"].append(float(score))
         rows.append(row)
     references = _study_references(by_config, thresholds, curve)
+    slower = lower_rates(results.fits, results.metric, results.direction)
     for key, entry in by_config.items():
         row = {"scope": "config", "config_key": key, "seed": None, "status": None}
         reference = references.get(key)
         for seed, found in entry["found"].items():  # each fit read against the study too, before the
             # config's tally counts it: the labels a config page lists are the ones its evidence counts
             entry["found"][seed] = against_study(found, entry["curves"][seed][1], reference, thresholds, name=curve)
-            entry["rows"][seed].update(entry["found"][seed].to_dict())
+            entry["rows"][seed].update(advise_against_study(entry["found"][seed], slower.get(key),
+                                                            metric=results.metric).to_dict())
         if entry.get("pruned"):
             row.update(label=None, evidence=f"config {entry['pruned']}", suggestion=None)
         elif entry["curves"]:
             found = diagnose_config(entry["curves"], entry["scores"] or None, thresholds, entry["baseline"],
                                     per_seed=entry["found"], **entry["options"])
             mean_val = common_mean_curve([va for _, va in entry["curves"].values()])
-            row.update(against_study(found, mean_val, reference, thresholds, name=curve).to_dict())
+            found = against_study(found, mean_val, reference, thresholds, name=curve)
+            row.update(advise_against_study(found, slower.get(key), metric=results.metric).to_dict())
         else:
             row.update(label=None, evidence=entry.get("refused") or "no curve logged for any seed", suggestion=None)
         rows.append(row)

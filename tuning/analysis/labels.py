@@ -25,6 +25,8 @@ SUGGESTIONS = {
     "improving": "train for more epochs: the loss was still falling when training stopped",
     "flat": "the model is not learning: raise the learning rate, add capacity or check inputs and targets",
     "high": "add capacity (more units or layers) or train longer; try a higher learning rate",
+    "high_stopped": "add capacity (more units or layers) or try a higher learning rate: early stopping ended the "
+                    "run at this level, so more epochs alone did not help",
     "capacity": "add capacity (more units or layers) or train longer: another config of the study reached a much "
                 "lower loss",
     "good": "nothing to fix; compare configs by their seed scores",
@@ -87,6 +89,9 @@ class Thresholds:
             level after >= 10 epochs -> unstable (round 4: the optimiser moves the weights without
             learning; Adam at lr 0.5 left cross-entropies at 1.05-1.1x the baseline like this). A
             learning rate too small is smooth there, and stays underfit.
+        learning_fall: a curve whose smoothed value fell this share of its level over the second
+            half of the run (by ``significance`` s.e.) is still learning, however noisy: neither
+            thrashing nor wandering (round 9).
         capacity_ratio: a good fit still at its lowest whose level is this many times the lowest
             minimum another config of the study reached -> underfit (round 4, study level:
             :mod:`tuning.analysis.relative`).
@@ -132,6 +137,7 @@ class Thresholds:
     wander_share: float = 0.1
     wander_noise: float = 0.01
     wander_epochs: int = 10
+    learning_fall: float = 0.2
     capacity_ratio: float = 2.0
 
 

@@ -1,4 +1,5 @@
-"""A config read against the rest of its study: a "good fit" that other configs beat by far is underfit.
+"""A config read against the rest of its study: a "good fit" that other configs beat by far is
+underfit, and "lower the learning rate" is not said where the study's lower rates did worse.
 
 A model too small to go further flattens early, and its curve looks exactly like a converged
 one: on the development sets no measure of a single curve told the 3- and 4-cell models from the
@@ -11,6 +12,12 @@ is relabelled underfit, naming that config.
 :func:`study_minima` finds, for every config, the lowest minimum of the *other* configs;
 :func:`against_study` applies the rule to one diagnosis. ``diagnose_study`` and the benchmark's
 scorer call both, so the report and the measured agreement come from the same code.
+
+An unstable run is told to lower its learning rate. When the study itself tried a lower rate on
+the same config otherwise and that scored worse (a lower rate also learns more slowly, so within
+the same epochs it can lose), the advice says so instead of sending the user back to what the
+study already shows worse (:func:`lower_rates` and :func:`advise_against_study`; the label is
+unchanged).
 """
 
 from __future__ import annotations
@@ -18,14 +25,75 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from tuning.analysis.labels import GOOD_FIT, SUGGESTIONS, UNDERFIT, Diagnosis, Thresholds
 from tuning.analysis.shape import as_array, curve_shape
 
-__all__ = ["against_study", "study_minima"]
+__all__ = ["advise_against_study", "against_study", "lower_rates", "study_minima"]
+
+#: The suggestions that ask for a lower learning rate first (:data:`SUGGESTIONS`' "erratic" and "seeds").
+LOWER_RATE = ("erratic", "seeds")
+
+
+class LowerRate(NamedTuple):
+    """A config of the study that differs from another only by a lower learning rate."""
+
+    learning_rate: float
+    mean: float           # its mean objective over its finished seeds
+    against: float        # the other config's mean
+    better: bool          # whether ``mean`` is better than ``against``
+
+
+def lower_rates(fits: Any, metric: str, direction: str) -> dict[Hashable, list[LowerRate]]:
+    """For each config, the study's configs equal to it but for a lower ``learning_rate``.
+
+    ``fits`` is a study's fits frame (``config_key``, ``status``, ``param_*`` and ``metric``
+    columns); only finished fits count. A study that does not vary the learning rate gets nothing.
+    """
+    if fits is None or fits.empty or "param_learning_rate" not in fits or metric not in fits:
+        return {}
+    done = fits[(fits["status"] == "ok") & fits[metric].notna()]
+    others = [c for c in done.columns if c.startswith("param_") and c != "param_learning_rate"]
+    configs = {}
+    for key, group in done.groupby("config_key", sort=False):
+        first = group.iloc[0]
+        rate = first["param_learning_rate"]
+        if rate is None or rate != rate:
+            continue
+        rest = tuple(None if (v is None or v != v) else str(v) for v in (first[c] for c in others))
+        configs[key] = (float(rate), rest, float(group[metric].mean()))
+    sign = -1.0 if direction == "maximize" else 1.0
+    found: dict[Hashable, list[LowerRate]] = {}
+    for key, (rate, rest, mean) in configs.items():
+        lower = [LowerRate(r, m, mean, sign * m < sign * mean) for other, (r, o, m) in configs.items()
+                 if other != key and o == rest and r < rate]
+        if lower:
+            found[key] = sorted(lower)
+    return found
+
+
+def advise_against_study(found: Diagnosis, lower: list[LowerRate] | None, *, metric: str) -> Diagnosis:
+    """``found`` with its "lower the learning rate" advice read against the study's lower rates.
+
+    Only the advice changes, and only when it asks for a lower rate and the study tried one on
+    the same config otherwise: worse there, the advice names it and the epochs it would need;
+    better, it names the rate to prefer.
+    """
+    if not lower or found.suggestion not in (SUGGESTIONS[k] for k in LOWER_RATE):
+        return found
+    better = [r for r in lower if r.better]
+    rates = ", ".join(f"{r.learning_rate:g}" for r in (better or lower))
+    means = ", ".join(f"{r.mean:.4g}" for r in (better or lower))
+    scores = f"mean {metric} {means} against {lower[0].against:.4g} here"
+    if better:
+        advice = f"the study's lower learning rate {rates} scored better ({scores}): prefer it; {found.suggestion}"
+    else:
+        advice = (f"the study's lower learning rate {rates} scored worse ({scores}): a lower rate learns more "
+                  "slowly, so give it more epochs, or raise the batch size instead")
+    return replace(found, suggestion=advice)
 
 
 def study_minima(mean_curves: dict[Hashable, Any], thresholds: Thresholds = Thresholds()) -> dict[Hashable, tuple[float, Hashable]]:

@@ -53,6 +53,7 @@ class Shape:
     slope_se: float
     rise: float            # level - minimum, when the minimum came before the tail (else 0)
     rises: bool            # whether it ever goes up from one epoch to the next
+    late_fall: float       # smoothed value at the run's middle minus the level (0 under 8 epochs)
 
     def share(self, amount: float) -> float:
         """``amount`` as a share of the curve's improvement (its noise when it never improved)."""
@@ -69,11 +70,21 @@ class Shape:
         """The tail's fall in standard errors of its slope (positive when falling)."""
         return -self.slope / self.slope_se if self.slope_se > 0 else (math.inf if self.slope < 0 else 0.0)
 
+    def learning(self, th: Thresholds) -> bool:
+        """Still learning through its noise (round 9): over the second half of the run the curve fell
+        ``learning_fall`` of its level, by ``significance`` standard errors. A noisy curve that does
+        this is a model learning on a noisy validation set, not an optimiser moving the weights
+        without learning (a daily series at lr 0.01: val 35 -> 24 over the last 10 of 20 epochs,
+        jumping 10 % epoch to epoch)."""
+        se = self.noise * math.sqrt(1 / self.k + 1 / max(1, min(self.k, median_window(self.n))))
+        return self.late_fall >= th.learning_fall * self.level and (se <= 0 or self.late_fall / se >= th.significance)
+
     def erratic(self, th: Thresholds) -> bool:
         """Jumps epoch to epoch by a sizeable share of both its level and all it ever improved, up as
-        well as down: a short run that only ever falls steeply is not thrashing (round 5)."""
+        well as down: a short run that only ever falls steeply is not thrashing (round 5), nor is
+        one still learning through its noise (round 9)."""
         return (self.noise >= th.erratic_noise * self.level and self.share(self.noise) >= th.erratic_share
-                and self.rises)
+                and self.rises and not self.learning(th))
 
     def rise_z(self) -> float:
         """The rise above the minimum in standard errors of the tail level and of the minimum."""
@@ -157,7 +168,8 @@ def curve_shape(y: np.ndarray, th: Thresholds) -> Shape:
     slope = float(x @ (tail - tail.mean())) / sxx if sxx else 0.0
     slope_se = noise / math.sqrt(sxx) if sxx else math.inf
     rise = max(0.0, level - minimum) if best < n - k else 0.0  # a minimum inside the tail is too recent to call
-    return Shape(n, k, smooth, best, minimum, level, noise, improvement, slope, slope_se, rise, goes_up(y))
+    late_fall = float(smooth[n // 2]) - level if n >= 8 else 0.0
+    return Shape(n, k, smooth, best, minimum, level, noise, improvement, slope, slope_se, rise, goes_up(y), late_fall)
 
 
 #: Curve names that are scores (higher is better), not losses: refused by :func:`diagnose_curve`.
