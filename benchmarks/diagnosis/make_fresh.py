@@ -7,7 +7,8 @@ method was frozen in commit 880860b) writes ``tests/data/diagnosis_fresh3.json``
 ``fresh4_cases.py``, after the round-5 method was frozen in commit 9144704) writes
 ``tests/data/diagnosis_fresh4.json``; ``--set 5`` (round 6: ``fresh5_cases.py``, after round 6's plain
 definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.json``; ``--set 6`` (round 7:
-``fresh6_cases.py``, after commit a53b08b) writes ``tests/data/diagnosis_fresh6.json``. Each set is scored once by
+``fresh6_cases.py``, after commit a53b08b) writes ``tests/data/diagnosis_fresh6.json``; ``--set 7`` (round 9:
+``fresh7_cases.py``, after commit dc12107) writes ``tests/data/diagnosis_fresh7.json``. Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
 and labels are exported in the corpus's format (every config ``split: "fresh"``).
@@ -36,6 +37,7 @@ from fresh3_cases import FRESH3  # noqa: E402
 from fresh4_cases import FRESH4  # noqa: E402
 from fresh5_cases import FRESH5  # noqa: E402
 from fresh6_cases import FRESH6  # noqa: E402
+from fresh7_cases import FRESH7  # noqa: E402
 from fresh_cases import FRESH  # noqa: E402
 
 #: set -> (its cases, the data file, its store, what the file says it is)
@@ -66,6 +68,10 @@ SETS = {
         "round 7's plain definitions (truth.py) were frozen (commit a53b08b), seven constructions per label "
         "(benchmarks/diagnosis/fresh6_cases.py); every seed's truth is its config's. Same format as "
         "diagnosis_corpus.json."),
+    7: (FRESH7, "diagnosis_fresh7.json", "fresh7.db",
+        "Seventh fresh held-out set of issue 22 (round 9): real Keras fits made after the round-9 diagnosis was "
+        "frozen (commit dc12107), seven constructions per label (benchmarks/diagnosis/fresh7_cases.py); every "
+        "seed's truth is its config's. Same format as diagnosis_corpus.json."),
 }
 
 
@@ -138,6 +144,20 @@ def write_series6(work: Path) -> None:
     _write_missing(work, {"fresh6_temp.csv": temp, "fresh6_counts.csv": counts})
 
 
+def write_series7(work: Path) -> None:
+    """Set 7's two new series: a daily load-like one (a level near 400 with a trend, weekly and yearly
+    cycles, AR(1) noise) and a weekly river-flow-like one (a yearly cycle of 52 weeks, log-normal floods)."""
+    rng = np.random.default_rng(2035)
+    t = np.arange(1100)
+    weather = np.zeros(len(t))
+    for i in range(1, len(t)):
+        weather[i] = 0.6 * weather[i - 1] + 10 * rng.standard_normal()
+    daily = 400 + 0.05 * t + 40 * np.sin(2 * np.pi * t / 7) + 60 * np.sin(2 * np.pi * t / 365.25) + weather
+    t = np.arange(1500)
+    flow = 30 * np.exp(0.6 * np.sin(2 * np.pi * t / 52) + 0.35 * rng.standard_normal(len(t)))
+    _write_missing(work, {"fresh7_daily.csv": daily, "fresh7_flow.csv": flow})
+
+
 def write_series(work: Path) -> None:
     """A new generated series (not one of the old corpus's): two sines, a slow drift and noise."""
     work.mkdir(parents=True, exist_ok=True)
@@ -208,6 +228,7 @@ def main() -> None:
     write_series4(WORK)
     write_series5(WORK)
     write_series6(WORK)
+    write_series7(WORK)
     if not args.no_fit:
         import tuning
 
