@@ -272,6 +272,7 @@ def test_load_spec_accepts_a_mapping():
         ("sampler: grid\nmodel: {initializer: he_unif}\n", "model.initializer", "he_unif"),
         ("sampler: grid\njobs: 0\n", "jobs", "greater than or equal to 1"),
         ("sampler: annealing\n", "sampler.name", "annealing"),
+        ("sampler: grid\nrepeats: 1\nobjective: {aggregate: mean_plus_std}\n", "objective.aggregate", "one seed"),
     ],
 )
 def test_bad_spec_names_file_and_field(tmp_path, extra, field, words):

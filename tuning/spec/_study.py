@@ -158,6 +158,10 @@ class StudySpec(StrictModel):
             raise ValueError(f"objective.aggregate: a race drops configs on their mean seed scores (its test is on "
                              f"mean differences), so it runs with aggregate mean (got {self.objective.aggregate}); "
                              "use aggregate mean, or repeats strategy fixed")
+        if self.objective.aggregate == "mean_plus_std" and len(self.repeats.seed_list) < 2:
+            raise ValueError("objective.aggregate: mean_plus_std adds k times the seeds' std, which one seed does not "
+                             "have (its std would count as 0, ranking a lucky seed as reliable); use repeats 2 or "
+                             "more, or aggregate mean")
         if self.repeats.strategy == "race" and self.backend != "optuna":
             raise ValueError("repeats.strategy: a race runs with backend optuna (KerasTuner's oracle decides "
                              "itself when a trial ends, so it cannot stop a config's seeds early); use strategy fixed")
