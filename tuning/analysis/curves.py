@@ -176,10 +176,14 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
     more = f"; {gain.text()}" if math.isfinite(gain.gain) else ""
     # More to gain: the slope continued would add a share of the improvement so far, or the
     # extrapolation lowers the current level by a share of it that is also visible on the curve.
-    gain_now = gain if math.isfinite(gain.gain) or extrapolate else extrapolated_gain(main, train=t if len(v) and len(t) else None)
-    visible_gain = gain_now.gain * m.level / max(m.improvement, m.noise, 1e-300) if math.isfinite(gain_now.gain) else 0.0
-    improving = falling and (m.still_improving >= th.improving_share
-                             or (gain_now.gain >= th.improving_gain and visible_gain >= th.improving_visible))
+    # The forecast is read only where it can decide (a curve falling, but by its slope alone not
+    # enough): fitting its curve families is most of what a study's diagnosis costs.
+    def forecast_decides() -> bool:
+        now = gain if math.isfinite(gain.gain) or extrapolate else extrapolated_gain(main, train=t if len(v) and len(t) else None)
+        visible = now.gain * m.level / max(m.improvement, m.noise, 1e-300) if math.isfinite(now.gain) else 0.0
+        return now.gain >= th.improving_gain and visible >= th.improving_visible
+
+    improving = falling and (m.still_improving >= th.improving_share or forecast_decides())
     if improving:
         why = "improving" if not stopped else "stopped_falling"
         return result(UNDERFIT, f"{main_name} still falling at the end ({se_text(m.falling)} over {last}, "
