@@ -954,14 +954,16 @@ FRESH4, FRESH5, FRESH6, FRESH7 = labelled("fresh4"), labelled("fresh5"), labelle
 #   a user's study and checked on every set: set 6 is development data now, 99/112 and 25/28;
 # - set 7 (round 9, frozen in dc12107, seven constructions per label): 101/112 fits (0.90) and 27/28
 #   configs (0.96): the config goal met, the fit goal not; on the 105 fits and 26 configs whose curves
-#   show their label by truth.py, 98/105 (0.93) and 26/26.
+#   show their label by truth.py, 98/105 (0.93) and 26/26. Round 10 (the "still learning" fall read
+#   off a line through the second half, not two points of it) was written on its three lost fits, so
+#   it is development data now: 104/112 and 27/28, as under round 7's rules;
 # This guards the numbers as the method stands.
 @pytest.mark.parametrize(("configs", "labels", "with_study", "without_study"), [
     (FRESH3, (6, 6, 5, 5), (83, 88, 20), (81, 88, 20)),
     (FRESH4, (6, 6, 5, 5), (67, 88, 18), (67, 88, 18)),
     (FRESH5, (6, 6, 6, 6), (87, 96, 23), (87, 96, 23)),
     (FRESH6, (7, 7, 7, 7), (99, 112, 25), (99, 112, 25)),
-    (FRESH7, (7, 7, 7, 7), (101, 112, 27), (101, 112, 27)),
+    (FRESH7, (7, 7, 7, 7), (104, 112, 27), (104, 112, 27)),
 ], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6", "fresh set 7"])
 def test_a_fresh_set_has_every_label_and_its_measured_agreement_holds(configs, labels, with_study, without_study):
     assert sum(len(c["fits"]) for c in configs) == 4 * len(configs)

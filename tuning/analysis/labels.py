@@ -89,9 +89,9 @@ class Thresholds:
             level after >= 10 epochs -> unstable (round 4: the optimiser moves the weights without
             learning; Adam at lr 0.5 left cross-entropies at 1.05-1.1x the baseline like this). A
             learning rate too small is smooth there, and stays underfit.
-        learning_fall: a curve whose smoothed value fell this share of its level over the second
-            half of the run (by ``significance`` s.e.) is still learning, however noisy: neither
-            thrashing nor wandering (round 9).
+        learning_fall: a curve whose second half falls this share of its level along a least-squares
+            line (its slope at ``significance`` s.e.) is still learning, however noisy: neither
+            thrashing nor wandering (round 9; the line is round 10's).
         capacity_ratio: a good fit still at its lowest whose level is this many times the lowest
             minimum another config of the study reached -> underfit (round 4, study level:
             :mod:`tuning.analysis.relative`).

@@ -53,7 +53,8 @@ class Shape:
     slope_se: float
     rise: float            # level - minimum, when the minimum came before the tail (else 0)
     rises: bool            # whether it ever goes up from one epoch to the next
-    late_fall: float       # smoothed value at the run's middle minus the level (0 under 8 epochs)
+    late_fall: float       # the second half's least-squares fall, first epoch to last (0 under 8 epochs)
+    late_fall_z: float     # that fall's slope in standard errors of the noise
 
     def share(self, amount: float) -> float:
         """``amount`` as a share of the curve's improvement (its noise when it never improved)."""
@@ -72,12 +73,13 @@ class Shape:
 
     def learning(self, th: Thresholds) -> bool:
         """Still learning through its noise (round 9): over the second half of the run the curve fell
-        ``learning_fall`` of its level, by ``significance`` standard errors. A noisy curve that does
+        ``learning_fall`` of its level, by ``significance`` standard errors. The fall is a line
+        fitted to the whole half (round 10), not two points of it: a curve jumping up and down
+        all along whose middle happened to sit on a bump is not learning. A noisy curve that does
         this is a model learning on a noisy validation set, not an optimiser moving the weights
         without learning (a daily series at lr 0.01: val 35 -> 24 over the last 10 of 20 epochs,
         jumping 10 % epoch to epoch)."""
-        se = self.noise * math.sqrt(1 / self.k + 1 / max(1, min(self.k, median_window(self.n))))
-        return self.late_fall >= th.learning_fall * self.level and (se <= 0 or self.late_fall / se >= th.significance)
+        return self.late_fall >= th.learning_fall * self.level and self.late_fall_z >= th.significance
 
     def erratic(self, th: Thresholds) -> bool:
         """Jumps epoch to epoch by a sizeable share of both its level and all it ever improved, up as
@@ -168,8 +170,19 @@ def curve_shape(y: np.ndarray, th: Thresholds) -> Shape:
     slope = float(x @ (tail - tail.mean())) / sxx if sxx else 0.0
     slope_se = noise / math.sqrt(sxx) if sxx else math.inf
     rise = max(0.0, level - minimum) if best < n - k else 0.0  # a minimum inside the tail is too recent to call
-    late_fall = float(smooth[n // 2]) - level if n >= 8 else 0.0
-    return Shape(n, k, smooth, best, minimum, level, noise, improvement, slope, slope_se, rise, goes_up(y), late_fall)
+    late_fall, late_fall_z = _line_fall(y[n // 2:], noise) if n >= 8 else (0.0, 0.0)
+    return Shape(n, k, smooth, best, minimum, level, noise, improvement, slope, slope_se, rise, goes_up(y),
+                 late_fall, late_fall_z)
+
+
+def _line_fall(part: np.ndarray, noise: float) -> tuple[float, float]:
+    """A least-squares line through ``part``: its fall from the first epoch to the last, and its
+    slope in standard errors of ``noise`` (positive when falling)."""
+    x = np.arange(len(part), dtype=float) - (len(part) - 1) / 2
+    sxx = float(x @ x)
+    slope = float(x @ (part - part.mean())) / sxx
+    z = -slope * math.sqrt(sxx) / noise if noise > 0 else (math.inf if slope < 0 else 0.0)
+    return -slope * (len(part) - 1), z
 
 
 #: Curve names that are scores (higher is better), not losses: refused by :func:`diagnose_curve`.
