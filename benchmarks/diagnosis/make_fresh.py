@@ -8,7 +8,8 @@ method was frozen in commit 880860b) writes ``tests/data/diagnosis_fresh3.json``
 ``tests/data/diagnosis_fresh4.json``; ``--set 5`` (round 6: ``fresh5_cases.py``, after round 6's plain
 definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.json``; ``--set 6`` (round 7:
 ``fresh6_cases.py``, after commit a53b08b) writes ``tests/data/diagnosis_fresh6.json``; ``--set 7`` (round 9:
-``fresh7_cases.py``, after commit dc12107) writes ``tests/data/diagnosis_fresh7.json``. Each set is scored once by
+``fresh7_cases.py``, after commit dc12107) writes ``tests/data/diagnosis_fresh7.json``; ``--set 8`` (round 10:
+``fresh8_cases.py``, after commit a31cbe2) writes ``tests/data/diagnosis_fresh8.json``. Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
 and labels are exported in the corpus's format (every config ``split: "fresh"``).
@@ -38,6 +39,7 @@ from fresh4_cases import FRESH4  # noqa: E402
 from fresh5_cases import FRESH5  # noqa: E402
 from fresh6_cases import FRESH6  # noqa: E402
 from fresh7_cases import FRESH7  # noqa: E402
+from fresh8_cases import FRESH8  # noqa: E402
 from fresh_cases import FRESH  # noqa: E402
 
 #: set -> (its cases, the data file, its store, what the file says it is)
@@ -71,6 +73,10 @@ SETS = {
     7: (FRESH7, "diagnosis_fresh7.json", "fresh7.db",
         "Seventh fresh held-out set of issue 22 (round 9): real Keras fits made after the round-9 diagnosis was "
         "frozen (commit dc12107), seven constructions per label (benchmarks/diagnosis/fresh7_cases.py); every "
+        "seed's truth is its config's. Same format as diagnosis_corpus.json."),
+    8: (FRESH8, "diagnosis_fresh8.json", "fresh8.db",
+        "Eighth fresh held-out set of issue 22 (round 10): real Keras fits made after the round-10 diagnosis was "
+        "frozen (commit a31cbe2), seven constructions per label (benchmarks/diagnosis/fresh8_cases.py); every "
         "seed's truth is its config's. Same format as diagnosis_corpus.json."),
 }
 
@@ -158,6 +164,25 @@ def write_series7(work: Path) -> None:
     _write_missing(work, {"fresh7_daily.csv": daily, "fresh7_flow.csv": flow})
 
 
+def write_series8(work: Path) -> None:
+    """Set 8's two new series: an hourly solar-like one (a daily cycle, zero at night, times an AR(1)
+    cloud factor, with noise) and a sensor-like one near 100 (a slow drift, AR(1) noise, rare level shifts)."""
+    rng = np.random.default_rng(2037)
+    t = np.arange(2400)
+    cloud = np.zeros(len(t))
+    for i in range(1, len(t)):
+        cloud[i] = 0.95 * cloud[i - 1] + 0.15 * rng.standard_normal()
+    sun = np.clip(np.sin(2 * np.pi * ((t % 24) - 6) / 24), 0, None)
+    solar = 5 * sun * np.clip(0.8 + cloud, 0.2, 1.2) + 0.1 * rng.standard_normal(len(t))
+    t = np.arange(1500)
+    noise = np.zeros(len(t))
+    for i in range(1, len(t)):
+        noise[i] = 0.9 * noise[i - 1] + rng.standard_normal()
+    shifts = np.cumsum(np.where(rng.random(len(t)) < 0.004, rng.normal(0, 6, len(t)), 0.0))
+    sensor = 100 + 0.01 * t + noise + shifts
+    _write_missing(work, {"fresh8_solar.csv": solar, "fresh8_sensor.csv": sensor})
+
+
 def write_series(work: Path) -> None:
     """A new generated series (not one of the old corpus's): two sines, a slow drift and noise."""
     work.mkdir(parents=True, exist_ok=True)
@@ -229,6 +254,7 @@ def main() -> None:
     write_series5(WORK)
     write_series6(WORK)
     write_series7(WORK)
+    write_series8(WORK)
     if not args.no_fit:
         import tuning
 
