@@ -934,7 +934,8 @@ def test_the_shipped_prior_is_what_fit_prior_makes_from_the_development_curves()
 FRESH3 = labelled("fresh3")
 
 
-FRESH4, FRESH5, FRESH6, FRESH7 = labelled("fresh4"), labelled("fresh5"), labelled("fresh6"), labelled("fresh7")
+FRESH4, FRESH5, FRESH6 = labelled("fresh4"), labelled("fresh5"), labelled("fresh6")
+FRESH7, FRESH8 = labelled("fresh7"), labelled("fresh8")
 
 
 # Each fresh set was made after a freeze, committed before scoring, and scored once (docs/analysis.md):
@@ -957,6 +958,8 @@ FRESH4, FRESH5, FRESH6, FRESH7 = labelled("fresh4"), labelled("fresh5"), labelle
 #   show their label by truth.py, 98/105 (0.93) and 26/26. Round 10 (the "still learning" fall read
 #   off a line through the second half, not two points of it) was written on its three lost fits, so
 #   it is development data now: 104/112 and 27/28, as under round 7's rules;
+# - set 8 (round 10, frozen in a31cbe2): 98/112 fits (0.88) and 27/28 configs (0.96): the config goal
+#   met, the fit goal not (round 7's rules: 100/112, 27/28); confirmed by truth.py 92/98 and 24/24.
 # This guards the numbers as the method stands.
 @pytest.mark.parametrize(("configs", "labels", "with_study", "without_study"), [
     (FRESH3, (6, 6, 5, 5), (83, 88, 20), (81, 88, 20)),
@@ -964,7 +967,8 @@ FRESH4, FRESH5, FRESH6, FRESH7 = labelled("fresh4"), labelled("fresh5"), labelle
     (FRESH5, (6, 6, 6, 6), (87, 96, 23), (87, 96, 23)),
     (FRESH6, (7, 7, 7, 7), (99, 112, 25), (99, 112, 25)),
     (FRESH7, (7, 7, 7, 7), (104, 112, 27), (104, 112, 27)),
-], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6", "fresh set 7"])
+    (FRESH8, (7, 7, 7, 7), (98, 112, 27), (98, 112, 27)),
+], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6", "fresh set 7", "fresh set 8"])
 def test_a_fresh_set_has_every_label_and_its_measured_agreement_holds(configs, labels, with_study, without_study):
     assert sum(len(c["fits"]) for c in configs) == 4 * len(configs)
     assert Counter(c["truth"] for c in configs) == dict(zip((UNDERFIT, OVERFIT, GOOD_FIT, UNSTABLE), labels, strict=True))
@@ -1049,6 +1053,16 @@ def test_extrapolation_on_the_seventh_fresh_set_cut_at_half():
     real, pred, low, high = _cut_at_half(FRESH7)
     assert len(real) == 84
     assert abs(np.median(pred - real)) <= 0.03
+    assert 0.55 <= np.mean((real >= low) & (real <= high)) < 0.75
+
+
+def test_extrapolation_on_the_eighth_fresh_set_cut_at_half():
+    # Held out from the prior (round 10). The benchmark (which also gives the train curve) measured
+    # median error -0.010, |error| 0.063, Spearman 0.34, coverage 0.70; without the train curve, as
+    # here: -0.038, 0.065, coverage 0.62: the bias goal holds with the train curve only.
+    real, pred, low, high = _cut_at_half(FRESH8)
+    assert len(real) == 84
+    assert abs(np.median(pred - real)) <= 0.045
     assert 0.55 <= np.mean((real >= low) & (real <= high)) < 0.75
 
 
