@@ -197,7 +197,7 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
                                 f"after improving {pct(m.improvement / m.level)} of that level in all: worse than a "
                                 "model that learnt nothing; the optimiser likely blew the weights up", "diverged")
     if math.isfinite(skill) and 1 - skill >= th.high_loss and n >= th.wander_epochs and m.noise >= th.wander_noise * m.level \
-            and m.share(m.noise) >= th.wander_share and m.falling < significant and not m.learning(th):
+            and m.share(m.noise) >= th.wander_share and not m.falling_late(th):
         return result(UNSTABLE, f"{main_name} {level} wanders at {1 - skill:.3g}x the naive baseline's ({baseline:.3g}): "
                                 f"its epoch noise ({pct(m.noise / m.level)} per epoch) is {pct(m.share(m.noise))} of all "
                                 "it improved, so the optimiser is moving the weights without learning", "erratic")

@@ -88,10 +88,9 @@ class Thresholds:
             worse, not falling, whose epoch noise is >= 10 % of all it improved and >= 1 % of its
             level after >= 10 epochs -> unstable (round 4: the optimiser moves the weights without
             learning; Adam at lr 0.5 left cross-entropies at 1.05-1.1x the baseline like this). A
-            learning rate too small is smooth there, and stays underfit.
-        learning_fall: a curve whose second half falls this share of its level along a least-squares
-            line (its slope at ``significance`` s.e.) is still learning, however noisy: neither
-            thrashing nor wandering (round 9; the line is round 10's).
+            learning rate too small is smooth there, and stays underfit. "Not falling" (round 11):
+            a robust line through the second half of the run falls by less than ``significance``
+            s.e.
         capacity_ratio: a good fit still at its lowest whose level is this many times the lowest
             minimum another config of the study reached -> underfit (round 4, study level:
             :mod:`tuning.analysis.relative`).
@@ -137,7 +136,6 @@ class Thresholds:
     wander_share: float = 0.1
     wander_noise: float = 0.01
     wander_epochs: int = 10
-    learning_fall: float = 0.2
     capacity_ratio: float = 2.0
 
 

@@ -53,8 +53,7 @@ class Shape:
     slope_se: float
     rise: float            # level - minimum, when the minimum came before the tail (else 0)
     rises: bool            # whether it ever goes up from one epoch to the next
-    late_fall: float       # the second half's least-squares fall, first epoch to last (0 under 8 epochs)
-    late_fall_z: float     # that fall's slope in standard errors of the noise
+    late_fall_z: float     # the second half's robust slope in standard errors of the noise (0 under 8 epochs)
 
     def share(self, amount: float) -> float:
         """``amount`` as a share of the curve's improvement (its noise when it never improved)."""
@@ -71,22 +70,17 @@ class Shape:
         """The tail's fall in standard errors of its slope (positive when falling)."""
         return -self.slope / self.slope_se if self.slope_se > 0 else (math.inf if self.slope < 0 else 0.0)
 
-    def learning(self, th: Thresholds) -> bool:
-        """Still learning through its noise (round 9): over the second half of the run the curve fell
-        ``learning_fall`` of its level, by ``significance`` standard errors. The fall is a line
-        fitted to the whole half (round 10), not two points of it: a curve jumping up and down
-        all along whose middle happened to sit on a bump is not learning. A noisy curve that does
-        this is a model learning on a noisy validation set, not an optimiser moving the weights
-        without learning (a daily series at lr 0.01: val 35 -> 24 over the last 10 of 20 epochs,
-        jumping 10 % epoch to epoch)."""
-        return self.late_fall >= th.learning_fall * self.level and self.late_fall_z >= th.significance
+    def falling_late(self, th: Thresholds) -> bool:
+        """The second half of the run falls along a robust line by ``significance`` standard errors
+        (round 11): still learning, however slowly or noisily, so not "wandering" near the baseline.
+        Read over the whole half rather than the tail, whose few epochs one spike can tilt."""
+        return self.late_fall_z >= th.significance
 
     def erratic(self, th: Thresholds) -> bool:
         """Jumps epoch to epoch by a sizeable share of both its level and all it ever improved, up as
-        well as down: a short run that only ever falls steeply is not thrashing (round 5), nor is
-        one still learning through its noise (round 9)."""
+        well as down: a short run that only ever falls steeply is not thrashing (round 5)."""
         return (self.noise >= th.erratic_noise * self.level and self.share(self.noise) >= th.erratic_share
-                and self.rises and not self.learning(th))
+                and self.rises)
 
     def rise_z(self) -> float:
         """The rise above the minimum in standard errors of the tail level and of the minimum."""
@@ -170,19 +164,20 @@ def curve_shape(y: np.ndarray, th: Thresholds) -> Shape:
     slope = float(x @ (tail - tail.mean())) / sxx if sxx else 0.0
     slope_se = noise / math.sqrt(sxx) if sxx else math.inf
     rise = max(0.0, level - minimum) if best < n - k else 0.0  # a minimum inside the tail is too recent to call
-    late_fall, late_fall_z = _line_fall(y[n // 2:], noise) if n >= 8 else (0.0, 0.0)
+    late_fall_z = _robust_fall_z(y[n // 2:], noise) if n >= 8 else 0.0
     return Shape(n, k, smooth, best, minimum, level, noise, improvement, slope, slope_se, rise, goes_up(y),
-                 late_fall, late_fall_z)
+                 late_fall_z)
 
 
-def _line_fall(part: np.ndarray, noise: float) -> tuple[float, float]:
-    """A least-squares line through ``part``: its fall from the first epoch to the last, and its
-    slope in standard errors of ``noise`` (positive when falling)."""
-    x = np.arange(len(part), dtype=float) - (len(part) - 1) / 2
-    sxx = float(x @ x)
-    slope = float(x @ (part - part.mean())) / sxx
-    z = -slope * math.sqrt(sxx) / noise if noise > 0 else (math.inf if slope < 0 else 0.0)
-    return -slope * (len(part) - 1), z
+def _robust_fall_z(part: np.ndarray, noise: float) -> float:
+    """The slope of a robust line through ``part`` (Theil-Sen: the median of the slopes between every
+    two epochs) in standard errors of ``noise``, positive when falling. Robust like the noise it is
+    read against: a burst of a few epochs moves neither."""
+    n = len(part)
+    i, j = np.triu_indices(n, 1)
+    slope = float(np.median((part[j] - part[i]) / (j - i)))
+    x = np.arange(n, dtype=float) - (n - 1) / 2
+    return -slope * math.sqrt(float(x @ x)) / noise if noise > 0 else (math.inf if slope < 0 else 0.0)
 
 
 #: Curve names that are scores (higher is better), not losses: refused by :func:`diagnose_curve`.
