@@ -8,6 +8,7 @@ refusal of a curve that is not a loss, and the percent formatting the evidence u
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -173,11 +174,19 @@ def _robust_fall_z(part: np.ndarray, noise: float) -> float:
     """The slope of a robust line through ``part`` (Theil-Sen: the median of the slopes between every
     two epochs) in standard errors of ``noise``, positive when falling. Robust like the noise it is
     read against: a burst of a few epochs moves neither."""
-    n = len(part)
+    i, j, gaps, spread = _pairs(len(part))
+    slope = float(np.median((part[j] - part[i]) / gaps))
+    return -slope * spread / noise if noise > 0 else (math.inf if slope < 0 else 0.0)
+
+
+@functools.lru_cache(maxsize=64)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Every two of ``n`` epochs (earlier, later), their distance, and the root of the epochs' sum of
+    squares about their mean (what turns a slope into standard errors): the same for every curve of
+    a study's length, so made once."""
     i, j = np.triu_indices(n, 1)
-    slope = float(np.median((part[j] - part[i]) / (j - i)))
     x = np.arange(n, dtype=float) - (n - 1) / 2
-    return -slope * math.sqrt(float(x @ x)) / noise if noise > 0 else (math.inf if slope < 0 else 0.0)
+    return i, j, (j - i).astype(float), math.sqrt(float(x @ x))
 
 
 #: Curve names that are scores (higher is better), not losses: refused by :func:`diagnose_curve`.
