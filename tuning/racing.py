@@ -48,6 +48,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from tuning.objective import parse_margin
 from tuning.statistics import LEVEL, compare
 
 #: how much the seed count grows from one look to the next (3, 5, 8, 12, 18, ...)
@@ -65,6 +66,30 @@ class Race:
     level: float = LEVEL
     margin: float = math.nan
     arriving: bool = False  # configs join one or a few at a time (a model-based sampler's proposals)
+    margin_share: float = math.nan  # or the margin as this share of the best's mean (``objective.margin: 2%``)
+
+    @classmethod
+    def with_margin(cls, margin: object | None, **settings) -> Race:
+        """A race whose margin is a study's ``objective.margin``: a number in the metric's units, a
+        percentage of the best's mean (read at each look), or ``None`` (no margin: the race does not
+        end on equivalence; the 5 % default is for reading the results, not for stopping fits)."""
+        if margin is None:
+            return cls(**settings)
+        value, relative = parse_margin(margin)
+        return cls(**settings, **({"margin_share": value} if relative else {"margin": value}))
+
+    @property
+    def margin_text(self) -> str:
+        """", margin 0.01" / ", margin 2 % of the best's mean" / "" (no margin)."""
+        if math.isfinite(self.margin):
+            return f", margin {self.margin:g}"
+        return f", margin {self.margin_share * 100:g} % of the best's mean" if math.isfinite(self.margin_share) else ""
+
+    def margin_at(self, best_mean: float) -> float:
+        """The margin in the metric's units when the best config left has mean ``best_mean``."""
+        if math.isfinite(self.margin):
+            return self.margin
+        return self.margin_share * abs(best_mean) if math.isfinite(self.margin_share) else math.nan
 
     def __post_init__(self) -> None:
         if not 2 <= self.min_seeds <= self.max_seeds:
@@ -163,6 +188,9 @@ def _closed_round(x: np.ndarray, given: np.ndarray, alive: np.ndarray, race: Rac
                 decision.eliminated.append(dropped)
                 alive[config] = False
     left = np.flatnonzero(alive)
+    if len(left) == 1 and given[left[0]] < race.min_seeds:  # a study of one config: it still gets its seeds
+        decision.targets = {int(left[0]): race.min_seeds}
+        return decision
     if len(left) <= 1:
         decision.finished = "one config left" if len(left) == 1 else "no config left"
         return decision
@@ -170,9 +198,11 @@ def _closed_round(x: np.ndarray, given: np.ndarray, alive: np.ndarray, race: Rac
     if (given[left] >= race.max_seeds).all():
         decision.finished = f"every config left has {race.max_seeds} seeds"
         return decision
-    if math.isfinite(race.margin) and (given[left] == top).all() and top >= race.min_seeds:
+    level_now = (given[left] == top).all() and top >= race.min_seeds
+    margin = race.margin_at(_best_mean(x[left, :top])) if level_now else math.nan
+    if math.isfinite(margin) and margin > 0:
         level = level_at(race, top) if top in counts else race.level
-        equivalent = compare(x[left, :top], margin=race.margin, level=level).equivalent_to_best
+        equivalent = compare(x[left, :top], margin=margin, level=level).equivalent_to_best
         if equivalent.all():
             decision.finished = "every config left is equivalent to the best"
             return decision
@@ -182,6 +212,13 @@ def _closed_round(x: np.ndarray, given: np.ndarray, alive: np.ndarray, race: Rac
     else:
         decision.targets = {int(c): _next_look(counts, int(given[c])) for c in left}
     return decision
+
+
+def _best_mean(x: np.ndarray) -> float:
+    """The lowest mean of the rows' finished scores (NaN when no row has one)."""
+    counts = np.isfinite(x).sum(axis=1)
+    means = np.where(counts > 0, np.nansum(x, axis=1) / np.maximum(counts, 1), np.inf)
+    return float(means.min()) if np.isfinite(means).any() else math.nan
 
 
 def _arriving_round(x: np.ndarray, given: np.ndarray, alive: np.ndarray, race: Race, counts: list[int]) -> Round:

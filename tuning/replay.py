@@ -48,7 +48,7 @@ class StudyReplay:
     @property
     def text(self) -> str:
         lines = [f"race: {self.race.min_seeds} to {self.race.max_seeds} seeds, alpha {self.race.level:g}"
-                 + (f", margin {self.race.margin:g}" if math.isfinite(self.race.margin) else ""),
+                 + self.race.margin_text,
                  f"{_picked(self.table, self.picked, self.exhaustive_best, 'every seed')}; "
                  f"it ended because {self.result.finished}",
                  f"spent {self.fit_share:.0%} of the study's fits and {self.epoch_share:.0%} of its epochs"]

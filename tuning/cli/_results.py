@@ -82,7 +82,9 @@ def replay(
             typer.echo(replay_pruner_on_study(results, pruner, _json_option("--pruner-settings", pruner_settings)).text)
             return
         # no --max-seeds: no bound but the seeds the study stored
-        typer.echo(replay_study(results, Race(min_seeds, max_seeds or sys.maxsize, alpha)).text)
+        margin = ((results.spec or {}).get("objective") or {}).get("margin")  # the live race's, as it ran
+        race = Race.with_margin(margin, min_seeds=min_seeds, max_seeds=max_seeds or sys.maxsize, level=alpha)
+        typer.echo(replay_study(results, race).text)
     except ValueError as exc:
         fail(f"error: study {study!r}: {exc}", EXIT_USAGE)
 

@@ -71,7 +71,9 @@ class RaceAllocation:
 
         self.policy, self.spec, self.store = policy, spec, store
         self.races_the_plan = spec.sampler.name in PLAN_SAMPLERS
-        self.race = Race(policy.min_seeds, len(policy.race_seeds), policy.alpha, arriving=not self.races_the_plan)
+        self.race = Race.with_margin(spec.objective.margin, min_seeds=policy.min_seeds,
+                                     max_seeds=len(policy.race_seeds), level=policy.alpha,
+                                     arriving=not self.races_the_plan)
 
     @property
     def most_seeds(self) -> int:
