@@ -13,6 +13,7 @@ import pytest
 from helpers.results import CURVE_COLUMNS, make_results
 from scipy import stats
 
+from tuning import statistics
 from tuning.analysis import (
     DESCRIBE,
     STATS,
@@ -193,6 +194,22 @@ def test_seeds_needed_when_the_runner_up_is_already_shown_worse():
     assert reading.command is None and reading.seeds_needed == reading.current_seeds == 5
     assert any(line.startswith("seeds needed: none more; the 5 run already show trial 1 worse than trial 0")
                for line in reading.lines), reading.lines
+
+
+
+@pytest.mark.parametrize("runner_up", [0.0, 0.05], ids=["identical scores", "a constant gap"])
+def test_seeds_needed_when_the_top_two_differ_by_the_same_amount_on_every_seed(runner_up):
+    # Two configs whose per-seed differences have no spread at all (identical models, or a metric
+    # saturated at 1.0 on every seed): the pair's own noise is known to be nil, so the fewest seeds a
+    # comparison takes resolve any gap. It said "more than 1000 seeds" and "a gap of about nan".
+    seeds = [0.91, 0.93, 0.90, 0.95, 0.92, 0.94]
+    results = make_results({"a": seeds, "b": [v + runner_up for v in seeds], "c": [v + 0.3 for v in seeds[::-1]]})
+    reading = verdict(results, select(results, margin=0.01), storage="sqlite:///s.db")
+    line = next(line for line in reading.lines if line.startswith("seeds needed"))
+    assert "nan" not in line and "1000" not in line, line
+    assert reading.command is None, line
+    assert line.startswith("seeds needed: none more") or "about 2 seeds per config; the 6 run would separate" in line, line
+    assert statistics.plan_seeds(select(results, margin=0.01).comparison, np.array([seeds, seeds]), 0, 1, 0.01) == 2
 
 
 # -- ranks, intervals, skill ------------------------------------------------------------------------

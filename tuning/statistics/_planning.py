@@ -83,6 +83,8 @@ def _planning_spread(scores, first: int, second: int, confidence: float) -> tupl
     """The pair's own spread at its ``confidence`` upper confidence limit (NaN when unknown), and
     whether it is paired: what :func:`plan_seeds` and :func:`resolvable_margin` plan with."""
     sd, df, paired = pair_spread(scores, first, second)
+    if sd == 0 and df > 0:  # the pair's differences are the same on every seed: known to be no spread
+        return 0.0, paired
     if not (sd > 0 and df > 0):
         return math.nan, paired
     return sd * math.sqrt(df / stats.chi2.ppf(1 - confidence, df)), paired
@@ -98,6 +100,8 @@ def plan_seeds(comparison: Comparison, scores, first: int, second: int, margin: 
     docs/statistics.md ("Seeds needed") has the power the suggestions achieve when re-simulated.
     """
     sd, paired = _planning_spread(scores, first, second, confidence)
+    if sd == 0:  # no seed noise between the two: the fewest seeds a comparison takes tell any gap
+        return 2
     if not sd > 0:
         return None
     return seeds_needed(sd, margin, max(comparison.stage_configs, 2), paired=paired, target=target,
@@ -109,6 +113,8 @@ def resolvable_margin(comparison: Comparison, scores, first: int, second: int, s
     """The smallest gap ``seeds`` seeds per config would tell apart with ``target`` power (the
     planning spread of :func:`plan_seeds`), by bisection on the margin."""
     sd, paired = _planning_spread(scores, first, second, confidence)
+    if sd == 0:  # no seed noise between the two: any gap is told apart
+        return 0.0
     if not sd > 0:
         return math.nan
     configs = max(comparison.stage_configs, 2)
