@@ -212,6 +212,22 @@ def test_seeds_needed_when_the_top_two_differ_by_the_same_amount_on_every_seed(r
     assert statistics.plan_seeds(select(results, margin=0.01).comparison, np.array([seeds, seeds]), 0, 1, 0.01) == 2
 
 
+
+def test_a_raced_study_is_not_told_to_add_seeds_with_repeats():
+    # `--repeats` raises a race's max, which a finished race does not act on: the command the line
+    # used to give ran nothing ("0 fits run") and the next status asked for it again.
+    rng = np.random.default_rng(2)
+    scores = {"a": (1.0 + rng.normal(0, 0.02, 6)).tolist(), "b": (1.015 + rng.normal(0, 0.02, 6)).tolist()}
+    fixed = verdict(make_results(scores), select(make_results(scores), margin=0.03), storage="sqlite:///s.db")
+    assert fixed.command == "tuning resume synthetic --repeats 12 --storage sqlite:///s.db"
+    raced = make_results(scores, spec={"repeats": {"strategy": "race", "min": 3, "max": 6}})
+    reading = verdict(raced, select(raced, margin=0.03), storage="sqlite:///s.db")
+    line = next(line for line in reading.lines if line.startswith("seeds needed"))
+    assert reading.command is None and "--repeats N" not in line and "tuning resume" not in line, line
+    assert line.endswith("a race decides its configs' seeds and a finished race is not reopened by --repeats: "
+                         "compare these two in a study of their own with fixed repeats"), line
+
+
 # -- ranks, intervals, skill ------------------------------------------------------------------------
 
 

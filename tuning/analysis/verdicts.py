@@ -155,11 +155,11 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
         out.seeds_needed = needed
         gap = abs(float(table.at[second, "aggregate"]) - float(table.at[first, "aggregate"]))
         if gap > resolved:  # not a plan (that stays on the margin): what to do with a gap this wide
-            out.command = command = _resume_command(results, 20, storage)
+            out.command = _resume_command(results, 20, storage)
             out.lines.append(f"{head}: {count} seeds per config, more than anyone runs, at their seed noise; but "
                              f"their gap so far, {gap:.4g}, is wider than the {resolved:.3g} that 20 seeds per config "
-                             f"resolve, so 20 seeds would show whether a gap that wide is real (`{command}`); a gap "
-                             "seen on few seeds is often wider than the true one")
+                             f"resolve, so 20 seeds would show whether a gap that wide is real "
+                             f"({_how_to_add(out.command)}); a gap seen on few seeds is often wider than the true one")
         else:
             out.lines.append(f"{head}: {count} seeds per config, more than anyone runs: at their seed noise a gap "
                              f"the size of the margin cannot be resolved (20 seeds per config resolve a gap of about "
@@ -171,9 +171,18 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
         out.lines.append(f"{head}: about {needed} seeds per config; the {out.current_seeds} run would separate a "
                          "gap of the margin 4 times in 5 and did not, so their gap is probably smaller")
         return out
-    out.command = command = _resume_command(results, needed, storage)
-    out.lines.append(f"{head}: about {needed} seeds per config (now {out.current_seeds}); `{command}` adds them")
+    out.command = _resume_command(results, needed, storage)
+    out.lines.append(f"{head}: about {needed} seeds per config (now {out.current_seeds}); {_how_to_add(out.command)}")
     return out
+
+
+#: What the seeds-needed line says for a raced study, whose seeds the race decided (``Verdict.command`` None).
+RACED = ("a race decides its configs' seeds and a finished race is not reopened by --repeats: compare these two "
+         "in a study of their own with fixed repeats")
+
+
+def _how_to_add(command: str | None) -> str:
+    return f"`{command}` adds them" if command else RACED
 
 
 def _race_eliminated(results: StudyFrames) -> set[str]:
@@ -199,7 +208,7 @@ def _left_out(results: StudyFrames, table: pd.DataFrame, best, names: dict[str, 
     running = (set(trials.loc[trials["status"] == "running", "config_key"])
                if trials is not None and "status" in getattr(trials, "columns", ()) else set())
     ahead = alone[(alone["rank"] < table.at[best, "rank"]) & ~alone["config_key"].isin(running)]
-    if len(ahead):
+    if len(ahead) and _resume_command(results, 2, storage) is not None:  # a race's seeds are the race's
         seeds = int(table["n_seeds"].max())
         short = names.get(ahead["config_key"].iloc[0], "").split(" (")[0]
         line += (f"; {short} scored better on its one seed than {_short_name(names, table, best)}, the best compared: "
@@ -232,11 +241,14 @@ def run_study_call(needs: list[str], **given: object) -> str:
     return f"tuning.run_study(spec, {', '.join(arguments)})"
 
 
-def _resume_command(results: StudyFrames, repeats: int, storage: str | None) -> str:
+def _resume_command(results: StudyFrames, repeats: int, storage: str | None) -> str | None:
     """The command that gives every config of the study ``repeats`` seeds: ``tuning resume``, or the
-    Python call for a study only its own process can continue (:func:`python_only`)."""
+    Python call for a study only its own process can continue (:func:`python_only`); None for a
+    raced study, whose seeds its race decided."""
     import shlex
 
+    if ((results.spec or {}).get("repeats") or {}).get("strategy") == "race":
+        return None  # --repeats raises the race's max, which a finished race does not act on
     needs = python_only(results.spec)
     if needs:  # in Python, with the same arrays and builder: the `tuning` command cannot reload them
         return run_study_call(needs, repeats=repeats)
