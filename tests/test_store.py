@@ -194,6 +194,20 @@ def test_a_store_that_cannot_be_opened_is_one_line_naming_its_url(url, words):
     assert words in str(caught.value) and "\n" not in str(caught.value), str(caught.value)
 
 
+@pytest.mark.parametrize("command", ["run", "worker"])
+def test_run_or_worker_on_a_store_that_cannot_be_opened_says_so_not_that_it_went_away_mid_run(tmp_path, command):
+    # It said "the store went away mid-run ...; every fit finished before is stored: continue with
+    # `tuning resume ...`" and exit 1, for a run that never started.
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: s\nproblem: {name: tenths}\nmodel: {units: 2}\nsampler: grid\nrepeats: 2\nfit: {epochs: 1}\n")
+    for url in ("postgresql://nobody@127.0.0.1:1/x", f"sqlite:///{spec}/x.db"):  # a folder that is a file
+        done = subprocess.run([sys.executable, "-m", "tuning.cli", command, str(spec), "--storage", url, "--quiet"],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, (done.stdout, done.stderr)
+        assert done.stderr.count("\n") == 1 and "cannot open store" in done.stderr, done.stderr
+        assert "went away" not in done.stderr and "Traceback" not in done.stderr
+
+
 def test_a_database_without_the_projects_tables_holds_no_study_and_says_so_in_one_line(tmp_path):
     """A new PostgreSQL database that no run has used yet (here SQLite, the same path): a worker or
     status asking for a study by name gets the one-line 'no study', not the database's traceback."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import typer
 
-from tuning.errors import Terminated, TuningError
+from tuning.errors import StoreError, Terminated, TuningError
 from tuning.vocabulary import (
     BACKEND_SAMPLERS,
     BACKENDS,
@@ -88,6 +88,8 @@ def run_spec(spec, quiet: bool, worker=None, *, n_trials_flag: int | None = None
             fail(f"{how} before study {spec.name!r} was stored: nothing to resume; run it again", code)
         fail(f"{how}: every finished fit is stored, this worker's claims released; continue with "
               f"`{command_line('resume', spec.name, spec.storage)}`", code)
+    except StoreError:  # the store could not be opened at all: one line and exit 2, like every command
+        raise
     except Exception as exc:
         why = _database_gone(exc)
         if why is None:
@@ -133,7 +135,6 @@ def _check_n_trials(spec, n_trials: int) -> None:
 def _stored(spec):
     """The spec's store if its study is in it, else None (a stop while connecting to a cluster, or
     before the first trial, comes before it is: only a stored study can ``tuning resume`` continue)."""
-    from tuning.errors import StoreError
     from tuning.store import open_store
 
     try:

@@ -85,7 +85,13 @@ class Store:
             path = Path(self.url.removeprefix("sqlite:///"))
             if not create and not path.exists():
                 raise StoreError(f"{path}: no such store (run a study first, or pass --storage)")
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # a file where a folder should be, no permission ...
+                blocking = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+                why = (f"{blocking} is a file, not a folder" if blocking is not None and not blocking.is_dir()
+                       else f"cannot make its folder {path.parent}: {exc.strerror}")
+                raise StoreError(f"{self.shown}: cannot open store: {why}") from None
         kwargs: dict[str, Any] = {}
         if self.url.startswith("sqlite"):
             # Several processes may open the file; wait for a lock rather than fail at once.
