@@ -302,7 +302,7 @@ def marginal_study() -> Results:
 def test_marginals_match_describe_per_value():
     results = marginal_study()
     table = marginals(results)
-    assert table.columns.tolist() == ["param", "value", "n_configs", *DESCRIBE]
+    assert table.columns.tolist() == ["param", "value", "n_configs", "config_mean", *DESCRIBE]
     assert set(table["param"]) == {"units", "dropout"}  # cell never varies
     for _, row in table.iterrows():
         seeds = results.fits.loc[results.fits[f"param_{row['param']}"] == row["value"], "val_loss"]
@@ -310,6 +310,15 @@ def test_marginals_match_describe_per_value():
         assert row[DESCRIBE].astype(float).tolist() == pytest.approx(expected[DESCRIBE].tolist())
     assert table.loc[table["param"] == "units", "n_configs"].tolist() == [2, 2, 2]
     assert "cell" in set(marginals(results, varying_only=False)["param"])
+
+
+def test_marginals_weigh_each_config_once_in_config_mean_whatever_its_seeds():
+    # A race gives its survivors more seeds: pooled, units=12's mean leans towards its survivor.
+    params = {"a": {"units": 4}, "b": {"units": 4}, "c": {"units": 12}, "d": {"units": 12}}
+    results = make_results({"a": [0.20] * 3, "b": [0.30] * 3, "c": [0.10] * 8, "d": [0.50] * 3}, params=params)
+    table = marginals(results).set_index("value")
+    assert table.loc[12, "mean"] == pytest.approx((0.1 * 8 + 0.5 * 3) / 11)  # pooled: 0.209
+    assert table.loc[12, "config_mean"] == pytest.approx(0.3) and table.loc[4, "config_mean"] == pytest.approx(0.25)
 
 
 def test_marginals_order_list_valued_units_by_their_numbers_not_their_text():

@@ -283,13 +283,16 @@ def summary_table(results: StudyFrames, level: float = 0.05, thresholds: Thresho
 def marginals(results: StudyFrames, *, varying_only: bool = True) -> pd.DataFrame:
     """Seed scores per value of each parameter, pooled over every config with that value.
 
-    Long form: ``param`` (name without ``param_``), ``value``, ``n_configs``, then the columns
-    of ``DataFrame.describe()`` (count, mean, std, min, 25%, 50%, 75%, max) of the seed scores
-    of finished fits. Parameters that never vary in the study are left out unless
-    ``varying_only=False``: their "marginal" is the whole study.
+    Long form: ``param`` (name without ``param_``), ``value``, ``n_configs``, ``config_mean`` (the
+    mean of the configs' own mean scores: each config counts once however many seeds it got), then
+    the columns of ``DataFrame.describe()`` (count, mean, std, min, 25%, 50%, 75%, max) of the seed
+    scores of finished fits. A race gives the configs it keeps more seeds than those it drops, so
+    there the pooled ``mean`` leans towards the survivors and ``config_mean`` is the fairer reading
+    (a pruned config's fits are not finished and count in neither). Parameters that never vary in
+    the study are left out unless ``varying_only=False``: their "marginal" is the whole study.
     """
     fits, metric = results.fits, results.metric
-    columns = ["param", "value", "n_configs", *DESCRIBE]
+    columns = ["param", "value", "n_configs", "config_mean", *DESCRIBE]
     params = [c for c in fits.columns if c.startswith("param_")]
     if varying_only:
         params = [c for c in params if fits[c].astype(str).nunique() > 1]
@@ -298,6 +301,8 @@ def marginals(results: StudyFrames, *, varying_only: bool = True) -> pd.DataFram
     for column in params:
         grouped = good.groupby(column, dropna=False, sort=True)
         described = _describe(grouped[metric])
+        per_config = good.groupby([column, "config_key"], dropna=False, sort=False)[metric].mean()
+        described.insert(0, "config_mean", per_config.groupby(level=0, dropna=False).mean().reindex(described.index))
         described.insert(0, "n_configs", grouped["config_key"].nunique())
         described.insert(0, "value", pd.Series(list(described.index), index=described.index, dtype=object))
         described.insert(0, "param", column.removeprefix("param_"))
