@@ -131,7 +131,7 @@ class WorkerSession:
         if self._watch is None:
             return
         try:
-            workers = self._store.workers(self._study)
+            workers = [{**w, "state": state_now(w)} for w in self._store.workers(self._study)]
         except Exception:
             return
         for event in worker_events(self._seen, workers, self.owner):
@@ -164,6 +164,12 @@ def ended_here(worker: dict[str, Any]) -> bool:
     return worker["host"] == os.uname().nodename and process_gone(worker["pid"])
 
 
+def state_now(worker: dict[str, Any]) -> str:
+    """A worker's state as status and the live row both read it: its stored state, except that a
+    running worker of this host whose process has ended is lost now, not when its lease runs out."""
+    return "lost" if worker["state"] == "running" and ended_here(worker) else worker["state"]
+
+
 def live_owners(store: Store, study: str) -> set[str]:
     """The owners that can still finish what they started: their lease runs, their process lives."""
     return store.live_owners(study) - {w["owner"] for w in store.workers(study) if ended_here(w)}
@@ -181,7 +187,7 @@ def worker_lines(store: Store, study: str, now: float | None = None) -> list[str
     alive = 0
     for w in workers:
         since = now - w["heartbeat_at"]
-        if w["state"] == "running" and ended_here(w):
+        if state_now(w) == "lost" and w["state"] == "running":
             # killed (kill -9, a crash) within its lease: the next worker or resume here takes over at once
             state = f"lost (its process {w['pid']} is gone; heartbeat {since:.0f} s ago: its claims are taken over)"
         elif w["state"] == "running":
