@@ -191,10 +191,16 @@ class RepeatsSpec(StrictModel):
         if isinstance(value, dict) and value.get("strategy") == "race":
             # a race's bounds are settled here, once, so that the stored spec says them
             value = dict(value)
+            count, top = value.get("count"), value.get("max")
             if value.get("max") is None:
                 seeds = value.get("seeds")
                 confirm = value.get("confirm", 0) if isinstance(value.get("confirm", 0), int) else 0
                 value["max"] = len(seeds) - confirm if isinstance(seeds, list) else value.get("count", RACE_MAX_SEEDS)
+            smallest = value.get("min")
+            if top is None and isinstance(smallest, int) and isinstance(value["max"], int) and smallest > value["max"]:
+                source = "the length of seeds less confirm" if isinstance(value.get("seeds"), list) else (
+                    "count" if count is not None else "the default")
+                raise ValueError(f"min ({smallest}) is more than max ({value['max']}, {source}) seeds: raise max")
             if value.get("min") is None:
                 value["min"] = min(RACE_MIN_SEEDS, value["max"]) if isinstance(value["max"], int) else RACE_MIN_SEEDS
             if value.get("alpha") is None:
