@@ -233,7 +233,8 @@ def _arriving_round(x: np.ndarray, given: np.ndarray, alive: np.ndarray, race: R
                 decision.eliminated.append(dropped)
                 continue
         if have >= race.max_seeds:
-            decision.survived[int(config)] = f"survived the race: {race.max_seeds} seeds and no config beats it"
+            decision.survived[int(config)] = (f"survived the race: {race.max_seeds} seeds and no config it raced "
+                                              "against beats it")
         else:
             decision.targets[int(config)] = _next_look(counts, have)
     if not decision.targets:

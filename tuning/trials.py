@@ -309,8 +309,9 @@ def _confirmed(trial: dict[str, Any]) -> str:
     if not confirmed:
         return ""
     mean = sum(confirmed) / len(confirmed)
-    return (f"; on {len(confirmed)} fresh seeds {mean:.4g}, unbiased (on its racing seeds "
-            f"{sum(raced) / max(len(raced), 1):.4g}, which flatter the configs a race keeps: the winner's curse)")
+    # Which way the two differ is the seeds' luck as often as the race's pick: said as they are.
+    return (f"; on {len(confirmed)} fresh seeds {mean:.4g} (seeds that took no part in the race, so free of the "
+            f"winner's curse the racing seeds can carry; on its racing seeds {sum(raced) / max(len(raced), 1):.4g})")
 
 
 def race_eliminations(trials: list[dict[str, Any]]) -> dict[str, str]:
