@@ -199,6 +199,7 @@ def test_status_and_the_report_count_pruned_trials_apart_from_failed(pruned_stud
     assert (info["pruned"], info["failed"], info["remaining"]) == (outcome.pruned, 0, 0)
     page = render_report("pruned", storage, tmp_path / "report")
     assert f"{outcome.pruned} pruned (stopped early, not compared)" in page and ", 0 failed" in page
+    assert 'id="failed-fits"' not in page and "No failed trials or fits." in page  # pruned fits are not failures
     data = json.loads(re.search(r'id="page-data">(.*?)</script>', page, re.S).group(1))  # what the plots draw
     cut = [c for c in data["configs"] if c["pruned"]]
     assert len(cut) == outcome.pruned and all(c["cut"] for c in cut)  # the history marks each pruned fit

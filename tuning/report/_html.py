@@ -178,7 +178,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
     from tuning.analysis import analysis_tables, config_names, export_tables, load_results, select, verdict
     from tuning.plots import varying_params
     from tuning.report._data import index_data, page_name, script_json
-    from tuning.results import TrialStatus
+    from tuning.results import OK, PRUNED, TrialStatus
     from tuning.store import open_store
     from tuning.trials import race_lines, read_trials, trial_numbers
 
@@ -203,9 +203,9 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
     for row, key in zip(rows, summary["config_key"], strict=True):
         row[1]["href"] = "configs/" + page_name(key)
     objective = objective_of_spec(results)
-    failed_fits = [] if results.fits.empty else [
+    failed_fits = [] if results.fits.empty else [  # a pruned fit is not a failure: the pruner stopped it
         {"config_key": r["config_key"], "seed": r["seed"], "error": r["error"] or r["status"]}
-        for r in results.fits[results.fits["status"] != "ok"].to_dict("records")]
+        for r in results.fits[~results.fits["status"].isin([OK, PRUNED])].to_dict("records")]
     return {
         "study": study, "storage": store.shown, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
         "metric": results.metric, "direction": results.direction, "aggregate": objective.get("aggregate"),
