@@ -271,6 +271,9 @@ def test_a_scheduler_killed_mid_study_is_one_line_and_loses_no_finished_fit(tmp_
     lines = err.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1, err
     assert lines[0].startswith(f"error: lost the Dask scheduler at {address} mid-study (") and "Traceback" not in err
+    assert "in_worker_process" not in lines[0]  # not Dask's task key
+    assert lines[0].endswith(f"`tuning resume lost_scheduler --storage sqlite:///{db}` once a scheduler is back (with "
+                             "--scheduler ADDRESS or $DASK_SCHEDULER_ADDRESS; neither starts a LocalCluster)"), lines[0]
     kept = fit_rows(db)
     assert kept and all(status == "ok" for _, _, status in kept)
     resumed = subprocess.run([*tuning_command(), "resume", "lost_scheduler", "--storage", f"sqlite:///{db}",

@@ -50,6 +50,11 @@ class StoreError(TuningError):
     """The store cannot be opened, or it holds no study of the given name."""
 
 
+class CutShort(TuningError):
+    """Something the run does not own went away mid-study (a Dask scheduler): every finished fit is
+    stored and the study can be resumed once it is back. The command line adds the resume command."""
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM reached a worker: it stops as after a Ctrl-C (trials interrupted, claims released)."""
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import typer
 
-from tuning.errors import StoreError, Terminated, TuningError
+from tuning.errors import CutShort, StoreError, Terminated, TuningError
 from tuning.vocabulary import (
     BACKEND_SAMPLERS,
     BACKENDS,
@@ -90,6 +90,9 @@ def run_spec(spec, quiet: bool, worker=None, *, n_trials_flag: int | None = None
               f"`{command_line('resume', spec.name, spec.storage)}`", code)
     except StoreError:  # the store could not be opened at all: one line and exit 2, like every command
         raise
+    except CutShort as exc:
+        fail(f"error: {exc}: continue with `{command_line('resume', spec.name, spec.storage)}` once a scheduler is "
+             "back (with --scheduler ADDRESS or $DASK_SCHEDULER_ADDRESS; neither starts a LocalCluster)", EXIT_USAGE)
     except Exception as exc:
         why = _database_gone(exc)
         if why is None:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
 
-from tuning.errors import TuningError
+from tuning.errors import CutShort, TuningError
 from tuning.runners._pool import ProcessPool, Recycle
 
 #: Dask's own variable for the scheduler to connect to, honoured as Dask does.
@@ -103,6 +103,10 @@ class DaskUnavailable(TuningError):
     """``distributed`` is not installed, or its scheduler cannot be reached."""
 
 
+class DaskLost(DaskUnavailable, CutShort):
+    """The scheduler went away mid-study: what was stored is kept, and the study can be resumed."""
+
+
 class DaskExecutor:
     """Tasks as Dask futures on the scheduler at ``address`` (else a ``LocalCluster`` of ``workers`` processes).
 
@@ -159,8 +163,9 @@ class DaskExecutor:
                 yield future.result()
         except (CancelledError, CommClosedError) as why:  # the scheduler went away mid-study
             where = f"the Dask scheduler at {self.address}" if self.address else "the study's LocalCluster"
-            raise DaskUnavailable(f"lost {where} mid-study ({_first_line(why)}); every finished fit is stored: "
-                                  "resume the study once the scheduler is back") from None
+            reason = ("its connection closed" if "scheduler-connection-lost" in str(why) or isinstance(why, CommClosedError)
+                      else _first_line(why))  # not Dask's task key
+            raise DaskLost(f"lost {where} mid-study ({reason}); every finished fit is stored") from None
         finally:  # stopped early (Ctrl-C, SIGTERM, an error): the cluster drops what is left
             self.client.cancel([f for f in futures if not f.done()])
 
