@@ -132,6 +132,15 @@ class Elimination:
     p: float
 
 
+def elimination_text(dropped: Elimination, race: Race, beaten_by: object) -> str:
+    """What a race says of a config it dropped: the look, who beat it, and its p beside the share of
+    the race's level that look tests at (the level is spent over the looks, so a p under the race's
+    ``alpha`` need not drop a config: its look's share is the threshold)."""
+    counts = looks(race)
+    level = f" (the level at that look: {level_at(race, dropped.seeds):.3g})" if dropped.seeds in counts else ""
+    return f"eliminated after {dropped.seeds} seeds: worse than trial {beaten_by}, p = {dropped.p:.3g}{level}"
+
+
 @dataclass
 class Round:
     """What :func:`next_round` decided: the configs dropped now, the configs that leave the race

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from tuning.objective import orientation
-from tuning.racing import Race, RaceResult, replay
+from tuning.racing import Race, RaceResult, elimination_text, replay
 from tuning.results import PRUNED
 
 if TYPE_CHECKING:
@@ -103,9 +103,7 @@ def replay_study(results: Results, race: Race) -> StudyReplay:
         if row == result.winner:
             outcome.append("picked")
         elif row in dropped:
-            e = dropped[row]
-            outcome.append(f"eliminated after {e.seeds} seeds: worse than trial {names.get(keys[e.beaten_by], '?')}, "
-                           f"p = {e.p:.2g}")
+            outcome.append(elimination_text(dropped[row], race, names.get(keys[dropped[row].beaten_by], "?")))
         else:
             outcome.append("left in the race")
     table = pd.DataFrame({"trial": [names.get(k) for k in keys], "config_key": keys, "seeds_stored": stored,

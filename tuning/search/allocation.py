@@ -82,7 +82,7 @@ class RaceAllocation:
     def step(self, keys: list[str]) -> dict[str, Step]:
         """The next round for the configs ``keys`` in flight (every other config of the study has
         concluded: dropped by the race, or told when it ended)."""
-        from tuning.racing import next_round  # with Race (__init__): SciPy only where a study races
+        from tuning.racing import elimination_text, next_round  # with Race: SciPy only where a study races
 
         trials = read_trials(self.store, self.spec.name)
         concluded = {t["config_key"]: t.get("race") for t in trials
@@ -98,8 +98,7 @@ class RaceAllocation:
             key = order[dropped.config]
             beaten_by = order[dropped.beaten_by]
             steps[key] = Step(sequence[:int(given[dropped.config])], True, {
-                "outcome": f"eliminated after {dropped.seeds} seeds: worse than trial {names.get(beaten_by, '?')}, "
-                           f"p = {dropped.p:.2g}",
+                "outcome": elimination_text(dropped, self.race, names.get(beaten_by, "?")),
                 "seeds": dropped.seeds, "beaten_by": beaten_by, "p": dropped.p})
         for row, key in enumerate(keys):
             if key in steps:
