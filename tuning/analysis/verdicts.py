@@ -98,8 +98,10 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
         shown = "every one but " + ", ".join(worse) + ", shown worse"
     else:
         shown = ", ".join(out.could_be_best[:5]) + (f" and {len(could) - 5} more" if len(could) > 5 else "")
+    how = ((results.spec or {}).get("objective") or {}).get("aggregate") or "mean"
+    means = "" if how == "mean" else f"; tested on the seeds' means (the ranking is by the {how})"
     out.lines.append(f"could be the best: {len(could)} of {len(comparable)} configs ({shown}); {pairing}{corr}; "
-                     f"level {selected.level:g} over all {comparison.configs} compared")
+                     f"level {selected.level:g} over all {comparison.configs} compared{means}")
     raced = _race_eliminated(results) & set(could["config_key"])
     if raced:  # the race's test promises only not to drop the true best: a tied config may go
         out.lines.append("of them the race eliminated " + ", ".join(names[k] for k in could["config_key"] if k in raced)
