@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 from helpers.fake_runner import FakeRunner
+from helpers.race_study import race_spec, run_race
 
 import tuning
 from tuning.results import OK, FitResult
@@ -26,19 +27,11 @@ class TiedRunner(FakeRunner):
 
 
 def spec(tmp_path, name: str = "race", **changes) -> dict:
-    data = {"name": name, "problem": {"name": "tenths"}, "model": {"units": 2}, "fit": {"epochs": 3, "batch_size": 5},
-            "space": {"units": [1, 2, 3, 4]}, "sampler": "grid",
-            "repeats": {"strategy": "race", "min": 3, "max": 12}, "storage": f"sqlite:///{tmp_path / 'study.db'}"}
-    data.update(changes)
-    return data
+    return race_spec(tmp_path, name, **{"space": {"units": [1, 2, 3, 4]}, **changes})
 
 
 def run(data: dict, runner=None):
-    from tuning.search.loop import run_search
-    from tuning.spec import apply_overrides, load_spec
-
-    runner = runner or TiedRunner()
-    return run_search(apply_overrides(load_spec(data)), runner=runner), runner
+    return run_race(data, runner or TiedRunner())
 
 
 def fits_per_config(tmp_path, name: str = "race") -> list[int]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers.fake_runner import FakeRunner
+from helpers.race_study import race_spec, run_race
 
 import tuning
 from tuning.errors import SpecError
@@ -33,20 +34,8 @@ class NoisyRunner(FakeRunner):
                          {"loss": [val] * 3, "val_loss": [val] * 3}, 3, 3, 0.001, None, 10)
 
 
-def race_spec(tmp_path, name: str = "race", **changes) -> dict:
-    spec = {"name": name, "problem": {"name": "tenths"}, "model": {"units": 2}, "fit": {"epochs": 3, "batch_size": 5},
-            "space": {"units": [1, 2, 3, 4, 8]}, "sampler": "grid",
-            "repeats": {"strategy": "race", "min": 3, "max": 12}, "storage": f"sqlite:///{tmp_path / 'study.db'}"}
-    spec.update(changes)
-    return spec
-
-
 def run(data: dict, runner=None):
-    from tuning.search.loop import run_search
-    from tuning.spec import apply_overrides, load_spec
-
-    runner = runner or NoisyRunner()
-    return run_search(apply_overrides(load_spec(data)), runner=runner), runner
+    return run_race(data, runner or NoisyRunner())
 
 
 def final_table(tmp_path, name: str = "race") -> list[tuple]:
