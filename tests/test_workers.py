@@ -135,6 +135,11 @@ def test_until_takes_a_duration_a_clock_time_or_a_date():
     assert now < clock <= now + 86400
     with pytest.raises(SpecError, match="--until: not a time"):
         parse_until("soon", now)
+    # a time already gone made a worker that fitted nothing and said nothing
+    with pytest.raises(SpecError, match="--until: '1970-01-02T00:00' has already passed"):
+        parse_until("1970-01-02T00:00", now + 86400 * 365)
+    with pytest.raises(SpecError, match="--until: '0s' is no time at all"):
+        parse_until("0s", now)
 
 
 def test_a_worker_given_bad_input_says_so_in_one_line(tmp_path):

@@ -66,6 +66,8 @@ def parse_until(text: str, now: float | None = None) -> float:
     now = time.time() if now is None else now
     duration = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smh])", text.strip())
     if duration:
+        if float(duration[1]) <= 0:
+            raise SpecError(f"{text!r} is no time at all: give a duration to run for, like 30m", field="--until")
         return now + float(duration[1]) * {"s": 1, "m": 60, "h": 3600}[duration[2]]
     clock = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
     try:
@@ -73,10 +75,13 @@ def parse_until(text: str, now: float | None = None) -> float:
             today = dt.datetime.fromtimestamp(now)
             at = today.replace(hour=int(clock[1]), minute=int(clock[2]), second=0, microsecond=0)
             return (at + dt.timedelta(days=1) if at.timestamp() <= now else at).timestamp()
-        return dt.datetime.fromisoformat(text.strip()).timestamp()
+        when = dt.datetime.fromisoformat(text.strip()).timestamp()
     except ValueError:
         raise SpecError(f"not a time: {text!r} (a duration like 30m or 2h, a clock time like 18:30, or an ISO "
                         "date and time like 2026-12-24T08:00)", field="--until") from None
+    if when <= now:  # a worker told to stop before it starts would fit nothing and say so nowhere
+        raise SpecError(f"{text!r} has already passed: give a time to come", field="--until")
+    return when
 
 
 #: How often a worker re-reads who else works on its study for its live progress (seconds).
