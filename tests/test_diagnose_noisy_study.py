@@ -124,3 +124,39 @@ def test_an_early_stopped_run_at_the_baselines_level_is_not_told_to_train_longer
     assert "train longer" not in stopped.suggestion and "early stopping ended the run" in stopped.suggestion
     ran_out = diagnose_curve(train, val, baseline=BASELINE, max_epochs=31)
     assert ran_out.label == UNDERFIT and ran_out.suggestion == SUGGESTIONS["high"]
+
+
+def test_a_config_where_only_some_seeds_stopped_early_is_not_told_early_stopping_ended_it():
+    # The config's mean curve stops where its first seed stopped; the seeds that ran their 40 epochs
+    # were not ended by early stopping, so "more epochs alone did not help" is not what happened.
+    from tuning.analysis.diagnose import diagnose_config
+
+    rng = np.random.default_rng(5)
+
+    def near_baseline(n):
+        e = np.arange(n)
+        return ((BASELINE * 0.9 + 0.03 * np.exp(-e / 4)) * (1 + 0.01 * rng.standard_normal(n)),
+                (BASELINE * 1.05 + 0.03 * np.exp(-e / 4)) * (1 + 0.03 * rng.standard_normal(n)))
+
+    some = diagnose_config({0: near_baseline(31), 1: near_baseline(40), 2: near_baseline(40)}, None, baseline=BASELINE,
+                           max_epochs=40, patience=5)
+    every = diagnose_config({0: near_baseline(31), 1: near_baseline(33), 2: near_baseline(35)}, None,
+                            baseline=BASELINE, max_epochs=40, patience=5)
+    assert some.label == every.label == UNDERFIT
+    assert some.suggestion == SUGGESTIONS["high"] and every.suggestion == SUGGESTIONS["high_stopped"]
+
+
+def test_the_reports_forecast_counts_the_epochs_of_the_curve_it_was_made_on():
+    # A config whose seeds ran 28 and 50 epochs is forecast on its mean over the 28 all ran: the
+    # report said "another 50 epochs" where the evidence (and the forecast) said 28.
+    from tuning.report._html import gain_texts
+
+    e = np.arange(50)
+    falling = (0.2 + np.exp(-e / 30)).tolist()
+    curves = {("a", 0): {"loss": falling[:28], "val_loss": falling[:28]}, ("a", 1): {"loss": falling, "val_loss": falling}}
+    fits = pd.DataFrame([{"config_key": "a", "seed": s, "status": "ok", "param_epochs": 50, "val_loss": 0.3,
+                          "error": None} for s in (0, 1)])
+    table = diagnose_study(Results("s", fits, pd.DataFrame(), curves, {}, "val_loss", "minimize", {}))
+    config = table[table["scope"] == "config"].iloc[0]
+    assert config["epochs"] == 50 and config["gain_epochs"] == 28
+    assert "another 28 epochs" in config["evidence"] and "another 28 epochs" in gain_texts(table)["a"]

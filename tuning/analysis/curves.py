@@ -125,7 +125,8 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
     level = f"{m.level:.3g} (median of the last {m.k} of {n} epochs)"
     noise_text = f"noise {pct(fields['noise'])} per epoch"
     gain = extrapolated_gain(main, train=t if len(v) and len(t) else None) if extrapolate else NO_GAIN
-    fields.update(gain_2x=gain.gain, gain_low=gain.low, gain_high=gain.high)
+    fields.update(gain_2x=gain.gain, gain_low=gain.low, gain_high=gain.high,
+                  gain_epochs=gain.epochs if math.isfinite(gain.gain) else None)
 
     def result(label: str, evidence: str, suggestion: str) -> Diagnosis:
         return Diagnosis(label, evidence + stop_text, SUGGESTIONS[suggestion], **fields)

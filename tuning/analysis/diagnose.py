@@ -186,9 +186,12 @@ def diagnose_config(curves_by_seed: dict[int, tuple[list, list]], final_scores: 
     suggestion = source.suggestion
     if suggestion == SUGGESTIONS["good"] and math.isfinite(mean.gain_low) and mean.gain_low >= FALLING_GAIN:
         suggestion = SUGGESTIONS["good_but_falling"]
+    if suggestion == SUGGESTIONS["high_stopped"] and max_epochs and any(d.epochs >= max_epochs for d in per_seed.values()):
+        # the mean curve stops where the first seed stopped; the seeds that ran on were not stopped
+        suggestion = SUGGESTIONS["high"]
     return replace(source, label=label, evidence=evidence, suggestion=suggestion, epochs=epochs, seeds=count,
                    seeds_cv=cv, agreement=tally_counts[label] / count, gain_2x=mean.gain_2x, gain_low=mean.gain_low,
-                   gain_high=mean.gain_high)
+                   gain_high=mean.gain_high, gain_epochs=mean.gain_epochs)
 
 
 def _pruned_when(epochs_run) -> str:
@@ -314,6 +317,6 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=columns)
     table["seed"] = table["seed"].astype("Int64")
-    for column in ("best_epoch", "diverged_epoch", "epochs", "seeds"):
+    for column in ("best_epoch", "diverged_epoch", "epochs", "gain_epochs", "seeds"):
         table[column] = pd.to_numeric(table[column]).astype("Int64")
     return table

@@ -149,7 +149,8 @@ class Diagnosis:
     ``still_improving`` is the tail slope continued for as many epochs again, as a share of the
     improvement so far; ``noise`` the epoch-to-epoch noise as a share of the level;
     ``gain_2x`` the extrapolated fall of the loss if trained twice as long (share of its level),
-    ``gain_low``/``gain_high`` its 80 % interval (for a config: of its seed-mean curve);
+    ``gain_low``/``gain_high`` its 80 % interval, ``gain_epochs`` the epochs it adds (for a config:
+    of its seed-mean curve over the epochs every seed ran, which may be fewer than ``epochs``);
     ``agreement`` the share of seeds whose own label is the config's.
     """
 
@@ -167,6 +168,7 @@ class Diagnosis:
     gain_2x: float = math.nan
     gain_low: float = math.nan
     gain_high: float = math.nan
+    gain_epochs: int | None = None   # the epochs the forecast adds: as many as its curve ran
     diverged_epoch: int | None = None
     skill: float = math.nan
     seeds: int = 1

@@ -68,7 +68,7 @@ def gain_texts(diagnosis: pd.DataFrame | None) -> dict[str, str]:
         return {}
     texts = {}
     for rec in diagnosis[diagnosis["scope"] == "config"].to_dict("records"):
-        gain, epochs = _plain(rec.get("gain_2x")), _plain(rec.get("epochs"))
+        gain, epochs = _plain(rec.get("gain_2x")), _plain(rec.get("gain_epochs"))  # the forecast's own
         if isinstance(gain, float) and epochs:
             found = Gain(gain, float(rec["gain_low"]), float(rec["gain_high"]), int(epochs))
             texts[str(rec["config_key"])] = found.text().replace("would lower it by", "would lower the loss by") \
