@@ -358,6 +358,22 @@ def test_missing_dates_off_any_calendar_or_a_wrong_setting_are_refused_in_one_li
     assert refused.value.field == "problem.params.missing_dates"
 
 
+def test_with_missing_dates_filled_a_bad_cell_is_named_by_its_line_and_an_empty_one_is_not_filled(tmp_path):
+    # A new user: under interpolate, a text cell on line 102 was reported "line 104" (shifted by the
+    # dates filled before it), and an empty cell was interpolated over silently.
+    dates = pd.date_range("2022-01-01", periods=300, freq="D")
+    kept = np.ones(300, bool)
+    kept[[20, 60]] = False  # two dates missing before the bad row
+    values = np.round(10 + np.sin(np.arange(300) / 3), 3)[kept].astype(object)
+    params = {"time_column": "date", "look_back": 7, "missing_dates": "interpolate"}
+    values[100] = "n.a."  # data row 101, line 102 of the file
+    with pytest.raises(DataError, match=r"non-numeric value 'n.a.' in data row 101 \(line 102 of the file\)"):
+        load_problem("csv", {"path": _dated(tmp_path / "text.csv", dates[kept], values), **params})
+    values[100] = ""
+    with pytest.raises(DataError, match=r"has 1 missing value\(s\), the first in data row 101 \(line 102 of the file\)"):
+        load_problem("csv", {"path": _dated(tmp_path / "empty.csv", dates[kept], values), **params})
+
+
 def test_init_fills_missing_dates_and_says_how_many(tmp_path):
     dates = pd.date_range("2022-01-01", periods=400, freq="D")
     values = 10 + np.sin(2 * np.pi * np.arange(400) / 7) + np.random.default_rng(0).normal(0, 0.1, 400)

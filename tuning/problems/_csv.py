@@ -213,10 +213,8 @@ def csv_series(
     if missing_dates not in MISSING_DATES:
         raise SpecError(f"must be one of {', '.join(MISSING_DATES)}, got {missing_dates!r}",
                         field="problem.params.missing_dates")
-    gaps = ""
     if time_column is not None:
         frame = sort_by_time(frame, time_column, shown)
-        frame, gaps = fill_missing_dates(frame, time_column, missing_dates, shown)
 
     columns_given = columns is not None
     if columns is None:
@@ -236,7 +234,15 @@ def csv_series(
         raise SpecError(f"{target!r} must be one of the input columns {list(columns)}",
                         field="problem.params.target")
     target_index = list(columns).index(target)
-    values = np.column_stack([numeric_values(frame, c, shown) for c in columns])
+    # The values are checked on the file's own rows, before missing dates are filled in: a text cell
+    # or an empty one is named by its line, and an empty cell is refused, not interpolated over.
+    checked = {c: numeric_values(frame, c, shown) for c in dict.fromkeys(columns)}
+    gaps = ""
+    if time_column is not None:
+        frame = frame.assign(**checked)
+        frame, gaps = fill_missing_dates(frame, time_column, missing_dates, shown)
+        checked = {c: frame[c].to_numpy(dtype=np.float64) for c in checked}
+    values = np.column_stack([checked[c] for c in columns])
 
     n_rows = len(values)
     train_end = int(round(n_rows * train_fraction))
