@@ -351,6 +351,13 @@ BAD_INIT = {
                            "column 'sales' has a non-numeric value 'oops' in data row 3 (line 5 of the file)"),
     "all_text": ("date,sales\n2020-01-01,a\n2020-01-02,b\n2020-01-03,c\n",
                  "all_text.csv: no numeric columns to forecast; columns are 'date', 'sales'"),
+    # A second column, an input by default, with one text cell: init wrote a spec that run refused.
+    "input_text_cell": ("date,sales,promo\n" + "".join(f"2021-{m:02d}-{d:02d},{10 + d % 7},{d % 3}\n"
+                                                         for m in range(1, 4) for d in range(1, 29)).replace(
+                            "2021-02-05,15,2", "2021-02-05,15,high"),
+                        "column 'promo' has a non-numeric value 'high' in data row 33 (line 34 of the file); only "
+                        "numbers can be forecast: correct or remove that row (the starter spec reads every numeric "
+                        "column as an input"),
 }
 
 
