@@ -88,8 +88,9 @@ def test_an_unstable_config_is_not_sent_to_a_lower_rate_the_study_showed_worse()
     assert rows["fast"].suggestion.startswith("the study's lower learning rate 0.003 scored worse "
                                               "(mean val_mae 23.45 against 18.95 here)"), rows["fast"].suggestion
     assert "more epochs" in rows["fast"].suggestion and "batch size" in rows["fast"].suggestion
-    # the lowest rate tried has nothing lower to compare with: the plain advice
-    assert rows["slow"].suggestion == SUGGESTIONS["erratic"]
+    # the lowest rate tried, where the study's higher one did better: lowering it further is not the fix
+    assert rows["slow"].suggestion.startswith("the study's higher learning rate 0.01 scored better (mean val_mae "
+                                              "18.95 against 23.45 here): a lower rate is not what this config needs")
     fast_fits = table[(table["scope"] == "fit") & (table["config_key"] == "fast") & (table["label"] == UNSTABLE)]
     assert len(fast_fits) and all(s.startswith("the study's lower learning rate 0.003") for s in fast_fits["suggestion"])
 
@@ -98,6 +99,7 @@ def test_a_lower_rate_that_scored_better_is_named_to_prefer():
     table = diagnose_study(_study({"fast": (0.01, 23.3), "slow": (0.003, 18.8)}, thrasher))
     fast = _config_rows(table)["fast"]
     assert fast.suggestion.startswith("the study's lower learning rate 0.003 scored better") and "prefer it" in fast.suggestion
+    assert _config_rows(table)["slow"].suggestion == SUGGESTIONS["erratic"]  # the higher rate did worse: plain advice
     # maximised metrics compare the other way round
     table = diagnose_study(_study({"fast": (0.01, 23.3), "slow": (0.003, 18.8)}, thrasher, direction="maximize"))
     assert "scored worse" in _config_rows(table)["fast"].suggestion

@@ -30,7 +30,7 @@ from tuning.analysis.labels import (
     Diagnosis,
     Thresholds,
 )
-from tuning.analysis.relative import advise_against_study, against_study, lower_rates, study_minima
+from tuning.analysis.relative import advise_against_study, against_study, other_rates, study_minima
 from tuning.analysis.shape import as_array, curve_shape, pct
 from tuning.results import PRUNED
 
@@ -295,14 +295,14 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
             entry["scores"].append(float(score))
         rows.append(row)
     references = _study_references(by_config, thresholds, curve)
-    slower = lower_rates(results.fits, results.metric, results.direction)
+    rates = other_rates(results.fits, results.metric, results.direction)
     for key, entry in by_config.items():
         row = {"scope": "config", "config_key": key, "seed": None, "status": None}
         reference = references.get(key)
         for seed, found in entry["found"].items():  # each fit read against the study too, before the
             # config's tally counts it: the labels a config page lists are the ones its evidence counts
             entry["found"][seed] = against_study(found, entry["curves"][seed][1], reference, thresholds, name=curve)
-            entry["rows"][seed].update(advise_against_study(entry["found"][seed], slower.get(key),
+            entry["rows"][seed].update(advise_against_study(entry["found"][seed], rates.get(key),
                                                             metric=results.metric).to_dict())
         if entry.get("pruned"):
             row.update(label=None, evidence=f"config {entry['pruned']}", suggestion=None)
@@ -311,7 +311,7 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
                                     per_seed=entry["found"], **entry["options"])
             mean_val = common_mean_curve([va for _, va in entry["curves"].values()])
             found = against_study(found, mean_val, reference, thresholds, name=curve)
-            row.update(advise_against_study(found, slower.get(key), metric=results.metric).to_dict())
+            row.update(advise_against_study(found, rates.get(key), metric=results.metric).to_dict())
         else:
             row.update(label=None, evidence=entry.get("refused") or "no curve logged for any seed", suggestion=None)
         rows.append(row)

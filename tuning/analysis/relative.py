@@ -16,8 +16,8 @@ scorer call both, so the report and the measured agreement come from the same co
 An unstable run is told to lower its learning rate. When the study itself tried a lower rate on
 the same config otherwise and that scored worse (a lower rate also learns more slowly, so within
 the same epochs it can lose), the advice says so instead of sending the user back to what the
-study already shows worse (:func:`lower_rates` and :func:`advise_against_study`; the label is
-unchanged).
+study already shows worse, nor, at the lowest rate tried, when a higher one did better
+(:func:`other_rates` and :func:`advise_against_study`; the label is unchanged).
 """
 
 from __future__ import annotations
@@ -32,23 +32,24 @@ import numpy as np
 from tuning.analysis.labels import GOOD_FIT, SUGGESTIONS, UNDERFIT, Diagnosis, Thresholds
 from tuning.analysis.shape import as_array, curve_shape
 
-__all__ = ["advise_against_study", "against_study", "lower_rates", "study_minima"]
+__all__ = ["advise_against_study", "against_study", "other_rates", "study_minima"]
 
-#: The suggestions that ask for a lower learning rate first (:data:`SUGGESTIONS`' "erratic" and "seeds").
-LOWER_RATE = ("erratic", "seeds")
+#: The suggestions that ask for a lower learning rate first (:data:`SUGGESTIONS`' "erratic", "seeds", "diverged").
+LOWER_RATE = ("erratic", "seeds", "diverged")
 
 
-class LowerRate(NamedTuple):
-    """A config of the study that differs from another only by a lower learning rate."""
+class OtherRate(NamedTuple):
+    """A config of the study that differs from another only by its learning rate."""
 
     learning_rate: float
     mean: float           # its mean objective over its finished seeds
     against: float        # the other config's mean
     better: bool          # whether ``mean`` is better than ``against``
+    lower: bool           # whether its learning rate is the lower one
 
 
-def lower_rates(fits: Any, metric: str, direction: str) -> dict[Hashable, list[LowerRate]]:
-    """For each config, the study's configs equal to it but for a lower ``learning_rate``.
+def other_rates(fits: Any, metric: str, direction: str) -> dict[Hashable, list[OtherRate]]:
+    """For each config, the study's configs equal to it but for their ``learning_rate``.
 
     ``fits`` is a study's fits frame (``config_key``, ``status``, ``param_*`` and ``metric``
     columns); only finished fits count. A study that does not vary the learning rate gets nothing.
@@ -66,32 +67,38 @@ def lower_rates(fits: Any, metric: str, direction: str) -> dict[Hashable, list[L
         rest = tuple(None if (v is None or v != v) else str(v) for v in (first[c] for c in others))
         configs[key] = (float(rate), rest, float(group[metric].mean()))
     sign = -1.0 if direction == "maximize" else 1.0
-    found: dict[Hashable, list[LowerRate]] = {}
+    found: dict[Hashable, list[OtherRate]] = {}
     for key, (rate, rest, mean) in configs.items():
-        lower = [LowerRate(r, m, mean, sign * m < sign * mean) for other, (r, o, m) in configs.items()
-                 if other != key and o == rest and r < rate]
-        if lower:
-            found[key] = sorted(lower)
+        rates = [OtherRate(r, m, mean, sign * m < sign * mean, r < rate) for other, (r, o, m) in configs.items()
+                 if other != key and o == rest and r != rate]
+        if rates:
+            found[key] = sorted(rates)
     return found
 
 
-def advise_against_study(found: Diagnosis, lower: list[LowerRate] | None, *, metric: str) -> Diagnosis:
-    """``found`` with its "lower the learning rate" advice read against the study's lower rates.
+def advise_against_study(found: Diagnosis, rates: list[OtherRate] | None, *, metric: str) -> Diagnosis:
+    """``found`` with its "lower the learning rate" advice read against the study's other rates.
 
-    Only the advice changes, and only when it asks for a lower rate and the study tried one on
-    the same config otherwise: worse there, the advice names it and the epochs it would need;
-    better, it names the rate to prefer.
+    Only the advice changes, and only when it asks for a lower rate and the study tried another
+    rate on the same config otherwise. A lower rate tried: worse, the advice names it and the epochs
+    it would need; better, it names the rate to prefer. Only higher rates tried, and one of them
+    better: lowering the rate further goes against what the study shows, and the advice says so.
     """
-    if not lower or found.suggestion not in (SUGGESTIONS[k] for k in LOWER_RATE):
+    if not rates or found.suggestion not in (SUGGESTIONS[k] for k in LOWER_RATE):
         return found
-    better = [r for r in lower if r.better]
-    rates = ", ".join(f"{r.learning_rate:g}" for r in (better or lower))
-    means = ", ".join(f"{r.mean:.4g}" for r in (better or lower))
-    scores = f"mean {metric} {means} against {lower[0].against:.4g} here"
-    if better:
-        advice = f"the study's lower learning rate {rates} scored better ({scores}): prefer it; {found.suggestion}"
+    lower = [r for r in rates if r.lower]
+    shown = [r for r in lower if r.better] or lower or [r for r in rates if r.better]
+    if not shown:  # only higher rates, none better: the study does not speak against a lower one
+        return found
+    names = ", ".join(f"{r.learning_rate:g}" for r in shown)
+    scores = f"mean {metric} {', '.join(f'{r.mean:.4g}' for r in shown)} against {shown[0].against:.4g} here"
+    if not lower:
+        advice = (f"the study's higher learning rate {names} scored better ({scores}): a lower rate is not what "
+                  "this config needs; read its seeds' curves (a noisy or slow start can look like this)")
+    elif shown[0].better:
+        advice = f"the study's lower learning rate {names} scored better ({scores}): prefer it; {found.suggestion}"
     else:
-        advice = (f"the study's lower learning rate {rates} scored worse ({scores}): a lower rate learns more "
+        advice = (f"the study's lower learning rate {names} scored worse ({scores}): a lower rate learns more "
                   "slowly, so give it more epochs, or raise the batch size instead")
     return replace(found, suggestion=advice)
 
