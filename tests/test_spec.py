@@ -273,6 +273,8 @@ def test_load_spec_accepts_a_mapping():
         ("sampler: grid\njobs: 0\n", "jobs", "greater than or equal to 1"),
         ("sampler: annealing\n", "sampler.name", "annealing"),
         ("sampler: grid\nrepeats: 1\nobjective: {aggregate: mean_plus_std}\n", "objective.aggregate", "one seed"),
+        ("sampler: grid\nfit: {epochs: '25'}\n", "fit.epochs", "'25' is not a number (it is quoted"),
+        ("sampler: grid\nfit: {batch_size: \"32\"}\n", "fit.batch_size", "'32' is not a number"),
     ],
 )
 def test_bad_spec_names_file_and_field(tmp_path, extra, field, words):

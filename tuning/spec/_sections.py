@@ -150,6 +150,14 @@ class FitSpec(StrictModel):
     shuffle: bool = True
     deterministic: bool = Field(default=False, description="enable TensorFlow op determinism")
 
+    @field_validator("epochs", "batch_size", mode="before")
+    @classmethod
+    def _not_text(cls, value: Any) -> Any:
+        """A quoted number is text, as everywhere in a spec (a searched axis refuses '4' too)."""
+        if isinstance(value, str):
+            raise ValueError(f"{value!r} is not a number (it is quoted: write it without quotes)")
+        return value
+
     @model_validator(mode="before")
     @classmethod
     def _early_stopping_flag(cls, value: Any) -> Any:
