@@ -21,14 +21,14 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from tuning.errors import SpecError
+from tuning.errors import DataError, SpecError
 from tuning.problems._arrays import PROBLEMS as _ARRAY_PROBLEMS
 from tuning.problems._base import REACH_TOLERANCE, Baseline, Problem, check_rank
 from tuning.problems._csv import PROBLEMS as _CSV_PROBLEMS
 from tuning.problems._memory import NAME as IN_MEMORY
 from tuning.problems._memory import PROBLEMS as _MEMORY_PROBLEMS
 from tuning.problems._memory import ArrayProblem, register_arrays, stamp
-from tuning.problems._starter import starter_spec
+from tuning.problems._starter import starter_spec as _starter_text
 from tuning.problems._synthetic import PROBLEMS as _SYNTHETIC_PROBLEMS
 from tuning.problems._synthetic import decode_addition, summary_line
 
@@ -221,3 +221,18 @@ def load_problem(name: str, params: dict | None = None) -> Problem:
         DataError: the data itself is unusable (only possible for ``csv``).
     """
     return _lookup(name)(**check_problem(name, params))
+
+
+def starter_spec(path: str, target: str | None = None, name: str | None = None) -> str:
+    """The YAML text of a starter study for the CSV series at ``path`` (``"example"``: the bundled
+    one), whose problem is loaded as ``tuning run`` will load it: a file whose other columns (inputs
+    by default) hold text or gaps is refused here, not at the first run."""
+    import yaml
+
+    text = _starter_text(path, target, name)
+    try:
+        load_problem("csv", yaml.safe_load(text)["problem"]["params"])
+    except DataError as error:
+        raise DataError(f"{error} (the starter spec reads every numeric column as an input: correct the file, "
+                        "or write a spec whose problem.params.columns leaves that column out)") from None
+    return text
