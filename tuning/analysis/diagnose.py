@@ -169,8 +169,13 @@ def diagnose_config(curves_by_seed: dict[int, tuple[list, list]], final_scores: 
                        epochs=epochs, seeds=count, seeds_cv=cv, agreement=len(erratic) / count)
     top = max(tally_counts.values())
     label = next(lab for lab in _SEVERITY if tally_counts.get(lab) == top)
+    # The mean curve ends where the first seed stopped; early stopping ended it only if it ended
+    # every seed: the seeds that ran to the end were not stopped (no "stopped at", no "more epochs
+    # alone did not help", no "raise the patience" for them).
+    ran_out = max_epochs is not None and epochs >= max_epochs
     mean = diagnose_curve(common_mean_curve([tr for tr, _ in runs.values()]),
-                          common_mean_curve([va for _, va in runs.values()]), th, baseline, **options)
+                          common_mean_curve([va for _, va in runs.values()]), th, baseline,
+                          **{**options, "max_epochs": None} if ran_out else options)
     lengths = sorted({d.epochs for d in per_seed.values()})
     common = f" over the {lengths[0]} epochs all ran" if len(lengths) > 1 else ""
     source = mean if mean.label == label else next(d for d in per_seed.values() if d.label == label)
@@ -186,9 +191,6 @@ def diagnose_config(curves_by_seed: dict[int, tuple[list, list]], final_scores: 
     suggestion = source.suggestion
     if suggestion == SUGGESTIONS["good"] and math.isfinite(mean.gain_low) and mean.gain_low >= FALLING_GAIN:
         suggestion = SUGGESTIONS["good_but_falling"]
-    if suggestion == SUGGESTIONS["high_stopped"] and max_epochs and any(d.epochs >= max_epochs for d in per_seed.values()):
-        # the mean curve stops where the first seed stopped; the seeds that ran on were not stopped
-        suggestion = SUGGESTIONS["high"]
     return replace(source, label=label, evidence=evidence, suggestion=suggestion, epochs=epochs, seeds=count,
                    seeds_cv=cv, agreement=tally_counts[label] / count, gain_2x=mean.gain_2x, gain_low=mean.gain_low,
                    gain_high=mean.gain_high, gain_epochs=mean.gain_epochs)
