@@ -22,6 +22,7 @@ import pandas as pd
 from tuning.objective import orientation
 from tuning.racing import Race, RaceResult, elimination_text, replay
 from tuning.results import PRUNED
+from tuning.vocabulary import races
 
 if TYPE_CHECKING:
     from tuning.analysis import Results
@@ -71,7 +72,7 @@ def replay_study(results: Results, race: Race) -> StudyReplay:
     from tuning.analysis import seed_matrix
 
     _not_pruned(results)
-    if ((results.spec or {}).get("repeats") or {}).get("strategy") == "race":
+    if races(results.spec):
         raise ValueError("it raced itself: the configs it eliminated have only the seeds the race gave them; a "
                          "replay needs every config on every seed: replay a study run with fixed seeds")
     selection = results.selection.table

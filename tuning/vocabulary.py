@@ -52,6 +52,13 @@ DEFAULT_SAMPLER = {"optuna": "tpe", "kerastuner": "bayesian"}
 #: Samplers whose proposals do not depend on the values told so far: their trials can all be in
 #: flight at once (a fused runner shares graphs across them; a race starts every config together).
 PLAN_SAMPLERS = ("grid", "random")
+
+
+def races(spec: dict | None) -> bool:
+    """Whether a stored spec (a plain mapping) gives its configs seeds by a race (``repeats.strategy: race``)."""
+    return ((spec or {}).get("repeats") or {}).get("strategy") == "race"
+
+
 #: Epoch pruners (Optuna's classes, judging a config's seed aggregate: tuning.pruning; ``none``:
 #: every config trains all its epochs).
 PRUNERS = ("median", "percentile", "successive_halving", "hyperband", "none")

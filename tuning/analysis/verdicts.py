@@ -18,6 +18,7 @@ from tuning import statistics
 from tuning.analysis.inputs import config_numbers
 from tuning.analysis.tables import Selection, best_row, data_warnings
 from tuning.progress import short_value
+from tuning.vocabulary import races
 
 if TYPE_CHECKING:
     from tuning.analysis.inputs import StudyFrames
@@ -210,7 +211,7 @@ def _left_out(results: StudyFrames, table: pd.DataFrame, best, names: dict[str, 
     running = (set(trials.loc[trials["status"] == "running", "config_key"])
                if trials is not None and "status" in getattr(trials, "columns", ()) else set())
     ahead = alone[(alone["rank"] < table.at[best, "rank"]) & ~alone["config_key"].isin(running)]
-    if len(ahead) and _resume_command(results, 2, storage) is not None:  # a race's seeds are the race's
+    if len(ahead) and not races(results.spec):  # a race's seeds are the race's: --repeats gives none
         seeds = int(table["n_seeds"].max())
         short = names.get(ahead["config_key"].iloc[0], "").split(" (")[0]
         line += (f"; {short} scored better on its one seed than {_short_name(names, table, best)}, the best compared: "
@@ -249,7 +250,7 @@ def _resume_command(results: StudyFrames, repeats: int, storage: str | None) -> 
     raced study, whose seeds its race decided."""
     import shlex
 
-    if ((results.spec or {}).get("repeats") or {}).get("strategy") == "race":
+    if races(results.spec):
         return None  # --repeats raises the race's max, which a finished race does not act on
     needs = python_only(results.spec)
     if needs:  # in Python, with the same arrays and builder: the `tuning` command cannot reload them
