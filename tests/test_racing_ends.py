@@ -76,6 +76,6 @@ def test_tuning_replay_races_with_the_studys_own_margin(tmp_path):
                            str(tmp_path / "study.db")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "race: 3 to 12 seeds, alpha 0.05, margin 10 % of the best's mean"
+    assert lines[0] == "race: 3 to 12 seeds, alpha 0.05, margin 10 % of the best's aggregate"
     assert "every config left is equivalent to the best" in lines[1]
     assert all(line.startswith("  trial") and ": 5/12 seeds" in line for line in lines[3:7]), lines

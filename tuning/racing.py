@@ -49,7 +49,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from tuning.objective import parse_margin
-from tuning.statistics import LEVEL, compare
+from tuning.statistics import LEVEL, compare, resolve_margin
 
 #: how much the seed count grows from one look to the next (3, 5, 8, 12, 18, ...)
 GROWTH = 1.5
@@ -66,30 +66,33 @@ class Race:
     level: float = LEVEL
     margin: float = math.nan
     arriving: bool = False  # configs join one or a few at a time (a model-based sampler's proposals)
-    margin_share: float = math.nan  # or the margin as this share of the best's mean (``objective.margin: 2%``)
+    objective_margin: object | None = None  # or the study's objective.margin ("2%": of the best's mean at each look)
 
     @classmethod
     def with_margin(cls, margin: object | None, **settings) -> Race:
-        """A race whose margin is a study's ``objective.margin``: a number in the metric's units, a
-        percentage of the best's mean (read at each look), or ``None`` (no margin: the race does not
-        end on equivalence; the 5 % default is for reading the results, not for stopping fits)."""
-        if margin is None:
-            return cls(**settings)
-        value, relative = parse_margin(margin)
-        return cls(**settings, **({"margin_share": value} if relative else {"margin": value}))
+        """A race whose margin is a study's ``objective.margin`` (checked here): a number in the
+        metric's units, or a percentage of the best's mean read at each look; ``None``: no margin,
+        the race does not end on equivalence (the 5 % default is for reading the results)."""
+        if margin is not None:
+            parse_margin(margin)
+        return cls(**settings, objective_margin=margin)
 
     @property
     def margin_text(self) -> str:
-        """", margin 0.01" / ", margin 2 % of the best's mean" / "" (no margin)."""
+        """", margin 0.01" / ", margin 2 % of the best's aggregate" / "" (no margin)."""
         if math.isfinite(self.margin):
             return f", margin {self.margin:g}"
-        return f", margin {self.margin_share * 100:g} % of the best's mean" if math.isfinite(self.margin_share) else ""
+        if self.objective_margin is None:
+            return ""
+        value, relative = parse_margin(self.objective_margin)
+        return f", margin {resolve_margin(self.objective_margin, 1.0)[1]}" if relative else f", margin {value:g}"
 
     def margin_at(self, best_mean: float) -> float:
-        """The margin in the metric's units when the best config left has mean ``best_mean``."""
-        if math.isfinite(self.margin):
+        """The margin in the metric's units when the best config left has mean ``best_mean``
+        (:func:`tuning.statistics.resolve_margin`, the rule every other reading of a margin uses)."""
+        if math.isfinite(self.margin) or self.objective_margin is None:
             return self.margin
-        return self.margin_share * abs(best_mean) if math.isfinite(self.margin_share) else math.nan
+        return resolve_margin(self.objective_margin, best_mean)[0]
 
     def __post_init__(self) -> None:
         if not 2 <= self.min_seeds <= self.max_seeds:
