@@ -371,7 +371,7 @@ def test_none_overrides_are_ignored(tmp_path):
     ("overrides", "field"),
     [({"jobs": 0}, "--jobs"), ({"n_trials": 0}, "--n-trials"), ({"sampler": "annealing"}, "--sampler"),
      ({"repeats": 0}, "--repeats"), ({"runner": "bogus"}, "--runner"), ({"pruner": "bogus"}, "--pruner"),
-     ({"repeats_strategy": "bogus"}, "--repeats-strategy")],
+     ({"repeats_strategy": "bogus"}, "--repeats-strategy"), ({"storage": "sqllite:///x.db"}, "--storage")],
 )
 def test_invalid_override_names_the_flag_not_the_file(tmp_path, overrides, field):
     spec = load_spec(write(tmp_path, FULL))
@@ -379,6 +379,28 @@ def test_invalid_override_names_the_flag_not_the_file(tmp_path, overrides, field
         apply_overrides(spec, **overrides)
     assert caught.value.field == field and caught.value.source is None, str(caught.value)
     assert str(caught.value).startswith(f"{field}: ")
+
+
+@pytest.mark.parametrize("storage", ["sqllite:///runs/x.db", "postgress://u@h/db", "mysql://u@h/db"])
+def test_a_storage_naming_no_known_database_is_the_files_error_before_anything_runs(tmp_path, storage):
+    # It was "error: sqllite:///x.db: no database of that kind", naming neither the file nor the field,
+    # and only once the study opened its store.
+    path = write(tmp_path, FULL.replace("storage: sqlite:///elsewhere.db", f"storage: {storage}"))
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert caught.value.source == str(path) and caught.value.field == "storage", str(caught.value)
+    assert f"no database of kind {storage.split(':')[0]!r}" in str(caught.value)
+    for fine in ("runs/x.db", "sqlite:///runs/x.db", "postgres://u@h/db", "postgresql+psycopg2://u@h/db"):
+        assert load_spec(write(tmp_path, FULL.replace("storage: sqlite:///elsewhere.db", f"storage: {fine}"))).storage == fine
+
+
+def test_a_misspelt_tuning_storage_variable_is_named_not_the_file_that_has_no_storage(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUNING_STORAGE", "sqllite:///x.db")
+    spec = load_spec(write(tmp_path, FULL.replace("storage: sqlite:///elsewhere.db\n", "")))
+    with pytest.raises(SpecError) as caught:
+        apply_overrides(spec)
+    assert str(caught.value).startswith("$TUNING_STORAGE: no database of kind 'sqllite'"), str(caught.value)
+    assert apply_overrides(spec, storage="runs/a.db").storage == "runs/a.db"  # --storage wins over it
 
 
 def test_override_to_non_grid_sampler_needs_n_trials():

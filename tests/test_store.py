@@ -185,7 +185,8 @@ def test_a_postgresql_url_without_a_driver_gets_the_installed_one():
 
 @pytest.mark.parametrize(("url", "words"), [
     ("postgresql://u@127.0.0.1:notaport/db", "cannot open store: ValueError: invalid literal"),
-    ("nosuchdb://x/y", "no database of that kind"),
+    ("nosuchdb://x/y", "nosuchdb://x/y: no database of kind 'nosuchdb' (expected a file path"),
+    ("postgresql+nodriver://u@h/db", "cannot open store: Can't load plugin"),
     ("postgresql://nobody@127.0.0.1:1/x", "cannot open store: OperationalError: connection to server at"),
 ])
 def test_a_store_that_cannot_be_opened_is_one_line_naming_its_url(url, words):

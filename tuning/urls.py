@@ -1,4 +1,5 @@
-"""A store's URL as it may be shown: printed, written into a report, stored with the study.
+"""A store's URL: which database it names, and how it may be shown (printed, written into a
+report, stored with the study).
 
 A PostgreSQL URL may carry a password (``postgresql://user:PASSWORD@host/db``); reports and logs
 are shared and a study's record is read by everyone with access to the store, so the password is
@@ -6,6 +7,24 @@ replaced by ``***`` everywhere but in the connection itself (SQLAlchemy's own re
 """
 
 from __future__ import annotations
+
+#: The databases a study can live in: a SQLite file (one machine) or PostgreSQL (many workers).
+DATABASES = ("sqlite", "postgresql")
+DATABASE_EXAMPLES = "a file path, sqlite:///file.db or postgresql://user@host/db"
+
+
+def database_of(storage: str) -> str:
+    """The database a storage names (``sqlite`` for a bare file path; ``postgres://``, the spelling
+    of many hosting services, is PostgreSQL), or ``ValueError`` in the user's words: a misspelt
+    scheme is refused where it is read (the spec's ``storage``, ``--storage``), before anything runs."""
+    if "://" not in storage:
+        return "sqlite"
+    scheme = storage.split("://", 1)[0]
+    database = scheme.split("+", 1)[0]  # postgresql+psycopg2: a database and its driver
+    database = "postgresql" if database == "postgres" else database
+    if database not in DATABASES:
+        raise ValueError(f"no database of kind {scheme!r} (expected {DATABASE_EXAMPLES})")
+    return database
 
 
 def shown_url(url: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from tuning.errors import SpecError
 from tuning.spec._names import did_you_mean
 from tuning.spec._study import StudySpec, flag_for
+from tuning.urls import database_of
 from tuning.vocabulary import (
     CELLS,
     DEFAULT_SAMPLER,
@@ -18,6 +20,7 @@ from tuning.vocabulary import (
     KERAS_BACKENDS,
     PRUNERS,
     SAMPLERS,
+    STORAGE_VARIABLE,
     default_keras_backend,
     default_storage,
 )
@@ -130,6 +133,11 @@ def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
     data = spec.model_dump(mode="json")
     if overrides.get("storage") is None and "storage" not in spec.model_fields_set:
         data["storage"] = default_storage()
+        if os.environ.get(STORAGE_VARIABLE):  # its mistake is the variable's, not the file's
+            try:
+                database_of(data["storage"])
+            except ValueError as exc:
+                raise SpecError(str(exc), field=f"${STORAGE_VARIABLE}") from None
     if overrides.get("keras_backend") is None and "keras_backend" not in spec.model_fields_set:
         data["keras_backend"] = default_keras_backend()  # $KERAS_BACKEND, as Keras reads it
         if data["keras_backend"] not in KERAS_BACKENDS:

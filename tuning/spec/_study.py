@@ -20,6 +20,7 @@ from tuning.spec._sections import (
     RepeatsSpec,
     SamplerSpec,
 )
+from tuning.urls import database_of
 from tuning.vocabulary import (
     BACKEND_SAMPLERS,
     BACKENDS,
@@ -90,6 +91,12 @@ class StudySpec(StrictModel):
         if isinstance(value, dict) and "sampler" not in value and value.get("backend") in DEFAULT_SAMPLER:
             return {**value, "sampler": DEFAULT_SAMPLER[value["backend"]]}
         return value
+
+    @field_validator("storage")
+    @classmethod
+    def _known_database(cls, storage: str) -> str:
+        database_of(storage)  # a misspelt scheme named here, with the file and field, not at the first write
+        return storage
 
     @field_validator("space", mode="before")
     @classmethod

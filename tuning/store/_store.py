@@ -30,7 +30,7 @@ from tuning.store._claims import (
 from tuning.store._migrations import check_version, dropout_masks_from_v2, stored_version, upgrade
 from tuning.store._schema import backend_state_table, claims_table, fits_table, metadata, studies_table
 from tuning.store._signals import uninterrupted
-from tuning.urls import shown_url
+from tuning.urls import database_of, shown_url
 from tuning.vocabulary import DEFAULT_LEASE, default_storage
 
 
@@ -39,6 +39,10 @@ def normalise_url(storage: str) -> str:
     spelling of many hosting services, which SQLAlchemy dropped) is ``postgresql://``; and a
     ``postgresql://`` naming no driver gets the one installed (SQLAlchemy 2.1 assumes psycopg 3,
     while psycopg2 is the common one: ``pip install 'tuning[postgres]'``)."""
+    try:
+        database_of(storage)
+    except ValueError as exc:
+        raise StoreError(f"{shown_url(storage)}: {exc}") from None
     if "://" not in storage:
         return f"sqlite:///{storage}"
     scheme, rest = storage.split("://", 1)
@@ -108,9 +112,8 @@ class Store:
             else:
                 with self.engine.connect() as conn:
                     check_version(stored_version(conn), self.shown)
-        except sa.exc.NoSuchModuleError:
-            raise StoreError(f"{self.shown}: no database of that kind (e.g. sqlite:///file.db, "
-                             "postgresql://user@host/db)") from None
+        except sa.exc.NoSuchModuleError as exc:  # a database this project knows, a driver SQLAlchemy does not
+            raise StoreError(f"{self.shown}: cannot open store: {_first_line(exc)}") from None
         except (sa.exc.SQLAlchemyError, ValueError) as exc:  # ValueError: a URL SQLAlchemy cannot read
             why = getattr(exc, "orig", None) or exc
             raise StoreError(f"{self.shown}: cannot open store: {type(why).__name__}: {_first_line(why)}") from None
