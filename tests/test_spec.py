@@ -403,6 +403,26 @@ def test_a_misspelt_tuning_storage_variable_is_named_not_the_file_that_has_no_st
     assert apply_overrides(spec, storage="runs/a.db").storage == "runs/a.db"  # --storage wins over it
 
 
+@pytest.mark.parametrize(("model", "space", "asks"), [
+    ("{units: 2}", "{units: [1, 2]}", False),
+    ("{units: 2, dropout: 0.1}", "{units: [1, 2]}", True),
+    ("{units: 2, dropout: 0.1}", "{dropout: [0.0]}", False),  # the axis, not the model's default, decides
+    ("{units: 2}", "{recurrent_dropout: [0.0, 0.2]}", True),
+    ("{units: 2}", "{dropout: {low: 0.0, high: 0.3}}", True),
+])
+def test_a_study_asks_for_dropout_when_some_config_may_drop_units(tmp_path, model, space, asks):
+    spec = load_spec(write(tmp_path, f"name: d\nproblem: {{name: tenths}}\nmodel: {model}\nspace: {space}\n"
+                                     "sampler: random\nn_trials: 2\n"))
+    assert spec.asks_for_dropout() is asks
+
+
+def test_the_masks_of_a_jax_study_are_said_as_keras_own():
+    from tuning.search.study_record import masks_words
+
+    words = masks_words("keras", keras_backend="jax")  # what status says of a JAX study asking for dropout
+    assert words.startswith("Keras's own masks in every fit") and "JAX" in words
+
+
 def test_override_to_non_grid_sampler_needs_n_trials():
     spec = load_spec(ROOT / "studies" / "quickstart.yaml")
     with pytest.raises(SpecError) as caught:

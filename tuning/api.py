@@ -197,6 +197,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
         "baseline_name": baseline_name(results), "transforms": data_transforms(results),
         "best": best[:top], "failures": [t for t in trials if t["status"] == TrialStatus.FAILED], **counts,
         "verdict": summary, "dropout_masks": masks, "keras_backend": spec.keras_backend,
+        "asks_for_dropout": spec.asks_for_dropout(),
         "dropout_masks_words": masks_words(masks, builder=spec.model.builder is not None,
                                            keras_backend=spec.keras_backend), "procedure": old_word,
         "race": race_lines(spec.repeats.model_dump(), trials, numbers), "workers": worker_lines(store, study),
@@ -229,7 +230,8 @@ def status_lines(info: dict[str, Any]) -> list[str]:
          + (f"; naive baseline ({info['baseline_name']}) {baseline:.4g}" if baseline is not None else ""))
     if info.get("transforms"):
         echo(f"  data transforms: {info['transforms']}")
-    echo(f"  dropout masks: {info['dropout_masks']} ({info['dropout_masks_words']})")
+    if info["asks_for_dropout"]:  # without dropout the masks are no part of a fit
+        echo(f"  dropout masks: {info['dropout_masks']} ({info['dropout_masks_words']})")
     echo(f"  keras backend: {info['keras_backend']} (every fit of the study; another backend gives other scores)")
     for line in info["verdict"].warnings:
         echo(f"  warning: {line}")

@@ -20,7 +20,7 @@ from tuning.spec._sections import (
     RepeatsSpec,
     SamplerSpec,
 )
-from tuning.urls import database_of
+from tuning.urls import database_of, shown_url
 from tuning.vocabulary import (
     BACKEND_SAMPLERS,
     BACKENDS,
@@ -210,13 +210,24 @@ class StudySpec(StrictModel):
     def seeds(self) -> list[int]:
         return self.repeats.seed_list
 
+    def asks_for_dropout(self) -> bool:
+        """Whether some config of the study may drop units, and so whether the way its dropout masks
+        are drawn matters at all (a builder's model, or a space read from it: it may)."""
+        if self.model.builder is not None or not isinstance(self.space, dict):
+            return True
+        for key in ("dropout", "recurrent_dropout"):
+            axis = self.space.get(key)
+            values = [getattr(self.model, key)] if axis is None else (
+                axis.values if axis.values is not None else [axis.high])
+            if any(isinstance(v, (int, float)) and v > 0 for v in values):
+                return True
+        return False
+
     def to_json(self) -> str:
         """The spec as stored with the study: a password in ``storage`` is kept out (``***``), since
         everyone who reads the store reads the record; a run and a resume take the URL they are given.
         ``scheduler`` is this run's, not the study's (a cluster's address changes from one batch job
         to the next): a resume takes ``--scheduler``, ``$DASK_SCHEDULER_ADDRESS`` or a LocalCluster."""
-        from tuning.urls import shown_url
-
         data = self.model_dump(mode="json")
         if data.get("storage"):
             data["storage"] = shown_url(data["storage"])
