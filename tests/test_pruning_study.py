@@ -140,6 +140,8 @@ def test_the_analysis_compares_no_pruned_config_and_diagnoses_none(pruned_study)
         set(results.summary.dropna(subset=["mean"]).index)
     assert compared and not compared & pruned_keys
     diagnosis = results.diagnosis
+    numbers = results.fits.groupby("config_key")["trial"].min()  # each row names its config as the tables do
+    assert diagnosis["trial"].notna().all() and (diagnosis["trial"] == diagnosis["config_key"].map(numbers)).all()
     rows = diagnosis[diagnosis["config_key"].isin(pruned_keys) & (diagnosis["status"] == "pruned")]
     assert len(rows) and rows["label"].isna().all()
     epochs = results.fits.set_index(["config_key", "seed"])["epochs_run"]

@@ -20,6 +20,7 @@ import numpy as np
 
 from tuning.analysis.curves import diagnose_curve
 from tuning.analysis.extrapolation import Gain, extrapolated_gain
+from tuning.analysis.inputs import config_numbers
 from tuning.analysis.labels import (
     GOOD_FIT,
     LABELS,
@@ -239,7 +240,8 @@ def _study_references(by_config: dict, thresholds: Thresholds, curve: str) -> di
 
 def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), *, curve: str = "loss",
                    extrapolate_fits: bool = False) -> pd.DataFrame:
-    """One row per fit (``scope == "fit"``) and one per config (``scope == "config"``).
+    """One row per fit (``scope == "fit"``) and one per config (``scope == "config"``), each with the
+    ``trial`` number the summary table and the report name its config by.
 
     A fit that failed before its first epoch has no curve: its label is missing (NA) and the
     evidence quotes its error. ``curve`` picks the pair diagnosed (``loss``/``val_loss`` by
@@ -252,7 +254,7 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
     """
     import pandas as pd
 
-    columns = ["scope", "config_key", "seed", "status", "label", "evidence", "suggestion",
+    columns = ["scope", "config_key", "trial", "seed", "status", "label", "evidence", "suggestion",
                *[f for f in Diagnosis.__dataclass_fields__ if f not in ("label", "evidence", "suggestion")]]
     if results.fits.empty:
         return pd.DataFrame(columns=columns)
@@ -318,6 +320,8 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
             row.update(label=None, evidence=entry.get("refused") or "no curve logged for any seed", suggestion=None)
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=columns)
+    numbers = config_numbers(results.fits)  # the trial the tables and sentences name the config by
+    table["trial"] = pd.array([numbers.get(k) for k in table["config_key"]], dtype="Int64")
     table["seed"] = table["seed"].astype("Int64")
     for column in ("best_epoch", "diverged_epoch", "epochs", "gain_epochs", "seeds"):
         table[column] = pd.to_numeric(table[column]).astype("Int64")
