@@ -222,6 +222,11 @@ def test_tuning_replay_with_a_pruner_prunes_on_the_stored_curves(tmp_path):
                            capture_output=True, text=True, timeout=120)  # not a race with the settings unread
     assert alone.returncode == 2 and alone.stderr.strip() == ("error: --pruner-settings: settings of a pruner; name it "
                                                               "with --pruner")
+    both = subprocess.run([sys.executable, "-m", "tuning.cli", "replay", "every epoch", "--storage",
+                           str(tmp_path / "study.db"), "--pruner", "median", "--min-seeds", "2"],
+                          capture_output=True, text=True, timeout=120)  # not a pruner with the race's settings unread
+    assert both.returncode == 2 and both.stderr.strip() == (
+        "error: --min-seeds: a race's setting, and --pruner replays an epoch pruner instead; replay one, then the other")
 
 
 def tpe_race(tmp_path, name="tpe race", **changes):

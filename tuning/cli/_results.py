@@ -47,11 +47,13 @@ def report(
 def replay(
     study: str = typer.Argument(..., help="Study name, or its spec file (name and storage from the spec)."),
     storage: str | None = STORAGE,
-    repeats_strategy: str = typer.Option("race", "--repeats-strategy", help="The seed policy replayed: race."),
-    min_seeds: int = typer.Option(3, "--min-seeds", min=2, help="Seeds every config gets before the first test."),
+    repeats_strategy: str | None = typer.Option(None, "--repeats-strategy",
+                                                help="The seed policy replayed: race (the default)."),
+    min_seeds: int | None = typer.Option(None, "--min-seeds", min=2,
+                                         help="Seeds every config gets before the first test (default: 3, a race's)."),
     max_seeds: int | None = typer.Option(None, "--max-seeds", min=2,
                                          help="The most seeds a config gets (default: every stored seed)."),
-    alpha: float = typer.Option(0.05, "--alpha", min=1e-6, max=0.5, help="The race's error rate."),
+    alpha: float | None = typer.Option(None, "--alpha", min=1e-6, max=0.5, help="The race's error rate (default: 0.05, a race's)."),
     pruner: str | None = typer.Option(None, "--pruner", help="Replay this epoch pruner (median | percentile | "
                                       "successive_halving | hyperband) on the stored curves instead of a race."),
     pruner_settings: str | None = typer.Option(
@@ -67,10 +69,15 @@ def replay(
     from tuning.store import open_store
     from tuning.vocabulary import PRUNERS
 
-    if repeats_strategy != "race":
+    if repeats_strategy not in (None, "race"):
         fail(f"error: --repeats-strategy: only race can be replayed (got {repeats_strategy!r})", EXIT_USAGE)
     if pruner is not None and pruner not in PRUNERS:
         fail(f"error: --pruner: unknown pruner {pruner!r}; choose one of {', '.join(PRUNERS)}", EXIT_USAGE)
+    race_flags = [flag for flag, value in (("--repeats-strategy", repeats_strategy), ("--min-seeds", min_seeds),
+                                           ("--max-seeds", max_seeds), ("--alpha", alpha)) if value is not None]
+    if pruner is not None and race_flags:  # one replay at a time: a race's settings would go unread
+        fail(f"error: {race_flags[0]}: a race's setting, and --pruner replays an epoch pruner instead; "
+             "replay one, then the other", EXIT_USAGE)
     if pruner is None and pruner_settings is not None:  # else a race would be replayed, the settings unread
         fail("error: --pruner-settings: settings of a pruner; name it with --pruner", EXIT_USAGE)
     study, storage = study_and_storage(study, storage)
@@ -83,7 +90,8 @@ def replay(
             return
         # no --max-seeds: no bound but the seeds the study stored
         margin = ((results.spec or {}).get("objective") or {}).get("margin")  # the live race's, as it ran
-        race = Race.with_margin(margin, min_seeds=min_seeds, max_seeds=max_seeds or sys.maxsize, level=alpha)
+        given = {k: v for k, v in (("min_seeds", min_seeds), ("level", alpha)) if v is not None}  # else Race's
+        race = Race.with_margin(margin, max_seeds=max_seeds or sys.maxsize, **given)
         typer.echo(replay_study(results, race).text)
     except ValueError as exc:
         fail(f"error: study {study!r}: {exc}", EXIT_USAGE)
