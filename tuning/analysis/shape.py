@@ -54,7 +54,7 @@ class Shape:
     slope_se: float
     rise: float            # level - minimum, when the minimum came before the tail (else 0)
     rises: bool            # whether it ever goes up from one epoch to the next
-    late_fall_z: float     # the second half's robust slope in standard errors of the noise (0 under 8 epochs)
+    curve: np.ndarray      # the values themselves, for what only some rules read (computed when asked)
 
     def share(self, amount: float) -> float:
         """``amount`` as a share of the curve's improvement (its noise when it never improved)."""
@@ -70,6 +70,12 @@ class Shape:
     def falling(self) -> float:
         """The tail's fall in standard errors of its slope (positive when falling)."""
         return -self.slope / self.slope_se if self.slope_se > 0 else (math.inf if self.slope < 0 else 0.0)
+
+    @functools.cached_property
+    def late_fall_z(self) -> float:
+        """The second half's robust slope in standard errors of the noise (0 under 8 epochs): a
+        Theil-Sen line costs every pair of epochs, so it is computed only for a curve a rule asks about."""
+        return _robust_fall_z(self.curve[self.n // 2:], self.noise) if self.n >= 8 else 0.0
 
     def falling_late(self, th: Thresholds) -> bool:
         """The second half of the run falls along a robust line by ``significance`` standard errors
@@ -165,9 +171,7 @@ def curve_shape(y: np.ndarray, th: Thresholds) -> Shape:
     slope = float(x @ (tail - tail.mean())) / sxx if sxx else 0.0
     slope_se = noise / math.sqrt(sxx) if sxx else math.inf
     rise = max(0.0, level - minimum) if best < n - k else 0.0  # a minimum inside the tail is too recent to call
-    late_fall_z = _robust_fall_z(y[n // 2:], noise) if n >= 8 else 0.0
-    return Shape(n, k, smooth, best, minimum, level, noise, improvement, slope, slope_se, rise, goes_up(y),
-                 late_fall_z)
+    return Shape(n, k, smooth, best, minimum, level, noise, improvement, slope, slope_se, rise, goes_up(y), y)
 
 
 def _robust_fall_z(part: np.ndarray, noise: float) -> float:
