@@ -309,6 +309,8 @@ def test_a_race_on_an_aggregate_other_than_the_mean_is_refused_in_one_line(tmp_p
     ({"strategy": "race", "min": 9, "max": 4}, "repeats: min (9) is more than max (4) seeds"),
     ({"strategy": "race", "min": 30}, "repeats: min (30) is more than max (20, the default) seeds: raise max"),
     ({"count": 3, "min": 2}, "repeats: only strategy race uses min"),
+    ({"strategy": "race", "count": 10, "max": 6}, "repeats: count (10) and max (6) both given: a race gives a config "
+                                                  "at most max seeds and reads no count; keep max"),
 ])
 def test_a_bad_repeats_block_is_one_line_naming_the_field_with_exit_2(tmp_path, repeats, expected):
     import yaml

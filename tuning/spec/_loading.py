@@ -66,7 +66,20 @@ def load_spec(source: str | Path | dict, *, label: str | None = None) -> StudySp
     if isinstance(source, dict):
         return _validate(source, label or "<spec>")
     label = label or str(source)
-    return _validate(read_spec_file(source, label), label)
+    data = read_spec_file(source, label)
+    _one_bound_for_a_race(data, label)
+    return _validate(data, label)
+
+
+def _one_bound_for_a_race(data: dict, label: str) -> None:
+    """A file whose race names both ``count`` and ``max`` (two different numbers) is refused: a race
+    reads ``max`` alone, and would run silently on another number of seeds than one of them. Only a
+    file is checked: a stored spec carries ``count``'s default beside the race's ``max``."""
+    repeats = data.get("repeats")
+    if (isinstance(repeats, dict) and repeats.get("strategy") == "race" and "count" in repeats and "max" in repeats
+            and repeats["count"] != repeats["max"]):
+        raise SpecError(f"count ({repeats['count']}) and max ({repeats['max']}) both given: a race gives a config at "
+                        "most max seeds and reads no count; keep max", source=label, field="repeats")
 
 
 def read_spec_file(source: str | Path, label: str | None = None) -> dict:
