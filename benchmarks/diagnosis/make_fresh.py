@@ -9,7 +9,8 @@ method was frozen in commit 880860b) writes ``tests/data/diagnosis_fresh3.json``
 definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.json``; ``--set 6`` (round 7:
 ``fresh6_cases.py``, after commit a53b08b) writes ``tests/data/diagnosis_fresh6.json``; ``--set 7`` (round 9:
 ``fresh7_cases.py``, after commit dc12107) writes ``tests/data/diagnosis_fresh7.json``; ``--set 8`` (round 10:
-``fresh8_cases.py``, after commit a31cbe2) writes ``tests/data/diagnosis_fresh8.json``. Each set is scored once by
+``fresh8_cases.py``, after commit a31cbe2) writes ``tests/data/diagnosis_fresh8.json``; ``--set 9`` (round 12:
+``fresh9_cases.py``, after commit 7ef11e3, round 11's rules) writes ``tests/data/diagnosis_fresh9.json``. Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
 and labels are exported in the corpus's format (every config ``split: "fresh"``).
@@ -40,6 +41,7 @@ from fresh5_cases import FRESH5  # noqa: E402
 from fresh6_cases import FRESH6  # noqa: E402
 from fresh7_cases import FRESH7  # noqa: E402
 from fresh8_cases import FRESH8  # noqa: E402
+from fresh9_cases import FRESH9  # noqa: E402
 from fresh_cases import FRESH  # noqa: E402
 
 #: set -> (its cases, the data file, its store, what the file says it is)
@@ -77,6 +79,10 @@ SETS = {
     8: (FRESH8, "diagnosis_fresh8.json", "fresh8.db",
         "Eighth fresh held-out set of issue 22 (round 10): real Keras fits made after the round-10 diagnosis was "
         "frozen (commit a31cbe2), seven constructions per label (benchmarks/diagnosis/fresh8_cases.py); every "
+        "seed's truth is its config's. Same format as diagnosis_corpus.json."),
+    9: (FRESH9, "diagnosis_fresh9.json", "fresh9.db",
+        "Ninth fresh held-out set of issue 22 (round 12): real Keras fits made after the round-11 diagnosis was "
+        "frozen (commit 7ef11e3), seven constructions per label (benchmarks/diagnosis/fresh9_cases.py); every "
         "seed's truth is its config's. Same format as diagnosis_corpus.json."),
 }
 
@@ -183,6 +189,31 @@ def write_series8(work: Path) -> None:
     _write_missing(work, {"fresh8_solar.csv": solar, "fresh8_sensor.csv": sensor})
 
 
+def write_series9(work: Path) -> None:
+    """Set 9's two new series: a weekly retail-like one near 200 (a trend, a 52-week cycle, holiday spikes
+    in the same weeks each year and an Easter spike that moves, AR(1) noise) and a slowly trending one
+    with multiplicative seasonality (a level growing 1.4x over the run, a 12-step cycle of +-20 % and
+    log-normal AR(1) noise, so the swings grow with the level)."""
+    rng = np.random.default_rng(2039)
+    t = np.arange(1600)
+    week = t % 52
+    noise = np.zeros(len(t))
+    for i in range(1, len(t)):
+        noise[i] = 0.5 * noise[i - 1] + 8 * rng.standard_normal()
+    easter = np.zeros(len(t))
+    for start in range(0, len(t), 52):
+        easter[start + rng.integers(12, 17)] = 35.0
+    holidays = 80.0 * (week == 47) + 60.0 * (week == 50) + 110.0 * (week == 51) - 45.0 * (week == 0)
+    retail = 200 + 0.03 * t + 20 * np.sin(2 * np.pi * week / 52) + holidays + easter[:len(t)] + noise
+    t = np.arange(1800)
+    log_noise = np.zeros(len(t))
+    for i in range(1, len(t)):
+        log_noise[i] = 0.6 * log_noise[i - 1] + 0.05 * rng.standard_normal()
+    season = 0.18 * np.sin(2 * np.pi * t / 12) + 0.07 * np.sin(4 * np.pi * t / 12)
+    travel = 100 * np.exp(0.0002 * t + season + log_noise)
+    _write_missing(work, {"fresh9_retail.csv": retail, "fresh9_travel.csv": travel})
+
+
 def write_series(work: Path) -> None:
     """A new generated series (not one of the old corpus's): two sines, a slow drift and noise."""
     work.mkdir(parents=True, exist_ok=True)
@@ -255,6 +286,7 @@ def main() -> None:
     write_series6(WORK)
     write_series7(WORK)
     write_series8(WORK)
+    write_series9(WORK)
     if not args.no_fit:
         import tuning
 
