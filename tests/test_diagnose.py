@@ -937,7 +937,7 @@ FRESH3 = labelled("fresh3")
 
 
 FRESH4, FRESH5, FRESH6 = labelled("fresh4"), labelled("fresh5"), labelled("fresh6")
-FRESH7, FRESH8 = labelled("fresh7"), labelled("fresh8")
+FRESH7, FRESH8, FRESH9 = labelled("fresh7"), labelled("fresh8"), labelled("fresh9")
 
 
 # Each fresh set was made after a freeze, committed before scoring, and scored once (docs/analysis.md):
@@ -961,6 +961,8 @@ FRESH7, FRESH8 = labelled("fresh7"), labelled("fresh8")
 #   met, the fit goal not (round 7's rules: 100/112, 27/28); confirmed by truth.py 92/98 and 24/24.
 # Round 11 labels every fit of every set as round 7 did (sets 7 and 8 were made after round 7's
 # freeze: for round 7's rules they are held out, 104/112 and 100/112 fits, 27/28 configs each).
+# - set 9 (round 12, made after round 11's freeze in 7ef11e3): 101/112 fits (0.90) and 26/28 configs
+#   (0.93): neither goal met (round 7's rules label it the same); confirmed by truth.py 86/92 and 21/22.
 # This guards the numbers as the method stands.
 @pytest.mark.parametrize(("configs", "labels", "with_study", "without_study"), [
     (FRESH3, (6, 6, 5, 5), (83, 88, 20), (81, 88, 20)),
@@ -969,7 +971,8 @@ FRESH7, FRESH8 = labelled("fresh7"), labelled("fresh8")
     (FRESH6, (7, 7, 7, 7), (99, 112, 24), (99, 112, 24)),
     (FRESH7, (7, 7, 7, 7), (104, 112, 27), (104, 112, 27)),
     (FRESH8, (7, 7, 7, 7), (100, 112, 27), (100, 112, 27)),
-], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6", "fresh set 7", "fresh set 8"])
+    (FRESH9, (7, 7, 7, 7), (101, 112, 26), (101, 112, 26)),
+], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6", "fresh set 7", "fresh set 8", "fresh set 9"])
 def test_a_fresh_set_has_every_label_and_its_measured_agreement_holds(configs, labels, with_study, without_study):
     assert sum(len(c["fits"]) for c in configs) == 4 * len(configs)
     assert Counter(c["truth"] for c in configs) == dict(zip((UNDERFIT, OVERFIT, GOOD_FIT, UNSTABLE), labels, strict=True))
@@ -1071,6 +1074,18 @@ def test_extrapolation_on_the_eighth_fresh_set_cut_at_half():
     assert len(real) == 84
     assert abs(np.median(pred - real)) <= 0.045
     assert 0.55 <= np.mean((real >= low) & (real <= high)) < 0.75
+
+
+def test_extrapolation_on_the_ninth_fresh_set_cut_at_half():
+    # Held out from the prior and from round 12's interval (frozen before this set was scored). The
+    # benchmark (which also gives the train curve) measured median error -0.004, |error| 0.126,
+    # Spearman 0.35, coverage 0.72 (round 4's interval: 0.66); without the train curve, as here:
+    # -0.012, 0.142, coverage 0.77 (0.72). The bias goal holds; with the train curve the interval is
+    # still too narrow.
+    real, pred, low, high = _cut_at_half(FRESH9)
+    assert len(real) == 82
+    assert abs(np.median(pred - real)) <= 0.03
+    assert 0.7 <= np.mean((real >= low) & (real <= high)) < 0.82
 
 
 def test_a_configs_tally_counts_the_labels_its_fits_show_after_the_study_rule():
