@@ -109,6 +109,17 @@ def test_overfit_evidence_has_the_numbers():
     assert "dropout" in found.suggestion and "early stopping" in found.suggestion
 
 
+def test_overfit_evidence_says_train_rose_when_it_rose_within_the_rules_tolerance():
+    # Fresh set 9 printed "while train fell -22 %": the rule lets train rise by a small share of all
+    # it improved, and the words then said a negative fall.
+    e = np.arange(30)
+    train = np.where(e < 12, 1.0 - 0.8 * e / 12, 0.2 + 0.04 * (e - 12) / 18)
+    val = np.where(e < 12, 1.1 - 0.8 * e / 12, 0.3 + 0.2 * (e - 12) / 18)
+    found = diagnose_curve(train, val)
+    assert found.label == OVERFIT and "while train rose 14 %" in found.evidence, found.evidence
+    assert "fell -" not in found.evidence
+
+
 def test_overfit_threshold_is_a_parameter():
     # With a higher rise threshold the gap rule still sees val stall far above train...
     assert diagnose_curve(*overfit_curves(), Thresholds(overfit_rise=0.6)).label == OVERFIT

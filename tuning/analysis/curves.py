@@ -242,7 +242,8 @@ def _overfit(t: np.ndarray, v: np.ndarray, th: Thresholds, name: str, cut: bool)
         if tr.share(tr.level - train_then) <= th.train_fall and growth >= th.gap_growth:
             fall = (train_then - tr.level) / max(abs(train_then), 1e-300)
             return (f"val {name} lowest at epoch {m.best + 1}/{n} ({m.minimum:.3g}), "
-                    f"{pct(m.rise / max(m.minimum, 1e-300))} higher over {last} while train fell {pct(fall)}: "
+                    f"{pct(m.rise / max(m.minimum, 1e-300))} higher over {last} while train "
+                    f"{'fell' if fall >= 0 else 'rose'} {pct(abs(fall))}: "
                     f"the val/train gap grew {pct(growth)}{gap_text}{upto}")
     if n >= 8 and gap_share >= th.overfit_range:
         h = n // 2
