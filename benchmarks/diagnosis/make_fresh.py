@@ -264,6 +264,8 @@ def export(storage: str, path: Path, cases: list[dict], about: str) -> dict:
             "baseline_val_loss": float(baseline) if baseline is not None and math.isfinite(baseline) else None,
             "fits": fits})
     data = {"about": about, "configs": configs}
+    if not configs:  # an unfitted set (--no-fit before any fit): keep the committed file as it is
+        raise SystemExit(f"no fitted study of this set in {storage}: {path} left as it was")
     path.write_text(json.dumps(data, separators=(",", ":")) + "\n")
     return data
 
@@ -272,7 +274,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=int, choices=sorted(SETS), default=1)
     parser.add_argument("--storage", help="default: work/fresh.db (set 1), work/fresh2.db (set 2), work/fresh3.db (set 3)")
-    parser.add_argument("--no-fit", action="store_true")
+    parser.add_argument("--no-fit", action="store_true",
+                        help="fit nothing: write the series, then export what the store already holds (nothing "
+                             "is written over the data file when the store holds no study of the set)")
     parser.add_argument("--only", nargs="*")
     args = parser.parse_args()
     cases, file, store, about = SETS[args.set]
