@@ -1049,6 +1049,10 @@ def test_a_short_run_that_only_falls_is_underfit_not_thrashing():
     train = np.array([0.137, 0.102, 0.051, 0.037, 0.030])
     found = diagnose_curve(train, 1.1 * train, max_epochs=5)
     assert found.label == UNDERFIT and "still falling" in found.evidence, found.evidence
+    # Its lowest epoch is its last, and five epochs claim no measured noise (it said "> 99 s.e.,
+    # noise 0.0 % per epoch" and, for three epochs, best epoch 1: the mirrored end tied there).
+    assert found.best_epoch == 5 and "over its 5 epochs, too few to measure its noise" in found.evidence
+    assert diagnose_curve(train[:3], 1.1 * train[:3]).best_epoch == 3
     # A short run that jumps up and down that much still thrashes.
     jumpy = np.array([0.137, 0.060, 0.120, 0.045, 0.110, 0.050])
     assert diagnose_curve(jumpy, 1.1 * jumpy, max_epochs=6).label == UNSTABLE

@@ -198,8 +198,9 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
     improving = falling and (m.still_improving >= th.improving_share or forecast_decides())
     if improving:
         why = "improving" if not stopped else "stopped_falling"
-        return underfit(f"{main_name} still falling at the end ({se_text(m.falling)} over {last}, "
-                        f"{noise_text}){more}{versus}", why)
+        measured = (f"{se_text(m.falling)} over {last}, {noise_text}" if n >= 8 else
+                    f"over its {n} epochs, too few to measure its noise")  # under 8 the noise is the whole run's
+        return underfit(f"{main_name} still falling at the end ({measured}){more}{versus}", why)
     # A val curve that never went up and fell visibly (a saturated one stays put to the digit) is
     # a slow learner, however slow, not a broken one (round 7).
     slow_learner = not m.rises and main[-1] < (1 - th.slow_fall) * main[0]

@@ -161,6 +161,10 @@ def curve_shape(y: np.ndarray, th: Thresholds) -> Shape:
     k = min(n, max(3, math.ceil(th.tail_fraction * n)))
     smooth = _running_median(y, median_window(n))
     best = int(np.argmin(smooth))
+    if smooth[-1] <= smooth[best] and y[-1] <= y[best]:
+        # The mirrored end makes a curve still falling at its last epoch tie there (the last two
+        # smoothed values are equal): its lowest epoch is the last one, not the one before.
+        best = n - 1
     minimum = float(smooth[best])
     level = float(np.median(y[-k:]))
     noise = max(epoch_noise(y), 1e-6 * abs(float(np.median(y))))  # float32 rounding is noise too
