@@ -10,7 +10,8 @@ definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.js
 ``fresh6_cases.py``, after commit a53b08b) writes ``tests/data/diagnosis_fresh6.json``; ``--set 7`` (round 9:
 ``fresh7_cases.py``, after commit dc12107) writes ``tests/data/diagnosis_fresh7.json``; ``--set 8`` (round 10:
 ``fresh8_cases.py``, after commit a31cbe2) writes ``tests/data/diagnosis_fresh8.json``; ``--set 9`` (round 12:
-``fresh9_cases.py``, after commit 7ef11e3, round 11's rules) writes ``tests/data/diagnosis_fresh9.json``. Each set is scored once by
+``fresh9_cases.py``, after commit 7ef11e3, round 11's rules) writes ``tests/data/diagnosis_fresh9.json``; ``--set 10``
+(round 13: ``fresh10_cases.py``, after commit 7688ae9) writes ``tests/data/diagnosis_fresh10.json``. Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
 and labels are exported in the corpus's format (every config ``split: "fresh"``).
@@ -42,6 +43,7 @@ from fresh6_cases import FRESH6  # noqa: E402
 from fresh7_cases import FRESH7  # noqa: E402
 from fresh8_cases import FRESH8  # noqa: E402
 from fresh9_cases import FRESH9  # noqa: E402
+from fresh10_cases import FRESH10  # noqa: E402
 from fresh_cases import FRESH  # noqa: E402
 
 #: set -> (its cases, the data file, its store, what the file says it is)
@@ -84,6 +86,10 @@ SETS = {
         "Ninth fresh held-out set of issue 22 (round 12): real Keras fits made after the round-11 diagnosis was "
         "frozen (commit 7ef11e3), seven constructions per label (benchmarks/diagnosis/fresh9_cases.py); every "
         "seed's truth is its config's. Same format as diagnosis_corpus.json."),
+    10: (FRESH10, "diagnosis_fresh10.json", "fresh10.db",
+         "Tenth fresh held-out set of issue 22 (round 13): real Keras fits made after the round-13 diagnosis was "
+         "frozen (commit 7688ae9), seven constructions per label (benchmarks/diagnosis/fresh10_cases.py); every "
+         "seed's truth is its config's. Same format as diagnosis_corpus.json."),
 }
 
 
@@ -214,6 +220,35 @@ def write_series9(work: Path) -> None:
     _write_missing(work, {"fresh9_retail.csv": retail, "fresh9_travel.csv": travel})
 
 
+def write_series10(work: Path) -> None:
+    """Set 10's two new series: a daily river-level-like one in metres (~2: a wet-season cycle of 365 days,
+    storms, more of them in the wet season, each a flood that rises over a few days and recedes over weeks,
+    long wet and dry spells from a slowly wandering AR(1) level, gauge noise) and a daily web-traffic-like
+    one (~3,000-8,000 views: a weekly cycle with low weekends, growth, rare bursts that decay over a few
+    days, log-normal AR(1) noise)."""
+    rng = np.random.default_rng(2041)
+    n = 1800
+    t = np.arange(n)
+    wet = np.sin(2 * np.pi * (t - 60) / 365.25)
+    storms = np.where(rng.random(n) < 0.025 + 0.025 * (wet > 0), rng.exponential(0.7, n), 0.0)
+    lag = np.arange(150)
+    floods = np.convolve(storms, (1 - np.exp(-lag / 2.0)) * np.exp(-lag / 18.0))[:n]
+    spell = np.zeros(n)
+    for i in range(1, n):
+        spell[i] = 0.995 * spell[i - 1] + 0.025 * rng.standard_normal()
+    river = np.clip(1.8 + 0.5 * wet + spell + floods + 0.02 * rng.standard_normal(n), 0.2, None)
+    n = 1600
+    t = np.arange(n)
+    weekday = np.array([1.0, 1.06, 1.05, 1.02, 0.94, 0.68, 0.62])[t % 7]
+    kicks = np.where(rng.random(n) < 0.012, rng.lognormal(0.3, 0.6, n), 0.0)
+    bursts = np.convolve(kicks, np.exp(-np.arange(30) / 3.0))[:n]
+    noise = np.zeros(n)
+    for i in range(1, n):
+        noise[i] = 0.6 * noise[i - 1] + 0.07 * rng.standard_normal()
+    web = 3000 * np.exp(0.0006 * t + noise) * weekday * (1 + bursts)
+    _write_missing(work, {"fresh10_river.csv": river, "fresh10_web.csv": web})
+
+
 def write_series(work: Path) -> None:
     """A new generated series (not one of the old corpus's): two sines, a slow drift and noise."""
     work.mkdir(parents=True, exist_ok=True)
@@ -291,6 +326,7 @@ def main() -> None:
     write_series7(WORK)
     write_series8(WORK)
     write_series9(WORK)
+    write_series10(WORK)
     if not args.no_fit:
         import tuning
 
