@@ -969,6 +969,7 @@ FRESH3 = labelled("fresh3")
 
 FRESH4, FRESH5, FRESH6 = labelled("fresh4"), labelled("fresh5"), labelled("fresh6")
 FRESH7, FRESH8, FRESH9 = labelled("fresh7"), labelled("fresh8"), labelled("fresh9")
+FRESH10 = labelled("fresh10")
 
 
 # Each fresh set was made after a freeze, committed before scoring, and scored once (docs/analysis.md):
@@ -996,7 +997,12 @@ FRESH7, FRESH8, FRESH9 = labelled("fresh7"), labelled("fresh8"), labelled("fresh
 #   (0.93): neither goal met (round 7's rules label it the same); confirmed by truth.py 86/92 and 21/22.
 # Round 13 (a run read as underfit whose first epoch blew the weights up is unstable, written on all
 # nine fresh sets, so none of them is held out for it) gains one fit on sets 4, 6, 7 and 9 and three
-# on set 8, and changes no config. This guards the numbers as the method stands.
+# on set 8, and changes no config.
+# - set 10 (made after round 13's freeze in 7688ae9): 86/112 fits (0.77) and 21/28 configs (0.75):
+#   neither goal met; confirmed by truth.py 77/90 and 19/22. Round 12's rules on it: 86/112 and 24/28
+#   (confirmed 78/90, 21/22): round 13's rule gained 5 unstable fits and cost 5 underfit fits (slow
+#   learners on a river level in metres start far above a strong persistence baseline) and 3 configs.
+# This guards the numbers as the method stands.
 @pytest.mark.parametrize(("configs", "labels", "with_study", "without_study"), [
     (FRESH3, (6, 6, 5, 5), (83, 88, 20), (81, 88, 20)),
     (FRESH4, (6, 6, 5, 5), (68, 88, 18), (68, 88, 18)),
@@ -1005,7 +1011,9 @@ FRESH7, FRESH8, FRESH9 = labelled("fresh7"), labelled("fresh8"), labelled("fresh
     (FRESH7, (7, 7, 7, 7), (105, 112, 27), (105, 112, 27)),
     (FRESH8, (7, 7, 7, 7), (103, 112, 27), (103, 112, 27)),
     (FRESH9, (7, 7, 7, 7), (102, 112, 26), (102, 112, 26)),
-], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6", "fresh set 7", "fresh set 8", "fresh set 9"])
+    (FRESH10, (7, 7, 7, 7), (86, 112, 21), (85, 112, 21)),
+], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6", "fresh set 7", "fresh set 8", "fresh set 9",
+        "fresh set 10"])
 def test_a_fresh_set_has_every_label_and_its_measured_agreement_holds(configs, labels, with_study, without_study):
     assert sum(len(c["fits"]) for c in configs) == 4 * len(configs)
     assert Counter(c["truth"] for c in configs) == dict(zip((UNDERFIT, OVERFIT, GOOD_FIT, UNSTABLE), labels, strict=True))
@@ -1123,6 +1131,17 @@ def test_extrapolation_on_the_ninth_fresh_set_cut_at_half():
     assert len(real) == 82
     assert abs(np.median(pred - real)) <= 0.03
     assert 0.7 <= np.mean((real >= low) & (real <= high)) < 0.82
+
+
+def test_extrapolation_on_the_tenth_fresh_set_cut_at_half():
+    # Held out from the prior and from round 12's interval (round 13 changed neither). The benchmark
+    # (which also gives the train curve) measured median error -0.015, |error| 0.141, Spearman 0.49,
+    # coverage 0.78; without the train curve, as here: -0.012, 0.133, coverage 0.81. The bias and
+    # coverage goals hold; |error| and Spearman do not.
+    real, pred, low, high = _cut_at_half(FRESH10)
+    assert len(real) == 88
+    assert abs(np.median(pred - real)) <= 0.03
+    assert 0.75 <= np.mean((real >= low) & (real <= high)) < 0.87
 
 
 def test_a_configs_tally_counts_the_labels_its_fits_show_after_the_study_rule():
