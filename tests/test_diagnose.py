@@ -120,26 +120,6 @@ def test_overfit_evidence_says_train_rose_when_it_rose_within_the_rules_toleranc
     assert "fell -" not in found.evidence
 
 
-def test_a_run_recovering_from_a_first_epoch_blow_up_is_unstable_not_a_slow_learner():
-    """Round 13: Adagrad at lr 30 on a log series (fresh set 9) blew the weights up in its first
-    epoch (train 989 against a naive baseline of 0.3) and then fell smoothly to 27x the baseline:
-    read as "still falling", underfit. A fresh model starts near the baseline's scale."""
-    e = np.arange(30)
-    baseline = 0.3
-    train = 989 * np.exp(-e / 3) + 6 + 2 * np.exp(-e / 15)
-    val = 1.1 * np.append(train[1:], train[-1] * 0.98)  # val is measured after each epoch
-    found = diagnose_curve(train, val, baseline=baseline)
-    assert found.label == UNSTABLE and "blew the weights up in the first epoch" in found.evidence, found.evidence
-    from tuning.analysis.labels import SUGGESTIONS
-
-    assert found.suggestion == SUGGESTIONS["diverged"]
-    # The same fall from a start at the baseline's scale (5x it) is learning, not a blow-up.
-    learner = diagnose_curve(train / 995 * 5 * baseline, val / 995 * 5 * baseline, baseline=baseline)
-    assert learner.label != UNSTABLE and "blew" not in learner.evidence, learner.evidence
-    # Without a baseline there is no scale a fresh model starts at: the rule does not read the run.
-    assert "blew" not in diagnose_curve(train, val).evidence
-
-
 def test_overfit_threshold_is_a_parameter():
     # With a higher rise threshold the gap rule still sees val stall far above train...
     assert diagnose_curve(*overfit_curves(), Thresholds(overfit_rise=0.6)).label == OVERFIT
@@ -1002,16 +982,17 @@ FRESH10 = labelled("fresh10")
 #   neither goal met; confirmed by truth.py 77/90 and 19/22. Round 12's rules on it: 86/112 and 24/28
 #   (confirmed 78/90, 21/22): round 13's rule gained 5 unstable fits and cost 5 underfit fits (slow
 #   learners on a river level in metres start far above a strong persistence baseline) and 3 configs.
+# Round 14 took round 13's rule out on that evidence: every set is labelled as in round 12 again.
 # This guards the numbers as the method stands.
 @pytest.mark.parametrize(("configs", "labels", "with_study", "without_study"), [
     (FRESH3, (6, 6, 5, 5), (83, 88, 20), (81, 88, 20)),
-    (FRESH4, (6, 6, 5, 5), (68, 88, 18), (68, 88, 18)),
+    (FRESH4, (6, 6, 5, 5), (67, 88, 18), (67, 88, 18)),
     (FRESH5, (6, 6, 6, 6), (87, 96, 23), (87, 96, 23)),
-    (FRESH6, (7, 7, 7, 7), (100, 112, 24), (100, 112, 24)),
-    (FRESH7, (7, 7, 7, 7), (105, 112, 27), (105, 112, 27)),
-    (FRESH8, (7, 7, 7, 7), (103, 112, 27), (103, 112, 27)),
-    (FRESH9, (7, 7, 7, 7), (102, 112, 26), (102, 112, 26)),
-    (FRESH10, (7, 7, 7, 7), (86, 112, 21), (85, 112, 21)),
+    (FRESH6, (7, 7, 7, 7), (99, 112, 24), (99, 112, 24)),
+    (FRESH7, (7, 7, 7, 7), (104, 112, 27), (104, 112, 27)),
+    (FRESH8, (7, 7, 7, 7), (100, 112, 27), (100, 112, 27)),
+    (FRESH9, (7, 7, 7, 7), (101, 112, 26), (101, 112, 26)),
+    (FRESH10, (7, 7, 7, 7), (86, 112, 24), (85, 112, 24)),
 ], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6", "fresh set 7", "fresh set 8", "fresh set 9",
         "fresh set 10"])
 def test_a_fresh_set_has_every_label_and_its_measured_agreement_holds(configs, labels, with_study, without_study):

@@ -115,9 +115,6 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
     if baseline and baseline > 0 and len(v):
         skill = 1 - m.level / baseline
         fields["skill"] = skill
-    first = float(t[0]) if len(t) else math.nan
-    blew_up = (tr is not None and math.isfinite(skill) and first >= th.blowup_baseline * baseline
-               and first >= th.blowup_fall * max(tr.level, 1e-300))
     if stopped and patience is not None:
         stop_text = f"; stopped at epoch {n} (best {n - patience}) of {max_epochs}"
     elif stopped:
@@ -133,14 +130,6 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
 
     def result(label: str, evidence: str, suggestion: str) -> Diagnosis:
         return Diagnosis(label, evidence + stop_text, SUGGESTIONS[suggestion], **fields)
-
-    def underfit(evidence: str, suggestion: str) -> Diagnosis:
-        """Underfit, unless the first epoch blew the weights up: then the fall since is recovery."""
-        if not blew_up:
-            return result(UNDERFIT, evidence, suggestion)
-        return result(UNSTABLE, f"train {name} began at {first:.3g}, {first / baseline:.3g}x the naive baseline's "
-                                f"({baseline:.3g}) and {first / tr.level:.3g}x where it ended: the optimiser blew the "
-                                f"weights up in the first epoch, and what followed is recovery ({evidence})", "diverged")
 
     significant = th.significance
 
@@ -200,7 +189,7 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
         why = "improving" if not stopped else "stopped_falling"
         measured = (f"{se_text(m.falling)} over {last}, {noise_text}" if n >= 8 else
                     f"over its {n} epochs, too few to measure its noise")  # under 8 the noise is the whole run's
-        return underfit(f"{main_name} still falling at the end ({measured}){more}{versus}", why)
+        return result(UNDERFIT, f"{main_name} still falling at the end ({measured}){more}{versus}", why)
     # A val curve that never went up and fell visibly (a saturated one stays put to the digit) is
     # a slow learner, however slow, not a broken one (round 7).
     slow_learner = not m.rises and main[-1] < (1 - th.slow_fall) * main[0]
@@ -216,11 +205,11 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
                                 "it improved, so the optimiser is moving the weights without learning", "erratic")
     change = (float(m.smooth.max()) - float(m.smooth.min())) / max(abs(float(m.smooth.max())), 1e-12)
     if change < th.flat_change and not (math.isfinite(skill) and 1 - skill < th.high_loss):
-        return underfit(f"{main_name} flat: within {pct(change)} over {n} epochs "
-                        f"({main[0]:.3g} -> {main[-1]:.3g}){versus}", "flat")
+        return result(UNDERFIT, f"{main_name} flat: within {pct(change)} over {n} epochs "
+                                f"({main[0]:.3g} -> {main[-1]:.3g}){versus}", "flat")
     if math.isfinite(skill) and 1 - skill >= th.high_loss:
-        return underfit(f"{main_name} {level} is {1 - skill:.3g}x the naive baseline's ({baseline:.3g}){more}",
-                        "high_stopped" if stopped and patience is not None else "high")
+        return result(UNDERFIT, f"{main_name} {level} is {1 - skill:.3g}x the naive baseline's ({baseline:.3g}){more}",
+                      "high_stopped" if stopped and patience is not None else "high")
     converged = f"converged ({noise_text})" if not falling else f"still falling but slowly ({se_text(m.falling)}, {noise_text})"
     return result(GOOD_FIT, f"{main_name} {level}, {pct(fields.get('val_rise', m.rise / max(m.minimum, 1e-300)))} "
                             f"above its minimum at epoch {m.best + 1}; {converged}{more}{gap_text}{versus}",

@@ -91,11 +91,6 @@ class Thresholds:
             learning rate too small is smooth there, and stays underfit. "Not falling" (round 11):
             a robust line through the second half of the run falls by less than ``significance``
             s.e.
-        blowup_baseline, blowup_fall: a run read as underfit (still falling, flat or high) whose
-            first epoch's train loss was 10x the naive baseline's val loss or more and 20x the
-            train loss's final level or more -> unstable (round 13): a fresh model starts near the
-            baseline's scale, so the optimiser blew the weights up in the first epoch and the fall
-            since is recovery, not slow learning.
         capacity_ratio: a good fit still at its lowest whose level is this many times the lowest
             minimum another config of the study reached -> underfit (round 4, study level:
             :mod:`tuning.analysis.relative`).
@@ -142,8 +137,6 @@ class Thresholds:
     wander_noise: float = 0.01
     wander_epochs: int = 10
     capacity_ratio: float = 2.0
-    blowup_baseline: float = 10.0
-    blowup_fall: float = 20.0
 
 
 @dataclass(frozen=True)
