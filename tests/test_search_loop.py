@@ -352,6 +352,7 @@ def test_an_objective_on_the_test_split_is_noted_and_not_offered(tmp_path):
         run_search(load_spec(spec(tmp_path, name="t", problem=problem, objective={"metric": "val_mea"})),
                    runner=FakeRunner())
     assert "val_mae" in str(refused.value) and "test_" not in str(refused.value)  # the leak is not suggested
+    assert "'val_mea' for problem 'damped_sine'; did you mean 'val_mae'? the metrics are val_loss" in str(refused.value)
 
 
 def test_python_callers_are_told_the_keyword_they_gave_not_the_cli_flag(tmp_path):

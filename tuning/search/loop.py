@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from tuning.errors import SpecError, Terminated
 from tuning.progress import SilentReporter, config_summary
 from tuning.search.workers import WorkerLimit, WorkerOptions, WorkerSession
-from tuning.spec import StudySpec, load_spec, with_source
+from tuning.spec import StudySpec, did_you_mean, load_spec, with_source
 from tuning.store import Store, open_store, uninterrupted
 from tuning.vocabulary import PLAN_SAMPLERS
 
@@ -106,8 +106,10 @@ def run_search(spec: StudySpec, *, reporter: SilentReporter | None = None, runne
             raise with_source(exc, spec._source) from None
     if spec.objective.metric not in scored:
         offered = sorted(m for m in scored if not m.startswith("test_")) or sorted(scored)
-        raise SpecError(f"unknown metric {spec.objective.metric!r} for problem {problem.name!r}; "
-                        f"choose one of {', '.join(offered)}", source=spec._source, field="objective.metric")
+        close = did_you_mean(spec.objective.metric, offered, listed=None)
+        raise SpecError(f"unknown metric {spec.objective.metric!r} for problem {problem.name!r}{close or ';'} "
+                        f"{'the metrics are' if close else 'choose one of'} {', '.join(offered)}",
+                        source=spec._source, field="objective.metric")
     if spec.objective.metric.startswith("test_"):
         reporter.note(f"objective.metric {spec.objective.metric}: the configs are chosen on the test split, so the "
                       "best one's test score is no longer an estimate of unseen data; a val_ metric keeps the test "
