@@ -26,7 +26,8 @@ def did_you_mean(word: str, allowed: list[str] | tuple[str, ...], listed: str | 
     ``listed`` is ``None`` (the message lists them already)."""
     import difflib
 
-    close = difflib.get_close_matches(str(word), [str(a) for a in allowed], n=1, cutoff=0.6)
+    swapped = [str(a) for a in allowed if sorted(str(a)) == sorted(str(word))]  # letters swapped: val_mea
+    close = swapped[:1] or difflib.get_close_matches(str(word), [str(a) for a in allowed], n=1, cutoff=0.6)
     if close:
         return f"; did you mean {close[0]!r}?"
     return f"; the {listed} are {', '.join(str(a) for a in allowed)}" if listed and allowed else ""
