@@ -554,3 +554,14 @@ def test_tuning_resume_of_an_edited_spec_file_refuses_or_names_what_it_does_not_
             in noted.stderr), noted.stderr
     flagged = run_tuning("resume", str(path), "--n-trials", "9", "--quiet", cwd=tmp_path)  # what the note asks
     assert flagged.returncode == 0 and "note:" not in flagged.stderr, flagged.stderr
+
+
+def test_status_says_how_many_ranked_configs_its_top_list_leaves_out(tmp_path):
+    # It listed the best five of six configs and said nothing of the sixth.
+    from tuning.api import status_lines, study_status
+
+    run_fake(spec(tmp_path, space={"units": [1, 2, 3]}, repeats=2))
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    cut = status_lines(study_status("s", url, top=2))
+    assert "  ... and 1 more ranked config(s): --top 3 lists them all, `tuning report` tabulates them" in cut, cut
+    assert not any("more ranked" in line for line in status_lines(study_status("s", url, top=3)))

@@ -195,7 +195,7 @@ def study_status(study: str, storage: str | Store | None = None, top: int = 5, *
         "fits": store.count_fits(study), "metric": spec.objective.metric, "aggregate": spec.objective.aggregate,
         "direction": spec.objective.direction, "baseline": record["baseline"].get(spec.objective.metric),
         "baseline_name": baseline_name(results), "transforms": data_transforms(results),
-        "best": best[:top], "failures": [t for t in trials if t["status"] == TrialStatus.FAILED], **counts,
+        "best": best[:top], "ranked": len(best), "failures": [t for t in trials if t["status"] == TrialStatus.FAILED], **counts,
         "verdict": summary, "dropout_masks": masks, "keras_backend": spec.keras_backend,
         "asks_for_dropout": spec.asks_for_dropout(),
         "dropout_masks_words": masks_words(masks, builder=spec.model.builder is not None,
@@ -245,6 +245,9 @@ def status_lines(info: dict[str, Any]) -> list[str]:
         ranked_by = "" if info["aggregate"] == "mean" else f"{info['aggregate']} {trial['aggregate']:.4g}; mean "
         echo(f"  {rank}. trial {trial['number']}: {ranked_by}{trial['mean']:.4g} ± {spread} (n={trial['n_seeds']}"
              f"{state})  {config_summary(searched)}")
+    if info.get("ranked", 0) > len(info["best"]):  # the list is cut: say so, and how to see it all
+        echo(f"  ... and {info['ranked'] - len(info['best'])} more ranked config(s): --top {info['ranked']} lists "
+             "them all, `tuning report` tabulates them")
     for trial in info["failures"][:5]:
         echo(f"  failed trial {trial['number']}: {trial['fail_reason']}")
     for line in info["verdict"].lines:
