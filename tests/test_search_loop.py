@@ -565,3 +565,15 @@ def test_status_says_how_many_ranked_configs_its_top_list_leaves_out(tmp_path):
     cut = status_lines(study_status("s", url, top=2))
     assert "  ... and 1 more ranked config(s): --top 3 lists them all, `tuning report` tabulates them" in cut, cut
     assert not any("more ranked" in line for line in status_lines(study_status("s", url, top=3)))
+
+
+def test_the_outcome_counts_the_fits_run_that_failed(tmp_path):
+    # "2 complete, 2 failed of 4 planned; 12 fits run": six of the twelve had failed, unsaid.
+    from helpers.fake_runner import FakeRunner
+
+    outcome, _ = run_fake(spec(tmp_path, space={"units": [1, 2], "learning_rate": [0.01, 5.0]}, repeats=3),
+                          FakeRunner(fail_seeds=(2,)))
+    # lr 5 fails every seed (it diverges), seed 2 fails at lr 0.01 too: 6 + 2 of 12, and every config has a failed seed
+    assert (outcome.fits_run, outcome.fits_failed, outcome.complete, outcome.failed) == (12, 8, 0, 4)
+    again, _ = run_fake(spec(tmp_path, space={"units": [1, 2], "learning_rate": [0.01, 5.0]}, repeats=3))
+    assert (again.fits_run, again.fits_failed) == (0, 0)  # reused fits are not counted again

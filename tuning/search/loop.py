@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuning.errors import SpecError, Terminated
 from tuning.progress import SilentReporter, config_summary
+from tuning.results import FAILED
 from tuning.search.workers import WorkerLimit, WorkerOptions, WorkerSession
 from tuning.spec import StudySpec, did_you_mean, load_spec, with_source
 from tuning.store import Store, open_store, uninterrupted
@@ -46,6 +47,7 @@ class StudyOutcome:
     fits_reused: int
     recovered: list[int]
     pruned: int = 0
+    fits_failed: int = 0  # of ``fits_run``: fits that raised or diverged (recorded, with their error)
 
 
 def resolve_resume_spec(name: str, storage: str | Store | None) -> StudySpec:
@@ -166,7 +168,7 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
 
     # A config is named by the first trial that ran it (a resumed config keeps its number).
     numbers = trial_numbers(read_trials(store, spec.name))
-    counts = {"run": 0, "reused": 0}
+    counts = {"run": 0, "reused": 0, "failed": 0}
     in_flight: dict[str, tuple[Any, dict[str, Any]]] = {}  # config_key -> (trial, config)
     stop_requested = threading.Event()
     settled = False  # nothing to ask for, and no other worker holding work, seen once already
@@ -177,6 +179,7 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
 
     def on_fit(fit, reused):
         counts["reused" if reused else "run"] += 1
+        counts["failed"] += not reused and fit.status == FAILED
         reporter.fit_done(fit, reused)
         if stop_requested.is_set():  # a Ctrl-C that landed where Python swallowed it
             raise _stop_error(stop_requested)
@@ -312,7 +315,7 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
     pruned = sum(1 for t in finished if t.state.name == "PRUNED")
     store.checkpoint()  # the .db file alone now holds the study (a copy of it copies everything)
     return StudyOutcome(spec.name, store.shown, backend.planned(), complete, len(finished) - complete - pruned,
-                        counts["run"], counts["reused"], sorted(set(recovered)), pruned)
+                        counts["run"], counts["reused"], sorted(set(recovered)), pruned, counts["failed"])
 
 
 def _lend_a_hand(spec: StudySpec, store: Store, backend: Any, evaluator: Any, owner: str) -> int:
