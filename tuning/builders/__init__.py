@@ -28,24 +28,22 @@ Keras is imported only by the functions that build.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
-import inspect
-import os
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
-from tuning.errors import SpecError, one_line
+from tuning.builders._kerastuner import hyperparameters, space_from_builder
+from tuning.builders._source import (
+    fingerprint,
+    importable_by_workers,
+    load_builder,
+    parse_path,
+    register_builder,
+)
 
 #: Config keys that tell ``tuning`` which builder to call; the builder does not see them.
 BUILDER_KEYS = ("builder", "style")
 
-_FIELD = "model.builder"
-_REGISTRY: dict[str, Callable] = {}
 
 
 class NotAModel(TypeError):
@@ -107,78 +105,6 @@ def describe(problem, loss: str | None = None) -> ProblemInfo:
                        loss or problem.loss, tuple(int(n) for n in problem.label_shape), bool(problem.sparse))
 
 
-def register_builder(function: Callable, name: str | None = None) -> str:
-    """Make ``function`` (a callable of this process) nameable as ``model.builder``; returns the name.
-
-    The name is ``module:qualname`` (or ``name``); the resolver looks it up here before importing,
-    so a function defined in a notebook works with the sequential runner. Worker processes have
-    their own registry: with ``runner: processes`` the function must be importable by that name.
-    """
-    if not callable(function):
-        raise SpecError(f"{function!r} is not callable", field=_FIELD)
-    qualname = getattr(function, "__qualname__", "build").replace("<locals>.", "").replace("<lambda>", "lambda_")
-    path = name or f"{getattr(function, '__module__', None) or '__main__'}:{qualname}"
-    parse_path(path)
-    _REGISTRY[path] = function
-    return path
-
-
-def importable_by_workers(path: str) -> bool:
-    """False for a registered function that a worker process could not import by its name
-    (one of ``__main__``, a notebook's, or one defined inside another function)."""
-    if path not in _REGISTRY:
-        return True
-    module_part, attribute = parse_path(path)
-    function = _REGISTRY[path]
-    return module_part != "__main__" and "<locals>" not in getattr(function, "__qualname__", "") \
-        and f"{getattr(function, '__module__', '')}:{getattr(function, '__qualname__', '')}" == path
-
-
-def load_builder(path: str, style: str = "config") -> Callable:
-    """The callable ``path`` names (``module:function``, ``file.py:function``, or a registered name).
-
-    A KerasTuner ``HyperModel`` (class or instance) stands for its ``build`` method.
-
-    Raises:
-        SpecError: the module or file does not import, has no such attribute, or it is not callable;
-            one line, ``field="model.builder"``.
-    """
-    if path in _REGISTRY:
-        return _REGISTRY[path]
-    module_part, attribute = parse_path(path)
-    module = _import(module_part, path)
-    target: Any = module
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            where = module_part if target is module else f"{module_part}:{attribute}"
-            raise SpecError(f"{path}: {where} has no attribute {part!r}", field=_FIELD)
-        target = getattr(target, part)
-    if style == "kerastuner" and isinstance(target, type) and callable(getattr(target, "build", None)):
-        target = target()  # a HyperModel subclass: its build(hp)
-    if style == "kerastuner" and not inspect.isroutine(target) and callable(getattr(target, "build", None)):
-        target = target.build
-    if not callable(target):
-        raise SpecError(f"{path}: {type(target).__name__} is not callable; name a function build(...)", field=_FIELD)
-    return target
-
-
-def fingerprint(path: str) -> str:
-    """A digest of the builder: its path and the source of the file that defines it.
-
-    The study stores it, so that a study is not continued with a builder whose code changed
-    (its fits would mix two models). A module that is not a source file counts by its path only.
-    """
-    digest = hashlib.sha256(path.encode())
-    source = _source_file(path)
-    if source is not None:
-        digest.update(source.read_bytes())
-    elif path in _REGISTRY:
-        try:
-            digest.update(inspect.getsource(_REGISTRY[path]).encode())
-        except (OSError, TypeError):
-            pass
-    return digest.hexdigest()[:16]
-
 
 def user_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The config as a builder sees it: a plain dict without ``tuning``'s own builder keys."""
@@ -194,18 +120,6 @@ def call_builder(config: Mapping[str, Any], problem: ProblemInfo) -> Any:
         return function(hyperparameters(values))
     return function(values, problem)
 
-
-def hyperparameters(values: Mapping[str, Any]):
-    """A ``keras_tuner.HyperParameters`` whose ``hp.Int/Float/Choice/...`` calls return ``values``.
-
-    KerasTuner registers a hyperparameter with its default only when the name has no value yet,
-    so values set beforehand are what the calls return (and inactive conditional ones ``None``).
-    """
-    import keras_tuner
-
-    hp = keras_tuner.HyperParameters()
-    hp.values = dict(values)
-    return hp
 
 
 #: Keras's crossentropies by the labels they take: class indices, one-hot rows, 0/1 (or multi-label) values.
@@ -320,131 +234,15 @@ def check_loss(model: Any, path: str, problem: ProblemInfo) -> None:
                         "or end the model in Dense(1, activation=\"sigmoid\") for binary_crossentropy")
 
 
-def space_from_builder(path: str, fixed: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(space, fixed values) read from the ``hp.*`` calls a KerasTuner ``build(hp)`` makes on a dry run.
-
-    The function is called once with ``hp`` at its defaults (and ``fixed``, ``model.params``, set).
-    ``Int``/``Float`` become int/float ranges (``step``; ``sampling="log"`` a log range, or with a
-    step the grid of its values); ``Choice`` a list of values; ``Boolean`` ``[false, true]``;
-    ``Fixed`` a fixed value. Hyperparameters under a ``conditional_scope`` become plain axes, and
-    names the function only asks for under other values than the defaults are not seen (they keep
-    their defaults): list those in ``space`` yourself.
-
-    Raises:
-        SpecError: the builder does not import or raises on the dry run, or uses ``reverse_log``.
-    """
-    import keras
-
-    fixed = dict(fixed or {})
-    function = load_builder(path, "kerastuner")
-    hp = hyperparameters(fixed)
-    try:
-        function(hp)
-    except Exception as exc:  # the dry run is the user's code: say what it raised, in one line
-        raise SpecError(f"{path}: build(hp) raised on a dry run with its defaults: {one_line(exc)}",
-                        field=_FIELD) from None
-    finally:
-        keras.backend.clear_session(free_memory=False)
-    space: dict[str, Any] = {}
-    found_fixed: dict[str, Any] = {}
-    for param in hp.space:
-        if param.name in fixed or param.name in space or param.name in found_fixed:
-            continue
-        kind = type(param).__name__
-        if kind == "Fixed":
-            found_fixed[param.name] = param.value
-        elif kind == "Boolean":
-            space[param.name] = [False, True]
-        elif kind == "Choice":
-            space[param.name] = list(param.values)
-        elif kind in ("Int", "Float"):
-            space[param.name] = _numeric_axis(param, kind, path)
-        else:
-            raise SpecError(f"{path}: hyperparameter {param.name!r} of type {kind} is not understood", field=_FIELD)
-    return space, found_fixed
-
-
-def _numeric_axis(param: Any, kind: str, path: str) -> Any:
-    sampling = param.sampling or "linear"
-    if sampling == "reverse_log":
-        raise SpecError(f"{path}: hyperparameter {param.name!r} samples reverse_log, which has no equivalent here; "
-                        "write its axis in space yourself", field=_FIELD)
-    number = int if kind == "Int" else float
-    axis: dict[str, Any] = {"type": kind.lower(), "low": number(param.min_value), "high": number(param.max_value)}
-    if sampling == "log":
-        if param.step is not None:  # a log step multiplies: a finite list of values
-            return [number(v) for v in param.values]
-        axis["log"] = True
-    elif param.step is not None and not (kind == "Int" and param.step == 1):
-        axis["step"] = number(param.step)
-    return axis
-
-
-def parse_path(path: str) -> tuple[str, str]:
-    """(module or file, attribute) of a builder path; ``SpecError`` if it is not one."""
-    module_part, _, attribute = path.rpartition(":") if isinstance(path, str) else ("", "", "")
-    if not module_part or not attribute or not all(p.isidentifier() for p in attribute.split(".")):
-        raise SpecError(f"{path!r}: name the function as module:function or path/to/file.py:function", field=_FIELD)
-    return module_part, attribute
-
-
-def _is_file(module_part: str) -> bool:
-    return module_part.endswith(".py") or "/" in module_part or os.sep in module_part
-
-
-def _cwd_importable() -> None:
-    """The current directory first on the import path, like ``python -m`` (a console script's is not)."""
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-
-
-def _source_file(path: str) -> Path | None:
-    if path in _REGISTRY:
-        return None
-    module_part, _ = parse_path(path)
-    if _is_file(module_part):
-        return Path(module_part) if Path(module_part).is_file() else None
-    module = sys.modules.get(module_part)
-    origin = getattr(module, "__file__", None)
-    if origin is None:
-        _cwd_importable()  # found where _import finds it: a fingerprint before the first import is the same
-        try:
-            spec = importlib.util.find_spec(module_part)
-        except (ImportError, ValueError):
-            return None
-        origin = spec.origin if spec is not None else None
-    return Path(origin) if origin and origin.endswith(".py") and Path(origin).is_file() else None
-
-
-def _import(module_part: str, path: str):
-    """Import a module by name (the current directory first on the path) or a file by its path."""
-    if _is_file(module_part):
-        file = Path(module_part)
-        if not file.is_file():
-            raise SpecError(f"{path}: file {module_part} not found (a relative path is read from {Path.cwd()})",
-                            field=_FIELD)
-        resolved = file.resolve()
-        name = "tuning_builder_" + hashlib.sha1(str(resolved).encode()).hexdigest()[:12]
-        cached = sys.modules.get(name)
-        if cached is not None and getattr(cached, "__tuning_mtime__", None) == resolved.stat().st_mtime_ns:
-            return cached
-        spec = importlib.util.spec_from_file_location(name, resolved)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses and pickling look the module up by name
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:
-            sys.modules.pop(name, None)
-            raise SpecError(f"{path}: {module_part} does not import: {one_line(exc)}", field=_FIELD) from None
-        module.__tuning_mtime__ = resolved.stat().st_mtime_ns
-        return module
-    _cwd_importable()
-    try:
-        return importlib.import_module(module_part)
-    except Exception as exc:
-        raise SpecError(f"{path}: module {module_part} does not import: {one_line(exc)}", field=_FIELD) from None
-
 
 def _kind(value: Any) -> str:
     return "None" if value is None else f"a {type(value).__module__}.{type(value).__qualname__}"
 
+
+
+__all__ = [
+    "BUILDER_KEYS", "BINARY_LOSSES", "CATEGORICAL_LOSSES", "NotAModel", "ProblemInfo", "SPARSE_LOSSES", "call_builder",
+    "check_loss", "check_model", "describe", "describe_labels", "fingerprint", "fitting_head", "fitting_loss",
+    "fitting_outputs", "hyperparameters", "importable_by_workers", "load_builder", "loss_name", "parse_path",
+    "register_builder", "space_from_builder", "user_config",
+]

@@ -1,0 +1,164 @@
+"""Where a builder comes from: its import path, the module or file it names, and its fingerprint.
+
+Builders are named by a path string, not passed as objects, because the path is what the store
+keeps and what worker processes import: each worker resolves it again itself. A callable that
+lives only in this process (a function typed into a notebook) is named through
+:func:`register_builder`, which the resolver consults first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tuning.errors import SpecError, one_line
+
+FIELD = "model.builder"
+_REGISTRY: dict[str, Callable] = {}
+
+
+def register_builder(function: Callable, name: str | None = None) -> str:
+    """Make ``function`` (a callable of this process) nameable as ``model.builder``; returns the name.
+
+    The name is ``module:qualname`` (or ``name``); the resolver looks it up here before importing,
+    so a function defined in a notebook works with the sequential runner. Worker processes have
+    their own registry: with ``runner: processes`` the function must be importable by that name.
+    """
+    if not callable(function):
+        raise SpecError(f"{function!r} is not callable", field=FIELD)
+    qualname = getattr(function, "__qualname__", "build").replace("<locals>.", "").replace("<lambda>", "lambda_")
+    path = name or f"{getattr(function, '__module__', None) or '__main__'}:{qualname}"
+    parse_path(path)
+    _REGISTRY[path] = function
+    return path
+
+
+def importable_by_workers(path: str) -> bool:
+    """False for a registered function that a worker process could not import by its name
+    (one of ``__main__``, a notebook's, or one defined inside another function)."""
+    if path not in _REGISTRY:
+        return True
+    module_part, attribute = parse_path(path)
+    function = _REGISTRY[path]
+    return module_part != "__main__" and "<locals>" not in getattr(function, "__qualname__", "") \
+        and f"{getattr(function, '__module__', '')}:{getattr(function, '__qualname__', '')}" == path
+
+
+def load_builder(path: str, style: str = "config") -> Callable:
+    """The callable ``path`` names (``module:function``, ``file.py:function``, or a registered name).
+
+    A KerasTuner ``HyperModel`` (class or instance) stands for its ``build`` method.
+
+    Raises:
+        SpecError: the module or file does not import, has no such attribute, or it is not callable;
+            one line, ``field="model.builder"``.
+    """
+    if path in _REGISTRY:
+        return _REGISTRY[path]
+    module_part, attribute = parse_path(path)
+    module = _import(module_part, path)
+    target: Any = module
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            where = module_part if target is module else f"{module_part}:{attribute}"
+            raise SpecError(f"{path}: {where} has no attribute {part!r}", field=FIELD)
+        target = getattr(target, part)
+    if style == "kerastuner" and isinstance(target, type) and callable(getattr(target, "build", None)):
+        target = target()  # a HyperModel subclass: its build(hp)
+    if style == "kerastuner" and not inspect.isroutine(target) and callable(getattr(target, "build", None)):
+        target = target.build
+    if not callable(target):
+        raise SpecError(f"{path}: {type(target).__name__} is not callable; name a function build(...)", field=FIELD)
+    return target
+
+
+def fingerprint(path: str) -> str:
+    """A digest of the builder: its path and the source of the file that defines it.
+
+    The study stores it, so that a study is not continued with a builder whose code changed
+    (its fits would mix two models). A module that is not a source file counts by its path only.
+    """
+    digest = hashlib.sha256(path.encode())
+    source = _source_file(path)
+    if source is not None:
+        digest.update(source.read_bytes())
+    elif path in _REGISTRY:
+        try:
+            digest.update(inspect.getsource(_REGISTRY[path]).encode())
+        except (OSError, TypeError):
+            pass
+    return digest.hexdigest()[:16]
+
+
+
+def parse_path(path: str) -> tuple[str, str]:
+    """(module or file, attribute) of a builder path; ``SpecError`` if it is not one."""
+    module_part, _, attribute = path.rpartition(":") if isinstance(path, str) else ("", "", "")
+    if not module_part or not attribute or not all(p.isidentifier() for p in attribute.split(".")):
+        raise SpecError(f"{path!r}: name the function as module:function or path/to/file.py:function", field=FIELD)
+    return module_part, attribute
+
+
+def _is_file(module_part: str) -> bool:
+    return module_part.endswith(".py") or "/" in module_part or os.sep in module_part
+
+
+def _cwd_importable() -> None:
+    """The current directory first on the import path, like ``python -m`` (a console script's is not)."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
+def _source_file(path: str) -> Path | None:
+    if path in _REGISTRY:
+        return None
+    module_part, _ = parse_path(path)
+    if _is_file(module_part):
+        return Path(module_part) if Path(module_part).is_file() else None
+    module = sys.modules.get(module_part)
+    origin = getattr(module, "__file__", None)
+    if origin is None:
+        _cwd_importable()  # found where _import finds it: a fingerprint before the first import is the same
+        try:
+            spec = importlib.util.find_spec(module_part)
+        except (ImportError, ValueError):
+            return None
+        origin = spec.origin if spec is not None else None
+    return Path(origin) if origin and origin.endswith(".py") and Path(origin).is_file() else None
+
+
+def _import(module_part: str, path: str):
+    """Import a module by name (the current directory first on the path) or a file by its path."""
+    if _is_file(module_part):
+        file = Path(module_part)
+        if not file.is_file():
+            raise SpecError(f"{path}: file {module_part} not found (a relative path is read from {Path.cwd()})",
+                            field=FIELD)
+        resolved = file.resolve()
+        name = "tuning_builder_" + hashlib.sha1(str(resolved).encode()).hexdigest()[:12]
+        cached = sys.modules.get(name)
+        if cached is not None and getattr(cached, "__tuning_mtime__", None) == resolved.stat().st_mtime_ns:
+            return cached
+        spec = importlib.util.spec_from_file_location(name, resolved)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses and pickling look the module up by name
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            sys.modules.pop(name, None)
+            raise SpecError(f"{path}: {module_part} does not import: {one_line(exc)}", field=FIELD) from None
+        module.__tuning_mtime__ = resolved.stat().st_mtime_ns
+        return module
+    _cwd_importable()
+    try:
+        return importlib.import_module(module_part)
+    except Exception as exc:
+        raise SpecError(f"{path}: module {module_part} does not import: {one_line(exc)}", field=FIELD) from None
+
