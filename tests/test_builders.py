@@ -118,6 +118,30 @@ def test_space_from_builder_reads_every_hp_kind(tmp_path):
     assert fixed == {"heads": 4}
 
 
+def test_a_per_layer_name_asked_only_under_more_layers_is_refused_not_left_at_its_default(tmp_path):
+    # KerasTuner's own loop: units_1 exists only with two layers. A space read at the defaults had
+    # num_layers and units_0, and every two-layer config built units_1 at its default, silently.
+    (tmp_path / "loop.py").write_text(textwrap.dedent("""\
+        import keras
+
+        def build(hp):
+            model = keras.Sequential([keras.Input((3, 1))])
+            for i in range(hp.Int("num_layers", 1, 2)):
+                model.add(keras.layers.LSTM(hp.Int(f"units_{i}", 4, 8, step=4), return_sequences=True))
+            model.add(keras.layers.Dense(1))
+            return model
+        """))
+    with pytest.raises(SpecError) as refused:
+        space_from_builder(f"{tmp_path / 'loop.py'}:build")
+    assert str(refused.value).endswith(
+        "build(hp) asks for 'units_1' only when num_layers is 2, not at the defaults: a space read from the dry run "
+        "would leave it at 4 in every config; write the space in the spec instead (its axes: num_layers, units_0, "
+        "units_1)"), str(refused.value)
+    # With the number of layers fixed by model.params there is nothing conditional left to miss.
+    space, _ = space_from_builder(f"{tmp_path / 'loop.py'}:build", {"num_layers": 2})
+    assert sorted(space) == ["units_0", "units_1"]
+
+
 def test_reverse_log_sampling_is_refused_in_one_line(tmp_path):
     (tmp_path / "rl.py").write_text("def build(hp):\n    hp.Float('lr', 1e-4, 1e-1, sampling='reverse_log')\n")
     with pytest.raises(SpecError, match="reverse_log"):
