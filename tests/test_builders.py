@@ -7,6 +7,7 @@ command on one small ``.npz`` classification problem, with studies shared per mo
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sqlite3
 import subprocess
@@ -140,6 +141,43 @@ def test_a_per_layer_name_asked_only_under_more_layers_is_refused_not_left_at_it
     # With the number of layers fixed by model.params there is nothing conditional left to miss.
     space, _ = space_from_builder(f"{tmp_path / 'loop.py'}:build", {"num_layers": 2})
     assert sorted(space) == ["units_0", "units_1"]
+
+
+def test_a_builders_fingerprint_is_the_code_it_uses_not_the_files_bytes(tmp_path):
+    """One file, several builders: adding another builder or a comment changed the whole file's
+    digest and locked every study built from the file (resume and export refused)."""
+    from tuning.builders import fingerprint, fingerprints
+
+    file = tmp_path / "nets.py"
+    base = textwrap.dedent("""\
+        import keras
+
+        WIDTH = 4
+
+        def head(model):
+            model.add(keras.layers.Dense(1))
+            return model
+
+        def build(config, problem):
+            model = keras.Sequential([keras.Input(problem.input_shape), keras.layers.LSTM(WIDTH)])
+            return head(model)
+        """)
+    file.write_text(base)
+    path = f"{file}:build"
+    first = fingerprint(path)
+    same = [base + "\n# a comment\n", base.replace("def head", "# the head\ndef head"),
+            base + "\ndef build_small(config, problem):\n    return None\n"]
+    changed = [base.replace("keras.layers.Dense(1)", "keras.layers.Dense(1, activation='relu')"),  # a helper it calls
+               base.replace("WIDTH = 4", "WIDTH = 8"), base + "\nkeras.config.set_floatx('float64')\n"]
+    for text in same:
+        file.write_text(text)
+        assert fingerprint(path) == first, text
+    for text in changed:
+        file.write_text(text)
+        assert fingerprint(path) != first, text
+    # a study stored by an earlier version kept the whole file's digest: the same bytes still match it
+    file.write_text(base)
+    assert fingerprints(path)[1] == hashlib.sha256(path.encode() + base.encode()).hexdigest()[:16]
 
 
 def test_reverse_log_sampling_is_refused_in_one_line(tmp_path):
@@ -552,7 +590,7 @@ def test_resume_with_another_builder_or_changed_builder_code_is_refused(killed_s
     assert "already exists" in line and "different model" in line
     # the same path, its code edited: refused too
     source = (cwd / "demo_models.py").read_text()
-    (cwd / "demo_models.py").write_text(source + "\n# tuned the model\n")
+    (cwd / "demo_models.py").write_text(source + "\nKERNEL_SCALE = 2  # a top-level statement counts\n")
     try:
         line = _one_line_error(run_tuning("run", str(spec), cwd=cwd))
         assert "another version of builder demo_models.py:fails_for_wide" in line and "model.builder" in line

@@ -94,12 +94,13 @@ def test_what_changed_is_one_rule_for_data_and_builder_code_and_trusts_records_w
     from tuning.search.study_record import what_changed
 
     record = {"data_fingerprint": "d1", "model_fingerprint": "m1"}
-    assert what_changed(record, "d1", "my:build", "m1") is None
-    assert what_changed(record, "d2", "my:build", "m2")[0] == "problem"  # the data is named first
-    field, words = what_changed(record, "d1", "my:build", "m2")
+    assert what_changed(record, "d1", "my:build", ("m1",)) is None
+    assert what_changed(record, "d1", "my:build", ("m2", "m1")) is None  # stored the earlier way: the same code
+    assert what_changed(record, "d2", "my:build", ("m2",))[0] == "problem"  # the data is named first
+    field, words = what_changed(record, "d1", "my:build", ("m2", "m3"))
     assert field == "model.builder" and words == "another version of builder my:build (builder fingerprint m1, now m2)"
     assert what_changed(record, None, None, None) is None  # a refit of a built-in family that does not read the data
-    assert what_changed({"data_fingerprint": None, "model_fingerprint": None}, "d2", "my:build", "m2") is None
+    assert what_changed({"data_fingerprint": None, "model_fingerprint": None}, "d2", "my:build", ("m2",)) is None
 
 
 @pytest.mark.slow

@@ -159,14 +159,14 @@ def _same_data_and_code(study: str, record: dict, task, builder: str | None) -> 
     """Refuse a refit on data other than the study's (a CSV or ``.npz`` edited since) or with a
     builder whose code changed, as a run or resume does: the refit would not be the model the
     stored scores describe, whatever its own score says."""
-    from tuning.builders import fingerprint
+    from tuning.builders import fingerprints
     from tuning.problems import cached_problem
     from tuning.search.study_record import what_changed
 
     data_now = None
     if record.get("data_fingerprint") is not None:  # else stored before fingerprints were kept: no check
         data_now = cached_problem(task.problem_name, task.problem_params_json).fingerprint()
-    changed = what_changed(record, data_now, builder, None if builder is None else fingerprint(builder))
+    changed = what_changed(record, data_now, builder, None if builder is None else fingerprints(builder))
     if changed is None:
         return
     field, what = changed

@@ -35,6 +35,7 @@ from typing import Any
 from tuning.builders._kerastuner import hyperparameters, space_from_builder
 from tuning.builders._source import (
     fingerprint,
+    fingerprints,
     importable_by_workers,
     load_builder,
     parse_path,
@@ -242,7 +243,7 @@ def _kind(value: Any) -> str:
 
 __all__ = [
     "BUILDER_KEYS", "BINARY_LOSSES", "CATEGORICAL_LOSSES", "NotAModel", "ProblemInfo", "SPARSE_LOSSES", "call_builder",
-    "check_loss", "check_model", "describe", "describe_labels", "fingerprint", "fitting_head", "fitting_loss",
+    "check_loss", "check_model", "describe", "describe_labels", "fingerprint", "fingerprints", "fitting_head", "fitting_loss",
     "fitting_outputs", "hyperparameters", "importable_by_workers", "load_builder", "loss_name", "parse_path",
     "register_builder", "space_from_builder", "user_config",
 ]

@@ -8,6 +8,7 @@ lives only in this process (a function typed into a notebook) is named through
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import importlib.util
@@ -80,22 +81,56 @@ def load_builder(path: str, style: str = "config") -> Callable:
 
 
 def fingerprint(path: str) -> str:
-    """A digest of the builder: its path and the source of the file that defines it.
+    """A digest of the builder's code: its path, the function and everything of its file it uses.
 
-    The study stores it, so that a study is not continued with a builder whose code changed
-    (its fits would mix two models). A module that is not a source file counts by its path only.
+    The study stores it, so that a study is not continued with a builder whose code changed (its
+    fits would mix two models). What counts is the code that can change the model: the builder,
+    the functions and classes it names in its file (and the ones they name), and every other
+    top-level statement (imports, constants, settings such as ``keras.config.set_floatx``), each as
+    its syntax tree, so a comment, a blank line or another builder added to the same file changes
+    nothing. A module that is not a source file counts by its path only.
     """
-    digest = hashlib.sha256(path.encode())
-    source = _source_file(path)
-    if source is not None:
-        digest.update(source.read_bytes())
-    elif path in _REGISTRY:
-        try:
-            digest.update(inspect.getsource(_REGISTRY[path]).encode())
-        except (OSError, TypeError):
-            pass
-    return digest.hexdigest()[:16]
+    return fingerprints(path)[0]
 
+
+def fingerprints(path: str) -> tuple[str, ...]:
+    """:func:`fingerprint`, then the digests earlier versions stored for the same code (the whole
+    file's bytes): a study stored with one of them continues."""
+    source = _source_file(path)
+    if source is None:
+        digest = hashlib.sha256(path.encode())
+        if path in _REGISTRY:
+            try:
+                digest.update(inspect.getsource(_REGISTRY[path]).encode())
+            except (OSError, TypeError):
+                pass
+        return (digest.hexdigest()[:16],)
+    text = source.read_bytes()
+    whole_file = hashlib.sha256(path.encode() + text).hexdigest()[:16]
+    try:
+        used = _code_used(ast.parse(text), parse_path(path)[1].split(".")[0])
+    except (SyntaxError, ValueError):  # not Python this version parses: the file as it is
+        return (whole_file,)
+    return hashlib.sha256(path.encode() + used.encode()).hexdigest()[:16], whole_file
+
+
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _code_used(tree: ast.Module, name: str) -> str:
+    """The syntax trees of the top-level definition ``name``, of the definitions it names (again
+    and again), and of every top-level statement that is not a definition, in file order."""
+    definitions = {node.name: node for node in tree.body if isinstance(node, DEFINITIONS)}
+    kept, todo = set(), [name]
+    while todo:
+        node = definitions.get(todo.pop())
+        if node is None or id(node) in kept:
+            continue
+        kept.add(id(node))
+        todo += [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in definitions]
+    used = [ast.dump(node) for node in tree.body if id(node) in kept]
+    others = [ast.dump(node) for node in tree.body if not isinstance(node, DEFINITIONS)]
+    return "\n".join([*used, "--", *others])
 
 
 def parse_path(path: str) -> tuple[str, str]:

@@ -104,13 +104,14 @@ def fits_in_process(spec: StudySpec) -> bool:
             or spec.keras_backend == "jax")
 
 
-def model_fingerprint(spec: StudySpec) -> str | None:
-    """The builder's fingerprint (its path and source), or ``None`` for the built-in families."""
+def model_fingerprints(spec: StudySpec) -> tuple[str, ...] | None:
+    """The builder's fingerprint (its path and the code it uses), then those earlier versions of
+    ``tuning`` stored for the same code; ``None`` for the built-in families."""
     if spec.model.builder is None:
         return None
-    from tuning.builders import fingerprint
+    from tuning.builders import fingerprints
 
-    return fingerprint(spec.model.builder)
+    return fingerprints(spec.model.builder)
 
 
 def open_study(store: Store, spec: StudySpec, baseline: dict, data_fingerprint: str) -> str:
@@ -121,7 +122,8 @@ def open_study(store: Store, spec: StudySpec, baseline: dict, data_fingerprint: 
         SpecError: the stored study differs in what a fit computes (one line naming the field).
     """
     record = store.study_record(spec.name)
-    model_print = model_fingerprint(spec)
+    model_prints = model_fingerprints(spec)
+    model_print = model_prints[0] if model_prints else None
     if record is None:
         # On JAX every fit is Keras's, masks included (a fused replica is its seed's standalone fit).
         masks = dropout_masks_of(spec.runner, builder=spec.model.builder is not None or spec.keras_backend != "tensorflow")
@@ -134,14 +136,14 @@ def open_study(store: Store, spec: StudySpec, baseline: dict, data_fingerprint: 
                if record.get(column) is None and now is not None}
     if adopted:  # stored before fingerprints were kept: this run's data and code are the record
         store.update_study(spec.name, **adopted)
-    _same_study(store, spec, stored, what_changed(record, data_fingerprint, spec.model.builder, model_print))
+    _same_study(store, spec, stored, what_changed(record, data_fingerprint, spec.model.builder, model_prints))
     if spec.to_json() != stored.to_json():  # more trials or seeds, another sampler or runner
         store.update_study(spec.name, spec_json=spec.to_json())
     return record["dropout_masks"]
 
 
 def what_changed(record: dict, data_print: str | None, builder: str | None,
-                 model_print: str | None) -> tuple[str, str] | None:
+                 model_prints: tuple[str, ...] | None) -> tuple[str, str] | None:
     """``(field, words)`` when the study's data or its builder's code is not what its fits were
     computed with, else ``None``: the one rule a run, a resume and a refit (``tuning export``,
     ``best_model()``) all apply. A record kept before fingerprints were has nothing to compare
@@ -151,8 +153,9 @@ def what_changed(record: dict, data_print: str | None, builder: str | None,
     if None not in (stored, data_print) and stored != data_print:
         return "problem", f"other data (data fingerprint {stored}, now {data_print})"
     stored = record.get("model_fingerprint")
-    if builder is not None and stored is not None and stored != model_print:
-        return "model.builder", f"another version of builder {builder} (builder fingerprint {stored}, now {model_print})"
+    if builder is not None and stored is not None and stored not in (model_prints or ()):
+        now = model_prints[0] if model_prints else None
+        return "model.builder", f"another version of builder {builder} (builder fingerprint {stored}, now {now})"
     return None
 
 
