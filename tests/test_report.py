@@ -142,10 +142,13 @@ def test_importance_sits_beside_the_seed_noise_share(page, store_url):
     data = json.loads(re.search(r'id="page-data">(.*?)</script>', html, re.S).group(1))
     results = load_results("tiny", store_url)
     matrix = results.fits.pivot_table(index="config_key", columns="seed", values="val_loss").to_numpy()
-    share = split_variance(np.asarray(matrix, dtype=float)).seed_share
-    assert data["variance"]["seed"] == pytest.approx(share)
+    split = split_variance(np.asarray(matrix, dtype=float))
+    share = split.seed_share
+    assert data["variance"]["seed"] == pytest.approx(share) and data["variance"]["shared"] == pytest.approx(
+        split.shared_share)  # the tiny study's configs share their seeds
     sentence = data["variance"]["sentence"]
-    assert sentence.startswith(f"seed noise explains {100 * share:.0f} % of the variance in val_loss; units ")
+    assert sentence.startswith(f"seed noise explains {100 * share:.0f} % of the variance in val_loss (") and \
+        "; units " in sentence
     assert data["variance"]["params"][0][1] == pytest.approx(1 - share)  # one parameter: all the rest
     assert sentence in html
 

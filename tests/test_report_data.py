@@ -35,8 +35,11 @@ def test_the_sentence_gives_seed_noise_and_each_parameter_its_share():
     told = variance_text(split, {"learning_rate": 0.75, "units": 0.25}, "fANOVA", "val_mae")
     seed = 100 * split.seed_share
     assert abs(seed - 50) < 8
-    expected = (f"seed noise explains {seed:.0f} % of the variance in val_mae; learning_rate "
-                f"{0.75 * (100 - seed):.0f} %, units {0.25 * (100 - seed):.0f} %")
+    shared = 100 * split.shared_share  # no seed luck common to the configs was drawn
+    assert shared < 2
+    expected = (f"seed noise explains {seed:.0f} % of the variance in val_mae ({shared:.0f} % the seeds' luck shared "
+                f"by every config, which moves them together and leaves their order; {seed - shared:.0f} % each "
+                f"config's own); learning_rate {0.75 * (100 - seed):.0f} %, units {0.25 * (100 - seed):.0f} %")
     assert told["sentence"] == expected
     assert math.isclose(sum(share for _, share in told["params"]) + told["seed"], 1.0)
     assert variance_text(split_variance(np.ones((1, 3))), {}, "x", "m")["seed"] is None

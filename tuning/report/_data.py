@@ -219,9 +219,13 @@ def variance_text(split, found: dict[str, float], note: str, metric: str) -> dic
                 "more seeds", "note": note}
     shares = [[name, (1 - seed) * value] for name, value in found.items()]
     parts = ", ".join(f"{name} {100 * share:.0f} %" for name, share in shares)
-    sentence = f"seed noise explains {100 * seed:.0f} % of the variance in {metric}" + (f"; {parts}" if parts else "")
-    return {"seed": seed, "params": shares, "sentence": sentence, "note": note,
-            "within": split.within, "between": split.between, "configs": split.configs, "scores": split.scores}
+    shared = split.shared_share
+    common = (f" ({100 * shared:.0f} % the seeds' luck shared by every config, which moves them together and "
+              f"leaves their order; {100 * (seed - shared):.0f} % each config's own)" if math.isfinite(shared) else "")
+    sentence = (f"seed noise explains {100 * seed:.0f} % of the variance in {metric}{common}"
+                + (f"; {parts}" if parts else ""))
+    return {"seed": seed, "shared": shared if math.isfinite(shared) else None, "params": shares,
+            "sentence": sentence, "note": note, "within": split.within, "between": split.between, "configs": split.configs, "scores": split.scores}
 
 
 #: Columns of ``results.fits`` that are not a score (besides the ``param_`` ones).
