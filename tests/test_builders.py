@@ -180,6 +180,21 @@ def test_a_builders_fingerprint_is_the_code_it_uses_not_the_files_bytes(tmp_path
     assert fingerprints(path)[1] == hashlib.sha256(path.encode() + base.encode()).hexdigest()[:16]
 
 
+def test_a_builder_of_the_other_style_is_refused_saying_which_style_it_is(tmp_path):
+    # It failed on its first config with Python's "takes 1 positional argument but 2 were given".
+    (tmp_path / "styles.py").write_text("def build_hp(hp):\n    pass\n\n"
+                                        "def build(config, problem):\n    pass\n\n"
+                                        "def either(config, problem=None):\n    pass\n")
+    with pytest.raises(SpecError, match=r"styles.py:build_hp: takes one argument \(hp\), as KerasTuner's "
+                                        r"build\(hp\): set model.style: kerastuner"):
+        load_builder(f"{tmp_path / 'styles.py'}:build_hp")
+    with pytest.raises(SpecError, match=r"styles.py:build: takes 2 arguments \(config, problem\), as a "
+                                        r"build\(config, problem\): remove model.style: kerastuner"):
+        load_builder(f"{tmp_path / 'styles.py'}:build", "kerastuner")
+    assert callable(load_builder(f"{tmp_path / 'styles.py'}:build_hp", "kerastuner"))
+    assert callable(load_builder(f"{tmp_path / 'styles.py'}:either", "kerastuner"))  # one argument is enough
+
+
 def test_reverse_log_sampling_is_refused_in_one_line(tmp_path):
     (tmp_path / "rl.py").write_text("def build(hp):\n    hp.Float('lr', 1e-4, 1e-1, sampling='reverse_log')\n")
     with pytest.raises(SpecError, match="reverse_log"):

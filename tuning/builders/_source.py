@@ -77,7 +77,29 @@ def load_builder(path: str, style: str = "config") -> Callable:
         target = target.build
     if not callable(target):
         raise SpecError(f"{path}: {type(target).__name__} is not callable; name a function build(...)", field=FIELD)
+    _check_style(target, path, style)
     return target
+
+
+def _check_style(target: Callable, path: str, style: str) -> None:
+    """Refuse a builder whose arguments are the other style's, saying which: a KerasTuner
+    ``build(hp)`` named without ``style: kerastuner`` failed on its first config with Python's
+    "takes 1 positional argument but 2 were given"."""
+    try:
+        parameters = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):  # a builtin or an object without a signature: its call says
+        return
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    if style == "config" and len(positional) == 1:
+        raise SpecError(f"{path}: takes one argument ({positional[0].name}), as KerasTuner's build(hp): set "
+                        "model.style: kerastuner (a builder of the default style takes config, problem)", field=FIELD)
+    if style == "kerastuner" and len(required) >= 2:
+        raise SpecError(f"{path}: takes {len(required)} arguments ({', '.join(p.name for p in required)}), as a "
+                        "build(config, problem): remove model.style: kerastuner (KerasTuner's build takes hp alone)",
+                        field=FIELD)
 
 
 def fingerprint(path: str) -> str:
