@@ -62,7 +62,7 @@ def test_problem_info_reads_as_attributes_and_as_a_mapping(tmp_path):
 
 @pytest.mark.parametrize(("path", "words"), [
     ("no_such_module_xyz:build", "module no_such_module_xyz does not import: ModuleNotFoundError"),
-    ("missing/file.py:build", "file missing/file.py not found"),
+    ("missing/file.py:build", "missing/file.py: file not found (a relative path is read from "),
     (f"{DEMO}:no_such_function", "has no attribute 'no_such_function'"),
     ("just_a_name", "name the function as module:function"),
 ])

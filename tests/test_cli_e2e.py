@@ -189,11 +189,12 @@ def test_status_names_the_simplest_equivalent_and_the_seeds_needed_command(finis
     (("run", "x.yaml", "--jbs", "2"), "error: No such option: --jbs (Possible options: --jobs)"),
     (("run",), "error: Missing argument 'SPEC'."),
     (("nosuch",), "error: No such command 'nosuch'."),
-    (("init", "nofile.csv"), "error: nofile.csv: file not found"),  # the argument, not a spec field
+    # the argument, not a spec field; a relative path says where it was read from
+    (("init", "nofile.csv"), "error: nofile.csv: file not found (a relative path is read from {cwd})"),
 ])
 def test_a_command_line_mistake_is_one_line_exit_2(tmp_path, args, line):
     result = run_tuning(*args, cwd=tmp_path)
-    assert (result.returncode, result.stderr, result.stdout) == (2, line + "\n", "")
+    assert (result.returncode, result.stderr, result.stdout) == (2, line.format(cwd=tmp_path) + "\n", "")
     assert list(tmp_path.iterdir()) == []
 
 

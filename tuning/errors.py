@@ -67,6 +67,14 @@ class FitFailed(TuningError):
         super().__init__(reason)
 
 
+def not_found(path: str) -> str:
+    """ "file not found", and for a relative path the folder it was read from: a command run from
+    another directory (the report's export line, a worker) reads relative paths from its own."""
+    import os
+
+    return "file not found" if os.path.isabs(path) else f"file not found (a relative path is read from {os.getcwd()})"
+
+
 def one_line(exc: BaseException) -> str:
     """``Type: first line of the message`` (or just ``Type``): how an exception raised by the user's
     code or by a library is quoted in a one-line error or a failed fit's reason."""

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tuning.errors import SpecError, one_line
+from tuning.errors import SpecError, not_found, one_line
 
 FIELD = "model.builder"
 _REGISTRY: dict[str, Callable] = {}
@@ -196,7 +196,7 @@ def _import(module_part: str, path: str):
     if _is_file(module_part):
         file = Path(module_part)
         if not file.is_file():
-            raise SpecError(f"{path}: file {module_part} not found (a relative path is read from {Path.cwd()})",
+            raise SpecError(f"{path}: {module_part}: {not_found(module_part)}",
                             field=FIELD)
         resolved = file.resolve()
         name = "tuning_builder_" + hashlib.sha1(str(resolved).encode()).hexdigest()[:12]

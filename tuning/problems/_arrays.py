@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tuning.errors import DataError, SpecError
+from tuning.errors import DataError, SpecError, not_found
 from tuning.problems._base import (
     TASKS,
     Baseline,
@@ -44,7 +44,7 @@ def _fail(path: str, message: str) -> DataError:
 def _load(path: str) -> dict[str, np.ndarray]:
     file = Path(path)
     if not file.is_file():
-        raise SpecError(f"{path}: file not found", field="problem.params.path")
+        raise SpecError(f"{path}: {not_found(path)}", field="problem.params.path")
     try:
         with np.load(file, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}

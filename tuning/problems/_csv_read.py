@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tuning.errors import DataError, SpecError
+from tuning.errors import DataError, SpecError, not_found
 
 EXAMPLE_PATH = "example"
 _EXAMPLE_FILE = "example_series.csv"
@@ -30,7 +30,7 @@ def read_frame(source, shown: str):
     import pandas as pd
 
     if not source.is_file():
-        raise SpecError(f"{shown}: file not found", field="problem.params.path")
+        raise SpecError(f"{shown}: {not_found(str(source))}", field="problem.params.path")
     try:
         # as_file gives a real path even when the package is installed as a zip archive. Without
         # index_col=False, rows one field longer than the header would make the first column an
