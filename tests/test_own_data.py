@@ -111,6 +111,11 @@ def test_in_memory_data_errors_are_the_arrays_problems_lines(tmp_path):
         tuning.run_study({**spec, "problem": {"name": "tenths"}}, data=(x, y, xv, yv))
     with pytest.raises(SpecError, match="jobs"):
         tuning.run_study(spec, data=(x, y, xv, yv), jobs=2)
+    # whole numbers that could be any task: the fix for arrays in hand is theirs, not the spec's problem's
+    ambiguous = (np.arange(len(y)) % 9 - 4.0).astype(np.int64)
+    with pytest.raises(DataError, match=r"pass data=tuning.ArrayProblem\(x_train, y_train, x_val, y_val, task=...\) "
+                                        r"with task one of regression"):
+        tuning.run_study(spec, data=(x, ambiguous, xv, (np.arange(len(yv)) % 9 - 4).astype(np.int64)))
     assert not (tmp_path / "b.db").exists() or not stored_fits(tmp_path / "b.db")
 
 

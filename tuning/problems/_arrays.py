@@ -121,8 +121,11 @@ def _infer_task(path: str, arrays: dict[str, np.ndarray]) -> str:
         return "binary"
     if single and y.dtype.kind in "biu" and y.min() >= 0:
         return "multiclass"
+    # arrays handed to run_study take their task beside them (the spec's problem is theirs, not the file's)
+    where = ("pass data=tuning.ArrayProblem(x_train, y_train, x_val, y_val, task=...) with task" if path == "data"
+             else "set problem.params.task to")
     raise _fail(path, f"cannot tell the task from y_train (shape {y.shape}, whole numbers {int(y.min())}..{int(y.max())}): "
-                      f"set problem.params.task to one of {', '.join(TASKS)}")
+                      f"{where} one of {', '.join(TASKS)}")
 
 
 def _targets(path: str, arrays: dict[str, np.ndarray], task: str,
