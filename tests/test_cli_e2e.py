@@ -134,6 +134,7 @@ def test_n_trials_below_the_finished_trials_is_refused_with_the_number_that_runs
     assert db.read_bytes() == before  # refused before anything was written
     same = run_tuning("resume", "tiny", "--storage", str(db), "--n-trials", "3", "--quiet", cwd=tmp_path)
     assert same.returncode == 0 and "3 complete, 0 failed of 3 planned; 0 fits run" in same.stdout, same.stderr
+    assert "0 fits run, 0 reused, 6 stored in all" in same.stdout  # nothing to do says what the study holds
 
 
 def test_a_report_out_that_cannot_be_a_folder_is_one_line(finished_study, tmp_path):

@@ -578,3 +578,5 @@ def test_the_outcome_counts_the_fits_run_that_failed(tmp_path):
     assert (outcome.fits_run, outcome.fits_failed, outcome.complete, outcome.failed) == (12, 8, 0, 4)
     again, _ = run_fake(spec(tmp_path, space={"units": [1, 2], "learning_rate": [0.01, 5.0]}, repeats=3))
     assert (again.fits_run, again.fits_failed) == (0, 0)  # reused fits are not counted again
+    # nothing trialled, nothing reused: the stored count says what the study holds
+    assert (again.fits_reused, again.fits_stored, outcome.fits_stored) == (0, 12, 12)

@@ -104,7 +104,7 @@ def run_spec(spec, quiet: bool, worker=None, *, n_trials_flag: int | None = None
         + (f"{outcome.pruned} pruned, " if outcome.pruned else "")
         + f"{outcome.failed} failed of {outcome.planned} planned; "
         f"{outcome.fits_run} fits run" + (f" ({outcome.fits_failed} of them failed)" if outcome.fits_failed else "")
-        + f", {outcome.fits_reused} reused ({outcome.storage})"
+        + f", {outcome.fits_reused} reused, {outcome.fits_stored} stored in all ({outcome.storage})"
     )
     if spec.pruner.active and not outcome.pruned:
         from tuning.pruning import why_nothing_pruned

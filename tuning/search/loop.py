@@ -36,7 +36,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class StudyOutcome:
-    """What a call to :func:`run_search` did."""
+    """What a call to :func:`run_search` did.
+
+    ``fits_run``: fits this run computed (``fits_failed`` of them failed, recorded with their
+    error). ``fits_reused``: fits of the configs this run trialled that were in the store already
+    (seeds a top-up or a resume did not fit again); a run that finds every config complete trials
+    none, so it reuses 0 and runs 0. ``fits_stored``: the study's fits in the store when the run
+    ended, every run's and every worker's.
+    """
 
     name: str
     storage: str
@@ -48,6 +55,7 @@ class StudyOutcome:
     recovered: list[int]
     pruned: int = 0
     fits_failed: int = 0  # of ``fits_run``: fits that raised or diverged (recorded, with their error)
+    fits_stored: int = 0
 
 
 def resolve_resume_spec(name: str, storage: str | Store | None) -> StudySpec:
@@ -315,7 +323,8 @@ def _search(spec: StudySpec, store: Store, backend: Any, runner: Runner, session
     pruned = sum(1 for t in finished if t.state.name == "PRUNED")
     store.checkpoint()  # the .db file alone now holds the study (a copy of it copies everything)
     return StudyOutcome(spec.name, store.shown, backend.planned(), complete, len(finished) - complete - pruned,
-                        counts["run"], counts["reused"], sorted(set(recovered)), pruned, counts["failed"])
+                        counts["run"], counts["reused"], sorted(set(recovered)), pruned, counts["failed"],
+                        store.count_fits(spec.name))
 
 
 def _lend_a_hand(spec: StudySpec, store: Store, backend: Any, evaluator: Any, owner: str) -> int:
