@@ -580,3 +580,17 @@ def test_the_outcome_counts_the_fits_run_that_failed(tmp_path):
     assert (again.fits_run, again.fits_failed) == (0, 0)  # reused fits are not counted again
     # nothing trialled, nothing reused: the stored count says what the study holds
     assert (again.fits_reused, again.fits_stored, outcome.fits_stored) == (0, 12, 12)
+
+
+def test_a_python_run_whose_every_fit_failed_warns_instead_of_returning_quietly(tmp_path):
+    # run_study is quiet by default: a study of diverging fits returned its counts and nothing else.
+    data = spec(tmp_path, model={"units": 2, "optimizer": "sgd", "learning_rate": 1e30}, space={"units": [2]},
+                repeats=2, fit={"epochs": 2, "batch_size": 5})  # the loss overflows: every fit fails
+    with pytest.warns(UserWarning, match=r"study 's': all 2 fits this run ran failed; tuning.load_results\('s', "):
+        outcome = tuning.run_study(data)
+    assert (outcome.complete, outcome.fits_failed) == (0, 2)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing left to run: nothing failed now, no warning
+        assert tuning.run_study(data).fits_run == 0

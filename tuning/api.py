@@ -48,7 +48,16 @@ def run_study(spec: str | Path | dict | StudySpec, *, data: Any = None, build: C
         elif not isinstance(spec, StudySpec):
             spec = load_spec(spec)
         spec = apply_overrides(spec, **overrides)
-        return _run(spec, reporter=SilentReporter() if quiet else RichReporter())
+        outcome = _run(spec, reporter=SilentReporter() if quiet else RichReporter())
+    if outcome.fits_run and outcome.fits_failed == outcome.fits_run and not outcome.complete:
+        # quiet by default, a notebook would learn it only from the outcome's counts (scikit-learn's
+        # searches say so too when every fit failed)
+        import warnings
+
+        warnings.warn(f"study {spec.name!r}: all {outcome.fits_run} fits this run ran failed; "
+                      f"tuning.load_results({spec.name!r}, {outcome.storage!r}).fits['error'] says why",
+                      UserWarning, stacklevel=2)
+    return outcome
 
 
 def _in_memory(spec: str | Path | dict | StudySpec, data: Any, build: Callable | None) -> StudySpec:
