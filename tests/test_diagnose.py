@@ -120,6 +120,17 @@ def test_overfit_evidence_says_train_rose_when_it_rose_within_the_rules_toleranc
     assert "fell -" not in found.evidence
 
 
+def test_a_curve_still_falling_whose_forecast_is_a_rise_says_both():
+    # "still falling at the end (...); another 200 epochs would raise it by about ..." read as a
+    # contradiction; the slope and the forecast disagree, and the words now say so.
+    config = next(c for c in FRESH8 if c["name"] == "sensor-small-bidirectional")
+    fit = next(f for f in config["fits"] if f["seed"] == 13002)
+    found = diagnose_curve(fit["train"], fit["val"], max_epochs=config["max_epochs"])
+    assert found.label == UNDERFIT and found.gain_2x < 0, found.evidence
+    assert "still falling at the end" in found.evidence and \
+        "; its forecast, though, sees it level off: another 200 epochs would raise it by about" in found.evidence
+
+
 def test_overfit_threshold_is_a_parameter():
     # With a higher rise threshold the gap rule still sees val stall far above train...
     assert diagnose_curve(*overfit_curves(), Thresholds(overfit_rise=0.6)).label == OVERFIT

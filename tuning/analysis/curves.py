@@ -189,6 +189,8 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
         why = "improving" if not stopped else "stopped_falling"
         measured = (f"{se_text(m.falling)} over {last}, {noise_text}" if n >= 8 else
                     f"over its {n} epochs, too few to measure its noise")  # under 8 the noise is the whole run's
+        if math.isfinite(gain.gain) and gain.gain < 0:  # the slope says falling, the forecast a rise: say both
+            more = f"; its forecast, though, sees it level off: {gain.text()}"
         return result(UNDERFIT, f"{main_name} still falling at the end ({measured}){more}{versus}", why)
     # A val curve that never went up and fell visibly (a saturated one stays put to the digit) is
     # a slow learner, however slow, not a broken one (round 7).
