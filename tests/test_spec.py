@@ -298,8 +298,15 @@ def test_missing_file(tmp_path):
     with pytest.raises(SpecError) as caught:
         load_spec(path)
     assert str(path) in str(caught.value)
-    assert "not found" in str(caught.value)
+    assert str(caught.value) == f"{path}: file not found"  # an absolute path: no folder to name
     assert caught.value.field is None
+
+
+def test_a_missing_spec_file_given_by_a_relative_path_names_the_folder_it_was_read_from(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecError) as caught:
+        load_spec("nope.yaml")
+    assert str(caught.value) == f"nope.yaml: file not found (a relative path is read from {tmp_path})"
 
 
 def test_malformed_yaml_reports_line(tmp_path):

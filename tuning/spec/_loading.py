@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tuning.errors import SpecError
+from tuning.errors import SpecError, not_found
 from tuning.spec._names import did_you_mean
 from tuning.spec._study import StudySpec, flag_for
 from tuning.urls import database_of
@@ -92,7 +92,7 @@ def read_spec_file(source: str | Path, label: str | None = None) -> dict:
     path = Path(source)
     label = label or str(source)
     if not path.is_file():
-        raise SpecError("file not found", source=label)
+        raise SpecError(not_found(str(source)), source=label)
     import yaml
 
     try:
