@@ -130,6 +130,11 @@ def test_study_plots_all_drawn_or_explained(study):
     for plot in plots:
         assert (plot.png is not None and decodes(plot.png)) or plot.caption
     assert config_labels(results)[summary["config_key"].iloc[0]].startswith("units=")
+    # From a notebook: results alone; the rest is read from the study's store (it needed tuning's
+    # internal read_trials to draw the history)
+    alone = study_plots(results)
+    assert [p.title for p in alone] == titles
+    assert [p.caption for p in alone] == [p.caption for p in plots]
 
 
 def test_plots_never_import_tensorflow():

@@ -334,9 +334,20 @@ def draw_race(data: pd.DataFrame) -> bytes:
     return _png(fig)
 
 
-def study_plots(results: Results, summary: pd.DataFrame, trials: list[dict], storage: str | Store | None,
-                top: int = TOP) -> list[Plot]:
-    """Every plot of the report, in page order; a plot with nothing to show is kept with a note."""
+def study_plots(results: Results, summary: pd.DataFrame | None = None, trials: list[dict] | None = None,
+                storage: str | Store | None = None, top: int = TOP) -> list[Plot]:
+    """Every plot of the report, in page order; a plot with nothing to show is kept with a note.
+
+    ``study_plots(results)`` reads the rest from the study's store: ``results.summary``, its trials
+    (the optimisation history, the race) and Optuna's study (parameter importance).
+    """
+    summary = results.summary if summary is None else summary
+    storage = results.storage if storage is None else storage
+    if trials is None:
+        from tuning.store import open_store
+        from tuning.trials import read_trials
+
+        trials = read_trials(open_store(storage), results.name) if storage is not None else []
     plots = []
     best = top_configs(summary, top)
     seeds = seed_scores_data(results, best)
