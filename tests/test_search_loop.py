@@ -594,3 +594,13 @@ def test_a_python_run_whose_every_fit_failed_warns_instead_of_returning_quietly(
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing left to run: nothing failed now, no warning
         assert tuning.run_study(data).fits_run == 0
+
+
+def test_best_model_warns_when_its_refit_is_not_the_stored_score(tmp_path):
+    # The fake fits stored made-up scores: the real refit cannot reproduce them, and the model in
+    # hand is then not the one the table describes. `tuning export` said so; best_model() was silent.
+    run_fake(spec(tmp_path, repeats=1))
+    results = tuning.load_results("s", storage=str(tmp_path / "study.db"))
+    with pytest.warns(UserWarning, match=r"study s: trial \d+, config \w+, seed 0 .*stored [\d.e-]+: the refit differs"):
+        model = results.best_model()
+    assert model.count_params() > 0

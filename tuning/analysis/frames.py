@@ -151,12 +151,19 @@ class Results:
         ``config``: ``"best"``, ``"simplest"``, a trial number or a config key; ``seed``: by
         default the config's best seed on the objective (see :mod:`tuning.refit`, which this
         calls: the store keeps no weights, so this refits one fit; TensorFlow is imported here).
+        A refit whose score is not the stored one (another machine or library version) warns with
+        both scores, as ``tuning export`` says them.
         """
         from tuning.errors import keyword_fields
         from tuning.refit import refit
 
         with keyword_fields():
-            return refit(self, config=config, seed=seed).model
+            found = refit(self, config=config, seed=seed)
+        if not found.same:  # the model in hand is not the one the stored scores describe: say so, as export does
+            import warnings
+
+            warnings.warn(found.line(), UserWarning, stacklevel=2)
+        return found.model
 
     @cached_property
     def marginals(self) -> pd.DataFrame:
