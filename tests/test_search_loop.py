@@ -566,6 +566,11 @@ def test_status_says_how_many_ranked_configs_its_top_list_leaves_out(tmp_path):
     cut = status_lines(study_status("s", url, top=2))
     assert "  ... and 1 more ranked config(s): --top 3 lists them all, `tuning report` tabulates them" in cut, cut
     assert not any("more ranked" in line for line in status_lines(study_status("s", url, top=3)))
+    # one run that ended cleanly: no lines about its one stopped worker ("worker ...: stopped; holds
+    # 0 config(s) ...", "workers: 0 alive of 1; 6 fits started, 6 stored")
+    from tuning.store import Store
+
+    assert len(Store(url, create=False).workers("s")) == 1 and study_status("s", url)["workers"] == []
 
 
 def test_the_outcome_counts_the_fits_run_that_failed(tmp_path):

@@ -183,11 +183,13 @@ def live_owners(store: Store, study: str) -> set[str]:
 def worker_lines(store: Store, study: str, now: float | None = None) -> list[str]:
     """What ``tuning status`` says of the workers that joined ``study``: each one alive or not,
     what it holds now, the fits it started and the stale claims it took over; then the fits
-    started in all against the fits stored (a dead worker's lost fits are the difference)."""
+    started in all against the fits stored (a dead worker's lost fits are the difference).
+    Nothing for a study one run fitted and ended cleanly (every fit it started stored)."""
     now = time.time() if now is None else now
     workers = store.workers(study)
-    if not workers:
-        return []
+    started, stored = store.count_fit_starts(study), store.count_fits(study)
+    if not workers or (len(workers) == 1 and workers[0]["state"] == "stopped" and started <= stored):
+        return []  # one run that ended cleanly: nothing a reader needs about workers
     lines = []
     alive = 0
     for w in workers:
@@ -204,7 +206,6 @@ def worker_lines(store: Store, study: str, now: float | None = None) -> list[str
             state = "stopped"
         lines.append(f"worker {w['owner']}: {state}; holds {_holding(w)}; "
                      f"{w['fits_started']} fits started, {w['takeovers']} stale claim(s) taken over")
-    started, stored = store.count_fit_starts(study), store.count_fits(study)
     unfinished = (f" ({started - stored} started and not stored: running now, or in flight when their worker "
                   "stopped or was lost; they are fitted again, and no finished fit is lost)" if started > stored else "")
     lines.append(f"workers: {alive} alive of {len(workers)}; {started} fits started, {stored} stored{unfinished}")
