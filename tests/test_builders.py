@@ -195,6 +195,22 @@ def test_a_builder_of_the_other_style_is_refused_saying_which_style_it_is(tmp_pa
     assert callable(load_builder(f"{tmp_path / 'styles.py'}:either", "kerastuner"))  # one argument is enough
 
 
+def test_an_axis_read_from_the_builder_that_the_sampler_refuses_points_at_the_hp_call(tmp_path):
+    # "space.lr: a float range needs a step ... for the grid sampler" named a space the user never
+    # wrote: with space: from_builder the axis is an hp call of the builder.
+    from tuning.spec import resolve_builder_space
+
+    (tmp_path / "hpm.py").write_text("def build(hp):\n    hp.Float('lr', 1e-3, 1e-2, sampling='log')\n")
+    path = tmp_path / "fb.yaml"
+    path.write_text(f"name: fb\nproblem: {{name: tenths}}\nmodel: {{builder: '{tmp_path / 'hpm.py'}:build', "
+                    "style: kerastuner}\nspace: from_builder\nsampler: grid\n")
+    with pytest.raises(SpecError) as refused:
+        resolve_builder_space(load_spec(path))
+    assert refused.value.field == "space.lr" and refused.value.source == str(path)
+    assert str(refused.value).endswith(f"for the grid sampler; 'lr' comes from an hp call of {tmp_path / 'hpm.py'}:build "
+                                       "(space: from_builder): change that call, or write the space in the spec")
+
+
 def test_reverse_log_sampling_is_refused_in_one_line(tmp_path):
     (tmp_path / "rl.py").write_text("def build(hp):\n    hp.Float('lr', 1e-4, 1e-1, sampling='reverse_log')\n")
     with pytest.raises(SpecError, match="reverse_log"):

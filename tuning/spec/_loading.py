@@ -53,7 +53,14 @@ def resolve_builder_space(spec: StudySpec) -> StudySpec:
                         source=spec._source, field="space")
     data["space"] = space
     data["model"]["params"] = {**fixed, **params}
-    return _validate(data, spec._source)
+    try:
+        return _validate(data, spec._source)
+    except SpecError as exc:  # an axis the builder's hp call made: the fix is in the builder, not in a space
+        if not (exc.field or "").startswith("space."):
+            raise
+        name = exc.field.removeprefix("space.").split(".")[0]
+        raise SpecError(f"{exc.detail}; {name!r} comes from an hp call of {spec.model.builder} (space: from_builder): "
+                        "change that call, or write the space in the spec", source=exc.source, field=exc.field) from None
 
 
 def load_spec(source: str | Path | dict, *, label: str | None = None) -> StudySpec:
