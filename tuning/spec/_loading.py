@@ -12,7 +12,6 @@ from pydantic import BaseModel, ValidationError
 from tuning.errors import SpecError, not_found
 from tuning.spec._names import did_you_mean
 from tuning.spec._study import StudySpec, flag_for
-from tuning.urls import database_of
 from tuning.vocabulary import (
     CELLS,
     DEFAULT_SAMPLER,
@@ -151,13 +150,10 @@ def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
     names no ``keras_backend`` takes ``$KERAS_BACKEND``, as Keras does.
     """
     data = spec.model_dump(mode="json")
+    from_variable = None  # a field an environment variable gave: its mistake is named by the variable
     if overrides.get("storage") is None and "storage" not in spec.model_fields_set:
         data["storage"] = default_storage()
-        if os.environ.get(STORAGE_VARIABLE):  # its mistake is the variable's, not the file's
-            try:
-                database_of(data["storage"])
-            except ValueError as exc:
-                raise SpecError(str(exc), field=f"${STORAGE_VARIABLE}") from None
+        from_variable = f"${STORAGE_VARIABLE}" if os.environ.get(STORAGE_VARIABLE) else None
     if overrides.get("keras_backend") is None and "keras_backend" not in spec.model_fields_set:
         data["keras_backend"] = default_keras_backend()  # $KERAS_BACKEND, as Keras reads it
         if data["keras_backend"] not in KERAS_BACKENDS:
@@ -188,8 +184,8 @@ def apply_overrides(spec: StudySpec, **overrides: Any) -> StudySpec:
         out = _validate(data, spec._source)
         out._flags = frozenset(spec._flags | given - {"storage"})
         return out
-    except SpecError as exc:  # a value a flag gave is the flag's mistake, not the file's
-        flag = flag_for(exc.field, given)
+    except SpecError as exc:  # a value a flag (or a variable) gave is its mistake, not the file's
+        flag = flag_for(exc.field, given) or (from_variable if exc.field == "storage" else None)
         if flag is None:
             raise
         raise SpecError(exc.detail, field=flag) from None
