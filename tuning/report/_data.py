@@ -225,7 +225,8 @@ def variance_text(split, found: dict[str, float], note: str, metric: str) -> dic
     sentence = (f"seed noise explains {100 * seed:.0f} % of the variance in {metric}{common}"
                 + (f"; {parts}" if parts else ""))
     return {"seed": seed, "shared": shared if math.isfinite(shared) else None, "params": shares,
-            "sentence": sentence, "note": note, "within": split.within, "between": split.between, "configs": split.configs, "scores": split.scores}
+            "sentence": sentence, "note": note, "within": split.within, "between": split.between,
+            "configs": split.configs, "scores": split.scores}
 
 
 #: Columns of ``results.fits`` that are not a score (besides the ``param_`` ones).

@@ -187,8 +187,10 @@ def worker_lines(store: Store, study: str, now: float | None = None) -> list[str
     Nothing for a study one run fitted and ended cleanly (every fit it started stored)."""
     now = time.time() if now is None else now
     workers = store.workers(study)
+    if not workers:
+        return []
     started, stored = store.count_fit_starts(study), store.count_fits(study)
-    if not workers or (len(workers) == 1 and workers[0]["state"] == "stopped" and started <= stored):
+    if len(workers) == 1 and workers[0]["state"] == "stopped" and started <= stored:
         return []  # one run that ended cleanly: nothing a reader needs about workers
     lines = []
     alive = 0
