@@ -33,6 +33,8 @@ SPEC_LOSSES = ("mse", "mae")
 FAMILY_LAYERS = {"stacked": 2}
 #: SGD's momentum when the config sets none (the other optimizers have no momentum).
 SGD_MOMENTUM = 0.9
+#: The model settings that drop units of the recurrent layers (whose masks a study draws one way or another).
+DROPOUT_KEYS = ("dropout", "recurrent_dropout")
 
 
 def default_layers(family: str, layers: int | None = None) -> int:

@@ -29,6 +29,7 @@ from tuning.vocabulary import (
     DEFAULT_RUNNER,
     DEFAULT_SAMPLER,
     DEFAULT_STORAGE,
+    DROPOUT_KEYS,
     IN_MEMORY_PROBLEM,
     KERAS_BACKENDS,
     RUNNERS,
@@ -215,7 +216,7 @@ class StudySpec(StrictModel):
         are drawn matters at all (a builder's model, or a space read from it: it may)."""
         if self.model.builder is not None or not isinstance(self.space, dict):
             return True
-        for key in ("dropout", "recurrent_dropout"):
+        for key in DROPOUT_KEYS:
             axis = self.space.get(key)
             values = [getattr(self.model, key)] if axis is None else (
                 axis.values if axis.values is not None else [axis.high])

@@ -39,6 +39,7 @@ from tuning.fit.fused._net import (
 )
 from tuning.fit.fused._train import Trainer, batch_orders, train_and_score, without_grappler
 from tuning.results import FitResult
+from tuning.vocabulary import DROPOUT_KEYS
 
 #: Memory one fused graph may use for activations (bytes); larger groups are split.
 DEFAULT_MEMORY_BUDGET = 1 << 30
@@ -53,9 +54,8 @@ GRAPH_THREADS = 1
 #: ``epochs`` and early-stopping ``patience`` end its own training (a replica that is done is
 #: masked out of the loss and zeroed, as one that stopped early).
 PER_REPLICA_KEYS = ("learning_rate", "initializer", "epochs", "patience")
-#: Dropout rates may differ between replicas too (not under ``keras_masks``, which fuses no
-#: dropout config): each replica's masks are drawn with its own rates.
-DROPOUT_KEYS = ("dropout", "recurrent_dropout")
+#: Dropout rates (:data:`~tuning.vocabulary.DROPOUT_KEYS`) may differ between replicas too (not
+#: under ``keras_masks``, which fuses no dropout config): each replica's masks are drawn with its own rates.
 
 
 def shared_part(config: dict[str, Any], keras_masks: bool) -> dict[str, Any]:
