@@ -18,10 +18,9 @@ With ``style: kerastuner`` the function is KerasTuner's ``build(hp)``, unchanged
 otherwise. :func:`space_from_builder` reads a search space from those calls (``space:
 from_builder``).
 
-Builders are named by a path string, not passed as objects, because the path is what the store
-keeps and what worker processes import: each worker resolves it again itself. A callable that
-lives only in this process (a function typed into a notebook) is named through
-:func:`register_builder`, which the resolver consults first.
+Where a builder comes from (its path, the registry of in-process functions, its fingerprint) is
+:mod:`tuning.builders._source`; KerasTuner's ``build(hp)`` and the space read from it,
+:mod:`tuning.builders._kerastuner`.
 
 Keras is imported only by the functions that build.
 """
