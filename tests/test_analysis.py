@@ -356,9 +356,11 @@ def test_curves_export_round_trips_to_the_long_table(tmp_path):
                       results.direction, {})
     paths = export_tables(results, tmp_path)
     assert [p.name for p in paths[-2:]] == ["curves.csv", "curves.json"]
-    ids = ["config_key", "seed", "curve", "epochs"]
+    ids = ["trial", "config_key", "seed", "curve", "epochs"]
     wide = pd.read_csv(tmp_path / "curves.csv")
     assert wide.columns.tolist() == [*ids, "1", "2", "3"] and len(wide) == 6
+    # each row carries the trial number the summary names its config by
+    assert dict(zip(wide["config_key"], wide["trial"], strict=True)) == {"a": 0, "b": 1}
     long = wide.melt(id_vars=ids, var_name="epoch").dropna(subset=["value"])
     long["epoch"] = long["epoch"].astype(int)
     expected = results.curves.dropna(subset=["value"])
@@ -367,6 +369,7 @@ def test_curves_export_round_trips_to_the_long_table(tmp_path):
     assert merged["value_x"].tolist() == pytest.approx(merged["value_y"].tolist(), rel=1e-14)
     records = json.loads((tmp_path / "curves.json").read_text())
     as_dict = {(r["config_key"], r["seed"], r["curve"]): r["values"] for r in records}
+    assert {r["config_key"]: r["trial"] for r in records} == {"a": 0, "b": 1}
     assert as_dict[("a", 1, "val_loss")] == [0.61, 0.31] and as_dict[("b", 0, "loss")] == [1.0, None]
     assert as_dict[("b", 0, "val_loss")][0] == pytest.approx(0.123456789012345, rel=1e-14)
 

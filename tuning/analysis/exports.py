@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from tuning.analysis.diagnose import Thresholds, diagnose_study
+from tuning.analysis.inputs import config_numbers
 from tuning.analysis.tables import marginals, summary_table
 
 if TYPE_CHECKING:
@@ -64,9 +65,10 @@ def export_curves(results: StudyFrames, out_dir: str | Path) -> list[Path]:
 
     Wide, not the long ``results.curves``: a 1,000-trial x 10-seed study has 4 million curve
     points, and one row per point made the export most of a report's build time and 600 MB.
-    CSV columns are ``config_key, seed, curve, epochs, 1, 2, ... N`` (empty past a run's last
-    epoch); ``pd.read_csv(path).melt(id_vars=["config_key", "seed", "curve", "epochs"],
-    var_name="epoch")`` gives the long form back. JSON records carry ``values``, a list per curve.
+    CSV columns are ``trial, config_key, seed, curve, epochs, 1, 2, ... N`` (empty past a run's
+    last epoch; ``trial`` is the number the summary and diagnosis name the config by, empty when
+    the store has none); ``pd.read_csv(path).melt(id_vars=["trial", "config_key", "seed", "curve",
+    "epochs"], var_name="epoch")`` gives the long form back. JSON records carry ``values``, a list per curve.
     Values keep 15 significant digits (Keras logs float32, about 7); NaN and inf are written
     as empty / null.
     """
@@ -74,7 +76,9 @@ def export_curves(results: StudyFrames, out_dir: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     ids = [(key, seed, curve, values) for (key, seed), named in results.fit_curves.items()
            for curve, values in named.items()]
-    index = pd.DataFrame({"config_key": pd.Series([i[0] for i in ids], dtype=object),
+    numbers = config_numbers(results.fits)
+    index = pd.DataFrame({"trial": pd.Series([numbers.get(i[0]) for i in ids], dtype="Int64"),
+                          "config_key": pd.Series([i[0] for i in ids], dtype=object),
                           "seed": pd.Series([i[1] for i in ids], dtype="int64"),
                           "curve": pd.Series([i[2] for i in ids], dtype=object),
                           "epochs": pd.Series([len(i[3]) for i in ids], dtype="int64")})
@@ -88,10 +92,11 @@ def export_curves(results: StudyFrames, out_dir: str | Path) -> list[Path]:
     # "[v,v,...]" with null for NaN, which is a CSV line once the brackets and nulls go.
     body = pd.DataFrame(matrix).to_json(orient="values", double_precision=15)[2:-2].split("],[") if ids else []
     with open(csv_path, "w", encoding="utf-8", newline="") as handle:
-        handle.write(",".join(["config_key", "seed", "curve", "epochs", *map(str, range(1, width + 1))]) + "\n")
-        for (key, seed, curve, values), numbers in zip(ids, body, strict=True):
-            handle.write(f"{_csv_field(key)},{seed},{_csv_field(curve)},{len(values)},"
-                         f"{numbers.replace('null', '')}\n")
+        handle.write(",".join(["trial", "config_key", "seed", "curve", "epochs", *map(str, range(1, width + 1))]) + "\n")
+        for (key, seed, curve, values), cells in zip(ids, body, strict=True):
+            trial = numbers.get(key)
+            handle.write(f"{'' if trial is None else trial},{_csv_field(key)},{seed},{_csv_field(curve)},"
+                         f"{len(values)},{cells.replace('null', '')}\n")
     return [csv_path, json_path]
 
 
