@@ -500,6 +500,21 @@ def test_a_study_whose_every_fit_failed_reads_back_with_its_objective_column_and
     assert status["failed"] == 2 and status["best"] == []
 
 
+def test_each_fit_says_when_it_was_stored_in_utc(tmp_path):
+    """``fits.stored_at`` is the moment each fit was written: inside the run, in UTC, and a fit
+    stored by a later run is later than every fit of the first."""
+    import pandas as pd
+
+    before = pd.Timestamp.now(tz="UTC")
+    run_fake(spec(tmp_path, repeats=1))
+    between = pd.Timestamp.now(tz="UTC")
+    run_fake(spec(tmp_path, repeats=2))
+    fits = tuning.load_results("s", storage=str(tmp_path / "study.db")).fits
+    assert str(fits["stored_at"].dt.tz) == "UTC" and len(fits) == 4
+    first, second = fits[fits["seed"] == 0]["stored_at"], fits[fits["seed"] == 1]["stored_at"]
+    assert (first >= before).all() and (first <= between).all() and (second > between).all()
+
+
 def test_status_ranks_by_the_aggregate_and_says_it_beside_the_mean(tmp_path):
     """With aggregate mean_plus_std a config may rank above one with a lower mean: the line shows
     the number it is ranked by, then the mean and its spread."""

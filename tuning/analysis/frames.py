@@ -30,7 +30,8 @@ class Results:
         fits: one row per (config, seed): ``trial``, ``config_key``, ``seed``, ``status``,
             ``param_<name>`` for every config setting, every final score, ``epochs_run``,
             ``best_epoch``, ``fit_seconds``, ``error``, ``trainable_weights`` (None for fits
-            stored before it was recorded).
+            stored before it was recorded), ``stored_at`` (when the fit was written to the store,
+            a UTC timestamp: with ``fit_seconds``, when each fit ran, on whichever worker).
         trials: one row per config with a finished fit, in trial order, like scikit-learn's
             ``cv_results_``: ``config_key``, ``trial`` (the first trial that ran it, the number
             the sentences name it by), ``status`` of its trial, ``param_<name>``,
@@ -236,7 +237,7 @@ def load_results(study: str, storage: str | Store | None = None) -> Results:
         row.update({f"param_{k}": param_cell(v) for k, v in sorted(fit["config"].items())})
         row.update(fit["scores"])
         row.update(epochs_run=fit["epochs_run"], best_epoch=fit["best_epoch"], fit_seconds=fit["fit_seconds"],
-                   error=fit["error"], trainable_weights=fit["trainable_weights"])
+                   error=fit["error"], trainable_weights=fit["trainable_weights"], stored_at=fit["created_at"])
         fit_rows.append(row)
         fit_curves[(fit["config_key"], fit["seed"])] = fit["curves"]
     fits = pd.DataFrame(fit_rows)
@@ -245,6 +246,8 @@ def load_results(study: str, storage: str | Store | None = None) -> Results:
     for column in ("epochs_run", "best_epoch", "trainable_weights"):  # whole numbers, or missing: one dtype
         if column in fits.columns:
             fits[column] = pd.to_numeric(fits[column], errors="coerce").round().astype("Int64")
+    if "stored_at" in fits.columns:
+        fits["stored_at"] = pd.to_datetime(fits["stored_at"], unit="s", utc=True)
     trials = trials_table(fits, metric, statuses, race_eliminations(trials))
     return Results(study, fits, trials, fit_curves, record["baseline"], metric, direction, record["spec"], store.url)
 
