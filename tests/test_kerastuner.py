@@ -244,6 +244,16 @@ def test_importing_the_cli_loads_neither_keras_tuner_nor_tensorflow():
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
+def test_tuning_version_prints_the_packages_version_without_loading_keras(tmp_path):
+    import tuning
+
+    probe = ("import sys\nfrom tuning.cli import app\ntry:\n    app(['--version'])\nexcept SystemExit as exit:\n"
+             "    print('EXIT', exit.code)\n"
+             "print('HEAVY', sorted(m for m in ('keras_tuner', 'tensorflow', 'keras', 'jax') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.stdout.splitlines() == [f"tuning {tuning.__version__}", "EXIT 0", "HEAVY []"], out.stdout + out.stderr
+
+
 def test_a_true_false_axis_reaches_the_model_as_bools_on_kerastuner(tmp_path):
     """KerasTuner's Choice turns [False, True] into 0 and 1: a builder checking for a bool failed
     every trial, and the config (and its key) differed from the Optuna backend's."""

@@ -27,8 +27,22 @@ from tuning.vocabulary import (
 
 app = typer.Typer(
     name="tuning", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-    help="Seed-repeated hyperparameter search for Keras sequence models, stored in one SQLite file.",
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from tuning import __version__
+
+        typer.echo(f"tuning {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                          help="Print tuning's version and exit.")) -> None:
+    """Seed-repeated hyperparameter search for Keras sequence models, stored in one database (a SQLite
+    file, or PostgreSQL for many workers)."""
 
 STORAGE_HELP = (f"Storage URL or SQLite file (default: the spec's storage, else ${STORAGE_VARIABLE}, else {DEFAULT_STORAGE}).")
 BACKEND_HELP = (f"{DEFAULT_BACKEND} (default) | {' | '.join(b for b in BACKENDS if b != DEFAULT_BACKEND)}: who proposes "
