@@ -162,3 +162,38 @@ def test_the_reports_forecast_counts_the_epochs_of_the_curve_it_was_made_on():
     config = table[table["scope"] == "config"].iloc[0]
     assert config["epochs"] == 50 and config["gain_epochs"] == 28
     assert "another 28 epochs" in config["evidence"] and "another 28 epochs" in gain_texts(table)["a"]
+
+
+def _accuracy_study(accuracies: list[float], metric: str = "val_accuracy", direction: str = "maximize") -> Results:
+    """One config, a seed per accuracy, whose loss curves fall steadily to the end (underfit by
+    construction: halfway down, still falling at the same rate)."""
+    fits, curves = [], {}
+    for seed, accuracy in enumerate(accuracies):
+        e = np.arange(20)
+        val = 0.5 * np.exp(-e / 12) * (1 + 0.002 * seed)
+        curves[("c", seed)] = {"loss": (0.9 * val).tolist(), "val_loss": val.tolist()}
+        fits.append({"config_key": "c", "seed": seed, "status": "ok", "param_epochs": 20, metric: accuracy,
+                     "error": None})
+    return Results("s", pd.DataFrame(fits), pd.DataFrame(), curves, {"val_loss": 2.3}, metric, direction, {})
+
+
+def test_an_underfit_already_near_perfect_accuracy_is_told_what_more_epochs_would_buy():
+    # The echo tutorial at 10 epochs: 99.5 % validation accuracy, loss still falling, "train for
+    # more epochs". The label stays (the loss is still falling); the advice says the score cannot follow.
+    table = diagnose_study(_accuracy_study([0.99, 1.0]))
+    config = _config_rows(table)["c"]
+    assert config.label == UNDERFIT
+    assert config.suggestion.startswith("val_accuracy is already 0.995, within 0.005 of its best possible 1: "
+                                        "more epochs would lower the loss"), config.suggestion
+    fits = table[table["scope"] == "fit"].set_index("seed")
+    assert fits.loc[1, "suggestion"].startswith("val_accuracy is already 1, its best possible:")
+    assert fits.loc[0, "suggestion"].startswith("val_accuracy is already 0.99, within 0.01")
+
+
+def test_the_train_longer_advice_stays_where_the_score_has_room_or_is_not_bounded():
+    for study in (_accuracy_study([0.95, 0.97]),                        # room left
+                  _accuracy_study([0.995, 0.999], metric="val_mae", direction="minimize"),  # not a [0, 1] score
+                  _accuracy_study([0.995, 0.999], metric="val_auc", direction="minimize")):  # minimised: no ceiling
+        rows = diagnose_study(study)
+        assert (rows["label"] == UNDERFIT).all()
+        assert all(s == SUGGESTIONS["improving"] for s in rows["suggestion"]), rows["suggestion"].tolist()

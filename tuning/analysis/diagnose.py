@@ -31,7 +31,13 @@ from tuning.analysis.labels import (
     Diagnosis,
     Thresholds,
 )
-from tuning.analysis.relative import advise_against_study, against_study, other_rates, study_minima
+from tuning.analysis.relative import (
+    advise_against_study,
+    advise_near_ceiling,
+    against_study,
+    other_rates,
+    study_minima,
+)
 from tuning.analysis.shape import as_array, curve_shape, pct
 from tuning.results import PRUNED
 
@@ -297,6 +303,7 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
         score = fit.get(results.metric)
         if fit.get("status") == "ok" and score is not None and score == score:
             entry["scores"].append(float(score))
+            entry.setdefault("seed_scores", {})[seed] = float(score)
         rows.append(row)
     references = _study_references(by_config, thresholds, curve)
     rates = other_rates(results.fits, results.metric, results.direction)
@@ -306,8 +313,10 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
         for seed, found in entry["found"].items():  # each fit read against the study too, before the
             # config's tally counts it: the labels a config page lists are the ones its evidence counts
             entry["found"][seed] = against_study(found, entry["curves"][seed][1], reference, thresholds, name=curve)
-            entry["rows"][seed].update(advise_against_study(entry["found"][seed], rates.get(key),
-                                                            metric=results.metric).to_dict())
+            advised = advise_against_study(entry["found"][seed], rates.get(key), metric=results.metric)
+            own = entry.get("seed_scores", {}).get(seed)
+            entry["rows"][seed].update(advise_near_ceiling(advised, [] if own is None else [own], metric=results.metric,
+                                                           direction=results.direction).to_dict())
         if entry.get("pruned"):
             row.update(label=None, evidence=f"config {entry['pruned']}", suggestion=None)
         elif entry["curves"]:
@@ -315,7 +324,9 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
                                     per_seed=entry["found"], **entry["options"])
             mean_val = common_mean_curve([va for _, va in entry["curves"].values()])
             found = against_study(found, mean_val, reference, thresholds, name=curve)
-            row.update(advise_against_study(found, rates.get(key), metric=results.metric).to_dict())
+            advised = advise_against_study(found, rates.get(key), metric=results.metric)
+            row.update(advise_near_ceiling(advised, entry["scores"], metric=results.metric,
+                                           direction=results.direction).to_dict())
         else:
             row.update(label=None, evidence=entry.get("refused") or "no curve logged for any seed", suggestion=None)
         rows.append(row)

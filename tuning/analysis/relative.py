@@ -18,6 +18,10 @@ the same config otherwise and that scored worse (a lower rate also learns more s
 the same epochs it can lose), the advice says so instead of sending the user back to what the
 study already shows worse, nor, at the lowest rate tried, when a higher one did better
 (:func:`other_rates` and :func:`advise_against_study`; the label is unchanged).
+
+An underfit whose objective is an accuracy or AUC already within 1 % of 1 keeps its label (its loss
+is still falling) but its advice says what more epochs would buy: surer predictions, hardly a
+better score (:func:`advise_near_ceiling`; a user was told "train for more epochs" at 99.5 %).
 """
 
 from __future__ import annotations
@@ -32,7 +36,10 @@ import numpy as np
 from tuning.analysis.labels import GOOD_FIT, SUGGESTIONS, UNDERFIT, Diagnosis, Thresholds
 from tuning.analysis.shape import as_array, curve_shape
 
-__all__ = ["advise_against_study", "against_study", "other_rates", "study_minima"]
+__all__ = ["advise_against_study", "advise_near_ceiling", "against_study", "other_rates", "study_minima"]
+
+#: An objective on [0, 1], maximized, at least this close to 1 has no room left worth more epochs.
+CEILING_ROOM = 0.01
 
 #: The suggestions that ask for a lower learning rate first (:data:`SUGGESTIONS`' "erratic", "seeds", "diverged").
 LOWER_RATE = ("erratic", "seeds", "diverged")
@@ -100,6 +107,29 @@ def advise_against_study(found: Diagnosis, rates: list[OtherRate] | None, *, met
     else:
         advice = (f"the study's lower learning rate {names} scored worse ({scores}): a lower rate learns more "
                   "slowly, so give it more epochs, or raise the batch size instead")
+    return replace(found, suggestion=advice)
+
+
+def advise_near_ceiling(found: Diagnosis, scores: list[float], *, metric: str, direction: str) -> Diagnosis:
+    """``found`` with its "train longer" advice qualified when ``metric`` (an accuracy or AUC,
+    maximized) is within :data:`CEILING_ROOM` of 1 on the mean of ``scores``.
+
+    Only an underfit's advice changes: the loss still falling is what the label says, and it is
+    true, but the score it would move has almost nothing left to gain, so "train for more epochs"
+    alone sends the user after a gain the metric cannot show.
+    """
+    from tuning.objective import metric_range
+
+    finite = [s for s in scores if math.isfinite(s)]
+    if found.label != UNDERFIT or direction != "maximize" or metric_range(metric) != (0.0, 1.0) or not finite:
+        return found
+    mean = float(np.mean(finite))
+    if mean < 1.0 - CEILING_ROOM:
+        return found
+    where = "its best possible" if mean >= 1.0 else f"within {1.0 - mean:.2g} of its best possible 1"
+    advice = (f"{metric} is already {mean:.4g}, {where}: more epochs would "
+              f"lower the loss (surer predictions) but can hardly raise {metric}; train longer only if the loss "
+              "itself matters")
     return replace(found, suggestion=advice)
 
 
