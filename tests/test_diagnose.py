@@ -1153,3 +1153,25 @@ def test_the_study_table_reads_a_run_shorter_than_the_epochs_asked_as_the_scorer
     fits = table[table["scope"] == "fit"].set_index("config_key")
     assert "stopped at epoch 12 (best 7) of 40" in fits.loc["a", "evidence"], fits.loc["a", "evidence"]
     assert fits.loc["b", "evidence"].startswith("diverged at epoch 1 of 40")
+
+
+def test_the_diagnosis_medians_are_numpys_to_the_bit():
+    """``median_of`` and the running median replace ``np.median`` for speed; every label, forecast
+    and evidence number depends on them, so they must give the same floats, NaN and inf included."""
+    from tuning.analysis.shape import _running_median, median_of
+
+    rng = np.random.default_rng(7)
+    for n in range(0, 40):
+        for _ in range(5):
+            x = rng.lognormal(size=n) * 10.0 ** rng.integers(-6, 6)
+            if n and rng.random() < 0.2:
+                x[rng.integers(n)] = rng.choice([np.nan, np.inf, -np.inf])
+            expected = np.median(x) if n else np.nan
+            assert median_of(x) == expected or (np.isnan(expected) and np.isnan(median_of(x))), (n, x)
+            for w in (1, 3, 5, 7, 11):
+                ours = _running_median(x, w)
+                padded_half = min(w // 2, n - 1)
+                if w > 1 and n >= 3 and n + 2 * padded_half >= w:  # the widths median_window gives (w <= n)
+                    padded = np.concatenate([x[1: padded_half + 1][::-1], x, x[-padded_half - 1: -1][::-1]])
+                    reference = np.median(np.lib.stride_tricks.sliding_window_view(padded, w), axis=1)
+                    np.testing.assert_array_equal(ours, reference)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tuning.analysis.shape import epoch_noise
+from tuning.analysis.shape import epoch_noise, median_of
 
 __all__ = ["PRIOR_PATH", "curve_features", "load_prior", "prior_correction"]
 
@@ -38,7 +38,7 @@ VAL_ONLY = 11
 
 def _level(y: np.ndarray, end: int, k: int) -> float:
     """Median of the ``k`` epochs before ``end`` (all before it when there are fewer)."""
-    return float(np.median(y[max(0, end - k): max(end, 1)]))
+    return median_of(y[max(0, end - k): max(end, 1)])
 
 
 def curve_features(y: np.ndarray, families: dict[str, float], gain: float, k: int,

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tuning.analysis.curve_prior import curve_features, load_prior, prior_correction
-from tuning.analysis.shape import as_array, epoch_noise, negative_message, pct
+from tuning.analysis.shape import as_array, epoch_noise, median_of, negative_message, pct
 
 __all__ = ["Gain", "extrapolated_gain", "forecast", "log_ratio", "prior_row"]
 
@@ -163,7 +163,7 @@ def forecast(curve: Any, factor: float = 2.0, *, train: Any = None, prior: bool 
     if n < 8 or not np.all(np.isfinite(y)) or factor <= 1:
         return NO_GAIN
     k = level_window(n)
-    level = float(np.median(y[-k:]))
+    level = median_of(y[-k:])
     if not level > 0:  # at zero: nothing left to gain, and no share of a zero level
         return NO_GAIN
     end = int(round(factor * n))
