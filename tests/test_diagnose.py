@@ -110,14 +110,50 @@ def test_overfit_evidence_has_the_numbers():
 
 
 def test_overfit_evidence_says_train_rose_when_it_rose_within_the_rules_tolerance():
-    # Fresh set 9 printed "while train fell -22 %": the rule lets train rise by a small share of all
-    # it improved, and the words then said a negative fall.
+    # Fresh set 9 printed "while train fell -22 %": the rule lets train rise a little, and the words
+    # then said a negative fall. (Round 15: the tolerance is 10 % of train's improvement and of its
+    # level at the val minimum; this curve's train rose 14 % before round 15, 5 % now.)
     e = np.arange(30)
-    train = np.where(e < 12, 1.0 - 0.8 * e / 12, 0.2 + 0.04 * (e - 12) / 18)
+    train = np.where(e < 12, 1.0 - 0.8 * e / 12, 0.2 + 0.015 * (e - 12) / 18)
     val = np.where(e < 12, 1.1 - 0.8 * e / 12, 0.3 + 0.2 * (e - 12) / 18)
     found = diagnose_curve(train, val)
-    assert found.label == OVERFIT and "while train rose 14 %" in found.evidence, found.evidence
+    assert found.label == OVERFIT and "while train rose 5" in found.evidence, found.evidence
     assert "fell -" not in found.evidence
+
+
+def blown_up_then_rising_curves() -> tuple[np.ndarray, np.ndarray]:
+    """Adagrad at a high rate: train 1,500 in the first epoch, down to 0.5 by epoch 18, then back up."""
+    e = np.arange(30)
+    train = np.where(e < 18, 0.5 + 12 * np.exp(-e / 2), 0.5 + 0.02 * (e - 17))
+    train[0] = 1500.0
+    val = np.where(e < 18, 0.6 + 8 * np.exp(-e / 2), 0.6 + 0.08 * (e - 17))
+    return train, val
+
+
+def test_val_rising_while_train_rose_by_much_of_its_level_is_unstable_even_after_a_blown_up_first_epoch():
+    # Round 15. Rule 5a's tolerance for a train rise was a share of the train curve's improvement
+    # only, and a first epoch the optimiser blew up (1,500 against a level of 0.5) makes that
+    # improvement huge: train rising from 0.5 to 1.1 (about 1 % of it) let val's rise read as
+    # overfitting. A training loss that rose by a large share of its own level is not fitting the
+    # training data better.
+    train, val = blown_up_then_rising_curves()
+    found = diagnose_curve(train, val)
+    assert found.label == UNSTABLE, found.evidence
+    assert "while train rose too" in found.evidence and "of its level then" in found.evidence, found.evidence
+    assert "erratic, not overfitting" in found.evidence
+    assert -found.train_fall > 0.1  # train rose more than 10 % of its level at the val minimum
+    # A train curve that kept falling under the same val rise is overfitting.
+    train3 = np.where(np.arange(30) < 18, train, 0.5 - 0.01 * (np.arange(30) - 17))
+    assert diagnose_curve(train3, val).label == OVERFIT
+
+
+def test_real_fits_whose_val_rose_while_train_rose_after_a_blow_up_are_unstable():
+    # The two development fits round 15 moved from overfit to unstable (truth: unstable).
+    for configs, name, seed in ((FRESH8, "daily-adagrad-lr25", 13000), (FRESH9, "two-sine-ahead-adam-lr2", 14002)):
+        config = next(c for c in configs if c["name"] == name)
+        fit = next(f for f in config["fits"] if f["seed"] == seed)
+        found = diagnose_curve(fit["train"], fit["val"], max_epochs=config["max_epochs"])
+        assert found.label == UNSTABLE and "while train rose too" in found.evidence, (name, found.evidence)
 
 
 def test_a_curve_still_falling_whose_forecast_is_a_rise_says_both():
@@ -994,6 +1030,9 @@ FRESH10 = labelled("fresh10")
 #   (confirmed 78/90, 21/22): round 13's rule gained 5 unstable fits and cost 5 underfit fits (slow
 #   learners on a river level in metres start far above a strong persistence baseline) and 3 configs.
 # Round 14 took round 13's rule out on that evidence: every set is labelled as in round 12 again.
+# Round 15 (train rising by 10 % of its level at the val minimum is not "train kept falling", written
+# on all eleven development sets) gains one unstable fit on each of sets 8 and 9 and changes no other
+# fit and no config.
 # This guards the numbers as the method stands.
 @pytest.mark.parametrize(("configs", "labels", "with_study", "without_study"), [
     (FRESH3, (6, 6, 5, 5), (83, 88, 20), (81, 88, 20)),
@@ -1001,8 +1040,8 @@ FRESH10 = labelled("fresh10")
     (FRESH5, (6, 6, 6, 6), (87, 96, 23), (87, 96, 23)),
     (FRESH6, (7, 7, 7, 7), (99, 112, 24), (99, 112, 24)),
     (FRESH7, (7, 7, 7, 7), (104, 112, 27), (104, 112, 27)),
-    (FRESH8, (7, 7, 7, 7), (100, 112, 27), (100, 112, 27)),
-    (FRESH9, (7, 7, 7, 7), (101, 112, 26), (101, 112, 26)),
+    (FRESH8, (7, 7, 7, 7), (101, 112, 27), (101, 112, 27)),
+    (FRESH9, (7, 7, 7, 7), (102, 112, 26), (102, 112, 26)),
     (FRESH10, (7, 7, 7, 7), (86, 112, 24), (85, 112, 24)),
 ], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6", "fresh set 7", "fresh set 8", "fresh set 9",
         "fresh set 10"])

@@ -164,12 +164,14 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
                                    f"{pct(fields['val_rise'])} higher over {last} (no train curve logged)", "overfit")
         if tr is not None:
             rose_too = m.rise >= th.overfit_rise * m.minimum and m.rise_z() >= significant and \
-                tr.share(tr.level - train_then) > th.train_fall and judged == n
+                _train_rise(tr, train_then) > th.train_fall and judged == n
             if rose_too and m.share(m.rise) >= th.overfit_range:
+                rise = tr.level - train_then
+                of = (f"{pct(tr.share(rise))} of its improvement" if tr.share(rise) > th.train_fall else
+                      f"{pct(rise / max(abs(train_then), 1e-300))} of its level then")
                 return result(UNSTABLE, f"val {name} lowest at epoch {m.best + 1}/{n} ({m.minimum:.3g}), "
                                         f"{pct(fields['val_rise'])} higher over {last} while train rose too "
-                                        f"({pct(tr.share(tr.level - train_then))} of its improvement): erratic, "
-                                        "not overfitting", "erratic")
+                                        f"({of}): erratic, not overfitting", "erratic")
     if val_erratic:
         return thrashing(m, "val")
     versus = f"; {1 - skill:.3g}x the naive baseline ({baseline:.3g})" if math.isfinite(skill) else ""
@@ -218,6 +220,19 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
                   "stopped" if kept_best and stopped else "good")
 
 
+def _train_rise(tr, train_then: float) -> float:
+    """How far the train loss rose from ``train_then`` (its level at the val minimum) to its level now.
+
+    As a share of the train curve's improvement, or of ``train_then`` itself when that is larger
+    (round 15). The improvement alone lets a first epoch the optimiser blew up (train 1,540, then
+    0.56) hide a later rise: train going from 0.56 to 1.4 while val rose is 7 % of that
+    improvement but 150 % of its level, and a model whose training loss rose that much is not
+    fitting its training data better; overfitting needs train to keep falling.
+    """
+    rise = tr.level - train_then
+    return max(tr.share(rise), rise / max(abs(train_then), 1e-300))
+
+
 def _overfit(t: np.ndarray, v: np.ndarray, th: Thresholds, name: str, cut: bool) -> str | None:
     """The evidence that val stalled or rose while train kept falling and the gap widened, else None.
 
@@ -242,7 +257,7 @@ def _overfit(t: np.ndarray, v: np.ndarray, th: Thresholds, name: str, cut: bool)
         return None
     if m.rise >= th.overfit_rise * m.minimum and visible and m.rise_z() >= significant:
         growth = (m.level / max(tr.level, 1e-300)) / (m.minimum / max(train_then, 1e-300)) - 1
-        if tr.share(tr.level - train_then) <= th.train_fall and growth >= th.gap_growth:
+        if _train_rise(tr, train_then) <= th.train_fall and growth >= th.gap_growth:
             fall = (train_then - tr.level) / max(abs(train_then), 1e-300)
             return (f"val {name} lowest at epoch {m.best + 1}/{n} ({m.minimum:.3g}), "
                     f"{pct(m.rise / max(m.minimum, 1e-300))} higher over {last} while train "

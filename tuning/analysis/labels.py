@@ -59,7 +59,8 @@ class Thresholds:
             curve's improvement (a rise invisible on a linear plot of the curve is not one) ...
         gap_growth: ... and the val/train ratio grown by this fraction since the val minimum ...
         train_fall: ... while the train loss did not rise by more than this share of its own
-            improvement since the val minimum -> overfit (if it did rise: unstable).
+            improvement since the val minimum, nor (round 15) by more than this share of its level
+            at the val minimum -> overfit (if it did rise: unstable).
         gap_ratio: val/train of 2 or more (and a visible share) with val stalled -> overfit.
         flat_change: the whole curve stays within 1 % of its maximum -> flat (not learning).
         erratic_noise, erratic_share: epoch-to-epoch noise of the train or val loss of at
