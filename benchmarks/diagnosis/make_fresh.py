@@ -11,7 +11,8 @@ definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.js
 ``fresh7_cases.py``, after commit dc12107) writes ``tests/data/diagnosis_fresh7.json``; ``--set 8`` (round 10:
 ``fresh8_cases.py``, after commit a31cbe2) writes ``tests/data/diagnosis_fresh8.json``; ``--set 9`` (round 12:
 ``fresh9_cases.py``, after commit 7ef11e3, round 11's rules) writes ``tests/data/diagnosis_fresh9.json``; ``--set 10``
-(round 13: ``fresh10_cases.py``, after commit 7688ae9) writes ``tests/data/diagnosis_fresh10.json``. Each set is scored once by
+(round 13: ``fresh10_cases.py``, after commit 7688ae9) writes ``tests/data/diagnosis_fresh10.json``; ``--set 11``
+(round 15: ``fresh11_cases.py``, after commit d42d32f) writes ``tests/data/diagnosis_fresh11.json``. Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
 and labels are exported in the corpus's format (every config ``split: "fresh"``).
@@ -44,6 +45,7 @@ from fresh7_cases import FRESH7  # noqa: E402
 from fresh8_cases import FRESH8  # noqa: E402
 from fresh9_cases import FRESH9  # noqa: E402
 from fresh10_cases import FRESH10  # noqa: E402
+from fresh11_cases import FRESH11  # noqa: E402
 from fresh_cases import FRESH  # noqa: E402
 
 #: set -> (its cases, the data file, its store, what the file says it is)
@@ -89,6 +91,10 @@ SETS = {
     10: (FRESH10, "diagnosis_fresh10.json", "fresh10.db",
          "Tenth fresh held-out set of issue 22 (round 13): real Keras fits made after the round-13 diagnosis was "
          "frozen (commit 7688ae9), seven constructions per label (benchmarks/diagnosis/fresh10_cases.py); every "
+         "seed's truth is its config's. Same format as diagnosis_corpus.json."),
+    11: (FRESH11, "diagnosis_fresh11.json", "fresh11.db",
+         "Eleventh fresh held-out set of issue 22 (round 15): real Keras fits made after the round-15 diagnosis was "
+         "frozen (commit d42d32f), seven constructions per label (benchmarks/diagnosis/fresh11_cases.py); every "
          "seed's truth is its config's. Same format as diagnosis_corpus.json."),
 }
 
@@ -249,6 +255,42 @@ def write_series10(work: Path) -> None:
     _write_missing(work, {"fresh10_river.csv": river, "fresh10_web.csv": web})
 
 
+def write_series11(work: Path) -> None:
+    """Set 11's two new series: an hourly electricity load in MW beside the hourly temperature that drives it
+    (one file, columns ``load`` and ``temp``: a two-peaked daily profile, weekends at 85 %, heating below
+    14 °C and cooling above 22 °C, AR(1) noise; the temperature a slow seasonal drift, a daily cycle and
+    AR(1) weather), and an hourly barometric pressure sensor in hPa (~1013: fronts as a slow AR(1), a
+    semi-diurnal atmospheric tide, white noise, rare glitches, quantised to 0.1 hPa)."""
+    rng = np.random.default_rng(2043)
+    n = 3000
+    t = np.arange(n)
+    hour, day = t % 24, (t // 24) % 7
+    weather = np.zeros(n)
+    for i in range(1, n):
+        weather[i] = 0.98 * weather[i - 1] + 0.45 * rng.standard_normal()
+    temp = 14 + 7 * np.sin(2 * np.pi * t / (24 * 110)) + 4.5 * np.sin(2 * np.pi * (hour - 9) / 24) + weather
+    profile = 0.55 * np.exp(-((hour - 8.5) / 2.2) ** 2) + 0.75 * np.exp(-((hour - 19) / 2.8) ** 2) \
+        - 0.35 * np.exp(-((hour - 3.5) / 3.0) ** 2)
+    weekday = np.where(day >= 5, 0.85, 1.0)
+    noise = np.zeros(n)
+    for i in range(1, n):
+        noise[i] = 0.8 * noise[i - 1] + 14 * rng.standard_normal()
+    load = weekday * (1050 + 320 * profile) + 28 * np.clip(14 - temp, 0, None) + 35 * np.clip(temp - 22, 0, None) \
+        + noise + 8 * rng.standard_normal(n)
+    path = work / "fresh11_load.csv"
+    if not path.exists():
+        path.write_text("load,temp\n" + "".join(f"{a:.3f},{b:.3f}\n" for a, b in zip(load, temp, strict=True)))
+    n = 2000
+    t = np.arange(n)
+    fronts = np.zeros(n)
+    for i in range(1, n):
+        fronts[i] = 0.985 * fronts[i - 1] + 0.7 * rng.standard_normal()
+    tide = 0.9 * np.sin(2 * np.pi * (t - 10) / 12) + 0.35 * np.sin(2 * np.pi * (t - 4) / 24)
+    glitches = np.where(rng.random(n) < 0.004, rng.normal(0, 5, n), 0.0)
+    pressure = np.round(1013 + fronts + tide + 0.55 * rng.standard_normal(n) + glitches, 1)
+    _write_missing(work, {"fresh11_pressure.csv": pressure})
+
+
 def write_series(work: Path) -> None:
     """A new generated series (not one of the old corpus's): two sines, a slow drift and noise."""
     work.mkdir(parents=True, exist_ok=True)
@@ -327,6 +369,7 @@ def main() -> None:
     write_series8(WORK)
     write_series9(WORK)
     write_series10(WORK)
+    write_series11(WORK)
     if not args.no_fit:
         import tuning
 
