@@ -996,7 +996,7 @@ FRESH3 = labelled("fresh3")
 
 FRESH4, FRESH5, FRESH6 = labelled("fresh4"), labelled("fresh5"), labelled("fresh6")
 FRESH7, FRESH8, FRESH9 = labelled("fresh7"), labelled("fresh8"), labelled("fresh9")
-FRESH10 = labelled("fresh10")
+FRESH10, FRESH11 = labelled("fresh10"), labelled("fresh11")
 
 
 # Each fresh set was made after a freeze, committed before scoring, and scored once (docs/analysis.md):
@@ -1033,6 +1033,9 @@ FRESH10 = labelled("fresh10")
 # Round 15 (train rising by 10 % of its level at the val minimum is not "train kept falling", written
 # on all eleven development sets) gains one unstable fit on each of sets 8 and 9 and changes no other
 # fit and no config.
+# - set 11 (made after round 15's freeze in d42d32f): 92/112 fits (0.82) and 25/28 configs (0.89):
+#   neither goal met; confirmed by truth.py 81/91 and 22/22. Round 14's rules label every fit and
+#   config of it the same (round 15's rule fired on none of its fits).
 # This guards the numbers as the method stands.
 @pytest.mark.parametrize(("configs", "labels", "with_study", "without_study"), [
     (FRESH3, (6, 6, 5, 5), (83, 88, 20), (81, 88, 20)),
@@ -1043,8 +1046,9 @@ FRESH10 = labelled("fresh10")
     (FRESH8, (7, 7, 7, 7), (101, 112, 27), (101, 112, 27)),
     (FRESH9, (7, 7, 7, 7), (102, 112, 26), (102, 112, 26)),
     (FRESH10, (7, 7, 7, 7), (86, 112, 24), (85, 112, 24)),
+    (FRESH11, (7, 7, 7, 7), (92, 112, 25), (92, 112, 25)),
 ], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6", "fresh set 7", "fresh set 8", "fresh set 9",
-        "fresh set 10"])
+        "fresh set 10", "fresh set 11"])
 def test_a_fresh_set_has_every_label_and_its_measured_agreement_holds(configs, labels, with_study, without_study):
     assert sum(len(c["fits"]) for c in configs) == 4 * len(configs)
     assert Counter(c["truth"] for c in configs) == dict(zip((UNDERFIT, OVERFIT, GOOD_FIT, UNSTABLE), labels, strict=True))
@@ -1097,7 +1101,7 @@ def test_a_short_run_that_only_falls_is_underfit_not_thrashing():
     assert diagnose_curve(jumpy, 1.1 * jumpy, max_epochs=6).label == UNSTABLE
 
 
-# The forecast on fresh sets 4 to 10, each curve cut at half without its train curve (the benchmark,
+# The forecast on fresh sets 4 to 11, each curve cut at half without its train curve (the benchmark,
 # benchmarks/diagnosis/extrapolation.py, gives it; docs/analysis.md has both): how many curves, the
 # bias allowed, and the coverage of the 80 % interval. Measured (benchmark | here), with round 12's
 # interval (calibrated on sets 1-8 among others, so held out only for sets 9 and 10):
@@ -1108,7 +1112,8 @@ def test_a_short_run_that_only_falls_is_underfit_not_thrashing():
 # - set 7: -0.000, 0.057, 0.14, 0.75 (0.65) | -0.001, 0.067, 0.73;
 # - set 8: -0.010, 0.063, 0.34, 0.77 (0.70) | -0.038, 0.065, 0.68: the bias goal holds with the train curve only;
 # - set 9: -0.004, 0.126, 0.35, 0.72 (0.66) | -0.012, 0.142, 0.77;
-# - set 10: -0.015, 0.141, 0.49, 0.78 | -0.012, 0.133, 0.81: bias and coverage goals hold, not |error| nor Spearman.
+# - set 10: -0.015, 0.141, 0.49, 0.78 | -0.012, 0.133, 0.81: bias and coverage goals hold, not |error| nor Spearman;
+# - set 11 (round 15; the interval unchanged since round 12): -0.011, 0.102, 0.35, 0.76 | -0.022, 0.114, 0.74.
 @pytest.mark.parametrize(("configs", "curves", "bias", "coverage"), [
     (FRESH4, 67, 0.03, (0.85, 0.95)),
     (FRESH5, 79, 0.03, (0.55, 0.75)),
@@ -1117,7 +1122,8 @@ def test_a_short_run_that_only_falls_is_underfit_not_thrashing():
     (FRESH8, 84, 0.045, (0.55, 0.75)),
     (FRESH9, 82, 0.03, (0.7, 0.82)),
     (FRESH10, 88, 0.03, (0.75, 0.87)),
-], ids=[f"fresh set {n}" for n in range(4, 11)])
+    (FRESH11, 91, 0.03, (0.68, 0.80)),
+], ids=[f"fresh set {n}" for n in range(4, 12)])
 def test_extrapolation_on_a_fresh_set_cut_at_half(configs, curves, bias, coverage):
     real, pred, low, high = _cut_at_half(configs)
     assert len(real) == curves
