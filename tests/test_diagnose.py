@@ -1033,7 +1033,7 @@ FRESH10, FRESH11 = labelled("fresh10"), labelled("fresh11")
 # Round 15 (train rising by 10 % of its level at the val minimum is not "train kept falling", written
 # on all eleven development sets) gains one unstable fit on each of sets 8 and 9 and changes no other
 # fit and no config.
-# - set 11 (made after round 15's freeze in d42d32f): 92/112 fits (0.82) and 25/28 configs (0.89):
+# - set 11 (made after round 15's freeze in c1e02e1): 92/112 fits (0.82) and 25/28 configs (0.89):
 #   neither goal met; confirmed by truth.py 81/91 and 22/22. Round 14's rules label every fit and
 #   config of it the same (round 15's rule fired on none of its fits).
 # This guards the numbers as the method stands.

@@ -12,7 +12,7 @@ definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.js
 ``fresh8_cases.py``, after commit a31cbe2) writes ``tests/data/diagnosis_fresh8.json``; ``--set 9`` (round 12:
 ``fresh9_cases.py``, after commit 7ef11e3, round 11's rules) writes ``tests/data/diagnosis_fresh9.json``; ``--set 10``
 (round 13: ``fresh10_cases.py``, after commit 7688ae9) writes ``tests/data/diagnosis_fresh10.json``; ``--set 11``
-(round 15: ``fresh11_cases.py``, after commit d42d32f) writes ``tests/data/diagnosis_fresh11.json``. Each set is scored once by
+(round 15: ``fresh11_cases.py``, after commit c1e02e1) writes ``tests/data/diagnosis_fresh11.json``. Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
 and labels are exported in the corpus's format (every config ``split: "fresh"``).
@@ -94,7 +94,7 @@ SETS = {
          "seed's truth is its config's. Same format as diagnosis_corpus.json."),
     11: (FRESH11, "diagnosis_fresh11.json", "fresh11.db",
          "Eleventh fresh held-out set of issue 22 (round 15): real Keras fits made after the round-15 diagnosis was "
-         "frozen (commit d42d32f), seven constructions per label (benchmarks/diagnosis/fresh11_cases.py); every "
+         "frozen (commit c1e02e1), seven constructions per label (benchmarks/diagnosis/fresh11_cases.py); every "
          "seed's truth is its config's. Same format as diagnosis_corpus.json."),
 }
 
