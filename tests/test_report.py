@@ -151,6 +151,8 @@ def test_importance_sits_beside_the_seed_noise_share(page, store_url):
         "; units " in sentence
     assert data["variance"]["params"][0][1] == pytest.approx(1 - share)  # one parameter: all the rest
     assert sentence in html
+    caption = re.search(r'id="importance-note"[^>]*>(.*?)</figcaption>', html, re.S).group(1)
+    assert "two-way random-effects ANOVA" in caption and "one-way" not in caption  # the split that was computed
 
 
 def test_user_text_is_escaped(store_url, tmp_path):

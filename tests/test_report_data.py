@@ -45,6 +45,14 @@ def test_the_sentence_gives_seed_noise_and_each_parameter_its_share():
     assert variance_text(split_variance(np.ones((1, 3))), {}, "x", "m")["seed"] is None
 
 
+def test_the_caption_names_the_variance_split_that_was_computed():
+    crossed = split_variance(np.array([[1.0, 2.0, 1.5], [2.0, 3.5, 2.5], [0.5, 1.0, 0.2]]))  # configs share seeds
+    scattered = split_variance(np.array([[1.0, 2.0, np.nan, np.nan], [np.nan, np.nan, 3.0, 5.0]]))  # no common seed
+    assert math.isfinite(crossed.shared) and not math.isfinite(scattered.shared)
+    assert variance_text(crossed, {}, "fANOVA", "m")["method"].startswith("two-way random-effects ANOVA")
+    assert variance_text(scattered, {}, "fANOVA", "m")["method"].startswith("one-way random-effects ANOVA")
+
+
 def test_importance_is_of_the_seed_aggregate_and_says_why_when_it_cannot():
     from tuning.report._data import importance
 

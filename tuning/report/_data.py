@@ -216,7 +216,7 @@ def variance_text(split, found: dict[str, float], note: str, metric: str) -> dic
     seed = split.seed_share
     if not math.isfinite(seed):
         return {"seed": None, "params": [], "sentence": "the seed-noise share needs two configs and one with 2 or "
-                "more seeds", "note": note}
+                "more seeds", "note": note, "method": "not estimated"}
     shares = [[name, (1 - seed) * value] for name, value in found.items()]
     parts = ", ".join(f"{name} {100 * share:.0f} %" for name, share in shares)
     shared = split.shared_share
@@ -224,8 +224,10 @@ def variance_text(split, found: dict[str, float], note: str, metric: str) -> dic
               f"leaves their order; {100 * (seed - shared):.0f} % each config's own)" if math.isfinite(shared) else "")
     sentence = (f"seed noise explains {100 * seed:.0f} % of the variance in {metric}{common}"
                 + (f"; {parts}" if parts else ""))
+    method = ("two-way random-effects ANOVA of the configs by the seeds they share" if math.isfinite(shared)
+              else "one-way random-effects ANOVA on the stored seed scores")  # split_variance's two cases
     return {"seed": seed, "shared": shared if math.isfinite(shared) else None, "params": shares,
-            "sentence": sentence, "note": note, "within": split.within, "between": split.between,
+            "sentence": sentence, "note": note, "method": method, "within": split.within, "between": split.between,
             "configs": split.configs, "scores": split.scores}
 
 
