@@ -139,6 +139,16 @@ def test_replay_on_a_stored_study_is_the_race_on_its_seed_matrix_in_the_spec_s_s
     assert flipped.picked == done.picked
 
 
+def test_a_replay_of_many_equal_configs_lists_those_the_race_kept_in_one_line():
+    from tuning.replay import replay_study
+
+    x = np.random.default_rng(5).normal(0.0, 1.0, (60, 4))  # 60 configs no race can tell apart on 4 seeds
+    done = replay_study(stored_study(x), Race(min_seeds=2, max_seeds=4))
+    lines = done.text.splitlines()
+    assert len(lines) == 5, lines  # three lines of summary, the pick, one line for the 59 others
+    assert lines[4].startswith("  59 configs, trials ") and lines[4].endswith(" and 54 more: 4/4 seeds, left in the race")
+
+
 def test_replay_refuses_a_study_with_too_few_seeds_in_words():
     from tuning.replay import replay_study
 

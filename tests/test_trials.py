@@ -131,3 +131,26 @@ def test_the_race_lines_count_every_concluded_config_a_pruned_one_too():
     assert race_lines(repeats, [running], {}) == [
         "race: 3 to 6 seeds a config, alpha 0.05; no config concluded yet; 1 config(s) still racing"]
     assert race_lines(repeats, [*raced, running], {})[0].endswith("would take 12; 1 config(s) still racing")
+
+
+def test_a_race_that_kept_hundreds_of_configs_is_one_line_not_hundreds():
+    """A grid race of 240 configs that dropped none printed 240 identical 'left when the race ended'
+    lines under `tuning status` (whose ranking stops at --top); the configs it dropped keep a line each."""
+    from tuning.trials import SAME_OUTCOME_LINES, outcome_lines, race_lines
+
+    repeats = {"strategy": "race", "min": 3, "max": 8, "alpha": 0.05}
+    kept = [{"number": i, "config_key": f"k{i}", "status": "complete", "n_seeds": 8,
+             "race": {"seeds": 8, "outcome": "left when the race ended: every config left has 8 seeds",
+                      "beaten_by": None}} for i in range(240)]
+    dropped = [{"number": 240 + i, "config_key": f"d{i}", "status": "complete", "n_seeds": 3,
+                "race": {"seeds": 3, "outcome": f"eliminated after 3 seeds: worse than trial 0, p = 0.00{i + 1}",
+                         "beaten_by": "k0"}} for i in range(3)]
+    lines = race_lines(repeats, [*kept, *dropped], {})
+    assert lines[1:] == [
+        "  240 configs, trials 0, 1, 2, 3, 4 and 235 more: 8 seeds, left when the race ended: every config left "
+        "has 8 seeds",
+        "  trial 240: 3 seeds, eliminated after 3 seeds: worse than trial 0, p = 0.001",
+        "  trial 241: 3 seeds, eliminated after 3 seeds: worse than trial 0, p = 0.002",
+        "  trial 242: 3 seeds, eliminated after 3 seeds: worse than trial 0, p = 0.003"]
+    few = [(n, "kept") for n in range(SAME_OUTCOME_LINES)]  # a small study reads as before, a line a config
+    assert outcome_lines(few) == [f"  trial {n}: kept" for n in range(SAME_OUTCOME_LINES)]

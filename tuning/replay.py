@@ -22,6 +22,7 @@ import pandas as pd
 from tuning.objective import orientation
 from tuning.racing import Race, RaceResult, elimination_text, replay
 from tuning.results import PRUNED
+from tuning.trials import outcome_lines
 from tuning.vocabulary import races
 
 if TYPE_CHECKING:
@@ -53,8 +54,8 @@ class StudyReplay:
                  f"{_picked(self.table, self.picked, self.exhaustive_best, 'every seed')}; "
                  f"it ended because {self.result.finished}",
                  f"spent {self.fit_share:.0%} of the study's fits and {self.epoch_share:.0%} of its epochs"]
-        lines += [f"  trial {row.trial}: {row.seeds_given}/{row.seeds_stored} seeds, {row.outcome}"
-                  for row in self.table.itertuples()]
+        lines += outcome_lines([(row.trial, f"{row.seeds_given}/{row.seeds_stored} seeds, {row.outcome}")
+                                for row in self.table.itertuples()])
         if self.result.eliminations:
             lines.append("p: the race's comparison at that look, among the configs still racing, on the seeds they "
                          "had then, against that look's share of alpha; `tuning status` compares every config on "
@@ -173,8 +174,8 @@ class PruningStudyReplay:
                  f"{_picked(self.table, self.picked, self.exhaustive_best, 'every epoch')}; "
                  f"pruned {pruned} of {len(self.table)} configs",
                  f"spent {self.epoch_share:.0%} of the study's epochs"]
-        lines += [f"  trial {row.trial}: {row.epochs_given}/{row.epochs_stored} epochs, {row.outcome}"
-                  for row in self.table.itertuples()]
+        lines += outcome_lines([(row.trial, f"{row.epochs_given}/{row.epochs_stored} epochs, {row.outcome}")
+                                for row in self.table.itertuples()])
         return "\n".join(lines)
 
 

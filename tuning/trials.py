@@ -294,10 +294,36 @@ def race_lines(repeats: dict[str, Any], trials: list[dict[str, Any]], numbers: d
                f"concluded, where every config getting {most} would take {len(concluded) * most}" if concluded
                else "no config concluded yet")
             + (f"; {racing} config(s) still racing" if racing else ""))
-    return [head] + [f"  trial {numbers.get(t['config_key'], t['number'])}: {t['race'].get('seeds')} seeds, "
-                     f"{t['race']['outcome']}{_confirmed(t)}" for t in decided] + [
-        f"  trial {numbers.get(t['config_key'], t['number'])}: {t.get('n_seeds')} seeds, pruned after "
-        f"{t.get('pruned_at')} epochs by the study's pruner" for t in pruned]
+    return [head] + outcome_lines(
+        [(numbers.get(t["config_key"], t["number"]), f"{t['race'].get('seeds')} seeds, {t['race']['outcome']}"
+          f"{_confirmed(t)}") for t in decided]
+        + [(numbers.get(t["config_key"], t["number"]), f"{t.get('n_seeds')} seeds, pruned after {t.get('pruned_at')} "
+            "epochs by the study's pruner") for t in pruned])
+
+
+#: configs sharing one outcome are listed one a line up to this many, then said in one line
+SAME_OUTCOME_LINES = 5
+
+
+def outcome_lines(rows: list[tuple[object, str]]) -> list[str]:
+    """``"  trial N: outcome"`` for each (trial, outcome) in ``rows``, in their order; an outcome
+    shared by more than :data:`SAME_OUTCOME_LINES` configs is one line where its first config
+    stood, naming the first trials and how many more (a race that kept 240 configs to its end
+    reads as one line, not 240)."""
+    groups: dict[str, list[object]] = {}
+    for trial, outcome in rows:
+        groups.setdefault(outcome, []).append(trial)
+    lines, said = [], set()
+    for trial, outcome in rows:
+        trials = groups[outcome]
+        if len(trials) <= SAME_OUTCOME_LINES:
+            lines.append(f"  trial {trial}: {outcome}")
+        elif outcome not in said:
+            said.add(outcome)
+            named = ", ".join(str(t) for t in trials[:SAME_OUTCOME_LINES])
+            lines.append(f"  {len(trials)} configs, trials {named} and {len(trials) - SAME_OUTCOME_LINES} more: "
+                         f"{outcome}")
+    return lines
 
 
 def _confirmed(trial: dict[str, Any]) -> str:
