@@ -27,6 +27,33 @@ def test_a_config_clearly_worse_than_the_finished_ones_is_pruned_right_after_the
     assert replay.epoch_share == pytest.approx((5 * EPOCHS * 3 + 15) / (6 * EPOCHS * 3))
 
 
+def test_a_stop_at_the_fits_last_epoch_is_not_a_prune_in_a_replay_as_in_a_live_fit():
+    """Two-epoch fits: the default warm-up (1) judges only the last epoch. A replay of 400 such configs
+    said 'pruned 312 of 400 configs' and 'spent 100% of the study's epochs', and picked among the
+    88 left, while the live fit paths ignore a stop at a fit's last epoch and keep every config."""
+    curves = decaying([0.1, 0.2, 0.3, 0.4, 0.5, 5.0], epochs=2)
+    together = replay_pruning(curves, "median")
+    assert together.stopped_at == [None] * 6 and together.epoch_share == 1.0 and together.pick == 0
+    # one seed at a time, the judgment at the first seed's last epoch skips the seeds after it: a prune
+    apart = replay_pruning(curves, "median", one_seed_at_a_time=True)
+    assert apart.stopped_at[5] == 2 and apart.decided_at_seed[5] == 0 and apart.epochs_spent[5] == 2
+    # ... unless that seed was the config's last
+    last = replay_pruning(decaying([0.1, 0.2, 0.3, 0.4, 0.5, 5.0], seeds=1, epochs=2), "median",
+                          one_seed_at_a_time=True)
+    assert last.stopped_at == [None] * 6
+
+
+def test_the_note_says_a_warm_up_leaves_only_the_last_epoch_when_seeds_train_together():
+    from tuning.pruning import why_nothing_pruned
+
+    assert why_nothing_pruned("median", {}, 2, finished=50) == (
+        "pruner median pruned nothing: its n_warmup_steps is 1 and the fits run 2 epochs, so it judged only their "
+        "last epoch, when nothing is left to stop (pruner.settings: {n_warmup_steps: 0} judges from epoch 1)")
+    assert why_nothing_pruned("median", {}, 2, finished=50, seeds_together=False) is None  # later seeds skippable
+    assert why_nothing_pruned("successive_halving", {}, 2, finished=50).endswith(
+        "(fits of more epochs leave it epochs to stop)")  # its first rung cannot be below 1
+
+
 def test_nothing_is_pruned_before_five_configs_have_finished():
     replay = replay_pruning(decaying([0.1, 3.0, 4.0, 5.0, 6.0]), "median", n_warmup_steps=1)
     assert replay.stopped_at == [None] * 5 and replay.epoch_share == 1.0

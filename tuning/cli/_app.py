@@ -124,7 +124,8 @@ def run_spec(spec, quiet: bool, worker=None, *, n_trials_flag: int | None = None
         from tuning.pruning import why_nothing_pruned
 
         epochs = None if "epochs" in spec.space or spec.sampler.name == "hyperband" else spec.fit.epochs
-        reason = why_nothing_pruned(spec.pruner.name, spec.pruner.settings, epochs, outcome.complete) or (
+        reason = why_nothing_pruned(spec.pruner.name, spec.pruner.settings, epochs, outcome.complete,
+                                    seeds_together=spec.runner not in ("sequential", "processes")) or (
             f"pruner {spec.pruner.name} pruned nothing: no config fell behind the configs finished before it at the "
             "same epoch (configs trained at the same time, as the fused runner trains a grid's, are judged only "
             "against those finished earlier)")

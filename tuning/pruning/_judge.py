@@ -54,23 +54,29 @@ def default_settings(name: str, epochs: int | None = None) -> dict:
     return {}
 
 
-def why_nothing_pruned(name: str, settings: dict, epochs: int | None, finished: int) -> str | None:
+def why_nothing_pruned(name: str, settings: dict, epochs: int | None, finished: int, *,
+                       seeds_together: bool = True) -> str | None:
     """Why pruner ``name`` with ``settings`` could not have pruned a config of a study whose fits
     ran ``epochs`` epochs (None: searched, not one number) and that finished ``finished`` configs, or None if it could have.
 
     A pruner that never fires leaves a study that looks unpruned by choice; these are its
     settings' reasons, said after the run: a warm-up as long as the fits, or fewer finished
-    configs than the median needs before it judges one.
+    configs than the median needs before it judges one. A warm-up that leaves only the fits' last
+    epoch to judge is one too when a config's seeds train together (``seeds_together``): a stop
+    at a fit's last epoch stops nothing; seeds fitted one at a time can still have later seeds skipped.
     """
     if name not in PRUNERS or name == "none":
         return None
     arguments = {**default_settings(name, epochs), **settings}
     warmup_name = "n_warmup_steps" if name in ("median", "percentile") else "min_resource"
     warmup = arguments.get(warmup_name)
-    if epochs is not None and isinstance(warmup, int | float) and warmup >= epochs:
-        return (f"pruner {name} pruned nothing: its {warmup_name} is {warmup:g} and the fits run {epochs} epochs, "
-                f"so it never judged one (pruner.settings: {{{warmup_name}: {max(1, epochs // 3)}}} judges from "
-                f"epoch {max(1, epochs // 3) + 1})")
+    if epochs is not None and isinstance(warmup, int | float) and warmup >= epochs - (1 if seeds_together else 0):
+        # Optuna judges the epochs from index `warmup` on; a stop at a fit's last epoch stops nothing
+        earlier = max(0 if warmup_name == "n_warmup_steps" else 1, min(epochs // 3, epochs - 2))  # Optuna's floor
+        judged = "never judged one" if warmup >= epochs else "judged only their last epoch, when nothing is left to stop"
+        advice = (f"pruner.settings: {{{warmup_name}: {earlier}}} judges from epoch {earlier + 1}" if earlier < epochs - 1
+                  else "fits of more epochs leave it epochs to stop")
+        return f"pruner {name} pruned nothing: its {warmup_name} is {warmup:g} and the fits run {epochs} epochs, so it {judged} ({advice})"
     startup = arguments.get("n_startup_trials")
     if name in ("median", "percentile") and startup is not None and finished <= startup:
         return (f"pruner {name} pruned nothing: it judges a config only once n_startup_trials={startup} others "

@@ -92,7 +92,9 @@ def replay_pruning(curves, pruner: str | optuna.pruners.BasePruner = "median", *
             decision = aggregate_curves(x[config, :1] if decide_on == "first_seed" else x[config], direction, aggregate)
             last = int(own[config, 0] if decide_on == "first_seed" else own[config].max())
             stop, at_seed = _judge(judge, config, decision[:last]), None
-            if stop is None and last:
+            if stop is not None and stop >= last:  # every fit ends at that epoch anyway: not a stop (live
+                stop = None                        # fit paths ignore it too, tuning.fit._hook)
+            elif stop is None and last:
                 judge.complete(config)
             used = np.minimum(own[config], stop if stop is not None else epochs)
         stopped.append(stop)
@@ -125,6 +127,8 @@ def _one_at_a_time(judge: EpochPruner, config: int, curves: np.ndarray, own: np.
         stop = _judge(judge, config, decision, seeds=seed + 1) if len(decision) else None
         reported = reported or len(decision) > 0
         used[seed] = own[seed] if stop is None else min(own[seed], stop)
+        if stop is not None and stop >= own[seed] and seed == len(own) - 1:
+            return None, None, used  # the last seed's own last epoch: nothing left to stop or skip
         if stop is not None:
             return stop, seed, used
     if reported:
