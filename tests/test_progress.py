@@ -48,6 +48,28 @@ def test_rich_reporter_counts_trials_and_seeds_and_prints_a_line_per_trial():
     assert "recovered interrupted trial(s) 2" in text
 
 
+def test_in_a_log_each_trial_is_one_line_and_a_line_tells_how_far_the_run_is():
+    """stderr to a file (nohup, a batch job): trial lines were cut at 80 columns, so `grep '^trial'`
+    lost their configs, and a grid race printed nothing for minutes (its trials end together)."""
+    reporter, out = recording_reporter()
+    reporter.console.width = reporter.progress.console.width = 40
+    reporter.log_every = 3600.0
+    reporter.start("demo", planned=240, finished=0, fits_stored=0)
+    label = "batch_size=64 initializer=lecun_uniform learning_rate=0.03 units=3"
+    for number in range(3):
+        reporter.trial_started(number, label, n_seeds=3)
+    reporter.fit_done(FitResult("k", 0, OK), reused=False)
+    assert "progress:" not in out.getvalue()  # not yet a log_every since the start
+    reporter.log_every = 0.0
+    reporter.fit_done(FitResult("k", 1, OK), reused=False)
+    reporter.trial_done(0, trial(3, 0.15))
+    reporter.stop()
+    lines = out.getvalue().splitlines()
+    assert "progress: 2 fits done by this run; 0/240 trials done, 3 running" in lines
+    assert f"trial 0: val_loss 0.2 ± 0.1 (n=3)  {label}" in lines
+    assert lines[0] == "study demo: 0/240 trials done, 0 fits stored"
+
+
 def test_silent_reporter_takes_every_hook_and_says_nothing(capsys):
     reporter = SilentReporter()
     reporter.start("demo", 1, 0, 0)

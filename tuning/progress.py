@@ -6,6 +6,7 @@ stderr, :class:`SilentReporter` (``--quiet``, the Python API's default) draws no
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tuning.results import FitResult, TrialResult
@@ -65,9 +66,15 @@ class RichReporter(SilentReporter):
         self.trials_task: Any = None
         self.seeds_task: Any = None
         self.labels: dict[int, str] = {}
+        # Not a terminal (a log file, a batch job): the bars are drawn once, at the end, so a line
+        # says how far the run is every `log_every` seconds (a grid race concludes no trial for hours).
+        self.log_every = 60.0
+        self._fits_done = 0
+        self._said = time.monotonic()
 
     def start(self, name: str, planned: int, finished: int, fits_stored: int) -> None:
-        self.console.print(f"study [bold]{_escape(name)}[/]: {finished}/{planned} trials done, {fits_stored} fits stored")
+        self.console.print(f"study [bold]{_escape(name)}[/]: {finished}/{planned} trials done, {fits_stored} fits stored",
+                           soft_wrap=not self.console.is_terminal)
         self.progress.start()
         self.trials_task = self.progress.add_task("trials", total=planned, completed=finished)
         self.seeds_task = self.progress.add_task("seeds ", total=1, visible=False)
@@ -85,6 +92,13 @@ class RichReporter(SilentReporter):
 
     def fit_done(self, fit: FitResult, reused: bool) -> None:
         self.progress.advance(self.seeds_task)
+        self._fits_done += 1
+        if not self.console.is_terminal and time.monotonic() - self._said >= self.log_every:
+            self._said = time.monotonic()
+            trials = self.progress.tasks[self.trials_task]
+            self.console.print(f"progress: {self._fits_done} fits done by this run; {trials.completed:g}/"
+                               f"{trials.total:g} trials done, {len(self.labels)} running", soft_wrap=True,
+                               highlight=False)
 
     def trial_done(self, number: int, result: TrialResult) -> None:
         self.progress.advance(self.trials_task)
@@ -97,7 +111,7 @@ class RichReporter(SilentReporter):
             spread = f"{result.std:.2g}" if len(result.seed_values) >= 2 else "–"  # as tuning status says it
             line = (f"trial {number}: {result.metric} {result.mean:.4g} ± {spread} "
                     f"(n={len(result.fits)})  {_escape(label)}")
-        self.progress.console.print(line)
+        self.progress.console.print(line, soft_wrap=not self.console.is_terminal)  # one line a trial in a log
 
     def note(self, message: str) -> None:
         self.console.print(_escape(message), soft_wrap=True)  # a note is one line, however narrow the terminal
