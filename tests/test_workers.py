@@ -291,3 +291,23 @@ def test_status_calls_a_worker_of_this_host_whose_process_is_gone_lost_within_it
     assert any(f"{host}:{ended.pid}:dead: lost (its process {ended.pid} is gone" in line for line in lines), lines
     assert any(f"{host}:{os.getpid()}:me: alive (heartbeat" in line for line in lines), lines
     assert lines[-1].startswith("workers: 1 alive of 2;"), lines
+
+
+def test_status_sums_up_the_many_ended_workers_of_a_study_resumed_again_and_again(tmp_path):
+    """Every run and resume joins as a worker: a study resumed by 40 batch jobs listed 40 'stopped'
+    lines under `tuning status`. The newest ended ones keep a line; the rest are one line."""
+    from tuning.search.workers import _SHOWN_ENDED, worker_lines
+
+    store = Store(f"sqlite:///{tmp_path / 'w.db'}")
+    host = os.uname().nodename
+    for job in range(40):
+        leases = store.leases("s", f"{host}:{100000 + job}:job{job}", lease=60)
+        leases.register(host, 100000 + job)
+        leases.stop()
+    store.leases("s", f"{host}:{os.getpid()}:me", lease=60).register(host, os.getpid())
+    lines = worker_lines(store, "s")
+    assert len(lines) == 1 + _SHOWN_ENDED + 2, lines  # the live one, the newest ended, the sum, the total
+    assert any(f"{host}:{os.getpid()}:me: alive" in line for line in lines), lines
+    assert f"{40 - _SHOWN_ENDED} older worker(s) stopped or lost, holding nothing; 0 fits started, 0 stale claim(s) " \
+        "taken over" in lines, lines
+    assert lines[-1].startswith("workers: 1 alive of 41;"), lines

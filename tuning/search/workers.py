@@ -194,7 +194,14 @@ def worker_lines(store: Store, study: str, now: float | None = None) -> list[str
         return []  # one run that ended cleanly: nothing a reader needs about workers
     lines = []
     alive = 0
+    # A study run, resumed and joined many times keeps every worker it had: past the newest few,
+    # the ended ones holding nothing are summed up in one line.
+    ended = [w for w in workers if w["state"] != "running" and not w["holds"]]
+    summed = ended[_SHOWN_ENDED:] if len(ended) > _SHOWN_ENDED + 1 else []
+    summed_owners = {w["owner"] for w in summed}
     for w in workers:
+        if w["owner"] in summed_owners:
+            continue
         since = now - w["heartbeat_at"]
         if state_now(w) == "lost" and w["state"] == "running":
             # killed (kill -9, a crash) within its lease: the next worker or resume here takes over at once
@@ -208,6 +215,10 @@ def worker_lines(store: Store, study: str, now: float | None = None) -> list[str
             state = "stopped"
         lines.append(f"worker {w['owner']}: {state}; holds {_holding(w)}; "
                      f"{w['fits_started']} fits started, {w['takeovers']} stale claim(s) taken over")
+    if summed:
+        lines.append(f"{len(summed)} older worker(s) stopped or lost, holding nothing; "
+                     f"{sum(w['fits_started'] for w in summed)} fits started, "
+                     f"{sum(w['takeovers'] for w in summed)} stale claim(s) taken over")
     unfinished = (f" ({started - stored} started and not stored: running now, or in flight when their worker "
                   "stopped or was lost; they are fitted again, and no finished fit is lost)" if started > stored else "")
     lines.append(f"workers: {alive} alive of {len(workers)}; {started} fits started, {stored} stored{unfinished}")
@@ -256,6 +267,8 @@ def worker_events(seen: dict[str, str], workers: list[dict[str, Any]], me: str) 
 
 
 _SHOWN_OTHERS = 4
+#: ended workers holding nothing that `tuning status` lists one a line (the newest) before summing up the rest
+_SHOWN_ENDED = 5
 
 
 def _holding(worker: dict[str, Any]) -> str:
