@@ -311,3 +311,18 @@ def test_status_sums_up_the_many_ended_workers_of_a_study_resumed_again_and_agai
     assert f"{40 - _SHOWN_ENDED} older worker(s) stopped or lost, holding nothing; 0 fits started, 0 stale claim(s) " \
         "taken over" in lines, lines
     assert lines[-1].startswith("workers: 1 alive of 41;"), lines
+
+
+def test_a_worker_lost_runs_ago_and_holding_nothing_is_not_announced_by_every_later_run():
+    """After a kill -9 and a resume that took its claims over, every later run of the study still
+    began with 'worker HOST:PID:... lost (its process PID is gone): its claims are taken over'."""
+    from tuning.search.workers import worker_events
+
+    def lost(holds):
+        return {"owner": "elsewhere:15291:a", "host": "elsewhere", "pid": 15291, "state": "lost", "holds": holds}
+
+    assert worker_events({}, [lost([])], "me") == []
+    assert worker_events({}, [lost(["fit:k:0"])], "me") == [
+        "worker elsewhere:15291:a lost (no heartbeat for a lease): its claims are taken over"]
+    assert worker_events({"elsewhere:15291:a": "running"}, [lost([])], "me") == [  # lost while this one watched
+        "worker elsewhere:15291:a lost (no heartbeat for a lease): its claims are taken over"]

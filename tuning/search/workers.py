@@ -250,7 +250,8 @@ def workers_line(workers: list[dict[str, Any]], me: str) -> str:
 
 def worker_events(seen: dict[str, str], workers: list[dict[str, Any]], me: str) -> list[str]:
     """One line per other worker that joined, stopped or was lost since ``seen`` (owner -> state
-    at the last look; empty at the first look, when only the lost ones are worth a line)."""
+    at the last look; empty at the first look, when only the lost ones still holding work are worth
+    a line: one lost runs ago, its claims taken over since, is no news to every later run)."""
     events = []
     for w in workers:
         owner, state, before = w["owner"], w["state"], seen.get(w["owner"])
@@ -258,7 +259,7 @@ def worker_events(seen: dict[str, str], workers: list[dict[str, Any]], me: str) 
             continue
         if state == "running" and seen:
             events.append(f"worker {owner} joined the study")
-        elif state == "lost":
+        elif state == "lost" and (seen or w["holds"]):
             why = f"its process {w['pid']} is gone" if ended_here(w) else "no heartbeat for a lease"  # as status says
             events.append(f"worker {owner} lost ({why}): its claims are taken over")
         elif state == "stopped" and before == "running":
