@@ -59,13 +59,14 @@ def test_in_a_log_each_trial_is_one_line_and_a_line_tells_how_far_the_run_is():
     for number in range(3):
         reporter.trial_started(number, label, n_seeds=3)
     reporter.fit_done(FitResult("k", 0, OK), reused=False)
+    reporter.fit_done(FitResult("k", 2, OK), reused=True)  # stored before: not run by this run
     assert "progress:" not in out.getvalue()  # not yet a log_every since the start
     reporter.log_every = 0.0
     reporter.fit_done(FitResult("k", 1, OK), reused=False)
     reporter.trial_done(0, trial(3, 0.15))
     reporter.stop()
     lines = out.getvalue().splitlines()
-    assert "progress: 2 fits done by this run; 0/240 trials done, 3 running" in lines
+    assert "progress: 2 new fits; 0/240 trials done, 3 running" in lines
     assert f"trial 0: val_loss 0.2 ± 0.1 (n=3)  {label}" in lines
     assert lines[0] == "study demo: 0/240 trials done, 0 fits stored"
 

@@ -92,11 +92,11 @@ class RichReporter(SilentReporter):
 
     def fit_done(self, fit: FitResult, reused: bool) -> None:
         self.progress.advance(self.seeds_task)
-        self._fits_done += 1
+        self._fits_done += not reused  # a stored fit handed back (a top-up's old seeds) was not run now
         if not self.console.is_terminal and time.monotonic() - self._said >= self.log_every:
             self._said = time.monotonic()
             trials = self.progress.tasks[self.trials_task]
-            self.console.print(f"progress: {self._fits_done} fits done by this run; {trials.completed:g}/"
+            self.console.print(f"progress: {self._fits_done} new fits; {trials.completed:g}/"
                                f"{trials.total:g} trials done, {len(self.labels)} running", soft_wrap=True,
                                highlight=False)
 
