@@ -71,6 +71,17 @@ def test_in_a_log_each_trial_is_one_line_and_a_line_tells_how_far_the_run_is():
     assert lines[0] == "study demo: 0/240 trials done, 0 fits stored"
 
 
+def test_the_seeds_bar_names_the_first_trials_in_flight_and_counts_the_rest():
+    """A grid race keeps its whole plan in flight: the bar's description listed all 240 numbers."""
+    reporter, _ = recording_reporter()
+    reporter.start("demo", planned=240, finished=0, fits_stored=0)
+    for number in range(240):
+        reporter.trial_started(number, "units=1", n_seeds=3)
+    description = reporter.progress.tasks[reporter.seeds_task].description
+    assert description == "seeds  trial 0, 1, 2, 3, 4, 5, 6, 7 +232 more"
+    reporter.stop()
+
+
 def test_silent_reporter_takes_every_hook_and_says_nothing(capsys):
     reporter = SilentReporter()
     reporter.start("demo", 1, 0, 0)

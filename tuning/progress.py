@@ -87,7 +87,9 @@ class RichReporter(SilentReporter):
             self.progress.reset(self.seeds_task, total=n_seeds, completed=0, visible=True)
         else:
             self.progress.update(self.seeds_task, total=(task.total or 0) + n_seeds)
-        running = ", ".join(str(n) for n in self.labels)
+        numbers = list(self.labels)
+        running = ", ".join(str(n) for n in numbers[:_SHOWN_TRIALS]) + (
+            f" +{len(numbers) - _SHOWN_TRIALS} more" if len(numbers) > _SHOWN_TRIALS else "")
         self.progress.update(self.seeds_task, description=f"seeds  trial {running}")
 
     def fit_done(self, fit: FitResult, reused: bool) -> None:
@@ -122,6 +124,11 @@ class RichReporter(SilentReporter):
 
     def stop(self) -> None:
         self.progress.stop()
+
+
+#: trials in flight the seeds bar names (a grid race has its whole plan in flight: 240 numbers
+#: left no room for the bar)
+_SHOWN_TRIALS = 8
 
 
 def config_summary(config: dict[str, Any], keys: list[str] | None = None) -> str:
