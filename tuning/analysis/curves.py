@@ -203,10 +203,11 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
                                 f"after improving {pct(m.improvement / m.level)} of that level in all: worse than a "
                                 "model that learnt nothing; the optimiser likely blew the weights up", "diverged")
     if math.isfinite(skill) and 1 - skill >= th.high_loss and n >= th.wander_epochs and m.noise >= th.wander_noise * m.level \
-            and m.share(m.noise) >= th.wander_share and not m.falling_late(th):
+            and _wander_share(m, th) >= th.wander_share and not m.falling_late(th):
         return result(UNSTABLE, f"{main_name} {level} wanders at {1 - skill:.3g}x the naive baseline's ({baseline:.3g}): "
-                                f"its epoch noise ({pct(m.noise / m.level)} per epoch) is {pct(m.share(m.noise))} of all "
-                                "it improved, so the optimiser is moving the weights without learning", "erratic")
+                                f"its epoch noise ({pct(m.noise / m.level)} per epoch) is {pct(_wander_share(m, th))} of all "
+                                f"it improved once within {th.wander_settle:g}x that level, so the optimiser is moving the "
+                                "weights without learning", "erratic")
     change = (float(m.smooth.max()) - float(m.smooth.min())) / max(abs(float(m.smooth.max())), 1e-12)
     if change < th.flat_change and not (math.isfinite(skill) and 1 - skill < th.high_loss):
         return result(UNDERFIT, f"{main_name} flat: within {pct(change)} over {n} epochs "
@@ -218,6 +219,13 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
     return result(GOOD_FIT, f"{main_name} {level}, {pct(fields.get('val_rise', m.rise / max(m.minimum, 1e-300)))} "
                             f"above its minimum at epoch {m.best + 1}; {converged}{more}{gap_text}{versus}",
                   "stopped" if kept_best and stopped else "good")
+
+
+def _wander_share(m, th: Thresholds) -> float:
+    """The val curve's epoch noise as a share of what it improved once within ``wander_settle`` x its
+    level (round 16): a start the optimiser blew up and brought down in a few epochs is not learning
+    the noise can be set against (:meth:`tuning.analysis.shape.Shape.improvement_within`)."""
+    return m.noise / max(m.improvement_within(th.wander_settle), m.noise, 1e-12 * max(abs(m.level), 1e-300))
 
 
 def _train_rise(tr, train_then: float) -> float:

@@ -91,7 +91,9 @@ class Thresholds:
             learning; Adam at lr 0.5 left cross-entropies at 1.05-1.1x the baseline like this). A
             learning rate too small is smooth there, and stays underfit. "Not falling" (round 11):
             a robust line through the second half of the run falls by less than ``significance``
-            s.e.
+            s.e. "All it improved" (round 16) counts from the first epoch the curve came within
+            ``wander_settle`` x its level: the epochs before are an untrained or blown-up start.
+        wander_settle: see ``wander_share``.
         capacity_ratio: a good fit still at its lowest whose level is this many times the lowest
             minimum another config of the study reached -> underfit (round 4, study level:
             :mod:`tuning.analysis.relative`).
@@ -137,6 +139,7 @@ class Thresholds:
     wander_share: float = 0.1
     wander_noise: float = 0.01
     wander_epochs: int = 10
+    wander_settle: float = 3.0
     capacity_ratio: float = 2.0
 
 
