@@ -12,7 +12,8 @@ definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.js
 ``fresh8_cases.py``, after commit a31cbe2) writes ``tests/data/diagnosis_fresh8.json``; ``--set 9`` (round 12:
 ``fresh9_cases.py``, after commit 7ef11e3, round 11's rules) writes ``tests/data/diagnosis_fresh9.json``; ``--set 10``
 (round 13: ``fresh10_cases.py``, after commit 7688ae9) writes ``tests/data/diagnosis_fresh10.json``; ``--set 11``
-(round 15: ``fresh11_cases.py``, after commit c1e02e1) writes ``tests/data/diagnosis_fresh11.json``. Each set is scored once by
+(round 15: ``fresh11_cases.py``, after commit c1e02e1) writes ``tests/data/diagnosis_fresh11.json``; ``--set 12``
+(round 16: ``fresh12_cases.py``, after commit eb0ad21) writes ``tests/data/diagnosis_fresh12.json``. Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
 and labels are exported in the corpus's format (every config ``split: "fresh"``).
@@ -46,6 +47,7 @@ from fresh8_cases import FRESH8  # noqa: E402
 from fresh9_cases import FRESH9  # noqa: E402
 from fresh10_cases import FRESH10  # noqa: E402
 from fresh11_cases import FRESH11  # noqa: E402
+from fresh12_cases import FRESH12  # noqa: E402
 from fresh_cases import FRESH  # noqa: E402
 
 #: set -> (its cases, the data file, its store, what the file says it is)
@@ -95,6 +97,10 @@ SETS = {
     11: (FRESH11, "diagnosis_fresh11.json", "fresh11.db",
          "Eleventh fresh held-out set of issue 22 (round 15): real Keras fits made after the round-15 diagnosis was "
          "frozen (commit c1e02e1), seven constructions per label (benchmarks/diagnosis/fresh11_cases.py); every "
+         "seed's truth is its config's. Same format as diagnosis_corpus.json."),
+    12: (FRESH12, "diagnosis_fresh12.json", "fresh12.db",
+         "Twelfth fresh held-out set of issue 22 (round 16): real Keras fits made after the round-16 diagnosis was "
+         "frozen (commit eb0ad21), seven constructions per label (benchmarks/diagnosis/fresh12_cases.py); every "
          "seed's truth is its config's. Same format as diagnosis_corpus.json."),
 }
 
@@ -291,6 +297,32 @@ def write_series11(work: Path) -> None:
     _write_missing(work, {"fresh11_pressure.csv": pressure})
 
 
+def write_series12(work: Path) -> None:
+    """Set 12's two new series: an hourly tide gauge in mm (~2,600: the M2, S2, K1 and O1 constituents, whose
+    periods beat into a spring-neap cycle of about 15 days, a storm surge as a slow AR(1), gauge noise, whole
+    millimetres) and an electrocardiogram-like trace in mV (per beat a P wave, a sharp QRS complex and a T
+    wave; beats 20-28 samples apart with an AR(1) rate, a slow baseline drift, noise)."""
+    rng = np.random.default_rng(2047)
+    n = 3000
+    t = np.arange(n, dtype=float)
+    constituents = ((1100.0, 12.4206, 0.3), (380.0, 12.0, 1.1), (160.0, 23.9345, 2.0), (120.0, 25.8193, 0.7))
+    astronomical = sum(a * np.cos(2 * np.pi * t / period - phase) for a, period, phase in constituents)
+    surge = np.zeros(n)
+    for i in range(1, n):
+        surge[i] = 0.97 * surge[i - 1] + 25 * rng.standard_normal()
+    tide = np.round(2600 + astronomical + surge + 12 * rng.standard_normal(n))
+    n = 3000
+    waves = ((0.15, -6.0, 1.5), (-0.1, -1.2, 0.5), (1.2, 0.0, 0.6), (-0.25, 1.2, 0.6), (0.3, 8.0, 2.5))
+    trace = 0.1 * np.sin(2 * np.pi * np.arange(n) / 600) + 0.03 * rng.standard_normal(n)
+    rate, beat = 0.0, 10.0
+    while beat < n + 20:
+        for amplitude, offset, width in waves:
+            trace += amplitude * np.exp(-0.5 * ((np.arange(n) - beat - offset) / width) ** 2)
+        rate = 0.8 * rate + 1.2 * rng.standard_normal()
+        beat += float(np.clip(24 + rate, 20, 28))
+    _write_missing(work, {"fresh12_tide.csv": tide, "fresh12_trace.csv": trace})
+
+
 def write_series(work: Path) -> None:
     """A new generated series (not one of the old corpus's): two sines, a slow drift and noise."""
     work.mkdir(parents=True, exist_ok=True)
@@ -370,6 +402,7 @@ def main() -> None:
     write_series9(WORK)
     write_series10(WORK)
     write_series11(WORK)
+    write_series12(WORK)
     if not args.no_fit:
         import tuning
 
