@@ -1059,7 +1059,7 @@ FRESH3 = labelled("fresh3")
 
 FRESH4, FRESH5, FRESH6 = labelled("fresh4"), labelled("fresh5"), labelled("fresh6")
 FRESH7, FRESH8, FRESH9 = labelled("fresh7"), labelled("fresh8"), labelled("fresh9")
-FRESH10, FRESH11 = labelled("fresh10"), labelled("fresh11")
+FRESH10, FRESH11, FRESH12 = labelled("fresh10"), labelled("fresh11"), labelled("fresh12")
 
 
 # Each fresh set was made after a freeze, committed before scoring, and scored once (docs/analysis.md):
@@ -1103,6 +1103,9 @@ FRESH10, FRESH11 = labelled("fresh10"), labelled("fresh11")
 # level, not against a blown-up start; written on all twelve development sets) gains one unstable
 # fit on each of sets 6, 7 and 8, two on set 10 (and its config echo-gru-adagrad-lr10) and four on
 # set 11, and changes no other fit and no config.
+# - set 12 (made after round 16's freeze in eb0ad21): 102/112 fits (0.91) and 25/28 configs (0.89):
+#   neither goal met; confirmed by truth.py 91/95 (0.96) and 23/23. Round 15's rules label every fit
+#   and config of it the same (round 16's rule decided none of its fits).
 # This guards the numbers as the method stands.
 @pytest.mark.parametrize(("configs", "labels", "with_study", "without_study"), [
     (FRESH3, (6, 6, 5, 5), (83, 88, 20), (81, 88, 20)),
@@ -1114,8 +1117,9 @@ FRESH10, FRESH11 = labelled("fresh10"), labelled("fresh11")
     (FRESH9, (7, 7, 7, 7), (102, 112, 26), (102, 112, 26)),
     (FRESH10, (7, 7, 7, 7), (88, 112, 25), (87, 112, 25)),
     (FRESH11, (7, 7, 7, 7), (96, 112, 25), (96, 112, 25)),
+    (FRESH12, (7, 7, 7, 7), (102, 112, 25), (102, 112, 25)),
 ], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6", "fresh set 7", "fresh set 8", "fresh set 9",
-        "fresh set 10", "fresh set 11"])
+        "fresh set 10", "fresh set 11", "fresh set 12"])
 def test_a_fresh_set_has_every_label_and_its_measured_agreement_holds(configs, labels, with_study, without_study):
     assert sum(len(c["fits"]) for c in configs) == 4 * len(configs)
     assert Counter(c["truth"] for c in configs) == dict(zip((UNDERFIT, OVERFIT, GOOD_FIT, UNSTABLE), labels, strict=True))
@@ -1180,7 +1184,8 @@ def test_a_short_run_that_only_falls_is_underfit_not_thrashing():
 # - set 8: -0.010, 0.063, 0.34, 0.77 (0.70) | -0.038, 0.065, 0.68: the bias goal holds with the train curve only;
 # - set 9: -0.004, 0.126, 0.35, 0.72 (0.66) | -0.012, 0.142, 0.77;
 # - set 10: -0.015, 0.141, 0.49, 0.78 | -0.012, 0.133, 0.81: bias and coverage goals hold, not |error| nor Spearman;
-# - set 11 (round 15; the interval unchanged since round 12): -0.011, 0.102, 0.35, 0.76 | -0.022, 0.114, 0.74.
+# - set 11 (round 15; the interval unchanged since round 12): -0.011, 0.102, 0.35, 0.76 | -0.022, 0.114, 0.74;
+# - set 12 (round 16; the interval unchanged): -0.010, 0.131, 0.42, 0.82 | -0.013, 0.130, 0.82.
 @pytest.mark.parametrize(("configs", "curves", "bias", "coverage"), [
     (FRESH4, 67, 0.03, (0.85, 0.95)),
     (FRESH5, 79, 0.03, (0.55, 0.75)),
@@ -1190,7 +1195,8 @@ def test_a_short_run_that_only_falls_is_underfit_not_thrashing():
     (FRESH9, 82, 0.03, (0.7, 0.82)),
     (FRESH10, 88, 0.03, (0.75, 0.87)),
     (FRESH11, 91, 0.03, (0.68, 0.80)),
-], ids=[f"fresh set {n}" for n in range(4, 12)])
+    (FRESH12, 88, 0.03, (0.75, 0.87)),
+], ids=[f"fresh set {n}" for n in range(4, 13)])
 def test_extrapolation_on_a_fresh_set_cut_at_half(configs, curves, bias, coverage):
     real, pred, low, high = _cut_at_half(configs)
     assert len(real) == curves
