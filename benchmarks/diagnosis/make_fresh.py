@@ -13,7 +13,7 @@ definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.js
 ``fresh9_cases.py``, after commit 7ef11e3, round 11's rules) writes ``tests/data/diagnosis_fresh9.json``; ``--set 10``
 (round 13: ``fresh10_cases.py``, after commit 7688ae9) writes ``tests/data/diagnosis_fresh10.json``; ``--set 11``
 (round 15: ``fresh11_cases.py``, after commit c1e02e1) writes ``tests/data/diagnosis_fresh11.json``; ``--set 12``
-(round 16: ``fresh12_cases.py``, after commit eb0ad21) writes ``tests/data/diagnosis_fresh12.json``. Each set is scored once by
+(round 16: ``fresh12_cases.py``, after commit a5d0008) writes ``tests/data/diagnosis_fresh12.json``. Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
 and labels are exported in the corpus's format (every config ``split: "fresh"``).
@@ -100,7 +100,7 @@ SETS = {
          "seed's truth is its config's. Same format as diagnosis_corpus.json."),
     12: (FRESH12, "diagnosis_fresh12.json", "fresh12.db",
          "Twelfth fresh held-out set of issue 22 (round 16): real Keras fits made after the round-16 diagnosis was "
-         "frozen (commit eb0ad21), seven constructions per label (benchmarks/diagnosis/fresh12_cases.py); every "
+         "frozen (commit a5d0008), seven constructions per label (benchmarks/diagnosis/fresh12_cases.py); every "
          "seed's truth is its config's. Same format as diagnosis_corpus.json."),
 }
 
