@@ -27,7 +27,8 @@ The rules, in the order they are tried (the first that fires wins):
 4. the val loss stalls or rises while train keeps falling and the val/train gap widens, beyond
    the noise, val ending above train -> overfit, whether or not early stopping cut the run (with restored weights the
    curves are read up to the restored epoch: the patience epochs are what it stopped); a val curve
-   that thrashes is read as such only after these (round 4: a small training set makes val noisy);
+   that thrashes is read as such only after these (round 4: a small training set makes val noisy),
+   and up to the restored epoch too (round 17);
 5. the loss is still falling: the slope adds a share of the improvement so far, or the
    extrapolation (:func:`extrapolated_gain`) lowers the current level by ``improving_gain`` ->
    underfit (early-stopped runs too: the fix is more patience); a val loss near the naive
@@ -173,7 +174,15 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
                                         f"{pct(fields['val_rise'])} higher over {last} while train rose too "
                                         f"({of}): erratic, not overfitting", "erratic")
     if val_erratic:
-        return thrashing(m, "val")
+        # Like overfitting, val's thrashing is read off the epochs the kept model saw (round 17):
+        # the patience epochs after a restored best epoch are what early stopping cut, and a small
+        # val set makes those noisy without the optimiser thrashing up to the epoch kept.
+        kept = curve_shape(v[:judged], th) if judged < n else m
+        if kept.erratic(th):
+            return result(UNSTABLE, f"val {name} jumps {pct(kept.noise / kept.level)} epoch to epoch "
+                                    f"({pct(kept.share(kept.noise))} of all it improved"
+                                    f"{' up to the epoch early stopping restored' if judged < n else ''}): "
+                                    "the optimiser thrashes", "erratic")
     versus = f"; {1 - skill:.3g}x the naive baseline ({baseline:.3g})" if math.isfinite(skill) else ""
     falling = m.falling >= th.improving_significance
     more = f"; {gain.text()}" if math.isfinite(gain.gain) else ""
