@@ -13,7 +13,9 @@ definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.js
 ``fresh9_cases.py``, after commit 7ef11e3, round 11's rules) writes ``tests/data/diagnosis_fresh9.json``; ``--set 10``
 (round 13: ``fresh10_cases.py``, after commit 7688ae9) writes ``tests/data/diagnosis_fresh10.json``; ``--set 11``
 (round 15: ``fresh11_cases.py``, after commit c1e02e1) writes ``tests/data/diagnosis_fresh11.json``; ``--set 12``
-(round 16: ``fresh12_cases.py``, after commit a5d0008) writes ``tests/data/diagnosis_fresh12.json``. Each set is scored once by
+(round 16: ``fresh12_cases.py``, after commit a5d0008) writes ``tests/data/diagnosis_fresh12.json``; ``--set 13``
+(round 17: ``fresh13_cases.py``, after commit cc7201f) writes ``tests/data/diagnosis_fresh13.json`` (the sets are
+listed in ``fresh_sets.py``). Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
 and labels are exported in the corpus's format (every config ``split: "fresh"``).
@@ -37,72 +39,7 @@ WORK = HERE / "work"
 BUNDLED = ROOT / "tuning" / "data" / "example_series.csv"
 sys.path.insert(0, str(HERE))
 
-from fresh2_cases import FRESH2  # noqa: E402
-from fresh3_cases import FRESH3  # noqa: E402
-from fresh4_cases import FRESH4  # noqa: E402
-from fresh5_cases import FRESH5  # noqa: E402
-from fresh6_cases import FRESH6  # noqa: E402
-from fresh7_cases import FRESH7  # noqa: E402
-from fresh8_cases import FRESH8  # noqa: E402
-from fresh9_cases import FRESH9  # noqa: E402
-from fresh10_cases import FRESH10  # noqa: E402
-from fresh11_cases import FRESH11  # noqa: E402
-from fresh12_cases import FRESH12  # noqa: E402
-from fresh_cases import FRESH  # noqa: E402
-
-#: set -> (its cases, the data file, its store, what the file says it is)
-SETS = {
-    1: (FRESH, "diagnosis_fresh.json", "fresh.db",
-        "Fresh held-out set of issue 22: real Keras fits made after the diagnosis was frozen (commit a9567c7), "
-        "labelled by construction (benchmarks/diagnosis/fresh_cases.py); every seed's truth is its config's. "
-        "Same format as diagnosis_corpus.json."),
-    2: (FRESH2, "diagnosis_fresh2.json", "fresh2.db",
-        "Second fresh held-out set of issue 22 (round 3): real Keras fits made after the round-3 diagnosis was "
-        "frozen, labelled by construction (benchmarks/diagnosis/fresh2_cases.py); every seed's truth is its "
-        "config's. Same format as diagnosis_corpus.json."),
-    3: (FRESH3, "diagnosis_fresh3.json", "fresh3.db",
-        "Third fresh held-out set of issue 22 (round 4): real Keras fits made after the round-4 diagnosis was "
-        "frozen (commit 880860b), labelled by construction (benchmarks/diagnosis/fresh3_cases.py); every seed's "
-        "truth is its config's. Same format as diagnosis_corpus.json."),
-    4: (FRESH4, "diagnosis_fresh4.json", "fresh4.db",
-        "Fourth fresh held-out set of issue 22 (round 5): real Keras fits made after the round-5 diagnosis was "
-        "frozen (commit 9144704), labelled by construction (benchmarks/diagnosis/fresh4_cases.py); every seed's "
-        "truth is its config's. Same format as diagnosis_corpus.json."),
-    5: (FRESH5, "diagnosis_fresh5.json", "fresh5.db",
-        "Fifth fresh held-out set of issue 22 (round 6): real Keras fits made after the round-5 diagnosis and "
-        "round 6's plain definitions (truth.py) were frozen, six constructions per label "
-        "(benchmarks/diagnosis/fresh5_cases.py); every seed's truth is its config's. Same format as "
-        "diagnosis_corpus.json."),
-    6: (FRESH6, "diagnosis_fresh6.json", "fresh6.db",
-        "Sixth fresh held-out set of issue 22 (round 7): real Keras fits made after the round-7 diagnosis and "
-        "round 7's plain definitions (truth.py) were frozen (commit a53b08b), seven constructions per label "
-        "(benchmarks/diagnosis/fresh6_cases.py); every seed's truth is its config's. Same format as "
-        "diagnosis_corpus.json."),
-    7: (FRESH7, "diagnosis_fresh7.json", "fresh7.db",
-        "Seventh fresh held-out set of issue 22 (round 9): real Keras fits made after the round-9 diagnosis was "
-        "frozen (commit dc12107), seven constructions per label (benchmarks/diagnosis/fresh7_cases.py); every "
-        "seed's truth is its config's. Same format as diagnosis_corpus.json."),
-    8: (FRESH8, "diagnosis_fresh8.json", "fresh8.db",
-        "Eighth fresh held-out set of issue 22 (round 10): real Keras fits made after the round-10 diagnosis was "
-        "frozen (commit a31cbe2), seven constructions per label (benchmarks/diagnosis/fresh8_cases.py); every "
-        "seed's truth is its config's. Same format as diagnosis_corpus.json."),
-    9: (FRESH9, "diagnosis_fresh9.json", "fresh9.db",
-        "Ninth fresh held-out set of issue 22 (round 12): real Keras fits made after the round-11 diagnosis was "
-        "frozen (commit 7ef11e3), seven constructions per label (benchmarks/diagnosis/fresh9_cases.py); every "
-        "seed's truth is its config's. Same format as diagnosis_corpus.json."),
-    10: (FRESH10, "diagnosis_fresh10.json", "fresh10.db",
-         "Tenth fresh held-out set of issue 22 (round 13): real Keras fits made after the round-13 diagnosis was "
-         "frozen (commit 7688ae9), seven constructions per label (benchmarks/diagnosis/fresh10_cases.py); every "
-         "seed's truth is its config's. Same format as diagnosis_corpus.json."),
-    11: (FRESH11, "diagnosis_fresh11.json", "fresh11.db",
-         "Eleventh fresh held-out set of issue 22 (round 15): real Keras fits made after the round-15 diagnosis was "
-         "frozen (commit c1e02e1), seven constructions per label (benchmarks/diagnosis/fresh11_cases.py); every "
-         "seed's truth is its config's. Same format as diagnosis_corpus.json."),
-    12: (FRESH12, "diagnosis_fresh12.json", "fresh12.db",
-         "Twelfth fresh held-out set of issue 22 (round 16): real Keras fits made after the round-16 diagnosis was "
-         "frozen (commit a5d0008), seven constructions per label (benchmarks/diagnosis/fresh12_cases.py); every "
-         "seed's truth is its config's. Same format as diagnosis_corpus.json."),
-}
+from fresh_sets import SETS  # noqa: E402
 
 
 def _write_missing(work: Path, series: dict[str, np.ndarray]) -> None:
@@ -323,6 +260,28 @@ def write_series12(work: Path) -> None:
     _write_missing(work, {"fresh12_tide.csv": tide, "fresh12_trace.csv": trace})
 
 
+def write_series13(work: Path) -> None:
+    """Set 13's two new series: a chaotic Mackey-Glass series (delay 17, Euler steps of 0.1, sampled every 3
+    time units, observation noise 0.02; values near 1) and an hourly wind speed in km/h (a latent AR(1) with a
+    daily cycle, mapped to a skewed non-negative speed, gusts, whole tenths of a km/h)."""
+    rng = np.random.default_rng(2048)
+    n, dt, tau, every = 3000, 0.1, 17.0, 30
+    lag = int(tau / dt)
+    x = np.full(lag + 1 + n * every + 500 * every, 1.2)
+    for i in range(lag, len(x) - 1):
+        delayed = x[i - lag]
+        x[i + 1] = x[i] + dt * (0.2 * delayed / (1 + delayed ** 10) - 0.1 * x[i])
+    chaos = x[lag + 1 + 500 * every::every][:n] + 0.02 * rng.standard_normal(n)
+    latent = np.zeros(n)
+    for i in range(1, n):
+        latent[i] = 0.95 * latent[i - 1] + 0.31 * rng.standard_normal()
+    daily = 0.5 * np.sin(2 * np.pi * (np.arange(n) - 9) / 24)
+    speed = 18 * np.log1p(np.exp(0.9 * (latent + daily)))  # softplus: non-negative, skewed
+    gusts = np.where(rng.random(n) < 0.04, rng.exponential(8.0, n), 0.0)
+    wind = np.round(np.maximum(0.0, speed + gusts + 1.5 * rng.standard_normal(n)), 1)
+    _write_missing(work, {"fresh13_chaos.csv": chaos, "fresh13_wind.csv": wind})
+
+
 def write_series(work: Path) -> None:
     """A new generated series (not one of the old corpus's): two sines, a slow drift and noise."""
     work.mkdir(parents=True, exist_ok=True)
@@ -403,6 +362,7 @@ def main() -> None:
     write_series10(WORK)
     write_series11(WORK)
     write_series12(WORK)
+    write_series13(WORK)
     if not args.no_fit:
         import tuning
 
