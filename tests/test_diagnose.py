@@ -1089,6 +1089,7 @@ FRESH3 = labelled("fresh3")
 FRESH4, FRESH5, FRESH6 = labelled("fresh4"), labelled("fresh5"), labelled("fresh6")
 FRESH7, FRESH8, FRESH9 = labelled("fresh7"), labelled("fresh8"), labelled("fresh9")
 FRESH10, FRESH11, FRESH12 = labelled("fresh10"), labelled("fresh11"), labelled("fresh12")
+FRESH13 = labelled("fresh13")
 
 
 # Each fresh set was made after a freeze, committed before scoring, and scored once (docs/analysis.md):
@@ -1138,6 +1139,10 @@ FRESH10, FRESH11, FRESH12 = labelled("fresh10"), labelled("fresh11"), labelled("
 # Round 17 (val's thrashing read up to the epoch early stopping restored, as overfitting already was;
 # written on all thirteen development sets) gains one good fit on set 9 and one on set 12 (and its
 # config tide-minmax-mae-early), and changes no other fit and no config.
+# - set 13 (made after round 17's freeze in cc7201f): 98/112 fits (0.88) and 26/28 configs (0.93):
+#   neither goal met; confirmed by truth.py 83/89 (0.93) and 21/21. Round 16's rules: 96/112 and 25/28
+#   (confirmed 82/89, 21/21): round 17's rule gained two good fits (damped-gru-early 18000, 18003)
+#   and that config, and cost nothing.
 # This guards the numbers as the method stands.
 @pytest.mark.parametrize(("configs", "labels", "with_study", "without_study"), [
     (FRESH3, (6, 6, 5, 5), (83, 88, 20), (81, 88, 20)),
@@ -1150,8 +1155,9 @@ FRESH10, FRESH11, FRESH12 = labelled("fresh10"), labelled("fresh11"), labelled("
     (FRESH10, (7, 7, 7, 7), (88, 112, 25), (87, 112, 25)),
     (FRESH11, (7, 7, 7, 7), (96, 112, 25), (96, 112, 25)),
     (FRESH12, (7, 7, 7, 7), (103, 112, 26), (103, 112, 26)),
+    (FRESH13, (7, 7, 7, 7), (98, 112, 26), (98, 112, 26)),
 ], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6", "fresh set 7", "fresh set 8", "fresh set 9",
-        "fresh set 10", "fresh set 11", "fresh set 12"])
+        "fresh set 10", "fresh set 11", "fresh set 12", "fresh set 13"])
 def test_a_fresh_set_has_every_label_and_its_measured_agreement_holds(configs, labels, with_study, without_study):
     assert sum(len(c["fits"]) for c in configs) == 4 * len(configs)
     assert Counter(c["truth"] for c in configs) == dict(zip((UNDERFIT, OVERFIT, GOOD_FIT, UNSTABLE), labels, strict=True))
@@ -1217,7 +1223,8 @@ def test_a_short_run_that_only_falls_is_underfit_not_thrashing():
 # - set 9: -0.004, 0.126, 0.35, 0.72 (0.66) | -0.012, 0.142, 0.77;
 # - set 10: -0.015, 0.141, 0.49, 0.78 | -0.012, 0.133, 0.81: bias and coverage goals hold, not |error| nor Spearman;
 # - set 11 (round 15; the interval unchanged since round 12): -0.011, 0.102, 0.35, 0.76 | -0.022, 0.114, 0.74;
-# - set 12 (round 16; the interval unchanged): -0.010, 0.131, 0.42, 0.82 | -0.013, 0.130, 0.82.
+# - set 12 (round 16; the interval unchanged): -0.010, 0.131, 0.42, 0.82 | -0.013, 0.130, 0.82;
+# - set 13 (round 17; the interval unchanged): -0.004, 0.151, 0.51, 0.82 | 0.004, 0.145, 0.80.
 @pytest.mark.parametrize(("configs", "curves", "bias", "coverage"), [
     (FRESH4, 67, 0.03, (0.85, 0.95)),
     (FRESH5, 79, 0.03, (0.55, 0.75)),
@@ -1228,7 +1235,8 @@ def test_a_short_run_that_only_falls_is_underfit_not_thrashing():
     (FRESH10, 88, 0.03, (0.75, 0.87)),
     (FRESH11, 91, 0.03, (0.68, 0.80)),
     (FRESH12, 88, 0.03, (0.75, 0.87)),
-], ids=[f"fresh set {n}" for n in range(4, 13)])
+    (FRESH13, 84, 0.03, (0.74, 0.86)),
+], ids=[f"fresh set {n}" for n in range(4, 14)])
 def test_extrapolation_on_a_fresh_set_cut_at_half(configs, curves, bias, coverage):
     real, pred, low, high = _cut_at_half(configs)
     assert len(real) == curves
