@@ -1139,7 +1139,7 @@ FRESH13 = labelled("fresh13")
 # Round 17 (val's thrashing read up to the epoch early stopping restored, as overfitting already was;
 # written on all thirteen development sets) gains one good fit on set 9 and one on set 12 (and its
 # config tide-minmax-mae-early), and changes no other fit and no config.
-# - set 13 (made after round 17's freeze in cc7201f): 98/112 fits (0.88) and 26/28 configs (0.93):
+# - set 13 (made after round 17's freeze in c460d70): 98/112 fits (0.88) and 26/28 configs (0.93):
 #   neither goal met; confirmed by truth.py 83/89 (0.93) and 21/21. Round 16's rules: 96/112 and 25/28
 #   (confirmed 82/89, 21/21): round 17's rule gained two good fits (damped-gru-early 18000, 18003)
 #   and that config, and cost nothing.

@@ -75,6 +75,6 @@ SETS = {
          "seed's truth is its config's. Same format as diagnosis_corpus.json."),
     13: (FRESH13, "diagnosis_fresh13.json", "fresh13.db",
          "Thirteenth fresh held-out set of issue 22 (round 17): real Keras fits made after the round-17 diagnosis "
-         "was frozen (commit cc7201f), seven constructions per label (benchmarks/diagnosis/fresh13_cases.py); every "
+         "was frozen (commit c460d70), seven constructions per label (benchmarks/diagnosis/fresh13_cases.py); every "
          "seed's truth is its config's. Same format as diagnosis_corpus.json."),
 }
