@@ -43,6 +43,20 @@ def test_a_stop_at_the_fits_last_epoch_is_not_a_prune_in_a_replay_as_in_a_live_f
     assert last.stopped_at == [None] * 6
 
 
+def test_whether_seeds_train_together_follows_the_runner_the_study_really_gets():
+    """The run's note asks this of the study: a builder's model on TensorFlow under ``auto`` is fitted
+    one seed at a time (``sequential``), on JAX its seeds are fused."""
+    from tuning.search.study_record import seeds_fitted_together
+    from tuning.spec import load_spec
+
+    base = {"name": "p", "problem": {"name": "tenths"}}
+    builder = {"model": {"builder": "tests.helpers.builder_project:build"}}
+    assert seeds_fitted_together(load_spec(base))
+    assert not seeds_fitted_together(load_spec({**base, "runner": "processes"}))
+    assert not seeds_fitted_together(load_spec({**base, **builder}))
+    assert seeds_fitted_together(load_spec({**base, **builder, "keras_backend": "jax"}))
+
+
 def test_the_note_says_a_warm_up_leaves_only_the_last_epoch_when_seeds_train_together():
     from tuning.pruning import why_nothing_pruned
 

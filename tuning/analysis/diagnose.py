@@ -281,7 +281,7 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
         options = dict(name=curve, max_epochs=max_epochs, patience=patience,
                        restored=early.restore_best_weights if early is not None else True)
         baseline = _baseline_for(results, curve, fit)
-        entry = by_config.setdefault(key, {"curves": {}, "scores": [], "baseline": baseline, "options": options,
+        entry = by_config.setdefault(key, {"curves": {}, "scores": {}, "baseline": baseline, "options": options,
                                            "found": {}, "rows": {}, "loss": fit.get("param_loss")})
         row = {"scope": "fit", "config_key": key, "seed": seed, "status": fit.get("status")}
         if fit.get("status") == PRUNED:  # cut short by the pruner: its curve would read as underfit
@@ -302,8 +302,7 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
             row.update(label=None, evidence=f"no curve: {fit.get('error') or 'no epoch logged'}", suggestion=None)
         score = fit.get(results.metric)
         if fit.get("status") == "ok" and score is not None and score == score:
-            entry["scores"].append(float(score))
-            entry.setdefault("seed_scores", {})[seed] = float(score)
+            entry["scores"][seed] = float(score)  # seed -> its objective score, finished fits only
         rows.append(row)
     references = _study_references(by_config, thresholds, curve)
     rates = other_rates(results.fits, results.metric, results.direction)
@@ -314,18 +313,18 @@ def diagnose_study(results: StudyFrames, thresholds: Thresholds = Thresholds(), 
             # config's tally counts it: the labels a config page lists are the ones its evidence counts
             entry["found"][seed] = against_study(found, entry["curves"][seed][1], reference, thresholds, name=curve)
             advised = advise_against_study(entry["found"][seed], rates.get(key), metric=results.metric)
-            own = entry.get("seed_scores", {}).get(seed)
-            entry["rows"][seed].update(advise_near_ceiling(advised, [] if own is None else [own], metric=results.metric,
+            own = [entry["scores"][seed]] if seed in entry["scores"] else []
+            entry["rows"][seed].update(advise_near_ceiling(advised, own, metric=results.metric,
                                                            direction=results.direction).to_dict())
         if entry.get("pruned"):
             row.update(label=None, evidence=f"config {entry['pruned']}", suggestion=None)
         elif entry["curves"]:
-            found = diagnose_config(entry["curves"], entry["scores"] or None, thresholds, entry["baseline"],
+            found = diagnose_config(entry["curves"], list(entry["scores"].values()) or None, thresholds, entry["baseline"],
                                     per_seed=entry["found"], **entry["options"])
             mean_val = common_mean_curve([va for _, va in entry["curves"].values()])
             found = against_study(found, mean_val, reference, thresholds, name=curve)
             advised = advise_against_study(found, rates.get(key), metric=results.metric)
-            row.update(advise_near_ceiling(advised, entry["scores"], metric=results.metric,
+            row.update(advise_near_ceiling(advised, list(entry["scores"].values()), metric=results.metric,
                                            direction=results.direction).to_dict())
         else:
             row.update(label=None, evidence=entry.get("refused") or "no curve logged for any seed", suggestion=None)

@@ -122,10 +122,11 @@ def run_spec(spec, quiet: bool, worker=None, *, n_trials_flag: int | None = None
     )
     if spec.pruner.active and not outcome.pruned:
         from tuning.pruning import why_nothing_pruned
+        from tuning.search.study_record import seeds_fitted_together
 
         epochs = None if "epochs" in spec.space or spec.sampler.name == "hyperband" else spec.fit.epochs
         reason = why_nothing_pruned(spec.pruner.name, spec.pruner.settings, epochs, outcome.complete,
-                                    seeds_together=spec.runner not in ("sequential", "processes")) or (
+                                    seeds_together=seeds_fitted_together(spec)) or (
             f"pruner {spec.pruner.name} pruned nothing: no config fell behind the configs finished before it at the "
             "same epoch (configs trained at the same time, as the fused runner trains a grid's, are judged only "
             "against those finished earlier)")

@@ -72,11 +72,10 @@ def study_runner(spec: StudySpec, masks: str, executor: Executor) -> tuple[Runne
     """
     from tuning.runners import JaxFusedRunner, make_runner
 
-    fuses = spec.runner in ("auto", "dask")  # the runners that fuse what they can, silently
-    if spec.keras_backend == "jax" and fuses:
+    if spec.keras_backend == "jax" and spec.runner in _FUSING:
         return JaxFusedRunner(spec.jobs, name=spec.runner, executor=executor), []
-    builder_auto = fuses and spec.model.builder is not None
-    name = "sequential" if builder_auto else spec.runner
+    name = runner_name(spec)
+    builder_auto = name != spec.runner
     runner = make_runner(name, spec.jobs, masks, executor)
     notes = []
     if builder_auto:
@@ -86,6 +85,25 @@ def study_runner(spec: StudySpec, masks: str, executor: Executor) -> tuple[Runne
     if notice:
         notes.append(notice)
     return runner, notes
+
+
+#: The runners that fuse what they can, silently.
+_FUSING = ("auto", "dask")
+#: The runners that fit a config's seeds one after another.
+_ONE_SEED_AT_A_TIME = ("sequential", "processes")
+
+
+def runner_name(spec: StudySpec) -> str:
+    """The runner a study's fits run on: ``spec.runner``, except that on TensorFlow a builder's model
+    under a fusing runner is fitted by ``sequential`` (TensorFlow's fused seeds need a built-in family)."""
+    fused_builder = spec.runner in _FUSING and spec.model.builder is not None and spec.keras_backend != "jax"
+    return "sequential" if fused_builder else spec.runner
+
+
+def seeds_fitted_together(spec: StudySpec) -> bool:
+    """Whether a config's seeds train side by side (then a pruner's stop at their last epoch stops
+    nothing) rather than one after another (then it can still spare the later seeds)."""
+    return runner_name(spec) not in _ONE_SEED_AT_A_TIME
 
 
 def fits_in_process(spec: StudySpec) -> bool:
