@@ -157,6 +157,28 @@ def test_each_name_is_optunas_own_pruner_and_an_unknown_name_is_refused():
         make_pruner("percentile", n_startup_trial=3)
 
 
+def test_a_stop_asked_at_the_last_epoch_counts_the_config_as_finished_live_as_after_a_resume():
+    """A config the pruner asks to stop at the epoch its fits end anyway trains to its end and is
+    stored complete; a study resumed from the store counts it among the finished configs, so the
+    process that ran it must too, or the next config is judged against another median."""
+    from tuning.pruning import SeedAggregatePruning, stored_decisions
+
+    a, b, c = [1.0, 0.5, 0.4], [0.9, 0.45, 0.6], [0.95, 0.48, 0.3]
+    settings = {"n_startup_trials": 1, "n_warmup_steps": 0}
+    live = SeedAggregatePruning("median", "val_loss", "minimize", "mean", 3, settings)
+    for key, curve in (("a", a), ("b", b)):
+        asked = [bool(live(e, [(key, 0), (key, 1)], np.array([v, v])).any()) for e, v in enumerate(curve)]
+        assert asked == [False, False, key == "b"]  # b: worse than a only at its last epoch
+        live.config_done(key, stopped=False)  # the fit paths ignore a stop at the last epoch
+    fits = [(key, seed, False, curve) for key, curve in (("a", a), ("b", b)) for seed in (0, 1)]
+    history, stored, _ = stored_decisions(fits, direction="minimize", aggregate="mean", training=["c"])
+    resumed = SeedAggregatePruning("median", "val_loss", "minimize", "mean", 3, settings, history, stored)
+    decisions = [[bool(hook(e, [("c", 0)], np.array([v])).any()) for e, v in enumerate(c[:2])]
+                 for hook in (live, resumed)]
+    # against a alone c goes on at epoch 1 (0.48 < 0.5); against a and b it stops (0.48 > 0.475)
+    assert decisions[0] == decisions[1] == [False, True]
+
+
 def test_seeds_one_at_a_time_from_min_seeds_train_the_first_seeds_in_full():
     curves = decaying([0.1, 0.2, 0.3, 0.4, 0.5, 5.0])
     replay = replay_pruning(curves, "median", n_warmup_steps=4, one_seed_at_a_time=True, min_seeds=2)

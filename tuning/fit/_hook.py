@@ -63,17 +63,18 @@ class EpochHook(Protocol):
 
     Two optional methods, for hooks that decide per config (a pruner): ``skips((config_key,
     seed))`` - True when that fit need not start (:func:`tuning.fit.fit_one` then returns it
-    stopped after 0 epochs); ``config_done(config_key)`` - called once every fit of the config in
-    the runner's batch is in: by the study's evaluator in its process, and by a runner in the
-    process where the fits ran (:func:`tell_configs_done`), whose copy of the hook judges that
-    process's next configs.
+    stopped after 0 epochs); ``config_done(config_key, stopped)`` - called once every fit of the
+    config in the runner's batch is in (``stopped``: whether the hook stopped or skipped any of
+    them): by the study's evaluator in its process, and by a runner in the process where the fits
+    ran (:func:`tell_configs_done`), whose copy of the hook judges that process's next configs.
     """
 
     def __call__(self, epoch: int, fits: Sequence[tuple[str, int]], values: np.ndarray) -> Any: ...
 
 
 class ConfigsDone:
-    """Tells ``hook.config_done(config_key)`` (if it has one) at the last fit of each config of ``tasks``.
+    """Tells ``hook.config_done(config_key, stopped)`` (if it has one) at the last fit of each config
+    of ``tasks``; ``stopped``: whether the hook stopped or skipped any of that config's fits.
 
     A pruner's median counts the configs that finished, and the ones a process fits next are
     judged against them: in a worker process the hook is that process's copy, which only this
@@ -84,18 +85,22 @@ class ConfigsDone:
     def __init__(self, tasks: Sequence[Any], hook: EpochHook | None):
         self.hook = hook
         self.left = Counter(task.config_key for task in tasks)
+        self.stopped: dict[str, bool] = {}
 
-    def arrived(self, config_key: str) -> None:
-        self.left[config_key] -= 1
-        if self.left[config_key] == 0 and hasattr(self.hook, "config_done"):
-            self.hook.config_done(config_key)
+    def arrived(self, result: Any) -> None:
+        """``result``: a fit result of ``tasks`` (its ``config_key`` and ``stopped_by_hook``)."""
+        key = result.config_key
+        self.left[key] -= 1
+        self.stopped[key] = self.stopped.get(key, False) or result.stopped_by_hook is not None
+        if self.left[key] == 0 and hasattr(self.hook, "config_done"):
+            self.hook.config_done(key, stopped=self.stopped[key])
 
 
 def tell_configs_done(results: Iterable[Any], tasks: Sequence[Any], hook: EpochHook | None) -> Iterator[Any]:
     """``results`` (fit results of ``tasks``) passed on, each config's last told first (:class:`ConfigsDone`)."""
     done = ConfigsDone(tasks, hook)
     for result in results:
-        done.arrived(result.config_key)
+        done.arrived(result)
         yield result
 
 

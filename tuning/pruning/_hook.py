@@ -148,12 +148,14 @@ class SeedAggregatePruning:
                 self._judge.replay(concluded.config, concluded.curve, pruned=concluded.pruned)
         return self._judge
 
-    def config_done(self, config: str) -> None:
-        """Every fit of ``config`` in this batch is in: a config that trained to its end now counts
-        among the finished ones (the median's), for the configs judged after it in this process."""
-        judge = self.judge()
-        if config not in self.pruned and judge.running(config):
-            judge.complete(config)
+    def config_done(self, config: str, stopped: bool) -> None:
+        """Every fit of ``config`` in this batch is in; ``stopped``: whether this hook stopped or
+        skipped any of them. A config that trained to its end (a stop asked at the epoch its fits
+        ended anyway included) now counts among the finished ones (the median's), for the configs
+        judged after it in this process, as it does for a study resumed from its stored fits."""
+        if not stopped:
+            self.pruned.pop(config, None)
+        self.judge().conclude(config, stopped=config in self.pruned)
 
     def skips(self, fit: tuple[str, int]) -> bool:
         """Is ``(config, seed)``'s config pruned already (its seed need not start)?"""

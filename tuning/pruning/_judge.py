@@ -178,6 +178,7 @@ class EpochPruner:
         self.stopped: dict[Hashable, int] = {}   # config -> epochs trained when it was pruned
         self.completed: dict[Hashable, float] = {}  # config -> its last aggregate
         self._running: dict[Hashable, _Running] = {}
+        self._stopping: dict[Hashable, _Running] = {}  # asked to stop, not concluded yet (:meth:`conclude`)
 
     def report(self, config: Hashable, epoch: int, value: float, *, seeds: int | None = None) -> bool:
         """Report a config's seed aggregate at ``epoch`` (from 0); True when the config should stop.
@@ -187,6 +188,10 @@ class EpochPruner:
         trial and the old one is retired (told failed). A config is reported at most once per
         epoch and seed count (Optuna keeps the first value of a step); reporting an epoch again,
         or a config that was pruned or completed, raises ``ValueError``.
+
+        True is a request: the config's Optuna trial is told pruned when the config concludes
+        (:meth:`conclude`) and its request stopped or spared a fit; asked at the epoch its fits end
+        anyway, it stopped nothing and the config completes.
         """
         import optuna
 
@@ -207,8 +212,7 @@ class EpochPruner:
         running.last_epoch, running.last_value = epoch, float(value)
         if not running.trial.should_prune():
             return False
-        self.study.tell(running.trial, state=optuna.trial.TrialState.PRUNED)
-        del self._running[config]
+        self._stopping[config] = self._running.pop(config)
         self.stopped[config] = epoch + 1
         return True
 
@@ -223,7 +227,7 @@ class EpochPruner:
         """
         import optuna
 
-        if config in self.stopped or config in self.completed or config in self._running:
+        if config in self.stopped or config in self.completed or config in self._running or config in self._stopping:
             raise ValueError(f"config {config!r} was reported already")
         trial = self.study.ask()
         stateful = isinstance(self.pruner, (optuna.pruners.SuccessiveHalvingPruner, optuna.pruners.HyperbandPruner))
@@ -254,6 +258,9 @@ class EpochPruner:
         import optuna
 
         running = self._running.pop(config, None)
+        if running is None and config in self._stopping:  # its stop stopped nothing (:meth:`conclude`)
+            running = self._stopping.pop(config)
+            del self.stopped[config]
         if running is None:
             raise ValueError(f"config {config!r} has nothing reported, or was pruned")
         value = running.last_value if math.isfinite(running.last_value) else None
@@ -262,3 +269,21 @@ class EpochPruner:
         else:
             self.study.tell(running.trial, value)
         self.completed[config] = running.last_value
+
+    def conclude(self, config: Hashable, *, stopped: bool) -> None:
+        """Every fit of ``config`` is in; ``stopped``: whether the pruner's request stopped a fit or
+        spared a seed from starting.
+
+        A request at the epoch a config's fits end anyway (their last, their own early stopping) stops
+        nothing: the fit paths ignore it (:mod:`tuning.fit._hook`) and the fits are stored complete.
+        Such a config completes here, as a study resumed from those stored fits reads it, so a run
+        that goes on and one resumed judge the configs after it alike; a config whose request took
+        effect is told pruned. A config never reported (fewer seeds than ``min_seeds``, no finite
+        value) concludes as nothing.
+        """
+        import optuna
+
+        if stopped and config in self._stopping:
+            self.study.tell(self._stopping.pop(config).trial, state=optuna.trial.TrialState.PRUNED)
+        elif not stopped and (config in self._running or config in self._stopping):
+            self.complete(config)

@@ -92,10 +92,9 @@ def replay_pruning(curves, pruner: str | optuna.pruners.BasePruner = "median", *
             decision = aggregate_curves(x[config, :1] if decide_on == "first_seed" else x[config], direction, aggregate)
             last = int(own[config, 0] if decide_on == "first_seed" else own[config].max())
             stop, at_seed = _judge(judge, config, decision[:last]), None
-            if stop is not None and stop >= last:  # every fit ends at that epoch anyway: not a stop (live
-                stop = None                        # fit paths ignore it too, tuning.fit._hook)
-            elif stop is None and last:
-                judge.complete(config)
+            if stop is not None and stop >= last:  # every fit ends at that epoch anyway: a stop that
+                stop = None                        # stops nothing, as live fit paths ignore it
+            judge.conclude(config, stopped=stop is not None)
             used = np.minimum(own[config], stop if stop is not None else epochs)
         stopped.append(stop)
         decided_at.append(at_seed)
@@ -121,18 +120,16 @@ def _one_at_a_time(judge: EpochPruner, config: int, curves: np.ndarray, own: np.
                    aggregate: str, min_seeds: int) -> tuple[int | None, int | None, np.ndarray]:
     used = np.zeros(len(own))
     used[: min_seeds - 1] = own[: min_seeds - 1]  # trained in full before any seed is judged
-    reported = False
     for seed in range(min_seeds - 1, len(own)):
         decision = aggregate_curves(curves[: seed + 1], direction, aggregate)[: int(own[seed])]
         stop = _judge(judge, config, decision, seeds=seed + 1) if len(decision) else None
-        reported = reported or len(decision) > 0
         used[seed] = own[seed] if stop is None else min(own[seed], stop)
         if stop is not None and stop >= own[seed] and seed == len(own) - 1:
-            return None, None, used  # the last seed's own last epoch: nothing left to stop or skip
+            stop = None  # the last seed's own last epoch: nothing left to stop or skip
         if stop is not None:
+            judge.conclude(config, stopped=True)
             return stop, seed, used
-    if reported:
-        judge.complete(config)
+    judge.conclude(config, stopped=False)
     return None, None, used
 
 

@@ -43,5 +43,5 @@ def fit_and_tell(done: ConfigsDone, task: FitTask) -> FitResult:
     """Run on a worker: ``task`` fitted with the worker's copy of the hook, which is then told if it
     has now seen every fit of the task's config."""
     result = fit_one(task, done.hook)
-    done.arrived(task.config_key)
+    done.arrived(result)
     return result

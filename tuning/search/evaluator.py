@@ -140,9 +140,10 @@ class Evaluator:
             if len(done[key]) < len(wanted[key]) or key not in pending:
                 return None
             pending.remove(key)
-            if hasattr(epoch_hook, "config_done"):  # a pruner: this config now counts as finished
-                epoch_hook.config_done(key)
-            return self._result(by_key[key], key, [done[key][s] for s in wanted[key]])
+            fits = [done[key][s] for s in wanted[key]]
+            if hasattr(epoch_hook, "config_done"):  # a pruner: this config now counts as finished or pruned
+                epoch_hook.config_done(key, stopped=any(f.status == PRUNED for f in fits))
+            return self._result(by_key[key], key, fits)
 
         waiting: list[FitTask] = []  # fits another worker holds
         while tasks or waiting:
