@@ -27,3 +27,40 @@ def tiny_spec(tmp_path: Path):
         return path, db
 
     return write
+
+
+def pytest_addoption(parser):
+    parser.addoption("--record-test-seconds", action="store_true",
+                     help="write each test's seconds to tests/data/test_seconds.json, which orders the files "
+                          "handed to xdist's workers (tests/helpers/runner_costs.py)")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from helpers.runner_costs import longest_files_first_scheduler
+
+    return longest_files_first_scheduler(config, log)
+
+
+_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    _SECONDS[report.nodeid] = _SECONDS.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    if session.config.getoption("record_test_seconds") and not hasattr(session.config, "workerinput"):
+        from helpers.runner_costs import recorded_seconds, write_seconds
+
+        write_seconds({**recorded_seconds(), **_SECONDS})
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    if hasattr(config, "workerinput"):  # an xdist worker, its results sent
+        from helpers.runner_costs import end_worker
+
+        end_worker()
