@@ -78,7 +78,7 @@ def test_the_seeds_bar_names_the_first_trials_in_flight_and_counts_the_rest():
     for number in range(240):
         reporter.trial_started(number, "units=1", n_seeds=3)
     description = reporter.progress.tasks[reporter.seeds_task].description
-    assert description == "seeds  trial 0, 1, 2, 3, 4, 5, 6, 7 +232 more"
+    assert description == "seeds  trial 0, 1, 2, 3, 4, 5, 6, 7 and 232 more"
     reporter.stop()
 
 

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from tuning.results import FitResult, TrialResult
+from tuning.vocabulary import first_few
 
 
 class SilentReporter:
@@ -88,8 +89,7 @@ class RichReporter(SilentReporter):
         else:
             self.progress.update(self.seeds_task, total=(task.total or 0) + n_seeds)
         numbers = list(self.labels)
-        running = ", ".join(str(n) for n in numbers[:_SHOWN_TRIALS]) + (
-            f" +{len(numbers) - _SHOWN_TRIALS} more" if len(numbers) > _SHOWN_TRIALS else "")
+        running = first_few(numbers, _SHOWN_TRIALS)
         self.progress.update(self.seeds_task, description=f"seeds  trial {running}")
 
     def fit_done(self, fit: FitResult, reused: bool) -> None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tuning.results import TrialResult, TrialStatus
+from tuning.vocabulary import first_few
 
 if TYPE_CHECKING:
     import optuna
@@ -320,9 +321,7 @@ def outcome_lines(rows: list[tuple[object, str]]) -> list[str]:
             lines.append(f"  trial {trial}: {outcome}")
         elif outcome not in said:
             said.add(outcome)
-            named = ", ".join(str(t) for t in trials[:SAME_OUTCOME_LINES])
-            lines.append(f"  {len(trials)} configs, trials {named} and {len(trials) - SAME_OUTCOME_LINES} more: "
-                         f"{outcome}")
+            lines.append(f"  {len(trials)} configs, trials {first_few(trials, SAME_OUTCOME_LINES)}: {outcome}")
     return lines
 
 

@@ -157,3 +157,16 @@ DEFAULT_LEASE = 60.0
 def default_storage(storage: str | None = None) -> str:
     """``storage`` if given, else ``$TUNING_STORAGE``, else :data:`DEFAULT_STORAGE` (the one rule)."""
     return storage or os.environ.get(STORAGE_VARIABLE) or DEFAULT_STORAGE
+
+
+def first_few(items, shown: int = 5) -> str:
+    """``"a, b, c and 4 more"``: the first ``shown`` of ``items`` and how many others (all of them
+    when there are no more), so a list that grows with a study (trials running, configs tied) stays
+    one short line wherever it is said.
+
+    Example:
+        >>> first_few(range(3)), first_few(range(8), 3)
+        ('0, 1, 2', '0, 1, 2 and 5 more')
+    """
+    named = [str(item) for item in items]
+    return ", ".join(named[:shown]) + (f" and {len(named) - shown} more" if len(named) > shown else "")

@@ -18,7 +18,7 @@ from tuning import statistics
 from tuning.analysis.inputs import config_numbers
 from tuning.analysis.tables import Selection, best_row, data_warnings
 from tuning.progress import short_value
-from tuning.vocabulary import races
+from tuning.vocabulary import first_few, races
 
 if TYPE_CHECKING:
     from tuning.analysis.inputs import StudyFrames
@@ -98,7 +98,7 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
     elif len(could) > 5 and len(worse) <= 5:  # the shorter list, so that no member hides behind "and 1 more"
         shown = "every one but " + ", ".join(worse) + ", shown worse"
     else:
-        shown = ", ".join(out.could_be_best[:5]) + (f" and {len(could) - 5} more" if len(could) > 5 else "")
+        shown = first_few(out.could_be_best)
     how = ((results.spec or {}).get("objective") or {}).get("aggregate") or "mean"
     means = "" if how == "mean" else f"; tested on the seeds' means (the ranking is by the {how})"
     out.lines.append(f"could be the best: {len(could)} of {len(comparable)} configs ({shown}); {pairing}{corr}; "
@@ -203,8 +203,7 @@ def _left_out(results: StudyFrames, table: pd.DataFrame, best, names: dict[str, 
     alone = table[table["rank"].notna() & (table["n_seeds"] < 2)]
     if alone.empty or table.at[best, "n_seeds"] < 2:  # nothing compared: the could-be-best line says so
         return []
-    shown = ", ".join(names.get(k, k) for k in alone["config_key"][:5]) + (
-        f" and {len(alone) - 5} more" if len(alone) > 5 else "")
+    shown = first_few(names.get(k, k) for k in alone["config_key"])
     line = f"not compared, with 1 seed (one cannot separate a config from seed noise): {shown}"
     # a config still running (a race giving it seeds, a trial mid-way) gets its seeds without a command
     trials = getattr(results, "trials", None)
