@@ -414,6 +414,16 @@ def test_trials_table_has_seed_columns_and_statistics_per_config():
     assert trials.loc["b", "param_units"] == 1
 
 
+def test_trials_table_names_the_settings_the_configs_differ_in_and_fits_keep_every_setting():
+    from tuning.analysis import trials_table
+
+    params = {"a": {"units": 8, "dropout": 0.0, "optimizer": "adam"}, "b": {"units": 16, "dropout": 0.0, "optimizer": "adam"}}
+    results = make_results({"a": [0.1, 0.3], "b": [0.5, 0.4]}, params=params)
+    trials = trials_table(results.fits, "val_loss", {})
+    assert [c for c in trials.columns if c.startswith("param_")] == ["param_units"]  # as cv_results_: the searched one
+    assert {"param_units", "param_dropout", "param_optimizer"} <= set(results.fits.columns)
+
+
 def test_analysis_package_has_no_import_cycle_type_hints_included_and_short_modules():
     """Issue 23: one concept per module (<= 450 lines) and imports that run one way, even the ones
     under ``if TYPE_CHECKING:`` (``Results`` is the facade above the tables; they hint StudyFrames)."""

@@ -31,6 +31,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from tuning.analysis.diagnose import mean_curve  # noqa: E402
+from tuning.analysis.inputs import varying_params as varying  # noqa: E402
 from tuning.analysis.seeds import good_scores  # noqa: E402
 from tuning.results import TrialStatus  # noqa: E402
 
@@ -55,9 +56,8 @@ class Plot:
 
 
 def varying_params(results: Results) -> list[str]:
-    """``param_*`` columns that take more than one value: the only ones worth naming a config by."""
-    fits = results.fits
-    return [c for c in fits.columns if c.startswith("param_") and fits[c].astype(str).nunique() > 1]
+    """``param_*`` columns that take more than one value (:func:`tuning.analysis.inputs.varying_params`)."""
+    return varying(results.fits)
 
 
 def config_labels(results: Results) -> dict[str, str]:

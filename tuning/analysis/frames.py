@@ -13,7 +13,7 @@ import math
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from tuning.analysis.inputs import FitCurves, param_cell, param_value
+from tuning.analysis.inputs import FitCurves, param_cell, param_value, varying_params
 from tuning.analysis.seeds import config_table
 from tuning.store import Store, open_store
 
@@ -258,7 +258,8 @@ TRIAL_STATS = ["n_seeds", "n_failed", "mean", "std", "min", "median", "max", "fi
 
 def trials_table(fits: pd.DataFrame, metric: str, statuses: dict[str, str],
                  eliminated: dict[str, str] | None = None) -> pd.DataFrame:
-    """One row per config like scikit-learn's ``cv_results_``: its trial and status, its params,
+    """One row per config like scikit-learn's ``cv_results_``: its trial and status, the params the
+    configs differ in (:func:`~tuning.analysis.inputs.varying_params`; ``results.fits`` has them all),
     each seed's score (``seed<k>_<metric>``), and the seed statistics of :func:`config_table`;
     in a raced study, ``race_eliminated``: what the race said when it eliminated the config (else None)."""
     import pandas as pd
@@ -266,7 +267,7 @@ def trials_table(fits: pd.DataFrame, metric: str, statuses: dict[str, str],
     if fits.empty:
         return pd.DataFrame()
     stats = config_table(fits, metric).set_index("config_key")
-    params = [c for c in stats.columns if c.startswith("param_")]
+    params = varying_params(fits)
     table = fits.groupby("config_key", sort=False)[["trial"]].min()
     table.insert(1, "status", [statuses.get(k, "running") for k in table.index])
     table = table.join(stats[params])

@@ -77,3 +77,10 @@ def config_numbers(fits: pd.DataFrame) -> dict[str, int]:
     if fits.empty or "trial" not in fits.columns:
         return {}
     return {key: int(n) for key, n in fits.groupby("config_key", sort=False)["trial"].min().items() if n == n}
+
+
+def varying_params(fits: pd.DataFrame) -> list[str]:
+    """The ``param_*`` columns of a fits frame that take more than one value: the settings the
+    study compared, the only ones worth naming a config by (a fixed setting is the same in every
+    row, as scikit-learn's ``cv_results_`` lists only the searched parameters)."""
+    return [c for c in fits.columns if c.startswith("param_") and fits[c].astype(str).nunique() > 1]

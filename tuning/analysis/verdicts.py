@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tuning import statistics
-from tuning.analysis.inputs import config_numbers
+from tuning.analysis.inputs import config_numbers, varying_params
 from tuning.analysis.tables import Selection, best_row, data_warnings
 from tuning.progress import short_value
 from tuning.vocabulary import first_few, races
@@ -53,7 +53,7 @@ def config_names(results: StudyFrames) -> dict[str, str]:
     if fits.empty:
         return {}
     numbers = config_numbers(fits)
-    params = [c for c in fits.columns if c.startswith("param_") and fits[c].astype(str).nunique() > 1]
+    params = varying_params(fits)
     firsts = fits.drop_duplicates("config_key").set_index("config_key")
     names = {}
     for key in firsts.index:
