@@ -41,7 +41,7 @@ def test_rich_reporter_counts_trials_and_seeds_and_prints_a_line_per_trial():
     assert reporter.progress.tasks[reporter.trials_task].completed == 4
     assert reporter.progress.tasks[reporter.seeds_task].completed == 2
     text = out.getvalue()
-    assert "study demo: 1/3 trials done, 2 fits stored" in text
+    assert "study demo: 1/3 trials done, 2 fits stored (a trial fits only the seeds it has not stored)" in text
     assert "trial 4: val_loss 0.15 ± 0.071 (n=2)  units=2" in text
     assert "trial 5: failed seed 1 diverged [at epoch 3]" in text  # rich markup in a message is shown, not applied
     assert "trial 6: val_loss 0.1 ± – (n=1)" in text

@@ -74,8 +74,11 @@ class RichReporter(SilentReporter):
         self._said = time.monotonic()
 
     def start(self, name: str, planned: int, finished: int, fits_stored: int) -> None:
-        self.console.print(f"study [bold]{_escape(name)}[/]: {finished}/{planned} trials done, {fits_stored} fits stored",
-                           soft_wrap=not self.console.is_terminal)
+        # A top-up (more seeds for every config) starts at 0 trials done with every fit stored: say
+        # that those fits are not run again, or "0/400 done, 1600 stored" reads as lost work.
+        reused = " (a trial fits only the seeds it has not stored)" if fits_stored and finished < planned else ""
+        self.console.print(f"study [bold]{_escape(name)}[/]: {finished}/{planned} trials done, {fits_stored} fits stored"
+                           f"{reused}", soft_wrap=not self.console.is_terminal)
         self.progress.start()
         self.trials_task = self.progress.add_task("trials", total=planned, completed=finished)
         self.seeds_task = self.progress.add_task("seeds ", total=1, visible=False)
