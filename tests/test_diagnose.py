@@ -109,16 +109,19 @@ def test_overfit_evidence_has_the_numbers():
     assert "dropout" in found.suggestion and "early stopping" in found.suggestion
 
 
-def test_overfit_evidence_says_train_rose_when_it_rose_within_the_rules_tolerance():
-    # Fresh set 9 printed "while train fell -22 %": the rule lets train rise a little, and the words
+def test_val_rising_while_train_rose_within_the_old_tolerance_says_rose_and_is_not_overfit():
+    # Fresh set 9 printed "while train fell -22 %": the rule let train rise a little, and the words
     # then said a negative fall. (Round 15: the tolerance is 10 % of train's improvement and of its
-    # level at the val minimum; this curve's train rose 14 % before round 15, 5 % now.)
+    # level at the val minimum; this curve's train rose 14 % before round 15, 5 % now.) Rounds 15 to
+    # 17 called this curve overfit; round 18 asks train to keep falling, so a val rise over a train
+    # curve that rose is unstable, and the words still say it rose.
     e = np.arange(30)
     train = np.where(e < 12, 1.0 - 0.8 * e / 12, 0.2 + 0.015 * (e - 12) / 18)
     val = np.where(e < 12, 1.1 - 0.8 * e / 12, 0.3 + 0.2 * (e - 12) / 18)
     found = diagnose_curve(train, val)
-    assert found.label == OVERFIT and "while train rose 5" in found.evidence, found.evidence
-    assert "fell -" not in found.evidence
+    assert found.label == UNSTABLE and "while train rose 5" in found.evidence, found.evidence
+    assert "fell -" not in found.evidence and "erratic, not overfitting" in found.evidence
+    assert -0.1 < found.train_fall < 0  # within round 15's tolerance, as before
 
 
 def blown_up_then_rising_curves() -> tuple[np.ndarray, np.ndarray]:
@@ -1001,6 +1004,48 @@ def test_val_that_thrashes_before_the_restored_epoch_is_still_unstable():
     assert "up to the epoch early stopping restored" in found.evidence
 
 
+def flat_train_rising_val_curves(noise: float = 0.002, seed: int = 18) -> tuple[np.ndarray, np.ndarray]:
+    """An optimiser stuck after a few epochs: train flat at 7.7 within ``noise`` of its level, val
+    bottoming out at epoch 10 and then 40 % higher, jumping 3 % an epoch (fresh set 13's
+    echo-rmsprop-lr2 18002 and damped-sgd-momentum-lr5 18001 in outline)."""
+    rng = np.random.default_rng(seed)
+    e = np.arange(30)
+    train = np.where(e < 4, 9.0 - 0.35 * e, 7.7) * (1 + noise * rng.standard_normal(30))
+    val = np.where(e < 10, 8.0 - 0.2 * e, 6.0 + 2.4 * np.clip((e - 10) / 10, 0, 1)) * (1 + 0.03 * rng.standard_normal(30))
+    return train, val
+
+
+def test_val_rising_while_train_stays_flat_is_unstable_not_overfit():
+    # Round 18. The rise reading asked only that train not rise (rounds 4 and 15), so a train curve
+    # stuck flat under a val curve that rose 40 % read as overfitting: the val/train gap grew, but by
+    # val alone. Overfitting is the model fitting its training data better while val gets worse:
+    # train must have fallen since the val minimum by 2 % of its level and by 3 s.e. of its noise.
+    train, val = flat_train_rising_val_curves()
+    found = diagnose_curve(train, val, max_epochs=30)
+    assert found.label == UNSTABLE, found.evidence
+    assert re.search(r"higher over the last 8 epochs while train fell only [\d.]+ % \([-\d.]+ s\.e\.\): the val/train "
+                     r"gap grew \d+ % by val alone; gap [\d.]+x train: erratic, not overfitting", found.evidence), found.evidence
+    assert 0 <= found.train_fall < 0.02  # round 17's reading (train need only not rise) called it overfit
+    # The same val rise over a train curve that kept falling 10 % (far beyond its noise) is overfitting.
+    falling = train * np.where(np.arange(30) < 10, 1.0, 1 - 0.01 * (np.arange(30) - 10))
+    assert diagnose_curve(falling, val, max_epochs=30).label == OVERFIT
+
+
+def test_real_fits_whose_val_rose_over_a_flat_train_curve_are_unstable():
+    # Round 18: the two development fits (fresh set 13, both unstable by construction and confirmed
+    # by truth.py) that round 17 read as overfit. Train fell 0.2 % (0.1 s.e.) and 0.6 % (8.6 s.e.)
+    # since the val minimum; the 280 overfit fits the rise reading decides on the development sets
+    # fell 4.7 % or more (3.8 s.e. or more).
+    for name, seed in (("echo-rmsprop-lr2", 18002), ("damped-sgd-momentum-lr5", 18001)):
+        config = next(c for c in FRESH13 if c["name"] == name)
+        fit = next(f for f in config["fits"] if f["seed"] == seed)
+        options = dict(baseline=config["baseline_val_loss"] if not config.get("loss") else None,
+                       max_epochs=config["max_epochs"])
+        found = diagnose_curve(fit["train"], fit["val"], **options)
+        assert found.label == UNSTABLE and "by val alone" in found.evidence, (name, seed, found.evidence)
+        assert 0 <= found.train_fall < 0.01 and found.val_rise > 0.3, (name, seed)
+
+
 def test_still_falling_needs_4_standard_errors():
     # A converged curve whose noise leaves a tail slope of 3.6 s.e.: round 3 (3 s.e.) called it underfit.
     e = np.arange(60)
@@ -1143,6 +1188,9 @@ FRESH13 = labelled("fresh13")
 #   neither goal met; confirmed by truth.py 83/89 (0.93) and 21/21. Round 16's rules: 96/112 and 25/28
 #   (confirmed 82/89, 21/21): round 17's rule gained two good fits (damped-gru-early 18000, 18003)
 #   and that config, and cost nothing.
+# Round 18 (a val rise over a train curve that did not keep falling, by 2 % of its level and 3 s.e.,
+# is unstable, not overfit; written on all fourteen development sets) gains two unstable fits of set
+# 13 (echo-rmsprop-lr2 18002, damped-sgd-momentum-lr5 18001), and changes no other fit and no config.
 # This guards the numbers as the method stands.
 @pytest.mark.parametrize(("configs", "labels", "with_study", "without_study"), [
     (FRESH3, (6, 6, 5, 5), (83, 88, 20), (81, 88, 20)),
@@ -1155,7 +1203,7 @@ FRESH13 = labelled("fresh13")
     (FRESH10, (7, 7, 7, 7), (88, 112, 25), (87, 112, 25)),
     (FRESH11, (7, 7, 7, 7), (96, 112, 25), (96, 112, 25)),
     (FRESH12, (7, 7, 7, 7), (103, 112, 26), (103, 112, 26)),
-    (FRESH13, (7, 7, 7, 7), (98, 112, 26), (98, 112, 26)),
+    (FRESH13, (7, 7, 7, 7), (100, 112, 26), (100, 112, 26)),
 ], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6", "fresh set 7", "fresh set 8", "fresh set 9",
         "fresh set 10", "fresh set 11", "fresh set 12", "fresh set 13"])
 def test_a_fresh_set_has_every_label_and_its_measured_agreement_holds(configs, labels, with_study, without_study):

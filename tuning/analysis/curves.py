@@ -26,9 +26,10 @@ The rules, in the order they are tried (the first that fires wins):
    had improved -> unstable;
 4. the val loss stalls or rises while train keeps falling and the val/train gap widens, beyond
    the noise, val ending above train -> overfit, whether or not early stopping cut the run (with restored weights the
-   curves are read up to the restored epoch: the patience epochs are what it stopped); a val curve
-   that thrashes is read as such only after these (round 4: a small training set makes val noisy),
-   and up to the restored epoch too (round 17);
+   curves are read up to the restored epoch: the patience epochs are what it stopped); a val rise
+   that widened the gap under a train curve that did not keep falling -> unstable (round 18); a
+   val curve that thrashes is read as such only after these (round 4: a small training set makes
+   val noisy), and up to the restored epoch too (round 17);
 5. the loss is still falling: the slope adds a share of the improvement so far, or the
    extrapolation (:func:`extrapolated_gain`) lowers the current level by ``improving_gain`` ->
    underfit (early-stopped runs too: the fix is more patience); a val loss near the naive
@@ -158,7 +159,7 @@ def diagnose_curve(train: list[float] | None, val: list[float] | None = None, th
         judged = cut if cut >= max(th.min_epochs, 8) and cut < n else n
         found = _overfit(t[:judged], v[:judged], th, name, judged < n) if tr is not None else None
         if found is not None:
-            return result(OVERFIT, found, "overfit")
+            return result(found[0], found[1], "overfit" if found[0] == OVERFIT else "erratic")
         if tr is None and judged == n and m.rise >= th.overfit_rise * m.minimum and m.rise_z() >= significant \
                 and m.share(m.rise) >= th.overfit_range:
             return result(OVERFIT, f"val {name} lowest at epoch {m.best + 1}/{n} ({m.minimum:.3g}), "
@@ -250,11 +251,22 @@ def _train_rise(tr, train_then: float) -> float:
     return max(tr.share(rise), rise / max(abs(train_then), 1e-300))
 
 
-def _overfit(t: np.ndarray, v: np.ndarray, th: Thresholds, name: str, cut: bool) -> str | None:
-    """The evidence that val stalled or rose while train kept falling and the gap widened, else None.
+def _train_fall_z(tr, train_then: float) -> float:
+    """How far train fell from ``train_then`` (its level at the val minimum) to its level now, in
+    standard errors of that level and of the smoothed value then (as :meth:`Shape.rise_z` reads a rise)."""
+    window = max(1, min(tr.k, median_window(tr.n)))
+    se = tr.noise * math.sqrt(1 / tr.k + 1 / window)
+    fall = train_then - tr.level
+    return fall / se if se > 0 else (math.inf if fall > 0 else 0.0)
+
+
+def _overfit(t: np.ndarray, v: np.ndarray, th: Thresholds, name: str, cut: bool) -> tuple[str, str] | None:
+    """(OVERFIT, evidence) when val stalled or rose while train kept falling and the gap widened, else None.
 
     Three readings, each beyond the curves' noise: val rose from a minimum reached before the
-    tail (``overfit_rise``) while train fell and val/train grew; val stalled over the second half
+    tail (``overfit_rise``) while train fell (round 18: by ``rise_train_fall`` of its level and by
+    ``significance`` s.e.) and val/train grew; the same rise and growth under a train curve that
+    did not keep falling is (UNSTABLE, evidence): the gap grew by val alone; val stalled over the second half
     of the run (fell less than ``stall_val_fall`` of its level) while train fell
     ``stall_train_fall`` of its level and val/train grew ``stall_gap_growth``; val no longer
     falling at ``gap_ratio`` x train. ``cut``: these are the epochs up to the one early stopping
@@ -276,10 +288,16 @@ def _overfit(t: np.ndarray, v: np.ndarray, th: Thresholds, name: str, cut: bool)
         growth = (m.level / max(tr.level, 1e-300)) / (m.minimum / max(train_then, 1e-300)) - 1
         if _train_rise(tr, train_then) <= th.train_fall and growth >= th.gap_growth:
             fall = (train_then - tr.level) / max(abs(train_then), 1e-300)
-            return (f"val {name} lowest at epoch {m.best + 1}/{n} ({m.minimum:.3g}), "
-                    f"{pct(m.rise / max(m.minimum, 1e-300))} higher over {last} while train "
-                    f"{'fell' if fall >= 0 else 'rose'} {pct(abs(fall))}: "
-                    f"the val/train gap grew {pct(growth)}{gap_text}{upto}")
+            rose = (f"val {name} lowest at epoch {m.best + 1}/{n} ({m.minimum:.3g}), "
+                    f"{pct(m.rise / max(m.minimum, 1e-300))} higher over {last} while train ")
+            z = _train_fall_z(tr, train_then)
+            if fall >= th.rise_train_fall and z >= significant:
+                return OVERFIT, f"{rose}fell {pct(fall)}: the val/train gap grew {pct(growth)}{gap_text}{upto}"
+            # Round 18: overfitting is val rising while the model fits its training data better. A
+            # train curve flat (or rising a little) under a val rise widens the gap by val alone.
+            moved = f"fell only {pct(fall)} ({se_text(z)})" if fall >= 0 else f"rose {pct(-fall)}"
+            return UNSTABLE, (f"{rose}{moved}: the val/train gap grew {pct(growth)} by val alone"
+                              f"{gap_text}{upto}: erratic, not overfitting")
     if n >= 8 and gap_share >= th.overfit_range:
         h = n // 2
         v0, t0 = float(m.smooth[h]), float(tr.smooth[h])
@@ -291,10 +309,10 @@ def _overfit(t: np.ndarray, v: np.ndarray, th: Thresholds, name: str, cut: bool)
             if (val_fall < th.stall_val_fall and train_fall >= th.stall_train_fall and growth >= th.stall_gap_growth
                     and train_z >= significant):
                 trend = f"rose {pct(-val_fall)}" if val_fall < 0 else f"fell only {pct(val_fall)}"
-                return (f"val {name} stalled over the last {n - h} of {n} epochs (it {trend}) while train fell "
-                        f"{pct(train_fall)}: the val/train gap grew {pct(growth)}{gap_text}{upto}")
+                return OVERFIT, (f"val {name} stalled over the last {n - h} of {n} epochs (it {trend}) while train fell "
+                                 f"{pct(train_fall)}: the val/train gap grew {pct(growth)}{gap_text}{upto}")
     if gap >= th.gap_ratio and gap_share >= th.overfit_range and m.falling < significant:
         trend = f"rising {se_text(-m.falling)}" if m.falling <= -significant else f"flat within noise, {se_text(m.falling)}"
-        return f"val {name} no longer falling over {last} ({trend}) at {gap:.1f}x the train {name}{upto}"
+        return OVERFIT, f"val {name} no longer falling over {last} ({trend}) at {gap:.1f}x the train {name}{upto}"
     return None
 

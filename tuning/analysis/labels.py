@@ -60,7 +60,11 @@ class Thresholds:
         gap_growth: ... and the val/train ratio grown by this fraction since the val minimum ...
         train_fall: ... while the train loss did not rise by more than this share of its own
             improvement since the val minimum, nor (round 15) by more than this share of its level
-            at the val minimum -> overfit (if it did rise: unstable).
+            at the val minimum (if it did rise: unstable) ...
+        rise_train_fall: ... and (round 18) fell since the val minimum by at least this share of
+            its level then and by ``significance`` standard errors -> overfit; a train curve that
+            did not (flat, or rising within ``train_fall``) under that rise and growth -> unstable:
+            the gap grew by val alone, the model is not fitting its training data better.
         gap_ratio: val/train of 2 or more (and a visible share) with val stalled -> overfit.
         flat_change: the whole curve stays within 1 % of its maximum -> flat (not learning).
         erratic_noise, erratic_share: epoch-to-epoch noise of the train or val loss of at
@@ -121,6 +125,7 @@ class Thresholds:
     overfit_range: float = 0.02
     gap_growth: float = 0.2
     train_fall: float = 0.1
+    rise_train_fall: float = 0.02
     gap_ratio: float = 2.0
     stall_val_fall: float = 0.2
     stall_train_fall: float = 0.2
