@@ -20,6 +20,7 @@ from fresh10_cases import FRESH10  # noqa: E402
 from fresh11_cases import FRESH11  # noqa: E402
 from fresh12_cases import FRESH12  # noqa: E402
 from fresh13_cases import FRESH13  # noqa: E402
+from fresh14_cases import FRESH14  # noqa: E402
 from fresh_cases import FRESH  # noqa: E402
 
 SETS = {
@@ -76,5 +77,9 @@ SETS = {
     13: (FRESH13, "diagnosis_fresh13.json", "fresh13.db",
          "Thirteenth fresh held-out set of issue 22 (round 17): real Keras fits made after the round-17 diagnosis "
          "was frozen (commit c460d70), seven constructions per label (benchmarks/diagnosis/fresh13_cases.py); every "
+         "seed's truth is its config's. Same format as diagnosis_corpus.json."),
+    14: (FRESH14, "diagnosis_fresh14.json", "fresh14.db",
+         "Fourteenth fresh held-out set of issue 22 (round 18): real Keras fits made after the round-18 diagnosis "
+         "was frozen (commit 6b256ca), seven constructions per label (benchmarks/diagnosis/fresh14_cases.py); every "
          "seed's truth is its config's. Same format as diagnosis_corpus.json."),
 }

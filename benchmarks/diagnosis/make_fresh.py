@@ -14,7 +14,8 @@ definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.js
 (round 13: ``fresh10_cases.py``, after commit 7688ae9) writes ``tests/data/diagnosis_fresh10.json``; ``--set 11``
 (round 15: ``fresh11_cases.py``, after commit c1e02e1) writes ``tests/data/diagnosis_fresh11.json``; ``--set 12``
 (round 16: ``fresh12_cases.py``, after commit a5d0008) writes ``tests/data/diagnosis_fresh12.json``; ``--set 13``
-(round 17: ``fresh13_cases.py``, after commit c460d70) writes ``tests/data/diagnosis_fresh13.json`` (the sets are
+(round 17: ``fresh13_cases.py``, after commit c460d70) writes ``tests/data/diagnosis_fresh13.json``; ``--set 14``
+(round 18: ``fresh14_cases.py``, after commit 6b256ca) writes ``tests/data/diagnosis_fresh14.json`` (the sets are
 listed in ``fresh_sets.py``). Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
@@ -282,6 +283,36 @@ def write_series13(work: Path) -> None:
     _write_missing(work, {"fresh13_chaos.csv": chaos, "fresh13_wind.csv": wind})
 
 
+def write_series14(work: Path) -> None:
+    """Set 14's two new series: a gait accelerometer's magnitude in m/s^2 at 10 Hz (~9.81 at rest; a Markov chain of
+    rest, walking and running whose oscillation changes amplitude and period with the regime, a wandering cadence,
+    impacts while running, sensor noise) and a spare part's daily demand in units (zero at weekends and on a fifth of
+    weekdays; when it sells, 1 + Poisson(4 x intensity) units, the intensity a slow log-AR(1) with a yearly cycle)."""
+    rng = np.random.default_rng(2049)
+    n = 3000
+    amps, periods = np.array([0.15, 2.4, 5.5]), np.array([11.0, 11.0, 7.0])
+    state, states = 1, np.zeros(n, dtype=int)
+    for i in range(n):
+        if rng.random() > 0.985:
+            state = int(rng.choice([s for s in range(3) if s != state]))
+        states[i] = state
+    cadence = np.zeros(n)
+    for i in range(1, n):
+        cadence[i] = 0.97 * cadence[i - 1] + 0.02 * rng.standard_normal()
+    phase = np.cumsum(2 * np.pi / periods[states] * (1 + cadence))
+    amp = np.convolve(amps[states], np.ones(5) / 5, mode="same")
+    impacts = np.where((states == 2) & (rng.random(n) < 0.05), rng.exponential(3.0, n), 0.0)
+    gait = 9.81 + amp * (np.sin(phase) + 0.35 * np.sin(2 * phase + 0.8)) + impacts + 0.45 * rng.standard_normal(n)
+    t = np.arange(2400)
+    level = np.zeros(len(t))
+    for i in range(1, len(t)):
+        level[i] = 0.98 * level[i - 1] + 0.12 * rng.standard_normal()
+    intensity = np.exp(level + 0.25 * np.sin(2 * np.pi * t / 365.25))
+    sells = np.clip(np.where(t % 7 < 5, 0.8, 0.0) * np.sqrt(intensity), 0.0, 0.97)
+    demand = np.where(rng.random(len(t)) < sells, 1 + rng.poisson(4 * intensity), 0).astype(float)
+    _write_missing(work, {"fresh14_gait.csv": gait, "fresh14_demand.csv": demand})
+
+
 def write_series(work: Path) -> None:
     """A new generated series (not one of the old corpus's): two sines, a slow drift and noise."""
     work.mkdir(parents=True, exist_ok=True)
@@ -363,6 +394,7 @@ def main() -> None:
     write_series11(WORK)
     write_series12(WORK)
     write_series13(WORK)
+    write_series14(WORK)
     if not args.no_fit:
         import tuning
 
