@@ -1134,7 +1134,7 @@ FRESH3 = labelled("fresh3")
 FRESH4, FRESH5, FRESH6 = labelled("fresh4"), labelled("fresh5"), labelled("fresh6")
 FRESH7, FRESH8, FRESH9 = labelled("fresh7"), labelled("fresh8"), labelled("fresh9")
 FRESH10, FRESH11, FRESH12 = labelled("fresh10"), labelled("fresh11"), labelled("fresh12")
-FRESH13 = labelled("fresh13")
+FRESH13, FRESH14 = labelled("fresh13"), labelled("fresh14")
 
 
 # Each fresh set was made after a freeze, committed before scoring, and scored once (docs/analysis.md):
@@ -1191,6 +1191,10 @@ FRESH13 = labelled("fresh13")
 # Round 18 (a val rise over a train curve that did not keep falling, by 2 % of its level and 3 s.e.,
 # is unstable, not overfit; written on all fourteen development sets) gains two unstable fits of set
 # 13 (echo-rmsprop-lr2 18002, damped-sgd-momentum-lr5 18001), and changes no other fit and no config.
+# - set 14 (made after round 18's freeze in 6b256ca; its constructions drafted with one pilot fit each,
+#   checked with truth.py): 111/112 fits (0.99) and 28/28 configs (1.00), every fit confirmed by
+#   truth.py (111/112, 28/28). Round 17's rules label it identically (round 18's rule decided none of
+#   its fits); the miss is damped-gru-sgd-momentum-lr5 19001 (unstable, said overfit).
 # This guards the numbers as the method stands.
 @pytest.mark.parametrize(("configs", "labels", "with_study", "without_study"), [
     (FRESH3, (6, 6, 5, 5), (83, 88, 20), (81, 88, 20)),
@@ -1204,8 +1208,9 @@ FRESH13 = labelled("fresh13")
     (FRESH11, (7, 7, 7, 7), (96, 112, 25), (96, 112, 25)),
     (FRESH12, (7, 7, 7, 7), (103, 112, 26), (103, 112, 26)),
     (FRESH13, (7, 7, 7, 7), (100, 112, 26), (100, 112, 26)),
+    (FRESH14, (7, 7, 7, 7), (111, 112, 28), (111, 112, 28)),
 ], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6", "fresh set 7", "fresh set 8", "fresh set 9",
-        "fresh set 10", "fresh set 11", "fresh set 12", "fresh set 13"])
+        "fresh set 10", "fresh set 11", "fresh set 12", "fresh set 13", "fresh set 14"])
 def test_a_fresh_set_has_every_label_and_its_measured_agreement_holds(configs, labels, with_study, without_study):
     assert sum(len(c["fits"]) for c in configs) == 4 * len(configs)
     assert Counter(c["truth"] for c in configs) == dict(zip((UNDERFIT, OVERFIT, GOOD_FIT, UNSTABLE), labels, strict=True))
@@ -1272,7 +1277,9 @@ def test_a_short_run_that_only_falls_is_underfit_not_thrashing():
 # - set 10: -0.015, 0.141, 0.49, 0.78 | -0.012, 0.133, 0.81: bias and coverage goals hold, not |error| nor Spearman;
 # - set 11 (round 15; the interval unchanged since round 12): -0.011, 0.102, 0.35, 0.76 | -0.022, 0.114, 0.74;
 # - set 12 (round 16; the interval unchanged): -0.010, 0.131, 0.42, 0.82 | -0.013, 0.130, 0.82;
-# - set 13 (round 17; the interval unchanged): -0.004, 0.151, 0.51, 0.82 | 0.004, 0.145, 0.80.
+# - set 13 (round 17; the interval unchanged): -0.004, 0.151, 0.51, 0.82 | 0.004, 0.145, 0.80;
+# - set 14 (round 18; the interval unchanged): 0.003, 0.087, 0.20, 0.63 | -0.012, 0.119, 0.58: the bias
+#   goal holds, the coverage falls under 0.75 (overfits and cycling unstable runs whose second halves rise).
 @pytest.mark.parametrize(("configs", "curves", "bias", "coverage"), [
     (FRESH4, 67, 0.03, (0.85, 0.95)),
     (FRESH5, 79, 0.03, (0.55, 0.75)),
@@ -1284,7 +1291,8 @@ def test_a_short_run_that_only_falls_is_underfit_not_thrashing():
     (FRESH11, 91, 0.03, (0.68, 0.80)),
     (FRESH12, 88, 0.03, (0.75, 0.87)),
     (FRESH13, 84, 0.03, (0.74, 0.86)),
-], ids=[f"fresh set {n}" for n in range(4, 14)])
+    (FRESH14, 86, 0.03, (0.52, 0.64)),
+], ids=[f"fresh set {n}" for n in range(4, 15)])
 def test_extrapolation_on_a_fresh_set_cut_at_half(configs, curves, bias, coverage):
     real, pred, low, high = _cut_at_half(configs)
     assert len(real) == curves
