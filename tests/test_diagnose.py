@@ -1191,7 +1191,7 @@ FRESH13, FRESH14 = labelled("fresh13"), labelled("fresh14")
 # Round 18 (a val rise over a train curve that did not keep falling, by 2 % of its level and 3 s.e.,
 # is unstable, not overfit; written on all fourteen development sets) gains two unstable fits of set
 # 13 (echo-rmsprop-lr2 18002, damped-sgd-momentum-lr5 18001), and changes no other fit and no config.
-# - set 14 (made after round 18's freeze in 6b256ca; its constructions drafted with one pilot fit each,
+# - set 14 (made after round 18's freeze in 73effc3; its constructions drafted with one pilot fit each,
 #   checked with truth.py): 111/112 fits (0.99) and 28/28 configs (1.00), every fit confirmed by
 #   truth.py (111/112, 28/28). Round 17's rules label it identically (round 18's rule decided none of
 #   its fits); the miss is damped-gru-sgd-momentum-lr5 19001 (unstable, said overfit).

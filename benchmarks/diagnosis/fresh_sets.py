@@ -80,6 +80,6 @@ SETS = {
          "seed's truth is its config's. Same format as diagnosis_corpus.json."),
     14: (FRESH14, "diagnosis_fresh14.json", "fresh14.db",
          "Fourteenth fresh held-out set of issue 22 (round 18): real Keras fits made after the round-18 diagnosis "
-         "was frozen (commit 6b256ca), seven constructions per label (benchmarks/diagnosis/fresh14_cases.py); every "
+         "was frozen (commit 73effc3), seven constructions per label (benchmarks/diagnosis/fresh14_cases.py); every "
          "seed's truth is its config's. Same format as diagnosis_corpus.json."),
 }

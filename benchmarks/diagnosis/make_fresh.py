@@ -15,7 +15,7 @@ definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.js
 (round 15: ``fresh11_cases.py``, after commit c1e02e1) writes ``tests/data/diagnosis_fresh11.json``; ``--set 12``
 (round 16: ``fresh12_cases.py``, after commit a5d0008) writes ``tests/data/diagnosis_fresh12.json``; ``--set 13``
 (round 17: ``fresh13_cases.py``, after commit c460d70) writes ``tests/data/diagnosis_fresh13.json``; ``--set 14``
-(round 18: ``fresh14_cases.py``, after commit 6b256ca) writes ``tests/data/diagnosis_fresh14.json`` (the sets are
+(round 18: ``fresh14_cases.py``, after commit 73effc3) writes ``tests/data/diagnosis_fresh14.json`` (the sets are
 listed in ``fresh_sets.py``). Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
