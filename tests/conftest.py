@@ -4,10 +4,17 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-import pytest
-from helpers.cli import TINY_SPEC
+# Compiled once, read after: the test modules (rewritten for pytest's assertions) and the package in
+# every `tuning` subprocess a test starts, even where $PYTHONDONTWRITEBYTECODE asks for no
+# __pycache__ (docs/architecture.md, "Where a run's fixed cost goes"; __pycache__ is ignored by git).
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+import pytest  # noqa: E402
+from helpers.cli import TINY_SPEC  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
