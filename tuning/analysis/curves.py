@@ -251,15 +251,6 @@ def _train_rise(tr, train_then: float) -> float:
     return max(tr.share(rise), rise / max(abs(train_then), 1e-300))
 
 
-def _train_fall_z(tr, train_then: float) -> float:
-    """How far train fell from ``train_then`` (its level at the val minimum) to its level now, in
-    standard errors of that level and of the smoothed value then (as :meth:`Shape.rise_z` reads a rise)."""
-    window = max(1, min(tr.k, median_window(tr.n)))
-    se = tr.noise * math.sqrt(1 / tr.k + 1 / window)
-    fall = train_then - tr.level
-    return fall / se if se > 0 else (math.inf if fall > 0 else 0.0)
-
-
 def _overfit(t: np.ndarray, v: np.ndarray, th: Thresholds, name: str, cut: bool) -> tuple[str, str] | None:
     """(OVERFIT, evidence) when val stalled or rose while train kept falling and the gap widened, else None.
 
@@ -290,7 +281,7 @@ def _overfit(t: np.ndarray, v: np.ndarray, th: Thresholds, name: str, cut: bool)
             fall = (train_then - tr.level) / max(abs(train_then), 1e-300)
             rose = (f"val {name} lowest at epoch {m.best + 1}/{n} ({m.minimum:.3g}), "
                     f"{pct(m.rise / max(m.minimum, 1e-300))} higher over {last} while train ")
-            z = _train_fall_z(tr, train_then)
+            z = tr.change_z(train_then - tr.level)  # train's fall since the val minimum
             if fall >= th.rise_train_fall and z >= significant:
                 return OVERFIT, f"{rose}fell {pct(fall)}: the val/train gap grew {pct(growth)}{gap_text}{upto}"
             # Round 18: overfitting is val rising while the model fits its training data better. A

@@ -123,9 +123,14 @@ class Shape:
 
     def rise_z(self) -> float:
         """The rise above the minimum in standard errors of the tail level and of the minimum."""
+        return self.change_z(self.rise)
+
+    def change_z(self, change: float) -> float:
+        """``change`` between the tail level and one smoothed value of the curve (its minimum, its
+        value at another curve's minimum), in standard errors of the two."""
         window = max(1, min(self.k, median_window(self.n)))
         se = self.noise * math.sqrt(1 / self.k + 1 / window)
-        return self.rise / se if se > 0 else (math.inf if self.rise > 0 else 0.0)
+        return change / se if se > 0 else (math.inf if change > 0 else 0.0)
 
 
 #: A curve whose epoch-to-epoch steps change sign at least this often (white noise: about 2/3 of
