@@ -227,9 +227,12 @@ def test_dashboard_serves_the_study_from_the_same_store(store_url, tmp_path):
     assert missing.returncode == 2 and "no study named 'ghost'" in missing.stderr
 
 
-def test_report_never_imports_tensorflow(store_url, tmp_path):
+def test_report_never_imports_tensorflow_nor_the_notebook_plots(store_url, tmp_path):
+    # The report draws in the browser; matplotlib and seaborn are tuning.plots' (notebooks), about
+    # half a second of every `tuning report` when the report took one helper from there.
     code = (f"import sys; from tuning.report import build_report; build_report('tiny', {store_url!r}, {str(tmp_path)!r});"
-            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported'")
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported';"
+            "assert 'matplotlib' not in sys.modules and 'seaborn' not in sys.modules, 'plots imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
 

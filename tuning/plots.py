@@ -31,7 +31,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from tuning.analysis.diagnose import mean_curve  # noqa: E402
-from tuning.analysis.inputs import varying_params as varying  # noqa: E402
+from tuning.analysis.inputs import varying_params  # noqa: E402
 from tuning.analysis.seeds import good_scores  # noqa: E402
 from tuning.results import TrialStatus  # noqa: E402
 
@@ -55,14 +55,9 @@ class Plot:
 # -- data ------------------------------------------------------------------------------------------
 
 
-def varying_params(results: Results) -> list[str]:
-    """``param_*`` columns that take more than one value (:func:`tuning.analysis.inputs.varying_params`)."""
-    return varying(results.fits)
-
-
 def config_labels(results: Results) -> dict[str, str]:
     """config_key -> "units=3, dropout=0.2" (its varying settings), else the key itself."""
-    params = varying_params(results)
+    params = varying_params(results.fits)
     firsts = results.fits.drop_duplicates("config_key")
     columns = [firsts[p].tolist() for p in params]
     names = [p.removeprefix("param_") for p in params]
@@ -112,7 +107,7 @@ def param_scores_data(results: Results) -> pd.DataFrame:
     good = good_scores(results.fits, results.metric)
     parts = [pd.DataFrame({"param": p.removeprefix("param_"), "value": _value_labels(good[p]),
                            "config_key": good["config_key"], "score": good[results.metric].astype(float)})
-             for p in varying_params(results)]
+             for p in varying_params(results.fits)]
     if not parts:
         return pd.DataFrame(columns=["param", "value", "config_key", "score"])
     return pd.concat(parts, ignore_index=True)

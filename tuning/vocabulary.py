@@ -159,7 +159,11 @@ def default_storage(storage: str | None = None) -> str:
     return storage or os.environ.get(STORAGE_VARIABLE) or DEFAULT_STORAGE
 
 
-def first_few(items, shown: int = 5) -> str:
+#: How many items :func:`first_few` names before "and N more".
+FIRST_FEW = 5
+
+
+def first_few(items, shown: int = FIRST_FEW) -> str:
     """``"a, b, c and 4 more"``: the first ``shown`` of ``items`` and how many others (all of them
     when there are no more), so a list that grows with a study (trials running, configs tied) stays
     one short line wherever it is said.

@@ -18,7 +18,7 @@ from tuning import statistics
 from tuning.analysis.inputs import config_numbers, varying_params
 from tuning.analysis.tables import Selection, best_row, data_warnings
 from tuning.progress import short_value
-from tuning.vocabulary import first_few, races
+from tuning.vocabulary import FIRST_FEW, first_few, races
 
 if TYPE_CHECKING:
     from tuning.analysis.inputs import StudyFrames
@@ -93,9 +93,9 @@ def verdict(results: StudyFrames, selected: Selection, *, storage: str | None = 
                else "unpaired (configs share fewer than 2 seeds)")
     corr = f", seed correlation {comparison.study_corr:.2f}" if math.isfinite(comparison.study_corr) else ""
     worse = [names[k] for k in comparable["config_key"] if k not in set(could["config_key"])]
-    if len(could) > 5 and not worse:
+    if len(could) > FIRST_FEW and not worse:
         shown = "all of them: none is shown worse"
-    elif len(could) > 5 and len(worse) <= 5:  # the shorter list, so that no member hides behind "and 1 more"
+    elif len(could) > FIRST_FEW and len(worse) <= FIRST_FEW:  # the shorter list, so that no member hides behind "and 1 more"
         shown = "every one but " + ", ".join(worse) + ", shown worse"
     else:
         shown = first_few(out.could_be_best)

@@ -176,7 +176,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
     import yaml
 
     from tuning.analysis import analysis_tables, config_names, export_tables, load_results, select, verdict
-    from tuning.plots import varying_params
+    from tuning.analysis.inputs import varying_params
     from tuning.report._data import index_data, page_name, script_json
     from tuning.results import OK, PRUNED, TrialStatus
     from tuning.store import open_store
@@ -190,7 +190,7 @@ def context(study: str, storage, out_dir: str | Path | None = None, margin: obje
     gains = gain_texts(tables.get("diagnosis"))
     trials = read_trials(store, study)
     reading = verdict(results, selected, storage=store.shown)
-    params = varying_params(results) if not results.fits.empty else []
+    params = varying_params(results.fits)
     names = config_names(results)
     data = index_data(results, selected, trials, names, params)
     exports = []
