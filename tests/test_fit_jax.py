@@ -49,6 +49,24 @@ def test_a_fit_on_jax_is_deterministic_and_never_imports_tensorflow():
     assert other[1]["val_loss"] != scores["val_loss"]
 
 
+TENSORFLOW_WITHOUT_JAX = """
+import json, sys
+from tuning.fit import FitTask, fit_one, keras_backend
+fit = fit_one(FitTask.make("tenths", "{}", {"shuffle": True}, {"units": 3, "epochs": 2}, 0))
+loaded = "jax" in sys.modules
+import jax, jax.numpy as jnp
+print(json.dumps({"backend": keras_backend(), "status": fit.status, "jax_during_fit": loaded,
+                  "jax_after": float(jnp.arange(4.0).sum())}))
+"""
+
+
+@pytest.mark.slow  # a TensorFlow process and one fit
+def test_a_tensorflow_fit_never_loads_jax_which_still_imports_after():
+    """TensorFlow would import JAX (for TFLite's JAX converter): 0.5 s and 100 MB a process."""
+    out = run_json(TENSORFLOW_WITHOUT_JAX, timeout=240)
+    assert out == {"backend": "tensorflow", "status": "ok", "jax_during_fit": False, "jax_after": 6.0}
+
+
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_a_study_keeps_its_keras_backend_and_says_which(tmp_path):

@@ -13,6 +13,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from tuning.quiet import import_tensorflow_quietly  # noqa: E402
+
+import_tensorflow_quietly()  # before Keras imports it: as the package does, without JAX
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -27,6 +27,27 @@ def silenced_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+@contextmanager
+def _jax_kept_out() -> Iterator[None]:
+    """``import jax`` refused for the block, unless JAX is already loaded.
+
+    TensorFlow imports JAX whenever it is installed, only so that TFLite's converter of JAX models
+    can find ``jax.jit``: on this project's machine that is 0.5 s of CPU and 100 MB of memory in every
+    TensorFlow process (``tuning run``, each fused worker, each Dask worker), for a converter
+    nothing here calls (docs/performance.md, "TensorFlow without JAX"). TensorFlow catches the
+    ImportError; JAX imports as usual once the block ends. Only that converter stays without it.
+    """
+    if "jax" in sys.modules:
+        yield
+        return
+    sys.modules["jax"] = None  # the import system's own "refuse this module" marker
+    try:
+        yield
+    finally:
+        if "jax" in sys.modules and sys.modules["jax"] is None:
+            del sys.modules["jax"]
+
+
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow with its C++ start-up chatter kept off the user's terminal.
 
@@ -38,7 +59,7 @@ def import_tensorflow_quietly() -> None:
     if "tensorflow" in sys.modules:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with silenced_stderr():
+    with silenced_stderr(), _jax_kept_out():
         import tensorflow as tf
 
         tf.config.list_physical_devices()  # device discovery, and its CUDA probe, while silenced
