@@ -1389,3 +1389,67 @@ def test_the_diagnosis_medians_are_numpys_to_the_bit():
                     padded = np.concatenate([x[1: padded_half + 1][::-1], x, x[-padded_half - 1: -1][::-1]])
                     reference = np.median(np.lib.stride_tricks.sliding_window_view(padded, w), axis=1)
                     np.testing.assert_array_equal(ours, reference)
+
+
+# -- round 19 (issue 22): a fit's forecast borrows its seeds' first halves ------------------------------
+
+
+def test_a_fits_forecast_with_its_seeds_is_the_median_of_the_seeds_forecasts():
+    """Four seeds of one config, cut at the same epoch: each is forecast from its own epochs and the
+    median is every seed's forecast; the interval adds how much the seeds disagreed. A seed that
+    ran fewer epochs than the curve, or one with a negative value, takes no part."""
+    from tuning.analysis.curve_prior import load_prior
+
+    t = np.arange(1, 31, dtype=float)
+    rng = np.random.default_rng(4)
+    seeds = [0.2 + tau / 40 * np.exp(-t / tau) + rng.normal(0, 0.004, 30) for tau in (8.0, 12.0, 20.0, 40.0)]
+    alone = [extrapolated_gain(s) for s in seeds]
+    found = extrapolated_gain(seeds[0], siblings=seeds[1:])
+    assert found.gain == pytest.approx(np.median([g.gain for g in alone]))
+    assert found.families[-1] == ("seeds' median", round(found.gain - alone[0].gain, 4), 4)
+    gains = np.asarray([g.gain for g in alone])
+    scale = (alone[0].low - alone[0].gain) / load_prior()["interval_q"][0]
+    scale += 1.4826 * np.median(np.abs(gains - found.gain))
+    q = load_prior()["interval_q_seeds"]
+    assert (found.low, found.high) == pytest.approx((found.gain + q[0] * scale, min(found.gain + q[1] * scale, 1.0)))
+    # (curve, train) pairs are taken too; seeds that cannot be cut at this curve's epochs are left out.
+    pairs = extrapolated_gain(seeds[0], siblings=[(s, 1.05 * s) for s in seeds[1:]])
+    assert pairs.families[-1][0] == "seeds' median" and math.isfinite(pairs.gain)
+    left_out = extrapolated_gain(seeds[0], siblings=[seeds[1][:20], np.r_[-1.0, seeds[2][1:]]])
+    assert left_out == alone[0]
+    assert extrapolated_gain(seeds[0], siblings=seeds[1:], prior=False).gain == extrapolated_gain(seeds[0], prior=False).gain
+
+
+def _cut_at_half_with_seeds(configs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(real gain, forecast alone, forecast with the other seeds' epochs up to the cut) of every val curve of >= 20 epochs."""
+    real, alone, seeded = [], [], []
+    for config in configs:
+        for fit in config["fits"]:
+            v = fit["val"]
+            if len(v) < 20 or any(x is None for x in v):
+                continue
+            y = np.asarray(v, dtype=float)
+            n, m = len(y), len(y) // 2
+            k = max(3, int(round(0.1 * m)))
+            others = [o["val"][:m] for o in config["fits"] if o is not fit and None not in o["val"][:m]]
+            real.append(1 - np.median(y[n - k:]) / np.median(y[m - k:m]))
+            alone.append(extrapolated_gain(y[:m], factor=n / m).gain)
+            seeded.append(extrapolated_gain(y[:m], factor=n / m, siblings=others).gain)
+    return tuple(map(np.asarray, (real, alone, seeded)))
+
+
+# Measured (median |error| alone, with the seeds; here without the train curve, the benchmark's
+# numbers with it are in docs/analysis.md's round 19): sets held out from the prior.
+# The median signed error moves away from zero on set 9 (-0.012 -> -0.055 here, -0.046 in the
+# benchmark): the bias goal (+-0.03) is lost there.
+@pytest.mark.parametrize(("configs", "alone", "seeded", "bias"), [
+    (FRESH9, 0.1421, 0.1226, 0.06),
+    (FRESH10, 0.1332, 0.0907, 0.03),
+    (FRESH13, 0.1446, 0.1241, 0.03),
+    (FRESH14, 0.1193, 0.0830, 0.03),
+], ids=["fresh set 9", "fresh set 10", "fresh set 13", "fresh set 14"])
+def test_the_seeds_first_halves_lower_the_forecasts_error(configs, alone, seeded, bias):
+    real, own, with_seeds = _cut_at_half_with_seeds(configs)
+    assert np.median(np.abs(own - real)) == pytest.approx(alone, abs=0.0005)  # unchanged by round 19
+    assert np.median(np.abs(with_seeds - real)) == pytest.approx(seeded, abs=0.0005)
+    assert abs(np.median(with_seeds - real)) <= bias

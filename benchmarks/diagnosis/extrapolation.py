@@ -24,7 +24,12 @@ what the other seeds of its config really gained in their own second halves (it 
 the config, not of the seed). It says how much of a second half's gain the config decides at all; a
 forecast from one first half can beat it only through what that seed's own first half shows.
 
-    python benchmarks/diagnosis/extrapolation.py [--corpus PATH] [--curve val|train] [--per-config]
+Round 19: each fit is forecast with its seeds' epochs up to the cut beside its own (the other seeds
+of its config, cut at the same epoch: what a study knows when it quotes a fit's forecast; the median
+of the seeds' forecasts, ``tuning.extrapolated_gain(..., siblings=...)``); ``--no-seeds`` forecasts
+each fit from its own first half only, as before.
+
+    python benchmarks/diagnosis/extrapolation.py [--corpus PATH] [--curve val|train] [--per-config] [--no-seeds]
 """
 
 from __future__ import annotations
@@ -45,11 +50,13 @@ from tuning.analysis.extrapolation import Gain, forecast, level_window
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 
 
-def cut_at_half(values: list, train: list | None = None, exclude: frozenset = frozenset()) -> tuple[float, Gain] | None:
+def cut_at_half(values: list, train: list | None = None, exclude: frozenset = frozenset(),
+                siblings: list = ()) -> tuple[float, Gain] | None:
     """(real gain of the second half, the forecast from the first half), or None if not usable.
 
     ``train``: the train curve beside a val curve (its first half is given too). ``exclude``: the
-    prior's groups left out, so a development set is forecast without its own curves.
+    prior's groups left out, so a development set is forecast without its own curves. ``siblings``:
+    the other seeds' (curve, train) pairs; their epochs up to the cut are given too (round 19).
     """
     if len(values) < 20 or any(v is None or not math.isfinite(v) for v in values):
         return None
@@ -61,9 +68,10 @@ def cut_at_half(values: list, train: list | None = None, exclude: frozenset = fr
     t = None
     if train and len(train) >= m and all(v is not None and math.isfinite(v) for v in train[:m]):
         t = np.asarray(train[:m], dtype=float)
+    seeds = [(v[:m], tr[:m] if tr and len(tr) >= m and usable(tr[:m]) else None) for v, tr in siblings]
     if not exclude and t is None:
-        return real, tuning.extrapolated_gain(y[:m], factor=n / m)
-    return real, forecast(y[:m], n / m, train=t, exclude=exclude)
+        return real, tuning.extrapolated_gain(y[:m], factor=n / m, siblings=seeds)
+    return real, forecast(y[:m], n / m, train=t, exclude=exclude, siblings=seeds)
 
 
 def own_groups(path: Path) -> frozenset:
@@ -89,11 +97,19 @@ def seed_means(configs: list[dict]) -> list[dict]:
     return out
 
 
+def usable(values: list) -> bool:
+    return all(v is not None and math.isfinite(v) for v in values)
+
+
 def evaluate(configs: list[dict], curve: str = "val", boot: int = 2000, seed: int = 0,
-             exclude: frozenset = frozenset()) -> dict:
+             exclude: frozenset = frozenset(), seeds: bool = True) -> dict:
     real, pred, low, high, siblings = [], [], [], [], []
     for config in configs:
-        found = [cut_at_half(fit[curve], fit["train"] if curve == "val" else None, exclude) for fit in config["fits"]]
+        fits = config["fits"]
+        found = [cut_at_half(fit[curve], fit["train"] if curve == "val" else None, exclude,
+                             [(o[curve], o["train"] if curve == "val" else None) for o in fits
+                              if o is not fit and o[curve] and usable(o[curve][:len(fit[curve]) // 2])] if seeds else ())
+                 for fit in fits]
         found = [f for f in found if f is not None and math.isfinite(f[1].gain)]
         for i, (r, g) in enumerate(found):
             real.append(r)
@@ -133,6 +149,8 @@ def main() -> None:
                         default=[DATA / "diagnosis_corpus.json", DATA / "diagnosis_fresh.json",
                                  DATA / "diagnosis_fresh2.json", DATA / "diagnosis_fresh3.json"])
     parser.add_argument("--curve", choices=("val", "train"), default="val")
+    parser.add_argument("--no-seeds", action="store_true",
+                        help="forecast each fit from its own first half only (before round 19), not with its seeds'")
     parser.add_argument("--per-config", action="store_true",
                         help="forecast each config's seed-mean curve (what the report quotes) instead of each fit's")
     args = parser.parse_args()
@@ -142,7 +160,8 @@ def main() -> None:
             continue
         exclude = own_groups(path)
         configs = json.loads(path.read_text())["configs"]
-        r = evaluate(seed_means(configs) if args.per_config else configs, args.curve, exclude=exclude)
+        r = evaluate(seed_means(configs) if args.per_config else configs, args.curve, exclude=exclude,
+                     seeds=not args.no_seeds)
         if exclude:
             print(f"{path.name}: a development set; forecast without its own curves in the prior (leave one set out)")
 

@@ -22,6 +22,12 @@ calibrates on all nine: the three above left out one at a time, and sets 3 to 8 
 of their curves is in the prior). The prior's rows stay those of the three sets, so every forecast
 and every label is unchanged; only the interval moves.
 
+Round 19 adds ``interval_q_seeds``: the quantiles of a fit's forecast given its seeds' first halves
+(``extrapolated_gain(..., siblings=...)``, the median of the seeds' forecasts), calibrated on the
+out-of-set errors of all fifteen development sets (the three above left out one at a time, sets 3
+to 14 as they are) and printed with each set's nested coverage. The single-curve forecast and its
+``interval_q`` are unchanged.
+
     python benchmarks/diagnosis/fit_prior.py            # writes the prior, prints the numbers
     python benchmarks/diagnosis/fit_prior.py --check    # the numbers only, the file untouched
 """
@@ -44,6 +50,8 @@ DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 SETS = ("diagnosis_corpus.json", "diagnosis_fresh.json", "diagnosis_fresh2.json")
 #: Development sets made after the prior (round 4): out of set for it as they are, so their errors calibrate the interval.
 LATER_SETS = tuple(f"diagnosis_fresh{i}.json" for i in range(3, 9))
+#: Round 19: the sets the seeds' interval (``interval_q_seeds``) is calibrated on: every development set.
+SEED_SETS = (*SETS, *(f"diagnosis_fresh{i}.json" for i in range(3, 15)))
 K = 10          # neighbours
 MIN_EPOCHS = 10  # the shortest first half stored (curves of >= 20 epochs)
 FOLDS = 10
@@ -56,11 +64,11 @@ def finite(values: list) -> np.ndarray | None:
 
 
 def development_rows(sets: tuple[str, ...] = SETS) -> list[dict]:
-    """One dict per usable val curve: its features, target, real gain, groups and noise."""
+    """One dict per usable val curve: its features, target, real gain, groups, noise and its seeds' first halves."""
     rows = []
     for file in sets:
         for config in json.loads((DATA / file).read_text())["configs"]:
-            for fit in config["fits"]:
+            for i, fit in enumerate(config["fits"]):
                 y = finite(fit["val"])
                 if y is None or len(y) < 2 * MIN_EPOCHS or float(y.min()) <= 0:
                     continue
@@ -71,18 +79,22 @@ def development_rows(sets: tuple[str, ...] = SETS) -> list[dict]:
                 features, base = prior_row(y[:m], n / m, train=t[:m] if t is not None else None)
                 target = float(np.clip(-math.log(max(1.0 - real, 1e-3)) - log_ratio(base), -2, 2))
                 fold = zlib.crc32(f"{file}:{config['name']}".encode()) % FOLDS
+                siblings = [(o["val"][:m], o["train"][:m] if finite(o["train"][:m]) is not None else None)
+                            for j, o in enumerate(config["fits"]) if j != i and finite(o["val"][:m]) is not None]
                 rows.append({"features": features, "target": target, "real": real, "set": file, "fold": fold,
                              "groups": [f"set:{file}", f"fold:{fold}"], "y": y[:m], "factor": n / m,
-                             "train": t[:m] if t is not None else None})
+                             "train": t[:m] if t is not None else None, "siblings": siblings})
     return rows
 
 
-def write_prior(rows: list[dict], interval_q: tuple[float, float], path: Path = PRIOR_PATH) -> None:
+def write_prior(rows: list[dict], interval_q: tuple[float, float], seeds_q: tuple[float, float],
+                path: Path = PRIOR_PATH) -> None:
     table = np.asarray([r["features"] for r in rows])
     data = {"about": "Nearest-neighbour prior of tuning.extrapolated_gain (issue 22, round 4): the shape features "
                      "of the development val curves cut at half and what their second half did beyond the "
                      "families' forecast (log-ratio of levels). Made by benchmarks/diagnosis/fit_prior.py.",
             "features": list(FEATURES), "k": K, "aggregate": "median", "min_epochs": MIN_EPOCHS, "interval_q": [round(q, 4) for q in interval_q],
+            "interval_q_seeds": [round(q, 4) for q in seeds_q],
             "mean": [round(float(x), 6) for x in np.nanmean(table, axis=0)],
             "std": [round(float(x), 6) for x in np.nanstd(table, axis=0)],
             "rows": [[round(float(x), 5) if math.isfinite(x) else None for x in r["features"]] for r in rows],
@@ -91,16 +103,20 @@ def write_prior(rows: list[dict], interval_q: tuple[float, float], path: Path = 
     path.write_text(text + "\n")
 
 
-def predictions(rows: list[dict], group: str | None) -> tuple[np.ndarray, np.ndarray]:
+def predictions(rows: list[dict], group: str | None, seeds: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Each row's forecast with its own ``group`` (its set, or its fold) left out of the prior (``None``:
-    a row not in the prior), and its interval's scale.
+    a row not in the prior), and its interval's scale; ``seeds``: with its seeds' first halves (round 19).
 
     The scale is read back from the interval: ``low = gain + q_low * scale`` with the stored ``q_low``.
     """
-    q_low = load_prior()["interval_q"][0]
-    found = [forecast(r["y"], r["factor"], train=r["train"],
+    q_low = load_prior()["interval_q_seeds" if seeds else "interval_q"][0]
+    found = [forecast(r["y"], r["factor"], train=r["train"], siblings=r["siblings"] if seeds else (),
                       exclude=set() if group is None else {r["groups"][0 if group == "set" else 1]})
              for r in rows]
+    if seeds:  # the curves whose seeds took part (a config of one seed has the single curve's quantiles)
+        found = [g if g.families[-1][0] == "seeds' median" else None for g in found]
+        return (np.asarray([g.gain if g else math.nan for g in found]),
+                np.asarray([(g.low - g.gain) / q_low if g else math.nan for g in found]))
     return np.asarray([g.gain for g in found]), np.asarray([(g.low - g.gain) / q_low for g in found])
 
 
@@ -120,7 +136,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = development_rows()
     if not args.check:
-        write_prior(rows, (-1.5, 0.7))  # provisional quantiles: the forecasts below need the rows
+        write_prior(rows, (-1.5, 0.7), (-0.4, 0.4))  # provisional quantiles: the forecasts below need the rows
         load_prior.cache_clear()
     real = np.asarray([r["real"] for r in rows])
     sets = np.asarray([r["set"] for r in rows])
@@ -147,9 +163,34 @@ def main() -> None:
         print(f"  {file:24s} n={own.sum():3d} prior    {summary(pooled_real[own], pooled_pred[own])} "
               f"coverage80={covered:.2f} (quantiles {inner[0]:.3f}, {inner[1]:.3f} from the other sets)")
     print(f"interval quantiles from all out-of-set errors: {q[0]:.3f}, {q[1]:.3f}")
+    seeds_q = seeds_quantiles(rows)
     if not args.check:
-        write_prior(rows, q)
+        write_prior(rows, q, seeds_q)
         print(f"wrote {PRIOR_PATH}")
+
+
+def seeds_quantiles(rows: list[dict]) -> tuple[float, float]:
+    """Round 19: the quantiles of the forecast with the seeds' first halves (the median of the seeds'
+    forecasts), from the out-of-set errors of every development set, with each set's coverage nested."""
+    later = development_rows(SEED_SETS[len(SETS):])
+    (pred, scale), (pred_later, scale_later) = predictions(rows, "set", seeds=True), predictions(later, None, seeds=True)
+    real = np.asarray([r["real"] for r in rows + later])
+    sets = np.asarray([r["set"] for r in rows + later])
+    pred, scale = np.concatenate([pred, pred_later]), np.concatenate([scale, scale_later])
+    alone = np.concatenate([predictions(rows, "set")[0], predictions(later, None)[0]])
+    used = np.isfinite(pred)
+    q = quantiles(real[used], pred[used], scale[used])
+    print(f"with the seeds' first halves (round 19), {used.sum()} of {len(real)} curves with other seeds:")
+    for file in SEED_SETS:
+        own, other = (sets == file) & used, (sets != file) & used
+        inner = quantiles(real[other], pred[other], scale[other])
+        covered = np.mean((real[own] >= pred[own] + inner[0] * scale[own])
+                          & (real[own] <= np.minimum(pred[own] + inner[1] * scale[own], 1)))
+        print(f"  {file:24s} n={own.sum():3d} alone {summary(real[own], alone[own])}")
+        print(f"  {file:24s} n={own.sum():3d} seeds {summary(real[own], pred[own])} coverage80={covered:.2f} "
+              f"(quantiles {inner[0]:.3f}, {inner[1]:.3f} from the other sets)")
+    print(f"seeds' interval quantiles from all out-of-set errors: {q[0]:.3f}, {q[1]:.3f}")
+    return q
 
 
 if __name__ == "__main__":

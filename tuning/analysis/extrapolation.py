@@ -3,7 +3,8 @@
 :func:`extrapolated_gain` fits saturating curve families, weights them by their fit and returns
 the expected gain with a calibrated 80 % interval (docs/analysis.md, "The extrapolation"); since
 round 4 the families' forecast is corrected by what the nearest real development curves did next
-(:mod:`tuning.analysis.curve_prior`). The diagnosis, the report and the benchmark call this one
+(:mod:`tuning.analysis.curve_prior`); since round 19 a fit's forecast given its config's other
+seeds is the median of the seeds' forecasts. The diagnosis, the report and the benchmark call this one
 function.
 """
 
@@ -26,7 +27,8 @@ class Gain(NamedTuple):
     ``gain`` is a share of the current level (0.12: 12 % lower; negative: higher), ``low`` and
     ``high`` bound the 80 % interval (calibrated on real curves, docs/analysis.md), ``epochs`` is
     how many epochs were added ((factor - 1) x the epochs run) and ``families`` the fitted curve
-    families' own gains and weights.
+    families' own gains and weights (then the prior's correction, and with ``siblings`` the move
+    to the seeds' median and how many seeds it took).
     """
 
     gain: float
@@ -149,24 +151,15 @@ def prior_row(curve: Any, factor: float = 2.0, *, train: Any = None) -> tuple[np
     return _features(y, factor, train, base, family_gains), base
 
 
-def forecast(curve: Any, factor: float = 2.0, *, train: Any = None, prior: bool = True,
-             exclude: set | frozenset = frozenset()) -> Gain:
-    """:func:`extrapolated_gain`, with the stored curves of the groups in ``exclude`` left out of the prior.
-
-    The benchmark forecasts each development curve without the curves of its own set (leave one
-    set out), so what it measures on them is not the prior remembering them.
-    """
-    y = as_array(curve)
+def _single(y: np.ndarray, factor: float, train: Any, prior: bool,
+            exclude: set | frozenset) -> tuple[float, float, tuple, tuple[float, float]] | None:
+    """One curve's forecast: (gain, its interval's scale before the factor's widening, family rows, quantiles)."""
     n = len(y)
-    if n and np.nanmin(y) < 0:
-        raise ValueError(negative_message(y, "curve"))
     if n < 8 or not np.all(np.isfinite(y)) or factor <= 1:
-        return NO_GAIN
-    k = level_window(n)
-    level = median_of(y[-k:])
+        return None
+    level = median_of(y[-level_window(n):])
     if not level > 0:  # at zero: nothing left to gain, and no share of a zero level
-        return NO_GAIN
-    end = int(round(factor * n))
+        return None
     base, family_gains, rows = _families(y, factor)
     gain, q, neighbours = base, _INTERVAL_Q, 0.0
     stored = load_prior() if prior else None
@@ -177,15 +170,60 @@ def forecast(curve: Any, factor: float = 2.0, *, train: Any = None, prior: bool 
         gain = 1.0 - math.exp(-(log_ratio(base) + correction))
         rows = (*rows, ("nearest curves", round(gain - base, 4), int(stored["k"])))
         q = tuple(stored["interval_q"])
-    noise = epoch_noise(y) / level
     # The interval's scale: the gain itself, the epoch noise, and (round 4) how much the nearest
     # curves disagreed about what came next.
-    spread = (abs(gain) + 3 * noise + 0.01 + neighbours) * max(1.0, math.log(factor) / math.log(2.0))
+    noise = epoch_noise(y) / level
+    return gain, abs(gain) + 3 * noise + 0.01 + neighbours, rows, q
+
+
+def _seed_curves(siblings: Any, n: int) -> list[tuple[np.ndarray, Any]]:
+    """The other seeds' (curve, train) cut to the first ``n`` epochs; seeds that ran fewer are left out."""
+    out = []
+    for item in siblings or ():
+        pair = isinstance(item, tuple | list) and len(item) == 2 and np.ndim(item[0]) == 1
+        curve, train = (item[0], item[1]) if pair else (item, None)
+        y = as_array(curve)
+        if y.ndim != 1 or len(y) < n or not np.all(np.isfinite(y[:n])) or float(np.min(y[:n])) < 0:
+            continue
+        t = as_array(train)
+        out.append((y[:n], t[:n] if len(t) >= n else None))
+    return out
+
+
+def forecast(curve: Any, factor: float = 2.0, *, train: Any = None, prior: bool = True,
+             exclude: set | frozenset = frozenset(), siblings: Any = ()) -> Gain:
+    """:func:`extrapolated_gain`, with the stored curves of the groups in ``exclude`` left out of the prior.
+
+    The benchmark forecasts each development curve without the curves of its own set (leave one
+    set out), so what it measures on them is not the prior remembering them.
+    """
+    y = as_array(curve)
+    n = len(y)
+    if n and np.nanmin(y) < 0:
+        raise ValueError(negative_message(y, "curve"))
+    own = _single(y, factor, train, prior, exclude)
+    if own is None:
+        return NO_GAIN
+    gain, scale, rows, q = own
+    widen = max(1.0, math.log(factor) / math.log(2.0))
+    end = int(round(factor * n))
+    seeds = [_single(s, factor, t, prior, exclude) for s, t in _seed_curves(siblings, n)]
+    gains = [gain, *(s[0] for s in seeds if s is not None)]
+    stored = load_prior() if prior else None
+    if len(gains) > 1 and stored is not None and "interval_q_seeds" in stored:
+        # Round 19: the seeds of one config, each forecast from the same epochs, and the median
+        # taken; the interval's scale adds how much the seeds' forecasts disagree.
+        gain = float(np.median(gains))
+        scale += 1.4826 * float(np.median(np.abs(np.asarray(gains) - gain)))
+        rows = (*rows, ("seeds' median", round(gain - own[0], 4), len(gains)))
+        q = tuple(stored["interval_q_seeds"])
+    spread = scale * widen
     low, high = gain + q[0] * spread, gain + q[1] * spread
     return Gain(gain, low, min(high, 1.0), end - n, rows)
 
 
-def extrapolated_gain(curve: Any, factor: float = 2.0, *, train: Any = None, prior: bool = True) -> Gain:
+def extrapolated_gain(curve: Any, factor: float = 2.0, *, train: Any = None, prior: bool = True,
+                      siblings: Any = None) -> Gain:
     """How much lower a loss curve would be after ``factor`` times its epochs, with an 80 % interval.
 
     Three saturating families are fitted to the curve from a quarter of its epochs on (power law
@@ -202,6 +240,14 @@ def extrapolated_gain(curve: Any, factor: float = 2.0, *, train: Any = None, pri
     interval: on a noise-free curve of one of the families that is the exact answer, and the prior
     (learnt on real, noisy curves) moves it by what real curves of that shape did.
 
+    ``siblings`` (round 19): the other seeds of the same config, each a curve or a ``(curve,
+    train)`` pair, as far as they ran (each is cut to this curve's epochs; seeds that ran fewer are
+    left out). Each seed is then forecast from the same epochs and the median of the forecasts is
+    the gain: one seed's epochs are a noisy read of where its config is going, and the seeds'
+    together a steadier one (measured on the development sets, docs/analysis.md, round 19). The interval's scale adds the seeds'
+    disagreement (1.4826 x the median absolute deviation of their forecasts), with its own
+    calibrated quantiles. Without siblings (or ``prior=False``) the forecast is the curve's own.
+
     ``curve`` is a loss, lower is better (a metric such as accuracy: pass ``1 - accuracy``); ``train``
     the same run's training loss, epoch for epoch. Returns ``Gain(nan, nan, nan, 0)`` for curves
     shorter than 8 epochs, with a non-finite value or flat at zero. Raises ``ValueError`` (one
@@ -217,7 +263,7 @@ def extrapolated_gain(curve: Any, factor: float = 2.0, *, train: Any = None, pri
     given = as_array(train)
     if len(given) and given.shape != y.shape:
         raise ValueError(f"train: the training loss of the same epochs ({len(y)}), got {len(given)} values")
-    return forecast(y, float(factor), train=train, prior=prior)
+    return forecast(y, float(factor), train=train, prior=prior, siblings=siblings or ())
 
 
 def pct_range(low: float, high: float) -> str:
