@@ -21,6 +21,7 @@ from fresh11_cases import FRESH11  # noqa: E402
 from fresh12_cases import FRESH12  # noqa: E402
 from fresh13_cases import FRESH13  # noqa: E402
 from fresh14_cases import FRESH14  # noqa: E402
+from fresh15_cases import FRESH15  # noqa: E402
 from fresh_cases import FRESH  # noqa: E402
 
 SETS = {
@@ -82,4 +83,8 @@ SETS = {
          "Fourteenth fresh held-out set of issue 22 (round 18): real Keras fits made after the round-18 diagnosis "
          "was frozen (commit 73effc3), seven constructions per label (benchmarks/diagnosis/fresh14_cases.py); every "
          "seed's truth is its config's. Same format as diagnosis_corpus.json."),
+    15: (FRESH15, "diagnosis_fresh15.json", "fresh15.db",
+         "Fifteenth fresh held-out set of issue 22 (round 19): real Keras fits made after round 19's forecast "
+         "was frozen (commit 69595b3), seven constructions per label (benchmarks/diagnosis/fresh15_cases.py), none "
+         "pilot-fitted; every seed's truth is its config's. Same format as diagnosis_corpus.json."),
 }

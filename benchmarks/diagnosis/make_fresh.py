@@ -15,7 +15,8 @@ definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.js
 (round 15: ``fresh11_cases.py``, after commit c1e02e1) writes ``tests/data/diagnosis_fresh11.json``; ``--set 12``
 (round 16: ``fresh12_cases.py``, after commit a5d0008) writes ``tests/data/diagnosis_fresh12.json``; ``--set 13``
 (round 17: ``fresh13_cases.py``, after commit c460d70) writes ``tests/data/diagnosis_fresh13.json``; ``--set 14``
-(round 18: ``fresh14_cases.py``, after commit 73effc3) writes ``tests/data/diagnosis_fresh14.json`` (the sets are
+(round 18: ``fresh14_cases.py``, after commit 73effc3) writes ``tests/data/diagnosis_fresh14.json``; ``--set 15``
+(round 19: ``fresh15_cases.py``, after commit 69595b3) writes ``tests/data/diagnosis_fresh15.json`` (the sets are
 listed in ``fresh_sets.py``). Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
@@ -313,6 +314,68 @@ def write_series14(work: Path) -> None:
     _write_missing(work, {"fresh14_gait.csv": gait, "fresh14_demand.csv": demand})
 
 
+def write_series15(work: Path) -> None:
+    """Set 15's new data: a continuous glucose monitor's trace in mg/dL every 5 minutes (~110: a dawn rise, three
+    meals a day at jittered times and random snacks, each a gamma-shaped bump peaking after ~45 minutes,
+    physiological AR(1) drift, sensor noise, whole mg/dL), the grid frequency in Hz every 10 seconds (~50: a slow
+    AR(1) imbalance, a dip at each hour's market boundary, rare generator trips that drop it ~0.1 Hz and recover
+    over minutes, meter noise, thousandths of a Hz), and an activity-recognition set as NumPy arrays (``arrays``
+    problem, integer labels: sparse categorical cross-entropy): 40 steps of three noisy axes whose rhythm, shape
+    and tilt name one of five activities, 10 % of labels flipped, in a large and a small (40 sequences) version."""
+    rng = np.random.default_rng(2051)
+    n = 3000
+    t = np.arange(n)
+    lag = np.arange(60, dtype=float)
+    kernel = (lag / 9.0) * np.exp(1 - lag / 9.0)  # peaks 9 samples (45 minutes) after the meal
+    meals = np.zeros(n)
+    for day in range(0, n, 288):
+        for hour, size in ((7.5, 45.0), (12.5, 55.0), (19.0, 60.0)):
+            at = day + int(hour * 12) + int(rng.integers(-6, 7))
+            if at < n:
+                meals[at] += size * rng.lognormal(0.0, 0.3)
+    meals += np.where(rng.random(n) < 0.004, rng.exponential(20.0, n), 0.0)
+    drift = np.zeros(n)
+    for i in range(1, n):
+        drift[i] = 0.97 * drift[i - 1] + 1.2 * rng.standard_normal()
+    dawn = 12 * np.exp(-0.5 * (((t % 288) - 84) / 18.0) ** 2)
+    glucose = np.round(np.clip(100 + dawn + np.convolve(meals, kernel)[:n] + drift + 3.0 * rng.standard_normal(n),
+                               45, None))
+    n = 3000
+    t = np.arange(n)
+    imbalance = np.zeros(n)
+    for i in range(1, n):
+        imbalance[i] = 0.995 * imbalance[i - 1] + 0.0015 * rng.standard_normal()
+    since_hour = t % 360
+    market = -0.025 * np.exp(-since_hour / 12.0)
+    trips = np.where(rng.random(n) < 0.003, rng.uniform(0.06, 0.14, n), 0.0)
+    recovery = np.convolve(trips, np.exp(-np.arange(60) / 15.0))[:n]
+    grid = np.round(50 + imbalance + market - recovery + 0.003 * rng.standard_normal(n), 3)
+    _write_missing(work, {"fresh15_glucose.csv": glucose, "fresh15_grid.csv": grid})
+    periods, shapes, tilts = (12.0, 9.0, 7.0, 5.5, 4.5), (0.0, 0.6, 0.0, 0.6, 0.3), (0.0, 0.0, 0.8, 0.8, -0.5)
+
+    def sequences(count: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = rng.integers(0, 5, count)
+        steps = np.arange(40, dtype=float)
+        x = np.empty((count, 40, 3))
+        for i, c in enumerate(labels):
+            phase = rng.uniform(0, 2 * np.pi)
+            period = periods[c] * rng.uniform(0.85, 1.15)
+            wave = np.sin(2 * np.pi * steps / period + phase)
+            x[i, :, 0] = rng.uniform(0.7, 1.3) * wave + shapes[c] * np.sin(4 * np.pi * steps / period + phase)
+            x[i, :, 1] = rng.uniform(0.5, 1.0) * np.cos(2 * np.pi * steps / period + phase) + tilts[c]
+            x[i, :, 2] = tilts[c] * 0.5 + 0.3 * wave
+        x += 0.9 * rng.standard_normal(x.shape)
+        flipped = rng.random(count) < 0.1
+        labels = np.where(flipped, rng.integers(0, 5, count), labels)
+        return x.astype("float32"), labels.astype("int64")
+
+    for name, n_train in (("fresh15_activity.npz", 2000), ("fresh15_activity_small.npz", 40)):
+        (x_train, y_train), (x_val, y_val), (x_test, y_test) = sequences(n_train), sequences(400), sequences(20)
+        if not (work / name).exists():  # made every time, written once: the same draws whatever exists
+            np.savez(work / name, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, x_test=x_test,
+                     y_test=y_test)
+
+
 def write_series(work: Path) -> None:
     """A new generated series (not one of the old corpus's): two sines, a slow drift and noise."""
     work.mkdir(parents=True, exist_ok=True)
@@ -395,6 +458,7 @@ def main() -> None:
     write_series12(WORK)
     write_series13(WORK)
     write_series14(WORK)
+    write_series15(WORK)
     if not args.no_fit:
         import tuning
 
