@@ -1134,7 +1134,7 @@ FRESH3 = labelled("fresh3")
 FRESH4, FRESH5, FRESH6 = labelled("fresh4"), labelled("fresh5"), labelled("fresh6")
 FRESH7, FRESH8, FRESH9 = labelled("fresh7"), labelled("fresh8"), labelled("fresh9")
 FRESH10, FRESH11, FRESH12 = labelled("fresh10"), labelled("fresh11"), labelled("fresh12")
-FRESH13, FRESH14 = labelled("fresh13"), labelled("fresh14")
+FRESH13, FRESH14, FRESH15 = labelled("fresh13"), labelled("fresh14"), labelled("fresh15")
 
 
 # Each fresh set was made after a freeze, committed before scoring, and scored once (docs/analysis.md):
@@ -1195,6 +1195,10 @@ FRESH13, FRESH14 = labelled("fresh13"), labelled("fresh14")
 #   checked with truth.py): 111/112 fits (0.99) and 28/28 configs (1.00), every fit confirmed by
 #   truth.py (111/112, 28/28). Round 17's rules label it identically (round 18's rule decided none of
 #   its fits); the miss is damped-gru-sgd-momentum-lr5 19001 (unstable, said overfit).
+# - set 15 (made after round 19's freeze in 69595b3; no label rule changed since round 18; its
+#   constructions not pilot-fitted): 100/112 fits (0.89) and 25/28 configs (0.89), the same without the
+#   study; confirmed by truth.py 99/103 and 25/26. Two good-fit constructions on the grid frequency
+#   did not show their label (both said underfit or unstable near the naive baseline).
 # This guards the numbers as the method stands.
 @pytest.mark.parametrize(("configs", "labels", "with_study", "without_study"), [
     (FRESH3, (6, 6, 5, 5), (83, 88, 20), (81, 88, 20)),
@@ -1209,8 +1213,9 @@ FRESH13, FRESH14 = labelled("fresh13"), labelled("fresh14")
     (FRESH12, (7, 7, 7, 7), (103, 112, 26), (103, 112, 26)),
     (FRESH13, (7, 7, 7, 7), (100, 112, 26), (100, 112, 26)),
     (FRESH14, (7, 7, 7, 7), (111, 112, 28), (111, 112, 28)),
+    (FRESH15, (7, 7, 7, 7), (100, 112, 25), (100, 112, 25)),
 ], ids=["fresh set 3", "fresh set 4", "fresh set 5", "fresh set 6", "fresh set 7", "fresh set 8", "fresh set 9",
-        "fresh set 10", "fresh set 11", "fresh set 12", "fresh set 13", "fresh set 14"])
+        "fresh set 10", "fresh set 11", "fresh set 12", "fresh set 13", "fresh set 14", "fresh set 15"])
 def test_a_fresh_set_has_every_label_and_its_measured_agreement_holds(configs, labels, with_study, without_study):
     assert sum(len(c["fits"]) for c in configs) == 4 * len(configs)
     assert Counter(c["truth"] for c in configs) == dict(zip((UNDERFIT, OVERFIT, GOOD_FIT, UNSTABLE), labels, strict=True))
@@ -1279,7 +1284,8 @@ def test_a_short_run_that_only_falls_is_underfit_not_thrashing():
 # - set 12 (round 16; the interval unchanged): -0.010, 0.131, 0.42, 0.82 | -0.013, 0.130, 0.82;
 # - set 13 (round 17; the interval unchanged): -0.004, 0.151, 0.51, 0.82 | 0.004, 0.145, 0.80;
 # - set 14 (round 18; the interval unchanged): 0.003, 0.087, 0.20, 0.63 | -0.012, 0.119, 0.58: the bias
-#   goal holds, the coverage falls under 0.75 (overfits and cycling unstable runs whose second halves rise).
+#   goal holds, the coverage falls under 0.75 (overfits and cycling unstable runs whose second halves rise);
+# - set 15 (round 19; the single-curve forecast unchanged): -0.005, 0.075, 0.22, 0.72 | -0.010, 0.084, 0.69.
 @pytest.mark.parametrize(("configs", "curves", "bias", "coverage"), [
     (FRESH4, 67, 0.03, (0.85, 0.95)),
     (FRESH5, 79, 0.03, (0.55, 0.75)),
@@ -1292,7 +1298,8 @@ def test_a_short_run_that_only_falls_is_underfit_not_thrashing():
     (FRESH12, 88, 0.03, (0.75, 0.87)),
     (FRESH13, 84, 0.03, (0.74, 0.86)),
     (FRESH14, 86, 0.03, (0.52, 0.64)),
-], ids=[f"fresh set {n}" for n in range(4, 15)])
+    (FRESH15, 87, 0.03, (0.63, 0.75)),
+], ids=[f"fresh set {n}" for n in range(4, 16)])
 def test_extrapolation_on_a_fresh_set_cut_at_half(configs, curves, bias, coverage):
     real, pred, low, high = _cut_at_half(configs)
     assert len(real) == curves
@@ -1439,7 +1446,8 @@ def _cut_at_half_with_seeds(configs: list[dict]) -> tuple[np.ndarray, np.ndarray
 
 
 # Measured (median |error| alone, with the seeds; here without the train curve, the benchmark's
-# numbers with it are in docs/analysis.md's round 19): sets held out from the prior.
+# numbers with it are in docs/analysis.md's round 19): sets held out from the prior; set 15 was made
+# after round 19's freeze (its benchmark: 0.075 alone, 0.056 with the seeds).
 # The median signed error moves away from zero on set 9 (-0.012 -> -0.055 here, -0.046 in the
 # benchmark): the bias goal (+-0.03) is lost there.
 @pytest.mark.parametrize(("configs", "alone", "seeded", "bias"), [
@@ -1447,7 +1455,8 @@ def _cut_at_half_with_seeds(configs: list[dict]) -> tuple[np.ndarray, np.ndarray
     (FRESH10, 0.1332, 0.0907, 0.03),
     (FRESH13, 0.1446, 0.1241, 0.03),
     (FRESH14, 0.1193, 0.0830, 0.03),
-], ids=["fresh set 9", "fresh set 10", "fresh set 13", "fresh set 14"])
+    (FRESH15, 0.0843, 0.0624, 0.03),
+], ids=["fresh set 9", "fresh set 10", "fresh set 13", "fresh set 14", "fresh set 15"])
 def test_the_seeds_first_halves_lower_the_forecasts_error(configs, alone, seeded, bias):
     real, own, with_seeds = _cut_at_half_with_seeds(configs)
     assert np.median(np.abs(own - real)) == pytest.approx(alone, abs=0.0005)  # unchanged by round 19
