@@ -1195,7 +1195,7 @@ FRESH13, FRESH14, FRESH15 = labelled("fresh13"), labelled("fresh14"), labelled("
 #   checked with truth.py): 111/112 fits (0.99) and 28/28 configs (1.00), every fit confirmed by
 #   truth.py (111/112, 28/28). Round 17's rules label it identically (round 18's rule decided none of
 #   its fits); the miss is damped-gru-sgd-momentum-lr5 19001 (unstable, said overfit).
-# - set 15 (made after round 19's freeze in 69595b3; no label rule changed since round 18; its
+# - set 15 (made after round 19's freeze in 2ef952f; no label rule changed since round 18; its
 #   constructions not pilot-fitted): 100/112 fits (0.89) and 25/28 configs (0.89), the same without the
 #   study; confirmed by truth.py 99/103 and 25/26. Two good-fit constructions on the grid frequency
 #   did not show their label (both said underfit or unstable near the naive baseline).

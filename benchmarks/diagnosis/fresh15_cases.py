@@ -1,6 +1,6 @@
 """The fifteenth fresh held-out set (issue 22, round 19): seven constructions per label, checked by truth.py.
 
-Written after round 19 was committed as frozen (69595b3: a fit's forecast may take its config's other
+Written after round 19 was committed as frozen (2ef952f: a fit's forecast may take its config's other
 seeds' epochs up to the cut, the median of the seeds' forecasts; no label rule changed since round 18),
 and committed before anything in it is fitted. Fresh sets 1 to 14 and the old corpus are development
 data from round 19 on.

@@ -85,6 +85,6 @@ SETS = {
          "seed's truth is its config's. Same format as diagnosis_corpus.json."),
     15: (FRESH15, "diagnosis_fresh15.json", "fresh15.db",
          "Fifteenth fresh held-out set of issue 22 (round 19): real Keras fits made after round 19's forecast "
-         "was frozen (commit 69595b3), seven constructions per label (benchmarks/diagnosis/fresh15_cases.py), none "
+         "was frozen (commit 2ef952f), seven constructions per label (benchmarks/diagnosis/fresh15_cases.py), none "
          "pilot-fitted; every seed's truth is its config's. Same format as diagnosis_corpus.json."),
 }

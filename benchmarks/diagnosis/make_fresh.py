@@ -16,7 +16,7 @@ definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.js
 (round 16: ``fresh12_cases.py``, after commit a5d0008) writes ``tests/data/diagnosis_fresh12.json``; ``--set 13``
 (round 17: ``fresh13_cases.py``, after commit c460d70) writes ``tests/data/diagnosis_fresh13.json``; ``--set 14``
 (round 18: ``fresh14_cases.py``, after commit 73effc3) writes ``tests/data/diagnosis_fresh14.json``; ``--set 15``
-(round 19: ``fresh15_cases.py``, after commit 69595b3) writes ``tests/data/diagnosis_fresh15.json`` (the sets are
+(round 19: ``fresh15_cases.py``, after commit 2ef952f) writes ``tests/data/diagnosis_fresh15.json`` (the sets are
 listed in ``fresh_sets.py``). Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
