@@ -79,7 +79,7 @@ class Thresholds:
             epoch's value: a learner far too slow for its target's scale, not a broken one
             (round 7; a loss saturated flat to the digit is still stuck).
         seeds_ratio: seeds with different labels whose final val losses differ by this factor or
-            more (10x when all seeds have the same label), by more than their own noise explains
+            more (never when all seeds have the same label: round 20), by more than their own noise explains
             and by ``seeds_share`` of what training improved -> unstable (config level).
         seeds_share: see ``seeds_ratio``.
         unstable_share: this share of a config's seeds unstable -> the config is unstable.
