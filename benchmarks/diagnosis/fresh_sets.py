@@ -22,6 +22,7 @@ from fresh12_cases import FRESH12  # noqa: E402
 from fresh13_cases import FRESH13  # noqa: E402
 from fresh14_cases import FRESH14  # noqa: E402
 from fresh15_cases import FRESH15  # noqa: E402
+from fresh16_cases import FRESH16  # noqa: E402
 from fresh_cases import FRESH  # noqa: E402
 
 SETS = {
@@ -86,5 +87,9 @@ SETS = {
     15: (FRESH15, "diagnosis_fresh15.json", "fresh15.db",
          "Fifteenth fresh held-out set of issue 22 (round 19): real Keras fits made after round 19's forecast "
          "was frozen (commit 2ef952f), seven constructions per label (benchmarks/diagnosis/fresh15_cases.py), none "
+         "pilot-fitted; every seed's truth is its config's. Same format as diagnosis_corpus.json."),
+    16: (FRESH16, "diagnosis_fresh16.json", "fresh16.db",
+         "Sixteenth fresh held-out set of issue 22 (round 20): real Keras fits made after round 20's diagnosis "
+         "was frozen (commit 66bdd50), seven constructions per label (benchmarks/diagnosis/fresh16_cases.py), none "
          "pilot-fitted; every seed's truth is its config's. Same format as diagnosis_corpus.json."),
 }

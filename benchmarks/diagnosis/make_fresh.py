@@ -16,8 +16,9 @@ definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.js
 (round 16: ``fresh12_cases.py``, after commit a5d0008) writes ``tests/data/diagnosis_fresh12.json``; ``--set 13``
 (round 17: ``fresh13_cases.py``, after commit c460d70) writes ``tests/data/diagnosis_fresh13.json``; ``--set 14``
 (round 18: ``fresh14_cases.py``, after commit 73effc3) writes ``tests/data/diagnosis_fresh14.json``; ``--set 15``
-(round 19: ``fresh15_cases.py``, after commit 2ef952f) writes ``tests/data/diagnosis_fresh15.json`` (the sets are
-listed in ``fresh_sets.py``). Each set is scored once by
+(round 19: ``fresh15_cases.py``, after commit 2ef952f) writes ``tests/data/diagnosis_fresh15.json``; ``--set 16``
+(round 20: ``fresh16_cases.py``, after commit 66bdd50) writes ``tests/data/diagnosis_fresh16.json`` (the sets
+are listed in ``fresh_sets.py``). Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
 and labels are exported in the corpus's format (every config ``split: "fresh"``).
@@ -376,6 +377,65 @@ def write_series15(work: Path) -> None:
                      y_test=y_test)
 
 
+def write_series16(work: Path) -> None:
+    """Set 16's new data: a wearable's heart rate in beats per minute, once a minute (~58 asleep, ~74 awake: a sleep
+    and wake cycle, exercise bouts that ramp up to 120-165 bpm and recover over minutes, AR(1) drift, optical-sensor
+    noise, whole bpm), the hourly PM2.5 concentration at a roadside monitor in ug/m3 (~25: morning and evening rush
+    hours, quieter weekends, a multiplicative log-AR(1) weather factor, rain that washes it out and recovers over a
+    day, multiplicative and additive noise, tenths), and a bearing-fault set as NumPy arrays (``arrays`` problem, 0/1
+    labels: binary cross-entropy): 48 steps of two vibration axes, a faulty bearing ringing at periodic impacts,
+    8 % of labels flipped, in a large and a small (40 sequences) version."""
+    rng = np.random.default_rng(2161)
+    n = 3000
+    t = np.arange(n)
+    minute = t % 1440
+    asleep = (minute < 7 * 60) | (minute >= 23 * 60)
+    target = np.where(asleep, 58.0, 74.0)
+    for start in rng.choice(n - 60, size=6, replace=False):
+        target[start:start + int(rng.integers(20, 50))] = rng.uniform(120, 165)
+    heart = np.empty(n)
+    heart[0] = target[0]
+    drift = np.zeros(n)
+    for i in range(1, n):
+        drift[i] = 0.95 * drift[i - 1] + 0.8 * rng.standard_normal()
+        tau = 3.0 if target[i] > heart[i - 1] else 7.0
+        heart[i] = heart[i - 1] + (target[i] - heart[i - 1]) / tau
+    heart = np.round(heart + drift + 3.0 * rng.standard_normal(n))
+    hour, day = t % 24, (t // 24) % 7
+    rush = 14 * np.exp(-0.5 * ((hour - 8) / 1.5) ** 2) + 11 * np.exp(-0.5 * ((hour - 18) / 2.0) ** 2)
+    weather = np.zeros(n)
+    for i in range(1, n):
+        weather[i] = 0.97 * weather[i - 1] + 0.08 * rng.standard_normal()
+    rain = np.convolve(np.where(rng.random(n) < 0.01, 1.0, 0.0), np.exp(-np.arange(72) / 24.0))[:n]
+    level = (18 + rush) * np.where(day >= 5, 0.7, 1.0) * np.exp(weather) * np.exp(-0.6 * np.minimum(rain, 1.5))
+    pm25 = np.round(np.clip(level * rng.lognormal(0.0, 0.15, n) + 1.5 * rng.standard_normal(n), 1.0, None), 1)
+    _write_missing(work, {"fresh16_heart.csv": heart, "fresh16_pm25.csv": pm25})
+
+    def sequences(count: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = rng.integers(0, 2, count)
+        steps = np.arange(48, dtype=float)
+        x = np.empty((count, 48, 2))
+        for i, faulty in enumerate(labels):
+            shaft = np.sin(2 * np.pi * steps / rng.uniform(10, 14) + rng.uniform(0, 2 * np.pi))
+            ring = np.zeros(48)
+            if faulty:
+                every, first = int(rng.integers(6, 10)), int(rng.integers(0, 6))
+                for at in range(first, 48, every):
+                    ring[at:] += rng.uniform(0.8, 1.4) * np.exp(-(steps[at:] - at) / 1.5) * np.cos(2.5 * (steps[at:] - at))
+            x[i, :, 0] = rng.uniform(0.6, 1.2) * shaft + ring
+            x[i, :, 1] = 0.5 * shaft + 0.6 * ring
+        x += 1.0 * rng.standard_normal(x.shape)
+        flipped = rng.random(count) < 0.08
+        labels = np.where(flipped, 1 - labels, labels)
+        return x.astype("float32"), labels.astype("int64")
+
+    for name, n_train in (("fresh16_bearing.npz", 2000), ("fresh16_bearing_small.npz", 40)):
+        (x_train, y_train), (x_val, y_val), (x_test, y_test) = sequences(n_train), sequences(400), sequences(20)
+        if not (work / name).exists():  # made every time, written once: the same draws whatever exists
+            np.savez(work / name, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, x_test=x_test,
+                     y_test=y_test)
+
+
 def write_series(work: Path) -> None:
     """A new generated series (not one of the old corpus's): two sines, a slow drift and noise."""
     work.mkdir(parents=True, exist_ok=True)
@@ -459,6 +519,7 @@ def main() -> None:
     write_series13(WORK)
     write_series14(WORK)
     write_series15(WORK)
+    write_series16(WORK)
     if not args.no_fit:
         import tuning
 
