@@ -1,6 +1,6 @@
 """The sixteenth fresh held-out set (issue 22, round 20): seven constructions per label, checked by truth.py.
 
-Written after round 20 was committed as frozen (66bdd50: seeds that all share a label are
+Written after round 20 was committed as frozen (afdd708: seeds that all share a label are
 never read as seeds that disagree; no per-fit rule changed since round 18), and committed before anything in it
 is fitted. Fresh sets 1 to 15 and the old corpus are development data from round 20 on.
 

@@ -90,6 +90,6 @@ SETS = {
          "pilot-fitted; every seed's truth is its config's. Same format as diagnosis_corpus.json."),
     16: (FRESH16, "diagnosis_fresh16.json", "fresh16.db",
          "Sixteenth fresh held-out set of issue 22 (round 20): real Keras fits made after round 20's diagnosis "
-         "was frozen (commit 66bdd50), seven constructions per label (benchmarks/diagnosis/fresh16_cases.py), none "
+         "was frozen (commit afdd708), seven constructions per label (benchmarks/diagnosis/fresh16_cases.py), none "
          "pilot-fitted; every seed's truth is its config's. Same format as diagnosis_corpus.json."),
 }

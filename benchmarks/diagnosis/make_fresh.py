@@ -17,7 +17,7 @@ definitions in ``truth.py`` were frozen) writes ``tests/data/diagnosis_fresh5.js
 (round 17: ``fresh13_cases.py``, after commit c460d70) writes ``tests/data/diagnosis_fresh13.json``; ``--set 14``
 (round 18: ``fresh14_cases.py``, after commit 73effc3) writes ``tests/data/diagnosis_fresh14.json``; ``--set 15``
 (round 19: ``fresh15_cases.py``, after commit 2ef952f) writes ``tests/data/diagnosis_fresh15.json``; ``--set 16``
-(round 20: ``fresh16_cases.py``, after commit 66bdd50) writes ``tests/data/diagnosis_fresh16.json`` (the sets
+(round 20: ``fresh16_cases.py``, after commit afdd708) writes ``tests/data/diagnosis_fresh16.json`` (the sets
 are listed in ``fresh_sets.py``). Each set is scored once by
 ``score.py --corpus tests/data/<file> --half all``. Every case is a one-config ``tuning`` study in
 ``work/fresh.db`` (set 2: ``work/fresh2.db``; re-running skips what is finished), and the curves
