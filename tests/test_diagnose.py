@@ -748,8 +748,9 @@ def test_negative_or_score_curves_are_refused_in_one_line():
     assert table["label"].isna().all() and table["evidence"].str.contains("negative values").all()
 
 
-def _cut_at_half(configs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    real, pred, low, high = [], [], [], []
+def _halves(configs: list[dict]):
+    """Every val curve of >= 20 epochs cut at half: (its config, its fit, the curve, the epochs
+    run, the cut, the real gain of the second half: its last tenth's median against the first's)."""
     for config in configs:
         for fit in config["fits"]:
             v = fit["val"]
@@ -758,11 +759,17 @@ def _cut_at_half(configs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarra
             y = np.asarray(v, dtype=float)
             n, m = len(y), len(y) // 2
             k = max(3, int(round(0.1 * m)))
-            g = extrapolated_gain(y[:m], factor=n / m)
-            real.append(1 - np.median(y[n - k:]) / np.median(y[m - k:m]))
-            pred.append(g.gain)
-            low.append(g.low)
-            high.append(g.high)
+            yield config, fit, y, n, m, 1 - np.median(y[n - k:]) / np.median(y[m - k:m])
+
+
+def _cut_at_half(configs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    real, pred, low, high = [], [], [], []
+    for _, _, y, n, m, gain in _halves(configs):
+        g = extrapolated_gain(y[:m], factor=n / m)
+        real.append(gain)
+        pred.append(g.gain)
+        low.append(g.low)
+        high.append(g.high)
     return tuple(map(np.asarray, (real, pred, low, high)))
 
 
@@ -1458,18 +1465,11 @@ def test_a_fits_forecast_with_its_seeds_is_the_median_of_the_seeds_forecasts():
 def _cut_at_half_with_seeds(configs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(real gain, forecast alone, forecast with the other seeds' epochs up to the cut) of every val curve of >= 20 epochs."""
     real, alone, seeded = [], [], []
-    for config in configs:
-        for fit in config["fits"]:
-            v = fit["val"]
-            if len(v) < 20 or any(x is None for x in v):
-                continue
-            y = np.asarray(v, dtype=float)
-            n, m = len(y), len(y) // 2
-            k = max(3, int(round(0.1 * m)))
-            others = [o["val"][:m] for o in config["fits"] if o is not fit and None not in o["val"][:m]]
-            real.append(1 - np.median(y[n - k:]) / np.median(y[m - k:m]))
-            alone.append(extrapolated_gain(y[:m], factor=n / m).gain)
-            seeded.append(extrapolated_gain(y[:m], factor=n / m, siblings=others).gain)
+    for config, fit, y, n, m, gain in _halves(configs):
+        others = [o["val"][:m] for o in config["fits"] if o is not fit and None not in o["val"][:m]]
+        real.append(gain)
+        alone.append(extrapolated_gain(y[:m], factor=n / m).gain)
+        seeded.append(extrapolated_gain(y[:m], factor=n / m, siblings=others).gain)
     return tuple(map(np.asarray, (real, alone, seeded)))
 
 
