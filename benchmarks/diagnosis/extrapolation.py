@@ -50,6 +50,11 @@ from tuning.analysis.extrapolation import Gain, forecast, level_window
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 
 
+def usable(values: list) -> bool:
+    """Every value a finite number (stored curves hold None for a missing epoch)."""
+    return all(v is not None and math.isfinite(v) for v in values)
+
+
 def cut_at_half(values: list, train: list | None = None, exclude: frozenset = frozenset(),
                 siblings: list = ()) -> tuple[float, Gain] | None:
     """(real gain of the second half, the forecast from the first half), or None if not usable.
@@ -58,7 +63,7 @@ def cut_at_half(values: list, train: list | None = None, exclude: frozenset = fr
     prior's groups left out, so a development set is forecast without its own curves. ``siblings``:
     the other seeds' (curve, train) pairs; their epochs up to the cut are given too (round 19).
     """
-    if len(values) < 20 or any(v is None or not math.isfinite(v) for v in values):
+    if len(values) < 20 or not usable(values):
         return None
     y = np.asarray(values, dtype=float)
     n = len(y)
@@ -66,12 +71,11 @@ def cut_at_half(values: list, train: list | None = None, exclude: frozenset = fr
     k = level_window(m)
     real = 1.0 - float(np.median(y[n - k:])) / float(np.median(y[m - k:m]))
     t = None
-    if train and len(train) >= m and all(v is not None and math.isfinite(v) for v in train[:m]):
+    if train and len(train) >= m and usable(train[:m]):
         t = np.asarray(train[:m], dtype=float)
-    seeds = [(v[:m], tr[:m] if tr and len(tr) >= m and usable(tr[:m]) else None) for v, tr in siblings]
-    if not exclude and t is None:
-        return real, tuning.extrapolated_gain(y[:m], factor=n / m, siblings=seeds)
-    return real, forecast(y[:m], n / m, train=t, exclude=exclude, siblings=seeds)
+    if not exclude and t is None:  # the seeds are cut at the same epoch, and checked, by the forecast
+        return real, tuning.extrapolated_gain(y[:m], factor=n / m, siblings=siblings)
+    return real, forecast(y[:m], n / m, train=t, exclude=exclude, siblings=siblings)
 
 
 def own_groups(path: Path) -> frozenset:
@@ -97,18 +101,14 @@ def seed_means(configs: list[dict]) -> list[dict]:
     return out
 
 
-def usable(values: list) -> bool:
-    return all(v is not None and math.isfinite(v) for v in values)
-
-
 def evaluate(configs: list[dict], curve: str = "val", boot: int = 2000, seed: int = 0,
              exclude: frozenset = frozenset(), seeds: bool = True) -> dict:
     real, pred, low, high, siblings = [], [], [], [], []
     for config in configs:
         fits = config["fits"]
         found = [cut_at_half(fit[curve], fit["train"] if curve == "val" else None, exclude,
-                             [(o[curve], o["train"] if curve == "val" else None) for o in fits
-                              if o is not fit and o[curve] and usable(o[curve][:len(fit[curve]) // 2])] if seeds else ())
+                             [(o[curve], o["train"] if curve == "val" else None) for o in fits if o is not fit]
+                             if seeds else ())
                  for fit in fits]
         found = [f for f in found if f is not None and math.isfinite(f[1].gain)]
         for i, (r, g) in enumerate(found):

@@ -79,8 +79,7 @@ def development_rows(sets: tuple[str, ...] = SETS) -> list[dict]:
                 features, base = prior_row(y[:m], n / m, train=t[:m] if t is not None else None)
                 target = float(np.clip(-math.log(max(1.0 - real, 1e-3)) - log_ratio(base), -2, 2))
                 fold = zlib.crc32(f"{file}:{config['name']}".encode()) % FOLDS
-                siblings = [(o["val"][:m], o["train"][:m] if finite(o["train"][:m]) is not None else None)
-                            for j, o in enumerate(config["fits"]) if j != i and finite(o["val"][:m]) is not None]
+                siblings = [(o["val"], o["train"]) for j, o in enumerate(config["fits"]) if j != i]  # cut by forecast
                 rows.append({"features": features, "target": target, "real": real, "set": file, "fold": fold,
                              "groups": [f"set:{file}", f"fold:{fold}"], "y": y[:m], "factor": n / m,
                              "train": t[:m] if t is not None else None, "siblings": siblings})

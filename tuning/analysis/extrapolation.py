@@ -177,7 +177,9 @@ def _single(y: np.ndarray, factor: float, train: Any, prior: bool,
 
 
 def _seed_curves(siblings: Any, n: int) -> list[tuple[np.ndarray, Any]]:
-    """The other seeds' (curve, train) cut to the first ``n`` epochs; seeds that ran fewer are left out."""
+    """The other seeds' (curve, train) cut to the first ``n`` epochs. Seeds that ran fewer, or whose
+    epochs up to the cut are not all finite and non-negative, are left out; a train curve that is not
+    finite that far is left off its seed. (Curves may hold None for a missing epoch, as stored ones do.)"""
     out = []
     for item in siblings or ():
         pair = isinstance(item, tuple | list) and len(item) == 2 and np.ndim(item[0]) == 1
@@ -186,7 +188,7 @@ def _seed_curves(siblings: Any, n: int) -> list[tuple[np.ndarray, Any]]:
         if y.ndim != 1 or len(y) < n or not np.all(np.isfinite(y[:n])) or float(np.min(y[:n])) < 0:
             continue
         t = as_array(train)
-        out.append((y[:n], t[:n] if len(t) >= n else None))
+        out.append((y[:n], t[:n] if len(t) >= n and np.all(np.isfinite(t[:n])) else None))
     return out
 
 
@@ -207,10 +209,10 @@ def forecast(curve: Any, factor: float = 2.0, *, train: Any = None, prior: bool 
     gain, scale, rows, q = own
     widen = max(1.0, math.log(factor) / math.log(2.0))
     end = int(round(factor * n))
-    seeds = [_single(s, factor, t, prior, exclude) for s, t in _seed_curves(siblings, n)]
+    stored = load_prior() if prior else None  # the seeds' median has its quantiles only there
+    seeds = [_single(s, factor, t, prior, exclude) for s, t in _seed_curves(siblings, n)] if stored else []
     gains = [gain, *(s[0] for s in seeds if s is not None)]
-    stored = load_prior() if prior else None
-    if len(gains) > 1 and stored is not None and "interval_q_seeds" in stored:
+    if len(gains) > 1:
         # Round 19: the seeds of one config, each forecast from the same epochs, and the median
         # taken; the interval's scale adds how much the seeds' forecasts disagree.
         gain = float(np.median(gains))
