@@ -416,3 +416,21 @@ def test_the_studys_seed_correlation_stays_a_correlation_with_few_seeds():
     result = statistics.compare(scores)
     expected = 1 - result.sd_paired**2 / (2 * result.sd_within**2)
     assert -1 < expected < 1 and result.study_corr == pytest.approx(expected)
+
+
+def test_the_comparisons_special_functions_are_scipys_to_the_bit():
+    """compare() calls the special functions behind polygamma, chi2.ppf and t.isf directly (their
+    argument checks were most of its time); the numbers must stay SciPy's own."""
+    from scipy import special
+
+    from tuning.statistics._compare import _chi2_quantile, _t_upper_quantile, _tetragamma, _trigamma
+
+    y = np.geomspace(1e-3, 1e6, 400)
+    assert np.array_equal(_trigamma(y), special.polygamma(1, y))
+    assert np.array_equal(_tetragamma(y), special.polygamma(2, y))
+    for df in (1, 2, 3, 7, 19, 120, 999):
+        for q in (0.05, 0.25, 0.5, 0.75, 0.95):
+            assert _chi2_quantile(q, df) == stats.chi2.ppf(q, df)
+    dfs = np.r_[np.geomspace(1e-3, 1e4, 300), np.inf]
+    for p in (0.05 / 399, 0.0125, 0.05, 0.3):
+        assert np.array_equal(_t_upper_quantile(p, dfs), stats.t.isf(p, dfs))

@@ -33,17 +33,28 @@ FRESH_BELOW = 30
 # own); each moderated t statistic is t with ``d0 + own`` degrees of freedom under that model.
 
 
-# The special functions below are what scipy.special.polygamma and scipy.stats' chi2.ppf compute,
-# called directly: the same numbers to the bit, without the argument checks and array wrapping
-# that made them most of a comparison's time (racing compares after every seed).
+# What scipy.special.polygamma and scipy.stats' chi2.ppf and t.isf compute, called directly: the
+# same numbers to the bit (tests/test_statistics.py checks them against SciPy), without the argument
+# checks and array wrapping that made them most of a comparison's time (racing compares after
+# every seed).
 def _trigamma(y):
     """polygamma(1, y)."""
     return special.zeta(2, y)
 
 
+def _tetragamma(y):
+    """polygamma(2, y)."""
+    return -2.0 * special.zeta(3, y)
+
+
 def _chi2_quantile(q: float, df: float) -> float:
     """stats.chi2.ppf(q, df)."""
     return float(2 * special.gammaincinv(df / 2, q))
+
+
+def _t_upper_quantile(p, df):
+    """stats.t.isf(p, df)."""
+    return -special.stdtrit(df, p)
 
 
 def _trigamma_inverse(x: float) -> float:
@@ -55,7 +66,7 @@ def _trigamma_inverse(x: float) -> float:
     y = 0.5 + 1 / x
     for _ in range(50):
         tri = float(_trigamma(y))
-        step = tri * (1 - tri / x) / float(-2.0 * special.zeta(3, y))  # polygamma(2, y), as SciPy computes it
+        step = tri * (1 - tri / x) / float(_tetragamma(y))
         y += step
         if -step / y < 1e-8:
             break
@@ -316,7 +327,7 @@ def compare(scores, *, margin: float | None = None, level: float = LEVEL, best: 
         with np.errstate(invalid="ignore"):
             finite_df = np.where(both, df, 1.0)
             values, where = np.unique(finite_df, return_inverse=True)  # few distinct df: one quantile each
-            d = -special.stdtrit(values, level / (k - 1))[where].reshape(df.shape)  # stats.t.isf, without its checks
+            d = _t_upper_quantile(level / (k - 1), values)[where].reshape(df.shape)
             reach = np.where(mcb[None, :] & both, difference + d * se, -np.inf)
         top = reach.max(axis=1)
         upper_bound[rows] = np.maximum(0.0, np.where(np.isnan(top), np.inf, top))[rows]
