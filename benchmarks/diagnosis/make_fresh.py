@@ -370,11 +370,7 @@ def write_series15(work: Path) -> None:
         labels = np.where(flipped, rng.integers(0, 5, count), labels)
         return x.astype("float32"), labels.astype("int64")
 
-    for name, n_train in (("fresh15_activity.npz", 2000), ("fresh15_activity_small.npz", 40)):
-        (x_train, y_train), (x_val, y_val), (x_test, y_test) = sequences(n_train), sequences(400), sequences(20)
-        if not (work / name).exists():  # made every time, written once: the same draws whatever exists
-            np.savez(work / name, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, x_test=x_test,
-                     y_test=y_test)
+    _write_arrays(work, "fresh15_activity", sequences)
 
 
 def write_series16(work: Path) -> None:
@@ -429,9 +425,16 @@ def write_series16(work: Path) -> None:
         labels = np.where(flipped, 1 - labels, labels)
         return x.astype("float32"), labels.astype("int64")
 
-    for name, n_train in (("fresh16_bearing.npz", 2000), ("fresh16_bearing_small.npz", 40)):
+    _write_arrays(work, "fresh16_bearing", sequences)
+
+
+def _write_arrays(work: Path, stem: str, sequences) -> None:
+    """``stem.npz`` (2,000 training sequences) and ``stem_small.npz`` (40), each with 400 validation
+    and 20 test sequences drawn after them: made every time, written once, so the draws are the same
+    whatever files exist already."""
+    for name, n_train in ((f"{stem}.npz", 2000), (f"{stem}_small.npz", 40)):
         (x_train, y_train), (x_val, y_val), (x_test, y_test) = sequences(n_train), sequences(400), sequences(20)
-        if not (work / name).exists():  # made every time, written once: the same draws whatever exists
+        if not (work / name).exists():
             np.savez(work / name, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, x_test=x_test,
                      y_test=y_test)
 
