@@ -33,7 +33,7 @@ def _jax_kept_out() -> Iterator[None]:
 
     TensorFlow imports JAX whenever it is installed, only so that TFLite's converter of JAX models
     can find ``jax.jit``: on this project's machine that is 0.5 s of CPU and 100 MB of memory in every
-    TensorFlow process (``tuning run``, each fused worker, each Dask worker), for a converter
+    process that imports TensorFlow through here (``tuning run``, its fused workers), for a converter
     nothing here calls (docs/performance.md, "TensorFlow without JAX"). TensorFlow catches the
     ImportError; JAX imports as usual once the block ends. Only that converter stays without it.
     """
